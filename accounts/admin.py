@@ -1,0 +1,59 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+
+from accounts.models import ApiToken, Membership, Merchant, User
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    ordering = ["email"]
+    list_display = ["email", "first_name", "last_name", "is_staff", "is_active", "date_joined", "last_login"]
+    list_filter = ["is_staff", "is_superuser", "is_active"]
+    search_fields = ["email", "first_name", "last_name"]
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        ("Personal info", {"fields": ("first_name", "last_name")}),
+        ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        ("Important dates", {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    raw_id_fields = ["user"]
+
+
+@admin.register(Merchant)
+class MerchantAdmin(admin.ModelAdmin):
+    list_display = ["id", "name", "currency", "timezone", "is_active", "created_at"]
+    list_filter = ["is_active", "currency"]
+    search_fields = ["name", "id"]
+    inlines = [MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["id", "user", "merchant", "role", "created_at"]
+    list_filter = ["role"]
+    search_fields = ["user__email", "merchant__name"]
+    raw_id_fields = ["user", "merchant"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Only the prefix is shown; the hash is never displayed and tokens cannot be created here."""
+
+    list_display = ["id", "name", "masked", "user", "merchant", "created_at", "last_used_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "prefix", "user__email", "merchant__name"]
+    exclude = ["key_hash"]
+    readonly_fields = ["merchant", "user", "prefix", "created_at", "last_used_at"]
+
+    @admin.display(description="token")
+    def masked(self, obj: ApiToken) -> str:
+        return f"sb_{obj.prefix}_••••••••"
+
+    def has_add_permission(self, request) -> bool:
+        return False

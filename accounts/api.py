@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
+from rest_framework.views import APIView
+
+from accounts import selectors, services
+from accounts.models import ApiToken
+from core.api import MerchantViewMixin
+
+
+class TokenExchangeThrottle(AnonRateThrottle):
+    rate = "20/min"
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    password = serializers.CharField(trim_whitespace=False, style={"input_type": "password"})
+    name = serializers.CharField(required=False, max_length=100, default="API token")
+
+
+class TokenCreatedSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="Shown once. Send it as `Authorization: Bearer <token>`.")
+    id = serializers.IntegerField()
+    prefix = serializers.CharField()
+    name = serializers.CharField()
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    is_active = serializers.BooleanField(read_only=True)
+    user = serializers.EmailField(source="user.email", read_only=True)
+
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "prefix", "user", "created_at", "last_used_at", "revoked_at", "is_active"]
+        read_only_fields = fields
+
+
+class ApiTokenCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+
+
+class TokenExchangeView(APIView):
+    """Trade an email and password for a personal API token."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [TokenExchangeThrottle]
+
+    @extend_schema(request=TokenRequestSerializer, responses={201: TokenCreatedSerializer}, auth=[])
+    def post(self, request):
+        data = TokenRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        token, raw = services.api_token_exchange_password(**data.validated_data)
+        body = {"token": raw, "id": token.pk, "prefix": token.prefix, "name": token.name}
+        return Response(TokenCreatedSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+class ApiTokenViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The merchant's API tokens. Deleting one revokes it (it stays listed, inactive)."""
+
+    serializer_class = ApiTokenSerializer
+
+    def get_queryset(self):
+        return selectors.api_token_list(merchant=self.merchant)
+
+    @extend_schema(request=ApiTokenCreateSerializer, responses={201: TokenCreatedSerializer})
+    def create(self, request):
+        data = ApiTokenCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        token, raw = services.api_token_create(merchant=self.merchant, user=request.user, name=data.validated_data["name"])
+        body = {"token": raw, "id": token.pk, "prefix": token.prefix, "name": token.name}
+        return Response(TokenCreatedSerializer(body).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, pk=None):
+        token = selectors.api_token_get(merchant=self.merchant, pk=pk)
+        services.api_token_revoke(merchant=self.merchant, token=token)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeView(MerchantViewMixin, APIView):
+    @extend_schema(
+        responses=inline_serializer(
+            "Me",
+            {
+                "email": serializers.EmailField(),
+                "merchant": inline_serializer(
+                    "MeMerchant", {"id": serializers.IntegerField(), "name": serializers.CharField(),
+                                   "currency": serializers.CharField()}
+                ),
+            },
+        )
+    )
+    def get(self, request):
+        m = self.merchant
+        return Response({"email": request.user.email, "merchant": {"id": m.pk, "name": m.name, "currency": m.currency}})

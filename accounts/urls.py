@@ -1,0 +1,10 @@
+from django.urls import path
+
+from accounts import views
+
+urlpatterns = [
+    path("", views.DashboardView.as_view(), name="dashboard"),
+    path("settings/", views.SettingsView.as_view(), name="settings"),
+    path("settings/api-tokens/", views.ApiTokenCreateView.as_view(), name="api-token-create"),
+    path("settings/api-tokens/<int:pk>/revoke/", views.ApiTokenRevokeView.as_view(), name="api-token-revoke"),
+]

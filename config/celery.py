@@ -1,0 +1,11 @@
+"""The Celery app: Redis broker, JSON only, at-least-once delivery (tasks must be idempotent)."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("switchboard")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

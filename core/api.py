@@ -1,0 +1,99 @@
+"""API conventions shared by every app: the error shape, pagination, the not-found fallbacks."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, JsonResponse
+from django_scopes import ScopeError
+from rest_framework import exceptions as drf_exceptions
+from rest_framework import pagination
+from rest_framework.response import Response
+from rest_framework.views import set_rollback
+
+from core.errors import ApplicationError
+
+logger = logging.getLogger(__name__)
+
+_DRF_CODES = {
+    drf_exceptions.ValidationError: "validation_failed",
+    drf_exceptions.ParseError: "malformed_request",
+    drf_exceptions.AuthenticationFailed: "not_authenticated",
+    drf_exceptions.NotAuthenticated: "not_authenticated",
+    drf_exceptions.PermissionDenied: "permission_denied",
+    drf_exceptions.NotFound: "not_found",
+    drf_exceptions.MethodNotAllowed: "method_not_allowed",
+    drf_exceptions.NotAcceptable: "not_acceptable",
+    drf_exceptions.UnsupportedMediaType: "unsupported_media_type",
+    drf_exceptions.Throttled: "throttled",
+}
+
+
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+def _first_message(detail: Any) -> str:
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            inner = _first_message(value)
+            return inner if key == "non_field_errors" else f"{key}: {inner}"
+    if isinstance(detail, list) and detail:
+        return _first_message(detail[0])
+    return str(detail)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Render every API error as {"error": {"code", "message", "details"}}."""
+    headers: dict[str, str] = {}
+    if isinstance(exc, ApplicationError):
+        set_rollback()
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            headers["Retry-After"] = str(int(retry_after + 0.999))
+        return Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code, headers=headers)
+    if isinstance(exc, Http404):
+        exc = drf_exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = drf_exceptions.PermissionDenied()
+    elif isinstance(exc, ScopeError):  # a query escaped its tenant scope: a bug, never a leak
+        logger.error("core.api.scope_error", exc_info=exc)
+        return Response(error_body("server_error", "Internal server error."), status=500)
+    if isinstance(exc, drf_exceptions.APIException):
+        set_rollback()
+        code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "error")
+        details: dict[str, Any] = {}
+        if isinstance(exc, drf_exceptions.ValidationError):
+            details = {"fields": exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}}
+            message = "Invalid input. " + _first_message(exc.detail)
+        else:
+            message = str(exc.detail)
+        if getattr(exc, "wait", None):
+            headers["Retry-After"] = str(int(exc.wait))
+        if getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = exc.auth_header
+        return Response(error_body(code, message, details), status=exc.status_code, headers=headers)
+    return None
+
+
+def api_not_found(request, rest: str = "") -> JsonResponse:
+    return JsonResponse(error_body("not_found", "No such API endpoint."), status=404)
+
+
+class CursorPagination(pagination.CursorPagination):
+    """Keyset pagination: page 1,000 costs what page 1 costs (no OFFSET)."""
+
+    page_size = 50
+    max_page_size = 500
+    page_size_query_param = "page_size"
+    ordering = "-id"
+
+
+class MerchantViewMixin:
+    """Gives API views the merchant of the request's scope (set by TenantScopeMiddleware)."""
+
+    @property
+    def merchant(self):
+        return self.request._request.merchant

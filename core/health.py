@@ -1,0 +1,74 @@
+"""Liveness and readiness for load balancers and orchestrators."""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.http import HttpResponse, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+
+@require_GET
+def healthz(request) -> HttpResponse:
+    """The process is up. No I/O, so a slow database never restarts healthy web processes."""
+    return JsonResponse({"status": "ok"})
+
+
+def _check(fn) -> dict:
+    started = time.perf_counter()
+    try:
+        detail = fn()
+        result = {"status": "ok"}
+        if detail:
+            result["detail"] = detail
+    except Exception as exc:  # noqa: BLE001 - any failure is a failed check
+        result = {"status": "fail", "error": f"{type(exc).__name__}: {exc}"[:300]}
+    result["ms"] = round((time.perf_counter() - started) * 1000, 1)
+    return result
+
+
+def _database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def _migrations() -> str | None:
+    executor = MigrationExecutor(connection)
+    pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    if pending:
+        raise RuntimeError(f"{len(pending)} migration(s) not applied")
+    return None
+
+
+def _redis() -> str | None:
+    if not settings.REDIS_URL:
+        return "not configured (tasks run in-process)"
+    import redis
+
+    redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2).ping()
+    return None
+
+
+def _workers() -> str | None:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return "tasks run in-process"
+    from config.celery import app
+
+    replies = app.control.inspect(timeout=1.0).ping() or {}
+    if not replies:
+        raise RuntimeError("no Celery worker answered")
+    return f"{len(replies)} worker(s)"
+
+
+@never_cache
+@require_GET
+def readyz(request) -> JsonResponse:
+    checks = {"database": _check(_database), "migrations": _check(_migrations), "redis": _check(_redis)}
+    checks["celery"] = _check(_workers) if checks["redis"]["status"] == "ok" else {"status": "fail",
+                                                                                   "error": "redis unavailable"}
+    ok = all(c["status"] == "ok" for c in checks.values())
+    return JsonResponse({"status": "ok" if ok else "fail", "checks": checks}, status=200 if ok else 503)

@@ -1,0 +1,37 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, viewsets
+
+from core.api import MerchantViewMixin
+from jobs import selectors
+from jobs.models import WorkerJob
+
+
+class WorkerJobSerializer(serializers.ModelSerializer):
+    percent = serializers.IntegerField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = WorkerJob
+        fields = [
+            "id", "kind", "description", "status", "attempts", "max_attempts", "progress_done", "progress_total",
+            "percent", "last_error", "result", "created_at", "updated_at", "started_at", "finished_at",
+        ]
+        read_only_fields = fields
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("status", enum=[s.value for s in WorkerJob.Status]),
+            OpenApiParameter("kind", str),
+        ]
+    )
+)
+class WorkerJobViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Background jobs of the merchant with their progress and last error."""
+
+    serializer_class = WorkerJobSerializer
+    filter_backends: list = []
+
+    def get_queryset(self):
+        params = self.request.query_params
+        return selectors.job_list(merchant=self.merchant, status=params.get("status"), kind=params.get("kind"))

@@ -1,0 +1,24 @@
+// Small progressive enhancements; every page works without JavaScript.
+(function () {
+  // Highlight the current section in the navigation.
+  var path = window.location.pathname;
+  document.querySelectorAll('.mainnav a').forEach(function (a) {
+    if (path.indexOf(a.getAttribute('href')) === 0) a.classList.add('active');
+  });
+  // Pages showing running jobs refresh themselves until the work is done.
+  var refresh = document.querySelector('[data-autorefresh]');
+  if (refresh) setTimeout(function () { window.location.reload(); }, parseInt(refresh.dataset.autorefresh, 10) || 3000);
+  // "Select all" checkboxes for bulk actions.
+  document.querySelectorAll('[data-select-all]').forEach(function (box) {
+    box.addEventListener('change', function () {
+      document.querySelectorAll(box.dataset.selectAll).forEach(function (c) { c.checked = box.checked; });
+    });
+  });
+  // Copy buttons (API tokens).
+  document.querySelectorAll('[data-copy]').forEach(function (btn) {
+    btn.addEventListener('click', function () {
+      var el = document.querySelector(btn.dataset.copy);
+      if (el && navigator.clipboard) navigator.clipboard.writeText(el.textContent.trim()).then(function () { btn.textContent = 'Copied'; });
+    });
+  });
+})();
