@@ -8,6 +8,8 @@ from core.api import api_not_found
 api_v1 = [
     path("", include("accounts.api_urls")),
     path("", include("jobs.api_urls")),
+    path("", include("inventory.api_urls")),
+    path("", include("orders.api_urls")),
 ]
 
 urlpatterns = [
@@ -21,6 +23,8 @@ urlpatterns = [
     path("api/<path:rest>", api_not_found),
     path("", include("accounts.urls")),
     path("jobs/", include("jobs.urls")),
+    path("inventory/", include("inventory.urls")),
+    path("orders/", include("orders.urls")),
 ]
 
 handler404 = "core.views.page_not_found"
