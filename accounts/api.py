@@ -64,7 +64,9 @@ class ApiTokenViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveM
 
     serializer_class = ApiTokenSerializer
 
-    def get_queryset(self):
+    queryset = ApiToken.objects.none()
+
+    def get_merchant_queryset(self):
         return selectors.api_token_list(merchant=self.merchant)
 
     @extend_schema(request=ApiTokenCreateSerializer, responses={201: TokenCreatedSerializer})

@@ -1,9 +1,9 @@
 """Error pages: JSON for the API, HTML for people."""
 
+from django.http import JsonResponse
 from django.shortcuts import render
 
 from core.api import error_body
-from django.http import JsonResponse
 
 
 def _wants_json(request) -> bool:

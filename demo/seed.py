@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from accounts.models import Merchant, User
-from accounts.services import merchant_create, membership_for_user
+from accounts.services import membership_for_user, merchant_create
 from accounts.tenancy import tenant_scope
 
 DEMO_EMAIL = "demo@switchboard.local"

@@ -32,6 +32,8 @@ class WorkerJobViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.Retrieve
     serializer_class = WorkerJobSerializer
     filter_backends: list = []
 
-    def get_queryset(self):
+    queryset = WorkerJob.objects.none()
+
+    def get_merchant_queryset(self):
         params = self.request.query_params
         return selectors.job_list(merchant=self.merchant, status=params.get("status"), kind=params.get("kind"))

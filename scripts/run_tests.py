@@ -38,7 +38,7 @@ def main() -> int:
         print("make test: REQUIRE_SERVICES=1 but PostgreSQL or Redis is not reachable", file=sys.stderr)
         return 2
     args = [sys.executable, "-m", "pytest", *sys.argv[1:]]
-    os.execv(sys.executable, args)
+    os.execv(sys.executable, args)  # noqa: S606 - replace this process with pytest
     return 0
 
 

@@ -1,8 +1,8 @@
 from accounts.models import ApiToken
 from accounts.services import api_token_create
-from tests.factories import object_factory
 from jobs.models import WorkerJob
 from jobs.services import job_create
+from tests.factories import object_factory
 
 
 @object_factory(ApiToken)

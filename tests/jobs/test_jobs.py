@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import pytest
+from celery import shared_task
+
+from accounts.tasks import TenantTask, enqueue_on_commit
+from accounts.tenancy import current_merchant_id, tenant_scope, unscoped
+from jobs import services
+from jobs.models import WorkerJob
+
+
+@shared_task(base=TenantTask, bind=True, name="tests.count_jobs_in_scope")
+def count_jobs_in_scope(self, *, merchant_id: int, job_id: int) -> dict:
+    """A probe task: what does a task see once TenantTask has entered its scope?"""
+    job = WorkerJob.objects.get(pk=job_id)
+    services.job_start(job=job)
+    seen = WorkerJob.objects.count()
+    services.job_succeed(job=job, result={"scope": current_merchant_id(), "seen": seen})
+    return {"scope": current_merchant_id(), "seen": seen}
+
+
+@pytest.mark.django_db
+def test_task_called_from_outside_any_scope_enters_its_merchants_scope(merchant_a, merchant_b):
+    with tenant_scope(merchant_b.merchant):
+        services.job_create(merchant=merchant_b.merchant, kind="tests.other")
+    with tenant_scope(merchant_a.merchant):
+        job = services.job_create(merchant=merchant_a.merchant, kind="tests.probe", total=1)
+
+    result = count_jobs_in_scope.apply(kwargs={"merchant_id": merchant_a.merchant.pk, "job_id": job.pk}).get()
+
+    assert result == {"scope": merchant_a.merchant.pk, "seen": 1}
+
+
+def test_task_without_merchant_id_refuses_to_run():
+    with pytest.raises(TypeError, match="merchant_id"):
+        count_jobs_in_scope.apply(kwargs={"job_id": 1}).get()
+
+
+@pytest.mark.django_db
+def test_another_merchants_job_id_is_invisible_to_the_task(merchant_a, merchant_b):
+    with tenant_scope(merchant_b.merchant):
+        theirs = services.job_create(merchant=merchant_b.merchant, kind="tests.other")
+
+    with pytest.raises(WorkerJob.DoesNotExist):
+        count_jobs_in_scope.apply(kwargs={"merchant_id": merchant_a.merchant.pk, "job_id": theirs.pk}).get()
+
+
+@pytest.mark.django_db
+def test_job_life_cycle_retries_then_dies(scope_a):
+    job = services.job_create(merchant=scope_a.merchant, kind="tests.flaky", total=10, max_attempts=2)
+
+    services.job_start(job=job)
+    services.job_progress(job=job, done=4)
+    services.job_fail(job=job, error="connection reset")
+    first = WorkerJob.objects.get(pk=job.pk)
+    services.job_start(job=job)
+    services.job_fail(job=job, error="connection reset again")
+    second = WorkerJob.objects.get(pk=job.pk)
+
+    assert (first.status, first.attempts, first.progress_done, first.percent) == ("failed", 1, 4, 40)
+    assert (second.status, second.attempts, second.last_error) == ("dead", 2, "connection reset again")
+    assert second.finished_at is not None
+
+
+@pytest.mark.django_db
+def test_jobs_api_and_page_show_progress_and_errors(merchant_a, merchant_b):
+    with tenant_scope(merchant_a.merchant):
+        job = services.job_create(merchant=merchant_a.merchant, kind="inventory.stock_import",
+                                  description="Import stock.csv", total=200)
+        services.job_start(job=job)
+        services.job_progress(job=job, done=50)
+        services.job_fail(job=job, error="row 7: unknown SKU", retryable=False)
+
+    api = merchant_a.api.get("/api/v1/jobs/?status=dead").json()["results"]
+    page = merchant_a.web.get("/jobs/").content.decode()
+    detail = merchant_a.web.get(f"/jobs/{job.pk}/")
+    theirs = merchant_b.web.get(f"/jobs/{job.pk}/")
+
+    assert [(j["id"], j["status"], j["progress_done"], j["progress_total"], j["percent"], j["last_error"])
+            for j in api] == [(job.pk, "dead", 50, 200, 25, "row 7: unknown SKU")]
+    assert "Import stock.csv" in page and "row 7: unknown SKU" in page and "width: 25%" in page
+    assert detail.status_code == 200
+    assert theirs.status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.redis
+@pytest.mark.postgres
+def test_a_real_worker_runs_tenant_tasks_sent_after_commit(merchant_a, settings, client):
+    """Redis broker, a real Celery worker thread, PostgreSQL: the production path."""
+    from celery.contrib.testing.worker import start_worker
+    from django.db import transaction
+
+    from config.celery import app
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    app.conf.task_always_eager = False
+    app.conf.broker_url = settings.REDIS_URL
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+            with tenant_scope(merchant_a.merchant), transaction.atomic():
+                job = services.job_create(merchant=merchant_a.merchant, kind="tests.probe", total=1)
+                enqueue_on_commit(count_jobs_in_scope, merchant_id=merchant_a.merchant.pk, job_id=job.pk)
+            ready = client.get("/readyz")
+            import time
+
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                with unscoped("test poll"):
+                    job.refresh_from_db()
+                if job.status == WorkerJob.Status.SUCCEEDED:
+                    break
+                time.sleep(0.1)
+    finally:
+        app.conf.task_always_eager = True
+
+    assert job.status == WorkerJob.Status.SUCCEEDED
+    assert job.result == {"scope": merchant_a.merchant.pk, "seen": 1}
+    assert ready.status_code == 200, ready.content
+    assert ready.json()["checks"]["celery"]["status"] == "ok"
