@@ -258,7 +258,9 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Apps above accounts give a new merchant what it needs, called by accounts.services.merchant_create.
-MERCHANT_ONBOARDING_STEPS: list[str] = []
+MERCHANT_ONBOARDING_STEPS: list[str] = ["inventory.services.location_create_default"]
+# Who consumes the inventory availability outbox (one pending mark per consumer and product).
+INVENTORY_AVAILABILITY_CONSUMERS: list[str] = ["channels", "orders"]
 
 # --- Security -----------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

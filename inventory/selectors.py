@@ -1,0 +1,245 @@
+"""Reads worth naming: products, levels, movements, availability, low stock."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, Lower
+
+from accounts.models import Merchant
+from inventory.errors import LocationNotFound, ProductNotFound
+from inventory.models import BundleComponent, Location, Product, Reservation, StockLevel, StockMovement
+
+UNLIMITED = 10**12
+
+
+def product_list(*, merchant: Merchant) -> QuerySet[Product]:
+    return Product.objects.filter(merchant=merchant).order_by("sku", "id")
+
+
+def product_get(*, merchant: Merchant, pk: int) -> Product:
+    product = Product.objects.filter(merchant=merchant, pk=pk).first()
+    if product is None:
+        raise ProductNotFound()
+    return product
+
+
+def product_get_by_sku(*, merchant: Merchant, sku: str) -> Product:
+    product = Product.objects.filter(merchant=merchant, sku__iexact=(sku or "").strip()).first()
+    if product is None:
+        raise ProductNotFound(f"No product with SKU {sku}.", details={"sku": sku})
+    return product
+
+
+def product_map_by_sku(*, merchant: Merchant, skus: Iterable[str]) -> dict[str, Product]:
+    """{sku.lower(): Product} for the SKUs that exist; matching is case-insensitive."""
+    wanted = {s.strip().lower() for s in skus if s and s.strip()}
+    if not wanted:
+        return {}
+    out: dict[str, Product] = {}
+    wanted_list = sorted(wanted)
+    for i in range(0, len(wanted_list), 5000):
+        chunk = wanted_list[i : i + 5000]
+        qs = Product.objects.filter(merchant=merchant).annotate(sku_lower=Lower("sku")).filter(sku_lower__in=chunk)
+        for p in qs:
+            out[p.sku_lower] = p
+    return out
+
+
+def location_list(*, merchant: Merchant) -> QuerySet[Location]:
+    return Location.objects.filter(merchant=merchant).order_by("-is_default", "id")
+
+
+def location_get(*, merchant: Merchant, pk: int) -> Location:
+    location = Location.objects.filter(merchant=merchant, pk=pk).first()
+    if location is None:
+        raise LocationNotFound()
+    return location
+
+
+def location_default(*, merchant: Merchant) -> Location:
+    location = Location.objects.filter(merchant=merchant, is_default=True).first()
+    if location is None:
+        raise LocationNotFound("The merchant has no default location.")
+    return location
+
+
+def location_map_by_code(*, merchant: Merchant) -> dict[str, Location]:
+    """{code.lower(): Location} plus {name.lower(): Location} so CSV files may use either."""
+    out: dict[str, Location] = {}
+    for loc in location_list(merchant=merchant):
+        out.setdefault(loc.name.lower(), loc)
+    for loc in location_list(merchant=merchant):
+        out[loc.code.lower()] = loc
+    return out
+
+
+def _stock_available(merchant: Merchant, product_ids: Iterable[int]) -> dict[int, int]:
+    rows = (
+        StockLevel.objects.filter(merchant=merchant, product_id__in=set(product_ids))
+        .values_list("product_id", "on_hand", "reserved", "allows_backorder")
+    )
+    out: dict[int, int] = defaultdict(int)
+    for pid, on_hand, reserved, backorder in rows:
+        out[pid] = UNLIMITED if backorder or out[pid] >= UNLIMITED else out[pid] + on_hand - reserved
+    return out
+
+
+def products_available(*, merchant: Merchant, product_ids: Iterable[int]) -> dict[int, int]:
+    """Available units per product, summed over locations; a bundle counts whole bundles."""
+    ids = set(product_ids)
+    if not ids:
+        return {}
+    bundles: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for bid, cid, qty in BundleComponent.objects.filter(merchant=merchant, bundle_id__in=ids).values_list(
+        "bundle_id", "component_id", "quantity"
+    ):
+        bundles[bid].append((cid, qty))
+    stock = _stock_available(merchant, ids | {c for lines in bundles.values() for c, _ in lines})
+    out = {}
+    for pid in ids:
+        if pid in bundles:
+            out[pid] = max(0, min(stock.get(c, 0) // q for c, q in bundles[pid]))
+        else:
+            out[pid] = stock.get(pid, 0)
+    return out
+
+
+def product_available(*, merchant: Merchant, product_id: int) -> int:
+    """Available units summed over locations; bundles computed from their components."""
+    return products_available(merchant=merchant, product_ids=[product_id]).get(product_id, 0)
+
+
+def stock_reserved_for(*, merchant: Merchant, reference: str) -> int:
+    """Units (of the reserved product; bundles count whole bundles) held under `reference`."""
+    per_component: dict[int, int] = defaultdict(int)
+    per_unit: dict[int, int] = {}
+    for pid, qty, per in Reservation.objects.filter(merchant=merchant, reference=reference).values_list(
+        "product_id", "quantity", "per_unit"
+    ):
+        per_component[pid] += qty
+        per_unit[pid] = per
+    if not per_component:
+        return 0
+    return min(q // per_unit[pid] for pid, q in per_component.items())
+
+
+def stock_level_list(
+    *, merchant: Merchant, sku: str | None = None, location_id: int | None = None, product_id: int | None = None
+) -> QuerySet[StockLevel]:
+    qs = StockLevel.objects.filter(merchant=merchant).select_related("product", "location")
+    if sku:
+        qs = qs.filter(product__sku__iexact=sku.strip())
+    if location_id:
+        qs = qs.filter(location_id=location_id)
+    if product_id:
+        qs = qs.filter(product_id=product_id)
+    return qs.annotate(available_units=F("on_hand") - F("reserved")).order_by("id")
+
+
+def stock_movement_list(
+    *, merchant: Merchant, product_id: int | None = None, reference: str | None = None, reason: str | None = None,
+    sku: str | None = None,
+) -> QuerySet[StockMovement]:
+    qs = StockMovement.objects.filter(merchant=merchant).select_related("product", "location", "actor")
+    if product_id:
+        qs = qs.filter(product_id=product_id)
+    if sku:
+        qs = qs.filter(product__sku__iexact=sku.strip())
+    if reference:
+        qs = qs.filter(reference=reference)
+    if reason:
+        qs = qs.filter(reason=reason)
+    return qs.order_by("-id")
+
+
+def _level_sum(field: str, location_id: int | None = None):
+    flt = Q(merchant_id=OuterRef("merchant_id"), product_id=OuterRef("pk"))
+    if location_id:
+        flt &= Q(location_id=location_id)
+    return Coalesce(
+        Subquery(
+            StockLevel.objects.filter(flt).order_by().values("product_id").annotate(s=Sum(field)).values("s")[:1]
+        ),
+        Value(0),
+    )
+
+
+def inventory_table(
+    *, merchant: Merchant, q: str = "", location_id: int | None = None, low_stock: bool = False,
+    bundle: str = "", sort: str = "sku",
+) -> QuerySet[Product]:
+    """Products annotated with on_hand/reserved/available (at one location or all), filtered and sorted.
+
+    Sorting keys always end with id so keyset pagination (no OFFSET) is stable.
+    """
+    qs = (
+        Product.objects.filter(merchant=merchant)
+        .annotate(
+            total_on_hand=_level_sum("on_hand", location_id),
+            total_reserved=_level_sum("reserved", location_id),
+        )
+        .annotate(total_available=F("total_on_hand") - F("total_reserved"))
+    )
+    if q:
+        q = q.strip()
+        qs = qs.filter(Q(sku__icontains=q) | Q(title__icontains=q) | Q(barcode__icontains=q))
+    if bundle == "only":
+        qs = qs.filter(is_bundle=True)
+    elif bundle == "exclude":
+        qs = qs.filter(is_bundle=False)
+    if low_stock:
+        qs = qs.filter(is_bundle=False, low_stock_threshold__gt=0, total_available__lte=F("low_stock_threshold"))
+    return qs
+
+
+def low_stock_list(*, merchant: Merchant) -> QuerySet[Product]:
+    """Stock-holding products at or under their threshold (threshold 0 means never low)."""
+    return inventory_table(merchant=merchant, low_stock=True).order_by("total_available", "sku", "id")
+
+
+def bundle_components(*, merchant: Merchant, bundle: Product) -> QuerySet[BundleComponent]:
+    return BundleComponent.objects.filter(merchant=merchant, bundle=bundle).select_related("component").order_by("id")
+
+
+def bundles_containing(*, merchant: Merchant, product: Product) -> QuerySet[Product]:
+    sub = BundleComponent.objects.filter(merchant=merchant, bundle_id=OuterRef("pk"), component=product)
+    return Product.objects.filter(merchant=merchant).filter(Exists(sub)).order_by("sku")
+
+
+def audit_differences(*, merchant: Merchant) -> list[dict]:
+    """Levels whose on_hand/reserved differ from the sum of their movements or from their reservations."""
+    ledger = {
+        (r["product_id"], r["location_id"]): (r["h"], r["r"])
+        for r in StockMovement.objects.filter(merchant=merchant)
+        .values("product_id", "location_id")
+        .annotate(h=Sum("on_hand_delta"), r=Sum("reserved_delta"))
+        .order_by()
+    }
+    held = {
+        (r["product_id"], r["location_id"]): r["q"]
+        for r in Reservation.objects.filter(merchant=merchant)
+        .values("product_id", "location_id")
+        .annotate(q=Sum("quantity"))
+        .order_by()
+    }
+    out = []
+    seen = set()
+    for lv in StockLevel.objects.filter(merchant=merchant).select_related("product", "location").order_by("id"):
+        key = (lv.product_id, lv.location_id)
+        seen.add(key)
+        h, r = ledger.get(key, (0, 0))
+        q = held.get(key, 0)
+        if (lv.on_hand, lv.reserved) != (h, r) or lv.reserved != q:
+            out.append({
+                "merchant_id": merchant.pk, "level_id": lv.pk, "sku": lv.product.sku, "location": lv.location.code,
+                "on_hand": lv.on_hand, "ledger_on_hand": h, "reserved": lv.reserved, "ledger_reserved": r,
+                "reservations": q,
+            })
+    for key, (h, r) in ledger.items():
+        if key not in seen and (h or r):
+            out.append({"merchant_id": merchant.pk, "level_id": None, "product_id": key[0], "location_id": key[1],
+                        "on_hand": None, "ledger_on_hand": h, "reserved": None, "ledger_reserved": r})
+    return out

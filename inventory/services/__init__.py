@@ -1,0 +1,32 @@
+"""Inventory services: the only code that writes stock. Import from here."""
+
+from inventory.services.alerts import low_stock_evaluate, low_stock_notify
+from inventory.services.catalog import (
+    availability_ack,
+    availability_take,
+    bundle_set_components,
+    location_create,
+    location_create_default,
+    location_set_default,
+    product_create,
+    product_update,
+)
+from inventory.services.stock import (
+    AdjustLine,
+    ReserveRequest,
+    stock_adjust,
+    stock_adjust_many,
+    stock_release,
+    stock_reserve,
+    stock_return,
+    stock_set_count,
+    stock_ship,
+    stock_transfer,
+)
+
+__all__ = [
+    "AdjustLine", "ReserveRequest", "availability_ack", "availability_take", "bundle_set_components",
+    "location_create", "location_create_default", "location_set_default", "low_stock_evaluate", "low_stock_notify",
+    "product_create", "product_update", "stock_adjust", "stock_adjust_many", "stock_release", "stock_reserve",
+    "stock_return", "stock_set_count", "stock_ship", "stock_transfer",
+]

@@ -1,0 +1,235 @@
+"""The one place that writes stock levels: lock, change, append to the ledger, mark the outbox.
+
+Every public stock service opens a `StockTx` inside its own `transaction.atomic`. The transaction
+locks all level rows of the products it may touch in a single `SELECT ... ORDER BY id FOR UPDATE`,
+so two operations over the same products always lock in the same order and can never deadlock
+(A,B against B,A simply queue). Changes are checked in Python against the locked rows, then
+written with `F()` deltas; the database CHECK constraints are the last line of defence.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import Merchant, User
+from inventory.errors import InvalidStockOperation, UnknownSku
+from inventory.models import AvailabilityMark, BundleComponent, Location, Product, StockLevel, StockMovement
+
+logger = logging.getLogger(__name__)
+
+UNLIMITED = 10**12  # what a backorderable product counts as available
+
+BULK_SQL_THRESHOLD = 200  # above this many changed levels, PostgreSQL gets one UPDATE ... FROM unnest()
+
+
+def consumers() -> list[str]:
+    return list(getattr(settings, "INVENTORY_AVAILABILITY_CONSUMERS", ["channels", "orders"]))
+
+
+def products_by_id(*, merchant: Merchant, ids: Iterable[int]) -> dict[int, Product]:
+    """Load the merchant's products; an id that is not theirs is an UnknownSku (never a leak)."""
+    wanted = set(ids)
+    found = {p.pk: p for p in Product.objects.filter(merchant=merchant, pk__in=wanted)}
+    missing = wanted - found.keys()
+    if missing:
+        raise UnknownSku(str(min(missing)), f"Unknown product id {min(missing)}.", product_id=min(missing))
+    return found
+
+
+def components_of(*, merchant: Merchant, products: Iterable[Product]) -> dict[int, list[tuple[int, int]]]:
+    """{product_id: [(stock_product_id, per_unit), ...]}; a plain product is made of itself once."""
+    out: dict[int, list[tuple[int, int]]] = {}
+    bundle_ids = []
+    for p in products:
+        if p.is_bundle:
+            bundle_ids.append(p.pk)
+            out[p.pk] = []
+        else:
+            out[p.pk] = [(p.pk, 1)]
+    if bundle_ids:
+        rows = BundleComponent.objects.filter(merchant=merchant, bundle_id__in=bundle_ids).order_by("component_id")
+        for row in rows.values_list("bundle_id", "component_id", "quantity"):
+            out[row[0]].append((row[1], row[2]))
+        for bid in bundle_ids:
+            if not out[bid]:
+                raise InvalidStockOperation(f"Bundle {bid} has no components.", details={"product_id": bid})
+    return out
+
+
+def ensure_levels(*, merchant: Merchant, product_ids: Iterable[int]) -> None:
+    """Give each stock-holding product a level row at every location (normally made at creation)."""
+    pids = set(product_ids)
+    if not pids:
+        return
+    location_ids = list(Location.objects.filter(merchant=merchant).values_list("pk", flat=True))
+    have = set(
+        StockLevel.objects.filter(merchant=merchant, product_id__in=pids).values_list("product_id", "location_id")
+    )
+    missing = [(p, loc) for p in sorted(pids) for loc in location_ids if (p, loc) not in have]
+    if missing:
+        backorder = dict(
+            Product.objects.filter(merchant=merchant, pk__in=pids).values_list("pk", "allows_backorder")
+        )
+        StockLevel.objects.bulk_create(
+            [
+                StockLevel(merchant=merchant, product_id=p, location_id=loc, allows_backorder=backorder.get(p, False))
+                for p, loc in missing
+            ],
+            ignore_conflicts=True,
+        )
+
+
+@dataclass
+class StockTx:
+    """The levels of some products, locked, and the changes made to them in this transaction."""
+
+    merchant: Merchant
+    actor: User | None = None
+    levels: dict[int, list[StockLevel]] = field(default_factory=dict)  # product_id -> levels, default location first
+    _deltas: dict[int, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+    _by_pk: dict[int, StockLevel] = field(default_factory=dict)
+    _movements: list[StockMovement] = field(default_factory=list)
+    _touched: set[int] = field(default_factory=set)
+
+    @classmethod
+    def lock(cls, *, merchant: Merchant, product_ids: Iterable[int], actor: User | None = None) -> StockTx:
+        pids = sorted(set(product_ids))
+        tx = cls(merchant=merchant, actor=actor)
+        if not pids:
+            return tx
+        rows = list(
+            StockLevel.objects.filter(merchant=merchant, product_id__in=pids)
+            .select_related("location")
+            .order_by("pk")
+            .select_for_update(of=("self",))
+        )
+        if len({(r.product_id) for r in rows}) < len(pids) or _missing_locations(merchant, rows, pids):
+            # Rare: a level row is missing (created lazily). Create, then lock again (same order).
+            ensure_levels(merchant=merchant, product_ids=pids)
+            rows = list(
+                StockLevel.objects.filter(merchant=merchant, product_id__in=pids)
+                .select_related("location")
+                .order_by("pk")
+                .select_for_update(of=("self",))
+            )
+        for pid in pids:
+            tx.levels[pid] = []
+        for r in sorted(rows, key=lambda r: (not r.location.is_default, r.location_id)):
+            tx.levels[r.product_id].append(r)
+            tx._by_pk[r.pk] = r
+        return tx
+
+    # -- reading ---------------------------------------------------------------------------------
+    def available(self, product_id: int) -> int:
+        levels = self.levels.get(product_id, [])
+        if any(lv.allows_backorder for lv in levels):
+            return UNLIMITED
+        return sum(lv.on_hand - lv.reserved for lv in levels)
+
+    def level_at(self, product_id: int, location_id: int) -> StockLevel:
+        for lv in self.levels.get(product_id, []):
+            if lv.location_id == location_id:
+                return lv
+        raise InvalidStockOperation("No stock level for this product at this location.",
+                                    details={"product_id": product_id, "location_id": location_id})
+
+    # -- writing ---------------------------------------------------------------------------------
+    def change(
+        self, level: StockLevel, *, on_hand: int = 0, reserved: int = 0, reason: str, reference: str = "",
+        note: str = "", record_zero: bool = False,
+    ) -> None:
+        """Apply deltas to a locked level and append the movement. Callers check availability first."""
+        if not on_hand and not reserved and not record_zero:
+            return
+        new_on_hand, new_reserved = level.on_hand + on_hand, level.reserved + reserved
+        if new_on_hand < 0 or new_reserved < 0 or (not level.allows_backorder and new_reserved > new_on_hand):
+            raise InvalidStockOperation(
+                "This change would leave the stock level inconsistent.",
+                details={"product_id": level.product_id, "location_id": level.location_id,
+                         "on_hand": new_on_hand, "reserved": new_reserved},
+            )
+        level.on_hand, level.reserved = new_on_hand, new_reserved
+        d = self._deltas[level.pk]
+        d[0] += on_hand
+        d[1] += reserved
+        self._touched.add(level.product_id)
+        self._movements.append(
+            StockMovement(
+                merchant=self.merchant, product_id=level.product_id, location_id=level.location_id,
+                on_hand_delta=on_hand, reserved_delta=reserved, reason=reason, reference=reference[:128],
+                note=note[:255], actor=self.actor,
+            )
+        )
+
+    def finish(self) -> None:
+        """Write levels and movements, mark availability, update low-stock state."""
+        changed = [(pk, d) for pk, d in self._deltas.items() if d[0] or d[1]]
+        if changed:
+            self._write_levels(changed)
+        if self._movements:
+            StockMovement.objects.bulk_create(self._movements, batch_size=5000)
+        if self._touched:
+            mark_products(merchant=self.merchant, product_ids=self._touched)
+            self._update_low_stock()
+
+    def _write_levels(self, changed: list[tuple[int, list[int]]]) -> None:
+        now = timezone.now()
+        if connection.vendor == "postgresql" and len(changed) > BULK_SQL_THRESHOLD:
+            table = StockLevel._meta.db_table
+            with connection.cursor() as cur:
+                cur.execute(
+                    f"UPDATE {table} AS s SET on_hand = s.on_hand + v.dh, reserved = s.reserved + v.dr, "  # noqa: S608
+                    "updated_at = %s FROM unnest(%s::bigint[], %s::int[], %s::int[]) AS v(id, dh, dr) "
+                    "WHERE s.id = v.id AND s.merchant_id = %s",
+                    [now, [c[0] for c in changed], [c[1][0] for c in changed], [c[1][1] for c in changed],
+                     self.merchant.pk],
+                )
+            return
+        for pk, (dh, dr) in changed:
+            StockLevel.objects.filter(merchant=self.merchant, pk=pk).update(
+                on_hand=F("on_hand") + dh, reserved=F("reserved") + dr, updated_at=now
+            )
+
+    def _update_low_stock(self) -> None:
+        from inventory.services.alerts import low_stock_evaluate
+
+        low_stock_evaluate(merchant=self.merchant, available={pid: self.available(pid) for pid in self._touched})
+
+
+def _missing_locations(merchant: Merchant, rows: list[StockLevel], pids: list[int]) -> bool:
+    """True when products have different numbers of levels (a level was never created for one)."""
+    per_product: dict[int, int] = defaultdict(int)
+    for r in rows:
+        per_product[r.product_id] += 1
+    return len(set(per_product.values())) > 1
+
+
+def mark_products(*, merchant: Merchant, product_ids: Iterable[int]) -> None:
+    """Mark products (and every bundle containing them) dirty for each availability consumer.
+
+    One upsert; rows are sent sorted so concurrent markers lock existing marks in the same order.
+    """
+    pids = set(product_ids)
+    if not pids:
+        return
+    pids |= set(
+        BundleComponent.objects.filter(merchant=merchant, component_id__in=pids).values_list("bundle_id", flat=True)
+    )
+    now = timezone.now()
+    rows = [
+        AvailabilityMark(merchant=merchant, consumer=c, product_id=p, marked_at=now)
+        for c in sorted(consumers())
+        for p in sorted(pids)
+    ]
+    if rows:
+        AvailabilityMark.objects.bulk_create(
+            rows, update_conflicts=True, unique_fields=["merchant", "consumer", "product"], update_fields=["marked_at"]
+        )

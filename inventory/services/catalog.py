@@ -1,0 +1,177 @@
+"""Catalog and locations: products, bundles, locations (and the default one every merchant gets)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from accounts.models import Merchant
+from inventory.errors import InvalidStockOperation, UnknownSku
+from inventory.models import AvailabilityMark, BundleComponent, Location, Product, StockLevel
+from inventory.services._core import ensure_levels, mark_products
+
+PRODUCT_FIELDS = (
+    "title", "barcode", "weight_grams", "length_mm", "width_mm", "height_mm", "low_stock_threshold", "is_active",
+    "allows_backorder",
+)
+
+
+def _clean_sku(sku: str) -> str:
+    sku = (sku or "").strip()
+    if not sku:
+        raise InvalidStockOperation("A SKU is required.", details={"field": "sku"})
+    if len(sku) > 64:
+        raise InvalidStockOperation("A SKU has at most 64 characters.", details={"field": "sku"})
+    return sku
+
+
+def product_create(
+    *, merchant: Merchant, sku: str, title: str, components: Sequence[tuple[int, int]] | None = None, **fields: Any
+) -> Product:
+    """Create a product (with a level at every location) or, with components, a bundle."""
+    sku = _clean_sku(sku)
+    unknown = set(fields) - set(PRODUCT_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown product fields: {sorted(unknown)}")
+    if Product.objects.filter(merchant=merchant, sku__iexact=sku).exists():
+        raise InvalidStockOperation(f"SKU {sku} already exists.", code="duplicate_sku", details={"sku": sku})
+    try:
+        with transaction.atomic():
+            product = Product.objects.create(
+                merchant=merchant, sku=sku, title=(title or sku).strip()[:255], is_bundle=bool(components), **fields
+            )
+            if components:
+                _set_components(merchant=merchant, bundle=product, components=components)
+            else:
+                ensure_levels(merchant=merchant, product_ids=[product.pk])
+    except IntegrityError:  # a concurrent create of the same SKU won the constraint
+        raise InvalidStockOperation(f"SKU {sku} already exists.", code="duplicate_sku", details={"sku": sku})
+    return product
+
+
+def product_update(*, merchant: Merchant, product: Product, **fields: Any) -> Product:
+    """Change catalog fields. Turning backorders off is refused while more is promised than on hand."""
+    unknown = set(fields) - set(PRODUCT_FIELDS) - {"sku"}
+    if unknown:
+        raise TypeError(f"Unknown product fields: {sorted(unknown)}")
+    with transaction.atomic():
+        product = Product.objects.select_for_update(of=("self",)).get(merchant=merchant, pk=product.pk)
+        if "sku" in fields:
+            sku = _clean_sku(fields.pop("sku"))
+            if Product.objects.filter(merchant=merchant, sku__iexact=sku).exclude(pk=product.pk).exists():
+                raise InvalidStockOperation(f"SKU {sku} already exists.", code="duplicate_sku", details={"sku": sku})
+            product.sku = sku
+        backorder_changed = "allows_backorder" in fields and fields["allows_backorder"] != product.allows_backorder
+        for k, v in fields.items():
+            setattr(product, k, v)
+        product.save()
+        if backorder_changed and not product.is_bundle:
+            levels = StockLevel.objects.filter(merchant=merchant, product=product).order_by("pk").select_for_update()
+            if not product.allows_backorder and any(lv.reserved > lv.on_hand for lv in levels):
+                raise InvalidStockOperation(
+                    f"{product.sku} has more promised than on hand; receive stock before turning backorders off.",
+                    details={"sku": product.sku},
+                )
+            StockLevel.objects.filter(merchant=merchant, product=product).update(
+                allows_backorder=product.allows_backorder
+            )
+            mark_products(merchant=merchant, product_ids=[product.pk])
+    return product
+
+
+def _set_components(*, merchant: Merchant, bundle: Product, components: Sequence[tuple[int, int]]) -> None:
+    ids = [c for c, _ in components]
+    if len(set(ids)) != len(ids):
+        raise InvalidStockOperation("A component appears twice in the bundle.")
+    found = {p.pk: p for p in Product.objects.filter(merchant=merchant, pk__in=ids)}
+    for cid, qty in components:
+        if cid not in found:
+            raise UnknownSku(str(cid), f"Unknown component product id {cid}.")
+        if found[cid].is_bundle or cid == bundle.pk:
+            raise InvalidStockOperation(f"{found[cid].sku} is a bundle; bundles cannot contain bundles.")
+        if qty <= 0:
+            raise InvalidStockOperation("Component quantities must be positive.")
+    BundleComponent.objects.filter(merchant=merchant, bundle=bundle).delete()
+    BundleComponent.objects.bulk_create(
+        [BundleComponent(merchant=merchant, bundle=bundle, component_id=cid, quantity=qty) for cid, qty in components]
+    )
+
+
+def bundle_set_components(*, merchant: Merchant, bundle: Product, components: Sequence[tuple[int, int]]) -> Product:
+    """Replace a bundle's bill of materials ([(component_id, quantity)]). A product with stock cannot become one."""
+    with transaction.atomic():
+        bundle = Product.objects.select_for_update(of=("self",)).get(merchant=merchant, pk=bundle.pk)
+        if not bundle.is_bundle:
+            if StockLevel.objects.filter(merchant=merchant, product=bundle).exclude(on_hand=0, reserved=0).exists():
+                raise InvalidStockOperation(f"{bundle.sku} holds stock; it cannot become a bundle.")
+            if BundleComponent.objects.filter(merchant=merchant, component=bundle).exists():
+                raise InvalidStockOperation(f"{bundle.sku} is a component of a bundle; it cannot become one.")
+            bundle.is_bundle = True
+            bundle.save(update_fields=["is_bundle", "updated_at"])
+        _set_components(merchant=merchant, bundle=bundle, components=components)
+        mark_products(merchant=merchant, product_ids=[bundle.pk])
+    return bundle
+
+
+def location_create(*, merchant: Merchant, name: str, code: str = "", is_default: bool = False) -> Location:
+    """A new location gets a (zero) level for every stock-holding product."""
+    name = (name or "").strip()
+    if not name:
+        raise InvalidStockOperation("A location needs a name.")
+    code = (code or name).strip().upper().replace(" ", "-")[:32]
+    if Location.objects.filter(merchant=merchant, code__iexact=code).exists():
+        raise InvalidStockOperation(f"Location code {code} already exists.", code="duplicate_location")
+    with transaction.atomic():
+        first = not Location.objects.filter(merchant=merchant).exists()
+        if is_default and not first:
+            Location.objects.filter(merchant=merchant, is_default=True).update(is_default=False)
+        location = Location.objects.create(merchant=merchant, name=name[:100], code=code,
+                                           is_default=is_default or first)
+        product_ids = Product.objects.filter(merchant=merchant, is_bundle=False).values_list("pk", flat=True)
+        ensure_levels(merchant=merchant, product_ids=list(product_ids))
+    return location
+
+
+def location_create_default(*, merchant: Merchant) -> Location:
+    """Onboarding step (settings.MERCHANT_ONBOARDING_STEPS): every merchant starts with one location."""
+    existing = Location.objects.filter(merchant=merchant, is_default=True).first()
+    if existing is not None:
+        return existing
+    return location_create(merchant=merchant, name="Main warehouse", code="MAIN", is_default=True)
+
+
+def location_set_default(*, merchant: Merchant, location: Location) -> Location:
+    with transaction.atomic():
+        Location.objects.filter(merchant=merchant, is_default=True).exclude(pk=location.pk).update(is_default=False)
+        Location.objects.filter(merchant=merchant, pk=location.pk).update(is_default=True)
+    location.is_default = True
+    return location
+
+
+def availability_take(*, merchant: Merchant, consumer: str, limit: int = 500) -> list[AvailabilityMark]:
+    """The oldest pending marks of one consumer (not removed: acknowledge them when done)."""
+    return list(
+        AvailabilityMark.objects.filter(merchant=merchant, consumer=consumer).order_by("marked_at", "pk")[:limit]
+    )
+
+
+def availability_ack(*, merchant: Merchant, consumer: str, marks: Sequence[AvailabilityMark]) -> None:
+    """Delete the marks taken, unless re-marked since (their marked_at moved): those stay pending.
+
+    Rows being re-marked right now are skipped (SKIP LOCKED), which is the same outcome.
+    """
+    if not marks:
+        return
+    taken = {m.pk: m.marked_at for m in marks}
+    with transaction.atomic():
+        current = (
+            AvailabilityMark.objects.filter(merchant=merchant, consumer=consumer, pk__in=taken.keys())
+            .order_by("pk")
+            .select_for_update(skip_locked=True)
+            .values_list("pk", "marked_at")
+        )
+        done = [pk for pk, at in current if at == taken[pk]]
+        if done:
+            AvailabilityMark.objects.filter(merchant=merchant, pk__in=done).delete()

@@ -1,0 +1,198 @@
+"""Reserve, release, ship and return through the services, as the orders app calls them."""
+
+from __future__ import annotations
+
+import pytest
+
+from inventory import selectors, services
+from inventory.errors import OutOfStock, UnknownSku
+from inventory.models import Location, StockLevel, StockMovement
+from inventory.services import ReserveRequest
+from tests.inventory.helpers import make_bundle, make_product
+
+pytestmark = pytest.mark.django_db
+
+
+def level(merchant, product, location=None):
+    location = location or Location.objects.get(merchant=merchant, is_default=True)
+    return StockLevel.objects.get(merchant=merchant, product=product, location=location)
+
+
+def test_new_merchant_has_one_default_location(scope_a):
+    locations = list(Location.objects.filter(merchant=scope_a.merchant))
+    assert [(loc.name, loc.code, loc.is_default) for loc in locations] == [("Main warehouse", "MAIN", True)]
+
+
+def test_reserve_all_or_nothing_raises_out_of_stock_and_changes_nothing(scope_a):
+    m = scope_a.merchant
+    a = make_product(m, "A-1", on_hand=5)
+    b = make_product(m, "B-1", on_hand=1)
+    with pytest.raises(OutOfStock) as err:
+        services.stock_reserve(merchant=m, requests=[
+            ReserveRequest(product_id=a.pk, quantity=2, reference="order_line:1"),
+            ReserveRequest(product_id=b.pk, quantity=3, reference="order_line:2"),
+        ])
+    assert (err.value.sku, err.value.requested, err.value.available) == ("B-1", 3, 1)
+    assert err.value.code == "out_of_stock" and err.value.status_code == 409
+    assert err.value.details == {"sku": "B-1", "requested": 3, "available": 1}
+    assert (level(m, a).reserved, level(m, b).reserved) == (0, 0)
+    assert selectors.stock_reserved_for(merchant=m, reference="order_line:1") == 0
+
+
+def test_reserve_partial_takes_what_there_is(scope_a):
+    m = scope_a.merchant
+    a = make_product(m, "A-1", on_hand=2)
+    got = services.stock_reserve(
+        merchant=m, partial=True, requests=[ReserveRequest(product_id=a.pk, quantity=5, reference="order_line:9")]
+    )
+    assert got == {"order_line:9": 2}
+    assert selectors.stock_reserved_for(merchant=m, reference="order_line:9") == 2
+    assert selectors.product_available(merchant=m, product_id=a.pk) == 0
+    again = services.stock_reserve(
+        merchant=m, partial=True, requests=[ReserveRequest(product_id=a.pk, quantity=3, reference="order_line:9")]
+    )
+    assert again == {"order_line:9": 0}
+
+
+def test_reserve_prefers_default_location_then_others(scope_a):
+    m = scope_a.merchant
+    a = make_product(m, "A-1", on_hand=2)
+    second = services.location_create(merchant=m, name="Overflow", code="OVR")
+    services.stock_adjust(merchant=m, product_id=a.pk, delta=5, location_id=second.pk)
+    services.stock_reserve(merchant=m, requests=[ReserveRequest(product_id=a.pk, quantity=4, reference="r1")])
+    assert level(m, a).reserved == 2
+    assert level(m, a, second).reserved == 2
+    assert selectors.product_available(merchant=m, product_id=a.pk) == 3
+
+
+def test_release_is_idempotent_and_partial(scope_a):
+    m = scope_a.merchant
+    a = make_product(m, "A-1", on_hand=10)
+    services.stock_reserve(merchant=m, requests=[ReserveRequest(product_id=a.pk, quantity=6, reference="r1")])
+    assert services.stock_release(merchant=m, reference="r1", quantity=2) == 2
+    assert selectors.stock_reserved_for(merchant=m, reference="r1") == 4
+    assert services.stock_release(merchant=m, reference="r1") == 4
+    assert services.stock_release(merchant=m, reference="r1") == 0
+    assert services.stock_release(merchant=m, reference="never-reserved") == 0
+    assert (level(m, a).on_hand, level(m, a).reserved) == (10, 0)
+
+
+def test_ship_consumes_reservation_then_free_stock(scope_a):
+    m = scope_a.merchant
+    a = make_product(m, "A-1", on_hand=10)
+    services.stock_reserve(merchant=m, requests=[ReserveRequest(product_id=a.pk, quantity=3, reference="r1")])
+    services.stock_ship(merchant=m, reference="r1", product_id=a.pk, quantity=5, shipment_reference="shp-1")
+    lv = level(m, a)
+    assert (lv.on_hand, lv.reserved) == (5, 0)
+    assert selectors.stock_reserved_for(merchant=m, reference="r1") == 0
+    with pytest.raises(OutOfStock) as err:
+        services.stock_ship(merchant=m, reference="r1", product_id=a.pk, quantity=6)
+    assert (err.value.requested, err.value.available) == (6, 5)
+    shipped = StockMovement.objects.filter(merchant=m, reason="shipped").order_by("id")
+    assert [(s.on_hand_delta, s.reserved_delta, s.reference, s.note) for s in shipped] == [
+        (-3, -3, "r1", "shipment shp-1"), (-2, 0, "r1", "shipment shp-1"),
+    ]
+
+
+def test_return_restocks_or_only_records(scope_a):
+    m = scope_a.merchant
+    a = make_product(m, "A-1", on_hand=1)
+    services.stock_return(merchant=m, product_id=a.pk, quantity=2, reference="r1")
+    services.stock_return(merchant=m, product_id=a.pk, quantity=1, reference="r2", restock=False)
+    assert level(m, a).on_hand == 3
+    returned = StockMovement.objects.filter(merchant=m, reason="returned").order_by("id")
+    assert [(r.on_hand_delta, r.reference) for r in returned] == [(2, "r1"), (0, "r2")]
+
+
+def test_bundle_availability_follows_components_and_cannot_oversell(scope_a):
+    # given a bundle of 2×A + 1×B, with A=7 and B=5
+    m = scope_a.merchant
+    a = make_product(m, "A", on_hand=7)
+    b = make_product(m, "B", on_hand=5)
+    kit = make_bundle(m, "KIT", [(a, 2), (b, 1)])
+    assert selectors.product_available(merchant=m, product_id=kit.pk) == 3
+    # when A is sold alone, the bundle's availability follows
+    services.stock_reserve(merchant=m, requests=[ReserveRequest(product_id=a.pk, quantity=2, reference="solo-a")])
+    assert selectors.product_available(merchant=m, product_id=kit.pk) == 2
+    # then reserving 2 kits reserves 4 A and 2 B under one reference
+    assert services.stock_reserve(
+        merchant=m, requests=[ReserveRequest(product_id=kit.pk, quantity=2, reference="kit-1")]
+    ) == {"kit-1": 2}
+    assert selectors.stock_reserved_for(merchant=m, reference="kit-1") == 2
+    assert (level(m, a).reserved, level(m, b).reserved) == (6, 2)
+    assert selectors.product_available(merchant=m, product_id=kit.pk) == 0
+    # and a third kit would need 2 A where 1 is left
+    with pytest.raises(OutOfStock) as err:
+        services.stock_reserve(merchant=m, requests=[ReserveRequest(product_id=kit.pk, quantity=1, reference="kit-2")])
+    assert (err.value.sku, err.value.requested, err.value.available) == ("KIT", 1, 0)
+    # the single A left can still be sold alone, and then nothing more
+    services.stock_reserve(merchant=m, requests=[ReserveRequest(product_id=a.pk, quantity=1, reference="solo-a2")])
+    with pytest.raises(OutOfStock):
+        services.stock_reserve(merchant=m, requests=[ReserveRequest(product_id=a.pk, quantity=1, reference="solo-a3")])
+    # shipping one kit ships its components; releasing the other frees them
+    services.stock_ship(merchant=m, reference="kit-1", product_id=kit.pk, quantity=1)
+    assert (level(m, a).on_hand, level(m, b).on_hand) == (5, 4)
+    assert services.stock_release(merchant=m, reference="kit-1") == 1
+    assert (level(m, a).reserved, level(m, b).reserved) == (3, 0)
+    assert selectors.audit_differences(merchant=m) == []
+
+
+def test_same_sku_in_bundle_and_alone_in_one_call_is_counted_once(scope_a):
+    m = scope_a.merchant
+    a = make_product(m, "A", on_hand=3)
+    b = make_product(m, "B", on_hand=3)
+    kit = make_bundle(m, "KIT", [(a, 2), (b, 1)])
+    with pytest.raises(OutOfStock) as err:
+        services.stock_reserve(merchant=m, requests=[
+            ReserveRequest(product_id=kit.pk, quantity=1, reference="x1"),
+            ReserveRequest(product_id=a.pk, quantity=2, reference="x2"),
+        ])
+    assert (err.value.sku, err.value.available) == ("A", 1)
+
+
+def test_backorder_product_reserves_beyond_on_hand(scope_a):
+    m = scope_a.merchant
+    a = make_product(m, "PRE-1", on_hand=1, allows_backorder=True)
+    services.stock_reserve(merchant=m, requests=[ReserveRequest(product_id=a.pk, quantity=4, reference="pre")])
+    lv = level(m, a)
+    assert (lv.on_hand, lv.reserved) == (1, 4)
+    assert selectors.audit_differences(merchant=m) == []
+
+
+def test_other_merchants_product_is_unknown(scope_a, merchant_b):
+    from accounts.tenancy import tenant_scope
+
+    with tenant_scope(merchant_b.merchant):
+        theirs = make_product(merchant_b.merchant, "B-ONLY", on_hand=5)
+    with pytest.raises(UnknownSku):
+        services.stock_reserve(
+            merchant=scope_a.merchant, requests=[ReserveRequest(product_id=theirs.pk, quantity=1, reference="r")]
+        )
+
+
+def test_product_map_by_sku_is_case_insensitive(scope_a):
+    m = scope_a.merchant
+    a = make_product(m, "Mug-Blue")
+    assert selectors.product_map_by_sku(merchant=m, skus=["mug-BLUE", "nope"]) == {"mug-blue": a}
+
+
+def test_availability_outbox_marks_product_and_bundles_and_coalesces(scope_a):
+    m = scope_a.merchant
+    a = make_product(m, "A", on_hand=4)
+    b = make_product(m, "B", on_hand=4)
+    kit = make_bundle(m, "KIT", [(a, 1), (b, 1)])
+    taken = services.availability_take(merchant=m, consumer="orders")
+    services.availability_ack(merchant=m, consumer="orders", marks=taken)
+    assert services.availability_take(merchant=m, consumer="orders") == []
+    services.stock_adjust(merchant=m, product_id=a.pk, delta=1)
+    services.stock_adjust(merchant=m, product_id=a.pk, delta=1)
+    taken = services.availability_take(merchant=m, consumer="orders")
+    assert sorted(mk.product_id for mk in taken) == sorted([a.pk, kit.pk])
+    # a change after taking re-marks: the ack must not delete it
+    services.stock_adjust(merchant=m, product_id=a.pk, delta=1)
+    services.availability_ack(merchant=m, consumer="orders", marks=taken)
+    assert sorted(mk.product_id for mk in services.availability_take(merchant=m, consumer="orders")) == sorted([a.pk, kit.pk])
+    # the channels consumer has its own marks
+    assert {mk.product_id for mk in services.availability_take(merchant=m, consumer="channels")} == {
+        a.pk, b.pk, kit.pk,
+    }
