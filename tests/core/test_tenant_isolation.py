@@ -53,8 +53,8 @@ def _path_for(route: str, pk: int | None) -> str:
 
 def _methods(callback) -> list[str]:
     actions = getattr(callback, "actions", None)
-    if actions:
-        return sorted(m.upper() for m in actions)
+    if actions:  # DRF adds "head" to a viewset's actions once it has served a request: it has no body to check
+        return sorted(m.upper() for m in actions if m not in ("head", "options"))
     return sorted(m.upper() for m in callback.cls.http_method_names if hasattr(callback.cls, m) and m not in ("options", "head"))
 
 
