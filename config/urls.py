@@ -25,6 +25,7 @@ urlpatterns = [
     path("jobs/", include("jobs.urls")),
     path("inventory/", include("inventory.urls")),
     path("orders/", include("orders.urls")),
+    path("integrations/", include("integrations.urls")),
 ]
 
 handler404 = "core.views.page_not_found"
