@@ -6,7 +6,7 @@ import logging
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Membership, Merchant
@@ -20,23 +20,41 @@ def low_stock_evaluate(*, merchant: Merchant, available: dict[int, int]) -> None
     """Called by every stock change with the new availability of the products it touched.
 
     Going low sets `low_stock_since` with a conditional UPDATE (only one transaction can win it)
-    and, when it wins, schedules the email after commit. Recovering clears it, which re-arms the alert.
+    and, for the rows it won, schedules the email after commit. Recovering clears it, which
+    re-arms the alert. Two statements whatever the number of products (imports touch many).
     """
-    rows = Product.objects.filter(merchant=merchant, pk__in=available.keys(), is_bundle=False, low_stock_threshold__gt=0)
-    for pk, threshold in rows.values_list("pk", "low_stock_threshold"):
-        now = timezone.now()
-        if available[pk] <= threshold:
-            won = Product.objects.filter(merchant=merchant, pk=pk, low_stock_since__isnull=True).update(
-                low_stock_since=now
-            )
-            if won:
-                from inventory.tasks import low_stock_notify_task
+    rows = Product.objects.filter(
+        merchant=merchant, pk__in=list(available), is_bundle=False, low_stock_threshold__gt=0
+    ).values_list("pk", "low_stock_threshold")
+    low, recovered = [], []
+    for pk, threshold in rows:
+        (low if available[pk] <= threshold else recovered).append(pk)
+    if recovered:
+        Product.objects.filter(merchant=merchant, pk__in=recovered, low_stock_since__isnull=False).update(
+            low_stock_since=None, low_stock_notified_at=None
+        )
+    if low:
+        from inventory.tasks import low_stock_notify_task
 
-                enqueue_on_commit(low_stock_notify_task, merchant_id=merchant.pk, product_id=pk)
-        else:
-            Product.objects.filter(merchant=merchant, pk=pk, low_stock_since__isnull=False).update(
-                low_stock_since=None, low_stock_notified_at=None
+        for pk in _claim_low(merchant, sorted(low)):
+            enqueue_on_commit(low_stock_notify_task, merchant_id=merchant.pk, product_id=pk)
+
+
+def _claim_low(merchant: Merchant, ids: list[int]) -> list[int]:
+    """Set low_stock_since where it is not set yet; returns the ids this call set."""
+    now = timezone.now()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute(
+                f"UPDATE {Product._meta.db_table} SET low_stock_since = %s "  # noqa: S608
+                "WHERE merchant_id = %s AND id = ANY(%s) AND low_stock_since IS NULL RETURNING id",
+                [now, merchant.pk, ids],
             )
+            return sorted(r[0] for r in cur.fetchall())
+    return [
+        pk for pk in ids
+        if Product.objects.filter(merchant=merchant, pk=pk, low_stock_since__isnull=True).update(low_stock_since=now)
+    ]
 
 
 def low_stock_notify(*, merchant: Merchant, product_id: int) -> str:

@@ -1,0 +1,372 @@
+"""CSV in and out: stock import (preview, then all-or-nothing apply), catalog import, level export.
+
+Row numbers are line numbers of the file as a spreadsheet shows them: the header is row 1, the
+first data row is row 2. A preview never writes stock; apply parses the stored file again (stock
+may have moved since the preview) and applies every row or none.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Merchant, User
+from accounts.tenancy import tenant_scope
+from core.errors import ValidationFailed
+from inventory.errors import InvalidStockOperation, OutOfStock
+from inventory.models import StockImport, StockLevel, StockMovement
+from inventory.selectors import location_default, location_map_by_code, product_map_by_sku
+from inventory.services.catalog import PRODUCT_FIELDS, product_create, product_update
+from inventory.services.stock import AdjustLine, stock_adjust_many
+
+logger = logging.getLogger(__name__)
+
+INLINE_LIMIT = 2_000  # bigger stock imports are applied by a background WorkerJob
+PREVIEW_CHANGES = 200  # changes kept for the preview page (all are counted)
+PREVIEW_ERRORS = 500
+MAX_ROWS = 500_000
+STOCK_KIND = "inventory.stock_import"
+
+CATALOG_COLUMNS = {"sku", "title", *PRODUCT_FIELDS}
+_BOOL = {"1": True, "true": True, "yes": True, "y": True, "0": False, "false": False, "no": False, "n": False, "": False}
+
+
+@dataclass
+class Preview:
+    row_count: int = 0
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    change_count: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    error_count: int = 0
+    lines: list[AdjustLine] = field(default_factory=list)
+    mode: str = ""
+
+    def error(self, row: int, message: str) -> None:
+        self.error_count += 1
+        if len(self.errors) < PREVIEW_ERRORS:
+            self.errors.append({"row": row, "message": message})
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode, "row_count": self.row_count, "change_count": self.change_count,
+            "changes": self.changes, "error_count": self.error_count, "errors": self.errors,
+        }
+
+
+def _reader(fileobj: IO) -> Iterator[list[str]]:
+    raw = fileobj.read()
+    text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw.lstrip("\ufeff")
+    return csv.reader(io.StringIO(text, newline=""))
+
+
+def _int(value: str) -> int | None:
+    try:
+        return int(value.strip().replace("+", "", 1)) if value.strip() else None
+    except ValueError:
+        return None
+
+
+def stock_preview(
+    *, merchant: Merchant, fileobj: IO, progress: Callable[[int], None] | None = None
+) -> Preview:
+    """Check every row of a stock CSV against the current catalog and levels; write nothing."""
+    pv = Preview()
+    rows = _reader(fileobj)
+    header = [h.strip().lower() for h in next(rows, [])]
+    allowed = {"sku", "location", "on_hand", "delta"}
+    extra = [h for h in header if h not in allowed]
+    if extra:
+        pv.error(1, f"Unexpected column(s): {', '.join(extra)}. Allowed: sku, location, and on_hand or delta.")
+    missing = [c for c in ("sku", "location") if c not in header]
+    if missing:
+        pv.error(1, f"Missing column(s): {', '.join(missing)}.")
+    if ("on_hand" in header) == ("delta" in header):
+        pv.error(1, "Give exactly one of the columns on_hand (a count) or delta (a change).")
+    if pv.error_count:
+        return pv
+    pv.mode = "on_hand" if "on_hand" in header else "delta"
+    i_sku, i_loc, i_val = header.index("sku"), header.index("location"), header.index(pv.mode)
+    data = []
+    for n, row in enumerate(rows, start=2):
+        if not any(c.strip() for c in row):
+            continue
+        if len(row) != len(header):
+            pv.error(n, f"Expected {len(header)} values, found {len(row)}.")
+            continue
+        data.append((n, row[i_sku].strip(), row[i_loc].strip(), row[i_val]))
+        if len(data) > MAX_ROWS:
+            pv.error(n, f"Too many rows: at most {MAX_ROWS:,} per file.")
+            return pv
+    pv.row_count = len(data)
+    products = product_map_by_sku(merchant=merchant, skus=[d[1] for d in data])
+    locations = location_map_by_code(merchant=merchant)
+    default = location_default(merchant=merchant)
+    levels: dict[tuple[int, int], tuple[int, int, bool]] = {}
+    pids = sorted({p.pk for p in products.values()})
+    for i in range(0, len(pids), 10_000):
+        for pid, lid, on_hand, reserved, bo in StockLevel.objects.filter(
+            merchant=merchant, product_id__in=pids[i : i + 10_000]
+        ).values_list("product_id", "location_id", "on_hand", "reserved", "allows_backorder"):
+            levels[(pid, lid)] = (on_hand, reserved, bo)
+    seen: dict[tuple[int, int], int] = {}
+    for k, (n, sku, loc_name, raw) in enumerate(data, start=1):
+        if progress and k % 10_000 == 0:
+            progress(k)
+        product = products.get(sku.lower())
+        if not sku:
+            pv.error(n, "SKU is empty.")
+            continue
+        if product is None:
+            pv.error(n, f"Unknown SKU {sku}.")
+            continue
+        if product.is_bundle:
+            pv.error(n, f"{product.sku} is a bundle; import its components instead.")
+            continue
+        location = locations.get(loc_name.lower()) if loc_name else default
+        if location is None:
+            pv.error(n, f"Unknown location {loc_name}.")
+            continue
+        value = _int(raw)
+        if value is None:
+            pv.error(n, f"{pv.mode} must be a whole number, not {raw.strip()!r}.")
+            continue
+        key = (product.pk, location.pk)
+        if key in seen:
+            pv.error(n, f"{product.sku} at {location.code} already appears in row {seen[key]}.")
+            continue
+        seen[key] = n
+        on_hand, reserved, backorder = levels.get(key, (0, 0, product.allows_backorder))
+        after = value if pv.mode == "on_hand" else on_hand + value
+        if after < 0:
+            pv.error(n, f"{product.sku} at {location.code} would go to {after}; stock cannot be negative.")
+            continue
+        if not backorder and after < reserved:
+            pv.error(n, f"{product.sku} at {location.code}: {reserved} are promised to orders, cannot set {after}.")
+            continue
+        if after == on_hand:
+            continue
+        pv.change_count += 1
+        if len(pv.changes) < PREVIEW_CHANGES:
+            pv.changes.append({"row": n, "sku": product.sku, "location": location.code, "before": on_hand,
+                               "after": after, "delta": after - on_hand})
+        pv.lines.append(AdjustLine(
+            product_id=product.pk, location_id=location.pk, reason=StockMovement.Reason.IMPORT,
+            delta=value if pv.mode == "delta" else None, on_hand=value if pv.mode == "on_hand" else None,
+        ))
+    return pv
+
+
+def stock_import_create(*, merchant: Merchant, user: User | None, upload: IO, filename: str) -> StockImport:
+    """Store the upload (default storage) and its preview; nothing is applied yet."""
+    content = upload.read()
+    pv = stock_preview(merchant=merchant, fileobj=io.BytesIO(content))
+    imp = StockImport(
+        merchant=merchant, kind=StockImport.Kind.STOCK, filename=filename[:255], created_by=user,
+        row_count=pv.row_count, error_count=pv.error_count, summary=pv.summary(),
+    )
+    imp.file.save(filename or "stock.csv", ContentFile(content), save=False)
+    imp.save()
+    return imp
+
+
+def _apply_lines(*, merchant: Merchant, imp: StockImport, actor: User | None, pv: Preview) -> int:
+    if pv.error_count:
+        raise ValidationFailed(
+            f"The file has {pv.error_count} error(s); nothing was applied.",
+            code="import_invalid", details={"errors": pv.errors},
+        )
+    try:
+        return stock_adjust_many(merchant=merchant, lines=pv.lines, actor=actor, reference=f"import:{imp.pk}")
+    except (OutOfStock, InvalidStockOperation) as exc:  # stock moved since the preview
+        raise ValidationFailed(
+            f"Stock changed since the preview: {exc.message} Nothing was applied.", code="import_invalid",
+            details={"errors": [{"row": None, "message": exc.message}]},
+        )
+
+
+def stock_import_apply(*, merchant: Merchant, import_id: int, actor: User | None) -> StockImport:
+    """Apply a previewed import: inline when small, otherwise as a background WorkerJob."""
+    from accounts.tasks import enqueue_on_commit
+    from inventory.tasks import stock_import_apply_task
+    from jobs.services import job_create
+
+    with transaction.atomic():
+        imp = StockImport.objects.select_for_update(of=("self",)).get(merchant=merchant, pk=import_id)
+        if imp.status != StockImport.Status.PREVIEWED:
+            raise InvalidStockOperation(f"This import is already {imp.get_status_display().lower()}.",
+                                        code="import_not_previewed")
+        if imp.row_count > INLINE_LIMIT:
+            job = job_create(
+                merchant=merchant, kind=STOCK_KIND, description=f"Stock import {imp.filename}",
+                params={"import_id": imp.pk}, total=imp.row_count, created_by=actor, max_attempts=1,
+            )
+            imp.status, imp.job = StockImport.Status.QUEUED, job
+            imp.save(update_fields=["status", "job"])
+            enqueue_on_commit(stock_import_apply_task, merchant_id=merchant.pk, import_id=imp.pk)
+            return imp
+        with imp.file.open("rb") as fh:
+            pv = stock_preview(merchant=merchant, fileobj=fh)
+        written = _apply_lines(merchant=merchant, imp=imp, actor=actor, pv=pv)
+        imp.status, imp.applied_at = StockImport.Status.APPLIED, timezone.now()
+        imp.summary = {**pv.summary(), "movements": written}
+        imp.save(update_fields=["status", "applied_at", "summary"])
+    return imp
+
+
+def stock_import_run_job(*, merchant: Merchant, import_id: int) -> str:
+    """The background half of a big import: parse with progress, then apply all rows in one transaction."""
+    from jobs.services import job_fail, job_progress, job_start, job_succeed
+
+    imp = StockImport.objects.select_related("job").filter(merchant=merchant, pk=import_id).first()
+    if imp is None:
+        return "missing"
+    if imp.status == StockImport.Status.APPLIED:
+        return "already-done"
+    job = job_start(job=imp.job)
+    try:
+        with imp.file.open("rb") as fh:
+            pv = stock_preview(merchant=merchant, fileobj=fh,
+                               progress=lambda k: job_progress(job=job, done=k // 2, total=imp.row_count))
+        job_progress(job=job, done=imp.row_count // 2)
+        with transaction.atomic():
+            locked = StockImport.objects.select_for_update(of=("self",)).get(merchant=merchant, pk=imp.pk)
+            if locked.status == StockImport.Status.APPLIED:
+                return "already-done"
+            written = _apply_lines(merchant=merchant, imp=imp, actor=imp.created_by, pv=pv)
+            locked.status, locked.applied_at = StockImport.Status.APPLIED, timezone.now()
+            locked.summary = {**pv.summary(), "movements": written}
+            locked.save(update_fields=["status", "applied_at", "summary"])
+    except ValidationFailed as exc:
+        StockImport.objects.filter(merchant=merchant, pk=imp.pk).update(
+            status=StockImport.Status.FAILED, summary={**imp.summary, "failure": exc.message,
+                                                       "errors": exc.details.get("errors", [])},
+        )
+        job_fail(job=job, error=exc.message, retryable=False)
+        return "failed"
+    job_succeed(job=job, result={"rows": pv.row_count, "movements": written, "import_id": imp.pk})
+    return "ok"
+
+
+# -- catalog ---------------------------------------------------------------------------------------
+
+def _catalog_value(name: str, raw: str) -> Any:
+    raw = raw.strip()
+    if name in ("is_active", "allows_backorder"):
+        if raw.lower() not in _BOOL:
+            raise ValueError(f"{name} must be yes/no, true/false or 1/0")
+        return True if name == "is_active" and raw == "" else _BOOL[raw.lower()]
+    if name in ("weight_grams", "length_mm", "width_mm", "height_mm", "low_stock_threshold"):
+        if raw == "":
+            return 0 if name == "low_stock_threshold" else None
+        value = _int(raw)
+        if value is None or value < 0:
+            raise ValueError(f"{name} must be a whole number ≥ 0")
+        return value
+    return raw
+
+
+def catalog_preview(*, merchant: Merchant, fileobj: IO) -> tuple[Preview, list[tuple[int, str, dict]]]:
+    """Check a catalog CSV (sku, title, and optional product fields); returns (preview, [(row, sku, fields)])."""
+    pv = Preview(mode="catalog")
+    rows = _reader(fileobj)
+    header = [h.strip().lower() for h in next(rows, [])]
+    extra = [h for h in header if h not in CATALOG_COLUMNS]
+    if extra:
+        pv.error(1, f"Unexpected column(s): {', '.join(extra)}. Allowed: {', '.join(sorted(CATALOG_COLUMNS))}.")
+    if "sku" not in header:
+        pv.error(1, "Missing column: sku.")
+    if pv.error_count:
+        return pv, []
+    parsed: list[tuple[int, str, dict]] = []
+    seen: dict[str, int] = {}
+    for n, row in enumerate(rows, start=2):
+        if not any(c.strip() for c in row):
+            continue
+        pv.row_count += 1
+        if len(row) != len(header):
+            pv.error(n, f"Expected {len(header)} values, found {len(row)}.")
+            continue
+        values = dict(zip(header, row, strict=True))
+        sku = values.pop("sku").strip()
+        if not sku or len(sku) > 64:
+            pv.error(n, "SKU must have 1 to 64 characters.")
+            continue
+        if sku.lower() in seen:
+            pv.error(n, f"SKU {sku} already appears in row {seen[sku.lower()]}.")
+            continue
+        seen[sku.lower()] = n
+        try:
+            fields = {k: _catalog_value(k, v) for k, v in values.items()}
+        except ValueError as exc:
+            pv.error(n, str(exc))
+            continue
+        parsed.append((n, sku, fields))
+    existing = product_map_by_sku(merchant=merchant, skus=[p[1] for p in parsed])
+    for n, sku, fields in parsed:
+        product = existing.get(sku.lower())
+        if product is None and not fields.get("title", "").strip():
+            pv.error(n, f"New product {sku} needs a title.")
+            continue
+        pv.change_count += 1
+        if len(pv.changes) < PREVIEW_CHANGES:
+            pv.changes.append({"row": n, "sku": sku, "action": "update" if product else "create",
+                               "title": fields.get("title") or (product.title if product else "")})
+    return pv, parsed
+
+
+def catalog_import(*, merchant: Merchant, fileobj: IO, dry_run: bool = True) -> Preview:
+    """Create or update products from a CSV: all rows or none. dry_run only previews."""
+    pv, parsed = catalog_preview(merchant=merchant, fileobj=fileobj)
+    if dry_run:
+        return pv
+    if pv.error_count:
+        raise ValidationFailed(f"The file has {pv.error_count} error(s); nothing was applied.",
+                               code="import_invalid", details={"errors": pv.errors})
+    with transaction.atomic():
+        existing = product_map_by_sku(merchant=merchant, skus=[p[1] for p in parsed])
+        for _n, sku, fields in parsed:
+            product = existing.get(sku.lower())
+            if product is None:
+                title = fields.pop("title")
+                product_create(merchant=merchant, sku=sku, title=title, **{k: v for k, v in fields.items()
+                                                                            if v is not None})
+            else:
+                if not fields.get("title"):
+                    fields.pop("title", None)
+                product_update(merchant=merchant, product=product, **fields)
+    return pv
+
+
+def levels_export_rows(*, merchant: Merchant, location_id: int | None = None) -> Iterator[list[Any]]:
+    """Rows for the levels CSV (header first), read in id order in chunks so memory stays flat.
+
+    A streaming response runs this after the request's scope has closed, so each chunk is read
+    inside the merchant's own scope again.
+    """
+    yield ["sku", "title", "location", "on_hand", "reserved", "available"]
+    last = 0
+    while True:
+        with tenant_scope(merchant):
+            chunk = _levels_chunk(merchant, last, location_id)
+        if not chunk:
+            return
+        for lv in chunk:
+            yield [lv.product.sku, lv.product.title, lv.location.code, lv.on_hand, lv.reserved,
+                   lv.on_hand - lv.reserved]
+        last = chunk[-1].pk
+
+
+def _levels_chunk(merchant: Merchant, last: int, location_id: int | None) -> list[StockLevel]:
+    qs = StockLevel.objects.filter(merchant=merchant, pk__gt=last).select_related("product", "location")
+    if location_id:
+        qs = qs.filter(location_id=location_id)
+    return list(qs.order_by("pk")[:2000])
+
