@@ -130,6 +130,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Periodic tasks; django-celery-beat's DatabaseScheduler copies these into its tables when beat starts.
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    "orders.short_orders_allocate_fanout": {"task": "orders.short_orders_allocate_fanout", "schedule": 60.0},
+    # Hourly, but the digest is keyed by day: each merchant gets yesterday's once, soon after midnight.
+    "orders.notification_daily_digest_fanout": {"task": "orders.notification_daily_digest_fanout", "schedule": 3600.0},
+}
 
 # --- Files --------------------------------------------------------------------------------
 STATIC_URL = "/static/"
@@ -258,7 +264,10 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Apps above accounts give a new merchant what it needs, called by accounts.services.merchant_create.
-MERCHANT_ONBOARDING_STEPS: list[str] = ["inventory.services.location_create_default"]
+MERCHANT_ONBOARDING_STEPS: list[str] = [
+    "inventory.services.location_create_default",
+    "orders.services.notification_settings_create_default",
+]
 # Who consumes the inventory availability outbox (one pending mark per consumer and product).
 INVENTORY_AVAILABILITY_CONSUMERS: list[str] = ["channels", "orders"]
 

@@ -1,5 +1,19 @@
+from django.urls import path
 from rest_framework.routers import DefaultRouter
+
+from orders import api
 
 router = DefaultRouter()
 router.include_root_view = False
-urlpatterns = router.urls
+router.register("orders", api.OrderViewSet, basename="order")
+router.register("shipments", api.ShipmentViewSet, basename="shipment")
+
+urlpatterns = [
+    path("analytics/revenue/", api.AnalyticsRevenueView.as_view(), name="analytics-revenue"),
+    path("analytics/top-skus/", api.AnalyticsTopSkusView.as_view(), name="analytics-top-skus"),
+    path("analytics/fulfillment-time/", api.AnalyticsFulfillmentTimeView.as_view(), name="analytics-fulfillment-time"),
+    path("analytics/unfulfilled-age/", api.AnalyticsUnfulfilledAgeView.as_view(), name="analytics-unfulfilled-age"),
+    path("analytics/shipping-cost/", api.AnalyticsShippingCostView.as_view(), name="analytics-shipping-cost"),
+    path("analytics/short-orders/", api.AnalyticsShortOrdersView.as_view(), name="analytics-short-orders"),
+    *router.urls,
+]

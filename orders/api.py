@@ -1,0 +1,386 @@
+"""Orders API: thin views over orders.services and orders.selectors."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.api import CursorPagination, MerchantViewMixin
+from orders import selectors, services
+from orders.models import Channel, Order, OrderEvent, OrderLine, OrderStatus, Shipment, ShipmentLine
+
+# --- output -----------------------------------------------------------------------------------------
+
+
+class OrderLineSerializer(serializers.ModelSerializer):
+    unit_price = serializers.DecimalField(source="unit_price_amount", max_digits=12, decimal_places=2)
+    quantity_short = serializers.IntegerField(read_only=True)
+    quantity_outstanding = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = OrderLine
+        fields = ["id", "external_id", "sku", "title", "product", "quantity", "unit_price", "quantity_reserved",
+                  "quantity_fulfilled", "quantity_cancelled", "quantity_outstanding", "quantity_short"]
+        read_only_fields = fields
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    integration = serializers.IntegerField(source="integration_id", allow_null=True, read_only=True)
+    subtotal = serializers.DecimalField(source="subtotal_amount", max_digits=12, decimal_places=2, read_only=True)
+    shipping = serializers.DecimalField(source="shipping_amount", max_digits=12, decimal_places=2, read_only=True)
+    tax = serializers.DecimalField(source="tax_amount", max_digits=12, decimal_places=2, read_only=True)
+    total = serializers.DecimalField(source="total_amount", max_digits=12, decimal_places=2, read_only=True)
+    tags = serializers.SerializerMethodField()
+    lines = OrderLineSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Order
+        fields = ["id", "number", "channel", "integration", "external_id", "status", "channel_payment_status",
+                  "channel_fulfillment_status", "customer_name", "customer_email", "shipping_address", "currency",
+                  "subtotal", "shipping", "tax", "total", "placed_at", "channel_updated_at", "is_short",
+                  "needs_attention", "hold_reason", "tags", "notes", "lines", "created_at", "updated_at"]
+        read_only_fields = fields
+
+    def get_tags(self, obj: Order) -> list[str]:
+        return [t.name for t in obj.tag_rows.all()]  # prefetched by the selector
+
+
+class ShipmentLineSerializer(serializers.ModelSerializer):
+    line = serializers.IntegerField(source="order_line_id")
+    sku = serializers.CharField(source="order_line.sku")
+
+    class Meta:
+        model = ShipmentLine
+        fields = ["line", "sku", "quantity"]
+        read_only_fields = fields
+
+
+class ShipmentSerializer(serializers.ModelSerializer):
+    lines = ShipmentLineSerializer(many=True, read_only=True)
+    label_cost = serializers.DecimalField(source="label_cost_amount", max_digits=12, decimal_places=2)
+
+    class Meta:
+        model = Shipment
+        fields = ["id", "order", "status", "carrier", "service", "tracking_number", "tracking_url", "label_cost",
+                  "lines", "created_at", "shipped_at"]
+        read_only_fields = fields
+
+
+class OrderEventSerializer(serializers.ModelSerializer):
+    actor = serializers.EmailField(source="actor.email", allow_null=True, default=None)
+
+    class Meta:
+        model = OrderEvent
+        fields = ["id", "kind", "message", "data", "actor", "created_at"]
+        read_only_fields = fields
+
+
+class OrderDetailSerializer(OrderSerializer):
+    shipments = ShipmentSerializer(many=True, read_only=True)
+    events = OrderEventSerializer(many=True, read_only=True)
+
+    class Meta(OrderSerializer.Meta):
+        fields = [*OrderSerializer.Meta.fields, "shipments", "events", "raw_payload"]
+        read_only_fields = fields
+
+
+# --- input ------------------------------------------------------------------------------------------
+
+
+class ManualLineInput(serializers.Serializer):
+    sku = serializers.CharField(max_length=128)
+    quantity = serializers.IntegerField(min_value=1, max_value=100000)
+    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"), default=Decimal("0"))
+
+
+class ManualOrderInput(serializers.Serializer):
+    lines = ManualLineInput(many=True, allow_empty=False, max_length=500)
+    customer_email = serializers.EmailField(required=False, allow_blank=True, default="")
+    customer_name = serializers.CharField(required=False, allow_blank=True, default="", max_length=255)
+    currency = serializers.RegexField(r"^[A-Za-z]{3}$", required=False)
+    shipping_address = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
+    shipping = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"), default=Decimal("0"))
+    tax = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"), default=Decimal("0"))
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+    tags = serializers.ListField(child=serializers.CharField(max_length=64), required=False, default=list)
+
+
+class OrderUpdateInput(serializers.Serializer):
+    tags = serializers.ListField(child=serializers.CharField(max_length=64, allow_blank=True), required=False)
+    notes = serializers.CharField(required=False, allow_blank=True)
+
+
+class ReasonInput(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=255)
+
+
+class ShipmentLineInput(serializers.Serializer):
+    line = serializers.IntegerField(required=False, help_text="Order line id (or give sku).")
+    sku = serializers.CharField(required=False, max_length=128)
+    quantity = serializers.IntegerField(min_value=1)
+
+    def validate(self, attrs):
+        if "line" not in attrs and "sku" not in attrs:
+            raise serializers.ValidationError("Give the line id or its sku.")
+        return attrs
+
+
+class ShipmentInput(serializers.Serializer):
+    lines = ShipmentLineInput(many=True, required=False,
+                              help_text="Omit to ship everything still to ship.")
+    carrier = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
+    service = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
+    tracking_number = serializers.CharField(required=False, allow_blank=True, default="", max_length=128)
+    tracking_url = serializers.URLField(required=False, allow_blank=True, default="", max_length=500)
+    ship = serializers.BooleanField(default=True, help_text="Mark shipped now (ships the stock).")
+
+
+class MapSkuInput(serializers.Serializer):
+    line = serializers.IntegerField()
+    sku = serializers.CharField(max_length=128, help_text="SKU of the product this line is.")
+    all_open_lines = serializers.BooleanField(default=True)
+
+
+class BulkInput(serializers.Serializer):
+    ids = serializers.ListField(child=serializers.IntegerField(), allow_empty=False, max_length=1000)
+    action = serializers.ChoiceField(choices=services.BULK_ACTIONS)
+    tag = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=255)
+
+
+class ShipmentMarkInput(serializers.Serializer):
+    carrier = serializers.CharField(required=False, max_length=64)
+    tracking_number = serializers.CharField(required=False, max_length=128)
+    tracking_url = serializers.URLField(required=False, max_length=500)
+
+
+# --- views ------------------------------------------------------------------------------------------
+
+
+class OrderPagination(CursorPagination):
+    ordering = ("-placed_at", "-id")
+
+
+LIST_PARAMS = [
+    OpenApiParameter("status", enum=OrderStatus.values),
+    OpenApiParameter("channel", enum=Channel.values),
+    OpenApiParameter("integration", int),
+    OpenApiParameter("sku", str, description="Orders with a line of this SKU (case-insensitive)."),
+    OpenApiParameter("tag", str),
+    OpenApiParameter("needs_attention", bool),
+    OpenApiParameter("short", bool, description="Orders short of stock."),
+    OpenApiParameter("placed_from", str, description="YYYY-MM-DD, inclusive."),
+    OpenApiParameter("placed_to", str, description="YYYY-MM-DD, inclusive."),
+    OpenApiParameter("search", str, description="Number, customer name or email."),
+]
+
+
+@extend_schema_view(
+    list=extend_schema(parameters=LIST_PARAMS),
+    retrieve=extend_schema(responses=OrderDetailSerializer),
+)
+class OrderViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Orders of every channel. Create manual orders; edit tags and notes; cancel, hold, ship."""
+
+    serializer_class = OrderSerializer
+    pagination_class = OrderPagination
+    filter_backends: list = []
+
+    def get_queryset(self):
+        if self.action == "list":
+            filters = selectors.OrderFilters.from_params(self.request.query_params)
+            return selectors.order_list(merchant=self.merchant, filters=filters)
+        return selectors.order_list(merchant=self.merchant)
+
+    def _detail(self, pk) -> Response:
+        order = selectors.order_detail(merchant=self.merchant, pk=pk)
+        return Response(OrderDetailSerializer(order).data)
+
+    def retrieve(self, request, pk=None):
+        return self._detail(pk)
+
+    @extend_schema(request=ManualOrderInput, responses={201: OrderSerializer, 409: OpenApiResponse(
+        description="out_of_stock: a line cannot be fully reserved; nothing was created.")})
+    def create(self, request):
+        data = ManualOrderInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        order = services.order_create_manual(
+            merchant=self.merchant, actor=request.user,
+            lines=[services.ManualLine(sku=li["sku"], quantity=li["quantity"], unit_price=li["unit_price"])
+                   for li in v["lines"]],
+            customer_email=v["customer_email"], customer_name=v["customer_name"], currency=v.get("currency"),
+            shipping_address=v.get("shipping_address"), shipping=v["shipping"], tax=v["tax"], notes=v["notes"],
+            tags=v["tags"],
+        )
+        order = selectors.order_list(merchant=self.merchant).get(pk=order.pk)
+        return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=OrderUpdateInput, responses=OrderSerializer)
+    def partial_update(self, request, pk=None):
+        data = OrderUpdateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        order = selectors.order_get(merchant=self.merchant, pk=pk)
+        services.order_update(merchant=self.merchant, order=order, actor=request.user, **data.validated_data)
+        return Response(OrderSerializer(selectors.order_list(merchant=self.merchant).get(pk=order.pk)).data)
+
+    def _act(self, request, pk, service, **extra) -> Response:
+        order = selectors.order_get(merchant=self.merchant, pk=pk)
+        service(merchant=self.merchant, order=order, actor=request.user, **extra)
+        return Response(OrderSerializer(selectors.order_list(merchant=self.merchant).get(pk=order.pk)).data)
+
+    @extend_schema(request=ReasonInput, responses={200: OrderSerializer, 409: OpenApiResponse(
+        description="illegal_transition, with details.current and details.requested")})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        data = ReasonInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._act(request, pk, services.order_cancel, reason=data.validated_data["reason"])
+
+    @extend_schema(request=ReasonInput, responses={200: OrderSerializer, 409: OpenApiResponse(
+        description="illegal_transition")})
+    @action(detail=True, methods=["post"])
+    def hold(self, request, pk=None):
+        data = ReasonInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._act(request, pk, services.order_hold, reason=data.validated_data["reason"])
+
+    @extend_schema(request=None, responses={200: OrderSerializer, 409: OpenApiResponse(description="illegal_transition")})
+    @action(detail=True, methods=["post"], url_path="release-hold")
+    def release_hold(self, request, pk=None):
+        return self._act(request, pk, services.order_release_hold)
+
+    @extend_schema(request=inline_serializer("ReturnInput", {"restock": serializers.BooleanField(default=True)}),
+                   responses={200: OrderSerializer, 409: OpenApiResponse(description="illegal_transition")})
+    @action(detail=True, methods=["post"], url_path="return")
+    def return_(self, request, pk=None):
+        restock = str(request.data.get("restock", "true")).lower() not in ("0", "false", "no")
+        return self._act(request, pk, services.order_return, restock=restock)
+
+    @extend_schema(request=ShipmentInput, responses={201: ShipmentSerializer, 409: OpenApiResponse(
+        description="illegal_transition (e.g. the order is on hold or cancelled) or out_of_stock")})
+    @action(detail=True, methods=["post"])
+    def shipments(self, request, pk=None):
+        data = ShipmentInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        order = selectors.order_detail(merchant=self.merchant, pk=pk)
+        lines = list(order.lines.all())
+        if "lines" in v:
+            requests = []
+            for item in v["lines"]:
+                if "line" in item:
+                    line_id = item["line"]
+                else:
+                    match = [li for li in lines if li.sku.lower() == item["sku"].lower() and li.quantity_outstanding]
+                    line_id = match[0].pk if match else -1
+                requests.append(services.ShipmentLineRequest(order_line_id=line_id, quantity=item["quantity"]))
+        else:
+            requests = [services.ShipmentLineRequest(order_line_id=li.pk, quantity=li.quantity_outstanding)
+                        for li in lines if li.quantity_outstanding > 0]
+        shipment = services.shipment_create(
+            merchant=self.merchant, order=order, lines=requests, actor=request.user, carrier=v["carrier"],
+            service=v["service"], tracking_number=v["tracking_number"], tracking_url=v["tracking_url"], ship=v["ship"],
+        )
+        shipment = selectors.shipment_list(merchant=self.merchant).get(pk=shipment.pk)
+        return Response(ShipmentSerializer(shipment).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=MapSkuInput, responses={200: OrderSerializer})
+    @action(detail=True, methods=["post"], url_path="map-sku")
+    def map_sku(self, request, pk=None):
+        """Map an unmatched line to a product by SKU; stock is reserved for it (and, by default, for every
+        open line with the same unmatched SKU)."""
+        data = MapSkuInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        order = selectors.order_get(merchant=self.merchant, pk=pk)
+        line = selectors.order_line_get(merchant=self.merchant, order=order, pk=data.validated_data["line"])
+        services.order_line_map_sku(merchant=self.merchant, line=line, product_sku=data.validated_data["sku"],
+                                    actor=request.user, all_open_lines=data.validated_data["all_open_lines"])
+        return Response(OrderSerializer(selectors.order_list(merchant=self.merchant).get(pk=order.pk)).data)
+
+    @extend_schema(request=BulkInput, responses=inline_serializer("BulkResult", {
+        "done": serializers.ListField(child=serializers.IntegerField()),
+        "failed": serializers.ListField(child=serializers.DictField()),
+    }))
+    @action(detail=False, methods=["post"])
+    def bulk(self, request):
+        """One action on many orders; each succeeds or fails on its own."""
+        data = BulkInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        result = services.orders_bulk_action(merchant=self.merchant, order_ids=v["ids"], action=v["action"],
+                                             actor=request.user, tag=v["tag"], reason=v["reason"])
+        return Response(result)
+
+
+class ShipmentViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Shipments of all orders, newest first; ship a pending one."""
+
+    serializer_class = ShipmentSerializer
+    filter_backends: list = []
+
+    def get_queryset(self):
+        return selectors.shipment_list(merchant=self.merchant)
+
+    @extend_schema(request=ShipmentMarkInput, responses={200: ShipmentSerializer, 409: OpenApiResponse(
+        description="shipment_already_shipped, illegal_transition or out_of_stock")})
+    @action(detail=True, methods=["post"])
+    def ship(self, request, pk=None):
+        data = ShipmentMarkInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        shipment = selectors.shipment_get(merchant=self.merchant, pk=pk)
+        services.shipment_mark_shipped(merchant=self.merchant, shipment=shipment, actor=request.user,
+                                       **data.validated_data)
+        return Response(ShipmentSerializer(self.get_queryset().get(pk=shipment.pk)).data)
+
+
+# --- analytics --------------------------------------------------------------------------------------
+
+RANGE_PARAMS = [OpenApiParameter("from", str, description="YYYY-MM-DD (default: 30 days ago)"),
+                OpenApiParameter("to", str, description="YYYY-MM-DD, inclusive (default: today)")]
+
+
+class _AnalyticsView(MerchantViewMixin, APIView):
+    selector = None
+    takes_range = True
+
+    def get(self, request):
+        if self.takes_range:
+            rng = selectors.DateRange.from_params(request.query_params)
+            return Response(type(self).selector(merchant=self.merchant, rng=rng))
+        return Response(type(self).selector(merchant=self.merchant))
+
+
+def _analytics_view(name: str, selector, doc: str, takes_range: bool = True):
+    schema = extend_schema(parameters=RANGE_PARAMS if takes_range else [], responses={200: dict},
+                           description=doc, operation_id=f"analytics_{name}")
+    view = type(f"Analytics{name.title().replace('_', '')}View", (_AnalyticsView,),
+                {"selector": staticmethod(selector), "takes_range": takes_range, "__doc__": doc})
+    view.get = schema(view.get)
+    return view
+
+
+AnalyticsRevenueView = _analytics_view(
+    "revenue", selectors.revenue_by_day, "Revenue and order count per day per channel, in the merchant's currency.")
+AnalyticsTopSkusView = _analytics_view("top_skus", selectors.top_skus, "Top SKUs by units and by revenue.")
+AnalyticsFulfillmentTimeView = _analytics_view(
+    "fulfillment_time", selectors.fulfillment_time, "Average and 90th percentile hours from order to first shipment.")
+AnalyticsUnfulfilledAgeView = _analytics_view(
+    "unfulfilled_age", selectors.unfulfilled_by_age, "Open orders by age: under 1, 1-2, 2-3, over 3 days.",
+    takes_range=False)
+AnalyticsShippingCostView = _analytics_view(
+    "shipping_cost", selectors.shipping_cost,
+    "Label spend against shipping charged (label spend is 0 until labels are bought through Switchboard).")
+AnalyticsShortOrdersView = _analytics_view(
+    "short_orders", selectors.short_orders, "Orders that went short of stock in the range.")

@@ -1,0 +1,361 @@
+"""Orders from every channel in one model, their lines, shipments, timeline and outboxes.
+
+Every row carries its own merchant; every unique constraint includes it (STYLE.md 1).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+
+from accounts.tenancy import TenantOwnedModel
+
+ZERO = Decimal("0.00")
+
+
+class Channel(models.TextChoices):
+    SHOPIFY = "shopify", "Shopify"
+    WOOCOMMERCE = "woocommerce", "WooCommerce"
+    AMAZON = "amazon", "Amazon"
+    MANUAL = "manual", "Manual"
+
+
+class OrderStatus(models.TextChoices):
+    UNFULFILLED = "unfulfilled", "Unfulfilled"
+    PARTIALLY_FULFILLED = "partially_fulfilled", "Partially fulfilled"
+    FULFILLED = "fulfilled", "Fulfilled"
+    ON_HOLD = "on_hold", "On hold"
+    CANCELLED = "cancelled", "Cancelled"
+    RETURNED = "returned", "Returned"
+
+
+def money(**kwargs) -> models.DecimalField:
+    return models.DecimalField(max_digits=12, decimal_places=2, default=ZERO, **kwargs)
+
+
+class Order(TenantOwnedModel):
+    """One order from any channel (or typed in by the merchant), in our own workflow."""
+
+    Status = OrderStatus
+
+    # The Integration model arrives with the channel issue; until then the id is stored bare.
+    # It becomes a ForeignKey("integrations.Integration") in that issue's migration (same column).
+    integration_id = models.BigIntegerField(null=True, blank=True, help_text="Empty for manual orders.")
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    external_id = models.CharField(max_length=255, blank=True, help_text="The channel's id; empty for manual.")
+    number = models.CharField(max_length=64, help_text="Display number, as the channel shows it.")
+    status = models.CharField(max_length=24, choices=OrderStatus.choices, default=OrderStatus.UNFULFILLED)
+    channel_payment_status = models.CharField(max_length=64, blank=True)
+    channel_fulfillment_status = models.CharField(max_length=64, blank=True)
+    customer_name = models.CharField(max_length=255, blank=True)
+    customer_email = models.EmailField(max_length=254, blank=True)
+    shipping_address = models.JSONField(default=dict, blank=True)
+    currency = models.CharField(max_length=3, default="USD")
+    subtotal_amount = money()
+    shipping_amount = money()
+    tax_amount = money()
+    total_amount = money()
+    placed_at = models.DateTimeField()
+    channel_updated_at = models.DateTimeField(null=True, blank=True)
+    notes = models.TextField(blank=True, help_text="Internal notes; never sent to the channel.")
+    raw_payload = models.JSONField(default=dict, blank=True)
+    payload_fingerprint = models.CharField(max_length=64, blank=True)
+    is_short = models.BooleanField(default=False, help_text="Some line could not be fully reserved.")
+    needs_attention = models.BooleanField(default=False, help_text="Some line's SKU matches no product.")
+    went_short_at = models.DateTimeField(null=True, blank=True, help_text="First time the order was short.")
+    hold_reason = models.CharField(max_length=255, blank=True)
+    first_shipped_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-placed_at", "-id"]
+        constraints = [
+            # Unique external id per integration. integration_id is NULL for channels without an
+            # integration row (yet): two partial constraints instead of nulls_distinct=False, so the
+            # rule holds on SQLite (make run) as well as PostgreSQL. Manual orders have no external id.
+            models.UniqueConstraint(
+                fields=["merchant", "channel", "integration_id", "external_id"],
+                condition=Q(integration_id__isnull=False),
+                name="orders_order_external_uniq",
+            ),
+            models.UniqueConstraint(
+                fields=["merchant", "channel", "external_id"],
+                condition=Q(integration_id__isnull=True) & ~Q(external_id=""),
+                name="orders_order_external_noint_uniq",
+            ),
+            models.CheckConstraint(condition=Q(total_amount__gte=0), name="orders_order_total_gte_0"),
+        ]
+        indexes = [
+            # One index behind every filter, each ending in the list's sort (placed_at desc, id desc).
+            models.Index(fields=["merchant", "-placed_at", "-id"], name="orders_order_list_idx"),
+            models.Index(fields=["merchant", "status", "-placed_at", "-id"], name="orders_order_status_idx"),
+            models.Index(fields=["merchant", "channel", "-placed_at", "-id"], name="orders_order_channel_idx"),
+            models.Index(fields=["merchant", "integration_id", "-placed_at", "-id"], name="orders_order_integ_idx"),
+            models.Index(
+                fields=["merchant", "-placed_at", "-id"], condition=Q(is_short=True), name="orders_order_short_idx"
+            ),
+            models.Index(
+                fields=["merchant", "-placed_at", "-id"], condition=Q(needs_attention=True),
+                name="orders_order_attention_idx",
+            ),
+            models.Index(fields=["merchant", "number"], name="orders_order_number_idx"),
+            models.Index(F("merchant"), Lower("customer_email"), name="orders_order_email_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} ({self.channel})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (OrderStatus.UNFULFILLED, OrderStatus.PARTIALLY_FULFILLED, OrderStatus.ON_HOLD)
+
+
+class OrderLine(TenantOwnedModel):
+    """A line as sold: SKU and title are the channel's; product is ours (empty when nothing matches)."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    external_id = models.CharField(max_length=255, blank=True, help_text="The channel's line id.")
+    product = models.ForeignKey("inventory.Product", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    sku = models.CharField(max_length=128)
+    title = models.CharField(max_length=500, blank=True)
+    quantity = models.PositiveIntegerField()
+    unit_price_amount = money()
+    quantity_fulfilled = models.PositiveIntegerField(default=0)
+    quantity_cancelled = models.PositiveIntegerField(default=0)
+    # What inventory holds for this line under "order_line:<id>", as its services reported it.
+    quantity_reserved = models.PositiveIntegerField(default=0)
+    position = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity_fulfilled__lte=F("quantity") - F("quantity_cancelled")),
+                name="orders_orderline_done_lte_qty",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["merchant", "order"], name="orders_orderline_order_idx"),
+            models.Index(F("merchant"), Lower("sku"), name="orders_orderline_sku_idx"),
+            models.Index(fields=["merchant", "product"], name="orders_orderline_product_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.sku}"
+
+    @property
+    def reference(self) -> str:
+        return f"order_line:{self.pk}"
+
+    @property
+    def quantity_outstanding(self) -> int:
+        """Still to ship: ordered less shipped less cancelled."""
+        return self.quantity - self.quantity_fulfilled - self.quantity_cancelled
+
+    @property
+    def quantity_short(self) -> int:
+        if self.product_id is None:
+            return self.quantity_outstanding
+        return max(0, self.quantity_outstanding - self.quantity_reserved)
+
+    @property
+    def line_total_amount(self) -> Decimal:
+        return self.unit_price_amount * self.quantity
+
+
+class OrderTag(TenantOwnedModel):
+    """Tags live in their own table so that filtering by tag is an index lookup on any database."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="tag_rows")
+    name = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["merchant", "order", "name"], name="orders_ordertag_uniq")]
+        indexes = [models.Index(fields=["merchant", "name", "order"], name="orders_ordertag_name_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Shipment(TenantOwnedModel):
+    """A parcel: some quantities of some lines, a carrier and a tracking number."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SHIPPED = "shipped", "Shipped"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="shipments")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    carrier = models.CharField(max_length=64, blank=True)
+    service = models.CharField(max_length=64, blank=True)
+    tracking_number = models.CharField(max_length=128, blank=True)
+    tracking_url = models.URLField(max_length=500, blank=True)
+    # Filled by the labels issue when a label is bought; 0 for manual tracking.
+    label_cost_amount = money()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["merchant", "order"], name="orders_shipment_order_idx"),
+            models.Index(fields=["merchant", "shipped_at"], name="orders_shipment_shipped_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Shipment {self.pk} of order {self.order_id}"
+
+
+class ShipmentLine(TenantOwnedModel):
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey(OrderLine, on_delete=models.CASCADE, related_name="shipment_lines")
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "shipment", "order_line"], name="orders_shipmentline_uniq"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="orders_shipmentline_qty_gt_0"),
+        ]
+        indexes = [models.Index(fields=["merchant", "order_line"], name="orders_shipmentline_line_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} of line {self.order_line_id}"
+
+
+class OrderEvent(TenantOwnedModel):
+    """The order's timeline: received, updated, reserved, short, shipped, notified... Append only."""
+
+    class Kind(models.TextChoices):
+        RECEIVED = "received", "Received"
+        CREATED = "created", "Created manually"
+        UPDATED = "updated", "Updated by channel"
+        STALE_IGNORED = "stale_ignored", "Out-of-date update ignored"
+        RESERVED = "reserved", "Stock reserved"
+        RELEASED = "released", "Stock released"
+        SHORT = "short", "Short of stock"
+        ALLOCATED = "allocated", "Stock allocated"
+        NEEDS_ATTENTION = "needs_attention", "SKU matches no product"
+        SKU_MAPPED = "sku_mapped", "SKU mapped"
+        STATUS = "status", "Status changed"
+        CANCELLED = "cancelled", "Cancelled"
+        SHIPMENT = "shipment", "Shipment created"
+        SHIPPED = "shipped", "Shipped"
+        RETURNED = "returned", "Returned"
+        NOTIFIED = "notified", "Notification sent"
+        EDITED = "edited", "Tags or notes edited"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    message = models.CharField(max_length=500, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["merchant", "order", "id"], name="orders_orderevent_order_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.message}"
+
+
+class TrackingOutbox(TenantOwnedModel):
+    """"Tell the channel this shipment left": written with the shipment, consumed by the channel sync.
+
+    It carries no channel knowledge beyond the order's own channel/integration columns; the
+    integrations app reads pending rows, pushes tracking, and stamps processed_at.
+    """
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="+")
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="+")
+    integration_id = models.BigIntegerField(null=True, blank=True)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "shipment"], name="orders_trackingoutbox_shipment_uniq"),
+        ]
+        indexes = [
+            models.Index(fields=["merchant", "id"], condition=Q(processed_at__isnull=True), name="orders_tracking_pending_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"tracking for shipment {self.shipment_id}"
+
+
+class NotificationSettings(TenantOwnedModel):
+    """Which emails a merchant wants. Created by an onboarding step with every merchant.
+
+    Low-stock emails are the inventory app's own (one per product per dip under its threshold),
+    so they have no switch here.
+    """
+
+    class NewOrderMode(models.TextChoices):
+        EACH = "each", "An email for each new order"
+        DIGEST = "digest", "One daily digest"
+        OFF = "off", "No email"
+
+    new_order_mode = models.CharField(max_length=8, choices=NewOrderMode.choices, default=NewOrderMode.EACH)
+    notify_channel_cancellation = models.BooleanField(default=True)
+    notify_sync_failure = models.BooleanField(default=True, help_text="Failed syncs and webhooks that gave up.")
+    notify_customer_shipped = models.BooleanField(default=False, help_text="Email the customer the tracking.")
+    recipients = models.TextField(blank=True, help_text="Comma-separated emails; empty means the owners.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "notification settings"
+        constraints = [models.UniqueConstraint(fields=["merchant"], name="orders_notificationsettings_uniq")]
+
+    def __str__(self) -> str:
+        return f"notifications of merchant {self.merchant_id}"
+
+
+class NotificationLog(TenantOwnedModel):
+    """One row per notification, keyed so that it is sent once: the key is claimed before sending."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed (will retry)"
+        SKIPPED = "skipped", "Skipped"
+
+    key = models.CharField(max_length=200, help_text="e.g. 'new_order:123', 'digest:2026-11-25'")
+    kind = models.CharField(max_length=32)
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
+    recipients = models.JSONField(default=list)
+    subject = models.CharField(max_length=255, blank=True)
+    context = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [models.UniqueConstraint(fields=["merchant", "key"], name="orders_notificationlog_key_uniq")]
+        indexes = [models.Index(fields=["merchant", "status", "id"], name="orders_notiflog_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.status})"

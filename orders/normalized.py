@@ -1,0 +1,69 @@
+"""The one shape every channel adapter produces: no channel field names cross this line.
+
+Adapters (integrations/channels/<channel>/mapping.py) turn a marketplace payload into a
+NormalizedOrder; orders.services.order_ingest upserts it. Plain dataclasses so mapping code
+stays pure and testable with recorded payloads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+
+@dataclass(frozen=True)
+class NormalizedAddress:
+    name: str = ""
+    company: str = ""
+    line1: str = ""
+    line2: str = ""
+    city: str = ""
+    region: str = ""
+    postal_code: str = ""
+    country: str = ""  # ISO 3166-1 alpha-2
+    phone: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class NormalizedLine:
+    external_id: str  # the channel's line id; stable across updates of the same order
+    sku: str
+    quantity: int
+    unit_price: Decimal = Decimal("0")
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class NormalizedOrder:
+    channel: str  # "shopify" | "woocommerce" | "amazon" | "manual"
+    external_id: str
+    number: str
+    placed_at: datetime
+    lines: tuple[NormalizedLine, ...] | list[NormalizedLine]
+    currency: str = "USD"
+    channel_updated_at: datetime | None = None
+    customer_name: str = ""
+    customer_email: str = ""
+    shipping_address: NormalizedAddress = field(default_factory=NormalizedAddress)
+    subtotal: Decimal = Decimal("0")
+    shipping: Decimal = Decimal("0")
+    tax: Decimal = Decimal("0")
+    total: Decimal = Decimal("0")
+    payment_status: str = ""  # the channel's own words, kept as given
+    fulfillment_status: str = ""
+    is_cancelled: bool = False
+    raw: dict[str, Any] = field(default_factory=dict)  # the channel payload, kept for audit
+
+    def fingerprint(self) -> str:
+        """A hash of everything but the raw payload: the same order twice has the same fingerprint."""
+        data = asdict(self)
+        data.pop("raw", None)
+        blob = json.dumps(data, sort_keys=True, default=str, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()

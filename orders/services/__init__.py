@@ -1,0 +1,44 @@
+"""Every write of the orders app. Import services from here: `from orders import services`."""
+
+from orders.services.allocation import short_orders_allocate
+from orders.services.fulfillment import (
+    ShipmentLineRequest,
+    order_fulfill_all,
+    shipment_create,
+    shipment_mark_shipped,
+)
+from orders.services.ingest import IngestResult, order_ingest
+from orders.services.notifications import (
+    notification_channel_cancellation,
+    notification_customer_shipped,
+    notification_daily_digest,
+    notification_deliver,
+    notification_integration_failure,
+    notification_new_order,
+    notification_settings_create_default,
+    notification_settings_get,
+    notification_settings_update,
+)
+from orders.services.orders import (
+    BULK_ACTIONS,
+    ManualLine,
+    order_cancel,
+    order_create_manual,
+    order_hold,
+    order_line_map_sku,
+    order_release_hold,
+    order_return,
+    order_tag_add,
+    order_update,
+    orders_bulk_action,
+)
+
+__all__ = [
+    "BULK_ACTIONS", "IngestResult", "ManualLine", "ShipmentLineRequest", "notification_channel_cancellation",
+    "notification_customer_shipped", "notification_daily_digest", "notification_deliver",
+    "notification_integration_failure", "notification_new_order",
+    "notification_settings_create_default", "notification_settings_get", "notification_settings_update",
+    "order_cancel", "order_create_manual", "order_fulfill_all", "order_hold", "order_ingest",
+    "order_line_map_sku", "order_release_hold", "order_return", "order_tag_add", "order_update",
+    "orders_bulk_action", "shipment_create", "shipment_mark_shipped", "short_orders_allocate",
+]

@@ -1,0 +1,53 @@
+"""When stock arrives, short orders get it, oldest first.
+
+Inventory marks every product whose availability changed for the "orders" consumer (its
+availability outbox). This takes those marks, tops up the reservations of the open short lines
+of those products in order of placed_at, then acknowledges the marks. Each order is topped up
+in its own transaction under its row lock, so a long backlog never holds many locks; the marks
+are acknowledged last, so a crash part-way means the next run simply tries again.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from accounts.models import Merchant
+from inventory import services as inventory_services
+from orders.models import Order, OrderEvent, OrderLine, OrderStatus
+from orders.services.reservations import order_flags_refresh, reconcile_events, reservations_reconcile
+
+CONSUMER = "orders"
+OPEN = (OrderStatus.UNFULFILLED, OrderStatus.PARTIALLY_FULFILLED, OrderStatus.ON_HOLD)
+
+
+def short_orders_allocate(*, merchant: Merchant, product_ids: set[int] | None = None, limit: int = 500) -> dict:
+    """Top up short orders (of the given products, or of the products inventory marked) oldest first."""
+    marks = []
+    if product_ids is None:
+        marks = inventory_services.availability_take(merchant=merchant, consumer=CONSUMER, limit=limit)
+        product_ids = {m.product_id for m in marks}
+    allocated_units = 0
+    orders_topped = 0
+    if product_ids:
+        candidates = list(
+            Order.objects.filter(merchant=merchant, is_short=True, status__in=OPEN,
+                                 lines__product_id__in=product_ids)
+            .order_by("placed_at", "id").values_list("pk", flat=True).distinct()[:limit]
+        )
+        for order_id in candidates:
+            with transaction.atomic():
+                order = Order.objects.select_for_update(of=("self",)).get(merchant=merchant, pk=order_id)
+                if not order.is_short or order.status not in OPEN:
+                    continue
+                lines = list(OrderLine.objects.filter(merchant=merchant, order=order).order_by("position", "id"))
+                result = reservations_reconcile(merchant=merchant, order=order, lines=lines)
+                if not result.reserved and not result.released:
+                    continue
+                order_flags_refresh(order=order, lines=lines)
+                order.save(update_fields=["is_short", "needs_attention", "went_short_at", "updated_at"])
+                OrderEvent.objects.bulk_create(reconcile_events(order=order, result=result, allocated=True))
+                allocated_units += result.reserved
+                orders_topped += 1
+    if marks:
+        inventory_services.availability_ack(merchant=merchant, consumer=CONSUMER, marks=marks)
+    return {"marks": len(marks), "orders": orders_topped, "units": allocated_units}

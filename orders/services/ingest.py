@@ -1,0 +1,240 @@
+"""Ingest: upsert a NormalizedOrder idempotently, then bring its reservations up to date.
+
+What webhooks and the channel poller call. The same payload twice changes nothing and reserves
+nothing twice; an update older than the stored channel_updated_at is ignored (webhooks arrive
+out of order); line and quantity changes move reservations by the difference; a cancellation
+from the channel releases. A channel order is never refused for lack of stock: what can be
+reserved is, the rest is recorded as short.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import Merchant
+from core.errors import ValidationFailed
+from inventory import selectors as inventory_selectors
+from inventory import services as inventory_services
+from orders.models import Channel, Order, OrderEvent, OrderLine, OrderStatus
+from orders.normalized import NormalizedOrder
+from orders.services import notifications
+from orders.services.reservations import order_flags_refresh, reconcile_events, reservations_reconcile
+from orders.workflow import can_transition
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    order: Order
+    outcome: str  # "created" | "updated" | "unchanged" | "stale"
+
+
+def _money(value) -> Decimal:
+    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
+
+
+def _header(normalized: NormalizedOrder) -> dict:
+    return {
+        "number": (normalized.number or normalized.external_id)[:64],
+        "customer_name": normalized.customer_name[:255],
+        "customer_email": normalized.customer_email[:254],
+        "shipping_address": normalized.shipping_address.as_dict(),
+        "currency": (normalized.currency or "USD").upper()[:3],
+        "subtotal_amount": _money(normalized.subtotal),
+        "shipping_amount": _money(normalized.shipping),
+        "tax_amount": _money(normalized.tax),
+        "total_amount": _money(normalized.total),
+        "placed_at": normalized.placed_at,
+        "channel_updated_at": normalized.channel_updated_at,
+        "channel_payment_status": normalized.payment_status[:64],
+        "channel_fulfillment_status": normalized.fulfillment_status[:64],
+        "raw_payload": normalized.raw,
+    }
+
+
+def _locked(merchant: Merchant, integration_id: int | None, normalized: NormalizedOrder) -> Order | None:
+    return (
+        Order.objects.select_for_update(of=("self",))
+        .filter(merchant=merchant, channel=normalized.channel, integration_id=integration_id,
+                external_id=normalized.external_id)
+        .first()
+    )
+
+
+def _validate(normalized: NormalizedOrder) -> None:
+    if normalized.channel not in Channel.values:
+        raise ValidationFailed(f"Unknown channel {normalized.channel!r}.", code="unknown_channel")
+    if not normalized.external_id:
+        raise ValidationFailed("A channel order needs its external id.", code="external_id_required")
+    for line in normalized.lines:
+        if line.quantity < 0:
+            raise ValidationFailed("Line quantities cannot be negative.", details={"sku": line.sku})
+
+
+def _line_key(external_id: str, sku: str, position: int) -> str:
+    return external_id or f"{sku.lower()}#{position}"
+
+
+def _sync_lines(order: Order, normalized: NormalizedOrder, existing: list[OrderLine]):
+    """Work out how the order's lines must change to match the channel's (nothing saved yet).
+
+    A line the channel no longer lists is kept (for audit) with its remainder cancelled; a line
+    whose SKU changed releases what it held and is matched again.
+    """
+    by_key = {_line_key(li.external_id, li.sku, li.position): li for li in existing}
+    seen: set[str] = set()
+    changed: list[OrderLine] = []
+    new: list[OrderLine] = []
+    active = order.status not in (OrderStatus.CANCELLED, OrderStatus.RETURNED)
+    for position, n in enumerate(normalized.lines):
+        key = _line_key(n.external_id, n.sku, position)
+        seen.add(key)
+        line = by_key.get(key)
+        if line is None:
+            new.append(OrderLine(merchant_id=order.merchant_id, order=order, external_id=n.external_id[:255],
+                                 sku=n.sku[:128], title=n.title[:500], quantity=n.quantity,
+                                 unit_price_amount=_money(n.unit_price), position=position))
+            continue
+        before = (line.sku, line.title, line.quantity, line.unit_price_amount, line.quantity_cancelled)
+        if n.sku.lower() != line.sku.lower():
+            line.product = None  # matched again below; the reservation follows by difference
+        line.sku, line.title, line.unit_price_amount = n.sku[:128], n.title[:500], _money(n.unit_price)
+        line.quantity = max(n.quantity, line.quantity_fulfilled)
+        line.quantity_cancelled = 0 if active else line.quantity - line.quantity_fulfilled
+        if before != (line.sku, line.title, line.quantity, line.unit_price_amount, line.quantity_cancelled):
+            changed.append(line)
+    for key, line in by_key.items():
+        if key not in seen and line.quantity_outstanding > 0:
+            line.quantity_cancelled = line.quantity - line.quantity_fulfilled
+            changed.append(line)
+    return changed, new
+
+
+def _match(merchant: Merchant, lines: list[OrderLine]) -> list[OrderLine]:
+    """Point unmatched lines at the merchant's product with the same SKU (case-insensitive); unsaved."""
+    unmatched = [li for li in lines if li.product_id is None and li.sku]
+    if not unmatched:
+        return []
+    products = inventory_selectors.product_map_by_sku(merchant=merchant, skus={li.sku for li in unmatched})
+    matched = []
+    for line in unmatched:
+        product = products.get(line.sku.lower())
+        if product is not None:
+            line.product = product
+            matched.append(line)
+    return matched
+
+
+def _apply_lines(merchant: Merchant, order: Order, existing: list[OrderLine], changed: list[OrderLine],
+                 new: list[OrderLine]) -> tuple[list[OrderLine], list[OrderLine]]:
+    """Save line changes and matches; returns (all lines, lines matched to a product now)."""
+    for line in changed:  # a SKU change releases under the old product before pointing at the new one
+        if line.product_id is None and line.quantity_reserved:
+            inventory_services.stock_release(merchant=merchant, reference=line.reference)
+            line.quantity_reserved = 0
+    matched = _match(merchant, [*existing, *new])
+    to_update = {id(li): li for li in [*changed, *(m for m in matched if m.pk)]}
+    if to_update:
+        OrderLine.objects.bulk_update(
+            list(to_update.values()),
+            ["sku", "title", "quantity", "unit_price_amount", "quantity_cancelled", "product", "quantity_reserved",
+             "updated_at"],
+        )
+    if new:
+        OrderLine.objects.bulk_create(new)
+    lines = sorted([*existing, *new], key=lambda li: (li.position, li.pk or 0))
+    return lines, [m for m in matched if m in existing]
+
+
+def order_ingest(*, merchant: Merchant, integration_id: int | None, normalized: NormalizedOrder) -> IngestResult:
+    """Upsert one channel order and its reservations in one transaction. Safe to call any number of times."""
+    _validate(normalized)
+    fingerprint = normalized.fingerprint()
+    with transaction.atomic():
+        order = _locked(merchant, integration_id, normalized)
+        created = False
+        if order is None:
+            order = Order(merchant=merchant, integration_id=integration_id, channel=normalized.channel,
+                          external_id=normalized.external_id[:255], payload_fingerprint=fingerprint,
+                          **_header(normalized))
+            try:
+                with transaction.atomic():
+                    order.save(force_insert=True)
+                created = True
+            except IntegrityError:  # a concurrent delivery created it first: update that one
+                order = _locked(merchant, integration_id, normalized)
+                if order is None:
+                    raise
+        if not created:
+            stored = order.channel_updated_at
+            if stored and normalized.channel_updated_at and normalized.channel_updated_at < stored:
+                OrderEvent.objects.create(
+                    merchant=merchant, order=order, kind=OrderEvent.Kind.STALE_IGNORED,
+                    message="An update older than the one already applied arrived late and was ignored.",
+                    data={"channel_updated_at": normalized.channel_updated_at.isoformat(),
+                          "stored": stored.isoformat()},
+                )
+                return IngestResult(order=order, outcome="stale")
+            if order.payload_fingerprint == fingerprint:
+                return IngestResult(order=order, outcome="unchanged")
+            for name, value in _header(normalized).items():
+                setattr(order, name, value)
+            order.payload_fingerprint = fingerprint
+
+        existing = [] if created else list(OrderLine.objects.filter(merchant=merchant, order=order).order_by("position", "id"))
+        changed, new = _sync_lines(order, normalized, existing)
+        lines, matched = _apply_lines(merchant, order, existing, changed, new)
+        lines_changed = bool(changed or new)
+        events: list[OrderEvent] = []
+        if matched and not created:
+            events.append(OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.SKU_MAPPED,
+                                     message=", ".join(sorted({li.sku for li in matched}))))
+
+        cancelled_now = False
+        if normalized.is_cancelled and order.status != OrderStatus.CANCELLED:
+            if can_transition(order.status, OrderStatus.CANCELLED):
+                order.status = OrderStatus.CANCELLED
+                order.cancelled_at = timezone.now()
+                for line in lines:
+                    line.quantity_cancelled = line.quantity - line.quantity_fulfilled
+                OrderLine.objects.bulk_update(lines, ["quantity_cancelled", "updated_at"])
+                cancelled_now = True
+            else:
+                events.append(OrderEvent(
+                    merchant=merchant, order=order, kind=OrderEvent.Kind.CANCELLED,
+                    message=f"The channel cancelled this order, but it is already {order.status}; nothing changed here.",
+                ))
+
+        result = reservations_reconcile(merchant=merchant, order=order, lines=lines, partial=True)
+        order_flags_refresh(order=order, lines=lines)
+        order.save()
+
+        if created:
+            events.insert(0, OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.RECEIVED,
+                                        message=f"Order {order.number} received from {order.get_channel_display()}",
+                                        data={"lines": len(lines)}))
+        else:
+            events.insert(0, OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.UPDATED,
+                                        message="Lines changed" if lines_changed else "Details changed"))
+        if cancelled_now:
+            events.append(OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.CANCELLED,
+                                     message="Cancelled on the channel"))
+        if order.needs_attention and (created or matched or lines_changed):
+            unmatched = sorted({li.sku for li in lines if li.product_id is None and li.quantity_outstanding > 0})
+            events.append(OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.NEEDS_ATTENTION,
+                                     message="No product has SKU " + ", ".join(unmatched), data={"skus": unmatched}))
+        events.extend(reconcile_events(order=order, result=result))
+        OrderEvent.objects.bulk_create(events)
+
+        if created and order.status != OrderStatus.CANCELLED:
+            notifications.notification_new_order(merchant=merchant, order=order)
+        if cancelled_now:
+            notifications.notification_channel_cancellation(merchant=merchant, order=order)
+    logger.debug("orders.order.ingested", extra={"merchant_id": merchant.pk, "order_id": order.pk})
+    return IngestResult(order=order, outcome="created" if created else "updated")

@@ -1,0 +1,76 @@
+"""Celery tasks of the orders app: ids in, the merchant's scope entered (TenantTask), one service called."""
+
+from __future__ import annotations
+
+import smtplib
+from datetime import date, timedelta
+
+from celery import shared_task
+from django.utils import timezone
+
+from accounts.models import Merchant
+from accounts.tasks import TenantTask
+from accounts.tenancy import unscoped
+from orders import services
+
+
+def _merchant(merchant_id: int) -> Merchant | None:
+    with unscoped("task bootstrap: load the merchant"):
+        return Merchant.objects.filter(pk=merchant_id, is_active=True).first()
+
+
+@shared_task(base=TenantTask, bind=True, name="orders.notification_deliver",
+             autoretry_for=(smtplib.SMTPException, OSError), retry_backoff=30, retry_backoff_max=1800,
+             retry_jitter=True, max_retries=8)
+def notification_deliver_task(self, *, merchant_id: int, log_id: int) -> str:
+    """Send one queued notification; a retry or duplicate delivery sends nothing twice."""
+    merchant = _merchant(merchant_id)
+    if merchant is None:
+        return "missing"
+    return services.notification_deliver(merchant=merchant, log_id=log_id)
+
+
+@shared_task(base=TenantTask, bind=True, name="orders.short_orders_allocate")
+def short_orders_allocate_task(self, *, merchant_id: int) -> str:
+    merchant = _merchant(merchant_id)
+    if merchant is None:
+        return "missing"
+    result = services.short_orders_allocate(merchant=merchant)
+    return f"ok marks={result['marks']} orders={result['orders']} units={result['units']}"
+
+
+@shared_task(name="orders.short_orders_allocate_fanout")
+def short_orders_allocate_fanout() -> int:
+    """Beat, every minute: one allocation task per merchant with stock changes waiting for us."""
+    from inventory.models import AvailabilityMark
+    from orders.services.allocation import CONSUMER
+
+    with unscoped("beat fan-out: merchants with availability marks for orders"):
+        ids = list(AvailabilityMark.objects.filter(consumer=CONSUMER).values_list("merchant_id", flat=True)
+                   .order_by("merchant_id").distinct())
+    for merchant_id in ids:
+        short_orders_allocate_task.apply_async(kwargs={"merchant_id": merchant_id})
+    return len(ids)
+
+
+@shared_task(base=TenantTask, bind=True, name="orders.notification_daily_digest")
+def notification_daily_digest_task(self, *, merchant_id: int, day: str) -> str:
+    merchant = _merchant(merchant_id)
+    if merchant is None:
+        return "missing"
+    log = services.notification_daily_digest(merchant=merchant, day=date.fromisoformat(day))
+    return "queued" if log else "nothing"
+
+
+@shared_task(name="orders.notification_daily_digest_fanout")
+def notification_daily_digest_fanout() -> int:
+    """Beat, daily: yesterday's digest for every merchant who chose the digest."""
+    from orders.models import NotificationSettings
+
+    day = (timezone.localdate() - timedelta(days=1)).isoformat()
+    with unscoped("beat fan-out: merchants wanting the daily digest"):
+        ids = list(NotificationSettings.objects.filter(new_order_mode=NotificationSettings.NewOrderMode.DIGEST)
+                   .values_list("merchant_id", flat=True))
+    for merchant_id in ids:
+        notification_daily_digest_task.apply_async(kwargs={"merchant_id": merchant_id, "day": day})
+    return len(ids)

@@ -1,0 +1,41 @@
+"""The order state machine, in one place. Services ask it before moving an order.
+
+    unfulfilled ─▶ partially_fulfilled ─▶ fulfilled ─▶ returned
+         │  ▲            │  ▲   │
+         ▼  │            ▼  │   ▼
+        on_hold ◀────────┘  │  returned
+         │                  │
+         ▼                  │
+      cancelled ◀───────────┘ (cancelling a partly shipped order cancels the rest)
+
+An illegal move raises IllegalTransition (409 with current and requested state).
+"""
+
+from __future__ import annotations
+
+from orders.errors import IllegalTransition
+from orders.models import OrderStatus as S
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.UNFULFILLED: frozenset({S.PARTIALLY_FULFILLED, S.FULFILLED, S.ON_HOLD, S.CANCELLED}),
+    # A second partial shipment keeps an order partially fulfilled: the one allowed self-loop.
+    S.PARTIALLY_FULFILLED: frozenset({S.PARTIALLY_FULFILLED, S.FULFILLED, S.ON_HOLD, S.CANCELLED, S.RETURNED}),
+    S.FULFILLED: frozenset({S.RETURNED}),
+    S.ON_HOLD: frozenset({S.UNFULFILLED, S.PARTIALLY_FULFILLED, S.CANCELLED}),
+    S.CANCELLED: frozenset(),
+    S.RETURNED: frozenset(),
+}
+
+
+def can_transition(current: str, requested: str) -> bool:
+    return requested in TRANSITIONS.get(current, frozenset())
+
+
+def check_transition(current: str, requested: str) -> None:
+    """Raise IllegalTransition unless the workflow allows current → requested."""
+    if not can_transition(current, requested):
+        raise IllegalTransition(current=str(current), requested=str(requested))
+
+
+def allowed_actions(current: str) -> frozenset[str]:
+    return TRANSITIONS.get(current, frozenset())
