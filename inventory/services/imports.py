@@ -177,6 +177,19 @@ def stock_import_create(*, merchant: Merchant, user: User | None, upload: IO, fi
     return imp
 
 
+def catalog_import_create(*, merchant: Merchant, user: User | None, upload: IO, filename: str) -> StockImport:
+    """Store a catalog CSV and its preview; products change only when it is applied."""
+    content = upload.read()
+    pv, _ = catalog_preview(merchant=merchant, fileobj=io.BytesIO(content))
+    imp = StockImport(
+        merchant=merchant, kind=StockImport.Kind.CATALOG, filename=filename[:255], created_by=user,
+        row_count=pv.row_count, error_count=pv.error_count, summary=pv.summary(),
+    )
+    imp.file.save(filename or "catalog.csv", ContentFile(content), save=False)
+    imp.save()
+    return imp
+
+
 def _apply_lines(*, merchant: Merchant, imp: StockImport, actor: User | None, pv: Preview) -> int:
     if pv.error_count:
         raise ValidationFailed(
@@ -203,6 +216,12 @@ def stock_import_apply(*, merchant: Merchant, import_id: int, actor: User | None
         if imp.status != StockImport.Status.PREVIEWED:
             raise InvalidStockOperation(f"This import is already {imp.get_status_display().lower()}.",
                                         code="import_not_previewed")
+        if imp.kind == StockImport.Kind.CATALOG:
+            with imp.file.open("rb") as fh:
+                pv = catalog_import(merchant=merchant, fileobj=fh, dry_run=False)
+            imp.status, imp.applied_at, imp.summary = StockImport.Status.APPLIED, timezone.now(), pv.summary()
+            imp.save(update_fields=["status", "applied_at", "summary"])
+            return imp
         if imp.row_count > INLINE_LIMIT:
             job = job_create(
                 merchant=merchant, kind=STOCK_KIND, description=f"Stock import {imp.filename}",

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from django import forms
+
+from inventory import selectors
+
+
+class _MerchantForm(forms.Form):
+    def __init__(self, *args, merchant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.merchant = merchant
+        for name in ("location", "from_location", "to_location"):
+            if name in self.fields:
+                self.fields[name].queryset = selectors.location_list(merchant=merchant)
+
+
+class AdjustForm(_MerchantForm):
+    MODES = [("delta", "Add or remove units"), ("count", "Set the counted number (stocktake)")]
+    REASONS = [("received", "Received"), ("adjustment", "Adjustment (damage, loss, correction)")]
+
+    location = forms.ModelChoiceField(queryset=None, empty_label=None)
+    mode = forms.ChoiceField(choices=MODES, initial="delta", widget=forms.RadioSelect)
+    quantity = forms.IntegerField(help_text="A change such as 12 or -3; or, for a stocktake, the units counted.")
+    reason = forms.ChoiceField(choices=REASONS, initial="received", help_text="For changes; a count is a stocktake.")
+    note = forms.CharField(max_length=255, required=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("mode") == "delta" and data.get("quantity") == 0:
+            self.add_error("quantity", "A change cannot be 0.")
+        if data.get("mode") == "count" and (data.get("quantity") or 0) < 0:
+            self.add_error("quantity", "A count cannot be negative.")
+        return data
+
+
+class TransferForm(_MerchantForm):
+    from_location = forms.ModelChoiceField(queryset=None, empty_label=None, label="From")
+    to_location = forms.ModelChoiceField(queryset=None, empty_label=None, label="To")
+    quantity = forms.IntegerField(min_value=1)
+    note = forms.CharField(max_length=255, required=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("from_location") and data.get("from_location") == data.get("to_location"):
+            self.add_error("to_location", "Choose a different location.")
+        return data
+
+
+class ImportForm(forms.Form):
+    KINDS = [("stock", "Stock levels (sku, location, on_hand or delta)"),
+             ("catalog", "Catalog (sku, title, barcode, weight_grams, …)")]
+
+    kind = forms.ChoiceField(choices=KINDS, initial="stock", widget=forms.RadioSelect)
+    file = forms.FileField(help_text="A CSV file with a header row. Nothing changes until you apply the preview.")
+
+    def clean_file(self):
+        f = self.cleaned_data["file"]
+        if f.size > 50 * 1024 * 1024:
+            raise forms.ValidationError("The file is larger than 50 MB.")
+        return f
+
+
+class ProductForm(forms.Form):
+    sku = forms.CharField(max_length=64)
+    title = forms.CharField(max_length=255)
+    barcode = forms.CharField(max_length=64, required=False)
+    low_stock_threshold = forms.IntegerField(min_value=0, initial=0, required=False)
+    weight_grams = forms.IntegerField(min_value=0, required=False)

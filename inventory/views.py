@@ -1,0 +1,263 @@
+"""Inventory dashboard: the table, a product's page with its forms, import with preview, export."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import json
+
+from django.contrib import messages
+from django.db.models import Q
+from django.http import HttpResponseRedirect, StreamingHttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views import View
+from django.views.generic import TemplateView
+
+from accounts.views import MerchantRequiredMixin
+from core.errors import ApplicationError
+from inventory import selectors, services
+from inventory.forms import AdjustForm, ImportForm, ProductForm, TransferForm
+from inventory.models import StockImport, StockMovement
+from inventory.services import imports
+
+PAGE = 50
+SORTS = {
+    "sku": "sku", "title": "title", "available": "total_available", "on_hand": "total_on_hand",
+    "reserved": "total_reserved",
+}
+
+
+def _encode_cursor(value, pk: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps([value, pk]).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(raw: str):
+    try:
+        value, pk = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+        return value, int(pk)
+    except (ValueError, TypeError):
+        return None
+
+
+class InventoryListView(MerchantRequiredMixin, TemplateView):
+    """Products with stock summed over locations (or at one), searchable, filterable, keyset-paginated."""
+
+    template_name = "inventory/list.html"
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        g = self.request.GET
+        location_id = int(g["location"]) if g.get("location", "").isdigit() else None
+        sort = g.get("sort", "sku")
+        key = sort.lstrip("-")
+        if key not in SORTS:
+            sort, key = "sku", "sku"
+        desc = sort.startswith("-")
+        field = SORTS[key]
+        qs = selectors.inventory_table(
+            merchant=self.merchant, q=g.get("q", ""), location_id=location_id, low_stock=g.get("low") == "1",
+            bundle=g.get("bundle", ""),
+        )
+        cursor = _decode_cursor(g.get("after", "")) if g.get("after") else None
+        if cursor is not None:
+            value, pk = cursor
+            if desc:
+                qs = qs.filter(Q(**{f"{field}__lt": value}) | Q(**{field: value, "pk__lt": pk}))
+            else:
+                qs = qs.filter(Q(**{f"{field}__gt": value}) | Q(**{field: value, "pk__gt": pk}))
+        qs = qs.order_by(f"-{field}" if desc else field, "-pk" if desc else "pk")
+        rows = list(qs[: PAGE + 1])
+        page = rows[:PAGE]
+        bundles = [p.pk for p in page if p.is_bundle]
+        if bundles:
+            avail = selectors.products_available(merchant=self.merchant, product_ids=bundles)
+            for p in page:
+                if p.is_bundle:
+                    p.total_available = avail[p.pk]
+        params = g.copy()
+        params.pop("after", None)
+        next_after = None
+        if len(rows) > PAGE:
+            last = page[-1]
+            next_after = _encode_cursor(getattr(last, field), last.pk)
+        sort_links = {}
+        for k in SORTS:
+            p2 = params.copy()
+            p2["sort"] = f"-{k}" if sort == k else k
+            sort_links[k] = p2.urlencode()
+        ctx.update(
+            products=page, next_after=next_after, base_query=params.urlencode(), sort=sort, sort_links=sort_links,
+            locations=selectors.location_list(merchant=self.merchant), location_id=location_id,
+            q=g.get("q", ""), low=g.get("low") == "1", bundle=g.get("bundle", ""), is_first=cursor is None,
+            low_count=selectors.low_stock_list(merchant=self.merchant).count(),
+            product_count=selectors.product_list(merchant=self.merchant).count(),
+        )
+        return ctx
+
+
+class ProductDetailView(MerchantRequiredMixin, TemplateView):
+    template_name = "inventory/product.html"
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        product = selectors.product_get(merchant=self.merchant, pk=self.kwargs["pk"])
+        movements = selectors.stock_movement_list(merchant=self.merchant, product_id=product.pk)
+        before = self.request.GET.get("before", "")
+        if before.isdigit():
+            movements = movements.filter(pk__lt=int(before))  # keyset: no OFFSET
+        moves = list(movements[: PAGE + 1])
+        levels = list(selectors.stock_level_list(merchant=self.merchant, product_id=product.pk)
+                      .order_by("-location__is_default", "location_id"))
+        ctx.update(
+            product=product, levels=levels,
+            available=selectors.product_available(merchant=self.merchant, product_id=product.pk),
+            components=selectors.bundle_components(merchant=self.merchant, bundle=product) if product.is_bundle else [],
+            bundles=selectors.bundles_containing(merchant=self.merchant, product=product),
+            movements=moves[:PAGE], next_before=moves[PAGE - 1].pk if len(moves) > PAGE else None,
+            adjust_form=kwargs.get("adjust_form") or AdjustForm(merchant=self.merchant),
+            transfer_form=kwargs.get("transfer_form") or TransferForm(merchant=self.merchant),
+            reasons=StockMovement.Reason,
+            totals={"on_hand": sum(lv.on_hand for lv in levels), "reserved": sum(lv.reserved for lv in levels)},
+        )
+        return ctx
+
+
+class _ProductFormView(MerchantRequiredMixin, View):
+    form_class: type = AdjustForm
+    form_key = "adjust_form"
+
+    def post(self, request, pk: int):
+        product = selectors.product_get(merchant=self.merchant, pk=pk)
+        form = self.form_class(request.POST, merchant=self.merchant)
+        if form.is_valid():
+            try:
+                message = self.apply(product, form.cleaned_data)
+            except ApplicationError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, message)
+                return HttpResponseRedirect(reverse("inventory-product", args=[product.pk]))
+        view = ProductDetailView(request=request, kwargs={"pk": pk})
+        return render(request, ProductDetailView.template_name,
+                      view.get_context_data(pk=pk, **{self.form_key: form}), status=400)
+
+    def apply(self, product, data) -> str:
+        raise NotImplementedError
+
+
+class ProductAdjustView(_ProductFormView):
+    def apply(self, product, data) -> str:
+        loc = data["location"]
+        if data["mode"] == "count":
+            services.stock_set_count(merchant=self.merchant, product_id=product.pk, on_hand=data["quantity"],
+                                     location_id=loc.pk, actor=self.request.user, note=data["note"],
+                                     reference=f"user:{self.request.user.pk}")
+            return f"{product.sku} at {loc.name} counted: {data['quantity']}."
+        services.stock_adjust(merchant=self.merchant, product_id=product.pk, delta=data["quantity"],
+                              location_id=loc.pk, actor=self.request.user, reason=data["reason"],
+                              note=data["note"], reference=f"user:{self.request.user.pk}")
+        return f"{product.sku} at {loc.name}: {data['quantity']:+d}."
+
+
+class ProductTransferView(_ProductFormView):
+    form_class = TransferForm
+    form_key = "transfer_form"
+
+    def apply(self, product, data) -> str:
+        services.stock_transfer(
+            merchant=self.merchant, product_id=product.pk, from_location_id=data["from_location"].pk,
+            to_location_id=data["to_location"].pk, quantity=data["quantity"], actor=self.request.user,
+            note=data["note"],
+        )
+        return f"Moved {data['quantity']} × {product.sku} from {data['from_location']} to {data['to_location']}."
+
+
+class ProductCreateView(MerchantRequiredMixin, View):
+    template_name = "inventory/product_form.html"
+
+    def get(self, request):
+        return render(request, self.template_name, {"form": ProductForm()})
+
+    def post(self, request):
+        form = ProductForm(request.POST)
+        if form.is_valid():
+            data = {k: v for k, v in form.cleaned_data.items() if v not in (None, "")}
+            try:
+                product = services.product_create(merchant=self.merchant, **data)
+            except ApplicationError as exc:
+                form.add_error("sku" if exc.code == "duplicate_sku" else None, exc.message)
+            else:
+                messages.success(request, f"{product.sku} created.")
+                return HttpResponseRedirect(reverse("inventory-product", args=[product.pk]))
+        return render(request, self.template_name, {"form": form}, status=400)
+
+
+class ImportView(MerchantRequiredMixin, View):
+    template_name = "inventory/import.html"
+
+    def _ctx(self, form):
+        return {"form": form, "recent": StockImport.objects.filter(merchant=self.merchant).order_by("-id")[:10],
+                "inline_limit": imports.INLINE_LIMIT}
+
+    def get(self, request):
+        return render(request, self.template_name, self._ctx(ImportForm()))
+
+    def post(self, request):
+        form = ImportForm(request.POST, request.FILES)
+        if not form.is_valid():
+            return render(request, self.template_name, self._ctx(form), status=400)
+        upload = form.cleaned_data["file"]
+        create = imports.catalog_import_create if form.cleaned_data["kind"] == "catalog" else \
+            imports.stock_import_create
+        try:
+            imp = create(merchant=self.merchant, user=request.user, upload=upload, filename=upload.name)
+        except (UnicodeDecodeError, ValueError) as exc:
+            form.add_error("file", f"This is not a readable UTF-8 CSV file ({exc.__class__.__name__}).")
+            return render(request, self.template_name, self._ctx(form), status=400)
+        return HttpResponseRedirect(reverse("inventory-import-preview", args=[imp.pk]))
+
+
+class ImportPreviewView(MerchantRequiredMixin, View):
+    template_name = "inventory/import_preview.html"
+
+    def _get(self, pk):
+        imp = StockImport.objects.filter(merchant=self.merchant, pk=pk).select_related("job").first()
+        if imp is None:
+            from django.http import Http404
+
+            raise Http404
+        return imp
+
+    def get(self, request, pk: int):
+        return render(request, self.template_name, {"imp": self._get(pk)})
+
+    def post(self, request, pk: int):
+        imp = self._get(pk)
+        try:
+            imp = imports.stock_import_apply(merchant=self.merchant, import_id=imp.pk, actor=request.user)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+            return HttpResponseRedirect(reverse("inventory-import-preview", args=[pk]))
+        if imp.job_id:
+            messages.info(request, f"The import of {imp.row_count:,} rows runs in the background.")
+            return HttpResponseRedirect(reverse("job-detail", args=[imp.job_id]))
+        messages.success(request, f"Import applied: {imp.summary.get('change_count', 0):,} change(s).")
+        return HttpResponseRedirect(reverse("inventory-import-preview", args=[pk]))
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+class LevelsExportView(MerchantRequiredMixin, View):
+    """Every level as CSV, streamed in chunks (each chunk read inside the merchant's scope)."""
+
+    def get(self, request):
+        location_id = int(request.GET["location"]) if request.GET.get("location", "").isdigit() else None
+        writer = csv.writer(_Echo())
+        rows = imports.levels_export_rows(merchant=self.merchant, location_id=location_id)
+        response = StreamingHttpResponse((writer.writerow(r) for r in rows), content_type="text/csv")
+        response["Content-Disposition"] = 'attachment; filename="stock-levels.csv"'
+        return response

@@ -1,0 +1,143 @@
+"""CSV import (preview, all-or-nothing apply, background job for big files), export, catalog import."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.files.storage import default_storage
+
+from accounts.tenancy import tenant_scope
+from core.errors import ValidationFailed
+from inventory import selectors
+from inventory.models import StockImport, StockLevel, StockMovement
+from inventory.services import imports
+from jobs.models import WorkerJob
+from tests.inventory.helpers import make_bundle, make_product
+
+pytestmark = pytest.mark.django_db
+
+
+def csv_bytes(text: str) -> io.BytesIO:
+    return io.BytesIO(text.strip().encode() + b"\n")
+
+
+def test_three_bad_rows_are_named_and_apply_changes_nothing(scope_a):
+    m = scope_a.merchant
+    a = make_product(m, "A-1", on_hand=5)
+    make_product(m, "B-1", on_hand=5)
+    make_bundle(m, "KIT", [(a, 1)])
+    # given a file with good rows and three bad ones (unknown SKU, not a number, unknown location)
+    upload = csv_bytes(
+        "sku,location,delta\n"
+        "A-1,MAIN,3\n"
+        "NOPE,MAIN,1\n"
+        "b-1,,2\n"
+        "B-1,MAIN,many\n"
+        "A-1,ATTIC,1\n"
+    )
+    # when it is previewed
+    imp = imports.stock_import_create(merchant=m, user=scope_a.user, upload=upload, filename="stock.csv")
+    # then the preview names the three rows and why, and lists the good changes
+    assert imp.summary["errors"] == [
+        {"row": 3, "message": "Unknown SKU NOPE."},
+        {"row": 5, "message": "delta must be a whole number, not 'many'."},
+        {"row": 6, "message": "Unknown location ATTIC."},
+    ]
+    assert [(c["row"], c["sku"], c["before"], c["after"]) for c in imp.summary["changes"]] == [
+        (2, "A-1", 5, 8), (4, "B-1", 5, 7),
+    ]
+    assert default_storage.exists(imp.file.name)
+    # and apply refuses, changing nothing
+    with pytest.raises(ValidationFailed) as err:
+        imports.stock_import_apply(merchant=m, import_id=imp.pk, actor=scope_a.user)
+    assert err.value.code == "import_invalid"
+    assert sorted(StockLevel.objects.filter(merchant=m).values_list("on_hand", flat=True)) == [5, 5]
+    assert StockMovement.objects.filter(merchant=m, reason="import").count() == 0
+
+
+def test_extra_columns_are_rejected_with_a_message(scope_a):
+    pv = imports.stock_preview(merchant=scope_a.merchant, fileobj=csv_bytes("sku,location,on_hand,price\nA,MAIN,1,3"))
+    assert pv.errors == [{"row": 1, "message": "Unexpected column(s): price. Allowed: sku, location, and on_hand or delta."}]
+    pv = imports.stock_preview(merchant=scope_a.merchant, fileobj=csv_bytes("sku,location,on_hand,delta\nA,MAIN,1,3"))
+    assert pv.errors[0]["row"] == 1 and "exactly one" in pv.errors[0]["message"]
+
+
+def test_counts_below_reserved_and_duplicates_are_errors(scope_a):
+    from inventory.services import ReserveRequest, stock_reserve
+
+    m = scope_a.merchant
+    a = make_product(m, "A-1", on_hand=5)
+    stock_reserve(merchant=m, requests=[ReserveRequest(a.pk, 3, "r1")])
+    pv = imports.stock_preview(merchant=m, fileobj=csv_bytes("sku,location,on_hand\nA-1,MAIN,2\nA-1,main,9"))
+    assert pv.errors == [
+        {"row": 2, "message": "A-1 at MAIN: 3 are promised to orders, cannot set 2."},
+        {"row": 3, "message": "A-1 at MAIN already appears in row 2."},
+    ]
+
+
+def test_good_file_applies_all_rows_with_the_import_reason(scope_a):
+    m = scope_a.merchant
+    make_product(m, "A-1", on_hand=5)
+    make_product(m, "B-1")
+    imp = imports.stock_import_create(merchant=m, user=scope_a.user, filename="s.csv",
+                                      upload=csv_bytes("sku,location,on_hand\nA-1,MAIN,2\nB-1,MAIN,40"))
+    imp = imports.stock_import_apply(merchant=m, import_id=imp.pk, actor=scope_a.user)
+    assert imp.status == "applied"
+    assert {lv.product.sku: lv.on_hand for lv in StockLevel.objects.filter(merchant=m).select_related("product")} == {
+        "A-1": 2, "B-1": 40}
+    moves = StockMovement.objects.filter(merchant=m, reason="import").order_by("id")
+    assert [(mv.product.sku, mv.on_hand_delta, mv.reference) for mv in moves] == [
+        ("A-1", -3, f"import:{imp.pk}"), ("B-1", 40, f"import:{imp.pk}")]
+    with pytest.raises(Exception, match="already applied"):
+        imports.stock_import_apply(merchant=m, import_id=imp.pk, actor=scope_a.user)
+
+
+def test_big_file_runs_as_a_background_job_with_progress(merchant_a, monkeypatch, django_capture_on_commit_callbacks):
+    m = merchant_a.merchant
+    monkeypatch.setattr(imports, "INLINE_LIMIT", 10)
+    with tenant_scope(m):
+        for i in range(30):
+            make_product(m, f"SKU-{i:03d}")
+        body = "sku,location,delta\n" + "".join(f"SKU-{i:03d},MAIN,{i + 1}\n" for i in range(30))
+        imp = imports.stock_import_create(merchant=m, user=merchant_a.user, upload=csv_bytes(body), filename="big.csv")
+        # tasks are eager in tests: the job runs when the apply commits (the task enters its own scope)
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            imp = imports.stock_import_apply(merchant=m, import_id=imp.pk, actor=merchant_a.user)
+        assert len(callbacks) == 1
+        imp.refresh_from_db()
+        job = WorkerJob.objects.get(merchant=m, pk=imp.job_id)
+        assert (imp.status, job.kind, job.status) == ("applied", "inventory.stock_import", "succeeded")
+        assert (job.progress_done, job.progress_total) == (30, 30)
+        assert job.result == {"rows": 30, "movements": 30, "import_id": imp.pk}
+        assert sum(StockLevel.objects.filter(merchant=m).values_list("on_hand", flat=True)) == sum(range(1, 31))
+        assert selectors.audit_differences(merchant=m) == []
+
+
+def test_export_streams_every_level(merchant_a):
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        make_product(m, "A-1", on_hand=4, title="Mug")
+    r = merchant_a.web.get("/inventory/export.csv")
+    assert r.status_code == 200 and r.streaming
+    text = b"".join(r.streaming_content).decode()
+    assert text.splitlines() == ["sku,title,location,on_hand,reserved,available", "A-1,Mug,MAIN,4,0,4"]
+
+
+def test_catalog_import_creates_and_updates_all_or_nothing(scope_a):
+    m = scope_a.merchant
+    make_product(m, "A-1", title="Old")
+    body = "sku,title,barcode,low_stock_threshold\nA-1,New title,,3\nB-2,Bowl,400123,\n"
+    pv = imports.catalog_import(merchant=m, fileobj=csv_bytes(body), dry_run=True)
+    assert [(c["row"], c["sku"], c["action"]) for c in pv.changes] == [(2, "A-1", "update"), (3, "B-2", "create")]
+    imports.catalog_import(merchant=m, fileobj=csv_bytes(body), dry_run=False)
+    assert sorted(selectors.product_list(merchant=m).values_list("sku", "title", "low_stock_threshold")) == [
+        ("A-1", "New title", 3), ("B-2", "Bowl", 0)]
+    bad = "sku,title,colour\nC-3,Cup,red\n"
+    with pytest.raises(ValidationFailed):
+        imports.catalog_import(merchant=m, fileobj=csv_bytes(bad), dry_run=False)
+    bad_row = "sku,title,weight_grams\nC-3,Cup,10\nD-4,Dish,heavy\n"
+    with pytest.raises(ValidationFailed) as err:
+        imports.catalog_import(merchant=m, fileobj=csv_bytes(bad_row), dry_run=False)
+    assert err.value.details["errors"] == [{"row": 3, "message": "weight_grams must be a whole number ≥ 0"}]
+    assert not selectors.product_list(merchant=m).filter(sku="C-3").exists()

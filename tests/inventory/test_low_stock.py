@@ -1,0 +1,55 @@
+"""Low stock: listed, and one email per product until it recovers (sent by a task after commit)."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import mail
+
+from accounts.tenancy import tenant_scope
+from inventory import selectors, services
+from inventory.models import Product
+from inventory.services import ReserveRequest
+from inventory.tasks import low_stock_notify_task
+from tests.inventory.helpers import make_product
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_one_email_per_episode_until_recovery(merchant_a):
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        p = make_product(m, "MUG-1", on_hand=10, low_stock_threshold=3)
+        make_product(m, "FINE-1", on_hand=10, low_stock_threshold=3)
+        assert mail.outbox == []
+        # going low sends one email
+        services.stock_reserve(merchant=m, requests=[ReserveRequest(p.pk, 7, "r1")])
+        assert [e.subject for e in mail.outbox] == ["Low stock: MUG-1 (3 left)"]
+        assert mail.outbox[0].to == ["alice@a.example"]
+        assert [x.sku for x in selectors.low_stock_list(merchant=m)] == ["MUG-1"]
+        # further changes while low send nothing more
+        services.stock_adjust(merchant=m, product_id=p.pk, delta=-1)
+        services.stock_release(merchant=m, reference="r1", quantity=1)
+        assert len(mail.outbox) == 1
+    # a retried or duplicated task does not send again
+    assert low_stock_notify_task(merchant_id=m.pk, product_id=p.pk) == "already-done"
+    assert len(mail.outbox) == 1
+    with tenant_scope(m):
+        # recovering re-arms; going low again sends a second email
+        services.stock_adjust(merchant=m, product_id=p.pk, delta=20)
+        assert Product.objects.get(pk=p.pk).low_stock_since is None
+        assert selectors.low_stock_list(merchant=m).count() == 0
+        services.stock_adjust(merchant=m, product_id=p.pk, delta=-21)
+        assert len(mail.outbox) == 2
+
+
+def test_rolled_back_change_sends_no_email(merchant_a):
+    from django.db import transaction
+
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        p = make_product(m, "MUG-1", on_hand=10, low_stock_threshold=3)
+        with pytest.raises(RuntimeError), transaction.atomic():
+            services.stock_adjust(merchant=m, product_id=p.pk, delta=-8)
+            raise RuntimeError("caller failed after the stock change")
+        assert mail.outbox == []
+        assert Product.objects.get(pk=p.pk).low_stock_since is None
