@@ -10,7 +10,7 @@ from django.core.files.storage import default_storage
 from accounts.tenancy import tenant_scope
 from core.errors import ValidationFailed
 from inventory import selectors
-from inventory.models import StockImport, StockLevel, StockMovement
+from inventory.models import StockLevel, StockMovement
 from inventory.services import imports
 from jobs.models import WorkerJob
 from tests.inventory.helpers import make_bundle, make_product
