@@ -39,3 +39,16 @@ def check_transition(current: str, requested: str) -> None:
 
 def allowed_actions(current: str) -> frozenset[str]:
     return TRANSITIONS.get(current, frozenset())
+
+
+# Shipping moves an order forward only from these states: on hold means "do not ship", even though
+# releasing a hold may also lead to partially_fulfilled.
+SHIPPABLE: frozenset[str] = frozenset({S.UNFULFILLED, S.PARTIALLY_FULFILLED})
+
+
+def check_fulfillment(current: str, requested: str) -> None:
+    """Raise IllegalTransition unless a shipment may move the order from current to requested."""
+    if current not in SHIPPABLE:
+        raise IllegalTransition(current=str(current), requested=str(requested))
+    if requested != current:
+        check_transition(current, requested)

@@ -29,7 +29,7 @@ from orders.models import (
 )
 from orders.services import notifications
 from orders.services.reservations import order_flags_refresh, reservations_reconcile
-from orders.workflow import check_transition
+from orders.workflow import check_fulfillment
 
 
 @dataclass(frozen=True)
@@ -69,8 +69,7 @@ def shipment_create(
     """Create a shipment of some quantities of some lines; ship it at once unless ship=False."""
     with transaction.atomic():
         order = order_lock(merchant=merchant, order_id=order.pk)
-        if order.status not in (OrderStatus.UNFULFILLED, OrderStatus.PARTIALLY_FULFILLED):
-            check_transition(order.status, OrderStatus.PARTIALLY_FULFILLED)  # raises with current/requested
+        check_fulfillment(order.status, OrderStatus.PARTIALLY_FULFILLED)
         if not lines:
             raise ShipmentInvalid("A shipment needs at least one line.")
         order_lines = {li.pk: li for li in OrderLine.objects.filter(merchant=merchant, order=order)}
@@ -127,7 +126,7 @@ def shipment_mark_shipped(
                                       details={"line": line.pk, "left": line.quantity_outstanding})
             line.quantity_fulfilled += sl.quantity
         new_status = status_after_fulfillment(lines)
-        check_transition(order.status, new_status)
+        check_fulfillment(order.status, new_status)
         for sl in sorted(shipment_lines, key=lambda s: s.order_line_id):
             line = by_pk[sl.order_line_id]
             inventory_services.stock_ship(merchant=merchant, reference=line.reference, product_id=line.product_id,
@@ -181,7 +180,7 @@ def order_fulfill_all(*, merchant: Merchant, order: Order, actor=None, carrier: 
             if li.quantity_outstanding - pending.get(li.pk, 0) > 0
         ]
         if not requests:
-            check_transition(order.status, OrderStatus.FULFILLED)
+            check_fulfillment(order.status, OrderStatus.FULFILLED)
             raise ShipmentInvalid("Nothing is left to ship on this order.")
         return shipment_create(merchant=merchant, order=order, lines=requests, actor=actor, carrier=carrier,
                                tracking_number=tracking_number, ship=True)

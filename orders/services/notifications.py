@@ -35,7 +35,6 @@ KINDS = {
     "webhook_dead": "A webhook could not be processed: {summary}",
     "customer_shipped": "Your order {number} has shipped",
 }
-SEND_TASK = "orders.notification_deliver"
 CLAIM_TIMEOUT = timedelta(minutes=15)
 
 
@@ -112,7 +111,9 @@ def notification_queue(
             )
     except IntegrityError:
         return None
-    enqueue_on_commit(SEND_TASK, merchant_id=merchant.pk, log_id=log.pk)
+    from orders.tasks import notification_deliver_task  # tasks import services; import here, not at the top
+
+    enqueue_on_commit(notification_deliver_task, merchant_id=merchant.pk, log_id=log.pk)
     return log
 
 
