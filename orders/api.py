@@ -206,8 +206,9 @@ class OrderViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
     serializer_class = OrderSerializer
     pagination_class = OrderPagination
     filter_backends: list = []
+    queryset = Order.objects.none()
 
-    def get_queryset(self):
+    def get_merchant_queryset(self):
         if self.action == "list":
             filters = selectors.OrderFilters.from_params(self.request.query_params)
             return selectors.order_list(merchant=self.merchant, filters=filters)
@@ -239,9 +240,9 @@ class OrderViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
 
     @extend_schema(request=OrderUpdateInput, responses=OrderSerializer)
     def partial_update(self, request, pk=None):
+        order = selectors.order_get(merchant=self.merchant, pk=pk)
         data = OrderUpdateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        order = selectors.order_get(merchant=self.merchant, pk=pk)
         services.order_update(merchant=self.merchant, order=order, actor=request.user, **data.validated_data)
         return Response(OrderSerializer(selectors.order_list(merchant=self.merchant).get(pk=order.pk)).data)
 
@@ -254,6 +255,7 @@ class OrderViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
         description="illegal_transition, with details.current and details.requested")})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
+        selectors.order_get(merchant=self.merchant, pk=pk)
         data = ReasonInput(data=request.data)
         data.is_valid(raise_exception=True)
         return self._act(request, pk, services.order_cancel, reason=data.validated_data["reason"])
@@ -262,6 +264,7 @@ class OrderViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
         description="illegal_transition")})
     @action(detail=True, methods=["post"])
     def hold(self, request, pk=None):
+        selectors.order_get(merchant=self.merchant, pk=pk)
         data = ReasonInput(data=request.data)
         data.is_valid(raise_exception=True)
         return self._act(request, pk, services.order_hold, reason=data.validated_data["reason"])
@@ -282,10 +285,10 @@ class OrderViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
         description="illegal_transition (e.g. the order is on hold or cancelled) or out_of_stock")})
     @action(detail=True, methods=["post"])
     def shipments(self, request, pk=None):
+        order = selectors.order_detail(merchant=self.merchant, pk=pk)
         data = ShipmentInput(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        order = selectors.order_detail(merchant=self.merchant, pk=pk)
         lines = list(order.lines.all())
         if "lines" in v:
             requests = []
@@ -311,9 +314,9 @@ class OrderViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
     def map_sku(self, request, pk=None):
         """Map an unmatched line to a product by SKU; stock is reserved for it (and, by default, for every
         open line with the same unmatched SKU)."""
+        order = selectors.order_get(merchant=self.merchant, pk=pk)
         data = MapSkuInput(data=request.data)
         data.is_valid(raise_exception=True)
-        order = selectors.order_get(merchant=self.merchant, pk=pk)
         line = selectors.order_line_get(merchant=self.merchant, order=order, pk=data.validated_data["line"])
         services.order_line_map_sku(merchant=self.merchant, line=line, product_sku=data.validated_data["sku"],
                                     actor=request.user, all_open_lines=data.validated_data["all_open_lines"])
@@ -339,17 +342,18 @@ class ShipmentViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveM
 
     serializer_class = ShipmentSerializer
     filter_backends: list = []
+    queryset = Shipment.objects.none()
 
-    def get_queryset(self):
+    def get_merchant_queryset(self):
         return selectors.shipment_list(merchant=self.merchant)
 
     @extend_schema(request=ShipmentMarkInput, responses={200: ShipmentSerializer, 409: OpenApiResponse(
         description="shipment_already_shipped, illegal_transition or out_of_stock")})
     @action(detail=True, methods=["post"])
     def ship(self, request, pk=None):
+        shipment = selectors.shipment_get(merchant=self.merchant, pk=pk)
         data = ShipmentMarkInput(data=request.data)
         data.is_valid(raise_exception=True)
-        shipment = selectors.shipment_get(merchant=self.merchant, pk=pk)
         services.shipment_mark_shipped(merchant=self.merchant, shipment=shipment, actor=request.user,
                                        **data.validated_data)
         return Response(ShipmentSerializer(self.get_queryset().get(pk=shipment.pk)).data)
@@ -375,10 +379,11 @@ class _AnalyticsView(MerchantViewMixin, APIView):
 def _analytics_view(name: str, selector, doc: str, takes_range: bool = True):
     schema = extend_schema(parameters=RANGE_PARAMS if takes_range else [], responses={200: dict},
                            description=doc, operation_id=f"analytics_{name}")
-    view = type(f"Analytics{name.title().replace('_', '')}View", (_AnalyticsView,),
-                {"selector": staticmethod(selector), "takes_range": takes_range, "__doc__": doc})
-    view.get = schema(view.get)
-    return view
+    def get(self, request):  # a function of its own per view, so each keeps its own schema
+        return _AnalyticsView.get(self, request)
+
+    return type(f"Analytics{name.title().replace('_', '')}View", (_AnalyticsView,),
+                {"selector": staticmethod(selector), "takes_range": takes_range, "__doc__": doc, "get": schema(get)})
 
 
 AnalyticsRevenueView = _analytics_view(
