@@ -98,11 +98,15 @@ class StockTx:
     _by_pk: dict[int, StockLevel] = field(default_factory=dict)
     _movements: list[StockMovement] = field(default_factory=list)
     _touched: set[int] = field(default_factory=set)
+    known: dict[int, Product] = field(default_factory=dict)  # products the caller already loaded
 
     @classmethod
-    def lock(cls, *, merchant: Merchant, product_ids: Iterable[int], actor: User | None = None) -> StockTx:
+    def lock(
+        cls, *, merchant: Merchant, product_ids: Iterable[int], actor: User | None = None,
+        known: dict[int, Product] | None = None,
+    ) -> StockTx:
         pids = sorted(set(product_ids))
-        tx = cls(merchant=merchant, actor=actor)
+        tx = cls(merchant=merchant, actor=actor, known=known or {})
         if not pids:
             return tx
         rows = list(
@@ -201,7 +205,14 @@ class StockTx:
     def _update_low_stock(self) -> None:
         from inventory.services.alerts import low_stock_evaluate
 
-        low_stock_evaluate(merchant=self.merchant, available={pid: self.available(pid) for pid in self._touched})
+        if self._touched <= self.known.keys():
+            # Thresholds are already loaded: skip the lookup when no touched product has one.
+            touched = {pid for pid in self._touched if self.known[pid].low_stock_threshold > 0}
+            if not touched:
+                return
+        else:
+            touched = self._touched
+        low_stock_evaluate(merchant=self.merchant, available={pid: self.available(pid) for pid in touched})
 
 
 def _missing_locations(merchant: Merchant, rows: list[StockLevel], pids: list[int]) -> bool:
@@ -220,6 +231,9 @@ def mark_products(*, merchant: Merchant, product_ids: Iterable[int]) -> None:
     pids = set(product_ids)
     if not pids:
         return
+    if connection.vendor == "postgresql":
+        _mark_products_pg(merchant, sorted(pids))
+        return
     pids |= set(
         BundleComponent.objects.filter(merchant=merchant, component_id__in=pids).values_list("bundle_id", flat=True)
     )
@@ -232,4 +246,19 @@ def mark_products(*, merchant: Merchant, product_ids: Iterable[int]) -> None:
     if rows:
         AvailabilityMark.objects.bulk_create(
             rows, update_conflicts=True, unique_fields=["merchant", "consumer", "product"], update_fields=["marked_at"]
+        )
+
+
+def _mark_products_pg(merchant: Merchant, pids: list[int]) -> None:
+    """The same upsert in one statement: the products, the bundles containing them, every consumer."""
+    mark, bc = AvailabilityMark._meta.db_table, BundleComponent._meta.db_table
+    with connection.cursor() as cur:
+        cur.execute(
+            f"INSERT INTO {mark} (merchant_id, consumer, product_id, marked_at) "  # noqa: S608
+            "SELECT %s, c.consumer, p.id, %s FROM unnest(%s::text[]) AS c(consumer), ("
+            f"  SELECT unnest(%s::bigint[]) AS id UNION SELECT bundle_id FROM {bc} "
+            "   WHERE merchant_id = %s AND component_id = ANY(%s)"
+            ") AS p ORDER BY c.consumer, p.id "
+            "ON CONFLICT (merchant_id, consumer, product_id) DO UPDATE SET marked_at = EXCLUDED.marked_at",
+            [merchant.pk, timezone.now(), sorted(consumers()), pids, merchant.pk, pids],
         )

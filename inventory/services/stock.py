@@ -103,7 +103,8 @@ def stock_reserve(
     with transaction.atomic():
         products = products_by_id(merchant=merchant, ids=[r.product_id for r in requests])
         bom = components_of(merchant=merchant, products=products.values())
-        tx = StockTx.lock(merchant=merchant, product_ids=[c for lines in bom.values() for c, _ in lines], actor=actor)
+        tx = StockTx.lock(merchant=merchant, product_ids=[c for lines in bom.values() for c, _ in lines], actor=actor,
+                          known=products)
         held = _reservations(merchant, [r.reference for r in requests])
         for (ref, _pid, _loc), row in held.items():
             wanted = next(r.product_id for r in requests if r.reference == ref)
@@ -219,7 +220,7 @@ def stock_ship(
         products = products_by_id(merchant=merchant, ids=[product_id])
         product = products[product_id]
         lines = components_of(merchant=merchant, products=[product])[product_id]
-        tx = StockTx.lock(merchant=merchant, product_ids=[c for c, _ in lines], actor=actor)
+        tx = StockTx.lock(merchant=merchant, product_ids=[c for c, _ in lines], actor=actor, known=products)
         held = _reservations(merchant, [reference])
         # First check every component can be shipped, then change anything.
         can = UNLIMITED
@@ -301,7 +302,7 @@ def stock_adjust_many(
                 raise InvalidStockOperation(f"Row {i}: on_hand cannot be negative.", details={"row": i})
             if ln.reason not in Reason.values:
                 raise InvalidStockOperation(f"Row {i}: unknown reason {ln.reason!r}.", details={"row": i})
-        tx = StockTx.lock(merchant=merchant, product_ids=products.keys(), actor=actor)
+        tx = StockTx.lock(merchant=merchant, product_ids=products.keys(), actor=actor, known=products)
         before = len(tx._movements)
         for i, ln in enumerate(lines, start=1):
             product = products[ln.product_id]
@@ -366,7 +367,7 @@ def stock_transfer(
         product = products_by_id(merchant=merchant, ids=[product_id])[product_id]
         if product.is_bundle:
             raise InvalidStockOperation(f"{product.sku} is a bundle; transfer its components instead.")
-        tx = StockTx.lock(merchant=merchant, product_ids=[product_id], actor=actor)
+        tx = StockTx.lock(merchant=merchant, product_ids=[product_id], actor=actor, known={product_id: product})
         src, dst = tx.level_at(product_id, from_location_id), tx.level_at(product_id, to_location_id)
         free = max(0, src.on_hand - src.reserved)
         if quantity > free:

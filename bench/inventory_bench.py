@@ -1,0 +1,258 @@
+"""Inventory benchmark: the services against a bare SQL UPDATE done the same way, in the same run.
+
+    .venv/bin/python bench/inventory_bench.py [--quick] [--database-url postgres://.../switchboard_inventory_bench]
+
+1. Reservations per second, 8 concurrent clients, one reservation (one transaction) per call:
+   a) one hot SKU, b) spread at random over 10,000 SKUs.
+   Service: inventory.services.stock_reserve. Baseline: `UPDATE stocklevel SET reserved = reserved + 1
+   WHERE id = %s AND on_hand - reserved >= 1` in its own transaction, same clients, same pattern.
+2. CSV stock import of 100,000 rows (sku,location,delta). Service: preview (parse + validate against the
+   catalog, what the upload does) and apply (parse again + stock_adjust_many in one transaction, what the
+   apply button/job does). Baseline: csv.reader + one bare `UPDATE ... FROM unnest(skus, deltas)` joined
+   on the SKU, in one transaction.
+Prints medians over rounds and service/baseline ratios (higher ratio = more overhead).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import random
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/switchboard_inventory_bench"
+
+
+def setup_django(url: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    import psycopg
+
+    base, name = url.rsplit("/", 1)
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def make_catalog(merchant, n: int, prefix: str, on_hand: int) -> list[tuple[int, int]]:
+    """n products with one level each at the default location; returns [(product_id, level_id)].
+
+    Bulk-created for setup speed: levels start at zero, and the opening stock goes through the
+    service (one stock_adjust_many) so the ledger reconciles.
+    """
+    from inventory.models import Product, StockLevel
+    from inventory.selectors import location_default
+    from inventory.services import AdjustLine, stock_adjust_many
+
+    loc = location_default(merchant=merchant)
+    products = Product.objects.bulk_create(
+        [Product(merchant=merchant, sku=f"{prefix}-{i:06d}", title=f"Bench {i}") for i in range(n)], batch_size=5000
+    )
+    StockLevel.objects.bulk_create(
+        [StockLevel(merchant=merchant, product=p, location=loc) for p in products], batch_size=5000
+    )
+    if on_hand:
+        stock_adjust_many(merchant=merchant, lines=[AdjustLine(product_id=p.pk, delta=on_hand, reason="received")
+                                                    for p in products])
+    levels = dict(StockLevel.objects.filter(merchant=merchant, product__in=products).values_list("product_id", "pk"))
+    return [(p.pk, levels[p.pk]) for p in products]
+
+
+def run_clients(clients: int, per_client: int, fn) -> float:
+    """Run fn(client, i) per_client times in each of `clients` processes; returns calls per second.
+
+    Processes, not threads: 8 clients are 8 workers with their own connection, as in production,
+    so the figure measures the database work and not one interpreter's lock.
+    """
+    import multiprocessing as mp
+
+    from django.db import connections
+
+    connections.close_all()  # children must not share the parent's socket
+    ctx = mp.get_context("fork")
+    barrier = ctx.Barrier(clients + 1)
+    errors = ctx.Queue()
+
+    def worker(c: int) -> None:
+        from django.db import connection
+
+        try:
+            random.seed(c * 7919 + time.time_ns())
+            barrier.wait()
+            for i in range(per_client):
+                fn(c, i)
+        except BaseException as exc:  # noqa: BLE001
+            errors.put(repr(exc))
+        finally:
+            connection.close()
+
+    procs = [ctx.Process(target=worker, args=(c,)) for c in range(clients)]
+    for p in procs:
+        p.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for p in procs:
+        p.join()
+    elapsed = time.perf_counter() - start
+    if not errors.empty():
+        raise RuntimeError(errors.get())
+    return clients * per_client / elapsed
+
+
+def bench_reservations(merchant, args, catalog_hot, catalog_spread, base_hot, base_spread) -> dict:
+    from django.db import connection, transaction
+
+    from accounts.tenancy import tenant_scope
+    from inventory.models import StockLevel
+    from inventory.services import ReserveRequest, stock_reserve
+
+    table = StockLevel._meta.db_table
+    run_id = uuid.uuid4().hex[:8]
+
+    def service(products):
+        def call(c: int, i: int) -> None:
+            pid, _ = products[0] if len(products) == 1 else random.choice(products)
+            with tenant_scope(merchant):
+                got = stock_reserve(merchant=merchant,
+                                    requests=[ReserveRequest(pid, 1, f"bench-{run_id}-{c}-{i}-{random.random()}")])
+            assert sum(got.values()) == 1
+        return call
+
+    def baseline(levels):
+        def call(c: int, i: int) -> None:
+            _, lid = levels[0] if len(levels) == 1 else random.choice(levels)
+            with transaction.atomic(), connection.cursor() as cur:
+                cur.execute(f"UPDATE {table} SET reserved = reserved + 1 WHERE id = %s AND on_hand - reserved >= 1",  # noqa: S608
+                            [lid])
+                assert cur.rowcount == 1
+        return call
+
+    out = {}
+    for label, svc, base in (("hot", catalog_hot, base_hot), ("spread", catalog_spread, base_spread)):
+        s_rates, b_rates = [], []
+        for _ in range(args.rounds):
+            # Interleave so drift on a shared machine hits both equally.
+            b_rates.append(run_clients(args.clients, args.per_client, baseline(base)))
+            s_rates.append(run_clients(args.clients, args.per_client, service(svc)))
+        out[label] = (statistics.median(s_rates), statistics.median(b_rates))
+    return out
+
+
+def bench_import(merchant, args, catalog, base_catalog) -> dict:
+    from django.db import connection, transaction
+
+    from accounts.tenancy import tenant_scope
+    from inventory.models import Product, StockLevel
+    from inventory.services import imports, stock_adjust_many
+
+    with tenant_scope(merchant):
+        skus = list(Product.objects.filter(merchant=merchant, pk__in=[p for p, _ in catalog])
+                    .order_by("pk").values_list("sku", flat=True))
+        base_skus = list(Product.objects.filter(merchant=merchant, pk__in=[p for p, _ in base_catalog])
+                         .order_by("pk").values_list("sku", flat=True))
+    data = ("sku,location,delta\n" + "".join(f"{s},MAIN,{1 + (k % 7)}\n" for k, s in enumerate(skus))).encode()
+    base_data = ("sku,location,delta\n" + "".join(f"{s},MAIN,{1 + (k % 7)}\n" for k, s in enumerate(base_skus))).encode()
+    previews, applies, bases = [], [], []
+    for _ in range(args.import_rounds):
+        start = time.perf_counter()
+        with tenant_scope(merchant):
+            pv = imports.stock_preview(merchant=merchant, fileobj=io.BytesIO(data))
+        previews.append(len(skus) / (time.perf_counter() - start))
+        assert pv.error_count == 0 and pv.change_count == len(skus), pv.errors[:3]
+
+        start = time.perf_counter()
+        with tenant_scope(merchant):
+            pv = imports.stock_preview(merchant=merchant, fileobj=io.BytesIO(data))
+            stock_adjust_many(merchant=merchant, lines=pv.lines, reference="bench-import")
+        applies.append(len(skus) / (time.perf_counter() - start))
+
+        start = time.perf_counter()
+        import csv
+
+        rows = list(csv.reader(io.StringIO(base_data.decode())))[1:]
+        with transaction.atomic(), connection.cursor() as cur:
+            cur.execute(
+                f"UPDATE {StockLevel._meta.db_table} AS s SET on_hand = s.on_hand + v.d "  # noqa: S608
+                f"FROM unnest(%s::text[], %s::int[]) AS v(sku, d), {Product._meta.db_table} AS p "
+                "WHERE p.merchant_id = %s AND lower(p.sku) = lower(v.sku) AND s.product_id = p.id "
+                "AND s.merchant_id = p.merchant_id",
+                [[r[0] for r in rows], [int(r[2]) for r in rows], merchant.pk],
+            )
+            assert cur.rowcount == len(rows)
+        bases.append(len(rows) / (time.perf_counter() - start))
+    return {"preview": statistics.median(previews), "apply": statistics.median(applies),
+            "baseline": statistics.median(bases), "rows": len(skus)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
+    args = parser.parse_args()
+    args.clients = 8
+    args.rounds = 2 if args.quick else 5
+    args.per_client = 25 if args.quick else 200
+    args.import_rows = 5_000 if args.quick else 100_000
+    args.import_rounds = 1 if args.quick else 3
+    spread = 1_000 if args.quick else 10_000
+    setup_django(args.database_url)
+
+    from accounts.models import User
+    from accounts.services import merchant_create
+    from accounts.tenancy import tenant_scope
+    from inventory.selectors import audit_differences
+
+    tag = uuid.uuid4().hex[:8]
+    user = User.objects.create_user(f"bench-{tag}@bench.example", None)
+    merchant = merchant_create(name=f"Bench {tag}", owner=user)
+    big = 10**9
+    with tenant_scope(merchant):
+        hot = make_catalog(merchant, 1, "HOT", big)
+        base_hot = make_catalog(merchant, 1, "BHOT", big)
+        spread_catalog = make_catalog(merchant, spread, "SPR", big)
+        base_spread = make_catalog(merchant, spread, "BSPR", big)
+        import_catalog = make_catalog(merchant, args.import_rows, "IMP", 0)
+        base_import = make_catalog(merchant, args.import_rows, "BIMP", 0)
+    res = bench_reservations(merchant, args, hot, spread_catalog, base_hot, base_spread)
+    imp = bench_import(merchant, args, import_catalog, base_import)
+    # Baseline rows (SKUs starting with B) are changed behind the ledger on purpose; the service's must reconcile.
+    with tenant_scope(merchant):
+        diffs = [d for d in audit_differences(merchant=merchant) if not str(d.get("sku", "")).startswith("B")]
+    from django.db import connection
+
+    cur = connection.cursor()
+    cur.execute("SHOW server_version")
+    pg = cur.fetchone()[0]
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    print(f"machine: {os.cpu_count()} CPUs, {mem:.0f} GiB RAM, PostgreSQL {pg}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    print(f"mode: {'quick' if args.quick else 'full'}; {args.clients} clients × {args.per_client} reservations "
+          f"× {args.rounds} rounds; spread over {spread:,} SKUs; import {imp['rows']:,} rows × {args.import_rounds}")
+    print("| measure | service (median) | bare SQL baseline (median) | baseline / service |")
+    print("|---|---:|---:|---:|")
+    for label in ("hot", "spread"):
+        s, b = res[label]
+        name = "one hot SKU" if label == "hot" else f"spread over {spread:,} SKUs"
+        print(f"| reservations/s, 8 clients, {name} | {s:,.0f} | {b:,.0f} | {b / s:.1f}× |")
+    print(f"| CSV import preview rows/s ({imp['rows']:,} rows) | {imp['preview']:,.0f} | {imp['baseline']:,.0f} | "
+          f"{imp['baseline'] / imp['preview']:.1f}× |")
+    print(f"| CSV import apply rows/s ({imp['rows']:,} rows, parse + validate + apply) | {imp['apply']:,.0f} | "
+          f"{imp['baseline']:,.0f} | {imp['baseline'] / imp['apply']:.1f}× |")
+    print(f"ledger check on the service's products: {'clean' if not diffs else f'{len(diffs)} differing rows'}")
+
+
+if __name__ == "__main__":
+    main()
