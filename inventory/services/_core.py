@@ -34,17 +34,49 @@ def consumers() -> list[str]:
     return list(getattr(settings, "INVENTORY_AVAILABILITY_CONSUMERS", ["channels", "orders"]))
 
 
-def products_by_id(*, merchant: Merchant, ids: Iterable[int]) -> dict[int, Product]:
+@dataclass(slots=True, frozen=True)
+class ProductInfo:
+    """What the stock services need of a product (light: imports load 100,000 of them)."""
+
+    pk: int
+    sku: str
+    is_bundle: bool
+    allows_backorder: bool
+    low_stock_threshold: int
+
+
+@dataclass(slots=True)
+class Level:
+    """A locked stock level row, as plain values."""
+
+    pk: int
+    product_id: int
+    location_id: int
+    on_hand: int
+    reserved: int
+    allows_backorder: bool
+    location_is_default: bool
+    location_name: str
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+
+def products_by_id(*, merchant: Merchant, ids: Iterable[int]) -> dict[int, ProductInfo]:
     """Load the merchant's products; an id that is not theirs is an UnknownSku (never a leak)."""
     wanted = set(ids)
-    found = {p.pk: p for p in Product.objects.filter(merchant=merchant, pk__in=wanted)}
+    rows = Product.objects.filter(merchant=merchant, pk__in=wanted).values_list(
+        "pk", "sku", "is_bundle", "allows_backorder", "low_stock_threshold"
+    )
+    found = {r[0]: ProductInfo(*r) for r in rows}
     missing = wanted - found.keys()
     if missing:
         raise UnknownSku(str(min(missing)), f"Unknown product id {min(missing)}.", product_id=min(missing))
     return found
 
 
-def components_of(*, merchant: Merchant, products: Iterable[Product]) -> dict[int, list[tuple[int, int]]]:
+def components_of(*, merchant: Merchant, products: Iterable[ProductInfo]) -> dict[int, list[tuple[int, int]]]:
     """{product_id: [(stock_product_id, per_unit), ...]}; a plain product is made of itself once."""
     out: dict[int, list[tuple[int, int]]] = {}
     bundle_ids = []
@@ -93,42 +125,30 @@ class StockTx:
 
     merchant: Merchant
     actor: User | None = None
-    levels: dict[int, list[StockLevel]] = field(default_factory=dict)  # product_id -> levels, default location first
+    levels: dict[int, list[Level]] = field(default_factory=dict)  # product_id -> levels, default location first
     _deltas: dict[int, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
-    _by_pk: dict[int, StockLevel] = field(default_factory=dict)
-    _movements: list[StockMovement] = field(default_factory=list)
+    _movements: list[tuple] = field(default_factory=list)
     _touched: set[int] = field(default_factory=set)
-    known: dict[int, Product] = field(default_factory=dict)  # products the caller already loaded
+    known: dict[int, ProductInfo] = field(default_factory=dict)  # products the caller already loaded
 
     @classmethod
     def lock(
         cls, *, merchant: Merchant, product_ids: Iterable[int], actor: User | None = None,
-        known: dict[int, Product] | None = None,
+        known: dict[int, ProductInfo] | None = None,
     ) -> StockTx:
         pids = sorted(set(product_ids))
         tx = cls(merchant=merchant, actor=actor, known=known or {})
         if not pids:
             return tx
-        rows = list(
-            StockLevel.objects.filter(merchant=merchant, product_id__in=pids)
-            .select_related("location")
-            .order_by("pk")
-            .select_for_update(of=("self",))
-        )
-        if len({(r.product_id) for r in rows}) < len(pids) or _missing_locations(merchant, rows, pids):
+        rows = _locked_levels(merchant, pids)
+        if len({r.product_id for r in rows}) < len(pids) or _missing_locations(merchant, rows, pids):
             # Rare: a level row is missing (created lazily). Create, then lock again (same order).
             ensure_levels(merchant=merchant, product_ids=pids)
-            rows = list(
-                StockLevel.objects.filter(merchant=merchant, product_id__in=pids)
-                .select_related("location")
-                .order_by("pk")
-                .select_for_update(of=("self",))
-            )
+            rows = _locked_levels(merchant, pids)
         for pid in pids:
             tx.levels[pid] = []
-        for r in sorted(rows, key=lambda r: (not r.location.is_default, r.location_id)):
+        for r in sorted(rows, key=lambda r: (not r.location_is_default, r.location_id)):
             tx.levels[r.product_id].append(r)
-            tx._by_pk[r.pk] = r
         return tx
 
     # -- reading ---------------------------------------------------------------------------------
@@ -138,7 +158,7 @@ class StockTx:
             return UNLIMITED
         return sum(lv.on_hand - lv.reserved for lv in levels)
 
-    def level_at(self, product_id: int, location_id: int) -> StockLevel:
+    def level_at(self, product_id: int, location_id: int) -> Level:
         for lv in self.levels.get(product_id, []):
             if lv.location_id == location_id:
                 return lv
@@ -147,7 +167,7 @@ class StockTx:
 
     # -- writing ---------------------------------------------------------------------------------
     def change(
-        self, level: StockLevel, *, on_hand: int = 0, reserved: int = 0, reason: str, reference: str = "",
+        self, level: Level, *, on_hand: int = 0, reserved: int = 0, reason: str, reference: str = "",
         note: str = "", record_zero: bool = False,
     ) -> None:
         """Apply deltas to a locked level and append the movement. Callers check availability first."""
@@ -166,11 +186,7 @@ class StockTx:
         d[1] += reserved
         self._touched.add(level.product_id)
         self._movements.append(
-            StockMovement(
-                merchant=self.merchant, product_id=level.product_id, location_id=level.location_id,
-                on_hand_delta=on_hand, reserved_delta=reserved, reason=reason, reference=reference[:128],
-                note=note[:255], actor=self.actor,
-            )
+            (level.product_id, level.location_id, on_hand, reserved, str(reason), reference[:128], note[:255])
         )
 
     def finish(self) -> None:
@@ -179,7 +195,7 @@ class StockTx:
         if changed:
             self._write_levels(changed)
         if self._movements:
-            StockMovement.objects.bulk_create(self._movements, batch_size=5000)
+            self._write_movements()
         if self._touched:
             mark_products(merchant=self.merchant, product_ids=self._touched)
             self._update_low_stock()
@@ -202,6 +218,29 @@ class StockTx:
                 on_hand=F("on_hand") + dh, reserved=F("reserved") + dr, updated_at=now
             )
 
+    def _write_movements(self) -> None:
+        now, actor_id = timezone.now(), self.actor.pk if self.actor else None
+        if connection.vendor == "postgresql":
+            cols = list(zip(*self._movements, strict=True))
+            with connection.cursor() as cur:
+                cur.execute(
+                    f"INSERT INTO {StockMovement._meta.db_table} (merchant_id, product_id, location_id, "  # noqa: S608
+                    "on_hand_delta, reserved_delta, reason, reference, note, actor_id, created_at) "
+                    "SELECT %s, m.p, m.l, m.dh, m.dr, m.reason, m.ref, m.note, %s, %s FROM unnest("
+                    "%s::bigint[], %s::bigint[], %s::int[], %s::int[], %s::text[], %s::text[], %s::text[]"
+                    ") WITH ORDINALITY AS m(p, l, dh, dr, reason, ref, note, n) ORDER BY m.n",
+                    [self.merchant.pk, actor_id, now, *[list(c) for c in cols]],
+                )
+            return
+        StockMovement.objects.bulk_create(
+            [
+                StockMovement(merchant=self.merchant, product_id=p, location_id=loc, on_hand_delta=dh,
+                              reserved_delta=dr, reason=reason, reference=ref, note=note, actor_id=actor_id)
+                for p, loc, dh, dr, reason, ref, note in self._movements
+            ],
+            batch_size=2000,
+        )
+
     def _update_low_stock(self) -> None:
         from inventory.services.alerts import low_stock_evaluate
 
@@ -215,7 +254,19 @@ class StockTx:
         low_stock_evaluate(merchant=self.merchant, available={pid: self.available(pid) for pid in touched})
 
 
-def _missing_locations(merchant: Merchant, rows: list[StockLevel], pids: list[int]) -> bool:
+def _locked_levels(merchant: Merchant, pids: list[int]) -> list[Level]:
+    """One SELECT ... ORDER BY id FOR UPDATE over every level of these products."""
+    rows = (
+        StockLevel.objects.filter(merchant=merchant, product_id__in=pids)
+        .order_by("pk")
+        .select_for_update(of=("self",))
+        .values_list("pk", "product_id", "location_id", "on_hand", "reserved", "allows_backorder",
+                     "location__is_default", "location__name")
+    )
+    return [Level(*r) for r in rows]
+
+
+def _missing_locations(merchant: Merchant, rows: list[Level], pids: list[int]) -> bool:
     """True when products have different numbers of levels (a level was never created for one)."""
     per_product: dict[int, int] = defaultdict(int)
     for r in rows:

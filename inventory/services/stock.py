@@ -19,6 +19,7 @@ from inventory.models import Location, Reservation, StockMovement
 from inventory.services._core import UNLIMITED, StockTx, components_of, products_by_id
 
 Reason = StockMovement.Reason
+REASONS = frozenset(Reason.values)
 
 
 @dataclass(frozen=True)
@@ -300,7 +301,7 @@ def stock_adjust_many(
                 raise InvalidStockOperation(f"Row {i}: give either delta or on_hand.", details={"row": i})
             if ln.on_hand is not None and ln.on_hand < 0:
                 raise InvalidStockOperation(f"Row {i}: on_hand cannot be negative.", details={"row": i})
-            if ln.reason not in Reason.values:
+            if ln.reason not in REASONS:
                 raise InvalidStockOperation(f"Row {i}: unknown reason {ln.reason!r}.", details={"row": i})
         tx = StockTx.lock(merchant=merchant, product_ids=products.keys(), actor=actor, known=products)
         before = len(tx._movements)
@@ -314,7 +315,7 @@ def stock_adjust_many(
             if lv.on_hand + delta < floor:
                 raise OutOfStock(
                     sku=product.sku, requested=-delta, available=max(0, lv.on_hand - floor),
-                    message=f"Row {i}: cannot remove {-delta} of {product.sku} at {lv.location.name}; "
+                    message=f"Row {i}: cannot remove {-delta} of {product.sku} at {lv.location_name}; "
                     f"only {max(0, lv.on_hand - floor)} are on hand and not promised.",
                     row=i,
                 )
