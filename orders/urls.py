@@ -1,1 +1,15 @@
-urlpatterns: list = []
+from django.urls import path
+
+from orders import views
+
+urlpatterns = [
+    path("", views.OrderListView.as_view(), name="order-list"),
+    path("new/", views.OrderCreateView.as_view(), name="order-create"),
+    path("bulk/", views.OrderBulkView.as_view(), name="order-bulk"),
+    path("export.csv", views.OrderExportView.as_view(), name="order-export"),
+    path("analytics/", views.AnalyticsView.as_view(), name="order-analytics"),
+    path("notifications/", views.NotificationSettingsView.as_view(), name="order-notifications"),
+    path("shipments/<int:pk>/ship/", views.ShipmentShipView.as_view(), name="shipment-ship"),
+    path("<int:pk>/", views.OrderDetailView.as_view(), name="order-detail"),
+    path("<int:pk>/<slug:action>/", views.OrderActionView.as_view(), name="order-action"),
+]

@@ -1,0 +1,88 @@
+"""Dashboard forms of the orders app (validation only; the views call services)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+
+from orders.models import Channel, NotificationSettings, OrderStatus
+
+
+class OrderFilterForm(forms.Form):
+    """The list's filters, read from the query string."""
+
+    search = forms.CharField(required=False, widget=forms.TextInput(attrs={"type": "search",
+                                                                            "placeholder": "Number, name or email"}))
+    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *OrderStatus.choices])
+    channel = forms.ChoiceField(required=False, choices=[("", "Any channel"), *Channel.choices])
+    integration = forms.IntegerField(required=False, min_value=1, widget=forms.NumberInput(
+        attrs={"placeholder": "Integration id"}))
+    sku = forms.CharField(required=False, widget=forms.TextInput(attrs={"placeholder": "SKU"}))
+    tag = forms.CharField(required=False, widget=forms.TextInput(attrs={"placeholder": "Tag"}))
+    placed_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    placed_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    needs_attention = forms.BooleanField(required=False, label="Needs attention")
+    short = forms.BooleanField(required=False, label="Short of stock")
+
+
+class ManualOrderForm(forms.Form):
+    customer_name = forms.CharField(required=False, max_length=255)
+    customer_email = forms.CharField(required=False, max_length=254)
+    currency = forms.RegexField(regex=r"^[A-Za-z]{3}$", max_length=3, required=False,
+                                help_text="Three letters; the merchant's currency when empty.")
+    shipping = forms.DecimalField(required=False, min_value=Decimal("0"), decimal_places=2, initial=Decimal("0"))
+    tax = forms.DecimalField(required=False, min_value=Decimal("0"), decimal_places=2, initial=Decimal("0"))
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def clean_customer_email(self):
+        value = self.cleaned_data["customer_email"].strip().lower()
+        if value and ("@" not in value or " " in value):
+            raise forms.ValidationError("Enter an email address.")
+        return value
+
+
+class ManualLineForm(forms.Form):
+    sku = forms.CharField(max_length=128)
+    quantity = forms.IntegerField(min_value=1, max_value=100000)
+    unit_price = forms.DecimalField(min_value=Decimal("0"), decimal_places=2, required=False,
+                                    widget=forms.NumberInput(attrs={"placeholder": "0.00", "step": "0.01"}))
+
+
+ManualLineFormSet = forms.formset_factory(ManualLineForm, extra=4, min_num=1, validate_min=True, max_num=200)
+
+
+class ShipmentForm(forms.Form):
+    """Quantities per line are posted as qty_<line id>; the view builds the requests."""
+
+    carrier = forms.CharField(required=False, max_length=64)
+    tracking_number = forms.CharField(required=False, max_length=128)
+    tracking_url = forms.URLField(required=False, max_length=500, assume_scheme="https")
+    ship_now = forms.BooleanField(required=False, initial=True, label="Mark shipped now")
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(required=False, max_length=255)
+
+
+class TagsNotesForm(forms.Form):
+    tags = forms.CharField(required=False, help_text="Comma-separated.")
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def clean_tags(self) -> list[str]:
+        return [t.strip() for t in self.cleaned_data["tags"].split(",") if t.strip()]
+
+
+class MapSkuForm(forms.Form):
+    line = forms.IntegerField(widget=forms.HiddenInput)
+    sku = forms.CharField(max_length=128, label="Product SKU")
+    all_open_lines = forms.BooleanField(required=False, initial=True, label="Also every other open order with this SKU")
+
+
+class NotificationSettingsForm(forms.ModelForm):
+    class Meta:
+        model = NotificationSettings
+        fields = ["new_order_mode", "notify_channel_cancellation", "notify_sync_failure", "notify_customer_shipped",
+                  "recipients"]
+        widgets = {"recipients": forms.TextInput(attrs={"placeholder": "owner@shop.com, ops@shop.com"})}
+

@@ -1,0 +1,320 @@
+"""Dashboard pages of the orders app: list, order page, manual order, export, analytics, notifications."""
+
+from __future__ import annotations
+
+import csv
+import json
+from decimal import Decimal
+
+from django.contrib import messages
+from django.http import HttpResponseRedirect, StreamingHttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.module_loading import import_string
+from django.views import View
+from django.views.generic import TemplateView
+
+from accounts.tenancy import tenant_scope
+from accounts.views import MerchantRequiredMixin
+from core.errors import ApplicationError, ValidationFailed
+from orders import charts, selectors, services
+from orders.bulk_actions import bulk_action_get, registered_bulk_actions
+from orders.forms import (
+    ManualLineFormSet,
+    ManualOrderForm,
+    MapSkuForm,
+    NotificationSettingsForm,
+    OrderFilterForm,
+    ReasonForm,
+    ShipmentForm,
+    TagsNotesForm,
+)
+from orders.models import Channel, OrderStatus
+from orders.workflow import allowed_actions
+
+PAGE_SIZE = 50
+
+
+def _filters(request) -> selectors.OrderFilters:
+    params = request.GET.copy()
+    for flag in ("needs_attention", "short"):
+        if params.get(flag) == "on":
+            params[flag] = "true"
+    return selectors.OrderFilters.from_params(params)
+
+
+class OrderListView(MerchantRequiredMixin, TemplateView):
+    template_name = "orders/list.html"
+
+    def get(self, request, *args, **kwargs):
+        try:
+            filters = _filters(request)
+        except ValidationFailed as exc:
+            messages.error(request, exc.message)
+            filters = selectors.OrderFilters()
+        qs = selectors.order_list(merchant=self.merchant, filters=filters)
+        try:
+            rows, cursor = selectors.order_page(qs, after=request.GET.get("after", ""), size=PAGE_SIZE)
+        except ValidationFailed:
+            rows, cursor = selectors.order_page(qs, size=PAGE_SIZE)
+        query = filters.as_query()
+        return self.render_to_response(self.get_context_data(
+            orders=rows, next_cursor=cursor, filter_form=OrderFilterForm(request.GET or None),
+            query=query, is_first_page=not request.GET.get("after"),
+            extra_actions=registered_bulk_actions(),
+        ))
+
+
+class OrderBulkView(MerchantRequiredMixin, View):
+    """Bulk actions on the selected orders (checkboxes named "ids")."""
+
+    def post(self, request):
+        ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+        action = request.POST.get("action", "")
+        back = request.POST.get("next") or reverse("order-list")
+        if not back.startswith("/"):
+            back = reverse("order-list")
+        if not ids:
+            messages.warning(request, "Select some orders first.")
+            return HttpResponseRedirect(back)
+        extra = bulk_action_get(action)
+        if extra is not None:  # e.g. packing slips or labels, supplied by the labels app
+            return import_string(extra.handler)(request, self.merchant, ids)
+        try:
+            result = services.orders_bulk_action(merchant=self.merchant, order_ids=ids, action=action,
+                                                 actor=request.user, tag=request.POST.get("tag", ""),
+                                                 reason=request.POST.get("reason", ""))
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+            return HttpResponseRedirect(back)
+        if result["done"]:
+            messages.success(request, f"{len(result['done'])} order(s) done.")
+        for failure in result["failed"][:10]:
+            messages.error(request, f"Order {failure['id']}: {failure['message']}")
+        return HttpResponseRedirect(back)
+
+
+class OrderExportView(MerchantRequiredMixin, View):
+    """The filtered list as CSV, streamed in keyset chunks (a million orders in flat memory)."""
+
+    HEADER = ["id", "number", "channel", "integration", "external_id", "status", "placed_at", "customer_name",
+              "customer_email", "currency", "subtotal", "shipping", "tax", "total", "is_short", "needs_attention",
+              "tags", "lines"]
+
+    def get(self, request):
+        filters = _filters(request)
+        merchant = self.merchant
+
+        class Echo:
+            def write(self, value):
+                return value
+
+        writer = csv.writer(Echo())
+
+        def rows():
+            # The response body is produced after the middleware has left the request's scope,
+            # so the generator enters the same merchant's scope again for its reads.
+            with tenant_scope(merchant):
+                yield writer.writerow(self.HEADER)
+                for o in selectors.order_export_rows(merchant=merchant, filters=filters):
+                    yield writer.writerow([
+                        o.pk, o.number, o.channel, o.integration_id or "", o.external_id, o.status,
+                        o.placed_at.isoformat(), o.customer_name, o.customer_email, o.currency, o.subtotal_amount,
+                        o.shipping_amount, o.tax_amount, o.total_amount, int(o.is_short), int(o.needs_attention),
+                        " ".join(t.name for t in o.tag_rows.all()),
+                        "; ".join(f"{li.quantity}x{li.sku}" for li in o.lines.all()),
+                    ])
+
+        response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+        stamp = timezone.now().strftime("%Y%m%d-%H%M")
+        response["Content-Disposition"] = f'attachment; filename="orders-{stamp}.csv"'
+        return response
+
+
+class OrderDetailView(MerchantRequiredMixin, TemplateView):
+    template_name = "orders/detail.html"
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        order = selectors.order_detail(merchant=self.merchant, pk=self.kwargs["pk"])
+        lines = list(order.lines.all())
+        allowed = allowed_actions(order.status)
+        ctx.update(
+            order=order, lines=lines, shipments=list(order.shipments.all()), events=list(order.events.all()),
+            tags=", ".join(t.name for t in order.tag_rows.all()),
+            raw_payload=json.dumps(order.raw_payload, indent=2, sort_keys=True, default=str),
+            can_ship=order.status in (OrderStatus.UNFULFILLED, OrderStatus.PARTIALLY_FULFILLED)
+            and any(li.quantity_outstanding and li.product_id for li in lines),
+            can_cancel=OrderStatus.CANCELLED in allowed, can_hold=OrderStatus.ON_HOLD in allowed,
+            can_release=order.status == OrderStatus.ON_HOLD, can_return=OrderStatus.RETURNED in allowed,
+            unmatched=[li for li in lines if li.product_id is None and li.quantity_outstanding],
+            shipment_form=kwargs.get("shipment_form") or ShipmentForm(initial={"ship_now": True}),
+            tags_form=TagsNotesForm(initial={"notes": order.notes}),
+        )
+        return ctx
+
+
+class OrderActionView(MerchantRequiredMixin, View):
+    """POST /orders/<pk>/<action>/: cancel, hold, release, return, edit, ship, map-sku."""
+
+    def post(self, request, pk: int, action: str):
+        order = selectors.order_get(merchant=self.merchant, pk=pk)
+        back = reverse("order-detail", args=[order.pk])
+        m, user = self.merchant, request.user
+        try:
+            if action == "cancel":
+                form = ReasonForm(request.POST)
+                form.is_valid()
+                services.order_cancel(merchant=m, order=order, actor=user, reason=form.cleaned_data.get("reason", ""))
+                messages.success(request, "Order cancelled; its stock was released.")
+            elif action == "hold":
+                form = ReasonForm(request.POST)
+                form.is_valid()
+                services.order_hold(merchant=m, order=order, actor=user, reason=form.cleaned_data.get("reason", ""))
+                messages.success(request, "Order put on hold.")
+            elif action == "release":
+                services.order_release_hold(merchant=m, order=order, actor=user)
+                messages.success(request, "Hold released.")
+            elif action == "return":
+                services.order_return(merchant=m, order=order, actor=user, restock=request.POST.get("restock") == "on")
+                messages.success(request, "Order marked returned.")
+            elif action == "edit":
+                form = TagsNotesForm(request.POST)
+                if form.is_valid():
+                    services.order_update(merchant=m, order=order, actor=user, tags=form.cleaned_data["tags"],
+                                          notes=form.cleaned_data["notes"])
+                    messages.success(request, "Saved.")
+            elif action == "ship":
+                return self._ship(request, order)
+            elif action == "map-sku":
+                form = MapSkuForm(request.POST)
+                if not form.is_valid():
+                    raise ValidationFailed("Give the product SKU.")
+                line = selectors.order_line_get(merchant=m, order=order, pk=form.cleaned_data["line"])
+                changed = services.order_line_map_sku(merchant=m, line=line, product_sku=form.cleaned_data["sku"],
+                                                      actor=user, all_open_lines=form.cleaned_data["all_open_lines"])
+                messages.success(request, f"SKU mapped on {len(changed)} order(s); stock reserved where available.")
+            else:
+                messages.error(request, "Unknown action.")
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        return HttpResponseRedirect(back)
+
+    def _ship(self, request, order):
+        form = ShipmentForm(request.POST)
+        back = reverse("order-detail", args=[order.pk])
+        if not form.is_valid():
+            messages.error(request, "Check the carrier and tracking fields.")
+            return HttpResponseRedirect(back)
+        requests = []
+        for key, value in request.POST.items():
+            if key.startswith("qty_") and key[4:].isdigit() and value.strip().isdigit() and int(value) > 0:
+                requests.append(services.ShipmentLineRequest(order_line_id=int(key[4:]), quantity=int(value)))
+        shipment = services.shipment_create(
+            merchant=self.merchant, order=order, lines=requests, actor=request.user,
+            carrier=form.cleaned_data["carrier"], tracking_number=form.cleaned_data["tracking_number"],
+            tracking_url=form.cleaned_data["tracking_url"], ship=form.cleaned_data["ship_now"],
+        )
+        messages.success(request, f"Shipment {shipment.pk} {'shipped' if shipment.shipped_at else 'created'}.")
+        return HttpResponseRedirect(back)
+
+
+class ShipmentShipView(MerchantRequiredMixin, View):
+    def post(self, request, pk: int):
+        shipment = selectors.shipment_get(merchant=self.merchant, pk=pk)
+        try:
+            services.shipment_mark_shipped(
+                merchant=self.merchant, shipment=shipment, actor=request.user,
+                carrier=request.POST.get("carrier") or None, tracking_number=request.POST.get("tracking_number") or None,
+            )
+            messages.success(request, f"Shipment {shipment.pk} shipped.")
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        return HttpResponseRedirect(reverse("order-detail", args=[shipment.order_id]))
+
+
+class OrderCreateView(MerchantRequiredMixin, TemplateView):
+    """Phone and wholesale orders: all lines reserved, or nothing created."""
+
+    template_name = "orders/new.html"
+
+    def get(self, request, *args, **kwargs):
+        return self.render_to_response(self.get_context_data(
+            form=ManualOrderForm(initial={"currency": self.merchant.currency}), formset=ManualLineFormSet()))
+
+    def post(self, request, *args, **kwargs):
+        form, formset = ManualOrderForm(request.POST), ManualLineFormSet(request.POST)
+        if form.is_valid() and formset.is_valid():
+            lines = [services.ManualLine(sku=f["sku"], quantity=f["quantity"], unit_price=f.get("unit_price") or Decimal("0"))
+                     for f in formset.cleaned_data if f and f.get("sku")]
+            d = form.cleaned_data
+            try:
+                order = services.order_create_manual(
+                    merchant=self.merchant, actor=request.user, lines=lines, customer_name=d["customer_name"],
+                    customer_email=d["customer_email"], currency=d["currency"] or None,
+                    shipping=d["shipping"] or Decimal("0"), tax=d["tax"] or Decimal("0"), notes=d["notes"],
+                )
+            except ApplicationError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, f"Order {order.number} created and its stock reserved.")
+                return HttpResponseRedirect(reverse("order-detail", args=[order.pk]))
+        return self.render_to_response(self.get_context_data(form=form, formset=formset), status=400)
+
+
+class AnalyticsView(MerchantRequiredMixin, TemplateView):
+    template_name = "orders/analytics.html"
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        m = self.merchant
+        try:
+            rng = selectors.DateRange.from_params(self.request.GET)
+        except ValidationFailed as exc:
+            messages.error(self.request, exc.message)
+            rng = selectors.DateRange.from_params({})
+        revenue = selectors.revenue_by_day(merchant=m, rng=rng)
+        labels = [d["date"][5:] for d in revenue["days"]]
+        rev_series = {c: [Decimal(d["channels"][c]["revenue"]) for d in revenue["days"]] for c in revenue["channels"]}
+        cnt_series = {c: [d["channels"][c]["orders"] for d in revenue["days"]] for c in revenue["channels"]}
+        top = selectors.top_skus(merchant=m, rng=rng)
+        ages = selectors.unfulfilled_by_age(merchant=m)
+        age_names = {"under_1_day": "Under 1 day", "1_to_2_days": "1–2 days", "2_to_3_days": "2–3 days",
+                     "over_3_days": "Over 3 days"}
+        ctx.update(
+            rng=rng, revenue=revenue, currency=m.currency,
+            revenue_chart=charts.stacked_bars(labels=labels, series=rev_series, title=f"Revenue per day ({m.currency})"),
+            count_chart=charts.stacked_bars(labels=labels, series=cnt_series, title="Orders per day"),
+            top=top,
+            top_units_chart=charts.horizontal_bars(items=[(r["sku"], r["units"]) for r in top["by_units"]],
+                                                   title="Top SKUs by units"),
+            top_revenue_chart=charts.horizontal_bars(
+                items=[(r["sku"], Decimal(r["revenue"])) for r in top["by_revenue"]], title="Top SKUs by revenue",
+                color="#1c7c46"),
+            timing=selectors.fulfillment_time(merchant=m, rng=rng),
+            ages=ages,
+            age_chart=charts.horizontal_bars(items=[(age_names[b["bucket"]], b["orders"]) for b in ages["buckets"]],
+                                             title="Open orders by age", color="#a15c00"),
+            shipping=selectors.shipping_cost(merchant=m, rng=rng),
+            short=selectors.short_orders(merchant=m, rng=rng),
+            channels=dict(Channel.choices),
+        )
+        return ctx
+
+
+class NotificationSettingsView(MerchantRequiredMixin, TemplateView):
+    template_name = "orders/notifications.html"
+
+    def get(self, request, *args, **kwargs):
+        prefs = services.notification_settings_get(merchant=self.merchant)
+        return self.render_to_response(self.get_context_data(form=NotificationSettingsForm(instance=prefs)))
+
+    def post(self, request, *args, **kwargs):
+        prefs = services.notification_settings_get(merchant=self.merchant)
+        form = NotificationSettingsForm(request.POST, instance=prefs)
+        if form.is_valid():
+            services.notification_settings_update(merchant=self.merchant, **form.cleaned_data)
+            messages.success(request, "Notification settings saved.")
+            return HttpResponseRedirect(reverse("order-notifications"))
+        return render(request, self.template_name, self.get_context_data(form=form), status=400)
