@@ -11,7 +11,7 @@ DEMO_PASSWORD = "switchboard-demo-2026"
 DEMO_MERCHANT = "Northwind Goods"
 
 # Each app that wants demo data adds a function here: seed(merchant) -> None, idempotent.
-SEEDERS: list[str] = ["inventory.demo.seed"]
+SEEDERS: list[str] = ["inventory.demo.seed", "orders.demo.seed"]
 
 
 def seed() -> tuple[User, Merchant, bool]:

@@ -37,7 +37,7 @@ def _fmt(v: float) -> str:
 
 
 def stacked_bars(*, labels: Sequence[str], series: dict[str, Sequence[float | Decimal]], title: str,
-                 width: int = 760, height: int = 260, unit: str = "") -> SafeString:
+                 width: int = 960, height: int = 240, unit: str = "", names: dict[str, str] | None = None) -> SafeString:
     """Bars per label (e.g. day), stacked by series (e.g. channel), with a legend and a y axis."""
     left, right, top, bottom = 48, 10, 28, 34
     plot_w, plot_h = width - left - right, height - top - bottom
@@ -72,9 +72,10 @@ def stacked_bars(*, labels: Sequence[str], series: dict[str, Sequence[float | De
                          f'text-anchor="middle" fill="#5f6b7a">{escape(label)}</text>')
     lx = left
     for j, name in enumerate(series):
+        shown = (names or {}).get(name, name)
         parts.append(f'<rect x="{lx}" y="8" width="10" height="10" fill="{_color(name, j)}"/>'
-                     f'<text x="{lx + 14}" y="17" fill="#1b2330">{escape(name)}</text>')
-        lx += 24 + 7 * len(name)
+                     f'<text x="{lx + 14}" y="17" fill="#1b2330">{escape(shown)}</text>')
+        lx += 24 + 7 * len(shown)
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 - every label above is escaped
 

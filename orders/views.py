@@ -284,8 +284,10 @@ class AnalyticsView(MerchantRequiredMixin, TemplateView):
                      "over_3_days": "Over 3 days"}
         ctx.update(
             rng=rng, revenue=revenue, currency=m.currency,
-            revenue_chart=charts.stacked_bars(labels=labels, series=rev_series, title=f"Revenue per day ({m.currency})"),
-            count_chart=charts.stacked_bars(labels=labels, series=cnt_series, title="Orders per day"),
+            revenue_chart=charts.stacked_bars(labels=labels, series=rev_series, title=f"Revenue per day ({m.currency})",
+                                               names=dict(Channel.choices)),
+            count_chart=charts.stacked_bars(labels=labels, series=cnt_series, title="Orders per day",
+                                             names=dict(Channel.choices)),
             top=top,
             top_units_chart=charts.horizontal_bars(items=[(r["sku"], r["units"]) for r in top["by_units"]],
                                                    title="Top SKUs by units"),

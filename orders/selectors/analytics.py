@@ -22,6 +22,12 @@ from core.errors import ValidationFailed
 from orders.models import Channel, Order, OrderLine, OrderStatus, Shipment
 
 MAX_DAYS = 366
+CENT = Decimal("0.01")
+
+
+def _money(value) -> str:
+    """Sums come back as floats-in-disguise on SQLite; money is always shown to the cent."""
+    return str(Decimal(str(value or 0)).quantize(CENT))
 
 
 @dataclass(frozen=True)
@@ -85,12 +91,12 @@ def revenue_by_day(*, merchant: Merchant, rng: DateRange) -> dict:
         entry = {"date": d, "channels": {}}
         for c in channels:
             v = series[c].get(d, {"revenue": Decimal("0.00"), "orders": 0})
-            entry["channels"][c] = {"revenue": str(v["revenue"]), "orders": v["orders"]}
+            entry["channels"][c] = {"revenue": _money(v["revenue"]), "orders": v["orders"]}
         out_days.append(entry)
     totals = qs.filter(currency=merchant.currency).aggregate(revenue=Sum("total_amount"), orders=Count("id"))
     return {
         "range": rng.as_dict(), "currency": merchant.currency, "channels": channels, "days": out_days,
-        "total_revenue": str(totals["revenue"] or Decimal("0.00")), "total_orders": totals["orders"],
+        "total_revenue": _money(totals["revenue"]), "total_orders": totals["orders"],
         "other_currency_orders": qs.exclude(currency=merchant.currency).count(),
     }
 
@@ -105,7 +111,7 @@ def top_skus(*, merchant: Merchant, rng: DateRange, limit: int = 10) -> dict:
                       revenue=Sum((F("quantity") - F("quantity_cancelled")) * F("unit_price_amount"))))
 
     def rows(order_by: str) -> list[dict]:
-        return [{"sku": r["sku"], "units": r["units"] or 0, "revenue": str(Decimal(r["revenue"] or 0).quantize(Decimal("0.01")))}
+        return [{"sku": r["sku"], "units": r["units"] or 0, "revenue": _money(r["revenue"])}
                 for r in base.order_by(order_by, "sku")[:limit]]
 
     return {"range": rng.as_dict(), "currency": merchant.currency, "by_units": rows("-units"),
@@ -165,6 +171,7 @@ def shipping_cost(*, merchant: Merchant, rng: DateRange) -> dict:
     spend = (Shipment.objects.filter(merchant=merchant, order__placed_at__gte=rng.start_at,
                                      order__placed_at__lt=rng.end_at, order__currency=merchant.currency)
              .aggregate(v=Sum("label_cost_amount"))["v"] or Decimal("0.00"))
+    charged, spend = Decimal(_money(charged)), Decimal(_money(spend))
     return {"range": rng.as_dict(), "currency": merchant.currency, "shipping_charged": str(charged),
             "label_spend": str(spend), "margin": str(charged - spend)}
 
