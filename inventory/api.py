@@ -6,7 +6,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
-from core.api import MerchantViewMixin
+from core.api import CursorPagination, MerchantViewMixin
 from core.errors import ValidationFailed
 from inventory import selectors, services
 from inventory.models import Location, Product, StockLevel, StockMovement
@@ -14,6 +14,10 @@ from inventory.services import AdjustLine
 
 MAX_ADJUSTMENTS = 1000
 ID = OpenApiParameter("id", int, OpenApiParameter.PATH)
+
+
+class OldestFirstPagination(CursorPagination):
+    ordering = "id"
 
 
 # -- products --------------------------------------------------------------------------------------
@@ -155,7 +159,7 @@ class LocationViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveM
 
     serializer_class = LocationSerializer
     filter_backends: list = []
-    pagination_class = None
+    pagination_class = OldestFirstPagination
 
     def get_queryset(self):
         return selectors.location_list(merchant=self.merchant)
@@ -198,6 +202,7 @@ class StockLevelViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.Retriev
 
     serializer_class = StockLevelSerializer
     filter_backends: list = []
+    pagination_class = OldestFirstPagination
 
     def get_queryset(self):
         params = self.request.query_params

@@ -114,4 +114,4 @@ def test_locations_list_and_create(merchant_a):
     r = merchant_a.api.post("/api/v1/locations/", {"name": "Shop floor", "code": "shop"}, format="json")
     assert r.status_code == 201
     r = merchant_a.api.get("/api/v1/locations/")
-    assert [(loc["code"], loc["is_default"]) for loc in r.json()] == [("MAIN", True), ("SHOP", False)]
+    assert [(loc["code"], loc["is_default"]) for loc in r.json()["results"]] == [("MAIN", True), ("SHOP", False)]

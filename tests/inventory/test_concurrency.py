@@ -115,3 +115,34 @@ def test_concurrent_transfers_and_ships_keep_ledger_consistent(merchant_a):
         assert selectors.product_available(merchant=m, product_id=a.pk) + selectors.product_available(
             merchant=m, product_id=b.pk) == 400 - 60
         assert selectors.audit_differences(merchant=m) == []
+
+
+def test_bundles_and_their_components_sold_alone_concurrently_never_oversell(merchant_a):
+    # given A=10 and B=10, and a kit of 2×A + 1×B
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        from tests.inventory.helpers import make_bundle
+
+        a = make_product(m, "A", on_hand=10)
+        b = make_product(m, "B", on_hand=10)
+        kit = make_bundle(m, "KIT", [(a, 2), (b, 1)])
+
+    # when 24 clients race: even ones want a kit, odd ones want one A alone
+    def buy(i: int):
+        pid = kit.pk if i % 2 == 0 else a.pk
+        with tenant_scope(m):
+            return services.stock_reserve(merchant=m, requests=[ReserveRequest(pid, 1, f"buy-{i}")])
+
+    results = run_threads(24, buy)
+    kits = sum(1 for i, r in enumerate(results) if i % 2 == 0 and isinstance(r, dict))
+    singles = sum(1 for i, r in enumerate(results) if i % 2 == 1 and isinstance(r, dict))
+    # then every A promised exists, and refusals are OutOfStock, never anything else
+    assert all(isinstance(r, dict | OutOfStock) for r in results)
+    a_left = 10 - 2 * kits - singles
+    # availability only falls, so one A can be left over only if every single-A buyer got theirs
+    assert a_left == 0 or (a_left == 1 and singles == 12)
+    with tenant_scope(m):
+        assert selectors.product_available(merchant=m, product_id=a.pk) == a_left
+        assert selectors.product_available(merchant=m, product_id=b.pk) == 10 - kits
+        assert selectors.product_available(merchant=m, product_id=kit.pk) == 0
+        assert selectors.audit_differences(merchant=m) == []
