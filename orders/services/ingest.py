@@ -153,25 +153,31 @@ def _apply_lines(merchant: Merchant, order: Order, existing: list[OrderLine], ch
 
 
 def order_ingest(*, merchant: Merchant, integration_id: int | None, normalized: NormalizedOrder) -> IngestResult:
-    """Upsert one channel order and its reservations in one transaction. Safe to call any number of times."""
+    """Upsert one channel order and its reservations in one transaction. Safe to call any number of times.
+
+    Two deliveries of a new order racing each other: the loser's INSERT hits the unique constraint,
+    its whole transaction rolls back (nothing reserved), and it runs again as an update of the
+    winner's order, which it now finds and locks.
+    """
     _validate(normalized)
     fingerprint = normalized.fingerprint()
+    try:
+        return _ingest(merchant, integration_id, normalized, fingerprint)
+    except IntegrityError:
+        return _ingest(merchant, integration_id, normalized, fingerprint)
+
+
+def _ingest(merchant: Merchant, integration_id: int | None, normalized: NormalizedOrder,
+            fingerprint: str) -> IngestResult:
     with transaction.atomic():
         order = _locked(merchant, integration_id, normalized)
-        created = False
-        if order is None:
+        created = order is None
+        if created:
             order = Order(merchant=merchant, integration_id=integration_id, channel=normalized.channel,
                           external_id=normalized.external_id[:255], payload_fingerprint=fingerprint,
                           **_header(normalized))
-            try:
-                with transaction.atomic():
-                    order.save(force_insert=True)
-                created = True
-            except IntegrityError:  # a concurrent delivery created it first: update that one
-                order = _locked(merchant, integration_id, normalized)
-                if order is None:
-                    raise
-        if not created:
+            order.save(force_insert=True)
+        else:
             stored = order.channel_updated_at
             if stored and normalized.channel_updated_at and normalized.channel_updated_at < stored:
                 OrderEvent.objects.create(
