@@ -39,6 +39,12 @@ class TransferForm(_MerchantForm):
     quantity = forms.IntegerField(min_value=1)
     note = forms.CharField(max_length=255, required=False)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        others = list(self.fields["to_location"].queryset.filter(is_default=False).values_list("pk", flat=True)[:1])
+        if others:
+            self.fields["to_location"].initial = others[0]
+
     def clean(self):
         data = super().clean()
         if data.get("from_location") and data.get("from_location") == data.get("to_location"):

@@ -216,7 +216,8 @@ def stock_ship(
     or OutOfStock when there is not enough.
     """
     _check_positive(quantity)
-    note = f"shipment {shipment_reference}" if shipment_reference else ""
+    note = shipment_reference if "shipment" in shipment_reference.lower() else (
+        f"shipment {shipment_reference}" if shipment_reference else "")
     with transaction.atomic():
         products = products_by_id(merchant=merchant, ids=[product_id])
         product = products[product_id]
