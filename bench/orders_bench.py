@@ -230,7 +230,7 @@ def bulk_orders(merchant_ids_counts: list[tuple[int, int]]) -> None:
                 SELECT merchant_id, id, (ARRAY['vip','wholesale','gift'])[1 + id %% 3]
                 FROM orders_order WHERE merchant_id = %(m)s AND id %% 10 = 0
             """, {"m": merchant_id})
-        for table, indexes in saved.items():
+        for indexes in saved.values():
             for _, definition in indexes:
                 cur.execute(definition)
         for table in saved:

@@ -218,8 +218,11 @@ def _ingest(merchant: Merchant, integration_id: int | None, normalized: Normaliz
                 ))
 
         result = reservations_reconcile(merchant=merchant, order=order, lines=lines, partial=True)
-        order_flags_refresh(order=order, lines=lines)
-        order.save()
+        flags = order_flags_refresh(order=order, lines=lines)
+        if not created:
+            order.save()
+        elif flags or cancelled_now:  # a new order was just inserted whole: write only what changed since
+            order.save(update_fields=[*flags, *(["status", "cancelled_at"] if cancelled_now else []), "updated_at"])
 
         if created:
             events.insert(0, OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.RECEIVED,
