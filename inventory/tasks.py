@@ -13,11 +13,11 @@ def _merchant(merchant_id: int) -> Merchant:
 
 
 @shared_task(base=TenantTask, bind=True, name="inventory.low_stock_notify", max_retries=5, default_retry_delay=60)
-def low_stock_notify_task(self, *, merchant_id: int, product_id: int) -> str:
+def low_stock_notify_task(self, *, merchant_id: int, product_ids: list[int]) -> str:
     from inventory.services import low_stock_notify
 
     try:
-        return low_stock_notify(merchant=_merchant(merchant_id), product_id=product_id)
+        return low_stock_notify(merchant=_merchant(merchant_id), product_ids=product_ids)
     except OSError as exc:  # the mail server did not answer: try again later
         raise self.retry(exc=exc)
 

@@ -6,7 +6,8 @@ import logging
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import connection, transaction
+from django.db import connection
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Membership, Merchant
@@ -36,8 +37,9 @@ def low_stock_evaluate(*, merchant: Merchant, available: dict[int, int]) -> None
     if low:
         from inventory.tasks import low_stock_notify_task
 
-        for pk in _claim_low(merchant, sorted(low)):
-            enqueue_on_commit(low_stock_notify_task, merchant_id=merchant.pk, product_id=pk)
+        won = _claim_low(merchant, sorted(low))
+        if won:  # one task (and one email) per transaction, however many products went low in it
+            enqueue_on_commit(low_stock_notify_task, merchant_id=merchant.pk, product_ids=won)
 
 
 def _claim_low(merchant: Merchant, ids: list[int]) -> list[int]:
@@ -57,42 +59,55 @@ def _claim_low(merchant: Merchant, ids: list[int]) -> list[int]:
     ]
 
 
-def low_stock_notify(*, merchant: Merchant, product_id: int) -> str:
-    """Send the low-stock email once per episode, even when the task is retried or delivered twice.
+def low_stock_notify(*, merchant: Merchant, product_ids: list[int]) -> str:
+    """Email the owners once per low-stock episode of each product, even when the task runs twice.
 
-    The product row is locked; the email goes only if this episode has not been notified yet.
-    The mark is written before sending, in the same transaction: a failed send rolls it back.
+    Each product is claimed with its own conditional UPDATE (notified before this episode began →
+    now notified), so the task never holds more than one product row lock and cannot deadlock with
+    stock changes. Claimed products go into one email; if sending fails the claims are undone and
+    the task retries.
     """
-    with transaction.atomic():
-        product = (
-            Product.objects.filter(merchant=merchant, pk=product_id).select_for_update(of=("self",)).first()
+    now = timezone.now()
+    claimed: list[int] = []
+    for pk in sorted(set(product_ids)):
+        won = (
+            Product.objects.filter(merchant=merchant, pk=pk, low_stock_since__isnull=False)
+            .filter(Q(low_stock_notified_at__isnull=True) | Q(low_stock_notified_at__lt=F("low_stock_since")))
+            .update(low_stock_notified_at=now)
         )
-        if product is None:
-            return "missing"
-        if product.low_stock_since is None:
-            return "recovered"
-        if product.low_stock_notified_at is not None and product.low_stock_notified_at >= product.low_stock_since:
-            return "already-done"
-        product.low_stock_notified_at = timezone.now()
-        product.save(update_fields=["low_stock_notified_at"])
-        recipients = list(
-            Membership.objects.filter(merchant=merchant, role=Membership.Role.OWNER)
-            .values_list("user__email", flat=True)
-        ) or list(Membership.objects.filter(merchant=merchant).values_list("user__email", flat=True))
-        if not recipients:
-            return "no-recipients"
-        from inventory.selectors import product_available
+        if won:
+            claimed.append(pk)
+    if not claimed:
+        return "already-done"
+    recipients = list(
+        Membership.objects.filter(merchant=merchant, role=Membership.Role.OWNER).values_list("user__email", flat=True)
+    ) or list(Membership.objects.filter(merchant=merchant).values_list("user__email", flat=True))
+    if not recipients:
+        return "no-recipients"
+    from inventory.selectors import products_available
 
-        available = product_available(merchant=merchant, product_id=product.pk)
+    products = list(Product.objects.filter(merchant=merchant, pk__in=claimed).order_by("sku"))
+    available = products_available(merchant=merchant, product_ids=claimed)
+    lines = [f"- {p.sku} · {p.title}: {available[p.pk]} available (threshold {p.low_stock_threshold})"
+             for p in products]
+    if len(products) == 1:
+        subject = f"Low stock: {products[0].sku} ({available[products[0].pk]} left)"
+    else:
+        subject = f"Low stock: {len(products)} products"
+    try:
         send_mail(
-            subject=f"Low stock: {product.sku} ({available} left)",
+            subject=subject,
             message=(
-                f"{product.title} ({product.sku}) is low on stock: {available} available, "
-                f"threshold {product.low_stock_threshold}.\n\n"
-                "You will not be emailed about this product again until it is back above its threshold."
+                "These products are at or under their low-stock threshold:\n\n" + "\n".join(lines) + "\n\n"
+                "You will not be emailed about a product again until it is back above its threshold."
             ),
             from_email=settings.DEFAULT_FROM_EMAIL,
             recipient_list=recipients,
         )
-    logger.info("inventory.low_stock.notified", extra={"merchant_id": merchant.pk, "product_id": product_id})
+    except Exception:
+        Product.objects.filter(merchant=merchant, pk__in=claimed, low_stock_notified_at=now).update(
+            low_stock_notified_at=None
+        )
+        raise
+    logger.info("inventory.low_stock.notified", extra={"merchant_id": merchant.pk, "product_ids": claimed})
     return "ok"

@@ -57,6 +57,10 @@ def product_update(*, merchant: Merchant, product: Product, **fields: Any) -> Pr
     if unknown:
         raise TypeError(f"Unknown product fields: {sorted(unknown)}")
     with transaction.atomic():
+        # Levels before the product row: stock changes lock levels first and may then update the
+        # product (low-stock state), so the same order here keeps the two from deadlocking.
+        levels = list(StockLevel.objects.filter(merchant=merchant, product=product).order_by("pk")
+                      .select_for_update(of=("self",)))
         product = Product.objects.select_for_update(of=("self",)).get(merchant=merchant, pk=product.pk)
         if "sku" in fields:
             sku = _clean_sku(fields.pop("sku"))
@@ -68,7 +72,6 @@ def product_update(*, merchant: Merchant, product: Product, **fields: Any) -> Pr
             setattr(product, k, v)
         product.save()
         if backorder_changed and not product.is_bundle:
-            levels = StockLevel.objects.filter(merchant=merchant, product=product).order_by("pk").select_for_update()
             if not product.allows_backorder and any(lv.reserved > lv.on_hand for lv in levels):
                 raise InvalidStockOperation(
                     f"{product.sku} has more promised than on hand; receive stock before turning backorders off.",

@@ -270,6 +270,13 @@ def stock_import_run_job(*, merchant: Merchant, import_id: int) -> str:
         )
         job_fail(job=job, error=exc.message, retryable=False)
         return "failed"
+    except Exception as exc:  # nothing was applied (one transaction); say so instead of hanging "running"
+        logger.exception("inventory.import.crashed", extra={"merchant_id": merchant.pk, "import_id": imp.pk})
+        StockImport.objects.filter(merchant=merchant, pk=imp.pk).update(
+            status=StockImport.Status.FAILED, summary={**imp.summary, "failure": f"Internal error: {exc!r}"},
+        )
+        job_fail(job=job, error=repr(exc), retryable=False)
+        raise
     job_succeed(job=job, result={"rows": pv.row_count, "movements": written, "import_id": imp.pk})
     return "ok"
 

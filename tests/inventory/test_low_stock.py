@@ -31,7 +31,7 @@ def test_one_email_per_episode_until_recovery(merchant_a):
         services.stock_release(merchant=m, reference="r1", quantity=1)
         assert len(mail.outbox) == 1
     # a retried or duplicated task does not send again
-    assert low_stock_notify_task(merchant_id=m.pk, product_id=p.pk) == "already-done"
+    assert low_stock_notify_task(merchant_id=m.pk, product_ids=[p.pk]) == "already-done"
     assert len(mail.outbox) == 1
     with tenant_scope(m):
         # recovering re-arms; going low again sends a second email
@@ -53,3 +53,14 @@ def test_rolled_back_change_sends_no_email(merchant_a):
             raise RuntimeError("caller failed after the stock change")
         assert mail.outbox == []
         assert Product.objects.get(pk=p.pk).low_stock_since is None
+
+
+def test_an_import_that_makes_many_products_low_sends_one_email(merchant_a):
+    from inventory.services import AdjustLine, stock_adjust_many
+
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        products = [make_product(m, f"CUP-{i}", on_hand=10, low_stock_threshold=5) for i in range(3)]
+        stock_adjust_many(merchant=m, lines=[AdjustLine(product_id=p.pk, on_hand=2) for p in products])
+    assert [e.subject for e in mail.outbox] == ["Low stock: 3 products"]
+    assert "CUP-0 · Product CUP-0: 2 available (threshold 5)" in mail.outbox[0].body

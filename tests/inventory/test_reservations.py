@@ -196,3 +196,19 @@ def test_availability_outbox_marks_product_and_bundles_and_coalesces(scope_a):
     assert {mk.product_id for mk in services.availability_take(merchant=m, consumer="channels")} == {
         a.pk, b.pk, kit.pk,
     }
+
+
+def test_backorders_cannot_be_turned_off_while_more_is_promised_than_on_hand(scope_a):
+    from inventory.errors import InvalidStockOperation
+
+    m = scope_a.merchant
+    a = make_product(m, "PRE-1", on_hand=1, allows_backorder=True)
+    services.stock_reserve(merchant=m, requests=[ReserveRequest(product_id=a.pk, quantity=3, reference="pre")])
+    with pytest.raises(InvalidStockOperation):
+        services.product_update(merchant=m, product=a, allows_backorder=False)
+    assert level(m, a).allows_backorder is True
+    services.stock_adjust(merchant=m, product_id=a.pk, delta=2, reason="received")
+    services.product_update(merchant=m, product=a, allows_backorder=False)
+    assert level(m, a).allows_backorder is False
+    with pytest.raises(OutOfStock):
+        services.stock_reserve(merchant=m, requests=[ReserveRequest(product_id=a.pk, quantity=1, reference="more")])
