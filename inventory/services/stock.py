@@ -97,10 +97,15 @@ def stock_reserve(
     """
     if not requests:
         return {}
+    wanted: dict[str, int] = {}
     for req in requests:
         _check_positive(req.quantity)
         if not req.reference:
             raise InvalidStockOperation("A reservation needs a reference.")
+        if wanted.setdefault(req.reference, req.product_id) != req.product_id:
+            raise InvalidStockOperation(
+                f"Reference {req.reference!r} is used for two products.", details={"reference": req.reference}
+            )
     with transaction.atomic():
         products = products_by_id(merchant=merchant, ids=[r.product_id for r in requests])
         bom = components_of(merchant=merchant, products=products.values())
@@ -108,8 +113,7 @@ def stock_reserve(
                           known=products)
         held = _reservations(merchant, [r.reference for r in requests])
         for (ref, _pid, _loc), row in held.items():
-            wanted = next(r.product_id for r in requests if r.reference == ref)
-            if row.unit_product_id != wanted:
+            if row.unit_product_id != wanted[ref]:
                 raise InvalidStockOperation(
                     f"Reference {ref!r} already holds another product.", details={"reference": ref}
                 )

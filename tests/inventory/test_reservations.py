@@ -212,3 +212,19 @@ def test_backorders_cannot_be_turned_off_while_more_is_promised_than_on_hand(sco
     assert level(m, a).allows_backorder is False
     with pytest.raises(OutOfStock):
         services.stock_reserve(merchant=m, requests=[ReserveRequest(product_id=a.pk, quantity=1, reference="more")])
+
+
+def test_one_reference_holds_one_product(scope_a):
+    from inventory.errors import InvalidStockOperation
+
+    m = scope_a.merchant
+    a = make_product(m, "A", on_hand=5)
+    b = make_product(m, "B", on_hand=5)
+    services.stock_reserve(merchant=m, requests=[ReserveRequest(a.pk, 1, "line:1")])
+    with pytest.raises(InvalidStockOperation):
+        services.stock_reserve(merchant=m, requests=[ReserveRequest(b.pk, 1, "line:1")])
+    with pytest.raises(InvalidStockOperation):
+        services.stock_reserve(merchant=m, requests=[ReserveRequest(a.pk, 1, "line:2"), ReserveRequest(b.pk, 1, "line:2")])
+    # the same product under the same reference tops up
+    assert services.stock_reserve(merchant=m, requests=[ReserveRequest(a.pk, 2, "line:1")]) == {"line:1": 2}
+    assert selectors.stock_reserved_for(merchant=m, reference="line:1") == 3
