@@ -90,6 +90,13 @@ class CursorPagination(pagination.CursorPagination):
     page_size_query_param = "page_size"
     ordering = "-id"
 
+    def get_ordering(self, request, queryset, view):
+        """A viewset's own `ordering` wins over the default (DRF reads it only with an OrderingFilter)."""
+        own = getattr(view, "ordering", None)
+        if own and not any(hasattr(b, "get_ordering") for b in getattr(view, "filter_backends", [])):
+            return (own,) if isinstance(own, str) else tuple(own)
+        return super().get_ordering(request, queryset, view)
+
 
 class MerchantViewMixin:
     """Gives API views the merchant of the request's scope (set by TenantScopeMiddleware).

@@ -10,7 +10,8 @@ DEMO_EMAIL = "demo@switchboard.local"
 DEMO_PASSWORD = "switchboard-demo-2026"
 DEMO_MERCHANT = "Northwind Goods"
 
-# Each app that wants demo data adds a function here: seed(merchant) -> None, idempotent.
+# Each app that wants demo data adds a function here, called as seed(merchant=..., user=...)
+# inside the merchant's scope; it must be idempotent (make run calls it at every start).
 SEEDERS: list[str] = ["inventory.demo.seed", "orders.demo.seed"]
 
 
