@@ -11,6 +11,7 @@ from core.errors import ValidationFailed
 from inventory import selectors, services
 from inventory.models import Location, Product, StockLevel, StockMovement
 from inventory.services import AdjustLine
+from inventory.services._core import MAX_UNITS
 
 MAX_ADJUSTMENTS = 1000
 ID = OpenApiParameter("id", int, OpenApiParameter.PATH)
@@ -56,6 +57,9 @@ class ProductSerializer(serializers.ModelSerializer):
     def get_components(self, obj: Product) -> list[dict]:
         if not obj.is_bundle:
             return []
+        loaded = self.context.get("components")
+        if loaded is not None and obj.pk in loaded:
+            return loaded[obj.pk]
         return [
             {"sku": c.component.sku, "product_id": c.component_id, "quantity": c.quantity}
             for c in selectors.bundle_components(merchant=obj.merchant, bundle=obj)
@@ -66,11 +70,11 @@ class ProductWriteSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
     title = serializers.CharField(max_length=255)
     barcode = serializers.CharField(max_length=64, required=False, allow_blank=True)
-    weight_grams = serializers.IntegerField(min_value=0, required=False, allow_null=True)
-    length_mm = serializers.IntegerField(min_value=0, required=False, allow_null=True)
-    width_mm = serializers.IntegerField(min_value=0, required=False, allow_null=True)
-    height_mm = serializers.IntegerField(min_value=0, required=False, allow_null=True)
-    low_stock_threshold = serializers.IntegerField(min_value=0, required=False)
+    weight_grams = serializers.IntegerField(min_value=0, max_value=MAX_UNITS, required=False, allow_null=True)
+    length_mm = serializers.IntegerField(min_value=0, max_value=MAX_UNITS, required=False, allow_null=True)
+    width_mm = serializers.IntegerField(min_value=0, max_value=MAX_UNITS, required=False, allow_null=True)
+    height_mm = serializers.IntegerField(min_value=0, max_value=MAX_UNITS, required=False, allow_null=True)
+    low_stock_threshold = serializers.IntegerField(min_value=0, max_value=MAX_UNITS, required=False)
     is_active = serializers.BooleanField(required=False)
     allows_backorder = serializers.BooleanField(required=False)
     components = ComponentSerializer(many=True, required=False, help_text="Makes the product a bundle.")
@@ -107,7 +111,10 @@ class ProductViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveMo
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.get_queryset())
         avail = selectors.products_available(merchant=self.merchant, product_ids=[p.pk for p in page])
-        return self.get_paginated_response(ProductSerializer(page, many=True, context={"available": avail}).data)
+        components = selectors.bundle_components_map(merchant=self.merchant,
+                                                     bundle_ids=[p.pk for p in page if p.is_bundle])
+        context = {"available": avail, "components": components}
+        return self.get_paginated_response(ProductSerializer(page, many=True, context=context).data)
 
     def _components(self, items: list[dict]) -> list[tuple[int, int]]:
         found = selectors.product_map_by_sku(merchant=self.merchant, skus=[c["sku"] for c in items])
@@ -260,8 +267,10 @@ ADJUST_REASONS = ["received", "adjustment", "stocktake", "returned"]
 
 class AdjustmentSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
-    delta = serializers.IntegerField(required=False, help_text="Change of on_hand; give this or on_hand.")
-    on_hand = serializers.IntegerField(required=False, min_value=0, help_text="Counted units (a stocktake).")
+    delta = serializers.IntegerField(required=False, min_value=-MAX_UNITS, max_value=MAX_UNITS,
+                                     help_text="Change of on_hand; give this or on_hand.")
+    on_hand = serializers.IntegerField(required=False, min_value=0, max_value=MAX_UNITS,
+                                       help_text="Counted units (a stocktake).")
     reason = serializers.ChoiceField(choices=ADJUST_REASONS, required=False)
     location = serializers.CharField(required=False, help_text="Location id or code; the default location if absent.")
     note = serializers.CharField(required=False, allow_blank=True, max_length=255)

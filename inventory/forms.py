@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 
 from inventory import selectors
+from inventory.services._core import MAX_UNITS
 
 
 class _MerchantForm(forms.Form):
@@ -20,7 +21,8 @@ class AdjustForm(_MerchantForm):
 
     location = forms.ModelChoiceField(queryset=None, empty_label=None)
     mode = forms.ChoiceField(choices=MODES, initial="delta", widget=forms.RadioSelect)
-    quantity = forms.IntegerField(help_text="A change such as 12 or -3; or, for a stocktake, the units counted.")
+    quantity = forms.IntegerField(min_value=-MAX_UNITS, max_value=MAX_UNITS,
+                                  help_text="A change such as 12 or -3; or, for a stocktake, the units counted.")
     reason = forms.ChoiceField(choices=REASONS, initial="received", help_text="For changes; a count is a stocktake.")
     note = forms.CharField(max_length=255, required=False)
 
@@ -36,7 +38,7 @@ class AdjustForm(_MerchantForm):
 class TransferForm(_MerchantForm):
     from_location = forms.ModelChoiceField(queryset=None, empty_label=None, label="From")
     to_location = forms.ModelChoiceField(queryset=None, empty_label=None, label="To")
-    quantity = forms.IntegerField(min_value=1)
+    quantity = forms.IntegerField(min_value=1, max_value=MAX_UNITS)
     note = forms.CharField(max_length=255, required=False)
 
     def __init__(self, *args, **kwargs):
@@ -70,5 +72,5 @@ class ProductForm(forms.Form):
     sku = forms.CharField(max_length=64)
     title = forms.CharField(max_length=255)
     barcode = forms.CharField(max_length=64, required=False)
-    low_stock_threshold = forms.IntegerField(min_value=0, initial=0, required=False)
-    weight_grams = forms.IntegerField(min_value=0, required=False)
+    low_stock_threshold = forms.IntegerField(min_value=0, max_value=MAX_UNITS, initial=0, required=False)
+    weight_grams = forms.IntegerField(min_value=0, max_value=MAX_UNITS, required=False)

@@ -204,6 +204,19 @@ def bundle_components(*, merchant: Merchant, bundle: Product) -> QuerySet[Bundle
     return BundleComponent.objects.filter(merchant=merchant, bundle=bundle).select_related("component").order_by("id")
 
 
+def bundle_components_map(*, merchant: Merchant, bundle_ids: Iterable[int]) -> dict[int, list[dict]]:
+    """{bundle_id: [{"sku", "product_id", "quantity"}, ...]} for many bundles in one query (list pages)."""
+    ids = set(bundle_ids)
+    out: dict[int, list[dict]] = {pk: [] for pk in ids}
+    if not ids:
+        return out
+    rows = (BundleComponent.objects.filter(merchant=merchant, bundle_id__in=ids).order_by("id")
+            .values_list("bundle_id", "component_id", "component__sku", "quantity"))
+    for bid, cid, sku, qty in rows:
+        out[bid].append({"sku": sku, "product_id": cid, "quantity": qty})
+    return out
+
+
 def bundles_containing(*, merchant: Merchant, product: Product) -> QuerySet[Product]:
     sub = BundleComponent.objects.filter(merchant=merchant, bundle_id=OuterRef("pk"), component=product)
     return Product.objects.filter(merchant=merchant).filter(Exists(sub)).order_by("sku")

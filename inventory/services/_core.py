@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 
 UNLIMITED = 10**12  # what a backorderable product counts as available
 
+MAX_UNITS = 2_147_483_647  # a PostgreSQL integer column: no level, delta or count may go beyond it
+
 BULK_SQL_THRESHOLD = 200  # above this many changed levels, PostgreSQL gets one UPDATE ... FROM unnest()
 
 
@@ -174,6 +176,11 @@ class StockTx:
         if not on_hand and not reserved and not record_zero:
             return
         new_on_hand, new_reserved = level.on_hand + on_hand, level.reserved + reserved
+        if max(new_on_hand, new_reserved, abs(on_hand), abs(reserved)) > MAX_UNITS:
+            raise InvalidStockOperation(
+                f"That is too large: a stock level holds at most {MAX_UNITS:,} units.",
+                details={"product_id": level.product_id, "location_id": level.location_id},
+            )
         if new_on_hand < 0 or new_reserved < 0 or (not level.allows_backorder and new_reserved > new_on_hand):
             raise InvalidStockOperation(
                 "This change would leave the stock level inconsistent.",

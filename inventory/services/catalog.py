@@ -86,6 +86,8 @@ def product_update(*, merchant: Merchant, product: Product, **fields: Any) -> Pr
 
 def _set_components(*, merchant: Merchant, bundle: Product, components: Sequence[tuple[int, int]]) -> None:
     ids = [c for c, _ in components]
+    if not ids:
+        raise InvalidStockOperation("A bundle needs at least one component.", details={"sku": bundle.sku})
     if len(set(ids)) != len(ids):
         raise InvalidStockOperation("A component appears twice in the bundle.")
     found = {p.pk: p for p in Product.objects.filter(merchant=merchant, pk__in=ids)}

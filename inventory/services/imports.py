@@ -24,6 +24,7 @@ from core.errors import ValidationFailed
 from inventory.errors import InvalidStockOperation, OutOfStock
 from inventory.models import StockImport, StockLevel, StockMovement
 from inventory.selectors import location_default, location_map_by_code, product_map_by_sku
+from inventory.services._core import MAX_UNITS
 from inventory.services.catalog import PRODUCT_FIELDS, product_create, product_update
 from inventory.services.stock import AdjustLine, stock_adjust_many
 
@@ -36,6 +37,7 @@ MAX_ROWS = 500_000
 STOCK_KIND = "inventory.stock_import"
 
 CATALOG_COLUMNS = {"sku", "title", *PRODUCT_FIELDS}
+CATALOG_TEXT_LIMITS = {"title": 255, "barcode": 64}
 _BOOL = {"1": True, "true": True, "yes": True, "y": True, "0": False, "false": False, "no": False, "n": False, "": False}
 
 
@@ -138,6 +140,9 @@ def stock_preview(
         if value is None:
             pv.error(n, f"{pv.mode} must be a whole number, not {raw.strip()!r}.")
             continue
+        if abs(value) > MAX_UNITS:
+            pv.error(n, f"{pv.mode} {value} is too large (at most {MAX_UNITS:,}).")
+            continue
         key = (product.pk, location.pk)
         if key in seen:
             pv.error(n, f"{product.sku} at {location.code} already appears in row {seen[key]}.")
@@ -147,6 +152,9 @@ def stock_preview(
         after = value if pv.mode == "on_hand" else on_hand + value
         if after < 0:
             pv.error(n, f"{product.sku} at {location.code} would go to {after}; stock cannot be negative.")
+            continue
+        if after > MAX_UNITS:
+            pv.error(n, f"{product.sku} at {location.code} would go to {after}, too large (at most {MAX_UNITS:,}).")
             continue
         if not backorder and after < reserved:
             pv.error(n, f"{product.sku} at {location.code}: {reserved} are promised to orders, cannot set {after}.")
@@ -295,7 +303,12 @@ def _catalog_value(name: str, raw: str) -> Any:
         value = _int(raw)
         if value is None or value < 0:
             raise ValueError(f"{name} must be a whole number ≥ 0")
+        if value > MAX_UNITS:
+            raise ValueError(f"{name} is too large (at most {MAX_UNITS:,})")
         return value
+    limit = CATALOG_TEXT_LIMITS.get(name)
+    if limit is not None and len(raw) > limit:
+        raise ValueError(f"{name} has at most {limit} characters")
     return raw
 
 

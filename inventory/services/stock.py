@@ -16,7 +16,7 @@ from django.db import transaction
 from accounts.models import Merchant, User
 from inventory.errors import InvalidStockOperation, LocationNotFound, OutOfStock
 from inventory.models import Location, Reservation, StockMovement
-from inventory.services._core import UNLIMITED, StockTx, components_of, products_by_id
+from inventory.services._core import MAX_UNITS, UNLIMITED, StockTx, components_of, products_by_id
 
 Reason = StockMovement.Reason
 REASONS = frozenset(Reason.values)
@@ -42,8 +42,9 @@ class AdjustLine:
 
 
 def _check_positive(quantity: int, what: str = "quantity") -> None:
-    if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
-        raise InvalidStockOperation(f"{what} must be a positive whole number.", details={what: quantity})
+    if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0 or quantity > MAX_UNITS:
+        raise InvalidStockOperation(f"{what} must be a whole number from 1 to {MAX_UNITS:,}.",
+                                    details={what: quantity})
 
 
 def _default_location_id(merchant: Merchant) -> int:
@@ -306,6 +307,9 @@ def stock_adjust_many(
                 raise InvalidStockOperation(f"Row {i}: give either delta or on_hand.", details={"row": i})
             if ln.on_hand is not None and ln.on_hand < 0:
                 raise InvalidStockOperation(f"Row {i}: on_hand cannot be negative.", details={"row": i})
+            if abs(ln.delta or 0) > MAX_UNITS or (ln.on_hand or 0) > MAX_UNITS:
+                raise InvalidStockOperation(f"Row {i}: the number is too large (at most {MAX_UNITS:,}).",
+                                            details={"row": i})
             if ln.reason not in REASONS:
                 raise InvalidStockOperation(f"Row {i}: unknown reason {ln.reason!r}.", details={"row": i})
         tx = StockTx.lock(merchant=merchant, product_ids=products.keys(), actor=actor, known=products)
