@@ -83,7 +83,11 @@ class ProductWriteSerializer(serializers.Serializer):
 class ProductUpdateSerializer(ProductWriteSerializer):
     sku = serializers.CharField(max_length=64, required=False)
     title = serializers.CharField(max_length=255, required=False)
-    components = None
+    components = ComponentSerializer(
+        many=True, required=False, allow_empty=False,
+        help_text="Replaces the bundle's components (SKU and units per bundle); the product becomes a bundle if it "
+        "holds no stock. A bundle cannot contain a bundle.",
+    )
 
 
 @extend_schema_view(
@@ -96,10 +100,11 @@ class ProductUpdateSerializer(ProductWriteSerializer):
 class ProductViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The merchant's catalog. A bundle's `available` is computed from its components."""
 
+    queryset = Product.objects.none()
     serializer_class = ProductSerializer
     filter_backends: list = []
 
-    def get_queryset(self):
+    def get_merchant_queryset(self):
         qs = selectors.product_list(merchant=self.merchant)
         sku, q = self.request.query_params.get("sku"), self.request.query_params.get("q")
         if sku:
@@ -141,7 +146,10 @@ class ProductViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveMo
         product = selectors.product_get(merchant=self.merchant, pk=pk)
         data = ProductUpdateSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        product = services.product_update(merchant=self.merchant, product=product, **data.validated_data)
+        fields = dict(data.validated_data)
+        items = fields.pop("components", None)
+        components = self._components(items) if items is not None else None
+        product = services.product_update(merchant=self.merchant, product=product, components=components, **fields)
         return Response(ProductSerializer(product).data)
 
 
@@ -160,15 +168,22 @@ class LocationWriteSerializer(serializers.Serializer):
     is_default = serializers.BooleanField(required=False, default=False)
 
 
+class LocationUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100, required=False)
+    code = serializers.CharField(max_length=32, required=False)
+    is_default = serializers.BooleanField(required=False, help_text="true makes it the default; false is ignored.")
+
+
 @extend_schema_view(retrieve=extend_schema(parameters=[ID]))
 class LocationViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Warehouses and other places stock is kept. Every merchant starts with a default one."""
 
+    queryset = Location.objects.none()
     serializer_class = LocationSerializer
     filter_backends: list = []
     pagination_class = OldestFirstPagination
 
-    def get_queryset(self):
+    def get_merchant_queryset(self):
         return selectors.location_list(merchant=self.merchant)
 
     @extend_schema(request=LocationWriteSerializer, responses={201: LocationSerializer})
@@ -177,6 +192,16 @@ class LocationViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveM
         data.is_valid(raise_exception=True)
         location = services.location_create(merchant=self.merchant, **data.validated_data)
         return Response(LocationSerializer(location).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=LocationUpdateSerializer, responses={200: LocationSerializer}, parameters=[ID])
+    def partial_update(self, request, pk=None):
+        location = selectors.location_get(merchant=self.merchant, pk=pk)
+        data = LocationUpdateSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        location = services.location_update(merchant=self.merchant, location=location, name=v.get("name"),
+                                            code=v.get("code"), make_default=v.get("is_default", False))
+        return Response(LocationSerializer(location).data)
 
 
 # -- stock levels and movements ----------------------------------------------------------------
@@ -207,11 +232,12 @@ class StockLevelViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.Retriev
                         viewsets.GenericViewSet):
     """On hand, reserved and available per product and location (read only: change stock by adjustments)."""
 
+    queryset = StockLevel.objects.none()
     serializer_class = StockLevelSerializer
     filter_backends: list = []
     pagination_class = OldestFirstPagination
 
-    def get_queryset(self):
+    def get_merchant_queryset(self):
         params = self.request.query_params
         location_id = None
         if params.get("location"):
@@ -248,10 +274,11 @@ class StockMovementViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.Retr
                            viewsets.GenericViewSet):
     """The append-only stock ledger, newest first."""
 
+    queryset = StockMovement.objects.none()
     serializer_class = StockMovementSerializer
     filter_backends: list = []
 
-    def get_queryset(self):
+    def get_merchant_queryset(self):
         params = self.request.query_params
         product = params.get("product")
         return selectors.stock_movement_list(
@@ -301,11 +328,12 @@ class AdjustmentsResultSerializer(serializers.Serializer):
 class InventoryAdjustmentViewSet(MerchantViewMixin, viewsets.GenericViewSet):
     """Apply up to 1,000 stock adjustments at once: all of them, or none (an invalid row is named)."""
 
+    queryset = StockMovement.objects.none()
     serializer_class = AdjustmentsSerializer
     filter_backends: list = []
     pagination_class = None
 
-    def get_queryset(self):
+    def get_merchant_queryset(self):
         return selectors.stock_movement_list(merchant=self.merchant)
 
     @extend_schema(request=AdjustmentsSerializer, responses={201: AdjustmentsResultSerializer})

@@ -74,3 +74,54 @@ class ProductForm(forms.Form):
     barcode = forms.CharField(max_length=64, required=False)
     low_stock_threshold = forms.IntegerField(min_value=0, max_value=MAX_UNITS, initial=0, required=False)
     weight_grams = forms.IntegerField(min_value=0, max_value=MAX_UNITS, required=False)
+
+
+class ProductEditForm(forms.Form):
+    """Catalog fields of an existing product (the SKU is changed through the API or a catalog import)."""
+
+    title = forms.CharField(max_length=255)
+    barcode = forms.CharField(max_length=64, required=False, help_text="EAN/UPC/GTIN.")
+    weight_grams = forms.IntegerField(min_value=0, max_value=MAX_UNITS, required=False, label="Weight (g)")
+    length_mm = forms.IntegerField(min_value=0, max_value=MAX_UNITS, required=False, label="Length (mm)")
+    width_mm = forms.IntegerField(min_value=0, max_value=MAX_UNITS, required=False, label="Width (mm)")
+    height_mm = forms.IntegerField(min_value=0, max_value=MAX_UNITS, required=False, label="Height (mm)")
+    low_stock_threshold = forms.IntegerField(
+        min_value=0, max_value=MAX_UNITS, help_text="At or under this many available units it is low (0: never)."
+    )
+    is_active = forms.BooleanField(required=False, label="Active")
+    allows_backorder = forms.BooleanField(required=False, label="Allow backorders",
+                                          help_text="Orders may reserve more than is on hand.")
+
+    FIELDS = ("title", "barcode", "weight_grams", "length_mm", "width_mm", "height_mm", "low_stock_threshold",
+              "is_active", "allows_backorder")
+
+    @classmethod
+    def for_product(cls, product, data=None):
+        return cls(data, initial={name: getattr(product, name) for name in cls.FIELDS})
+
+
+class ComponentRowForm(forms.Form):
+    sku = forms.CharField(max_length=64, required=False, label="Component SKU")
+    quantity = forms.IntegerField(min_value=1, max_value=MAX_UNITS, required=False, label="Per bundle")
+
+    def clean(self):
+        data = super().clean()
+        if (data.get("sku") or "").strip() and not data.get("quantity") and not data.get("DELETE"):
+            self.add_error("quantity", "How many of this component go into one bundle?")
+        return data
+
+
+ComponentFormSet = forms.formset_factory(ComponentRowForm, extra=3, can_delete=True, max_num=200,
+                                         validate_max=True)
+
+
+class LocationForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    code = forms.CharField(max_length=32, required=False,
+                           help_text="Short name used in CSV files; made from the name when blank.")
+    is_default = forms.BooleanField(required=False, label="Make this the default location")
+
+
+class LocationRenameForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    code = forms.CharField(max_length=32)

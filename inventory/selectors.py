@@ -9,8 +9,17 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Va
 from django.db.models.functions import Coalesce, Lower
 
 from accounts.models import Merchant
+from accounts.tenancy import unscoped
 from inventory.errors import LocationNotFound, ProductNotFound
-from inventory.models import BundleComponent, Location, Product, Reservation, StockLevel, StockMovement
+from inventory.models import (
+    AvailabilityMark,
+    BundleComponent,
+    Location,
+    Product,
+    Reservation,
+    StockLevel,
+    StockMovement,
+)
 
 UNLIMITED = 10**12
 
@@ -50,6 +59,14 @@ def product_map_by_sku(*, merchant: Merchant, skus: Iterable[str]) -> dict[str, 
 
 def location_list(*, merchant: Merchant) -> QuerySet[Location]:
     return Location.objects.filter(merchant=merchant).order_by("-is_default", "id")
+
+
+def location_list_with_totals(*, merchant: Merchant) -> QuerySet[Location]:
+    """Locations with units on hand and reserved summed over their levels (one query: the locations page)."""
+    return location_list(merchant=merchant).annotate(
+        units_on_hand=Coalesce(Sum("levels__on_hand"), Value(0)),
+        units_reserved=Coalesce(Sum("levels__reserved"), Value(0)),
+    )
 
 
 def location_get(*, merchant: Merchant, pk: int) -> Location:
@@ -220,6 +237,15 @@ def bundle_components_map(*, merchant: Merchant, bundle_ids: Iterable[int]) -> d
 def bundles_containing(*, merchant: Merchant, product: Product) -> QuerySet[Product]:
     sub = BundleComponent.objects.filter(merchant=merchant, bundle_id=OuterRef("pk"), component=product)
     return Product.objects.filter(merchant=merchant).filter(Exists(sub)).order_by("sku")
+
+
+def availability_pending_merchant_ids(*, consumer: str) -> list[int]:
+    """Merchants with marks pending for `consumer`: the periodic fan-out that runs outside any scope."""
+    with unscoped(f"beat fan-out: merchants with pending availability marks for {consumer}"):
+        return sorted(
+            AvailabilityMark.objects.filter(consumer=consumer).order_by().values_list("merchant_id", flat=True)
+            .distinct()
+        )
 
 
 def audit_differences(*, merchant: Merchant) -> list[dict]:

@@ -17,7 +17,16 @@ from django.views.generic import TemplateView
 from accounts.views import MerchantRequiredMixin
 from core.errors import ApplicationError
 from inventory import selectors, services
-from inventory.forms import AdjustForm, ImportForm, ProductForm, TransferForm
+from inventory.forms import (
+    AdjustForm,
+    ComponentFormSet,
+    ImportForm,
+    LocationForm,
+    LocationRenameForm,
+    ProductEditForm,
+    ProductForm,
+    TransferForm,
+)
 from inventory.models import StockImport, StockMovement
 from inventory.services import imports
 
@@ -191,6 +200,122 @@ class ProductCreateView(MerchantRequiredMixin, View):
                 messages.success(request, f"{product.sku} created.")
                 return HttpResponseRedirect(reverse("inventory-product", args=[product.pk]))
         return render(request, self.template_name, {"form": form}, status=400)
+
+
+class ProductEditView(MerchantRequiredMixin, View):
+    """Catalog fields of a product and, for a bundle, its components (two forms, each its own POST)."""
+
+    template_name = "inventory/product_edit.html"
+
+    def _render(self, request, product, form=None, formset=None, status=200):
+        if formset is None and product.is_bundle:
+            initial = [{"sku": c.component.sku, "quantity": c.quantity}
+                       for c in selectors.bundle_components(merchant=self.merchant, bundle=product)]
+            formset = ComponentFormSet(initial=initial, prefix="components")
+        return render(request, self.template_name, {
+            "product": product, "form": form or ProductEditForm.for_product(product), "formset": formset,
+        }, status=status)
+
+    def get(self, request, pk: int):
+        return self._render(request, selectors.product_get(merchant=self.merchant, pk=pk))
+
+    def post(self, request, pk: int):
+        product = selectors.product_get(merchant=self.merchant, pk=pk)
+        form = ProductEditForm.for_product(product, request.POST)
+        if form.is_valid():
+            try:
+                services.product_update(merchant=self.merchant, product=product, **form.cleaned_data)
+            except ApplicationError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, f"{product.sku} saved.")
+                return HttpResponseRedirect(reverse("inventory-product", args=[product.pk]))
+        return self._render(request, product, form=form, status=400)
+
+
+class ProductComponentsView(ProductEditView):
+    """Replace a bundle's components: rows of SKU and units per bundle; blank or ticked rows are removed."""
+
+    def get(self, request, pk: int):
+        return HttpResponseRedirect(reverse("inventory-product-edit", args=[pk]))
+
+    def post(self, request, pk: int):
+        product = selectors.product_get(merchant=self.merchant, pk=pk)
+        formset = ComponentFormSet(request.POST, prefix="components")
+        if formset.is_valid():
+            rows = [(f.cleaned_data["sku"].strip(), f.cleaned_data["quantity"]) for f in formset.forms
+                    if f.cleaned_data.get("sku", "").strip() and not f.cleaned_data.get("DELETE")]
+            found = selectors.product_map_by_sku(merchant=self.merchant, skus=[sku for sku, _ in rows])
+            unknown = [sku for sku, _ in rows if sku.lower() not in found]
+            if unknown:
+                formset._non_form_errors = formset.error_class([f"Unknown SKU: {', '.join(unknown)}."])
+            else:
+                components = [(found[sku.lower()].pk, qty) for sku, qty in rows]
+                try:
+                    services.product_update(merchant=self.merchant, product=product, components=components)
+                except ApplicationError as exc:
+                    formset._non_form_errors = formset.error_class([exc.message])
+                else:
+                    messages.success(request, f"Components of {product.sku} saved.")
+                    return HttpResponseRedirect(reverse("inventory-product", args=[product.pk]))
+        return self._render(request, product, formset=formset, status=400)
+
+
+class LocationListView(MerchantRequiredMixin, View):
+    """Locations with their stock, a form to add one, rename forms and a button to choose the default."""
+
+    template_name = "inventory/locations.html"
+
+    def _render(self, request, form=None, rename=None, status=200):
+        locations = list(selectors.location_list_with_totals(merchant=self.merchant))
+        for loc in locations:
+            if rename is not None and rename[0] == loc.pk:
+                loc.rename_form = rename[1]
+            else:
+                loc.rename_form = LocationRenameForm(initial={"name": loc.name, "code": loc.code},
+                                                     prefix=f"loc{loc.pk}")
+        return render(request, self.template_name, {"locations": locations, "form": form or LocationForm()},
+                      status=status)
+
+    def get(self, request):
+        return self._render(request)
+
+    def post(self, request):
+        form = LocationForm(request.POST)
+        if form.is_valid():
+            try:
+                location = services.location_create(merchant=self.merchant, **form.cleaned_data)
+            except ApplicationError as exc:
+                form.add_error("code" if exc.code == "duplicate_location" else None, exc.message)
+            else:
+                messages.success(request, f"{location.name} added.")
+                return HttpResponseRedirect(reverse("inventory-locations"))
+        return self._render(request, form=form, status=400)
+
+
+class LocationUpdateView(LocationListView):
+    """POST a rename (name and code) or, with `make_default`, choose the default location."""
+
+    def get(self, request, pk: int):
+        return HttpResponseRedirect(reverse("inventory-locations"))
+
+    def post(self, request, pk: int):
+        location = selectors.location_get(merchant=self.merchant, pk=pk)
+        if "make_default" in request.POST:
+            services.location_update(merchant=self.merchant, location=location, make_default=True)
+            messages.success(request, f"{location.name} is now the default location.")
+            return HttpResponseRedirect(reverse("inventory-locations"))
+        form = LocationRenameForm(request.POST, prefix=f"loc{location.pk}")
+        if form.is_valid():
+            try:
+                location = services.location_update(merchant=self.merchant, location=location,
+                                                    name=form.cleaned_data["name"], code=form.cleaned_data["code"])
+            except ApplicationError as exc:
+                form.add_error("code" if exc.code == "duplicate_location" else None, exc.message)
+            else:
+                messages.success(request, f"{location.name} saved.")
+                return HttpResponseRedirect(reverse("inventory-locations"))
+        return self._render(request, rename=(location.pk, form), status=400)
 
 
 class ImportView(MerchantRequiredMixin, View):

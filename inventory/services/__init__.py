@@ -8,6 +8,7 @@ from inventory.services.catalog import (
     location_create,
     location_create_default,
     location_set_default,
+    location_update,
     product_create,
     product_update,
 )
@@ -26,7 +27,7 @@ from inventory.services.stock import (
 
 __all__ = [
     "AdjustLine", "ReserveRequest", "availability_ack", "availability_take", "bundle_set_components",
-    "location_create", "location_create_default", "location_set_default", "low_stock_evaluate", "low_stock_notify",
+    "location_create", "location_create_default", "location_set_default", "location_update", "low_stock_evaluate", "low_stock_notify",
     "product_create", "product_update", "stock_adjust", "stock_adjust_many", "stock_release", "stock_reserve",
     "stock_return", "stock_set_count", "stock_ship", "stock_transfer",
 ]

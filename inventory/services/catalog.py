@@ -8,7 +8,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from accounts.models import Merchant
-from inventory.errors import InvalidStockOperation, UnknownSku
+from inventory.errors import InvalidStockOperation, LocationNotFound, UnknownSku
 from inventory.models import AvailabilityMark, BundleComponent, Location, Product, StockLevel
 from inventory.services._core import ensure_levels, mark_products
 
@@ -51,8 +51,14 @@ def product_create(
     return product
 
 
-def product_update(*, merchant: Merchant, product: Product, **fields: Any) -> Product:
-    """Change catalog fields. Turning backorders off is refused while more is promised than on hand."""
+def product_update(
+    *, merchant: Merchant, product: Product, components: Sequence[tuple[int, int]] | None = None, **fields: Any
+) -> Product:
+    """Change catalog fields and, with `components`, a bundle's bill of materials, in one transaction.
+
+    Turning backorders off is refused while more is promised than on hand. A changed threshold is
+    evaluated at once, so raising it above what is available lists the product and sends the alert.
+    """
     unknown = set(fields) - set(PRODUCT_FIELDS) - {"sku"}
     if unknown:
         raise TypeError(f"Unknown product fields: {sorted(unknown)}")
@@ -68,9 +74,17 @@ def product_update(*, merchant: Merchant, product: Product, **fields: Any) -> Pr
                 raise InvalidStockOperation(f"SKU {sku} already exists.", code="duplicate_sku", details={"sku": sku})
             product.sku = sku
         backorder_changed = "allows_backorder" in fields and fields["allows_backorder"] != product.allows_backorder
+        threshold_changed = (
+            "low_stock_threshold" in fields and fields["low_stock_threshold"] != product.low_stock_threshold
+        )
         for k, v in fields.items():
             setattr(product, k, v)
-        product.save()
+        try:
+            with transaction.atomic():
+                product.save()
+        except IntegrityError:  # a concurrent change took the SKU first
+            raise InvalidStockOperation(f"SKU {product.sku} already exists.", code="duplicate_sku",
+                                        details={"sku": product.sku})
         if backorder_changed and not product.is_bundle:
             if not product.allows_backorder and any(lv.reserved > lv.on_hand for lv in levels):
                 raise InvalidStockOperation(
@@ -81,6 +95,15 @@ def product_update(*, merchant: Merchant, product: Product, **fields: Any) -> Pr
                 allows_backorder=product.allows_backorder
             )
             mark_products(merchant=merchant, product_ids=[product.pk])
+        if components is not None:
+            product = bundle_set_components(merchant=merchant, bundle=product, components=components)
+        if threshold_changed and not product.is_bundle:
+            from inventory.selectors import products_available
+            from inventory.services.alerts import low_stock_evaluate
+
+            low_stock_evaluate(merchant=merchant,
+                               available=products_available(merchant=merchant, product_ids=[product.pk]))
+            product.refresh_from_db(fields=["low_stock_since", "low_stock_notified_at"])
     return product
 
 
@@ -120,20 +143,39 @@ def bundle_set_components(*, merchant: Merchant, bundle: Product, components: Se
     return bundle
 
 
-def location_create(*, merchant: Merchant, name: str, code: str = "", is_default: bool = False) -> Location:
-    """A new location gets a (zero) level for every stock-holding product."""
+def _clean_location(name: str, code: str) -> tuple[str, str]:
     name = (name or "").strip()
     if not name:
-        raise InvalidStockOperation("A location needs a name.")
+        raise InvalidStockOperation("A location needs a name.", details={"field": "name"})
+    if len(name) > 100:
+        raise InvalidStockOperation("A location name has at most 100 characters.", details={"field": "name"})
     code = (code or name).strip().upper().replace(" ", "-")[:32]
-    if Location.objects.filter(merchant=merchant, code__iexact=code).exists():
-        raise InvalidStockOperation(f"Location code {code} already exists.", code="duplicate_location")
+    return name, code
+
+
+def _lock_locations(merchant: Merchant) -> list[Location]:
+    """Lock every location of the merchant (id order): default changes and new codes are serialised."""
+    return list(Location.objects.filter(merchant=merchant).order_by("pk").select_for_update(of=("self",)))
+
+
+def location_create(*, merchant: Merchant, name: str, code: str = "", is_default: bool = False) -> Location:
+    """A new location gets a (zero) level for every stock-holding product."""
+    name, code = _clean_location(name, code)
     with transaction.atomic():
-        first = not Location.objects.filter(merchant=merchant).exists()
+        existing = _lock_locations(merchant)
+        if any(loc.code.lower() == code.lower() for loc in existing):
+            raise InvalidStockOperation(f"Location code {code} already exists.", code="duplicate_location",
+                                        details={"code": code})
+        first = not existing
         if is_default and not first:
             Location.objects.filter(merchant=merchant, is_default=True).update(is_default=False)
-        location = Location.objects.create(merchant=merchant, name=name[:100], code=code,
-                                           is_default=is_default or first)
+        try:
+            with transaction.atomic():
+                location = Location.objects.create(merchant=merchant, name=name, code=code,
+                                                   is_default=is_default or first)
+        except IntegrityError:  # the first location of a merchant, created twice at once
+            raise InvalidStockOperation(f"Location code {code} already exists.", code="duplicate_location",
+                                        details={"code": code})
         product_ids = Product.objects.filter(merchant=merchant, is_bundle=False).values_list("pk", flat=True)
         ensure_levels(merchant=merchant, product_ids=list(product_ids))
     return location
@@ -147,12 +189,33 @@ def location_create_default(*, merchant: Merchant) -> Location:
     return location_create(merchant=merchant, name="Main warehouse", code="MAIN", is_default=True)
 
 
-def location_set_default(*, merchant: Merchant, location: Location) -> Location:
+def location_update(
+    *, merchant: Merchant, location: Location, name: str | None = None, code: str | None = None,
+    make_default: bool = False,
+) -> Location:
+    """Rename a location, change its code (CSV files use it), and/or make it the default, in one transaction."""
     with transaction.atomic():
-        Location.objects.filter(merchant=merchant, is_default=True).exclude(pk=location.pk).update(is_default=False)
-        Location.objects.filter(merchant=merchant, pk=location.pk).update(is_default=True)
-    location.is_default = True
-    return location
+        existing = _lock_locations(merchant)
+        current = next((loc for loc in existing if loc.pk == location.pk), None)
+        if current is None:  # never touch the merchant's locations for someone else's
+            raise LocationNotFound(details={"location_id": location.pk})
+        if name is not None or code:
+            new_name, new_code = _clean_location(current.name if name is None else name, code or current.code)
+            if any(loc.code.lower() == new_code.lower() for loc in existing if loc.pk != current.pk):
+                raise InvalidStockOperation(f"Location code {new_code} already exists.", code="duplicate_location",
+                                            details={"code": new_code})
+            current.name, current.code = new_name, new_code
+            current.save(update_fields=["name", "code"])
+        if make_default and not current.is_default:
+            Location.objects.filter(merchant=merchant, is_default=True).update(is_default=False)
+            Location.objects.filter(merchant=merchant, pk=current.pk).update(is_default=True)
+            current.is_default = True
+    return current
+
+
+def location_set_default(*, merchant: Merchant, location: Location) -> Location:
+    """Make `location` the default (reservations take from it first). Exactly one default remains."""
+    return location_update(merchant=merchant, location=location, make_default=True)
 
 
 def availability_take(*, merchant: Merchant, consumer: str, limit: int = 500) -> list[AvailabilityMark]:
