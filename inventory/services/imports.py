@@ -69,6 +69,10 @@ def _reader(fileobj: IO) -> Iterator[list[str]]:
     return csv.reader(io.StringIO(text, newline=""))
 
 
+def _repeated(header: list[str]) -> list[str]:
+    return sorted({h for h in header if header.count(h) > 1})
+
+
 def _int(value: str) -> int | None:
     try:
         return int(value.strip().replace("+", "", 1)) if value.strip() else None
@@ -87,6 +91,9 @@ def stock_preview(
     extra = [h for h in header if h not in allowed]
     if extra:
         pv.error(1, f"Unexpected column(s): {', '.join(extra)}. Allowed: sku, location, and on_hand or delta.")
+    repeated = _repeated(header)
+    if repeated:
+        pv.error(1, f"Column(s) {', '.join(repeated)} appear more than once.")
     missing = [c for c in ("sku", "location") if c not in header]
     if missing:
         pv.error(1, f"Missing column(s): {', '.join(missing)}.")
@@ -320,6 +327,9 @@ def catalog_preview(*, merchant: Merchant, fileobj: IO) -> tuple[Preview, list[t
     extra = [h for h in header if h not in CATALOG_COLUMNS]
     if extra:
         pv.error(1, f"Unexpected column(s): {', '.join(extra)}. Allowed: {', '.join(sorted(CATALOG_COLUMNS))}.")
+    repeated = _repeated(header)
+    if repeated:
+        pv.error(1, f"Column(s) {', '.join(repeated)} appear more than once.")
     if "sku" not in header:
         pv.error(1, "Missing column: sku.")
     if pv.error_count:
