@@ -130,3 +130,60 @@ def test_catalog_csv_with_a_repeated_column_is_refused_in_the_preview(scope_a):
     pv = imports.catalog_import(merchant=scope_a.merchant, fileobj=io.BytesIO(b"sku,title,title\nA-1,Mug,Cup\n"))
     assert [e["row"] for e in pv.errors] == [1]
     assert "more than once" in pv.errors[0]["message"]
+
+
+def test_dashboard_pages_do_not_query_per_row(merchant_a):
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        a = make_product(m, "A-1", on_hand=10)
+        make_bundle(m, "KIT-0", [(a, 1)])
+        services.location_create(merchant=m, name="Shop", code="SHOP")
+    web = merchant_a.web
+    urls = ["/inventory/", "/inventory/?bundle=only", "/inventory/locations/", f"/inventory/products/{a.pk}/"]
+    for url in urls:
+        web.get(url)
+    few = {}
+    for url in urls:
+        with CaptureQueriesContext(connection) as ctx:
+            assert web.get(url).status_code == 200
+        few[url] = len(ctx.captured_queries)
+    with tenant_scope(m):
+        for i in range(1, 12):
+            p = make_product(m, f"P-{i}", on_hand=i)
+            make_bundle(m, f"KIT-{i}", [(a, 1), (p, 2)])
+            services.location_create(merchant=m, name=f"Store {i}", code=f"S{i}")
+            services.stock_adjust(merchant=m, product_id=a.pk, delta=1)
+    many = {}
+    for url in urls:
+        with CaptureQueriesContext(connection) as ctx:
+            assert web.get(url).status_code == 200
+        many[url] = len(ctx.captured_queries)
+    assert many == few
+
+
+def test_api_list_endpoints_do_not_query_per_row(merchant_a):
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        a = make_product(m, "A-1", on_hand=10)
+        make_bundle(m, "KIT-0", [(a, 1)])
+        services.stock_adjust(merchant=m, product_id=a.pk, delta=1)
+    urls = ["/api/v1/products/", "/api/v1/locations/", "/api/v1/stock-levels/", "/api/v1/stock-movements/"]
+    api = merchant_a.api
+    for url in urls:
+        api.get(url)
+    few = {}
+    for url in urls:
+        with CaptureQueriesContext(connection) as ctx:
+            assert api.get(url).status_code == 200
+        few[url] = len(ctx.captured_queries)
+    with tenant_scope(m):
+        for i in range(1, 8):
+            p = make_product(m, f"P-{i}", on_hand=i)
+            make_bundle(m, f"KIT-{i}", [(a, 1), (p, 2)])
+            services.location_create(merchant=m, name=f"Store {i}", code=f"S{i}")
+    many = {}
+    for url in urls:
+        with CaptureQueriesContext(connection) as ctx:
+            assert api.get(url).status_code == 200
+        many[url] = len(ctx.captured_queries)
+    assert many == few
