@@ -226,7 +226,7 @@ def order_line_map_sku(*, merchant: Merchant, line: OrderLine, product_sku: str,
         else:
             order_ids = [line.order_id]
         changed = []
-        orders = Order.objects.select_for_update(of=("self",)).filter(merchant=merchant, pk__in=order_ids)
+        orders = Order.objects.select_for_update(of=("self",)).filter(merchant=merchant, pk__in=order_ids).order_by("pk")
         for order in sorted(orders, key=lambda o: (o.placed_at, o.pk)):  # oldest first gets the stock first
             lines = _lines(merchant, order)
             mapped = [li for li in lines if li.product_id is None and

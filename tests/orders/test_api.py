@@ -206,3 +206,32 @@ def test_map_sku_endpoint_reserves(merchant_a):
     with tenant_scope(m):
         assert level(m, a).reserved == 2
         assert Product.objects.filter(merchant=m).count() == 1
+
+
+def test_bulk_endpoint_reports_each_order(merchant_a):
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        make_product(m, "A-1", on_hand=5)
+        ok = services.order_ingest(merchant=m, integration_id=1, normalized=normalized("1")).order
+        unmapped = services.order_ingest(merchant=m, integration_id=1, normalized=normalized(
+            "2", lines=(("L", "NOPE", 1),))).order
+    r = merchant_a.api.post("/api/v1/orders/bulk/", {"ids": [ok.pk, unmapped.pk, 999999], "action": "fulfill"},
+                            format="json")
+    assert r.status_code == 200
+    assert r.json()["done"] == [ok.pk]
+    assert [(f["id"], f["code"]) for f in r.json()["failed"]] == [(unmapped.pk, "sku_not_mapped"), (999999, "not_found")]
+    with tenant_scope(m):
+        assert Order.objects.get(pk=ok.pk).status == OrderStatus.FULFILLED
+        assert Order.objects.get(pk=unmapped.pk).status == OrderStatus.UNFULFILLED
+
+
+def test_hold_then_release_through_the_api(merchant_a):
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        order = services.order_ingest(merchant=m, integration_id=1, normalized=normalized()).order
+    r = merchant_a.api.post(f"/api/v1/orders/{order.pk}/hold/", {"reason": "fraud check"}, format="json")
+    assert (r.status_code, r.json()["status"], r.json()["hold_reason"]) == (200, "on_hold", "fraud check")
+    r = merchant_a.api.post(f"/api/v1/orders/{order.pk}/shipments/", {}, format="json")
+    assert (r.status_code, r.json()["error"]["details"]) == (409, {"current": "on_hold", "requested": "partially_fulfilled"})
+    r = merchant_a.api.post(f"/api/v1/orders/{order.pk}/release-hold/", {}, format="json")
+    assert (r.status_code, r.json()["status"]) == (200, "unfulfilled")

@@ -94,3 +94,13 @@ def test_return_restocks_what_shipped(scope_a):
     order.refresh_from_db()
     assert order.status == OrderStatus.RETURNED
     assert (level(m, a).on_hand, level(m, a).reserved) == (10, 0)
+
+
+def test_manual_orders_write_no_tracking_outbox_row(scope_a):
+    m = scope_a.merchant
+    make_product(m, "A-1", on_hand=10)
+    order = services.order_create_manual(merchant=m, lines=[services.ManualLine(sku="A-1", quantity=1)])
+    services.order_fulfill_all(merchant=m, order=order, carrier="DHL", tracking_number="X1")
+    order.refresh_from_db()
+    assert order.status == OrderStatus.FULFILLED
+    assert TrackingOutbox.objects.filter(merchant=m).count() == 0
