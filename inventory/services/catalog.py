@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from accounts.models import Merchant
 from inventory.errors import InvalidStockOperation, LocationNotFound, UnknownSku
@@ -16,6 +16,21 @@ PRODUCT_FIELDS = (
     "title", "barcode", "weight_grams", "length_mm", "width_mm", "height_mm", "low_stock_threshold", "is_active",
     "allows_backorder",
 )
+
+
+BOM_LOCK = 0x1B0A  # first key of the per-merchant advisory lock around bill-of-materials changes
+
+
+def _lock_bills_of_materials(merchant: Merchant) -> None:
+    """Serialise a merchant's bundle-structure changes (transaction-scoped advisory lock).
+
+    Whether a product may become a bundle depends on rows other transactions are writing (is it a
+    component somewhere? is this component a bundle?), which no row lock covers. Taken first in the
+    transaction, before any product or level row, so it cannot deadlock with them.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [BOM_LOCK, merchant.pk])
 
 
 def _clean_sku(sku: str) -> str:
@@ -39,6 +54,8 @@ def product_create(
         raise InvalidStockOperation(f"SKU {sku} already exists.", code="duplicate_sku", details={"sku": sku})
     try:
         with transaction.atomic():
+            if components:
+                _lock_bills_of_materials(merchant)
             product = Product.objects.create(
                 merchant=merchant, sku=sku, title=(title or sku).strip()[:255], is_bundle=bool(components), **fields
             )
@@ -63,6 +80,8 @@ def product_update(
     if unknown:
         raise TypeError(f"Unknown product fields: {sorted(unknown)}")
     with transaction.atomic():
+        if components is not None:
+            _lock_bills_of_materials(merchant)
         # Levels before the product row: stock changes lock levels first and may then update the
         # product (low-stock state), so the same order here keeps the two from deadlocking.
         levels = list(StockLevel.objects.filter(merchant=merchant, product=product).order_by("pk")
@@ -130,6 +149,7 @@ def _set_components(*, merchant: Merchant, bundle: Product, components: Sequence
 def bundle_set_components(*, merchant: Merchant, bundle: Product, components: Sequence[tuple[int, int]]) -> Product:
     """Replace a bundle's bill of materials ([(component_id, quantity)]). A product with stock cannot become one."""
     with transaction.atomic():
+        _lock_bills_of_materials(merchant)
         bundle = Product.objects.select_for_update(of=("self",)).get(merchant=merchant, pk=bundle.pk)
         if not bundle.is_bundle:
             if StockLevel.objects.filter(merchant=merchant, product=bundle).exclude(on_hand=0, reserved=0).exists():
