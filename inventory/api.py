@@ -105,12 +105,13 @@ class ProductViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveMo
     filter_backends: list = []
 
     def get_merchant_queryset(self):
-        qs = selectors.product_list(merchant=self.merchant)
         sku, q = self.request.query_params.get("sku"), self.request.query_params.get("q")
-        if sku:
-            qs = qs.filter(sku__iexact=sku.strip())
         if q:
             qs = selectors.inventory_table(merchant=self.merchant, q=q).order_by("sku", "id")
+        else:
+            qs = selectors.product_list(merchant=self.merchant)
+        if sku:
+            qs = qs.filter(sku__iexact=sku.strip())
         return qs
 
     def list(self, request, *args, **kwargs):

@@ -187,3 +187,11 @@ def test_api_list_endpoints_do_not_query_per_row(merchant_a):
             assert api.get(url).status_code == 200
         many[url] = len(ctx.captured_queries)
     assert many == few
+
+
+def test_products_api_sku_and_q_filters_combine(merchant_a):
+    with tenant_scope(merchant_a.merchant):
+        make_product(merchant_a.merchant, "MUG-1", title="Blue mug")
+        make_product(merchant_a.merchant, "MUG-2", title="Red mug")
+    r = merchant_a.api.get("/api/v1/products/?q=mug&sku=mug-2")
+    assert [p["sku"] for p in r.json()["results"]] == ["MUG-2"]
