@@ -9,6 +9,7 @@ from django.core.mail import send_mail
 from django.db import connection
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from accounts.models import Membership, Merchant
 from accounts.tasks import enqueue_on_commit
@@ -65,7 +66,9 @@ def low_stock_notify(*, merchant: Merchant, product_ids: list[int]) -> str:
     Each product is claimed with its own conditional UPDATE (notified before this episode began →
     now notified), so the task never holds more than one product row lock and cannot deadlock with
     stock changes. Claimed products go into one email; if sending fails the claims are undone and
-    the task retries.
+    the task retries. `settings.INVENTORY_LOW_STOCK_NOTIFIER` (a dotted path, called with
+    `merchant=` and `products=[{"product_id", "sku", "title", "available", "threshold"}]`) replaces
+    the owners' email, so the app that owns notification settings decides who hears about it.
     """
     now = timezone.now()
     claimed: list[int] = []
@@ -79,35 +82,48 @@ def low_stock_notify(*, merchant: Merchant, product_ids: list[int]) -> str:
             claimed.append(pk)
     if not claimed:
         return "already-done"
-    recipients = list(
-        Membership.objects.filter(merchant=merchant, role=Membership.Role.OWNER).values_list("user__email", flat=True)
-    ) or list(Membership.objects.filter(merchant=merchant).values_list("user__email", flat=True))
-    if not recipients:
-        return "no-recipients"
     from inventory.selectors import products_available
 
     products = list(Product.objects.filter(merchant=merchant, pk__in=claimed).order_by("sku"))
     available = products_available(merchant=merchant, product_ids=claimed)
-    lines = [f"- {p.sku} · {p.title}: {available[p.pk]} available (threshold {p.low_stock_threshold})"
-             for p in products]
-    if len(products) == 1:
-        subject = f"Low stock: {products[0].sku} ({available[products[0].pk]} left)"
-    else:
-        subject = f"Low stock: {len(products)} products"
+    facts = [{"product_id": p.pk, "sku": p.sku, "title": p.title, "available": available[p.pk],
+              "threshold": p.low_stock_threshold} for p in products]
     try:
-        send_mail(
-            subject=subject,
-            message=(
-                "These products are at or under their low-stock threshold:\n\n" + "\n".join(lines) + "\n\n"
-                "You will not be emailed about a product again until it is back above its threshold."
-            ),
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            recipient_list=recipients,
-        )
+        notifier = getattr(settings, "INVENTORY_LOW_STOCK_NOTIFIER", "")
+        if notifier:  # another app owns the merchant's notification choices; inventory imports none of it
+            outcome = import_string(notifier)(merchant=merchant, products=facts)
+        else:
+            outcome = _email_owners(merchant=merchant, facts=facts)
     except Exception:
         Product.objects.filter(merchant=merchant, pk__in=claimed, low_stock_notified_at=now).update(
             low_stock_notified_at=None
         )
         raise
+    if isinstance(outcome, str) and outcome != "ok":  # e.g. "no-recipients", or the merchant turned it off
+        return outcome
     logger.info("inventory.low_stock.notified", extra={"merchant_id": merchant.pk, "product_ids": claimed})
+    return "ok"
+
+
+def _email_owners(*, merchant: Merchant, facts: list[dict]) -> str:
+    """The default notifier: one email to the merchant's owners (or every member when there is none)."""
+    recipients = list(
+        Membership.objects.filter(merchant=merchant, role=Membership.Role.OWNER).values_list("user__email", flat=True)
+    ) or list(Membership.objects.filter(merchant=merchant).values_list("user__email", flat=True))
+    if not recipients:
+        return "no-recipients"
+    lines = [f"- {f['sku']} · {f['title']}: {f['available']} available (threshold {f['threshold']})" for f in facts]
+    if len(facts) == 1:
+        subject = f"Low stock: {facts[0]['sku']} ({facts[0]['available']} left)"
+    else:
+        subject = f"Low stock: {len(facts)} products"
+    send_mail(
+        subject=subject,
+        message=(
+            "These products are at or under their low-stock threshold:\n\n" + "\n".join(lines) + "\n\n"
+            "You will not be emailed about a product again until it is back above its threshold."
+        ),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=recipients,
+    )
     return "ok"

@@ -64,3 +64,25 @@ def test_an_import_that_makes_many_products_low_sends_one_email(merchant_a):
         stock_adjust_many(merchant=m, lines=[AdjustLine(product_id=p.pk, on_hand=2) for p in products])
     assert [e.subject for e in mail.outbox] == ["Low stock: 3 products"]
     assert "CUP-0 · Product CUP-0: 2 available (threshold 5)" in mail.outbox[0].body
+
+
+NOTIFIED: list = []
+
+
+def record_notifier(*, merchant, products) -> str:
+    """A notifier another app would provide (INVENTORY_LOW_STOCK_NOTIFIER); records what it was told."""
+    NOTIFIED.append((merchant.pk, products))
+    return "ok"
+
+
+def test_a_configured_notifier_replaces_the_email_and_keeps_the_debounce(merchant_a, settings):
+    settings.INVENTORY_LOW_STOCK_NOTIFIER = "tests.inventory.test_low_stock.record_notifier"
+    NOTIFIED.clear()
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        p = make_product(m, "MUG-1", on_hand=10, low_stock_threshold=3)
+        services.stock_adjust(merchant=m, product_id=p.pk, delta=-8)
+        services.stock_adjust(merchant=m, product_id=p.pk, delta=-1)
+    assert mail.outbox == []
+    assert NOTIFIED == [(m.pk, [{"product_id": p.pk, "sku": "MUG-1", "title": "Product MUG-1", "available": 2,
+                                 "threshold": 3}])]
