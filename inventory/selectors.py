@@ -93,19 +93,23 @@ def location_map_by_code(*, merchant: Merchant) -> dict[str, Location]:
     return out
 
 
-def _stock_available(merchant: Merchant, product_ids: Iterable[int]) -> dict[int, int]:
-    rows = (
-        StockLevel.objects.filter(merchant=merchant, product_id__in=set(product_ids))
-        .values_list("product_id", "on_hand", "reserved", "allows_backorder")
-    )
+def _stock_available(
+    merchant: Merchant, product_ids: Iterable[int], location_id: int | None = None
+) -> dict[int, int]:
+    levels = StockLevel.objects.filter(merchant=merchant, product_id__in=set(product_ids))
+    if location_id:
+        levels = levels.filter(location_id=location_id)
+    rows = levels.values_list("product_id", "on_hand", "reserved", "allows_backorder")
     out: dict[int, int] = defaultdict(int)
     for pid, on_hand, reserved, backorder in rows:
         out[pid] = UNLIMITED if backorder or out[pid] >= UNLIMITED else out[pid] + on_hand - reserved
     return out
 
 
-def products_available(*, merchant: Merchant, product_ids: Iterable[int]) -> dict[int, int]:
-    """Available units per product, summed over locations; a bundle counts whole bundles."""
+def products_available(
+    *, merchant: Merchant, product_ids: Iterable[int], location_id: int | None = None
+) -> dict[int, int]:
+    """Available units per product, summed over locations (or at one); a bundle counts whole bundles."""
     ids = set(product_ids)
     if not ids:
         return {}
@@ -114,7 +118,7 @@ def products_available(*, merchant: Merchant, product_ids: Iterable[int]) -> dic
         "bundle_id", "component_id", "quantity"
     ):
         bundles[bid].append((cid, qty))
-    stock = _stock_available(merchant, ids | {c for lines in bundles.values() for c, _ in lines})
+    stock = _stock_available(merchant, ids | {c for lines in bundles.values() for c, _ in lines}, location_id)
     out = {}
     for pid in ids:
         if pid in bundles:

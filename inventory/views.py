@@ -80,7 +80,8 @@ class InventoryListView(MerchantRequiredMixin, TemplateView):
         page = rows[:PAGE]
         bundles = [p.pk for p in page if p.is_bundle]
         if bundles:
-            avail = selectors.products_available(merchant=self.merchant, product_ids=bundles)
+            avail = selectors.products_available(merchant=self.merchant, product_ids=bundles,
+                                                 location_id=location_id)
             for p in page:
                 if p.is_bundle:
                     p.total_available = avail[p.pk]
