@@ -227,6 +227,15 @@ def stock_ship(
         products = products_by_id(merchant=merchant, ids=[product_id])
         product = products[product_id]
         lines = components_of(merchant=merchant, products=[product])[product_id]
+        if product.is_bundle:
+            # What was promised is what ships: a reservation made before the bundle's components
+            # changed keeps its own bill of materials (otherwise those units would stay reserved).
+            promised = dict(
+                Reservation.objects.filter(merchant=merchant, reference=reference, unit_product_id=product_id,
+                                           quantity__gt=0).values_list("product_id", "per_unit")
+            )
+            if any(dict(lines).get(pid) != per for pid, per in promised.items()):
+                lines = sorted(promised.items())
         tx = StockTx.lock(merchant=merchant, product_ids=[c for c, _ in lines], actor=actor, known=products)
         held = _reservations(merchant, [reference])
         # First check every component can be shipped, then change anything.

@@ -215,3 +215,25 @@ def _default_location_id(m) -> int:
     from inventory.selectors import location_default
 
     return location_default(merchant=m).pk
+
+
+def test_a_bundle_reserved_before_its_components_changed_ships_what_was_reserved(scope_a):
+    from inventory import selectors
+    from inventory.models import Reservation
+    from inventory.services import ReserveRequest
+
+    m = scope_a.merchant
+    a = make_product(m, "A-1", on_hand=10)
+    b = make_product(m, "B-1", on_hand=10)
+    kit = make_bundle(m, "KIT", [(a, 2)])
+    # given an order line holding one kit (two A-1)
+    services.stock_reserve(merchant=m, requests=[ReserveRequest(kit.pk, 1, "order_line:1")])
+    # when the kit's components change before it ships
+    services.product_update(merchant=m, product=kit, components=[(b.pk, 1)])
+    services.stock_ship(merchant=m, reference="order_line:1", product_id=kit.pk, quantity=1)
+    # then the two A-1 that were promised leave, nothing stays reserved, B-1 is untouched
+    levels = {lv.product.sku: (lv.on_hand, lv.reserved) for lv in StockLevel.objects.filter(merchant=m)
+              .select_related("product")}
+    assert levels == {"A-1": (8, 0), "B-1": (10, 0)}
+    assert not Reservation.objects.filter(merchant=m).exists()
+    assert selectors.audit_differences(merchant=m) == []
