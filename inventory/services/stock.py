@@ -110,8 +110,9 @@ def stock_reserve(
     with transaction.atomic():
         products = products_by_id(merchant=merchant, ids=[r.product_id for r in requests])
         bom = components_of(merchant=merchant, products=products.values())
-        tx = StockTx.lock(merchant=merchant, product_ids=[c for lines in bom.values() for c, _ in lines], actor=actor,
-                          known=products)
+        lines_of = _promised_lines(merchant, requests, products, bom)
+        tx = StockTx.lock(merchant=merchant, product_ids=[c for lines in lines_of.values() for c, _ in lines],
+                          actor=actor, known=products)
         held = _reservations(merchant, [r.reference for r in requests])
         for (ref, _pid, _loc), row in held.items():
             if row.unit_product_id != wanted[ref]:
@@ -122,7 +123,7 @@ def stock_reserve(
         result: dict[str, int] = defaultdict(int)
         for req in requests:
             product = products[req.product_id]
-            lines = bom[product.pk]
+            lines = lines_of[req.reference]
             can = min(tx.available(cid) // per for cid, per in lines)
             units = req.quantity
             if can < units:
@@ -157,6 +158,30 @@ def stock_reserve(
         _save_reservations(merchant, held, dirty)
         tx.finish()
     return dict(result)
+
+
+def _promised_lines(
+    merchant: Merchant, requests: Sequence[ReserveRequest], products: dict, bom: dict[int, list[tuple[int, int]]]
+) -> dict[str, list[tuple[int, int]]]:
+    """{reference: [(stock product, per unit)]}: the bundle's components, or, when the reference already
+    holds the bundle under components that have changed since, those (one reference, one bill of materials)."""
+    out = {req.reference: bom[req.product_id] for req in requests}
+    bundle_refs = [req.reference for req in requests if products[req.product_id].is_bundle]
+    if not bundle_refs:
+        return out
+    promised: dict[tuple[str, int], dict[int, int]] = defaultdict(dict)
+    for ref, unit_pid, pid, per in Reservation.objects.filter(
+        merchant=merchant, reference__in=bundle_refs, quantity__gt=0
+    ).values_list("reference", "unit_product_id", "product_id", "per_unit"):
+        promised[(ref, unit_pid)][pid] = per
+    for req in requests:
+        held = promised.get((req.reference, req.product_id))
+        if not held:
+            continue  # nothing held, or another product (refused later, under the lock)
+        current = dict(bom[req.product_id])
+        if any(current.get(pid) != per for pid, per in held.items()):
+            out[req.reference] = sorted(held.items())
+    return out
 
 
 def _held_units(rows: list[Reservation]) -> int:

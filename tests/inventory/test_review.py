@@ -237,3 +237,25 @@ def test_a_bundle_reserved_before_its_components_changed_ships_what_was_reserved
     assert levels == {"A-1": (8, 0), "B-1": (10, 0)}
     assert not Reservation.objects.filter(merchant=m).exists()
     assert selectors.audit_differences(merchant=m) == []
+
+
+def test_topping_up_a_bundle_reserved_before_its_components_changed_keeps_one_bill_of_materials(scope_a):
+    from inventory import selectors
+    from inventory.services import ReserveRequest
+
+    m = scope_a.merchant
+    a = make_product(m, "A-1", on_hand=10)
+    b = make_product(m, "B-1", on_hand=10)
+    kit = make_bundle(m, "KIT", [(a, 2)])
+    services.stock_reserve(merchant=m, requests=[ReserveRequest(kit.pk, 1, "order_line:1")])
+    services.product_update(merchant=m, product=kit, components=[(b.pk, 1)])
+    # when the order line asks for one more kit under the same reference
+    assert services.stock_reserve(merchant=m, requests=[ReserveRequest(kit.pk, 1, "order_line:1")]) == {
+        "order_line:1": 1}
+    # then the reference still counts whole kits of one kind, and releasing gives everything back
+    assert selectors.stock_reserved_for(merchant=m, reference="order_line:1") == 2
+    assert services.stock_release(merchant=m, reference="order_line:1") == 2
+    levels = {lv.product.sku: (lv.on_hand, lv.reserved) for lv in StockLevel.objects.filter(merchant=m)
+              .select_related("product")}
+    assert levels == {"A-1": (10, 0), "B-1": (10, 0)}
+    assert selectors.audit_differences(merchant=m) == []
