@@ -26,6 +26,7 @@ urlpatterns = [
     path("inventory/", include("inventory.urls")),
     path("orders/", include("orders.urls")),
     path("integrations/", include("integrations.urls")),
+    path("shipments/", include("labels.urls")),
 ]
 
 handler404 = "core.views.page_not_found"

@@ -85,7 +85,7 @@ def test_login_page_renders_with_our_layout(client):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("path", ["/", "/settings/", "/jobs/", "/integrations/"])
+@pytest.mark.parametrize("path", ["/", "/settings/", "/jobs/", "/integrations/", "/shipments/"])
 def test_dashboard_pages_render_with_navigation(merchant_a, path):
     response = merchant_a.web.get(path)
 

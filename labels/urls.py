@@ -1,0 +1,5 @@
+from django.urls import path
+
+from labels import views
+
+urlpatterns = [path("", views.ShipmentListView.as_view(), name="shipment-list")]

@@ -1,0 +1,30 @@
+from django.views.generic import TemplateView
+
+from accounts.views import MerchantRequiredMixin
+from orders.models import Shipment
+from orders.selectors import orders as order_selectors
+
+PAGE = 50
+
+
+class ShipmentListView(MerchantRequiredMixin, TemplateView):
+    """Every parcel across orders, newest first: manual tracking now, bought labels later."""
+
+    template_name = "labels/shipments.html"
+
+    def get_context_data(self, **kwargs):
+        qs = order_selectors.shipment_list(merchant=self.merchant).select_related("order")
+        status = self.request.GET.get("status", "")
+        if status in Shipment.Status.values:
+            qs = qs.filter(status=status)
+        before = self.request.GET.get("before", "")
+        if before.isdigit():
+            qs = qs.filter(pk__lt=int(before))  # keyset pagination: no OFFSET
+        rows = list(qs[: PAGE + 1])
+        return super().get_context_data(
+            shipments=rows[:PAGE],
+            next_before=rows[PAGE - 1].pk if len(rows) > PAGE else None,
+            statuses=Shipment.Status.choices,
+            active_status=status,
+            **kwargs,
+        )
