@@ -151,7 +151,7 @@ def order_get(*, merchant: Merchant, pk: int | str) -> Order:
         pk = int(pk)
     except (TypeError, ValueError):
         raise NotFound("No such order.")
-    order = Order.objects.filter(merchant=merchant, pk=pk).first()
+    order = Order.objects.filter(merchant=merchant, pk=pk).order_by().first()
     if order is None:
         raise NotFound("No such order.")
     return order

@@ -59,12 +59,15 @@ def _header(normalized: NormalizedOrder) -> dict:
 
 
 def _locked(merchant: Merchant, integration_id: int | None, normalized: NormalizedOrder) -> Order | None:
-    return (
+    # No ORDER BY (which .first() would add from Meta.ordering, steering the planner onto the list
+    # index and a scan of the merchant's orders): the unique index finds the row directly.
+    rows = list(
         Order.objects.select_for_update(of=("self",))
         .filter(merchant=merchant, channel=normalized.channel, integration_id=integration_id,
-                external_id=normalized.external_id)
-        .first()
+                external_id=normalized.external_id[:255])
+        .order_by()[:1]
     )
+    return rows[0] if rows else None
 
 
 def _validate(normalized: NormalizedOrder) -> None:
