@@ -355,6 +355,40 @@ def machine() -> str:
     return f"{os.cpu_count()} CPUs (nproc), {mem_gb:.0f} GB RAM, PostgreSQL {pg}, Python {platform.python_version()}"
 
 
+def markdown(out: dict) -> str:
+    """The `## Orders` section of BENCHMARKS.md, from a run's results."""
+    lines = ["## Orders", "", f"Machine: {out['machine']}. Date: {out['date']}. Script: `bench/orders_bench.py`"
+             + (" --quick" if out.get("quick") else "") + " (one client process; dedicated database).", ""]
+    if "ingest" in out:
+        i = out["ingest"]
+        lines += [
+            f"### Ingest: {i['orders']:,} orders of 3 lines", "",
+            "| path | orders/s | seconds | ratio |", "|---|---:|---:|---:|",
+            f"| normalize + `order_ingest` (upsert, match SKUs, reserve via inventory, timeline) | "
+            f"{i['service_per_s']:,.0f} | {i['service_s']:,.1f} | x{i['ratio']:,.0f} |",
+            f"| bare `COPY` of the same order and line rows | {i['copy_per_s']:,.0f} | {i['copy_s']:,.1f} | 1 |",
+            f"| re-delivery of 1,000 already-ingested orders (`unchanged`) | {i['repeat_per_s']:,.0f} | | |", "",
+        ]
+    if "list" in out:
+        li = out["list"]
+        lines += [
+            f"### List API: {li['big']:,} orders in one merchant, {li['small']:,} in each of {li['others']} others", "",
+            f"Data loaded with INSERT ... SELECT generate_series in {li['load_s']:.0f}s (one line per order, tags on"
+            " 1 in 10). Median of the rounds; API = GET /api/v1/orders/ through the whole Django stack (token"
+            " auth, tenant scope, selector, cursor pagination, serializers, 3 queries + auth); SQL = the bare"
+            " keyset query of the same page (LIMIT 51).", "",
+            "| page | API ms | bare SQL ms | ratio | rows |", "|---|---:|---:|---:|---:|",
+        ]
+        for c in li["cases"]:
+            lines.append(f"| {c['case']} | {c['api_ms']:.1f} | {c['sql_ms']:.2f} | x{c['ratio']:.0f} | {c['rows']} |")
+        lines += ["", f"OFFSET at the same depth as page {li['deep_page']:,} (what keyset pagination avoids): "
+                      f"{li['offset_ms']:.1f} ms for the SQL alone.", ""]
+        for c in li["cases"]:
+            lines += [f"EXPLAIN (ANALYZE, BUFFERS) {c['case']}:", "", "```", c["plan"], "```", ""]
+        lines += ["EXPLAIN OFFSET at the same depth:", "", "```", li["offset_plan"], "```", ""]
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
@@ -362,7 +396,11 @@ def main() -> None:
     parser.add_argument("--skip-ingest", action="store_true")
     parser.add_argument("--skip-list", action="store_true")
     parser.add_argument("--json", help="write the results here as JSON")
+    parser.add_argument("--report-from", help="print the BENCHMARKS.md section from a JSON file of a run, and stop")
     args = parser.parse_args()
+    if args.report_from:
+        print(markdown(json.loads(Path(args.report_from).read_text())))
+        return
     setup_django(args.database_url)
     out = {"machine": machine(), "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "quick": args.quick}
     print(out["machine"], out["date"], flush=True)
@@ -382,6 +420,7 @@ def main() -> None:
         print(f"\nEXPLAIN OFFSET:\n{out['list']['offset_plan']}")
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2, default=str))
+    print("\n" + markdown(out))
 
 
 if __name__ == "__main__":
