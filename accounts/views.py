@@ -6,7 +6,7 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.views import View
-from django.views.generic import TemplateView
+from django.views.generic import RedirectView, TemplateView
 
 from accounts import selectors, services
 from accounts.forms import ApiTokenForm
@@ -25,8 +25,10 @@ class MerchantRequiredMixin(LoginRequiredMixin):
         return self.request.merchant
 
 
-class DashboardView(MerchantRequiredMixin, TemplateView):
-    template_name = "accounts/dashboard.html"
+class DashboardView(MerchantRequiredMixin, RedirectView):
+    """The order list is where a merchant's day starts; "/" takes them there."""
+
+    pattern_name = "order-list"
 
 
 

@@ -72,7 +72,7 @@ def test_first_google_login_creates_user_merchant_and_owner_membership(client):
         membership = Membership.objects.select_related("merchant").get(user=user)
     assert membership.role == Membership.Role.OWNER
     assert membership.merchant.name == "Grace's shop"
-    assert client.get("/").status_code == 200
+    assert client.get("/", follow=True).status_code == 200
 
 
 @pytest.mark.django_db

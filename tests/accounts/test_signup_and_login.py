@@ -22,7 +22,7 @@ def test_sign_up_creates_a_merchant_owned_by_the_new_user(client):
     assert membership.role == Membership.Role.OWNER
     assert membership.merchant.name == "Nia's Candles"
     assert user.first_name == "Nia"
-    assert client.get("/").status_code == 200
+    assert client.get("/", follow=True).status_code == 200
 
 
 @pytest.mark.django_db
@@ -85,7 +85,7 @@ def test_login_page_renders_with_our_layout(client):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("path", ["/", "/settings/", "/jobs/", "/integrations/", "/shipments/"])
+@pytest.mark.parametrize("path", ["/orders/", "/inventory/", "/settings/", "/jobs/", "/integrations/", "/shipments/"])
 def test_dashboard_pages_render_with_navigation(merchant_a, path):
     response = merchant_a.web.get(path)
 
@@ -125,3 +125,11 @@ def test_email_verification_is_mandatory_in_production_only():
     from config.env import read_env  # noqa: F401 - settings module decides from DJANGO_ENV
 
     assert settings.ACCOUNT_EMAIL_VERIFICATION == ("mandatory" if settings.IS_PRODUCTION else "optional")
+
+
+@pytest.mark.django_db
+def test_home_takes_a_signed_in_merchant_to_the_order_list(merchant_a):
+    response = merchant_a.web.get("/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/orders/"
