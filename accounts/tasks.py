@@ -33,9 +33,9 @@ def enqueue_on_commit(task: Task | str, **kwargs: Any) -> None:
     """Send a task once the current transaction commits (a bare .delay() inside one is a bug)."""
 
     def send() -> None:
-        if isinstance(task, str):
-            current_app.send_task(task, kwargs=kwargs)
-        else:
-            task.apply_async(kwargs=kwargs)
+        # A name is resolved to the registered task, so in-process (eager) mode runs it here
+        # instead of send_task() pushing it to a broker nobody may be reading.
+        target = current_app.tasks[task] if isinstance(task, str) else task
+        target.apply_async(kwargs=kwargs)
 
     transaction.on_commit(send)

@@ -118,3 +118,18 @@ def test_a_real_worker_runs_tenant_tasks_sent_after_commit(merchant_a, settings,
     assert job.result == {"scope": merchant_a.merchant.pk, "seen": 1}
     assert ready.status_code == 200, ready.content
     assert ready.json()["checks"]["celery"]["status"] == "ok"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_enqueue_on_commit_by_name_runs_in_process_when_eager(merchant_a):
+    from django.db import transaction
+
+    with tenant_scope(merchant_a.merchant):
+        job = services.job_create(merchant=merchant_a.merchant, kind="tests.probe", total=1)
+    with transaction.atomic():
+        enqueue_on_commit("tests.count_jobs_in_scope", merchant_id=merchant_a.merchant.pk, job_id=job.pk)
+        with unscoped("test read"):
+            assert WorkerJob.objects.get(pk=job.pk).status == WorkerJob.Status.QUEUED  # not before commit
+
+    with unscoped("test read"):
+        assert WorkerJob.objects.get(pk=job.pk).status == WorkerJob.Status.SUCCEEDED
