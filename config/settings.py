@@ -115,7 +115,7 @@ REDIS_URL = ENV.redis_url
 # Without a broker, tasks run in-process (make run); with one, they go to Celery workers.
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_TASK_ALWAYS_EAGER", "1" if not ENV.redis_url else "0") == "1"
 CELERY_TASK_EAGER_PROPAGATES = True
-CELERY_BROKER_URL = ENV.redis_url or "memory://"
+CELERY_BROKER_URL = ENV.redis_url or "memory://localhost/"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
