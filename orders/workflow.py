@@ -8,6 +8,9 @@
          ▼                  │
       cancelled ◀───────────┘ (cancelling a partly shipped order cancels the rest)
 
+Channel updates move an order by what is left to ship: a line dropped or cut to what has shipped
+makes it fulfilled; units added to a fulfilled order make it partially fulfilled again.
+
 An illegal move raises IllegalTransition (409 with current and requested state).
 """
 
@@ -20,7 +23,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.UNFULFILLED: frozenset({S.PARTIALLY_FULFILLED, S.FULFILLED, S.ON_HOLD, S.CANCELLED}),
     # A second partial shipment keeps an order partially fulfilled: the one allowed self-loop.
     S.PARTIALLY_FULFILLED: frozenset({S.PARTIALLY_FULFILLED, S.FULFILLED, S.ON_HOLD, S.CANCELLED, S.RETURNED}),
-    S.FULFILLED: frozenset({S.RETURNED}),
+    # The channel may add to an order that has shipped in full (a quantity raised, a line added):
+    # it has something to ship again. Only ingest takes this move.
+    S.FULFILLED: frozenset({S.RETURNED, S.PARTIALLY_FULFILLED}),
     S.ON_HOLD: frozenset({S.UNFULFILLED, S.PARTIALLY_FULFILLED, S.CANCELLED}),
     S.CANCELLED: frozenset(),
     S.RETURNED: frozenset(),

@@ -20,11 +20,15 @@ from accounts.models import Merchant
 from core.errors import ValidationFailed
 from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
-from orders.models import Channel, Order, OrderEvent, OrderLine, OrderStatus
+from orders.models import Channel, Order, OrderEvent, OrderLine, OrderStatus, Shipment
 from orders.normalized import NormalizedOrder
 from orders.services import notifications
+from orders.services.fulfillment import status_after_fulfillment
 from orders.services.reservations import order_flags_refresh, reconcile_events, reservations_reconcile
 from orders.workflow import can_transition
+
+# Where the shipped/left-to-ship arithmetic decides the status; hold, cancelled and returned stay as they are.
+FLOWING = (OrderStatus.UNFULFILLED, OrderStatus.PARTIALLY_FULFILLED, OrderStatus.FULFILLED)
 
 logger = logging.getLogger(__name__)
 
@@ -100,8 +104,10 @@ def _sync_lines(order: Order, normalized: NormalizedOrder, existing: list[OrderL
         seen.add(key)
         line = by_key.get(key)
         if line is None:
+            # A line added to an order that is cancelled or returned here is cancelled with it.
             new.append(OrderLine(merchant_id=order.merchant_id, order=order, external_id=n.external_id[:255],
                                  sku=n.sku[:128], title=n.title[:500], quantity=n.quantity,
+                                 quantity_cancelled=0 if active else n.quantity,
                                  unit_price_amount=_money(n.unit_price), position=position))
             continue
         before = (line.sku, line.title, line.quantity, line.unit_price_amount, line.quantity_cancelled)
@@ -213,12 +219,21 @@ def _ingest(merchant: Merchant, integration_id: int | None, normalized: Normaliz
                 for line in lines:
                     line.quantity_cancelled = line.quantity - line.quantity_fulfilled
                 OrderLine.objects.bulk_update(lines, ["quantity_cancelled", "updated_at"])
+                # Parcels not yet shipped will not ship (as order_cancel does); shipped ones stay.
+                Shipment.objects.filter(merchant=merchant, order=order, status=Shipment.Status.PENDING).delete()
                 cancelled_now = True
             else:
                 events.append(OrderEvent(
                     merchant=merchant, order=order, kind=OrderEvent.Kind.CANCELLED,
                     message=f"The channel cancelled this order, but it is already {order.status}; nothing changed here.",
                 ))
+
+        status_before = order.status
+        if not created and not cancelled_now and lines_changed and order.status in FLOWING:
+            # Lines dropped, cut to what shipped, or added after shipping: the status follows what is left.
+            target = status_after_fulfillment(lines)
+            if target != order.status and can_transition(order.status, target):
+                order.status = target
 
         result = reservations_reconcile(merchant=merchant, order=order, lines=lines, partial=True)
         flags = order_flags_refresh(order=order, lines=lines)
@@ -237,6 +252,10 @@ def _ingest(merchant: Merchant, integration_id: int | None, normalized: Normaliz
         if cancelled_now:
             events.append(OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.CANCELLED,
                                      message="Cancelled on the channel"))
+        elif order.status != status_before:
+            events.append(OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.STATUS,
+                                     message=f"{status_before} → {order.status} (lines changed on the channel)",
+                                     data={"from": status_before, "to": order.status}))
         if order.needs_attention and (created or matched or lines_changed):
             unmatched = sorted({li.sku for li in lines if li.product_id is None and li.quantity_outstanding > 0})
             events.append(OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.NEEDS_ATTENTION,

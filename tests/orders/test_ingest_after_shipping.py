@@ -1,0 +1,116 @@
+"""Channel updates that arrive after some of the order has shipped: status and reservations stay true."""
+
+from __future__ import annotations
+
+import pytest
+
+from orders import services
+from orders.models import OrderLine, OrderStatus, Shipment
+from orders.services import ShipmentLineRequest
+from tests.inventory.helpers import make_product
+from tests.orders.helpers import level, normalized, reserved_for
+
+pytestmark = pytest.mark.django_db
+
+
+def _ship(m, order, line, qty):
+    return services.shipment_create(merchant=m, order=order, lines=[ShipmentLineRequest(line.pk, qty)])
+
+
+def test_line_removed_after_partial_shipment_leaves_nothing_to_ship_so_order_is_fulfilled(scope_a):
+    # given an order of 2 × A and 3 × B, where A has shipped in full
+    m = scope_a.merchant
+    a = make_product(m, "A-1", on_hand=10)
+    b = make_product(m, "B-1", on_hand=10)
+    order = services.order_ingest(merchant=m, integration_id=7, normalized=normalized(
+        lines=(("L1", "A-1", 2), ("L2", "B-1", 3)))).order
+    la, lb = OrderLine.objects.filter(merchant=m).order_by("position")
+    _ship(m, order, la, 2)
+    # when the channel drops line B
+    services.order_ingest(merchant=m, integration_id=7, normalized=normalized(
+        lines=(("L1", "A-1", 2),), updated_minutes=5))
+    order.refresh_from_db()
+    lb.refresh_from_db()
+    # then B is cancelled and released, and the order, with nothing left to ship, is fulfilled
+    assert (lb.quantity_cancelled, lb.quantity_reserved, reserved_for(m, lb)) == (3, 0, 0)
+    assert level(m, b).reserved == 0
+    assert level(m, a).on_hand == 8
+    assert order.status == OrderStatus.FULFILLED
+
+
+def test_quantity_cut_below_shipped_keeps_shipped_and_fulfills(scope_a):
+    # given 5 × A ordered, 3 shipped
+    m = scope_a.merchant
+    a = make_product(m, "A-1", on_hand=10)
+    order = services.order_ingest(merchant=m, integration_id=7, normalized=normalized(lines=(("L1", "A-1", 5),))).order
+    la = OrderLine.objects.get(merchant=m)
+    _ship(m, order, la, 3)
+    # when the channel says 2
+    services.order_ingest(merchant=m, integration_id=7, normalized=normalized(lines=(("L1", "A-1", 2),),
+                                                                               updated_minutes=5))
+    order.refresh_from_db()
+    la.refresh_from_db()
+    # then what shipped stays shipped, nothing stays reserved, and the order is fulfilled
+    assert (la.quantity, la.quantity_fulfilled, la.quantity_reserved) == (3, 3, 0)
+    assert (level(m, a).on_hand, level(m, a).reserved) == (7, 0)
+    assert order.status == OrderStatus.FULFILLED
+
+
+def test_quantity_raised_on_a_fulfilled_order_reserves_nothing_it_can_never_ship(scope_a):
+    # given an order of 2 × A, fully shipped
+    m = scope_a.merchant
+    a = make_product(m, "A-1", on_hand=10)
+    order = services.order_ingest(merchant=m, integration_id=7, normalized=normalized(lines=(("L1", "A-1", 2),))).order
+    la = OrderLine.objects.get(merchant=m)
+    _ship(m, order, la, 2)
+    # when the channel later says 4
+    services.order_ingest(merchant=m, integration_id=7, normalized=normalized(lines=(("L1", "A-1", 4),),
+                                                                               updated_minutes=5))
+    order.refresh_from_db()
+    la.refresh_from_db()
+    # then the 2 extra units can be shipped (the order is open again) and are reserved for it
+    assert order.status == OrderStatus.PARTIALLY_FULFILLED
+    assert (la.quantity, la.quantity_fulfilled, la.quantity_reserved) == (4, 2, 2)
+    assert (level(m, a).on_hand, level(m, a).reserved) == (8, 2)
+    _ship(m, order, la, 2)
+    order.refresh_from_db()
+    assert order.status == OrderStatus.FULFILLED
+    assert (level(m, a).on_hand, level(m, a).reserved) == (6, 0)
+
+
+def test_channel_cancel_of_partially_shipped_order_drops_pending_parcels_and_releases_the_rest(scope_a):
+    # given 5 × A: 2 shipped, 2 in a pending parcel
+    m = scope_a.merchant
+    a = make_product(m, "A-1", on_hand=10)
+    order = services.order_ingest(merchant=m, integration_id=7, normalized=normalized(lines=(("L1", "A-1", 5),))).order
+    la = OrderLine.objects.get(merchant=m)
+    _ship(m, order, la, 2)
+    services.shipment_create(merchant=m, order=order, lines=[ShipmentLineRequest(la.pk, 2)], ship=False)
+    # when the channel cancels the order
+    services.order_ingest(merchant=m, integration_id=7, normalized=normalized(lines=(("L1", "A-1", 5),),
+                                                                               updated_minutes=5, cancelled=True))
+    order.refresh_from_db()
+    la.refresh_from_db()
+    # then the 3 unshipped are cancelled and released, the pending parcel is gone, shipped stays shipped
+    assert order.status == OrderStatus.CANCELLED
+    assert (la.quantity_fulfilled, la.quantity_cancelled, la.quantity_reserved) == (2, 3, 0)
+    assert (level(m, a).on_hand, level(m, a).reserved) == (8, 0)
+    assert list(Shipment.objects.filter(merchant=m).values_list("status", flat=True)) == [Shipment.Status.SHIPPED]
+
+
+def test_new_line_on_an_order_cancelled_here_is_cancelled_too(scope_a):
+    # given an order the merchant cancelled
+    m = scope_a.merchant
+    make_product(m, "A-1", on_hand=10)
+    b = make_product(m, "B-1", on_hand=10)
+    order = services.order_ingest(merchant=m, integration_id=7, normalized=normalized()).order
+    services.order_cancel(merchant=m, order=order)
+    # when the channel re-delivers it with an extra line
+    services.order_ingest(merchant=m, integration_id=7, normalized=normalized(
+        lines=(("L1", "A-1", 2), ("L2", "B-1", 1)), updated_minutes=5))
+    order.refresh_from_db()
+    lb = OrderLine.objects.get(merchant=m, sku="B-1")
+    # then it stays cancelled, nothing is reserved, and the new line has nothing outstanding
+    assert order.status == OrderStatus.CANCELLED
+    assert (lb.quantity_cancelled, lb.quantity_outstanding, lb.quantity_reserved) == (1, 0, 0)
+    assert level(m, b).reserved == 0
