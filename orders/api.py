@@ -371,7 +371,7 @@ class _AnalyticsView(MerchantViewMixin, APIView):
 
     def get(self, request):
         if self.takes_range:
-            rng = selectors.DateRange.from_params(request.query_params)
+            rng = selectors.DateRange.from_params(request.query_params, tz=self.merchant.timezone)
             return Response(type(self).selector(merchant=self.merchant, rng=rng))
         return Response(type(self).selector(merchant=self.merchant))
 

@@ -270,10 +270,10 @@ class AnalyticsView(MerchantRequiredMixin, TemplateView):
         ctx = super().get_context_data(**kwargs)
         m = self.merchant
         try:
-            rng = selectors.DateRange.from_params(self.request.GET)
+            rng = selectors.DateRange.from_params(self.request.GET, tz=m.timezone)
         except ValidationFailed as exc:
             messages.error(self.request, exc.message)
-            rng = selectors.DateRange.from_params({})
+            rng = selectors.DateRange.from_params({}, tz=m.timezone)
         revenue = selectors.revenue_by_day(merchant=m, rng=rng)
         labels = [d["date"][5:] for d in revenue["days"]]
         rev_series = {c: [Decimal(d["channels"][c]["revenue"]) for d in revenue["days"]] for c in revenue["channels"]}

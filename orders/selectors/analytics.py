@@ -3,14 +3,17 @@
 Money is summed only over orders in the merchant's currency (no exchange rates are kept);
 orders in other currencies are counted separately in `other_currency_orders` so the figure is
 honest about what it leaves out. Cancelled orders are excluded from revenue and top SKUs.
+Days are the merchant's own (Merchant.timezone): an order placed at 22:00 in New York on the 1st
+counts on the 1st, not on the 2nd as it would in UTC.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import connection
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Sum
@@ -30,14 +33,22 @@ def _money(value) -> str:
     return str(Decimal(str(value or 0)).quantize(CENT))
 
 
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
 @dataclass(frozen=True)
 class DateRange:
     start: date
     end: date  # inclusive
+    tz: str = "UTC"  # whose days these are; the selectors set the merchant's
 
     @classmethod
-    def from_params(cls, params, default_days: int = 30) -> DateRange:
-        today = timezone.localdate()
+    def from_params(cls, params, default_days: int = 30, tz: str = "UTC") -> DateRange:
+        today = timezone.localdate(timezone.now(), zone(tz))
 
         def day(name: str) -> date | None:
             value = (params.get(name) or "").strip()
@@ -54,16 +65,19 @@ class DateRange:
             raise ValidationFailed("from must not be after to.", details={"field": "from"})
         if (end - start).days + 1 > MAX_DAYS:
             raise ValidationFailed(f"At most {MAX_DAYS} days at a time.", details={"field": "from"})
-        return cls(start=start, end=end)
+        return cls(start=start, end=end, tz=tz)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return zone(self.tz)
 
     @property
     def start_at(self) -> datetime:
-        return timezone.make_aware(datetime.combine(self.start, time.min), timezone.get_default_timezone())
+        return timezone.make_aware(datetime.combine(self.start, time.min), self.zone)
 
     @property
     def end_at(self) -> datetime:  # exclusive
-        return timezone.make_aware(datetime.combine(self.end + timedelta(days=1), time.min),
-                                   timezone.get_default_timezone())
+        return timezone.make_aware(datetime.combine(self.end + timedelta(days=1), time.min), self.zone)
 
     def days(self) -> list[date]:
         return [self.start + timedelta(days=i) for i in range((self.end - self.start).days + 1)]
@@ -72,14 +86,20 @@ class DateRange:
         return {"from": self.start.isoformat(), "to": self.end.isoformat()}
 
 
+def _local(merchant: Merchant, rng: DateRange) -> DateRange:
+    """The range in the merchant's own days, whoever built it."""
+    return replace(rng, tz=merchant.timezone or "UTC")
+
+
 def _orders(merchant: Merchant, rng: DateRange):
     return Order.objects.filter(merchant=merchant, placed_at__gte=rng.start_at, placed_at__lt=rng.end_at)
 
 
 def revenue_by_day(*, merchant: Merchant, rng: DateRange) -> dict:
     """Revenue and order count per day per channel (cancelled orders excluded)."""
+    rng = _local(merchant, rng)
     qs = _orders(merchant, rng).exclude(status=OrderStatus.CANCELLED)
-    rows = (qs.filter(currency=merchant.currency).annotate(day=TruncDate("placed_at"))
+    rows = (qs.filter(currency=merchant.currency).annotate(day=TruncDate("placed_at", tzinfo=rng.zone))
             .values("day", "channel").annotate(revenue=Sum("total_amount"), orders=Count("id")).order_by("day"))
     series: dict[str, dict[str, dict]] = {}
     for r in rows:
@@ -103,6 +123,7 @@ def revenue_by_day(*, merchant: Merchant, rng: DateRange) -> dict:
 
 def top_skus(*, merchant: Merchant, rng: DateRange, limit: int = 10) -> dict:
     """Best sellers by units and by revenue (units sold less units cancelled)."""
+    rng = _local(merchant, rng)
     base = (OrderLine.objects.filter(merchant=merchant, order__placed_at__gte=rng.start_at,
                                      order__placed_at__lt=rng.end_at, order__currency=merchant.currency)
             .exclude(order__status=OrderStatus.CANCELLED)
@@ -120,6 +141,7 @@ def top_skus(*, merchant: Merchant, rng: DateRange, limit: int = 10) -> dict:
 
 def fulfillment_time(*, merchant: Merchant, rng: DateRange) -> dict:
     """Average and 90th percentile of the time from order placed to its first shipment, in hours."""
+    rng = _local(merchant, rng)
     qs = _orders(merchant, rng).filter(first_shipped_at__isnull=False)
     n = qs.count()
     if not n:
@@ -166,6 +188,7 @@ def unfulfilled_by_age(*, merchant: Merchant) -> dict:
 def shipping_cost(*, merchant: Merchant, rng: DateRange) -> dict:
     """Label spend against shipping charged to customers. Label spend stays 0 until labels are bought
     through Switchboard (the labels issue fills Shipment.label_cost_amount)."""
+    rng = _local(merchant, rng)
     charged = (_orders(merchant, rng).filter(currency=merchant.currency).exclude(status=OrderStatus.CANCELLED)
                .aggregate(v=Sum("shipping_amount"))["v"] or Decimal("0.00"))
     spend = (Shipment.objects.filter(merchant=merchant, order__placed_at__gte=rng.start_at,
@@ -178,6 +201,7 @@ def shipping_cost(*, merchant: Merchant, rng: DateRange) -> dict:
 
 def short_orders(*, merchant: Merchant, rng: DateRange, limit: int = 20) -> dict:
     """Orders that went short of stock in the range, and how many are still short."""
+    rng = _local(merchant, rng)
     qs = _orders(merchant, rng).filter(went_short_at__isnull=False)
     recent = qs.order_by("-placed_at", "-id")[:limit]
     return {

@@ -78,8 +78,11 @@ class OrderFilters:
         return out
 
 
-def _day_start(d: date) -> datetime:
-    return timezone.make_aware(datetime.combine(d, time.min), timezone.get_default_timezone())
+def _day_start(d: date, tz_name: str) -> datetime:
+    """Midnight of the merchant's day (Merchant.timezone), as analytics counts days."""
+    from orders.selectors.analytics import zone
+
+    return timezone.make_aware(datetime.combine(d, time.min), zone(tz_name))
 
 
 def order_filter(*, merchant: Merchant, filters: OrderFilters) -> QuerySet[Order]:
@@ -93,9 +96,9 @@ def order_filter(*, merchant: Merchant, filters: OrderFilters) -> QuerySet[Order
     if f.integration is not None:
         qs = qs.filter(integration_id=f.integration)
     if f.placed_from:
-        qs = qs.filter(placed_at__gte=_day_start(f.placed_from))
+        qs = qs.filter(placed_at__gte=_day_start(f.placed_from, merchant.timezone))
     if f.placed_to:
-        qs = qs.filter(placed_at__lt=_day_start(f.placed_to + timedelta(days=1)))
+        qs = qs.filter(placed_at__lt=_day_start(f.placed_to + timedelta(days=1), merchant.timezone))
     if f.needs_attention is not None:
         qs = qs.filter(needs_attention=f.needs_attention)
     if f.short is not None:
