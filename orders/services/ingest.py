@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -40,7 +40,8 @@ class IngestResult:
 
 
 def _money(value) -> Decimal:
-    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
+    """To the cent, half up as receipts round (Decimal's default, half even, makes 2.125 into 2.12)."""
+    return Decimal(str(value or 0)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 def _header(normalized: NormalizedOrder) -> dict:

@@ -114,3 +114,23 @@ def test_new_line_on_an_order_cancelled_here_is_cancelled_too(scope_a):
     assert order.status == OrderStatus.CANCELLED
     assert (lb.quantity_cancelled, lb.quantity_outstanding, lb.quantity_reserved) == (1, 0, 0)
     assert level(m, b).reserved == 0
+
+
+def test_channel_amounts_round_half_up_to_the_cent(scope_a):
+    # given a channel that sends amounts with a third decimal (tax-inclusive prices, some marketplaces)
+    from dataclasses import replace
+    from decimal import Decimal
+
+    from orders.normalized import NormalizedLine
+
+    m = scope_a.merchant
+    make_product(m, "A-1", on_hand=10)
+    n = replace(normalized(), lines=(NormalizedLine(external_id="L1", sku="A-1", quantity=1, unit_price=Decimal("2.125")),),
+                subtotal=Decimal("2.125"), tax=Decimal("0.445"), total=Decimal("2.565"))
+    # when it is ingested
+    order = services.order_ingest(merchant=m, integration_id=7, normalized=n).order
+    order.refresh_from_db()
+    # then every amount is rounded half up, as the channels and the customer's receipt do (not to the even cent)
+    line = OrderLine.objects.get(merchant=m)
+    assert (line.unit_price_amount, order.subtotal_amount, order.tax_amount, order.total_amount) == (
+        Decimal("2.13"), Decimal("2.13"), Decimal("0.45"), Decimal("2.57"))
