@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Merchant
@@ -84,11 +85,30 @@ def reservations_reconcile(
             result.reserved_by_line[line.pk] = units
             changed.append(line)
     if changed:
-        OrderLine.objects.bulk_update(changed, ["quantity_reserved", "updated_at"])
+        _save_reserved(merchant, changed)
     for line in lines:
         if line.product_id is not None and line.quantity_short > 0 and order.status not in INACTIVE:
             result.short_lines.append({"line": line.pk, "sku": line.sku, "short": line.quantity_short})
     return result
+
+
+def _save_reserved(merchant: Merchant, lines: Sequence[OrderLine]) -> None:
+    """Write the lines' reserved counts. On PostgreSQL one UPDATE ... FROM unnest(): bulk_update's CASE
+    expressions cost more Python than the whole statement costs PostgreSQL (a few ms per order ingested)."""
+    now = timezone.now()
+    unique = list({line.pk: line for line in lines}.values())
+    for line in unique:
+        line.updated_at = now
+    if connection.vendor != "postgresql":
+        OrderLine.objects.bulk_update(unique, ["quantity_reserved", "updated_at"])
+        return
+    table = OrderLine._meta.db_table
+    with connection.cursor() as cur:
+        cur.execute(
+            f"UPDATE {table} AS l SET quantity_reserved = v.q, updated_at = %s "  # noqa: S608
+            "FROM unnest(%s::bigint[], %s::int[]) AS v(id, q) WHERE l.merchant_id = %s AND l.id = v.id",
+            [now, [line.pk for line in unique], [line.quantity_reserved for line in unique], merchant.pk],
+        )
 
 
 def order_flags_refresh(*, order: Order, lines: Sequence[OrderLine]) -> list[str]:
