@@ -95,6 +95,12 @@ class OrderBulkView(MerchantRequiredMixin, View):
         return HttpResponseRedirect(back)
 
 
+def _cell(text: str) -> str:
+    """Text from channels and buyers, made inert for spreadsheets: a leading = + - @ (or tab, CR) would
+    make Excel or Sheets run it as a formula (CSV injection), so it gets a leading apostrophe."""
+    return f"'{text}" if text and text[0] in "=+-@\t\r" else text
+
+
 class OrderExportView(MerchantRequiredMixin, View):
     """The filtered list as CSV, streamed in keyset chunks (a million orders in flat memory)."""
 
@@ -119,11 +125,11 @@ class OrderExportView(MerchantRequiredMixin, View):
                 yield writer.writerow(self.HEADER)
                 for o in selectors.order_export_rows(merchant=merchant, filters=filters):
                     yield writer.writerow([
-                        o.pk, o.number, o.channel, o.integration_id or "", o.external_id, o.status,
-                        o.placed_at.isoformat(), o.customer_name, o.customer_email, o.currency, o.subtotal_amount,
-                        o.shipping_amount, o.tax_amount, o.total_amount, int(o.is_short), int(o.needs_attention),
-                        " ".join(t.name for t in o.tag_rows.all()),
-                        "; ".join(f"{li.quantity}x{li.sku}" for li in o.lines.all()),
+                        o.pk, _cell(o.number), o.channel, o.integration_id or "", _cell(o.external_id), o.status,
+                        o.placed_at.isoformat(), _cell(o.customer_name), _cell(o.customer_email), o.currency,
+                        o.subtotal_amount, o.shipping_amount, o.tax_amount, o.total_amount, int(o.is_short),
+                        int(o.needs_attention), _cell(" ".join(t.name for t in o.tag_rows.all())),
+                        _cell("; ".join(f"{li.quantity}x{li.sku}" for li in o.lines.all())),
                     ])
 
         response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")

@@ -104,3 +104,23 @@ def test_analytics_and_notifications_pages(shop):
     with tenant_scope(tenant.merchant):
         prefs = services.notification_settings_get(merchant=tenant.merchant)
         assert (prefs.new_order_mode, prefs.recipients, prefs.notify_sync_failure) == ("digest", "a@x.com, b@x.com", False)
+
+
+def test_csv_export_neutralises_spreadsheet_formulas_from_channel_data(merchant_a):
+    # given a channel order whose customer name and SKU are spreadsheet formulas (buyer-controlled text)
+    import csv
+    import io
+
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        services.order_ingest(merchant=m, integration_id=1, normalized=normalized(
+            "7", lines=(("L", "=1+1", 1),), customer_name='=HYPERLINK("http://evil.example","x")',
+            customer_email="@SUM(A1)"))
+    # when the list is exported
+    r = merchant_a.web.get("/orders/export.csv")
+    rows = list(csv.DictReader(io.StringIO(b"".join(r.streaming_content).decode())))
+    # then no text cell starts with a formula character; numbers are untouched
+    assert rows[0]["customer_name"] == "'=HYPERLINK(\"http://evil.example\",\"x\")"
+    assert rows[0]["customer_email"] == "'@SUM(A1)"
+    assert rows[0]["lines"] == "1x=1+1"
+    assert rows[0]["total"] == "10.00"
