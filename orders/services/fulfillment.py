@@ -121,6 +121,9 @@ def shipment_mark_shipped(
         shipment_lines = list(ShipmentLine.objects.filter(merchant=merchant, shipment=shipment))
         for sl in shipment_lines:
             line = by_pk[sl.order_line_id]
+            if line.product_id is None:  # its SKU changed on the channel after the parcel was made
+                raise ShipmentInvalid(f"SKU {line.sku} matches no product; map it before shipping.",
+                                      code="sku_not_mapped", details={"line": line.pk, "sku": line.sku})
             if sl.quantity > line.quantity_outstanding:
                 raise ShipmentInvalid(f"Only {line.quantity_outstanding} of {line.sku} are left to ship.",
                                       details={"line": line.pk, "left": line.quantity_outstanding})

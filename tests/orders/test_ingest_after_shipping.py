@@ -134,3 +134,23 @@ def test_channel_amounts_round_half_up_to_the_cent(scope_a):
     line = OrderLine.objects.get(merchant=m)
     assert (line.unit_price_amount, order.subtotal_amount, order.tax_amount, order.total_amount) == (
         Decimal("2.13"), Decimal("2.13"), Decimal("0.45"), Decimal("2.57"))
+
+
+def test_pending_parcel_of_a_line_whose_sku_changed_to_an_unknown_one_is_refused_not_crashed(scope_a):
+    # given a pending parcel of 1 × A
+    from orders.errors import ShipmentInvalid
+
+    m = scope_a.merchant
+    a = make_product(m, "A-1", on_hand=10)
+    order = services.order_ingest(merchant=m, integration_id=7, normalized=normalized()).order
+    la = OrderLine.objects.get(merchant=m)
+    parcel = services.shipment_create(merchant=m, order=order, lines=[ShipmentLineRequest(la.pk, 1)], ship=False)
+    # when the channel changes that line's SKU to one we do not know, and the parcel is then marked shipped
+    services.order_ingest(merchant=m, integration_id=7, normalized=normalized(lines=(("L1", "NEW-SKU", 2),),
+                                                                               updated_minutes=5))
+    with pytest.raises(ShipmentInvalid) as err:
+        services.shipment_mark_shipped(merchant=m, shipment=parcel)
+    # then it is refused as unmapped, and nothing shipped
+    assert err.value.code == "sku_not_mapped"
+    assert (level(m, a).on_hand, level(m, a).reserved) == (10, 0)
+    assert Shipment.objects.get(merchant=m).status == Shipment.Status.PENDING
