@@ -26,7 +26,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     # The channel may add to an order that has shipped in full (a quantity raised, a line added):
     # it has something to ship again. Only ingest takes this move.
     S.FULFILLED: frozenset({S.RETURNED, S.PARTIALLY_FULFILLED}),
-    S.ON_HOLD: frozenset({S.UNFULFILLED, S.PARTIALLY_FULFILLED, S.CANCELLED}),
+    # Releasing a hold goes where the shipments say; fulfilled when the channel cut what was left meanwhile.
+    S.ON_HOLD: frozenset({S.UNFULFILLED, S.PARTIALLY_FULFILLED, S.FULFILLED, S.CANCELLED}),
     S.CANCELLED: frozenset(),
     S.RETURNED: frozenset(),
 }

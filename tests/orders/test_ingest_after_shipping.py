@@ -154,3 +154,23 @@ def test_pending_parcel_of_a_line_whose_sku_changed_to_an_unknown_one_is_refused
     assert err.value.code == "sku_not_mapped"
     assert (level(m, a).on_hand, level(m, a).reserved) == (10, 0)
     assert Shipment.objects.get(merchant=m).status == Shipment.Status.PENDING
+
+
+def test_hold_released_after_the_channel_cut_what_was_left_makes_the_order_fulfilled(scope_a):
+    # given 3 × A, 1 shipped, then the order put on hold
+    m = scope_a.merchant
+    a = make_product(m, "A-1", on_hand=10)
+    order = services.order_ingest(merchant=m, integration_id=7, normalized=normalized(lines=(("L1", "A-1", 3),))).order
+    la = OrderLine.objects.get(merchant=m)
+    _ship(m, order, la, 1)
+    services.order_hold(merchant=m, order=order, reason="address check")
+    # when the channel cuts the line to the 1 shipped, and the hold is released
+    services.order_ingest(merchant=m, integration_id=7, normalized=normalized(lines=(("L1", "A-1", 1),),
+                                                                               updated_minutes=5))
+    order.refresh_from_db()
+    assert order.status == OrderStatus.ON_HOLD
+    services.order_release_hold(merchant=m, order=order)
+    order.refresh_from_db()
+    # then the order is fulfilled (not stuck on hold) and nothing stays reserved
+    assert (order.status, order.hold_reason) == (OrderStatus.FULFILLED, "")
+    assert (level(m, a).on_hand, level(m, a).reserved) == (9, 0)
