@@ -10,6 +10,7 @@ are acknowledged last, so a crash part-way means the next run simply tries again
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import F
 
 from accounts.models import Merchant
 from inventory import services as inventory_services
@@ -28,12 +29,17 @@ def short_orders_allocate(*, merchant: Merchant, product_ids: set[int] | None = 
         product_ids = {m.product_id for m in marks}
     allocated_units = 0
     orders_topped = 0
-    if product_ids:
-        candidates = list(
-            Order.objects.filter(merchant=merchant, is_short=True, status__in=OPEN,
-                                 lines__product_id__in=product_ids)
-            .order_by("placed_at", "id").values_list("pk", flat=True).distinct()[:limit]
+    while product_ids:
+        # Orders with a line of these products that is itself short (an order short only of something
+        # else must not take a batch's place), oldest first.
+        rows = (
+            OrderLine.objects.filter(merchant=merchant, product_id__in=product_ids, order__is_short=True,
+                                     order__status__in=OPEN)
+            .filter(quantity_reserved__lt=F("quantity") - F("quantity_fulfilled") - F("quantity_cancelled"))
+            .order_by("order__placed_at", "order_id").values_list("order_id", "order__placed_at").distinct()[:limit]
         )
+        candidates = list(dict.fromkeys(order_id for order_id, _ in rows))
+        batch_units = 0
         for order_id in candidates:
             with transaction.atomic():
                 order = Order.objects.select_for_update(of=("self",)).get(merchant=merchant, pk=order_id)
@@ -46,8 +52,12 @@ def short_orders_allocate(*, merchant: Merchant, product_ids: set[int] | None = 
                 order_flags_refresh(order=order, lines=lines)
                 order.save(update_fields=["is_short", "needs_attention", "went_short_at", "updated_at"])
                 OrderEvent.objects.bulk_create(reconcile_events(order=order, result=result, allocated=True))
+                batch_units += result.reserved
                 allocated_units += result.reserved
                 orders_topped += 1
+        # A full batch that still found stock may have more waiting behind it; otherwise we are done.
+        if len(rows) < limit or not batch_units:
+            break
     if marks:
         inventory_services.availability_ack(merchant=merchant, consumer=CONSUMER, marks=marks)
     return {"marks": len(marks), "orders": orders_topped, "units": allocated_units}
