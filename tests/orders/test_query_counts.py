@@ -1,0 +1,60 @@
+"""Pages and API run a fixed number of queries, whatever the number of orders on them."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.tenancy import tenant_scope
+from orders import services
+from tests.inventory.helpers import make_product
+from tests.orders.helpers import normalized
+
+pytestmark = pytest.mark.django_db
+
+
+def _queries(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        r = client.get(url)
+        if getattr(r, "streaming", False):
+            b"".join(r.streaming_content)
+    assert r.status_code == 200
+    return len(ctx.captured_queries)
+
+
+def _orders(m, start: int, n: int) -> None:
+    with tenant_scope(m):
+        for i in range(start, start + n):
+            services.order_ingest(merchant=m, integration_id=1, normalized=normalized(
+                str(i), lines=(("L1", "A-1", 1), ("L2", "NOPE", 1))))
+            services.order_update(merchant=m, order=services.order_ingest(
+                merchant=m, integration_id=1, normalized=normalized(str(i), lines=(("L1", "A-1", 1), ("L2", "NOPE", 1)))
+            ).order, tags=["vip", f"t{i}"])
+
+
+@pytest.mark.parametrize("url", ["/orders/", "/orders/export.csv", "/orders/analytics/"])
+def test_dashboard_pages_do_not_grow_with_orders(merchant_a, url):
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        make_product(m, "A-1", on_hand=500)
+    _orders(m, 0, 2)
+    few = _queries(merchant_a.web, url)
+    _orders(m, 2, 20)
+    many = _queries(merchant_a.web, url)
+    assert many == few
+
+
+def test_order_page_does_not_grow_with_lines_and_shipments(merchant_a):
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        make_product(m, "A-1", on_hand=500)
+        small = services.order_ingest(merchant=m, integration_id=1, normalized=normalized("1")).order
+        big = services.order_ingest(merchant=m, integration_id=1, normalized=normalized(
+            "2", lines=tuple((f"L{i}", "A-1", 2) for i in range(8)))).order
+        services.order_fulfill_all(merchant=m, order=small)
+        for line in list(big.lines.all())[:3]:
+            services.shipment_create(merchant=m, order=big, lines=[services.ShipmentLineRequest(line.pk, 1)])
+    for client, prefix in ((merchant_a.web, "/orders/"), (merchant_a.api, "/api/v1/orders/")):
+        _queries(client, f"{prefix}{small.pk}/")  # warm: a first request may write its session or token use
+        assert _queries(client, f"{prefix}{big.pk}/") == _queries(client, f"{prefix}{small.pk}/")
