@@ -80,6 +80,9 @@ def _validate(normalized: NormalizedOrder) -> None:
         raise ValidationFailed(f"Unknown channel {normalized.channel!r}.", code="unknown_channel")
     if not normalized.external_id:
         raise ValidationFailed("A channel order needs its external id.", code="external_id_required")
+    if _money(normalized.total) < 0:  # the table's check constraint would turn it into an IntegrityError (500)
+        raise ValidationFailed("An order total cannot be negative.", code="negative_total",
+                               details={"total": str(normalized.total)})
     for line in normalized.lines:
         if line.quantity < 0:
             raise ValidationFailed("Line quantities cannot be negative.", details={"sku": line.sku})

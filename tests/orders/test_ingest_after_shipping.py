@@ -174,3 +174,19 @@ def test_hold_released_after_the_channel_cut_what_was_left_makes_the_order_fulfi
     # then the order is fulfilled (not stuck on hold) and nothing stays reserved
     assert (order.status, order.hold_reason) == (OrderStatus.FULFILLED, "")
     assert (level(m, a).on_hand, level(m, a).reserved) == (9, 0)
+
+
+def test_negative_order_total_is_a_validation_error_not_a_database_error(scope_a):
+    # given a payload whose total is negative (a refund mistaken for an order)
+    from decimal import Decimal
+
+    from core.errors import ValidationFailed
+    from orders.models import Order
+
+    m = scope_a.merchant
+    make_product(m, "A-1", on_hand=10)
+    # when it is ingested, then it is refused as invalid (400), and nothing is written
+    with pytest.raises(ValidationFailed) as err:
+        services.order_ingest(merchant=m, integration_id=7, normalized=normalized(total=Decimal("-5.00")))
+    assert (err.value.status_code, err.value.code) == (400, "negative_total")
+    assert Order.objects.filter(merchant=m).count() == 0
