@@ -99,6 +99,11 @@ def order_return(*, merchant: Merchant, order: Order, actor=None, restock: bool 
                 inventory_services.stock_return(merchant=merchant, product_id=line.product_id,
                                                 quantity=line.quantity_fulfilled, reference=line.reference,
                                                 actor=actor, restock=restock)
+        # What never shipped never will: cancelled, as order_cancel does (analytics and the page count on it).
+        for line in lines:
+            line.quantity_cancelled = line.quantity - line.quantity_fulfilled
+        OrderLine.objects.bulk_update(lines, ["quantity_cancelled", "updated_at"])
+        Shipment.objects.filter(merchant=merchant, order=order, status=Shipment.Status.PENDING).delete()
         order.status = OrderStatus.RETURNED
         result = reservations_reconcile(merchant=merchant, order=order, lines=lines, actor=actor)
         order_flags_refresh(order=order, lines=lines)

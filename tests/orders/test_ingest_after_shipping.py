@@ -190,3 +190,23 @@ def test_negative_order_total_is_a_validation_error_not_a_database_error(scope_a
         services.order_ingest(merchant=m, integration_id=7, normalized=normalized(total=Decimal("-5.00")))
     assert (err.value.status_code, err.value.code) == (400, "negative_total")
     assert Order.objects.filter(merchant=m).count() == 0
+
+
+def test_return_of_a_partially_shipped_order_restocks_what_shipped_and_cancels_the_rest(scope_a):
+    # given 3 × A, 1 shipped, 2 still reserved
+    from inventory.models import StockLevel
+
+    m = scope_a.merchant
+    a = make_product(m, "A-1", on_hand=10)
+    order = services.order_ingest(merchant=m, integration_id=7, normalized=normalized(lines=(("L1", "A-1", 3),))).order
+    la = OrderLine.objects.get(merchant=m)
+    _ship(m, order, la, 1)
+    # when the customer returns the parcel
+    services.order_return(merchant=m, order=order, restock=True)
+    order.refresh_from_db()
+    la.refresh_from_db()
+    # then the shipped unit is back on hand, the 2 never shipped are released and no longer outstanding
+    assert order.status == OrderStatus.RETURNED
+    assert (la.quantity_fulfilled, la.quantity_cancelled, la.quantity_outstanding, la.quantity_reserved) == (1, 2, 0, 0)
+    assert sum(StockLevel.objects.filter(merchant=m, product=a).values_list("on_hand", flat=True)) == 10
+    assert level(m, a).reserved == 0
