@@ -42,12 +42,10 @@ def short_orders_allocate_task(self, *, merchant_id: int) -> str:
 @shared_task(name="orders.short_orders_allocate_fanout")
 def short_orders_allocate_fanout() -> int:
     """Beat, every minute: one allocation task per merchant with stock changes waiting for us."""
-    from inventory.models import AvailabilityMark
+    from inventory.selectors import availability_pending_merchant_ids
     from orders.services.allocation import CONSUMER
 
-    with unscoped("beat fan-out: merchants with availability marks for orders"):
-        ids = list(AvailabilityMark.objects.filter(consumer=CONSUMER).values_list("merchant_id", flat=True)
-                   .order_by("merchant_id").distinct())
+    ids = availability_pending_merchant_ids(consumer=CONSUMER)
     for merchant_id in ids:
         short_orders_allocate_task.apply_async(kwargs={"merchant_id": merchant_id})
     return len(ids)
