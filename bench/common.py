@@ -1,0 +1,26 @@
+"""What every benchmark shares: a dedicated PostgreSQL database, migrated, with Django set up."""
+
+from __future__ import annotations
+
+import os
+
+
+def setup_django(url: str) -> None:
+    """Create the database named by `url` if it is missing, set Django up on it and migrate."""
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.setdefault("SWITCHBOARD_TESTING", "1")  # locmem email: mails sent by services are not printed
+    import psycopg
+
+    base, name = url.rsplit("/", 1)
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
