@@ -8,15 +8,22 @@ them into component units with the bundle's bill of materials.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from django.db import transaction
 
 from accounts.models import Merchant, User
 from inventory.errors import InvalidStockOperation, LocationNotFound, OutOfStock
-from inventory.models import Location, Reservation, StockMovement
-from inventory.services._core import MAX_UNITS, UNLIMITED, StockTx, components_of, products_by_id
+from inventory.models import Location, Product, Reservation, StockMovement
+from inventory.services._core import (
+    MAX_UNITS,
+    UNLIMITED,
+    ProductInfo,
+    StockTx,
+    components_of,
+    products_by_id,
+)
 
 Reason = StockMovement.Reason
 REASONS = frozenset(Reason.values)
@@ -86,7 +93,8 @@ def _save_reservations(merchant: Merchant, rows: dict[tuple[str, int, int], Rese
 
 
 def stock_reserve(
-    *, merchant: Merchant, requests: Sequence[ReserveRequest], actor: User | None = None, partial: bool = False
+    *, merchant: Merchant, requests: Sequence[ReserveRequest], actor: User | None = None, partial: bool = False,
+    products: Mapping[int, Product] | None = None,
 ) -> dict[str, int]:
     """Promise units to callers (order lines) so no unit is sold twice.
 
@@ -95,6 +103,9 @@ def stock_reserve(
     available) per request and never raises OutOfStock (channel orders are never refused).
     Returns {reference: units reserved by this call}. A bundle reserves its components under the
     same reference. Locations: the default first, then the others.
+
+    `products`: the merchant's Product rows the caller already loaded in this transaction (orders has
+    just matched its lines by SKU); when they cover every request, they are not read a second time.
     """
     if not requests:
         return {}
@@ -108,7 +119,7 @@ def stock_reserve(
                 f"Reference {req.reference!r} is used for two products.", details={"reference": req.reference}
             )
     with transaction.atomic():
-        products = products_by_id(merchant=merchant, ids=[r.product_id for r in requests])
+        products = _known_products(merchant, [r.product_id for r in requests], products)
         bom = components_of(merchant=merchant, products=products.values())
         lines_of = _promised_lines(merchant, requests, products, bom)
         tx = StockTx.lock(merchant=merchant, product_ids=[c for lines in lines_of.values() for c, _ in lines],
@@ -158,6 +169,23 @@ def stock_reserve(
         _save_reservations(merchant, held, dirty)
         tx.finish()
     return dict(result)
+
+
+def _known_products(
+    merchant: Merchant, ids: list[int], loaded: Mapping[int, Product] | None
+) -> dict[int, ProductInfo]:
+    """The ProductInfo of these ids: from the caller's already-loaded rows when they cover them all
+    (and are the merchant's), else one read (which also turns a foreign id into UnknownSku)."""
+    if loaded:
+        found: dict[int, ProductInfo] = {}
+        for pid in ids:
+            p = loaded.get(pid)
+            if p is None or p.pk != pid or p.merchant_id != merchant.pk:
+                break
+            found[pid] = ProductInfo(p.pk, p.sku, p.is_bundle, p.allows_backorder, p.low_stock_threshold)
+        else:
+            return found
+    return products_by_id(merchant=merchant, ids=ids)
 
 
 def _promised_lines(

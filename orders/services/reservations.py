@@ -75,7 +75,11 @@ def reservations_reconcile(
             by_ref[line.reference] = line
     if requests:
         result.attempted = True
-        got = inventory_services.stock_reserve(merchant=merchant, requests=requests, actor=actor, partial=partial)
+        # Lines matched in this transaction carry their Product: inventory need not read them again.
+        known = {line.product_id: line.product for line in by_ref.values() if OrderLine.product.is_cached(line)}
+        got = inventory_services.stock_reserve(
+            merchant=merchant, requests=requests, actor=actor, partial=partial, products=known or None
+        )
         for reference, units in got.items():
             line = by_ref.get(reference)
             if line is None or not units:

@@ -7,6 +7,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.tenancy import tenant_scope
+from inventory import selectors as inventory_selectors
+from inventory import services as inventory_services
+from inventory.errors import UnknownSku
 from orders import services
 from tests.inventory.helpers import make_product
 from tests.orders.helpers import normalized
@@ -58,3 +61,37 @@ def test_order_page_does_not_grow_with_lines_and_shipments(merchant_a):
     for client, prefix in ((merchant_a.web, "/orders/"), (merchant_a.api, "/api/v1/orders/")):
         _queries(client, f"{prefix}{small.pk}/")  # warm: a first request may write its session or token use
         assert _queries(client, f"{prefix}{big.pk}/") == _queries(client, f"{prefix}{small.pk}/")
+
+
+def test_new_three_line_order_ingest_runs_at_most_21_queries(merchant_a, django_assert_max_num_queries):
+    # Given three stocked products and a warmed-up merchant (settings and first order exist)
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        products = [make_product(m, sku, on_hand=10) for sku in ("A-1", "B-1", "C-1")]
+        services.order_ingest(merchant=m, integration_id=1, normalized=normalized("warm", lines=(("L1", "A-1", 1),)))
+        # When a new 3-line order arrives
+        with django_assert_max_num_queries(21):
+            result = services.order_ingest(merchant=m, integration_id=1, normalized=normalized(
+                "new", lines=(("L1", "A-1", 2), ("L2", "B-1", 1), ("L3", "C-1", 3))))
+        # Then every line is matched and reserved (inventory did not need to read the products again)
+        lines = list(result.order.lines.order_by("position"))
+        assert [(li.product_id, li.quantity_reserved) for li in lines] == [
+            (products[0].pk, 2), (products[1].pk, 1), (products[2].pk, 3)]
+        assert [inventory_selectors.stock_reserved_for(merchant=m, reference=li.reference) for li in lines] == [2, 1, 3]
+
+
+def test_stock_reserve_ignores_loaded_products_of_another_merchant(merchant_a, merchant_b):
+    # Given a product of merchant B, handed to merchant A's reserve as "already loaded"
+    with tenant_scope(merchant_b.merchant):
+        foreign = make_product(merchant_b.merchant, "B-ONLY", on_hand=5)
+    with tenant_scope(merchant_a.merchant):
+        # When A reserves it
+        with pytest.raises(UnknownSku):
+            inventory_services.stock_reserve(
+                merchant=merchant_a.merchant,
+                requests=[inventory_services.ReserveRequest(product_id=foreign.pk, quantity=1, reference="x:1")],
+                products={foreign.pk: foreign},
+            )
+    # Then it is still an unknown product for A, and B's stock is untouched
+    with tenant_scope(merchant_b.merchant):
+        assert inventory_selectors.product_available(merchant=merchant_b.merchant, product_id=foreign.pk) == 5
