@@ -11,6 +11,8 @@ from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
 from inventory.errors import UnknownSku
 from orders import services
+from orders.models import NotificationLog
+from orders.services.notifications import notification_queue
 from tests.inventory.helpers import make_product
 from tests.orders.helpers import normalized
 
@@ -63,14 +65,14 @@ def test_order_page_does_not_grow_with_lines_and_shipments(merchant_a):
         assert _queries(client, f"{prefix}{big.pk}/") == _queries(client, f"{prefix}{small.pk}/")
 
 
-def test_new_three_line_order_ingest_runs_at_most_21_queries(merchant_a, django_assert_max_num_queries):
+def test_new_three_line_order_ingest_runs_at_most_19_queries(merchant_a, django_assert_max_num_queries):
     # Given three stocked products and a warmed-up merchant (settings and first order exist)
     m = merchant_a.merchant
     with tenant_scope(m):
         products = [make_product(m, sku, on_hand=10) for sku in ("A-1", "B-1", "C-1")]
         services.order_ingest(merchant=m, integration_id=1, normalized=normalized("warm", lines=(("L1", "A-1", 1),)))
         # When a new 3-line order arrives
-        with django_assert_max_num_queries(21):
+        with django_assert_max_num_queries(19):
             result = services.order_ingest(merchant=m, integration_id=1, normalized=normalized(
                 "new", lines=(("L1", "A-1", 2), ("L2", "B-1", 1), ("L3", "C-1", 3))))
         # Then every line is matched and reserved (inventory did not need to read the products again)
@@ -95,3 +97,20 @@ def test_stock_reserve_ignores_loaded_products_of_another_merchant(merchant_a, m
     # Then it is still an unknown product for A, and B's stock is untouched
     with tenant_scope(merchant_b.merchant):
         assert inventory_selectors.product_available(merchant=merchant_b.merchant, product_id=foreign.pk) == 5
+
+
+def test_notification_queued_twice_under_one_key_is_recorded_once(merchant_a):
+    # Given a notification already queued under a key
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        first = notification_queue(merchant=m, key="sync_failed:7", kind="sync_failed", recipients=["a@example.com"],
+                                   context={"summary": "boom", "reference": "7"})
+        # When the same key is queued again
+        second = notification_queue(merchant=m, key="sync_failed:7", kind="sync_failed",
+                                    recipients=["a@example.com"], context={"summary": "boom", "reference": "7"})
+        # Then the first is a saved row, the second is None, and one row exists with its values
+        assert first is not None and first.pk is not None
+        assert second is None
+        rows = list(NotificationLog.objects.filter(merchant=m, key="sync_failed:7").values_list(
+            "pk", "kind", "recipients", "status"))
+        assert rows == [(first.pk, "sync_failed", ["a@example.com"], "pending")]
