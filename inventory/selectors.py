@@ -10,6 +10,7 @@ from django.db.models.functions import Coalesce, Lower
 
 from accounts.models import Merchant
 from accounts.tenancy import unscoped
+from core.errors import NotFound
 from inventory.errors import LocationNotFound, ProductNotFound
 from inventory.models import (
     AvailabilityMark,
@@ -17,11 +18,23 @@ from inventory.models import (
     Location,
     Product,
     Reservation,
+    StockImport,
     StockLevel,
     StockMovement,
 )
 
 UNLIMITED = 10**12
+
+
+def stock_import_recent(*, merchant: Merchant, limit: int = 10) -> list[StockImport]:
+    return list(StockImport.objects.filter(merchant=merchant).order_by("-id")[:limit])
+
+
+def stock_import_get(*, merchant: Merchant, pk: int) -> StockImport:
+    imp = StockImport.objects.filter(merchant=merchant, pk=pk).select_related("job").first()
+    if imp is None:
+        raise NotFound("No such import.")
+    return imp
 
 
 def product_list(*, merchant: Merchant) -> QuerySet[Product]:

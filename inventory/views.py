@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import base64
-import csv
 import json
 
 from django.contrib import messages
 from django.db.models import Q
-from django.http import HttpResponseRedirect, StreamingHttpResponse
+from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.views import View
 from django.views.generic import TemplateView
 
 from accounts.views import MerchantRequiredMixin
+from core.csv_stream import csv_streaming_response
 from core.errors import ApplicationError
 from inventory import selectors, services
 from inventory.forms import (
@@ -27,7 +27,7 @@ from inventory.forms import (
     ProductForm,
     TransferForm,
 )
-from inventory.models import StockImport, StockMovement
+from inventory.models import StockMovement
 from inventory.services import imports
 
 PAGE = 50
@@ -323,7 +323,7 @@ class ImportView(MerchantRequiredMixin, View):
     template_name = "inventory/import.html"
 
     def _ctx(self, form):
-        return {"form": form, "recent": StockImport.objects.filter(merchant=self.merchant).order_by("-id")[:10],
+        return {"form": form, "recent": selectors.stock_import_recent(merchant=self.merchant),
                 "inline_limit": imports.INLINE_LIMIT}
 
     def get(self, request):
@@ -348,12 +348,7 @@ class ImportPreviewView(MerchantRequiredMixin, View):
     template_name = "inventory/import_preview.html"
 
     def _get(self, pk):
-        imp = StockImport.objects.filter(merchant=self.merchant, pk=pk).select_related("job").first()
-        if imp is None:
-            from django.http import Http404
-
-            raise Http404
-        return imp
+        return selectors.stock_import_get(merchant=self.merchant, pk=pk)
 
     def get(self, request, pk: int):
         return render(request, self.template_name, {"imp": self._get(pk)})
@@ -372,18 +367,10 @@ class ImportPreviewView(MerchantRequiredMixin, View):
         return HttpResponseRedirect(reverse("inventory-import-preview", args=[pk]))
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 class LevelsExportView(MerchantRequiredMixin, View):
     """Every level as CSV, streamed in chunks (each chunk read inside the merchant's scope)."""
 
     def get(self, request):
         location_id = int(request.GET["location"]) if request.GET.get("location", "").isdigit() else None
-        writer = csv.writer(_Echo())
         rows = imports.levels_export_rows(merchant=self.merchant, location_id=location_id)
-        response = StreamingHttpResponse((writer.writerow(r) for r in rows), content_type="text/csv")
-        response["Content-Disposition"] = 'attachment; filename="stock-levels.csv"'
-        return response
+        return csv_streaming_response(rows, filename="stock-levels.csv", content_type="text/csv")
