@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from decimal import Decimal
 
 from django.contrib import messages
-from django.http import HttpResponseRedirect, StreamingHttpResponse
+from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,6 +16,7 @@ from django.views.generic import TemplateView
 
 from accounts.tenancy import tenant_scope
 from accounts.views import MerchantRequiredMixin
+from core.csv_stream import csv_streaming_response
 from core.errors import ApplicationError, ValidationFailed
 from orders import charts, selectors, services
 from orders.bulk_actions import bulk_action_get, registered_bulk_actions
@@ -112,30 +112,22 @@ class OrderExportView(MerchantRequiredMixin, View):
         filters = _filters(request)
         merchant = self.merchant
 
-        class Echo:
-            def write(self, value):
-                return value
-
-        writer = csv.writer(Echo())
-
         def rows():
             # The response body is produced after the middleware has left the request's scope,
             # so the generator enters the same merchant's scope again for its reads.
             with tenant_scope(merchant):
-                yield writer.writerow(self.HEADER)
+                yield self.HEADER
                 for o in selectors.order_export_rows(merchant=merchant, filters=filters):
-                    yield writer.writerow([
+                    yield [
                         o.pk, _cell(o.number), o.channel, o.integration_id or "", _cell(o.external_id), o.status,
                         o.placed_at.isoformat(), _cell(o.customer_name), _cell(o.customer_email), o.currency,
                         o.subtotal_amount, o.shipping_amount, o.tax_amount, o.total_amount, int(o.is_short),
                         int(o.needs_attention), _cell(" ".join(t.name for t in o.tag_rows.all())),
                         _cell("; ".join(f"{li.quantity}x{li.sku}" for li in o.lines.all())),
-                    ])
+                    ]
 
-        response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
         stamp = timezone.now().strftime("%Y%m%d-%H%M")
-        response["Content-Disposition"] = f'attachment; filename="orders-{stamp}.csv"'
-        return response
+        return csv_streaming_response(rows(), filename=f"orders-{stamp}.csv")
 
 
 class OrderDetailView(MerchantRequiredMixin, TemplateView):
