@@ -7,6 +7,7 @@ from typing import Any
 from celery import Task, current_app
 from django.db import transaction
 
+from accounts.models import Merchant
 from accounts.tenancy import tenant_scope
 
 
@@ -27,6 +28,12 @@ class TenantTask(Task):
             raise TypeError(f"{self.name} needs merchant_id=... to enter the tenant scope")
         with tenant_scope(int(merchant_id)):
             return super().__call__(*args, **kwargs)
+
+
+def task_merchant(merchant_id: int) -> Merchant | None:
+    """The active merchant a task works for, or None when it was deleted or deactivated meanwhile
+    (the task then reports "missing" instead of failing and being retried)."""
+    return Merchant.objects.filter(pk=merchant_id, is_active=True).first()
 
 
 def enqueue_on_commit(task: Task | str, **kwargs: Any) -> None:

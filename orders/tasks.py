@@ -8,15 +8,9 @@ from datetime import date, timedelta
 from celery import shared_task
 from django.utils import timezone
 
-from accounts.models import Merchant
-from accounts.tasks import TenantTask
+from accounts.tasks import TenantTask, task_merchant
 from accounts.tenancy import unscoped
 from orders import services
-
-
-def _merchant(merchant_id: int) -> Merchant | None:
-    with unscoped("task bootstrap: load the merchant"):
-        return Merchant.objects.filter(pk=merchant_id, is_active=True).first()
 
 
 @shared_task(base=TenantTask, bind=True, name="orders.notification_deliver",
@@ -24,7 +18,7 @@ def _merchant(merchant_id: int) -> Merchant | None:
              retry_jitter=True, max_retries=8)
 def notification_deliver_task(self, *, merchant_id: int, log_id: int) -> str:
     """Send one queued notification; a retry or duplicate delivery sends nothing twice."""
-    merchant = _merchant(merchant_id)
+    merchant = task_merchant(merchant_id)
     if merchant is None:
         return "missing"
     return services.notification_deliver(merchant=merchant, log_id=log_id)
@@ -32,7 +26,7 @@ def notification_deliver_task(self, *, merchant_id: int, log_id: int) -> str:
 
 @shared_task(base=TenantTask, bind=True, name="orders.short_orders_allocate")
 def short_orders_allocate_task(self, *, merchant_id: int) -> str:
-    merchant = _merchant(merchant_id)
+    merchant = task_merchant(merchant_id)
     if merchant is None:
         return "missing"
     result = services.short_orders_allocate(merchant=merchant)
@@ -53,7 +47,7 @@ def short_orders_allocate_fanout() -> int:
 
 @shared_task(base=TenantTask, bind=True, name="orders.notification_daily_digest")
 def notification_daily_digest_task(self, *, merchant_id: int, day: str) -> str:
-    merchant = _merchant(merchant_id)
+    merchant = task_merchant(merchant_id)
     if merchant is None:
         return "missing"
     log = services.notification_daily_digest(merchant=merchant, day=date.fromisoformat(day))
