@@ -66,8 +66,9 @@ def low_stock_notify(*, merchant: Merchant, product_ids: list[int]) -> str:
 
     Each product is claimed with its own conditional UPDATE (notified before this episode began →
     now notified), so the task never holds more than one product row lock and cannot deadlock with
-    stock changes. Claimed products go into one email; if sending fails the claims are undone and
-    the task retries. `settings.INVENTORY_LOW_STOCK_NOTIFIER` (a dotted path, called with
+    stock changes. Claimed products go into one email, queued through the notifications app (which
+    sends it exactly once, retrying the mail server itself); if queueing fails the claims are undone
+    and the task retries. `settings.INVENTORY_LOW_STOCK_NOTIFIER` (a dotted path, called with
     `merchant=` and `products=[{"product_id", "sku", "title", "available", "threshold"}]`) replaces
     the owners' email, so the app that owns notification settings decides who hears about it.
     """
