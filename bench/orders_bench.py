@@ -95,8 +95,9 @@ def bench_ingest(n: int, n_skus: int) -> dict:
     from inventory.models import Product, StockLevel
     from inventory.selectors import location_default
     from inventory.services import AdjustLine, stock_adjust_many
+    from notifications.services import notification_settings_update
     from orders.models import Order, OrderLine
-    from orders.services import notification_settings_update, order_ingest
+    from orders.services import order_ingest
 
     merchant, _ = new_merchant("Ingest bench")
     skus = [f"ING-{i:05d}" for i in range(n_skus)]

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "core",
     "accounts",
     "jobs",
+    "notifications",
     "inventory",
     "orders",
     "integrations",
@@ -269,7 +270,7 @@ SPECTACULAR_SETTINGS = {
 # Apps above accounts give a new merchant what it needs, called by accounts.services.merchant_create.
 MERCHANT_ONBOARDING_STEPS: list[str] = [
     "inventory.services.location_create_default",
-    "orders.services.notification_settings_create_default",
+    "notifications.services.notification_settings_create_default",
 ]
 # Who consumes the inventory availability outbox (one pending mark per consumer and product).
 INVENTORY_AVAILABILITY_CONSUMERS: list[str] = ["channels", "orders"]

@@ -3,8 +3,6 @@
 from django.contrib import admin
 
 from orders.models import (
-    NotificationLog,
-    NotificationSettings,
     Order,
     OrderEvent,
     OrderLine,
@@ -88,21 +86,3 @@ class TrackingOutboxAdmin(admin.ModelAdmin):
     list_filter = ["channel", ("processed_at", admin.EmptyFieldListFilter)]
     search_fields = ["order__number", "last_error"]
     raw_id_fields = ["merchant", "order", "shipment"]
-
-
-@admin.register(NotificationSettings)
-class NotificationSettingsAdmin(admin.ModelAdmin):
-    list_display = ["id", "merchant", "new_order_mode", "notify_channel_cancellation", "notify_sync_failure",
-                    "notify_customer_shipped", "updated_at"]
-    list_filter = ["new_order_mode"]
-    search_fields = ["merchant__name", "recipients"]
-    raw_id_fields = ["merchant"]
-
-
-@admin.register(NotificationLog)
-class NotificationLogAdmin(admin.ModelAdmin):
-    list_display = ["id", "key", "kind", "merchant", "status", "attempts", "sent_at", "created_at"]
-    list_filter = ["status", "kind"]
-    search_fields = ["key", "subject", "merchant__name"]
-    raw_id_fields = ["merchant", "order"]
-    readonly_fields = ["claimed_at", "sent_at", "created_at"]

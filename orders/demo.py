@@ -17,6 +17,7 @@ from django.utils import timezone
 from accounts.models import Merchant, User
 from core.errors import ApplicationError
 from inventory import selectors as inventory_selectors
+from notifications.services import notification_settings_update
 from orders import services
 from orders.models import Order, OrderLine, Shipment
 from orders.normalized import NormalizedAddress, NormalizedLine, NormalizedOrder
@@ -57,7 +58,7 @@ def seed(*, merchant: Merchant, user: User) -> None:
     rng = random.Random(20261125)  # noqa: S311 - demo data, not security
     now = timezone.now()
     # Daily mails would flood the console in `make run`; the demo merchant reads a digest instead.
-    services.notification_settings_update(merchant=merchant, new_order_mode="digest")
+    notification_settings_update(merchant=merchant, new_order_mode="digest")
     known = inventory_selectors.product_map_by_sku(merchant=merchant, skus=list(PRICES))
     skus = [s for s in PRICES if s.lower() in known] or list(PRICES)
     popular = [s for s in POPULAR if s in skus] or skus

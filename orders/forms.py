@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django import forms
 
-from orders.models import Channel, NotificationSettings, OrderStatus
+from orders.models import Channel, OrderStatus
 
 
 class OrderFilterForm(forms.Form):
@@ -77,12 +77,3 @@ class MapSkuForm(forms.Form):
     line = forms.IntegerField(widget=forms.HiddenInput)
     sku = forms.CharField(max_length=128, label="Product SKU")
     all_open_lines = forms.BooleanField(required=False, initial=True, label="Also every other open order with this SKU")
-
-
-class NotificationSettingsForm(forms.ModelForm):
-    class Meta:
-        model = NotificationSettings
-        fields = ["new_order_mode", "notify_channel_cancellation", "notify_sync_failure", "notify_customer_shipped",
-                  "recipients"]
-        widgets = {"recipients": forms.TextInput(attrs={"placeholder": "owner@shop.com, ops@shop.com"})}
-

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import smtplib
 from datetime import date, timedelta
 
 from celery import shared_task
@@ -11,17 +10,6 @@ from django.utils import timezone
 from accounts.tasks import TenantTask, task_merchant
 from accounts.tenancy import unscoped
 from orders import services
-
-
-@shared_task(base=TenantTask, bind=True, name="orders.notification_deliver",
-             autoretry_for=(smtplib.SMTPException, OSError), retry_backoff=30, retry_backoff_max=1800,
-             retry_jitter=True, max_retries=8)
-def notification_deliver_task(self, *, merchant_id: int, log_id: int) -> str:
-    """Send one queued notification; a retry or duplicate delivery sends nothing twice."""
-    merchant = task_merchant(merchant_id)
-    if merchant is None:
-        return "missing"
-    return services.notification_deliver(merchant=merchant, log_id=log_id)
 
 
 @shared_task(base=TenantTask, bind=True, name="orders.short_orders_allocate")
@@ -56,13 +44,16 @@ def notification_daily_digest_task(self, *, merchant_id: int, day: str) -> str:
 
 @shared_task(name="orders.notification_daily_digest_fanout")
 def notification_daily_digest_fanout() -> int:
-    """Beat, daily: yesterday's digest for every merchant who chose the digest."""
-    from orders.models import NotificationSettings
+    """Beat, hourly: yesterday's digest for every merchant who chose it, yesterday being the merchant's
+    own (Merchant.timezone). The digest is keyed by day, so each goes out once, soon after the
+    merchant's midnight, however often this runs."""
+    from notifications.selectors import notification_digest_merchants
+    from orders.selectors.analytics import zone
 
-    day = (timezone.localdate() - timedelta(days=1)).isoformat()
+    now = timezone.now()
     with unscoped("beat fan-out: merchants wanting the daily digest"):
-        ids = list(NotificationSettings.objects.filter(new_order_mode=NotificationSettings.NewOrderMode.DIGEST)
-                   .values_list("merchant_id", flat=True))
-    for merchant_id in ids:
-        notification_daily_digest_task.apply_async(kwargs={"merchant_id": merchant_id, "day": day})
-    return len(ids)
+        merchants = notification_digest_merchants()
+    for merchant_id, tz in merchants:
+        day = timezone.localdate(now, zone(tz)) - timedelta(days=1)
+        notification_daily_digest_task.apply_async(kwargs={"merchant_id": merchant_id, "day": day.isoformat()})
+    return len(merchants)

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from notifications.views import NotificationSettingsView
 from orders import views
 
 urlpatterns = [
@@ -8,7 +9,7 @@ urlpatterns = [
     path("bulk/", views.OrderBulkView.as_view(), name="order-bulk"),
     path("export.csv", views.OrderExportView.as_view(), name="order-export"),
     path("analytics/", views.AnalyticsView.as_view(), name="order-analytics"),
-    path("notifications/", views.NotificationSettingsView.as_view(), name="order-notifications"),
+    path("notifications/", NotificationSettingsView.as_view(), name="order-notifications"),
     path("shipments/<int:pk>/ship/", views.ShipmentShipView.as_view(), name="shipment-ship"),
     path("<int:pk>/", views.OrderDetailView.as_view(), name="order-detail"),
     path("<int:pk>/<slug:action>/", views.OrderActionView.as_view(), name="order-action"),

@@ -1,4 +1,4 @@
-"""Dashboard pages of the orders app: list, order page, manual order, export, analytics, notifications."""
+"""Dashboard pages of the orders app: list, order page, manual order, export, analytics."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.http import HttpResponseRedirect
-from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -24,7 +23,6 @@ from orders.forms import (
     ManualLineFormSet,
     ManualOrderForm,
     MapSkuForm,
-    NotificationSettingsForm,
     OrderFilterForm,
     ReasonForm,
     ShipmentForm,
@@ -301,20 +299,3 @@ class AnalyticsView(MerchantRequiredMixin, TemplateView):
             channels=dict(Channel.choices),
         )
         return ctx
-
-
-class NotificationSettingsView(MerchantRequiredMixin, TemplateView):
-    template_name = "orders/notifications.html"
-
-    def get(self, request, *args, **kwargs):
-        prefs = services.notification_settings_get(merchant=self.merchant)
-        return self.render_to_response(self.get_context_data(form=NotificationSettingsForm(instance=prefs)))
-
-    def post(self, request, *args, **kwargs):
-        prefs = services.notification_settings_get(merchant=self.merchant)
-        form = NotificationSettingsForm(request.POST, instance=prefs)
-        if form.is_valid():
-            services.notification_settings_update(merchant=self.merchant, **form.cleaned_data)
-            messages.success(request, "Notification settings saved.")
-            return HttpResponseRedirect(reverse("order-notifications"))
-        return render(request, self.template_name, self.get_context_data(form=form), status=400)

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import connection
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from accounts.models import Membership, Merchant
+from accounts.models import Merchant
 from accounts.tasks import enqueue_on_commit
 from inventory.models import Product
+from notifications.services import notification_send, notification_url
 
 logger = logging.getLogger(__name__)
 
@@ -61,12 +62,13 @@ def _claim_low(merchant: Merchant, ids: list[int]) -> list[int]:
 
 
 def low_stock_notify(*, merchant: Merchant, product_ids: list[int]) -> str:
-    """Email the owners once per low-stock episode of each product, even when the task runs twice.
+    """Tell the merchant once per low-stock episode of each product, even when the task runs twice.
 
     Each product is claimed with its own conditional UPDATE (notified before this episode began →
     now notified), so the task never holds more than one product row lock and cannot deadlock with
-    stock changes. Claimed products go into one email; if sending fails the claims are undone and
-    the task retries. `settings.INVENTORY_LOW_STOCK_NOTIFIER` (a dotted path, called with
+    stock changes. Claimed products go into one email, queued through the notifications app (which
+    sends it exactly once, retrying the mail server itself); if queueing fails the claims are undone
+    and the task retries. `settings.INVENTORY_LOW_STOCK_NOTIFIER` (a dotted path, called with
     `merchant=` and `products=[{"product_id", "sku", "title", "available", "threshold"}]`) replaces
     the owners' email, so the app that owns notification settings decides who hears about it.
     """
@@ -93,7 +95,7 @@ def low_stock_notify(*, merchant: Merchant, product_ids: list[int]) -> str:
         if notifier:  # another app owns the merchant's notification choices; inventory imports none of it
             outcome = import_string(notifier)(merchant=merchant, products=facts)
         else:
-            outcome = _email_owners(merchant=merchant, facts=facts)
+            outcome = _email_merchant(merchant=merchant, products=products, facts=facts)
     except Exception:
         Product.objects.filter(merchant=merchant, pk__in=claimed, low_stock_notified_at=now).update(
             low_stock_notified_at=None
@@ -105,25 +107,19 @@ def low_stock_notify(*, merchant: Merchant, product_ids: list[int]) -> str:
     return "ok"
 
 
-def _email_owners(*, merchant: Merchant, facts: list[dict]) -> str:
-    """The default notifier: one email to the merchant's owners (or every member when there is none)."""
-    recipients = list(
-        Membership.objects.filter(merchant=merchant, role=Membership.Role.OWNER).values_list("user__email", flat=True)
-    ) or list(Membership.objects.filter(merchant=merchant).values_list("user__email", flat=True))
-    if not recipients:
-        return "no-recipients"
-    lines = [f"- {f['sku']} · {f['title']}: {f['available']} available (threshold {f['threshold']})" for f in facts]
-    if len(facts) == 1:
-        subject = f"Low stock: {facts[0]['sku']} ({facts[0]['available']} left)"
-    else:
-        subject = f"Low stock: {len(facts)} products"
-    send_mail(
-        subject=subject,
-        message=(
-            "These products are at or under their low-stock threshold:\n\n" + "\n".join(lines) + "\n\n"
-            "You will not be emailed about a product again until it is back above its threshold."
-        ),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=recipients,
+def _email_merchant(*, merchant: Merchant, products: list[Product], facts: list[dict]) -> str:
+    """The default notifier: one email through the notifications app, which applies the merchant's
+    low-stock switch and recipients (the chosen ones, else the owners) and sends it exactly once.
+
+    The key names the low-stock episodes (product and when it went low), so the same episodes
+    are never emailed twice, even if this is called again for them.
+    """
+    episodes = ",".join(f"{p.pk}@{p.low_stock_since.isoformat() if p.low_stock_since else '-'}" for p in products)
+    summary = (f"{facts[0]['sku']} ({facts[0]['available']} left)" if len(facts) == 1
+               else f"{len(facts)} products")
+    log = notification_send(
+        merchant=merchant, kind="low_stock", key=f"low_stock:{hashlib.sha256(episodes.encode()).hexdigest()[:40]}",
+        reference=f"product:{facts[0]['product_id']}" if len(facts) == 1 else "",
+        context={"summary": summary, "products": facts, "url": notification_url("/inventory/")},
     )
-    return "ok"
+    return "ok" if log else "not-queued"

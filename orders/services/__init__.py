@@ -12,12 +12,7 @@ from orders.services.notifications import (
     notification_channel_cancellation,
     notification_customer_shipped,
     notification_daily_digest,
-    notification_deliver,
-    notification_integration_failure,
     notification_new_order,
-    notification_settings_create_default,
-    notification_settings_get,
-    notification_settings_update,
 )
 from orders.services.orders import (
     BULK_ACTIONS,
@@ -35,9 +30,7 @@ from orders.services.orders import (
 
 __all__ = [
     "BULK_ACTIONS", "IngestResult", "ManualLine", "ShipmentLineRequest", "notification_channel_cancellation",
-    "notification_customer_shipped", "notification_daily_digest", "notification_deliver",
-    "notification_integration_failure", "notification_new_order",
-    "notification_settings_create_default", "notification_settings_get", "notification_settings_update",
+    "notification_customer_shipped", "notification_daily_digest", "notification_new_order",
     "order_cancel", "order_create_manual", "order_fulfill_all", "order_hold", "order_ingest",
     "order_line_map_sku", "order_release_hold", "order_return", "order_tag_add", "order_update",
     "orders_bulk_action", "shipment_create", "shipment_mark_shipped", "short_orders_allocate",

@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 
 from accounts.tenancy import tenant_scope
+from notifications.services import notification_settings_update
 from orders import services
 from orders.models import Order, OrderLine
 from tests.inventory.helpers import make_product
@@ -20,7 +21,7 @@ def test_eight_concurrent_deliveries_make_one_order_and_one_reservation(merchant
     m = merchant_a.merchant
     with tenant_scope(m):
         a = make_product(m, "A-1", on_hand=10)
-        services.notification_settings_update(merchant=m, new_order_mode="off")
+        notification_settings_update(merchant=m, new_order_mode="off")
     barrier = threading.Barrier(8)
     outcomes, errors = [], []
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from accounts.tenancy import tenant_scope
+from notifications.services import notification_settings_get
 from orders import services
 from orders.models import Order, OrderStatus, OrderTag
 from tests.inventory.helpers import make_product
@@ -102,7 +103,7 @@ def test_analytics_and_notifications_pages(shop):
     r = tenant.web.post("/orders/notifications/", {"new_order_mode": "digest", "recipients": "a@x.com, b@x.com"})
     assert r.status_code == 302
     with tenant_scope(tenant.merchant):
-        prefs = services.notification_settings_get(merchant=tenant.merchant)
+        prefs = notification_settings_get(merchant=tenant.merchant)
         assert (prefs.new_order_mode, prefs.recipients, prefs.notify_sync_failure) == ("digest", "a@x.com, b@x.com", False)
 
 

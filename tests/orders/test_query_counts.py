@@ -11,8 +11,6 @@ from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
 from inventory.errors import UnknownSku
 from orders import services
-from orders.models import NotificationLog
-from orders.services.notifications import notification_queue
 from tests.inventory.helpers import make_product
 from tests.orders.helpers import normalized
 
@@ -97,20 +95,3 @@ def test_stock_reserve_ignores_loaded_products_of_another_merchant(merchant_a, m
     # Then it is still an unknown product for A, and B's stock is untouched
     with tenant_scope(merchant_b.merchant):
         assert inventory_selectors.product_available(merchant=merchant_b.merchant, product_id=foreign.pk) == 5
-
-
-def test_notification_queued_twice_under_one_key_is_recorded_once(merchant_a):
-    # Given a notification already queued under a key
-    m = merchant_a.merchant
-    with tenant_scope(m):
-        first = notification_queue(merchant=m, key="sync_failed:7", kind="sync_failed", recipients=["a@example.com"],
-                                   context={"summary": "boom", "reference": "7"})
-        # When the same key is queued again
-        second = notification_queue(merchant=m, key="sync_failed:7", kind="sync_failed",
-                                    recipients=["a@example.com"], context={"summary": "boom", "reference": "7"})
-        # Then the first is a saved row, the second is None, and one row exists with its values
-        assert first is not None and first.pk is not None
-        assert second is None
-        rows = list(NotificationLog.objects.filter(merchant=m, key="sync_failed:7").values_list(
-            "pk", "kind", "recipients", "status"))
-        assert rows == [(first.pk, "sync_failed", ["a@example.com"], "pending")]

@@ -1,4 +1,5 @@
-"""Low stock: listed, and one email per product until it recovers (sent by a task after commit)."""
+"""Low stock: listed, and one email per product until it recovers (sent by a task after commit),
+through the notifications app: to the merchant's chosen recipients, unless it turned them off."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from inventory import selectors, services
 from inventory.models import Product
 from inventory.services import ReserveRequest
 from inventory.tasks import low_stock_notify_task
+from notifications.models import NotificationLog
+from notifications.services import notification_settings_update
 from tests.inventory.helpers import make_product
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -66,6 +69,34 @@ def test_an_import_that_makes_many_products_low_sends_one_email(merchant_a):
     assert "CUP-0 · Product CUP-0: 2 available (threshold 5)" in mail.outbox[0].body
 
 
+
+def test_low_stock_mail_goes_to_the_recipients_the_merchant_chose(merchant_a):
+    # given a merchant who chose who gets its mail
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        notification_settings_update(merchant=m, recipients="stock@shop.example, ops@shop.example")
+        p = make_product(m, "MUG-1", on_hand=10, low_stock_threshold=3)
+        # when a product goes low
+        services.stock_adjust(merchant=m, product_id=p.pk, delta=-8)
+        # then they are emailed, not the owner, and the log keeps it as one low-stock notification
+        assert [(e.to, e.subject) for e in mail.outbox] == [
+            (["stock@shop.example", "ops@shop.example"], "Low stock: MUG-1 (2 left)")]
+        assert list(NotificationLog.objects.filter(merchant=m).values_list("kind", "reference", "status")) == [
+            ("low_stock", f"product:{p.pk}", "sent")]
+
+
+def test_no_low_stock_mail_when_the_merchant_turned_it_off(merchant_a):
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        notification_settings_update(merchant=m, notify_low_stock=False)
+        p = make_product(m, "MUG-1", on_hand=10, low_stock_threshold=3)
+        services.stock_adjust(merchant=m, product_id=p.pk, delta=-8)
+        # the product is still listed as low, and the episode counts as told (no email later for it)
+        assert [x.sku for x in selectors.low_stock_list(merchant=m)] == ["MUG-1"]
+        assert Product.objects.get(pk=p.pk).low_stock_notified_at is not None
+    assert mail.outbox == []
+
+
 NOTIFIED: list = []
 
 
@@ -76,7 +107,7 @@ def record_notifier(*, merchant, products) -> str:
 
 
 def test_a_configured_notifier_replaces_the_email_and_keeps_the_debounce(merchant_a, settings):
-    settings.INVENTORY_LOW_STOCK_NOTIFIER = "tests.inventory.test_low_stock.record_notifier"
+    settings.INVENTORY_LOW_STOCK_NOTIFIER = "tests.notifications.test_low_stock.record_notifier"
     NOTIFIED.clear()
     m = merchant_a.merchant
     with tenant_scope(m):
