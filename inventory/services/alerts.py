@@ -9,11 +9,11 @@ from django.core.mail import send_mail
 from django.db import connection
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from accounts.models import Membership, Merchant
 from accounts.tasks import enqueue_on_commit
 from inventory.models import Product
+from inventory.registry import low_stock_notifier
 
 logger = logging.getLogger(__name__)
 
@@ -66,9 +66,9 @@ def low_stock_notify(*, merchant: Merchant, product_ids: list[int]) -> str:
     Each product is claimed with its own conditional UPDATE (notified before this episode began →
     now notified), so the task never holds more than one product row lock and cannot deadlock with
     stock changes. Claimed products go into one email; if sending fails the claims are undone and
-    the task retries. `settings.INVENTORY_LOW_STOCK_NOTIFIER` (a dotted path, called with
-    `merchant=` and `products=[{"product_id", "sku", "title", "available", "threshold"}]`) replaces
-    the owners' email, so the app that owns notification settings decides who hears about it.
+    the task retries. A notifier registered in `inventory.registry.low_stock_notifiers` (called
+    with `merchant=` and `products=[{"product_id", "sku", "title", "available", "threshold"}]`)
+    replaces the owners' email, so the app that owns notification settings decides who hears about it.
     """
     now = timezone.now()
     claimed: list[int] = []
@@ -89,9 +89,9 @@ def low_stock_notify(*, merchant: Merchant, product_ids: list[int]) -> str:
     facts = [{"product_id": p.pk, "sku": p.sku, "title": p.title, "available": available[p.pk],
               "threshold": p.low_stock_threshold} for p in products]
     try:
-        notifier = getattr(settings, "INVENTORY_LOW_STOCK_NOTIFIER", "")
+        notifier = low_stock_notifier()
         if notifier:  # another app owns the merchant's notification choices; inventory imports none of it
-            outcome = import_string(notifier)(merchant=merchant, products=facts)
+            outcome = notifier(merchant=merchant, products=facts)
         else:
             outcome = _email_owners(merchant=merchant, facts=facts)
     except Exception:

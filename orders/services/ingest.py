@@ -20,7 +20,8 @@ from accounts.models import Merchant
 from core.errors import ValidationFailed
 from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
-from orders.models import Channel, Order, OrderEvent, OrderLine, OrderStatus, Shipment
+from orders.channels import channels
+from orders.models import Order, OrderEvent, OrderLine, OrderStatus, Shipment
 from orders.normalized import NormalizedLine, NormalizedOrder
 from orders.services import notifications
 from orders.services.fulfillment import status_after_fulfillment
@@ -76,7 +77,7 @@ def _locked(merchant: Merchant, integration_id: int | None, normalized: Normaliz
 
 
 def _validate(normalized: NormalizedOrder) -> None:
-    if normalized.channel not in Channel.values:
+    if normalized.channel not in channels:
         raise ValidationFailed(f"Unknown channel {normalized.channel!r}.", code="unknown_channel")
     if not normalized.external_id:
         raise ValidationFailed("A channel order needs its external id.", code="external_id_required")

@@ -14,8 +14,9 @@ from accounts.models import Merchant
 from core.errors import ApplicationError, ValidationFailed
 from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
+from orders.channels import MANUAL
 from orders.errors import UnknownSku
-from orders.models import Channel, Order, OrderEvent, OrderLine, OrderStatus, OrderTag, Shipment
+from orders.models import Order, OrderEvent, OrderLine, OrderStatus, OrderTag, Shipment
 from orders.services import notifications
 from orders.services.fulfillment import order_fulfill_all, order_lock, status_after_fulfillment
 from orders.services.reservations import order_flags_refresh, reconcile_events, reservations_reconcile
@@ -182,7 +183,7 @@ def order_create_manual(
             raise UnknownSku(f"No product has SKU {', '.join(missing)}.", details={"skus": missing})
         subtotal = sum((Decimal(str(li.unit_price)) * li.quantity for li in lines), Decimal("0"))
         order = Order.objects.create(
-            merchant=merchant, channel=Channel.MANUAL, external_id="", number="pending", placed_at=timezone.now(),
+            merchant=merchant, channel=MANUAL, external_id="", number="pending", placed_at=timezone.now(),
             customer_name=customer_name[:255], customer_email=customer_email[:254],
             shipping_address=shipping_address or {}, currency=(currency or merchant.currency).upper()[:3],
             subtotal_amount=subtotal, shipping_amount=shipping, tax_amount=tax, total_amount=subtotal + shipping + tax,
