@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from accounts.tenancy import tenant_scope
 from inventory import selectors, services
 from inventory.errors import OutOfStock, UnknownSku
 from inventory.models import AvailabilityMark, Location, StockLevel, StockMovement
@@ -249,3 +250,18 @@ def test_one_reference_holds_one_product(scope_a):
     # the same product under the same reference tops up
     assert services.stock_reserve(merchant=m, requests=[ReserveRequest(a.pk, 2, "line:1")]) == {"line:1": 2}
     assert selectors.stock_reserved_for(merchant=m, reference="line:1") == 3
+
+
+def test_resolving_skus_gives_products_in_order_or_names_every_unknown_one(scope_a, merchant_b):
+    m = scope_a.merchant
+    a = make_product(m, "Mug-Blue")
+    b = make_product(m, "B-1")
+    with tenant_scope(merchant_b.merchant):
+        make_product(merchant_b.merchant, "THEIRS")
+    # SKUs as typed (any case, padded, repeated) become the merchant's products, in the order given
+    assert selectors.product_resolve_skus(merchant=m, skus=[" b-1", "mug-BLUE", "B-1"]) == [b, a, b]
+    # another merchant's SKU is as unknown as one nobody has; every unknown one is named once
+    with pytest.raises(UnknownSku) as err:
+        selectors.product_resolve_skus(merchant=m, skus=["B-1", "THEIRS", "nope", "THEIRS"])
+    assert (err.value.code, err.value.message, err.value.details) == (
+        "unknown_sku", "Unknown SKU: THEIRS, nope.", {"sku": "THEIRS", "skus": ["THEIRS", "nope"], "index": 1, "row": 2})
