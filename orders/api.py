@@ -184,8 +184,7 @@ class OrderPagination(CursorPagination):
 
 LIST_PARAMS = [
     OpenApiParameter("status", enum=OrderStatus.values),
-    OpenApiParameter("channel", str, description='A channel\'s slug ("shopify", "woocommerce", "amazon", "manual", '
-                                                 "or any channel registered since)."),
+    OpenApiParameter("channel", str, description='A registered channel\'s slug, or "manual".'),
     OpenApiParameter("integration", int),
     OpenApiParameter("sku", str, description="Orders with a line of this SKU (case-insensitive)."),
     OpenApiParameter("tag", str),

@@ -50,3 +50,22 @@ def test_the_project_fills_its_registries_from_ready():
     assert low_stock_notifiers.keys() == []
     assert bulk_actions.keys() == []
     assert channel_slugs() == ["shopify", "woocommerce", "amazon", "manual"]
+
+
+def test_only_one_app_may_decide_who_hears_about_low_stock():
+    from django.core.exceptions import ImproperlyConfigured
+
+    from inventory.registry import low_stock_notifier, low_stock_notifiers
+
+    def first(**kwargs) -> str:
+        return "ok"
+
+    def second(**kwargs) -> str:
+        return "ok"
+
+    assert low_stock_notifier() is None  # nobody registered: inventory emails the owners itself
+    with low_stock_notifiers.registered("notifications", first):
+        assert low_stock_notifier() is first
+        with low_stock_notifiers.registered("other", second), pytest.raises(ImproperlyConfigured) as err:
+            low_stock_notifier()
+    assert str(err.value) == "Only one app may decide who hears about low stock; registered: notifications, other"
