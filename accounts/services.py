@@ -6,13 +6,12 @@ import hashlib
 import logging
 import secrets
 
-from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db import transaction
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from accounts.models import ApiToken, Membership, Merchant, User
+from accounts.registry import onboarding_steps
 from accounts.tenancy import tenant_scope, unscoped
 from core.errors import NotAuthenticated, NotFound
 
@@ -24,16 +23,16 @@ TOKEN_PREFIX = "sb_"
 def merchant_create(*, name: str, owner: User, currency: str = "USD") -> Merchant:
     """Create a tenant with its owner, then run the onboarding steps other apps declare.
 
-    Onboarding steps (settings.MERCHANT_ONBOARDING_STEPS) let apps above accounts give a new
-    merchant what it needs (a default location, notification settings) without accounts
-    importing them.
+    Onboarding steps (accounts.registry.onboarding_steps, filled from AppConfig.ready()) let
+    apps above accounts give a new merchant what it needs (a default location, notification
+    settings) without accounts importing them.
     """
     with transaction.atomic():
         merchant = Merchant.objects.create(name=name.strip() or owner.email, currency=currency)
         with tenant_scope(merchant):
             Membership.objects.create(merchant=merchant, user=owner, role=Membership.Role.OWNER)
-            for path in getattr(settings, "MERCHANT_ONBOARDING_STEPS", []):
-                import_string(path)(merchant=merchant)
+            for step in onboarding_steps.values():
+                step(merchant=merchant)
     logger.info("accounts.merchant.created", extra={"merchant_id": merchant.pk})
     return merchant
 

@@ -267,13 +267,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
-# Apps above accounts give a new merchant what it needs, called by accounts.services.merchant_create.
-MERCHANT_ONBOARDING_STEPS: list[str] = [
-    "inventory.services.location_create_default",
-    "notifications.services.notification_settings_create_default",
-]
-# Who consumes the inventory availability outbox (one pending mark per consumer and product).
-INVENTORY_AVAILABILITY_CONSUMERS: list[str] = ["channels", "orders"]
+# Apps extend lower ones through registries filled from AppConfig.ready() (core/registry.py):
+# onboarding steps, availability consumers, channels, bulk actions. No dotted paths here.
 
 # --- Security -----------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from accounts.models import Merchant, User
 from accounts.services import membership_for_user, merchant_create
 from accounts.tenancy import tenant_scope
+from inventory import demo as inventory_demo
+from orders import demo as orders_demo
 
 DEMO_EMAIL = "demo@switchboard.local"
 DEMO_PASSWORD = "switchboard-demo-2026"
 DEMO_MERCHANT = "Northwind Goods"
 
-# Each app that wants demo data adds a function here, called as seed(merchant=..., user=...)
-# inside the merchant's scope; it must be idempotent (make run calls it at every start).
-SEEDERS: list[str] = ["inventory.demo.seed", "orders.demo.seed"]
+# The demo app sits above every app it seeds, so it names their seeders directly (no registry
+# needed: dependencies point down). Each is called as seed(merchant=..., user=...) inside the
+# merchant's scope and must be idempotent (make run calls it at every start). Products first:
+# the orders seeder sells them.
+SEEDERS: tuple[Callable[..., object], ...] = (inventory_demo.seed, orders_demo.seed)
 
 
 def seed() -> tuple[User, Merchant, bool]:
     """Returns the demo user, their merchant, and whether they were created now."""
-    from django.utils.module_loading import import_string
-
     user = User.objects.filter(email=DEMO_EMAIL).first()
     created = user is None
     if created:
@@ -27,8 +31,8 @@ def seed() -> tuple[User, Merchant, bool]:
     membership = membership_for_user(user)
     merchant = membership.merchant if membership else merchant_create(name=DEMO_MERCHANT, owner=user)
     with tenant_scope(merchant):
-        for path in SEEDERS:
-            import_string(path)(merchant=merchant, user=user)
+        for seeder in SEEDERS:
+            seeder(merchant=merchant, user=user)
     return user, merchant, created
 
 

@@ -1,12 +1,7 @@
 from django.views.generic import TemplateView
 
 from accounts.views import MerchantRequiredMixin
-
-CHANNELS = [
-    ("shopify", "Shopify", "Orders by webhook and polling; stock pushed with inventorySetQuantities."),
-    ("woocommerce", "WooCommerce", "Orders by webhook and REST polling; stock pushed in batches."),
-    ("amazon", "Amazon", "Orders from the Selling Partner API; stock pushed through listings."),
-]
+from integrations.registry import channel_packages
 
 
 class IntegrationListView(MerchantRequiredMixin, TemplateView):
@@ -15,4 +10,4 @@ class IntegrationListView(MerchantRequiredMixin, TemplateView):
     template_name = "integrations/list.html"
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(channels=CHANNELS, **kwargs)
+        return super().get_context_data(channels=channel_packages.values(), **kwargs)

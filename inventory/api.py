@@ -123,15 +123,8 @@ class ProductViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveMo
         return self.get_paginated_response(ProductSerializer(page, many=True, context=context).data)
 
     def _components(self, items: list[dict]) -> list[tuple[int, int]]:
-        found = selectors.product_map_by_sku(merchant=self.merchant, skus=[c["sku"] for c in items])
-        out = []
-        for i, c in enumerate(items):
-            product = found.get(c["sku"].strip().lower())
-            if product is None:
-                raise ValidationFailed(f"components[{i}]: unknown SKU {c['sku']}.", code="unknown_sku",
-                                       details={"sku": c["sku"], "index": i})
-            out.append((product.pk, c["quantity"]))
-        return out
+        products = selectors.product_resolve_skus(merchant=self.merchant, skus=[c["sku"] for c in items])
+        return [(product.pk, c["quantity"]) for product, c in zip(products, items, strict=True)]
 
     @extend_schema(request=ProductWriteSerializer, responses={201: ProductSerializer})
     def create(self, request):
@@ -354,15 +347,11 @@ class InventoryAdjustmentViewSet(MerchantViewMixin, viewsets.GenericViewSet):
                         )
             raise serializers.ValidationError(data.errors)
         items = data.validated_data["adjustments"]
-        products = selectors.product_map_by_sku(merchant=self.merchant, skus=[a["sku"] for a in items])
+        products = selectors.product_resolve_skus(merchant=self.merchant, skus=[a["sku"] for a in items])
         locations = selectors.location_map_by_code(merchant=self.merchant)
         by_id = {str(loc.pk): loc for loc in locations.values()}
         lines = []
-        for i, a in enumerate(items):
-            product = products.get(a["sku"].strip().lower())
-            if product is None:
-                raise ValidationFailed(f"Row {i + 1}: unknown SKU {a['sku']}. Nothing was applied.",
-                                       code="unknown_sku", details={"row": i + 1, "index": i, "sku": a["sku"]})
+        for i, (a, product) in enumerate(zip(items, products, strict=True)):
             location = None
             if a.get("location"):
                 key = a["location"].strip()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Lower
@@ -11,7 +11,7 @@ from django.db.models.functions import Coalesce, Lower
 from accounts.models import Merchant
 from accounts.tenancy import unscoped
 from core.errors import NotFound
-from inventory.errors import LocationNotFound, ProductNotFound
+from inventory.errors import LocationNotFound, ProductNotFound, UnknownSku
 from inventory.models import (
     AvailabilityMark,
     BundleComponent,
@@ -68,6 +68,22 @@ def product_map_by_sku(*, merchant: Merchant, skus: Iterable[str]) -> dict[str, 
         for p in qs:
             out[p.sku_lower] = p
     return out
+
+
+def product_resolve_skus(*, merchant: Merchant, skus: Sequence[str]) -> list[Product]:
+    """The merchant's product for each SKU, in the order given, or UnknownSku naming every SKU
+    that is not theirs. The one way a SKU a person or client typed becomes a product (manual
+    orders, mapping an order line, bundle components, stock adjustments): case-insensitive, and
+    another merchant's SKU is unknown, never a leak. details: "sku" and "index"/"row" (0- and
+    1-based) of the first unknown one, "skus" all of them.
+    """
+    found = product_map_by_sku(merchant=merchant, skus=skus)
+    missing = [(i, sku) for i, sku in enumerate(skus) if (sku or "").strip().lower() not in found]
+    if missing:
+        index, first = missing[0]
+        names = list(dict.fromkeys(sku for _, sku in missing))
+        raise UnknownSku(first, f"Unknown SKU: {', '.join(names)}.", skus=names, index=index, row=index + 1)
+    return [found[sku.strip().lower()] for sku in skus]
 
 
 def location_list(*, merchant: Merchant) -> QuerySet[Location]:

@@ -246,19 +246,15 @@ class ProductComponentsView(ProductEditView):
         if formset.is_valid():
             rows = [(f.cleaned_data["sku"].strip(), f.cleaned_data["quantity"]) for f in formset.forms
                     if f.cleaned_data.get("sku", "").strip() and not f.cleaned_data.get("DELETE")]
-            found = selectors.product_map_by_sku(merchant=self.merchant, skus=[sku for sku, _ in rows])
-            unknown = [sku for sku, _ in rows if sku.lower() not in found]
-            if unknown:
-                formset._non_form_errors = formset.error_class([f"Unknown SKU: {', '.join(unknown)}."])
+            try:
+                found = selectors.product_resolve_skus(merchant=self.merchant, skus=[sku for sku, _ in rows])
+                components = [(p.pk, qty) for p, (_, qty) in zip(found, rows, strict=True)]
+                services.product_update(merchant=self.merchant, product=product, components=components)
+            except ApplicationError as exc:  # an unknown SKU, a bundle in a bundle...
+                formset._non_form_errors = formset.error_class([exc.message])
             else:
-                components = [(found[sku.lower()].pk, qty) for sku, qty in rows]
-                try:
-                    services.product_update(merchant=self.merchant, product=product, components=components)
-                except ApplicationError as exc:
-                    formset._non_form_errors = formset.error_class([exc.message])
-                else:
-                    messages.success(request, f"Components of {product.sku} saved.")
-                    return HttpResponseRedirect(reverse("inventory-product", args=[product.pk]))
+                messages.success(request, f"Components of {product.sku} saved.")
+                return HttpResponseRedirect(reverse("inventory-product", args=[product.pk]))
         return self._render(request, product, formset=formset, status=400)
 
 

@@ -123,7 +123,7 @@ def notification_recipients(*, merchant: Merchant, prefs: NotificationSettings |
 # --- Settings -------------------------------------------------------------------------------
 
 def notification_settings_create_default(*, merchant: Merchant) -> NotificationSettings:
-    """Onboarding step (settings.MERCHANT_ONBOARDING_STEPS): every merchant starts with defaults."""
+    """Onboarding step (accounts.registry.onboarding_steps, registered in NotificationsConfig.ready()): every merchant starts with defaults."""
     obj, _ = NotificationSettings.objects.get_or_create(merchant=merchant)
     return obj
 

@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from core.api import CursorPagination, MerchantViewMixin
 from orders import selectors, services
-from orders.models import Channel, Order, OrderEvent, OrderLine, OrderStatus, Shipment, ShipmentLine
+from orders.models import Order, OrderEvent, OrderLine, OrderStatus, Shipment, ShipmentLine
 
 # --- output -----------------------------------------------------------------------------------------
 
@@ -184,7 +184,7 @@ class OrderPagination(CursorPagination):
 
 LIST_PARAMS = [
     OpenApiParameter("status", enum=OrderStatus.values),
-    OpenApiParameter("channel", enum=Channel.values),
+    OpenApiParameter("channel", str, description='A registered channel\'s slug, or "manual".'),
     OpenApiParameter("integration", int),
     OpenApiParameter("sku", str, description="Orders with a line of this SKU (case-insensitive)."),
     OpenApiParameter("tag", str),

@@ -12,12 +12,11 @@ from html import escape
 
 from django.utils.safestring import SafeString, mark_safe
 
-PALETTE = {"shopify": "#5e8e3e", "woocommerce": "#7f54b3", "amazon": "#ff9900", "manual": "#1f4fd6"}
 FALLBACK = ["#1f4fd6", "#b42318", "#1c7c46", "#a15c00", "#5f6b7a"]
 
 
-def _color(name: str, i: int) -> str:
-    return PALETTE.get(name, FALLBACK[i % len(FALLBACK)])
+def _color(colours: dict[str, str] | None, name: str, i: int) -> str:
+    return escape((colours or {}).get(name) or FALLBACK[i % len(FALLBACK)])
 
 
 def _nice_max(value: float) -> float:
@@ -37,8 +36,13 @@ def _fmt(v: float) -> str:
 
 
 def stacked_bars(*, labels: Sequence[str], series: dict[str, Sequence[float | Decimal]], title: str,
-                 width: int = 960, height: int = 240, unit: str = "", names: dict[str, str] | None = None) -> SafeString:
-    """Bars per label (e.g. day), stacked by series (e.g. channel), with a legend and a y axis."""
+                 width: int = 960, height: int = 240, unit: str = "", names: dict[str, str] | None = None,
+                 colours: dict[str, str] | None = None) -> SafeString:
+    """Bars per label (e.g. day), stacked by series (e.g. channel), with a legend and a y axis.
+
+    names and colours map a series key to its legend text and fill (the channel registry's label
+    and colour); a key without one shows as itself, in a fallback colour by its place.
+    """
     left, right, top, bottom = 48, 10, 28, 34
     plot_w, plot_h = width - left - right, height - top - bottom
     n = max(1, len(labels))
@@ -63,9 +67,9 @@ def stacked_bars(*, labels: Sequence[str], series: dict[str, Sequence[float | De
                 continue
             h = plot_h * v / vmax
             y -= h
-            tip.append(f"{escape(name)}: {unit}{v:,.2f}".rstrip("0").rstrip("."))
+            tip.append(f"{escape((names or {}).get(name, name))}: {unit}{v:,.2f}".rstrip("0").rstrip("."))
             parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w * 0.76:.1f}" height="{h:.1f}" '
-                         f'fill="{_color(name, j)}"><title>{" · ".join(tip[:1] + tip[-1:])}</title></rect>')
+                         f'fill="{_color(colours, name, j)}"><title>{" · ".join(tip[:1] + tip[-1:])}</title></rect>')
         every = max(1, n // 10)
         if i % every == 0:
             parts.append(f'<text x="{left + i * bar_w + bar_w / 2:.1f}" y="{height - bottom + 14}" '
@@ -73,7 +77,7 @@ def stacked_bars(*, labels: Sequence[str], series: dict[str, Sequence[float | De
     lx = left
     for j, name in enumerate(series):
         shown = (names or {}).get(name, name)
-        parts.append(f'<rect x="{lx}" y="8" width="10" height="10" fill="{_color(name, j)}"/>'
+        parts.append(f'<rect x="{lx}" y="8" width="10" height="10" fill="{_color(colours, name, j)}"/>'
                      f'<text x="{lx + 14}" y="17" fill="#1b2330">{escape(shown)}</text>')
         lx += 24 + 7 * len(shown)
     parts.append("</svg>")

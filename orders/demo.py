@@ -19,6 +19,7 @@ from core.errors import ApplicationError
 from inventory import selectors as inventory_selectors
 from notifications.services import notification_settings_update
 from orders import services
+from orders.channels import MANUAL, channel_slugs
 from orders.models import Order, OrderLine, Shipment
 from orders.normalized import NormalizedAddress, NormalizedLine, NormalizedOrder
 
@@ -41,8 +42,7 @@ LEGACY_SKUS = {"MUG-BLUE-OLD": "16.00", "beans-eth-250g": "13.50"}
 POPULAR = ["MUG-STONE-BLU", "MUG-ENAMEL-WHT", "FILTER-100", "BEANS-ETH-250", "INFUSER-STEEL", "COASTER-CORK-4",
            "PLATE-DIN-27", "TEA-SENCHA-100", "CANDLE-FIG", "CANDLE-CEDAR", "BOWL-CEREAL", "SPOON-BRASS-2",
            "GIFTBOX-KRAFT", "BEANS-DEC-250", "TOWEL-LINEN-2"]
-CHANNELS = [("shopify", 0.45), ("woocommerce", 0.25), ("amazon", 0.2), ("manual", 0.1)]
-INTEGRATION_IDS = {"shopify": 1, "woocommerce": 2, "amazon": 3}
+MANUAL_SHARE = 0.1  # phone and wholesale orders; the registered marketplaces share the rest
 NAMES = ["Ada Lovelace", "Grace Hopper", "Alan Turing", "Katherine Johnson", "Linus Pauling", "Marie Curie",
          "Rosalind Franklin", "Nikola Tesla", "Hedy Lamarr", "Claude Shannon", "Barbara Liskov", "Edsger Dijkstra",
          "Margaret Hamilton", "Tim Berners-Lee", "Radia Perlman", "Donald Knuth", "Frances Allen", "John Backus"]
@@ -62,20 +62,29 @@ def seed(*, merchant: Merchant, user: User) -> None:
     known = inventory_selectors.product_map_by_sku(merchant=merchant, skus=list(PRICES))
     skus = [s for s in PRICES if s.lower() in known] or list(PRICES)
     popular = [s for s in POPULAR if s in skus] or skus
+    channels, weights = _channel_mix()
     for i in range(N_ORDERS):
         age_days = DAYS * (rng.random() ** 1.6)  # busier lately
         placed = now - timedelta(days=age_days, minutes=rng.randint(0, 59))
-        channel = rng.choices([c for c, _ in CHANNELS], weights=[w for _, w in CHANNELS])[0]
+        channel = rng.choices(channels, weights=weights)[0]
         order = _place(merchant, user, rng, i, channel, placed, skus, popular)
         if order is not None:
             _progress(merchant, user, rng, order, age_days, placed)
+
+
+def _channel_mix() -> tuple[list[str], list[float]]:
+    """Every registered channel (orders names none but its own): the first registered sells most."""
+    marketplaces = [slug for slug in channel_slugs() if slug != MANUAL]
+    shares = [1 / (k + 1) for k in range(len(marketplaces))]
+    weights = [(1 - MANUAL_SHARE) * s / sum(shares) for s in shares] if marketplaces else []
+    return [*marketplaces, MANUAL], [*weights, MANUAL_SHARE]
 
 
 def _place(merchant, user, rng, i, channel, placed, skus, popular) -> Order | None:
     lines = []
     for n in range(rng.choices([1, 2, 3, 4], weights=[50, 30, 15, 5])[0]):
         sku = rng.choice(popular if rng.random() < 0.85 else skus)
-        if channel != "manual" and rng.random() < 0.015:
+        if channel != MANUAL and rng.random() < 0.015:
             sku = rng.choice(list(LEGACY_SKUS))
         if any(li.sku == sku for li in lines):
             continue
@@ -88,7 +97,7 @@ def _place(merchant, user, rng, i, channel, placed, skus, popular) -> Order | No
     subtotal = sum((li.unit_price * li.quantity for li in lines), Decimal("0"))
     shipping = Decimal("0.00") if subtotal >= 60 else Decimal(rng.choice(["4.95", "5.95", "7.50"]))
     tax = (subtotal * Decimal("0.08")).quantize(Decimal("0.01"))
-    if channel == "manual":
+    if channel == MANUAL:
         try:
             order = services.order_create_manual(
                 merchant=merchant, actor=user, customer_name=name, customer_email=email,
@@ -100,9 +109,8 @@ def _place(merchant, user, rng, i, channel, placed, skus, popular) -> Order | No
         Order.objects.filter(merchant=merchant, pk=order.pk).update(placed_at=placed)  # the clock, faked
         order.refresh_from_db()
         return order
-    number = {"shopify": f"#{1001 + i}", "woocommerce": f"{5200 + i}", "amazon": f"113-{4400000 + i * 37:07d}-{i:07d}"}
     normalized = NormalizedOrder(
-        channel=channel, external_id=f"demo-{channel}-{i}", number=number[channel], placed_at=placed,
+        channel=channel, external_id=f"demo-{channel}-{i}", number=f"#{1001 + i}", placed_at=placed,
         channel_updated_at=placed, lines=tuple(lines), currency="USD", customer_name=name, customer_email=email,
         shipping_address=NormalizedAddress(name=name, line1=f"{rng.randint(1, 200)} High Street", city=city,
                                            postal_code=postal, country=country),
@@ -111,7 +119,8 @@ def _place(merchant, user, rng, i, channel, placed, skus, popular) -> Order | No
         raw={"demo": True, "id": f"demo-{channel}-{i}", "line_items": [
             {"sku": li.sku, "quantity": li.quantity, "price": str(li.unit_price)} for li in lines]},
     )
-    return services.order_ingest(merchant=merchant, integration_id=INTEGRATION_IDS[channel],
+    integration_id = channel_slugs().index(channel) + 1  # one demo store per channel
+    return services.order_ingest(merchant=merchant, integration_id=integration_id,
                                  normalized=normalized).order
 
 
@@ -120,7 +129,7 @@ def _progress(merchant, user, rng, order: Order, age_days: float, placed) -> Non
     roll = rng.random()
     try:
         if roll < 0.05:
-            if order.channel != "manual" and rng.random() < 0.5:
+            if order.channel != MANUAL and rng.random() < 0.5:
                 _channel_cancel(merchant, order)
             else:
                 services.order_cancel(merchant=merchant, order=order, actor=user, reason="Customer changed their mind")

@@ -25,13 +25,6 @@ class ShipmentInvalid(ValidationFailed):
     default_message = "The shipment lines are not valid for this order."
 
 
-class UnknownSku(ValidationFailed):
-    """A manual order names a SKU the merchant does not have (channel orders are flagged instead)."""
-
-    code = "unknown_sku"
-    default_message = "No product has this SKU."
-
-
 class ShipmentAlreadyShipped(Conflict):
     code = "shipment_already_shipped"
     default_message = "This shipment has already been shipped."

@@ -6,7 +6,8 @@ from decimal import Decimal
 
 from django import forms
 
-from orders.models import Channel, OrderStatus
+from orders.channels import channel_choices
+from orders.models import OrderStatus
 
 
 class OrderFilterForm(forms.Form):
@@ -15,7 +16,7 @@ class OrderFilterForm(forms.Form):
     search = forms.CharField(required=False, widget=forms.TextInput(attrs={"type": "search",
                                                                             "placeholder": "Number, name or email"}))
     status = forms.ChoiceField(required=False, choices=[("", "Any status"), *OrderStatus.choices])
-    channel = forms.ChoiceField(required=False, choices=[("", "Any channel"), *Channel.choices])
+    channel = forms.ChoiceField(required=False)
     integration = forms.IntegerField(required=False, min_value=1, widget=forms.NumberInput(
         attrs={"placeholder": "Integration id"}))
     sku = forms.CharField(required=False, widget=forms.TextInput(attrs={"placeholder": "SKU"}))
@@ -24,6 +25,10 @@ class OrderFilterForm(forms.Form):
     placed_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     needs_attention = forms.BooleanField(required=False, label="Needs attention")
     short = forms.BooleanField(required=False, label="Short of stock")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["channel"].choices = [("", "Any channel"), *channel_choices()]  # registered by now
 
 
 class ManualOrderForm(forms.Form):

@@ -13,15 +13,9 @@ from django.db.models import F, Q
 from django.db.models.functions import Lower
 
 from accounts.tenancy import TenantOwnedModel
+from orders.channels import channel_colour, channel_label
 
 ZERO = Decimal("0.00")
-
-
-class Channel(models.TextChoices):
-    SHOPIFY = "shopify", "Shopify"
-    WOOCOMMERCE = "woocommerce", "WooCommerce"
-    AMAZON = "amazon", "Amazon"
-    MANUAL = "manual", "Manual"
 
 
 class OrderStatus(models.TextChoices):
@@ -45,7 +39,8 @@ class Order(TenantOwnedModel):
     # The Integration model arrives with the channel issue; until then the id is stored bare.
     # It becomes a ForeignKey("integrations.Integration") in that issue's migration (same column).
     integration_id = models.BigIntegerField(null=True, blank=True, help_text="Empty for manual orders.")
-    channel = models.CharField(max_length=16, choices=Channel.choices)
+    # A plain slug: channels register themselves in orders.channels (labels, colours); orders lists none.
+    channel = models.CharField(max_length=16, help_text='A registered channel\'s slug, or "manual".')
     external_id = models.CharField(max_length=255, blank=True, help_text="The channel's id; empty for manual.")
     number = models.CharField(max_length=64, help_text="Display number, as the channel shows it.")
     status = models.CharField(max_length=24, choices=OrderStatus.choices, default=OrderStatus.UNFULFILLED)
@@ -110,6 +105,13 @@ class Order(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.number} ({self.channel})"
+
+    def get_channel_display(self) -> str:
+        return channel_label(self.channel)
+
+    @property
+    def channel_colour(self) -> str:
+        return channel_colour(self.channel)
 
     @property
     def is_open(self) -> bool:
@@ -282,7 +284,7 @@ class TrackingOutbox(TenantOwnedModel):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="+")
     shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="+")
     integration_id = models.BigIntegerField(null=True, blank=True)
-    channel = models.CharField(max_length=16, choices=Channel.choices)
+    channel = models.CharField(max_length=16)
     created_at = models.DateTimeField(auto_now_add=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)

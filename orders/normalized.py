@@ -42,7 +42,7 @@ class NormalizedLine:
 
 @dataclass(frozen=True)
 class NormalizedOrder:
-    channel: str  # "shopify" | "woocommerce" | "amazon" | "manual"
+    channel: str  # a slug registered in orders.channels (by its package in integrations/channels/), or "manual"
     external_id: str
     number: str
     placed_at: datetime

@@ -9,7 +9,6 @@ from django.contrib import messages
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.module_loading import import_string
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -19,6 +18,7 @@ from core.csv_stream import csv_streaming_response
 from core.errors import ApplicationError, ValidationFailed
 from orders import charts, selectors, services
 from orders.bulk_actions import bulk_action_get, registered_bulk_actions
+from orders.channels import channel_list
 from orders.forms import (
     ManualLineFormSet,
     ManualOrderForm,
@@ -28,7 +28,7 @@ from orders.forms import (
     ShipmentForm,
     TagsNotesForm,
 )
-from orders.models import Channel, OrderStatus
+from orders.models import OrderStatus
 from orders.workflow import allowed_actions
 
 PAGE_SIZE = 50
@@ -78,7 +78,7 @@ class OrderBulkView(MerchantRequiredMixin, View):
             return HttpResponseRedirect(back)
         extra = bulk_action_get(action)
         if extra is not None:  # e.g. packing slips or labels, supplied by the labels app
-            return import_string(extra.handler)(request, self.merchant, ids)
+            return extra.handler(request, self.merchant, ids)
         try:
             result = services.orders_bulk_action(merchant=self.merchant, order_ids=ids, action=action,
                                                  actor=request.user, tag=request.POST.get("tag", ""),
@@ -274,6 +274,8 @@ class AnalyticsView(MerchantRequiredMixin, TemplateView):
         labels = [d["date"][5:] for d in revenue["days"]]
         rev_series = {c: [Decimal(d["channels"][c]["revenue"]) for d in revenue["days"]] for c in revenue["channels"]}
         cnt_series = {c: [d["channels"][c]["orders"] for d in revenue["days"]] for c in revenue["channels"]}
+        names = {c.slug: c.label for c in channel_list()}
+        colours = {c.slug: c.colour for c in channel_list()}
         top = selectors.top_skus(merchant=m, rng=rng)
         ages = selectors.unfulfilled_by_age(merchant=m)
         age_names = {"under_1_day": "Under 1 day", "1_to_2_days": "1–2 days", "2_to_3_days": "2–3 days",
@@ -281,9 +283,9 @@ class AnalyticsView(MerchantRequiredMixin, TemplateView):
         ctx.update(
             rng=rng, revenue=revenue, currency=m.currency,
             revenue_chart=charts.stacked_bars(labels=labels, series=rev_series, title=f"Revenue per day ({m.currency})",
-                                               names=dict(Channel.choices)),
+                                               names=names, colours=colours),
             count_chart=charts.stacked_bars(labels=labels, series=cnt_series, title="Orders per day",
-                                             names=dict(Channel.choices)),
+                                             names=names, colours=colours),
             top=top,
             top_units_chart=charts.horizontal_bars(items=[(r["sku"], r["units"]) for r in top["by_units"]],
                                                    title="Top SKUs by units"),
@@ -296,6 +298,6 @@ class AnalyticsView(MerchantRequiredMixin, TemplateView):
                                              title="Open orders by age", color="#a15c00"),
             shipping=selectors.shipping_cost(merchant=m, rng=rng),
             short=selectors.short_orders(merchant=m, rng=rng),
-            channels=dict(Channel.choices),
+            channels=names,
         )
         return ctx

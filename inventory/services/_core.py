@@ -14,7 +14,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.db import connection
 from django.db.models import F
 from django.utils import timezone
@@ -22,6 +21,7 @@ from django.utils import timezone
 from accounts.models import Merchant, User
 from inventory.errors import InvalidStockOperation, UnknownSku
 from inventory.models import AvailabilityMark, BundleComponent, Location, Product, StockLevel, StockMovement
+from inventory.registry import availability_consumers
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +35,8 @@ BULK_SQL_THRESHOLD = 1
 
 
 def consumers() -> list[str]:
-    return list(getattr(settings, "INVENTORY_AVAILABILITY_CONSUMERS", ["channels", "orders"]))
+    """The registered availability consumers (inventory.registry): only they get marks."""
+    return availability_consumers.keys()
 
 
 @dataclass(slots=True, frozen=True)

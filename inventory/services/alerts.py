@@ -5,15 +5,14 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from django.conf import settings
 from django.db import connection
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from accounts.models import Merchant
 from accounts.tasks import enqueue_on_commit
 from inventory.models import Product
+from inventory.registry import low_stock_notifier
 from notifications.services import notification_send, notification_url
 
 logger = logging.getLogger(__name__)
@@ -68,9 +67,9 @@ def low_stock_notify(*, merchant: Merchant, product_ids: list[int]) -> str:
     now notified), so the task never holds more than one product row lock and cannot deadlock with
     stock changes. Claimed products go into one email, queued through the notifications app (which
     sends it exactly once, retrying the mail server itself); if queueing fails the claims are undone
-    and the task retries. `settings.INVENTORY_LOW_STOCK_NOTIFIER` (a dotted path, called with
-    `merchant=` and `products=[{"product_id", "sku", "title", "available", "threshold"}]`) replaces
-    the owners' email, so the app that owns notification settings decides who hears about it.
+    and the task retries. A notifier registered in `inventory.registry.low_stock_notifiers` (called
+    with `merchant=` and `products=[{"product_id", "sku", "title", "available", "threshold"}]`)
+    replaces that email.
     """
     now = timezone.now()
     claimed: list[int] = []
@@ -91,9 +90,9 @@ def low_stock_notify(*, merchant: Merchant, product_ids: list[int]) -> str:
     facts = [{"product_id": p.pk, "sku": p.sku, "title": p.title, "available": available[p.pk],
               "threshold": p.low_stock_threshold} for p in products]
     try:
-        notifier = getattr(settings, "INVENTORY_LOW_STOCK_NOTIFIER", "")
+        notifier = low_stock_notifier()
         if notifier:  # another app owns the merchant's notification choices; inventory imports none of it
-            outcome = import_string(notifier)(merchant=merchant, products=facts)
+            outcome = notifier(merchant=merchant, products=facts)
         else:
             outcome = _email_merchant(merchant=merchant, products=products, facts=facts)
     except Exception:

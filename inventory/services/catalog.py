@@ -202,7 +202,7 @@ def location_create(*, merchant: Merchant, name: str, code: str = "", is_default
 
 
 def location_create_default(*, merchant: Merchant) -> Location:
-    """Onboarding step (settings.MERCHANT_ONBOARDING_STEPS): every merchant starts with one location."""
+    """Onboarding step (registered by InventoryConfig.ready()): every merchant starts with one location."""
     existing = Location.objects.filter(merchant=merchant, is_default=True).first()
     if existing is not None:
         return existing

@@ -22,7 +22,8 @@ from django.utils import timezone
 
 from accounts.models import Merchant
 from core.errors import ValidationFailed
-from orders.models import Channel, Order, OrderLine, OrderStatus, Shipment
+from orders.channels import channel_slugs
+from orders.models import Order, OrderLine, OrderStatus, Shipment
 
 MAX_DAYS = 366
 CENT = Decimal("0.01")
@@ -105,7 +106,8 @@ def revenue_by_day(*, merchant: Merchant, rng: DateRange) -> dict:
     for r in rows:
         series.setdefault(r["channel"], {})[r["day"].isoformat()] = {"revenue": r["revenue"], "orders": r["orders"]}
     days = [d.isoformat() for d in rng.days()]
-    channels = [c for c in Channel.values if c in series]
+    known = channel_slugs()  # registered channels in their order, then any whose package has gone
+    channels = [c for c in known if c in series] + sorted(set(series) - set(known))
     out_days = []
     for d in days:
         entry = {"date": d, "channels": {}}

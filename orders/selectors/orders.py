@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from accounts.models import Merchant
 from core.errors import NotFound, ValidationFailed
-from orders.models import Channel, Order, OrderEvent, OrderLine, OrderStatus, OrderTag, Shipment, ShipmentLine
+from orders.channels import channel_slugs, channels
+from orders.models import Order, OrderEvent, OrderLine, OrderStatus, OrderTag, Shipment, ShipmentLine
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,8 @@ class OrderFilters:
         status, channel = get("status"), get("channel")
         if status and status not in OrderStatus.values:
             raise ValidationFailed("Unknown status.", details={"field": "status", "allowed": OrderStatus.values})
-        if channel and channel not in Channel.values:
-            raise ValidationFailed("Unknown channel.", details={"field": "channel", "allowed": Channel.values})
+        if channel and channel not in channels:
+            raise ValidationFailed("Unknown channel.", details={"field": "channel", "allowed": channel_slugs()})
         integration = get("integration")
         if integration and not integration.isdigit():
             raise ValidationFailed("integration must be an id.", details={"field": "integration"})

@@ -16,9 +16,9 @@ from django.utils import timezone
 
 from accounts.models import Merchant
 from inventory import services as inventory_services
+from orders.channels import MANUAL
 from orders.errors import ShipmentAlreadyShipped, ShipmentInvalid
 from orders.models import (
-    Channel,
     Order,
     OrderEvent,
     OrderLine,
@@ -152,7 +152,7 @@ def shipment_mark_shipped(
         reservations_reconcile(merchant=merchant, order=order, lines=lines, actor=actor)
         order_flags_refresh(order=order, lines=lines)
         order.save()
-        if order.channel != Channel.MANUAL:
+        if order.channel != MANUAL:
             TrackingOutbox.objects.create(merchant=merchant, order=order, shipment=shipment,
                                           integration_id=order.integration_id, channel=order.channel)
         units = sum(sl.quantity for sl in shipment_lines)

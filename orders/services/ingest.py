@@ -20,8 +20,9 @@ from accounts.models import Merchant
 from core.errors import ValidationFailed
 from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
-from orders.models import Channel, Order, OrderEvent, OrderLine, OrderStatus, Shipment
-from orders.normalized import NormalizedOrder
+from orders.channels import channels
+from orders.models import Order, OrderEvent, OrderLine, OrderStatus, Shipment
+from orders.normalized import NormalizedLine, NormalizedOrder
 from orders.services import notifications
 from orders.services.fulfillment import status_after_fulfillment
 from orders.services.reservations import order_flags_refresh, reconcile_events, reservations_reconcile
@@ -76,7 +77,7 @@ def _locked(merchant: Merchant, integration_id: int | None, normalized: Normaliz
 
 
 def _validate(normalized: NormalizedOrder) -> None:
-    if normalized.channel not in Channel.values:
+    if normalized.channel not in channels:
         raise ValidationFailed(f"Unknown channel {normalized.channel!r}.", code="unknown_channel")
     if not normalized.external_id:
         raise ValidationFailed("A channel order needs its external id.", code="external_id_required")
@@ -88,25 +89,57 @@ def _validate(normalized: NormalizedOrder) -> None:
             raise ValidationFailed("Line quantities cannot be negative.", details={"sku": line.sku})
 
 
-def _line_key(external_id: str, sku: str, position: int) -> str:
-    return external_id or f"{sku.lower()}#{position}"
+# How alike a channel line without a line id is to a stored one of the same SKU, closest first.
+_LIKENESS = (
+    lambda n, li: n.quantity == li.quantity and _money(n.unit_price) == li.unit_price_amount,
+    lambda n, li: n.quantity == li.quantity,
+    lambda n, li: _money(n.unit_price) == li.unit_price_amount,
+    lambda n, li: True,
+)
+
+
+def _pair_without_ids(incoming: list[tuple[int, NormalizedLine]], stored: list[OrderLine]) -> dict[int, OrderLine]:
+    """Pair channel lines that carry no line id with stored lines that carry none, by content.
+
+    A position says nothing about which line is which: when the channel drops an earlier line the
+    later ones move up, and pairing by position would cancel a shipped line and add it again to
+    be reserved and shipped a second time. So lines are paired by SKU, closest likeness first
+    (quantity and price, quantity, price, SKU alone), and a line the channel no longer lists is
+    one nothing was paired with. Among equally alike lines the one that has shipped most is taken
+    first: the channel's units are then counted against what already left, never shipped on top.
+    Returns {index in the channel's lines: stored line}.
+    """
+    free = sorted(stored, key=lambda li: (-li.quantity_fulfilled, li.position, li.pk or 0))
+    pairs: dict[int, OrderLine] = {}
+    for alike in _LIKENESS:
+        for index, n in incoming:
+            if index in pairs:
+                continue
+            sku = n.sku.lower()
+            line = next((li for li in free if li.sku.lower() == sku and alike(n, li)), None)
+            if line is not None:
+                pairs[index] = line
+                free.remove(line)
+    return pairs
 
 
 def _sync_lines(order: Order, normalized: NormalizedOrder, existing: list[OrderLine]):
     """Work out how the order's lines must change to match the channel's (nothing saved yet).
 
-    A line the channel no longer lists is kept (for audit) with its remainder cancelled; a line
-    whose SKU changed releases what it held and is matched again.
+    Lines are the same line by the channel's line id, or, for lines without one, by content
+    (_pair_without_ids), never by position. A line the channel no longer lists is kept (for audit)
+    with its remainder cancelled; a line whose SKU changed under the same line id releases what it
+    held and is matched again.
     """
-    by_key = {_line_key(li.external_id, li.sku, li.position): li for li in existing}
-    seen: set[str] = set()
+    by_id = {li.external_id: li for li in existing if li.external_id}
+    without_ids = _pair_without_ids([(i, n) for i, n in enumerate(normalized.lines) if not n.external_id],
+                                    [li for li in existing if not li.external_id])
+    seen: set[int] = set()
     changed: list[OrderLine] = []
     new: list[OrderLine] = []
     active = order.status not in (OrderStatus.CANCELLED, OrderStatus.RETURNED)
     for position, n in enumerate(normalized.lines):
-        key = _line_key(n.external_id, n.sku, position)
-        seen.add(key)
-        line = by_key.get(key)
+        line = by_id.get(n.external_id) if n.external_id else without_ids.get(position)
         if line is None:
             # A line added to an order that is cancelled or returned here is cancelled with it.
             new.append(OrderLine(merchant_id=order.merchant_id, order=order, external_id=n.external_id[:255],
@@ -114,16 +147,19 @@ def _sync_lines(order: Order, normalized: NormalizedOrder, existing: list[OrderL
                                  quantity_cancelled=0 if active else n.quantity,
                                  unit_price_amount=_money(n.unit_price), position=position))
             continue
-        before = (line.sku, line.title, line.quantity, line.unit_price_amount, line.quantity_cancelled)
+        seen.add(line.pk)
+        before = (line.sku, line.title, line.quantity, line.unit_price_amount, line.quantity_cancelled, line.position)
         if n.sku.lower() != line.sku.lower():
             line.product = None  # matched again below; the reservation follows by difference
         line.sku, line.title, line.unit_price_amount = n.sku[:128], n.title[:500], _money(n.unit_price)
         line.quantity = max(n.quantity, line.quantity_fulfilled)
         line.quantity_cancelled = 0 if active else line.quantity - line.quantity_fulfilled
-        if before != (line.sku, line.title, line.quantity, line.unit_price_amount, line.quantity_cancelled):
+        line.position = position  # the channel's order, also when it moved lines about
+        if before != (line.sku, line.title, line.quantity, line.unit_price_amount, line.quantity_cancelled,
+                      line.position):
             changed.append(line)
-    for key, line in by_key.items():
-        if key not in seen and line.quantity_outstanding > 0:
+    for line in existing:
+        if line.pk not in seen and line.quantity_outstanding > 0:
             line.quantity_cancelled = line.quantity - line.quantity_fulfilled
             changed.append(line)
     return changed, new
@@ -157,7 +193,7 @@ def _apply_lines(merchant: Merchant, order: Order, existing: list[OrderLine], ch
         OrderLine.objects.bulk_update(
             list(to_update.values()),
             ["sku", "title", "quantity", "unit_price_amount", "quantity_cancelled", "product", "quantity_reserved",
-             "updated_at"],
+             "position", "updated_at"],
         )
     if new:
         OrderLine.objects.bulk_create(new)

@@ -14,8 +14,8 @@ from accounts.models import Merchant
 from core.errors import ApplicationError, ValidationFailed
 from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
-from orders.errors import UnknownSku
-from orders.models import Channel, Order, OrderEvent, OrderLine, OrderStatus, OrderTag, Shipment
+from orders.channels import MANUAL
+from orders.models import Order, OrderEvent, OrderLine, OrderStatus, OrderTag, Shipment
 from orders.services import notifications
 from orders.services.fulfillment import order_fulfill_all, order_lock, status_after_fulfillment
 from orders.services.reservations import order_flags_refresh, reconcile_events, reservations_reconcile
@@ -176,13 +176,10 @@ def order_create_manual(
         if line.quantity <= 0:
             raise ValidationFailed("Quantities must be positive.", details={"sku": line.sku})
     with transaction.atomic():
-        products = inventory_selectors.product_map_by_sku(merchant=merchant, skus={li.sku for li in lines})
-        missing = sorted({li.sku for li in lines if li.sku.lower() not in products})
-        if missing:
-            raise UnknownSku(f"No product has SKU {', '.join(missing)}.", details={"skus": missing})
+        products = inventory_selectors.product_resolve_skus(merchant=merchant, skus=[li.sku for li in lines])
         subtotal = sum((Decimal(str(li.unit_price)) * li.quantity for li in lines), Decimal("0"))
         order = Order.objects.create(
-            merchant=merchant, channel=Channel.MANUAL, external_id="", number="pending", placed_at=timezone.now(),
+            merchant=merchant, channel=MANUAL, external_id="", number="pending", placed_at=timezone.now(),
             customer_name=customer_name[:255], customer_email=customer_email[:254],
             shipping_address=shipping_address or {}, currency=(currency or merchant.currency).upper()[:3],
             subtotal_amount=subtotal, shipping_amount=shipping, tax_amount=tax, total_amount=subtotal + shipping + tax,
@@ -190,10 +187,9 @@ def order_create_manual(
         )
         order.number = f"M-{order.pk}"
         order_lines = OrderLine.objects.bulk_create([
-            OrderLine(merchant=merchant, order=order, sku=products[li.sku.lower()].sku, title=products[li.sku.lower()].title,
-                      product=products[li.sku.lower()], quantity=li.quantity,
-                      unit_price_amount=Decimal(str(li.unit_price)), position=i)
-            for i, li in enumerate(lines)
+            OrderLine(merchant=merchant, order=order, sku=product.sku, title=product.title, product=product,
+                      quantity=li.quantity, unit_price_amount=Decimal(str(li.unit_price)), position=i)
+            for i, (li, product) in enumerate(zip(lines, products, strict=True))
         ])
         result = reservations_reconcile(merchant=merchant, order=order, lines=order_lines, actor=actor, partial=False)
         order_flags_refresh(order=order, lines=order_lines)
@@ -216,9 +212,7 @@ def order_line_map_sku(*, merchant: Merchant, line: OrderLine, product_sku: str,
     With all_open_lines, every open line with the same SKU (case-insensitive) is mapped too,
     so one answer clears every order waiting on that SKU. Returns the orders changed.
     """
-    product = inventory_selectors.product_map_by_sku(merchant=merchant, skus=[product_sku]).get(product_sku.lower())
-    if product is None:
-        raise UnknownSku(f"No product has SKU {product_sku}.", details={"sku": product_sku})
+    product = inventory_selectors.product_resolve_skus(merchant=merchant, skus=[product_sku])[0]
     with transaction.atomic():
         if all_open_lines:
             order_ids = list(

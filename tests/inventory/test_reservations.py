@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from accounts.tenancy import tenant_scope
 from inventory import selectors, services
 from inventory.errors import OutOfStock, UnknownSku
-from inventory.models import Location, StockLevel, StockMovement
+from inventory.models import AvailabilityMark, Location, StockLevel, StockMovement
+from inventory.registry import AvailabilityConsumer, availability_consumers
 from inventory.services import ReserveRequest
 from tests.inventory.helpers import make_bundle, make_product
 
@@ -177,7 +179,11 @@ def test_product_map_by_sku_is_case_insensitive(scope_a):
 
 
 def test_availability_outbox_marks_product_and_bundles_and_coalesces(scope_a):
-    m = scope_a.merchant
+    with availability_consumers.registered("pusher", AvailabilityConsumer("pusher")):
+        _marks_product_and_bundles_and_coalesce(scope_a.merchant)
+
+
+def _marks_product_and_bundles_and_coalesce(m):
     a = make_product(m, "A", on_hand=4)
     b = make_product(m, "B", on_hand=4)
     kit = make_bundle(m, "KIT", [(a, 1), (b, 1)])
@@ -192,10 +198,26 @@ def test_availability_outbox_marks_product_and_bundles_and_coalesces(scope_a):
     services.stock_adjust(merchant=m, product_id=a.pk, delta=1)
     services.availability_ack(merchant=m, consumer="orders", marks=taken)
     assert sorted(mk.product_id for mk in services.availability_take(merchant=m, consumer="orders")) == sorted([a.pk, kit.pk])
-    # the channels consumer has its own marks
-    assert {mk.product_id for mk in services.availability_take(merchant=m, consumer="channels")} == {
+    # another registered consumer has its own marks
+    assert {mk.product_id for mk in services.availability_take(merchant=m, consumer="pusher")} == {
         a.pk, b.pk, kit.pk,
     }
+
+
+def test_only_registered_availability_consumers_get_marks(scope_a):
+    # given only the orders app registered as a consumer (integrations registers none until it pushes stock)
+    m = scope_a.merchant
+    a = make_product(m, "A", on_hand=4)
+    AvailabilityMark.objects.filter(merchant=m).delete()
+    # when stock changes, then only "orders" is marked: no mark piles up for a consumer nobody runs
+    services.stock_adjust(merchant=m, product_id=a.pk, delta=1)
+    assert sorted(AvailabilityMark.objects.filter(merchant=m).values_list("consumer", "product_id")) == [
+        ("orders", a.pk)]
+    # when another app registers a consumer, then it is marked too from the next change on
+    with availability_consumers.registered("pusher", AvailabilityConsumer("pusher")):
+        services.stock_adjust(merchant=m, product_id=a.pk, delta=1)
+    assert sorted(AvailabilityMark.objects.filter(merchant=m).values_list("consumer", "product_id")) == [
+        ("orders", a.pk), ("pusher", a.pk)]
 
 
 def test_backorders_cannot_be_turned_off_while_more_is_promised_than_on_hand(scope_a):
@@ -228,3 +250,18 @@ def test_one_reference_holds_one_product(scope_a):
     # the same product under the same reference tops up
     assert services.stock_reserve(merchant=m, requests=[ReserveRequest(a.pk, 2, "line:1")]) == {"line:1": 2}
     assert selectors.stock_reserved_for(merchant=m, reference="line:1") == 3
+
+
+def test_resolving_skus_gives_products_in_order_or_names_every_unknown_one(scope_a, merchant_b):
+    m = scope_a.merchant
+    a = make_product(m, "Mug-Blue")
+    b = make_product(m, "B-1")
+    with tenant_scope(merchant_b.merchant):
+        make_product(merchant_b.merchant, "THEIRS")
+    # SKUs as typed (any case, padded, repeated) become the merchant's products, in the order given
+    assert selectors.product_resolve_skus(merchant=m, skus=[" b-1", "mug-BLUE", "B-1"]) == [b, a, b]
+    # another merchant's SKU is as unknown as one nobody has; every unknown one is named once
+    with pytest.raises(UnknownSku) as err:
+        selectors.product_resolve_skus(merchant=m, skus=["B-1", "THEIRS", "nope", "THEIRS"])
+    assert (err.value.code, err.value.message, err.value.details) == (
+        "unknown_sku", "Unknown SKU: THEIRS, nope.", {"sku": "THEIRS", "skus": ["THEIRS", "nope"], "index": 1, "row": 2})

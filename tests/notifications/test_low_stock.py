@@ -9,6 +9,7 @@ from django.core import mail
 from accounts.tenancy import tenant_scope
 from inventory import selectors, services
 from inventory.models import Product
+from inventory.registry import low_stock_notifiers
 from inventory.services import ReserveRequest
 from inventory.tasks import low_stock_notify_task
 from notifications.models import NotificationLog
@@ -101,16 +102,15 @@ NOTIFIED: list = []
 
 
 def record_notifier(*, merchant, products) -> str:
-    """A notifier another app would provide (INVENTORY_LOW_STOCK_NOTIFIER); records what it was told."""
+    """A notifier another app would register (inventory.registry.low_stock_notifiers); records what it was told."""
     NOTIFIED.append((merchant.pk, products))
     return "ok"
 
 
-def test_a_configured_notifier_replaces_the_email_and_keeps_the_debounce(merchant_a, settings):
-    settings.INVENTORY_LOW_STOCK_NOTIFIER = "tests.notifications.test_low_stock.record_notifier"
+def test_a_registered_notifier_replaces_the_email_and_keeps_the_debounce(merchant_a):
     NOTIFIED.clear()
     m = merchant_a.merchant
-    with tenant_scope(m):
+    with low_stock_notifiers.registered("test", record_notifier), tenant_scope(m):
         p = make_product(m, "MUG-1", on_hand=10, low_stock_threshold=3)
         services.stock_adjust(merchant=m, product_id=p.pk, delta=-8)
         services.stock_adjust(merchant=m, product_id=p.pk, delta=-1)

@@ -49,8 +49,15 @@ def test_manual_order_that_cannot_be_reserved_is_409_and_changes_nothing(merchan
 
 
 def test_manual_order_unknown_sku_is_400(merchant_a):
-    r = merchant_a.api.post("/api/v1/orders/", {"lines": [{"sku": "NOPE", "quantity": 1}]}, format="json")
-    assert r.status_code == 400 and r.json()["error"]["code"] == "unknown_sku"
+    with tenant_scope(merchant_a.merchant):
+        make_product(merchant_a.merchant, "A-1", on_hand=5)
+    r = merchant_a.api.post("/api/v1/orders/", {"lines": [{"sku": "a-1", "quantity": 1}, {"sku": "NOPE", "quantity": 1}]},
+                            format="json")
+    assert r.status_code == 400
+    assert r.json()["error"] == {"code": "unknown_sku", "message": "Unknown SKU: NOPE.",
+                                 "details": {"sku": "NOPE", "skus": ["NOPE"], "index": 1, "row": 2}}
+    with tenant_scope(merchant_a.merchant):
+        assert Order.objects.filter(merchant=merchant_a.merchant).count() == 0
 
 
 def test_illegal_transition_is_409_with_current_and_requested(merchant_a):

@@ -156,3 +156,59 @@ def test_same_external_id_on_another_integration_is_another_order(scope_a):
     services.order_ingest(merchant=m, integration_id=None, normalized=normalized())
     services.order_ingest(merchant=m, integration_id=None, normalized=normalized())
     assert Order.objects.filter(merchant=m).count() == 3
+
+
+def _movements(m, line) -> list[int]:
+    return list(StockMovement.objects.filter(merchant=m, reference=f"order_line:{line.pk}")
+                .order_by("id").values_list("reserved_delta", flat=True))
+
+
+def test_line_without_channel_id_dropped_before_another_keeps_the_other_line_and_its_reservation(scope_a):
+    # given lines without channel ids, 2 × A then 3 × B, both reserved
+    m = scope_a.merchant
+    a = make_product(m, "A-1", on_hand=10)
+    b = make_product(m, "B-1", on_hand=10)
+    services.order_ingest(merchant=m, integration_id=7, normalized=normalized(lines=(("", "A-1", 2), ("", "B-1", 3))))
+    la, lb = OrderLine.objects.filter(merchant=m).order_by("position")
+    # when the channel drops A, so B is now its first line
+    services.order_ingest(merchant=m, integration_id=7, normalized=normalized(lines=(("", "B-1", 3),),
+                                                                               updated_minutes=1))
+    # then B is the same line with the same single reservation, and A is cancelled and released
+    assert list(OrderLine.objects.filter(merchant=m).order_by("id").values_list(
+        "pk", "quantity_cancelled", "quantity_reserved", "position")) == [(la.pk, 2, 0, 0), (lb.pk, 0, 3, 0)]
+    assert (_movements(m, la), _movements(m, lb)) == ([2, -2], [3])
+    assert (level(m, a).reserved, level(m, b).reserved) == (0, 3)
+
+
+def test_reordered_lines_without_ids_change_no_reservation(scope_a):
+    # given 2 × A then 3 × B without channel ids
+    m = scope_a.merchant
+    a = make_product(m, "A-1", on_hand=10)
+    b = make_product(m, "B-1", on_hand=10)
+    services.order_ingest(merchant=m, integration_id=7, normalized=normalized(lines=(("", "A-1", 2), ("", "B-1", 3))))
+    la, lb = OrderLine.objects.filter(merchant=m).order_by("position")
+    # when the channel lists them the other way round
+    services.order_ingest(merchant=m, integration_id=7, normalized=normalized(lines=(("", "B-1", 3), ("", "A-1", 2)),
+                                                                               updated_minutes=1))
+    # then the same two lines follow the channel's order, nothing is cancelled and the ledger did not move
+    assert list(OrderLine.objects.filter(merchant=m).order_by("position").values_list(
+        "pk", "quantity", "quantity_cancelled", "quantity_reserved")) == [(lb.pk, 3, 0, 3), (la.pk, 2, 0, 2)]
+    assert (_movements(m, la), _movements(m, lb)) == ([2], [3])
+    assert (level(m, a).reserved, level(m, b).reserved) == (2, 3)
+
+
+def test_changed_quantity_on_a_line_without_id_moves_its_own_reservation(scope_a):
+    # given 2 × A then 3 × B without channel ids
+    m = scope_a.merchant
+    a = make_product(m, "A-1", on_hand=10)
+    b = make_product(m, "B-1", on_hand=10)
+    services.order_ingest(merchant=m, integration_id=7, normalized=normalized(lines=(("", "A-1", 2), ("", "B-1", 3))))
+    la, lb = OrderLine.objects.filter(merchant=m).order_by("position")
+    # when the channel raises A to 5
+    services.order_ingest(merchant=m, integration_id=7, normalized=normalized(lines=(("", "A-1", 5), ("", "B-1", 3)),
+                                                                               updated_minutes=1))
+    # then A's own line holds 5 (+2, +3) and B is untouched; no line is added or cancelled
+    assert list(OrderLine.objects.filter(merchant=m).order_by("id").values_list(
+        "pk", "quantity", "quantity_cancelled", "quantity_reserved")) == [(la.pk, 5, 0, 5), (lb.pk, 3, 0, 3)]
+    assert (_movements(m, la), _movements(m, lb)) == ([2, 3], [3])
+    assert (level(m, a).reserved, level(m, b).reserved) == (5, 3)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from decimal import Decimal
+
 import pytest
 
 from orders import services
 from orders.models import OrderLine, OrderStatus, Shipment
+from orders.normalized import NormalizedLine
 from orders.services import ShipmentLineRequest
 from tests.inventory.helpers import make_product
 from tests.orders.helpers import level, normalized, reserved_for
@@ -118,11 +122,6 @@ def test_new_line_on_an_order_cancelled_here_is_cancelled_too(scope_a):
 
 def test_channel_amounts_round_half_up_to_the_cent(scope_a):
     # given a channel that sends amounts with a third decimal (tax-inclusive prices, some marketplaces)
-    from dataclasses import replace
-    from decimal import Decimal
-
-    from orders.normalized import NormalizedLine
-
     m = scope_a.merchant
     make_product(m, "A-1", on_hand=10)
     n = replace(normalized(), lines=(NormalizedLine(external_id="L1", sku="A-1", quantity=1, unit_price=Decimal("2.125")),),
@@ -210,3 +209,72 @@ def test_return_of_a_partially_shipped_order_restocks_what_shipped_and_cancels_t
     assert (la.quantity_fulfilled, la.quantity_cancelled, la.quantity_outstanding, la.quantity_reserved) == (1, 2, 0, 0)
     assert sum(StockLevel.objects.filter(merchant=m, product=a).values_list("on_hand", flat=True)) == 10
     assert level(m, a).reserved == 0
+
+
+def _priced(*specs) -> tuple[NormalizedLine, ...]:
+    """Lines without a channel line id, as some channels send them: (sku, quantity, unit price)."""
+    return tuple(NormalizedLine(external_id="", sku=sku, quantity=q, unit_price=Decimal(price), title=f"Item {sku}")
+                 for sku, q, price in specs)
+
+
+def test_line_without_channel_id_dropped_before_a_shipped_one_does_not_ship_the_shipped_one_again(scope_a):
+    # given lines without channel ids, 2 × A then 3 × B, and B shipped in full
+    m = scope_a.merchant
+    a = make_product(m, "A-1", on_hand=10)
+    b = make_product(m, "B-1", on_hand=10)
+    order = services.order_ingest(merchant=m, integration_id=7, normalized=normalized(
+        lines=(("", "A-1", 2), ("", "B-1", 3)))).order
+    la, lb = OrderLine.objects.filter(merchant=m).order_by("position")
+    _ship(m, order, lb, 3)
+    # when the channel drops A, so B is now its first line
+    services.order_ingest(merchant=m, integration_id=7, normalized=normalized(
+        lines=(("", "B-1", 3),), updated_minutes=5))
+    order.refresh_from_db()
+    # then B is still the one shipped line, A is cancelled, nothing is reserved and the order is fulfilled
+    assert list(OrderLine.objects.filter(merchant=m).order_by("id").values_list(
+        "pk", "sku", "quantity", "quantity_fulfilled", "quantity_cancelled", "quantity_reserved")) == [
+        (la.pk, "A-1", 2, 0, 2, 0), (lb.pk, "B-1", 3, 3, 0, 0)]
+    assert (level(m, a).on_hand, level(m, a).reserved) == (10, 0)
+    assert (level(m, b).on_hand, level(m, b).reserved) == (7, 0)
+    assert order.status == OrderStatus.FULFILLED
+
+
+def test_two_lines_of_one_sku_without_ids_are_told_apart_by_price(scope_a):
+    # given 2 × A at 10.00 and 1 × A at 5.00 (a discounted unit), the discounted one shipped
+    m = scope_a.merchant
+    a = make_product(m, "A-1", on_hand=10)
+    first = normalized(lines=())
+    order = services.order_ingest(merchant=m, integration_id=7, normalized=replace(
+        first, lines=_priced(("A-1", 2, "10.00"), ("A-1", 1, "5.00")))).order
+    full, discounted = OrderLine.objects.filter(merchant=m).order_by("position")
+    _ship(m, order, discounted, 1)
+    # when the channel drops the full-price line
+    services.order_ingest(merchant=m, integration_id=7, normalized=replace(
+        normalized(lines=(), updated_minutes=5), lines=_priced(("A-1", 1, "5.00"))))
+    order.refresh_from_db()
+    # then the discounted line stays the shipped one and the full-price one is cancelled and released
+    assert list(OrderLine.objects.filter(merchant=m).order_by("id").values_list(
+        "pk", "quantity_fulfilled", "quantity_cancelled", "quantity_reserved")) == [
+        (full.pk, 0, 2, 0), (discounted.pk, 1, 0, 0)]
+    assert (level(m, a).on_hand, level(m, a).reserved) == (9, 0)
+    assert order.status == OrderStatus.FULFILLED
+
+
+def test_identical_lines_without_ids_when_one_goes_the_shipped_one_is_kept(scope_a):
+    # given two identical lines of 2 × A, the first shipped
+    m = scope_a.merchant
+    a = make_product(m, "A-1", on_hand=10)
+    order = services.order_ingest(merchant=m, integration_id=7, normalized=normalized(
+        lines=(("", "A-1", 2), ("", "A-1", 2)))).order
+    shipped, waiting = OrderLine.objects.filter(merchant=m).order_by("position")
+    _ship(m, order, shipped, 2)
+    # when the channel lists only one of them (which one cannot be told: both are 2 × A at 10.00)
+    services.order_ingest(merchant=m, integration_id=7, normalized=normalized(
+        lines=(("", "A-1", 2),), updated_minutes=5))
+    order.refresh_from_db()
+    # then the channel's 2 × A is the 2 already shipped: the other line is cancelled, nothing more ships
+    assert list(OrderLine.objects.filter(merchant=m).order_by("id").values_list(
+        "pk", "quantity_fulfilled", "quantity_cancelled", "quantity_reserved")) == [
+        (shipped.pk, 2, 0, 0), (waiting.pk, 0, 2, 0)]
+    assert (level(m, a).on_hand, level(m, a).reserved) == (8, 0)
+    assert order.status == OrderStatus.FULFILLED

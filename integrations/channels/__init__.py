@@ -1,0 +1,1 @@
+"""One package per channel (client, mapping, adapter, webhooks); each declares its `CHANNEL`."""

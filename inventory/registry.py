@@ -1,0 +1,45 @@
+"""What apps above inventory plug into it, registered from their AppConfig.ready().
+
+- `availability_consumers`: who reads the availability outbox. Each stock change marks the
+  products it touched once per registered consumer (orders tops up short orders; integrations
+  pushes quantities to channels once it has a consumer). A name nobody registered gets no marks,
+  so no mark piles up unread.
+- `low_stock_notifiers`: who hears that products went low. Inventory emails the merchant's
+  owners itself unless an app that owns notification choices registers a notifier, called as
+  `notifier(merchant=..., products=[{"product_id", "sku", "title", "available", "threshold"}])`
+  and returning "ok" or why nothing was sent. At most one may be registered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.core.exceptions import ImproperlyConfigured
+
+from core.registry import Registry
+
+
+@dataclass(frozen=True)
+class AvailabilityConsumer:
+    name: str  # the AvailabilityMark.consumer value it takes and acknowledges
+    description: str = ""
+
+
+LowStockNotifier = Callable[..., str]
+
+availability_consumers: Registry[AvailabilityConsumer] = Registry("inventory.availability_consumers")
+low_stock_notifiers: Registry[LowStockNotifier] = Registry("inventory.low_stock_notifiers")
+
+
+def availability_consumer_register(name: str, description: str = "") -> AvailabilityConsumer:
+    return availability_consumers.register(name, AvailabilityConsumer(name=name, description=description))
+
+
+def low_stock_notifier() -> LowStockNotifier | None:
+    """The registered notifier, or None for inventory's own email to the owners."""
+    found = low_stock_notifiers.items()
+    if len(found) > 1:
+        raise ImproperlyConfigured(f"Only one app may decide who hears about low stock; registered: "
+                                   f"{', '.join(name for name, _ in found)}")
+    return found[0][1] if found else None

@@ -1,0 +1,62 @@
+"""Which channels orders can come from, as far as orders needs to know: a slug, a label, a colour.
+
+Orders stores `channel` as a plain slug and names only its own channel, `MANUAL` (orders typed in
+by the merchant). Every marketplace is a package under integrations/channels/<slug>/ that
+registers itself here from IntegrationsConfig.ready(); the order list, filters, analytics and
+charts read labels and colours from this registry, so adding a channel touches its package and
+one registry line, never orders. Only display metadata lives here: the channel's adapter (the
+code that talks to it) belongs to integrations, keyed by the same slug.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.registry import Registry
+
+MANUAL = "manual"
+
+FALLBACK_COLOURS = ("#1f4fd6", "#b42318", "#1c7c46", "#a15c00", "#5f6b7a")
+
+
+@dataclass(frozen=True)
+class ChannelInfo:
+    slug: str  # what Order.channel stores; at most 16 characters
+    label: str  # shown to merchants: "WooCommerce"
+    colour: str  # CSS colour of the channel in lists and charts: "#7f54b3"
+
+
+channels: Registry[ChannelInfo] = Registry("orders.channels")
+
+
+def channel_register(*, slug: str, label: str, colour: str) -> ChannelInfo:
+    """Called from a channel package's registration (integrations' AppConfig.ready())."""
+    if not slug or len(slug) > 16 or slug != slug.lower():
+        raise ValueError(f"A channel slug is 1 to 16 lower-case characters, not {slug!r}")
+    return channels.register(slug, ChannelInfo(slug=slug, label=label, colour=colour))
+
+
+def channel_list() -> list[ChannelInfo]:
+    """Marketplaces in the order they were registered, then orders typed in here."""
+    found = channels.values()
+    return [c for c in found if c.slug != MANUAL] + [c for c in found if c.slug == MANUAL]
+
+
+def channel_slugs() -> list[str]:
+    return [c.slug for c in channel_list()]
+
+
+def channel_choices() -> list[tuple[str, str]]:
+    return [(c.slug, c.label) for c in channel_list()]
+
+
+def channel_label(slug: str) -> str:
+    """The label, or the slug itself for an order whose channel package is no longer installed."""
+    info = channels.get(slug)
+    return info.label if info else slug
+
+
+def channel_colour(slug: str, index: int = 0) -> str:
+    """The channel's colour; an unregistered slug takes a fallback by its place in a chart's series."""
+    info = channels.get(slug)
+    return info.colour if info else FALLBACK_COLOURS[index % len(FALLBACK_COLOURS)]
