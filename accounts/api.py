@@ -60,7 +60,8 @@ class TokenExchangeView(APIView):
 
 
 class ApiTokenViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """The merchant's API tokens. Deleting one revokes it (it stays listed, inactive)."""
+    """The merchant's API tokens. Deleting one revokes it (it stays listed, inactive): an owner may
+    revoke any token of the merchant, a staff member only their own (403 `not_owner`)."""
 
     serializer_class = ApiTokenSerializer
 
@@ -80,7 +81,7 @@ class ApiTokenViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveM
     @extend_schema(responses={204: None})
     def destroy(self, request, pk=None):
         token = selectors.api_token_get(merchant=self.merchant, pk=pk)
-        services.api_token_revoke(merchant=self.merchant, token=token)
+        services.api_token_revoke(merchant=self.merchant, actor=request.user, token=token)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

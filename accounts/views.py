@@ -60,6 +60,6 @@ class ApiTokenCreateView(MerchantRequiredMixin, View):
 class ApiTokenRevokeView(MerchantRequiredMixin, View):
     def post(self, request, pk: int):
         token = selectors.api_token_get(merchant=self.merchant, pk=pk)
-        services.api_token_revoke(merchant=self.merchant, token=token)
+        services.api_token_revoke(merchant=self.merchant, actor=request.user, token=token)
         messages.success(request, f"Token {token.prefix}… revoked.")
         return HttpResponseRedirect(reverse("settings") + "#api-tokens")
