@@ -278,3 +278,16 @@ def test_unticking_active_in_the_admin_revokes_the_users_tokens(owner, staff, cl
     staff_token.refresh_from_db()
     assert (user.is_active, staff_token.revoked_at is not None) == (False, True)
     _assert_dead(staff_raw)
+
+
+@pytest.mark.django_db
+def test_dashboard_refuses_staff_revoking_the_owners_token(owner, staff, client):
+    user, _, _ = staff
+    created = _exchange().json()
+    client.force_login(user)
+
+    response = client.post(f"/settings/api-tokens/{created['id']}/revoke/", follow=True)
+
+    assert response.status_code == 200
+    assert "Only an owner can revoke" in response.content.decode()
+    assert _bearer(created["token"]).get("/api/v1/me/").status_code == 200
