@@ -1,4 +1,4 @@
-"""Celery tasks of the orders app: ids in, the merchant's scope entered (TenantTask), one service called."""
+"""Celery tasks of the orders app: ids in, the merchant loaded and its scope entered (TenantTask), one service called."""
 
 from __future__ import annotations
 
@@ -8,27 +8,21 @@ from datetime import date, timedelta
 from celery import shared_task
 from django.utils import timezone
 
-from accounts.tasks import TenantTask, task_merchant
+from accounts.models import Merchant
+from accounts.tasks import TenantTask
 from accounts.tenancy import unscoped
 from orders import services
 
 
-@shared_task(base=TenantTask, bind=True, name="orders.notification_deliver",
-             autoretry_for=(smtplib.SMTPException, OSError), retry_backoff=30, retry_backoff_max=1800,
-             retry_jitter=True, max_retries=8)
-def notification_deliver_task(self, *, merchant_id: int, log_id: int) -> str:
+@shared_task(base=TenantTask, name="orders.notification_deliver", retry_for=(smtplib.SMTPException, OSError),
+             max_retries=8)
+def notification_deliver_task(*, merchant: Merchant, log_id: int) -> str:
     """Send one queued notification; a retry or duplicate delivery sends nothing twice."""
-    merchant = task_merchant(merchant_id)
-    if merchant is None:
-        return "missing"
     return services.notification_deliver(merchant=merchant, log_id=log_id)
 
 
-@shared_task(base=TenantTask, bind=True, name="orders.short_orders_allocate")
-def short_orders_allocate_task(self, *, merchant_id: int) -> str:
-    merchant = task_merchant(merchant_id)
-    if merchant is None:
-        return "missing"
+@shared_task(base=TenantTask, name="orders.short_orders_allocate")
+def short_orders_allocate_task(*, merchant: Merchant) -> str:
     result = services.short_orders_allocate(merchant=merchant)
     return f"ok marks={result['marks']} orders={result['orders']} units={result['units']}"
 
@@ -45,11 +39,8 @@ def short_orders_allocate_fanout() -> int:
     return len(ids)
 
 
-@shared_task(base=TenantTask, bind=True, name="orders.notification_daily_digest")
-def notification_daily_digest_task(self, *, merchant_id: int, day: str) -> str:
-    merchant = task_merchant(merchant_id)
-    if merchant is None:
-        return "missing"
+@shared_task(base=TenantTask, name="orders.notification_daily_digest")
+def notification_daily_digest_task(*, merchant: Merchant, day: str) -> str:
     log = services.notification_daily_digest(merchant=merchant, day=date.fromisoformat(day))
     return "queued" if log else "nothing"
 

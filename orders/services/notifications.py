@@ -21,7 +21,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import Membership, Merchant
-from accounts.tasks import enqueue_on_commit
+from core.enqueue import enqueue_on_commit
 from core.errors import ValidationFailed
 from orders.models import NotificationLog, NotificationSettings, Order, OrderEvent, OrderStatus, Shipment
 
@@ -114,9 +114,7 @@ def notification_queue(
                 log.save(force_insert=True)
         except IntegrityError:
             return None
-    from orders.tasks import notification_deliver_task  # tasks import services; import here, not at the top
-
-    enqueue_on_commit(notification_deliver_task, merchant_id=merchant.pk, log_id=log.pk)
+    enqueue_on_commit("orders.notification_deliver", merchant_id=merchant.pk, log_id=log.pk)
     return log
 
 

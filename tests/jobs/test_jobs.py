@@ -3,14 +3,15 @@ from __future__ import annotations
 import pytest
 from celery import shared_task
 
-from accounts.tasks import TenantTask, enqueue_on_commit
+from accounts.tasks import TenantTask
 from accounts.tenancy import current_merchant_id, tenant_scope, unscoped
+from core.enqueue import enqueue_on_commit
 from jobs import services
 from jobs.models import WorkerJob
 
 
-@shared_task(base=TenantTask, bind=True, name="tests.count_jobs_in_scope")
-def count_jobs_in_scope(self, *, merchant_id: int, job_id: int) -> dict:
+@shared_task(base=TenantTask, name="tests.count_jobs_in_scope")
+def count_jobs_in_scope(*, merchant, job_id: int) -> dict:
     """A probe task: what does a task see once TenantTask has entered its scope?"""
     job = WorkerJob.objects.get(pk=job_id)
     services.job_start(job=job)
@@ -100,7 +101,7 @@ def test_a_real_worker_runs_tenant_tasks_sent_after_commit(merchant_a, settings,
         with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
             with tenant_scope(merchant_a.merchant), transaction.atomic():
                 job = services.job_create(merchant=merchant_a.merchant, kind="tests.probe", total=1)
-                enqueue_on_commit(count_jobs_in_scope, merchant_id=merchant_a.merchant.pk, job_id=job.pk)
+                enqueue_on_commit("tests.count_jobs_in_scope", merchant_id=merchant_a.merchant.pk, job_id=job.pk)
             ready = client.get("/readyz")
             import time
 
