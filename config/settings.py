@@ -104,6 +104,11 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
+if IS_POSTGRES:
+    # A second connection to the same database: job progress written on it commits at once, so
+    # the dashboard sees a long job move while the job's own transaction is still open
+    # (jobs.services). In tests it mirrors the default test database. SQLite has one writer.
+    DATABASES["progress"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
 
 # --- Cache and tasks ----------------------------------------------------------------------
 if ENV.redis_url:
