@@ -291,3 +291,18 @@ def test_dashboard_refuses_staff_revoking_the_owners_token(owner, staff, client)
     assert response.status_code == 200
     assert "Only an owner can revoke" in response.content.decode()
     assert _bearer(created["token"]).get("/api/v1/me/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_staff_setting_a_password_in_the_admin_revokes_the_users_tokens(owner, staff, client):
+    user, staff_token, staff_raw = staff
+    owner_raw = _exchange().json()["token"]
+    client.force_login(User.objects.create_superuser("ops@switchboard.example", PASSWORD))
+
+    response = client.post(f"/admin/accounts/user/{user.pk}/password/", {
+        "password1": "a-brand-new-passphrase-7", "password2": "a-brand-new-passphrase-7", "usable_password": "true",
+    })
+
+    assert response.status_code == 302, response.content[:2000]
+    _assert_dead(staff_raw)
+    assert _bearer(owner_raw).get("/api/v1/me/").status_code == 200
