@@ -1,6 +1,8 @@
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
+from accounts import services
 from accounts.models import ApiToken, Membership, Merchant, User
 
 
@@ -17,6 +19,21 @@ class UserAdmin(BaseUserAdmin):
         ("Important dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+    def save_model(self, request, obj, form, change) -> None:
+        """Unticking "active" goes through the service, so the person's API tokens die with it."""
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            services.user_deactivate(user=obj)
+
+    def user_change_password(self, request, id, form_url=""):
+        """Staff setting someone's password ends the API tokens issued under the old one, as a reset does."""
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            user = self.get_object(request, unquote(id))
+            if user is not None:
+                services.api_tokens_revoke_for_user(user=user, reason="password set by staff")
+        return response
 
 
 class MembershipInline(admin.TabularInline):

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -50,7 +50,11 @@ class TokenExchangeView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [TokenExchangeThrottle]
 
-    @extend_schema(request=TokenRequestSerializer, responses={201: TokenCreatedSerializer}, auth=[])
+    @extend_schema(request=TokenRequestSerializer, auth=[], responses={
+        201: TokenCreatedSerializer,
+        401: OpenApiResponse(description="invalid_credentials, no_merchant"),
+        403: OpenApiResponse(description="email_unverified: the address is not verified and verification is mandatory"),
+    })
     def post(self, request):
         data = TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -60,7 +64,8 @@ class TokenExchangeView(APIView):
 
 
 class ApiTokenViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """The merchant's API tokens. Deleting one revokes it (it stays listed, inactive)."""
+    """The merchant's API tokens. Deleting one revokes it (it stays listed, inactive): an owner may
+    revoke any token of the merchant, a staff member only their own (403 `not_owner`)."""
 
     serializer_class = ApiTokenSerializer
 
@@ -77,10 +82,10 @@ class ApiTokenViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveM
         body = {"token": raw, "id": token.pk, "prefix": token.prefix, "name": token.name}
         return Response(TokenCreatedSerializer(body).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(responses={204: None, 403: OpenApiResponse(description="not_owner: staff revoke only their own tokens")})
     def destroy(self, request, pk=None):
         token = selectors.api_token_get(merchant=self.merchant, pk=pk)
-        services.api_token_revoke(merchant=self.merchant, token=token)
+        services.api_token_revoke(merchant=self.merchant, actor=request.user, token=token)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

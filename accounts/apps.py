@@ -6,6 +6,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and merchants"
 
     def ready(self) -> None:
+        from allauth.account import signals as allauth_signals
         from django_scopes.manager import DisabledQuerySet
 
         # django-scopes 2.1 lets these through outside a scope (they are not in its list of
@@ -13,3 +14,20 @@ class AccountsConfig(AppConfig):
         for name in ("exists", "contains", "in_bulk", "explain", "bulk_update", "alias", "extra", "defer",
                      "only", "distinct", "exclude", "select_related", "prefetch_related"):
             setattr(DisabledQuerySet, name, DisabledQuerySet.error)
+
+        # allauth's signals are its own extension points (not our domain flow): a password reset
+        # or change ends the API tokens issued under the old credentials, through one service.
+        allauth_signals.password_reset.connect(_revoke_tokens_on_password_reset, dispatch_uid="accounts.reset")
+        allauth_signals.password_changed.connect(_revoke_tokens_on_password_change, dispatch_uid="accounts.change")
+
+
+def _revoke_tokens_on_password_reset(sender, request, user, **kwargs) -> None:
+    from accounts.services import api_tokens_revoke_for_user
+
+    api_tokens_revoke_for_user(user=user, reason="password reset")
+
+
+def _revoke_tokens_on_password_change(sender, request, user, **kwargs) -> None:
+    from accounts.services import api_tokens_revoke_for_user
+
+    api_tokens_revoke_for_user(user=user, reason="password changed")

@@ -6,14 +6,17 @@ import hashlib
 import logging
 import secrets
 
+from allauth.account import app_settings as allauth_account_settings
+from allauth.account.models import EmailAddress
 from django.contrib.auth import authenticate
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import ApiToken, Membership, Merchant, User
 from accounts.registry import onboarding_steps
 from accounts.tenancy import tenant_scope, unscoped
-from core.errors import NotAuthenticated, NotFound
+from core.errors import NotAuthenticated, NotFound, PermissionDenied
 
 logger = logging.getLogger(__name__)
 
@@ -73,9 +76,12 @@ def api_token_create(*, merchant: Merchant, user: User, name: str) -> tuple[ApiT
     return token, raw
 
 
-def api_token_revoke(*, merchant: Merchant, token: ApiToken) -> ApiToken:
+def api_token_revoke(*, merchant: Merchant, actor: User, token: ApiToken) -> ApiToken:
+    """Owners revoke any token of their merchant; everyone else only their own."""
     if token.merchant_id != merchant.pk:
         raise NotFound()
+    if token.user_id != actor.pk and not _is_owner(merchant=merchant, user=actor):
+        raise PermissionDenied("Only an owner can revoke another member's token.", code="not_owner")
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
@@ -83,17 +89,55 @@ def api_token_revoke(*, merchant: Merchant, token: ApiToken) -> ApiToken:
     return token
 
 
+def _is_owner(*, merchant: Merchant, user: User) -> bool:
+    with tenant_scope(merchant):
+        return Membership.objects.filter(merchant=merchant, user=user, role=Membership.Role.OWNER).exists()
+
+
+def api_tokens_revoke_for_user(*, user: User, reason: str) -> int:
+    """Revoke every active token of a person, in every merchant, at once.
+
+    Called when the credentials the tokens were issued under stop being trusted: a password
+    reset or change, allauth wiping the password of an unverified pre-registered account, a
+    deactivation. Returns how many tokens died.
+    """
+    with unscoped(f"revoke a user's tokens in every merchant ({reason})"):
+        revoked = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    if revoked:
+        logger.info("accounts.api_token.revoked_for_user", extra={"user_id": user.pk, "reason": reason,
+                                                                  "count": revoked})
+    return revoked
+
+
+def user_deactivate(*, user: User) -> User:
+    """Sign a person out of the API for good: inactive, and every token they hold revoked."""
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(is_active=False)
+        user.is_active = False
+        api_tokens_revoke_for_user(user=user, reason="deactivated")
+    logger.info("accounts.user.deactivated", extra={"user_id": user.pk})
+    return user
+
+
 def api_token_authenticate(raw: str) -> ApiToken | None:
-    """Resolve a presented token to an active ApiToken; None for anything else."""
+    """Resolve a presented token to an active ApiToken; None for anything else.
+
+    A token works only while it is unrevoked, its user and merchant are active and its user
+    is still a member of its merchant: removing the membership ends API access at once.
+    """
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
     with unscoped("api token lookup"):
+        member = Membership.objects.filter(merchant_id=OuterRef("merchant_id"), user_id=OuterRef("user_id"))
         token = (
             ApiToken.objects.select_related("user", "merchant")
-            .filter(key_hash=_hash_token(raw), revoked_at__isnull=True)
+            .filter(key_hash=_hash_token(raw), revoked_at__isnull=True, user__is_active=True,
+                    merchant__is_active=True)
+            .filter(Exists(member))
+            .order_by()
             .first()
         )
-    if token is None or not token.user.is_active or not token.merchant.is_active:
+    if token is None:
         return None
     now = timezone.now()
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
@@ -102,11 +146,25 @@ def api_token_authenticate(raw: str) -> ApiToken | None:
     return token
 
 
+def _email_verification_mandatory() -> bool:
+    return allauth_account_settings.EMAIL_VERIFICATION == allauth_account_settings.EmailVerificationMethod.MANDATORY
+
+
 def api_token_exchange_password(*, email: str, password: str, name: str = "API token") -> tuple[ApiToken, str]:
-    """POST /api/v1/auth/token/: trade credentials for a new token."""
-    user = authenticate(email=email.strip().lower(), password=password)
+    """POST /api/v1/auth/token/: trade credentials for a new token.
+
+    When verification is mandatory an unverified address gets no token: otherwise whoever
+    pre-registered someone else's address could keep API access to the account its real
+    owner later claims.
+    """
+    email = email.strip().lower()
+    user = authenticate(email=email, password=password)
     if user is None:
         raise NotAuthenticated("Email or password is wrong.", code="invalid_credentials")
+    if _email_verification_mandatory() and not EmailAddress.objects.filter(
+        user=user, email__iexact=email, verified=True
+    ).exists():
+        raise PermissionDenied("Verify your email address before requesting an API token.", code="email_unverified")
     membership = membership_for_user(user)
     if membership is None:
         raise NotAuthenticated("This account belongs to no merchant.", code="no_merchant")

@@ -10,6 +10,7 @@ from django.views.generic import RedirectView, TemplateView
 
 from accounts import selectors, services
 from accounts.forms import ApiTokenForm
+from core.errors import PermissionDenied
 
 
 class MerchantRequiredMixin(LoginRequiredMixin):
@@ -60,6 +61,10 @@ class ApiTokenCreateView(MerchantRequiredMixin, View):
 class ApiTokenRevokeView(MerchantRequiredMixin, View):
     def post(self, request, pk: int):
         token = selectors.api_token_get(merchant=self.merchant, pk=pk)
-        services.api_token_revoke(merchant=self.merchant, token=token)
+        try:
+            services.api_token_revoke(merchant=self.merchant, actor=request.user, token=token)
+        except PermissionDenied as exc:
+            messages.error(request, exc.message)
+            return HttpResponseRedirect(reverse("settings") + "#api-tokens")
         messages.success(request, f"Token {token.prefix}… revoked.")
         return HttpResponseRedirect(reverse("settings") + "#api-tokens")

@@ -191,12 +191,14 @@ class AvailabilityMark(TenantOwnedModel):
     """Outbox: the product's availability changed and consumer `consumer` has not taken it yet.
 
     One pending row per (consumer, product); re-marking bumps `marked_at`, so a consumer that
-    acknowledges what it took never deletes a change made after it read.
+    acknowledges what it took never deletes a change made after it read. A consumer claims marks
+    through core.outbox (`claimed_until` is its lease), so two runs never take the same mark.
     """
 
     consumer = models.CharField(max_length=32)
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
     marked_at = models.DateTimeField()
+    claimed_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["marked_at", "id"]

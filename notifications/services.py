@@ -29,7 +29,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import Membership, Merchant
-from accounts.tasks import enqueue_on_commit
+from core.enqueue import enqueue_on_commit
 from core.errors import ValidationFailed
 from notifications.errors import InvalidRecipients
 from notifications.models import NotificationLog, NotificationSettings

@@ -1,4 +1,4 @@
-"""Celery tasks of the orders app: ids in, the merchant's scope entered (TenantTask), one service called."""
+"""Celery tasks of the orders app: ids in, the merchant loaded and its scope entered (TenantTask), one service called."""
 
 from __future__ import annotations
 
@@ -7,16 +7,14 @@ from datetime import date, timedelta
 from celery import shared_task
 from django.utils import timezone
 
-from accounts.tasks import TenantTask, task_merchant
+from accounts.models import Merchant
+from accounts.tasks import TenantTask
 from accounts.tenancy import unscoped
 from orders import services
 
 
-@shared_task(base=TenantTask, bind=True, name="orders.short_orders_allocate")
-def short_orders_allocate_task(self, *, merchant_id: int) -> str:
-    merchant = task_merchant(merchant_id)
-    if merchant is None:
-        return "missing"
+@shared_task(base=TenantTask, name="orders.short_orders_allocate")
+def short_orders_allocate_task(*, merchant: Merchant) -> str:
     result = services.short_orders_allocate(merchant=merchant)
     return f"ok marks={result['marks']} orders={result['orders']} units={result['units']}"
 
@@ -33,11 +31,8 @@ def short_orders_allocate_fanout() -> int:
     return len(ids)
 
 
-@shared_task(base=TenantTask, bind=True, name="orders.notification_daily_digest")
-def notification_daily_digest_task(self, *, merchant_id: int, day: str) -> str:
-    merchant = task_merchant(merchant_id)
-    if merchant is None:
-        return "missing"
+@shared_task(base=TenantTask, name="orders.notification_daily_digest")
+def notification_daily_digest_task(*, merchant: Merchant, day: str) -> str:
     log = services.notification_daily_digest(merchant=merchant, day=date.fromisoformat(day))
     return "queued" if log else "nothing"
 

@@ -10,7 +10,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Merchant
-from accounts.tasks import enqueue_on_commit
+from core.enqueue import enqueue_on_commit
 from inventory.models import Product
 from inventory.registry import low_stock_notifier
 from notifications.services import notification_send, notification_url
@@ -36,11 +36,9 @@ def low_stock_evaluate(*, merchant: Merchant, available: dict[int, int]) -> None
             low_stock_since=None, low_stock_notified_at=None
         )
     if low:
-        from inventory.tasks import low_stock_notify_task
-
         won = _claim_low(merchant, sorted(low))
         if won:  # one task (and one email) per transaction, however many products went low in it
-            enqueue_on_commit(low_stock_notify_task, merchant_id=merchant.pk, product_ids=won)
+            enqueue_on_commit("inventory.low_stock_notify", merchant_id=merchant.pk, product_ids=won)
 
 
 def _claim_low(merchant: Merchant, ids: list[int]) -> list[int]:

@@ -8,6 +8,7 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 
 from accounts.models import Merchant
+from core.outbox import claim_due
 from inventory.errors import InvalidStockOperation, LocationNotFound, UnknownSku
 from inventory.models import AvailabilityMark, BundleComponent, Location, Product, StockLevel
 from inventory.services._core import ensure_levels, mark_products
@@ -239,16 +240,23 @@ def location_set_default(*, merchant: Merchant, location: Location) -> Location:
 
 
 def availability_take(*, merchant: Merchant, consumer: str, limit: int = 500) -> list[AvailabilityMark]:
-    """The oldest pending marks of one consumer (not removed: acknowledge them when done)."""
-    return list(
-        AvailabilityMark.objects.filter(merchant=merchant, consumer=consumer).order_by("marked_at", "pk")[:limit]
+    """Claim the oldest pending marks of one consumer (not removed: acknowledge them when done).
+
+    Claimed through core.outbox: a second run of the same consumer meanwhile gets other marks
+    (or none); marks a run took but never acknowledged come back when the lease runs out.
+    """
+    return claim_due(
+        AvailabilityMark.objects.filter(merchant=merchant, consumer=consumer),
+        limit=limit, due_field="claimed_until", order_by=("marked_at", "pk"),
     )
 
 
 def availability_ack(*, merchant: Merchant, consumer: str, marks: Sequence[AvailabilityMark]) -> None:
-    """Delete the marks taken, unless re-marked since (their marked_at moved): those stay pending.
+    """Delete the marks taken, unless re-marked since (their marked_at moved): those stay pending,
+    and are released from the claim at once so the next run takes them.
 
-    Rows being re-marked right now are skipped (SKIP LOCKED), which is the same outcome.
+    Rows being re-marked right now are skipped (SKIP LOCKED): they stay pending and come back
+    when the lease runs out.
     """
     if not marks:
         return
@@ -260,6 +268,10 @@ def availability_ack(*, merchant: Merchant, consumer: str, marks: Sequence[Avail
             .select_for_update(skip_locked=True)
             .values_list("pk", "marked_at")
         )
-        done = [pk for pk, at in current if at == taken[pk]]
+        done, again = [], []
+        for pk, at in current:
+            (done if at == taken[pk] else again).append(pk)
+        if again:
+            AvailabilityMark.objects.filter(merchant=merchant, pk__in=again).update(claimed_until=None)
         if done:
             AvailabilityMark.objects.filter(merchant=merchant, pk__in=done).delete()

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from accounts.models import Merchant, User
 from accounts.tenancy import tenant_scope
+from core.enqueue import enqueue_on_commit
 from core.errors import ValidationFailed
 from inventory.errors import InvalidStockOperation, OutOfStock
 from inventory.models import StockImport, StockLevel, StockMovement
@@ -222,8 +223,6 @@ def _apply_lines(*, merchant: Merchant, imp: StockImport, actor: User | None, pv
 
 def stock_import_apply(*, merchant: Merchant, import_id: int, actor: User | None) -> StockImport:
     """Apply a previewed import: inline when small, otherwise as a background WorkerJob."""
-    from accounts.tasks import enqueue_on_commit
-    from inventory.tasks import stock_import_apply_task
     from jobs.services import job_create
 
     with transaction.atomic():
@@ -244,7 +243,7 @@ def stock_import_apply(*, merchant: Merchant, import_id: int, actor: User | None
             )
             imp.status, imp.job = StockImport.Status.QUEUED, job
             imp.save(update_fields=["status", "job"])
-            enqueue_on_commit(stock_import_apply_task, merchant_id=merchant.pk, import_id=imp.pk)
+            enqueue_on_commit("inventory.stock_import_apply", merchant_id=merchant.pk, import_id=imp.pk)
             return imp
         with imp.file.open("rb") as fh:
             pv = stock_preview(merchant=merchant, fileobj=fh)

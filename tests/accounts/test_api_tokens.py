@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.db import connection
 from rest_framework.test import APIClient
 
-from accounts.models import ApiToken, User
-from accounts.tenancy import unscoped
+from accounts.models import ApiToken, Membership, User
+from accounts.tenancy import tenant_scope, unscoped
 
 PASSWORD = "correct-horse-battery-staple-9"
 
@@ -105,3 +107,202 @@ def test_dashboard_revokes_only_its_own_tokens(merchant_a, merchant_b):
     theirs.refresh_from_db()
     assert theirs.revoked_at is None
     assert merchant_b.api.get("/api/v1/me/").status_code == 200
+
+
+def _exchange(email: str = "owner@shop.example", password: str = PASSWORD):
+    return APIClient().post("/api/v1/auth/token/", {"email": email, "password": password}, format="json")
+
+
+def _bearer(raw: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return client
+
+
+def _assert_dead(raw: str) -> None:
+    response = _bearer(raw).get("/api/v1/me/")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "not_authenticated"
+
+
+@pytest.mark.django_db
+def test_unverified_address_gets_no_token_when_verification_is_mandatory(owner, settings):
+    settings.ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+    EmailAddress.objects.create(user=owner, email=owner.email, primary=True, verified=False)
+
+    response = _exchange()
+
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "email_unverified"
+    with unscoped("test assertion"):
+        assert ApiToken.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_verified_address_gets_a_token_when_verification_is_mandatory(owner, settings):
+    settings.ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+    EmailAddress.objects.create(user=owner, email=owner.email, primary=True, verified=True)
+
+    response = _exchange()
+
+    assert response.status_code == 201
+    assert _bearer(response.json()["token"]).get("/api/v1/me/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_wrong_password_to_an_unverified_address_reveals_nothing_about_verification(owner, settings):
+    settings.ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+
+    response = _exchange(password="not-the-password-1")
+
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "invalid_credentials"
+
+
+@pytest.fixture
+def staff(owner):
+    """A staff member of the owner's merchant, holding a token of their own."""
+    from accounts.services import api_token_create
+
+    with unscoped("test setup"):
+        merchant = Membership.objects.get(user=owner).merchant
+    user = User.objects.create_user("staff@shop.example", PASSWORD)
+    with tenant_scope(merchant):
+        Membership.objects.create(merchant=merchant, user=user, role=Membership.Role.STAFF)
+        token, raw = api_token_create(merchant=merchant, user=user, name="staff")
+    return user, token, raw
+
+
+@pytest.mark.django_db
+def test_a_removed_members_token_stops_working_at_once(owner, staff):
+    user, _, raw = staff
+    assert _bearer(raw).get("/api/v1/me/").status_code == 200
+
+    with unscoped("test: the owner removes the member (admin)"):
+        Membership.objects.filter(user=user).delete()
+
+    _assert_dead(raw)
+
+
+@pytest.mark.django_db
+def test_an_owner_revokes_a_staff_members_token(owner, staff):
+    _, staff_token, staff_raw = staff
+    owner_raw = _exchange().json()["token"]
+
+    response = _bearer(owner_raw).delete(f"/api/v1/api-tokens/{staff_token.pk}/")
+
+    assert response.status_code == 204
+    _assert_dead(staff_raw)
+    assert _bearer(owner_raw).get("/api/v1/me/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_staff_revoke_their_own_token_but_not_the_owners(owner, staff):
+    _, staff_token, staff_raw = staff
+    created = _exchange().json()
+
+    refused = _bearer(staff_raw).delete(f"/api/v1/api-tokens/{created['id']}/")
+    own = _bearer(staff_raw).delete(f"/api/v1/api-tokens/{staff_token.pk}/")
+
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "not_owner"
+    with unscoped("test assertion"):
+        assert ApiToken.objects.get(pk=created["id"]).revoked_at is None
+    assert _bearer(created["token"]).get("/api/v1/me/").status_code == 200
+    assert own.status_code == 204
+    _assert_dead(staff_raw)
+
+
+@pytest.mark.django_db
+def test_a_password_reset_revokes_the_users_tokens(owner, staff, client, mailoutbox):
+    owner_raw = _exchange().json()["token"]
+    _, _, staff_raw = staff
+    client.post("/accounts/password/reset/", {"email": "owner@shop.example"})
+    key_url = re.search(r"(/accounts/password/reset/key/\S+/)", mailoutbox[0].body).group(1)
+    form_url = client.get(key_url)["Location"]
+
+    done = client.post(form_url, {"password1": "a-brand-new-passphrase-7", "password2": "a-brand-new-passphrase-7"})
+
+    assert done.status_code == 302
+    _assert_dead(owner_raw)
+    with unscoped("test assertion"):
+        assert ApiToken.objects.filter(user=owner, revoked_at__isnull=True).count() == 0
+    assert _bearer(staff_raw).get("/api/v1/me/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_password_change_revokes_the_users_tokens(owner, client):
+    owner_raw = _exchange().json()["token"]
+    client.force_login(owner)
+
+    done = client.post("/accounts/password/change/", {
+        "oldpassword": PASSWORD, "password1": "a-brand-new-passphrase-7", "password2": "a-brand-new-passphrase-7",
+    })
+
+    assert done.status_code == 302
+    _assert_dead(owner_raw)
+
+
+@pytest.mark.django_db
+def test_deactivating_a_user_revokes_their_tokens(owner, staff):
+    from accounts.services import user_deactivate
+
+    user, staff_token, staff_raw = staff
+    owner_raw = _exchange().json()["token"]
+
+    user_deactivate(user=user)
+
+    staff_token.refresh_from_db()
+    assert staff_token.revoked_at is not None
+    _assert_dead(staff_raw)
+    assert _bearer(owner_raw).get("/api/v1/me/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_unticking_active_in_the_admin_revokes_the_users_tokens(owner, staff, client):
+    user, staff_token, staff_raw = staff
+    admin = User.objects.create_superuser("ops@switchboard.example", PASSWORD)
+    client.force_login(admin)
+    page = client.get(f"/admin/accounts/user/{user.pk}/change/")
+    form = page.context["adminform"].form
+    data = {k: v for k, v in form.initial.items() if v is not None and k not in ("password", "groups",
+                                                                                   "user_permissions")}
+    data.update(is_active="", last_login_0="", last_login_1="",
+                date_joined_0=user.date_joined.strftime("%Y-%m-%d"), date_joined_1="00:00:00")
+    data.pop("is_active")
+
+    response = client.post(f"/admin/accounts/user/{user.pk}/change/", data)
+
+    assert response.status_code == 302, response.content[:2000]
+    user.refresh_from_db()
+    staff_token.refresh_from_db()
+    assert (user.is_active, staff_token.revoked_at is not None) == (False, True)
+    _assert_dead(staff_raw)
+
+
+@pytest.mark.django_db
+def test_dashboard_refuses_staff_revoking_the_owners_token(owner, staff, client):
+    user, _, _ = staff
+    created = _exchange().json()
+    client.force_login(user)
+
+    response = client.post(f"/settings/api-tokens/{created['id']}/revoke/", follow=True)
+
+    assert response.status_code == 200
+    assert "Only an owner can revoke" in response.content.decode()
+    assert _bearer(created["token"]).get("/api/v1/me/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_staff_setting_a_password_in_the_admin_revokes_the_users_tokens(owner, staff, client):
+    user, staff_token, staff_raw = staff
+    owner_raw = _exchange().json()["token"]
+    client.force_login(User.objects.create_superuser("ops@switchboard.example", PASSWORD))
+
+    response = client.post(f"/admin/accounts/user/{user.pk}/password/", {
+        "password1": "a-brand-new-passphrase-7", "password2": "a-brand-new-passphrase-7", "usable_password": "true",
+    })
+
+    assert response.status_code == 302, response.content[:2000]
+    _assert_dead(staff_raw)
+    assert _bearer(owner_raw).get("/api/v1/me/").status_code == 200

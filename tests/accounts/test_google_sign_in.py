@@ -88,3 +88,70 @@ def test_a_refused_token_exchange_signs_nobody_in(client):
     assert response.status_code == 401
     assert b"error" in response.content.lower()
     assert User.objects.count() == 0
+
+
+def _google_login(client, *, uid: str, email: str):
+    responses.add(responses.POST, "https://oauth2.googleapis.com/token", json={
+        "access_token": "ya29.test-access-token", "expires_in": 3599, "token_type": "Bearer",
+        "scope": "openid https://www.googleapis.com/auth/userinfo.email",
+    })
+    responses.add(responses.GET, "https://www.googleapis.com/oauth2/v2/userinfo", json={
+        "id": uid, "email": email, "verified_email": True, "name": "Real Owner", "given_name": "Real",
+    })
+    _, query = _start(client)
+    response = client.get("/accounts/google/login/callback/", {"code": "4/0AX-code", "state": query["state"][0]})
+    assert response.status_code == 302, response.content[:500]
+    return response
+
+
+def _token_works(raw: str) -> int:
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return api.get("/api/v1/me/").status_code
+
+
+@pytest.mark.django_db
+@override_settings(SOCIALACCOUNT_PROVIDERS=GOOGLE)
+@responses.activate
+def test_proving_an_unverified_address_through_google_revokes_the_pre_registered_tokens(client):
+    from accounts.models import ApiToken
+    from accounts.services import api_token_exchange_password, merchant_create
+
+    # given someone pre-registered victim@gmail.example with a password and took an API token
+    squatter = User.objects.create_user("victim@gmail.example", "squatters-password-1")
+    merchant_create(name="Squat", owner=squatter)
+    token, raw = api_token_exchange_password(email="victim@gmail.example", password="squatters-password-1")
+    assert _token_works(raw) == 200
+
+    # when the address's real owner signs in with Google (allauth wipes the unverified account's password)
+    _google_login(client, uid="1001", email="victim@gmail.example")
+
+    # then the pre-registered password and its token are both dead
+    squatter.refresh_from_db()
+    assert squatter.has_usable_password() is False
+    with unscoped("test assertion"):
+        assert ApiToken.objects.get(pk=token.pk).revoked_at is not None
+    assert _token_works(raw) == 401
+
+
+@pytest.mark.django_db
+@override_settings(SOCIALACCOUNT_PROVIDERS=GOOGLE)
+@responses.activate
+def test_signing_in_with_google_again_keeps_the_users_own_tokens(client):
+    from accounts.services import api_token_create
+
+    _google_login(client, uid="2002", email="grace@gmail.example")
+    user = User.objects.get(email="grace@gmail.example")
+    with unscoped("test setup"):
+        merchant = Membership.objects.get(user=user).merchant
+    from accounts.tenancy import tenant_scope
+
+    with tenant_scope(merchant):
+        _, raw = api_token_create(merchant=merchant, user=user, name="mine")
+    client.post("/accounts/logout/")
+
+    _google_login(client, uid="2002", email="grace@gmail.example")
+
+    assert _token_works(raw) == 200

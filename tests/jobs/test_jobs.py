@@ -3,14 +3,15 @@ from __future__ import annotations
 import pytest
 from celery import shared_task
 
-from accounts.tasks import TenantTask, enqueue_on_commit
+from accounts.tasks import TenantTask
 from accounts.tenancy import current_merchant_id, tenant_scope, unscoped
+from core.enqueue import enqueue_on_commit
 from jobs import services
 from jobs.models import WorkerJob
 
 
-@shared_task(base=TenantTask, bind=True, name="tests.count_jobs_in_scope")
-def count_jobs_in_scope(self, *, merchant_id: int, job_id: int) -> dict:
+@shared_task(base=TenantTask, name="tests.count_jobs_in_scope")
+def count_jobs_in_scope(*, merchant, job_id: int) -> dict:
     """A probe task: what does a task see once TenantTask has entered its scope?"""
     job = WorkerJob.objects.get(pk=job_id)
     services.job_start(job=job)
@@ -100,7 +101,7 @@ def test_a_real_worker_runs_tenant_tasks_sent_after_commit(merchant_a, settings,
         with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
             with tenant_scope(merchant_a.merchant), transaction.atomic():
                 job = services.job_create(merchant=merchant_a.merchant, kind="tests.probe", total=1)
-                enqueue_on_commit(count_jobs_in_scope, merchant_id=merchant_a.merchant.pk, job_id=job.pk)
+                enqueue_on_commit("tests.count_jobs_in_scope", merchant_id=merchant_a.merchant.pk, job_id=job.pk)
             ready = client.get("/readyz")
             import time
 
@@ -133,3 +134,84 @@ def test_enqueue_on_commit_by_name_runs_in_process_when_eager(merchant_a):
 
     with unscoped("test read"):
         assert WorkerJob.objects.get(pk=job.pk).status == WorkerJob.Status.SUCCEEDED
+
+
+def _seen_by_another_connection(job_pk: int, other_pk: int | None = None) -> dict:
+    """What the dashboard (any other connection) reads right now."""
+    import threading
+
+    from django.db import connection
+
+    seen: dict = {}
+
+    def read() -> None:
+        try:
+            with unscoped("test: another connection reads"):
+                row = WorkerJob.objects.get(pk=job_pk)
+                seen.update(status=row.status, done=row.progress_done, total=row.progress_total,
+                            other_visible=WorkerJob.objects.filter(pk=other_pk).exists() if other_pk else None)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    thread.join(timeout=20)
+    return seen
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, databases=["default", "progress"])
+def test_progress_is_seen_by_others_while_the_jobs_transaction_is_still_open(merchant_a):
+    from django.db import transaction
+
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        job = services.job_create(merchant=m, kind="inventory.stock_import", total=100)
+
+    with pytest.raises(RuntimeError), tenant_scope(m), transaction.atomic():
+        # given a job doing its work inside one long transaction
+        services.job_start(job=job)
+        inside = services.job_create(merchant=m, kind="tests.written_in_the_transaction")
+        # when it reports progress
+        services.job_progress(job=job, done=40)
+        # then another connection sees the progress, though not the transaction's own writes
+        during = _seen_by_another_connection(job.pk, inside.pk)
+        raise RuntimeError("the job's transaction rolls back")
+
+    assert during == {"status": "running", "done": 40, "total": 100, "other_visible": False}
+    # and progress stays what was reported, even though the work rolled back
+    after = _seen_by_another_connection(job.pk, inside.pk)
+    assert after == {"status": "running", "done": 40, "total": 100, "other_visible": False}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, databases=["default", "progress"])
+def test_a_job_created_in_the_open_transaction_keeps_its_progress(merchant_a):
+    from django.db import transaction
+
+    m = merchant_a.merchant
+    with tenant_scope(m), transaction.atomic():
+        job = services.job_create(merchant=m, kind="tests.young", total=10)
+        services.job_start(job=job)
+        services.job_progress(job=job, done=3)
+
+    assert _seen_by_another_connection(job.pk) == {"status": "running", "done": 3, "total": 10, "other_visible": None}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, databases=["default", "progress"])
+def test_a_job_row_its_own_transaction_locked_gets_progress_without_hanging(merchant_a):
+    import time
+
+    from django.db import transaction
+
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        job = services.job_create(merchant=m, kind="tests.locked", total=10)
+    started = time.monotonic()
+    with tenant_scope(m), transaction.atomic():
+        WorkerJob.objects.select_for_update().get(pk=job.pk)
+        services.job_progress(job=job, done=7)
+
+    assert time.monotonic() - started < 10
+    assert _seen_by_another_connection(job.pk)["done"] == 7

@@ -1,0 +1,42 @@
+"""The request's tenant scope. Its own module so that tenancy (imported by every model) never
+imports services: models → tenancy, services → models + tenancy, middleware → services."""
+
+from __future__ import annotations
+
+from accounts.services import api_token_authenticate, membership_for_user
+from accounts.tenancy import tenant_scope, unscoped
+
+
+class TenantScopeMiddleware:
+    """Opens the request's scope from the signed-in user's (or API token's) merchant.
+
+    Requests without a merchant get no scope at all, so any tenant query they reach
+    raises. Staff pages under /admin/ leave scoping explicitly.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.merchant = None
+        request.membership = None
+        request.api_token = None
+        user = request.user
+        if request.path.startswith("/admin/") and user.is_authenticated and user.is_staff:
+            with unscoped("staff admin"):
+                return self.get_response(request)
+
+        auth = request.headers.get("Authorization", "")
+        if auth[:7].lower() == "bearer ":
+            request.api_token = api_token_authenticate(auth[7:].strip())
+            if request.api_token is not None:
+                user = request.api_token.user
+                request.merchant = request.api_token.merchant
+        elif user.is_authenticated:
+            request.membership = membership_for_user(user)
+            request.merchant = request.membership.merchant if request.membership else None
+
+        if request.merchant is None:
+            return self.get_response(request)
+        with tenant_scope(request.merchant):
+            return self.get_response(request)

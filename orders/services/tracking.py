@@ -1,0 +1,52 @@
+"""The tracking outbox's consumer side: claim due rows, then mark each pushed or schedule it again.
+
+Rows are written by shipment_mark_shipped in the shipment's transaction. A consumer (the channel
+sync) claims a batch through core.outbox, pushes each row outside any transaction, and reports
+back here; the backoff is core.backoff's, so every outbox retries the same way.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import Merchant
+from core.backoff import backoff_until
+from core.outbox import claim_due
+from orders.models import TrackingOutbox
+
+# A push that keeps failing is tried again at most this far apart.
+RETRY_CAP_SECONDS = 3600.0
+RETRY_BASE_SECONDS = 30.0
+
+
+def tracking_outbox_claim(*, merchant: Merchant, limit: int = 100) -> list[TrackingOutbox]:
+    """Claim the merchant's due, unprocessed rows, oldest first; each claim counts an attempt
+    (a worker that dies mid-push has tried, and its rows come back after the lease)."""
+    return claim_due(
+        TrackingOutbox.objects.filter(merchant=merchant, processed_at__isnull=True)
+        .select_related("order", "shipment"),
+        limit=limit, order_by=("pk",), updates={"attempts": F("attempts") + 1},
+    )
+
+
+def tracking_outbox_done(*, merchant: Merchant, row: TrackingOutbox) -> None:
+    """The channel has the tracking: the row is finished."""
+    now = timezone.now()
+    TrackingOutbox.objects.filter(merchant=merchant, pk=row.pk).update(processed_at=now, next_attempt_at=None,
+                                                                      last_error="")
+    row.processed_at, row.next_attempt_at, row.last_error = now, None, ""
+
+
+def tracking_outbox_retry(
+    *, merchant: Merchant, row: TrackingOutbox, error: str, retry_after: float | None = None
+) -> datetime:
+    """The push failed in a way that can recover (throttled, 5xx, time-out): due again after the
+    shared backoff for its attempt count, never before the channel's Retry-After."""
+    when = backoff_until(max(row.attempts, 1), base=RETRY_BASE_SECONDS, cap=RETRY_CAP_SECONDS,
+                         retry_after=retry_after)
+    TrackingOutbox.objects.filter(merchant=merchant, pk=row.pk).update(next_attempt_at=when, last_error=error[:4000])
+    row.next_attempt_at, row.last_error = when, error[:4000]
+    return when
