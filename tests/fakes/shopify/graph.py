@@ -39,6 +39,7 @@ from .state import (
 )
 
 MAX_PAGE = 250
+CURSOR_TIME = "%Y-%m-%d %H:%M:%S.%f"
 # Shopify's documented reason strings for inventory changes.
 INVENTORY_REASONS = {
     "correction", "cycle_count_available", "damaged", "movement_created", "movement_updated", "movement_received",
@@ -103,14 +104,21 @@ def need(ctx: Context, info: Any, *scopes: str) -> None:
 
 
 def encode_cursor(last_id: int, last_value: Any) -> str:
-    """The shape Shopify's cursors have in the recorded response: base64 of {"last_id", "last_value"}."""
-    return base64.b64encode(json.dumps({"last_id": last_id, "last_value": last_value}, separators=(",", ":")).encode()).decode()
+    """The shape Shopify's cursors have in the recorded response: base64 of {"last_id", "last_value"},
+    a timestamp value written as "2022-05-25 13:46:48.000000"."""
+    if isinstance(last_value, datetime):
+        last_value = last_value.astimezone(UTC).strftime(CURSOR_TIME)
+    payload = json.dumps({"last_id": last_id, "last_value": last_value}, separators=(",", ":"))
+    return base64.b64encode(payload.encode()).decode()
 
 
 def decode_cursor(cursor: str) -> tuple[Any, int]:
     try:
         data = json.loads(base64.b64decode(cursor.encode(), validate=True))
-        return data["last_value"], int(data["last_id"])
+        value = data["last_value"]
+        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", value):
+            value = datetime.strptime(value, CURSOR_TIME).replace(tzinfo=UTC)
+        return value, int(data["last_id"])
     except (ValueError, KeyError, TypeError):
         raise GraphQLError("Invalid cursor for current pagination sort.") from None
 
@@ -156,10 +164,6 @@ def connection(items: list, args: dict, key: Callable[[Any], tuple[Any, int]], v
 
 def by_id(item: Any) -> tuple[int, int]:
     return (item.id, item.id)
-
-
-def stamp(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 _TERM = re.compile(r"""(?:(\w+):(>=|<=|>|<)?("[^"]*"|'[^']*'|\S+))|(\S+)""")
@@ -351,8 +355,8 @@ def line_item_view(ctx: Context, order: FakeOrder, line) -> dict:
         "currentQuantity": line.quantity, "unfulfilledQuantity": line.quantity - fulfilled,
         "fulfillableQuantity": line.quantity - fulfilled, "requiresShipping": line.requires_shipping,
         "taxable": line.taxable, "vendor": line.vendor, "isGiftCard": False,
-        "originalUnitPriceSet": money_bag(line.price, cur), "discountedUnitPriceSet": money_bag(line.price, cur),
-        "originalTotalSet": money_bag(line.price * line.quantity, cur),
+        "originalUnitPriceSet": lambda info, **_: money_bag(line.price, cur), "discountedUnitPriceSet": lambda info, **_: money_bag(line.price, cur),
+        "originalTotalSet": lambda info, **_: money_bag(line.price * line.quantity, cur),
         "discountedTotalSet": lambda info, **_: money_bag(line.price * line.quantity, cur),
         "variant": lambda info, **_: (variant_view(ctx, shop.variants[line.variant_id])
                                       if line.variant_id in shop.variants else None),
@@ -374,10 +378,10 @@ def order_view(ctx: Context, order: FakeOrder) -> dict:
         "closed": order.closed_at is not None, "closedAt": iso(order.closed_at),
         "currencyCode": cur, "presentmentCurrencyCode": cur,
         "displayFinancialStatus": order.financial_status, "displayFulfillmentStatus": order.fulfillment_status,
-        "totalPriceSet": money_bag(order.total, cur), "currentTotalPriceSet": money_bag(order.total, cur),
-        "subtotalPriceSet": money_bag(order.subtotal, cur), "totalTaxSet": money_bag(order.total_tax, cur),
-        "totalDiscountsSet": money_bag(order.total_discounts, cur),
-        "totalShippingPriceSet": money_bag(order.shipping_price, cur),
+        "totalPriceSet": lambda info, **_: money_bag(order.total, cur), "currentTotalPriceSet": lambda info, **_: money_bag(order.total, cur),
+        "subtotalPriceSet": lambda info, **_: money_bag(order.subtotal, cur), "totalTaxSet": lambda info, **_: money_bag(order.total_tax, cur),
+        "totalDiscountsSet": lambda info, **_: money_bag(order.total_discounts, cur),
+        "totalShippingPriceSet": lambda info, **_: money_bag(order.shipping_price, cur),
         "subtotalLineItemsQuantity": sum(li.quantity for li in lines),
         "customer": customer_view(order.customer),
         "shippingAddress": address_view(order.shipping_address, order.id),
@@ -514,9 +518,9 @@ ORDER_SEARCH: dict[str, Callable[[FakeOrder, str, str], bool]] = {
 
 ORDER_SORT: dict[str, Callable[[FakeOrder], tuple[Any, int]]] = {
     "ID": by_id,
-    "UPDATED_AT": lambda o: (stamp(o.updated_at), o.id),
-    "CREATED_AT": lambda o: (stamp(o.created_at), o.id),
-    "PROCESSED_AT": lambda o: (stamp(o.created_at), o.id),
+    "UPDATED_AT": lambda o: (o.updated_at, o.id),
+    "CREATED_AT": lambda o: (o.created_at, o.id),
+    "PROCESSED_AT": lambda o: (o.created_at, o.id),
 }
 
 SKU_SEARCH = {"sku": lambda x, op, v: (x.sku or "").lower() == v.lower()}
