@@ -28,7 +28,7 @@ from graphql import (
     is_leaf_type,
     value_from_ast,
 )
-from graphql.execution.values import get_argument_values
+from graphql.execution.values import VariableValues, get_argument_values
 
 MUTATION_COST = 10
 MAX_QUERY_COST = 1000
@@ -57,9 +57,11 @@ def _check_input_sizes(value: Any) -> None:
 
 
 class CostCalculator:
-    def __init__(self, schema: GraphQLSchema, document: DocumentNode, variables: dict[str, Any]) -> None:
+    def __init__(self, schema: GraphQLSchema, document: DocumentNode, variables: VariableValues) -> None:
+        """`variables`: graphql-core's coerced VariableValues (3.3), as get_variable_values returns them."""
         self.schema = schema
-        self.variables = variables
+        self.variable_values = variables
+        self.variables = variables.coerced
         self.fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
 
     # ---- selection handling shared by both walks ----
@@ -104,7 +106,7 @@ class CostCalculator:
         return False
 
     def _args(self, field_def: Any, node: FieldNode) -> dict[str, Any]:
-        args = get_argument_values(field_def, node, self.variables)
+        args = get_argument_values(field_def, node, self.variable_values)
         _check_input_sizes(args)
         return args
 

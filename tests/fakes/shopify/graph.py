@@ -656,7 +656,8 @@ def idempotency_key(info: Any) -> str | None:
     for directive in info.field_nodes[0].directives or ():
         if directive.name.value == "idempotent":
             arg = next((a for a in directive.arguments if a.name.value == "key"), None)
-            return value_from_ast(arg.value, GraphQLNonNull(GraphQLString), info.variable_values) if arg else None
+            variables = getattr(info.variable_values, "coerced", info.variable_values)  # graphql-core 3.3
+            return value_from_ast(arg.value, GraphQLNonNull(GraphQLString), variables) if arg else None
     return None
 
 
