@@ -8,7 +8,7 @@ import time
 import pytest
 import requests
 
-from tests.fakes.shopify import seed_catalog, seed_orders
+from tests.fakes.shopify import gid, seed_catalog, seed_orders
 from tests.fakes.shopify.fixtures import graphql
 
 QUERY = "query { orders(first: 5) { nodes { id } } }"
@@ -31,15 +31,16 @@ def test_5xx_for_the_next_call_executes_nothing(shopify_fake, shopify_shop, shop
     seed_catalog(shopify_shop)
     location = shopify_shop.primary_location()
     variant = next(iter(shopify_shop.variants.values()))
-    mutation = """mutation($key: String!) { inventorySetQuantities(input: {name: "available", reason: "correction",
-      quantities: [{inventoryItemId: "gid://shopify/InventoryItem/%d", locationId: "gid://shopify/Location/%d",
-      quantity: 3, changeFromQuantity: null}]}) @idempotent(key: $key) { userErrors { code } } }""" % (
-        variant.inventory_item_id, location.id)
+    mutation = """mutation($key: String!, $item: ID!, $location: ID!) { inventorySetQuantities(input: {
+      name: "available", reason: "correction", quantities: [{inventoryItemId: $item, locationId: $location,
+      quantity: 3, changeFromQuantity: null}]}) @idempotent(key: $key) { userErrors { code } } }"""
+    variables = {"key": "k", "item": gid("InventoryItem", variant.inventory_item_id),
+                 "location": gid("Location", location.id)}
     shopify_fake.fail_next(1, status=status)
 
-    failed = graphql(shopify_fake, shopify_shop.domain, shopify_token, mutation, {"key": "k"})
+    failed = graphql(shopify_fake, shopify_shop.domain, shopify_token, mutation, variables)
     untouched = shopify_shop.quantity(variant.inventory_item_id, location.id)
-    retried = graphql(shopify_fake, shopify_shop.domain, shopify_token, mutation, {"key": "k"})
+    retried = graphql(shopify_fake, shopify_shop.domain, shopify_token, mutation, variables)
 
     assert failed.status_code == status
     assert untouched == 10
