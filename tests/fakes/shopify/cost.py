@@ -5,6 +5,12 @@ cost of one of its nodes (so nested connections multiply), an interface or union
 its possible selections, and every mutation 10. `requested` is charged before execution; `actual` is
 the same walk over what came back (a null object costs nothing, a connection only the nodes returned).
 Also enforced here: input arrays hold at most 250 items, for every argument of every field.
+
+These are Shopify's documented defaults, and real Shopify charges some types less: Microsoft's Shopify
+connector (microsoft/ALAppExtensions, `Shpfy GQL OrdersToImport`) records 752 for `orders(first: 250)` with
+`totalPriceSet { shopMoney }` and `customAttributes`, i.e. 3 per order where these rules count 4. So the
+fake's requested cost is an upper bound of Shopify's: a page sized to fit here fits there; clients must still
+read `extensions.cost` rather than trust their own arithmetic.
 """
 
 from __future__ import annotations

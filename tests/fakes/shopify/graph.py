@@ -617,13 +617,18 @@ def build_root(ctx: Context) -> dict:
         resolvers = {"Order": order, "Location": location, "InventoryItem": inventory_item,
                      "FulfillmentOrder": fulfillment_order, "WebhookSubscription": webhook_subscription,
                      "InventoryLevel": inventory_level,
-                     "ProductVariant": lambda info, id: _by(shop.variants, id, "ProductVariant", variant_view),
-                     "Product": lambda info, id: _by(shop.products, id, "Product", product_view)}
+                     "ProductVariant": lambda info, id: _catalog_node(info, shop.variants, id, "ProductVariant",
+                                                                      variant_view),
+                     "Product": lambda info, id: _catalog_node(info, shop.products, id, "Product", product_view)}
         return resolvers[kind](info, id=id) if kind in resolvers else None
 
     def _by(table: dict, id: str, kind: str, view: Callable) -> dict | None:
         found = table.get(gid_number(id, kind))
         return view(ctx, found) if found else None
+
+    def _catalog_node(info: Any, table: dict, id: str, kind: str, view: Callable) -> dict | None:
+        need(ctx, info, "read_products")
+        return _by(table, id, kind, view)
 
     return {
         "shop": lambda info: shop_view(ctx),
@@ -632,10 +637,8 @@ def build_root(ctx: Context) -> dict:
             "accessScopes": [{"handle": s, "description": s} for s in ctx.token.scopes]},
         "orders": orders, "order": order, "locations": locations, "location": location,
         "products": products, "productVariants": product_variants,
-        "product": lambda info, id: (need(ctx, info, "read_products"),
-                                     _by(shop.products, id, "Product", product_view))[1],
-        "productVariant": lambda info, id: (need(ctx, info, "read_products"),
-                                            _by(shop.variants, id, "ProductVariant", variant_view))[1],
+        "product": lambda info, id: _catalog_node(info, shop.products, id, "Product", product_view),
+        "productVariant": lambda info, id: _catalog_node(info, shop.variants, id, "ProductVariant", variant_view),
         "inventoryItems": inventory_items, "inventoryItem": inventory_item, "inventoryLevel": inventory_level,
         "fulfillmentOrders": fulfillment_orders, "fulfillmentOrder": fulfillment_order,
         "webhookSubscriptions": webhook_subscriptions, "webhookSubscription": webhook_subscription,

@@ -242,8 +242,9 @@ class FakeOrder:
         tax = Decimal("0.00") if self.taxes_included else self.total_tax
         return self.subtotal + tax + self.shipping_price
 
-    def to_rest(self, api_version: str = "2026-10") -> dict:
-        """The REST representation a webhook (orders/create, orders/updated) carries (§1.9.6)."""
+    def to_rest(self, fulfillments: list[Fulfillment] | None = None) -> dict:
+        """The REST representation a webhook (orders/create, orders/updated) carries (§1.9.6);
+        `ShopState.order_rest(order_id)` passes the order's fulfillments."""
         def iso(value: datetime | None) -> str | None:
             return value.isoformat(timespec="seconds") if value else None
 
@@ -289,7 +290,16 @@ class FakeOrder:
             "customer": self.customer,
             "shipping_lines": ([{"title": "Standard", "price": money(self.shipping_price), "code": "STD"}]
                                if self.shipping_price else []),
-            "fulfillments": [],
+            "fulfillments": [
+                {"id": f.id, "admin_graphql_api_id": gid("Fulfillment", f.id), "order_id": self.id, "name": f.name,
+                 "status": f.status.lower(), "created_at": iso(f.created_at), "updated_at": iso(f.updated_at),
+                 "tracking_company": f.tracking[0]["company"] if f.tracking else None,
+                 "tracking_number": f.tracking[0]["number"] if f.tracking else None,
+                 "tracking_numbers": [t["number"] for t in f.tracking if t["number"]],
+                 "tracking_url": f.tracking[0]["url"] if f.tracking else None,
+                 "tracking_urls": [t["url"] for t in f.tracking if t["url"]],
+                 "line_items": [{"id": line_id, "quantity": qty} for line_id, qty in f.lines]}
+                for f in fulfillments or []],
             "note": self.note,
             "tags": ", ".join(self.tags),
             "source_name": self.source_name,
@@ -445,6 +455,10 @@ class ShopState:
             setattr(order, key, value)
         order.updated_at = when
         return order
+
+    def order_rest(self, order_id: int) -> dict:
+        """The order's webhook body, fulfillments and tracking included."""
+        return self.orders[order_id].to_rest(sorted(self.fulfillments_of(order_id), key=lambda f: f.id))
 
     def fulfillment_orders_of(self, order_id: int) -> list[FulfillmentOrder]:
         return [fo for fo in self.fulfillment_orders.values() if fo.order_id == order_id]

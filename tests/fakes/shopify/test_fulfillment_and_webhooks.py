@@ -100,6 +100,10 @@ def test_tracking_update_replaces_the_number(shopify_fake, shopify_shop, shopify
         {"field": ["fulfillmentId"], "message": "Fulfillment does not exist."}]
     (stored,) = shopify_shop.fulfillments.values()
     assert stored.tracking == [{"company": "UPS", "number": "1ZNEW", "url": None}]
+    (rest,) = shopify_shop.order_rest(order.id)["fulfillments"]
+    assert (rest["tracking_company"], rest["tracking_number"], rest["status"]) == ("UPS", "1ZNEW", "success")
+    assert rest["line_items"] == [{"id": order.line_items[0].id, "quantity": 1},
+                                  {"id": order.line_items[1].id, "quantity": 1}]
 
 
 def test_webhook_subscriptions_create_list_and_delete(shopify_fake, shopify_shop, shopify_token):

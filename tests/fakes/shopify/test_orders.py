@@ -141,3 +141,45 @@ def test_first_or_last_is_required(shopify_fake, shopify_shop, shopify_token):
 
     assert body["data"] is None
     assert body["errors"][0]["message"] == "you must provide one of first or last"
+
+
+REFERENCE_ORDERS_QUERY = """query Orders($first: Int!, $after: String, $q: String) {
+  orders(first: $first, after: $after, query: $q, sortKey: UPDATED_AT) {
+    pageInfo { hasNextPage endCursor }
+    nodes {
+      id legacyResourceId name email createdAt updatedAt cancelledAt
+      displayFinancialStatus displayFulfillmentStatus currencyCode
+      totalPriceSet { shopMoney { amount currencyCode } }
+      customer { id email firstName lastName }
+      shippingAddress { name company address1 address2 city province provinceCode zip country countryCodeV2 phone }
+      lineItems(first: 100) { nodes {
+        id sku name quantity
+        variant { id }
+        originalUnitPriceSet { shopMoney { amount currencyCode } }
+      } }
+    }
+  }
+}"""
+
+
+def test_the_reference_orders_query_fits_only_with_a_small_outer_page(shopify_fake, shopify_shop, shopify_token):
+    """channels-and-carriers §1.5 suggests an outer `first` of 25-50 beside `lineItems(first: 100)`; under
+    Shopify's documented cost rules one order of that query costs 407 points, so only 2 fit under 1,000."""
+    seed_catalog(shopify_shop)
+    (order,) = seed_orders(shopify_shop, 1, lines=2)
+    variables = {"q": "updated_at:>='2026-01-01T00:00:00Z'"}
+
+    body = graphql(shopify_fake, shopify_shop.domain, shopify_token, REFERENCE_ORDERS_QUERY,
+                   {"first": 2, **variables}).json()
+    too_big = graphql(shopify_fake, shopify_shop.domain, shopify_token, REFERENCE_ORDERS_QUERY,
+                      {"first": 25, **variables}).json()
+
+    assert "errors" not in body
+    # order 1 + totalPriceSet 2 + customer 1 + shippingAddress 1 + lineItems (2 + 100 x (1 + variant 1 + price 2))
+    assert body["extensions"]["cost"]["requestedQueryCost"] == 2 + 2 * 407
+    (node,) = body["data"]["orders"]["nodes"]
+    assert node["legacyResourceId"] == str(order.id)
+    assert node["totalPriceSet"]["shopMoney"] == {"amount": f"{order.total:.2f}", "currencyCode": "USD"}
+    assert node["shippingAddress"]["countryCodeV2"] == "US"
+    assert [li["sku"] for li in node["lineItems"]["nodes"]] == [li.sku for li in order.line_items]
+    assert too_big["errors"][0]["extensions"]["code"] == "MAX_COST_EXCEEDED"
