@@ -8,17 +8,17 @@ them into component units with the bundle's bill of materials.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from accounts.models import Merchant, User
 from inventory.errors import InvalidStockOperation, LocationNotFound, OutOfStock
 from inventory.models import Location, Product, Reservation, StockMovement
+from inventory.selectors import UNLIMITED, units_held
 from inventory.services._core import (
     MAX_UNITS,
-    UNLIMITED,
     ProductInfo,
     StockTx,
     components_of,
@@ -69,14 +69,26 @@ def _location_id(merchant: Merchant, location_id: int | None) -> int:
     return location_id
 
 
-def _reservations(merchant: Merchant, references: Sequence[str]) -> dict[tuple[str, int, int], Reservation]:
+Held = dict[tuple[str, int, int], Reservation]  # (reference, stock product, location) -> row, as locked
+
+
+def _reservations(merchant: Merchant, references: Iterable[str]) -> Held:
     rows = Reservation.objects.filter(merchant=merchant, reference__in=set(references)).order_by("pk")
     return {(r.reference, r.product_id, r.location_id): r for r in rows}
 
 
-def _save_reservations(merchant: Merchant, rows: dict[tuple[str, int, int], Reservation], dirty: set) -> None:
-    """Write changed reservation rows (the levels they belong to are locked, so nobody races us)."""
-    create, delete = [], []
+def _rows_of(held: Held, reference: str) -> list[Reservation]:
+    return [r for (ref, _pid, _loc), r in sorted(held.items()) if ref == reference and r.quantity > 0]
+
+
+def _units_held(held: Held, reference: str) -> int:
+    return units_held((r.product_id, r.quantity, r.per_unit) for r in _rows_of(held, reference))
+
+
+def _save_reservations(merchant: Merchant, rows: Held, dirty: set) -> None:
+    """Write changed reservation rows (the levels they belong to are locked, so nobody races us):
+    one INSERT, one UPDATE and one DELETE at most, however many rows changed."""
+    create, update, delete = [], [], []
     for key in sorted(dirty):
         r = rows[key]
         if r.pk is None:
@@ -85,11 +97,140 @@ def _save_reservations(merchant: Merchant, rows: dict[tuple[str, int, int], Rese
         elif r.quantity == 0:
             delete.append(r.pk)
         else:
-            Reservation.objects.filter(merchant=merchant, pk=r.pk).update(quantity=r.quantity)
+            update.append(r)
     if create:
         Reservation.objects.bulk_create(create)
+    if update and connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute(
+                f"UPDATE {Reservation._meta.db_table} AS r SET quantity = v.q "  # noqa: S608
+                "FROM unnest(%s::bigint[], %s::int[]) AS v(id, q) WHERE r.id = v.id AND r.merchant_id = %s",
+                [[r.pk for r in update], [r.quantity for r in update], merchant.pk],
+            )
+    elif update:
+        Reservation.objects.bulk_update(update, ["quantity"])
     if delete:
         Reservation.objects.filter(merchant=merchant, pk__in=delete).delete()
+
+
+def _bill(held: Held, bom: dict[int, list[tuple[int, int]]], product: ProductInfo, reference: str) -> list[tuple[int, int]]:
+    """What one unit of `product` under `reference` is made of: its bill of materials, or, when the reference
+    already holds the bundle under components that have changed since, what was promised (one reference, one
+    bill: what was promised is what ships or goes back)."""
+    current = bom[product.pk]
+    if not product.is_bundle:
+        return current
+    promised = {r.product_id: r.per_unit for r in _rows_of(held, reference) if r.unit_product_id == product.pk}
+    if promised and any(dict(current).get(pid) != per for pid, per in promised.items()):
+        return sorted(promised.items())
+    return current
+
+
+def _reserve_into(
+    tx: StockTx, held: Held, dirty: set, *, reference: str, product: ProductInfo, bill: list[tuple[int, int]],
+    units: int, partial: bool,
+) -> int:
+    """Reserve `units` (fewer when partial and short; OutOfStock otherwise); default location first."""
+    can = min(tx.available(cid) // per for cid, per in bill)
+    if can < units:
+        if not partial:
+            raise OutOfStock(sku=product.sku, requested=units, available=max(0, can))
+        units = max(0, can)
+    if units == 0:
+        return 0
+    for cid, per in bill:
+        left = units * per
+        for i, lv in enumerate(tx.levels[cid]):
+            take = left if lv.allows_backorder and i == 0 else min(left, max(0, lv.on_hand - lv.reserved))
+            if take <= 0:
+                continue
+            tx.change(lv, reserved=take, reason=Reason.RESERVED, reference=reference)
+            key = (reference, cid, lv.location_id)
+            row = held.get(key)
+            if row is None:
+                row = held[key] = Reservation(
+                    merchant=tx.merchant, reference=reference, unit_product_id=product.pk, per_unit=per,
+                    product_id=cid, location_id=lv.location_id, quantity=0,
+                )
+            row.quantity += take
+            dirty.add(key)
+            left -= take
+            if left == 0:
+                break
+        if left:  # cannot happen after the availability check; never write a half promise
+            raise InvalidStockOperation("Reservation could not be placed.", details={"product_id": cid})
+    return units
+
+
+def _release_from(tx: StockTx, held: Held, dirty: set, *, reference: str, units: int | None) -> int:
+    """Give back up to `units` (all when None) held under `reference`, last-chosen locations first."""
+    rows = _rows_of(held, reference)
+    units_now = units_held((r.product_id, r.quantity, r.per_unit) for r in rows)
+    release_all = units is None
+    count = units_now if release_all else min(units, units_now)
+    order = {lv.location_id: i for lvls in tx.levels.values() for i, lv in enumerate(lvls)}
+    by_product: dict[int, list[Reservation]] = defaultdict(list)
+    for r in rows:
+        by_product[r.product_id].append(r)
+    for pid, prow in by_product.items():
+        left = sum(r.quantity for r in prow) if release_all else count * prow[0].per_unit
+        for r in sorted(prow, key=lambda r: order.get(r.location_id, 0), reverse=True):
+            take = min(left, r.quantity)
+            if take <= 0:
+                continue
+            tx.change(tx.level_at(pid, r.location_id), reserved=-take, reason=Reason.RELEASED, reference=reference)
+            r.quantity -= take
+            left -= take
+            dirty.add((reference, pid, r.location_id))
+    return count
+
+
+def _ship_from(
+    tx: StockTx, held: Held, dirty: set, *, reference: str, product: ProductInfo, bill: list[tuple[int, int]],
+    quantity: int, note: str,
+) -> None:
+    """Units leave: what `reference` holds first, then unreserved stock; OutOfStock before changing anything."""
+    mine = [(key, r) for key, r in sorted(held.items()) if key[0] == reference]
+    can = UNLIMITED
+    for cid, per in bill:
+        from_reservation = sum(min(r.quantity, tx.level_at(cid, loc).on_hand) for (_ref, pid, loc), r in mine
+                               if pid == cid)
+        free = sum(max(0, lv.on_hand - lv.reserved) for lv in tx.levels[cid])
+        can = min(can, (from_reservation + free) // per)
+    if can < quantity:
+        raise OutOfStock(sku=product.sku, requested=quantity, available=can)
+    for cid, per in bill:
+        left = quantity * per
+        for (_ref, pid, loc), r in mine:
+            if pid != cid or left == 0:
+                continue
+            lv = tx.level_at(cid, loc)
+            take = min(left, r.quantity, lv.on_hand)
+            if take > 0:
+                tx.change(lv, on_hand=-take, reserved=-take, reason=Reason.SHIPPED, reference=reference, note=note)
+                r.quantity -= take
+                left -= take
+                dirty.add((reference, cid, loc))
+        for lv in tx.levels[cid]:
+            if left == 0:
+                break
+            take = min(left, max(0, lv.on_hand - lv.reserved))
+            if take > 0:
+                tx.change(lv, on_hand=-take, reason=Reason.SHIPPED, reference=reference, note=note)
+                left -= take
+
+
+def _return_into(tx: StockTx, *, request: ReturnRequest, bill: list[tuple[int, int]]) -> None:
+    for cid, per in bill:
+        if request.location_id is not None:
+            lv = tx.level_at(cid, request.location_id)
+        else:
+            lv = next((lv for lv in tx.levels[cid] if lv.location_is_default), None)
+            if lv is None:
+                raise LocationNotFound("The merchant has no default location.")
+        units = request.quantity * per
+        tx.change(lv, on_hand=units if request.restock else 0, reason=Reason.RETURNED, reference=request.reference,
+                  note="" if request.restock else f"{units} returned, not restocked", record_zero=True)
 
 
 def stock_reserve(
@@ -119,12 +260,14 @@ def stock_reserve(
                 f"Reference {req.reference!r} is used for two products.", details={"reference": req.reference}
             )
     with transaction.atomic():
-        products = _known_products(merchant, [r.product_id for r in requests], products)
-        bom = components_of(merchant=merchant, products=products.values())
-        lines_of = _promised_lines(merchant, requests, products, bom)
-        tx = StockTx.lock(merchant=merchant, product_ids=[c for lines in lines_of.values() for c, _ in lines],
-                          actor=actor, known=products)
-        held = _reservations(merchant, [r.reference for r in requests])
+        infos = _known_products(merchant, [r.product_id for r in requests], products)
+        bom = components_of(merchant=merchant, products=infos.values())
+        bundle_refs = [r.reference for r in requests if infos[r.product_id].is_bundle]
+        promised = _reservations(merchant, bundle_refs) if bundle_refs else {}
+        bills = {r.reference: _bill(promised, bom, infos[r.product_id], r.reference) for r in requests}
+        tx = StockTx.lock(merchant=merchant, product_ids=[c for bill in bills.values() for c, _ in bill],
+                          actor=actor, known=infos)
+        held = _reservations(merchant, wanted)
         for (ref, _pid, _loc), row in held.items():
             if row.unit_product_id != wanted[ref]:
                 raise InvalidStockOperation(
@@ -133,39 +276,10 @@ def stock_reserve(
         dirty: set = set()
         result: dict[str, int] = defaultdict(int)
         for req in requests:
-            product = products[req.product_id]
-            lines = lines_of[req.reference]
-            can = min(tx.available(cid) // per for cid, per in lines)
-            units = req.quantity
-            if can < units:
-                if not partial:
-                    raise OutOfStock(sku=product.sku, requested=req.quantity, available=max(0, can))
-                units = max(0, can)
-            result[req.reference] += units
-            if units == 0:
-                continue
-            for cid, per in lines:
-                left = units * per
-                levels = tx.levels[cid]
-                for i, lv in enumerate(levels):
-                    take = left if lv.allows_backorder and i == 0 else min(left, max(0, lv.on_hand - lv.reserved))
-                    if take <= 0:
-                        continue
-                    tx.change(lv, reserved=take, reason=Reason.RESERVED, reference=req.reference)
-                    key = (req.reference, cid, lv.location_id)
-                    row = held.get(key)
-                    if row is None:
-                        row = held[key] = Reservation(
-                            merchant=merchant, reference=req.reference, unit_product_id=product.pk, per_unit=per,
-                            product_id=cid, location_id=lv.location_id, quantity=0,
-                        )
-                    row.quantity += take
-                    dirty.add(key)
-                    left -= take
-                    if left == 0:
-                        break
-                if left:  # cannot happen after the availability check; never write a half promise
-                    raise InvalidStockOperation("Reservation could not be placed.", details={"product_id": cid})
+            result[req.reference] += _reserve_into(
+                tx, held, dirty, reference=req.reference, product=infos[req.product_id], bill=bills[req.reference],
+                units=req.quantity, partial=partial,
+            )
         _save_reservations(merchant, held, dirty)
         tx.finish()
     return dict(result)
@@ -188,42 +302,6 @@ def _known_products(
     return products_by_id(merchant=merchant, ids=ids)
 
 
-def _promised_lines(
-    merchant: Merchant, requests: Sequence[ReserveRequest], products: dict, bom: dict[int, list[tuple[int, int]]]
-) -> dict[str, list[tuple[int, int]]]:
-    """{reference: [(stock product, per unit)]}: the bundle's components, or, when the reference already
-    holds the bundle under components that have changed since, those (one reference, one bill of materials)."""
-    out = {req.reference: bom[req.product_id] for req in requests}
-    bundle_refs = [req.reference for req in requests if products[req.product_id].is_bundle]
-    if not bundle_refs:
-        return out
-    promised: dict[tuple[str, int], dict[int, int]] = defaultdict(dict)
-    for ref, unit_pid, pid, per in Reservation.objects.filter(
-        merchant=merchant, reference__in=bundle_refs, quantity__gt=0
-    ).values_list("reference", "unit_product_id", "product_id", "per_unit"):
-        promised[(ref, unit_pid)][pid] = per
-    for req in requests:
-        held = promised.get((req.reference, req.product_id))
-        if not held:
-            continue  # nothing held, or another product (refused later, under the lock)
-        current = dict(bom[req.product_id])
-        if any(current.get(pid) != per for pid, per in held.items()):
-            out[req.reference] = sorted(held.items())
-    return out
-
-
-def _held_units(rows: list[Reservation]) -> int:
-    """Units of the reserved product (bundles: whole bundles) held by these rows."""
-    per_component: dict[int, int] = defaultdict(int)
-    per_unit: dict[int, int] = {}
-    for r in rows:
-        per_component[r.product_id] += r.quantity
-        per_unit[r.product_id] = r.per_unit
-    if not per_component:
-        return 0
-    return min(q // per_unit[pid] for pid, q in per_component.items())
-
-
 def stock_release(*, merchant: Merchant, reference: str, quantity: int | None = None, actor: User | None = None) -> int:
     """Give back up to `quantity` units (all when None) held under `reference`; returns units released.
 
@@ -239,29 +317,115 @@ def stock_release(*, merchant: Merchant, reference: str, quantity: int | None = 
             return 0
         tx = StockTx.lock(merchant=merchant, product_ids=product_ids, actor=actor)
         held = _reservations(merchant, [reference])  # read again now that the levels are locked
-        rows = [r for r in held.values() if r.quantity > 0]
-        units_held = _held_units(rows)
-        release_all = quantity is None
-        units = units_held if release_all else min(quantity, units_held)
+        tx.lock_more(pid for (_ref, pid, _loc) in held)
         dirty: set = set()
-        # Give back the last-chosen locations first: reverse of the reservation order.
-        order = {lv.location_id: i for lvls in tx.levels.values() for i, lv in enumerate(lvls)}
-        by_product: dict[int, list[Reservation]] = defaultdict(list)
-        for r in rows:
-            by_product[r.product_id].append(r)
-        for pid, prow in by_product.items():
-            left = sum(r.quantity for r in prow) if release_all else units * prow[0].per_unit
-            for r in sorted(prow, key=lambda r: order.get(r.location_id, 0), reverse=True):
-                take = min(left, r.quantity)
-                if take <= 0:
-                    continue
-                tx.change(tx.level_at(pid, r.location_id), reserved=-take, reason=Reason.RELEASED, reference=reference)
-                r.quantity -= take
-                left -= take
-                dirty.add((reference, pid, r.location_id))
+        units = _release_from(tx, held, dirty, reference=reference, units=quantity)
         _save_reservations(merchant, held, dirty)
         tx.finish()
     return units
+
+
+@dataclass(frozen=True)
+class ShipRequest:
+    reference: str
+    product_id: int
+    quantity: int  # > 0; what `reference` holds is consumed first
+
+
+@dataclass(frozen=True)
+class ReturnRequest:
+    reference: str
+    product_id: int
+    quantity: int  # > 0
+    restock: bool = True
+    location_id: int | None = None  # the default location when None
+
+
+@dataclass(frozen=True)
+class HoldTarget:
+    reference: str
+    product_id: int | None  # None (or quantity 0): hold nothing
+    quantity: int  # units `reference` should hold after the call
+
+
+@dataclass
+class HoldResult:
+    reserved: int = 0  # units this call reserved under the reference
+    released: int = 0  # units this call released (not counting what shipping consumed)
+    held: int = 0  # units the reference holds afterwards
+
+
+def stock_apply(
+    *, merchant: Merchant, ships: Sequence[ShipRequest] = (), returns: Sequence[ReturnRequest] = (),
+    holds: Sequence[HoldTarget] = (), actor: User | None = None, partial: bool = True,
+    products: Mapping[int, Product] | None = None, note: str = "",
+) -> dict[str, HoldResult]:
+    """One caller's stock work (an order's) in one transaction under one lock: every level it needs is
+    locked once, in id order, so two callers over the same products queue and never deadlock, whatever
+    order their lines are in.
+
+    Ships first (consuming each reference's reservation, then free stock; OutOfStock before anything
+    changes), then returns, then brings each hold to its target by difference: the excess is released,
+    what is missing reserved (partial=True: what there is; False: all or OutOfStock). A reference that
+    holds another product than its target's (its SKU was matched again) gives that back first.
+    Returns {reference: HoldResult} for every reference shipped or held.
+    """
+    for s in ships:
+        _check_positive(s.quantity)
+    for r in returns:
+        _check_positive(r.quantity)
+    for h in holds:
+        if not isinstance(h.quantity, int) or h.quantity < 0 or h.quantity > MAX_UNITS:
+            raise InvalidStockOperation(f"A hold is a whole number from 0 to {MAX_UNITS:,}.",
+                                        details={"reference": h.reference, "quantity": h.quantity})
+    targets = [h for h in holds if h.product_id is not None and h.quantity > 0]
+    references = {s.reference for s in ships} | {h.reference for h in holds}
+    if not (ships or returns or references):
+        return {}
+    with transaction.atomic():
+        pids = {s.product_id for s in ships} | {r.product_id for r in returns} | {h.product_id for h in targets}
+        infos = _known_products(merchant, sorted(pids), products) if pids else {}
+        bom = components_of(merchant=merchant, products=infos.values())
+        before = _reservations(merchant, references) if references else {}
+
+        def bills(held: Held) -> dict[tuple[str, int], list[tuple[int, int]]]:
+            wanted = [(s.reference, s.product_id) for s in ships] + [(h.reference, h.product_id) for h in targets]
+            return {(ref, pid): _bill(held, bom, infos[pid], ref) for ref, pid in wanted}
+
+        def needed(held: Held, bill_of: dict) -> set[int]:
+            return ({c for bill in bill_of.values() for c, _ in bill} | {c for r in returns for c, _ in bom[r.product_id]}
+                    | {pid for (_ref, pid, _loc) in held})
+
+        tx = StockTx.lock(merchant=merchant, product_ids=needed(before, bills(before)), actor=actor, known=infos)
+        held = _reservations(merchant, references) if references else {}  # again, now that the levels are locked
+        bill_of = bills(held)
+        tx.lock_more(needed(held, bill_of))
+        dirty: set = set()
+        result: dict[str, HoldResult] = defaultdict(HoldResult)
+        for s in ships:
+            _ship_from(tx, held, dirty, reference=s.reference, product=infos[s.product_id],
+                       bill=bill_of[(s.reference, s.product_id)], quantity=s.quantity, note=note)
+        for r in returns:
+            _return_into(tx, request=r, bill=bom[r.product_id])
+        for h in holds:
+            out = result[h.reference]
+            if h.product_id is None or h.quantity == 0 or any(
+                row.unit_product_id != h.product_id for row in _rows_of(held, h.reference)
+            ):
+                out.released += _release_from(tx, held, dirty, reference=h.reference, units=None)
+            current = _units_held(held, h.reference)
+            if current > h.quantity:
+                out.released += _release_from(tx, held, dirty, reference=h.reference, units=current - h.quantity)
+            elif current < h.quantity:
+                out.reserved += _reserve_into(
+                    tx, held, dirty, reference=h.reference, product=infos[h.product_id],
+                    bill=bill_of[(h.reference, h.product_id)], units=h.quantity - current, partial=partial,
+                )
+        for reference in references:
+            result[reference].held = _units_held(held, reference)
+        _save_reservations(merchant, held, dirty)
+        tx.finish()
+    return dict(result)
 
 
 def stock_ship(
@@ -273,57 +437,14 @@ def stock_ship(
     Consumes what is reserved under `reference` first; units beyond it come from unreserved stock,
     or OutOfStock when there is not enough.
     """
-    _check_positive(quantity)
-    note = shipment_reference if "shipment" in shipment_reference.lower() else (
-        f"shipment {shipment_reference}" if shipment_reference else "")
-    with transaction.atomic():
-        products = products_by_id(merchant=merchant, ids=[product_id])
-        product = products[product_id]
-        lines = components_of(merchant=merchant, products=[product])[product_id]
-        if product.is_bundle:
-            # What was promised is what ships: a reservation made before the bundle's components
-            # changed keeps its own bill of materials (otherwise those units would stay reserved).
-            promised = dict(
-                Reservation.objects.filter(merchant=merchant, reference=reference, unit_product_id=product_id,
-                                           quantity__gt=0).values_list("product_id", "per_unit")
-            )
-            if any(dict(lines).get(pid) != per for pid, per in promised.items()):
-                lines = sorted(promised.items())
-        tx = StockTx.lock(merchant=merchant, product_ids=[c for c, _ in lines], actor=actor, known=products)
-        held = _reservations(merchant, [reference])
-        # First check every component can be shipped, then change anything.
-        can = UNLIMITED
-        for cid, per in lines:
-            from_reservation = sum(
-                min(r.quantity, tx.level_at(cid, r.location_id).on_hand)
-                for (ref, pid, _loc), r in held.items() if pid == cid
-            )
-            free = sum(max(0, lv.on_hand - lv.reserved) for lv in tx.levels[cid])
-            can = min(can, (from_reservation + free) // per)
-        if can < quantity:
-            raise OutOfStock(sku=product.sku, requested=quantity, available=can)
-        dirty: set = set()
-        for cid, per in lines:
-            left = quantity * per
-            for (_ref, pid, loc), r in sorted(held.items()):
-                if pid != cid or left == 0:
-                    continue
-                lv = tx.level_at(cid, loc)
-                take = min(left, r.quantity, lv.on_hand)
-                if take > 0:
-                    tx.change(lv, on_hand=-take, reserved=-take, reason=Reason.SHIPPED, reference=reference, note=note)
-                    r.quantity -= take
-                    left -= take
-                    dirty.add((reference, cid, loc))
-            for lv in tx.levels[cid]:
-                if left == 0:
-                    break
-                take = min(left, max(0, lv.on_hand - lv.reserved))
-                if take > 0:
-                    tx.change(lv, on_hand=-take, reason=Reason.SHIPPED, reference=reference, note=note)
-                    left -= take
-        _save_reservations(merchant, held, dirty)
-        tx.finish()
+    stock_apply(merchant=merchant, actor=actor, note=_shipment_note(shipment_reference),
+                ships=[ShipRequest(reference=reference, product_id=product_id, quantity=quantity)])
+
+
+def _shipment_note(shipment_reference: str) -> str:
+    if "shipment" in shipment_reference.lower():
+        return shipment_reference
+    return f"shipment {shipment_reference}" if shipment_reference else ""
 
 
 def stock_return(
@@ -332,18 +453,10 @@ def stock_return(
 ) -> None:
     """Record returned units; with restock they go back on hand at the location (default: the default one)."""
     _check_positive(quantity)
-    with transaction.atomic():
-        products = products_by_id(merchant=merchant, ids=[product_id])
-        lines = components_of(merchant=merchant, products=products.values())[product_id]
-        loc = _location_id(merchant, location_id)
-        tx = StockTx.lock(merchant=merchant, product_ids=[c for c, _ in lines], actor=actor)
-        for cid, per in lines:
-            tx.change(
-                tx.level_at(cid, loc), on_hand=quantity * per if restock else 0, reason=Reason.RETURNED,
-                reference=reference, note="" if restock else f"{quantity * per} returned, not restocked",
-                record_zero=True,
-            )
-        tx.finish()
+    if location_id is not None:
+        _location_id(merchant, location_id)
+    stock_apply(merchant=merchant, actor=actor, returns=[ReturnRequest(
+        reference=reference, product_id=product_id, quantity=quantity, restock=restock, location_id=location_id)])
 
 
 def stock_adjust_many(
