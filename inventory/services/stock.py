@@ -386,7 +386,12 @@ def stock_apply(
         pids = {s.product_id for s in ships} | {r.product_id for r in returns} | {h.product_id for h in targets}
         infos = _known_products(merchant, sorted(pids), products) if pids else {}
         bom = components_of(merchant=merchant, products=infos.values())
-        before = _reservations(merchant, references) if references else {}
+        # What a reference holds decides what to lock only when it may differ from the bill of what it ships or
+        # holds: a release (whatever it holds goes back) or a bundle (it keeps the bill it was promised under).
+        # A plain product's reference holds that product; anything else found under the lock is locked after.
+        unknown = {h.reference for h in holds if h.product_id is None or h.quantity == 0} | {
+            x.reference for x in [*ships, *targets] if infos[x.product_id].is_bundle}
+        before = _reservations(merchant, unknown) if unknown else {}
 
         def bills(held: Held) -> dict[tuple[str, int], list[tuple[int, int]]]:
             wanted = [(s.reference, s.product_id) for s in ships] + [(h.reference, h.product_id) for h in targets]

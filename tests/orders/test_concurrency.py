@@ -9,7 +9,8 @@ from django.db import connection
 
 from accounts.tenancy import tenant_scope
 from orders import services
-from orders.models import Order, OrderLine
+from inventory import selectors as inventory_selectors
+from orders.models import Order, OrderLine, OrderStatus
 from tests.inventory.helpers import make_product
 from tests.orders.helpers import level, normalized, reserved_for
 
@@ -46,3 +47,139 @@ def test_eight_concurrent_deliveries_make_one_order_and_one_reservation(merchant
         assert Order.objects.filter(merchant=m).count() == 1
         line = OrderLine.objects.get(merchant=m)
         assert (line.quantity_reserved, reserved_for(m, line), level(m, a).reserved) == (3, 3, 3)
+
+
+# -- Orders that share products, worked on at the same time ------------------------------------------------------
+# Two orders with lines (P, Q) and (Q, P): if each line locked its own stock rows, the lock order would follow line
+# order and the two transactions would deadlock. One inventory call per order locks every level once, in id order.
+
+ROUNDS = 12
+
+
+def _two_orders(m, n: int):
+    """Order X with lines (P, Q) and order Y with lines (Q, P), both fully reserved."""
+    x = services.order_ingest(merchant=m, integration_id=7, normalized=normalized(
+        f"x{n}", lines=(("L1", "P-1", 1), ("L2", "Q-1", 1)))).order
+    y = services.order_ingest(merchant=m, integration_id=7, normalized=normalized(
+        f"y{n}", lines=(("L1", "Q-1", 1), ("L2", "P-1", 1)))).order
+    return x, y
+
+
+def _race(m, *calls) -> list:
+    """Run each call in its own thread and connection, all released at once; returns what each raised."""
+    barrier = threading.Barrier(len(calls))
+    errors: list = []
+
+    def run(call):
+        try:
+            with tenant_scope(m):
+                barrier.wait()
+                call()
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(c,)) for c in calls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors
+
+
+@pytest.fixture
+def shared_products(merchant_a):
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        p = make_product(m, "P-1", on_hand=1000)
+        q = make_product(m, "Q-1", on_hand=1000)
+        services.notification_settings_update(merchant=m, new_order_mode="off")
+    return m, p, q
+
+
+def _no_deadlock_retried(caplog) -> None:
+    assert [r for r in caplog.records if r.getMessage().startswith("core.db.retry")] == []
+
+
+def _audit_clean(m) -> None:
+    with tenant_scope(m):
+        assert inventory_selectors.audit_differences(merchant=m) == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_fulfilling_orders_with_reversed_lines_at_once_never_deadlocks(shared_products, caplog):
+    m, p, q = shared_products
+    for n in range(ROUNDS):
+        with tenant_scope(m):
+            x, y = _two_orders(m, n)
+        errors = _race(m, lambda x=x: services.order_fulfill_all(merchant=m, order=x),
+                       lambda y=y: services.order_fulfill_all(merchant=m, order=y))
+        assert errors == []
+    _no_deadlock_retried(caplog)
+    _audit_clean(m)
+    with tenant_scope(m):
+        assert set(Order.objects.filter(merchant=m).values_list("status", flat=True)) == {OrderStatus.FULFILLED}
+        assert (level(m, p).on_hand, level(m, p).reserved) == (1000 - 2 * ROUNDS, 0)
+        assert (level(m, q).on_hand, level(m, q).reserved) == (1000 - 2 * ROUNDS, 0)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_cancelling_orders_with_reversed_lines_at_once_never_deadlocks(shared_products, caplog):
+    m, p, q = shared_products
+    for n in range(ROUNDS):
+        with tenant_scope(m):
+            x, y = _two_orders(m, n)
+        errors = _race(m, lambda x=x: services.order_cancel(merchant=m, order=x),
+                       lambda y=y: services.order_cancel(merchant=m, order=y))
+        assert errors == []
+    _no_deadlock_retried(caplog)
+    _audit_clean(m)
+    with tenant_scope(m):
+        assert set(Order.objects.filter(merchant=m).values_list("status", flat=True)) == {OrderStatus.CANCELLED}
+        assert (level(m, p).on_hand, level(m, p).reserved, level(m, q).reserved) == (1000, 0, 0)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_returning_orders_with_reversed_lines_at_once_never_deadlocks(shared_products, caplog):
+    m, p, q = shared_products
+    for n in range(ROUNDS):
+        with tenant_scope(m):
+            x, y = _two_orders(m, n)
+            services.order_fulfill_all(merchant=m, order=x)
+            services.order_fulfill_all(merchant=m, order=y)
+        errors = _race(m, lambda x=x: services.order_return(merchant=m, order=x),
+                       lambda y=y: services.order_return(merchant=m, order=y))
+        assert errors == []
+    _no_deadlock_retried(caplog)
+    _audit_clean(m)
+    with tenant_scope(m):
+        assert set(Order.objects.filter(merchant=m).values_list("status", flat=True)) == {OrderStatus.RETURNED}
+        assert (level(m, p).on_hand, level(m, q).on_hand, level(m, p).reserved) == (1000, 1000, 0)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_bulk_actions_over_orders_with_reversed_lines_never_deadlock(shared_products, caplog):
+    m, p, q = shared_products
+    for n in range(ROUNDS // 3):
+        with tenant_scope(m):
+            pairs = [_two_orders(m, f"{n}-{k}") for k in range(3)]
+        xs, ys = [x.pk for x, _ in pairs], [y.pk for _, y in pairs]
+        results: list = []
+        errors = _race(
+            m,
+            lambda: results.append(services.orders_bulk_action(merchant=m, order_ids=xs, action="fulfill")),
+            lambda: results.append(services.orders_bulk_action(merchant=m, order_ids=ys, action="cancel")),
+            lambda: results.append(services.orders_bulk_action(merchant=m, order_ids=ys[::-1], action="hold")),
+        )
+        assert errors == []
+        assert all(r["failed"] == [] or {f["code"] for f in r["failed"]} == {"illegal_transition"} for r in results)
+        with tenant_scope(m):
+            assert set(Order.objects.filter(merchant=m, pk__in=xs).values_list("status", flat=True)) == {
+                OrderStatus.FULFILLED}
+    _no_deadlock_retried(caplog)
+    _audit_clean(m)
