@@ -16,7 +16,7 @@ An illegal move raises IllegalTransition (409 with current and requested state).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from accounts.models import Merchant
 from core.errors import NotFound
@@ -80,6 +80,20 @@ def status_after_fulfillment(lines: Sequence[OrderLine]) -> str:
     if left == 0 and shipped > 0:
         return S.FULFILLED
     return S.PARTIALLY_FULFILLED if shipped > 0 else S.UNFULFILLED
+
+
+def pending_quantities(shipment_lines: Iterable[tuple[int, int]]) -> dict[int, int]:
+    """{line id: units in shipments not yet shipped}, from (order line id, quantity) of pending shipments' lines."""
+    out: dict[int, int] = {}
+    for line_id, quantity in shipment_lines:
+        out[line_id] = out.get(line_id, 0) + quantity
+    return out
+
+
+def pending_in(shipments: Iterable[Shipment]) -> dict[int, int]:
+    """pending_quantities of shipments already loaded with their lines (the order page, the API)."""
+    return pending_quantities((sl.order_line_id, sl.quantity) for s in shipments
+                              if s.status == Shipment.Status.PENDING for sl in s.lines.all())
 
 
 def left_to_ship(lines: Sequence[OrderLine], pending: Mapping[int, int]) -> dict[int, int]:

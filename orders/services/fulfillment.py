@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.models import Merchant
@@ -37,6 +36,7 @@ from orders.workflow import (
     check_fulfillment,
     left_to_ship,
     order_lock_with_lines,
+    pending_quantities,
     status_after_fulfillment,
 )
 
@@ -51,10 +51,9 @@ class ShipmentLineRequest:
 
 
 def _pending_quantities(merchant: Merchant, order: Order) -> dict[int, int]:
-    rows = (ShipmentLine.objects.filter(merchant=merchant, shipment__order=order,
-                                        shipment__status=Shipment.Status.PENDING)
-            .values("order_line_id").annotate(q=Sum("quantity")).order_by())
-    return {r["order_line_id"]: r["q"] for r in rows}
+    return pending_quantities(ShipmentLine.objects.filter(
+        merchant=merchant, shipment__order=order, shipment__status=Shipment.Status.PENDING,
+    ).values_list("order_line_id", "quantity"))
 
 
 def _not_mapped(line: OrderLine) -> ShipmentInvalid:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
+from functools import partial
 
 import pytest
 from django.db import connection
 
 from accounts.tenancy import tenant_scope
-from orders import services
 from inventory import selectors as inventory_selectors
+from orders import services
 from orders.models import Order, OrderLine, OrderStatus
 from tests.inventory.helpers import make_product
 from tests.orders.helpers import level, normalized, reserved_for
@@ -161,6 +162,10 @@ def test_returning_orders_with_reversed_lines_at_once_never_deadlocks(shared_pro
         assert (level(m, p).on_hand, level(m, q).on_hand, level(m, p).reserved) == (1000, 1000, 0)
 
 
+def _bulk(m, ids: list[int], action: str, results: list) -> None:
+    results.append(services.orders_bulk_action(merchant=m, order_ids=ids, action=action))
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_bulk_actions_over_orders_with_reversed_lines_never_deadlock(shared_products, caplog):
@@ -170,12 +175,8 @@ def test_bulk_actions_over_orders_with_reversed_lines_never_deadlock(shared_prod
             pairs = [_two_orders(m, f"{n}-{k}") for k in range(3)]
         xs, ys = [x.pk for x, _ in pairs], [y.pk for _, y in pairs]
         results: list = []
-        errors = _race(
-            m,
-            lambda: results.append(services.orders_bulk_action(merchant=m, order_ids=xs, action="fulfill")),
-            lambda: results.append(services.orders_bulk_action(merchant=m, order_ids=ys, action="cancel")),
-            lambda: results.append(services.orders_bulk_action(merchant=m, order_ids=ys[::-1], action="hold")),
-        )
+        errors = _race(m, partial(_bulk, m, xs, "fulfill", results), partial(_bulk, m, ys, "cancel", results),
+                       partial(_bulk, m, ys[::-1], "hold", results))
         assert errors == []
         assert all(r["failed"] == [] or {f["code"] for f in r["failed"]} == {"illegal_transition"} for r in results)
         with tenant_scope(m):
