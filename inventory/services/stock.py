@@ -11,9 +11,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import connection
 
 from accounts.models import Merchant, User
+from core.db import retry_transaction
 from inventory.errors import InvalidStockOperation, LocationNotFound, OutOfStock
 from inventory.models import Location, Product, Reservation, StockMovement
 from inventory.selectors import UNLIMITED, units_held
@@ -233,6 +234,7 @@ def _return_into(tx: StockTx, *, request: ReturnRequest, bill: list[tuple[int, i
                   note="" if request.restock else f"{units} returned, not restocked", record_zero=True)
 
 
+@retry_transaction
 def stock_reserve(
     *, merchant: Merchant, requests: Sequence[ReserveRequest], actor: User | None = None, partial: bool = False,
     products: Mapping[int, Product] | None = None,
@@ -259,29 +261,28 @@ def stock_reserve(
             raise InvalidStockOperation(
                 f"Reference {req.reference!r} is used for two products.", details={"reference": req.reference}
             )
-    with transaction.atomic():
-        infos = _known_products(merchant, [r.product_id for r in requests], products)
-        bom = components_of(merchant=merchant, products=infos.values())
-        bundle_refs = [r.reference for r in requests if infos[r.product_id].is_bundle]
-        promised = _reservations(merchant, bundle_refs) if bundle_refs else {}
-        bills = {r.reference: _bill(promised, bom, infos[r.product_id], r.reference) for r in requests}
-        tx = StockTx.lock(merchant=merchant, product_ids=[c for bill in bills.values() for c, _ in bill],
-                          actor=actor, known=infos)
-        held = _reservations(merchant, wanted)
-        for (ref, _pid, _loc), row in held.items():
-            if row.unit_product_id != wanted[ref]:
-                raise InvalidStockOperation(
-                    f"Reference {ref!r} already holds another product.", details={"reference": ref}
-                )
-        dirty: set = set()
-        result: dict[str, int] = defaultdict(int)
-        for req in requests:
-            result[req.reference] += _reserve_into(
-                tx, held, dirty, reference=req.reference, product=infos[req.product_id], bill=bills[req.reference],
-                units=req.quantity, partial=partial,
+    infos = _known_products(merchant, [r.product_id for r in requests], products)
+    bom = components_of(merchant=merchant, products=infos.values())
+    bundle_refs = [r.reference for r in requests if infos[r.product_id].is_bundle]
+    promised = _reservations(merchant, bundle_refs) if bundle_refs else {}
+    bills = {r.reference: _bill(promised, bom, infos[r.product_id], r.reference) for r in requests}
+    tx = StockTx.lock(merchant=merchant, product_ids=[c for bill in bills.values() for c, _ in bill],
+                      actor=actor, known=infos)
+    held = _reservations(merchant, wanted)
+    for (ref, _pid, _loc), row in held.items():
+        if row.unit_product_id != wanted[ref]:
+            raise InvalidStockOperation(
+                f"Reference {ref!r} already holds another product.", details={"reference": ref}
             )
-        _save_reservations(merchant, held, dirty)
-        tx.finish()
+    dirty: set = set()
+    result: dict[str, int] = defaultdict(int)
+    for req in requests:
+        result[req.reference] += _reserve_into(
+            tx, held, dirty, reference=req.reference, product=infos[req.product_id], bill=bills[req.reference],
+            units=req.quantity, partial=partial,
+        )
+    _save_reservations(merchant, held, dirty)
+    tx.finish()
     return dict(result)
 
 
@@ -302,6 +303,7 @@ def _known_products(
     return products_by_id(merchant=merchant, ids=ids)
 
 
+@retry_transaction
 def stock_release(*, merchant: Merchant, reference: str, quantity: int | None = None, actor: User | None = None) -> int:
     """Give back up to `quantity` units (all when None) held under `reference`; returns units released.
 
@@ -309,19 +311,18 @@ def stock_release(*, merchant: Merchant, reference: str, quantity: int | None = 
     """
     if quantity is not None and quantity <= 0:
         return 0
-    with transaction.atomic():
-        product_ids = set(
-            Reservation.objects.filter(merchant=merchant, reference=reference).values_list("product_id", flat=True)
-        )
-        if not product_ids:
-            return 0
-        tx = StockTx.lock(merchant=merchant, product_ids=product_ids, actor=actor)
-        held = _reservations(merchant, [reference])  # read again now that the levels are locked
-        tx.lock_more(pid for (_ref, pid, _loc) in held)
-        dirty: set = set()
-        units = _release_from(tx, held, dirty, reference=reference, units=quantity)
-        _save_reservations(merchant, held, dirty)
-        tx.finish()
+    product_ids = set(
+        Reservation.objects.filter(merchant=merchant, reference=reference).values_list("product_id", flat=True)
+    )
+    if not product_ids:
+        return 0
+    tx = StockTx.lock(merchant=merchant, product_ids=product_ids, actor=actor)
+    held = _reservations(merchant, [reference])  # read again now that the levels are locked
+    tx.lock_more(pid for (_ref, pid, _loc) in held)
+    dirty: set = set()
+    units = _release_from(tx, held, dirty, reference=reference, units=quantity)
+    _save_reservations(merchant, held, dirty)
+    tx.finish()
     return units
 
 
@@ -355,6 +356,7 @@ class HoldResult:
     held: int = 0  # units the reference holds afterwards
 
 
+@retry_transaction
 def stock_apply(
     *, merchant: Merchant, ships: Sequence[ShipRequest] = (), returns: Sequence[ReturnRequest] = (),
     holds: Sequence[HoldTarget] = (), actor: User | None = None, partial: bool = True,
@@ -382,54 +384,53 @@ def stock_apply(
     references = {s.reference for s in ships} | {h.reference for h in holds}
     if not (ships or returns or references):
         return {}
-    with transaction.atomic():
-        pids = {s.product_id for s in ships} | {r.product_id for r in returns} | {h.product_id for h in targets}
-        infos = _known_products(merchant, sorted(pids), products) if pids else {}
-        bom = components_of(merchant=merchant, products=infos.values())
-        # What a reference holds decides what to lock only when it may differ from the bill of what it ships or
-        # holds: a release (whatever it holds goes back) or a bundle (it keeps the bill it was promised under).
-        # A plain product's reference holds that product; anything else found under the lock is locked after.
-        unknown = {h.reference for h in holds if h.product_id is None or h.quantity == 0} | {
-            x.reference for x in [*ships, *targets] if infos[x.product_id].is_bundle}
-        before = _reservations(merchant, unknown) if unknown else {}
+    pids = {s.product_id for s in ships} | {r.product_id for r in returns} | {h.product_id for h in targets}
+    infos = _known_products(merchant, sorted(pids), products) if pids else {}
+    bom = components_of(merchant=merchant, products=infos.values())
+    # What a reference holds decides what to lock only when it may differ from the bill of what it ships or
+    # holds: a release (whatever it holds goes back) or a bundle (it keeps the bill it was promised under).
+    # A plain product's reference holds that product; anything else found under the lock is locked after.
+    unknown = {h.reference for h in holds if h.product_id is None or h.quantity == 0} | {
+        x.reference for x in [*ships, *targets] if infos[x.product_id].is_bundle}
+    before = _reservations(merchant, unknown) if unknown else {}
 
-        def bills(held: Held) -> dict[tuple[str, int], list[tuple[int, int]]]:
-            wanted = [(s.reference, s.product_id) for s in ships] + [(h.reference, h.product_id) for h in targets]
-            return {(ref, pid): _bill(held, bom, infos[pid], ref) for ref, pid in wanted}
+    def bills(held: Held) -> dict[tuple[str, int], list[tuple[int, int]]]:
+        wanted = [(s.reference, s.product_id) for s in ships] + [(h.reference, h.product_id) for h in targets]
+        return {(ref, pid): _bill(held, bom, infos[pid], ref) for ref, pid in wanted}
 
-        def needed(held: Held, bill_of: dict) -> set[int]:
-            return ({c for bill in bill_of.values() for c, _ in bill} | {c for r in returns for c, _ in bom[r.product_id]}
-                    | {pid for (_ref, pid, _loc) in held})
+    def needed(held: Held, bill_of: dict) -> set[int]:
+        return ({c for bill in bill_of.values() for c, _ in bill} | {c for r in returns for c, _ in bom[r.product_id]}
+                | {pid for (_ref, pid, _loc) in held})
 
-        tx = StockTx.lock(merchant=merchant, product_ids=needed(before, bills(before)), actor=actor, known=infos)
-        held = _reservations(merchant, references) if references else {}  # again, now that the levels are locked
-        bill_of = bills(held)
-        tx.lock_more(needed(held, bill_of))
-        dirty: set = set()
-        result: dict[str, HoldResult] = defaultdict(HoldResult)
-        for s in ships:
-            _ship_from(tx, held, dirty, reference=s.reference, product=infos[s.product_id],
-                       bill=bill_of[(s.reference, s.product_id)], quantity=s.quantity, note=note)
-        for r in returns:
-            _return_into(tx, request=r, bill=bom[r.product_id])
-        for h in holds:
-            out = result[h.reference]
-            if h.product_id is None or h.quantity == 0 or any(
-                row.unit_product_id != h.product_id for row in _rows_of(held, h.reference)
-            ):
-                out.released += _release_from(tx, held, dirty, reference=h.reference, units=None)
-            current = _units_held(held, h.reference)
-            if current > h.quantity:
-                out.released += _release_from(tx, held, dirty, reference=h.reference, units=current - h.quantity)
-            elif current < h.quantity:
-                out.reserved += _reserve_into(
-                    tx, held, dirty, reference=h.reference, product=infos[h.product_id],
-                    bill=bill_of[(h.reference, h.product_id)], units=h.quantity - current, partial=partial,
-                )
-        for reference in references:
-            result[reference].held = _units_held(held, reference)
-        _save_reservations(merchant, held, dirty)
-        tx.finish()
+    tx = StockTx.lock(merchant=merchant, product_ids=needed(before, bills(before)), actor=actor, known=infos)
+    held = _reservations(merchant, references) if references else {}  # again, now that the levels are locked
+    bill_of = bills(held)
+    tx.lock_more(needed(held, bill_of))
+    dirty: set = set()
+    result: dict[str, HoldResult] = defaultdict(HoldResult)
+    for s in ships:
+        _ship_from(tx, held, dirty, reference=s.reference, product=infos[s.product_id],
+                   bill=bill_of[(s.reference, s.product_id)], quantity=s.quantity, note=note)
+    for r in returns:
+        _return_into(tx, request=r, bill=bom[r.product_id])
+    for h in holds:
+        out = result[h.reference]
+        if h.product_id is None or h.quantity == 0 or any(
+            row.unit_product_id != h.product_id for row in _rows_of(held, h.reference)
+        ):
+            out.released += _release_from(tx, held, dirty, reference=h.reference, units=None)
+        current = _units_held(held, h.reference)
+        if current > h.quantity:
+            out.released += _release_from(tx, held, dirty, reference=h.reference, units=current - h.quantity)
+        elif current < h.quantity:
+            out.reserved += _reserve_into(
+                tx, held, dirty, reference=h.reference, product=infos[h.product_id],
+                bill=bill_of[(h.reference, h.product_id)], units=h.quantity - current, partial=partial,
+            )
+    for reference in references:
+        result[reference].held = _units_held(held, reference)
+    _save_reservations(merchant, held, dirty)
+    tx.finish()
     return dict(result)
 
 
@@ -464,6 +465,7 @@ def stock_return(
         reference=reference, product_id=product_id, quantity=quantity, restock=restock, location_id=location_id)])
 
 
+@retry_transaction
 def stock_adjust_many(
     *, merchant: Merchant, lines: Sequence[AdjustLine], actor: User | None = None, reference: str = "",
 ) -> int:
@@ -475,42 +477,41 @@ def stock_adjust_many(
     if not lines:
         return 0
     default_loc = _default_location_id(merchant)
-    with transaction.atomic():
-        products = products_by_id(merchant=merchant, ids=[ln.product_id for ln in lines])
-        for i, ln in enumerate(lines, start=1):
-            if products[ln.product_id].is_bundle:
-                raise InvalidStockOperation(
-                    f"Row {i}: {products[ln.product_id].sku} is a bundle; adjust its components instead.",
-                    details={"row": i, "sku": products[ln.product_id].sku},
-                )
-            if (ln.delta is None) == (ln.on_hand is None):
-                raise InvalidStockOperation(f"Row {i}: give either delta or on_hand.", details={"row": i})
-            if ln.on_hand is not None and ln.on_hand < 0:
-                raise InvalidStockOperation(f"Row {i}: on_hand cannot be negative.", details={"row": i})
-            if abs(ln.delta or 0) > MAX_UNITS or (ln.on_hand or 0) > MAX_UNITS:
-                raise InvalidStockOperation(f"Row {i}: the number is too large (at most {MAX_UNITS:,}).",
-                                            details={"row": i})
-            if ln.reason not in REASONS:
-                raise InvalidStockOperation(f"Row {i}: unknown reason {ln.reason!r}.", details={"row": i})
-        tx = StockTx.lock(merchant=merchant, product_ids=products.keys(), actor=actor, known=products)
-        before = len(tx._movements)
-        for i, ln in enumerate(lines, start=1):
-            product = products[ln.product_id]
-            lv = tx.level_at(ln.product_id, ln.location_id or default_loc)
-            delta = ln.delta if ln.delta is not None else ln.on_hand - lv.on_hand
-            if delta == 0:
-                continue
-            floor = 0 if lv.allows_backorder else lv.reserved
-            if lv.on_hand + delta < floor:
-                raise OutOfStock(
-                    sku=product.sku, requested=-delta, available=max(0, lv.on_hand - floor),
-                    message=f"Row {i}: cannot remove {-delta} of {product.sku} at {lv.location_name}; "
-                    f"only {max(0, lv.on_hand - floor)} are on hand and not promised.",
-                    row=i,
-                )
-            tx.change(lv, on_hand=delta, reason=ln.reason, reference=reference, note=ln.note)
-        written = len(tx._movements) - before
-        tx.finish()
+    products = products_by_id(merchant=merchant, ids=[ln.product_id for ln in lines])
+    for i, ln in enumerate(lines, start=1):
+        if products[ln.product_id].is_bundle:
+            raise InvalidStockOperation(
+                f"Row {i}: {products[ln.product_id].sku} is a bundle; adjust its components instead.",
+                details={"row": i, "sku": products[ln.product_id].sku},
+            )
+        if (ln.delta is None) == (ln.on_hand is None):
+            raise InvalidStockOperation(f"Row {i}: give either delta or on_hand.", details={"row": i})
+        if ln.on_hand is not None and ln.on_hand < 0:
+            raise InvalidStockOperation(f"Row {i}: on_hand cannot be negative.", details={"row": i})
+        if abs(ln.delta or 0) > MAX_UNITS or (ln.on_hand or 0) > MAX_UNITS:
+            raise InvalidStockOperation(f"Row {i}: the number is too large (at most {MAX_UNITS:,}).",
+                                        details={"row": i})
+        if ln.reason not in REASONS:
+            raise InvalidStockOperation(f"Row {i}: unknown reason {ln.reason!r}.", details={"row": i})
+    tx = StockTx.lock(merchant=merchant, product_ids=products.keys(), actor=actor, known=products)
+    before = len(tx._movements)
+    for i, ln in enumerate(lines, start=1):
+        product = products[ln.product_id]
+        lv = tx.level_at(ln.product_id, ln.location_id or default_loc)
+        delta = ln.delta if ln.delta is not None else ln.on_hand - lv.on_hand
+        if delta == 0:
+            continue
+        floor = 0 if lv.allows_backorder else lv.reserved
+        if lv.on_hand + delta < floor:
+            raise OutOfStock(
+                sku=product.sku, requested=-delta, available=max(0, lv.on_hand - floor),
+                message=f"Row {i}: cannot remove {-delta} of {product.sku} at {lv.location_name}; "
+                f"only {max(0, lv.on_hand - floor)} are on hand and not promised.",
+                row=i,
+            )
+        tx.change(lv, on_hand=delta, reason=ln.reason, reference=reference, note=ln.note)
+    written = len(tx._movements) - before
+    tx.finish()
     return written
 
 
@@ -543,6 +544,7 @@ def stock_set_count(
     )
 
 
+@retry_transaction
 def stock_transfer(
     *, merchant: Merchant, product_id: int, from_location_id: int, to_location_id: int, quantity: int,
     actor: User | None = None, reference: str = "", note: str = "",
@@ -553,17 +555,16 @@ def stock_transfer(
         raise InvalidStockOperation("Choose two different locations.")
     _location_id(merchant, from_location_id)
     _location_id(merchant, to_location_id)
-    with transaction.atomic():
-        product = products_by_id(merchant=merchant, ids=[product_id])[product_id]
-        if product.is_bundle:
-            raise InvalidStockOperation(f"{product.sku} is a bundle; transfer its components instead.")
-        tx = StockTx.lock(merchant=merchant, product_ids=[product_id], actor=actor, known={product_id: product})
-        src, dst = tx.level_at(product_id, from_location_id), tx.level_at(product_id, to_location_id)
-        free = max(0, src.on_hand - src.reserved)
-        if quantity > free:
-            raise OutOfStock(sku=product.sku, requested=quantity, available=free)
-        ref = reference or f"transfer:{from_location_id}->{to_location_id}"
-        tx.change(src, on_hand=-quantity, reason=Reason.TRANSFER, reference=ref, note=note)
-        tx.change(dst, on_hand=quantity, reason=Reason.TRANSFER, reference=ref, note=note)
-        tx.finish()
+    product = products_by_id(merchant=merchant, ids=[product_id])[product_id]
+    if product.is_bundle:
+        raise InvalidStockOperation(f"{product.sku} is a bundle; transfer its components instead.")
+    tx = StockTx.lock(merchant=merchant, product_ids=[product_id], actor=actor, known={product_id: product})
+    src, dst = tx.level_at(product_id, from_location_id), tx.level_at(product_id, to_location_id)
+    free = max(0, src.on_hand - src.reserved)
+    if quantity > free:
+        raise OutOfStock(sku=product.sku, requested=quantity, available=free)
+    ref = reference or f"transfer:{from_location_id}->{to_location_id}"
+    tx.change(src, on_hand=-quantity, reason=Reason.TRANSFER, reference=ref, note=note)
+    tx.change(dst, on_hand=quantity, reason=Reason.TRANSFER, reference=ref, note=note)
+    tx.finish()
 
