@@ -8,22 +8,31 @@ them into component units with the bundle's bill of materials.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-
-from django.db import connection
 
 from accounts.models import Merchant, User
 from core.db import retry_transaction
 from inventory.errors import InvalidStockOperation, LocationNotFound, OutOfStock
 from inventory.models import Location, Product, Reservation, StockMovement
-from inventory.selectors import UNLIMITED, units_held
 from inventory.services._core import (
     MAX_UNITS,
     ProductInfo,
     StockTx,
     components_of,
     products_by_id,
+)
+from inventory.services._steps import (
+    Held,
+    held_units,
+    promised_bill,
+    release_from,
+    reservations_of,
+    reserve_into,
+    return_into,
+    rows_of,
+    save_reservations,
+    ship_from,
 )
 
 Reason = StockMovement.Reason
@@ -70,170 +79,6 @@ def _location_id(merchant: Merchant, location_id: int | None) -> int:
     return location_id
 
 
-Held = dict[tuple[str, int, int], Reservation]  # (reference, stock product, location) -> row, as locked
-
-
-def _reservations(merchant: Merchant, references: Iterable[str]) -> Held:
-    rows = Reservation.objects.filter(merchant=merchant, reference__in=set(references)).order_by("pk")
-    return {(r.reference, r.product_id, r.location_id): r for r in rows}
-
-
-def _rows_of(held: Held, reference: str) -> list[Reservation]:
-    return [r for (ref, _pid, _loc), r in sorted(held.items()) if ref == reference and r.quantity > 0]
-
-
-def _units_held(held: Held, reference: str) -> int:
-    return units_held((r.product_id, r.quantity, r.per_unit) for r in _rows_of(held, reference))
-
-
-def _save_reservations(merchant: Merchant, rows: Held, dirty: set) -> None:
-    """Write changed reservation rows (the levels they belong to are locked, so nobody races us):
-    one INSERT, one UPDATE and one DELETE at most, however many rows changed."""
-    create, update, delete = [], [], []
-    for key in sorted(dirty):
-        r = rows[key]
-        if r.pk is None:
-            if r.quantity > 0:
-                create.append(r)
-        elif r.quantity == 0:
-            delete.append(r.pk)
-        else:
-            update.append(r)
-    if create:
-        Reservation.objects.bulk_create(create)
-    if update and connection.vendor == "postgresql":
-        with connection.cursor() as cur:
-            cur.execute(
-                f"UPDATE {Reservation._meta.db_table} AS r SET quantity = v.q "  # noqa: S608
-                "FROM unnest(%s::bigint[], %s::int[]) AS v(id, q) WHERE r.id = v.id AND r.merchant_id = %s",
-                [[r.pk for r in update], [r.quantity for r in update], merchant.pk],
-            )
-    elif update:
-        Reservation.objects.bulk_update(update, ["quantity"])
-    if delete:
-        Reservation.objects.filter(merchant=merchant, pk__in=delete).delete()
-
-
-def _bill(held: Held, bom: dict[int, list[tuple[int, int]]], product: ProductInfo, reference: str) -> list[tuple[int, int]]:
-    """What one unit of `product` under `reference` is made of: its bill of materials, or, when the reference
-    already holds the bundle under components that have changed since, what was promised (one reference, one
-    bill: what was promised is what ships or goes back)."""
-    current = bom[product.pk]
-    if not product.is_bundle:
-        return current
-    promised = {r.product_id: r.per_unit for r in _rows_of(held, reference) if r.unit_product_id == product.pk}
-    if promised and any(dict(current).get(pid) != per for pid, per in promised.items()):
-        return sorted(promised.items())
-    return current
-
-
-def _reserve_into(
-    tx: StockTx, held: Held, dirty: set, *, reference: str, product: ProductInfo, bill: list[tuple[int, int]],
-    units: int, partial: bool,
-) -> int:
-    """Reserve `units` (fewer when partial and short; OutOfStock otherwise); default location first."""
-    can = min(tx.available(cid) // per for cid, per in bill)
-    if can < units:
-        if not partial:
-            raise OutOfStock(sku=product.sku, requested=units, available=max(0, can))
-        units = max(0, can)
-    if units == 0:
-        return 0
-    for cid, per in bill:
-        left = units * per
-        for i, lv in enumerate(tx.levels[cid]):
-            take = left if lv.allows_backorder and i == 0 else min(left, max(0, lv.on_hand - lv.reserved))
-            if take <= 0:
-                continue
-            tx.change(lv, reserved=take, reason=Reason.RESERVED, reference=reference)
-            key = (reference, cid, lv.location_id)
-            row = held.get(key)
-            if row is None:
-                row = held[key] = Reservation(
-                    merchant=tx.merchant, reference=reference, unit_product_id=product.pk, per_unit=per,
-                    product_id=cid, location_id=lv.location_id, quantity=0,
-                )
-            row.quantity += take
-            dirty.add(key)
-            left -= take
-            if left == 0:
-                break
-        if left:  # cannot happen after the availability check; never write a half promise
-            raise InvalidStockOperation("Reservation could not be placed.", details={"product_id": cid})
-    return units
-
-
-def _release_from(tx: StockTx, held: Held, dirty: set, *, reference: str, units: int | None) -> int:
-    """Give back up to `units` (all when None) held under `reference`, last-chosen locations first."""
-    rows = _rows_of(held, reference)
-    units_now = units_held((r.product_id, r.quantity, r.per_unit) for r in rows)
-    release_all = units is None
-    count = units_now if release_all else min(units, units_now)
-    order = {lv.location_id: i for lvls in tx.levels.values() for i, lv in enumerate(lvls)}
-    by_product: dict[int, list[Reservation]] = defaultdict(list)
-    for r in rows:
-        by_product[r.product_id].append(r)
-    for pid, prow in by_product.items():
-        left = sum(r.quantity for r in prow) if release_all else count * prow[0].per_unit
-        for r in sorted(prow, key=lambda r: order.get(r.location_id, 0), reverse=True):
-            take = min(left, r.quantity)
-            if take <= 0:
-                continue
-            tx.change(tx.level_at(pid, r.location_id), reserved=-take, reason=Reason.RELEASED, reference=reference)
-            r.quantity -= take
-            left -= take
-            dirty.add((reference, pid, r.location_id))
-    return count
-
-
-def _ship_from(
-    tx: StockTx, held: Held, dirty: set, *, reference: str, product: ProductInfo, bill: list[tuple[int, int]],
-    quantity: int, note: str,
-) -> None:
-    """Units leave: what `reference` holds first, then unreserved stock; OutOfStock before changing anything."""
-    mine = [(key, r) for key, r in sorted(held.items()) if key[0] == reference]
-    can = UNLIMITED
-    for cid, per in bill:
-        from_reservation = sum(min(r.quantity, tx.level_at(cid, loc).on_hand) for (_ref, pid, loc), r in mine
-                               if pid == cid)
-        free = sum(max(0, lv.on_hand - lv.reserved) for lv in tx.levels[cid])
-        can = min(can, (from_reservation + free) // per)
-    if can < quantity:
-        raise OutOfStock(sku=product.sku, requested=quantity, available=can)
-    for cid, per in bill:
-        left = quantity * per
-        for (_ref, pid, loc), r in mine:
-            if pid != cid or left == 0:
-                continue
-            lv = tx.level_at(cid, loc)
-            take = min(left, r.quantity, lv.on_hand)
-            if take > 0:
-                tx.change(lv, on_hand=-take, reserved=-take, reason=Reason.SHIPPED, reference=reference, note=note)
-                r.quantity -= take
-                left -= take
-                dirty.add((reference, cid, loc))
-        for lv in tx.levels[cid]:
-            if left == 0:
-                break
-            take = min(left, max(0, lv.on_hand - lv.reserved))
-            if take > 0:
-                tx.change(lv, on_hand=-take, reason=Reason.SHIPPED, reference=reference, note=note)
-                left -= take
-
-
-def _return_into(tx: StockTx, *, request: ReturnRequest, bill: list[tuple[int, int]]) -> None:
-    for cid, per in bill:
-        if request.location_id is not None:
-            lv = tx.level_at(cid, request.location_id)
-        else:
-            lv = next((lv for lv in tx.levels[cid] if lv.location_is_default), None)
-            if lv is None:
-                raise LocationNotFound("The merchant has no default location.")
-        units = request.quantity * per
-        tx.change(lv, on_hand=units if request.restock else 0, reason=Reason.RETURNED, reference=request.reference,
-                  note="" if request.restock else f"{units} returned, not restocked", record_zero=True)
-
-
 @retry_transaction
 def stock_reserve(
     *, merchant: Merchant, requests: Sequence[ReserveRequest], actor: User | None = None, partial: bool = False,
@@ -264,11 +109,11 @@ def stock_reserve(
     infos = _known_products(merchant, [r.product_id for r in requests], products)
     bom = components_of(merchant=merchant, products=infos.values())
     bundle_refs = [r.reference for r in requests if infos[r.product_id].is_bundle]
-    promised = _reservations(merchant, bundle_refs) if bundle_refs else {}
-    bills = {r.reference: _bill(promised, bom, infos[r.product_id], r.reference) for r in requests}
+    promised = reservations_of(merchant, bundle_refs) if bundle_refs else {}
+    bills = {r.reference: promised_bill(promised, bom, infos[r.product_id], r.reference) for r in requests}
     tx = StockTx.lock(merchant=merchant, product_ids=[c for bill in bills.values() for c, _ in bill],
                       actor=actor, known=infos)
-    held = _reservations(merchant, wanted)
+    held = reservations_of(merchant, wanted)
     for (ref, _pid, _loc), row in held.items():
         if row.unit_product_id != wanted[ref]:
             raise InvalidStockOperation(
@@ -277,11 +122,11 @@ def stock_reserve(
     dirty: set = set()
     result: dict[str, int] = defaultdict(int)
     for req in requests:
-        result[req.reference] += _reserve_into(
+        result[req.reference] += reserve_into(
             tx, held, dirty, reference=req.reference, product=infos[req.product_id], bill=bills[req.reference],
             units=req.quantity, partial=partial,
         )
-    _save_reservations(merchant, held, dirty)
+    save_reservations(merchant, held, dirty)
     tx.finish()
     return dict(result)
 
@@ -317,11 +162,11 @@ def stock_release(*, merchant: Merchant, reference: str, quantity: int | None = 
     if not product_ids:
         return 0
     tx = StockTx.lock(merchant=merchant, product_ids=product_ids, actor=actor)
-    held = _reservations(merchant, [reference])  # read again now that the levels are locked
+    held = reservations_of(merchant, [reference])  # read again now that the levels are locked
     tx.lock_more(pid for (_ref, pid, _loc) in held)
     dirty: set = set()
-    units = _release_from(tx, held, dirty, reference=reference, units=quantity)
-    _save_reservations(merchant, held, dirty)
+    units = release_from(tx, held, dirty, reference=reference, units=quantity)
+    save_reservations(merchant, held, dirty)
     tx.finish()
     return units
 
@@ -392,44 +237,45 @@ def stock_apply(
     # A plain product's reference holds that product; anything else found under the lock is locked after.
     unknown = {h.reference for h in holds if h.product_id is None or h.quantity == 0} | {
         x.reference for x in [*ships, *targets] if infos[x.product_id].is_bundle}
-    before = _reservations(merchant, unknown) if unknown else {}
+    before = reservations_of(merchant, unknown) if unknown else {}
 
     def bills(held: Held) -> dict[tuple[str, int], list[tuple[int, int]]]:
         wanted = [(s.reference, s.product_id) for s in ships] + [(h.reference, h.product_id) for h in targets]
-        return {(ref, pid): _bill(held, bom, infos[pid], ref) for ref, pid in wanted}
+        return {(ref, pid): promised_bill(held, bom, infos[pid], ref) for ref, pid in wanted}
 
     def needed(held: Held, bill_of: dict) -> set[int]:
         return ({c for bill in bill_of.values() for c, _ in bill} | {c for r in returns for c, _ in bom[r.product_id]}
                 | {pid for (_ref, pid, _loc) in held})
 
     tx = StockTx.lock(merchant=merchant, product_ids=needed(before, bills(before)), actor=actor, known=infos)
-    held = _reservations(merchant, references) if references else {}  # again, now that the levels are locked
+    held = reservations_of(merchant, references) if references else {}  # again, now that the levels are locked
     bill_of = bills(held)
     tx.lock_more(needed(held, bill_of))
     dirty: set = set()
     result: dict[str, HoldResult] = defaultdict(HoldResult)
     for s in ships:
-        _ship_from(tx, held, dirty, reference=s.reference, product=infos[s.product_id],
+        ship_from(tx, held, dirty, reference=s.reference, product=infos[s.product_id],
                    bill=bill_of[(s.reference, s.product_id)], quantity=s.quantity, note=note)
     for r in returns:
-        _return_into(tx, request=r, bill=bom[r.product_id])
+        return_into(tx, reference=r.reference, quantity=r.quantity, restock=r.restock, location_id=r.location_id,
+                     bill=bom[r.product_id])
     for h in holds:
         out = result[h.reference]
         if h.product_id is None or h.quantity == 0 or any(
-            row.unit_product_id != h.product_id for row in _rows_of(held, h.reference)
+            row.unit_product_id != h.product_id for row in rows_of(held, h.reference)
         ):
-            out.released += _release_from(tx, held, dirty, reference=h.reference, units=None)
-        current = _units_held(held, h.reference)
+            out.released += release_from(tx, held, dirty, reference=h.reference, units=None)
+        current = held_units(held, h.reference)
         if current > h.quantity:
-            out.released += _release_from(tx, held, dirty, reference=h.reference, units=current - h.quantity)
+            out.released += release_from(tx, held, dirty, reference=h.reference, units=current - h.quantity)
         elif current < h.quantity:
-            out.reserved += _reserve_into(
+            out.reserved += reserve_into(
                 tx, held, dirty, reference=h.reference, product=infos[h.product_id],
                 bill=bill_of[(h.reference, h.product_id)], units=h.quantity - current, partial=partial,
             )
     for reference in references:
-        result[reference].held = _units_held(held, reference)
-    _save_reservations(merchant, held, dirty)
+        result[reference].held = held_units(held, reference)
+    save_reservations(merchant, held, dirty)
     tx.finish()
     return dict(result)
 
