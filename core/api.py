@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import DatabaseError
 from django.http import Http404, JsonResponse
 from django_scopes import ScopeError
 from rest_framework import exceptions as drf_exceptions
@@ -13,7 +14,8 @@ from rest_framework import pagination
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from core.errors import ApplicationError
+from core.db import is_retryable
+from core.errors import ApplicationError, TransientConflict
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +50,9 @@ def _first_message(detail: Any) -> str:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Render every API error as {"error": {"code", "message", "details"}}."""
     headers: dict[str, str] = {}
+    if isinstance(exc, DatabaseError) and is_retryable(exc):  # a deadlock no retry wrapped: still not a 500
+        logger.warning("core.api.transient_conflict", exc_info=exc)
+        exc = TransientConflict()
     if isinstance(exc, ApplicationError):
         set_rollback()
         retry_after = getattr(exc, "retry_after", None)

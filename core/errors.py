@@ -70,3 +70,15 @@ class ExternalServiceUnavailable(ApplicationError):
     def __init__(self, message: str | None = None, *, retry_after: float | None = None, **kwargs: Any):
         self.retry_after = retry_after
         super().__init__(message, **kwargs)
+
+
+class TransientConflict(ApplicationError):
+    """A deadlock or serialization failure that retrying did not get past: nothing was written, try again."""
+
+    status_code = 503
+    code = "busy_try_again"
+    default_message = "Other changes to the same records were being made at the same moment; nothing was saved. Try again."
+
+    def __init__(self, message: str | None = None, *, retry_after: float | None = 1, **kwargs: Any):
+        self.retry_after = retry_after
+        super().__init__(message, **kwargs)

@@ -1,10 +1,13 @@
+from django.db import DatabaseError
 from django.shortcuts import render
 
-from core.errors import NotFound
+from core.db import is_retryable
+from core.errors import NotFound, TransientConflict
 
 
 class DomainErrorMiddleware:
-    """Dashboard pages: a NotFound raised by a selector is the ordinary 404 page."""
+    """Dashboard pages: a NotFound raised by a selector is the ordinary 404 page; a deadlock or
+    serialization failure that got past the retries is a 503 "try again" page, never a 500."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -15,4 +18,10 @@ class DomainErrorMiddleware:
     def process_exception(self, request, exception):
         if isinstance(exception, NotFound):
             return render(request, "errors/404.html", status=404)
+        if isinstance(exception, DatabaseError) and is_retryable(exception):
+            exception = TransientConflict()
+        if isinstance(exception, TransientConflict):
+            response = render(request, "errors/503.html", {"message": exception.message}, status=503)
+            response["Retry-After"] = str(int(exception.retry_after or 1))
+            return response
         return None

@@ -23,7 +23,31 @@ from inventory.models import (
     StockMovement,
 )
 
-UNLIMITED = 10**12
+UNLIMITED = 10**12  # what a backorderable product counts as available
+
+
+def units_available(levels: Iterable[tuple[int, int, bool]]) -> int:
+    """Available units over some levels of one product, given as (on_hand, reserved, allows_backorder):
+    one level that takes backorders makes the product unlimited. The one rule, for reads and for StockTx."""
+    total = 0
+    for on_hand, reserved, allows_backorder in levels:
+        if allows_backorder:
+            return UNLIMITED
+        total += on_hand - reserved
+    return total
+
+
+def units_held(rows: Iterable[tuple[int, int, int]]) -> int:
+    """Units of a reserved product held by one reference's reservation rows, given as (stock product id,
+    quantity, per unit): a bundle counts only whole bundles. The one rule, for reads and for the stock services."""
+    per_component: dict[int, int] = defaultdict(int)
+    per_unit: dict[int, int] = {}
+    for pid, quantity, per in rows:
+        per_component[pid] += quantity
+        per_unit[pid] = per
+    if not per_component:
+        return 0
+    return min(q // per_unit[pid] for pid, q in per_component.items())
 
 
 def stock_import_recent(*, merchant: Merchant, limit: int = 10) -> list[StockImport]:
@@ -128,11 +152,10 @@ def _stock_available(
     levels = StockLevel.objects.filter(merchant=merchant, product_id__in=set(product_ids))
     if location_id:
         levels = levels.filter(location_id=location_id)
-    rows = levels.values_list("product_id", "on_hand", "reserved", "allows_backorder")
-    out: dict[int, int] = defaultdict(int)
-    for pid, on_hand, reserved, backorder in rows:
-        out[pid] = UNLIMITED if backorder or out[pid] >= UNLIMITED else out[pid] + on_hand - reserved
-    return out
+    per_product: dict[int, list[tuple[int, int, bool]]] = defaultdict(list)
+    for pid, *level in levels.values_list("product_id", "on_hand", "reserved", "allows_backorder"):
+        per_product[pid].append(tuple(level))
+    return {pid: units_available(rows) for pid, rows in per_product.items()}
 
 
 def products_available(
@@ -164,16 +187,9 @@ def product_available(*, merchant: Merchant, product_id: int) -> int:
 
 def stock_reserved_for(*, merchant: Merchant, reference: str) -> int:
     """Units (of the reserved product; bundles count whole bundles) held under `reference`."""
-    per_component: dict[int, int] = defaultdict(int)
-    per_unit: dict[int, int] = {}
-    for pid, qty, per in Reservation.objects.filter(merchant=merchant, reference=reference).values_list(
-        "product_id", "quantity", "per_unit"
-    ):
-        per_component[pid] += qty
-        per_unit[pid] = per
-    if not per_component:
-        return 0
-    return min(q // per_unit[pid] for pid, q in per_component.items())
+    return units_held(
+        Reservation.objects.filter(merchant=merchant, reference=reference).values_list("product_id", "quantity", "per_unit")
+    )
 
 
 def stock_level_list(

@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from core.api import CursorPagination, MerchantViewMixin
 from orders import selectors, services
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus, Shipment, ShipmentLine
+from orders.workflow import left_to_ship, pending_in
 
 # --- output -----------------------------------------------------------------------------------------
 
@@ -299,9 +300,9 @@ class OrderViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
                     match = [li for li in lines if li.sku.lower() == item["sku"].lower() and li.quantity_outstanding]
                     line_id = match[0].pk if match else -1
                 requests.append(services.ShipmentLineRequest(order_line_id=line_id, quantity=item["quantity"]))
-        else:
-            requests = [services.ShipmentLineRequest(order_line_id=li.pk, quantity=li.quantity_outstanding)
-                        for li in lines if li.quantity_outstanding > 0]
+        else:  # everything left: what is outstanding less what pending shipments already hold
+            left = left_to_ship(lines, pending_in(order.shipments.all()))
+            requests = [services.ShipmentLineRequest(order_line_id=pk, quantity=q) for pk, q in left.items() if q > 0]
         shipment = services.shipment_create(
             merchant=self.merchant, order=order, lines=requests, actor=request.user, carrier=v["carrier"],
             service=v["service"], tracking_number=v["tracking_number"], tracking_url=v["tracking_url"], ship=v["ship"],
@@ -357,6 +358,15 @@ class ShipmentViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveM
         services.shipment_mark_shipped(merchant=self.merchant, shipment=shipment, actor=request.user,
                                        **data.validated_data)
         return Response(ShipmentSerializer(self.get_queryset().get(pk=shipment.pk)).data)
+
+    @extend_schema(request=None, responses={204: None, 409: OpenApiResponse(
+        description="shipment_already_shipped: a shipment that has left cannot be cancelled")})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """Cancel a pending shipment: its units are left to ship again (no stock moves: none had shipped)."""
+        shipment = selectors.shipment_get(merchant=self.merchant, pk=pk)
+        services.shipment_cancel(merchant=self.merchant, shipment=shipment, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 # --- analytics --------------------------------------------------------------------------------------

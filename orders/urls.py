@@ -11,6 +11,7 @@ urlpatterns = [
     path("analytics/", views.AnalyticsView.as_view(), name="order-analytics"),
     path("notifications/", NotificationSettingsView.as_view(), name="order-notifications"),
     path("shipments/<int:pk>/ship/", views.ShipmentShipView.as_view(), name="shipment-ship"),
+    path("shipments/<int:pk>/cancel/", views.ShipmentCancelView.as_view(), name="shipment-cancel"),
     path("<int:pk>/", views.OrderDetailView.as_view(), name="order-detail"),
     path("<int:pk>/<slug:action>/", views.OrderActionView.as_view(), name="order-action"),
 ]

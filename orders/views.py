@@ -29,7 +29,7 @@ from orders.forms import (
     TagsNotesForm,
 )
 from orders.models import OrderStatus
-from orders.workflow import allowed_actions
+from orders.workflow import SHIPPABLE, allowed_actions, left_to_ship, pending_in
 
 PAGE_SIZE = 50
 
@@ -135,13 +135,18 @@ class OrderDetailView(MerchantRequiredMixin, TemplateView):
         ctx = super().get_context_data(**kwargs)
         order = selectors.order_detail(merchant=self.merchant, pk=self.kwargs["pk"])
         lines = list(order.lines.all())
+        shipments = list(order.shipments.all())
         allowed = allowed_actions(order.status)
+        # Units in a pending shipment are spoken for: the form offers (and pre-fills) only what is left.
+        left = left_to_ship(lines, pending_in(shipments))
+        for li in lines:
+            li.left_to_ship = left[li.pk]
+            li.prefill = min(li.left_to_ship, li.quantity_reserved) if li.quantity_short else li.left_to_ship
         ctx.update(
-            order=order, lines=lines, shipments=list(order.shipments.all()), events=list(order.events.all()),
+            order=order, lines=lines, shipments=shipments, events=list(order.events.all()),
             tags=", ".join(t.name for t in order.tag_rows.all()),
             raw_payload=json.dumps(order.raw_payload, indent=2, sort_keys=True, default=str),
-            can_ship=order.status in (OrderStatus.UNFULFILLED, OrderStatus.PARTIALLY_FULFILLED)
-            and any(li.quantity_outstanding and li.product_id for li in lines),
+            can_ship=order.status in SHIPPABLE and any(li.left_to_ship and li.product_id for li in lines),
             can_cancel=OrderStatus.CANCELLED in allowed, can_hold=OrderStatus.ON_HOLD in allowed,
             can_release=order.status == OrderStatus.ON_HOLD, can_return=OrderStatus.RETURNED in allowed,
             unmatched=[li for li in lines if li.product_id is None and li.quantity_outstanding],
@@ -225,6 +230,17 @@ class ShipmentShipView(MerchantRequiredMixin, View):
                 carrier=request.POST.get("carrier") or None, tracking_number=request.POST.get("tracking_number") or None,
             )
             messages.success(request, f"Shipment {shipment.pk} shipped.")
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        return HttpResponseRedirect(reverse("order-detail", args=[shipment.order_id]))
+
+
+class ShipmentCancelView(MerchantRequiredMixin, View):
+    def post(self, request, pk: int):
+        shipment = selectors.shipment_get(merchant=self.merchant, pk=pk)
+        try:
+            services.shipment_cancel(merchant=self.merchant, shipment=shipment, actor=request.user)
+            messages.success(request, f"Shipment {shipment.pk} cancelled; its units can be shipped again.")
         except ApplicationError as exc:
             messages.error(request, exc.message)
         return HttpResponseRedirect(reverse("order-detail", args=[shipment.order_id]))

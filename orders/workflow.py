@@ -16,7 +16,12 @@ An illegal move raises IllegalTransition (409 with current and requested state).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
+
+from accounts.models import Merchant
+from core.errors import NotFound
 from orders.errors import IllegalTransition
+from orders.models import Order, OrderLine, Shipment
 from orders.models import OrderStatus as S
 
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -47,9 +52,17 @@ def allowed_actions(current: str) -> frozenset[str]:
     return TRANSITIONS.get(current, frozenset())
 
 
+# -- status sets: every service, selector and page asks these ------------------------------------
+
 # Shipping moves an order forward only from these states: on hold means "do not ship", even though
 # releasing a hold may also lead to partially_fulfilled.
 SHIPPABLE: frozenset[str] = frozenset({S.UNFULFILLED, S.PARTIALLY_FULFILLED})
+# Still to be shipped or decided: holds its reservations, may be topped up when stock arrives.
+OPEN: frozenset[str] = frozenset({S.UNFULFILLED, S.PARTIALLY_FULFILLED, S.ON_HOLD})
+# Over: holds nothing, and a line added by the channel is cancelled with it.
+INACTIVE: frozenset[str] = frozenset({S.CANCELLED, S.RETURNED})
+# Where what has shipped and what is left decide the status; hold, cancelled and returned stay as they are.
+FLOWING: frozenset[str] = frozenset({S.UNFULFILLED, S.PARTIALLY_FULFILLED, S.FULFILLED})
 
 
 def check_fulfillment(current: str, requested: str) -> None:
@@ -58,3 +71,53 @@ def check_fulfillment(current: str, requested: str) -> None:
         raise IllegalTransition(current=str(current), requested=str(requested))
     if requested != current:
         check_transition(current, requested)
+
+
+def status_after_fulfillment(lines: Sequence[OrderLine]) -> str:
+    """What shipping has made of the order: nothing left to ship → fulfilled."""
+    shipped = sum(li.quantity_fulfilled for li in lines)
+    left = sum(li.quantity_outstanding for li in lines)
+    if left == 0 and shipped > 0:
+        return S.FULFILLED
+    return S.PARTIALLY_FULFILLED if shipped > 0 else S.UNFULFILLED
+
+
+def pending_quantities(shipment_lines: Iterable[tuple[int, int]]) -> dict[int, int]:
+    """{line id: units in shipments not yet shipped}, from (order line id, quantity) of pending shipments' lines."""
+    out: dict[int, int] = {}
+    for line_id, quantity in shipment_lines:
+        out[line_id] = out.get(line_id, 0) + quantity
+    return out
+
+
+def pending_in(shipments: Iterable[Shipment]) -> dict[int, int]:
+    """pending_quantities of shipments already loaded with their lines (the order page, the API)."""
+    return pending_quantities((sl.order_line_id, sl.quantity) for s in shipments
+                              if s.status == Shipment.Status.PENDING for sl in s.lines.all())
+
+
+def left_to_ship(lines: Sequence[OrderLine], pending: Mapping[int, int]) -> dict[int, int]:
+    """{line id: units a new shipment may still take}: what is outstanding less what pending (not yet
+    shipped) shipments already hold. The ship form, the API default and shipment_create all ask this."""
+    return {li.pk: max(0, li.quantity_outstanding - pending.get(li.pk, 0)) for li in lines}
+
+
+def order_lock_with_lines(*, merchant: Merchant, order_id: int) -> tuple[Order, list[OrderLine]]:
+    """The order row, locked, and its lines in page order: every public service that writes an order starts
+    here, once, and hands both to its private steps (the order's lock guards its lines and shipments).
+    Another merchant's id is NotFound."""
+    rows = list(Order.objects.select_for_update(of=("self",)).filter(merchant=merchant, pk=order_id).order_by()[:1])
+    if not rows:
+        raise NotFound("No such order.")
+    lines = list(OrderLine.objects.filter(merchant=merchant, order_id=order_id).order_by("position", "id"))
+    return rows[0], lines
+
+
+def cancel_remaining(*, merchant: Merchant, order: Order, lines: Sequence[OrderLine]) -> None:
+    """What has not shipped never will (cancelled by us or the channel, or the order came back): each line's
+    remainder is cancelled and pending shipments go away. Shipped units and shipments stay as they are;
+    releasing the stock is the reconcile that follows."""
+    for line in lines:
+        line.quantity_cancelled = line.quantity - line.quantity_fulfilled
+    OrderLine.objects.bulk_update(lines, ["quantity_cancelled", "updated_at"])
+    Shipment.objects.filter(merchant=merchant, order=order, status=Shipment.Status.PENDING).delete()

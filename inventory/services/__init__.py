@@ -14,9 +14,14 @@ from inventory.services.catalog import (
 )
 from inventory.services.stock import (
     AdjustLine,
+    HoldResult,
+    HoldTarget,
     ReserveRequest,
+    ReturnRequest,
+    ShipRequest,
     stock_adjust,
     stock_adjust_many,
+    stock_apply,
     stock_release,
     stock_reserve,
     stock_return,
@@ -26,8 +31,8 @@ from inventory.services.stock import (
 )
 
 __all__ = [
-    "AdjustLine", "ReserveRequest", "availability_ack", "availability_take", "bundle_set_components",
+    "AdjustLine", "HoldResult", "HoldTarget", "ReserveRequest", "ReturnRequest", "ShipRequest", "availability_ack", "availability_take", "bundle_set_components",
     "location_create", "location_create_default", "location_set_default", "location_update", "low_stock_evaluate", "low_stock_notify",
-    "product_create", "product_update", "stock_adjust", "stock_adjust_many", "stock_release", "stock_reserve",
+    "product_create", "product_update", "stock_adjust", "stock_adjust_many", "stock_apply", "stock_release", "stock_reserve",
     "stock_return", "stock_set_count", "stock_ship", "stock_transfer",
 ]

@@ -22,10 +22,9 @@ from accounts.models import Merchant, User
 from inventory.errors import InvalidStockOperation, UnknownSku
 from inventory.models import AvailabilityMark, BundleComponent, Location, Product, StockLevel, StockMovement
 from inventory.registry import availability_consumers
+from inventory.selectors import units_available
 
 logger = logging.getLogger(__name__)
-
-UNLIMITED = 10**12  # what a backorderable product counts as available
 
 MAX_UNITS = 2_147_483_647  # a PostgreSQL integer column: no level, delta or count may go beyond it
 
@@ -141,27 +140,33 @@ class StockTx:
         cls, *, merchant: Merchant, product_ids: Iterable[int], actor: User | None = None,
         known: dict[int, ProductInfo] | None = None,
     ) -> StockTx:
-        pids = sorted(set(product_ids))
         tx = cls(merchant=merchant, actor=actor, known=known or {})
-        if not pids:
-            return tx
-        rows = _locked_levels(merchant, pids)
-        if len({r.product_id for r in rows}) < len(pids) or _missing_locations(merchant, rows, pids):
-            # Rare: a level row is missing (created lazily). Create, then lock again (same order).
-            ensure_levels(merchant=merchant, product_ids=pids)
-            rows = _locked_levels(merchant, pids)
-        for pid in pids:
-            tx.levels[pid] = []
-        for r in sorted(rows, key=lambda r: (not r.location_is_default, r.location_id)):
-            tx.levels[r.product_id].append(r)
+        tx.lock_more(product_ids)
         return tx
+
+    def lock_more(self, product_ids: Iterable[int]) -> None:
+        """Lock the levels of products not locked yet, in one SELECT in id order.
+
+        Called once per transaction by `lock`; a second call happens only when rows read under the first
+        lock name products nobody could know before (a reservation made concurrently under another bill
+        of materials), and the shared deadlock retry covers that rare second acquisition.
+        """
+        pids = sorted(set(product_ids) - self.levels.keys())
+        if not pids:
+            return
+        rows = _locked_levels(self.merchant, pids)
+        if len({r.product_id for r in rows}) < len(pids) or _missing_locations(self.merchant, rows, pids):
+            # Rare: a level row is missing (created lazily). Create, then lock again (same order).
+            ensure_levels(merchant=self.merchant, product_ids=pids)
+            rows = _locked_levels(self.merchant, pids)
+        for pid in pids:
+            self.levels[pid] = []
+        for r in sorted(rows, key=lambda r: (not r.location_is_default, r.location_id)):
+            self.levels[r.product_id].append(r)
 
     # -- reading ---------------------------------------------------------------------------------
     def available(self, product_id: int) -> int:
-        levels = self.levels.get(product_id, [])
-        if any(lv.allows_backorder for lv in levels):
-            return UNLIMITED
-        return sum(lv.on_hand - lv.reserved for lv in levels)
+        return units_available((lv.on_hand, lv.reserved, lv.allows_backorder) for lv in self.levels.get(product_id, []))
 
     def level_at(self, product_id: int, location_id: int) -> Level:
         for lv in self.levels.get(product_id, []):

@@ -11,18 +11,28 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from django.db import transaction
-
 from accounts.models import Merchant, User
+from core.db import retry_transaction
 from inventory.errors import InvalidStockOperation, LocationNotFound, OutOfStock
 from inventory.models import Location, Product, Reservation, StockMovement
 from inventory.services._core import (
     MAX_UNITS,
-    UNLIMITED,
     ProductInfo,
     StockTx,
     components_of,
     products_by_id,
+)
+from inventory.services._steps import (
+    Held,
+    held_units,
+    promised_bill,
+    release_from,
+    reservations_of,
+    reserve_into,
+    return_into,
+    rows_of,
+    save_reservations,
+    ship_from,
 )
 
 Reason = StockMovement.Reason
@@ -69,29 +79,7 @@ def _location_id(merchant: Merchant, location_id: int | None) -> int:
     return location_id
 
 
-def _reservations(merchant: Merchant, references: Sequence[str]) -> dict[tuple[str, int, int], Reservation]:
-    rows = Reservation.objects.filter(merchant=merchant, reference__in=set(references)).order_by("pk")
-    return {(r.reference, r.product_id, r.location_id): r for r in rows}
-
-
-def _save_reservations(merchant: Merchant, rows: dict[tuple[str, int, int], Reservation], dirty: set) -> None:
-    """Write changed reservation rows (the levels they belong to are locked, so nobody races us)."""
-    create, delete = [], []
-    for key in sorted(dirty):
-        r = rows[key]
-        if r.pk is None:
-            if r.quantity > 0:
-                create.append(r)
-        elif r.quantity == 0:
-            delete.append(r.pk)
-        else:
-            Reservation.objects.filter(merchant=merchant, pk=r.pk).update(quantity=r.quantity)
-    if create:
-        Reservation.objects.bulk_create(create)
-    if delete:
-        Reservation.objects.filter(merchant=merchant, pk__in=delete).delete()
-
-
+@retry_transaction
 def stock_reserve(
     *, merchant: Merchant, requests: Sequence[ReserveRequest], actor: User | None = None, partial: bool = False,
     products: Mapping[int, Product] | None = None,
@@ -118,56 +106,28 @@ def stock_reserve(
             raise InvalidStockOperation(
                 f"Reference {req.reference!r} is used for two products.", details={"reference": req.reference}
             )
-    with transaction.atomic():
-        products = _known_products(merchant, [r.product_id for r in requests], products)
-        bom = components_of(merchant=merchant, products=products.values())
-        lines_of = _promised_lines(merchant, requests, products, bom)
-        tx = StockTx.lock(merchant=merchant, product_ids=[c for lines in lines_of.values() for c, _ in lines],
-                          actor=actor, known=products)
-        held = _reservations(merchant, [r.reference for r in requests])
-        for (ref, _pid, _loc), row in held.items():
-            if row.unit_product_id != wanted[ref]:
-                raise InvalidStockOperation(
-                    f"Reference {ref!r} already holds another product.", details={"reference": ref}
-                )
-        dirty: set = set()
-        result: dict[str, int] = defaultdict(int)
-        for req in requests:
-            product = products[req.product_id]
-            lines = lines_of[req.reference]
-            can = min(tx.available(cid) // per for cid, per in lines)
-            units = req.quantity
-            if can < units:
-                if not partial:
-                    raise OutOfStock(sku=product.sku, requested=req.quantity, available=max(0, can))
-                units = max(0, can)
-            result[req.reference] += units
-            if units == 0:
-                continue
-            for cid, per in lines:
-                left = units * per
-                levels = tx.levels[cid]
-                for i, lv in enumerate(levels):
-                    take = left if lv.allows_backorder and i == 0 else min(left, max(0, lv.on_hand - lv.reserved))
-                    if take <= 0:
-                        continue
-                    tx.change(lv, reserved=take, reason=Reason.RESERVED, reference=req.reference)
-                    key = (req.reference, cid, lv.location_id)
-                    row = held.get(key)
-                    if row is None:
-                        row = held[key] = Reservation(
-                            merchant=merchant, reference=req.reference, unit_product_id=product.pk, per_unit=per,
-                            product_id=cid, location_id=lv.location_id, quantity=0,
-                        )
-                    row.quantity += take
-                    dirty.add(key)
-                    left -= take
-                    if left == 0:
-                        break
-                if left:  # cannot happen after the availability check; never write a half promise
-                    raise InvalidStockOperation("Reservation could not be placed.", details={"product_id": cid})
-        _save_reservations(merchant, held, dirty)
-        tx.finish()
+    infos = _known_products(merchant, [r.product_id for r in requests], products)
+    bom = components_of(merchant=merchant, products=infos.values())
+    bundle_refs = [r.reference for r in requests if infos[r.product_id].is_bundle]
+    promised = reservations_of(merchant, bundle_refs) if bundle_refs else {}
+    bills = {r.reference: promised_bill(promised, bom, infos[r.product_id], r.reference) for r in requests}
+    tx = StockTx.lock(merchant=merchant, product_ids=[c for bill in bills.values() for c, _ in bill],
+                      actor=actor, known=infos)
+    held = reservations_of(merchant, wanted)
+    for (ref, _pid, _loc), row in held.items():
+        if row.unit_product_id != wanted[ref]:
+            raise InvalidStockOperation(
+                f"Reference {ref!r} already holds another product.", details={"reference": ref}
+            )
+    dirty: set = set()
+    result: dict[str, int] = defaultdict(int)
+    for req in requests:
+        result[req.reference] += reserve_into(
+            tx, held, dirty, reference=req.reference, product=infos[req.product_id], bill=bills[req.reference],
+            units=req.quantity, partial=partial,
+        )
+    save_reservations(merchant, held, dirty)
+    tx.finish()
     return dict(result)
 
 
@@ -188,42 +148,7 @@ def _known_products(
     return products_by_id(merchant=merchant, ids=ids)
 
 
-def _promised_lines(
-    merchant: Merchant, requests: Sequence[ReserveRequest], products: dict, bom: dict[int, list[tuple[int, int]]]
-) -> dict[str, list[tuple[int, int]]]:
-    """{reference: [(stock product, per unit)]}: the bundle's components, or, when the reference already
-    holds the bundle under components that have changed since, those (one reference, one bill of materials)."""
-    out = {req.reference: bom[req.product_id] for req in requests}
-    bundle_refs = [req.reference for req in requests if products[req.product_id].is_bundle]
-    if not bundle_refs:
-        return out
-    promised: dict[tuple[str, int], dict[int, int]] = defaultdict(dict)
-    for ref, unit_pid, pid, per in Reservation.objects.filter(
-        merchant=merchant, reference__in=bundle_refs, quantity__gt=0
-    ).values_list("reference", "unit_product_id", "product_id", "per_unit"):
-        promised[(ref, unit_pid)][pid] = per
-    for req in requests:
-        held = promised.get((req.reference, req.product_id))
-        if not held:
-            continue  # nothing held, or another product (refused later, under the lock)
-        current = dict(bom[req.product_id])
-        if any(current.get(pid) != per for pid, per in held.items()):
-            out[req.reference] = sorted(held.items())
-    return out
-
-
-def _held_units(rows: list[Reservation]) -> int:
-    """Units of the reserved product (bundles: whole bundles) held by these rows."""
-    per_component: dict[int, int] = defaultdict(int)
-    per_unit: dict[int, int] = {}
-    for r in rows:
-        per_component[r.product_id] += r.quantity
-        per_unit[r.product_id] = r.per_unit
-    if not per_component:
-        return 0
-    return min(q // per_unit[pid] for pid, q in per_component.items())
-
-
+@retry_transaction
 def stock_release(*, merchant: Merchant, reference: str, quantity: int | None = None, actor: User | None = None) -> int:
     """Give back up to `quantity` units (all when None) held under `reference`; returns units released.
 
@@ -231,37 +156,128 @@ def stock_release(*, merchant: Merchant, reference: str, quantity: int | None = 
     """
     if quantity is not None and quantity <= 0:
         return 0
-    with transaction.atomic():
-        product_ids = set(
-            Reservation.objects.filter(merchant=merchant, reference=reference).values_list("product_id", flat=True)
-        )
-        if not product_ids:
-            return 0
-        tx = StockTx.lock(merchant=merchant, product_ids=product_ids, actor=actor)
-        held = _reservations(merchant, [reference])  # read again now that the levels are locked
-        rows = [r for r in held.values() if r.quantity > 0]
-        units_held = _held_units(rows)
-        release_all = quantity is None
-        units = units_held if release_all else min(quantity, units_held)
-        dirty: set = set()
-        # Give back the last-chosen locations first: reverse of the reservation order.
-        order = {lv.location_id: i for lvls in tx.levels.values() for i, lv in enumerate(lvls)}
-        by_product: dict[int, list[Reservation]] = defaultdict(list)
-        for r in rows:
-            by_product[r.product_id].append(r)
-        for pid, prow in by_product.items():
-            left = sum(r.quantity for r in prow) if release_all else units * prow[0].per_unit
-            for r in sorted(prow, key=lambda r: order.get(r.location_id, 0), reverse=True):
-                take = min(left, r.quantity)
-                if take <= 0:
-                    continue
-                tx.change(tx.level_at(pid, r.location_id), reserved=-take, reason=Reason.RELEASED, reference=reference)
-                r.quantity -= take
-                left -= take
-                dirty.add((reference, pid, r.location_id))
-        _save_reservations(merchant, held, dirty)
-        tx.finish()
+    product_ids = set(
+        Reservation.objects.filter(merchant=merchant, reference=reference).values_list("product_id", flat=True)
+    )
+    if not product_ids:
+        return 0
+    tx = StockTx.lock(merchant=merchant, product_ids=product_ids, actor=actor)
+    held = reservations_of(merchant, [reference])  # read again now that the levels are locked
+    tx.lock_more(pid for (_ref, pid, _loc) in held)
+    dirty: set = set()
+    units = release_from(tx, held, dirty, reference=reference, units=quantity)
+    save_reservations(merchant, held, dirty)
+    tx.finish()
     return units
+
+
+@dataclass(frozen=True)
+class ShipRequest:
+    reference: str
+    product_id: int
+    quantity: int  # > 0; what `reference` holds is consumed first
+
+
+@dataclass(frozen=True)
+class ReturnRequest:
+    reference: str
+    product_id: int
+    quantity: int  # > 0
+    restock: bool = True
+    location_id: int | None = None  # the default location when None
+
+
+@dataclass(frozen=True)
+class HoldTarget:
+    reference: str
+    product_id: int | None  # None (or quantity 0): hold nothing
+    quantity: int  # units `reference` should hold after the call
+
+
+@dataclass
+class HoldResult:
+    reserved: int = 0  # units this call reserved under the reference
+    released: int = 0  # units this call released (not counting what shipping consumed)
+    held: int = 0  # units the reference holds afterwards
+
+
+@retry_transaction
+def stock_apply(
+    *, merchant: Merchant, ships: Sequence[ShipRequest] = (), returns: Sequence[ReturnRequest] = (),
+    holds: Sequence[HoldTarget] = (), actor: User | None = None, partial: bool = True,
+    products: Mapping[int, Product] | None = None, note: str = "",
+) -> dict[str, HoldResult]:
+    """One caller's stock work (an order's) in one transaction under one lock: every level it needs is
+    locked once, in id order, so two callers over the same products queue and never deadlock, whatever
+    order their lines are in.
+
+    Ships first (consuming each reference's reservation, then free stock; OutOfStock before anything
+    changes), then returns, then brings each hold to its target by difference: the excess is released,
+    what is missing reserved (partial=True: what there is; False: all or OutOfStock). A reference that
+    holds another product than its target's (its SKU was matched again) gives that back first.
+    Returns {reference: HoldResult} for every reference shipped or held.
+    """
+    for s in ships:
+        _check_positive(s.quantity)
+    for r in returns:
+        _check_positive(r.quantity)
+    for h in holds:
+        if not isinstance(h.quantity, int) or h.quantity < 0 or h.quantity > MAX_UNITS:
+            raise InvalidStockOperation(f"A hold is a whole number from 0 to {MAX_UNITS:,}.",
+                                        details={"reference": h.reference, "quantity": h.quantity})
+    targets = [h for h in holds if h.product_id is not None and h.quantity > 0]
+    references = {s.reference for s in ships} | {h.reference for h in holds}
+    if not (ships or returns or references):
+        return {}
+    pids = {s.product_id for s in ships} | {r.product_id for r in returns} | {h.product_id for h in targets}
+    infos = _known_products(merchant, sorted(pids), products) if pids else {}
+    bom = components_of(merchant=merchant, products=infos.values())
+    # What a reference holds decides what to lock only when it may differ from the bill of what it ships or
+    # holds: a release (whatever it holds goes back) or a bundle (it keeps the bill it was promised under).
+    # A plain product's reference holds that product; anything else found under the lock is locked after.
+    unknown = {h.reference for h in holds if h.product_id is None or h.quantity == 0} | {
+        x.reference for x in [*ships, *targets] if infos[x.product_id].is_bundle}
+    before = reservations_of(merchant, unknown) if unknown else {}
+
+    def bills(held: Held) -> dict[tuple[str, int], list[tuple[int, int]]]:
+        wanted = [(s.reference, s.product_id) for s in ships] + [(h.reference, h.product_id) for h in targets]
+        return {(ref, pid): promised_bill(held, bom, infos[pid], ref) for ref, pid in wanted}
+
+    def needed(held: Held, bill_of: dict) -> set[int]:
+        return ({c for bill in bill_of.values() for c, _ in bill} | {c for r in returns for c, _ in bom[r.product_id]}
+                | {pid for (_ref, pid, _loc) in held})
+
+    tx = StockTx.lock(merchant=merchant, product_ids=needed(before, bills(before)), actor=actor, known=infos)
+    held = reservations_of(merchant, references) if references else {}  # again, now that the levels are locked
+    bill_of = bills(held)
+    tx.lock_more(needed(held, bill_of))
+    dirty: set = set()
+    result: dict[str, HoldResult] = defaultdict(HoldResult)
+    for s in ships:
+        ship_from(tx, held, dirty, reference=s.reference, product=infos[s.product_id],
+                   bill=bill_of[(s.reference, s.product_id)], quantity=s.quantity, note=note)
+    for r in returns:
+        return_into(tx, reference=r.reference, quantity=r.quantity, restock=r.restock, location_id=r.location_id,
+                     bill=bom[r.product_id])
+    for h in holds:
+        out = result[h.reference]
+        if h.product_id is None or h.quantity == 0 or any(
+            row.unit_product_id != h.product_id for row in rows_of(held, h.reference)
+        ):
+            out.released += release_from(tx, held, dirty, reference=h.reference, units=None)
+        current = held_units(held, h.reference)
+        if current > h.quantity:
+            out.released += release_from(tx, held, dirty, reference=h.reference, units=current - h.quantity)
+        elif current < h.quantity:
+            out.reserved += reserve_into(
+                tx, held, dirty, reference=h.reference, product=infos[h.product_id],
+                bill=bill_of[(h.reference, h.product_id)], units=h.quantity - current, partial=partial,
+            )
+    for reference in references:
+        result[reference].held = held_units(held, reference)
+    save_reservations(merchant, held, dirty)
+    tx.finish()
+    return dict(result)
 
 
 def stock_ship(
@@ -273,57 +289,14 @@ def stock_ship(
     Consumes what is reserved under `reference` first; units beyond it come from unreserved stock,
     or OutOfStock when there is not enough.
     """
-    _check_positive(quantity)
-    note = shipment_reference if "shipment" in shipment_reference.lower() else (
-        f"shipment {shipment_reference}" if shipment_reference else "")
-    with transaction.atomic():
-        products = products_by_id(merchant=merchant, ids=[product_id])
-        product = products[product_id]
-        lines = components_of(merchant=merchant, products=[product])[product_id]
-        if product.is_bundle:
-            # What was promised is what ships: a reservation made before the bundle's components
-            # changed keeps its own bill of materials (otherwise those units would stay reserved).
-            promised = dict(
-                Reservation.objects.filter(merchant=merchant, reference=reference, unit_product_id=product_id,
-                                           quantity__gt=0).values_list("product_id", "per_unit")
-            )
-            if any(dict(lines).get(pid) != per for pid, per in promised.items()):
-                lines = sorted(promised.items())
-        tx = StockTx.lock(merchant=merchant, product_ids=[c for c, _ in lines], actor=actor, known=products)
-        held = _reservations(merchant, [reference])
-        # First check every component can be shipped, then change anything.
-        can = UNLIMITED
-        for cid, per in lines:
-            from_reservation = sum(
-                min(r.quantity, tx.level_at(cid, r.location_id).on_hand)
-                for (ref, pid, _loc), r in held.items() if pid == cid
-            )
-            free = sum(max(0, lv.on_hand - lv.reserved) for lv in tx.levels[cid])
-            can = min(can, (from_reservation + free) // per)
-        if can < quantity:
-            raise OutOfStock(sku=product.sku, requested=quantity, available=can)
-        dirty: set = set()
-        for cid, per in lines:
-            left = quantity * per
-            for (_ref, pid, loc), r in sorted(held.items()):
-                if pid != cid or left == 0:
-                    continue
-                lv = tx.level_at(cid, loc)
-                take = min(left, r.quantity, lv.on_hand)
-                if take > 0:
-                    tx.change(lv, on_hand=-take, reserved=-take, reason=Reason.SHIPPED, reference=reference, note=note)
-                    r.quantity -= take
-                    left -= take
-                    dirty.add((reference, cid, loc))
-            for lv in tx.levels[cid]:
-                if left == 0:
-                    break
-                take = min(left, max(0, lv.on_hand - lv.reserved))
-                if take > 0:
-                    tx.change(lv, on_hand=-take, reason=Reason.SHIPPED, reference=reference, note=note)
-                    left -= take
-        _save_reservations(merchant, held, dirty)
-        tx.finish()
+    stock_apply(merchant=merchant, actor=actor, note=_shipment_note(shipment_reference),
+                ships=[ShipRequest(reference=reference, product_id=product_id, quantity=quantity)])
+
+
+def _shipment_note(shipment_reference: str) -> str:
+    if "shipment" in shipment_reference.lower():
+        return shipment_reference
+    return f"shipment {shipment_reference}" if shipment_reference else ""
 
 
 def stock_return(
@@ -332,20 +305,13 @@ def stock_return(
 ) -> None:
     """Record returned units; with restock they go back on hand at the location (default: the default one)."""
     _check_positive(quantity)
-    with transaction.atomic():
-        products = products_by_id(merchant=merchant, ids=[product_id])
-        lines = components_of(merchant=merchant, products=products.values())[product_id]
-        loc = _location_id(merchant, location_id)
-        tx = StockTx.lock(merchant=merchant, product_ids=[c for c, _ in lines], actor=actor)
-        for cid, per in lines:
-            tx.change(
-                tx.level_at(cid, loc), on_hand=quantity * per if restock else 0, reason=Reason.RETURNED,
-                reference=reference, note="" if restock else f"{quantity * per} returned, not restocked",
-                record_zero=True,
-            )
-        tx.finish()
+    if location_id is not None:
+        _location_id(merchant, location_id)
+    stock_apply(merchant=merchant, actor=actor, returns=[ReturnRequest(
+        reference=reference, product_id=product_id, quantity=quantity, restock=restock, location_id=location_id)])
 
 
+@retry_transaction
 def stock_adjust_many(
     *, merchant: Merchant, lines: Sequence[AdjustLine], actor: User | None = None, reference: str = "",
 ) -> int:
@@ -357,42 +323,41 @@ def stock_adjust_many(
     if not lines:
         return 0
     default_loc = _default_location_id(merchant)
-    with transaction.atomic():
-        products = products_by_id(merchant=merchant, ids=[ln.product_id for ln in lines])
-        for i, ln in enumerate(lines, start=1):
-            if products[ln.product_id].is_bundle:
-                raise InvalidStockOperation(
-                    f"Row {i}: {products[ln.product_id].sku} is a bundle; adjust its components instead.",
-                    details={"row": i, "sku": products[ln.product_id].sku},
-                )
-            if (ln.delta is None) == (ln.on_hand is None):
-                raise InvalidStockOperation(f"Row {i}: give either delta or on_hand.", details={"row": i})
-            if ln.on_hand is not None and ln.on_hand < 0:
-                raise InvalidStockOperation(f"Row {i}: on_hand cannot be negative.", details={"row": i})
-            if abs(ln.delta or 0) > MAX_UNITS or (ln.on_hand or 0) > MAX_UNITS:
-                raise InvalidStockOperation(f"Row {i}: the number is too large (at most {MAX_UNITS:,}).",
-                                            details={"row": i})
-            if ln.reason not in REASONS:
-                raise InvalidStockOperation(f"Row {i}: unknown reason {ln.reason!r}.", details={"row": i})
-        tx = StockTx.lock(merchant=merchant, product_ids=products.keys(), actor=actor, known=products)
-        before = len(tx._movements)
-        for i, ln in enumerate(lines, start=1):
-            product = products[ln.product_id]
-            lv = tx.level_at(ln.product_id, ln.location_id or default_loc)
-            delta = ln.delta if ln.delta is not None else ln.on_hand - lv.on_hand
-            if delta == 0:
-                continue
-            floor = 0 if lv.allows_backorder else lv.reserved
-            if lv.on_hand + delta < floor:
-                raise OutOfStock(
-                    sku=product.sku, requested=-delta, available=max(0, lv.on_hand - floor),
-                    message=f"Row {i}: cannot remove {-delta} of {product.sku} at {lv.location_name}; "
-                    f"only {max(0, lv.on_hand - floor)} are on hand and not promised.",
-                    row=i,
-                )
-            tx.change(lv, on_hand=delta, reason=ln.reason, reference=reference, note=ln.note)
-        written = len(tx._movements) - before
-        tx.finish()
+    products = products_by_id(merchant=merchant, ids=[ln.product_id for ln in lines])
+    for i, ln in enumerate(lines, start=1):
+        if products[ln.product_id].is_bundle:
+            raise InvalidStockOperation(
+                f"Row {i}: {products[ln.product_id].sku} is a bundle; adjust its components instead.",
+                details={"row": i, "sku": products[ln.product_id].sku},
+            )
+        if (ln.delta is None) == (ln.on_hand is None):
+            raise InvalidStockOperation(f"Row {i}: give either delta or on_hand.", details={"row": i})
+        if ln.on_hand is not None and ln.on_hand < 0:
+            raise InvalidStockOperation(f"Row {i}: on_hand cannot be negative.", details={"row": i})
+        if abs(ln.delta or 0) > MAX_UNITS or (ln.on_hand or 0) > MAX_UNITS:
+            raise InvalidStockOperation(f"Row {i}: the number is too large (at most {MAX_UNITS:,}).",
+                                        details={"row": i})
+        if ln.reason not in REASONS:
+            raise InvalidStockOperation(f"Row {i}: unknown reason {ln.reason!r}.", details={"row": i})
+    tx = StockTx.lock(merchant=merchant, product_ids=products.keys(), actor=actor, known=products)
+    before = len(tx._movements)
+    for i, ln in enumerate(lines, start=1):
+        product = products[ln.product_id]
+        lv = tx.level_at(ln.product_id, ln.location_id or default_loc)
+        delta = ln.delta if ln.delta is not None else ln.on_hand - lv.on_hand
+        if delta == 0:
+            continue
+        floor = 0 if lv.allows_backorder else lv.reserved
+        if lv.on_hand + delta < floor:
+            raise OutOfStock(
+                sku=product.sku, requested=-delta, available=max(0, lv.on_hand - floor),
+                message=f"Row {i}: cannot remove {-delta} of {product.sku} at {lv.location_name}; "
+                f"only {max(0, lv.on_hand - floor)} are on hand and not promised.",
+                row=i,
+            )
+        tx.change(lv, on_hand=delta, reason=ln.reason, reference=reference, note=ln.note)
+    written = len(tx._movements) - before
+    tx.finish()
     return written
 
 
@@ -425,6 +390,7 @@ def stock_set_count(
     )
 
 
+@retry_transaction
 def stock_transfer(
     *, merchant: Merchant, product_id: int, from_location_id: int, to_location_id: int, quantity: int,
     actor: User | None = None, reference: str = "", note: str = "",
@@ -435,17 +401,16 @@ def stock_transfer(
         raise InvalidStockOperation("Choose two different locations.")
     _location_id(merchant, from_location_id)
     _location_id(merchant, to_location_id)
-    with transaction.atomic():
-        product = products_by_id(merchant=merchant, ids=[product_id])[product_id]
-        if product.is_bundle:
-            raise InvalidStockOperation(f"{product.sku} is a bundle; transfer its components instead.")
-        tx = StockTx.lock(merchant=merchant, product_ids=[product_id], actor=actor, known={product_id: product})
-        src, dst = tx.level_at(product_id, from_location_id), tx.level_at(product_id, to_location_id)
-        free = max(0, src.on_hand - src.reserved)
-        if quantity > free:
-            raise OutOfStock(sku=product.sku, requested=quantity, available=free)
-        ref = reference or f"transfer:{from_location_id}->{to_location_id}"
-        tx.change(src, on_hand=-quantity, reason=Reason.TRANSFER, reference=ref, note=note)
-        tx.change(dst, on_hand=quantity, reason=Reason.TRANSFER, reference=ref, note=note)
-        tx.finish()
+    product = products_by_id(merchant=merchant, ids=[product_id])[product_id]
+    if product.is_bundle:
+        raise InvalidStockOperation(f"{product.sku} is a bundle; transfer its components instead.")
+    tx = StockTx.lock(merchant=merchant, product_ids=[product_id], actor=actor, known={product_id: product})
+    src, dst = tx.level_at(product_id, from_location_id), tx.level_at(product_id, to_location_id)
+    free = max(0, src.on_hand - src.reserved)
+    if quantity > free:
+        raise OutOfStock(sku=product.sku, requested=quantity, available=free)
+    ref = reference or f"transfer:{from_location_id}->{to_location_id}"
+    tx.change(src, on_hand=-quantity, reason=Reason.TRANSFER, reference=ref, note=note)
+    tx.change(dst, on_hand=quantity, reason=Reason.TRANSFER, reference=ref, note=note)
+    tx.finish()
 

@@ -4,6 +4,7 @@ from orders.services.allocation import short_orders_allocate
 from orders.services.fulfillment import (
     ShipmentLineRequest,
     order_fulfill_all,
+    shipment_cancel,
     shipment_create,
     shipment_mark_shipped,
 )
@@ -33,5 +34,5 @@ __all__ = [
     "notification_customer_shipped", "notification_daily_digest", "notification_new_order",
     "order_cancel", "order_create_manual", "order_fulfill_all", "order_hold", "order_ingest",
     "order_line_map_sku", "order_release_hold", "order_return", "order_tag_add", "order_update",
-    "orders_bulk_action", "shipment_create", "shipment_mark_shipped", "short_orders_allocate",
+    "orders_bulk_action", "shipment_cancel", "shipment_create", "shipment_mark_shipped", "short_orders_allocate",
 ]

@@ -9,16 +9,21 @@ are acknowledged last, so a crash part-way means the next run simply tries again
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.db.models import F
 
 from accounts.models import Merchant
+from core.db import retry_transaction
 from inventory import services as inventory_services
-from orders.models import Order, OrderEvent, OrderLine, OrderStatus
-from orders.services.reservations import order_flags_refresh, reconcile_events, reservations_reconcile
+from orders.models import OrderEvent, OrderLine
+from orders.services.reservations import (
+    ReconcileResult,
+    order_flags_refresh,
+    reconcile_events,
+    reservations_reconcile,
+)
+from orders.workflow import OPEN, order_lock_with_lines
 
 CONSUMER = "orders"
-OPEN = (OrderStatus.UNFULFILLED, OrderStatus.PARTIALLY_FULFILLED, OrderStatus.ON_HOLD)
 
 
 def short_orders_allocate(*, merchant: Merchant, product_ids: set[int] | None = None, limit: int = 500) -> dict:
@@ -41,17 +46,8 @@ def short_orders_allocate(*, merchant: Merchant, product_ids: set[int] | None = 
         candidates = list(dict.fromkeys(order_id for order_id, _ in rows))
         batch_units = 0
         for order_id in candidates:
-            with transaction.atomic():
-                order = Order.objects.select_for_update(of=("self",)).get(merchant=merchant, pk=order_id)
-                if not order.is_short or order.status not in OPEN:
-                    continue
-                lines = list(OrderLine.objects.filter(merchant=merchant, order=order).order_by("position", "id"))
-                result = reservations_reconcile(merchant=merchant, order=order, lines=lines)
-                if not result.reserved and not result.released:
-                    continue
-                order_flags_refresh(order=order, lines=lines)
-                order.save(update_fields=["is_short", "needs_attention", "went_short_at", "updated_at"])
-                OrderEvent.objects.bulk_create(reconcile_events(order=order, result=result, allocated=True))
+            result = _top_up(merchant=merchant, order_id=order_id)
+            if result is not None:
                 batch_units += result.reserved
                 allocated_units += result.reserved
                 orders_topped += 1
@@ -61,3 +57,18 @@ def short_orders_allocate(*, merchant: Merchant, product_ids: set[int] | None = 
     if marks:
         inventory_services.availability_ack(merchant=merchant, consumer=CONSUMER, marks=marks)
     return {"marks": len(marks), "orders": orders_topped, "units": allocated_units}
+
+
+@retry_transaction
+def _top_up(*, merchant: Merchant, order_id: int) -> ReconcileResult | None:
+    """One order, one transaction, one inventory call; None when it no longer needs (or got) anything."""
+    order, lines = order_lock_with_lines(merchant=merchant, order_id=order_id)
+    if not order.is_short or order.status not in OPEN:
+        return None
+    result = reservations_reconcile(merchant=merchant, order=order, lines=lines)
+    if not result.reserved and not result.released:
+        return None
+    order_flags_refresh(order=order, lines=lines)
+    order.save(update_fields=["is_short", "needs_attention", "went_short_at", "updated_at"])
+    OrderEvent.objects.bulk_create(reconcile_events(order=order, result=result, allocated=True))
+    return result

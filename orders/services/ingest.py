@@ -21,15 +21,11 @@ from core.errors import ValidationFailed
 from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
 from orders.channels import channels
-from orders.models import Order, OrderEvent, OrderLine, OrderStatus, Shipment
+from orders.models import Order, OrderEvent, OrderLine, OrderStatus
 from orders.normalized import NormalizedLine, NormalizedOrder
 from orders.services import notifications
-from orders.services.fulfillment import status_after_fulfillment
 from orders.services.reservations import order_flags_refresh, reconcile_events, reservations_reconcile
-from orders.workflow import can_transition
-
-# Where the shipped/left-to-ship arithmetic decides the status; hold, cancelled and returned stay as they are.
-FLOWING = (OrderStatus.UNFULFILLED, OrderStatus.PARTIALLY_FULFILLED, OrderStatus.FULFILLED)
+from orders.workflow import FLOWING, INACTIVE, can_transition, cancel_remaining, status_after_fulfillment
 
 logger = logging.getLogger(__name__)
 
@@ -137,7 +133,7 @@ def _sync_lines(order: Order, normalized: NormalizedOrder, existing: list[OrderL
     seen: set[int] = set()
     changed: list[OrderLine] = []
     new: list[OrderLine] = []
-    active = order.status not in (OrderStatus.CANCELLED, OrderStatus.RETURNED)
+    active = order.status not in INACTIVE
     for position, n in enumerate(normalized.lines):
         line = by_id.get(n.external_id) if n.external_id else without_ids.get(position)
         if line is None:
@@ -256,11 +252,7 @@ def _ingest(merchant: Merchant, integration_id: int | None, normalized: Normaliz
             if can_transition(order.status, OrderStatus.CANCELLED):
                 order.status = OrderStatus.CANCELLED
                 order.cancelled_at = timezone.now()
-                for line in lines:
-                    line.quantity_cancelled = line.quantity - line.quantity_fulfilled
-                OrderLine.objects.bulk_update(lines, ["quantity_cancelled", "updated_at"])
-                # Parcels not yet shipped will not ship (as order_cancel does); shipped ones stay.
-                Shipment.objects.filter(merchant=merchant, order=order, status=Shipment.Status.PENDING).delete()
+                cancel_remaining(merchant=merchant, order=order, lines=lines)
                 cancelled_now = True
             else:
                 events.append(OrderEvent(

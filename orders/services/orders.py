@@ -11,15 +11,22 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import Merchant
+from core.db import retry_transaction
 from core.errors import ApplicationError, ValidationFailed
 from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
 from orders.channels import MANUAL
-from orders.models import Order, OrderEvent, OrderLine, OrderStatus, OrderTag, Shipment
+from orders.models import Order, OrderEvent, OrderLine, OrderStatus, OrderTag
 from orders.services import notifications
-from orders.services.fulfillment import order_fulfill_all, order_lock, status_after_fulfillment
+from orders.services.fulfillment import order_fulfill_all
 from orders.services.reservations import order_flags_refresh, reconcile_events, reservations_reconcile
-from orders.workflow import check_transition
+from orders.workflow import (
+    INACTIVE,
+    cancel_remaining,
+    check_transition,
+    order_lock_with_lines,
+    status_after_fulfillment,
+)
 
 MAX_TAGS = 20
 
@@ -29,91 +36,77 @@ def _status_event(order: Order, previous: str, actor, message: str = "") -> Orde
                       message=message or f"{previous} → {order.status}", data={"from": previous, "to": order.status})
 
 
-def _lines(merchant: Merchant, order: Order) -> list[OrderLine]:
-    return list(OrderLine.objects.filter(merchant=merchant, order=order).order_by("position", "id"))
-
-
+@retry_transaction
 def order_cancel(*, merchant: Merchant, order: Order, actor=None, reason: str = "") -> Order:
     """Cancel what is not shipped yet: its reservations go back to stock, pending shipments go away."""
-    with transaction.atomic():
-        order = order_lock(merchant=merchant, order_id=order.pk)
-        check_transition(order.status, OrderStatus.CANCELLED)
-        previous = order.status
-        lines = _lines(merchant, order)
-        for line in lines:
-            line.quantity_cancelled = line.quantity - line.quantity_fulfilled
-        OrderLine.objects.bulk_update(lines, ["quantity_cancelled", "updated_at"])
-        Shipment.objects.filter(merchant=merchant, order=order, status=Shipment.Status.PENDING).delete()
-        order.status, order.cancelled_at = OrderStatus.CANCELLED, timezone.now()
-        result = reservations_reconcile(merchant=merchant, order=order, lines=lines, actor=actor)
-        order_flags_refresh(order=order, lines=lines)
-        order.save()
-        OrderEvent.objects.bulk_create([
-            OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.CANCELLED, actor=actor,
-                       message=reason[:500] or "Cancelled"),
-            _status_event(order, previous, actor),
-            *reconcile_events(order=order, result=result, actor=actor),
-        ])
+    order, lines = order_lock_with_lines(merchant=merchant, order_id=order.pk)
+    check_transition(order.status, OrderStatus.CANCELLED)
+    previous = order.status
+    cancel_remaining(merchant=merchant, order=order, lines=lines)
+    order.status, order.cancelled_at = OrderStatus.CANCELLED, timezone.now()
+    result = reservations_reconcile(merchant=merchant, order=order, lines=lines, actor=actor)
+    order_flags_refresh(order=order, lines=lines)
+    order.save()
+    OrderEvent.objects.bulk_create([
+        OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.CANCELLED, actor=actor,
+                   message=reason[:500] or "Cancelled"),
+        _status_event(order, previous, actor),
+        *reconcile_events(order=order, result=result, actor=actor),
+    ])
     return order
 
 
+@retry_transaction
 def order_hold(*, merchant: Merchant, order: Order, actor=None, reason: str = "") -> Order:
     """Stop an order from being shipped; it keeps its reservations."""
-    with transaction.atomic():
-        order = order_lock(merchant=merchant, order_id=order.pk)
-        check_transition(order.status, OrderStatus.ON_HOLD)
-        previous = order.status
-        order.status, order.hold_reason = OrderStatus.ON_HOLD, reason[:255]
-        order.save(update_fields=["status", "hold_reason", "updated_at"])
-        OrderEvent.objects.create(merchant=merchant, order=order, kind=OrderEvent.Kind.STATUS, actor=actor,
-                                  message=f"Put on hold{': ' + reason if reason else ''}",
-                                  data={"from": previous, "to": order.status})
+    order, _lines = order_lock_with_lines(merchant=merchant, order_id=order.pk)
+    check_transition(order.status, OrderStatus.ON_HOLD)
+    previous = order.status
+    order.status, order.hold_reason = OrderStatus.ON_HOLD, reason[:255]
+    order.save(update_fields=["status", "hold_reason", "updated_at"])
+    OrderEvent.objects.create(merchant=merchant, order=order, kind=OrderEvent.Kind.STATUS, actor=actor,
+                              message=f"Put on hold{': ' + reason if reason else ''}",
+                              data={"from": previous, "to": order.status})
     return order
 
 
+@retry_transaction
 def order_release_hold(*, merchant: Merchant, order: Order, actor=None) -> Order:
     """Back from hold to whatever its shipments make it (unfulfilled or partially fulfilled)."""
-    with transaction.atomic():
-        order = order_lock(merchant=merchant, order_id=order.pk)
-        target = status_after_fulfillment(_lines(merchant, order))
-        if order.status != OrderStatus.ON_HOLD:
-            check_transition(order.status, target)
-            return order
-        check_transition(order.status, target)
-        previous = order.status
-        order.status, order.hold_reason = target, ""
-        order.save(update_fields=["status", "hold_reason", "updated_at"])
-        OrderEvent.objects.bulk_create([_status_event(order, previous, actor, "Hold released")])
+    order, lines = order_lock_with_lines(merchant=merchant, order_id=order.pk)
+    target = status_after_fulfillment(lines)
+    check_transition(order.status, target)
+    if order.status != OrderStatus.ON_HOLD:
+        return order
+    previous = order.status
+    order.status, order.hold_reason = target, ""
+    order.save(update_fields=["status", "hold_reason", "updated_at"])
+    OrderEvent.objects.bulk_create([_status_event(order, previous, actor, "Hold released")])
     return order
 
 
+@retry_transaction
 def order_return(*, merchant: Merchant, order: Order, actor=None, restock: bool = True) -> Order:
-    """The customer sent the shipped units back: restock them (or not) and release the rest."""
-    with transaction.atomic():
-        order = order_lock(merchant=merchant, order_id=order.pk)
-        check_transition(order.status, OrderStatus.RETURNED)
-        previous = order.status
-        lines = _lines(merchant, order)
-        for line in lines:
-            if line.quantity_fulfilled and line.product_id:
-                inventory_services.stock_return(merchant=merchant, product_id=line.product_id,
-                                                quantity=line.quantity_fulfilled, reference=line.reference,
-                                                actor=actor, restock=restock)
-        # What never shipped never will: cancelled, as order_cancel does (analytics and the page count on it).
-        for line in lines:
-            line.quantity_cancelled = line.quantity - line.quantity_fulfilled
-        OrderLine.objects.bulk_update(lines, ["quantity_cancelled", "updated_at"])
-        Shipment.objects.filter(merchant=merchant, order=order, status=Shipment.Status.PENDING).delete()
-        order.status = OrderStatus.RETURNED
-        result = reservations_reconcile(merchant=merchant, order=order, lines=lines, actor=actor)
-        order_flags_refresh(order=order, lines=lines)
-        order.save()
-        OrderEvent.objects.bulk_create([
-            OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.RETURNED, actor=actor,
-                       message="Returned" + (" and restocked" if restock else " (not restocked)")),
-            _status_event(order, previous, actor),
-            *reconcile_events(order=order, result=result, actor=actor),
-        ])
+    """The customer sent the shipped units back: restock them (or not) and release the rest, in one
+    inventory call."""
+    order, lines = order_lock_with_lines(merchant=merchant, order_id=order.pk)
+    check_transition(order.status, OrderStatus.RETURNED)
+    previous = order.status
+    returns = [inventory_services.ReturnRequest(reference=line.reference, product_id=line.product_id,
+                                                quantity=line.quantity_fulfilled, restock=restock)
+               for line in lines if line.quantity_fulfilled and line.product_id]
+    # What never shipped never will: cancelled, as order_cancel does (analytics and the page count on it).
+    cancel_remaining(merchant=merchant, order=order, lines=lines)
+    order.status = OrderStatus.RETURNED
+    result = reservations_reconcile(merchant=merchant, order=order, lines=lines, actor=actor, returns=returns)
+    order_flags_refresh(order=order, lines=lines)
+    order.save()
+    OrderEvent.objects.bulk_create([
+        OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.RETURNED, actor=actor,
+                   message="Returned" + (" and restocked" if restock else " (not restocked)")),
+        _status_event(order, previous, actor),
+        *reconcile_events(order=order, result=result, actor=actor),
+    ])
     return order
 
 
@@ -124,26 +117,26 @@ def _clean_tags(tags: Iterable[str]) -> list[str]:
     return clean
 
 
+@retry_transaction
 def order_update(*, merchant: Merchant, order: Order, actor=None, tags: Sequence[str] | None = None,
                  notes: str | None = None) -> Order:
     """Tags and internal notes: the only fields of an order the merchant edits directly."""
-    with transaction.atomic():
-        order = order_lock(merchant=merchant, order_id=order.pk)
-        changed = []
-        if notes is not None and notes != order.notes:
-            order.notes = notes
-            order.save(update_fields=["notes", "updated_at"])
-            changed.append("notes")
-        if tags is not None:
-            wanted = set(_clean_tags(tags))
-            have = set(OrderTag.objects.filter(merchant=merchant, order=order).values_list("name", flat=True))
-            if wanted != have:
-                OrderTag.objects.filter(merchant=merchant, order=order, name__in=have - wanted).delete()
-                OrderTag.objects.bulk_create([OrderTag(merchant=merchant, order=order, name=t) for t in wanted - have])
-                changed.append("tags")
-        if changed:
-            OrderEvent.objects.create(merchant=merchant, order=order, kind=OrderEvent.Kind.EDITED, actor=actor,
-                                      message=" and ".join(changed) + " edited")
+    order, _lines = order_lock_with_lines(merchant=merchant, order_id=order.pk)
+    changed = []
+    if notes is not None and notes != order.notes:
+        order.notes = notes
+        order.save(update_fields=["notes", "updated_at"])
+        changed.append("notes")
+    if tags is not None:
+        wanted = set(_clean_tags(tags))
+        have = set(OrderTag.objects.filter(merchant=merchant, order=order).values_list("name", flat=True))
+        if wanted != have:
+            OrderTag.objects.filter(merchant=merchant, order=order, name__in=have - wanted).delete()
+            OrderTag.objects.bulk_create([OrderTag(merchant=merchant, order=order, name=t) for t in wanted - have])
+            changed.append("tags")
+    if changed:
+        OrderEvent.objects.create(merchant=merchant, order=order, kind=OrderEvent.Kind.EDITED, actor=actor,
+                                  message=" and ".join(changed) + " edited")
     return order
 
 
@@ -163,6 +156,7 @@ class ManualLine:
     unit_price: Decimal = Decimal("0")
 
 
+@retry_transaction
 def order_create_manual(
     *, merchant: Merchant, lines: Sequence[ManualLine], actor=None, customer_name: str = "",
     customer_email: str = "", currency: str | None = None, shipping_address: dict | None = None,
@@ -175,33 +169,32 @@ def order_create_manual(
     for line in lines:
         if line.quantity <= 0:
             raise ValidationFailed("Quantities must be positive.", details={"sku": line.sku})
-    with transaction.atomic():
-        products = inventory_selectors.product_resolve_skus(merchant=merchant, skus=[li.sku for li in lines])
-        subtotal = sum((Decimal(str(li.unit_price)) * li.quantity for li in lines), Decimal("0"))
-        order = Order.objects.create(
-            merchant=merchant, channel=MANUAL, external_id="", number="pending", placed_at=timezone.now(),
-            customer_name=customer_name[:255], customer_email=customer_email[:254],
-            shipping_address=shipping_address or {}, currency=(currency or merchant.currency).upper()[:3],
-            subtotal_amount=subtotal, shipping_amount=shipping, tax_amount=tax, total_amount=subtotal + shipping + tax,
-            notes=notes,
-        )
-        order.number = f"M-{order.pk}"
-        order_lines = OrderLine.objects.bulk_create([
-            OrderLine(merchant=merchant, order=order, sku=product.sku, title=product.title, product=product,
-                      quantity=li.quantity, unit_price_amount=Decimal(str(li.unit_price)), position=i)
-            for i, (li, product) in enumerate(zip(lines, products, strict=True))
-        ])
-        result = reservations_reconcile(merchant=merchant, order=order, lines=order_lines, actor=actor, partial=False)
-        order_flags_refresh(order=order, lines=order_lines)
-        order.save()
-        if tags:
-            OrderTag.objects.bulk_create([OrderTag(merchant=merchant, order=order, name=t) for t in _clean_tags(tags)])
-        OrderEvent.objects.bulk_create([
-            OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.CREATED, actor=actor,
-                       message=f"Manual order {order.number} created"),
-            *reconcile_events(order=order, result=result, actor=actor),
-        ])
-        notifications.notification_new_order(merchant=merchant, order=order)
+    products = inventory_selectors.product_resolve_skus(merchant=merchant, skus=[li.sku for li in lines])
+    subtotal = sum((Decimal(str(li.unit_price)) * li.quantity for li in lines), Decimal("0"))
+    order = Order.objects.create(
+        merchant=merchant, channel=MANUAL, external_id="", number="pending", placed_at=timezone.now(),
+        customer_name=customer_name[:255], customer_email=customer_email[:254],
+        shipping_address=shipping_address or {}, currency=(currency or merchant.currency).upper()[:3],
+        subtotal_amount=subtotal, shipping_amount=shipping, tax_amount=tax, total_amount=subtotal + shipping + tax,
+        notes=notes,
+    )
+    order.number = f"M-{order.pk}"
+    order_lines = OrderLine.objects.bulk_create([
+        OrderLine(merchant=merchant, order=order, sku=product.sku, title=product.title, product=product,
+                  quantity=li.quantity, unit_price_amount=Decimal(str(li.unit_price)), position=i)
+        for i, (li, product) in enumerate(zip(lines, products, strict=True))
+    ])
+    result = reservations_reconcile(merchant=merchant, order=order, lines=order_lines, actor=actor, partial=False)
+    order_flags_refresh(order=order, lines=order_lines)
+    order.save()
+    if tags:
+        OrderTag.objects.bulk_create([OrderTag(merchant=merchant, order=order, name=t) for t in _clean_tags(tags)])
+    OrderEvent.objects.bulk_create([
+        OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.CREATED, actor=actor,
+                   message=f"Manual order {order.number} created"),
+        *reconcile_events(order=order, result=result, actor=actor),
+    ])
+    notifications.notification_new_order(merchant=merchant, order=order)
     return order
 
 
@@ -211,40 +204,48 @@ def order_line_map_sku(*, merchant: Merchant, line: OrderLine, product_sku: str,
 
     With all_open_lines, every open line with the same SKU (case-insensitive) is mapped too,
     so one answer clears every order waiting on that SKU. Returns the orders changed.
+    Each order is mapped and reserved in its own transaction (oldest first gets the stock first):
+    holding every order's lock and stock rows at once would deadlock against a shipment of one of them.
     """
     product = inventory_selectors.product_resolve_skus(merchant=merchant, skus=[product_sku])[0]
-    with transaction.atomic():
-        if all_open_lines:
-            order_ids = list(
-                OrderLine.objects.filter(merchant=merchant, product__isnull=True)
-                .alias(sku_l=Lower("sku")).filter(sku_l=line.sku.lower())
-                .exclude(order__status__in=[OrderStatus.CANCELLED, OrderStatus.RETURNED])
-                .values_list("order_id", flat=True).distinct()
-            )
-            order_ids = sorted(set(order_ids) | {line.order_id})
-        else:
-            order_ids = [line.order_id]
-        changed = []
-        orders = Order.objects.select_for_update(of=("self",)).filter(merchant=merchant, pk__in=order_ids).order_by("pk")
-        for order in sorted(orders, key=lambda o: (o.placed_at, o.pk)):  # oldest first gets the stock first
-            lines = _lines(merchant, order)
-            mapped = [li for li in lines if li.product_id is None and
-                      (li.pk == line.pk or (all_open_lines and li.sku.lower() == line.sku.lower()))]
-            if not mapped:
-                continue
-            for li in mapped:
-                li.product = product
-            OrderLine.objects.bulk_update(mapped, ["product", "updated_at"])
-            result = reservations_reconcile(merchant=merchant, order=order, lines=lines, actor=actor)
-            order_flags_refresh(order=order, lines=lines)
-            order.save()
-            OrderEvent.objects.bulk_create([
-                OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.SKU_MAPPED, actor=actor,
-                           message=f"SKU {line.sku} mapped to {product.sku}", data={"product": product.pk}),
-                *reconcile_events(order=order, result=result, actor=actor),
-            ])
+    order_ids = {line.order_id}
+    if all_open_lines:
+        order_ids |= set(
+            OrderLine.objects.filter(merchant=merchant, product__isnull=True)
+            .alias(sku_l=Lower("sku")).filter(sku_l=line.sku.lower())
+            .exclude(order__status__in=INACTIVE)
+            .values_list("order_id", flat=True).distinct()
+        )
+    oldest_first = Order.objects.filter(merchant=merchant, pk__in=order_ids).order_by("placed_at", "pk")
+    changed = []
+    for order_id in oldest_first.values_list("pk", flat=True):
+        order = _map_sku_on_order(merchant=merchant, order_id=order_id, line=line, product=product,
+                                  all_open_lines=all_open_lines, actor=actor)
+        if order is not None:
             changed.append(order)
     return changed
+
+
+@retry_transaction
+def _map_sku_on_order(*, merchant: Merchant, order_id: int, line: OrderLine, product, all_open_lines: bool,
+                      actor) -> Order | None:
+    order, lines = order_lock_with_lines(merchant=merchant, order_id=order_id)
+    mapped = [li for li in lines if li.product_id is None and
+              (li.pk == line.pk or (all_open_lines and li.sku.lower() == line.sku.lower()))]
+    if not mapped:
+        return None
+    for li in mapped:
+        li.product = product
+    OrderLine.objects.bulk_update(mapped, ["product", "updated_at"])
+    result = reservations_reconcile(merchant=merchant, order=order, lines=lines, actor=actor)
+    order_flags_refresh(order=order, lines=lines)
+    order.save()
+    OrderEvent.objects.bulk_create([
+        OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.SKU_MAPPED, actor=actor,
+                   message=f"SKU {line.sku} mapped to {product.sku}", data={"product": product.pk}),
+        *reconcile_events(order=order, result=result, actor=actor),
+    ])
+    return order
 
 
 BULK_ACTIONS = ("fulfill", "hold", "tag", "release_hold", "cancel")
@@ -252,7 +253,8 @@ BULK_ACTIONS = ("fulfill", "hold", "tag", "release_hold", "cancel")
 
 def orders_bulk_action(*, merchant: Merchant, order_ids: Sequence[int], action: str, actor=None,
                        tag: str = "", reason: str = "") -> dict:
-    """Apply one action to many orders; each order succeeds or fails on its own (a savepoint each).
+    """Apply one action to many orders; each order succeeds or fails on its own, in its own transaction
+    (holding the rows of up to 1,000 orders in one would deadlock against any other writer of them).
 
     Returns {"done": [ids], "failed": [{"id", "code", "message"}]}.
     """
@@ -263,25 +265,23 @@ def orders_bulk_action(*, merchant: Merchant, order_ids: Sequence[int], action: 
     ids = sorted({int(i) for i in order_ids})[:1000]
     found = {o.pk: o for o in Order.objects.filter(merchant=merchant, pk__in=ids)}
     done, failed = [], []
-    with transaction.atomic():
-        for pk in ids:
-            order = found.get(pk)
-            if order is None:
-                failed.append({"id": pk, "code": "not_found", "message": "No such order."})
-                continue
-            try:
-                with transaction.atomic():
-                    if action == "fulfill":
-                        order_fulfill_all(merchant=merchant, order=order, actor=actor)
-                    elif action == "hold":
-                        order_hold(merchant=merchant, order=order, actor=actor, reason=reason)
-                    elif action == "release_hold":
-                        order_release_hold(merchant=merchant, order=order, actor=actor)
-                    elif action == "cancel":
-                        order_cancel(merchant=merchant, order=order, actor=actor, reason=reason)
-                    else:
-                        order_tag_add(merchant=merchant, order=order, tag=tag, actor=actor)
-                done.append(pk)
-            except ApplicationError as exc:
-                failed.append({"id": pk, "code": exc.code, "message": exc.message})
+    for pk in ids:
+        order = found.get(pk)
+        if order is None:
+            failed.append({"id": pk, "code": "not_found", "message": "No such order."})
+            continue
+        try:
+            if action == "fulfill":
+                order_fulfill_all(merchant=merchant, order=order, actor=actor)
+            elif action == "hold":
+                order_hold(merchant=merchant, order=order, actor=actor, reason=reason)
+            elif action == "release_hold":
+                order_release_hold(merchant=merchant, order=order, actor=actor)
+            elif action == "cancel":
+                order_cancel(merchant=merchant, order=order, actor=actor, reason=reason)
+            else:
+                order_tag_add(merchant=merchant, order=order, tag=tag, actor=actor)
+            done.append(pk)
+        except ApplicationError as exc:
+            failed.append({"id": pk, "code": exc.code, "message": exc.message})
     return {"done": done, "failed": failed}

@@ -16,11 +16,9 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Merchant
-from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
-from orders.models import Order, OrderEvent, OrderLine, OrderStatus
-
-INACTIVE = (OrderStatus.CANCELLED, OrderStatus.RETURNED)
+from orders.models import Order, OrderEvent, OrderLine
+from orders.workflow import INACTIVE
 
 
 @dataclass
@@ -40,56 +38,53 @@ def line_target(order: Order, line: OrderLine) -> int:
 
 
 def reservations_reconcile(
-    *, merchant: Merchant, order: Order, lines: Sequence[OrderLine], actor=None, partial: bool = True
+    *, merchant: Merchant, order: Order, lines: Sequence[OrderLine], actor=None, partial: bool = True,
+    ships: Sequence[inventory_services.ShipRequest] = (), returns: Sequence[inventory_services.ReturnRequest] = (),
+    note: str = "", save: bool = True,
 ) -> ReconcileResult:
-    """Release what is held beyond each target, reserve what is missing (partial for channel orders).
+    """The order's whole stock work in one inventory call (one lock, in id order): ship and return what the
+    caller asks, then hold each line's target, releasing the excess and reserving what is missing (partial
+    for channel orders). Lines whose count already equals their target and that nothing shipped are left
+    out, so a reconcile with nothing to do asks inventory nothing.
 
     partial=False is all-or-nothing (manual orders): inventory raises OutOfStock and the caller's
-    transaction rolls everything back.
+    transaction rolls everything back. save=False leaves writing quantity_reserved to the caller, which
+    is saving the lines anyway.
     """
     result = ReconcileResult()
-    changed: list[OrderLine] = []
-    requests: list[inventory_services.ReserveRequest] = []
+    shipped = {s.reference: s.quantity for s in ships}
+    holds: list[inventory_services.HoldTarget] = []
+    expected: dict[str, int] = {}
     by_ref: dict[str, OrderLine] = {}
     for line in lines:
         target = line_target(order, line)
-        if line.quantity_reserved > target:
-            excess = line.quantity_reserved - target
-            released = inventory_services.stock_release(
-                merchant=merchant, reference=line.reference, quantity=excess, actor=actor
-            )
-            if released < excess:  # inventory held less than we thought: believe the ledger
-                line.quantity_reserved = min(
-                    target, inventory_selectors.stock_reserved_for(merchant=merchant, reference=line.reference)
-                )
-            else:
-                line.quantity_reserved -= released
-            result.released += released
-            changed.append(line)
-        elif line.quantity_reserved < target:
-            requests.append(
-                inventory_services.ReserveRequest(
-                    product_id=line.product_id, quantity=target - line.quantity_reserved, reference=line.reference
-                )
-            )
+        # Shipping consumes the line's reservation first: this is what it holds after the shipment.
+        expected[line.reference] = max(0, line.quantity_reserved - shipped.get(line.reference, 0))
+        if expected[line.reference] != target or line.reference in shipped:
+            holds.append(inventory_services.HoldTarget(reference=line.reference, product_id=line.product_id,
+                                                       quantity=target))
             by_ref[line.reference] = line
-    if requests:
-        result.attempted = True
+            result.attempted |= target > expected[line.reference]
+    if holds or returns:
         # Lines matched in this transaction carry their Product: inventory need not read them again.
-        known = {line.product_id: line.product for line in by_ref.values() if OrderLine.product.is_cached(line)}
-        got = inventory_services.stock_reserve(
-            merchant=merchant, requests=requests, actor=actor, partial=partial, products=known or None
+        known = {line.product_id: line.product for line in by_ref.values()
+                 if line.product_id is not None and OrderLine.product.is_cached(line)}
+        got = inventory_services.stock_apply(
+            merchant=merchant, ships=ships, returns=returns, holds=holds, actor=actor, partial=partial,
+            products=known or None, note=note,
         )
-        for reference, units in got.items():
-            line = by_ref.get(reference)
-            if line is None or not units:
-                continue
-            line.quantity_reserved += units
-            result.reserved += units
-            result.reserved_by_line[line.pk] = units
-            changed.append(line)
-    if changed:
-        _save_reserved(merchant, changed)
+        changed = []
+        for reference, line in by_ref.items():
+            held = got[reference]
+            result.reserved += held.reserved
+            result.released += held.released
+            if held.reserved:
+                result.reserved_by_line[line.pk] = held.reserved
+            if line.quantity_reserved != held.held:
+                line.quantity_reserved = held.held
+                changed.append(line)
+        if changed and save:
+            _save_reserved(merchant, changed)
     for line in lines:
         if line.product_id is not None and line.quantity_short > 0 and order.status not in INACTIVE:
             result.short_lines.append({"line": line.pk, "sku": line.sku, "short": line.quantity_short})

@@ -146,3 +146,34 @@ def test_bundles_and_their_components_sold_alone_concurrently_never_oversell(mer
         assert selectors.product_available(merchant=m, product_id=b.pk) == 10 - kits
         assert selectors.product_available(merchant=m, product_id=kit.pk) == 0
         assert selectors.audit_differences(merchant=m) == []
+
+
+def test_batched_ship_and_hold_over_reversed_references_never_deadlock(merchant_a, caplog):
+    # Each "order" ships and re-holds its two lines in one stock_apply; half list them (A, B), half (B, A).
+    m = merchant_a.merchant
+    rounds = 15
+    with tenant_scope(m):
+        a = make_product(m, "A", on_hand=1000)
+        b = make_product(m, "B", on_hand=1000)
+
+    def order(i: int) -> int:
+        first, second = (a, b) if i % 2 == 0 else (b, a)
+        with tenant_scope(m):
+            for r in range(rounds):
+                refs = (f"o{i}-{r}:1", f"o{i}-{r}:2")
+                services.stock_apply(merchant=m, holds=[services.HoldTarget(refs[0], first.pk, 2),
+                                                        services.HoldTarget(refs[1], second.pk, 2)])
+                services.stock_apply(
+                    merchant=m,
+                    ships=[services.ShipRequest(refs[0], first.pk, 1), services.ShipRequest(refs[1], second.pk, 1)],
+                    holds=[services.HoldTarget(refs[0], first.pk, 0), services.HoldTarget(refs[1], second.pk, 1)],
+                )
+        return rounds
+
+    assert run_threads(6, order) == [rounds] * 6
+    assert [r for r in caplog.records if r.name == "core.db"] == []
+    with tenant_scope(m):
+        # every round shipped 1 A and 1 B and left 1 unit of "second" held
+        assert selectors.product_available(merchant=m, product_id=a.pk) == 1000 - 6 * rounds - 3 * rounds
+        assert selectors.product_available(merchant=m, product_id=b.pk) == 1000 - 6 * rounds - 3 * rounds
+        assert selectors.audit_differences(merchant=m) == []

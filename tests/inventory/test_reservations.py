@@ -265,3 +265,71 @@ def test_resolving_skus_gives_products_in_order_or_names_every_unknown_one(scope
         selectors.product_resolve_skus(merchant=m, skus=["B-1", "THEIRS", "nope", "THEIRS"])
     assert (err.value.code, err.value.message, err.value.details) == (
         "unknown_sku", "Unknown SKU: THEIRS, nope.", {"sku": "THEIRS", "skus": ["THEIRS", "nope"], "index": 1, "row": 2})
+
+
+def test_stock_apply_ships_returns_and_holds_targets_in_one_call(scope_a):
+    # given r1 holding 3 A, r2 holding 2 B, r3 holding nothing
+    m = scope_a.merchant
+    a = make_product(m, "A", on_hand=10)
+    b = make_product(m, "B", on_hand=10)
+    c = make_product(m, "C", on_hand=4)
+    services.stock_reserve(merchant=m, requests=[ReserveRequest(a.pk, 3, "r1"), ReserveRequest(b.pk, 2, "r2")])
+    # when one call ships 2 of r1, returns 1 B under r9, holds r1 at 0, r2 at 5 and r3 (C) at 6, partially
+    got = services.stock_apply(
+        merchant=m, note="shipment:7",
+        ships=[services.ShipRequest(reference="r1", product_id=a.pk, quantity=2)],
+        returns=[services.ReturnRequest(reference="r9", product_id=b.pk, quantity=1)],
+        holds=[services.HoldTarget("r1", a.pk, 0), services.HoldTarget("r2", b.pk, 5),
+               services.HoldTarget("r3", c.pk, 6)],
+    )
+    # then each reference reports what it reserved, released and holds; the levels and the ledger agree
+    assert {k: (v.reserved, v.released, v.held) for k, v in got.items()} == {
+        "r1": (0, 1, 0), "r2": (3, 0, 5), "r3": (4, 0, 4)}
+    assert [(level(m, p).on_hand, level(m, p).reserved) for p in (a, b, c)] == [(8, 0), (11, 5), (4, 4)]
+    assert selectors.audit_differences(merchant=m) == []
+    # and holding the same targets again changes nothing
+    before = StockMovement.objects.filter(merchant=m).count()
+    again = services.stock_apply(merchant=m, holds=[services.HoldTarget("r2", b.pk, 5)])
+    assert (again["r2"].reserved, again["r2"].released, again["r2"].held) == (0, 0, 5)
+    assert StockMovement.objects.filter(merchant=m).count() == before
+
+
+def test_stock_apply_is_all_or_nothing_when_not_partial(scope_a):
+    m = scope_a.merchant
+    a = make_product(m, "A", on_hand=10)
+    b = make_product(m, "B", on_hand=1)
+    services.stock_reserve(merchant=m, requests=[ReserveRequest(a.pk, 2, "r1")])
+    with pytest.raises(OutOfStock) as err:
+        services.stock_apply(merchant=m, partial=False, holds=[
+            services.HoldTarget("r1", a.pk, 0), services.HoldTarget("r2", b.pk, 3)])
+    assert (err.value.sku, err.value.requested, err.value.available) == ("B", 3, 1)
+    assert (level(m, a).reserved, level(m, b).reserved) == (2, 0)
+
+
+def test_a_hold_for_another_product_gives_back_what_the_reference_held(scope_a):
+    # given a line that held 2 A and was matched again to B (its SKU changed on the channel)
+    m = scope_a.merchant
+    a = make_product(m, "A", on_hand=5)
+    b = make_product(m, "B", on_hand=5)
+    services.stock_reserve(merchant=m, requests=[ReserveRequest(a.pk, 2, "line:1")])
+    got = services.stock_apply(merchant=m, holds=[services.HoldTarget("line:1", b.pk, 3)])
+    assert (got["line:1"].released, got["line:1"].reserved, got["line:1"].held) == (2, 3, 3)
+    assert (level(m, a).reserved, level(m, b).reserved) == (0, 3)
+    # and a hold of nothing (no product) gives everything back
+    got = services.stock_apply(merchant=m, holds=[services.HoldTarget("line:1", None, 0)])
+    assert (got["line:1"].released, got["line:1"].held, level(m, b).reserved) == (3, 0, 0)
+    assert selectors.audit_differences(merchant=m) == []
+
+
+def test_a_bundle_held_under_its_old_components_ships_and_releases_those(scope_a):
+    # given 2 kits held as 1×A+1×B each, then the kit's bill changed to 1×A+1×C
+    m = scope_a.merchant
+    a, b, c = (make_product(m, s, on_hand=10) for s in ("A", "B", "C"))
+    kit = make_bundle(m, "KIT", [(a, 1), (b, 1)])
+    services.stock_reserve(merchant=m, requests=[ReserveRequest(kit.pk, 2, "k1")])
+    services.bundle_set_components(merchant=m, bundle=kit, components=[(a.pk, 1), (c.pk, 1)])
+    # when one ships and the hold goes to 0, what was promised (A and B) moves, never C
+    services.stock_apply(merchant=m, ships=[services.ShipRequest("k1", kit.pk, 1)],
+                         holds=[services.HoldTarget("k1", kit.pk, 0)])
+    assert [(level(m, p).on_hand, level(m, p).reserved) for p in (a, b, c)] == [(9, 0), (9, 0), (10, 0)]
+    assert selectors.audit_differences(merchant=m) == []

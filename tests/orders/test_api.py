@@ -242,3 +242,34 @@ def test_hold_then_release_through_the_api(merchant_a):
     assert (r.status_code, r.json()["error"]["details"]) == (409, {"current": "on_hold", "requested": "partially_fulfilled"})
     r = merchant_a.api.post(f"/api/v1/orders/{order.pk}/release-hold/", {}, format="json")
     assert (r.status_code, r.json()["status"]) == (200, "unfulfilled")
+
+
+def test_shipments_default_skips_pending_units_and_a_pending_shipment_cancels_with_204(merchant_a, merchant_b):
+    # given 2 of an order's 3 units in a pending shipment
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        a = make_product(m, "A-1", on_hand=10)
+        order = services.order_ingest(merchant=m, integration_id=1, normalized=normalized(
+            lines=(("L1", "A-1", 3),))).order
+    r = merchant_a.api.post(f"/api/v1/orders/{order.pk}/shipments/",
+                            {"lines": [{"sku": "A-1", "quantity": 2}], "ship": False}, format="json")
+    assert r.status_code == 201, r.content
+    pending_id = r.json()["id"]
+    # when "ship everything left" is asked, the new parcel holds the 1 unit left (not 3, refused)
+    r = merchant_a.api.post(f"/api/v1/orders/{order.pk}/shipments/", {}, format="json")
+    assert r.status_code == 201, r.content
+    assert [li["quantity"] for li in r.json()["lines"]] == [1]
+    shipped_id = r.json()["id"]
+    # another merchant cannot cancel it; a shipped one is 409; the pending one is 204 and gone
+    assert merchant_b.api.post(f"/api/v1/shipments/{pending_id}/cancel/").status_code == 404
+    r = merchant_a.api.post(f"/api/v1/shipments/{shipped_id}/cancel/")
+    assert (r.status_code, r.json()["error"]["code"]) == (409, "shipment_already_shipped")
+    r = merchant_a.api.post(f"/api/v1/shipments/{pending_id}/cancel/")
+    assert r.status_code == 204
+    assert merchant_a.api.get(f"/api/v1/shipments/{pending_id}/").status_code == 404
+    with tenant_scope(m):
+        assert (level(m, a).on_hand, level(m, a).reserved) == (9, 2)
+    # then its units can be shipped again
+    r = merchant_a.api.post(f"/api/v1/orders/{order.pk}/shipments/", {}, format="json")
+    assert (r.status_code, [li["quantity"] for li in r.json()["lines"]]) == (201, [2])
+    assert merchant_a.api.get(f"/api/v1/orders/{order.pk}/").json()["status"] == "fulfilled"

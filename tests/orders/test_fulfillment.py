@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from orders import services
-from orders.errors import IllegalTransition, ShipmentInvalid
+from orders.errors import IllegalTransition, ShipmentAlreadyShipped, ShipmentInvalid
 from orders.models import OrderLine, OrderStatus, Shipment, TrackingOutbox
 from orders.services import ShipmentLineRequest
 from tests.inventory.helpers import make_product
@@ -104,3 +104,39 @@ def test_manual_orders_write_no_tracking_outbox_row(scope_a):
     order.refresh_from_db()
     assert order.status == OrderStatus.FULFILLED
     assert TrackingOutbox.objects.filter(merchant=m).count() == 0
+
+
+def test_a_pending_shipment_takes_its_units_out_of_what_is_left_and_can_be_cancelled(scope_a):
+    # given an order of 3 × A with 2 units in a pending shipment
+    m = scope_a.merchant
+    a = make_product(m, "A-1", on_hand=10)
+    order = services.order_ingest(merchant=m, integration_id=7, normalized=normalized(lines=(("L1", "A-1", 3),))).order
+    line = OrderLine.objects.get(merchant=m)
+    pending = services.shipment_create(merchant=m, order=order, lines=[ShipmentLineRequest(line.pk, 2)], ship=False)
+    # when everything left is fulfilled, only the 1 unit no parcel holds goes into the new shipment
+    shipped = services.order_fulfill_all(merchant=m, order=order)
+    assert list(shipped.lines.values_list("quantity", flat=True)) == [1]
+    with pytest.raises(ShipmentInvalid) as err:
+        services.shipment_create(merchant=m, order=order, lines=[ShipmentLineRequest(line.pk, 1)])
+    assert err.value.details == {"line": line.pk, "sku": "A-1", "requested": 1, "left": 0}
+    # when the pending shipment is cancelled, its 2 units are left to ship again; no stock moved
+    services.shipment_cancel(merchant=m, shipment=pending)
+    assert not Shipment.objects.filter(merchant=m, pk=pending.pk).exists()
+    assert (level(m, a).on_hand, level(m, a).reserved) == (9, 2)
+    services.order_fulfill_all(merchant=m, order=order)
+    order.refresh_from_db()
+    assert order.status == OrderStatus.FULFILLED
+    assert (level(m, a).on_hand, level(m, a).reserved) == (7, 0)
+    assert order.events.filter(message__startswith=f"Shipment {pending.pk} cancelled").count() == 1
+
+
+def test_a_shipped_shipment_cannot_be_cancelled(scope_a):
+    m = scope_a.merchant
+    a = make_product(m, "A-1", on_hand=10)
+    order = services.order_ingest(merchant=m, integration_id=7, normalized=normalized()).order
+    shipment = services.order_fulfill_all(merchant=m, order=order)
+    with pytest.raises(ShipmentAlreadyShipped) as err:
+        services.shipment_cancel(merchant=m, shipment=shipment)
+    assert (err.value.status_code, err.value.code) == (409, "shipment_already_shipped")
+    assert Shipment.objects.get(merchant=m, pk=shipment.pk).status == Shipment.Status.SHIPPED
+    assert (level(m, a).on_hand, level(m, a).reserved) == (8, 0)

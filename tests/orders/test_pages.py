@@ -125,3 +125,29 @@ def test_csv_export_neutralises_spreadsheet_formulas_from_channel_data(merchant_
     assert rows[0]["customer_email"] == "'@SUM(A1)"
     assert rows[0]["lines"] == "1x=1+1"
     assert rows[0]["total"] == "10.00"
+
+
+def test_ship_form_offers_only_units_no_pending_shipment_holds_and_a_pending_shipment_can_be_cancelled(shop):
+    # given order 1 (2 × A-1) with 1 unit in a pending shipment
+    tenant, o1, _ = shop
+    m = tenant.merchant
+    with tenant_scope(m):
+        line = o1.lines.get()
+        pending = services.shipment_create(merchant=m, order=o1, lines=[services.ShipmentLineRequest(line.pk, 1)],
+                                           ship=False)
+    # when the page is shown, the form offers and pre-fills the 1 unit left, and the parcel has a cancel button
+    r = tenant.web.get(f"/orders/{o1.pk}/")
+    html = r.content.decode()
+    assert f'name="qty_{line.pk}" min="0" max="1" value="1"' in html
+    assert f'action="/orders/shipments/{pending.pk}/cancel/"' in html
+    # and shipping what it pre-fills works (it used to pre-fill 2 and refuse: "Only 1 ... left")
+    r = tenant.web.post(f"/orders/{o1.pk}/ship/", {f"qty_{line.pk}": "1", "ship_now": "on"})
+    assert r.status_code == 302
+    # when the pending parcel is cancelled from the page, its unit is offered again
+    r = tenant.web.post(f"/orders/shipments/{pending.pk}/cancel/")
+    assert (r.status_code, r["Location"]) == (302, f"/orders/{o1.pk}/")
+    html = tenant.web.get(f"/orders/{o1.pk}/").content.decode()
+    assert f'name="qty_{line.pk}" min="0" max="1" value="1"' in html
+    assert "/cancel/" not in html.split("<h2>Shipments</h2>")[1]
+    with tenant_scope(m):
+        assert list(o1.shipments.values_list("status", flat=True)) == ["shipped"]

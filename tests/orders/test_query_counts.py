@@ -95,3 +95,49 @@ def test_stock_reserve_ignores_loaded_products_of_another_merchant(merchant_a, m
     # Then it is still an unknown product for A, and B's stock is untouched
     with tenant_scope(merchant_b.merchant):
         assert inventory_selectors.product_available(merchant=merchant_b.merchant, product_id=foreign.pk) == 5
+
+
+def _order_of(m, external_id: str, n_lines: int):
+    return services.order_ingest(merchant=m, integration_id=1, normalized=normalized(
+        external_id, lines=tuple((f"L{i}", f"S-{i}", 2) for i in range(n_lines)))).order
+
+
+def _count(fn) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        fn()
+    return len(ctx.captured_queries)
+
+
+@pytest.mark.parametrize("action", ["ship", "ship_pending", "cancel", "return"])
+def test_shipping_cancelling_and_returning_do_not_grow_with_lines(merchant_a, action):
+    # Given orders of 1 and of 8 stocked lines (returns: shipped first), on a warmed-up merchant
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        for i in range(8):
+            make_product(m, f"S-{i}", on_hand=100)
+        warm = _order_of(m, "warm", 1)
+        services.order_fulfill_all(merchant=m, order=warm)
+        counts = []
+        for n in (1, 8):
+            order = _order_of(m, f"o{n}", n)
+            if action == "return":
+                services.order_fulfill_all(merchant=m, order=order)
+            if action == "ship_pending":
+                lines = [services.ShipmentLineRequest(li.pk, 2) for li in order.lines.all()]
+                shipment = services.shipment_create(merchant=m, order=order, lines=lines, ship=False)
+            # When it is shipped, cancelled or returned
+            counts.append(_count({
+                "ship": lambda o=order: services.order_fulfill_all(merchant=m, order=o),
+                "ship_pending": lambda s=shipment if action == "ship_pending" else None:
+                    services.shipment_mark_shipped(merchant=m, shipment=s),
+                "cancel": lambda o=order: services.order_cancel(merchant=m, order=o),
+                "return": lambda o=order: services.order_return(merchant=m, order=o),
+            }[action]))
+        # Then 8 lines cost exactly what 1 line costs, and the work was done
+        assert counts[0] == counts[1], counts
+        assert counts[0] <= BUDGET[action], counts
+        assert inventory_selectors.audit_differences(merchant=m) == []
+
+
+# Measured when one lock and one inventory call per order landed (before: 41 queries to ship 1 line, 59 for 3).
+BUDGET = {"ship": 24, "ship_pending": 22, "cancel": 19, "return": 15}

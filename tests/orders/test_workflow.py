@@ -60,3 +60,51 @@ def test_channel_cancel_of_a_fulfilled_order_changes_nothing_but_is_recorded(sco
     assert order.status == OrderStatus.FULFILLED
     assert level(m, a).on_hand == 3
     assert OrderEvent.objects.filter(merchant=m, order=order, kind=OrderEvent.Kind.CANCELLED).count() == 1
+
+
+def _cancel_by_us(m, order):
+    services.order_cancel(merchant=m, order=order)
+
+
+def _cancel_on_the_channel(m, order):
+    services.order_ingest(merchant=m, integration_id=7, normalized=normalized(
+        lines=(("L1", "A-1", 4), ("L2", "B-1", 2)), updated_minutes=5, cancelled=True))
+
+
+def _return(m, order):
+    services.order_return(merchant=m, order=order, restock=True)
+
+
+@pytest.mark.parametrize("end", [_cancel_by_us, _cancel_on_the_channel, _return])
+def test_ending_a_partly_shipped_order_cancels_what_remains_the_same_way_everywhere(scope_a, end):
+    # given 4 × A (1 shipped, 2 in a pending parcel) and 2 × B (none shipped), all reserved
+    from orders.models import OrderLine, Shipment
+    from orders.services import ShipmentLineRequest
+
+    m = scope_a.merchant
+    a = make_product(m, "A-1", on_hand=10)
+    b = make_product(m, "B-1", on_hand=10)
+    order = services.order_ingest(merchant=m, integration_id=7, normalized=normalized(
+        lines=(("L1", "A-1", 4), ("L2", "B-1", 2)))).order
+    la, lb = OrderLine.objects.filter(merchant=m).order_by("position")
+    services.shipment_create(merchant=m, order=order, lines=[ShipmentLineRequest(la.pk, 1)])
+    services.shipment_create(merchant=m, order=order, lines=[ShipmentLineRequest(la.pk, 2)], ship=False)
+    # when the order is cancelled (by us or the channel) or comes back
+    end(m, order)
+    # then every unshipped unit is cancelled, the pending parcel is gone, the shipped one stays, nothing is held
+    assert list(OrderLine.objects.filter(merchant=m).order_by("position").values_list(
+        "quantity_fulfilled", "quantity_cancelled", "quantity_reserved")) == [(1, 3, 0), (0, 2, 0)]
+    assert list(Shipment.objects.filter(merchant=m).values_list("status", flat=True)) == [Shipment.Status.SHIPPED]
+    assert (level(m, a).reserved, level(m, b).reserved) == (0, 0)
+    assert level(m, a).on_hand == (10 if end is _return else 9)
+
+
+def test_the_status_sets_split_every_status_once():
+    from orders.workflow import FLOWING, INACTIVE, OPEN, SHIPPABLE
+
+    assert sorted(OPEN | INACTIVE | {OrderStatus.FULFILLED}) == sorted(OrderStatus.values)
+    assert not OPEN & INACTIVE and OrderStatus.FULFILLED not in OPEN | INACTIVE
+    assert SHIPPABLE == OPEN - {OrderStatus.ON_HOLD} and SHIPPABLE < FLOWING
+    # an order in a shippable state can always be cancelled; an inactive one goes nowhere
+    assert all(can_transition(s, OrderStatus.CANCELLED) for s in OPEN)
+    assert all(TRANSITIONS[s] == frozenset() for s in INACTIVE)

@@ -1,0 +1,76 @@
+"""Transactions that survive a deadlock or a serialization failure.
+
+Locks taken in id order keep our own services from deadlocking one another, but PostgreSQL may still
+pick a transaction as a deadlock victim (40P01) against another writer, or abort one under
+serializable isolation (40001). Both mean "nothing was written; run it again". `retry_transaction`
+does that for a whole outermost transaction, a bounded number of times with jittered backoff; when the
+attempts run out it raises `TransientConflict` (503 with Retry-After), so the error reaches a client in
+the error shape and never as a 500.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+from django.db import DatabaseError, connection, transaction
+
+from core.errors import TransientConflict
+
+logger = logging.getLogger(__name__)
+
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_failure
+ATTEMPTS = 5
+BASE_DELAY = 0.02  # seconds; attempt n sleeps uniform(0, BASE_DELAY * 2**n), capped
+MAX_DELAY = 0.5
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """True for a deadlock or serialization failure from PostgreSQL, however Django wrapped it."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if getattr(current, "sqlstate", None) in RETRYABLE_SQLSTATES:
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def retry_transaction(fn: Callable[P, R]) -> Callable[P, R]:
+    """Run `fn` in `transaction.atomic()`; if it is the outermost transaction, retry it on a deadlock or
+    serialization failure (at most ATTEMPTS runs, jittered exponential backoff).
+
+    Inside a caller's transaction it is a plain savepoint: a failed statement has aborted the outer
+    transaction too, so only the outermost retrying block can run the work again.
+    `fn` must be safe to run again: it reads what it needs under its own locks (our services do).
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        if connection.in_atomic_block:
+            with transaction.atomic():
+                return fn(*args, **kwargs)
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                with transaction.atomic():
+                    return fn(*args, **kwargs)
+            except DatabaseError as exc:
+                if not is_retryable(exc):
+                    raise
+                if attempt == ATTEMPTS:
+                    logger.error("core.db.retry.exhausted", extra={"function": fn.__qualname__, "attempts": attempt})
+                    raise TransientConflict(details={"attempts": attempt}) from exc
+                logger.warning("core.db.retry", extra={"function": fn.__qualname__, "attempt": attempt,
+                                                       "sqlstate": getattr(exc.__cause__, "sqlstate", "")})
+                time.sleep(random.uniform(0, min(MAX_DELAY, BASE_DELAY * 2**attempt)))  # noqa: S311 - jitter
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    return wrapper
