@@ -17,9 +17,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Merchant
+from core.db import retry_transaction
 from core.errors import ValidationFailed
 from inventory import selectors as inventory_selectors
-from inventory import services as inventory_services
 from orders.channels import channels
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus
 from orders.normalized import NormalizedLine, NormalizedOrder
@@ -177,12 +177,11 @@ def _match(merchant: Merchant, lines: list[OrderLine]) -> list[OrderLine]:
 
 
 def _apply_lines(merchant: Merchant, order: Order, existing: list[OrderLine], changed: list[OrderLine],
-                 new: list[OrderLine]) -> tuple[list[OrderLine], list[OrderLine]]:
-    """Save line changes and matches; returns (all lines, lines matched to a product now)."""
-    for line in changed:  # a SKU change releases under the old product before pointing at the new one
-        if line.product_id is None and line.quantity_reserved:
-            inventory_services.stock_release(merchant=merchant, reference=line.reference)
-            line.quantity_reserved = 0
+                 new: list[OrderLine]) -> tuple[list[OrderLine], list[OrderLine], set[str]]:
+    """Save line changes and matches; returns (all lines, lines matched to a product now, references whose
+    product changed). A line whose SKU changed still holds the old product's units: the order's one
+    inventory call (reservations_reconcile with `rehold`) gives them back and reserves the new product's."""
+    rehold = {line.reference for line in changed if line.product_id is None and line.quantity_reserved}
     matched = _match(merchant, [*existing, *new])
     to_update = {id(li): li for li in [*changed, *(m for m in matched if m.pk)]}
     if to_update:
@@ -194,7 +193,7 @@ def _apply_lines(merchant: Merchant, order: Order, existing: list[OrderLine], ch
     if new:
         OrderLine.objects.bulk_create(new)
     lines = sorted([*existing, *new], key=lambda li: (li.position, li.pk or 0))
-    return lines, [m for m in matched if m in existing]
+    return lines, [m for m in matched if m in existing], rehold
 
 
 def order_ingest(*, merchant: Merchant, integration_id: int | None, normalized: NormalizedOrder) -> IngestResult:
@@ -212,6 +211,7 @@ def order_ingest(*, merchant: Merchant, integration_id: int | None, normalized: 
         return _ingest(merchant, integration_id, normalized, fingerprint)
 
 
+@retry_transaction
 def _ingest(merchant: Merchant, integration_id: int | None, normalized: NormalizedOrder,
             fingerprint: str) -> IngestResult:
     with transaction.atomic():
@@ -240,7 +240,7 @@ def _ingest(merchant: Merchant, integration_id: int | None, normalized: Normaliz
 
         existing = [] if created else list(OrderLine.objects.filter(merchant=merchant, order=order).order_by("position", "id"))
         changed, new = _sync_lines(order, normalized, existing)
-        lines, matched = _apply_lines(merchant, order, existing, changed, new)
+        lines, matched, rehold = _apply_lines(merchant, order, existing, changed, new)
         lines_changed = bool(changed or new)
         events: list[OrderEvent] = []
         if matched and not created:
@@ -267,7 +267,7 @@ def _ingest(merchant: Merchant, integration_id: int | None, normalized: Normaliz
             if target != order.status and can_transition(order.status, target):
                 order.status = target
 
-        result = reservations_reconcile(merchant=merchant, order=order, lines=lines, partial=True)
+        result = reservations_reconcile(merchant=merchant, order=order, lines=lines, partial=True, rehold=rehold)
         flags = order_flags_refresh(order=order, lines=lines)
         if not created:
             order.save()

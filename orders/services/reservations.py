@@ -8,7 +8,7 @@ so running it twice does nothing the second time. Callers hold the order's row l
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +40,7 @@ def line_target(order: Order, line: OrderLine) -> int:
 def reservations_reconcile(
     *, merchant: Merchant, order: Order, lines: Sequence[OrderLine], actor=None, partial: bool = True,
     ships: Sequence[inventory_services.ShipRequest] = (), returns: Sequence[inventory_services.ReturnRequest] = (),
-    note: str = "", save: bool = True,
+    note: str = "", save: bool = True, rehold: Collection[str] = (),
 ) -> ReconcileResult:
     """The order's whole stock work in one inventory call (one lock, in id order): ship and return what the
     caller asks, then hold each line's target, releasing the excess and reserving what is missing (partial
@@ -49,7 +49,8 @@ def reservations_reconcile(
 
     partial=False is all-or-nothing (manual orders): inventory raises OutOfStock and the caller's
     transaction rolls everything back. save=False leaves writing quantity_reserved to the caller, which
-    is saving the lines anyway.
+    is saving the lines anyway. `rehold`: references whose product changed (a SKU changed on the channel):
+    always held, so inventory gives back the old product's units and reserves the new one's.
     """
     result = ReconcileResult()
     shipped = {s.reference: s.quantity for s in ships}
@@ -60,7 +61,7 @@ def reservations_reconcile(
         target = line_target(order, line)
         # Shipping consumes the line's reservation first: this is what it holds after the shipment.
         expected[line.reference] = max(0, line.quantity_reserved - shipped.get(line.reference, 0))
-        if expected[line.reference] != target or line.reference in shipped:
+        if expected[line.reference] != target or line.reference in shipped or line.reference in rehold:
             holds.append(inventory_services.HoldTarget(reference=line.reference, product_id=line.product_id,
                                                        quantity=target))
             by_ref[line.reference] = line
