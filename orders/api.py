@@ -135,6 +135,10 @@ class ReasonInput(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=255)
 
 
+class ReturnInput(serializers.Serializer):
+    restock = serializers.BooleanField(default=True, help_text="Put the returned units back on hand.")
+
+
 class ShipmentLineInput(serializers.Serializer):
     line = serializers.IntegerField(required=False, help_text="Order line id (or give sku).")
     sku = serializers.CharField(required=False, max_length=128)
@@ -274,12 +278,14 @@ class OrderViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
     def release_hold(self, request, pk=None):
         return self._act(request, pk, services.order_release_hold)
 
-    @extend_schema(request=inline_serializer("ReturnInput", {"restock": serializers.BooleanField(default=True)}),
-                   responses={200: OrderSerializer, 409: OpenApiResponse(description="illegal_transition")})
+    @extend_schema(request=ReturnInput, responses={200: OrderSerializer, 409: OpenApiResponse(
+        description="illegal_transition")})
     @action(detail=True, methods=["post"], url_path="return")
     def return_(self, request, pk=None):
-        restock = str(request.data.get("restock", "true")).lower() not in ("0", "false", "no")
-        return self._act(request, pk, services.order_return, restock=restock)
+        selectors.order_get(merchant=self.merchant, pk=pk)
+        data = ReturnInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._act(request, pk, services.order_return, restock=data.validated_data["restock"])
 
     @extend_schema(request=ShipmentInput, responses={201: ShipmentSerializer, 409: OpenApiResponse(
         description="illegal_transition (e.g. the order is on hold or cancelled) or out_of_stock")})

@@ -9,7 +9,7 @@ urlpatterns = [
     path("export.csv", views.OrderExportView.as_view(), name="order-export"),
     path("analytics/", views.AnalyticsView.as_view(), name="order-analytics"),
     path("notifications/", views.NotificationSettingsView.as_view(), name="order-notifications"),
-    path("shipments/<int:pk>/ship/", views.ShipmentShipView.as_view(), name="shipment-ship"),
-    path("<int:pk>/", views.OrderDetailView.as_view(), name="order-detail"),
-    path("<int:pk>/<slug:action>/", views.OrderActionView.as_view(), name="order-action"),
+    path("shipments/<id:pk>/ship/", views.ShipmentShipView.as_view(), name="shipment-ship"),
+    path("<id:pk>/", views.OrderDetailView.as_view(), name="order-detail"),
+    path("<id:pk>/<slug:action>/", views.OrderActionView.as_view(), name="order-action"),
 ]
