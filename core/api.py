@@ -13,7 +13,8 @@ from rest_framework import pagination
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from core.errors import ApplicationError
+from core.errors import ApplicationError, ValidationFailed
+from core.pagination import key_field, key_value_from_text
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +90,22 @@ class CursorPagination(pagination.CursorPagination):
     max_page_size = 500
     page_size_query_param = "page_size"
     ordering = "-id"
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self._keyed_queryset = queryset
+        return super().paginate_queryset(queryset, request, view)
+
+    def decode_cursor(self, request):
+        """DRF's cursor, refused with a 400 when malformed, and its position checked against the type of
+        the first ordering column (DRF would put "abc" or a NUL straight into the WHERE clause: a 500)."""
+        try:
+            cursor = super().decode_cursor(request)
+        except drf_exceptions.NotFound:
+            raise ValidationFailed("Bad page cursor.", code="invalid_cursor", details={"field": self.cursor_query_param})
+        if cursor is not None and cursor.position is not None:
+            field = key_field(self._keyed_queryset, self.ordering[0].lstrip("-"))
+            key_value_from_text(field, cursor.position, param=self.cursor_query_param)
+        return cursor
 
     def get_ordering(self, request, queryset, view):
         """A viewset's own `ordering` wins over the default (DRF reads it only with an OrderingFilter)."""

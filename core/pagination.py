@@ -20,7 +20,7 @@ from typing import Any
 from django.db.models import Field, Model, Q, QuerySet
 
 from core.errors import ValidationFailed
-from core.parsing import MAX_BIGINT
+from core.parsing import MAX_BIGINT, parse_int
 
 MAX_CURSOR_LENGTH = 2000
 _INT_TYPES = {"AutoField", "BigAutoField", "SmallAutoField", "IntegerField", "BigIntegerField", "SmallIntegerField",
@@ -38,7 +38,8 @@ def _bad(field: str) -> ValidationFailed:
     return ValidationFailed("Bad page cursor.", code="invalid_cursor", details={"field": field})
 
 
-def _key_field(qs: QuerySet, name: str) -> Field:
+def key_field(qs: QuerySet, name: str) -> Field:
+    """The field (or annotation's output field) a sort key `name` of `qs` compares."""
     if name == "pk":
         return qs.model._meta.pk
     if name in qs.query.annotations:
@@ -76,6 +77,16 @@ def key_value(field: Field, value: Any, *, param: str = "cursor") -> Any:
     raise _bad(param)
 
 
+def key_value_from_text(field: Field, text: str, *, param: str = "cursor") -> Any:
+    """As key_value, for a cursor that carries every value as text (DRF's CursorPagination does)."""
+    if field.get_internal_type() in _INT_TYPES:
+        try:
+            return parse_int(text, field=param)
+        except ValidationFailed:
+            raise _bad(param)
+    return key_value(field, text, param=param)
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
@@ -108,7 +119,7 @@ def keyset_page(qs: QuerySet, *, order: Sequence[str], after: str = "", size: in
     the cursor `after`, at most `size` of them, and the cursor of the next page."""
     keys = [(name.lstrip("-"), name.startswith("-")) for name in order]
     if after:
-        values = decode_cursor(after, fields=[_key_field(qs, name) for name, _ in keys], param=param)
+        values = decode_cursor(after, fields=[key_field(qs, name) for name, _ in keys], param=param)
         condition = Q()
         for i, (name, desc) in enumerate(keys):
             step = Q(**{f"{name}__{'lt' if desc else 'gt'}": values[i]})

@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -94,6 +95,30 @@ def parse_date(value: Any, *, field: str) -> date:
     if not MIN_DATE <= day <= MAX_DATE:
         raise _fail(field, f"{field} must be between {MIN_DATE} and {MAX_DATE}.")
     return day
+
+
+MONEY_MAX_DIGITS = 12  # orders.models.money(): DecimalField(max_digits=12, decimal_places=2)
+MONEY_PLACES = 2
+
+
+def parse_money(value: Any, *, field: str, max_digits: int = MONEY_MAX_DIGITS, places: int = MONEY_PLACES,
+                allow_negative: bool = False) -> Decimal:
+    """An amount that fits a money column: finite, at most `places` decimals, at most `max_digits`
+    digits in all (PostgreSQL refuses a larger one with a numeric overflow, a 500 if unchecked)."""
+    try:
+        amount = value if isinstance(value, Decimal) else Decimal(parse_text(value, field=field))
+    except InvalidOperation:
+        raise _fail(field, f"{field} must be an amount.")
+    if not amount.is_finite():
+        raise _fail(field, f"{field} must be an amount.")
+    if amount < 0 and not allow_negative:
+        raise _fail(field, f"{field} must not be negative.")
+    if amount != amount.quantize(Decimal(1).scaleb(-places)):
+        raise _fail(field, f"{field} has at most {places} decimal places.")
+    limit = Decimal(10) ** (max_digits - places)
+    if abs(amount) >= limit:
+        raise _fail(field, f"{field} must be less than {limit:,}.")
+    return amount
 
 
 def get_param(params: Mapping[str, Any], names: str | Iterable[str]) -> tuple[str, str]:

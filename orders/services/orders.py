@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.models import Merchant
 from core.errors import ApplicationError, ValidationFailed
+from core.parsing import parse_money
 from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
 from orders.errors import UnknownSku
@@ -175,6 +176,10 @@ def order_create_manual(
     for line in lines:
         if line.quantity <= 0:
             raise ValidationFailed("Quantities must be positive.", details={"sku": line.sku})
+    # Every amount, and the totals made of them, must fit the money columns (whatever the caller checked).
+    shipping, tax = parse_money(shipping, field="shipping"), parse_money(tax, field="tax")
+    line_totals = [parse_money(li.unit_price, field="unit_price") * li.quantity for li in lines]
+    parse_money(sum(line_totals, Decimal("0")) + shipping + tax, field="total")
     with transaction.atomic():
         products = inventory_selectors.product_map_by_sku(merchant=merchant, skus={li.sku for li in lines})
         missing = sorted({li.sku for li in lines if li.sku.lower() not in products})
