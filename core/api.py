@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from django_scopes import ScopeError
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import pagination
@@ -79,6 +80,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return None
 
 
+@csrf_exempt  # an unknown API path is a 404 in the error shape for every method, not a CSRF page
 def api_not_found(request, rest: str = "") -> JsonResponse:
     return JsonResponse(error_body("not_found", "No such API endpoint."), status=404)
 

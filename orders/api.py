@@ -69,6 +69,7 @@ class ShipmentLineSerializer(serializers.ModelSerializer):
 class ShipmentSerializer(serializers.ModelSerializer):
     lines = ShipmentLineSerializer(many=True, read_only=True)
     label_cost = serializers.DecimalField(source="label_cost_amount", max_digits=12, decimal_places=2)
+    tracking_url = serializers.CharField(help_text="A URL, or empty until the carrier gives one.")
 
     class Meta:
         model = Shipment
