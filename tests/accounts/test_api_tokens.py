@@ -105,3 +105,10 @@ def test_dashboard_revokes_only_its_own_tokens(merchant_a, merchant_b):
     theirs.refresh_from_db()
     assert theirs.revoked_at is None
     assert merchant_b.api.get("/api/v1/me/").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/api/v1/api-tokens/abc/", "/api/v1/api-tokens/%C2%B2/",
+                                  "/api/v1/api-tokens/99999999999999999999/"])
+def test_revoking_a_token_id_that_is_not_an_id_is_404_in_the_error_shape(merchant_a, path):
+    r = merchant_a.api.delete(path)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
