@@ -23,7 +23,6 @@ from accounts.models import Merchant
 from core.parsing import DateRange
 from orders.models import Channel, Order, OrderLine, OrderStatus, Shipment
 
-MAX_DAYS = 366
 CENT = Decimal("0.01")
 
 
