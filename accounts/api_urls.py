@@ -1,10 +1,9 @@
 from django.urls import path
-from rest_framework.routers import DefaultRouter
 
 from accounts import api
+from core.routers import ApiRouter
 
-router = DefaultRouter(trailing_slash=True)
-router.include_root_view = False
+router = ApiRouter()
 router.register("api-tokens", api.ApiTokenViewSet, basename="api-token")
 
 urlpatterns = [

@@ -6,5 +6,5 @@ urlpatterns = [
     path("", views.DashboardView.as_view(), name="dashboard"),
     path("settings/", views.SettingsView.as_view(), name="settings"),
     path("settings/api-tokens/", views.ApiTokenCreateView.as_view(), name="api-token-create"),
-    path("settings/api-tokens/<int:pk>/revoke/", views.ApiTokenRevokeView.as_view(), name="api-token-revoke"),
+    path("settings/api-tokens/<id:pk>/revoke/", views.ApiTokenRevokeView.as_view(), name="api-token-revoke"),
 ]

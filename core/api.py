@@ -8,6 +8,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import DatabaseError
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from django_scopes import ScopeError
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import pagination
@@ -15,7 +16,8 @@ from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
 from core.db import is_retryable
-from core.errors import ApplicationError, TransientConflict
+from core.errors import ApplicationError, TransientConflict, ValidationFailed
+from core.pagination import key_field, key_value_from_text
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +85,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return None
 
 
+@csrf_exempt  # an unknown API path is a 404 in the error shape for every method, not a CSRF page
 def api_not_found(request, rest: str = "") -> JsonResponse:
     return JsonResponse(error_body("not_found", "No such API endpoint."), status=404)
 
@@ -94,6 +97,22 @@ class CursorPagination(pagination.CursorPagination):
     max_page_size = 500
     page_size_query_param = "page_size"
     ordering = "-id"
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self._keyed_queryset = queryset
+        return super().paginate_queryset(queryset, request, view)
+
+    def decode_cursor(self, request):
+        """DRF's cursor, refused with a 400 when malformed, and its position checked against the type of
+        the first ordering column (DRF would put "abc" or a NUL straight into the WHERE clause: a 500)."""
+        try:
+            cursor = super().decode_cursor(request)
+        except drf_exceptions.NotFound:
+            raise ValidationFailed("Bad page cursor.", code="invalid_cursor", details={"field": self.cursor_query_param})
+        if cursor is not None and cursor.position is not None:
+            field = key_field(self._keyed_queryset, self.ordering[0].lstrip("-"))
+            key_value_from_text(field, cursor.position, param=self.cursor_query_param)
+        return cursor
 
     def get_ordering(self, request, queryset, view):
         """A viewset's own `ordering` wins over the default (DRF reads it only with an OrderingFilter)."""

@@ -2,12 +2,17 @@ from django.db import DatabaseError
 from django.shortcuts import render
 
 from core.db import is_retryable
-from core.errors import NotFound, TransientConflict
+from core.errors import ApplicationError, NotFound, TransientConflict
 
 
 class DomainErrorMiddleware:
-    """Dashboard pages: a NotFound raised by a selector is the ordinary 404 page; a deadlock or
-    serialization failure that got past the retries is a 503 "try again" page, never a 500."""
+    """Dashboard pages: a domain error that reaches the top is its own status, never a 500.
+
+    NotFound from a selector is the ordinary 404 page; a deadlock or serialization failure that got
+    past the retries is a 503 "try again" page; any other ApplicationError (a malformed query
+    parameter refused by core.parsing, a bad page cursor) is a page naming the problem, with the
+    error's status (400 for ValidationFailed). The API renders these in core.api instead.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -24,4 +29,6 @@ class DomainErrorMiddleware:
             response = render(request, "errors/503.html", {"message": exception.message}, status=503)
             response["Retry-After"] = str(int(exception.retry_after or 1))
             return response
+        if isinstance(exception, ApplicationError):
+            return render(request, "errors/400.html", {"message": exception.message}, status=exception.status_code)
         return None

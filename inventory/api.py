@@ -8,6 +8,7 @@ from rest_framework.response import Response
 
 from core.api import CursorPagination, MerchantViewMixin
 from core.errors import ValidationFailed
+from core.parsing import optional_id, optional_text
 from inventory import selectors, services
 from inventory.models import Location, Product, StockLevel, StockMovement
 from inventory.services import AdjustLine
@@ -105,13 +106,14 @@ class ProductViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveMo
     filter_backends: list = []
 
     def get_merchant_queryset(self):
-        sku, q = self.request.query_params.get("sku"), self.request.query_params.get("q")
+        params = self.request.query_params
+        sku, q = optional_text(params, "sku", max_length=64), optional_text(params, "q", max_length=100)
         if q:
             qs = selectors.inventory_table(merchant=self.merchant, q=q).order_by("sku", "id")
         else:
             qs = selectors.product_list(merchant=self.merchant)
         if sku:
-            qs = qs.filter(sku__iexact=sku.strip())
+            qs = qs.filter(sku__iexact=sku)
         return qs
 
     def list(self, request, *args, **kwargs):
@@ -234,14 +236,13 @@ class StockLevelViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.Retriev
     def get_merchant_queryset(self):
         params = self.request.query_params
         location_id = None
-        if params.get("location"):
-            raw = params["location"].strip()
-            loc = selectors.location_map_by_code(merchant=self.merchant).get(raw.lower())
-            location_id = int(raw) if raw.isdigit() else (loc.pk if loc else -1)
-        product = params.get("product")
+        location_ref = optional_text(params, "location", max_length=100)
+        if location_ref:
+            location = selectors.location_resolver(merchant=self.merchant)(location_ref)
+            location_id = location.pk if location else -1  # an unknown location has no levels
         return selectors.stock_level_list(
-            merchant=self.merchant, sku=params.get("sku"), location_id=location_id,
-            product_id=int(product) if product and product.isdigit() else None,
+            merchant=self.merchant, sku=optional_text(params, "sku", max_length=64), location_id=location_id,
+            product_id=optional_id(params, "product"),
         )
 
 
@@ -274,10 +275,10 @@ class StockMovementViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.Retr
 
     def get_merchant_queryset(self):
         params = self.request.query_params
-        product = params.get("product")
         return selectors.stock_movement_list(
-            merchant=self.merchant, sku=params.get("sku"), reference=params.get("reference"),
-            reason=params.get("reason"), product_id=int(product) if product and product.isdigit() else None,
+            merchant=self.merchant, sku=optional_text(params, "sku", max_length=64),
+            reference=optional_text(params, "reference", max_length=128),
+            reason=optional_text(params, "reason", max_length=32), product_id=optional_id(params, "product"),
         )
 
 
@@ -348,14 +349,12 @@ class InventoryAdjustmentViewSet(MerchantViewMixin, viewsets.GenericViewSet):
             raise serializers.ValidationError(data.errors)
         items = data.validated_data["adjustments"]
         products = selectors.product_resolve_skus(merchant=self.merchant, skus=[a["sku"] for a in items])
-        locations = selectors.location_map_by_code(merchant=self.merchant)
-        by_id = {str(loc.pk): loc for loc in locations.values()}
+        resolve_location = selectors.location_resolver(merchant=self.merchant)
         lines = []
         for i, (a, product) in enumerate(zip(items, products, strict=True)):
             location = None
             if a.get("location"):
-                key = a["location"].strip()
-                location = by_id.get(key) or locations.get(key.lower())
+                location = resolve_location(a["location"])
                 if location is None:
                     raise ValidationFailed(f"Row {i + 1}: unknown location {a['location']}. Nothing was applied.",
                                            details={"row": i + 1, "index": i, "location": a["location"]})

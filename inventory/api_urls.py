@@ -1,9 +1,7 @@
-from rest_framework.routers import DefaultRouter
-
+from core.routers import ApiRouter
 from inventory import api
 
-router = DefaultRouter()
-router.include_root_view = False
+router = ApiRouter()
 router.register("products", api.ProductViewSet, basename="product")
 router.register("locations", api.LocationViewSet, basename="location")
 router.register("stock-levels", api.StockLevelViewSet, basename="stock-level")

@@ -7,7 +7,12 @@ from inventory.services._core import MAX_UNITS
 
 
 class _MerchantForm(forms.Form):
+    # The product page shows the adjust and transfer forms together: each needs its own element ids
+    # (both have quantity and note), or a label focuses the other form's field.
+    auto_id = "id_%s"
+
     def __init__(self, *args, merchant, **kwargs):
+        kwargs.setdefault("auto_id", self.auto_id)
         super().__init__(*args, **kwargs)
         self.merchant = merchant
         for name in ("location", "from_location", "to_location"):
@@ -16,6 +21,7 @@ class _MerchantForm(forms.Form):
 
 
 class AdjustForm(_MerchantForm):
+    auto_id = "id_adjust_%s"
     MODES = [("delta", "Add or remove units"), ("count", "Set the counted number (stocktake)")]
     REASONS = [("received", "Received"), ("adjustment", "Adjustment (damage, loss, correction)")]
 
@@ -36,6 +42,7 @@ class AdjustForm(_MerchantForm):
 
 
 class TransferForm(_MerchantForm):
+    auto_id = "id_transfer_%s"
     from_location = forms.ModelChoiceField(queryset=None, empty_label=None, label="From")
     to_location = forms.ModelChoiceField(queryset=None, empty_label=None, label="To")
     quantity = forms.IntegerField(min_value=1, max_value=MAX_UNITS)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Lower
@@ -144,6 +144,24 @@ def location_map_by_code(*, merchant: Merchant) -> dict[str, Location]:
     for loc in location_list(merchant=merchant):
         out[loc.code.lower()] = loc
     return out
+
+
+def location_resolver(*, merchant: Merchant) -> Callable[[str], Location | None]:
+    """The one way a client names a location: its id, its code or (for CSV files) its name, any case.
+
+    Returns a function from such a reference to the Location (None when none matches), after one
+    query, so a file or a request of many rows resolves every row without a query each.
+    """
+    by_ref = location_map_by_code(merchant=merchant)
+    by_id = {loc.pk: loc for loc in by_ref.values()}
+
+    def resolve(ref: str) -> Location | None:
+        key = (ref or "").strip()
+        if key.isascii() and key.isdigit() and int(key) in by_id:
+            return by_id[int(key)]
+        return by_ref.get(key.lower())
+
+    return resolve
 
 
 def _stock_available(

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import base64
-import json
-
 from django.contrib import messages
-from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -16,6 +12,8 @@ from django.views.generic import TemplateView
 from accounts.views import MerchantRequiredMixin
 from core.csv_stream import csv_streaming_response
 from core.errors import ApplicationError
+from core.pagination import keyset_page
+from core.parsing import optional_id, optional_text
 from inventory import selectors, services
 from inventory.forms import (
     AdjustForm,
@@ -37,18 +35,6 @@ SORTS = {
 }
 
 
-def _encode_cursor(value, pk: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps([value, pk]).encode()).decode().rstrip("=")
-
-
-def _decode_cursor(raw: str):
-    try:
-        value, pk = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
-        return value, int(pk)
-    except (ValueError, TypeError):
-        return None
-
-
 class InventoryListView(MerchantRequiredMixin, TemplateView):
     """Products with stock summed over locations (or at one), searchable, filterable, keyset-paginated."""
 
@@ -57,7 +43,8 @@ class InventoryListView(MerchantRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
         g = self.request.GET
-        location_id = int(g["location"]) if g.get("location", "").isdigit() else None
+        location_id = optional_id(g, "location")
+        q = optional_text(g, "q", max_length=100)
         sort = g.get("sort", "sku")
         key = sort.lstrip("-")
         if key not in SORTS:
@@ -65,19 +52,12 @@ class InventoryListView(MerchantRequiredMixin, TemplateView):
         desc = sort.startswith("-")
         field = SORTS[key]
         qs = selectors.inventory_table(
-            merchant=self.merchant, q=g.get("q", ""), location_id=location_id, low_stock=g.get("low") == "1",
+            merchant=self.merchant, q=q, location_id=location_id, low_stock=g.get("low") == "1",
             bundle=g.get("bundle", ""),
         )
-        cursor = _decode_cursor(g.get("after", "")) if g.get("after") else None
-        if cursor is not None:
-            value, pk = cursor
-            if desc:
-                qs = qs.filter(Q(**{f"{field}__lt": value}) | Q(**{field: value, "pk__lt": pk}))
-            else:
-                qs = qs.filter(Q(**{f"{field}__gt": value}) | Q(**{field: value, "pk__gt": pk}))
-        qs = qs.order_by(f"-{field}" if desc else field, "-pk" if desc else "pk")
-        rows = list(qs[: PAGE + 1])
-        page = rows[:PAGE]
+        result = keyset_page(qs, order=[f"-{field}", "-pk"] if desc else [field, "pk"], after=g.get("after", ""),
+                             size=PAGE)
+        page = result.rows
         bundles = [p.pk for p in page if p.is_bundle]
         if bundles:
             avail = selectors.products_available(merchant=self.merchant, product_ids=bundles,
@@ -87,10 +67,7 @@ class InventoryListView(MerchantRequiredMixin, TemplateView):
                     p.total_available = avail[p.pk]
         params = g.copy()
         params.pop("after", None)
-        next_after = None
-        if len(rows) > PAGE:
-            last = page[-1]
-            next_after = _encode_cursor(getattr(last, field), last.pk)
+        next_after = result.next_cursor or None
         sort_links = {}
         for k in SORTS:
             p2 = params.copy()
@@ -99,7 +76,7 @@ class InventoryListView(MerchantRequiredMixin, TemplateView):
         ctx.update(
             products=page, next_after=next_after, base_query=params.urlencode(), sort=sort, sort_links=sort_links,
             locations=selectors.location_list(merchant=self.merchant), location_id=location_id,
-            q=g.get("q", ""), low=g.get("low") == "1", bundle=g.get("bundle", ""), is_first=cursor is None,
+            q=q, low=g.get("low") == "1", bundle=g.get("bundle", ""), is_first=not g.get("after"),
             low_count=selectors.low_stock_list(merchant=self.merchant).count(),
             product_count=selectors.product_list(merchant=self.merchant).count(),
         )
@@ -112,11 +89,8 @@ class ProductDetailView(MerchantRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
         product = selectors.product_get(merchant=self.merchant, pk=self.kwargs["pk"])
-        movements = selectors.stock_movement_list(merchant=self.merchant, product_id=product.pk)
-        before = self.request.GET.get("before", "")
-        if before.isdigit():
-            movements = movements.filter(pk__lt=int(before))  # keyset: no OFFSET
-        moves = list(movements[: PAGE + 1])
+        movements = keyset_page(selectors.stock_movement_list(merchant=self.merchant, product_id=product.pk),
+                                order=["-pk"], after=self.request.GET.get("after", ""), size=PAGE)
         levels = list(selectors.stock_level_list(merchant=self.merchant, product_id=product.pk)
                       .order_by("-location__is_default", "location_id"))
         ctx.update(
@@ -124,7 +98,7 @@ class ProductDetailView(MerchantRequiredMixin, TemplateView):
             available=selectors.product_available(merchant=self.merchant, product_id=product.pk),
             components=selectors.bundle_components(merchant=self.merchant, bundle=product) if product.is_bundle else [],
             bundles=selectors.bundles_containing(merchant=self.merchant, product=product),
-            movements=moves[:PAGE], next_before=moves[PAGE - 1].pk if len(moves) > PAGE else None,
+            movements=movements.rows, next_after=movements.next_cursor,
             adjust_form=kwargs.get("adjust_form") or AdjustForm(merchant=self.merchant),
             transfer_form=kwargs.get("transfer_form") or TransferForm(merchant=self.merchant),
             reasons=StockMovement.Reason,
@@ -367,6 +341,6 @@ class LevelsExportView(MerchantRequiredMixin, View):
     """Every level as CSV, streamed in chunks (each chunk read inside the merchant's scope)."""
 
     def get(self, request):
-        location_id = int(request.GET["location"]) if request.GET.get("location", "").isdigit() else None
+        location_id = optional_id(request.GET, "location")
         rows = imports.levels_export_rows(merchant=self.merchant, location_id=location_id)
         return csv_streaming_response(rows, filename="stock-levels.csv", content_type="text/csv")

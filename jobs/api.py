@@ -2,6 +2,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import mixins, serializers, viewsets
 
 from core.api import MerchantViewMixin
+from core.parsing import optional_text
 from jobs import selectors
 from jobs.models import WorkerJob
 
@@ -36,4 +37,5 @@ class WorkerJobViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.Retrieve
 
     def get_merchant_queryset(self):
         params = self.request.query_params
-        return selectors.job_list(merchant=self.merchant, status=params.get("status"), kind=params.get("kind"))
+        return selectors.job_list(merchant=self.merchant, status=optional_text(params, "status") or None,
+                                  kind=optional_text(params, "kind", max_length=64) or None)

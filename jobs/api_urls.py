@@ -1,8 +1,6 @@
-from rest_framework.routers import DefaultRouter
-
+from core.routers import ApiRouter
 from jobs import api
 
-router = DefaultRouter()
-router.include_root_view = False
+router = ApiRouter()
 router.register("jobs", api.WorkerJobViewSet, basename="job")
 urlpatterns = router.urls

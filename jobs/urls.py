@@ -4,5 +4,5 @@ from jobs import views
 
 urlpatterns = [
     path("", views.JobListView.as_view(), name="job-list"),
-    path("<int:pk>/", views.JobDetailView.as_view(), name="job-detail"),
+    path("<id:pk>/", views.JobDetailView.as_view(), name="job-detail"),
 ]

@@ -1,6 +1,7 @@
 from django.views.generic import DetailView, ListView
 
 from accounts.views import MerchantRequiredMixin
+from core.parsing import optional_id, optional_text
 from jobs import selectors
 from jobs.models import WorkerJob
 
@@ -11,11 +12,11 @@ class JobListView(MerchantRequiredMixin, ListView):
     paginate_by = None
 
     def get_queryset(self):
-        status = self.request.GET.get("status") or None
+        status = optional_text(self.request.GET, "status", max_length=32) or None
         qs = selectors.job_list(merchant=self.merchant, status=status)
-        before = self.request.GET.get("before")
-        if before and before.isdigit():
-            qs = qs.filter(pk__lt=int(before))  # keyset pagination: no OFFSET
+        before = optional_id(self.request.GET, "before")
+        if before:
+            qs = qs.filter(pk__lt=before)  # keyset pagination: no OFFSET
         return qs[:51]
 
     def get_context_data(self, **kwargs):

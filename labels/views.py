@@ -1,6 +1,7 @@
 from django.views.generic import TemplateView
 
 from accounts.views import MerchantRequiredMixin
+from core.parsing import optional_id
 from orders.models import Shipment
 from orders.selectors import orders as order_selectors
 
@@ -17,9 +18,9 @@ class ShipmentListView(MerchantRequiredMixin, TemplateView):
         status = self.request.GET.get("status", "")
         if status in Shipment.Status.values:
             qs = qs.filter(status=status)
-        before = self.request.GET.get("before", "")
-        if before.isdigit():
-            qs = qs.filter(pk__lt=int(before))  # keyset pagination: no OFFSET
+        before = optional_id(self.request.GET, "before")
+        if before:
+            qs = qs.filter(pk__lt=before)  # keyset pagination: no OFFSET
         rows = list(qs[: PAGE + 1])
         return super().get_context_data(
             shipments=rows[:PAGE],

@@ -70,6 +70,7 @@ class ShipmentLineSerializer(serializers.ModelSerializer):
 class ShipmentSerializer(serializers.ModelSerializer):
     lines = ShipmentLineSerializer(many=True, read_only=True)
     label_cost = serializers.DecimalField(source="label_cost_amount", max_digits=12, decimal_places=2)
+    tracking_url = serializers.CharField(help_text="A URL, or empty until the carrier gives one.")
 
     class Meta:
         model = Shipment
@@ -134,6 +135,10 @@ class OrderUpdateInput(serializers.Serializer):
 
 class ReasonInput(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=255)
+
+
+class ReturnInput(serializers.Serializer):
+    restock = serializers.BooleanField(default=True, help_text="Put the returned units back on hand.")
 
 
 class ShipmentLineInput(serializers.Serializer):
@@ -275,12 +280,14 @@ class OrderViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
     def release_hold(self, request, pk=None):
         return self._act(request, pk, services.order_release_hold)
 
-    @extend_schema(request=inline_serializer("ReturnInput", {"restock": serializers.BooleanField(default=True)}),
-                   responses={200: OrderSerializer, 409: OpenApiResponse(description="illegal_transition")})
+    @extend_schema(request=ReturnInput, responses={200: OrderSerializer, 409: OpenApiResponse(
+        description="illegal_transition")})
     @action(detail=True, methods=["post"], url_path="return")
     def return_(self, request, pk=None):
-        restock = str(request.data.get("restock", "true")).lower() not in ("0", "false", "no")
-        return self._act(request, pk, services.order_return, restock=restock)
+        selectors.order_get(merchant=self.merchant, pk=pk)
+        data = ReturnInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._act(request, pk, services.order_return, restock=data.validated_data["restock"])
 
     @extend_schema(request=ShipmentInput, responses={201: ShipmentSerializer, 409: OpenApiResponse(
         description="illegal_transition (e.g. the order is on hold or cancelled) or out_of_stock")})

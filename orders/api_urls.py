@@ -1,10 +1,9 @@
 from django.urls import path
-from rest_framework.routers import DefaultRouter
 
+from core.routers import ApiRouter
 from orders import api
 
-router = DefaultRouter()
-router.include_root_view = False
+router = ApiRouter()
 router.register("orders", api.OrderViewSet, basename="order")
 router.register("shipments", api.ShipmentViewSet, basename="shipment")
 

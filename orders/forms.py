@@ -36,8 +36,10 @@ class ManualOrderForm(forms.Form):
     customer_email = forms.CharField(required=False, max_length=254)
     currency = forms.RegexField(regex=r"^[A-Za-z]{3}$", max_length=3, required=False,
                                 help_text="Three letters; the merchant's currency when empty.")
-    shipping = forms.DecimalField(required=False, min_value=Decimal("0"), decimal_places=2, initial=Decimal("0"))
-    tax = forms.DecimalField(required=False, min_value=Decimal("0"), decimal_places=2, initial=Decimal("0"))
+    shipping = forms.DecimalField(required=False, min_value=Decimal("0"), max_digits=12, decimal_places=2,
+                                  initial=Decimal("0"))
+    tax = forms.DecimalField(required=False, min_value=Decimal("0"), max_digits=12, decimal_places=2,
+                             initial=Decimal("0"))
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     def clean_customer_email(self):
@@ -50,7 +52,7 @@ class ManualOrderForm(forms.Form):
 class ManualLineForm(forms.Form):
     sku = forms.CharField(max_length=128)
     quantity = forms.IntegerField(min_value=1, max_value=100000)
-    unit_price = forms.DecimalField(min_value=Decimal("0"), decimal_places=2, required=False,
+    unit_price = forms.DecimalField(min_value=Decimal("0"), max_digits=12, decimal_places=2, required=False,
                                     widget=forms.NumberInput(attrs={"placeholder": "0.00", "step": "0.01"}))
 
 

@@ -42,8 +42,8 @@ def notification_daily_digest_fanout() -> int:
     """Beat, hourly: yesterday's digest for every merchant who chose it, yesterday being the merchant's
     own (Merchant.timezone). The digest is keyed by day, so each goes out once, soon after the
     merchant's midnight, however often this runs."""
+    from core.parsing import zone
     from notifications.selectors import notification_digest_merchants
-    from orders.selectors.analytics import zone
 
     now = timezone.now()
     with unscoped("beat fan-out: merchants wanting the daily digest"):

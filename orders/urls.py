@@ -10,8 +10,8 @@ urlpatterns = [
     path("export.csv", views.OrderExportView.as_view(), name="order-export"),
     path("analytics/", views.AnalyticsView.as_view(), name="order-analytics"),
     path("notifications/", NotificationSettingsView.as_view(), name="order-notifications"),
-    path("shipments/<int:pk>/ship/", views.ShipmentShipView.as_view(), name="shipment-ship"),
-    path("shipments/<int:pk>/cancel/", views.ShipmentCancelView.as_view(), name="shipment-cancel"),
-    path("<int:pk>/", views.OrderDetailView.as_view(), name="order-detail"),
-    path("<int:pk>/<slug:action>/", views.OrderActionView.as_view(), name="order-action"),
+    path("shipments/<id:pk>/ship/", views.ShipmentShipView.as_view(), name="shipment-ship"),
+    path("shipments/<id:pk>/cancel/", views.ShipmentCancelView.as_view(), name="shipment-cancel"),
+    path("<id:pk>/", views.OrderDetailView.as_view(), name="order-detail"),
+    path("<id:pk>/<slug:action>/", views.OrderActionView.as_view(), name="order-action"),
 ]

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -16,6 +17,7 @@ from accounts.tenancy import tenant_scope
 from accounts.views import MerchantRequiredMixin
 from core.csv_stream import csv_streaming_response
 from core.errors import ApplicationError, ValidationFailed
+from core.parsing import parse_id, parse_int
 from orders import charts, selectors, services
 from orders.bulk_actions import bulk_action_get, registered_bulk_actions
 from orders.channels import channel_list
@@ -32,33 +34,57 @@ from orders.models import OrderStatus
 from orders.workflow import SHIPPABLE, allowed_actions, left_to_ship, pending_in
 
 PAGE_SIZE = 50
+MAX_LINE_QUANTITY = 1_000_000_000
 
 
-def _filters(request) -> selectors.OrderFilters:
+def _filter_params(request):
     params = request.GET.copy()
     for flag in ("needs_attention", "short"):
         if params.get(flag) == "on":
             params[flag] = "true"
-    return selectors.OrderFilters.from_params(params)
+    return params
+
+
+def _filters(request) -> selectors.OrderFilters:
+    """The filters of the query string; a bad value is a 400 (the export) in the error's words."""
+    return selectors.OrderFilters.from_params(_filter_params(request))
+
+
+def _filters_lenient(request) -> tuple[selectors.OrderFilters, list[str]]:
+    """The list page's filters: a bad value is named and dropped, and every other filter still applies
+    (ignoring them all would show orders the merchant filtered out, under filters that look applied)."""
+    params, problems = _filter_params(request), []
+    for _ in range(len(params) + 1):
+        try:
+            return selectors.OrderFilters.from_params(params), problems
+        except ValidationFailed as exc:
+            problems.append(exc.message)
+            field = exc.details.get("field")
+            aliases = {"from": ("from", "placed_from"), "placed_from": ("from", "placed_from"),
+                       "to": ("to", "placed_to"), "placed_to": ("to", "placed_to")}.get(field, (field,))
+            if not field or not any(a in params for a in aliases):
+                break
+            for alias in aliases:
+                params.pop(alias, None)
+    return selectors.OrderFilters(), problems
 
 
 class OrderListView(MerchantRequiredMixin, TemplateView):
     template_name = "orders/list.html"
 
     def get(self, request, *args, **kwargs):
-        try:
-            filters = _filters(request)
-        except ValidationFailed as exc:
-            messages.error(request, exc.message)
-            filters = selectors.OrderFilters()
+        filters, problems = _filters_lenient(request)
+        for problem in problems:
+            messages.error(request, problem)
         qs = selectors.order_list(merchant=self.merchant, filters=filters)
         try:
-            rows, cursor = selectors.order_page(qs, after=request.GET.get("after", ""), size=PAGE_SIZE)
-        except ValidationFailed:
-            rows, cursor = selectors.order_page(qs, size=PAGE_SIZE)
+            page = selectors.order_page(qs, after=request.GET.get("after", ""), size=PAGE_SIZE)
+        except ValidationFailed as exc:
+            messages.error(request, f"{exc.message} Showing the first page.")
+            page = selectors.order_page(qs, size=PAGE_SIZE)
         query = filters.as_query()
         return self.render_to_response(self.get_context_data(
-            orders=rows, next_cursor=cursor, filter_form=OrderFilterForm(request.GET or None),
+            orders=page.rows, next_cursor=page.next_cursor, filter_form=OrderFilterForm(request.GET or None),
             query=query, is_first_page=not request.GET.get("after"),
             extra_actions=registered_bulk_actions(),
         ))
@@ -68,10 +94,11 @@ class OrderBulkView(MerchantRequiredMixin, View):
     """Bulk actions on the selected orders (checkboxes named "ids")."""
 
     def post(self, request):
-        ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+        ids = [parse_id(i, field="ids") for i in request.POST.getlist("ids") if i.strip()]
         action = request.POST.get("action", "")
-        back = request.POST.get("next") or reverse("order-list")
-        if not back.startswith("/"):
+        back = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
+                                               require_https=request.is_secure()):
             back = reverse("order-list")
         if not ids:
             messages.warning(request, "Select some orders first.")
@@ -210,8 +237,11 @@ class OrderActionView(MerchantRequiredMixin, View):
             return HttpResponseRedirect(back)
         requests = []
         for key, value in request.POST.items():
-            if key.startswith("qty_") and key[4:].isdigit() and value.strip().isdigit() and int(value) > 0:
-                requests.append(services.ShipmentLineRequest(order_line_id=int(key[4:]), quantity=int(value)))
+            if key.startswith("qty_") and value.strip():
+                quantity = parse_int(value, field=key, min_value=0, max_value=MAX_LINE_QUANTITY)
+                if quantity > 0:
+                    requests.append(services.ShipmentLineRequest(order_line_id=parse_id(key[4:], field=key),
+                                                                 quantity=quantity))
         shipment = services.shipment_create(
             merchant=self.merchant, order=order, lines=requests, actor=request.user,
             carrier=form.cleaned_data["carrier"], tracking_number=form.cleaned_data["tracking_number"],

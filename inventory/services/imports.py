@@ -24,7 +24,7 @@ from core.enqueue import enqueue_on_commit
 from core.errors import ValidationFailed
 from inventory.errors import InvalidStockOperation, OutOfStock
 from inventory.models import StockImport, StockLevel, StockMovement
-from inventory.selectors import location_default, location_map_by_code, product_map_by_sku
+from inventory.selectors import location_default, location_resolver, product_map_by_sku
 from inventory.services._core import MAX_UNITS
 from inventory.services.catalog import PRODUCT_FIELDS, product_create, product_update
 from inventory.services.stock import AdjustLine, stock_adjust_many
@@ -36,6 +36,7 @@ PREVIEW_CHANGES = 200  # changes kept for the preview page (all are counted)
 PREVIEW_ERRORS = 500
 MAX_ROWS = 500_000
 STOCK_KIND = "inventory.stock_import"
+CATALOG_KIND = "inventory.catalog_import"
 
 CATALOG_COLUMNS = {"sku", "title", *PRODUCT_FIELDS}
 CATALOG_TEXT_LIMITS = {"title": 255, "barcode": 64}
@@ -64,10 +65,37 @@ class Preview:
         }
 
 
-def _reader(fileobj: IO) -> Iterator[list[str]]:
+def _reader(fileobj: IO, pv: Preview) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    """(lower-cased header, data rows numbered as a spreadsheet shows them: the header is row 1).
+
+    What the csv module cannot read (a field over its size limit, a broken quote) and rows holding a
+    NUL character (which PostgreSQL cannot store) become errors of their row in the preview, never
+    an exception: nothing after an unreadable line is read.
+    """
     raw = fileobj.read()
     text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw.lstrip("\ufeff")
-    return csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""))
+
+    def numbered() -> Iterator[tuple[int, list[str]]]:
+        n = 0
+        while True:
+            n += 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                pv.error(n, f"This line cannot be read as CSV ({exc}); nothing after it was read.")
+                return
+            if any("\x00" in cell for cell in row):
+                pv.error(n, "The row contains a NUL character.")
+                row = [] if n == 1 else None
+            if row is not None:
+                yield n, row
+
+    rows = numbered()
+    _, header = next(rows, (1, []))
+    return [h.strip().lower() for h in header], rows
 
 
 def _repeated(header: list[str]) -> list[str]:
@@ -86,8 +114,7 @@ def stock_preview(
 ) -> Preview:
     """Check every row of a stock CSV against the current catalog and levels; write nothing."""
     pv = Preview()
-    rows = _reader(fileobj)
-    header = [h.strip().lower() for h in next(rows, [])]
+    header, rows = _reader(fileobj, pv)
     allowed = {"sku", "location", "on_hand", "delta"}
     extra = [h for h in header if h not in allowed]
     if extra:
@@ -105,7 +132,7 @@ def stock_preview(
     pv.mode = "on_hand" if "on_hand" in header else "delta"
     i_sku, i_loc, i_val = header.index("sku"), header.index("location"), header.index(pv.mode)
     data = []
-    for n, row in enumerate(rows, start=2):
+    for n, row in rows:
         if not any(c.strip() for c in row):
             continue
         if len(row) != len(header):
@@ -117,7 +144,7 @@ def stock_preview(
             return pv
     pv.row_count = len(data)
     products = product_map_by_sku(merchant=merchant, skus=[d[1] for d in data])
-    locations = location_map_by_code(merchant=merchant)
+    resolve_location = location_resolver(merchant=merchant)
     default = location_default(merchant=merchant)
     levels: dict[tuple[int, int], tuple[int, int, bool]] = {}
     pids = sorted({p.pk for p in products.values()})
@@ -140,7 +167,7 @@ def stock_preview(
         if product.is_bundle:
             pv.error(n, f"{product.sku} is a bundle; import its components instead.")
             continue
-        location = locations.get(loc_name.lower()) if loc_name else default
+        location = resolve_location(loc_name) if loc_name else default
         if location is None:
             pv.error(n, f"Unknown location {loc_name}.")
             continue
@@ -230,20 +257,22 @@ def stock_import_apply(*, merchant: Merchant, import_id: int, actor: User | None
         if imp.status != StockImport.Status.PREVIEWED:
             raise InvalidStockOperation(f"This import is already {imp.get_status_display().lower()}.",
                                         code="import_not_previewed")
-        if imp.kind == StockImport.Kind.CATALOG:
-            with imp.file.open("rb") as fh:
-                pv = catalog_import(merchant=merchant, fileobj=fh, dry_run=False)
-            imp.status, imp.applied_at, imp.summary = StockImport.Status.APPLIED, timezone.now(), pv.summary()
-            imp.save(update_fields=["status", "applied_at", "summary"])
-            return imp
-        if imp.row_count > INLINE_LIMIT:
+        if imp.row_count > INLINE_LIMIT:  # README: files over 2,000 rows, stock or catalog, run in the background
+            catalog = imp.kind == StockImport.Kind.CATALOG
             job = job_create(
-                merchant=merchant, kind=STOCK_KIND, description=f"Stock import {imp.filename}",
+                merchant=merchant, kind=CATALOG_KIND if catalog else STOCK_KIND,
+                description=f"{'Catalog' if catalog else 'Stock'} import {imp.filename}",
                 params={"import_id": imp.pk}, total=imp.row_count, created_by=actor, max_attempts=1,
             )
             imp.status, imp.job = StockImport.Status.QUEUED, job
             imp.save(update_fields=["status", "job"])
             enqueue_on_commit("inventory.stock_import_apply", merchant_id=merchant.pk, import_id=imp.pk)
+            return imp
+        if imp.kind == StockImport.Kind.CATALOG:
+            with imp.file.open("rb") as fh:
+                pv = catalog_import(merchant=merchant, fileobj=fh, dry_run=False)
+            imp.status, imp.applied_at, imp.summary = StockImport.Status.APPLIED, timezone.now(), pv.summary()
+            imp.save(update_fields=["status", "applied_at", "summary"])
             return imp
         with imp.file.open("rb") as fh:
             pv = stock_preview(merchant=merchant, fileobj=fh)
@@ -264,18 +293,27 @@ def stock_import_run_job(*, merchant: Merchant, import_id: int) -> str:
     if imp.status == StockImport.Status.APPLIED:
         return "already-done"
     job = job_start(job=imp.job)
+    catalog = imp.kind == StockImport.Kind.CATALOG
     try:
-        with imp.file.open("rb") as fh:
-            pv = stock_preview(merchant=merchant, fileobj=fh,
-                               progress=lambda k: job_progress(job=job, done=k // 2, total=imp.row_count))
-        job_progress(job=job, done=imp.row_count // 2)
+        if catalog:
+            pv, written = Preview(), 0
+        else:
+            with imp.file.open("rb") as fh:
+                pv = stock_preview(merchant=merchant, fileobj=fh,
+                                   progress=lambda k: job_progress(job=job, done=k // 2, total=imp.row_count))
+            job_progress(job=job, done=imp.row_count // 2)
         with transaction.atomic():
             locked = StockImport.objects.select_for_update(of=("self",)).get(merchant=merchant, pk=imp.pk)
             if locked.status == StockImport.Status.APPLIED:
                 return "already-done"
-            written = _apply_lines(merchant=merchant, imp=imp, actor=imp.created_by, pv=pv)
+            if catalog:  # all rows or none, in this one transaction
+                with imp.file.open("rb") as fh:
+                    pv = catalog_import(merchant=merchant, fileobj=fh, dry_run=False)
+                locked.summary = pv.summary()
+            else:
+                written = _apply_lines(merchant=merchant, imp=imp, actor=imp.created_by, pv=pv)
+                locked.summary = {**pv.summary(), "movements": written}
             locked.status, locked.applied_at = StockImport.Status.APPLIED, timezone.now()
-            locked.summary = {**pv.summary(), "movements": written}
             locked.save(update_fields=["status", "applied_at", "summary"])
     except ValidationFailed as exc:
         StockImport.objects.filter(merchant=merchant, pk=imp.pk).update(
@@ -321,8 +359,7 @@ def _catalog_value(name: str, raw: str) -> Any:
 def catalog_preview(*, merchant: Merchant, fileobj: IO) -> tuple[Preview, list[tuple[int, str, dict]]]:
     """Check a catalog CSV (sku, title, and optional product fields); returns (preview, [(row, sku, fields)])."""
     pv = Preview(mode="catalog")
-    rows = _reader(fileobj)
-    header = [h.strip().lower() for h in next(rows, [])]
+    header, rows = _reader(fileobj, pv)
     extra = [h for h in header if h not in CATALOG_COLUMNS]
     if extra:
         pv.error(1, f"Unexpected column(s): {', '.join(extra)}. Allowed: {', '.join(sorted(CATALOG_COLUMNS))}.")
@@ -335,7 +372,7 @@ def catalog_preview(*, merchant: Merchant, fileobj: IO) -> tuple[Preview, list[t
         return pv, []
     parsed: list[tuple[int, str, dict]] = []
     seen: dict[str, int] = {}
-    for n, row in enumerate(rows, start=2):
+    for n, row in rows:
         if not any(c.strip() for c in row):
             continue
         pv.row_count += 1

@@ -10,10 +10,9 @@ counts on the 1st, not on the 2nd as it would in UTC.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from dataclasses import replace
+from datetime import timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import connection
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Sum
@@ -21,70 +20,16 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from accounts.models import Merchant
-from core.errors import ValidationFailed
+from core.parsing import DateRange
 from orders.channels import channel_slugs
 from orders.models import Order, OrderLine, OrderStatus, Shipment
 
-MAX_DAYS = 366
 CENT = Decimal("0.01")
 
 
 def _money(value) -> str:
     """Sums come back as floats-in-disguise on SQLite; money is always shown to the cent."""
     return str(Decimal(str(value or 0)).quantize(CENT))
-
-
-def zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
-@dataclass(frozen=True)
-class DateRange:
-    start: date
-    end: date  # inclusive
-    tz: str = "UTC"  # whose days these are; the selectors set the merchant's
-
-    @classmethod
-    def from_params(cls, params, default_days: int = 30, tz: str = "UTC") -> DateRange:
-        today = timezone.localdate(timezone.now(), zone(tz))
-
-        def day(name: str) -> date | None:
-            value = (params.get(name) or "").strip()
-            if not value:
-                return None
-            try:
-                return date.fromisoformat(value[:10])
-            except ValueError:
-                raise ValidationFailed(f"{name} must be a date (YYYY-MM-DD).", details={"field": name})
-
-        end = day("to") or today
-        start = day("from") or end - timedelta(days=default_days - 1)
-        if start > end:
-            raise ValidationFailed("from must not be after to.", details={"field": "from"})
-        if (end - start).days + 1 > MAX_DAYS:
-            raise ValidationFailed(f"At most {MAX_DAYS} days at a time.", details={"field": "from"})
-        return cls(start=start, end=end, tz=tz)
-
-    @property
-    def zone(self) -> ZoneInfo:
-        return zone(self.tz)
-
-    @property
-    def start_at(self) -> datetime:
-        return timezone.make_aware(datetime.combine(self.start, time.min), self.zone)
-
-    @property
-    def end_at(self) -> datetime:  # exclusive
-        return timezone.make_aware(datetime.combine(self.end + timedelta(days=1), time.min), self.zone)
-
-    def days(self) -> list[date]:
-        return [self.start + timedelta(days=i) for i in range((self.end - self.start).days + 1)]
-
-    def as_dict(self) -> dict[str, str]:
-        return {"from": self.start.isoformat(), "to": self.end.isoformat()}
 
 
 def _local(merchant: Merchant, rng: DateRange) -> DateRange:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Lower
-from django.utils import timezone
 
 from accounts.models import Merchant
 from core.errors import NotFound, ValidationFailed
+from core.pagination import KeysetPage, keyset_page
+from core.parsing import DateRange, optional_id, optional_text, parse_bool, parse_id
 from orders.channels import channel_slugs, channels
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus, OrderTag, Shipment, ShipmentLine
 
@@ -32,42 +33,19 @@ class OrderFilters:
     @classmethod
     def from_params(cls, params: Any) -> OrderFilters:
         """Parse query parameters (API or dashboard); bad values are a 400, never a silent 'all'."""
-
-        def get(name: str) -> str:
-            return (params.get(name) or "").strip()
-
-        def flag(name: str) -> bool | None:
-            value = get(name).lower()
-            if value in ("", "any"):
-                return None
-            if value in ("1", "true", "yes", "on"):
-                return True
-            if value in ("0", "false", "no", "off"):
-                return False
-            raise ValidationFailed(f"{name} must be true or false.", details={"field": name})
-
-        def day(name: str) -> date | None:
-            value = get(name)
-            if not value:
-                return None
-            try:
-                return date.fromisoformat(value[:10])
-            except ValueError:
-                raise ValidationFailed(f"{name} must be a date (YYYY-MM-DD).", details={"field": name})
-
-        status, channel = get("status"), get("channel")
+        status, channel = optional_text(params, "status"), optional_text(params, "channel")
         if status and status not in OrderStatus.values:
             raise ValidationFailed("Unknown status.", details={"field": "status", "allowed": OrderStatus.values})
         if channel and channel not in channels:
             raise ValidationFailed("Unknown channel.", details={"field": "channel", "allowed": channel_slugs()})
-        integration = get("integration")
-        if integration and not integration.isdigit():
-            raise ValidationFailed("integration must be an id.", details={"field": "integration"})
+        placed = DateRange.from_params(params, start=("placed_from", "from"), end=("placed_to", "to"),
+                                       default_days=None, max_days=None)
         return cls(
-            status=status, channel=channel, integration=int(integration) if integration else None,
-            placed_from=day("placed_from") or day("from"), placed_to=day("placed_to") or day("to"),
-            sku=get("sku")[:128], tag=get("tag").lower()[:64], needs_attention=flag("needs_attention"),
-            short=flag("short"), search=get("search")[:100],
+            status=status, channel=channel, integration=optional_id(params, "integration"),
+            placed_from=placed.start, placed_to=placed.end,
+            sku=optional_text(params, "sku")[:128], tag=optional_text(params, "tag").lower()[:64],
+            needs_attention=parse_bool(params.get("needs_attention"), field="needs_attention"),
+            short=parse_bool(params.get("short"), field="short"), search=optional_text(params, "search")[:100],
         )
 
     def as_query(self) -> dict[str, str]:
@@ -77,13 +55,6 @@ class OrderFilters:
             if value not in (None, ""):
                 out[f.name] = str(value).lower() if isinstance(value, bool) else str(value)
         return out
-
-
-def _day_start(d: date, tz_name: str) -> datetime:
-    """Midnight of the merchant's day (Merchant.timezone), as analytics counts days."""
-    from orders.selectors.analytics import zone
-
-    return timezone.make_aware(datetime.combine(d, time.min), zone(tz_name))
 
 
 def order_filter(*, merchant: Merchant, filters: OrderFilters) -> QuerySet[Order]:
@@ -96,10 +67,11 @@ def order_filter(*, merchant: Merchant, filters: OrderFilters) -> QuerySet[Order
         qs = qs.filter(channel=f.channel)
     if f.integration is not None:
         qs = qs.filter(integration_id=f.integration)
-    if f.placed_from:
-        qs = qs.filter(placed_at__gte=_day_start(f.placed_from, merchant.timezone))
-    if f.placed_to:
-        qs = qs.filter(placed_at__lt=_day_start(f.placed_to + timedelta(days=1), merchant.timezone))
+    placed = DateRange(f.placed_from, f.placed_to, tz=merchant.timezone)
+    if placed.start_at:
+        qs = qs.filter(placed_at__gte=placed.start_at)
+    if placed.end_at:
+        qs = qs.filter(placed_at__lt=placed.end_at)
     if f.needs_attention is not None:
         qs = qs.filter(needs_attention=f.needs_attention)
     if f.short is not None:
@@ -130,42 +102,34 @@ def order_list(*, merchant: Merchant, filters: OrderFilters | None = None) -> Qu
     )
 
 
-def order_page(qs: QuerySet[Order], *, after: str = "", size: int = 50) -> tuple[list[Order], str]:
-    """Keyset page for the dashboard: rows strictly after the cursor "<placed_at iso>|<id>", no OFFSET.
+ORDER_LIST_KEYS = ("-placed_at", "-pk")
 
-    Returns (rows, next cursor or "").
-    """
-    if after:
-        try:
-            stamp, pk = after.rsplit("|", 1)
-            placed, pk_int = datetime.fromisoformat(stamp), int(pk)
-        except ValueError:
-            raise ValidationFailed("Bad page cursor.", details={"field": "after"})
-        qs = qs.filter(Q(placed_at__lt=placed) | Q(placed_at=placed, pk__lt=pk_int))
-    rows = list(qs[: size + 1])
-    cursor = ""
-    if len(rows) > size:
-        rows = rows[:size]
-        cursor = f"{rows[-1].placed_at.isoformat()}|{rows[-1].pk}"
-    return rows, cursor
+
+def order_page(qs: QuerySet[Order], *, after: str = "", size: int = 50) -> KeysetPage:
+    """A keyset page of the list, newest placed first (no OFFSET); a bad cursor is a 400."""
+    return keyset_page(qs, order=ORDER_LIST_KEYS, after=after, size=size)
+
+
+def _pk(value: int | str) -> int:
+    """An id from a path or a form: anything that is not one cannot name a row, so it is not found."""
+    try:
+        return parse_id(value, field="id")
+    except ValidationFailed:
+        raise NotFound("Not found.")
 
 
 def order_get(*, merchant: Merchant, pk: int | str) -> Order:
     try:
-        pk = int(pk)
-    except (TypeError, ValueError):
+        return Order.objects.filter(merchant=merchant).order_by().get(pk=_pk(pk))
+    except Order.DoesNotExist:
         raise NotFound("No such order.")
-    order = Order.objects.filter(merchant=merchant, pk=pk).order_by().first()
-    if order is None:
-        raise NotFound("No such order.")
-    return order
 
 
 def order_detail(*, merchant: Merchant, pk: int | str) -> Order:
     """One order with everything its page shows, prefetched."""
-    order_get(merchant=merchant, pk=pk)
+    order = order_get(merchant=merchant, pk=pk)
     return (
-        Order.objects.filter(merchant=merchant, pk=int(pk))
+        Order.objects.filter(merchant=merchant, pk=order.pk)
         .prefetch_related(
             Prefetch("lines", queryset=OrderLine.objects.filter(merchant=merchant).select_related("product")
                      .order_by("position", "id")),
@@ -181,17 +145,17 @@ def order_detail(*, merchant: Merchant, pk: int | str) -> Order:
 
 
 def order_line_get(*, merchant: Merchant, order: Order, pk: int | str) -> OrderLine:
-    line = OrderLine.objects.filter(merchant=merchant, order=order, pk=int(pk)).first() if str(pk).isdigit() else None
-    if line is None:
+    try:
+        return OrderLine.objects.filter(merchant=merchant, order=order).order_by().get(pk=_pk(pk))
+    except OrderLine.DoesNotExist:
         raise NotFound("No such line.")
-    return line
 
 
 def shipment_get(*, merchant: Merchant, pk: int | str) -> Shipment:
-    shipment = Shipment.objects.filter(merchant=merchant, pk=int(pk)).first() if str(pk).isdigit() else None
-    if shipment is None:
+    try:
+        return Shipment.objects.filter(merchant=merchant).order_by().get(pk=_pk(pk))
+    except Shipment.DoesNotExist:
         raise NotFound("No such shipment.")
-    return shipment
 
 
 def shipment_list(*, merchant: Merchant, order: Order | None = None) -> QuerySet[Shipment]:
@@ -208,10 +172,11 @@ def order_export_rows(*, merchant: Merchant, filters: OrderFilters, chunk: int =
     base = order_filter(merchant=merchant, filters=filters).order_by("-placed_at", "-id")
     after = ""
     while True:
-        rows, after = order_page(base.prefetch_related(
+        page = order_page(base.prefetch_related(
             Prefetch("lines", queryset=OrderLine.objects.filter(merchant=merchant).order_by("position", "id")),
             Prefetch("tag_rows", queryset=OrderTag.objects.filter(merchant=merchant)),
         ), after=after, size=chunk)
-        yield from rows
+        yield from page.rows
+        after = page.next_cursor
         if not after:
             return

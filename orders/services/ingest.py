@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.utils import timezone
 
 from accounts.models import Merchant
@@ -214,90 +214,89 @@ def order_ingest(*, merchant: Merchant, integration_id: int | None, normalized: 
 @retry_transaction
 def _ingest(merchant: Merchant, integration_id: int | None, normalized: NormalizedOrder,
             fingerprint: str) -> IngestResult:
-    with transaction.atomic():
-        order = _locked(merchant, integration_id, normalized)
-        created = order is None
-        if created:
-            order = Order(merchant=merchant, integration_id=integration_id, channel=normalized.channel,
-                          external_id=normalized.external_id[:255], payload_fingerprint=fingerprint,
-                          **_header(normalized))
-            order.save(force_insert=True)
+    order = _locked(merchant, integration_id, normalized)
+    created = order is None
+    if created:
+        order = Order(merchant=merchant, integration_id=integration_id, channel=normalized.channel,
+                      external_id=normalized.external_id[:255], payload_fingerprint=fingerprint,
+                      **_header(normalized))
+        order.save(force_insert=True)
+    else:
+        stored = order.channel_updated_at
+        if stored and normalized.channel_updated_at and normalized.channel_updated_at < stored:
+            OrderEvent.objects.create(
+                merchant=merchant, order=order, kind=OrderEvent.Kind.STALE_IGNORED,
+                message="An update older than the one already applied arrived late and was ignored.",
+                data={"channel_updated_at": normalized.channel_updated_at.isoformat(),
+                      "stored": stored.isoformat()},
+            )
+            return IngestResult(order=order, outcome="stale")
+        if order.payload_fingerprint == fingerprint:
+            return IngestResult(order=order, outcome="unchanged")
+        for name, value in _header(normalized).items():
+            setattr(order, name, value)
+        order.payload_fingerprint = fingerprint
+
+    existing = [] if created else list(OrderLine.objects.filter(merchant=merchant, order=order).order_by("position", "id"))
+    changed, new = _sync_lines(order, normalized, existing)
+    lines, matched, rehold = _apply_lines(merchant, order, existing, changed, new)
+    lines_changed = bool(changed or new)
+    events: list[OrderEvent] = []
+    if matched and not created:
+        events.append(OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.SKU_MAPPED,
+                                 message=", ".join(sorted({li.sku for li in matched}))))
+
+    cancelled_now = False
+    if normalized.is_cancelled and order.status != OrderStatus.CANCELLED:
+        if can_transition(order.status, OrderStatus.CANCELLED):
+            order.status = OrderStatus.CANCELLED
+            order.cancelled_at = timezone.now()
+            cancel_remaining(merchant=merchant, order=order, lines=lines)
+            cancelled_now = True
         else:
-            stored = order.channel_updated_at
-            if stored and normalized.channel_updated_at and normalized.channel_updated_at < stored:
-                OrderEvent.objects.create(
-                    merchant=merchant, order=order, kind=OrderEvent.Kind.STALE_IGNORED,
-                    message="An update older than the one already applied arrived late and was ignored.",
-                    data={"channel_updated_at": normalized.channel_updated_at.isoformat(),
-                          "stored": stored.isoformat()},
-                )
-                return IngestResult(order=order, outcome="stale")
-            if order.payload_fingerprint == fingerprint:
-                return IngestResult(order=order, outcome="unchanged")
-            for name, value in _header(normalized).items():
-                setattr(order, name, value)
-            order.payload_fingerprint = fingerprint
+            events.append(OrderEvent(
+                merchant=merchant, order=order, kind=OrderEvent.Kind.CANCELLED,
+                message=f"The channel cancelled this order, but it is already {order.status}; nothing changed here.",
+            ))
 
-        existing = [] if created else list(OrderLine.objects.filter(merchant=merchant, order=order).order_by("position", "id"))
-        changed, new = _sync_lines(order, normalized, existing)
-        lines, matched, rehold = _apply_lines(merchant, order, existing, changed, new)
-        lines_changed = bool(changed or new)
-        events: list[OrderEvent] = []
-        if matched and not created:
-            events.append(OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.SKU_MAPPED,
-                                     message=", ".join(sorted({li.sku for li in matched}))))
+    status_before = order.status
+    if not created and not cancelled_now and lines_changed and order.status in FLOWING:
+        # Lines dropped, cut to what shipped, or added after shipping: the status follows what is left.
+        target = status_after_fulfillment(lines)
+        if target != order.status and can_transition(order.status, target):
+            order.status = target
 
-        cancelled_now = False
-        if normalized.is_cancelled and order.status != OrderStatus.CANCELLED:
-            if can_transition(order.status, OrderStatus.CANCELLED):
-                order.status = OrderStatus.CANCELLED
-                order.cancelled_at = timezone.now()
-                cancel_remaining(merchant=merchant, order=order, lines=lines)
-                cancelled_now = True
-            else:
-                events.append(OrderEvent(
-                    merchant=merchant, order=order, kind=OrderEvent.Kind.CANCELLED,
-                    message=f"The channel cancelled this order, but it is already {order.status}; nothing changed here.",
-                ))
+    result = reservations_reconcile(merchant=merchant, order=order, lines=lines, partial=True, rehold=rehold)
+    flags = order_flags_refresh(order=order, lines=lines)
+    if not created:
+        order.save()
+    elif flags or cancelled_now:  # a new order was just inserted whole: write only what changed since
+        order.save(update_fields=[*flags, *(["status", "cancelled_at"] if cancelled_now else []), "updated_at"])
 
-        status_before = order.status
-        if not created and not cancelled_now and lines_changed and order.status in FLOWING:
-            # Lines dropped, cut to what shipped, or added after shipping: the status follows what is left.
-            target = status_after_fulfillment(lines)
-            if target != order.status and can_transition(order.status, target):
-                order.status = target
+    if created:
+        events.insert(0, OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.RECEIVED,
+                                    message=f"Order {order.number} received from {order.get_channel_display()}",
+                                    data={"lines": len(lines)}))
+    else:
+        events.insert(0, OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.UPDATED,
+                                    message="Lines changed" if lines_changed else "Details changed"))
+    if cancelled_now:
+        events.append(OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.CANCELLED,
+                                 message="Cancelled on the channel"))
+    elif order.status != status_before:
+        events.append(OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.STATUS,
+                                 message=f"{status_before} → {order.status} (lines changed on the channel)",
+                                 data={"from": status_before, "to": order.status}))
+    if order.needs_attention and (created or matched or lines_changed):
+        unmatched = sorted({li.sku for li in lines if li.product_id is None and li.quantity_outstanding > 0})
+        events.append(OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.NEEDS_ATTENTION,
+                                 message="No product has SKU " + ", ".join(unmatched), data={"skus": unmatched}))
+    events.extend(reconcile_events(order=order, result=result))
+    OrderEvent.objects.bulk_create(events)
 
-        result = reservations_reconcile(merchant=merchant, order=order, lines=lines, partial=True, rehold=rehold)
-        flags = order_flags_refresh(order=order, lines=lines)
-        if not created:
-            order.save()
-        elif flags or cancelled_now:  # a new order was just inserted whole: write only what changed since
-            order.save(update_fields=[*flags, *(["status", "cancelled_at"] if cancelled_now else []), "updated_at"])
-
-        if created:
-            events.insert(0, OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.RECEIVED,
-                                        message=f"Order {order.number} received from {order.get_channel_display()}",
-                                        data={"lines": len(lines)}))
-        else:
-            events.insert(0, OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.UPDATED,
-                                        message="Lines changed" if lines_changed else "Details changed"))
-        if cancelled_now:
-            events.append(OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.CANCELLED,
-                                     message="Cancelled on the channel"))
-        elif order.status != status_before:
-            events.append(OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.STATUS,
-                                     message=f"{status_before} → {order.status} (lines changed on the channel)",
-                                     data={"from": status_before, "to": order.status}))
-        if order.needs_attention and (created or matched or lines_changed):
-            unmatched = sorted({li.sku for li in lines if li.product_id is None and li.quantity_outstanding > 0})
-            events.append(OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.NEEDS_ATTENTION,
-                                     message="No product has SKU " + ", ".join(unmatched), data={"skus": unmatched}))
-        events.extend(reconcile_events(order=order, result=result))
-        OrderEvent.objects.bulk_create(events)
-
-        if created and order.status != OrderStatus.CANCELLED:
-            notifications.notification_new_order(merchant=merchant, order=order)
-        if cancelled_now:
-            notifications.notification_channel_cancellation(merchant=merchant, order=order)
+    if created and order.status != OrderStatus.CANCELLED:
+        notifications.notification_new_order(merchant=merchant, order=order)
+    if cancelled_now:
+        notifications.notification_channel_cancellation(merchant=merchant, order=order)
     logger.debug("orders.order.ingested", extra={"merchant_id": merchant.pk, "order_id": order.pk})
     return IngestResult(order=order, outcome="created" if created else "updated")

@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.models import Merchant
 from core.db import retry_transaction
 from core.errors import ApplicationError, ValidationFailed
+from core.parsing import parse_money
 from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
 from orders.channels import MANUAL
@@ -169,6 +170,10 @@ def order_create_manual(
     for line in lines:
         if line.quantity <= 0:
             raise ValidationFailed("Quantities must be positive.", details={"sku": line.sku})
+    # Every amount, and the totals made of them, must fit the money columns (whatever the caller checked).
+    shipping, tax = parse_money(shipping, field="shipping"), parse_money(tax, field="tax")
+    line_totals = [parse_money(li.unit_price, field="unit_price") * li.quantity for li in lines]
+    parse_money(sum(line_totals, Decimal("0")) + shipping + tax, field="total")
     products = inventory_selectors.product_resolve_skus(merchant=merchant, skus=[li.sku for li in lines])
     subtotal = sum((Decimal(str(li.unit_price)) * li.quantity for li in lines), Decimal("0"))
     order = Order.objects.create(

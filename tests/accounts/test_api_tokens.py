@@ -306,3 +306,10 @@ def test_staff_setting_a_password_in_the_admin_revokes_the_users_tokens(owner, s
     assert response.status_code == 302, response.content[:2000]
     _assert_dead(staff_raw)
     assert _bearer(owner_raw).get("/api/v1/me/").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/api/v1/api-tokens/abc/", "/api/v1/api-tokens/%C2%B2/",
+                                  "/api/v1/api-tokens/99999999999999999999/"])
+def test_revoking_a_token_id_that_is_not_an_id_is_404_in_the_error_shape(merchant_a, path):
+    r = merchant_a.api.delete(path)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"

@@ -47,7 +47,7 @@ def _api_routes():
 
 def _path_for(route: str, pk: int | None) -> str:
     path = re.sub(r"\(\?P<pk>[^)]*\)", str(pk), route)
-    path = re.sub(r"<(?:int:|str:)?pk>", str(pk), path)
+    path = re.sub(r"<(?:int:|str:|id:)?pk>", str(pk), path)
     return "/" + path.replace("^", "").replace("$", "").replace("\\.", ".")
 
 

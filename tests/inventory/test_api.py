@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from accounts.tenancy import tenant_scope
+from inventory import services
 from inventory.models import StockLevel, StockMovement
 from tests.inventory.helpers import make_product
 
@@ -115,3 +116,43 @@ def test_locations_list_and_create(merchant_a):
     assert r.status_code == 201
     r = merchant_a.api.get("/api/v1/locations/")
     assert [(loc["code"], loc["is_default"]) for loc in r.json()["results"]] == [("MAIN", True), ("SHOP", False)]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/products/abc/", "/api/v1/locations/abc/", "/api/v1/products/%C2%B2/",
+                                  "/api/v1/locations/99999999999999999999/"])
+def test_patch_with_an_id_that_is_not_one_is_404_in_the_error_shape(merchant_a, path):
+    r = merchant_a.api.patch(path, {"name": "x", "title": "x"}, format="json")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize("query", ["location=a%00b", "product=%C2%B2", "product=99999999999999999999",
+                                   "sku=A%00", "cursor=cD1hYmM%3D"])
+def test_stock_level_filters_refuse_bad_values_with_400(merchant_a, query):
+    with tenant_scope(merchant_a.merchant):
+        make_product(merchant_a.merchant, "A-1", on_hand=5)
+    r = merchant_a.api.get(f"/api/v1/stock-levels/?{query}")
+    assert r.status_code == 400 and r.json()["error"]["code"] in ("validation_failed", "invalid_cursor")
+
+
+@pytest.mark.parametrize("query", ["reference=a%00b", "sku=a%00b", "product=%C2%B2"])
+def test_stock_movement_filters_refuse_bad_values_with_400(merchant_a, query):
+    r = merchant_a.api.get(f"/api/v1/stock-movements/?{query}")
+    assert r.status_code == 400 and r.json()["error"]["code"] == "validation_failed"
+
+
+def test_location_by_id_or_code_in_filters_and_adjustments(merchant_a):
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        p = make_product(m, "A-1", on_hand=5)
+        shop = services.location_create(merchant=m, name="Shop floor", code="SHOP")
+    r = merchant_a.api.post("/api/v1/inventory/adjustments/", {"adjustments": [
+        {"sku": "A-1", "delta": 2, "location": str(shop.pk)}, {"sku": "A-1", "delta": 1, "location": "shop"}]},
+        format="json")
+    assert r.status_code == 201
+    by_id = merchant_a.api.get(f"/api/v1/stock-levels/?location={shop.pk}").json()["results"]
+    by_code = merchant_a.api.get("/api/v1/stock-levels/?location=Shop").json()["results"]
+    assert [(lv["product_id"], lv["on_hand"]) for lv in by_id] == [(p.pk, 3)] == [
+        (lv["product_id"], lv["on_hand"]) for lv in by_code]
+    assert merchant_a.api.get("/api/v1/stock-levels/?location=ATTIC").json()["results"] == []
+    # a reference is an id only when written in ASCII digits; "²" is a (nonexistent) code, not a crash
+    assert merchant_a.api.get("/api/v1/stock-levels/?location=%C2%B2").json()["results"] == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 
 import pytest
@@ -10,7 +11,7 @@ from django.core.files.storage import default_storage
 from accounts.tenancy import tenant_scope
 from core.errors import ValidationFailed
 from inventory import selectors
-from inventory.models import StockLevel, StockMovement
+from inventory.models import Product, StockLevel, StockMovement
 from inventory.services import imports
 from jobs.models import WorkerJob
 from tests.inventory.helpers import make_bundle, make_product
@@ -141,3 +142,65 @@ def test_catalog_import_creates_and_updates_all_or_nothing(scope_a):
         imports.catalog_import(merchant=m, fileobj=csv_bytes(bad_row), dry_run=False)
     assert err.value.details["errors"] == [{"row": 3, "message": "weight_grams must be a whole number ≥ 0"}]
     assert not selectors.product_list(merchant=m).filter(sku="C-3").exists()
+
+
+def test_catalog_file_over_the_inline_limit_runs_as_a_background_job(merchant_a, django_capture_on_commit_callbacks):
+    """README: files over 2,000 rows run in the background; a catalog of 2,050 rows did not."""
+    m = merchant_a.merchant
+    body = "sku,title\n" + "".join(f"CAT-{i:04d},Thing {i}\n" for i in range(2050))
+    with tenant_scope(m):
+        imp = imports.catalog_import_create(merchant=m, user=merchant_a.user, upload=csv_bytes(body),
+                                            filename="catalog.csv")
+        assert (imp.row_count, imp.error_count) == (2050, 0)
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            queued = imports.stock_import_apply(merchant=m, import_id=imp.pk, actor=merchant_a.user)
+        # the request only queued the job: no product exists yet
+        assert (queued.status, len(callbacks)) == ("queued", 1)
+        assert Product.objects.filter(merchant=m).count() == 0
+        job = WorkerJob.objects.get(merchant=m, pk=queued.job_id)
+        assert (job.kind, job.status) == ("inventory.catalog_import", "queued")
+    # the worker runs it outside any scope, as production does
+    callbacks[0]()
+    with tenant_scope(m):
+        imp.refresh_from_db()
+        job.refresh_from_db()
+        assert (imp.status, job.status) == ("applied", "succeeded")
+        assert Product.objects.filter(merchant=m).count() == 2050
+
+
+def test_nul_characters_in_a_csv_are_row_errors_and_nothing_is_applied(scope_a):
+    m = scope_a.merchant
+    make_product(m, "A-1", on_hand=5)
+    upload = io.BytesIO(b"sku,location,delta\nA-1,MAIN,3\nA-\x001,MAIN,1\n")
+    imp = imports.stock_import_create(merchant=m, user=scope_a.user, upload=upload, filename="nul.csv")
+    assert imp.error_count == 1
+    assert imp.summary["errors"] == [{"row": 3, "message": "The row contains a NUL character."}]
+    with pytest.raises(ValidationFailed):
+        imports.stock_import_apply(merchant=m, import_id=imp.pk, actor=scope_a.user)
+    assert StockMovement.objects.filter(merchant=m, reason=StockMovement.Reason.IMPORT).count() == 0
+    pv, _ = imports.catalog_preview(merchant=m, fileobj=io.BytesIO(b"sku,title\nB-1,Be\x00e\n"))
+    assert pv.errors == [{"row": 2, "message": "The row contains a NUL character."}]
+
+
+def test_a_field_over_the_csv_module_limit_is_a_row_error(scope_a):
+    m = scope_a.merchant
+    make_product(m, "A-1", on_hand=5)
+    huge = "x" * (csv.field_size_limit() + 1)
+    upload = io.BytesIO(f'sku,location,delta\nA-1,MAIN,3\n"{huge}",MAIN,1\nA-1,MAIN,4\n'.encode())
+    imp = imports.stock_import_create(merchant=m, user=scope_a.user, upload=upload, filename="huge.csv")
+    assert imp.error_count == 1
+    [error] = imp.summary["errors"]
+    assert error["row"] == 3 and error["message"].startswith("This line cannot be read as CSV")
+    pv, _ = imports.catalog_preview(merchant=m, fileobj=io.BytesIO(f"sku,title\nB-1,{huge}\n".encode()))
+    assert pv.error_count == 1 and pv.errors[0]["row"] == 2
+
+
+def test_the_import_page_shows_a_csv_with_a_huge_field_as_an_error_not_a_500(merchant_a):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    huge = "x" * (csv.field_size_limit() + 1)
+    upload = SimpleUploadedFile("huge.csv", f"sku,title\n{huge},t\n".encode(), content_type="text/csv")
+    r = merchant_a.web.post("/inventory/import/", {"kind": "catalog", "file": upload})
+    assert r.status_code == 302
+    r = merchant_a.web.get(r["Location"])
+    assert r.status_code == 200 and b"cannot be read as CSV" in r.content

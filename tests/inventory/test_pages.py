@@ -112,3 +112,56 @@ def test_new_product_form(merchant_a):
     assert r.status_code == 302
     r = merchant_a.web.post("/inventory/products/new/", {"sku": "new-1", "title": "Again"})
     assert r.status_code == 400 and b"already exists" in r.content
+
+
+def test_product_page_forms_have_their_own_element_ids(merchant_a):
+    """The adjust and transfer forms both have quantity and note: each label must focus its own field."""
+    with tenant_scope(merchant_a.merchant):
+        p = make_product(merchant_a.merchant, "MUG-1", on_hand=5)
+        services.location_create(merchant=merchant_a.merchant, name="Shop", code="SHOP")
+    html = merchant_a.web.get(f"/inventory/products/{p.pk}/").content.decode()
+    ids = re.findall(r'\sid="([^"]+)"', html)
+    assert [i for i in set(ids) if ids.count(i) > 1] == []
+    for form in ("adjust", "transfer"):
+        for field in ("quantity", "note"):
+            assert f'for="id_{form}_{field}"' in html and f'id="id_{form}_{field}"' in html
+
+
+def test_product_movements_page_by_keyset_cursor(merchant_a):
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        p = make_product(m, "MUG-1", on_hand=1)
+        for _ in range(55):
+            services.stock_adjust(merchant=m, product_id=p.pk, delta=1, reason="received")
+    r = merchant_a.web.get(f"/inventory/products/{p.pk}/")
+    next_link = re.search(rb'href="\?(after=[^"]+)"', r.content).group(1).decode()
+    r2 = merchant_a.web.get(f"/inventory/products/{p.pk}/?{next_link}")
+    assert r2.status_code == 200 and r2.content.count(b'<td class="num">+1</td>') == 6  # 56 movements: 50 then 6
+    assert merchant_a.web.get(f"/inventory/products/{p.pk}/?after=%C2%B2").status_code == 400
+
+
+@pytest.mark.parametrize("after", [
+    "WzEwMDAwMDAwMDAwMDAwMDAwMDAwMDAsMV0",  # [1000000000000000000000,1]: overflows a bigint
+    "WyJhIiwxXQ",  # ["a",1]: text where the sort key is a number
+    "bm90IGpzb24",  # not JSON
+    "%C2%B2",
+])
+def test_inventory_table_refuses_a_malformed_or_overflowing_cursor_with_400(merchant_a, after):
+    with tenant_scope(merchant_a.merchant):
+        make_product(merchant_a.merchant, "MUG-1", on_hand=1)
+    r = merchant_a.web.get(f"/inventory/?sort=available&after={after}")
+    assert r.status_code == 400 and b"Bad page cursor." in r.content
+
+
+@pytest.mark.parametrize("query", ["location=%C2%B2", "location=99999999999999999999", "q=a%00b"])
+def test_inventory_table_and_export_refuse_bad_filters_with_400(merchant_a, query):
+    assert merchant_a.web.get(f"/inventory/?{query}").status_code == 400
+    if query.startswith("location"):
+        assert merchant_a.web.get(f"/inventory/export.csv?{query}").status_code == 400
+
+
+@pytest.mark.parametrize("path", ["/inventory/products/%C2%B2/", "/inventory/products/99999999999999999999/",
+                                  "/inventory/locations/abc/", "/jobs/%C2%B2/", "/orders/shipments/%C2%B2/ship/"])
+def test_paths_with_ids_that_are_not_ids_are_404(merchant_a, path):
+    r = merchant_a.web.post(path) if path.endswith(("ship/", "locations/abc/")) else merchant_a.web.get(path)
+    assert r.status_code == 404

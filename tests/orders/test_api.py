@@ -273,3 +273,63 @@ def test_shipments_default_skips_pending_units_and_a_pending_shipment_cancels_wi
     r = merchant_a.api.post(f"/api/v1/orders/{order.pk}/shipments/", {}, format="json")
     assert (r.status_code, [li["quantity"] for li in r.json()["lines"]]) == (201, [2])
     assert merchant_a.api.get(f"/api/v1/orders/{order.pk}/").json()["status"] == "fulfilled"
+
+
+# -- bad input is a 4xx in the error shape, never a 500 ----------------------------------------------
+
+
+def test_return_with_a_body_that_is_not_an_object_is_400_and_changes_nothing(merchant_a):
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        make_product(m, "A-1", on_hand=5)
+        order = services.order_ingest(merchant=m, integration_id=1, normalized=normalized("1")).order
+    r = merchant_a.api.post(f"/api/v1/orders/{order.pk}/return/", ["restock"], format="json")
+    assert r.status_code == 400 and r.json()["error"]["code"] == "validation_failed"
+    with tenant_scope(m):
+        assert Order.objects.get(pk=order.pk).status == OrderStatus.UNFULFILLED
+    r = merchant_a.api.post("/api/v1/orders/0/return/", ["restock"], format="json")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/orders/abc/", "/api/v1/orders/\u00b2/", "/api/v1/shipments/\u00b2/ship/",
+                                  "/api/v1/orders/99999999999999999999/", "/api/v1/orders/0/"])
+def test_ids_in_paths_that_are_not_ids_are_404_in_the_error_shape(merchant_a, path):
+    r = merchant_a.api.post(path, {}, format="json") if path.endswith("ship/") else merchant_a.api.get(path)
+    assert r.status_code == 404
+    assert r.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize("query", ["integration=\u00b2", "integration=99999999999999999999", "search=a%00b",
+                                   "tag=a%00b", "sku=a%00b", "placed_to=0001-01-01", "placed_from=9999-12-31",
+                                   "placed_from=2026-13-01", "cursor=cD1hYmM%3D", "cursor=bz3Csg%3D%3D"])
+def test_bad_list_filters_are_400_not_500(merchant_a, query):
+    with tenant_scope(merchant_a.merchant):
+        make_product(merchant_a.merchant, "A-1", on_hand=5)
+        services.order_ingest(merchant=merchant_a.merchant, integration_id=1, normalized=normalized("1"))
+    r = merchant_a.api.get(f"/api/v1/orders/?{query}")
+    assert r.status_code == 400, r.content
+    assert r.json()["error"]["code"] in ("validation_failed", "invalid_cursor")
+
+
+@pytest.mark.parametrize("query", ["to=0001-01-01", "from=9999-12-31", "from=0001-01-01&to=0001-01-02",
+                                   "to=\u00b2\u00b2\u00b2\u00b2-01-01"])
+def test_analytics_dates_at_the_edges_of_the_calendar_are_400(merchant_a, query):
+    r = merchant_a.api.get(f"/api/v1/analytics/revenue/?{query}")
+    assert r.status_code == 400 and r.json()["error"]["code"] == "validation_failed"
+
+
+@pytest.mark.parametrize("body", [
+    {"lines": [{"sku": "A-1", "quantity": 100000, "unit_price": "9999999999.99"}]},
+    {"lines": [{"sku": "A-1", "quantity": 1, "unit_price": "1.00"}], "shipping": "9999999999.99",
+     "tax": "9999999999.99"},
+])
+def test_manual_order_whose_total_overflows_the_money_column_is_400_and_creates_nothing(merchant_a, body):
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        a = make_product(m, "A-1", on_hand=100000)
+    r = merchant_a.api.post("/api/v1/orders/", body, format="json")
+    assert r.status_code == 400 and r.json()["error"]["code"] == "validation_failed"
+    assert r.json()["error"]["details"] == {"field": "total"}
+    with tenant_scope(m):
+        assert Order.objects.filter(merchant=m).count() == 0
+        assert level(m, a).reserved == 0

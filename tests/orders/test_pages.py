@@ -151,3 +151,61 @@ def test_ship_form_offers_only_units_no_pending_shipment_holds_and_a_pending_shi
     assert "/cancel/" not in html.split("<h2>Shipments</h2>")[1]
     with tenant_scope(m):
         assert list(o1.shipments.values_list("status", flat=True)) == ["shipped"]
+
+
+@pytest.mark.parametrize("next_url", ["//evil.example/", "https://evil.example/orders/", "/\\evil.example",
+                                      "javascript:alert(1)"])
+def test_bulk_action_never_redirects_off_site(shop, next_url):
+    tenant, o1, _ = shop
+    r = tenant.web.post("/orders/bulk/", {"ids": [o1.pk], "action": "hold", "next": next_url})
+    assert r.status_code == 302 and r["Location"] == "/orders/"
+
+
+def test_bulk_action_returns_to_the_filtered_list(shop):
+    tenant, o1, _ = shop
+    r = tenant.web.post("/orders/bulk/", {"ids": [o1.pk], "action": "hold", "next": "/orders/?status=on_hold"})
+    assert r.status_code == 302 and r["Location"] == "/orders/?status=on_hold"
+
+
+def test_export_with_an_unknown_filter_value_is_400_naming_it(shop):
+    tenant, _, _ = shop
+    r = tenant.web.get("/orders/export.csv?status=lost")
+    assert r.status_code == 400
+    assert b"Unknown status." in r.content
+
+
+def test_list_with_one_bad_filter_names_it_and_keeps_the_others(shop):
+    tenant, o1, o2 = shop
+    r = tenant.web.get("/orders/?status=lost&needs_attention=on")
+    assert r.status_code == 200
+    assert b"Unknown status." in r.content
+    # needs_attention still applies: only the order with the unmatched SKU is listed
+    assert b"Grace Hopper" in r.content and b'value="%d"' % o1.pk not in r.content
+
+
+@pytest.mark.parametrize("query", ["integration=%C2%B2", "placed_to=0001-01-01", "sku=a%00b", "after=%00"])
+def test_list_and_export_refuse_bad_values_without_a_500(shop, query):
+    tenant, _, _ = shop
+    assert tenant.web.get(f"/orders/?{query}").status_code == 200  # named in a message, the rest applied
+    r = tenant.web.get(f"/orders/export.csv?{query}")
+    if query.startswith("after"):  # the export has no cursor: it is ignored
+        assert r.status_code == 200
+    else:
+        assert r.status_code == 400
+
+
+def test_manual_order_form_refuses_amounts_beyond_the_money_column(shop):
+    tenant, _, _ = shop
+    data = {"customer_name": "Ada", "currency": "USD", "shipping": "9999999999.99", "tax": "9999999999.99",
+            "form-TOTAL_FORMS": "1", "form-INITIAL_FORMS": "0", "form-MIN_NUM_FORMS": "1",
+            "form-MAX_NUM_FORMS": "200", "form-0-sku": "A-1", "form-0-quantity": "1", "form-0-unit_price": "1.00"}
+    with tenant_scope(tenant.merchant):
+        before = Order.objects.filter(merchant=tenant.merchant).count()
+    r = tenant.web.post("/orders/new/", data)
+    assert r.status_code == 400
+    assert b"total must be less than" in r.content
+    data["shipping"] = "123456789012345"
+    r = tenant.web.post("/orders/new/", data)
+    assert r.status_code == 400
+    with tenant_scope(tenant.merchant):
+        assert Order.objects.filter(merchant=tenant.merchant).count() == before
