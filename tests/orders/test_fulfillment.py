@@ -19,7 +19,7 @@ def test_partial_then_full_fulfillment_math(scope_a):
     m = scope_a.merchant
     a = make_product(m, "A-1", on_hand=10)
     b = make_product(m, "B-1", on_hand=5)
-    order = services.order_ingest(merchant=m, integration_id=7, normalized=normalized(
+    order = services.order_ingest(merchant=m, integration_id=None, normalized=normalized(
         lines=(("L1", "A-1", 3), ("L2", "B-1", 2)))).order
     la, lb = OrderLine.objects.filter(merchant=m).order_by("position")
     # when 1 × A ships
@@ -51,7 +51,7 @@ def test_partial_then_full_fulfillment_math(scope_a):
 def test_cannot_ship_more_than_is_left(scope_a):
     m = scope_a.merchant
     make_product(m, "A-1", on_hand=10)
-    order = services.order_ingest(merchant=m, integration_id=7, normalized=normalized()).order
+    order = services.order_ingest(merchant=m, integration_id=None, normalized=normalized()).order
     line = OrderLine.objects.get(merchant=m)
     with pytest.raises(ShipmentInvalid) as err:
         services.shipment_create(merchant=m, order=order, lines=[ShipmentLineRequest(line.pk, 3)])
@@ -62,7 +62,7 @@ def test_cannot_ship_more_than_is_left(scope_a):
 def test_shipping_an_order_on_hold_is_an_illegal_transition(scope_a):
     m = scope_a.merchant
     a = make_product(m, "A-1", on_hand=10)
-    order = services.order_ingest(merchant=m, integration_id=7, normalized=normalized()).order
+    order = services.order_ingest(merchant=m, integration_id=None, normalized=normalized()).order
     services.order_hold(merchant=m, order=order, reason="fraud check")
     line = OrderLine.objects.get(merchant=m)
     with pytest.raises(IllegalTransition) as err:
@@ -88,7 +88,7 @@ def test_pending_shipment_then_mark_shipped_with_manual_tracking(scope_a):
 def test_return_restocks_what_shipped(scope_a):
     m = scope_a.merchant
     a = make_product(m, "A-1", on_hand=10)
-    order = services.order_ingest(merchant=m, integration_id=7, normalized=normalized()).order
+    order = services.order_ingest(merchant=m, integration_id=None, normalized=normalized()).order
     services.order_fulfill_all(merchant=m, order=order)
     services.order_return(merchant=m, order=order, restock=True)
     order.refresh_from_db()
