@@ -78,7 +78,10 @@ def _clean_credentials(channel: str, credentials: Any, *, from_oauth: bool = Fal
         raise _fields_error("This channel cannot be connected yet.", {"channel": [f"{channel!r} has no client yet."]})
     if not isinstance(credentials, dict):
         raise _fields_error("The credentials are not valid.", {"credentials": ["Send the credentials as an object."]})
-    return validator(credentials, from_oauth=from_oauth) if from_oauth else validator(credentials)
+    try:
+        return validator(credentials, from_oauth=from_oauth) if from_oauth else validator(credentials)
+    except ValidationFailed as exc:  # the channel names its fields; the API's fields nest them under credentials
+        raise _fields_error(exc.message, {"credentials": exc.details.get("fields", {})}) from None
 
 
 def integration_settings_clean(*, current: dict[str, Any], changes: Any) -> dict[str, Any]:
