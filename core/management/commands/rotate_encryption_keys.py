@@ -39,13 +39,14 @@ class Command(BaseCommand):
         while True:
             with transaction.atomic(), connection.cursor() as cursor:
                 where = f"WHERE {pk} > %s " if last is not None else ""
-                cursor.execute(f"SELECT {pk}, {', '.join(columns)} FROM {table} {where}ORDER BY {pk} LIMIT %s "
-                               + ("FOR UPDATE" if connection.features.has_select_for_update else ""),
+                # Identifiers come from the app registry, quoted; every value is a parameter.
+                lock = "FOR UPDATE" if connection.features.has_select_for_update else ""
+                cursor.execute(f"SELECT {pk}, {', '.join(columns)} FROM {table} {where}ORDER BY {pk} LIMIT %s {lock}",  # noqa: S608
                                [last, batch_size] if last is not None else [batch_size])
                 rows = cursor.fetchall()
                 for row_pk, *values in rows:
                     changes = {}
-                    for column, value in zip(columns, values):
+                    for column, value in zip(columns, values, strict=True):
                         if value in (None, ""):
                             continue
                         if is_current(value):
@@ -55,7 +56,8 @@ class Command(BaseCommand):
                             rotated += 1
                     if changes:
                         sets = ", ".join(f"{c} = %s" for c in changes)
-                        cursor.execute(f"UPDATE {table} SET {sets} WHERE {pk} = %s", [*changes.values(), row_pk])
+                        cursor.execute(f"UPDATE {table} SET {sets} WHERE {pk} = %s",  # noqa: S608
+                                       [*changes.values(), row_pk])
             if len(rows) < batch_size:
                 return rotated, current
             last = rows[-1][0]
