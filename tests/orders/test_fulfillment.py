@@ -8,6 +8,7 @@ from orders import services
 from orders.errors import IllegalTransition, ShipmentInvalid
 from orders.models import OrderLine, OrderStatus, Shipment, TrackingOutbox
 from orders.services import ShipmentLineRequest
+from tests.integrations.helpers import make_integration
 from tests.inventory.helpers import make_product
 from tests.orders.helpers import level, normalized, reserved_for
 
@@ -19,7 +20,8 @@ def test_partial_then_full_fulfillment_math(scope_a):
     m = scope_a.merchant
     a = make_product(m, "A-1", on_hand=10)
     b = make_product(m, "B-1", on_hand=5)
-    order = services.order_ingest(merchant=m, integration_id=None, normalized=normalized(
+    shop = make_integration(m)
+    order = services.order_ingest(merchant=m, integration_id=shop.pk, normalized=normalized(
         lines=(("L1", "A-1", 3), ("L2", "B-1", 2)))).order
     la, lb = OrderLine.objects.filter(merchant=m).order_by("position")
     # when 1 × A ships
@@ -45,7 +47,7 @@ def test_partial_then_full_fulfillment_math(scope_a):
     assert (level(m, a).on_hand, level(m, a).reserved, level(m, b).on_hand, level(m, b).reserved) == (7, 0, 3, 0)
     assert list(TrackingOutbox.objects.filter(merchant=m).values_list("shipment__tracking_number", "channel",
                                                                          "integration_id", "processed_at")) == [
-        ("1Z1", "shopify", 7, None), ("1Z2", "shopify", 7, None)]
+        ("1Z1", "shopify", shop.pk, None), ("1Z2", "shopify", shop.pk, None)]
 
 
 def test_cannot_ship_more_than_is_left(scope_a):
