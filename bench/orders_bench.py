@@ -116,7 +116,7 @@ def bench_ingest(n: int, n_skus: int) -> dict:
     start = time.perf_counter()
     with tenant_scope(merchant):
         for i, p in enumerate(payloads):
-            order_ingest(merchant=merchant, integration_id=1, normalized=normalize(p))
+            order_ingest(merchant=merchant, integration_id=None, normalized=normalize(p))
             if i and i % 10000 == 0:
                 print(f"  {i:,} in {time.perf_counter() - start:.0f}s", flush=True)
     service_s = time.perf_counter() - start
@@ -126,7 +126,7 @@ def bench_ingest(n: int, n_skus: int) -> dict:
         # A second delivery of the first 1,000: idempotent (measured separately, as the webhook retry path).
         start = time.perf_counter()
         repeat = min(1000, n)
-        outcomes = {order_ingest(merchant=merchant, integration_id=1, normalized=normalize(p)).outcome
+        outcomes = {order_ingest(merchant=merchant, integration_id=None, normalized=normalize(p)).outcome
                     for p in payloads[:repeat]}
         repeat_s = time.perf_counter() - start
         assert outcomes == {"unchanged"}, outcomes

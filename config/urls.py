@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("jobs.api_urls")),
     path("", include("inventory.api_urls")),
     path("", include("orders.api_urls")),
+    path("", include("integrations.api_urls")),
 ]
 
 urlpatterns = [

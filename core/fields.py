@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -45,3 +46,60 @@ class EncryptedTextField(models.TextField):
         if value is None or value == "":
             return value
         return encrypt(str(value))
+
+
+class SecretDict(dict):
+    """Decrypted credentials: a plain dict to the code that needs them, masked in repr and str so a
+    log line, an f-string or a traceback's locals never carry the values."""
+
+    def __repr__(self) -> str:
+        return f"SecretDict(keys={sorted(self)!r}, values='********')"
+
+    __str__ = __repr__
+
+
+class EncryptedJSONField(models.TextField):
+    """A JSON object stored as Fernet ciphertext (the whole blob, keys included); Python sees a SecretDict.
+
+    The column holds text, so a dump of the database or a look at the table shows no value; it cannot
+    be filtered on, which credentials never need.
+    """
+
+    def from_db_value(self, value, expression, connection):
+        return None if value is None else SecretDict(json.loads(decrypt(value)))
+
+    def to_python(self, value):
+        if value is None or isinstance(value, SecretDict):
+            return value
+        if isinstance(value, str):
+            value = json.loads(value)
+        return SecretDict(value)
+
+    def get_prep_value(self, value):
+        if value is None:
+            return value
+        return encrypt(json.dumps(dict(value), sort_keys=True, separators=(",", ":")))
+
+    def value_to_string(self, obj) -> str:
+        """Serialization (dumpdata) writes the ciphertext, never the plaintext."""
+        return self.get_prep_value(self.value_from_object(obj)) or ""
+
+
+ENCRYPTED_FIELD_TYPES = (EncryptedTextField, EncryptedJSONField)
+
+
+def is_current(token: str) -> bool:
+    """Is this ciphertext already encrypted with the first (current) key?"""
+    try:
+        Fernet(settings.FIELD_ENCRYPTION_KEYS[0].encode()).decrypt(token.encode())
+    except InvalidToken:
+        return False
+    return True
+
+
+def reencrypt(token: str) -> str:
+    """The same plaintext under the first key (MultiFernet.rotate: any key decrypts, the first encrypts)."""
+    try:
+        return _fernet(tuple(settings.FIELD_ENCRYPTION_KEYS)).rotate(token.encode()).decode()
+    except InvalidToken as exc:
+        raise ValueError("cannot decrypt: no FIELD_ENCRYPTION_KEYS key matches") from exc

@@ -6,8 +6,11 @@ class IntegrationsConfig(AppConfig):
 
     def ready(self) -> None:
         from integrations.channels import amazon, shopify, woocommerce
+        from integrations.channels.shopify.credentials import shopify_credentials_validate
+        from integrations.credentials import credential_validator_register
         from integrations.registry import channel_package_register
 
         # One line per channel: its package says what it is, the registries tell the lower apps.
         for package in (shopify, woocommerce, amazon):
             channel_package_register(package.CHANNEL)
+        credential_validator_register("shopify", shopify_credentials_validate)

@@ -1,1 +1,102 @@
-"""Models arrive with their issue (see README: roadmap)."""
+"""A merchant's connected stores (Integration) and the channel's sellable items in them (Listing)."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from accounts.tenancy import TenantOwnedModel
+from core.fields import EncryptedJSONField
+
+
+def webhook_token_new() -> str:
+    """The secret part of /webhooks/<channel>/<token>/: unguessable, so the URL itself says which store."""
+    return secrets.token_urlsafe(32)
+
+
+def settings_default() -> dict:
+    return {"backfill_days": 60}
+
+
+def checkpoints_default() -> dict:
+    return {}
+
+
+def _registered_channel(value: str) -> None:
+    from integrations.registry import channel_packages
+
+    if value not in channel_packages:
+        raise ValidationError(f"{value!r} is not a registered channel.")
+
+
+class Integration(TenantOwnedModel):
+    """One connected store. A merchant may connect several stores of one channel."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        NEEDS_RECONNECT = "needs_reconnect", "Needs reconnecting"
+        DISCONNECTED = "disconnected", "Disconnected"
+
+    channel = models.CharField(max_length=16, validators=[_registered_channel],
+                               help_text="A registered channel's slug (integrations.registry).")
+    name = models.CharField(max_length=120)
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.ACTIVE)
+    credentials = EncryptedJSONField(default=dict, blank=True,
+                                     help_text="Encrypted; decrypted only to build the channel's client.")
+    webhook_token = models.CharField(max_length=64, unique=True, default=webhook_token_new, editable=False)
+    settings = models.JSONField(default=settings_default, blank=True,
+                                help_text="backfill_days, location_external_id and the push rules.")
+    checkpoints = models.JSONField(default=checkpoints_default, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    last_order_seen_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        # webhook_token is unique on its own, not per merchant: the webhook view finds the store (and so
+        # the merchant) by the token alone, before any scope exists.
+        indexes = [models.Index(fields=["merchant", "channel", "id"], name="integrations_channel_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.channel})"
+
+
+class Listing(TenantOwnedModel):
+    """A sellable item on a channel (a Shopify variant), matched to one of our products by SKU."""
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="listings")
+    external_id = models.CharField(max_length=64, help_text="The channel's variant/listing id.")
+    inventory_item_id = models.CharField(max_length=64, blank=True)
+    sku = models.CharField(max_length=255, blank=True)
+    title = models.CharField(max_length=512, blank=True)
+    product = models.ForeignKey("inventory.Product", null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="+")
+    override_quantity = models.IntegerField(null=True, blank=True,
+                                            help_text="Push this quantity instead of the rule's.")
+    is_push_disabled = models.BooleanField(default=False)
+    last_pushed_quantity = models.IntegerField(null=True, blank=True)
+    last_pushed_at = models.DateTimeField(null=True, blank=True)
+    channel_quantity = models.IntegerField(null=True, blank=True, help_text="Last seen from the channel.")
+    error = models.TextField(blank=True, help_text="The channel's reason for a refused push.")
+    error_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "integration", "external_id"],
+                                    name="integrations_listing_external_uniq"),
+        ]
+        indexes = [
+            models.Index(fields=["merchant", "integration", "id"], name="integrations_listing_list_idx"),
+            models.Index(fields=["merchant", "product"], name="integrations_listing_prod_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku or self.external_id} on {self.integration_id}"

@@ -119,8 +119,8 @@ def _place(merchant, user, rng, i, channel, placed, skus, popular) -> Order | No
         raw={"demo": True, "id": f"demo-{channel}-{i}", "line_items": [
             {"sku": li.sku, "quantity": li.quantity, "price": str(li.unit_price)} for li in lines]},
     )
-    integration_id = channel_slugs().index(channel) + 1  # one demo store per channel
-    return services.order_ingest(merchant=merchant, integration_id=integration_id,
+    # Demo orders belong to no connected store (orders knows no Integration): integration_id is None.
+    return services.order_ingest(merchant=merchant, integration_id=None,
                                  normalized=normalized).order
 
 

@@ -36,9 +36,11 @@ class Order(TenantOwnedModel):
 
     Status = OrderStatus
 
-    # The Integration model arrives with the channel issue; until then the id is stored bare.
-    # It becomes a ForeignKey("integrations.Integration") in that issue's migration (same column).
-    integration_id = models.BigIntegerField(null=True, blank=True, help_text="Empty for manual orders.")
+    # The store the order came from. Referenced by name: orders imports nothing of integrations
+    # (DESIGN.md); PROTECT because disconnecting a store keeps its orders, and deleting one that has
+    # orders is a mistake the database refuses.
+    integration = models.ForeignKey("integrations.Integration", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+", db_index=False, help_text="Empty for manual orders.")
     # A plain slug: channels register themselves in orders.channels (labels, colours); orders lists none.
     channel = models.CharField(max_length=16, help_text='A registered channel\'s slug, or "manual".')
     external_id = models.CharField(max_length=255, blank=True, help_text="The channel's id; empty for manual.")
@@ -283,7 +285,8 @@ class TrackingOutbox(TenantOwnedModel):
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="+")
     shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="+")
-    integration_id = models.BigIntegerField(null=True, blank=True)
+    integration = models.ForeignKey("integrations.Integration", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+", db_index=False)
     channel = models.CharField(max_length=16)
     created_at = models.DateTimeField(auto_now_add=True)
     attempts = models.PositiveIntegerField(default=0)

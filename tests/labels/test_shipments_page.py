@@ -16,7 +16,7 @@ def shipped(merchant_a):
     m = merchant_a.merchant
     with tenant_scope(m):
         make_product(m, "A-1", on_hand=50)
-        order = services.order_ingest(merchant=m, integration_id=1, normalized=normalized("1")).order
+        order = services.order_ingest(merchant=m, integration_id=None, normalized=normalized("1")).order
         line_id = OrderLine.objects.get(order=order).pk
     merchant_a.web.post(f"/orders/{order.pk}/ship/", {f"qty_{line_id}": "2", "carrier": "UPS",
                                                       "tracking_number": "1Z999AA10123456784", "ship_now": "on"})

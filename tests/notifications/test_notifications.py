@@ -38,7 +38,7 @@ def test_new_order_email_is_sent_once_even_when_the_task_runs_again(merchant_a, 
     with tenant_scope(m):
         make_product(m, "A-1", on_hand=5)
         with django_capture_on_commit_callbacks(execute=True):
-            order = services.order_ingest(merchant=m, integration_id=7, normalized=normalized()).order
+            order = services.order_ingest(merchant=m, integration_id=None, normalized=normalized()).order
         log = NotificationLog.objects.get(merchant=m)
     assert len(mail.outbox) == 1
     # when the same task is delivered again (retry, redelivery after a lost ack), from outside any scope
@@ -67,7 +67,7 @@ def test_merchant_mail_goes_to_the_chosen_recipients_instead_of_the_owners(merch
         notifications.notification_settings_update(merchant=m, recipients="Ops@Shop.example; boss@shop.example")
         make_product(m, "A-1", on_hand=5)
         with django_capture_on_commit_callbacks(execute=True):
-            services.order_ingest(merchant=m, integration_id=7, normalized=normalized())
+            services.order_ingest(merchant=m, integration_id=None, normalized=normalized())
     assert [msg.to for msg in mail.outbox] == [["ops@shop.example", "boss@shop.example"]]
 
 
@@ -138,8 +138,8 @@ def test_digest_mode_sends_no_per_order_email_but_one_digest(merchant_a, django_
         notifications.notification_settings_update(merchant=m, new_order_mode="digest")
         make_product(m, "A-1", on_hand=5)
         with django_capture_on_commit_callbacks(execute=True):
-            services.order_ingest(merchant=m, integration_id=7, normalized=normalized("1"))
-            services.order_ingest(merchant=m, integration_id=7, normalized=normalized("2"))
+            services.order_ingest(merchant=m, integration_id=None, normalized=normalized("1"))
+            services.order_ingest(merchant=m, integration_id=None, normalized=normalized("2"))
         assert len(mail.outbox) == 0
         with django_capture_on_commit_callbacks(execute=True):
             services.notification_daily_digest(merchant=m, day=timezone.localdate())
@@ -149,7 +149,7 @@ def test_digest_mode_sends_no_per_order_email_but_one_digest(merchant_a, django_
 
 
 def _received_at(merchant, external_id: str, at: datetime) -> None:
-    order = services.order_ingest(merchant=merchant, integration_id=7, normalized=normalized(external_id)).order
+    order = services.order_ingest(merchant=merchant, integration_id=None, normalized=normalized(external_id)).order
     Order.objects.filter(merchant=merchant, pk=order.pk).update(created_at=at)
 
 
@@ -207,7 +207,7 @@ def test_customer_shipping_confirmation_when_enabled(merchant_a, django_capture_
         notifications.notification_settings_update(merchant=m, notify_customer_shipped=True, new_order_mode="off",
                                                    recipients="ops@shop.example")
         make_product(m, "A-1", on_hand=5)
-        order = services.order_ingest(merchant=m, integration_id=7, normalized=normalized()).order
+        order = services.order_ingest(merchant=m, integration_id=None, normalized=normalized()).order
         line = OrderLine.objects.get(merchant=m)
         with django_capture_on_commit_callbacks(execute=True):
             services.shipment_create(merchant=m, order=order, lines=[ShipmentLineRequest(line.pk, 2)],

@@ -20,7 +20,7 @@ def test_a_backlog_longer_than_one_batch_is_allocated_in_full(scope_a):
     # given three orders short of A (one unit each), and batches of two
     m = scope_a.merchant
     a = make_product(m, "A-1", on_hand=0)
-    orders = [services.order_ingest(merchant=m, integration_id=7, normalized=normalized(
+    orders = [services.order_ingest(merchant=m, integration_id=None, normalized=normalized(
         str(i), lines=(("L1", "A-1", 1),), placed_at=T0 + timedelta(hours=i))).order for i in range(3)]
     AvailabilityMark.objects.filter(merchant=m).delete()
     # when 3 units arrive and the consumer runs once
@@ -40,9 +40,9 @@ def test_orders_short_of_another_product_do_not_hide_those_waiting_for_this_one(
     a = make_product(m, "A-1", on_hand=2)
     make_product(m, "B-1", on_hand=0)
     for i in range(2):
-        services.order_ingest(merchant=m, integration_id=7, normalized=normalized(
+        services.order_ingest(merchant=m, integration_id=None, normalized=normalized(
             str(i), lines=(("L1", "A-1", 1), ("L2", "B-1", 1)), placed_at=T0 + timedelta(hours=i)))
-    waiting = services.order_ingest(merchant=m, integration_id=7, normalized=normalized(
+    waiting = services.order_ingest(merchant=m, integration_id=None, normalized=normalized(
         "9", lines=(("L1", "A-1", 1),), placed_at=T0 + timedelta(hours=9))).order
     AvailabilityMark.objects.filter(merchant=m).delete()
     # when one unit of A arrives

@@ -26,7 +26,7 @@ def test_revenue_counts_an_order_on_the_merchants_own_day(scope_a):
     m = scope_a.merchant
     _new_york(m)
     make_product(m, "A-1", on_hand=10)
-    services.order_ingest(merchant=m, integration_id=7, normalized=normalized(placed_at=LATE_EVENING_NY))
+    services.order_ingest(merchant=m, integration_id=None, normalized=normalized(placed_at=LATE_EVENING_NY))
     # when revenue is asked for 1 November, then for 2 November
     first = selectors.revenue_by_day(merchant=m, rng=selectors.DateRange(date(2026, 11, 1), date(2026, 11, 1)))
     second = selectors.revenue_by_day(merchant=m, rng=selectors.DateRange(date(2026, 11, 1) + timedelta(days=1),
@@ -45,7 +45,7 @@ def test_list_date_filter_uses_the_merchants_day(merchant_a):
     with tenant_scope(m):
         _new_york(m)
         make_product(m, "A-1", on_hand=10)
-        order = services.order_ingest(merchant=m, integration_id=7, normalized=normalized(placed_at=LATE_EVENING_NY)).order
+        order = services.order_ingest(merchant=m, integration_id=None, normalized=normalized(placed_at=LATE_EVENING_NY)).order
     # when the API lists orders placed on 1 November, then on 2 November
     on_first = merchant_a.api.get("/api/v1/orders/?placed_from=2026-11-01&placed_to=2026-11-01")
     on_second = merchant_a.api.get("/api/v1/orders/?placed_from=2026-11-02&placed_to=2026-11-02")
@@ -63,12 +63,12 @@ def test_fulfillment_time_with_no_one_and_two_orders(scope_a):
         "range": {"from": "2026-11-01", "to": "2026-11-01"}, "orders": 0, "average_hours": None, "p90_hours": None}
     # given one order shipped after 10 hours
     placed = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
-    o1 = services.order_ingest(merchant=m, integration_id=7, normalized=normalized("1", placed_at=placed)).order
+    o1 = services.order_ingest(merchant=m, integration_id=None, normalized=normalized("1", placed_at=placed)).order
     Order.objects.filter(merchant=m, pk=o1.pk).update(first_shipped_at=placed + timedelta(hours=10))
     one = selectors.fulfillment_time(merchant=m, rng=rng)
     assert (one["orders"], one["average_hours"], one["p90_hours"]) == (1, 10.0, 10.0)
     # given a second one shipped after 20 hours: p90 interpolates between the two (10 + 0.9 × 10)
-    o2 = services.order_ingest(merchant=m, integration_id=7, normalized=normalized("2", placed_at=placed)).order
+    o2 = services.order_ingest(merchant=m, integration_id=None, normalized=normalized("2", placed_at=placed)).order
     Order.objects.filter(merchant=m, pk=o2.pk).update(first_shipped_at=placed + timedelta(hours=20))
     two = selectors.fulfillment_time(merchant=m, rng=rng)
     assert (two["orders"], two["average_hours"], two["p90_hours"]) == (2, 15.0, 19.0)

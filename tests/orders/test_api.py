@@ -10,6 +10,7 @@ from accounts.tenancy import tenant_scope
 from inventory.models import Product
 from orders import services
 from orders.models import Order, OrderLine, OrderStatus
+from tests.integrations.helpers import make_integration
 from tests.inventory.helpers import make_product
 from tests.orders.helpers import T0, level, normalized
 
@@ -64,7 +65,7 @@ def test_illegal_transition_is_409_with_current_and_requested(merchant_a):
     m = merchant_a.merchant
     with tenant_scope(m):
         make_product(m, "A-1", on_hand=5)
-        order = services.order_ingest(merchant=m, integration_id=1, normalized=normalized()).order
+        order = services.order_ingest(merchant=m, integration_id=None, normalized=normalized()).order
     assert merchant_a.api.post(f"/api/v1/orders/{order.pk}/cancel/", {"reason": "x"}, format="json").status_code == 200
     # when a cancelled order is put on hold
     r = merchant_a.api.post(f"/api/v1/orders/{order.pk}/hold/", {}, format="json")
@@ -80,7 +81,7 @@ def test_shipments_endpoint_ships_by_sku_and_returns_201(merchant_a):
     m = merchant_a.merchant
     with tenant_scope(m):
         a = make_product(m, "A-1", on_hand=5)
-        order = services.order_ingest(merchant=m, integration_id=1, normalized=normalized()).order
+        order = services.order_ingest(merchant=m, integration_id=None, normalized=normalized()).order
     r = merchant_a.api.post(f"/api/v1/orders/{order.pk}/shipments/", {
         "lines": [{"sku": "A-1", "quantity": 1}], "carrier": "UPS", "tracking_number": "1Z999"}, format="json")
     assert r.status_code == 201, r.content
@@ -95,7 +96,7 @@ def test_shipments_endpoint_ships_by_sku_and_returns_201(merchant_a):
 def test_patch_edits_tags_and_notes_only(merchant_a):
     m = merchant_a.merchant
     with tenant_scope(m):
-        order = services.order_ingest(merchant=m, integration_id=1, normalized=normalized()).order
+        order = services.order_ingest(merchant=m, integration_id=None, normalized=normalized()).order
     r = merchant_a.api.patch(f"/api/v1/orders/{order.pk}/", {"tags": ["VIP", "gift"], "notes": "call first",
                                                               "status": "fulfilled"}, format="json")
     assert r.status_code == 200
@@ -108,12 +109,13 @@ def test_list_filters_and_shape(merchant_a, merchant_b):
     m = merchant_a.merchant
     with tenant_scope(m):
         make_product(m, "A-1", on_hand=100)
-        services.order_ingest(merchant=m, integration_id=1, normalized=normalized("1", lines=(("L", "A-1", 1),)))
-        services.order_ingest(merchant=m, integration_id=2, normalized=normalized(
+        shop, other_shop = make_integration(m, name="Shop 1"), make_integration(m, name="Shop 2")
+        services.order_ingest(merchant=m, integration_id=shop.pk, normalized=normalized("1", lines=(("L", "A-1", 1),)))
+        services.order_ingest(merchant=m, integration_id=other_shop.pk, normalized=normalized(
             "2", lines=(("L", "B-2", 1),), channel="amazon", customer_name="Grace Hopper",
             customer_email="grace@navy.mil", placed_at=T0 + timedelta(days=1)))
     with tenant_scope(merchant_b.merchant):
-        services.order_ingest(merchant=merchant_b.merchant, integration_id=3, normalized=normalized("9"))
+        services.order_ingest(merchant=merchant_b.merchant, integration_id=None, normalized=normalized("9"))
 
     def ids(query):
         r = merchant_a.api.get(f"/api/v1/orders/{query}")
@@ -126,7 +128,7 @@ def test_list_filters_and_shape(merchant_a, merchant_b):
     assert ids("?search=grace") == ["2"]
     assert ids("?search=grace@navy.mil") == ["2"]
     assert ids("?needs_attention=true") == ["2"]
-    assert ids("?status=unfulfilled&integration=1") == ["1"]
+    assert ids(f"?status=unfulfilled&integration={shop.pk}") == ["1"]
     assert ids("?placed_from=2026-11-02&placed_to=2026-11-02") == ["2"]
     first = merchant_a.api.get("/api/v1/orders/").json()
     assert set(first) == {"next", "previous", "results"}
@@ -139,7 +141,7 @@ def test_list_filters_and_shape(merchant_a, merchant_b):
 
 def test_another_merchants_order_is_404(merchant_a, merchant_b):
     with tenant_scope(merchant_a.merchant):
-        order = services.order_ingest(merchant=merchant_a.merchant, integration_id=1, normalized=normalized()).order
+        order = services.order_ingest(merchant=merchant_a.merchant, integration_id=None, normalized=normalized()).order
     for method, url in [("get", f"/api/v1/orders/{order.pk}/"), ("post", f"/api/v1/orders/{order.pk}/cancel/"),
                         ("post", f"/api/v1/orders/{order.pk}/hold/"), ("patch", f"/api/v1/orders/{order.pk}/"),
                         ("post", f"/api/v1/orders/{order.pk}/shipments/")]:
@@ -153,7 +155,7 @@ def _orders(merchant, n: int) -> None:
     with tenant_scope(merchant):
         make_product(merchant, "A-1", on_hand=10_000)
         for i in range(n):
-            services.order_ingest(merchant=merchant, integration_id=1, normalized=normalized(
+            services.order_ingest(merchant=merchant, integration_id=None, normalized=normalized(
                 str(i), lines=(("L1", "A-1", 1), ("L2", "UNKNOWN", 2)), placed_at=T0 + timedelta(minutes=i)))
             if i % 3 == 0:
                 services.order_update(merchant=merchant, order=Order.objects.get(merchant=merchant, external_id=str(i)),
@@ -184,7 +186,7 @@ def test_analytics_endpoints(merchant_a):
     m = merchant_a.merchant
     with tenant_scope(m):
         make_product(m, "A-1", on_hand=100)
-        o = services.order_ingest(merchant=m, integration_id=1, normalized=normalized(
+        o = services.order_ingest(merchant=m, integration_id=None, normalized=normalized(
             "1", lines=(("L", "A-1", 3),), placed_at=T0, shipping=__import__("decimal").Decimal("4.99"))).order
         services.order_fulfill_all(merchant=m, order=o)
     q = "?from=2026-11-01&to=2026-11-02"
@@ -206,7 +208,7 @@ def test_map_sku_endpoint_reserves(merchant_a):
     m = merchant_a.merchant
     with tenant_scope(m):
         a = make_product(m, "A-1", on_hand=5)
-        order = services.order_ingest(merchant=m, integration_id=1, normalized=normalized(lines=(("L", "a1", 2),))).order
+        order = services.order_ingest(merchant=m, integration_id=None, normalized=normalized(lines=(("L", "a1", 2),))).order
         line = OrderLine.objects.get(merchant=m)
     r = merchant_a.api.post(f"/api/v1/orders/{order.pk}/map-sku/", {"line": line.pk, "sku": "A-1"}, format="json")
     assert r.status_code == 200 and r.json()["needs_attention"] is False
@@ -219,8 +221,8 @@ def test_bulk_endpoint_reports_each_order(merchant_a):
     m = merchant_a.merchant
     with tenant_scope(m):
         make_product(m, "A-1", on_hand=5)
-        ok = services.order_ingest(merchant=m, integration_id=1, normalized=normalized("1")).order
-        unmapped = services.order_ingest(merchant=m, integration_id=1, normalized=normalized(
+        ok = services.order_ingest(merchant=m, integration_id=None, normalized=normalized("1")).order
+        unmapped = services.order_ingest(merchant=m, integration_id=None, normalized=normalized(
             "2", lines=(("L", "NOPE", 1),))).order
     r = merchant_a.api.post("/api/v1/orders/bulk/", {"ids": [ok.pk, unmapped.pk, 999999], "action": "fulfill"},
                             format="json")
@@ -235,7 +237,7 @@ def test_bulk_endpoint_reports_each_order(merchant_a):
 def test_hold_then_release_through_the_api(merchant_a):
     m = merchant_a.merchant
     with tenant_scope(m):
-        order = services.order_ingest(merchant=m, integration_id=1, normalized=normalized()).order
+        order = services.order_ingest(merchant=m, integration_id=None, normalized=normalized()).order
     r = merchant_a.api.post(f"/api/v1/orders/{order.pk}/hold/", {"reason": "fraud check"}, format="json")
     assert (r.status_code, r.json()["status"], r.json()["hold_reason"]) == (200, "on_hold", "fraud check")
     r = merchant_a.api.post(f"/api/v1/orders/{order.pk}/shipments/", {}, format="json")

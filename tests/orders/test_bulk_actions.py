@@ -26,7 +26,7 @@ def test_a_registered_action_is_offered_and_called_with_the_merchant_and_selecte
     m = merchant_a.merchant
     with tenant_scope(m):
         make_product(m, "A-1", on_hand=5)
-        order = services.order_ingest(merchant=m, integration_id=7, normalized=normalized()).order
+        order = services.order_ingest(merchant=m, integration_id=None, normalized=normalized()).order
     with bulk_actions.registered("packing_slips", BulkAction("packing_slips", "Print packing slips", _slips)):
         page = merchant_a.web.get("/orders/")
         r = merchant_a.web.post("/orders/bulk/", {"ids": [order.pk], "action": "packing_slips"})

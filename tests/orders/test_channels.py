@@ -24,9 +24,9 @@ def test_a_channel_registered_outside_orders_is_ingested_listed_filtered_and_cha
         # given an Etsy order and a Shopify one, from a channel orders has never heard of
         with tenant_scope(m):
             make_product(m, "A-1", on_hand=10)
-            etsy = services.order_ingest(merchant=m, integration_id=9, normalized=normalized(
+            etsy = services.order_ingest(merchant=m, integration_id=None, normalized=normalized(
                 "E1", channel="etsy", lines=(("L1", "A-1", 1),))).order
-            services.order_ingest(merchant=m, integration_id=7, normalized=normalized("S1"))
+            services.order_ingest(merchant=m, integration_id=None, normalized=normalized("S1"))
         # when the list is filtered by it, then only the Etsy order shows, with the channel's label and colour
         r = merchant_a.web.get("/orders/?channel=etsy")
         assert r.status_code == 200
@@ -46,7 +46,7 @@ def test_a_channel_registered_outside_orders_is_ingested_listed_filtered_and_cha
 def test_an_unregistered_channel_is_refused_at_ingest_and_as_a_filter(merchant_a):
     m = merchant_a.merchant
     with tenant_scope(m), pytest.raises(ValidationFailed) as err:
-        services.order_ingest(merchant=m, integration_id=9, normalized=normalized("E1", channel="etsy"))
+        services.order_ingest(merchant=m, integration_id=None, normalized=normalized("E1", channel="etsy"))
     assert err.value.code == "unknown_channel"
     with tenant_scope(m):
         assert Order.objects.filter(merchant=m).count() == 0
@@ -59,7 +59,7 @@ def test_orders_of_a_channel_no_longer_registered_still_show_under_their_slug(me
     # given an Etsy order taken while the Etsy package was installed
     m = merchant_a.merchant
     with channels.registered("etsy", ETSY), tenant_scope(m):
-        services.order_ingest(merchant=m, integration_id=9, normalized=normalized("E1", channel="etsy",
+        services.order_ingest(merchant=m, integration_id=None, normalized=normalized("E1", channel="etsy",
                                                                                   placed_at=T0))
     # when the package is gone, then the list and charts still show the order, by its slug
     r = merchant_a.web.get("/orders/")

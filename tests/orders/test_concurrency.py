@@ -31,7 +31,7 @@ def test_eight_concurrent_deliveries_make_one_order_and_one_reservation(merchant
         try:
             with tenant_scope(m):
                 barrier.wait()
-                outcomes.append(services.order_ingest(merchant=m, integration_id=7,
+                outcomes.append(services.order_ingest(merchant=m, integration_id=None,
                                                       normalized=normalized(lines=(("L1", "A-1", 3),))).outcome)
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)

@@ -8,6 +8,7 @@ from orders import services
 from orders.errors import IllegalTransition, ShipmentAlreadyShipped, ShipmentInvalid
 from orders.models import OrderLine, OrderStatus, Shipment, TrackingOutbox
 from orders.services import ShipmentLineRequest
+from tests.integrations.helpers import make_integration
 from tests.inventory.helpers import make_product
 from tests.orders.helpers import level, normalized, reserved_for
 
@@ -19,7 +20,8 @@ def test_partial_then_full_fulfillment_math(scope_a):
     m = scope_a.merchant
     a = make_product(m, "A-1", on_hand=10)
     b = make_product(m, "B-1", on_hand=5)
-    order = services.order_ingest(merchant=m, integration_id=7, normalized=normalized(
+    shop = make_integration(m)
+    order = services.order_ingest(merchant=m, integration_id=shop.pk, normalized=normalized(
         lines=(("L1", "A-1", 3), ("L2", "B-1", 2)))).order
     la, lb = OrderLine.objects.filter(merchant=m).order_by("position")
     # when 1 × A ships
@@ -45,13 +47,13 @@ def test_partial_then_full_fulfillment_math(scope_a):
     assert (level(m, a).on_hand, level(m, a).reserved, level(m, b).on_hand, level(m, b).reserved) == (7, 0, 3, 0)
     assert list(TrackingOutbox.objects.filter(merchant=m).values_list("shipment__tracking_number", "channel",
                                                                          "integration_id", "processed_at")) == [
-        ("1Z1", "shopify", 7, None), ("1Z2", "shopify", 7, None)]
+        ("1Z1", "shopify", shop.pk, None), ("1Z2", "shopify", shop.pk, None)]
 
 
 def test_cannot_ship_more_than_is_left(scope_a):
     m = scope_a.merchant
     make_product(m, "A-1", on_hand=10)
-    order = services.order_ingest(merchant=m, integration_id=7, normalized=normalized()).order
+    order = services.order_ingest(merchant=m, integration_id=None, normalized=normalized()).order
     line = OrderLine.objects.get(merchant=m)
     with pytest.raises(ShipmentInvalid) as err:
         services.shipment_create(merchant=m, order=order, lines=[ShipmentLineRequest(line.pk, 3)])
@@ -62,7 +64,7 @@ def test_cannot_ship_more_than_is_left(scope_a):
 def test_shipping_an_order_on_hold_is_an_illegal_transition(scope_a):
     m = scope_a.merchant
     a = make_product(m, "A-1", on_hand=10)
-    order = services.order_ingest(merchant=m, integration_id=7, normalized=normalized()).order
+    order = services.order_ingest(merchant=m, integration_id=None, normalized=normalized()).order
     services.order_hold(merchant=m, order=order, reason="fraud check")
     line = OrderLine.objects.get(merchant=m)
     with pytest.raises(IllegalTransition) as err:
@@ -88,7 +90,7 @@ def test_pending_shipment_then_mark_shipped_with_manual_tracking(scope_a):
 def test_return_restocks_what_shipped(scope_a):
     m = scope_a.merchant
     a = make_product(m, "A-1", on_hand=10)
-    order = services.order_ingest(merchant=m, integration_id=7, normalized=normalized()).order
+    order = services.order_ingest(merchant=m, integration_id=None, normalized=normalized()).order
     services.order_fulfill_all(merchant=m, order=order)
     services.order_return(merchant=m, order=order, restock=True)
     order.refresh_from_db()

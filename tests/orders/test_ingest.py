@@ -7,6 +7,7 @@ import pytest
 from inventory.models import StockMovement
 from orders import services
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus
+from tests.integrations.helpers import make_integration
 from tests.inventory.helpers import make_product
 from tests.orders.helpers import level, normalized, reserved_for
 
@@ -18,7 +19,7 @@ def test_same_payload_five_times_gives_one_order_and_one_reservation(scope_a):
     m = scope_a.merchant
     a = make_product(m, "A-1", on_hand=10)
     # when the same order is ingested five times
-    outcomes = [services.order_ingest(merchant=m, integration_id=7, normalized=normalized()).outcome for _ in range(5)]
+    outcomes = [services.order_ingest(merchant=m, integration_id=None, normalized=normalized()).outcome for _ in range(5)]
     # then one order, one line, one reservation of 2
     assert outcomes == ["created", "unchanged", "unchanged", "unchanged", "unchanged"]
     assert Order.objects.filter(merchant=m).count() == 1
@@ -33,9 +34,9 @@ def test_older_update_arriving_late_is_ignored(scope_a):
     m = scope_a.merchant
     make_product(m, "A-1", on_hand=10)
     # given version 2 (quantity 5) applied first
-    services.order_ingest(merchant=m, integration_id=7, normalized=normalized(lines=(("L1", "A-1", 5),), updated_minutes=10))
+    services.order_ingest(merchant=m, integration_id=None, normalized=normalized(lines=(("L1", "A-1", 5),), updated_minutes=10))
     # when version 1 (quantity 2) arrives late
-    result = services.order_ingest(merchant=m, integration_id=7, normalized=normalized(updated_minutes=0))
+    result = services.order_ingest(merchant=m, integration_id=None, normalized=normalized(updated_minutes=0))
     # then it changes nothing
     assert result.outcome == "stale"
     line = OrderLine.objects.get(merchant=m)
@@ -47,11 +48,11 @@ def test_older_update_arriving_late_is_ignored(scope_a):
 def test_quantity_change_moves_the_reservation_by_the_difference(scope_a):
     m = scope_a.merchant
     a = make_product(m, "A-1", on_hand=10)
-    services.order_ingest(merchant=m, integration_id=7, normalized=normalized(lines=(("L1", "A-1", 2),)))
+    services.order_ingest(merchant=m, integration_id=None, normalized=normalized(lines=(("L1", "A-1", 2),)))
     line = OrderLine.objects.get(merchant=m)
     # when the channel raises the quantity to 5, then lowers it to 3
-    services.order_ingest(merchant=m, integration_id=7, normalized=normalized(lines=(("L1", "A-1", 5),), updated_minutes=1))
-    services.order_ingest(merchant=m, integration_id=7, normalized=normalized(lines=(("L1", "A-1", 3),), updated_minutes=2))
+    services.order_ingest(merchant=m, integration_id=None, normalized=normalized(lines=(("L1", "A-1", 5),), updated_minutes=1))
+    services.order_ingest(merchant=m, integration_id=None, normalized=normalized(lines=(("L1", "A-1", 3),), updated_minutes=2))
     # then the ledger shows +2, +3, -2 under the line's reference and 3 are held
     deltas = list(StockMovement.objects.filter(merchant=m, reference=f"order_line:{line.pk}")
                   .order_by("id").values_list("reserved_delta", flat=True))
@@ -64,8 +65,8 @@ def test_removed_line_releases_and_added_line_reserves(scope_a):
     m = scope_a.merchant
     a = make_product(m, "A-1", on_hand=10)
     b = make_product(m, "B-1", on_hand=10)
-    services.order_ingest(merchant=m, integration_id=7, normalized=normalized(lines=(("L1", "A-1", 2),)))
-    services.order_ingest(merchant=m, integration_id=7,
+    services.order_ingest(merchant=m, integration_id=None, normalized=normalized(lines=(("L1", "A-1", 2),)))
+    services.order_ingest(merchant=m, integration_id=None,
                           normalized=normalized(lines=(("L2", "B-1", 4),), updated_minutes=1))
     lines = {li.sku: li for li in OrderLine.objects.filter(merchant=m)}
     assert (lines["A-1"].quantity_cancelled, lines["A-1"].quantity_reserved) == (2, 0)
@@ -76,9 +77,9 @@ def test_removed_line_releases_and_added_line_reserves(scope_a):
 def test_cancellation_from_the_channel_releases_everything(scope_a):
     m = scope_a.merchant
     a = make_product(m, "A-1", on_hand=10)
-    services.order_ingest(merchant=m, integration_id=7, normalized=normalized(lines=(("L1", "A-1", 4),)))
+    services.order_ingest(merchant=m, integration_id=None, normalized=normalized(lines=(("L1", "A-1", 4),)))
     # when the channel cancels
-    result = services.order_ingest(merchant=m, integration_id=7, normalized=normalized(
+    result = services.order_ingest(merchant=m, integration_id=None, normalized=normalized(
         lines=(("L1", "A-1", 4),), updated_minutes=5, cancelled=True))
     # then the order is cancelled and nothing is held
     order = result.order
@@ -94,7 +95,7 @@ def test_a_channel_order_is_never_refused_it_goes_short(scope_a):
     m = scope_a.merchant
     a = make_product(m, "A-1", on_hand=3)
     # when 5 are ordered with 3 available
-    order = services.order_ingest(merchant=m, integration_id=7,
+    order = services.order_ingest(merchant=m, integration_id=None,
                                   normalized=normalized(lines=(("L1", "A-1", 5),))).order
     # then 3 are reserved, 2 short, the order flagged
     order.refresh_from_db()
@@ -113,9 +114,9 @@ def test_short_orders_get_stock_oldest_first_when_it_arrives(scope_a):
 
     m = scope_a.merchant
     a = make_product(m, "A-1", on_hand=0)
-    newer = services.order_ingest(merchant=m, integration_id=7, normalized=normalized(
+    newer = services.order_ingest(merchant=m, integration_id=None, normalized=normalized(
         "2", lines=(("L1", "A-1", 2),), placed_at=T0 + timedelta(hours=1))).order
-    older = services.order_ingest(merchant=m, integration_id=7, normalized=normalized(
+    older = services.order_ingest(merchant=m, integration_id=None, normalized=normalized(
         "1", lines=(("L1", "A-1", 2),), placed_at=T0)).order
     # when 3 units arrive and the periodic consumer runs (from outside any scope, as beat does)
     inventory_services.stock_adjust(merchant=m, product_id=a.pk, delta=3, reason="received")
@@ -135,7 +136,7 @@ def test_short_orders_get_stock_oldest_first_when_it_arrives(scope_a):
 def test_unknown_sku_needs_attention_until_mapped_then_reserves(scope_a):
     m = scope_a.merchant
     a = make_product(m, "A-1", on_hand=10)
-    order = services.order_ingest(merchant=m, integration_id=7,
+    order = services.order_ingest(merchant=m, integration_id=None,
                                   normalized=normalized(lines=(("L1", "WRONG-SKU", 2),))).order
     order.refresh_from_db()
     line = OrderLine.objects.get(merchant=m)
@@ -151,10 +152,11 @@ def test_unknown_sku_needs_attention_until_mapped_then_reserves(scope_a):
 def test_same_external_id_on_another_integration_is_another_order(scope_a):
     m = scope_a.merchant
     make_product(m, "A-1", on_hand=10)
-    services.order_ingest(merchant=m, integration_id=7, normalized=normalized())
-    services.order_ingest(merchant=m, integration_id=8, normalized=normalized())
+    first, second = make_integration(m, name="Shop 1"), make_integration(m, name="Shop 2")
+    services.order_ingest(merchant=m, integration_id=first.pk, normalized=normalized())
+    services.order_ingest(merchant=m, integration_id=second.pk, normalized=normalized())
     services.order_ingest(merchant=m, integration_id=None, normalized=normalized())
-    services.order_ingest(merchant=m, integration_id=None, normalized=normalized())
+    services.order_ingest(merchant=m, integration_id=first.pk, normalized=normalized())
     assert Order.objects.filter(merchant=m).count() == 3
 
 
@@ -168,10 +170,10 @@ def test_line_without_channel_id_dropped_before_another_keeps_the_other_line_and
     m = scope_a.merchant
     a = make_product(m, "A-1", on_hand=10)
     b = make_product(m, "B-1", on_hand=10)
-    services.order_ingest(merchant=m, integration_id=7, normalized=normalized(lines=(("", "A-1", 2), ("", "B-1", 3))))
+    services.order_ingest(merchant=m, integration_id=None, normalized=normalized(lines=(("", "A-1", 2), ("", "B-1", 3))))
     la, lb = OrderLine.objects.filter(merchant=m).order_by("position")
     # when the channel drops A, so B is now its first line
-    services.order_ingest(merchant=m, integration_id=7, normalized=normalized(lines=(("", "B-1", 3),),
+    services.order_ingest(merchant=m, integration_id=None, normalized=normalized(lines=(("", "B-1", 3),),
                                                                                updated_minutes=1))
     # then B is the same line with the same single reservation, and A is cancelled and released
     assert list(OrderLine.objects.filter(merchant=m).order_by("id").values_list(
@@ -185,10 +187,10 @@ def test_reordered_lines_without_ids_change_no_reservation(scope_a):
     m = scope_a.merchant
     a = make_product(m, "A-1", on_hand=10)
     b = make_product(m, "B-1", on_hand=10)
-    services.order_ingest(merchant=m, integration_id=7, normalized=normalized(lines=(("", "A-1", 2), ("", "B-1", 3))))
+    services.order_ingest(merchant=m, integration_id=None, normalized=normalized(lines=(("", "A-1", 2), ("", "B-1", 3))))
     la, lb = OrderLine.objects.filter(merchant=m).order_by("position")
     # when the channel lists them the other way round
-    services.order_ingest(merchant=m, integration_id=7, normalized=normalized(lines=(("", "B-1", 3), ("", "A-1", 2)),
+    services.order_ingest(merchant=m, integration_id=None, normalized=normalized(lines=(("", "B-1", 3), ("", "A-1", 2)),
                                                                                updated_minutes=1))
     # then the same two lines follow the channel's order, nothing is cancelled and the ledger did not move
     assert list(OrderLine.objects.filter(merchant=m).order_by("position").values_list(
@@ -202,10 +204,10 @@ def test_changed_quantity_on_a_line_without_id_moves_its_own_reservation(scope_a
     m = scope_a.merchant
     a = make_product(m, "A-1", on_hand=10)
     b = make_product(m, "B-1", on_hand=10)
-    services.order_ingest(merchant=m, integration_id=7, normalized=normalized(lines=(("", "A-1", 2), ("", "B-1", 3))))
+    services.order_ingest(merchant=m, integration_id=None, normalized=normalized(lines=(("", "A-1", 2), ("", "B-1", 3))))
     la, lb = OrderLine.objects.filter(merchant=m).order_by("position")
     # when the channel raises A to 5
-    services.order_ingest(merchant=m, integration_id=7, normalized=normalized(lines=(("", "A-1", 5), ("", "B-1", 3)),
+    services.order_ingest(merchant=m, integration_id=None, normalized=normalized(lines=(("", "A-1", 5), ("", "B-1", 3)),
                                                                                updated_minutes=1))
     # then A's own line holds 5 (+2, +3) and B is untouched; no line is added or cancelled
     assert list(OrderLine.objects.filter(merchant=m).order_by("id").values_list(

@@ -26,12 +26,12 @@ def test_line_removed_after_partial_shipment_leaves_nothing_to_ship_so_order_is_
     m = scope_a.merchant
     a = make_product(m, "A-1", on_hand=10)
     b = make_product(m, "B-1", on_hand=10)
-    order = services.order_ingest(merchant=m, integration_id=7, normalized=normalized(
+    order = services.order_ingest(merchant=m, integration_id=None, normalized=normalized(
         lines=(("L1", "A-1", 2), ("L2", "B-1", 3)))).order
     la, lb = OrderLine.objects.filter(merchant=m).order_by("position")
     _ship(m, order, la, 2)
     # when the channel drops line B
-    services.order_ingest(merchant=m, integration_id=7, normalized=normalized(
+    services.order_ingest(merchant=m, integration_id=None, normalized=normalized(
         lines=(("L1", "A-1", 2),), updated_minutes=5))
     order.refresh_from_db()
     lb.refresh_from_db()
@@ -46,11 +46,11 @@ def test_quantity_cut_below_shipped_keeps_shipped_and_fulfills(scope_a):
     # given 5 × A ordered, 3 shipped
     m = scope_a.merchant
     a = make_product(m, "A-1", on_hand=10)
-    order = services.order_ingest(merchant=m, integration_id=7, normalized=normalized(lines=(("L1", "A-1", 5),))).order
+    order = services.order_ingest(merchant=m, integration_id=None, normalized=normalized(lines=(("L1", "A-1", 5),))).order
     la = OrderLine.objects.get(merchant=m)
     _ship(m, order, la, 3)
     # when the channel says 2
-    services.order_ingest(merchant=m, integration_id=7, normalized=normalized(lines=(("L1", "A-1", 2),),
+    services.order_ingest(merchant=m, integration_id=None, normalized=normalized(lines=(("L1", "A-1", 2),),
                                                                                updated_minutes=5))
     order.refresh_from_db()
     la.refresh_from_db()
@@ -64,11 +64,11 @@ def test_quantity_raised_on_a_fulfilled_order_reserves_nothing_it_can_never_ship
     # given an order of 2 × A, fully shipped
     m = scope_a.merchant
     a = make_product(m, "A-1", on_hand=10)
-    order = services.order_ingest(merchant=m, integration_id=7, normalized=normalized(lines=(("L1", "A-1", 2),))).order
+    order = services.order_ingest(merchant=m, integration_id=None, normalized=normalized(lines=(("L1", "A-1", 2),))).order
     la = OrderLine.objects.get(merchant=m)
     _ship(m, order, la, 2)
     # when the channel later says 4
-    services.order_ingest(merchant=m, integration_id=7, normalized=normalized(lines=(("L1", "A-1", 4),),
+    services.order_ingest(merchant=m, integration_id=None, normalized=normalized(lines=(("L1", "A-1", 4),),
                                                                                updated_minutes=5))
     order.refresh_from_db()
     la.refresh_from_db()
@@ -86,12 +86,12 @@ def test_channel_cancel_of_partially_shipped_order_drops_pending_parcels_and_rel
     # given 5 × A: 2 shipped, 2 in a pending parcel
     m = scope_a.merchant
     a = make_product(m, "A-1", on_hand=10)
-    order = services.order_ingest(merchant=m, integration_id=7, normalized=normalized(lines=(("L1", "A-1", 5),))).order
+    order = services.order_ingest(merchant=m, integration_id=None, normalized=normalized(lines=(("L1", "A-1", 5),))).order
     la = OrderLine.objects.get(merchant=m)
     _ship(m, order, la, 2)
     services.shipment_create(merchant=m, order=order, lines=[ShipmentLineRequest(la.pk, 2)], ship=False)
     # when the channel cancels the order
-    services.order_ingest(merchant=m, integration_id=7, normalized=normalized(lines=(("L1", "A-1", 5),),
+    services.order_ingest(merchant=m, integration_id=None, normalized=normalized(lines=(("L1", "A-1", 5),),
                                                                                updated_minutes=5, cancelled=True))
     order.refresh_from_db()
     la.refresh_from_db()
@@ -107,10 +107,10 @@ def test_new_line_on_an_order_cancelled_here_is_cancelled_too(scope_a):
     m = scope_a.merchant
     make_product(m, "A-1", on_hand=10)
     b = make_product(m, "B-1", on_hand=10)
-    order = services.order_ingest(merchant=m, integration_id=7, normalized=normalized()).order
+    order = services.order_ingest(merchant=m, integration_id=None, normalized=normalized()).order
     services.order_cancel(merchant=m, order=order)
     # when the channel re-delivers it with an extra line
-    services.order_ingest(merchant=m, integration_id=7, normalized=normalized(
+    services.order_ingest(merchant=m, integration_id=None, normalized=normalized(
         lines=(("L1", "A-1", 2), ("L2", "B-1", 1)), updated_minutes=5))
     order.refresh_from_db()
     lb = OrderLine.objects.get(merchant=m, sku="B-1")
@@ -127,7 +127,7 @@ def test_channel_amounts_round_half_up_to_the_cent(scope_a):
     n = replace(normalized(), lines=(NormalizedLine(external_id="L1", sku="A-1", quantity=1, unit_price=Decimal("2.125")),),
                 subtotal=Decimal("2.125"), tax=Decimal("0.445"), total=Decimal("2.565"))
     # when it is ingested
-    order = services.order_ingest(merchant=m, integration_id=7, normalized=n).order
+    order = services.order_ingest(merchant=m, integration_id=None, normalized=n).order
     order.refresh_from_db()
     # then every amount is rounded half up, as the channels and the customer's receipt do (not to the even cent)
     line = OrderLine.objects.get(merchant=m)
@@ -141,11 +141,11 @@ def test_pending_parcel_of_a_line_whose_sku_changed_to_an_unknown_one_is_refused
 
     m = scope_a.merchant
     a = make_product(m, "A-1", on_hand=10)
-    order = services.order_ingest(merchant=m, integration_id=7, normalized=normalized()).order
+    order = services.order_ingest(merchant=m, integration_id=None, normalized=normalized()).order
     la = OrderLine.objects.get(merchant=m)
     parcel = services.shipment_create(merchant=m, order=order, lines=[ShipmentLineRequest(la.pk, 1)], ship=False)
     # when the channel changes that line's SKU to one we do not know, and the parcel is then marked shipped
-    services.order_ingest(merchant=m, integration_id=7, normalized=normalized(lines=(("L1", "NEW-SKU", 2),),
+    services.order_ingest(merchant=m, integration_id=None, normalized=normalized(lines=(("L1", "NEW-SKU", 2),),
                                                                                updated_minutes=5))
     with pytest.raises(ShipmentInvalid) as err:
         services.shipment_mark_shipped(merchant=m, shipment=parcel)
@@ -159,12 +159,12 @@ def test_hold_released_after_the_channel_cut_what_was_left_makes_the_order_fulfi
     # given 3 × A, 1 shipped, then the order put on hold
     m = scope_a.merchant
     a = make_product(m, "A-1", on_hand=10)
-    order = services.order_ingest(merchant=m, integration_id=7, normalized=normalized(lines=(("L1", "A-1", 3),))).order
+    order = services.order_ingest(merchant=m, integration_id=None, normalized=normalized(lines=(("L1", "A-1", 3),))).order
     la = OrderLine.objects.get(merchant=m)
     _ship(m, order, la, 1)
     services.order_hold(merchant=m, order=order, reason="address check")
     # when the channel cuts the line to the 1 shipped, and the hold is released
-    services.order_ingest(merchant=m, integration_id=7, normalized=normalized(lines=(("L1", "A-1", 1),),
+    services.order_ingest(merchant=m, integration_id=None, normalized=normalized(lines=(("L1", "A-1", 1),),
                                                                                updated_minutes=5))
     order.refresh_from_db()
     assert order.status == OrderStatus.ON_HOLD
@@ -186,7 +186,7 @@ def test_negative_order_total_is_a_validation_error_not_a_database_error(scope_a
     make_product(m, "A-1", on_hand=10)
     # when it is ingested, then it is refused as invalid (400), and nothing is written
     with pytest.raises(ValidationFailed) as err:
-        services.order_ingest(merchant=m, integration_id=7, normalized=normalized(total=Decimal("-5.00")))
+        services.order_ingest(merchant=m, integration_id=None, normalized=normalized(total=Decimal("-5.00")))
     assert (err.value.status_code, err.value.code) == (400, "negative_total")
     assert Order.objects.filter(merchant=m).count() == 0
 
@@ -197,7 +197,7 @@ def test_return_of_a_partially_shipped_order_restocks_what_shipped_and_cancels_t
 
     m = scope_a.merchant
     a = make_product(m, "A-1", on_hand=10)
-    order = services.order_ingest(merchant=m, integration_id=7, normalized=normalized(lines=(("L1", "A-1", 3),))).order
+    order = services.order_ingest(merchant=m, integration_id=None, normalized=normalized(lines=(("L1", "A-1", 3),))).order
     la = OrderLine.objects.get(merchant=m)
     _ship(m, order, la, 1)
     # when the customer returns the parcel
@@ -222,12 +222,12 @@ def test_line_without_channel_id_dropped_before_a_shipped_one_does_not_ship_the_
     m = scope_a.merchant
     a = make_product(m, "A-1", on_hand=10)
     b = make_product(m, "B-1", on_hand=10)
-    order = services.order_ingest(merchant=m, integration_id=7, normalized=normalized(
+    order = services.order_ingest(merchant=m, integration_id=None, normalized=normalized(
         lines=(("", "A-1", 2), ("", "B-1", 3)))).order
     la, lb = OrderLine.objects.filter(merchant=m).order_by("position")
     _ship(m, order, lb, 3)
     # when the channel drops A, so B is now its first line
-    services.order_ingest(merchant=m, integration_id=7, normalized=normalized(
+    services.order_ingest(merchant=m, integration_id=None, normalized=normalized(
         lines=(("", "B-1", 3),), updated_minutes=5))
     order.refresh_from_db()
     # then B is still the one shipped line, A is cancelled, nothing is reserved and the order is fulfilled
@@ -244,12 +244,12 @@ def test_two_lines_of_one_sku_without_ids_are_told_apart_by_price(scope_a):
     m = scope_a.merchant
     a = make_product(m, "A-1", on_hand=10)
     first = normalized(lines=())
-    order = services.order_ingest(merchant=m, integration_id=7, normalized=replace(
+    order = services.order_ingest(merchant=m, integration_id=None, normalized=replace(
         first, lines=_priced(("A-1", 2, "10.00"), ("A-1", 1, "5.00")))).order
     full, discounted = OrderLine.objects.filter(merchant=m).order_by("position")
     _ship(m, order, discounted, 1)
     # when the channel drops the full-price line
-    services.order_ingest(merchant=m, integration_id=7, normalized=replace(
+    services.order_ingest(merchant=m, integration_id=None, normalized=replace(
         normalized(lines=(), updated_minutes=5), lines=_priced(("A-1", 1, "5.00"))))
     order.refresh_from_db()
     # then the discounted line stays the shipped one and the full-price one is cancelled and released
@@ -264,12 +264,12 @@ def test_identical_lines_without_ids_when_one_goes_the_shipped_one_is_kept(scope
     # given two identical lines of 2 × A, the first shipped
     m = scope_a.merchant
     a = make_product(m, "A-1", on_hand=10)
-    order = services.order_ingest(merchant=m, integration_id=7, normalized=normalized(
+    order = services.order_ingest(merchant=m, integration_id=None, normalized=normalized(
         lines=(("", "A-1", 2), ("", "A-1", 2)))).order
     shipped, waiting = OrderLine.objects.filter(merchant=m).order_by("position")
     _ship(m, order, shipped, 2)
     # when the channel lists only one of them (which one cannot be told: both are 2 × A at 10.00)
-    services.order_ingest(merchant=m, integration_id=7, normalized=normalized(
+    services.order_ingest(merchant=m, integration_id=None, normalized=normalized(
         lines=(("", "A-1", 2),), updated_minutes=5))
     order.refresh_from_db()
     # then the channel's 2 × A is the 2 already shipped: the other line is cancelled, nothing more ships

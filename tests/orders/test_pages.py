@@ -19,8 +19,8 @@ def shop(merchant_a):
     m = merchant_a.merchant
     with tenant_scope(m):
         make_product(m, "A-1", on_hand=50)
-        o1 = services.order_ingest(merchant=m, integration_id=1, normalized=normalized("1")).order
-        o2 = services.order_ingest(merchant=m, integration_id=1, normalized=normalized(
+        o1 = services.order_ingest(merchant=m, integration_id=None, normalized=normalized("1")).order
+        o2 = services.order_ingest(merchant=m, integration_id=None, normalized=normalized(
             "2", lines=(("L", "ZZZ", 1),), customer_name="Grace Hopper", raw={"secret_field": "<b>raw</b>"})).order
     return merchant_a, o1, o2
 
@@ -114,7 +114,7 @@ def test_csv_export_neutralises_spreadsheet_formulas_from_channel_data(merchant_
 
     m = merchant_a.merchant
     with tenant_scope(m):
-        services.order_ingest(merchant=m, integration_id=1, normalized=normalized(
+        services.order_ingest(merchant=m, integration_id=None, normalized=normalized(
             "7", lines=(("L", "=1+1", 1),), customer_name='=HYPERLINK("http://evil.example","x")',
             customer_email="@SUM(A1)"))
     # when the list is exported

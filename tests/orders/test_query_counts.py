@@ -29,10 +29,10 @@ def _queries(client, url: str) -> int:
 def _orders(m, start: int, n: int) -> None:
     with tenant_scope(m):
         for i in range(start, start + n):
-            services.order_ingest(merchant=m, integration_id=1, normalized=normalized(
+            services.order_ingest(merchant=m, integration_id=None, normalized=normalized(
                 str(i), lines=(("L1", "A-1", 1), ("L2", "NOPE", 1))))
             services.order_update(merchant=m, order=services.order_ingest(
-                merchant=m, integration_id=1, normalized=normalized(str(i), lines=(("L1", "A-1", 1), ("L2", "NOPE", 1)))
+                merchant=m, integration_id=None, normalized=normalized(str(i), lines=(("L1", "A-1", 1), ("L2", "NOPE", 1)))
             ).order, tags=["vip", f"t{i}"])
 
 
@@ -52,8 +52,8 @@ def test_order_page_does_not_grow_with_lines_and_shipments(merchant_a):
     m = merchant_a.merchant
     with tenant_scope(m):
         make_product(m, "A-1", on_hand=500)
-        small = services.order_ingest(merchant=m, integration_id=1, normalized=normalized("1")).order
-        big = services.order_ingest(merchant=m, integration_id=1, normalized=normalized(
+        small = services.order_ingest(merchant=m, integration_id=None, normalized=normalized("1")).order
+        big = services.order_ingest(merchant=m, integration_id=None, normalized=normalized(
             "2", lines=tuple((f"L{i}", "A-1", 2) for i in range(8)))).order
         services.order_fulfill_all(merchant=m, order=small)
         for line in list(big.lines.all())[:3]:
@@ -68,10 +68,10 @@ def test_new_three_line_order_ingest_runs_at_most_19_queries(merchant_a, django_
     m = merchant_a.merchant
     with tenant_scope(m):
         products = [make_product(m, sku, on_hand=10) for sku in ("A-1", "B-1", "C-1")]
-        services.order_ingest(merchant=m, integration_id=1, normalized=normalized("warm", lines=(("L1", "A-1", 1),)))
+        services.order_ingest(merchant=m, integration_id=None, normalized=normalized("warm", lines=(("L1", "A-1", 1),)))
         # When a new 3-line order arrives
         with django_assert_max_num_queries(19):
-            result = services.order_ingest(merchant=m, integration_id=1, normalized=normalized(
+            result = services.order_ingest(merchant=m, integration_id=None, normalized=normalized(
                 "new", lines=(("L1", "A-1", 2), ("L2", "B-1", 1), ("L3", "C-1", 3))))
         # Then every line is matched and reserved (inventory did not need to read the products again)
         lines = list(result.order.lines.order_by("position"))

@@ -19,12 +19,12 @@ def two_shops(merchant_a, merchant_b):
     a, b = merchant_a.merchant, merchant_b.merchant
     with tenant_scope(a):
         make_product(a, "A-1", on_hand=10)
-        order_a = services.order_ingest(merchant=a, integration_id=1, normalized=normalized("1", lines=(
+        order_a = services.order_ingest(merchant=a, integration_id=None, normalized=normalized("1", lines=(
             ("L1", "A-1", 1), ("L2", "UNKNOWN", 1)))).order
         line_a = OrderLine.objects.get(merchant=a, sku="UNKNOWN")
     with tenant_scope(b):
         pb = make_product(b, "B-ONLY", on_hand=10)
-        order_b = services.order_ingest(merchant=b, integration_id=1, normalized=normalized("1", lines=(
+        order_b = services.order_ingest(merchant=b, integration_id=None, normalized=normalized("1", lines=(
             ("L1", "B-ONLY", 2), ("L2", "UNKNOWN", 1)))).order
         lines_b = {li.sku: li for li in OrderLine.objects.filter(merchant=b)}
     return merchant_a, merchant_b, order_a, line_a, order_b, lines_b, pb

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _ship(m, external_id: str, tracking: str) -> TrackingOutbox:
-    order = services.order_ingest(merchant=m, integration_id=7, normalized=normalized(external_id)).order
+    order = services.order_ingest(merchant=m, integration_id=None, normalized=normalized(external_id)).order
     line = OrderLine.objects.get(merchant=m, order=order)
     shipment = services.shipment_create(merchant=m, order=order, lines=[ShipmentLineRequest(line.pk, 2)],
                                         carrier="UPS", tracking_number=tracking)

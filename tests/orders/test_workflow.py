@@ -31,7 +31,7 @@ def test_illegal_transition_error_carries_current_and_requested():
 def test_cancel_releases_and_cannot_be_repeated(scope_a):
     m = scope_a.merchant
     a = make_product(m, "A-1", on_hand=5)
-    order = services.order_ingest(merchant=m, integration_id=7, normalized=normalized()).order
+    order = services.order_ingest(merchant=m, integration_id=None, normalized=normalized()).order
     services.order_cancel(merchant=m, order=order, reason="customer called")
     assert level(m, a).reserved == 0
     with pytest.raises(IllegalTransition):
@@ -41,7 +41,7 @@ def test_cancel_releases_and_cannot_be_repeated(scope_a):
 def test_hold_keeps_reservations_and_release_restores_status(scope_a):
     m = scope_a.merchant
     a = make_product(m, "A-1", on_hand=5)
-    order = services.order_ingest(merchant=m, integration_id=7, normalized=normalized()).order
+    order = services.order_ingest(merchant=m, integration_id=None, normalized=normalized()).order
     order = services.order_hold(merchant=m, order=order, reason="address check")
     assert (order.status, level(m, a).reserved) == (OrderStatus.ON_HOLD, 2)
     order = services.order_release_hold(merchant=m, order=order)
@@ -53,9 +53,9 @@ def test_channel_cancel_of_a_fulfilled_order_changes_nothing_but_is_recorded(sco
 
     m = scope_a.merchant
     a = make_product(m, "A-1", on_hand=5)
-    order = services.order_ingest(merchant=m, integration_id=7, normalized=normalized()).order
+    order = services.order_ingest(merchant=m, integration_id=None, normalized=normalized()).order
     services.order_fulfill_all(merchant=m, order=order)
-    services.order_ingest(merchant=m, integration_id=7, normalized=normalized(updated_minutes=3, cancelled=True))
+    services.order_ingest(merchant=m, integration_id=None, normalized=normalized(updated_minutes=3, cancelled=True))
     order.refresh_from_db()
     assert order.status == OrderStatus.FULFILLED
     assert level(m, a).on_hand == 3

@@ -1,0 +1,215 @@
+"""Integrations API: thin views over integrations.services and integrations.selectors.
+
+Credentials are write-only: input serializers accept them, no output serializer has a field for them.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from core.api import CursorPagination, MerchantViewMixin
+from core.errors import NotFound, ValidationFailed
+from integrations import selectors, services
+from integrations.models import Integration, Listing
+
+MAX_ID = 2**63 - 1
+
+
+def _id(value, *, what: str = "integration") -> int:
+    """Path ids: the route matches digits only; a number past bigint is simply not one of ours."""
+    number = int(value)
+    if not 1 <= number <= MAX_ID:
+        raise NotFound(f"No such {what}.")
+    return number
+
+
+def webhook_url(request, integration: Integration) -> str:
+    """Absolute: WEBHOOK_BASE_URL when set (the public address behind a proxy), else this request's host."""
+    path = f"/webhooks/{integration.channel}/{integration.webhook_token}/"
+    base = (getattr(settings, "WEBHOOK_BASE_URL", "") or "").rstrip("/")
+    return f"{base}{path}" if base else request.build_absolute_uri(path)
+
+
+# --- output -----------------------------------------------------------------------------------------
+
+
+class IntegrationSerializer(serializers.ModelSerializer):
+    webhook_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Integration
+        fields = ["id", "channel", "name", "status", "webhook_url", "settings", "checkpoints", "last_success_at",
+                  "last_error", "last_error_at", "last_order_seen_at", "created_at", "updated_at"]
+        read_only_fields = fields
+
+    def get_webhook_url(self, obj: Integration) -> str:
+        return webhook_url(self.context["request"], obj)
+
+
+class IntegrationCreatedSerializer(IntegrationSerializer):
+    job = serializers.IntegerField(source="connect_job_id", read_only=True)
+
+    class Meta(IntegrationSerializer.Meta):
+        fields = [*IntegrationSerializer.Meta.fields, "job"]
+        read_only_fields = fields
+
+
+class ListingSerializer(serializers.ModelSerializer):
+    product_sku = serializers.CharField(source="product.sku", read_only=True, default=None)
+
+    class Meta:
+        model = Listing
+        fields = ["id", "integration", "external_id", "inventory_item_id", "sku", "title", "product", "product_sku",
+                  "override_quantity", "is_push_disabled", "last_pushed_quantity", "last_pushed_at",
+                  "channel_quantity", "error", "error_at", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+FindingSerializer = inline_serializer("DoctorFinding", {
+    "code": serializers.CharField(), "severity": serializers.ChoiceField(choices=["error", "warning", "info"]),
+    "message": serializers.CharField(), "fix": serializers.CharField(),
+})
+DoctorSerializer = inline_serializer("DoctorReport", {"findings": FindingSerializer.__class__(many=True)})
+ConnectionTestSerializer = inline_serializer("ConnectionTest", {
+    "ok": serializers.BooleanField(), "shop_name": serializers.CharField(),
+    "scopes": serializers.ListField(child=serializers.CharField()),
+    "missing_scopes": serializers.ListField(child=serializers.CharField()),
+    "locations": serializers.ListField(child=serializers.DictField()), "error": serializers.CharField(),
+})
+JobRefSerializer = inline_serializer("JobRef", {"job": serializers.IntegerField(), "status": serializers.CharField()})
+
+
+# --- input ------------------------------------------------------------------------------------------
+
+
+class IntegrationCreateInput(serializers.Serializer):
+    channel = serializers.CharField(max_length=16)
+    name = serializers.CharField(max_length=services.NAME_MAX)
+    credentials = serializers.DictField(help_text="Write-only. Shopify: shop_domain, access_token, client_secret.")
+
+
+class IntegrationUpdateInput(serializers.Serializer):
+    name = serializers.CharField(max_length=services.NAME_MAX, required=False)
+    settings = serializers.DictField(required=False, help_text=(
+        "Partial: backfill_days, location_external_id, buffer_units, percent, max_quantity, zero_at_or_below."))
+    credentials = serializers.DictField(required=False, help_text="Write-only: replaces the stored credentials.")
+
+
+class ListingMapInput(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+
+
+class ListingPagination(CursorPagination):
+    ordering = "id"
+
+
+def _matched(request) -> bool | None:
+    value = request.query_params.get("matched", "")
+    text = value.strip().lower()
+    if text in ("", "any"):
+        return None
+    if text in ("1", "true", "yes"):
+        return True
+    if text in ("0", "false", "no"):
+        return False
+    raise ValidationFailed("matched must be true or false.", details={"field": "matched"})
+
+
+class IntegrationViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """A merchant's connected stores. Credentials are accepted, never returned."""
+
+    serializer_class = IntegrationSerializer
+    pagination_class = ListingPagination
+    filter_backends: list = []
+    queryset = Integration.objects.none()
+    lookup_value_regex = "[0-9]{1,19}"
+
+    def get_merchant_queryset(self):
+        return selectors.integration_list(merchant=self.merchant)
+
+    def _get(self, pk) -> Integration:
+        return selectors.integration_get(merchant=self.merchant, pk=_id(pk))
+
+    def _render(self, integration: Integration, **kwargs) -> Response:
+        return Response(IntegrationSerializer(integration, context={"request": self.request}).data, **kwargs)
+
+    def retrieve(self, request, pk=None):
+        return self._render(self._get(pk))
+
+    @extend_schema(request=IntegrationCreateInput, responses={201: IntegrationCreatedSerializer, 400: OpenApiResponse(
+        description="validation_failed: details.fields names each bad field (credentials' fields nested)")})
+    def create(self, request):
+        data = IntegrationCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        connecting = services.integration_create(merchant=self.merchant, actor=request.user, **data.validated_data)
+        integration = connecting.integration
+        integration.connect_job_id = connecting.job.pk
+        body = IntegrationCreatedSerializer(integration, context={"request": request}).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=IntegrationUpdateInput, responses={200: IntegrationSerializer, 409: OpenApiResponse(
+        description="integration_disconnected")})
+    def partial_update(self, request, pk=None):
+        integration = self._get(pk)
+        data = IntegrationUpdateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._render(services.integration_update(merchant=self.merchant, actor=request.user,
+                                                        integration=integration, **data.validated_data))
+
+    @extend_schema(request=None, responses={200: IntegrationSerializer})
+    def destroy(self, request, pk=None):
+        """Disconnect: syncing stops; orders and listings stay."""
+        integration = self._get(pk)
+        return self._render(services.integration_disconnect(merchant=self.merchant, actor=request.user,
+                                                            integration=integration))
+
+    @extend_schema(request=None, responses={200: ConnectionTestSerializer, 409: OpenApiResponse(
+        description="integration_disconnected")})
+    @action(detail=True, methods=["post"], url_path="test-connection")
+    def test_connection(self, request, pk=None):
+        result = services.integration_test_connection(merchant=self.merchant, integration=self._get(pk))
+        return Response({"ok": result.ok, "shop_name": result.shop_name, "scopes": result.scopes,
+                         "missing_scopes": result.missing_scopes, "locations": result.locations,
+                         "error": result.error})
+
+    @extend_schema(request=None, responses={202: JobRefSerializer, 409: OpenApiResponse(
+        description="integration_disconnected")})
+    @action(detail=True, methods=["post"])
+    def sync(self, request, pk=None):
+        job = services.integration_sync(merchant=self.merchant, actor=request.user, integration=self._get(pk))
+        job.refresh_from_db(fields=["status"])
+        return Response({"job": job.pk, "status": job.status}, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses={200: DoctorSerializer})
+    @action(detail=True, methods=["get"])
+    def doctor(self, request, pk=None):
+        findings = selectors.integration_doctor(merchant=self.merchant, integration=self._get(pk))
+        return Response({"findings": [f.as_dict() for f in findings]})
+
+    @extend_schema(parameters=[OpenApiParameter("matched", bool, description="true: mapped to a product; false: not.")],
+                   responses={200: ListingSerializer(many=True)})
+    @action(detail=True, methods=["get"])
+    def listings(self, request, pk=None):
+        integration = self._get(pk)
+        qs = selectors.listing_list(merchant=self.merchant, integration=integration, matched=_matched(request))
+        paginator = ListingPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(ListingSerializer(page, many=True).data)
+
+    @extend_schema(request=ListingMapInput, responses={200: ListingSerializer, 400: OpenApiResponse(
+        description="unknown_sku")})
+    @action(detail=True, methods=["post"], url_path=r"listings/(?P<listing_id>[0-9]{1,19})/map")
+    def listing_map(self, request, pk=None, listing_id=None):
+        integration = self._get(pk)
+        listing = selectors.listing_get(merchant=self.merchant, integration=integration,
+                                        pk=_id(listing_id, what="listing"))
+        data = ListingMapInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        listing = services.listing_map(merchant=self.merchant, actor=request.user, listing=listing,
+                                       sku=data.validated_data["sku"])
+        return Response(ListingSerializer(selectors.listing_list(merchant=self.merchant, integration=integration)
+                                          .get(pk=listing.pk)).data)

@@ -1,0 +1,124 @@
+"""Integrations' reads: a merchant's stores, their listings, and what the connection doctor can tell
+from our own tables."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+
+from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from accounts.models import Merchant
+from core.errors import NotFound
+from integrations.models import Integration, Listing
+from inventory.models import Product
+
+SYNC_LAG_WARNING = timedelta(hours=24)
+EXAMPLES = 5
+
+
+def integration_list(*, merchant: Merchant) -> QuerySet[Integration]:
+    return Integration.objects.filter(merchant=merchant).order_by("id")
+
+
+def integration_get(*, merchant: Merchant, pk: int) -> Integration:
+    try:
+        return Integration.objects.get(merchant=merchant, pk=pk)
+    except Integration.DoesNotExist:
+        raise NotFound("No such integration.") from None
+
+
+def listing_list(*, merchant: Merchant, integration: Integration, matched: bool | None = None) -> QuerySet[Listing]:
+    qs = Listing.objects.filter(merchant=merchant, integration=integration).select_related("product")
+    if matched is not None:
+        qs = qs.filter(product__isnull=not matched)
+    return qs.order_by("id")
+
+
+def listing_get(*, merchant: Merchant, integration: Integration, pk: int) -> Listing:
+    try:
+        return Listing.objects.get(merchant=merchant, integration=integration, pk=pk)
+    except Listing.DoesNotExist:
+        raise NotFound("No such listing.") from None
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    severity: str  # "error" | "warning" | "info"
+    message: str
+    fix: str
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def integration_doctor(*, merchant: Merchant, integration: Integration) -> list[Finding]:
+    """What is wrong with a connection, as far as our own tables tell (the live checks of credentials,
+    scopes and webhook subscriptions are the sync engine's). Each finding says how to fix it."""
+    findings: list[Finding] = []
+    if integration.status == Integration.Status.NEEDS_RECONNECT:
+        findings.append(Finding("needs_reconnect", "error", "The store refused our credentials.",
+                                "Reconnect the store (OAuth, or enter a new access token)."))
+    elif integration.status == Integration.Status.DISCONNECTED:
+        findings.append(Finding("disconnected", "info", "The store is disconnected: nothing syncs.",
+                                "Connect the store again to resume syncing."))
+    if integration.last_error:
+        findings.append(Finding("last_error", "warning", f"The last sync failed: {integration.last_error[:300]}",
+                                "Run the connection test; if it fails, reconnect the store."))
+    if not integration.settings.get("location_external_id"):
+        findings.append(Finding("location_not_mapped", "error",
+                                "No channel location is mapped, so stock cannot be pushed.",
+                                "Choose the store location that ships your stock in the integration's settings."))
+
+    listings = Listing.objects.filter(merchant=merchant, integration=integration)
+    products = Product.objects.filter(merchant=merchant)
+    unknown = list(
+        listings.exclude(sku="").filter(product__isnull=True)
+        .annotate(known=Exists(products.annotate(lsku=Lower("sku")).filter(lsku=Lower(OuterRef("sku")))))
+        .filter(known=False).order_by("id").values_list("sku", flat=True)
+    )
+    if unknown:
+        findings.append(Finding("listing_sku_unknown", "warning",
+                                f"{len(unknown)} listing(s) have a SKU that matches no product: {_examples(unknown)}.",
+                                "Create the products, or map each listing to a product."))
+    no_sku = listings.filter(sku="").count()
+    if no_sku:
+        findings.append(Finding("listing_without_sku", "warning", f"{no_sku} listing(s) have no SKU.",
+                                "Give the variants a SKU on the channel, or map each listing to a product."))
+    twice = list(listings.exclude(sku="").annotate(lsku=Lower("sku")).values("lsku")
+                 .annotate(n=Count("id")).filter(n__gt=1).order_by("lsku").values_list("lsku", flat=True))
+    if twice:
+        findings.append(Finding("sku_listed_twice", "warning",
+                                f"{len(twice)} SKU(s) are listed more than once: {_examples(twice)}.",
+                                "Keep one listing per SKU on the channel, or give the duplicates their own SKUs."))
+    unlisted = list(
+        products.filter(is_active=True).exclude(Exists(listings.filter(product=OuterRef("pk"))))
+        .exclude(Exists(listings.filter(product__isnull=True).annotate(lsku=Lower("sku"))
+                        .filter(lsku=Lower(OuterRef("sku")))))
+        .order_by("id").values_list("sku", flat=True)
+    ) if listings.exists() else []
+    if unlisted:
+        findings.append(Finding("product_not_listed", "info",
+                                f"{len(unlisted)} active product(s) have no listing on this store: {_examples(unlisted)}.",
+                                "List them on the channel if you sell them there; otherwise nothing to do."))
+
+    if integration.last_order_seen_at is None:
+        findings.append(Finding("no_orders_seen", "info", "No order has arrived from this store yet.",
+                                "Wait for the first sync; if orders exist on the channel, run \"sync now\"."))
+    else:
+        lag = timezone.now() - integration.last_order_seen_at
+        if lag > SYNC_LAG_WARNING:
+            findings.append(Finding("sync_lag", "warning",
+                                    f"The last order arrived {int(lag.total_seconds() // 3600)} hours ago.",
+                                    "If the store has newer orders, run \"sync now\" and check the last error."))
+    findings.append(Finding("webhooks_unknown", "info", "Webhook subscriptions have not been checked yet.",
+                            "The sync engine checks and re-registers them on its next poll."))
+    return findings
+
+
+def _examples(values: list[str]) -> str:
+    shown = ", ".join(values[:EXAMPLES])
+    return shown + (f" and {len(values) - EXAMPLES} more" if len(values) > EXAMPLES else "")

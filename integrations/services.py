@@ -1,0 +1,275 @@
+"""Integrations' writes: connecting a store, changing its name and push rules, disconnecting it,
+testing its connection, and mapping a listing to a product.
+
+Credentials arrive as a dict, are checked by their channel's validator (integrations.credentials),
+and are stored encrypted (core.fields.EncryptedJSONField); nothing here logs or returns them.
+Background work (the connect job, a sync) is enqueued by task name after commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Merchant, User
+from core.enqueue import enqueue_on_commit
+from core.errors import Conflict, ValidationFailed
+from integrations.credentials import credential_validators
+from integrations.models import Integration, Listing
+from integrations.registry import channel_packages
+from inventory.selectors import product_resolve_skus
+from jobs.models import WorkerJob
+
+logger = logging.getLogger(__name__)
+
+CONNECT_KIND = "integrations.connect"
+SYNC_KIND = "integrations.sync"
+NAME_MAX = 120
+
+# The push rules and other per-integration settings a merchant may set: name -> (min, max, nullable).
+_INT_SETTINGS: dict[str, tuple[int, int, bool]] = {
+    "backfill_days": (0, 365, False),
+    "buffer_units": (0, 1_000_000, False),
+    "percent": (0, 100, False),
+    "max_quantity": (0, 1_000_000, True),
+    "zero_at_or_below": (0, 1_000_000, True),
+}
+_TEXT_SETTINGS = {"location_external_id": 64}
+
+
+@dataclass
+class Connecting:
+    """A store just connected (or reconnected) and the job that finishes connecting it."""
+
+    integration: Integration
+    job: WorkerJob
+
+
+@dataclass
+class ConnectionTest:
+    """What a connection test found; `error` is the channel's reason when it failed."""
+
+    ok: bool
+    shop_name: str = ""
+    scopes: list[str] = field(default_factory=list)
+    missing_scopes: list[str] = field(default_factory=list)
+    locations: list[dict[str, Any]] = field(default_factory=list)
+    error: str = ""
+
+
+def _fields_error(message: str, errors: dict[str, list[str]]) -> ValidationFailed:
+    return ValidationFailed(message, details={"fields": errors})
+
+
+def _clean_name(name: Any) -> str:
+    text = name.strip() if isinstance(name, str) else ""
+    if not text or "\x00" in text or len(text) > NAME_MAX:
+        raise _fields_error("The name is not valid.", {"name": [f"Give the store a name of 1 to {NAME_MAX} characters."]})
+    return text
+
+
+def _clean_credentials(channel: str, credentials: Any, *, from_oauth: bool = False) -> dict[str, Any]:
+    validator = credential_validators.get(channel)
+    if validator is None:
+        raise _fields_error("This channel cannot be connected yet.", {"channel": [f"{channel!r} has no client yet."]})
+    if not isinstance(credentials, dict):
+        raise _fields_error("The credentials are not valid.", {"credentials": ["Send the credentials as an object."]})
+    try:
+        return validator(credentials, from_oauth=from_oauth) if from_oauth else validator(credentials)
+    except ValidationFailed as exc:  # the channel names its fields; the API's fields nest them under credentials
+        raise _fields_error(exc.message, {"credentials": exc.details.get("fields", {})}) from None
+
+
+def integration_settings_clean(*, current: dict[str, Any], changes: Any) -> dict[str, Any]:
+    """The settings after `changes` (a partial dict: a key set to null clears a nullable rule), or
+    ValidationFailed naming every bad key."""
+    if not isinstance(changes, dict):
+        raise _fields_error("The settings are not valid.", {"settings": ["Send the settings as an object."]})
+    merged, errors = dict(current), {}
+    for key, value in changes.items():
+        if key in _INT_SETTINGS:
+            low, high, nullable = _INT_SETTINGS[key]
+            if value is None and nullable:
+                merged.pop(key, None)
+            elif isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
+                merged[key] = value
+            else:
+                errors[key] = [f"A whole number from {low} to {high}{' or null' if nullable else ''}."]
+        elif key in _TEXT_SETTINGS:
+            if value is None or value == "":
+                merged.pop(key, None)
+            elif isinstance(value, str) and "\x00" not in value and len(value) <= _TEXT_SETTINGS[key]:
+                merged[key] = value.strip()
+            else:
+                errors[key] = [f"Text of at most {_TEXT_SETTINGS[key]} characters, or null."]
+        else:
+            errors[key] = ["Unknown setting."]
+    if errors:
+        raise _fields_error("The settings are not valid.", errors)
+    return merged
+
+
+def _connect_job(*, merchant: Merchant, actor: User | None, integration: Integration) -> WorkerJob:
+    from jobs.services import job_create
+
+    job = job_create(merchant=merchant, kind=CONNECT_KIND, description=f"Connect {integration.name}",
+                     params={"integration_id": integration.pk}, created_by=actor, max_attempts=3)
+    enqueue_on_commit("integrations.integration_connect", merchant_id=merchant.pk,
+                      integration_id=integration.pk, job_id=job.pk)
+    return job
+
+
+@transaction.atomic
+def integration_create(*, merchant: Merchant, actor: User | None, channel: str, name: str,
+                       credentials: dict[str, Any], from_oauth: bool = False) -> Connecting:
+    """Store a new connection once its credentials have the channel's form; the connect job (test,
+    listings, webhooks, backfill) starts after commit. A merchant may connect several stores of one channel."""
+    if not isinstance(channel, str) or channel not in channel_packages:
+        raise _fields_error("Unknown channel.", {"channel": ["Choose a registered channel."]})
+    clean_name = _clean_name(name)
+    cleaned = _clean_credentials(channel, credentials, from_oauth=from_oauth)
+    integration = Integration.objects.create(merchant=merchant, channel=channel, name=clean_name, credentials=cleaned)
+    logger.info("integrations.integration.created",
+                extra={"merchant_id": merchant.pk, "integration_id": integration.pk, "channel": channel})
+    return Connecting(integration=integration, job=_connect_job(merchant=merchant, actor=actor, integration=integration))
+
+
+def _locked(merchant: Merchant, integration: Integration) -> Integration:
+    return Integration.objects.select_for_update(of=("self",)).get(merchant=merchant, pk=integration.pk)
+
+
+@transaction.atomic
+def integration_update(*, merchant: Merchant, actor: User | None, integration: Integration,
+                       name: str | None = None, settings: dict[str, Any] | None = None,
+                       credentials: dict[str, Any] | None = None) -> Integration:
+    """Rename, change settings and push rules, or replace the credentials (a reconnect: the store
+    becomes active again and the connect job runs anew)."""
+    row = _locked(merchant, integration)
+    if row.status == Integration.Status.DISCONNECTED:
+        raise Conflict("This store is disconnected; connect it again instead.", code="integration_disconnected")
+    changed = ["updated_at"]
+    if name is not None:
+        row.name = _clean_name(name)
+        changed.append("name")
+    if settings is not None:
+        row.settings = integration_settings_clean(current=row.settings, changes=settings)
+        changed.append("settings")
+    if credentials is not None:
+        row.credentials = _clean_credentials(row.channel, credentials)
+        row.status = Integration.Status.ACTIVE
+        changed += ["credentials", "status"]
+    row.save(update_fields=changed)
+    if credentials is not None:
+        logger.info("integrations.integration.credentials_replaced",
+                    extra={"merchant_id": merchant.pk, "integration_id": row.pk})
+        _connect_job(merchant=merchant, actor=actor, integration=row)
+    return row
+
+
+@transaction.atomic
+def integration_disconnect(*, merchant: Merchant, actor: User | None, integration: Integration) -> Integration:
+    """Stop syncing the store. Its orders and listings stay (orders keep their integration)."""
+    row = _locked(merchant, integration)
+    if row.status != Integration.Status.DISCONNECTED:
+        row.status = Integration.Status.DISCONNECTED
+        row.save(update_fields=["status", "updated_at"])
+        logger.info("integrations.integration.disconnected",
+                    extra={"merchant_id": merchant.pk, "integration_id": row.pk})
+    return row
+
+
+@transaction.atomic
+def integration_sync(*, merchant: Merchant, actor: User | None, integration: Integration) -> WorkerJob:
+    """"Sync now": a job the merchant can watch."""
+    from jobs.services import job_create
+
+    if integration.status == Integration.Status.DISCONNECTED:
+        raise Conflict("This store is disconnected.", code="integration_disconnected")
+    job = job_create(merchant=merchant, kind=SYNC_KIND, description=f"Sync {integration.name}",
+                     params={"integration_id": integration.pk}, created_by=actor, max_attempts=3)
+    enqueue_on_commit("integrations.integration_sync", merchant_id=merchant.pk,
+                      integration_id=integration.pk, job_id=job.pk)
+    return job
+
+
+def _credentials_saver(merchant: Merchant, integration_id: int):
+    """Where an adapter's refreshed token goes: straight to the row, encrypted, in its own write."""
+
+    def save(credentials: dict[str, Any]) -> None:
+        Integration.objects.filter(merchant=merchant, pk=integration_id).update(
+            credentials=credentials, updated_at=timezone.now())
+
+    return save
+
+
+def integration_test_connection(*, merchant: Merchant, integration: Integration) -> ConnectionTest:
+    """Ask the channel who we are and what we may do. Refused credentials mark the store
+    `needs_reconnect`; a success marks it active again and records the time."""
+    from integrations.channels import adapter_for
+    from integrations.http import AuthFailed, ChannelError
+
+    if integration.status == Integration.Status.DISCONNECTED:
+        raise Conflict("This store is disconnected.", code="integration_disconnected")
+    now = timezone.now()
+    try:
+        adapter = adapter_for(integration.channel, dict(integration.credentials),
+                              budget_key=f"integration:{integration.pk}",
+                              on_credentials_changed=_credentials_saver(merchant, integration.pk))
+        report = adapter.test_connection()
+    except ChannelError as exc:
+        error = str(exc)[:2000] or exc.__class__.__name__
+        fields: dict[str, Any] = {"last_error": error, "last_error_at": now, "updated_at": now}
+        if isinstance(exc, AuthFailed):
+            fields["status"] = Integration.Status.NEEDS_RECONNECT
+        Integration.objects.filter(merchant=merchant, pk=integration.pk).update(**fields)
+        logger.warning("integrations.connection.failed",
+                       extra={"merchant_id": merchant.pk, "integration_id": integration.pk,
+                              "error_type": exc.__class__.__name__})
+        return ConnectionTest(ok=False, error=error)
+    Integration.objects.filter(merchant=merchant, pk=integration.pk).update(
+        status=Integration.Status.ACTIVE, last_success_at=now, last_error="", updated_at=now)
+    return ConnectionTest(
+        ok=True, shop_name=report.shop_name, scopes=list(report.scopes), missing_scopes=list(report.missing_scopes),
+        locations=[{"external_id": loc.external_id, "name": loc.name, "is_primary": loc.is_primary}
+                   for loc in report.locations],
+    )
+
+
+def integration_connection_job_run(*, merchant: Merchant, integration_id: int, job_id: int) -> str:
+    """The connect (and, until the sync engine lands, the sync) job: the connection test, with the
+    job's status moving as it runs. The sync engine adds listings, webhooks and the order backfill."""
+    from jobs.services import job_fail, job_start, job_succeed
+
+    try:
+        job = WorkerJob.objects.get(merchant=merchant, pk=job_id)
+        integration = Integration.objects.get(merchant=merchant, pk=integration_id)
+    except (WorkerJob.DoesNotExist, Integration.DoesNotExist):
+        return "missing"
+    if job.is_finished:
+        return "already-done"
+    job = job_start(job=job)
+    if integration.status == Integration.Status.DISCONNECTED:
+        job_fail(job=job, error="The store was disconnected.", retryable=False)
+        return "disconnected"
+    result = integration_test_connection(merchant=merchant, integration=integration)
+    if not result.ok:
+        job_fail(job=job, error=result.error, retryable=False)
+        return "failed"
+    job_succeed(job=job, result={"shop_name": result.shop_name, "missing_scopes": result.missing_scopes})
+    return "ok"
+
+
+@transaction.atomic
+def listing_map(*, merchant: Merchant, actor: User | None, listing: Listing, sku: str) -> Listing:
+    """Point a listing at one of our products by SKU (case-insensitive); an unknown SKU is a 400 `unknown_sku`."""
+    if not isinstance(sku, str) or not sku.strip() or "\x00" in sku:
+        raise _fields_error("The SKU is not valid.", {"sku": ["Give one of your products' SKUs."]})
+    product = product_resolve_skus(merchant=merchant, skus=[sku.strip()])[0]
+    row = Listing.objects.select_for_update(of=("self",)).get(merchant=merchant, pk=listing.pk)
+    row.product = product
+    row.save(update_fields=["product", "updated_at"])
+    return row
