@@ -12,19 +12,9 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from core.api import CursorPagination, MerchantViewMixin
-from core.errors import NotFound, ValidationFailed
+from core.parsing import parse_bool
 from integrations import selectors, services
 from integrations.models import Integration, Listing
-
-MAX_ID = 2**63 - 1
-
-
-def _id(value, *, what: str = "integration") -> int:
-    """Path ids: the route matches digits only; a number past bigint is simply not one of ours."""
-    number = int(value)
-    if not 1 <= number <= MAX_ID:
-        raise NotFound(f"No such {what}.")
-    return number
 
 
 def webhook_url(request, integration: Integration) -> str:
@@ -107,18 +97,6 @@ class ListingPagination(CursorPagination):
     ordering = "id"
 
 
-def _matched(request) -> bool | None:
-    value = request.query_params.get("matched", "")
-    text = value.strip().lower()
-    if text in ("", "any"):
-        return None
-    if text in ("1", "true", "yes"):
-        return True
-    if text in ("0", "false", "no"):
-        return False
-    raise ValidationFailed("matched must be true or false.", details={"field": "matched"})
-
-
 class IntegrationViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """A merchant's connected stores. Credentials are accepted, never returned."""
 
@@ -126,13 +104,12 @@ class IntegrationViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.Retrie
     pagination_class = ListingPagination
     filter_backends: list = []
     queryset = Integration.objects.none()
-    lookup_value_regex = "[0-9]{1,19}"
 
     def get_merchant_queryset(self):
         return selectors.integration_list(merchant=self.merchant)
 
     def _get(self, pk) -> Integration:
-        return selectors.integration_get(merchant=self.merchant, pk=_id(pk))
+        return selectors.integration_get(merchant=self.merchant, pk=pk)
 
     def _render(self, integration: Integration, **kwargs) -> Response:
         return Response(IntegrationSerializer(integration, context={"request": self.request}).data, **kwargs)
@@ -195,18 +172,18 @@ class IntegrationViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.Retrie
     @action(detail=True, methods=["get"])
     def listings(self, request, pk=None):
         integration = self._get(pk)
-        qs = selectors.listing_list(merchant=self.merchant, integration=integration, matched=_matched(request))
+        qs = selectors.listing_list(merchant=self.merchant, integration=integration, matched=parse_bool(request.query_params.get("matched"), field="matched"))
         paginator = ListingPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(ListingSerializer(page, many=True).data)
 
     @extend_schema(request=ListingMapInput, responses={200: ListingSerializer, 400: OpenApiResponse(
         description="unknown_sku")})
-    @action(detail=True, methods=["post"], url_path=r"listings/(?P<listing_id>[0-9]{1,19})/map")
+    @action(detail=True, methods=["post"], url_path="listings/<id:listing_id>/map")
     def listing_map(self, request, pk=None, listing_id=None):
         integration = self._get(pk)
         listing = selectors.listing_get(merchant=self.merchant, integration=integration,
-                                        pk=_id(listing_id, what="listing"))
+                                        pk=listing_id)
         data = ListingMapInput(data=request.data)
         data.is_valid(raise_exception=True)
         listing = services.listing_map(merchant=self.merchant, actor=request.user, listing=listing,

@@ -1,9 +1,7 @@
-from rest_framework.routers import DefaultRouter
-
+from core.routers import ApiRouter
 from integrations import api
 
-router = DefaultRouter()
-router.include_root_view = False
+router = ApiRouter()
 router.register("integrations", api.IntegrationViewSet, basename="integration")
 
 urlpatterns = router.urls

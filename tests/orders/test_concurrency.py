@@ -60,9 +60,9 @@ ROUNDS = 12
 
 def _two_orders(m, n: int):
     """Order X with lines (P, Q) and order Y with lines (Q, P), both fully reserved."""
-    x = services.order_ingest(merchant=m, integration_id=7, normalized=normalized(
+    x = services.order_ingest(merchant=m, integration_id=None, normalized=normalized(
         f"x{n}", lines=(("L1", "P-1", 1), ("L2", "Q-1", 1)))).order
-    y = services.order_ingest(merchant=m, integration_id=7, normalized=normalized(
+    y = services.order_ingest(merchant=m, integration_id=None, normalized=normalized(
         f"y{n}", lines=(("L1", "Q-1", 1), ("L2", "P-1", 1)))).order
     return x, y
 

@@ -98,7 +98,7 @@ def test_stock_reserve_ignores_loaded_products_of_another_merchant(merchant_a, m
 
 
 def _order_of(m, external_id: str, n_lines: int):
-    return services.order_ingest(merchant=m, integration_id=1, normalized=normalized(
+    return services.order_ingest(merchant=m, integration_id=None, normalized=normalized(
         external_id, lines=tuple((f"L{i}", f"S-{i}", 2) for i in range(n_lines)))).order
 
 
