@@ -72,12 +72,12 @@ CONNECTION_QUERY = """query SwitchboardConnection {
   currentAppInstallation { accessScopes { handle } }
   locations(first: 250) { nodes { legacyResourceId name isPrimary } }
 }"""
-VARIANTS_QUERY = f"""query SwitchboardVariants($first: Int!, $after: String) {{
-  productVariants(first: $first, after: $after) {{
-    pageInfo {{ hasNextPage endCursor }}
-    nodes {{ legacyResourceId sku displayName inventoryQuantity inventoryItem {{ legacyResourceId }} }}
-  }}
-}}"""
+VARIANTS_QUERY = """query SwitchboardVariants($first: Int!, $after: String) {
+  productVariants(first: $first, after: $after) {
+    pageInfo { hasNextPage endCursor }
+    nodes { legacyResourceId sku displayName inventoryQuantity inventoryItem { legacyResourceId } }
+  }
+}"""
 SET_QUANTITIES = """mutation SwitchboardSetQuantities($input: InventorySetQuantitiesInput!, $key: String!) {
   inventorySetQuantities(input: $input) @idempotent(key: $key) {
     inventoryAdjustmentGroup { id }
