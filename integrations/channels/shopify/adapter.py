@@ -70,7 +70,9 @@ ORDER_LINES_QUERY = f"""query SwitchboardOrderLines($id: ID!, $after: String) {{
 CONNECTION_QUERY = """query SwitchboardConnection {
   shop { name }
   currentAppInstallation { accessScopes { handle } }
-  locations(first: 250) { nodes { legacyResourceId name isPrimary } }
+}"""
+LOCATIONS_QUERY = """query SwitchboardLocations($after: String) {
+  locations(first: 250, after: $after) { pageInfo { hasNextPage endCursor } nodes { legacyResourceId name isPrimary } }
 }"""
 VARIANTS_QUERY = """query SwitchboardVariants($first: Int!, $after: String) {
   productVariants(first: $first, after: $after) {
@@ -170,15 +172,26 @@ class ShopifyAdapter(ChannelAdapter):
     # ---------------------------------------------------------------- connection
 
     def test_connection(self) -> ConnectionReport:
+        """Shop, granted scopes against `required_scopes` (a write scope implies its read), and the
+        locations when the token may read them (a missing scope is reported, not raised)."""
         data = self._data(CONNECTION_QUERY, operation="connection")
         scopes = sorted(s["handle"] for s in (data.get("currentAppInstallation") or {}).get("accessScopes") or [])
         granted = set(scopes) | {"read_" + s[len("write_"):] for s in scopes if s.startswith("write_")}
-        locations = [ChannelLocation(external_id=str(n["legacyResourceId"]), name=n["name"],
-                                     is_primary=bool(n.get("isPrimary")))
-                     for n in (data.get("locations") or {}).get("nodes") or []]
+        missing = [s for s in self.required_scopes if s not in granted]
+        locations = self._locations() if "read_locations" in granted else []
         return ConnectionReport(shop_name=(data.get("shop") or {}).get("name") or "", scopes=scopes,
-                                missing_scopes=[s for s in self.required_scopes if s not in granted],
-                                locations=locations)
+                                missing_scopes=missing, locations=locations)
+
+    def _locations(self) -> list[ChannelLocation]:
+        found: list[ChannelLocation] = []
+        after = None
+        while True:
+            page = self._data(LOCATIONS_QUERY, {"after": after}, operation="connection")["locations"]
+            found += [ChannelLocation(external_id=str(n["legacyResourceId"]), name=n["name"],
+                                      is_primary=bool(n.get("isPrimary"))) for n in page["nodes"]]
+            after = self._next(page)
+            if after is None:
+                return found
 
     # ---------------------------------------------------------------- listings
 

@@ -226,7 +226,8 @@ class ShopifyClient:
         available = min(throttle["maximum"],
                         throttle["available"] + (self.clock() - throttle["stamp"]) * throttle["rate"])
         if available < needed:
-            self.sleep((needed - available) / throttle["rate"])
+            # a hair more than the arithmetic, so float rounding on either side never lands one point short
+            self.sleep((needed - available) / throttle["rate"] + 0.01)
 
     # ---- calls
 
