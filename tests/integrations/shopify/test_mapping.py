@@ -6,14 +6,19 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
-from integrations.channels.shopify.mapping import MappingError, gid_number, order_from_graphql, order_from_rest
+from integrations.channels.shopify.mapping import (
+    MappingError,
+    gid_number,
+    order_from_graphql,
+    order_from_rest,
+)
 from orders.normalized import NormalizedAddress
+from tests.fakes.shopify.schema import REALWORLD_DIR
 
-REALWORLD = Path("/work/shared/realworld/shopify")
+REALWORLD = REALWORLD_DIR  # ../shared/realworld/shopify/
 
 
 def body(name: str) -> dict:
