@@ -9,7 +9,6 @@ import pytest
 from integrations.channels.shopify.adapter import ShopifyAdapter
 from integrations.channels.shopify.client import BUDGET
 from integrations.http import HttpClient
-from tests.fakes.shopify.fixtures import clocked_fake, manual_clock, shopify_fake, shopify_shop, shopify_token  # noqa: F401
 
 
 @pytest.fixture
