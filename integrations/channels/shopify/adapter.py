@@ -28,7 +28,7 @@ from integrations.channels.base import (
 )
 from integrations.channels.shopify.client import MAX_QUERY_COST, ShopifyClient
 from integrations.channels.shopify.mapping import gid_number, order_from_graphql, to_gid
-from integrations.http import HttpClient, Rejected
+from integrations.http import HttpClient, Rejected, Transient
 from orders.normalized import NormalizedOrder
 
 # An order re-read across a checkpoint costs nothing (ingest is idempotent); one missed costs an order.
@@ -88,6 +88,7 @@ SET_QUANTITIES = """mutation SwitchboardSetQuantities($input: InventorySetQuanti
 }"""
 FULFILLMENT_ORDERS_QUERY = """query SwitchboardFulfillmentOrders($id: ID!) {
   order(id: $id) {
+    fulfillments(first: 50) { id trackingInfo(first: 5) { number } }
     fulfillmentOrders(first: 5) { nodes { id status
       lineItems(first: 50) { nodes { id remainingQuantity lineItem { id } } } } }
   }
@@ -320,31 +321,61 @@ class ShopifyAdapter(ChannelAdapter):
     # ---------------------------------------------------------------- tracking
 
     def push_tracking(self, push: TrackingPush) -> TrackingResult:
+        """A new fulfillment with the shipment's lines and tracking, or, with `previous_fulfillment_id`
+        (a void and re-ship), the new tracking on the existing one. Exactly once in effect: a fulfillment
+        of this order already carrying this tracking number is ours (an earlier attempt whose answer was
+        lost) and is returned instead of fulfilling again."""
         tracking = {"company": push.carrier, "number": push.tracking_number}
         if push.tracking_url:
             tracking["url"] = push.tracking_url
         if push.previous_fulfillment_id:
-            payload = self._data(TRACKING_UPDATE, {"id": to_gid("Fulfillment", push.previous_fulfillment_id),
-                                                   "t": tracking}, operation="tracking")
-            result = payload["fulfillmentTrackingInfoUpdate"]
-        else:
-            groups = self._fulfillment_groups(push)
-            payload = self._data(FULFILLMENT_CREATE, {"f": {
+            result = self._data(TRACKING_UPDATE, {"id": to_gid("Fulfillment", push.previous_fulfillment_id),
+                                                  "t": tracking}, operation="tracking")["fulfillmentTrackingInfoUpdate"]
+            if result.get("userErrors"):
+                raise Rejected("Shopify refused the tracking update: "
+                               + "; ".join(str(e.get("message")) for e in result["userErrors"]))
+            return TrackingResult(fulfillment_id=gid_number(result["fulfillment"]["id"]))
+        order = self._fulfillment_state(push.order_external_id)
+        done = self._fulfilled_with(order, push.tracking_number)
+        if done is not None:
+            return TrackingResult(fulfillment_id=done)
+        groups = self._fulfillment_groups(push, order)
+        try:
+            result = self._data(FULFILLMENT_CREATE, {"f": {
                 "notifyCustomer": True, "trackingInfo": tracking, "lineItemsByFulfillmentOrder": groups}},
-                operation="tracking")
-            result = payload["fulfillmentCreate"]
+                operation="tracking")["fulfillmentCreate"]
+        except Transient:
+            done = self._fulfilled_with(self._fulfillment_state(push.order_external_id), push.tracking_number)
+            if done is not None:
+                return TrackingResult(fulfillment_id=done)
+            raise
         if result.get("userErrors"):
+            # A retried create whose first attempt went through is refused for want of quantity: look.
+            done = self._fulfilled_with(self._fulfillment_state(push.order_external_id), push.tracking_number)
+            if done is not None:
+                return TrackingResult(fulfillment_id=done)
             raise Rejected("Shopify refused the fulfillment: "
                            + "; ".join(str(e.get("message")) for e in result["userErrors"]))
         return TrackingResult(fulfillment_id=gid_number(result["fulfillment"]["id"]))
 
-    def _fulfillment_groups(self, push: TrackingPush) -> list[dict]:
-        """lineItemsByFulfillmentOrder for the shipment: each line's quantity taken from the open
-        fulfillment orders' remaining quantities; no lines means everything still open."""
-        order = self._data(FULFILLMENT_ORDERS_QUERY, {"id": to_gid("Order", push.order_external_id)},
+    def _fulfillment_state(self, order_external_id: str) -> dict:
+        order = self._data(FULFILLMENT_ORDERS_QUERY, {"id": to_gid("Order", order_external_id)},
                            operation="tracking").get("order")
         if order is None:
-            raise Rejected(f"Shopify has no order {push.order_external_id}")
+            raise Rejected(f"Shopify has no order {order_external_id}")
+        return order
+
+    @staticmethod
+    def _fulfilled_with(order: dict, tracking_number: str) -> str | None:
+        for fulfillment in order.get("fulfillments") or []:
+            if any(t.get("number") == tracking_number for t in fulfillment.get("trackingInfo") or []):
+                return gid_number(fulfillment["id"])
+        return None
+
+    @staticmethod
+    def _fulfillment_groups(push: TrackingPush, order: dict) -> list[dict]:
+        """lineItemsByFulfillmentOrder for the shipment: each line's quantity taken from the open
+        fulfillment orders' remaining quantities; no lines means everything still open."""
         open_orders = [fo for fo in order["fulfillmentOrders"]["nodes"] if fo["status"] in OPEN_FULFILLMENT_ORDER]
         if not push.lines:
             groups = [{"fulfillmentOrderId": fo["id"]} for fo in open_orders

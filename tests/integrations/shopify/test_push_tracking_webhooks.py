@@ -8,7 +8,7 @@ import pytest
 
 from integrations.channels.base import QuantityPush, TrackingPush, WebhookSubscription
 from integrations.http import Rejected
-from tests.fakes.shopify import seed_catalog, seed_orders
+from tests.fakes.shopify import ShopifyFake, seed_catalog, seed_orders
 
 
 def creds(shop, token):
@@ -174,3 +174,87 @@ def test_webhooks_register_once_list_and_remove(shopify_fake, shopify_shop, shop
     assert all(isinstance(s, WebhookSubscription) and s.id.isdigit() for s in listed)
     assert {sub.topic for sub in shopify_shop.webhooks.values()} == {
         "ORDERS_CANCELLED", "PRODUCTS_UPDATE", "INVENTORY_LEVELS_UPDATE", "APP_UNINSTALLED"}
+
+
+class LostAnswerFake(ShopifyFake):
+    """Shopify executes the first `root_field` mutation and the answer is lost on the way back (a 502 from
+    a proxy, a dropped connection): what a retry must not turn into a second effect."""
+
+    def __init__(self, root_field, **options):
+        super().__init__(**options)
+        self.root_field, self.lost = root_field, 0
+
+    def handle(self, method, raw_path, headers, body):
+        answer = super().handle(method, raw_path, headers, body)
+        if not self.lost and self.log and self.root_field in self.log[-1].root_fields:
+            self.lost += 1
+            return 502, {"Content-Type": "application/json"}, b'{"errors":"Bad Gateway"}'
+        return answer
+
+
+@pytest.fixture
+def lost_create_answer():
+    fake = LostAnswerFake("fulfillmentCreate").start()
+    yield fake
+    fake.stop()
+
+
+def test_a_lost_answer_to_fulfillment_create_fulfils_once(lost_create_answer, make_adapter):
+    fake = lost_create_answer
+    shop = fake.add_shop()
+    seed_catalog(shop)
+    (order,) = seed_orders(shop, 1, lines=1, quantity=1)
+    adapter = make_adapter(fake, creds(shop, fake.issue_token(shop.domain)))
+    push = TrackingPush(order_external_id=str(order.id), lines=[(str(order.line_items[0].id), 1)], carrier="UPS",
+                        tracking_number="1ZONCE")
+
+    result = adapter.push_tracking(push)
+    again = adapter.push_tracking(push)  # the outbox row retried after a crash
+
+    (fulfillment,) = shop.fulfillments.values()
+    assert result.fulfillment_id == again.fulfillment_id == str(fulfillment.id)
+    assert fake.lost == 1
+    creates = fake.calls(root_field="fulfillmentCreate")
+    assert [c.status for c in creates] == [200, 200]  # executed, answer lost; the retry refused for want of quantity
+    assert len(fake.calls(root_field="order")) == 3  # before, after the refusal, and the second push's look
+
+
+class SaleBetweenReadAndResend(ShopifyFake):
+    """A sale lands on Shopify right after we re-read a stale quantity, so the resend is stale again."""
+
+    def __init__(self, sell, **options):
+        super().__init__(**options)
+        self.sell = sell
+
+    def handle(self, method, raw_path, headers, body):
+        answer = super().handle(method, raw_path, headers, body)
+        if self.log and self.log[-1].root_fields == ["inventoryItem"]:
+            self.sell(self)
+        return answer
+
+
+def test_an_item_stale_again_after_the_reread_fails_alone_with_shopifys_reason(make_adapter):
+    def sell(fake):
+        shop = fake.shops["demo-store.myshopify.com"]
+        pink = shop.variant_by_sku("IPOD2008PINK")
+        shop.set_quantity(pink.inventory_item_id, shop.primary_location().id, 8)
+
+    fake = SaleBetweenReadAndResend(sell).start()
+    try:
+        shop = fake.add_shop()
+        seed_catalog(shop)
+        location = shop.primary_location()
+        pink, red = shop.variant_by_sku("IPOD2008PINK"), shop.variant_by_sku("IPOD2008RED")
+        shop.set_quantity(pink.inventory_item_id, location.id, 9)
+        red_now = shop.quantity(red.inventory_item_id, location.id)
+
+        results = make_adapter(fake, creds(shop, fake.issue_token(shop.domain))).push_quantities(
+            pushes(shop, [pink], 14, previous=10) + pushes(shop, [red], 3, previous=red_now))
+    finally:
+        fake.stop()
+
+    assert [(r.ok, r.error, r.channel_quantity) for r in results] == [
+        (False, "The changeFromQuantity value does not match persisted value.", None), (True, "", 3)]  # no guess
+    assert shop.quantity(pink.inventory_item_id, location.id) == 8
+    assert shop.quantity(red.inventory_item_id, location.id) == 3
+    assert len(fake.calls(root_field="inventorySetQuantities")) == 3  # refused, resent stale again, the rest alone
