@@ -230,9 +230,8 @@ class HttpClient:
                     raise
                 retry_after = error.retry_after if isinstance(error, Throttled) else None
                 delay = backoff_delay(attempt, base=self.backoff_base, cap=self.backoff_cap, retry_after=retry_after)
-                logger.info("integrations.http.retry", extra={
-                    "operation": operation, "attempt": attempt, "delay": round(delay, 3),
-                    "error": type(error).__name__})
+                logger.info("integrations.http.retry operation=%s attempt=%s error=%s status=%s delay=%.3f",
+                            operation, attempt, type(error).__name__, error.status, delay)
                 self.sleep(delay)
 
     def send_once(self, method: str, url: str, *, operation: str, json: Any = None,
@@ -259,9 +258,11 @@ class HttpClient:
         return response
 
     def _log(self, method: str, path: str, status: int | None, started: float, operation: str) -> None:
-        logger.info("integrations.http.call", extra={
-            "method": method, "path": path, "status": status, "operation": operation,
-            "duration_ms": round((time.monotonic() - started) * 1000, 1)})
+        duration_ms = round((time.monotonic() - started) * 1000, 1)
+        logger.info("integrations.http.call method=%s path=%s status=%s operation=%s duration_ms=%s",
+                    method, path, status, operation, duration_ms, extra={
+                        "method": method, "path": path, "status": status, "operation": operation,
+                        "duration_ms": duration_ms})
 
 
 def raise_for_status(response: requests.Response, what: str) -> None:

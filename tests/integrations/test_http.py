@@ -104,11 +104,14 @@ def test_logs_name_the_call_but_never_the_token_or_the_body(shopify_fake, shopif
     with caplog.at_level(logging.INFO, logger="integrations.http"):
         post(client(), shopify_fake, shopify_shop, shopify_token)
 
-    calls = [r for r in caplog.records if r.getMessage() == "integrations.http.call"]
+    calls = [r for r in caplog.records if r.msg.startswith("integrations.http.call ")]
     assert [(r.method, r.path, r.status) for r in calls] == [
         ("POST", f"/{shopify_shop.domain}/admin/api/2026-10/graphql.json", 500),
         ("POST", f"/{shopify_shop.domain}/admin/api/2026-10/graphql.json", 200)]
-    everything = " ".join(str(v) for r in caplog.records for v in vars(r).values())
+    assert calls[0].getMessage().startswith(
+        f"integrations.http.call method=POST path=/{shopify_shop.domain}/admin/api/2026-10/graphql.json status=500")
+    everything = " ".join([r.getMessage() for r in caplog.records]
+                          + [str(v) for r in caplog.records for v in vars(r).values()])
     assert shopify_token not in everything
     assert "shop { name }" not in everything
 
