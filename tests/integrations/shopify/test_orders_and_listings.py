@@ -11,6 +11,7 @@ import pytest
 
 from integrations.channels.base import ChannelLocation
 from integrations.channels.shopify.adapter import ORDERS_OVERLAP, ORDERS_PER_PAGE
+from integrations.channels.shopify.mapping import order_from_rest
 from integrations.http import AuthFailed, Rejected
 from tests.fakes.shopify import seed_catalog, seed_orders
 
@@ -216,3 +217,27 @@ def test_a_read_timeout_is_transient_and_retried(shopify_fake, shopify_shop, sho
     report = make_adapter(shopify_fake, creds(shopify_shop, shopify_token), timeout=(1.0, 0.3)).test_connection()
 
     assert report.shop_name == "Demo Store"
+
+
+def test_a_polled_order_and_its_webhook_body_are_the_same_normalized_order(shopify_fake, shopify_shop,
+                                                                            shopify_token, make_adapter):
+    seed_catalog(shopify_shop)
+    seeded = seed_orders(shopify_shop, 2, lines=3, quantity=2)
+    recorded = order_from_rest_fixture(shopify_shop)
+
+    polled, _ = all_orders(make_adapter(shopify_fake, creds(shopify_shop, shopify_token)))
+
+    by_id = {o.external_id: o for o in polled}
+    for fake_order in [*seeded, recorded]:
+        hooked = order_from_rest(shopify_shop.order_rest(fake_order.id))
+        assert by_id[str(fake_order.id)].fingerprint() == hooked.fingerprint()
+    eur = by_id[str(recorded.id)]
+    assert (eur.currency, eur.total, eur.shipping) == ("EUR", recorded.total, Decimal("4.99"))
+
+
+def order_from_rest_fixture(shop):
+    from tests.fakes.shopify import order_from_rest as fake_order_from_rest
+    from tests.fakes.shopify import realworld
+
+    body = realworld("rest_order_recorded_eur_test_store.json")["order"]
+    return fake_order_from_rest(shop, body, created_at=datetime(2026, 10, 20, tzinfo=UTC))
