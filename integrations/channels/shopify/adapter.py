@@ -248,7 +248,14 @@ class ShopifyAdapter(ChannelAdapter):
         items fail alone (with Shopify's message) and the rest are sent again under a new idempotency key;
         an item whose changeFromQuantity went stale is re-read once and sent with the fresh value."""
         results: dict[int, PushResult] = {}
-        pending = [_Pending(i, item, item.previous_quantity) for i, item in enumerate(items)]
+        pending = []
+        for i, item in enumerate(items):
+            if not (str(item.inventory_item_id).strip() and str(item.location_external_id).strip()):
+                # nothing Shopify could act on: fail it here rather than have it refuse the whole batch
+                results[i] = PushResult(item.listing_external_id, ok=False,
+                                        error="no Shopify inventory item or location for this listing")
+            else:
+                pending.append(_Pending(i, item, item.previous_quantity))
         for start in range(0, len(pending), SET_QUANTITIES_MAX):
             self._push_batch(pending[start:start + SET_QUANTITIES_MAX], results)
         return [results[i] for i in range(len(items))]

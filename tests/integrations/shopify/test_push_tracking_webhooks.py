@@ -71,6 +71,21 @@ def test_stale_change_from_quantity_is_reread_and_retried_once(shopify_fake, sho
     assert [q["changeFromQuantity"] for q in calls[2].variables["input"]["quantities"]] == [9, red_now]
 
 
+def test_an_item_without_an_inventory_item_fails_without_a_call(shopify_fake, shopify_shop, shopify_token,
+                                                                 make_adapter):
+    seed_catalog(shopify_shop)
+    (pink,) = pushes(shopify_shop, [shopify_shop.variant_by_sku("IPOD2008PINK")], 4)
+    unmapped = QuantityPush(listing_external_id="77", inventory_item_id="", location_external_id="1", quantity=4,
+                            previous_quantity=None)
+
+    results = make_adapter(shopify_fake, creds(shopify_shop, shopify_token)).push_quantities([unmapped, pink])
+
+    assert [(r.listing_external_id, r.ok) for r in results] == [("77", False), (pink.listing_external_id, True)]
+    assert results[0].error == "no Shopify inventory item or location for this listing"
+    (call,) = shopify_fake.calls()
+    assert len(call.variables["input"]["quantities"]) == 1
+
+
 def test_10000_items_take_the_minimum_40_calls(shopify_fake, shopify_shop, shopify_token, make_adapter):
     seed_catalog(shopify_shop, copies=2500)
     variants = sorted(shopify_shop.variants.values(), key=lambda v: v.id)
