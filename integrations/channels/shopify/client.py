@@ -106,10 +106,11 @@ def verify_callback(params: Mapping[str, str], *, client_secret: str, expected_s
     return str(shop)
 
 
-def _token_credentials(shop: str, body: Mapping[str, Any], *, now: float, client_id: str) -> dict:
+def _token_credentials(shop: str, body: Mapping[str, Any], *, now: float) -> dict:
+    """The stored form of a grant (integrations/channels/shopify/credentials.py OAUTH_FIELDS); times are
+    epoch seconds. Our app's client id and secret stay in settings, not in every integration's blob."""
     credentials: dict[str, Any] = {"shop_domain": shop, "access_token": body["access_token"],
-                                   "scopes": [s for s in str(body.get("scope") or "").split(",") if s],
-                                   "client_id": client_id}
+                                   "scopes": [s for s in str(body.get("scope") or "").split(",") if s]}
     if body.get("expires_in") is not None:
         credentials["access_token_expires_at"] = now + float(body["expires_in"])
     if body.get("refresh_token"):
@@ -140,7 +141,7 @@ def exchange_code(*, shop: str, code: str, client_id: str, client_secret: str, b
     http = http or HttpClient(budget_key=budget_key, budget=BUDGET, clock=clock)
     body = _token_request(http, shop, {"client_id": client_id, "client_secret": client_secret, "code": code,
                                        "expiring": "1"})
-    return _token_credentials(shop, body, now=clock(), client_id=client_id)
+    return _token_credentials(shop, body, now=clock())
 
 
 # ---------------------------------------------------------------- GraphQL client
@@ -148,8 +149,8 @@ def exchange_code(*, shop: str, code: str, client_id: str, client_secret: str, b
 
 class ShopifyClient:
     """One integration's GraphQL client. `credentials` keys: shop_domain, access_token, and for expiring
-    tokens refresh_token, access_token_expires_at (epoch seconds), client_id (client_secret comes from
-    the credentials, a custom app's, or settings.SHOPIFY_CLIENT_SECRET, our app's)."""
+    tokens refresh_token and access_token_expires_at (epoch seconds); a refresh authenticates as our app
+    (settings.SHOPIFY_CLIENT_ID / SHOPIFY_CLIENT_SECRET)."""
 
     def __init__(self, credentials: Mapping[str, Any], *, budget_key: str,
                  on_credentials_changed: Callable[[dict], None] | None = None, http: HttpClient | None = None,
@@ -191,12 +192,12 @@ class ShopifyClient:
             refresh_token = self.credentials.get("refresh_token")
             if not refresh_token:
                 raise AuthFailed("the access token expired and there is no refresh token")
-            client_id = self.credentials.get("client_id") or getattr(settings, "SHOPIFY_CLIENT_ID", "")
-            client_secret = self.credentials.get("client_secret") or getattr(settings, "SHOPIFY_CLIENT_SECRET", "")
+            client_id = getattr(settings, "SHOPIFY_CLIENT_ID", "")
+            client_secret = getattr(settings, "SHOPIFY_CLIENT_SECRET", "")
             body = _token_request(self.http, self.shop, {
                 "client_id": client_id, "client_secret": client_secret, "grant_type": "refresh_token",
                 "refresh_token": refresh_token})
-            fresh = _token_credentials(self.shop, body, now=self.clock(), client_id=client_id)
+            fresh = _token_credentials(self.shop, body, now=self.clock())
             self.credentials.update(fresh)
             logger.info("integrations.shopify.token_refreshed", extra={"shop": self.shop})
             self.on_credentials_changed(dict(self.credentials))

@@ -57,6 +57,8 @@ def test_the_install_flow_gives_an_expiring_offline_token(clocked_fake, manual_c
     assert credentials["refresh_token"].startswith("shprt_")
     assert credentials["access_token_expires_at"] == manual_clock.time() + 3600
     assert credentials["scopes"] == SCOPES
+    assert set(credentials) == {"shop_domain", "access_token", "refresh_token", "access_token_expires_at",
+                                "refresh_token_expires_at", "scopes"}  # what the integration's blob accepts
     (grant,) = clocked_fake.calls(kind="oauth_token")
     assert grant.grant_type == "authorization_code"
     assert make_adapter(clocked_fake, credentials, clock=manual_clock).test_connection().missing_scopes == [
