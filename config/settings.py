@@ -296,6 +296,16 @@ if IS_PRODUCTION:
 
 WEBHOOK_BASE_URL = ENV.webhook_base_url
 
+# --- Channels: outbound HTTP (integrations.http) and Shopify -------------------------------
+CHANNEL_HTTP_CONNECT_TIMEOUT = float(os.environ.get("CHANNEL_HTTP_CONNECT_TIMEOUT", "5"))
+CHANNEL_HTTP_READ_TIMEOUT = float(os.environ.get("CHANNEL_HTTP_READ_TIMEOUT", "30"))
+CHANNEL_HTTP_MAX_ATTEMPTS = int(os.environ.get("CHANNEL_HTTP_MAX_ATTEMPTS", "5"))
+# Where Shopify's Admin API is: a template with {shop} (the myshopify.com domain). Tests and proxies
+# point it elsewhere, e.g. http://127.0.0.1:9100/{shop}.
+SHOPIFY_API_BASE_URL = os.environ.get("SHOPIFY_API_BASE_URL") or "https://{shop}"
+SHOPIFY_CLIENT_ID = os.environ.get("SHOPIFY_CLIENT_ID", "")
+SHOPIFY_CLIENT_SECRET = os.environ.get("SHOPIFY_CLIENT_SECRET", "")
+
 # --- Time, language -----------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -10,6 +10,7 @@ channel is its folder plus one line there.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from core.registry import Registry
 from orders.channels import channel_register
@@ -21,6 +22,8 @@ class ChannelPackage:
     label: str
     colour: str  # CSS colour in order lists and charts
     summary: str  # one line on the connect page: how orders arrive and stock leaves
+    # the ChannelAdapter subclass (integrations/channels/base.py); None while a channel has no client yet
+    adapter: Any = None
 
 
 channel_packages: Registry[ChannelPackage] = Registry("integrations.channel_packages")

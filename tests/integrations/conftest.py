@@ -1,0 +1,1 @@
+from tests.fakes.shopify.fixtures import clocked_fake, manual_clock, shopify_fake, shopify_shop, shopify_token  # noqa: F401
