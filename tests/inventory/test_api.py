@@ -156,3 +156,11 @@ def test_location_by_id_or_code_in_filters_and_adjustments(merchant_a):
     assert merchant_a.api.get("/api/v1/stock-levels/?location=ATTIC").json()["results"] == []
     # a reference is an id only when written in ASCII digits; "²" is a (nonexistent) code, not a crash
     assert merchant_a.api.get("/api/v1/stock-levels/?location=%C2%B2").json()["results"] == []
+
+
+def test_products_api_sku_and_q_filters_combine(merchant_a):
+    with tenant_scope(merchant_a.merchant):
+        make_product(merchant_a.merchant, "MUG-1", title="Blue mug")
+        make_product(merchant_a.merchant, "MUG-2", title="Red mug")
+    r = merchant_a.api.get("/api/v1/products/?q=mug&sku=mug-2")
+    assert [p["sku"] for p in r.json()["results"]] == ["MUG-2"]

@@ -264,3 +264,14 @@ def test_pending_marks_merchants_are_listed_outside_any_scope(merchant_a, mercha
     # when the fan-out asks outside any scope, then only the merchant with pending marks is named
     assert selectors.availability_pending_merchant_ids(consumer="orders") == [merchant_a.merchant.pk]
     assert selectors.availability_pending_merchant_ids(consumer="nobody") == []
+
+
+def test_a_bundle_cannot_be_left_without_components(scope_a):
+    m = scope_a.merchant
+    a = make_product(m, "A-1", on_hand=5)
+    kit = make_bundle(m, "KIT", [(a, 2)])
+    with pytest.raises(InvalidStockOperation):
+        services.bundle_set_components(merchant=m, bundle=kit, components=[])
+    assert list(BundleComponent.objects.filter(merchant=m, bundle=kit).values_list("component_id", "quantity")) == [
+        (a.pk, 2)
+    ]

@@ -204,3 +204,21 @@ def test_the_import_page_shows_a_csv_with_a_huge_field_as_an_error_not_a_500(mer
     assert r.status_code == 302
     r = merchant_a.web.get(r["Location"])
     assert r.status_code == 200 and b"cannot be read as CSV" in r.content
+
+
+@pytest.mark.parametrize("header", ["sku,location,delta,delta", "sku,SKU,location,delta"])
+def test_stock_csv_with_a_repeated_column_is_refused_in_the_preview(scope_a, header):
+    m = scope_a.merchant
+    make_product(m, "A-1", on_hand=5)
+    values = {"sku,location,delta,delta": "A-1,MAIN,1,7", "sku,SKU,location,delta": "A-1,B-1,MAIN,1"}[header]
+    imp = imports.stock_import_create(merchant=m, user=scope_a.user, upload=io.BytesIO(f"{header}\n{values}\n".encode()),
+                                      filename="s.csv")
+    assert [e["row"] for e in imp.summary["errors"]] == [1]
+    assert "more than once" in imp.summary["errors"][0]["message"]
+    assert imp.summary["change_count"] == 0
+
+
+def test_catalog_csv_with_a_repeated_column_is_refused_in_the_preview(scope_a):
+    pv = imports.catalog_import(merchant=scope_a.merchant, fileobj=io.BytesIO(b"sku,title,title\nA-1,Mug,Cup\n"))
+    assert [e["row"] for e in pv.errors] == [1]
+    assert "more than once" in pv.errors[0]["message"]

@@ -165,3 +165,23 @@ def test_inventory_table_and_export_refuse_bad_filters_with_400(merchant_a, quer
 def test_paths_with_ids_that_are_not_ids_are_404(merchant_a, path):
     r = merchant_a.web.post(path) if path.endswith(("ship/", "locations/abc/")) else merchant_a.web.get(path)
     assert r.status_code == 404
+
+
+def test_inventory_table_filtered_by_location_counts_bundles_at_that_location(merchant_a):
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        a = make_product(m, "A-1", on_hand=10)  # at the default location
+        shop = services.location_create(merchant=m, name="Shop", code="SHOP")
+        services.stock_transfer(merchant=m, product_id=a.pk, from_location_id=_default_location_id(m),
+                                to_location_id=shop.pk, quantity=4)
+        make_bundle(m, "KIT", [(a, 2)])
+    r = merchant_a.web.get(f"/inventory/?bundle=only&location={shop.pk}")
+    assert b"<strong>2</strong>" in r.content  # 4 at the shop // 2, not 10 // 2
+    r = merchant_a.web.get("/inventory/?bundle=only")
+    assert b"<strong>5</strong>" in r.content
+
+
+def _default_location_id(m) -> int:
+    from inventory.selectors import location_default
+
+    return location_default(merchant=m).pk

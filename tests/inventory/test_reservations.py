@@ -6,7 +6,7 @@ import pytest
 
 from accounts.tenancy import tenant_scope
 from inventory import selectors, services
-from inventory.errors import OutOfStock, UnknownSku
+from inventory.errors import InvalidStockOperation, OutOfStock, UnknownSku
 from inventory.models import AvailabilityMark, Location, StockLevel, StockMovement
 from inventory.registry import AvailabilityConsumer, availability_consumers
 from inventory.services import ReserveRequest
@@ -221,7 +221,6 @@ def test_only_registered_availability_consumers_get_marks(scope_a):
 
 
 def test_backorders_cannot_be_turned_off_while_more_is_promised_than_on_hand(scope_a):
-    from inventory.errors import InvalidStockOperation
 
     m = scope_a.merchant
     a = make_product(m, "PRE-1", on_hand=1, allows_backorder=True)
@@ -237,7 +236,6 @@ def test_backorders_cannot_be_turned_off_while_more_is_promised_than_on_hand(sco
 
 
 def test_one_reference_holds_one_product(scope_a):
-    from inventory.errors import InvalidStockOperation
 
     m = scope_a.merchant
     a = make_product(m, "A", on_hand=5)
@@ -332,4 +330,48 @@ def test_a_bundle_held_under_its_old_components_ships_and_releases_those(scope_a
     services.stock_apply(merchant=m, ships=[services.ShipRequest("k1", kit.pk, 1)],
                          holds=[services.HoldTarget("k1", kit.pk, 0)])
     assert [(level(m, p).on_hand, level(m, p).reserved) for p in (a, b, c)] == [(9, 0), (9, 0), (10, 0)]
+    assert selectors.audit_differences(merchant=m) == []
+
+
+def test_a_bundle_reserved_before_its_components_changed_ships_what_was_reserved(scope_a):
+    from inventory import selectors
+    from inventory.models import Reservation
+    from inventory.services import ReserveRequest
+
+    m = scope_a.merchant
+    a = make_product(m, "A-1", on_hand=10)
+    b = make_product(m, "B-1", on_hand=10)
+    kit = make_bundle(m, "KIT", [(a, 2)])
+    # given an order line holding one kit (two A-1)
+    services.stock_reserve(merchant=m, requests=[ReserveRequest(kit.pk, 1, "order_line:1")])
+    # when the kit's components change before it ships
+    services.product_update(merchant=m, product=kit, components=[(b.pk, 1)])
+    services.stock_ship(merchant=m, reference="order_line:1", product_id=kit.pk, quantity=1)
+    # then the two A-1 that were promised leave, nothing stays reserved, B-1 is untouched
+    levels = {lv.product.sku: (lv.on_hand, lv.reserved) for lv in StockLevel.objects.filter(merchant=m)
+              .select_related("product")}
+    assert levels == {"A-1": (8, 0), "B-1": (10, 0)}
+    assert not Reservation.objects.filter(merchant=m).exists()
+    assert selectors.audit_differences(merchant=m) == []
+
+
+def test_topping_up_a_bundle_reserved_before_its_components_changed_keeps_one_bill_of_materials(scope_a):
+    from inventory import selectors
+    from inventory.services import ReserveRequest
+
+    m = scope_a.merchant
+    a = make_product(m, "A-1", on_hand=10)
+    b = make_product(m, "B-1", on_hand=10)
+    kit = make_bundle(m, "KIT", [(a, 2)])
+    services.stock_reserve(merchant=m, requests=[ReserveRequest(kit.pk, 1, "order_line:1")])
+    services.product_update(merchant=m, product=kit, components=[(b.pk, 1)])
+    # when the order line asks for one more kit under the same reference
+    assert services.stock_reserve(merchant=m, requests=[ReserveRequest(kit.pk, 1, "order_line:1")]) == {
+        "order_line:1": 1}
+    # then the reference still counts whole kits of one kind, and releasing gives everything back
+    assert selectors.stock_reserved_for(merchant=m, reference="order_line:1") == 2
+    assert services.stock_release(merchant=m, reference="order_line:1") == 2
+    levels = {lv.product.sku: (lv.on_hand, lv.reserved) for lv in StockLevel.objects.filter(merchant=m)
+              .select_related("product")}
+    assert levels == {"A-1": (10, 0), "B-1": (10, 0)}
     assert selectors.audit_differences(merchant=m) == []
