@@ -106,7 +106,9 @@ class IntegrationListView(MerchantRequiredMixin, TemplateView):
             store.lag = _sync_lag(store)
             store.badge = _status_badge(store)
             store.channel_label = getattr(channel_packages.get(store.channel), "label", store.channel)
-        return super().get_context_data(stores=stores, channels=channel_packages.values(), **kwargs)
+        # whether a channel can be connected is computed here: a template would call the adapter class
+        channels = [{"package": p, "connectable": p.adapter is not None} for p in channel_packages.values()]
+        return super().get_context_data(stores=stores, channels=channels, **kwargs)
 
 
 class ConnectView(MerchantRequiredMixin, TemplateView):
