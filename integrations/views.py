@@ -24,6 +24,7 @@ from django.views.generic import TemplateView
 from accounts.views import MerchantRequiredMixin
 from core.errors import ApplicationError, NotFound, ValidationFailed
 from core.pagination import keyset_page
+from core.parsing import parse_id
 from integrations import selectors, services
 from integrations.forms import InstallForm, ListingFilterForm, ListingMapForm, PushRulesForm, TokenConnectForm
 from integrations.models import Integration
@@ -89,8 +90,10 @@ def _checkpoints(integration: Integration) -> list[tuple[str, Any]]:
                 shown = datetime.fromisoformat(value)
             except ValueError:
                 shown = value
-        elif isinstance(value, str) and len(value) > 40:
-            shown = value[:40] + "…"
+        elif key.endswith("_cursor"):
+            shown = "a page is in progress; the next run resumes there" if value else "—"
+        elif isinstance(value, str) and len(value) > 60:
+            shown = value[:60] + "…"
         rows.append((label, shown))
     return rows
 
@@ -121,8 +124,6 @@ class ConnectView(MerchantRequiredMixin, TemplateView):
         raw = self.request.GET.get("reconnect") or self.request.POST.get("reconnect") or ""
         if not raw:
             return None
-        from core.parsing import parse_id
-
         integration = selectors.integration_get(merchant=self.merchant, pk=parse_id(raw, field="reconnect"))
         if integration.channel != self.kwargs["channel"]:
             raise NotFound("No such integration.")
@@ -171,6 +172,10 @@ class ConnectTokenView(ConnectView):
             else:
                 messages.error(request, f"The store refused the connection: {result.error}")
             return self._render(form, reconnect, test=result, status=200 if result.ok else 400)
+        if reconnect is not None and form.cleaned_data["shop_domain"] != reconnect.credentials.get("shop_domain"):
+            messages.error(request, f"{reconnect.name} is {reconnect.credentials.get('shop_domain')}; "
+                                    "to connect another shop, connect a new store.")
+            return self._render(form, reconnect, status=400)
         try:
             if reconnect is not None:
                 integration = services.integration_update(merchant=self.merchant, actor=request.user,
@@ -210,14 +215,18 @@ class ShopifyInstallView(MerchantRequiredMixin, View):
                 for problem in problems:
                     messages.error(request, problem)
             return HttpResponseRedirect(back)
+        shop = form.cleaned_data["shop_domain"]
         reconnect_id = None
         if request.POST.get("reconnect"):
-            from core.parsing import parse_id
-
             reconnect = selectors.integration_get(merchant=self.merchant,
                                                   pk=parse_id(request.POST["reconnect"], field="reconnect"))
+            if reconnect.channel != "shopify":
+                raise NotFound("No such integration.")
+            if shop != reconnect.credentials.get("shop_domain"):
+                messages.error(request, f"{reconnect.name} is {reconnect.credentials.get('shop_domain')}; "
+                                        "to connect another shop, connect a new store.")
+                return HttpResponseRedirect(f"{back}?reconnect={reconnect.pk}")
             reconnect_id = reconnect.pk
-        shop = form.cleaned_data["shop_domain"]
         state = new_state()
         request.session[OAUTH_SESSION_KEY] = {
             "state": state, "shop": shop, "name": form.cleaned_data["name"].strip() or shop,

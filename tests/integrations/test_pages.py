@@ -167,6 +167,22 @@ def test_reconnect_with_a_new_token_replaces_the_credentials(merchant_a, fake_sh
         assert integration.credentials["access_token"] == token
 
 
+def test_reconnect_refuses_a_token_of_another_shop(merchant_a, fake_shop):
+    with tenant_scope(merchant_a.merchant):
+        integration = make_integration(merchant_a.merchant, credentials={
+            "shop_domain": SHOP, "access_token": "shpat_revoked", "client_secret": "shpss_old"})
+    fake_shop.add_shop("other-store.myshopify.com", name="Other")
+    token = fake_shop.issue_token("other-store.myshopify.com")
+    r = merchant_a.web.post("/integrations/connect/shopify/token/", {
+        "reconnect": str(integration.pk), "shop_domain": "other-store.myshopify.com", "access_token": token,
+        "client_secret": "shpss_new", "action": "save"})
+    assert r.status_code == 400
+    assert f"Main shop is {SHOP}; to connect another shop, connect a new store." in _text(r)
+    with tenant_scope(merchant_a.merchant):
+        integration.refresh_from_db()
+    assert integration.credentials["access_token"] == "shpat_revoked"
+
+
 # --- our app's OAuth install -----------------------------------------------------------------------------
 
 
@@ -226,6 +242,24 @@ def test_a_good_callback_creates_the_integration_with_the_exchanged_token(mercha
     assert credentials["access_token_expires_at"] > time.time()
     page = _text(merchant_a.web.get(r["Location"]))
     assert "Flagship" in page and credentials["access_token"] not in page and credentials["refresh_token"] not in page
+
+
+def test_reconnect_through_the_install_replaces_the_stores_credentials(merchant_a, fake_shop):
+    with tenant_scope(merchant_a.merchant):
+        integration = make_integration(merchant_a.merchant, credentials={
+            "shop_domain": SHOP, "access_token": "shpat_revoked", "client_secret": "shpss_old"})
+        Integration.objects.filter(pk=integration.pk).update(status=Integration.Status.NEEDS_RECONNECT)
+    wrong = _install(merchant_a, "other-store.myshopify.com", reconnect=str(integration.pk))
+    assert wrong["Location"] == f"/integrations/connect/shopify/?reconnect={integration.pk}"
+    assert OAUTH_SESSION_KEY not in merchant_a.web.session
+    r = merchant_a.web.get(_approve(fake_shop, _install(merchant_a, reconnect=str(integration.pk))["Location"]))
+    assert r.status_code == 302 and r["Location"] == f"/integrations/{integration.pk}/"
+    with tenant_scope(merchant_a.merchant):
+        integration.refresh_from_db()
+        assert _count(merchant_a) == 1
+    assert integration.status == Integration.Status.ACTIVE
+    assert fake_shop.tokens[integration.credentials["access_token"]].client_id == APP_ID
+    assert "client_secret" not in integration.credentials and integration.credentials["refresh_token"]
 
 
 def test_a_replayed_callback_is_refused(merchant_a, fake_shop):
