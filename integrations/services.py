@@ -207,6 +207,15 @@ def _credentials_saver(merchant: Merchant, integration_id: int):
     return save
 
 
+def _connection_test(report: Any) -> ConnectionTest:
+    """A successful test from the adapter's ConnectionReport."""
+    return ConnectionTest(
+        ok=True, shop_name=report.shop_name, scopes=list(report.scopes), missing_scopes=list(report.missing_scopes),
+        locations=[{"external_id": loc.external_id, "name": loc.name, "is_primary": loc.is_primary}
+                   for loc in report.locations],
+    )
+
+
 def integration_test_connection(*, merchant: Merchant, integration: Integration) -> ConnectionTest:
     """Ask the channel who we are and what we may do. Refused credentials mark the store
     `needs_reconnect`; a success marks it active again and records the time."""
@@ -233,11 +242,7 @@ def integration_test_connection(*, merchant: Merchant, integration: Integration)
         return ConnectionTest(ok=False, error=error)
     Integration.objects.filter(merchant=merchant, pk=integration.pk).update(
         status=Integration.Status.ACTIVE, last_success_at=now, last_error="", updated_at=now)
-    return ConnectionTest(
-        ok=True, shop_name=report.shop_name, scopes=list(report.scopes), missing_scopes=list(report.missing_scopes),
-        locations=[{"external_id": loc.external_id, "name": loc.name, "is_primary": loc.is_primary}
-                   for loc in report.locations],
-    )
+    return _connection_test(report)
 
 
 def integration_connection_job_run(*, merchant: Merchant, integration_id: int, job_id: int) -> str:
@@ -282,11 +287,7 @@ def credentials_test(*, merchant: Merchant, channel: str, credentials: dict[str,
         logger.info("integrations.credentials_test.failed",
                     extra={"merchant_id": merchant.pk, "channel": channel, "error_type": exc.__class__.__name__})
         return ConnectionTest(ok=False, error=str(exc)[:2000] or exc.__class__.__name__)
-    return ConnectionTest(
-        ok=True, shop_name=report.shop_name, scopes=list(report.scopes), missing_scopes=list(report.missing_scopes),
-        locations=[{"external_id": loc.external_id, "name": loc.name, "is_primary": loc.is_primary}
-                   for loc in report.locations],
-    )
+    return _connection_test(report)
 
 
 @transaction.atomic

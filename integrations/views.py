@@ -332,6 +332,8 @@ class IntegrationActionView(MerchantRequiredMixin, View):
     def post(self, request, pk: int, action: str):
         m, user = self.merchant, request.user
         integration = selectors.integration_get(merchant=m, pk=pk)
+        if action not in ("sync", "test", "rules"):
+            raise NotFound("No such action.")
         back = reverse("integration-detail", args=[integration.pk])
         try:
             if action == "sync":
@@ -344,7 +346,7 @@ class IntegrationActionView(MerchantRequiredMixin, View):
                     messages.success(request, f"Connected to {result.shop_name}.{missing}")
                 else:
                     messages.error(request, f"The store refused the connection: {result.error}")
-            elif action == "rules":
+            else:
                 form = PushRulesForm(request.POST)
                 if not form.is_valid():
                     messages.error(request, "The push rules are whole numbers.")
@@ -353,10 +355,6 @@ class IntegrationActionView(MerchantRequiredMixin, View):
                                             settings=form.settings_changes())
                 messages.success(request, "Push rules saved; the next push uses them.")
                 return HttpResponseRedirect(back + "#push-rules")
-            else:
-                raise NotFound("No such action.")
-        except NotFound:
-            raise
         except ApplicationError as exc:
             messages.error(request, _error_text(exc))
         return HttpResponseRedirect(back)
@@ -390,6 +388,8 @@ class ListingActionView(MerchantRequiredMixin, View):
         m = self.merchant
         integration = selectors.integration_get(merchant=m, pk=pk)
         listing = selectors.listing_get(merchant=m, integration=integration, pk=listing_id)
+        if action not in ("map", "create-product"):
+            raise NotFound("No such action.")
         back = request.POST.get("next", "")
         if not back.startswith(reverse("integration-detail", args=[integration.pk])):
             back = reverse("integration-detail", args=[integration.pk])
@@ -401,13 +401,9 @@ class ListingActionView(MerchantRequiredMixin, View):
                 listing = services.listing_map(merchant=m, actor=request.user, listing=listing,
                                                sku=form.cleaned_data["sku"])
                 messages.success(request, f"{listing.title or listing.external_id} is mapped to {listing.product.sku}.")
-            elif action == "create-product":
+            else:
                 listing = services.listing_create_product(merchant=m, actor=request.user, listing=listing)
                 messages.success(request, f"Product {listing.product.sku} created and mapped.")
-            else:
-                raise NotFound("No such action.")
-        except NotFound:
-            raise
         except ApplicationError as exc:
             messages.error(request, _error_text(exc))
         return HttpResponseRedirect(back)

@@ -501,3 +501,26 @@ def test_order_list_filters_by_store_name(merchant_a, merchant_b):
     filtered = _text(merchant_a.web.get(f"/orders/?integration={outlet.pk}"))
     assert "#502" in filtered and "#501" not in filtered
     assert f'<option value="{outlet.pk}" selected>Outlet shop (Shopify)</option>' in filtered
+
+
+def test_test_connection_on_the_integration_page_marks_a_refused_token(merchant_a, fake_shop):
+    token = fake_shop.issue_token(SHOP)
+    with tenant_scope(merchant_a.merchant):
+        integration = make_integration(merchant_a.merchant, credentials={
+            "shop_domain": SHOP, "access_token": token, "client_secret": "shpss_custom"})
+    r = merchant_a.web.post(f"/integrations/{integration.pk}/test/", follow=True)
+    assert "Connected to Demo Store." in _text(r)
+    fake_shop.revoke(token)
+    r = merchant_a.web.post(f"/integrations/{integration.pk}/test/", follow=True)
+    body = _text(r)
+    assert "The store refused the connection" in body and token not in body
+    assert f'href="/integrations/connect/shopify/?reconnect={integration.pk}"' in body
+    with tenant_scope(merchant_a.merchant):
+        integration.refresh_from_db()
+    assert integration.status == Integration.Status.NEEDS_RECONNECT
+
+
+def test_an_unknown_action_is_404(merchant_a, listed_store):
+    listing = _listing(merchant_a, "102")
+    assert merchant_a.web.post(f"/integrations/{listed_store.pk}/explode/").status_code == 404
+    assert merchant_a.web.post(f"/integrations/{listed_store.pk}/listings/{listing.pk}/explode/").status_code == 404
