@@ -74,9 +74,23 @@ class PushRulesForm(forms.Form):
     zero_at_or_below = forms.IntegerField(required=False, label="Send 0 at or below",
                                           help_text="Empty: off.")
     location_external_id = forms.CharField(required=False, max_length=64, label="Channel location id",
-                                           help_text="Where stock is pushed; chosen for you when the store has one location.")
+                                           help_text="Where stock is pushed. \"Test connection\" lists the store's locations here.")
 
     NULLABLE = ("max_quantity", "zero_at_or_below")
+
+    def __init__(self, *args, locations: list[dict] | None = None, **kwargs):
+        """`locations`: the store's locations as the last connection test listed them
+        ({external_id, name, is_primary}); with them the location is a choice, not an id to type."""
+        super().__init__(*args, **kwargs)
+        if locations:
+            current = str(self.initial.get("location_external_id") or "")
+            choices = [(str(loc["external_id"]), f"{loc['name']}{' (primary)' if loc.get('is_primary') else ''}")
+                       for loc in locations]
+            if current and current not in {value for value, _ in choices}:
+                choices.append((current, f"Location {current} (no longer listed)"))
+            self.fields["location_external_id"] = forms.ChoiceField(
+                required=False, choices=[("", "Not chosen"), *choices], label="Channel location",
+                help_text="Where stock is pushed.")
 
     def settings_changes(self) -> dict:
         """The partial settings for integration_update: an empty nullable rule clears it, an empty

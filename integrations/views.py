@@ -33,6 +33,7 @@ from integrations.registry import channel_packages
 logger = logging.getLogger(__name__)
 
 LISTINGS_PAGE = 50
+LOCATIONS_SESSION_KEY = "integrations.locations.{pk}"  # the last connection test's locations, for the rules form
 OAUTH_SESSION_KEY = "integrations.shopify_oauth"
 OAUTH_PENDING_SECONDS = 30 * 60  # an install started longer ago than this is started again
 CHECKPOINT_LABELS = {
@@ -317,8 +318,9 @@ class IntegrationDetailView(MerchantRequiredMixin, TemplateView):
             findings=selectors.integration_doctor(merchant=m, integration=integration),
             listings=page.rows, next_cursor=page.next_cursor, is_first_page=not self.request.GET.get("after"),
             filter_form=filter_form, matched=self.request.GET.get("matched", ""),
-            rules_form=kwargs.get("rules_form") or PushRulesForm(initial={
-                key: rules.get(key) for key in PushRulesForm.base_fields}),
+            rules_form=kwargs.get("rules_form") or PushRulesForm(
+                initial={key: rules.get(key) for key in PushRulesForm.base_fields},
+                locations=self.request.session.get(LOCATIONS_SESSION_KEY.format(pk=integration.pk))),
             shop_domain=integration.credentials.get("shop_domain", ""),
             is_disconnected=integration.status == Integration.Status.DISCONNECTED,
         )
@@ -342,12 +344,14 @@ class IntegrationActionView(MerchantRequiredMixin, View):
             elif action == "test":
                 result = services.integration_test_connection(merchant=m, integration=integration)
                 if result.ok:
+                    request.session[LOCATIONS_SESSION_KEY.format(pk=integration.pk)] = result.locations
                     missing = f" Missing scopes: {', '.join(result.missing_scopes)}." if result.missing_scopes else ""
                     messages.success(request, f"Connected to {result.shop_name}.{missing}")
                 else:
                     messages.error(request, f"The store refused the connection: {result.error}")
             else:
-                form = PushRulesForm(request.POST)
+                form = PushRulesForm(request.POST,
+                                     locations=request.session.get(LOCATIONS_SESSION_KEY.format(pk=integration.pk)))
                 if not form.is_valid():
                     messages.error(request, "The push rules are whole numbers.")
                     return HttpResponseRedirect(back + "#push-rules")

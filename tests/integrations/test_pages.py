@@ -510,6 +510,16 @@ def test_test_connection_on_the_integration_page_marks_a_refused_token(merchant_
             "shop_domain": SHOP, "access_token": token, "client_secret": "shpss_custom"})
     r = merchant_a.web.post(f"/integrations/{integration.pk}/test/", follow=True)
     assert "Connected to Demo Store." in _text(r)
+    # the store's locations become the push rules' location choice, and choosing one saves its id
+    location = fake_shop.shops[SHOP].primary_location()
+    assert f'<option value="{location.id}">Main warehouse (primary)</option>' in _text(r)
+    r = merchant_a.web.post(f"/integrations/{integration.pk}/rules/", {"location_external_id": str(location.id)},
+                            follow=True)
+    assert "Push rules saved" in _text(r)
+    assert f'<option value="{location.id}" selected>Main warehouse (primary)</option>' in _text(r)
+    with tenant_scope(merchant_a.merchant):
+        integration.refresh_from_db()
+    assert integration.settings["location_external_id"] == str(location.id)
     fake_shop.revoke(token)
     r = merchant_a.web.post(f"/integrations/{integration.pk}/test/", follow=True)
     body = _text(r)
