@@ -9,8 +9,12 @@ class IntegrationsConfig(AppConfig):
         from integrations.channels.shopify.credentials import shopify_credentials_validate
         from integrations.credentials import credential_validator_register
         from integrations.registry import channel_package_register
+        from integrations.selectors import integration_choices
+        from orders.channels import store_choice_sources
 
         # One line per channel: its package says what it is, the registries tell the lower apps.
         for package in (shopify, woocommerce, amazon):
             channel_package_register(package.CHANNEL)
         credential_validator_register("shopify", shopify_credentials_validate)
+        # The order list's store filter names the merchant's stores (orders cannot import integrations).
+        store_choice_sources.register("integrations", integration_choices)

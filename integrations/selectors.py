@@ -14,6 +14,7 @@ from accounts.models import Merchant
 from core.errors import NotFound
 from integrations.models import Integration, Listing
 from inventory.models import Product
+from jobs.models import WorkerJob
 
 SYNC_LAG_WARNING = timedelta(hours=24)
 EXAMPLES = 5
@@ -30,11 +31,30 @@ def integration_get(*, merchant: Merchant, pk: int) -> Integration:
         raise NotFound("No such integration.") from None
 
 
+def integration_choices(merchant: Merchant) -> list[tuple[int, str]]:
+    """The merchant's stores as (id, name) for the order list's store filter (orders.channels)."""
+    from integrations.registry import channel_packages
+
+    choices = []
+    for pk, name, channel, status in integration_list(merchant=merchant).values_list("pk", "name", "channel", "status"):
+        label = getattr(channel_packages.get(channel), "label", channel)
+        gone = ", disconnected" if status == Integration.Status.DISCONNECTED else ""
+        choices.append((pk, f"{name} ({label}{gone})"))
+    return choices
+
+
 def listing_list(*, merchant: Merchant, integration: Integration, matched: bool | None = None) -> QuerySet[Listing]:
     qs = Listing.objects.filter(merchant=merchant, integration=integration).select_related("product")
     if matched is not None:
         qs = qs.filter(product__isnull=not matched)
     return qs.order_by("id")
+
+
+def integration_jobs(*, merchant: Merchant, integration: Integration, limit: int = 10) -> list[WorkerJob]:
+    """The newest jobs of one store: every integrations job (connect, sync, and whatever kinds the sync
+    engine adds) carries the store's id in its params."""
+    return list(WorkerJob.objects.filter(merchant=merchant, kind__startswith="integrations.",
+                                         params__integration_id=integration.pk).order_by("-id")[:limit])
 
 
 def listing_get(*, merchant: Merchant, integration: Integration, pk: int) -> Listing:

@@ -22,6 +22,7 @@ from integrations.credentials import credential_validators
 from integrations.models import Integration, Listing
 from integrations.registry import channel_packages
 from inventory.selectors import product_resolve_skus
+from inventory.services import product_create
 from jobs.models import WorkerJob
 
 logger = logging.getLogger(__name__)
@@ -145,9 +146,9 @@ def _locked(merchant: Merchant, integration: Integration) -> Integration:
 @transaction.atomic
 def integration_update(*, merchant: Merchant, actor: User | None, integration: Integration,
                        name: str | None = None, settings: dict[str, Any] | None = None,
-                       credentials: dict[str, Any] | None = None) -> Integration:
+                       credentials: dict[str, Any] | None = None, from_oauth: bool = False) -> Integration:
     """Rename, change settings and push rules, or replace the credentials (a reconnect: the store
-    becomes active again and the connect job runs anew)."""
+    becomes active again and the connect job runs anew; `from_oauth` for a grant of our app's install flow)."""
     row = _locked(merchant, integration)
     if row.status == Integration.Status.DISCONNECTED:
         raise Conflict("This store is disconnected; connect it again instead.", code="integration_disconnected")
@@ -159,7 +160,7 @@ def integration_update(*, merchant: Merchant, actor: User | None, integration: I
         row.settings = integration_settings_clean(current=row.settings, changes=settings)
         changed.append("settings")
     if credentials is not None:
-        row.credentials = _clean_credentials(row.channel, credentials)
+        row.credentials = _clean_credentials(row.channel, credentials, from_oauth=from_oauth)
         row.status = Integration.Status.ACTIVE
         changed += ["credentials", "status"]
     row.save(update_fields=changed)
@@ -206,6 +207,15 @@ def _credentials_saver(merchant: Merchant, integration_id: int):
     return save
 
 
+def _connection_test(report: Any) -> ConnectionTest:
+    """A successful test from the adapter's ConnectionReport."""
+    return ConnectionTest(
+        ok=True, shop_name=report.shop_name, scopes=list(report.scopes), missing_scopes=list(report.missing_scopes),
+        locations=[{"external_id": loc.external_id, "name": loc.name, "is_primary": loc.is_primary}
+                   for loc in report.locations],
+    )
+
+
 def integration_test_connection(*, merchant: Merchant, integration: Integration) -> ConnectionTest:
     """Ask the channel who we are and what we may do. Refused credentials mark the store
     `needs_reconnect`; a success marks it active again and records the time."""
@@ -232,11 +242,7 @@ def integration_test_connection(*, merchant: Merchant, integration: Integration)
         return ConnectionTest(ok=False, error=error)
     Integration.objects.filter(merchant=merchant, pk=integration.pk).update(
         status=Integration.Status.ACTIVE, last_success_at=now, last_error="", updated_at=now)
-    return ConnectionTest(
-        ok=True, shop_name=report.shop_name, scopes=list(report.scopes), missing_scopes=list(report.missing_scopes),
-        locations=[{"external_id": loc.external_id, "name": loc.name, "is_primary": loc.is_primary}
-                   for loc in report.locations],
-    )
+    return _connection_test(report)
 
 
 def integration_connection_job_run(*, merchant: Merchant, integration_id: int, job_id: int) -> str:
@@ -263,6 +269,27 @@ def integration_connection_job_run(*, merchant: Merchant, integration_id: int, j
     return "ok"
 
 
+def credentials_test(*, merchant: Merchant, channel: str, credentials: dict[str, Any]) -> ConnectionTest:
+    """Test credentials a merchant typed before anything is stored (the connect page's "Test connection"):
+    the form is checked as integration_create checks it, then the channel is asked who we are. Nothing
+    is written; a refresh the channel hands back is dropped with the unsaved credentials."""
+    from integrations.channels import adapter_for
+    from integrations.http import ChannelError
+
+    if not isinstance(channel, str) or channel not in channel_packages:
+        raise _fields_error("Unknown channel.", {"channel": ["Choose a registered channel."]})
+    cleaned = _clean_credentials(channel, credentials)
+    try:
+        adapter = adapter_for(channel, cleaned, budget_key=f"merchant:{merchant.pk}:credentials_test",
+                              on_credentials_changed=lambda changed: None)
+        report = adapter.test_connection()
+    except ChannelError as exc:
+        logger.info("integrations.credentials_test.failed",
+                    extra={"merchant_id": merchant.pk, "channel": channel, "error_type": exc.__class__.__name__})
+        return ConnectionTest(ok=False, error=str(exc)[:2000] or exc.__class__.__name__)
+    return _connection_test(report)
+
+
 @transaction.atomic
 def listing_map(*, merchant: Merchant, actor: User | None, listing: Listing, sku: str) -> Listing:
     """Point a listing at one of our products by SKU (case-insensitive); an unknown SKU is a 400 `unknown_sku`."""
@@ -272,4 +299,22 @@ def listing_map(*, merchant: Merchant, actor: User | None, listing: Listing, sku
     row = Listing.objects.select_for_update(of=("self",)).get(merchant=merchant, pk=listing.pk)
     row.product = product
     row.save(update_fields=["product", "updated_at"])
+    return row
+
+
+@transaction.atomic
+def listing_create_product(*, merchant: Merchant, actor: User | None, listing: Listing) -> Listing:
+    """"Create product" on an unmatched listing: a product with the listing's SKU and title, and the
+    listing mapped to it, in one transaction (a SKU taken meanwhile is inventory's `duplicate_sku`)."""
+    row = Listing.objects.select_for_update(of=("self",)).get(merchant=merchant, pk=listing.pk)
+    if row.product_id is not None:
+        raise Conflict("This listing is already mapped to a product.", code="listing_already_mapped")
+    if not row.sku.strip():
+        raise _fields_error("This listing has no SKU.",
+                            {"sku": ["Give the variant a SKU on the channel, or map the listing to a product."]})
+    product = product_create(merchant=merchant, sku=row.sku, title=row.title or row.sku)
+    row.product = product
+    row.save(update_fields=["product", "updated_at"])
+    logger.info("integrations.listing.product_created",
+                extra={"merchant_id": merchant.pk, "listing_id": row.pk, "product_id": product.pk})
     return row

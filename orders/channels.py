@@ -10,7 +10,9 @@ code that talks to it) belongs to integrations, keyed by the same slug.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from core.registry import Registry
 
@@ -60,3 +62,15 @@ def channel_colour(slug: str, index: int = 0) -> str:
     """The channel's colour; an unregistered slug takes a fallback by its place in a chart's series."""
     info = channels.get(slug)
     return info.colour if info else FALLBACK_COLOURS[index % len(FALLBACK_COLOURS)]
+
+
+# The order list's "store" filter: orders stores only `integration_id`, and the names of a merchant's
+# stores belong to integrations (which orders never imports). Integrations registers a source from
+# IntegrationsConfig.ready(): a callable taking the merchant and returning (integration id, name) pairs.
+StoreChoices = Callable[[Any], list[tuple[int, str]]]
+store_choice_sources: Registry[StoreChoices] = Registry("orders.store_choices")
+
+
+def store_choices(merchant: Any) -> list[tuple[int, str]]:
+    """Every registered source's (id, name) pairs for `merchant`, read inside the request's scope."""
+    return [choice for source in store_choice_sources.values() for choice in source(merchant)]

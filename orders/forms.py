@@ -17,8 +17,7 @@ class OrderFilterForm(forms.Form):
                                                                             "placeholder": "Number, name or email"}))
     status = forms.ChoiceField(required=False, choices=[("", "Any status"), *OrderStatus.choices])
     channel = forms.ChoiceField(required=False)
-    integration = forms.IntegerField(required=False, min_value=1, widget=forms.NumberInput(
-        attrs={"placeholder": "Integration id"}))
+    integration = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Store")
     sku = forms.CharField(required=False, widget=forms.TextInput(attrs={"placeholder": "SKU"}))
     tag = forms.CharField(required=False, widget=forms.TextInput(attrs={"placeholder": "Tag"}))
     placed_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
@@ -26,9 +25,12 @@ class OrderFilterForm(forms.Form):
     needs_attention = forms.BooleanField(required=False, label="Needs attention")
     short = forms.BooleanField(required=False, label="Short of stock")
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, store_choices: list[tuple[int, str]] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["channel"].choices = [("", "Any channel"), *channel_choices()]  # registered by now
+        # The merchant's stores by name (orders.channels.store_choices, filled by integrations), read
+        # by the view inside the request's scope.
+        self.fields["integration"].choices = [("", "Any store"), *(store_choices or [])]
 
 
 class ManualOrderForm(forms.Form):

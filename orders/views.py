@@ -20,7 +20,7 @@ from core.errors import ApplicationError, ValidationFailed
 from core.parsing import parse_id, parse_int
 from orders import charts, selectors, services
 from orders.bulk_actions import bulk_action_get, registered_bulk_actions
-from orders.channels import channel_list
+from orders.channels import channel_list, store_choices
 from orders.forms import (
     ManualLineFormSet,
     ManualOrderForm,
@@ -84,7 +84,7 @@ class OrderListView(MerchantRequiredMixin, TemplateView):
             page = selectors.order_page(qs, size=PAGE_SIZE)
         query = filters.as_query()
         return self.render_to_response(self.get_context_data(
-            orders=page.rows, next_cursor=page.next_cursor, filter_form=OrderFilterForm(request.GET or None),
+            orders=page.rows, next_cursor=page.next_cursor, filter_form=OrderFilterForm(request.GET or None, store_choices=store_choices(self.merchant)),
             query=query, is_first_page=not request.GET.get("after"),
             extra_actions=registered_bulk_actions(),
         ))
