@@ -149,7 +149,7 @@ def bench_ingest(n: int, n_skus: int) -> dict:
     with raw.cursor() as cur:
         with cur.copy(f"COPY orders_order ({order_cols}) FROM STDIN") as copy:  # noqa: S608
             for i, p in enumerate(payloads):
-                copy.write_row((base + 1 + i, other.pk, 1, "shopify", str(p["id"]), p["name"], "unfulfilled", "paid", "",
+                copy.write_row((base + 1 + i, other.pk, None, "shopify", str(p["id"]), p["name"], "unfulfilled", "paid", "",
                                 f"Buyer {i}", p["email"], json.dumps(p["shipping_address"]), "USD", p["subtotal_price"],
                                 "0", "0", p["total_price"], p["created_at"], p["updated_at"], "", json.dumps(p), "",
                                 False, False, "", now, now))
@@ -193,7 +193,7 @@ def bulk_orders(merchant_ids_counts: list[tuple[int, int]]) -> None:
                     currency, subtotal_amount, shipping_amount, tax_amount, total_amount, placed_at,
                     channel_updated_at, notes, raw_payload, payload_fingerprint, is_short, needs_attention,
                     hold_reason, created_at, updated_at)
-                SELECT %(m)s, 1 + g %% 3, (ARRAY['shopify','woocommerce','amazon','manual'])[1 + g %% 4],
+                SELECT %(m)s, NULL, (ARRAY['shopify','woocommerce','amazon','manual'])[1 + g %% 4],
                     'x' || g, '#' || (100000 + g),
                     (ARRAY['unfulfilled','fulfilled','fulfilled','fulfilled','partially_fulfilled','cancelled',
                            'on_hold','fulfilled'])[1 + g %% 8],
