@@ -9,8 +9,14 @@ class IntegrationsConfig(AppConfig):
         from integrations.channels.shopify.credentials import shopify_credentials_validate
         from integrations.credentials import credential_validator_register
         from integrations.registry import channel_package_register
+        from integrations.sync.stock import CONSUMER, stock_push_schedule
+        from inventory.registry import availability_consumer_register
 
         # One line per channel: its package says what it is, the registries tell the lower apps.
         for package in (shopify, woocommerce, amazon):
             channel_package_register(package.CHANNEL)
         credential_validator_register("shopify", shopify_credentials_validate)
+        # Stock changes reach the channels within seconds: inventory calls stock_push_schedule after the
+        # marks commit (a debounced push per merchant); the beat fan-out is the safety net.
+        availability_consumer_register(CONSUMER, "Pushes available quantities to connected channels.",
+                                       on_marked=stock_push_schedule)
