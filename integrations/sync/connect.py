@@ -165,7 +165,7 @@ def orders_step(*, merchant: Merchant, integration: Integration, session: Channe
         since = timezone.now() - timedelta(days=days)
     cursor = cp.get("orders_cursor")
     newest = _parse(cp.get("orders_updated_at"))
-    done = 0
+    done = int(cp.get("orders_fetched") or 0) if cursor else 0  # a resumed run counts on from its checkpoint
     while True:
         page = session.call(lambda a, c=cursor: a.fetch_orders(since, c))
         for normalized in page.items:
@@ -175,7 +175,8 @@ def orders_step(*, merchant: Merchant, integration: Integration, session: Channe
                 newest = stamp
         done += len(page.items)
         cursor = page.next_cursor
-        changes: dict[str, Any] = {"orders_cursor": cursor, "orders_since": _iso(since) if cursor else None}
+        changes: dict[str, Any] = {"orders_cursor": cursor, "orders_since": _iso(since) if cursor else None,
+                                   "orders_fetched": done if cursor else None}
         if newest is not None:
             changes["orders_updated_at"] = _iso(newest)
         checkpoints_update(merchant=merchant, integration=integration, **changes)
@@ -213,7 +214,7 @@ def integration_job_run(*, merchant: Merchant, integration_id: int, job_id: int,
     integration = Integration.objects.filter(merchant=merchant, pk=integration_id).first()
     if job is None or integration is None:
         return "missing"
-    if job.is_finished:
+    if job.status in (WorkerJob.Status.SUCCEEDED, WorkerJob.Status.DEAD):  # FAILED is an attempt to retry
         return "already-done"
     job = job_start(job=job)
     if integration.status != Integration.Status.ACTIVE:

@@ -107,8 +107,9 @@ def listings_push(*, merchant: Merchant, integration: Integration, product_ids: 
     from integrations.sync.common import RETRYABLE, ChannelSession, sync_failed, sync_succeeded
     from inventory.selectors import products_available
 
+    current = Integration.objects.filter(merchant=merchant, pk=integration.pk).values_list("status", flat=True).first()
     location = integration.settings.get("location_external_id") or ""
-    if not location:
+    if current != Integration.Status.ACTIVE or not location:  # a store needing reconnection is not synced
         return {"pushed": 0, "failed": 0, "unchanged": 0}
     listings = Listing.objects.filter(merchant=merchant, integration=integration, product__isnull=False,
                                       is_push_disabled=False)

@@ -54,8 +54,9 @@ def run_connect(merchant, integration: Integration, *, kind: str = "integrations
     from jobs.services import job_create
 
     job = job_create(merchant=merchant, kind=kind, params={"integration_id": integration.pk}, max_attempts=5)
-    integration_connect_task.apply_async(kwargs={"merchant_id": merchant.pk, "integration_id": integration.pk,
-                                                 "job_id": job.pk})
+    # throw=False: a retry the task asks for (Throttled/Transient) runs at once, as a worker would run it later
+    integration_connect_task.apply(kwargs={"merchant_id": merchant.pk, "integration_id": integration.pk,
+                                           "job_id": job.pk}, throw=False)
     job.refresh_from_db()
     integration.refresh_from_db()
     return job

@@ -70,7 +70,8 @@ def test_connect_backfills_a_thousand_orders_then_tracking_and_stock_reach_the_f
     order_fulfill_all(merchant=merchant, order=order, carrier="UPS", tracking_number="1Z999AA10123456784")
     tracking_push_task.apply_async(kwargs={"merchant_id": merchant.pk})
     (fulfillment,) = store.shop.fulfillments_of(seeded[0].id)
-    assert [t.number for t in fulfillment.tracking] == ["1Z999AA10123456784"]
+    assert [t["number"] for t in fulfillment.tracking] == ["1Z999AA10123456784"]
+    assert sorted(fulfillment.lines) == sorted((li.id, li.quantity) for li in seeded[0].line_items)
     row = TrackingOutbox.objects.get(merchant=merchant, order=order)
     assert (row.processed_at is not None, row.channel_fulfillment_id, row.last_error) == (
         True, str(fulfillment.id), "")
