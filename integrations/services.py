@@ -184,7 +184,8 @@ def integration_disconnect(*, merchant: Merchant, actor: User | None, integratio
 
 @transaction.atomic
 def integration_sync(*, merchant: Merchant, actor: User | None, integration: Integration) -> WorkerJob:
-    """"Sync now": a job the merchant can watch."""
+    """"Sync now": a job the merchant can watch (listings, webhooks and orders since the checkpoint:
+    integrations.sync.SYNC_STEPS)."""
     from jobs.services import job_create
 
     if integration.status == Integration.Status.DISCONNECTED:
@@ -239,30 +240,6 @@ def integration_test_connection(*, merchant: Merchant, integration: Integration)
     )
 
 
-def integration_connection_job_run(*, merchant: Merchant, integration_id: int, job_id: int) -> str:
-    """The connect (and, until the sync engine lands, the sync) job: the connection test, with the
-    job's status moving as it runs. The sync engine adds listings, webhooks and the order backfill."""
-    from jobs.services import job_fail, job_start, job_succeed
-
-    try:
-        job = WorkerJob.objects.get(merchant=merchant, pk=job_id)
-        integration = Integration.objects.get(merchant=merchant, pk=integration_id)
-    except (WorkerJob.DoesNotExist, Integration.DoesNotExist):
-        return "missing"
-    if job.is_finished:
-        return "already-done"
-    job = job_start(job=job)
-    if integration.status == Integration.Status.DISCONNECTED:
-        job_fail(job=job, error="The store was disconnected.", retryable=False)
-        return "disconnected"
-    result = integration_test_connection(merchant=merchant, integration=integration)
-    if not result.ok:
-        job_fail(job=job, error=result.error, retryable=False)
-        return "failed"
-    job_succeed(job=job, result={"shop_name": result.shop_name, "missing_scopes": result.missing_scopes})
-    return "ok"
-
-
 @transaction.atomic
 def listing_map(*, merchant: Merchant, actor: User | None, listing: Listing, sku: str) -> Listing:
     """Point a listing at one of our products by SKU (case-insensitive); an unknown SKU is a 400 `unknown_sku`."""
@@ -272,4 +249,22 @@ def listing_map(*, merchant: Merchant, actor: User | None, listing: Listing, sku
     row = Listing.objects.select_for_update(of=("self",)).get(merchant=merchant, pk=listing.pk)
     row.product = product
     row.save(update_fields=["product", "updated_at"])
+    return row
+
+
+@transaction.atomic
+def listing_create_product(*, merchant: Merchant, actor: User | None, listing: Listing) -> Listing:
+    """"Create product" for an unmatched listing: a product with the listing's SKU and title, mapped to it.
+    A listing without a SKU cannot become a product (400); a SKU we already have is a 409 `duplicate_sku`
+    (map the listing to that product instead)."""
+    from inventory.services import product_create
+
+    row = Listing.objects.select_for_update(of=("self",)).get(merchant=merchant, pk=listing.pk)
+    if not row.sku.strip():
+        raise _fields_error("This listing has no SKU.", {"sku": ["Give the variant a SKU on the channel first."]})
+    product = product_create(merchant=merchant, sku=row.sku.strip(), title=(row.title or row.sku)[:255])
+    row.product = product
+    row.save(update_fields=["product", "updated_at"])
+    logger.info("integrations.listing.product_created",
+                extra={"merchant_id": merchant.pk, "listing_id": row.pk, "product_id": product.pk})
     return row

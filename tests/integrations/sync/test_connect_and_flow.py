@@ -197,3 +197,26 @@ def test_the_poll_fetches_what_changed_and_resubscribes_deleted_webhooks(scope_a
     assert len(store.shop.webhooks) == 6
     assert datetime.fromisoformat(Integration.objects.get(pk=store.integration.pk).checkpoints[
         "orders_updated_at"]) == max(o.updated_at for o in new).astimezone(UTC).replace(microsecond=0)  # Shopify's precision
+
+
+def test_create_product_from_an_unmatched_listing_maps_it(scope_a, shopify_fake, channel_settings):
+    import pytest
+
+    from integrations.services import listing_create_product
+    from inventory.errors import InvalidStockOperation
+
+    merchant = scope_a.merchant
+    store = connect_store(shopify_fake, merchant)
+    Product.objects.filter(merchant=merchant, sku="IPOD2008PINK").delete()
+    run_connect(merchant, store.integration)
+    unmatched = Listing.objects.get(merchant=merchant, sku="IPOD2008PINK")
+    assert unmatched.product is None
+
+    mapped = listing_create_product(merchant=merchant, actor=scope_a.user, listing=unmatched)
+
+    product = Product.objects.get(merchant=merchant, sku="IPOD2008PINK")
+    assert (mapped.product_id, product.title) == (product.pk, unmatched.title)
+    taken = Listing.objects.get(merchant=merchant, sku="IPOD2008RED")
+    with pytest.raises(InvalidStockOperation) as duplicate:
+        listing_create_product(merchant=merchant, actor=scope_a.user, listing=taken)
+    assert duplicate.value.code == "duplicate_sku"
