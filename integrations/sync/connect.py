@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Merchant
+from core.errors import ValidationFailed
 from integrations.http import AuthFailed, ChannelError
 from integrations.models import Integration, Listing
 from integrations.sync.common import (
@@ -36,7 +37,7 @@ from jobs.models import WorkerJob
 logger = logging.getLogger("integrations.sync")
 
 CONNECT_STEPS = ("connection", "listings", "webhooks", "orders")
-SYNC_STEPS = ("listings", "webhooks", "orders")
+SYNC_STEPS = ("listings", "webhooks", "orders", "stock")
 POLL_JITTER = 0.2
 DEFAULT_POLL_SECONDS = 300.0
 
@@ -166,10 +167,17 @@ def orders_step(*, merchant: Merchant, integration: Integration, session: Channe
     cursor = cp.get("orders_cursor")
     newest = _parse(cp.get("orders_updated_at"))
     done = int(cp.get("orders_fetched") or 0) if cursor else 0  # a resumed run counts on from its checkpoint
+    skipped: list[str] = []
     while True:
         page = session.call(lambda a, c=cursor: a.fetch_orders(since, c))
         for normalized in page.items:
-            order_ingest(merchant=merchant, integration_id=integration.pk, normalized=normalized)
+            try:
+                order_ingest(merchant=merchant, integration_id=integration.pk, normalized=normalized)
+            except ValidationFailed as exc:  # one order we cannot take must not stop every later one
+                skipped.append(normalized.external_id)
+                logger.warning("integrations.order.refused", extra={
+                    "merchant_id": merchant.pk, "integration_id": integration.pk,
+                    "external_id": normalized.external_id, "code": exc.code})
             stamp = normalized.channel_updated_at or normalized.placed_at
             if stamp is not None and (newest is None or stamp > newest):
                 newest = stamp
@@ -187,11 +195,23 @@ def orders_step(*, merchant: Merchant, integration: Integration, session: Channe
         if job is not None:
             _progress(job, done)
         if cursor is None:
-            return {"orders": done}
+            if skipped:
+                checkpoints_update(merchant=merchant, integration=integration, orders_refused=skipped[-50:])
+            return {"orders": done, "orders_refused": len(skipped)}
+
+
+def stock_step(*, merchant: Merchant, integration: Integration, session: ChannelSession,
+               job: WorkerJob | None = None) -> dict:
+    """"Sync now" also pushes every matched listing whose quantity differs from ours (e.g. after the
+    location was mapped or the push rules changed, which mark nothing in inventory)."""
+    from integrations.sync.stock import listings_push
+
+    result = listings_push(merchant=merchant, integration=integration)
+    return {"stock_pushed": result["pushed"], "stock_failed": result["failed"]}
 
 
 STEP_FUNCTIONS = {"connection": connection_step, "listings": listings_step, "webhooks": webhooks_step,
-                  "orders": orders_step}
+                  "orders": orders_step, "stock": stock_step}
 
 
 def _progress(job: WorkerJob, done: int) -> None:

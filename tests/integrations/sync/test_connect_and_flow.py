@@ -127,18 +127,36 @@ def test_push_rules_and_listing_overrides_decide_the_quantity(scope_a, shopify_f
     assert Listing.objects.get(pk=by_sku["IPOD2008GREEN"].pk).last_pushed_quantity is None
 
 
-def test_a_second_shop_location_is_left_for_the_merchant_to_choose(scope_a, shopify_fake, channel_settings):
+def test_a_second_shop_location_is_left_for_the_merchant_to_choose_then_sync_now_pushes(
+        scope_a, shopify_fake, channel_settings, django_capture_on_commit_callbacks):
     merchant = scope_a.merchant
     store = connect_store(shopify_fake, merchant)
-    store.shop.add_location("Overflow", primary=True)
+    main = store.shop.primary_location()
+    store.shop.add_location("Overflow")
     for location in store.shop.locations.values():
-        location.is_primary = location.name == "Overflow" and False  # two locations, none primary
+        location.is_primary = False  # two locations, none primary
 
     run_connect(merchant, store.integration)
 
     assert "location_external_id" not in store.integration.settings
     codes = {f.code for f in integration_doctor(merchant=merchant, integration=store.integration)}
     assert "location_not_mapped" in codes
+    stock_push_task.apply_async(kwargs={"merchant_id": merchant.pk})
+    assert _set_calls(shopify_fake) == []  # nowhere to push to
+
+    # the merchant picks the location, then "sync now": listings, webhooks, orders, and the stock push
+    from integrations.services import integration_sync, integration_update
+
+    chosen = str(main.id)
+    integration_update(merchant=merchant, actor=scope_a.user, integration=store.integration,
+                       settings={"location_external_id": chosen})
+    with django_capture_on_commit_callbacks(execute=True):
+        job = integration_sync(merchant=merchant, actor=scope_a.user, integration=store.integration)
+    job.refresh_from_db()
+
+    assert (job.status, job.result["stock_pushed"], job.result["stock_failed"]) == (WorkerJob.Status.SUCCEEDED, 4, 0)
+    (push,) = _set_calls(shopify_fake)
+    assert {q["locationId"] for q in push.variables["input"]["quantities"]} == {f"gid://shopify/Location/{chosen}"}
 
 
 def test_missing_scopes_are_a_finding_and_the_store_stays_active(scope_a, shopify_fake, channel_settings):

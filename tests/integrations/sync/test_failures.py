@@ -240,3 +240,33 @@ def test_a_task_for_one_merchant_never_touches_another(merchant_a, merchant_b, s
         assert AvailabilityMark.objects.filter(merchant=merchant_b.merchant, consumer="channels").count() == their_marks
         assert set(Listing.objects.filter(merchant=merchant_b.merchant).values_list(
             "last_pushed_quantity", flat=True)) == {None}
+
+
+def test_a_throttled_tracking_push_waits_its_backoff_then_fulfils_once(scope_a, shopify_fake, channel_settings):
+    from integrations.tasks import tracking_push_task
+    from orders.models import TrackingOutbox
+    from orders.services import order_fulfill_all
+
+    channel_settings.CHANNEL_HTTP_MAX_ATTEMPTS = 1
+    merchant = scope_a.merchant
+    store = connect_store(shopify_fake, merchant, stock=5)
+    (placed,) = seed_orders(store.shop, 1, start=timezone.now() - timedelta(hours=1))
+    run_connect(merchant, store.integration)
+    order = Order.objects.get(merchant=merchant, external_id=str(placed.id))
+    order_fulfill_all(merchant=merchant, order=order, carrier="DHL", tracking_number="JD0146")
+    shopify_fake.fail_next(1, status=429, retry_after=30)
+
+    tracking_push_task.apply_async(kwargs={"merchant_id": merchant.pk})
+
+    row = TrackingOutbox.objects.get(merchant=merchant, order=order)
+    assert row.processed_at is None and "429" in row.last_error
+    assert row.next_attempt_at >= timezone.now() + timedelta(seconds=29)  # never before Retry-After
+    tracking_push_task.apply_async(kwargs={"merchant_id": merchant.pk})  # not due yet: nothing sent
+    assert store.shop.fulfillments_of(placed.id) == []
+
+    TrackingOutbox.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())
+    tracking_push_task.apply_async(kwargs={"merchant_id": merchant.pk})
+
+    row.refresh_from_db()
+    (fulfillment,) = store.shop.fulfillments_of(placed.id)
+    assert (row.processed_at is not None, row.channel_fulfillment_id, row.attempts) == (True, str(fulfillment.id), 2)
