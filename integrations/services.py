@@ -172,11 +172,13 @@ def integration_update(*, merchant: Merchant, actor: User | None, integration: I
 
 @transaction.atomic
 def integration_disconnect(*, merchant: Merchant, actor: User | None, integration: Integration) -> Integration:
-    """Stop syncing the store. Its orders and listings stay (orders keep their integration)."""
+    """Stop syncing the store and remove its webhook subscriptions (after commit, by the sync engine).
+    Its orders and listings stay (orders keep their integration)."""
     row = _locked(merchant, integration)
     if row.status != Integration.Status.DISCONNECTED:
         row.status = Integration.Status.DISCONNECTED
         row.save(update_fields=["status", "updated_at"])
+        enqueue_on_commit("integrations.integration_webhooks_remove", merchant_id=merchant.pk, integration_id=row.pk)
         logger.info("integrations.integration.disconnected",
                     extra={"merchant_id": merchant.pk, "integration_id": row.pk})
     return row

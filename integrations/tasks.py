@@ -96,3 +96,10 @@ def tracking_push_fanout() -> int:
     for merchant_id in ids:
         tracking_push_task.apply_async(kwargs={"merchant_id": merchant_id})
     return len(ids)
+
+
+@shared_task(base=TenantTask, name="integrations.integration_webhooks_remove", retry_for=RETRYABLE, max_retries=5)
+def integration_webhooks_remove_task(*, merchant: Merchant, integration_id: int) -> str:
+    from integrations.sync import integration_webhooks_remove
+
+    return integration_webhooks_remove(merchant=merchant, integration_id=integration_id)

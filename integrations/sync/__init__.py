@@ -6,6 +6,7 @@ Public services (tasks, views and the webhook inbox call these by name):
 - `stock_push(merchant=)`, `listings_push(merchant=, integration=, product_ids=)`, `stock_push_schedule(merchant_id)`.
 - `listing_channel_quantity_seen(merchant=, integration=, external_id=, quantity=)`.
 - `tracking_push(merchant=)`.
+- `integration_webhooks_remove(merchant=, integration_id=)`: after a disconnect (enqueued by integration_disconnect).
 """
 
 from integrations.sync.common import ChannelSession, integration_needs_reconnect
@@ -15,6 +16,7 @@ from integrations.sync.connect import (
     integration_job_run,
     integration_poll,
     integration_poll_schedule,
+    integration_webhooks_remove,
     integrations_due_for_poll,
     webhook_url,
 )
@@ -31,7 +33,7 @@ from integrations.sync.tracking import tracking_push, tracking_push_due_merchant
 
 __all__ = [
     "CONNECT_STEPS", "CONSUMER", "SYNC_STEPS", "ChannelSession", "integration_job_run", "integration_needs_reconnect",
-    "integration_poll", "integration_poll_schedule", "integrations_due_for_poll", "listing_channel_quantity_seen",
+    "integration_poll", "integration_poll_schedule", "integration_webhooks_remove", "integrations_due_for_poll", "listing_channel_quantity_seen",
     "listing_quantity", "listings_push", "stock_push", "stock_push_due_merchant_ids", "stock_push_schedule",
     "tracking_push", "tracking_push_due_merchant_ids", "webhook_url",
 ]

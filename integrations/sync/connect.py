@@ -290,6 +290,26 @@ def integration_poll(*, merchant: Merchant, integration_id: int) -> str:
     return f"ok orders={found['orders']}"
 
 
+def integration_webhooks_remove(*, merchant: Merchant, integration_id: int) -> str:
+    """After a disconnect: delete this integration's subscriptions on the channel (its orders stay).
+    Refused credentials are no failure here: the store has dropped us already."""
+    integration = Integration.objects.filter(merchant=merchant, pk=integration_id).first()
+    if integration is None or integration.status != Integration.Status.DISCONNECTED:
+        return "not-disconnected"
+    url = webhook_url(integration)
+    session = ChannelSession(merchant=merchant, integration=integration)
+    try:
+        ours = [s.id for s in session.call(lambda a: a.webhooks_list()) if url is None or s.url == url]
+        if ours:
+            session.call(lambda a: a.webhooks_remove(ours))
+    except AuthFailed:
+        return "credentials-refused"
+    checkpoints_update(merchant=merchant, integration=integration, webhooks={
+        "ok": False, "checked_at": _iso(timezone.now()), "topics": [], "missing": [], "url": url or "",
+        "reason": "the store is disconnected"})
+    return f"removed {len(ours)}"
+
+
 def integration_poll_schedule(*, merchant: Merchant, integration: Integration) -> datetime:
     """When this integration is polled next: its channel's interval, jittered ±20% so many stores
     connected at once spread out."""
@@ -320,4 +340,5 @@ def integrations_due_for_poll(*, now: datetime | None = None) -> list[tuple[int,
 
 
 __all__ = ["CONNECT_STEPS", "SYNC_STEPS", "integration_job_run", "integration_poll", "integration_poll_schedule",
+           "integration_webhooks_remove",
            "integrations_due_for_poll", "listings_step", "orders_step", "webhook_url", "webhooks_step"]

@@ -238,3 +238,22 @@ def test_create_product_from_an_unmatched_listing_maps_it(scope_a, shopify_fake,
     with pytest.raises(InvalidStockOperation) as duplicate:
         listing_create_product(merchant=merchant, actor=scope_a.user, listing=taken)
     assert duplicate.value.code == "duplicate_sku"
+
+
+def test_disconnect_removes_our_webhooks_and_keeps_the_orders(scope_a, shopify_fake, channel_settings,
+                                                              django_capture_on_commit_callbacks):
+    from integrations.services import integration_disconnect
+
+    merchant = scope_a.merchant
+    store = connect_store(shopify_fake, merchant, stock=5)
+    seed_orders(store.shop, 2, start=timezone.now() - timedelta(hours=2))
+    run_connect(merchant, store.integration)
+    assert len(store.shop.webhooks) == 6
+
+    with django_capture_on_commit_callbacks(execute=True):
+        integration_disconnect(merchant=merchant, actor=scope_a.user, integration=store.integration)
+
+    assert store.shop.webhooks == {}
+    integration = Integration.objects.get(pk=store.integration.pk)
+    assert (integration.status, integration.checkpoints["webhooks"]["ok"]) == (Integration.Status.DISCONNECTED, False)
+    assert Order.objects.filter(merchant=merchant, integration=integration).count() == 2
