@@ -141,6 +141,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "orders.short_orders_allocate_fanout": {"task": "orders.short_orders_allocate_fanout", "schedule": 60.0},
     # Hourly, but the digest is keyed by day: each merchant gets yesterday's once, soon after midnight.
     "orders.notification_daily_digest_fanout": {"task": "orders.notification_daily_digest_fanout", "schedule": 3600.0},
+    # The sync engine: polls due (each integration jittered around its channel's interval), and the safety
+    # nets behind the debounced stock push and the tracking outbox.
+    "integrations.integration_poll_fanout": {"task": "integrations.integration_poll_fanout", "schedule": 60.0},
+    "integrations.stock_push_fanout": {"task": "integrations.stock_push_fanout", "schedule": 60.0},
+    "integrations.tracking_push_fanout": {"task": "integrations.tracking_push_fanout", "schedule": 60.0},
 }
 
 # --- Files --------------------------------------------------------------------------------

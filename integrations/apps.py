@@ -10,6 +10,8 @@ class IntegrationsConfig(AppConfig):
         from integrations.credentials import credential_validator_register
         from integrations.registry import channel_package_register
         from integrations.selectors import integration_choices
+        from integrations.sync.stock import CONSUMER, stock_push_schedule
+        from inventory.registry import availability_consumer_register
         from orders.channels import store_choice_sources
 
         # One line per channel: its package says what it is, the registries tell the lower apps.
@@ -18,3 +20,8 @@ class IntegrationsConfig(AppConfig):
         credential_validator_register("shopify", shopify_credentials_validate)
         # The order list's store filter names the merchant's stores (orders cannot import integrations).
         store_choice_sources.register("integrations", integration_choices)
+
+        # Stock changes reach the channels within seconds: inventory calls stock_push_schedule after the
+        # marks commit (a debounced push per merchant); the beat fan-out is the safety net.
+        availability_consumer_register(CONSUMER, "Pushes available quantities to connected channels.",
+                                       on_marked=stock_push_schedule)

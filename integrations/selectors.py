@@ -17,6 +17,7 @@ from inventory.models import Product
 from jobs.models import WorkerJob
 
 SYNC_LAG_WARNING = timedelta(hours=24)
+SYNC_STALE = timedelta(minutes=30)  # polls run every few minutes: this long without one is a problem
 EXAMPLES = 5
 
 
@@ -134,8 +135,43 @@ def integration_doctor(*, merchant: Merchant, integration: Integration) -> list[
             findings.append(Finding("sync_lag", "warning",
                                     f"The last order arrived {int(lag.total_seconds() // 3600)} hours ago.",
                                     "If the store has newer orders, run \"sync now\" and check the last error."))
-    findings.append(Finding("webhooks_unknown", "info", "Webhook subscriptions have not been checked yet.",
-                            "The sync engine checks and re-registers them on its next poll."))
+    findings += _sync_findings(integration)
+    return findings
+
+
+def _sync_findings(integration: Integration) -> list[Finding]:
+    """What the sync engine's last runs left in the checkpoints: scopes, webhooks, lag, drift."""
+    findings: list[Finding] = []
+    cp = integration.checkpoints or {}
+    missing = cp.get("missing_scopes") or []
+    if missing:
+        findings.append(Finding("scopes_missing", "error",
+                                f"The store did not grant: {', '.join(missing)}.",
+                                "Reconnect the store and approve every permission the app asks for."))
+    webhooks = cp.get("webhooks")
+    if webhooks is None:
+        findings.append(Finding("webhooks_unknown", "info", "Webhook subscriptions have not been checked yet.",
+                                "The sync engine checks and re-registers them on its next poll."))
+    elif not webhooks.get("ok"):
+        reason = webhooks.get("reason") or f"missing: {', '.join(webhooks.get('missing') or [])}"
+        findings.append(Finding("webhooks_missing", "warning",
+                                f"Webhooks are not registered ({reason}); orders arrive only by polling.",
+                                "Set WEBHOOK_BASE_URL to this server's public https address, then run \"sync now\"."))
+    if integration.status == Integration.Status.ACTIVE:
+        if integration.last_success_at is None:
+            findings.append(Finding("never_synced", "info", "The store has not completed a sync yet.",
+                                    "Wait for the connect job, or run \"sync now\"."))
+        else:
+            lag = timezone.now() - integration.last_success_at
+            if lag > SYNC_STALE:
+                findings.append(Finding("sync_stale", "warning",
+                                        f"The last successful sync was {int(lag.total_seconds() // 60)} minutes ago.",
+                                        "Check the last error; run the connection test and \"sync now\"."))
+    drift = int(cp.get("drift_count") or 0)
+    if drift:
+        findings.append(Finding("quantity_drift", "info",
+                                f"The channel's quantity differed from ours {drift} time(s); ours was pushed over it.",
+                                "Change stock in Switchboard, not on the channel, so both stay the same."))
     return findings
 
 

@@ -173,11 +173,13 @@ def integration_update(*, merchant: Merchant, actor: User | None, integration: I
 
 @transaction.atomic
 def integration_disconnect(*, merchant: Merchant, actor: User | None, integration: Integration) -> Integration:
-    """Stop syncing the store. Its orders and listings stay (orders keep their integration)."""
+    """Stop syncing the store and remove its webhook subscriptions (after commit, by the sync engine).
+    Its orders and listings stay (orders keep their integration)."""
     row = _locked(merchant, integration)
     if row.status != Integration.Status.DISCONNECTED:
         row.status = Integration.Status.DISCONNECTED
         row.save(update_fields=["status", "updated_at"])
+        enqueue_on_commit("integrations.integration_webhooks_remove", merchant_id=merchant.pk, integration_id=row.pk)
         logger.info("integrations.integration.disconnected",
                     extra={"merchant_id": merchant.pk, "integration_id": row.pk})
     return row
@@ -185,7 +187,8 @@ def integration_disconnect(*, merchant: Merchant, actor: User | None, integratio
 
 @transaction.atomic
 def integration_sync(*, merchant: Merchant, actor: User | None, integration: Integration) -> WorkerJob:
-    """"Sync now": a job the merchant can watch."""
+    """"Sync now": a job the merchant can watch (listings, webhooks and orders since the checkpoint:
+    integrations.sync.SYNC_STEPS)."""
     from jobs.services import job_create
 
     if integration.status == Integration.Status.DISCONNECTED:
@@ -245,30 +248,6 @@ def integration_test_connection(*, merchant: Merchant, integration: Integration)
     return _connection_test(report)
 
 
-def integration_connection_job_run(*, merchant: Merchant, integration_id: int, job_id: int) -> str:
-    """The connect (and, until the sync engine lands, the sync) job: the connection test, with the
-    job's status moving as it runs. The sync engine adds listings, webhooks and the order backfill."""
-    from jobs.services import job_fail, job_start, job_succeed
-
-    try:
-        job = WorkerJob.objects.get(merchant=merchant, pk=job_id)
-        integration = Integration.objects.get(merchant=merchant, pk=integration_id)
-    except (WorkerJob.DoesNotExist, Integration.DoesNotExist):
-        return "missing"
-    if job.is_finished:
-        return "already-done"
-    job = job_start(job=job)
-    if integration.status == Integration.Status.DISCONNECTED:
-        job_fail(job=job, error="The store was disconnected.", retryable=False)
-        return "disconnected"
-    result = integration_test_connection(merchant=merchant, integration=integration)
-    if not result.ok:
-        job_fail(job=job, error=result.error, retryable=False)
-        return "failed"
-    job_succeed(job=job, result={"shop_name": result.shop_name, "missing_scopes": result.missing_scopes})
-    return "ok"
-
-
 def credentials_test(*, merchant: Merchant, channel: str, credentials: dict[str, Any]) -> ConnectionTest:
     """Test credentials a merchant typed before anything is stored (the connect page's "Test connection"):
     the form is checked as integration_create checks it, then the channel is asked who we are. Nothing
@@ -305,14 +284,15 @@ def listing_map(*, merchant: Merchant, actor: User | None, listing: Listing, sku
 @transaction.atomic
 def listing_create_product(*, merchant: Merchant, actor: User | None, listing: Listing) -> Listing:
     """"Create product" on an unmatched listing: a product with the listing's SKU and title, and the
-    listing mapped to it, in one transaction (a SKU taken meanwhile is inventory's `duplicate_sku`)."""
+    listing mapped to it, in one transaction. A listing without a SKU cannot become a product (400); a
+    SKU we already have is inventory's `duplicate_sku` (map the listing to that product instead)."""
     row = Listing.objects.select_for_update(of=("self",)).get(merchant=merchant, pk=listing.pk)
     if row.product_id is not None:
         raise Conflict("This listing is already mapped to a product.", code="listing_already_mapped")
     if not row.sku.strip():
         raise _fields_error("This listing has no SKU.",
                             {"sku": ["Give the variant a SKU on the channel, or map the listing to a product."]})
-    product = product_create(merchant=merchant, sku=row.sku, title=row.title or row.sku)
+    product = product_create(merchant=merchant, sku=row.sku.strip(), title=(row.title or row.sku)[:255])
     row.product = product
     row.save(update_fields=["product", "updated_at"])
     logger.info("integrations.listing.product_created",

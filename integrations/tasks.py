@@ -1,9 +1,5 @@
-"""Integrations tasks: ids in, the merchant's scope entered by TenantTask, one service called.
-
-The sync engine replaces the bodies of the connect and sync tasks (listings, webhooks, backfill,
-incremental poll); until then both run the connection test, so a connect or "sync now" started from
-the API or `make run` runs to an honest end instead of failing to find its task.
-"""
+"""Integrations tasks: ids in, the merchant's scope entered by TenantTask, one service of the sync
+engine (integrations.sync) called. Fan-outs run on beat outside any scope and enqueue per merchant."""
 
 from __future__ import annotations
 
@@ -11,17 +7,99 @@ from celery import shared_task
 
 from accounts.models import Merchant
 from accounts.tasks import TenantTask
+from integrations.http import Throttled, Transient
+
+RETRYABLE = (Throttled, Transient)
 
 
-@shared_task(base=TenantTask, name="integrations.integration_connect", max_retries=0)
+@shared_task(base=TenantTask, name="integrations.integration_connect", retry_for=RETRYABLE, max_retries=5)
 def integration_connect_task(*, merchant: Merchant, integration_id: int, job_id: int) -> str:
-    from integrations.services import integration_connection_job_run
+    from integrations.sync import CONNECT_STEPS, integration_job_run
 
-    return integration_connection_job_run(merchant=merchant, integration_id=integration_id, job_id=job_id)
+    return integration_job_run(merchant=merchant, integration_id=integration_id, job_id=job_id, steps=CONNECT_STEPS)
 
 
-@shared_task(base=TenantTask, name="integrations.integration_sync", max_retries=0)
+@shared_task(base=TenantTask, name="integrations.integration_sync", retry_for=RETRYABLE, max_retries=5)
 def integration_sync_task(*, merchant: Merchant, integration_id: int, job_id: int) -> str:
-    from integrations.services import integration_connection_job_run
+    from integrations.sync import SYNC_STEPS, integration_job_run
 
-    return integration_connection_job_run(merchant=merchant, integration_id=integration_id, job_id=job_id)
+    return integration_job_run(merchant=merchant, integration_id=integration_id, job_id=job_id, steps=SYNC_STEPS)
+
+
+@shared_task(base=TenantTask, name="integrations.integration_poll", retry_for=RETRYABLE, max_retries=3)
+def integration_poll_task(*, merchant: Merchant, integration_id: int) -> str:
+    from integrations.sync import integration_poll
+
+    return integration_poll(merchant=merchant, integration_id=integration_id)
+
+
+@shared_task(name="integrations.integration_poll_fanout")
+def integration_poll_fanout() -> int:
+    """Beat, every minute: a poll for each active integration whose next poll is due."""
+    from integrations.sync import integrations_due_for_poll
+
+    due = integrations_due_for_poll()
+    for merchant_id, integration_id in due:
+        integration_poll_schedule_task.apply_async(kwargs={"merchant_id": merchant_id,
+                                                           "integration_id": integration_id})
+    return len(due)
+
+
+@shared_task(base=TenantTask, name="integrations.integration_poll_schedule")
+def integration_poll_schedule_task(*, merchant: Merchant, integration_id: int) -> str:
+    """Book the next poll first (so the next fan-out does not enqueue this one again), then poll."""
+    from integrations.models import Integration
+    from integrations.sync import integration_poll_schedule
+
+    integration = Integration.objects.filter(merchant=merchant, pk=integration_id,
+                                             status=Integration.Status.ACTIVE).first()
+    if integration is None:
+        return "inactive"
+    integration_poll_schedule(merchant=merchant, integration=integration)
+    integration_poll_task.apply_async(kwargs={"merchant_id": merchant.pk, "integration_id": integration_id})
+    return "scheduled"
+
+
+@shared_task(base=TenantTask, name="integrations.stock_push")
+def stock_push_task(*, merchant: Merchant) -> str:
+    from integrations.sync import stock_push
+
+    result = stock_push(merchant=merchant)
+    return "ok " + " ".join(f"{k}={v}" for k, v in sorted(result.items()))
+
+
+@shared_task(name="integrations.stock_push_fanout")
+def stock_push_fanout() -> int:
+    """Beat, every minute: the safety net behind the debounced push (a lost enqueue, a lease run out)."""
+    from integrations.sync import stock_push_due_merchant_ids
+
+    ids = stock_push_due_merchant_ids()
+    for merchant_id in ids:
+        stock_push_task.apply_async(kwargs={"merchant_id": merchant_id})
+    return len(ids)
+
+
+@shared_task(base=TenantTask, name="integrations.tracking_push")
+def tracking_push_task(*, merchant: Merchant) -> str:
+    from integrations.sync import tracking_push
+
+    result = tracking_push(merchant=merchant)
+    return "ok " + " ".join(f"{k}={v}" for k, v in sorted(result.items()))
+
+
+@shared_task(name="integrations.tracking_push_fanout")
+def tracking_push_fanout() -> int:
+    """Beat, every minute: one tracking push per merchant with tracking rows due."""
+    from integrations.sync import tracking_push_due_merchant_ids
+
+    ids = tracking_push_due_merchant_ids()
+    for merchant_id in ids:
+        tracking_push_task.apply_async(kwargs={"merchant_id": merchant_id})
+    return len(ids)
+
+
+@shared_task(base=TenantTask, name="integrations.integration_webhooks_remove", retry_for=RETRYABLE, max_retries=5)
+def integration_webhooks_remove_task(*, merchant: Merchant, integration_id: int) -> str:
+    from integrations.sync import integration_webhooks_remove
+
+    return integration_webhooks_remove(merchant=merchant, integration_id=integration_id)

@@ -3,7 +3,9 @@
 - `availability_consumers`: who reads the availability outbox. Each stock change marks the
   products it touched once per registered consumer (orders tops up short orders; integrations
   pushes quantities to channels once it has a consumer). A name nobody registered gets no marks,
-  so no mark piles up unread.
+  so no mark piles up unread. A consumer may pass `on_marked(merchant_id)`: inventory calls it
+  after the marking transaction commits, so the consumer can schedule its work at once (integrations
+  enqueues a debounced stock push) instead of waiting for its periodic fan-out.
 - `low_stock_notifiers`: who hears that products went low. Inventory emails the merchant's
   owners itself unless an app that owns notification choices registers a notifier, called as
   `notifier(merchant=..., products=[{"product_id", "sku", "title", "available", "threshold"}])`
@@ -24,6 +26,7 @@ from core.registry import Registry
 class AvailabilityConsumer:
     name: str  # the AvailabilityMark.consumer value it takes and acknowledges
     description: str = ""
+    on_marked: Callable[[int], None] | None = None  # called with the merchant id after the marks commit
 
 
 LowStockNotifier = Callable[..., str]
@@ -32,8 +35,10 @@ availability_consumers: Registry[AvailabilityConsumer] = Registry("inventory.ava
 low_stock_notifiers: Registry[LowStockNotifier] = Registry("inventory.low_stock_notifiers")
 
 
-def availability_consumer_register(name: str, description: str = "") -> AvailabilityConsumer:
-    return availability_consumers.register(name, AvailabilityConsumer(name=name, description=description))
+def availability_consumer_register(name: str, description: str = "", *,
+                                   on_marked: Callable[[int], None] | None = None) -> AvailabilityConsumer:
+    return availability_consumers.register(name, AvailabilityConsumer(name=name, description=description,
+                                                                      on_marked=on_marked))
 
 
 def low_stock_notifier() -> LowStockNotifier | None:

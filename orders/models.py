@@ -293,6 +293,9 @@ class TrackingOutbox(TenantOwnedModel):
     last_error = models.TextField(blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # The channel's fulfillment made from this shipment: a later push of the same shipment (new tracking
+    # after a re-ship) updates it instead of fulfilling again.
+    channel_fulfillment_id = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["id"]

@@ -98,6 +98,8 @@ class ChannelAdapter(ABC):
 
     required_scopes: ClassVar[tuple[str, ...]] = ()
     webhook_topics: ClassVar[tuple[str, ...]] = ()
+    # How often the sync engine polls orders behind the webhooks (jittered ±20%).
+    poll_interval_seconds: ClassVar[float] = 300.0
 
     credentials: dict
     budget_key: str

@@ -3,6 +3,7 @@
 from inventory.services.alerts import low_stock_evaluate, low_stock_notify
 from inventory.services.catalog import (
     availability_ack,
+    availability_mark,
     availability_take,
     bundle_set_components,
     location_create,
@@ -31,7 +32,7 @@ from inventory.services.stock import (
 )
 
 __all__ = [
-    "AdjustLine", "HoldResult", "HoldTarget", "ReserveRequest", "ReturnRequest", "ShipRequest", "availability_ack", "availability_take", "bundle_set_components",
+    "AdjustLine", "HoldResult", "HoldTarget", "ReserveRequest", "ReturnRequest", "ShipRequest", "availability_ack", "availability_mark", "availability_take", "bundle_set_components",
     "location_create", "location_create_default", "location_set_default", "location_update", "low_stock_evaluate", "low_stock_notify",
     "product_create", "product_update", "stock_adjust", "stock_adjust_many", "stock_apply", "stock_release", "stock_reserve",
     "stock_return", "stock_set_count", "stock_ship", "stock_transfer",

@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -297,6 +297,7 @@ def mark_products(*, merchant: Merchant, product_ids: Iterable[int]) -> None:
     pids = set(product_ids)
     if not pids:
         return
+    _notify_after_commit(merchant.pk)
     if connection.vendor == "postgresql":
         _mark_products_pg(merchant, sorted(pids))
         return
@@ -313,6 +314,23 @@ def mark_products(*, merchant: Merchant, product_ids: Iterable[int]) -> None:
         AvailabilityMark.objects.bulk_create(
             rows, update_conflicts=True, unique_fields=["merchant", "consumer", "product"], update_fields=["marked_at"]
         )
+
+
+def _notify_after_commit(merchant_id: int) -> None:
+    """Tell the consumers that asked (their `on_marked`) once the marks are committed. The stock change
+    has happened by then: a hook that fails is logged and its consumer's periodic fan-out catches up."""
+    hooks = [(c.name, c.on_marked) for _, c in availability_consumers.items() if c.on_marked is not None]
+
+    def notify() -> None:
+        for name, hook in hooks:
+            try:
+                hook(merchant_id)
+            except Exception:
+                logger.exception("inventory.availability.on_marked_failed",
+                                 extra={"consumer": name, "merchant_id": merchant_id})
+
+    if hooks:
+        transaction.on_commit(notify)
 
 
 def _mark_products_pg(merchant: Merchant, pids: list[int]) -> None:

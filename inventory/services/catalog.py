@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -249,6 +249,12 @@ def availability_take(*, merchant: Merchant, consumer: str, limit: int = 500) ->
         AvailabilityMark.objects.filter(merchant=merchant, consumer=consumer),
         limit=limit, due_field="claimed_until", order_by=("marked_at", "pk"),
     )
+
+
+def availability_mark(*, merchant: Merchant, product_ids: Iterable[int]) -> None:
+    """Mark products for every consumer without a stock change: a consumer that found the outside world
+    differing from our truth (a channel's quantity drifted) asks for the products to be computed again."""
+    mark_products(merchant=merchant, product_ids=product_ids)
 
 
 def availability_ack(*, merchant: Merchant, consumer: str, marks: Sequence[AvailabilityMark]) -> None:

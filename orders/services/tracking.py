@@ -32,12 +32,23 @@ def tracking_outbox_claim(*, merchant: Merchant, limit: int = 100) -> list[Track
     )
 
 
-def tracking_outbox_done(*, merchant: Merchant, row: TrackingOutbox) -> None:
-    """The channel has the tracking: the row is finished."""
+def tracking_outbox_done(*, merchant: Merchant, row: TrackingOutbox, channel_fulfillment_id: str = "") -> None:
+    """The channel has the tracking (in its fulfillment `channel_fulfillment_id`): the row is finished."""
+    now = timezone.now()
+    fields = {"processed_at": now, "next_attempt_at": None, "last_error": ""}
+    if channel_fulfillment_id:
+        fields["channel_fulfillment_id"] = channel_fulfillment_id[:64]
+        row.channel_fulfillment_id = channel_fulfillment_id[:64]
+    TrackingOutbox.objects.filter(merchant=merchant, pk=row.pk).update(**fields)
+    row.processed_at, row.next_attempt_at, row.last_error = now, None, ""
+
+
+def tracking_outbox_give_up(*, merchant: Merchant, row: TrackingOutbox, error: str) -> None:
+    """The channel refused the push for a reason retrying cannot change: finished, with the reason kept."""
     now = timezone.now()
     TrackingOutbox.objects.filter(merchant=merchant, pk=row.pk).update(processed_at=now, next_attempt_at=None,
-                                                                      last_error="")
-    row.processed_at, row.next_attempt_at, row.last_error = now, None, ""
+                                                                      last_error=error[:4000])
+    row.processed_at, row.next_attempt_at, row.last_error = now, None, error[:4000]
 
 
 def tracking_outbox_retry(

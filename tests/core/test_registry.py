@@ -46,7 +46,7 @@ def test_the_project_fills_its_registries_from_ready():
     from orders.channels import channel_slugs
 
     assert onboarding_steps.keys() == ["notifications.settings", "inventory.default_location"]  # INSTALLED_APPS order
-    assert availability_consumers.keys() == ["orders"]
+    assert availability_consumers.keys() == ["orders", "channels"]
     assert low_stock_notifiers.keys() == []
     assert bulk_actions.keys() == []
     assert channel_slugs() == ["shopify", "woocommerce", "amazon", "manual"]

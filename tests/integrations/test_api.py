@@ -180,7 +180,7 @@ def test_doctor_reports_what_the_tables_show(merchant_a):
     findings = {f["code"]: f for f in merchant_a.api.get(f"/api/v1/integrations/{pk}/doctor/").json()["findings"]}
 
     assert set(findings) == {"location_not_mapped", "listing_sku_unknown", "sku_listed_twice", "product_not_listed",
-                             "no_orders_seen", "webhooks_unknown"}
+                             "no_orders_seen", "webhooks_unknown", "never_synced"}
     assert "ghost" in findings["listing_sku_unknown"]["message"]
     assert "known" in findings["sku_listed_twice"]["message"]
     assert "UNLISTED" in findings["product_not_listed"]["message"]

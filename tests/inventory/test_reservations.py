@@ -205,19 +205,19 @@ def _marks_product_and_bundles_and_coalesce(m):
 
 
 def test_only_registered_availability_consumers_get_marks(scope_a):
-    # given only the orders app registered as a consumer (integrations registers none until it pushes stock)
+    # given the registered consumers: orders (short orders) and channels (integrations' stock push)
     m = scope_a.merchant
     a = make_product(m, "A", on_hand=4)
     AvailabilityMark.objects.filter(merchant=m).delete()
-    # when stock changes, then only "orders" is marked: no mark piles up for a consumer nobody runs
+    # when stock changes, then only they are marked: no mark piles up for a consumer nobody runs
     services.stock_adjust(merchant=m, product_id=a.pk, delta=1)
     assert sorted(AvailabilityMark.objects.filter(merchant=m).values_list("consumer", "product_id")) == [
-        ("orders", a.pk)]
+        ("channels", a.pk), ("orders", a.pk)]
     # when another app registers a consumer, then it is marked too from the next change on
     with availability_consumers.registered("pusher", AvailabilityConsumer("pusher")):
         services.stock_adjust(merchant=m, product_id=a.pk, delta=1)
     assert sorted(AvailabilityMark.objects.filter(merchant=m).values_list("consumer", "product_id")) == [
-        ("orders", a.pk), ("pusher", a.pk)]
+        ("channels", a.pk), ("orders", a.pk), ("pusher", a.pk)]
 
 
 def test_backorders_cannot_be_turned_off_while_more_is_promised_than_on_hand(scope_a):
@@ -375,3 +375,25 @@ def test_topping_up_a_bundle_reserved_before_its_components_changed_keeps_one_bi
               .select_related("product")}
     assert levels == {"A-1": (10, 0), "B-1": (10, 0)}
     assert selectors.audit_differences(merchant=m) == []
+
+
+def test_consumers_hear_of_marks_after_commit_and_a_failing_hook_fails_nothing(
+        scope_a, django_capture_on_commit_callbacks):
+    m = scope_a.merchant
+    a = make_product(m, "A", on_hand=4)
+    heard: list[int] = []
+
+    def broken(merchant_id: int) -> None:
+        raise RuntimeError("broker down")
+
+    with availability_consumers.registered("listener", AvailabilityConsumer("listener", on_marked=heard.append)), \
+            availability_consumers.registered("broken", AvailabilityConsumer("broken", on_marked=broken)):
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            services.stock_adjust(merchant=m, product_id=a.pk, delta=1)
+            assert heard == []  # not before the commit
+        for callback in callbacks:
+            callback()
+
+    assert heard == [m.pk]
+    assert StockLevel.objects.get(merchant=m, product=a).on_hand == 5
+    assert AvailabilityMark.objects.filter(merchant=m, consumer="listener", product=a).exists()

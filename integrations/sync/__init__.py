@@ -1,0 +1,39 @@
+"""The sync engine: connect, poll, stock push and tracking, speaking only the adapter interface.
+
+Public services (tasks, views and the webhook inbox call these by name):
+- `integration_job_run(merchant=, integration_id=, job_id=, steps=)`: the connect job / "sync now".
+- `integration_poll(merchant=, integration_id=)`, `integrations_due_for_poll()`.
+- `stock_push(merchant=)`, `listings_push(merchant=, integration=, product_ids=)`, `stock_push_schedule(merchant_id)`.
+- `listing_channel_quantity_seen(merchant=, integration=, external_id=, quantity=)`.
+- `tracking_push(merchant=)`.
+- `integration_webhooks_remove(merchant=, integration_id=)`: after a disconnect (enqueued by integration_disconnect).
+"""
+
+from integrations.sync.common import ChannelSession, integration_needs_reconnect
+from integrations.sync.connect import (
+    CONNECT_STEPS,
+    SYNC_STEPS,
+    integration_job_run,
+    integration_poll,
+    integration_poll_schedule,
+    integration_webhooks_remove,
+    integrations_due_for_poll,
+    webhook_url,
+)
+from integrations.sync.stock import (
+    CONSUMER,
+    listing_channel_quantity_seen,
+    listing_quantity,
+    listings_push,
+    stock_push,
+    stock_push_due_merchant_ids,
+    stock_push_schedule,
+)
+from integrations.sync.tracking import tracking_push, tracking_push_due_merchant_ids
+
+__all__ = [
+    "CONNECT_STEPS", "CONSUMER", "SYNC_STEPS", "ChannelSession", "integration_job_run", "integration_needs_reconnect",
+    "integration_poll", "integration_poll_schedule", "integration_webhooks_remove", "integrations_due_for_poll", "listing_channel_quantity_seen",
+    "listing_quantity", "listings_push", "stock_push", "stock_push_due_merchant_ids", "stock_push_schedule",
+    "tracking_push", "tracking_push_due_merchant_ids", "webhook_url",
+]

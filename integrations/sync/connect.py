@@ -1,0 +1,344 @@
+"""Connecting a store and keeping its orders current: the connection test, listing import, webhook
+subscriptions and the order backfill (the connect job), the same steps on "sync now", and the
+incremental poll behind webhooks.
+
+Every step is resumable: listings and orders save their page cursor after each page in a transaction
+of their own (with the newest `updatedAt` seen), and the connect job records which steps are done,
+so a run that crashes or is retried continues where it stopped and re-reads at most one page
+(ingest is idempotent, so a page read twice costs nothing).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Merchant
+from core.errors import ValidationFailed
+from integrations.http import AuthFailed, ChannelError
+from integrations.models import Integration, Listing
+from integrations.sync.common import (
+    RETRYABLE,
+    ChannelSession,
+    checkpoints_update,
+    is_active,
+    sync_failed,
+    sync_succeeded,
+)
+from integrations.sync.stock import quantities_seen
+from jobs.models import WorkerJob
+
+logger = logging.getLogger("integrations.sync")
+
+CONNECT_STEPS = ("connection", "listings", "webhooks", "orders")
+SYNC_STEPS = ("listings", "webhooks", "orders", "stock")
+POLL_JITTER = 0.2
+DEFAULT_POLL_SECONDS = 300.0
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def _parse(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+# ---------------------------------------------------------------- steps
+
+
+def connection_step(*, merchant: Merchant, integration: Integration, session: ChannelSession,
+                    job: WorkerJob | None = None) -> dict:
+    """Test the credentials, store the granted and missing scopes (the doctor reports what is missing),
+    and map the location when the shop has one, or one primary, location."""
+    report = session.call(lambda a: a.test_connection())
+    checkpoints_update(merchant=merchant, integration=integration, scopes=list(report.scopes),
+                       missing_scopes=list(report.missing_scopes), shop_name=report.shop_name)
+    chosen = None
+    if len(report.locations) == 1:
+        chosen = report.locations[0]
+    else:
+        primary = [loc for loc in report.locations if loc.is_primary]
+        chosen = primary[0] if len(primary) == 1 else None
+    with transaction.atomic():
+        row = Integration.objects.select_for_update(of=("self",)).get(merchant=merchant, pk=integration.pk)
+        if chosen is not None and not row.settings.get("location_external_id"):
+            row.settings = {**row.settings, "location_external_id": chosen.external_id}
+            row.save(update_fields=["settings", "updated_at"])
+        integration.settings = row.settings
+    return {"shop_name": report.shop_name, "missing_scopes": list(report.missing_scopes),
+            "location_external_id": integration.settings.get("location_external_id", "")}
+
+
+def listings_step(*, merchant: Merchant, integration: Integration, session: ChannelSession,
+                  job: WorkerJob | None = None) -> dict:
+    """Import every listing page by page (upsert by external id; a new or unmatched listing is matched to a
+    product by SKU, case-insensitive; a merchant's own mapping is kept)."""
+    from inventory.selectors import product_map_by_sku
+
+    cursor = integration.checkpoints.get("listings_cursor")
+    seen = 0
+    while True:
+        page = session.call(lambda a, c=cursor: a.fetch_listings(c))
+        by_sku = product_map_by_sku(merchant=merchant, skus=[i.sku for i in page.items if i.sku])
+        with transaction.atomic():
+            existing = {row.external_id: row for row in Listing.objects.select_for_update().filter(
+                merchant=merchant, integration=integration, external_id__in=[i.external_id for i in page.items])}
+            new, changed = [], []
+            for item in page.items:
+                product = by_sku.get(item.sku.strip().lower()) if item.sku else None
+                row = existing.get(item.external_id)
+                if row is None:
+                    new.append(Listing(merchant=merchant, integration=integration, external_id=item.external_id,
+                                       inventory_item_id=item.inventory_item_id, sku=item.sku[:255],
+                                       title=item.title[:512], product=product))
+                    continue
+                row.inventory_item_id, row.sku, row.title = item.inventory_item_id, item.sku[:255], item.title[:512]
+                if row.product_id is None and product is not None:
+                    row.product = product
+                changed.append(row)
+            Listing.objects.bulk_create(new, ignore_conflicts=True)
+            Listing.objects.bulk_update(changed, ["inventory_item_id", "sku", "title", "product", "updated_at"])
+        quantities_seen(merchant=merchant, integration=integration,
+                        quantities={i.external_id: i.quantity for i in page.items if i.quantity is not None})
+        seen += len(page.items)
+        cursor = page.next_cursor
+        checkpoints_update(merchant=merchant, integration=integration, listings_cursor=cursor)
+        if job is not None:
+            _progress(job, seen)
+        if cursor is None:
+            return {"listings": seen}
+
+
+def webhook_url(integration: Integration) -> str | None:
+    """This integration's webhook address, or None when WEBHOOK_BASE_URL is unset or not https (a channel
+    will not deliver to it)."""
+    base = (getattr(django_settings, "WEBHOOK_BASE_URL", "") or "").rstrip("/")
+    if not base.startswith("https://"):
+        return None
+    return f"{base}/webhooks/{integration.channel}/{integration.webhook_token}/"
+
+
+def webhooks_step(*, merchant: Merchant, integration: Integration, session: ChannelSession,
+                  job: WorkerJob | None = None) -> dict:
+    """Make sure every topic the channel's adapter wants is subscribed at our URL (those Shopify deleted
+    are subscribed again); the result is kept in checkpoints["webhooks"] for the doctor."""
+    url = webhook_url(integration)
+    now = _iso(timezone.now())
+    if url is None:
+        state = {"ok": False, "checked_at": now, "topics": [], "missing": list(session.adapter.webhook_topics),
+                 "reason": "WEBHOOK_BASE_URL is not set to an https address"}
+    else:
+        topics = list(session.adapter.webhook_topics)
+        have = {s.topic for s in session.call(lambda a: a.webhooks_list()) if s.url == url}
+        if set(topics) - have:
+            have |= {s.topic for s in session.call(lambda a: a.webhooks_register(url, topics)) if s.url == url}
+        missing = [t for t in topics if t not in have]
+        state = {"ok": not missing, "checked_at": now, "topics": sorted(have & set(topics)), "missing": missing,
+                 "url": url, "reason": ""}
+    checkpoints_update(merchant=merchant, integration=integration, webhooks=state)
+    return {"webhooks_ok": state["ok"]}
+
+
+def orders_step(*, merchant: Merchant, integration: Integration, session: ChannelSession,
+                job: WorkerJob | None = None) -> dict:
+    """Orders updated since the checkpoint (the first time: the last `backfill_days`), page by page, each
+    through order_ingest; after each page the cursor and the newest updatedAt are saved."""
+    from orders.services import order_ingest
+
+    cp = integration.checkpoints
+    since = _parse(cp.get("orders_since"))
+    if since is None:
+        since = _parse(cp.get("orders_updated_at"))
+    if since is None:
+        days = int(integration.settings.get("backfill_days", 60))
+        since = timezone.now() - timedelta(days=days)
+    cursor = cp.get("orders_cursor")
+    newest = _parse(cp.get("orders_updated_at"))
+    done = int(cp.get("orders_fetched") or 0) if cursor else 0  # a resumed run counts on from its checkpoint
+    skipped: list[str] = []
+    while True:
+        page = session.call(lambda a, c=cursor: a.fetch_orders(since, c))
+        for normalized in page.items:
+            try:
+                order_ingest(merchant=merchant, integration_id=integration.pk, normalized=normalized)
+            except ValidationFailed as exc:  # one order we cannot take must not stop every later one
+                skipped.append(normalized.external_id)
+                logger.warning("integrations.order.refused", extra={
+                    "merchant_id": merchant.pk, "integration_id": integration.pk,
+                    "external_id": normalized.external_id, "code": exc.code})
+            stamp = normalized.channel_updated_at or normalized.placed_at
+            if stamp is not None and (newest is None or stamp > newest):
+                newest = stamp
+        done += len(page.items)
+        cursor = page.next_cursor
+        changes: dict[str, Any] = {"orders_cursor": cursor, "orders_since": _iso(since) if cursor else None,
+                                   "orders_fetched": done if cursor else None}
+        if newest is not None:
+            changes["orders_updated_at"] = _iso(newest)
+        checkpoints_update(merchant=merchant, integration=integration, **changes)
+        if page.items:
+            now = timezone.now()
+            Integration.objects.filter(merchant=merchant, pk=integration.pk).update(last_order_seen_at=now)
+            integration.last_order_seen_at = now
+        if job is not None:
+            _progress(job, done)
+        if cursor is None:
+            if skipped:
+                checkpoints_update(merchant=merchant, integration=integration, orders_refused=skipped[-50:])
+            return {"orders": done, "orders_refused": len(skipped)}
+
+
+def stock_step(*, merchant: Merchant, integration: Integration, session: ChannelSession,
+               job: WorkerJob | None = None) -> dict:
+    """"Sync now" also pushes every matched listing whose quantity differs from ours (e.g. after the
+    location was mapped or the push rules changed, which mark nothing in inventory)."""
+    from integrations.sync.stock import listings_push
+
+    result = listings_push(merchant=merchant, integration=integration)
+    return {"stock_pushed": result["pushed"], "stock_failed": result["failed"]}
+
+
+STEP_FUNCTIONS = {"connection": connection_step, "listings": listings_step, "webhooks": webhooks_step,
+                  "orders": orders_step, "stock": stock_step}
+
+
+def _progress(job: WorkerJob, done: int) -> None:
+    from jobs.services import job_progress
+
+    job_progress(job=job, done=done)
+
+
+# ---------------------------------------------------------------- the jobs
+
+
+def integration_job_run(*, merchant: Merchant, integration_id: int, job_id: int,
+                        steps: tuple[str, ...] = CONNECT_STEPS) -> str:
+    """The connect job (every step) or "sync now" (SYNC_STEPS). Steps already done by an earlier attempt
+    of the same job are skipped; a throttled or failing channel raises after the failure is recorded so
+    the task retries from the checkpoints; refused credentials end the job (`needs_reconnect`)."""
+    from jobs.services import job_fail, job_start, job_succeed
+
+    job = WorkerJob.objects.filter(merchant=merchant, pk=job_id).first()
+    integration = Integration.objects.filter(merchant=merchant, pk=integration_id).first()
+    if job is None or integration is None:
+        return "missing"
+    if job.status in (WorkerJob.Status.SUCCEEDED, WorkerJob.Status.DEAD):  # FAILED is an attempt to retry
+        return "already-done"
+    job = job_start(job=job)
+    if integration.status != Integration.Status.ACTIVE:
+        job_fail(job=job, error=f"The store is {integration.get_status_display().lower()}.", retryable=False)
+        return integration.status
+    progress = integration.checkpoints.get("job") or {}
+    done = list(progress.get("done") or []) if progress.get("id") == job.pk else []
+    session = ChannelSession(merchant=merchant, integration=integration)
+    result: dict[str, Any] = dict(progress.get("result") or {}) if progress.get("id") == job.pk else {}
+    step = ""
+    try:
+        for step in steps:
+            if step in done:
+                continue
+            result.update(STEP_FUNCTIONS[step](merchant=merchant, integration=integration, session=session, job=job))
+            done.append(step)
+            checkpoints_update(merchant=merchant, integration=integration,
+                               job={"id": job.pk, "done": done, "result": result})
+    except ChannelError as exc:
+        error = sync_failed(merchant=merchant, integration=integration, exc=exc, during=step)
+        retryable = isinstance(exc, RETRYABLE)
+        job_fail(job=job, error=error, retryable=retryable)
+        if retryable:
+            raise
+        return "needs_reconnect" if isinstance(exc, AuthFailed) else "rejected"
+    sync_succeeded(merchant=merchant, integration=integration)
+    integration_poll_schedule(merchant=merchant, integration=integration)
+    from integrations.selectors import integration_doctor
+
+    result["findings"] = [f.code for f in integration_doctor(merchant=merchant, integration=integration)]
+    job_succeed(job=job, result=result)
+    return "ok"
+
+
+def integration_poll(*, merchant: Merchant, integration_id: int) -> str:
+    """The safety net behind webhooks: orders updated since the checkpoint, and subscriptions that went
+    missing made again. Throttled/Transient raise (the task retries from the checkpoint)."""
+    integration = is_active(merchant=merchant, integration_id=integration_id)
+    if integration is None:
+        return "inactive"
+    session = ChannelSession(merchant=merchant, integration=integration)
+    step = "orders"
+    try:
+        found = orders_step(merchant=merchant, integration=integration, session=session)
+        step = "webhooks"
+        webhooks_step(merchant=merchant, integration=integration, session=session)
+    except ChannelError as exc:
+        sync_failed(merchant=merchant, integration=integration, exc=exc, during=step)
+        if isinstance(exc, RETRYABLE):
+            raise
+        return "needs_reconnect" if isinstance(exc, AuthFailed) else "rejected"
+    sync_succeeded(merchant=merchant, integration=integration)
+    return f"ok orders={found['orders']}"
+
+
+def integration_webhooks_remove(*, merchant: Merchant, integration_id: int) -> str:
+    """After a disconnect: delete this integration's subscriptions on the channel (its orders stay).
+    Refused credentials are no failure here: the store has dropped us already."""
+    integration = Integration.objects.filter(merchant=merchant, pk=integration_id).first()
+    if integration is None or integration.status != Integration.Status.DISCONNECTED:
+        return "not-disconnected"
+    url = webhook_url(integration)
+    session = ChannelSession(merchant=merchant, integration=integration)
+    try:
+        ours = [s.id for s in session.call(lambda a: a.webhooks_list()) if url is None or s.url == url]
+        if ours:
+            session.call(lambda a: a.webhooks_remove(ours))
+    except AuthFailed:
+        return "credentials-refused"
+    checkpoints_update(merchant=merchant, integration=integration, webhooks={
+        "ok": False, "checked_at": _iso(timezone.now()), "topics": [], "missing": [], "url": url or "",
+        "reason": "the store is disconnected"})
+    return f"removed {len(ours)}"
+
+
+def integration_poll_schedule(*, merchant: Merchant, integration: Integration) -> datetime:
+    """When this integration is polled next: its channel's interval, jittered ±20% so many stores
+    connected at once spread out."""
+    from integrations.registry import channel_packages
+
+    package = channel_packages.get(integration.channel)
+    interval = float(getattr(getattr(package, "adapter", None), "poll_interval_seconds", DEFAULT_POLL_SECONDS))
+    when = timezone.now() + timedelta(seconds=interval * random.uniform(1 - POLL_JITTER, 1 + POLL_JITTER))  # noqa: S311
+    checkpoints_update(merchant=merchant, integration=integration, next_poll_at=_iso(when))
+    return when
+
+
+def integrations_due_for_poll(*, now: datetime | None = None) -> list[tuple[int, int]]:
+    """(merchant id, integration id) of active integrations whose next poll is due; the beat fan-out
+    schedules the next one before enqueuing, so a slow poll is not enqueued twice."""
+    from accounts.tenancy import unscoped
+
+    now = now or timezone.now()
+    with unscoped("beat fan-out: integrations due for a poll"):
+        rows = list(Integration.objects.filter(status=Integration.Status.ACTIVE)
+                    .order_by("id").values_list("merchant_id", "pk", "checkpoints"))
+    due = []
+    for merchant_id, pk, checkpoints in rows:
+        at = _parse((checkpoints or {}).get("next_poll_at"))
+        if at is None or at <= now:
+            due.append((merchant_id, pk))
+    return due
+
+
+__all__ = ["CONNECT_STEPS", "SYNC_STEPS", "integration_job_run", "integration_poll", "integration_poll_schedule",
+           "integration_webhooks_remove",
+           "integrations_due_for_poll", "listings_step", "orders_step", "webhook_url", "webhooks_step"]

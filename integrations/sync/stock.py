@@ -1,0 +1,247 @@
+"""Stock out: the "channels" availability consumer, the push rules, and what a channel's own quantity
+tells us (an echo of our push, or drift).
+
+Inventory marks every product whose availability changed; after the marks commit it calls our
+`on_marked`, which enqueues one debounced push per merchant (a burst of changes becomes one push).
+The push computes each listing's quantity from its integration's rule, sends only what differs from
+what the channel holds as far as we know (`last_pushed_quantity`, or the drifted `channel_quantity`),
+in the adapter's bulk call, records each item's result on its listing, and acknowledges the marks.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from celery import current_app
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Merchant
+from integrations.channels.base import QuantityPush
+from integrations.http import AuthFailed, ChannelError
+from integrations.models import Integration, Listing
+
+logger = logging.getLogger("integrations.sync")
+
+CONSUMER = "channels"
+PUSH_TASK = "integrations.stock_push"
+DEBOUNCE_SECONDS = 1.0
+DEBOUNCE_KEY = "integrations:stock_push:{merchant_id}"
+MARKS_PER_RUN = 5000
+QUANTITY_CEILING = 1_000_000  # what "unlimited" (backorders) is sent as, unless the rule caps it lower
+
+
+def listing_quantity(*, available: int, rules: dict[str, Any], listing: Listing) -> int | None:
+    """The quantity a listing should show, or None when its pushes are off. The merchant's rule, in order:
+    hold back `buffer_units`, offer `percent` of the rest (rounded down), send 0 when that is at or below
+    `zero_at_or_below`, cap at `max_quantity`; a listing's `override_quantity` replaces all of it."""
+    if listing.is_push_disabled:
+        return None
+    if listing.override_quantity is not None:
+        return max(0, listing.override_quantity)
+    quantity = min(available, QUANTITY_CEILING) - int(rules.get("buffer_units") or 0)
+    percent = rules.get("percent")
+    if percent is not None and quantity > 0:
+        quantity = quantity * int(percent) // 100
+    zero_at = rules.get("zero_at_or_below")
+    if zero_at is not None and quantity <= int(zero_at):
+        quantity = 0
+    cap = rules.get("max_quantity")
+    if cap is not None:
+        quantity = min(quantity, int(cap))
+    return max(0, quantity)
+
+
+# ---------------------------------------------------------------- scheduling
+
+
+def stock_push_schedule(merchant_id: int) -> bool:
+    """inventory's on_marked hook: one push for the merchant in DEBOUNCE_SECONDS, unless one is already
+    waiting (the cache key). Returns whether a push was enqueued."""
+    key = DEBOUNCE_KEY.format(merchant_id=merchant_id)
+    if not cache.add(key, 1, timeout=int(DEBOUNCE_SECONDS * 30) or 30):
+        return False
+    app = current_app
+    kwargs = {"merchant_id": merchant_id}
+    if app.conf.task_always_eager:
+        if PUSH_TASK not in app.tasks:
+            app.loader.import_default_modules()
+        app.tasks[PUSH_TASK].apply_async(kwargs=kwargs)
+    else:
+        app.send_task(PUSH_TASK, kwargs=kwargs, countdown=DEBOUNCE_SECONDS)
+    return True
+
+
+# ---------------------------------------------------------------- the push
+
+
+def stock_push(*, merchant: Merchant, limit: int = MARKS_PER_RUN) -> dict[str, int]:
+    """Take the merchant's marks and push the changed quantities of their listings on every active
+    integration. Marks are acknowledged unless a channel was throttled or down: then they come back
+    when their lease runs out and the beat fan-out pushes again."""
+    from inventory import services as inventory_services
+
+    cache.delete(DEBOUNCE_KEY.format(merchant_id=merchant.pk))  # changes from now on schedule another push
+    marks = inventory_services.availability_take(merchant=merchant, consumer=CONSUMER, limit=limit)
+    product_ids = {m.product_id for m in marks}
+    totals = {"marks": len(marks), "pushed": 0, "failed": 0, "unchanged": 0}
+    retry_later = False
+    if product_ids:
+        for integration in Integration.objects.filter(merchant=merchant, status=Integration.Status.ACTIVE):
+            outcome = listings_push(merchant=merchant, integration=integration, product_ids=product_ids)
+            retry_later |= outcome.pop("retry", 0) > 0
+            for key, value in outcome.items():
+                totals[key] = totals.get(key, 0) + value
+    if marks and not retry_later:
+        inventory_services.availability_ack(merchant=merchant, consumer=CONSUMER, marks=marks)
+    return totals
+
+
+def listings_push(*, merchant: Merchant, integration: Integration, product_ids: Iterable[int] | None = None,
+                  ) -> dict[str, int]:
+    """Push the integration's listings of `product_ids` (all matched listings when None) whose computed
+    quantity differs from what the channel holds; one adapter bulk call, one result per listing."""
+    from integrations.sync.common import RETRYABLE, ChannelSession, sync_failed, sync_succeeded
+    from inventory.selectors import products_available
+
+    current = Integration.objects.filter(merchant=merchant, pk=integration.pk).values_list("status", flat=True).first()
+    location = integration.settings.get("location_external_id") or ""
+    if current != Integration.Status.ACTIVE or not location:  # a store needing reconnection is not synced
+        return {"pushed": 0, "failed": 0, "unchanged": 0}
+    listings = Listing.objects.filter(merchant=merchant, integration=integration, product__isnull=False,
+                                      is_push_disabled=False)
+    if product_ids is not None:
+        listings = listings.filter(product_id__in=set(product_ids))
+    listings = list(listings.order_by("id"))
+    available = products_available(merchant=merchant, product_ids={lst.product_id for lst in listings})
+    items, targets = [], []
+    unchanged = 0
+    for listing in listings:
+        quantity = listing_quantity(available=available.get(listing.product_id, 0), rules=integration.settings,
+                                    listing=listing)
+        believed = listing.channel_quantity if listing.channel_quantity is not None else listing.last_pushed_quantity
+        if quantity is None or (quantity == listing.last_pushed_quantity and believed == quantity):
+            unchanged += 1
+            continue
+        items.append(QuantityPush(listing_external_id=listing.external_id, inventory_item_id=listing.inventory_item_id,
+                                  location_external_id=location, quantity=quantity, previous_quantity=believed))
+        targets.append(listing)
+    if not items:
+        return {"pushed": 0, "failed": 0, "unchanged": unchanged}
+    session = ChannelSession(merchant=merchant, integration=integration)
+    try:
+        results = session.call(lambda a: a.push_quantities(items))
+    except ChannelError as exc:
+        sync_failed(merchant=merchant, integration=integration, exc=exc, during="stock push")
+        if isinstance(exc, AuthFailed) or not isinstance(exc, RETRYABLE):
+            _record_errors(merchant, targets, exc.message or exc.__class__.__name__)
+            return {"pushed": 0, "failed": len(items), "unchanged": unchanged}
+        return {"pushed": 0, "failed": 0, "unchanged": unchanged, "retry": len(items)}
+    now = timezone.now()
+    ok, bad = [], []
+    for listing, item, result in zip(targets, items, results, strict=True):
+        if result.ok:
+            listing.last_pushed_quantity, listing.last_pushed_at = item.quantity, now
+            listing.channel_quantity = result.channel_quantity if result.channel_quantity is not None else item.quantity
+            listing.error, listing.error_at = "", None
+            ok.append(listing)
+        else:
+            listing.error, listing.error_at = (result.error or "refused")[:4000], now
+            if result.channel_quantity is not None:
+                listing.channel_quantity = result.channel_quantity
+            bad.append(listing)
+    with transaction.atomic():
+        Listing.objects.bulk_update(ok, ["last_pushed_quantity", "last_pushed_at", "channel_quantity", "error",
+                                         "error_at", "updated_at"], batch_size=1000)
+        Listing.objects.bulk_update(bad, ["error", "error_at", "channel_quantity", "updated_at"], batch_size=1000)
+    if bad:
+        logger.info("integrations.push.refused_items", extra={"merchant_id": merchant.pk,
+                                                              "integration_id": integration.pk, "count": len(bad)})
+    sync_succeeded(merchant=merchant, integration=integration)
+    return {"pushed": len(ok), "failed": len(bad), "unchanged": unchanged}
+
+
+def _record_errors(merchant: Merchant, listings: list[Listing], error: str) -> None:
+    Listing.objects.filter(merchant=merchant, pk__in=[lst.pk for lst in listings]).update(
+        error=error[:4000], error_at=timezone.now())
+
+
+# ---------------------------------------------------------------- what the channel shows
+
+
+def listing_channel_quantity_seen(*, merchant: Merchant, integration: Integration, external_id: str,
+                                  quantity: int) -> str:
+    """A channel told us a listing's quantity (a webhook, a poll, a listing import). Our own pushed value
+    echoed back changes nothing ("echo"); a different one is drift: logged, counted on the integration,
+    and the product marked so our truth is pushed over it ("drift"). "unknown" for a listing we do not have."""
+    outcome = quantities_seen(merchant=merchant, integration=integration, quantities={str(external_id): quantity})
+    return outcome.get(str(external_id), "unknown")
+
+
+def quantities_seen(*, merchant: Merchant, integration: Integration, quantities: dict[str, int]) -> dict[str, str]:
+    """listing_channel_quantity_seen for many listings at once (a page of listings)."""
+    from inventory import services as inventory_services
+
+    if not quantities:
+        return {}
+    outcome: dict[str, str] = {}
+    drifted_products: set[int] = set()
+    drifted = 0
+    with transaction.atomic():
+        rows = list(Listing.objects.select_for_update().filter(
+            merchant=merchant, integration=integration, external_id__in=list(quantities)).order_by("id"))
+        changed = []
+        for row in rows:
+            seen = int(quantities[row.external_id])
+            if row.last_pushed_quantity is not None and seen == row.last_pushed_quantity:
+                outcome[row.external_id] = "echo"
+                if row.channel_quantity != seen:
+                    row.channel_quantity = seen
+                    changed.append(row)
+                continue
+            if row.channel_quantity == seen and row.last_pushed_quantity is None:
+                outcome[row.external_id] = "unchanged"
+                continue
+            row.channel_quantity = seen
+            changed.append(row)
+            if row.product_id is not None and not row.is_push_disabled:
+                drifted_products.add(row.product_id)
+            if row.last_pushed_quantity is not None:
+                outcome[row.external_id] = "drift"
+                drifted += 1
+                logger.info("integrations.listing.drift",
+                            extra={"merchant_id": merchant.pk, "integration_id": integration.pk,
+                                   "listing_id": row.pk, "ours": row.last_pushed_quantity, "channel": seen})
+            else:
+                outcome[row.external_id] = "first-seen"
+        Listing.objects.bulk_update(changed, ["channel_quantity", "updated_at"])
+        if drifted:
+            _count_drift(merchant, integration, drifted)
+        if drifted_products:
+            inventory_services.availability_mark(merchant=merchant, product_ids=drifted_products)
+    return outcome
+
+
+def _count_drift(merchant: Merchant, integration: Integration, count: int) -> None:
+    with transaction.atomic():
+        row = Integration.objects.select_for_update(of=("self",)).only("checkpoints").get(
+            merchant=merchant, pk=integration.pk)
+        checkpoints = dict(row.checkpoints or {})
+        checkpoints["drift_count"] = int(checkpoints.get("drift_count") or 0) + count
+        checkpoints["drift_last_at"] = timezone.now().isoformat()
+        Integration.objects.filter(merchant=merchant, pk=integration.pk).update(checkpoints=checkpoints)
+    integration.checkpoints = checkpoints
+
+
+def stock_push_due_merchant_ids() -> list[int]:
+    """Merchants with marks waiting for the channels consumer: the beat fan-out's safety net."""
+    from inventory.selectors import availability_pending_merchant_ids
+
+    return availability_pending_merchant_ids(consumer=CONSUMER)
+
+
+__all__ = ["CONSUMER", "listing_channel_quantity_seen", "listing_quantity", "listings_push",
+           "quantities_seen", "stock_push", "stock_push_due_merchant_ids", "stock_push_schedule"]

@@ -1,0 +1,91 @@
+"""Tracking back: TrackingOutbox rows (written with each shipped shipment of a channel order) become
+fulfillments on the channel, each exactly once in effect.
+
+Rows are claimed through orders' outbox services (SKIP LOCKED with a lease), pushed outside any
+transaction, and marked done or due again after the shared backoff. The adapter returns a fulfillment
+already carrying the shipment's tracking number instead of creating a second one, so a push whose
+answer was lost and is retried does not fulfil twice; the channel's fulfillment id is kept on the row
+so a later push of the same shipment (new tracking after a re-ship) updates it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from accounts.models import Merchant
+from integrations.channels.base import TrackingPush
+from integrations.http import AuthFailed, ChannelError, Throttled
+from integrations.models import Integration
+from integrations.sync.common import RETRYABLE, ChannelSession, sync_failed, sync_succeeded
+from orders.models import ShipmentLine, TrackingOutbox
+
+logger = logging.getLogger("integrations.sync")
+
+RECONNECT_RETRY_SECONDS = 3600.0
+
+
+def tracking_push_build(*, merchant: Merchant, row: TrackingOutbox) -> TrackingPush:
+    """The adapter's TrackingPush for one outbox row: the shipment's lines by their channel line ids."""
+    shipment = row.shipment
+    lines = [(external_id, quantity) for external_id, quantity in
+             ShipmentLine.objects.filter(merchant=merchant, shipment=shipment).exclude(order_line__external_id="")
+             .order_by("id").values_list("order_line__external_id", "quantity")]
+    return TrackingPush(order_external_id=row.order.external_id, lines=lines, carrier=shipment.carrier,
+                        tracking_number=shipment.tracking_number, tracking_url=shipment.tracking_url,
+                        previous_fulfillment_id=row.channel_fulfillment_id or None)
+
+
+def tracking_push(*, merchant: Merchant, limit: int = 100) -> dict[str, int]:
+    """Push the merchant's due tracking rows. Throttled/down → due again after the backoff; refused → kept
+    with the channel's reason and not retried; refused credentials → the store needs reconnecting and
+    its rows wait."""
+    from orders.services.tracking import (
+        tracking_outbox_claim,
+        tracking_outbox_done,
+        tracking_outbox_give_up,
+        tracking_outbox_retry,
+    )
+
+    rows = tracking_outbox_claim(merchant=merchant, limit=limit)
+    sessions: dict[int, ChannelSession] = {}
+    totals = {"rows": len(rows), "done": 0, "retry": 0, "refused": 0}
+    for row in rows:
+        integration = (Integration.objects.filter(merchant=merchant, pk=row.integration_id).first()
+                       if row.integration_id else None)
+        if integration is None or integration.status == Integration.Status.DISCONNECTED:
+            tracking_outbox_give_up(merchant=merchant, row=row, error="The store is not connected.")
+            totals["refused"] += 1
+            continue
+        if integration.status != Integration.Status.ACTIVE:
+            tracking_outbox_retry(merchant=merchant, row=row, error="The store needs reconnecting.",
+                                  retry_after=RECONNECT_RETRY_SECONDS)
+            totals["retry"] += 1
+            continue
+        session = sessions.get(integration.pk)
+        if session is None:
+            session = sessions[integration.pk] = ChannelSession(merchant=merchant, integration=integration)
+        push = tracking_push_build(merchant=merchant, row=row)
+        try:
+            result = session.call(lambda a, p=push: a.push_tracking(p))
+        except ChannelError as exc:
+            error = sync_failed(merchant=merchant, integration=integration, exc=exc, during="tracking")
+            if isinstance(exc, RETRYABLE) or isinstance(exc, AuthFailed):
+                retry_after = exc.retry_after if isinstance(exc, Throttled) else None
+                if isinstance(exc, AuthFailed):
+                    retry_after = RECONNECT_RETRY_SECONDS
+                tracking_outbox_retry(merchant=merchant, row=row, error=error, retry_after=retry_after)
+                totals["retry"] += 1
+            else:
+                tracking_outbox_give_up(merchant=merchant, row=row, error=error)
+                totals["refused"] += 1
+            continue
+        tracking_outbox_done(merchant=merchant, row=row, channel_fulfillment_id=result.fulfillment_id)
+        sync_succeeded(merchant=merchant, integration=integration)
+        totals["done"] += 1
+    return totals
+
+
+def tracking_push_due_merchant_ids() -> list[int]:
+    from orders.selectors.tracking import tracking_outbox_due_merchant_ids
+
+    return tracking_outbox_due_merchant_ids()

@@ -1,0 +1,68 @@
+"""The production path of a stock change: the mark's commit schedules a debounced push, a real Celery
+worker (Redis broker) runs it, and the quantity reaches the Shopify fake within seconds."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.db import transaction
+
+from accounts.tenancy import tenant_scope, unscoped
+from integrations.models import Listing
+from inventory import services as inventory_services
+from inventory.models import Product
+from tests.integrations.sync.conftest import connect_store
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.redis
+@pytest.mark.postgres
+def test_a_stock_change_reaches_the_channel_within_seconds_through_one_debounced_push(
+        merchant_a, shopify_fake, channel_settings):
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery import app
+
+    merchant = merchant_a.merchant
+    with tenant_scope(merchant):
+        store = connect_store(shopify_fake, merchant, stock=20)
+        location = store.location_id()
+        integration = store.integration
+        integration.settings = {**integration.settings, "location_external_id": location}
+        integration.save(update_fields=["settings"])
+        for variant in store.shop.variants.values():
+            product = Product.objects.get(merchant=merchant, sku=variant.sku)
+            store.shop.set_quantity(variant.inventory_item_id, int(location), 20)
+            Listing.objects.create(merchant=merchant, integration=integration, external_id=str(variant.id),
+                                   inventory_item_id=str(variant.inventory_item_id), sku=variant.sku,
+                                   product=product, last_pushed_quantity=20, channel_quantity=20)
+        pink = Product.objects.get(merchant=merchant, sku="IPOD2008PINK")
+    item = store.shop.variant_by_sku("IPOD2008PINK").inventory_item_id
+
+    channel_settings.CELERY_TASK_ALWAYS_EAGER = False
+    app.conf.task_always_eager = False
+    app.conf.broker_url = channel_settings.REDIS_URL
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+            started = time.monotonic()
+            with tenant_scope(merchant):
+                for delta in (-1, -1, -1, -2):  # a burst of four changes, four commits
+                    with transaction.atomic():
+                        inventory_services.stock_adjust(merchant=merchant, product_id=pink.pk, delta=delta,
+                                                        reason="adjustment")
+            deadline = started + 15
+            while time.monotonic() < deadline and store.shop.quantity(item, int(location)) != 15:
+                time.sleep(0.05)
+            elapsed = time.monotonic() - started
+            time.sleep(1.5)  # any second push would have come by now
+    finally:
+        app.conf.task_always_eager = True
+
+    assert store.shop.quantity(item, int(location)) == 15
+    assert elapsed < 5, elapsed
+    pushes = shopify_fake.calls(root_field="inventorySetQuantities")
+    assert len(pushes) == 1  # the burst became one push
+    assert [(q["quantity"], q["changeFromQuantity"]) for q in pushes[0].variables["input"]["quantities"]] == [(15, 20)]
+    with unscoped("test read"):
+        assert Listing.objects.get(integration=integration, sku="IPOD2008PINK").last_pushed_quantity == 15
