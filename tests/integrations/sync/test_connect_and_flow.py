@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from django.db.models import Sum
 from django.utils import timezone
 
+from core.errors import Conflict
 from integrations.models import Integration, Listing
 from integrations.selectors import integration_doctor
 from integrations.tasks import stock_push_task, tracking_push_task
@@ -221,7 +222,6 @@ def test_create_product_from_an_unmatched_listing_maps_it(scope_a, shopify_fake,
     import pytest
 
     from integrations.services import listing_create_product
-    from inventory.errors import InvalidStockOperation
 
     merchant = scope_a.merchant
     store = connect_store(shopify_fake, merchant)
@@ -235,9 +235,9 @@ def test_create_product_from_an_unmatched_listing_maps_it(scope_a, shopify_fake,
     product = Product.objects.get(merchant=merchant, sku="IPOD2008PINK")
     assert (mapped.product_id, product.title) == (product.pk, unmatched.title)
     taken = Listing.objects.get(merchant=merchant, sku="IPOD2008RED")
-    with pytest.raises(InvalidStockOperation) as duplicate:
+    with pytest.raises(Conflict) as mapped_already:  # matched by SKU at import: it has its product
         listing_create_product(merchant=merchant, actor=scope_a.user, listing=taken)
-    assert duplicate.value.code == "duplicate_sku"
+    assert mapped_already.value.code == "listing_already_mapped"
 
 
 def test_disconnect_removes_our_webhooks_and_keeps_the_orders(scope_a, shopify_fake, channel_settings,
