@@ -93,6 +93,17 @@ def _checkpoints(integration: Integration) -> list[tuple[str, Any]]:
                 shown = value
         elif key.endswith("_cursor"):
             shown = "a page is in progress; the next run resumes there" if value else "—"
+        elif key == "job" and isinstance(value, dict):
+            steps = ", ".join(value.get("done") or []) or "none yet"
+            shown = f"steps done: {steps}"
+        elif key == "webhooks" and isinstance(value, dict):
+            topics, missing = value.get("topics") or [], value.get("missing") or []
+            shown = (f"{len(topics)} topic(s) registered" + (f", {len(missing)} missing" if missing else "")
+                     + (f" ({value['reason']})" if value.get("reason") else ""))
+        elif isinstance(value, list):
+            shown = ", ".join(str(v) for v in value) or "none"
+        elif isinstance(value, dict):
+            shown = ", ".join(f"{k}: {v}" for k, v in value.items() if not isinstance(v, dict | list)) or "—"
         elif isinstance(value, str) and len(value) > 60:
             shown = value[:60] + "…"
         rows.append((label, shown))

@@ -350,7 +350,10 @@ def listed_store(merchant_a, store):
         Listing.objects.create(merchant=m, integration=store, external_id="102", sku="MUG-1", title="Mug")
         Listing.objects.create(merchant=m, integration=store, external_id="103", sku="", title="Poster")
         Integration.objects.filter(pk=store.pk).update(
-            checkpoints={"orders_updated_at": "2026-11-20T10:00:00+00:00"}, last_error="Shopify answered 503")
+            checkpoints={"orders_updated_at": "2026-11-20T10:00:00+00:00", "job": {"id": 1, "done": ["connection"]},
+                         "webhooks": {"ok": False, "topics": [], "missing": ["orders/create"], "reason": "no https"},
+                         "scopes": ["read_orders", "write_inventory"]},
+            last_error="Shopify answered 503")
     return store
 
 
@@ -368,6 +371,9 @@ def test_integration_page_shows_findings_jobs_checkpoints_and_listings(merchant_
     assert "1 listing(s) have a SKU that matches no product: MUG-1" in body
     assert "The last sync failed: Shopify answered 503" in body
     assert "Orders fetched up to" in body and "Nov. 20, 2026" in body
+    # the sync engine's checkpoints read as sentences, not Python dicts
+    assert "steps done: connection" in body and "0 topic(s) registered, 1 missing (no https)" in body
+    assert "read_orders, write_inventory" in body and "{&#x27;" not in body
     assert "Sync Main shop" in body  # the job
     assert "Shirt S" in body and "Mug" in body and "Poster" in body
     assert "Create product MUG-1" in body
