@@ -172,7 +172,10 @@ def orders_step(*, merchant: Merchant, integration: Integration, session: Channe
         page = session.call(lambda a, c=cursor: a.fetch_orders(since, c))
         for normalized in page.items:
             try:
-                order_ingest(merchant=merchant, integration_id=integration.pk, normalized=normalized)
+                # Orders placed before the store was connected are history, not news: no emails for them.
+                placed = normalized.placed_at
+                order_ingest(merchant=merchant, integration_id=integration.pk, normalized=normalized,
+                             notify=placed is None or placed >= integration.created_at)
             except ValidationFailed as exc:  # one order we cannot take must not stop every later one
                 skipped.append(normalized.external_id)
                 logger.warning("integrations.order.refused", extra={

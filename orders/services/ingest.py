@@ -196,8 +196,12 @@ def _apply_lines(merchant: Merchant, order: Order, existing: list[OrderLine], ch
     return lines, [m for m in matched if m in existing], rehold
 
 
-def order_ingest(*, merchant: Merchant, integration_id: int | None, normalized: NormalizedOrder) -> IngestResult:
+def order_ingest(*, merchant: Merchant, integration_id: int | None, normalized: NormalizedOrder,
+                 notify: bool = True) -> IngestResult:
     """Upsert one channel order and its reservations in one transaction. Safe to call any number of times.
+
+    notify=False sends no new-order or channel-cancellation email: a backfill of orders placed before
+    the store was connected is history to the merchant, not news (thousands of emails otherwise).
 
     Two deliveries of a new order racing each other: the loser's INSERT hits the unique constraint,
     its whole transaction rolls back (nothing reserved), and it runs again as an update of the
@@ -206,14 +210,14 @@ def order_ingest(*, merchant: Merchant, integration_id: int | None, normalized: 
     _validate(normalized)
     fingerprint = normalized.fingerprint()
     try:
-        return _ingest(merchant, integration_id, normalized, fingerprint)
+        return _ingest(merchant, integration_id, normalized, fingerprint, notify)
     except IntegrityError:
-        return _ingest(merchant, integration_id, normalized, fingerprint)
+        return _ingest(merchant, integration_id, normalized, fingerprint, notify)
 
 
 @retry_transaction
 def _ingest(merchant: Merchant, integration_id: int | None, normalized: NormalizedOrder,
-            fingerprint: str) -> IngestResult:
+            fingerprint: str, notify: bool = True) -> IngestResult:
     order = _locked(merchant, integration_id, normalized)
     created = order is None
     if created:
@@ -294,9 +298,9 @@ def _ingest(merchant: Merchant, integration_id: int | None, normalized: Normaliz
     events.extend(reconcile_events(order=order, result=result))
     OrderEvent.objects.bulk_create(events)
 
-    if created and order.status != OrderStatus.CANCELLED:
+    if notify and created and order.status != OrderStatus.CANCELLED:
         notifications.notification_new_order(merchant=merchant, order=order)
-    if cancelled_now:
+    if notify and cancelled_now:
         notifications.notification_channel_cancellation(merchant=merchant, order=order)
     logger.debug("orders.order.ingested", extra={"merchant_id": merchant.pk, "order_id": order.pk})
     return IngestResult(order=order, outcome="created" if created else "updated")

@@ -15,6 +15,7 @@ from integrations.tasks import stock_push_task, tracking_push_task
 from inventory import services as inventory_services
 from inventory.models import Product, StockLevel
 from jobs.models import WorkerJob
+from notifications.models import NotificationLog
 from orders.models import Order, TrackingOutbox
 from orders.services import order_fulfill_all
 from tests.fakes.shopify import seed_orders
@@ -198,6 +199,8 @@ def test_the_poll_fetches_what_changed_and_resubscribes_deleted_webhooks(scope_a
     store = connect_store(shopify_fake, merchant, stock=10)
     seed_orders(store.shop, 3, start=timezone.now() - timedelta(days=1), step=timedelta(hours=1))
     run_connect(merchant, store.integration)
+    # orders placed before the store was connected are history: the backfill emails nobody
+    assert not NotificationLog.objects.filter(merchant=merchant, kind="new_order").exists()
     next_poll = datetime.fromisoformat(store.integration.checkpoints["next_poll_at"])
     assert timedelta(minutes=4) <= next_poll - timezone.now() <= timedelta(minutes=6, seconds=1)
     assert (merchant.pk, store.integration.pk) not in integrations_due_for_poll()
@@ -210,6 +213,8 @@ def test_the_poll_fetches_what_changed_and_resubscribes_deleted_webhooks(scope_a
     assert integration_poll(merchant=merchant, integration_id=store.integration.pk) == "ok orders=3"  # the newest known, re-read in the overlap
 
     assert Order.objects.filter(merchant=merchant).count() == 5
+    # the two placed after connecting are news: one new-order email each
+    assert NotificationLog.objects.filter(merchant=merchant, kind="new_order").count() == 2
     assert set(Order.objects.filter(merchant=merchant).values_list("external_id", flat=True)) >= {
         str(o.id) for o in new}
     assert len(shopify_fake.calls(root_field="orders")) == before + 1
