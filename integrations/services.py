@@ -27,6 +27,9 @@ from jobs.models import WorkerJob
 
 logger = logging.getLogger(__name__)
 
+# Settings that change what each listing shows on the channel: changing one pushes the store's listings.
+PUSH_SETTINGS = ("buffer_units", "percent", "max_quantity", "zero_at_or_below", "location_external_id")
+
 CONNECT_KIND = "integrations.connect"
 SYNC_KIND = "integrations.sync"
 NAME_MAX = 120
@@ -156,9 +159,12 @@ def integration_update(*, merchant: Merchant, actor: User | None, integration: I
     if name is not None:
         row.name = _clean_name(name)
         changed.append("name")
+    push_again = False
     if settings is not None:
+        before = dict(row.settings or {})
         row.settings = integration_settings_clean(current=row.settings, changes=settings)
         changed.append("settings")
+        push_again = any(before.get(key) != row.settings.get(key) for key in PUSH_SETTINGS)
     if credentials is not None:
         row.credentials = _clean_credentials(row.channel, credentials, from_oauth=from_oauth)
         row.status = Integration.Status.ACTIVE
@@ -168,6 +174,8 @@ def integration_update(*, merchant: Merchant, actor: User | None, integration: I
         logger.info("integrations.integration.credentials_replaced",
                     extra={"merchant_id": merchant.pk, "integration_id": row.pk})
         _connect_job(merchant=merchant, actor=actor, integration=row)
+    elif push_again:  # new rules or another location: the channel should show the new quantities now
+        enqueue_on_commit("integrations.listings_push", merchant_id=merchant.pk, integration_id=row.pk)
     return row
 
 

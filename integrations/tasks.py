@@ -68,6 +68,20 @@ def stock_push_task(*, merchant: Merchant) -> str:
     return "ok " + " ".join(f"{k}={v}" for k, v in sorted(result.items()))
 
 
+@shared_task(base=TenantTask, name="integrations.listings_push", retry_for=RETRYABLE, max_retries=5)
+def listings_push_task(*, merchant: Merchant, integration_id: int) -> str:
+    """After the merchant changed push rules or the location: every matched listing, pushed if it differs."""
+    from integrations.models import Integration
+    from integrations.sync import listings_push
+
+    try:
+        integration = Integration.objects.get(merchant=merchant, pk=integration_id)
+    except Integration.DoesNotExist:
+        return "missing"
+    result = listings_push(merchant=merchant, integration=integration)
+    return f"ok pushed={result['pushed']} failed={result['failed']}"
+
+
 @shared_task(name="integrations.stock_push_fanout")
 def stock_push_fanout() -> int:
     """Beat, every minute: the safety net behind the debounced push (a lost enqueue, a lease run out)."""

@@ -262,3 +262,30 @@ def test_disconnect_removes_our_webhooks_and_keeps_the_orders(scope_a, shopify_f
     integration = Integration.objects.get(pk=store.integration.pk)
     assert (integration.status, integration.checkpoints["webhooks"]["ok"]) == (Integration.Status.DISCONNECTED, False)
     assert Order.objects.filter(merchant=merchant, integration=integration).count() == 2
+
+
+def test_changing_push_rules_pushes_the_new_quantities_at_once(
+        scope_a, shopify_fake, channel_settings, django_capture_on_commit_callbacks):
+    from integrations.services import integration_update
+
+    # given a connected store whose listings show our 10 units each
+    merchant = scope_a.merchant
+    store = connect_store(shopify_fake, merchant, stock=10)
+    run_connect(merchant, store.integration)
+    stock_push_task.apply_async(kwargs={"merchant_id": merchant.pk})
+    matched = Listing.objects.filter(merchant=merchant, integration=store.integration, product__isnull=False)
+    assert set(matched.values_list("last_pushed_quantity", flat=True)) == {10}
+    before = len(_set_calls(shopify_fake))
+    # when the merchant holds 2 units back
+    with django_capture_on_commit_callbacks(execute=True):
+        integration_update(merchant=merchant, actor=scope_a.user, integration=store.integration,
+                           settings={"buffer_units": 2})
+    # then one batched call shows 8 for every listing, without waiting for a stock change
+    calls = _set_calls(shopify_fake)[before:]
+    assert len(calls) == 1
+    assert {q["quantity"] for q in calls[0].variables["input"]["quantities"]} == {8}
+    assert set(matched.values_list("last_pushed_quantity", flat=True)) == {8}
+    # and renaming the store pushes nothing
+    with django_capture_on_commit_callbacks(execute=True):
+        integration_update(merchant=merchant, actor=scope_a.user, integration=store.integration, name="Renamed")
+    assert len(_set_calls(shopify_fake)) == before + 1
