@@ -12,20 +12,20 @@ from __future__ import annotations
 
 import functools
 import logging
-import random
 import time
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
 from django.db import DatabaseError, connection, transaction
 
+from core.backoff import backoff_delay
 from core.errors import TransientConflict
 
 logger = logging.getLogger(__name__)
 
 RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_failure
 ATTEMPTS = 5
-BASE_DELAY = 0.02  # seconds; attempt n sleeps uniform(0, BASE_DELAY * 2**n), capped
+BASE_DELAY = 0.02  # seconds: core.backoff's full jitter on a database scale, capped at MAX_DELAY
 MAX_DELAY = 0.5
 
 P = ParamSpec("P")
@@ -70,7 +70,7 @@ def retry_transaction(fn: Callable[P, R]) -> Callable[P, R]:
                     raise TransientConflict(details={"attempts": attempt}) from exc
                 logger.warning("core.db.retry", extra={"function": fn.__qualname__, "attempt": attempt,
                                                        "sqlstate": getattr(exc.__cause__, "sqlstate", "")})
-                time.sleep(random.uniform(0, min(MAX_DELAY, BASE_DELAY * 2**attempt)))  # noqa: S311 - jitter
+                time.sleep(backoff_delay(attempt, base=BASE_DELAY, cap=MAX_DELAY))  # the one backoff policy
         raise AssertionError("unreachable")  # pragma: no cover
 
     return wrapper
