@@ -29,6 +29,7 @@ run: install
 
 ## make test: the whole suite (PostgreSQL and Redis when they answer; see README)
 test: install-test
+	@bash scripts/ensure_chromium.sh
 	$(BIN)/python scripts/run_tests.py
 
 worker: install

@@ -48,6 +48,14 @@ class Merchant(models.Model):
     name = models.CharField(max_length=200)
     currency = models.CharField(max_length=3, default="USD", help_text="ISO 4217 code used for reporting")
     timezone = models.CharField(max_length=64, default="UTC")
+    default_ship_by_days = models.PositiveSmallIntegerField(
+        default=2, help_text="Business days after the order is placed by which it should ship, when the channel "
+        "makes no promise.",
+    )
+    address = models.JSONField(
+        default=dict, blank=True,
+        help_text="Where the merchant ships from: name, line1, line2, city, region, postcode, country (ISO 3166-1 alpha-2).",
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -28,7 +28,9 @@ def _redis_answers() -> bool:
 
 
 def pytest_collection_modifyitems(config, items):
-    available = {"postgres": settings.IS_POSTGRES, "redis": _redis_answers()}
+    from tests.browser.conftest import chromium_path
+
+    available = {"postgres": settings.IS_POSTGRES, "redis": _redis_answers(), "browser": bool(chromium_path())}
     missing = [name for name, ok in available.items() if not ok]
     if REQUIRED and missing:
         raise pytest.UsageError(f"REQUIRE_SERVICES=1 but these services are unavailable: {', '.join(missing)}")

@@ -1,0 +1,108 @@
+"""Browser tests: Playwright driving Debian's Chromium, headless, against pytest-django's live server.
+
+Every test here is marked `browser` (added below) and `postgres`: the live server runs in a
+thread, so test data must be committed (pytest-django's `live_server` uses a transactional
+database). Chromium comes from Debian (`/usr/bin/chromium`, or `CHROMIUM_PATH`); Playwright's
+own browser download is never used. Without Chromium these tests are skipped with a loud line
+locally and fail in CI (REQUIRE_SERVICES=1), like the other services.
+
+Use `signed_in(tenant)` to get a page already signed in as that tenant's user (the session
+cookie is made by Django's test client, so no login form is typed), `phone` / `laptop` for the
+two viewports, and `assert_fits_width(page)` to check a page has no horizontal overflow.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+
+import pytest
+
+LAPTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+# The flags this machine's closed network needs (see the env notes): no background connections.
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+]
+
+
+def chromium_path() -> str | None:
+    return os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    here = os.path.dirname(__file__)
+    for item in items:
+        if str(item.fspath).startswith(here):
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.postgres)
+
+
+@pytest.fixture(scope="session")
+def _playwright() -> Iterator[object]:
+    # Playwright's sync API runs its own event loop; Django must be told that sync ORM calls from
+    # the test body are fine.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def browser(_playwright):
+    path = chromium_path()
+    if not path:
+        pytest.fail("Chromium not found (apt-get install chromium, or set CHROMIUM_PATH)")
+    b = _playwright.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
+    yield b
+    b.close()
+
+
+@pytest.fixture
+def new_page(browser, live_server) -> Iterator[Callable[..., object]]:
+    """new_page(viewport=LAPTOP, user=None) → a Playwright page on the live server, signed in as `user`."""
+    contexts = []
+
+    def make(viewport: dict | None = None, user=None):
+        context = browser.new_context(viewport=viewport or LAPTOP, base_url=live_server.url)
+        context.set_default_timeout(10_000)
+        if user is not None:
+            from django.conf import settings
+            from django.test import Client
+
+            client = Client()
+            client.force_login(user)
+            cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+            context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie.value,
+                                  "url": live_server.url}])
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for c in contexts:
+        c.close()
+
+
+@pytest.fixture
+def signed_in(new_page):
+    """signed_in(tenant, viewport=LAPTOP) → a page signed in as the tenant's user."""
+    def make(tenant, viewport: dict | None = None):
+        return new_page(viewport=viewport, user=tenant.user)
+
+    return make
+
+
+def assert_fits_width(page) -> None:
+    """The page scrolls only vertically: nothing is wider than the viewport."""
+    overflow = page.evaluate(
+        "() => ({scroll: document.documentElement.scrollWidth, view: window.innerWidth,"
+        " widest: [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right >"
+        " window.innerWidth + 1 && !e.closest('.table-scroll')).slice(0, 3).map(e => e.tagName + '.' +"
+        " e.className)})"
+    )
+    assert overflow["scroll"] <= overflow["view"], f"{page.url} is wider than the screen: {overflow}"
