@@ -7,6 +7,7 @@ level always equals the sum of its movements (checked by `manage.py inventory_au
 
 from __future__ import annotations
 
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
@@ -20,6 +21,14 @@ class Product(TenantOwnedModel):
     sku = models.CharField(max_length=64, help_text="Unique per merchant, case-insensitively.")
     title = models.CharField(max_length=255)
     barcode = models.CharField(max_length=64, blank=True, help_text="EAN/UPC/GTIN.")
+    # Money is in the merchant's currency (Merchant.currency); empty means "not known yet", not zero.
+    price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True,
+                                validators=[MinValueValidator(0)], help_text="Selling price, for manual orders.")
+    cost = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True,
+                               validators=[MinValueValidator(0)], help_text="Unit cost, for stock value and margin.")
+    image_url = models.URLField(max_length=500, blank=True)
+    supplier = models.CharField(max_length=255, blank=True)
+    supplier_sku = models.CharField(max_length=128, blank=True)
     weight_grams = models.PositiveIntegerField(null=True, blank=True)
     length_mm = models.PositiveIntegerField(null=True, blank=True)
     width_mm = models.PositiveIntegerField(null=True, blank=True)
