@@ -173,9 +173,11 @@ def orders_step(*, merchant: Merchant, integration: Integration, session: Channe
         for normalized in page.items:
             try:
                 # Orders placed before the store was connected are history, not news: no emails for them.
+                # Channels give whole seconds, so an order placed in the second we connected is news too.
                 placed = normalized.placed_at
+                notify = placed is None or placed >= integration.created_at.replace(microsecond=0)
                 order_ingest(merchant=merchant, integration_id=integration.pk, normalized=normalized,
-                             notify=placed is None or placed >= integration.created_at)
+                             notify=notify)
             except ValidationFailed as exc:  # one order we cannot take must not stop every later one
                 skipped.append(normalized.external_id)
                 logger.warning("integrations.order.refused", extra={
