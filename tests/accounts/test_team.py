@@ -475,3 +475,17 @@ def test_switching_merchants_only_among_ones_own_memberships(merchant_a, merchan
     assert "Merchant A" in in_a
     assert stranger.status_code == 302
     assert "Merchant A" in merchant_a.web.get("/orders/").content.decode()
+
+
+@pytest.mark.django_db
+def test_staff_admin_lists_invitations_without_their_keys(merchant_a, django_capture_on_commit_callbacks):
+    invitation, _ = _invite(merchant_a, capture=django_capture_on_commit_callbacks)
+    admin = User.objects.create_superuser("ops@switchboard.example", PASSWORD)
+    web = Client()
+    web.force_login(admin)
+
+    listed = web.get("/admin/accounts/invitation/")
+    detail = web.get(f"/admin/accounts/invitation/{invitation.pk}/change/")
+
+    assert listed.status_code == 200 and "sam@staff.example" in listed.content.decode()
+    assert detail.status_code == 200 and invitation.key_hash not in detail.content.decode()
