@@ -7,6 +7,17 @@ class SignupExtraForm(forms.Form):
     first_name = forms.CharField(max_length=150, required=False, label="Your name")
     business_name = forms.CharField(max_length=200, required=False, label="Business name")
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Someone signing up from an invitation joins that business rather than naming their own.
+        from allauth.core import context
+
+        from accounts.sessions import SESSION_INVITATION
+
+        request = context.request
+        if request is not None and hasattr(request, "session") and request.session.get(SESSION_INVITATION):
+            self.fields.pop("business_name", None)
+
     def signup(self, request, user) -> None:
         user.first_name = self.cleaned_data.get("first_name", "")
         user.save(update_fields=["first_name"])

@@ -8,6 +8,7 @@ import re
 from datetime import timedelta
 
 import pytest
+import responses
 from allauth.account.models import EmailAddress
 from django.core import mail
 from django.test import Client
@@ -172,6 +173,7 @@ def test_a_new_person_signs_up_from_the_link_with_the_address_verified_and_joins
     assert landing.status_code == 200 and "Create your account" in landing.content.decode()
     form = browser.get("/accounts/signup/")
     assert 'value="sam@staff.example"' in form.content.decode()
+    assert 'name="business_name"' not in form.content.decode()  # they join a business, not start one
     signed_up = browser.post("/accounts/signup/", {"email": "sam@staff.example", "password1": PASSWORD,
                                                    "password2": PASSWORD})
 
@@ -489,3 +491,30 @@ def test_staff_admin_lists_invitations_without_their_keys(merchant_a, django_cap
 
     assert listed.status_code == 200 and "sam@staff.example" in listed.content.decode()
     assert detail.status_code == 200 and invitation.key_hash not in detail.content.decode()
+
+
+@pytest.mark.django_db
+@responses.activate
+def test_a_new_person_signing_up_with_google_from_the_link_joins(merchant_a, settings,
+                                                                  django_capture_on_commit_callbacks):
+    from tests.accounts.test_google_sign_in import GOOGLE, _google_login
+
+    settings.SOCIALACCOUNT_PROVIDERS = GOOGLE
+    _, link = _invite(merchant_a, email="grace@gmail.example", capture=django_capture_on_commit_callbacks)
+    browser = Client()
+    browser.get(link)
+
+    _google_login(browser, uid="1098", email="grace@gmail.example")
+
+    user = User.objects.get(email="grace@gmail.example")
+    with unscoped("test assertion"):
+        assert list(Membership.objects.filter(user=user).values_list("merchant__name", "role")) == [
+            ("Merchant A", "staff")]
+        assert Merchant.objects.count() == 1
+    assert "Merchant A" in browser.get("/orders/").content.decode()
+
+
+@pytest.mark.django_db
+def test_a_plain_sign_up_still_names_its_own_business(client):
+    page = client.get("/accounts/signup/")
+    assert 'name="business_name"' in page.content.decode()
