@@ -518,3 +518,17 @@ def test_a_new_person_signing_up_with_google_from_the_link_joins(merchant_a, set
 def test_a_plain_sign_up_still_names_its_own_business(client):
     page = client.get("/accounts/signup/")
     assert 'name="business_name"' in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_invite_form_shows_why_an_address_was_refused(merchant_a):
+    _add_member(merchant_a, "sam@staff.example")
+
+    member = merchant_a.web.post("/settings/team/invitations/", {"email": "SAM@staff.example", "role": "staff"})
+    malformed = merchant_a.web.post("/settings/team/invitations/", {"email": "sam@", "role": "boss"})
+
+    assert member.status_code == 400
+    assert "sam@staff.example is already a member of this team." in member.content.decode()
+    assert malformed.status_code == 400
+    assert set(malformed.context["invite_form"].errors) == {"email", "role"}
+    assert mail.outbox == []
