@@ -49,9 +49,9 @@ def _country_choices() -> list[tuple[str, str]]:
 
 
 def _zone_choices() -> list[tuple[str, str]]:
-    from accounts.services import time_zone_names
+    from accounts.services import time_zone_choices
 
-    return [(name, name.replace("_", " ")) for name in time_zone_names()]
+    return [(name, name.replace("_", " ")) for name in time_zone_choices()]
 
 
 ADDRESS_PARTS = ("name", "line1", "line2", "city", "region", "postcode", "country")
@@ -78,6 +78,13 @@ class MerchantSettingsForm(forms.Form):
 
     def __init__(self, *args, read_only: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        # A value saved before these lists (an alias such as "GB", a retired currency) is still
+        # shown as it is, not silently replaced by the first option; merchant_update judges it.
+        for name in ("timezone", "currency"):
+            current = self.initial.get(name)
+            field = self.fields[name]
+            if current and current not in {value for value, _ in field.choices}:
+                field.choices = [(current, current), *field.choices]
         if read_only:
             for field in self.fields.values():
                 field.disabled = True

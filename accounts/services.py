@@ -431,9 +431,18 @@ SHIP_BY_DAYS_MAX = 30
 
 
 @lru_cache(maxsize=1)
-def time_zone_names() -> tuple[str, ...]:
-    """Every IANA zone name this machine's tz database knows, sorted (for the select and the check)."""
-    return tuple(sorted(n for n in zoneinfo.available_timezones() if not n.startswith(("posix/", "right/"))))
+def time_zone_names() -> frozenset[str]:
+    """Every IANA zone name this machine's tz database knows, aliases included (what a merchant
+    may be set to); not the database's own entries ("localtime", "Factory", posix/, right/)."""
+    return frozenset(n for n in zoneinfo.available_timezones()
+                     if n not in ("localtime", "Factory", "posixrules") and not n.startswith(("posix/", "right/")))
+
+
+@lru_cache(maxsize=1)
+def time_zone_choices() -> tuple[str, ...]:
+    """The zones offered in the settings select: UTC and the Area/City names, sorted; the
+    legacy aliases (GB, US/Eastern) and Etc/GMT±N (whose sign is inverted) stay valid but unlisted."""
+    return ("UTC", *sorted(n for n in time_zone_names() if "/" in n and not n.startswith(("Etc/", "US/", "SystemV/"))))
 
 
 def merchant_update(*, merchant: Merchant, actor: User, name: str, currency: str, timezone_name: str,

@@ -138,3 +138,18 @@ def test_settings_change_only_the_requesting_merchant(merchant_a, merchant_b):
 
     assert Merchant.objects.get(pk=merchant_a.merchant.pk).name == "Merchant A"
     assert Merchant.objects.get(pk=merchant_b.merchant.pk).name == "B renamed"
+
+
+@pytest.mark.django_db
+def test_a_zone_alias_saved_earlier_is_shown_and_kept_not_replaced(merchant_a):
+    Merchant.objects.filter(pk=merchant_a.merchant.pk).update(timezone="GB")
+
+    page = merchant_a.web.get("/settings/").content.decode()
+    saved = merchant_a.web.post("/settings/", _form(timezone="GB"))
+
+    assert '<option value="GB" selected>' in page
+    assert '<option value="localtime"' not in page and '<option value="Factory"' not in page
+    assert saved.status_code == 302
+    assert Merchant.objects.get(pk=merchant_a.merchant.pk).timezone == "GB"
+    with pytest.raises(ValidationFailed):
+        _update(merchant_a, timezone_name="localtime")
