@@ -121,6 +121,16 @@ def _team_url() -> str:
     return reverse("team")
 
 
+def _say_whether_sent(request, invitation, sent_message: str) -> None:
+    """The mail goes out when the service's transaction commits, before we get here."""
+    invitation.refresh_from_db(fields=["sent_at"])
+    if invitation.sent_at is None:
+        messages.error(request, f"The invitation to {invitation.email} is saved but the email could not be sent. "
+                                "Try Resend in a moment.")
+    else:
+        messages.success(request, sent_message)
+
+
 class InvitationCreateView(MerchantRequiredMixin, View):
     def post(self, request):
         form = InvitationForm(request.POST)
@@ -133,7 +143,7 @@ class InvitationCreateView(MerchantRequiredMixin, View):
             except (ValidationFailed, Conflict) as exc:
                 form.add_error("email", exc.message)
             else:
-                messages.success(request, f"Invitation sent to {invitation.email}.")
+                _say_whether_sent(request, invitation, f"Invitation sent to {invitation.email}.")
                 return HttpResponseRedirect(_team_url())
         view = TeamView(request=request, kwargs={})
         return render(request, TeamView.template_name, view.get_context_data(invite_form=form), status=400)
@@ -148,7 +158,8 @@ class InvitationResendView(MerchantRequiredMixin, View):
         except Conflict as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, f"A new link was sent to {invitation.email}; the old one no longer works.")
+            _say_whether_sent(request, invitation,
+                              f"A new link was sent to {invitation.email}; the old one no longer works.")
         return HttpResponseRedirect(_team_url())
 
 

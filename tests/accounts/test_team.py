@@ -130,6 +130,9 @@ def test_a_failing_mail_server_keeps_the_invitation_unsent_for_a_resend(merchant
     assert invitation.sent_at is None
     page = merchant_a.web.get("/settings/team/")
     assert "not sent" in page.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        resent = merchant_a.web.post(f"/settings/team/invitations/{invitation.pk}/resend/", follow=True)
+    assert "the email could not be sent" in resent.content.decode()
 
 
 class FailingBackend:
