@@ -3,7 +3,7 @@ from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from accounts import services
-from accounts.models import ApiToken, Membership, Merchant, User
+from accounts.models import ApiToken, Invitation, Membership, Merchant, User
 
 
 @admin.register(User)
@@ -73,4 +73,21 @@ class ApiTokenAdmin(admin.ModelAdmin):
         return f"sb_{obj.prefix}_••••••••"
 
     def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """Read-only: invitations are sent and revoked by owners on the Team page (the key is never shown)."""
+
+    list_display = ["id", "email", "role", "merchant", "invited_by", "created_at", "expires_at", "accepted_at",
+                    "revoked_at"]
+    list_filter = ["role", ("accepted_at", admin.EmptyFieldListFilter), ("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["email", "merchant__name"]
+    exclude = ["key_hash"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False

@@ -4,6 +4,7 @@ imports services: models → tenancy, services → models + tenancy, middleware 
 from __future__ import annotations
 
 from accounts.services import api_token_authenticate, membership_for_user
+from accounts.sessions import session_merchant_id
 from accounts.tenancy import tenant_scope, unscoped
 
 
@@ -33,7 +34,7 @@ class TenantScopeMiddleware:
                 user = request.api_token.user
                 request.merchant = request.api_token.merchant
         elif user.is_authenticated:
-            request.membership = membership_for_user(user)
+            request.membership = membership_for_user(user, session_merchant_id(request.session))
             request.merchant = request.membership.merchant if request.membership else None
 
         if request.merchant is None:

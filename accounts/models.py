@@ -109,3 +109,37 @@ class ApiToken(TenantOwnedModel):
         return self.revoked_at is None
 
 
+
+
+class Invitation(TenantOwnedModel):
+    """An owner's invitation for an email address to join the merchant with a role.
+
+    The link carries a random token; only its SHA-256 is stored (like ApiToken), so a copy of
+    the database holds no usable link, and resending rotates the token, killing the old link.
+    Expiry is a column rather than a signature's age, so a resend extends it and rotating
+    SECRET_KEY does not void invitations. An invitation is open until accepted, revoked or
+    past `expires_at`; at most one open invitation per address and merchant.
+    """
+
+    email = models.EmailField()
+    role = models.CharField(max_length=16, choices=Membership.Role.choices, default=Membership.Role.STAFF)
+    invited_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "email"], name="accounts_invitation_open_uniq",
+                condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.merchant_id} ({self.role})"

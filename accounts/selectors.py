@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from accounts.models import ApiToken, Membership, Merchant
+from accounts.models import ApiToken, Invitation, Membership, Merchant, User
+from accounts.tenancy import unscoped
 from core.errors import NotFound
 
 
@@ -19,3 +20,37 @@ def api_token_get(*, merchant: Merchant, pk: int) -> ApiToken:
 
 def membership_list(*, merchant: Merchant) -> QuerySet[Membership]:
     return Membership.objects.filter(merchant=merchant).select_related("user").order_by("created_at")
+
+
+def membership_get(*, merchant: Merchant, pk: int) -> Membership:
+    membership = membership_list(merchant=merchant).filter(pk=pk).order_by().first()
+    if membership is None:
+        raise NotFound("No such member.")
+    return membership
+
+
+def invitation_list_pending(*, merchant: Merchant) -> QuerySet[Invitation]:
+    """Invitations not yet accepted or revoked, expired ones included (they can be resent)."""
+    return (
+        Invitation.objects.filter(merchant=merchant, accepted_at__isnull=True, revoked_at__isnull=True)
+        .select_related("invited_by").order_by("-created_at", "-id")
+    )
+
+
+def invitation_get(*, merchant: Merchant, pk: int) -> Invitation:
+    invitation = Invitation.objects.filter(merchant=merchant, pk=pk).order_by().first()
+    if invitation is None:
+        raise NotFound("No such invitation.")
+    return invitation
+
+
+def memberships_of_user(*, user: User) -> list[Membership]:
+    """Every merchant a person works for (the merchant switcher): their own rows only."""
+    with unscoped("a person's own memberships"):
+        return list(Membership.objects.select_related("merchant")
+                    .filter(user=user, merchant__is_active=True).order_by("created_at", "id"))
+
+
+def user_exists_with_email(email: str) -> bool:
+    """Whether an invitation's address already has an account (sign in) or not (sign up)."""
+    return User.objects.filter(email__iexact=email).exists()
