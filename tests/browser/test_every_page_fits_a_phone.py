@@ -107,15 +107,17 @@ def seed_workbench(tenant) -> dict[str, list]:
                                               code="OVERFLOW")
         store = make_integration(m, name="Main Shopify store")
 
-        def ingest(ext, lines):  # one order a day, so the analytics charts have bars
+        def ingest(ext, lines, **extra):  # one order a day, so the analytics charts have bars
             placed = timezone.now() - timedelta(days=int(ext) - 1000, hours=3)
             return orders.order_ingest(merchant=m, integration_id=store.pk, normalized=normalized(
-                ext, lines=lines, placed_at=placed, channel_updated_at=placed)).order
+                ext, lines=lines, placed_at=placed, channel_updated_at=placed, **extra)).order
 
         def line_requests(order):
             return [ShipmentLineRequest(li.pk, li.quantity) for li in OrderLine.objects.filter(merchant=m, order=order)]
 
-        open_order = ingest("1001", (("L1", "MUG-1", 2), ("L2", "GIFT-SET", 1)))
+        open_order = ingest("1001", (("L1", "MUG-1", 2), ("L2", "GIFT-SET", 1)),  # long words do not wrap
+                            customer_name="Maximiliane Wolkenstein-Rodenegg",
+                            customer_email="maximiliane.wolkenstein-rodenegg.orders@a-long-company-domain.example")
         shipped = ingest("1002", (("L1", "MUG-1", 1),))
         orders.shipment_create(merchant=m, order=shipped, lines=line_requests(shipped), carrier="Royal Mail",
                                tracking_number="RM123456789GB", tracking_url="https://track.example/RM123456789GB")
