@@ -6,8 +6,9 @@ that answers GET; by rule that leaves out the API, the admin, allauth (its signe
 checked below), webhook receivers, health checks, POST-only endpoints and downloads (a route
 ending in a file name such as `export.csv`). Path parameters are filled with real objects of a
 seeded merchant: `pk` by the route segment in front of it (`products/<pk>` is a product), other
-parameters by their name. A new page whose parameter this file cannot fill fails, naming it: add
-the object to `seed_workbench` and its segment to OBJECTS_FOR.
+parameters by their name; a segment OBJECTS_FOR does not know is filled by the tenant-isolation
+factory of the model named like it (`webhook-events/<pk>` → WebhookEvent). A new page whose
+parameter neither fills fails, naming it: add the object to `seed_workbench` and OBJECTS_FOR.
 """
 
 from __future__ import annotations
@@ -55,23 +56,39 @@ OBJECTS_FOR = {
 }
 
 
-def _slots(route: str) -> list[tuple[str, str]]:
-    """(parameter name, seed key) for each parameter of the route, in order."""
+def _factory_model(segment: str) -> type | None:
+    """The model of a tenant-isolation factory (tests/<app>/factories.py) named like the segment:
+    `webhook-events` → WebhookEvent. Lets a new page be filled without editing this file."""
+    from tests.factories import load_all
+
+    wanted = re.sub(r"[-_]", "", segment).lower()
+    by_name = {model.__name__.lower(): model for model in load_all()}
+    return by_name.get(wanted) or by_name.get(wanted.removesuffix("s"))
+
+
+def _slots(route: str) -> list[tuple[str, str | type]]:
+    """(parameter token, seed key or factory model) for each parameter of the route, in order."""
     slots = []
     for match in PARAM.finditer(route):
         name = match["name"]
         if name == "pk":
             before = route[: match.start()].rstrip("/").rsplit("/", 1)[-1]
-            key = OBJECTS_FOR.get(before)
+            key = OBJECTS_FOR.get(before) or _factory_model(before)
         else:
-            key = OBJECTS_FOR.get(name)
+            key = OBJECTS_FOR.get(name) or _factory_model(name.removesuffix("_id"))
         assert key, f"{route}: nothing fills <{name}>; add a seeded object to seed_workbench and OBJECTS_FOR"
         slots.append((match.group(0), key))
     return slots
 
 
-def _paths(route: str, seeded: dict[str, list]) -> list[str]:
+def _paths(route: str, seeded: dict, tenant) -> list[str]:
     slots = _slots(route)
+    for _, key in slots:
+        if key not in seeded:  # a model with a factory: one object made for this page
+            from tests.factories import load_all
+
+            with tenant_scope(tenant.merchant):
+                seeded[key] = [load_all()[key](tenant)]
     choices = [seeded[key] for _, key in slots]
     paths = []
     for values in cartesian(*choices):
@@ -173,7 +190,7 @@ def test_every_dashboard_page_fits_the_screen(signed_in, merchant_a, viewport):
     """Given a merchant with one of everything, every page at 390 px (and 1280 px) scrolls only vertically,
     has no duplicated id and no input without a label."""
     seeded = seed_workbench(merchant_a)
-    paths = [p for route in DASHBOARD_ROUTES for p in _paths(route, seeded)]
+    paths = [p for route in DASHBOARD_ROUTES for p in _paths(route, seeded, merchant_a)]
     page = signed_in(merchant_a, viewport=viewport)
 
     problems = _check_every_page(page, paths)
@@ -209,3 +226,12 @@ def test_the_checks_catch_what_they_claim_to(new_page):
     found = page_problems(page)
     assert "duplicate id: wide" in found
     assert any("input without a label: input[name=bare]" in p for p in found)
+
+
+def test_a_new_pages_parameter_is_filled_by_rule_or_named():
+    from accounts.models import ApiToken
+
+    assert _slots("settings/api-tokens/<id:pk>/") == [("<id:pk>", ApiToken)]  # by its factory
+    assert _slots("orders/<id:pk>/") == [("<id:pk>", "orders")]
+    with pytest.raises(AssertionError, match="nothing fills <pk>"):
+        _slots("gadgets/<id:pk>/")
