@@ -72,3 +72,27 @@ def test_the_api_keeps_utc(merchant_a):
     body = merchant_a.api.get(f"/api/v1/orders/{order.pk}/").json()
 
     assert body["placed_at"] in ("2026-11-01T23:30:00Z", "2026-11-01T23:30:00+00:00")
+
+
+FORBIDDEN = [
+    (re.compile(r"\|\s*(naturaltime|naturalday|timesince|timeuntil)\b"), "relative time replacing the time"),
+    (re.compile(r"(?<!value=\")\{\{[^}]*\|\s*date\b"), "a |date format of its own"),
+    (re.compile(r"\{\{\s*[\w.]*_(at|on)\s*(\}\}|\|(?!\s*when))"), "a raw datetime"),
+]
+
+
+def test_templates_write_dates_only_through_when():
+    """Every page template (emails are rendered outside a request, and date inputs need ISO values)
+    writes a moment with |when or |when_date: a template added later is held to it too."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    offenders = []
+    for path in sorted(Path(settings.BASE_DIR, "templates").rglob("*.html")):
+        if "notifications/email" in path.as_posix():
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            offenders += [f"{path.relative_to(settings.BASE_DIR)}:{number}: {why}: {line.strip()[:120]}"
+                          for pattern, why in FORBIDDEN if pattern.search(line)]
+    assert offenders == [], "\n".join(offenders)
