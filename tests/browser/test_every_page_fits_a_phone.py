@@ -235,3 +235,20 @@ def test_a_new_pages_parameter_is_filled_by_rule_or_named():
     assert _slots("orders/<id:pk>/") == [("<id:pk>", "orders")]
     with pytest.raises(AssertionError, match="nothing fills <pk>"):
         _slots("gadgets/<id:pk>/")
+
+
+def test_on_a_phone_the_menu_opens_from_the_keyboard_with_focus_visible(signed_in, merchant_a):
+    """Tab reaches the menu toggle (it used to be display:none), its focus is drawn, Space opens the menu."""
+    page = signed_in(merchant_a, viewport=PHONE)
+    page.goto("/orders/")
+    assert not page.is_visible(".mainnav")
+
+    page.keyboard.press("Tab")  # the brand link
+    page.keyboard.press("Tab")
+    focused = page.evaluate("() => document.activeElement.id")
+    ring = page.evaluate("() => getComputedStyle(document.querySelector('.nav-toggle-label')).outlineStyle")
+    page.keyboard.press("Space")
+
+    assert focused == "nav-toggle"
+    assert ring == "solid"
+    assert page.is_visible(".mainnav a[data-section=inventory]")
