@@ -53,6 +53,8 @@ DASHBOARD_ROUTES = sorted(route for route, callback in _walk(get_resolver().url_
 OBJECTS_FOR = {
     "orders": "orders", "products": "products", "locations": "locations", "import": "imports",
     "jobs": "jobs", "integrations": "integrations", "channel": "channels",
+    "bulk": "bulk_jobs",  # orders/bulk/<pk>/: a bulk action run as a job
+    "members": "members",  # settings/team/members/<pk>/...: a staff member
 }
 
 
@@ -101,8 +103,9 @@ def _paths(route: str, seeded: dict, tenant) -> list[str]:
 
 def seed_workbench(tenant) -> dict[str, list]:
     """A small merchant with one of everything a page can show: products (one low, one with a long
-    name), a bundle, two locations, an integration, orders in several states with shipments, a job,
-    a stock import and notification settings."""
+    name), a bundle, two locations, an integration, orders in several states with shipments, jobs
+    (one a bulk action), a stock import, notification settings and a staff member."""
+    from accounts.models import Membership, User
     from inventory import services as inventory
     from jobs.services import job_create
     from notifications.services import notification_settings_get
@@ -147,13 +150,19 @@ def seed_workbench(tenant) -> dict[str, list]:
         cancelled = orders.order_cancel(merchant=m, order=ingest("1007", (("L1", "MUG-1", 1),)), reason="Fraud")
         job = job_create(merchant=m, kind="tests.workbench", description="Import products", total=10,
                          created_by=tenant.user)
+        bulk_job = job_create(merchant=m, kind="orders.bulk_action", description="Cancel: 2 orders", total=2,
+                              created_by=tenant.user, params={"action": "cancel", "ids": [held.pk, short.pk],
+                                                              "tag": "", "reason": "Customer asked"})
         from inventory.services.imports import stock_import_create
         imp = stock_import_create(merchant=m, user=tenant.user, filename="stock.csv", upload=io.BytesIO(
             b"sku,location,on_hand\nMUG-1,MAIN,41\nNOPE,MAIN,3\n"))
         notification_settings_get(merchant=m)
+        staff = Membership.objects.create(merchant=m, role=Membership.Role.STAFF, user=User.objects.create_user(
+            "packer.with-a-long-address@warehouse-team.example", "a-long-enough-password-2"))
     return {
         "orders": [open_order, shipped, partial, attention, short, held, cancelled],
-        "products": [mug, tee, bundle], "locations": [warehouse], "integrations": [store], "jobs": [job],
+        "products": [mug, tee, bundle], "locations": [warehouse], "integrations": [store], "jobs": [job, bulk_job],
+        "bulk_jobs": [bulk_job], "members": [staff],
         "imports": [imp], "channels": ["shopify"],
     }
 
