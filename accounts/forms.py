@@ -26,6 +26,10 @@ class SignupExtraForm(forms.Form):
 class ApiTokenForm(forms.Form):
     name = forms.CharField(max_length=100, label="Token name", help_text="What will use it, e.g. 'ERP sync'.")
 
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "id_token_%s")  # shares the Settings page with other forms' "name"
+        super().__init__(*args, **kwargs)
+
 
 class InvitationForm(forms.Form):
     email = forms.EmailField(label="Email address", max_length=254)

@@ -3,16 +3,20 @@ imports services: models → tenancy, services → models + tenancy, middleware 
 
 from __future__ import annotations
 
+from django.utils import timezone
+
 from accounts.services import api_token_authenticate, membership_for_user
 from accounts.sessions import session_merchant_id
 from accounts.tenancy import tenant_scope, unscoped
+from core.parsing import zone
 
 
 class TenantScopeMiddleware:
     """Opens the request's scope from the signed-in user's (or API token's) merchant.
 
     Requests without a merchant get no scope at all, so any tenant query they reach
-    raises. Staff pages under /admin/ leave scoping explicitly.
+    raises. Staff pages under /admin/ leave scoping explicitly. Dashboard pages run in the
+    merchant's time zone (core.templatetags.when writes its clock); the API keeps UTC.
     """
 
     def __init__(self, get_response):
@@ -39,5 +43,6 @@ class TenantScopeMiddleware:
 
         if request.merchant is None:
             return self.get_response(request)
-        with tenant_scope(request.merchant):
+        tz = timezone.get_current_timezone() if request.path.startswith("/api/") else zone(request.merchant.timezone)
+        with tenant_scope(request.merchant), timezone.override(tz):
             return self.get_response(request)

@@ -92,6 +92,8 @@ TEMPLATES = [
     },
 ]
 
+FORM_RENDERER = "core.forms.FormRenderer"  # every field has an accessible name (aria-label from its label)
+
 # --- Database -----------------------------------------------------------------------------
 if ENV.database_url:
     DATABASES = {"default": dj_database_url.parse(ENV.database_url, conn_max_age=60, conn_health_checks=True)}

@@ -1,7 +1,10 @@
-"""Error pages: JSON for the API, HTML for people."""
+"""Error pages (JSON for the API, HTML for people) and the favicon."""
 
-from django.http import JsonResponse
+from django.conf import settings
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET
 
 from core.api import error_body
 
@@ -33,3 +36,13 @@ def server_error(request):
     if _wants_json(request):
         return JsonResponse(error_body("server_error", "Internal server error."), status=500)
     return render(request, "errors/500.html", status=500)
+
+
+_FAVICON = (settings.BASE_DIR / "static" / "favicon.svg").read_bytes()
+
+
+@require_GET
+@cache_control(max_age=86400, public=True)
+def favicon(request):
+    """/favicon.ico, which browsers and bookmarks ask for whatever the page's <link rel="icon"> says: the SVG icon."""
+    return HttpResponse(_FAVICON, content_type="image/svg+xml")

@@ -331,7 +331,7 @@ class AnalyticsView(MerchantRequiredMixin, TemplateView):
             revenue_chart=charts.stacked_bars(labels=labels, series=rev_series, title=f"Revenue per day ({m.currency})",
                                                names=names, colours=colours),
             count_chart=charts.stacked_bars(labels=labels, series=cnt_series, title="Orders per day",
-                                             names=names, colours=colours),
+                                             names=names, colours=colours, whole=True),
             top=top,
             top_units_chart=charts.horizontal_bars(items=[(r["sku"], r["units"]) for r in top["by_units"]],
                                                    title="Top SKUs by units"),

@@ -97,12 +97,51 @@ def signed_in(new_page):
     return make
 
 
+_OVERFLOW_JS = """() => {
+  const view = document.documentElement.clientWidth;
+  const clipped = e => { for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) {
+    if (['auto', 'scroll', 'hidden', 'clip'].includes(getComputedStyle(a).overflowX)) return true; } return false; };
+  const name = e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
+    [...e.classList].map(c => '.' + c).join('') + (e.getAttribute('name') ? '[name=' + e.getAttribute('name') + ']' : '');
+  const path = e => { const parts = []; for (let a = e; a && a !== document.body; a = a.parentElement) parts.unshift(name(a));
+    return parts.slice(-4).join(' > '); };
+  const wide = [...document.querySelectorAll('body *')]
+    .map(e => [e, e.getBoundingClientRect()])
+    .filter(([e, r]) => r.width > 0 && r.right > view + 1 && !clipped(e))
+    .sort((a, b) => b[1].right - a[1].right).slice(0, 5)
+    .map(([e, r]) => path(e) + ' (right edge ' + Math.round(r.right) + 'px)');
+  return {scroll: document.documentElement.scrollWidth, view: view, widest: wide};
+}"""
+
+_PROBLEMS_JS = """() => {
+  const problems = [];
+  const seen = {};
+  document.querySelectorAll('[id]').forEach(e => { seen[e.id] = (seen[e.id] || 0) + 1; });
+  Object.entries(seen).filter(([, n]) => n > 1).forEach(([id]) => problems.push('duplicate id: ' + id));
+  document.querySelectorAll('input, select, textarea').forEach(e => {
+    if (['hidden', 'submit', 'button', 'reset', 'image'].includes(e.type)) return;
+    if (e.labels && e.labels.length) return;
+    if ((e.getAttribute('aria-label') || '').trim() || e.getAttribute('aria-labelledby')) return;
+    problems.push('input without a label: ' + e.tagName.toLowerCase() +
+      (e.getAttribute('name') ? '[name=' + e.getAttribute('name') + ']' : '') + (e.id ? '#' + e.id : ''));
+  });
+  return problems;
+}"""
+
+
 def assert_fits_width(page) -> None:
-    """The page scrolls only vertically: nothing is wider than the viewport."""
-    overflow = page.evaluate(
-        "() => ({scroll: document.documentElement.scrollWidth, view: window.innerWidth,"
-        " widest: [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right >"
-        " window.innerWidth + 1 && !e.closest('.table-scroll')).slice(0, 3).map(e => e.tagName + '.' +"
-        " e.className)})"
-    )
-    assert overflow["scroll"] <= overflow["view"], f"{page.url} is wider than the screen: {overflow}"
+    """The page scrolls only vertically: nothing is wider than the viewport.
+
+    Content inside a scroll container (`.table-scroll` or anything with overflow-x other than
+    visible) may be wider; the failure names the widest elements that stick out, with their path.
+    """
+    overflow = page.evaluate(_OVERFLOW_JS)
+    assert overflow["scroll"] <= overflow["view"], (
+        f"{page.url} is {overflow['scroll']}px wide on a {overflow['view']}px screen; sticking out: "
+        + "; ".join(overflow["widest"]))
+
+
+def page_problems(page) -> list[str]:
+    """Accessibility basics of the page as loaded: duplicated id attributes and inputs, selects and
+    text areas without a label (a <label>, aria-label or aria-labelledby; a placeholder is not one)."""
+    return page.evaluate(_PROBLEMS_JS)

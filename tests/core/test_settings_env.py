@@ -77,7 +77,7 @@ def test_development_needs_no_variables():
 def _manage(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "SWITCHBOARD_TESTING",
                                                              "DJANGO_SETTINGS_MODULE", "CELERY_TASK_ALWAYS_EAGER",
-                                                             "DJANGO_ALLOW_ASYNC_UNSAFE")}  # set by the browser tests' harness
+                                                             "DJANGO_ALLOW_ASYNC_UNSAFE")}  # set by tests/browser
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=clean | env,
                           capture_output=True, text=True, timeout=120)
 

@@ -32,4 +32,4 @@ def test_demo_seed_is_alive_and_idempotent(merchant_a):
             OrderStatus.CANCELLED} <= statuses
     assert channels == {"shopify", "woocommerce", "amazon", "manual"}
     r = merchant_a.web.get("/orders/analytics/")
-    assert r.status_code == 200 and r.content.count(b"<svg") == 5
+    assert r.status_code == 200 and r.content.count(b"<svg") == 7  # 5 charts; the two per-day ones drawn for laptop and phone
