@@ -327,3 +327,13 @@ def test_queue_and_home_queries_do_not_grow_with_orders(merchant_a, url):
     _many(m, 2, 38)
     many = _count(merchant_a.web, url)
     assert many == few
+
+
+def test_the_api_lists_a_tab_and_shows_ship_by_and_service(merchant_a, merchant_b):
+    orders = _shop(merchant_a.merchant)
+    r = merchant_a.api.get("/api/v1/orders/?tab=attention")
+    assert r.status_code == 200
+    [row] = r.json()["results"]
+    assert row["id"] == orders["attention"].pk and row["ship_by_at"] and row["requested_service"] == ""
+    assert merchant_a.api.get("/api/v1/orders/?tab=nope").json()["error"]["code"] == "validation_failed"
+    assert merchant_b.api.get("/api/v1/orders/?tab=attention").json()["results"] == []
