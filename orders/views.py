@@ -110,6 +110,8 @@ class OrderListView(MerchantRequiredMixin, TemplateView):
             has_filters=any(k != "tab" for k in query), no_orders_at_all=tabs[-1].count == 0 and len(query) <= 1,
             tabs=[(t, urlencode({**{k: v for k, v in query.items() if k != "tab"}, "tab": t.slug})) for t in tabs],
             active_tab=filters.tab or "all", late_count=late, sort=sort,
+            late_query=urlencode({**{k: v for k, v in query.items() if k not in ("tab", "late")},
+                                  "tab": "all", "late": "true", "sort": "ship_by"}),
             columns=_sort_links(query, sort), view_query=urlencode(view_query),
             saved_views=selectors.saved_view_list(merchant=self.merchant, user=request.user),
             saved_view_form=SavedViewForm(initial={"query": urlencode(view_query)}),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -337,3 +338,12 @@ def test_the_api_lists_a_tab_and_shows_ship_by_and_service(merchant_a, merchant_
     assert row["id"] == orders["attention"].pk and row["ship_by_at"] and row["requested_service"] == ""
     assert merchant_a.api.get("/api/v1/orders/?tab=nope").json()["error"]["code"] == "validation_failed"
     assert merchant_b.api.get("/api/v1/orders/?tab=attention").json()["results"] == []
+
+
+def test_the_late_link_lists_exactly_the_late_orders_it_counts(merchant_a):
+    _shop(merchant_a.merchant)
+    html = merchant_a.web.get("/orders/?channel=shopify").content.decode()
+    link = re.search(r'class="queue-late" href="\?([^"]+)" data-late="(\d+)"', html)
+    listed = merchant_a.web.get("/orders/?" + link.group(1).replace("&amp;", "&")).content.decode()
+    assert "channel=shopify" in link.group(1)
+    assert len(re.findall(r'data-order="', listed)) == int(link.group(2)) == 4
