@@ -253,6 +253,7 @@ class OrderDetailView(MerchantRequiredMixin, TemplateView):
             li.prefill = min(li.left_to_ship, li.quantity_reserved) if li.quantity_short else li.left_to_ship
         ctx.update(
             order=order, lines=lines, shipments=shipments, events=list(order.events.all()),
+            is_late=selectors.order_is_late(order),
             tags=", ".join(t.name for t in order.tag_rows.all()),
             raw_payload=json.dumps(order.raw_payload, indent=2, sort_keys=True, default=str),
             can_ship=order.status in SHIPPABLE and any(li.left_to_ship and li.product_id for li in lines),

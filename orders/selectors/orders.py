@@ -45,6 +45,11 @@ def late_condition(now: datetime) -> Q:
     return Q(status__in=OPEN, ship_by_at__lt=now)
 
 
+def order_is_late(order: Order, *, now: datetime | None = None) -> bool:
+    """late_condition for one loaded order (its page), in Python: the same rule, no query."""
+    return order.status in OPEN and order.ship_by_at is not None and order.ship_by_at < (now or timezone.now())
+
+
 @dataclass(frozen=True)
 class OrderFilters:
     tab: str = ""
