@@ -3,7 +3,6 @@ from django.urls import path
 from accounts import views
 
 urlpatterns = [
-    path("", views.DashboardView.as_view(), name="dashboard"),
     path("settings/", views.SettingsView.as_view(), name="settings"),
     path("settings/merchant/switch/", views.MerchantSwitchView.as_view(), name="merchant-switch"),
     path("settings/api-tokens/", views.ApiTokenCreateView.as_view(), name="api-token-create"),

@@ -8,7 +8,7 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.views import View
-from django.views.generic import RedirectView, TemplateView
+from django.views.generic import TemplateView
 
 from accounts import selectors, services
 from accounts.forms import ApiTokenForm, InvitationForm, MerchantSettingsForm, RoleForm
@@ -28,13 +28,6 @@ class MerchantRequiredMixin(LoginRequiredMixin):
     @property
     def merchant(self):
         return self.request.merchant
-
-
-class DashboardView(MerchantRequiredMixin, RedirectView):
-    """The order list is where a merchant's day starts; "/" takes them there."""
-
-    pattern_name = "order-list"
-
 
 
 def _is_owner(request) -> bool:

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from core import health
 from core.api import api_not_found
 from core.views import favicon
+from orders.views import HomeView
 
 api_v1 = [
     path("", include("accounts.api_urls")),
@@ -24,6 +25,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/<path:rest>", api_not_found),
+    # The home page lives with orders (it reads orders, stock, stores and jobs; accounts sits below them all).
+    path("", HomeView.as_view(), name="dashboard"),
     path("", include("accounts.urls")),
     path("jobs/", include("jobs.urls")),
     path("inventory/", include("inventory.urls")),

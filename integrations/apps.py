@@ -9,10 +9,10 @@ class IntegrationsConfig(AppConfig):
         from integrations.channels.shopify.credentials import shopify_credentials_validate
         from integrations.credentials import credential_validator_register
         from integrations.registry import channel_package_register
-        from integrations.selectors import integration_choices
+        from integrations.selectors import integration_alerts, integration_choices
         from integrations.sync.stock import CONSUMER, stock_push_schedule
         from inventory.registry import availability_consumer_register
-        from orders.channels import store_choice_sources
+        from orders.channels import store_alert_sources, store_choice_sources
 
         # One line per channel: its package says what it is, the registries tell the lower apps.
         for package in (shopify, woocommerce, amazon):
@@ -20,6 +20,8 @@ class IntegrationsConfig(AppConfig):
         credential_validator_register("shopify", shopify_credentials_validate)
         # The order list's store filter names the merchant's stores (orders cannot import integrations).
         store_choice_sources.register("integrations", integration_choices)
+        # The home page's stores with sync problems or lag, the same way.
+        store_alert_sources.register("integrations", integration_alerts)
 
         # Stock changes reach the channels within seconds: inventory calls stock_push_schedule after the
         # marks commit (a debounced push per merchant); the beat fan-out is the safety net.

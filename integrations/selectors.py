@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.db.models.functions import Lower
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Merchant
@@ -15,6 +16,7 @@ from core.errors import NotFound
 from integrations.models import Integration, Listing
 from inventory.models import Product
 from jobs.models import WorkerJob
+from orders.channels import StoreAlert
 
 SYNC_LAG_WARNING = timedelta(hours=24)
 SYNC_STALE = timedelta(minutes=30)  # polls run every few minutes: this long without one is a problem
@@ -79,16 +81,7 @@ class Finding:
 def integration_doctor(*, merchant: Merchant, integration: Integration) -> list[Finding]:
     """What is wrong with a connection, as far as our own tables tell (the live checks of credentials,
     scopes and webhook subscriptions are the sync engine's). Each finding says how to fix it."""
-    findings: list[Finding] = []
-    if integration.status == Integration.Status.NEEDS_RECONNECT:
-        findings.append(Finding("needs_reconnect", "error", "The store refused our credentials.",
-                                "Reconnect the store (OAuth, or enter a new access token)."))
-    elif integration.status == Integration.Status.DISCONNECTED:
-        findings.append(Finding("disconnected", "info", "The store is disconnected: nothing syncs.",
-                                "Connect the store again to resume syncing."))
-    if integration.last_error:
-        findings.append(Finding("last_error", "warning", f"The last sync failed: {integration.last_error[:300]}",
-                                "Run the connection test; if it fails, reconnect the store."))
+    findings: list[Finding] = _status_findings(integration)
     if not integration.settings.get("location_external_id"):
         findings.append(Finding("location_not_mapped", "error",
                                 "No channel location is mapped, so stock cannot be pushed.",
@@ -126,17 +119,51 @@ def integration_doctor(*, merchant: Merchant, integration: Integration) -> list[
                                 f"{len(unlisted)} active product(s) have no listing on this store: {_examples(unlisted)}.",
                                 "List them on the channel if you sell them there; otherwise nothing to do."))
 
-    if integration.last_order_seen_at is None:
-        findings.append(Finding("no_orders_seen", "info", "No order has arrived from this store yet.",
-                                "Wait for the first sync; if orders exist on the channel, run \"sync now\"."))
-    else:
-        lag = timezone.now() - integration.last_order_seen_at
-        if lag > SYNC_LAG_WARNING:
-            findings.append(Finding("sync_lag", "warning",
-                                    f"The last order arrived {int(lag.total_seconds() // 3600)} hours ago.",
-                                    "If the store has newer orders, run \"sync now\" and check the last error."))
+    findings += _lag_findings(integration)
     findings += _sync_findings(integration)
     return findings
+
+
+def _status_findings(integration: Integration) -> list[Finding]:
+    """What the store row itself says: refused credentials, disconnected, the last sync's error."""
+    findings: list[Finding] = []
+    if integration.status == Integration.Status.NEEDS_RECONNECT:
+        findings.append(Finding("needs_reconnect", "error", "The store refused our credentials.",
+                                "Reconnect the store (OAuth, or enter a new access token)."))
+    elif integration.status == Integration.Status.DISCONNECTED:
+        findings.append(Finding("disconnected", "info", "The store is disconnected: nothing syncs.",
+                                "Connect the store again to resume syncing."))
+    if integration.last_error:
+        findings.append(Finding("last_error", "warning", f"The last sync failed: {integration.last_error[:300]}",
+                                "Run the connection test; if it fails, reconnect the store."))
+    return findings
+
+
+def _lag_findings(integration: Integration) -> list[Finding]:
+    if integration.last_order_seen_at is None:
+        return [Finding("no_orders_seen", "info", "No order has arrived from this store yet.",
+                        "Wait for the first sync; if orders exist on the channel, run \"sync now\".")]
+    lag = timezone.now() - integration.last_order_seen_at
+    if lag > SYNC_LAG_WARNING:
+        return [Finding("sync_lag", "warning", f"The last order arrived {int(lag.total_seconds() // 3600)} hours ago.",
+                        "If the store has newer orders, run \"sync now\" and check the last error.")]
+    return []
+
+
+def integration_alerts(merchant: Merchant) -> list[StoreAlert]:
+    """The home page's stores with sync problems or lag (orders.channels.store_alert_sources): the doctor's
+    findings that need no query beyond the store rows (status, last error, lag, the sync checkpoints), errors
+    and warnings only, one alert per store naming its worst finding. One query, whatever the stores hold."""
+    alerts = []
+    for integration in integration_list(merchant=merchant).exclude(status=Integration.Status.DISCONNECTED):
+        findings = [f for f in (*_status_findings(integration), *_lag_findings(integration),
+                                *_sync_findings(integration)) if f.severity in ("error", "warning")]
+        if findings:
+            worst = min(findings, key=lambda f: f.severity != "error")
+            more = f" (+{len(findings) - 1} more)" if len(findings) > 1 else ""
+            alerts.append(StoreAlert(store=integration.name, message=worst.message + more, severity=worst.severity,
+                                     url=reverse("integration-detail", args=[integration.pk])))
+    return alerts
 
 
 def _sync_findings(integration: Integration) -> list[Finding]:

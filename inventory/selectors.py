@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Lower
 
 from accounts.models import Merchant
@@ -349,3 +349,16 @@ def audit_differences(*, merchant: Merchant) -> list[dict]:
             out.append({"merchant_id": merchant.pk, "level_id": None, "product_id": key[0], "location_id": key[1],
                         "on_hand": None, "ledger_on_hand": h, "reserved": None, "ledger_reserved": r})
     return out
+
+
+def stock_alert_counts(*, merchant: Merchant) -> dict[str, int]:
+    """{"out": products with nothing available (≤ 0), "low": products above 0 but at or under their
+    threshold}, in one aggregate query. Out of stock is not counted as low, so the home page shows each
+    product once. Only active stock-holding products count; one that may be backordered is never out."""
+    backorder = StockLevel.objects.filter(merchant=merchant, product_id=OuterRef("pk"), allows_backorder=True)
+    qs = inventory_table(merchant=merchant, bundle="exclude").filter(is_active=True).exclude(Exists(backorder))
+    return qs.aggregate(
+        out=Count("pk", filter=Q(total_available__lte=0)),
+        low=Count("pk", filter=Q(total_available__gt=0, low_stock_threshold__gt=0,
+                                 total_available__lte=F("low_stock_threshold"))),
+    )

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from datetime import timedelta
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from accounts.models import Merchant
 from core.errors import NotFound
@@ -21,3 +24,17 @@ def job_get(*, merchant: Merchant, pk: int) -> WorkerJob:
     if job is None:
         raise NotFound("No such job.")
     return job
+
+
+FAILED_RECENTLY = timedelta(days=7)
+
+
+def job_counts(*, merchant: Merchant) -> dict[str, int]:
+    """{"running": queued or running now, "failed": failed or dead in the last week}, in one query: what the
+    home page tells a merchant about background work (older failures stay on the jobs page)."""
+    since = timezone.now() - FAILED_RECENTLY
+    return WorkerJob.objects.filter(merchant=merchant).order_by().aggregate(
+        running=Count("pk", filter=Q(status__in=[WorkerJob.Status.QUEUED, WorkerJob.Status.RUNNING])),
+        failed=Count("pk", filter=Q(status__in=[WorkerJob.Status.FAILED, WorkerJob.Status.DEAD],
+                                    updated_at__gte=since)),
+    )

@@ -50,7 +50,8 @@ class OrderSerializer(serializers.ModelSerializer):
         fields = ["id", "number", "channel", "integration", "external_id", "status", "channel_payment_status",
                   "channel_fulfillment_status", "customer_name", "customer_email", "shipping_address", "currency",
                   "subtotal", "shipping", "tax", "total", "placed_at", "channel_updated_at", "is_short",
-                  "needs_attention", "hold_reason", "tags", "notes", "lines", "created_at", "updated_at"]
+                  "needs_attention", "hold_reason", "tags", "notes", "lines", "created_at", "updated_at",
+                  "ship_by_at", "requested_service"]
         read_only_fields = fields
 
     def get_tags(self, obj: Order) -> list[str]:
@@ -189,6 +190,11 @@ class OrderPagination(CursorPagination):
 
 
 LIST_PARAMS = [
+    OpenApiParameter("tab", enum=[slug for slug, _ in selectors.QUEUE_TABS],
+                     description="The dashboard queue's tabs: awaiting (open, nothing short or unknown), on_hold, "
+                                 "attention, short, shipped, cancelled, all."),
+    OpenApiParameter("store", str, description='An integration id, or "manual" for orders entered here.'),
+    OpenApiParameter("late", bool, description="Open orders past their ship-by time."),
     OpenApiParameter("status", enum=OrderStatus.values),
     OpenApiParameter("channel", str, description='A registered channel\'s slug, or "manual".'),
     OpenApiParameter("integration", int),

@@ -74,3 +74,24 @@ store_choice_sources: Registry[StoreChoices] = Registry("orders.store_choices")
 def store_choices(merchant: Any) -> list[tuple[int, str]]:
     """Every registered source's (id, name) pairs for `merchant`, read inside the request's scope."""
     return [choice for source in store_choice_sources.values() for choice in source(merchant)]
+
+
+# The home page's "stores with sync problems": the same arrangement. Integrations registers a source that
+# returns, for a merchant, one StoreAlert per store that needs looking at (refused credentials, failed or
+# stale syncs, no orders for a long time), each linking to the page that fixes it.
+@dataclass(frozen=True)
+class StoreAlert:
+    store: str  # the store's name as the merchant knows it
+    message: str  # what is wrong, in words
+    severity: str  # "error" | "warning"
+    url: str  # where to look (the store's page)
+
+
+StoreAlerts = Callable[[Any], list[StoreAlert]]
+store_alert_sources: Registry[StoreAlerts] = Registry("orders.store_alerts")
+
+
+def store_alerts(merchant: Any) -> list[StoreAlert]:
+    """Every registered source's alerts for `merchant`, errors first."""
+    found = [alert for source in store_alert_sources.values() for alert in source(merchant)]
+    return sorted(found, key=lambda a: (a.severity != "error", a.store))

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django import forms
 
-from orders.channels import channel_choices
+from orders.channels import MANUAL, channel_choices
 from orders.models import OrderStatus
 
 
@@ -17,7 +17,7 @@ class OrderFilterForm(forms.Form):
                                                                             "placeholder": "Number, name or email"}))
     status = forms.ChoiceField(required=False, choices=[("", "Any status"), *OrderStatus.choices])
     channel = forms.ChoiceField(required=False)
-    integration = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Store")
+    store = forms.ChoiceField(required=False, label="Store")
     sku = forms.CharField(required=False, widget=forms.TextInput(attrs={"placeholder": "SKU"}))
     tag = forms.CharField(required=False, widget=forms.TextInput(attrs={"placeholder": "Tag"}))
     placed_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
@@ -29,8 +29,14 @@ class OrderFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["channel"].choices = [("", "Any channel"), *channel_choices()]  # registered by now
         # The merchant's stores by name (orders.channels.store_choices, filled by integrations), read
-        # by the view inside the request's scope.
-        self.fields["integration"].choices = [("", "Any store"), *(store_choices or [])]
+        # by the view inside the request's scope; orders typed in here are a store of their own.
+        self.fields["store"].choices = [("", "Any store"), *((str(pk), name) for pk, name in store_choices or []),
+                                        (MANUAL, "Manual orders")]
+
+
+class SavedViewForm(forms.Form):
+    name = forms.CharField(max_length=80, label="View name")
+    query = forms.CharField(required=False, max_length=4000, widget=forms.HiddenInput)
 
 
 class ManualOrderForm(forms.Form):

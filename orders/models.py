@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
-from django.db.models.functions import Lower
+from django.db.models.functions import Coalesce, Lower
 
 from accounts.tenancy import TenantOwnedModel
 from orders.channels import channel_colour, channel_label
@@ -65,6 +65,11 @@ class Order(TenantOwnedModel):
     needs_attention = models.BooleanField(default=False, help_text="Some line's SKU matches no product.")
     went_short_at = models.DateTimeField(null=True, blank=True, help_text="First time the order was short.")
     hold_reason = models.CharField(max_length=255, blank=True)
+    # When it should leave: the channel's promise, else the merchant's default business days
+    # (orders.services.ship_by). Empty only for rows written around the services.
+    ship_by_at = models.DateTimeField(null=True, blank=True)
+    requested_service = models.CharField(max_length=128, blank=True,
+                                         help_text="The shipping the buyer chose, in the channel's words.")
     first_shipped_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -102,6 +107,15 @@ class Order(TenantOwnedModel):
                 name="orders_order_attention_idx",
             ),
             models.Index(fields=["merchant", "number"], name="orders_order_number_idx"),
+            # The work queue (orders.selectors.queue): its tab counts are one aggregate answered from this
+            # index alone; "awaiting shipment" oldest first and the ship-by sort are index scans.
+            models.Index(fields=["merchant", "status", "needs_attention", "is_short", "ship_by_at"],
+                         name="orders_order_queue_idx"),
+            models.Index(
+                fields=["merchant", "placed_at", "id"], name="orders_order_awaiting_idx",
+                condition=Q(status__in=["unfulfilled", "partially_fulfilled"], needs_attention=False, is_short=False),
+            ),
+            models.Index(F("merchant"), Coalesce("ship_by_at", "placed_at"), F("id"), name="orders_order_shipby_idx"),
             models.Index(F("merchant"), Lower("customer_email"), name="orders_order_email_idx"),
         ]
 
@@ -308,3 +322,21 @@ class TrackingOutbox(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"tracking for shipment {self.shipment_id}"
+
+
+class SavedView(TenantOwnedModel):
+    """A named set of order-list filters (the list's query string), one user's own: colleagues keep theirs."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=80)
+    query = models.CharField(max_length=2000, blank=True, help_text="The list's query string, without a page cursor.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "user", "name"], name="orders_savedview_name_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

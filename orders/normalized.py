@@ -59,11 +59,21 @@ class NormalizedOrder:
     payment_status: str = ""  # the channel's own words, kept as given
     fulfillment_status: str = ""
     is_cancelled: bool = False
+    # What the buyer was promised, when the channel says: the shipping they chose (its title, as the
+    # channel shows it) and the time by which the order must ship. Without a promise the merchant's
+    # default ship-by applies (orders.services.ship_by).
+    requested_service: str = ""
+    ship_by: datetime | None = None
     raw: dict[str, Any] = field(default_factory=dict)  # the channel payload, kept for audit
 
     def fingerprint(self) -> str:
         """A hash of everything but the raw payload: the same order twice has the same fingerprint."""
         data = asdict(self)
         data.pop("raw", None)
+        # Fields added later are left out while empty, so an order stored before they existed keeps its
+        # fingerprint (and its next unchanged delivery stays "unchanged").
+        for name, empty in (("requested_service", ""), ("ship_by", None)):
+            if data.get(name) == empty:
+                data.pop(name, None)
         blob = json.dumps(data, sort_keys=True, default=str, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()

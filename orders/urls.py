@@ -6,6 +6,8 @@ from orders import views
 urlpatterns = [
     path("", views.OrderListView.as_view(), name="order-list"),
     path("new/", views.OrderCreateView.as_view(), name="order-create"),
+    path("views/", views.SavedViewCreateView.as_view(), name="order-view-save"),
+    path("views/<id:pk>/delete/", views.SavedViewDeleteView.as_view(), name="order-view-delete"),
     path("bulk/", views.OrderBulkView.as_view(), name="order-bulk"),
     path("export.csv", views.OrderExportView.as_view(), name="order-export"),
     path("analytics/", views.AnalyticsView.as_view(), name="order-analytics"),

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import HttpResponseRedirect
@@ -27,6 +29,7 @@ from orders.forms import (
     MapSkuForm,
     OrderFilterForm,
     ReasonForm,
+    SavedViewForm,
     ShipmentForm,
     TagsNotesForm,
 )
@@ -69,25 +72,104 @@ def _filters_lenient(request) -> tuple[selectors.OrderFilters, list[str]]:
     return selectors.OrderFilters(), problems
 
 
+def _queue_filters(request) -> tuple[selectors.OrderFilters, list[str]]:
+    """The list's filters; with no tab and no other filter the queue opens on "awaiting shipment". A link
+    with filters but no tab (an older bookmark, the export's) keeps its meaning: every tab."""
+    filters, problems = _filters_lenient(request)
+    if not filters.tab and not filters.as_query():
+        filters = replace(filters, tab="awaiting")
+    return filters, problems
+
+
 class OrderListView(MerchantRequiredMixin, TemplateView):
+    """The work queue: tabs with counts, sortable columns, keyset pages, the user's saved views."""
+
     template_name = "orders/list.html"
 
     def get(self, request, *args, **kwargs):
-        filters, problems = _filters_lenient(request)
+        filters, problems = _queue_filters(request)
         for problem in problems:
             messages.error(request, problem)
-        qs = selectors.order_list(merchant=self.merchant, filters=filters)
+        sort = selectors.parse_sort(request.GET.get("sort", ""), tab=filters.tab)
+        qs = selectors.order_queue(merchant=self.merchant, filters=filters, sort=sort)
         try:
-            page = selectors.order_page(qs, after=request.GET.get("after", ""), size=PAGE_SIZE)
+            page = selectors.queue_page(qs, sort=sort, after=request.GET.get("after", ""), size=PAGE_SIZE)
         except ValidationFailed as exc:
             messages.error(request, f"{exc.message} Showing the first page.")
-            page = selectors.order_page(qs, size=PAGE_SIZE)
+            page = selectors.queue_page(qs, sort=sort, size=PAGE_SIZE)
+        tabs, late = selectors.queue_counts(merchant=self.merchant, filters=filters)
+        stores = store_choices(self.merchant)
+        names = {pk: name for pk, name in stores}
+        for o in page.rows:  # the store's name, as the store filter shows it; manual orders are their own store
+            o.store_name = names.get(o.integration_id) or o.get_channel_display()
         query = filters.as_query()
+        view_query = {**query, **({"sort": sort} if sort != selectors.default_sort(filters.tab) else {})}
         return self.render_to_response(self.get_context_data(
-            orders=page.rows, next_cursor=page.next_cursor, filter_form=OrderFilterForm(request.GET or None, store_choices=store_choices(self.merchant)),
-            query=query, is_first_page=not request.GET.get("after"),
+            orders=page.rows, next_cursor=page.next_cursor, query=query, is_first_page=not request.GET.get("after"),
+            filter_form=OrderFilterForm(request.GET or None, store_choices=stores),
+            has_filters=any(k != "tab" for k in query), no_orders_at_all=tabs[-1].count == 0 and len(query) <= 1,
+            tabs=[(t, urlencode({**{k: v for k, v in query.items() if k != "tab"}, "tab": t.slug})) for t in tabs],
+            active_tab=filters.tab or "all", late_count=late, sort=sort,
+            late_query=urlencode({**{k: v for k, v in query.items() if k not in ("tab", "late")},
+                                  "tab": "all", "late": "true", "sort": "ship_by"}),
+            columns=_sort_links(query, sort), view_query=urlencode(view_query),
+            saved_views=selectors.saved_view_list(merchant=self.merchant, user=request.user),
+            saved_view_form=SavedViewForm(initial={"query": urlencode(view_query)}),
             extra_actions=registered_bulk_actions(),
         ))
+
+
+def _sort_links(query: dict[str, str], sort: str) -> dict[str, dict[str, str]]:
+    """Per sortable column: the link that sorts by it (again: the other way round) and its aria-sort state."""
+    out = {}
+    for name, label in selectors.SORT_LABELS.items():
+        current = sort.lstrip("-") == name
+        descending = sort.startswith("-")
+        target = (name if descending else f"-{name}") if current else name
+        out[name] = {
+            "label": label, "href": "?" + urlencode({**query, "sort": target}),
+            "aria": ("descending" if descending else "ascending") if current else "none",
+            "arrow": ("↓" if descending else "↑") if current else "",
+        }
+    return out
+
+
+class SavedViewCreateView(MerchantRequiredMixin, View):
+    """Save the list's current filters under a name (the same name again replaces them)."""
+
+    def post(self, request):
+        form = SavedViewForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "Give the view a name (at most 80 characters).")
+            return HttpResponseRedirect(reverse("order-list") + "?" + request.POST.get("query", "")[:2000])
+        try:
+            view = services.saved_view_save(merchant=self.merchant, user=request.user, name=form.cleaned_data["name"],
+                                            query=form.cleaned_data["query"])
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+            return HttpResponseRedirect(reverse("order-list"))
+        messages.success(request, f"View “{view.name}” saved.")
+        return HttpResponseRedirect(reverse("order-list") + (f"?{view.query}" if view.query else "?tab=all"))
+
+
+class SavedViewDeleteView(MerchantRequiredMixin, View):
+    def post(self, request, pk: int):
+        view = selectors.saved_view_get(merchant=self.merchant, user=request.user, pk=pk)
+        services.saved_view_delete(merchant=self.merchant, view=view)
+        messages.success(request, f"View “{view.name}” deleted.")
+        return HttpResponseRedirect(reverse("order-list"))
+
+
+class HomeView(MerchantRequiredMixin, TemplateView):
+    """"/": what today needs, each number a link into the list that holds those orders or products."""
+
+    template_name = "orders/home.html"
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        summary = selectors.home_summary(merchant=self.merchant)
+        ctx.update(summary=summary, ages=[(key, label, summary.orders[key]) for key, label, *_ in selectors.AGE_BUCKETS])
+        return ctx
 
 
 class OrderBulkView(MerchantRequiredMixin, View):
@@ -171,6 +253,7 @@ class OrderDetailView(MerchantRequiredMixin, TemplateView):
             li.prefill = min(li.left_to_ship, li.quantity_reserved) if li.quantity_short else li.left_to_ship
         ctx.update(
             order=order, lines=lines, shipments=shipments, events=list(order.events.all()),
+            is_late=selectors.order_is_late(order),
             tags=", ".join(t.name for t in order.tag_rows.all()),
             raw_payload=json.dumps(order.raw_payload, indent=2, sort_keys=True, default=str),
             can_ship=order.status in SHIPPABLE and any(li.left_to_ship and li.product_id for li in lines),

@@ -9,20 +9,37 @@ from orders.selectors.analytics import (
     top_skus,
     unfulfilled_by_age,
 )
+from orders.selectors.home import AGE_BUCKETS, HomeSummary, home_summary
 from orders.selectors.orders import (
+    QUEUE_TABS,
     OrderFilters,
     order_detail,
     order_export_rows,
     order_filter,
     order_get,
+    order_is_late,
     order_line_get,
     order_list,
     order_page,
     shipment_get,
     shipment_list,
 )
+from orders.selectors.queue import (
+    SORT_LABELS,
+    SORTS,
+    TabCount,
+    default_sort,
+    order_queue,
+    parse_sort,
+    queue_counts,
+    queue_page,
+)
+from orders.selectors.saved_views import saved_view_get, saved_view_list
 
 __all__ = [
+    "AGE_BUCKETS", "HomeSummary", "home_summary",
+    "QUEUE_TABS", "SORTS", "SORT_LABELS", "TabCount", "default_sort", "order_queue", "parse_sort", "queue_counts",
+    "queue_page", "saved_view_get", "saved_view_list", "order_is_late",
     "DateRange", "OrderFilters", "fulfillment_time", "order_detail", "order_export_rows", "order_filter",
     "order_get", "order_line_get", "order_list", "order_page", "revenue_by_day", "shipment_get", "shipment_list",
     "shipping_cost", "short_orders", "top_skus", "unfulfilled_by_age",

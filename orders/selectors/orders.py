@@ -3,22 +3,58 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from accounts.models import Merchant
 from core.errors import NotFound, ValidationFailed
 from core.pagination import KeysetPage, keyset_page
 from core.parsing import DateRange, optional_id, optional_text, parse_bool, parse_id
-from orders.channels import channel_slugs, channels
+from orders.channels import MANUAL, channel_slugs, channels
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus, OrderTag, Shipment, ShipmentLine
+from orders.workflow import OPEN, SHIPPABLE
+
+# The work queue's tabs (orders.selectors.queue counts them): the slug, its label, and which orders it holds.
+# "Awaiting shipment" is what can go out now; an order short of stock or with an unknown SKU waits in its
+# own tab until it can (an order may be in both of those); on hold is on hold whatever else is true.
+QUEUE_TABS: tuple[tuple[str, str], ...] = (
+    ("awaiting", "Awaiting shipment"), ("on_hold", "On hold"), ("attention", "Needs attention"),
+    ("short", "Short"), ("shipped", "Shipped"), ("cancelled", "Cancelled"), ("all", "All"),
+)
+
+
+def tab_condition(tab: str) -> Q:
+    """Which orders a tab holds (an empty Q for "all" or no tab)."""
+    shippable = Q(status__in=SHIPPABLE)
+    return {
+        "awaiting": shippable & Q(needs_attention=False, is_short=False),
+        "on_hold": Q(status=OrderStatus.ON_HOLD),
+        "attention": shippable & Q(needs_attention=True),
+        "short": shippable & Q(is_short=True),
+        "shipped": Q(status=OrderStatus.FULFILLED),
+        "cancelled": Q(status=OrderStatus.CANCELLED),
+    }.get(tab, Q())
+
+
+def late_condition(now: datetime) -> Q:
+    """Past its ship-by time and still to ship (on hold included: the hold does not move the promise)."""
+    return Q(status__in=OPEN, ship_by_at__lt=now)
+
+
+def order_is_late(order: Order, *, now: datetime | None = None) -> bool:
+    """late_condition for one loaded order (its page), in Python: the same rule, no query."""
+    return order.status in OPEN and order.ship_by_at is not None and order.ship_by_at < (now or timezone.now())
 
 
 @dataclass(frozen=True)
 class OrderFilters:
+    tab: str = ""
+    store: str = ""  # an integration id, or "manual" for orders typed in here
+    late: bool | None = None
     status: str = ""
     channel: str = ""
     integration: int | None = None
@@ -34,6 +70,12 @@ class OrderFilters:
     def from_params(cls, params: Any) -> OrderFilters:
         """Parse query parameters (API or dashboard); bad values are a 400, never a silent 'all'."""
         status, channel = optional_text(params, "status"), optional_text(params, "channel")
+        tab, store = optional_text(params, "tab"), optional_text(params, "store")
+        tabs = [slug for slug, _ in QUEUE_TABS]
+        if tab and tab not in tabs:
+            raise ValidationFailed("Unknown tab.", details={"field": "tab", "allowed": tabs})
+        if store and store != MANUAL:
+            store = str(parse_id(store, field="store"))
         if status and status not in OrderStatus.values:
             raise ValidationFailed("Unknown status.", details={"field": "status", "allowed": OrderStatus.values})
         if channel and channel not in channels:
@@ -41,6 +83,7 @@ class OrderFilters:
         placed = DateRange.from_params(params, start=("placed_from", "from"), end=("placed_to", "to"),
                                        default_days=None, max_days=None)
         return cls(
+            tab=tab, store=store, late=parse_bool(params.get("late"), field="late"),
             status=status, channel=channel, integration=optional_id(params, "integration"),
             placed_from=placed.start, placed_to=placed.end,
             sku=optional_text(params, "sku")[:128], tag=optional_text(params, "tag").lower()[:64],
@@ -61,6 +104,15 @@ def order_filter(*, merchant: Merchant, filters: OrderFilters) -> QuerySet[Order
     """The filtered orders, without related rows: for counts, exports and bulk selection."""
     qs = Order.objects.filter(merchant=merchant)
     f = filters
+    if f.tab:
+        qs = qs.filter(tab_condition(f.tab))
+    if f.store == MANUAL:
+        qs = qs.filter(integration_id__isnull=True, channel=MANUAL)
+    elif f.store:
+        qs = qs.filter(integration_id=int(f.store))
+    if f.late is not None:
+        late = late_condition(timezone.now())
+        qs = qs.filter(late if f.late else ~late)
     if f.status:
         qs = qs.filter(status=f.status)
     if f.channel:

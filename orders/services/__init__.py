@@ -28,8 +28,11 @@ from orders.services.orders import (
     order_update,
     orders_bulk_action,
 )
+from orders.services.saved_views import saved_view_delete, saved_view_save
+from orders.services.ship_by import ship_by_for
 
 __all__ = [
+    "saved_view_delete", "saved_view_save", "ship_by_for",
     "BULK_ACTIONS", "IngestResult", "ManualLine", "ShipmentLineRequest", "notification_channel_cancellation",
     "notification_customer_shipped", "notification_daily_digest", "notification_new_order",
     "order_cancel", "order_create_manual", "order_fulfill_all", "order_hold", "order_ingest",

@@ -25,6 +25,7 @@ from orders.models import Order, OrderEvent, OrderLine, OrderStatus
 from orders.normalized import NormalizedLine, NormalizedOrder
 from orders.services import notifications
 from orders.services.reservations import order_flags_refresh, reconcile_events, reservations_reconcile
+from orders.services.ship_by import ship_by_for
 from orders.workflow import FLOWING, INACTIVE, can_transition, cancel_remaining, status_after_fulfillment
 
 logger = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ def _header(normalized: NormalizedOrder) -> dict:
         "channel_updated_at": normalized.channel_updated_at,
         "channel_payment_status": normalized.payment_status[:64],
         "channel_fulfillment_status": normalized.fulfillment_status[:64],
+        "requested_service": normalized.requested_service[:128],
         "raw_payload": normalized.raw,
     }
 
@@ -223,6 +225,8 @@ def _ingest(merchant: Merchant, integration_id: int | None, normalized: Normaliz
     if created:
         order = Order(merchant=merchant, integration_id=integration_id, channel=normalized.channel,
                       external_id=normalized.external_id[:255], payload_fingerprint=fingerprint,
+                      ship_by_at=ship_by_for(merchant=merchant, placed_at=normalized.placed_at,
+                                             promised=normalized.ship_by),
                       **_header(normalized))
         order.save(force_insert=True)
     else:
@@ -240,6 +244,10 @@ def _ingest(merchant: Merchant, integration_id: int | None, normalized: Normaliz
         for name, value in _header(normalized).items():
             setattr(order, name, value)
         order.payload_fingerprint = fingerprint
+        if normalized.ship_by is not None or order.ship_by_at is None:
+            # A promise the channel moved is the new deadline; without one the default set at arrival stays
+            # (a later change of the merchant's default does not move orders already in the queue).
+            order.ship_by_at = ship_by_for(merchant=merchant, placed_at=order.placed_at, promised=normalized.ship_by)
 
     existing = [] if created else list(OrderLine.objects.filter(merchant=merchant, order=order).order_by("position", "id"))
     changed, new = _sync_lines(order, normalized, existing)

@@ -21,6 +21,7 @@ from orders.models import Order, OrderEvent, OrderLine, OrderStatus, OrderTag
 from orders.services import notifications
 from orders.services.fulfillment import order_fulfill_all
 from orders.services.reservations import order_flags_refresh, reconcile_events, reservations_reconcile
+from orders.services.ship_by import ship_by_for
 from orders.workflow import (
     INACTIVE,
     cancel_remaining,
@@ -176,8 +177,10 @@ def order_create_manual(
     parse_money(sum(line_totals, Decimal("0")) + shipping + tax, field="total")
     products = inventory_selectors.product_resolve_skus(merchant=merchant, skus=[li.sku for li in lines])
     subtotal = sum((Decimal(str(li.unit_price)) * li.quantity for li in lines), Decimal("0"))
+    placed_at = timezone.now()
     order = Order.objects.create(
-        merchant=merchant, channel=MANUAL, external_id="", number="pending", placed_at=timezone.now(),
+        merchant=merchant, channel=MANUAL, external_id="", number="pending", placed_at=placed_at,
+        ship_by_at=ship_by_for(merchant=merchant, placed_at=placed_at),
         customer_name=customer_name[:255], customer_email=customer_email[:254],
         shipping_address=shipping_address or {}, currency=(currency or merchant.currency).upper()[:3],
         subtotal_amount=subtotal, shipping_amount=shipping, tax_amount=tax, total_amount=subtotal + shipping + tax,

@@ -125,11 +125,3 @@ def test_email_verification_is_mandatory_in_production_only():
     from config.env import read_env  # noqa: F401 - settings module decides from DJANGO_ENV
 
     assert settings.ACCOUNT_EMAIL_VERIFICATION == ("mandatory" if settings.IS_PRODUCTION else "optional")
-
-
-@pytest.mark.django_db
-def test_home_takes_a_signed_in_merchant_to_the_order_list(merchant_a):
-    response = merchant_a.web.get("/")
-
-    assert response.status_code == 302
-    assert response["Location"] == "/orders/"

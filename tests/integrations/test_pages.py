@@ -504,7 +504,7 @@ def test_order_list_filters_by_store_name(merchant_a, merchant_b):
     assert f'<option value="{main.pk}">Main shop (Shopify)</option>' in body
     assert f'<option value="{outlet.pk}">Outlet shop (Shopify)</option>' in body
     assert "Bob&#x27;s shop" not in body
-    filtered = _text(merchant_a.web.get(f"/orders/?integration={outlet.pk}"))
+    filtered = _text(merchant_a.web.get(f"/orders/?store={outlet.pk}"))
     assert "#502" in filtered and "#501" not in filtered
     assert f'<option value="{outlet.pk}" selected>Outlet shop (Shopify)</option>' in filtered
 

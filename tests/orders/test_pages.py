@@ -27,9 +27,12 @@ def shop(merchant_a):
 
 def test_list_page_filters(shop):
     tenant, o1, o2 = shop
-    r = tenant.web.get("/orders/")
+    r = tenant.web.get("/orders/?tab=all")
     assert r.status_code == 200
     assert b"#1" in r.content and b"#2" in r.content
+    # The queue opens on "awaiting shipment": the order with an unknown SKU waits in its own tab
+    r = tenant.web.get("/orders/")
+    assert b'value="%d"' % o1.pk in r.content and b'value="%d"' % o2.pk not in r.content
     r = tenant.web.get("/orders/?needs_attention=on")
     assert b"Grace Hopper" in r.content and b'value="%d"' % o1.pk not in r.content
 

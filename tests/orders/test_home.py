@@ -1,0 +1,83 @@
+"""The home page: today's work in counts, each a link into the list that holds it; one merchant's only."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from accounts.tenancy import tenant_scope
+from integrations.models import Integration
+from jobs.models import WorkerJob
+from orders import selectors, services
+from tests.integrations.helpers import make_integration
+from tests.inventory.helpers import make_product
+from tests.orders.helpers import normalized
+
+pytestmark = pytest.mark.django_db
+
+
+def _seed(m):
+    """2 ready to ship (one late, one not yet due), 1 unknown SKU, 1 short, 1 on hold; stock: 1 out, 1 low."""
+    now = timezone.now()
+    with tenant_scope(m):
+        make_product(m, "A-1", on_hand=100)
+        make_product(m, "LOW", on_hand=3, low_stock_threshold=5)
+        make_product(m, "GONE", on_hand=0, low_stock_threshold=5)
+        ingest = lambda ext, sku, **kw: services.order_ingest(  # noqa: E731
+            merchant=m, integration_id=None, normalized=normalized(ext, lines=(("L1", sku, 1),), **kw)).order
+        late = ingest("late", "A-1", placed_at=now - timedelta(days=6))
+        due = ingest("due", "A-1", placed_at=now - timedelta(hours=2), ship_by=now + timedelta(days=2))
+        ingest("unknown", "NOPE")
+        ingest("short", "GONE")
+        services.order_hold(merchant=m, order=ingest("held", "A-1"))
+        broken = make_integration(m, name="Outlet shop")
+        Integration.objects.filter(pk=broken.pk).update(status=Integration.Status.NEEDS_RECONNECT)
+        make_integration(m, name="Fine shop")
+        WorkerJob.objects.create(merchant=m, kind="inventory.stock_import", status=WorkerJob.Status.RUNNING)
+        WorkerJob.objects.create(merchant=m, kind="inventory.stock_import", status=WorkerJob.Status.FAILED)
+    return late, due, broken
+
+
+def _n(html: str, key: str) -> int:
+    """The number beside the link marked data-home=key."""
+    match = re.search(rf'data-home="{key}"[^>]*>[^<]*</a><span class="n[^"]*">([0-9,]+)<', html)
+    assert match, key
+    return int(match.group(1).replace(",", ""))
+
+
+def test_home_counts_what_today_needs_and_links_into_the_filtered_lists(merchant_a, merchant_b):
+    late, due, broken = _seed(merchant_a.merchant)
+    r = merchant_a.web.get("/")
+    assert r.status_code == 200
+    html = r.content.decode()
+    assert {k: _n(html, k) for k in ("awaiting", "late", "attention", "short", "on_hold", "out", "low",
+                                     "jobs-running", "jobs-failed")} == {
+        "awaiting": 2, "late": 1, "attention": 1, "short": 1, "on_hold": 1, "out": 1, "low": 1,
+        "jobs-running": 1, "jobs-failed": 1}
+    # The late order is due first; the store that refused our credentials is named, the fine one is not
+    assert html.index(late.number) < html.index(due.number)
+    assert f'href="/integrations/{broken.pk}/" data-home="store">Outlet shop' in html and "Fine shop" not in html
+    # Each count's link opens the list that holds exactly those orders
+    for key, number in (("late", late.number), ("attention", "#unknown"), ("short", "#short"), ("on_hold", "#held")):
+        href = re.search(rf'href="([^"]+)" data-home="{key}"', html).group(1).replace("&amp;", "&")
+        listed = merchant_a.web.get(href).content.decode()
+        assert re.findall(r'data-order="([^"]+)"', listed) == [number], key
+    # Another merchant's home counts nothing of A's
+    other = merchant_b.web.get("/").content.decode()
+    assert _n(other, "awaiting") == 0 and "Outlet shop" not in other
+
+
+def test_home_summary_puts_out_of_stock_apart_from_low(merchant_a):
+    _seed(merchant_a.merchant)
+    with tenant_scope(merchant_a.merchant):
+        summary = selectors.home_summary(merchant=merchant_a.merchant)
+    assert summary.stock == {"out": 1, "low": 1}
+    assert [a.store for a in summary.stores] == ["Outlet shop"]
+
+
+def test_a_stranger_at_home_is_sent_to_sign_in(client):
+    r = client.get("/")
+    assert r.status_code == 302 and r["Location"].startswith("/accounts/login/")
