@@ -352,6 +352,6 @@ def test_the_late_link_lists_exactly_the_late_orders_it_counts(merchant_a):
 def test_the_order_page_shows_its_ship_by_date_and_marks_it_late(merchant_a):
     orders = _shop(merchant_a.merchant)
     html = merchant_a.web.get(f"/orders/{orders['ready'].pk}/").content.decode()
-    assert "Tue 3 Nov" in html and '<span class="badge badge-bad">late</span>' in html  # placed Sun 1 Nov + 2
+    assert "3 Nov 2026" in html and '<span class="badge badge-bad">late</span>' in html  # placed Sun 1 Nov + 2
     html = merchant_a.web.get(f"/orders/{orders['shipped'].pk}/").content.decode()
     assert '<span class="badge badge-bad">late</span>' not in html
