@@ -172,7 +172,8 @@ class BulkInput(serializers.Serializer):
     ids = serializers.ListField(child=serializers.IntegerField(), allow_empty=False, max_length=1000)
     action = serializers.ChoiceField(choices=services.BULK_ACTIONS)
     tag = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
-    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=255)
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=255,
+                                   help_text="Required for cancel and fulfill; recorded on each order.")
 
 
 class ShipmentMarkInput(serializers.Serializer):
@@ -332,11 +333,16 @@ class OrderViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
 
     @extend_schema(request=BulkInput, responses=inline_serializer("BulkResult", {
         "done": serializers.ListField(child=serializers.IntegerField()),
-        "failed": serializers.ListField(child=serializers.DictField()),
+        "done_orders": serializers.ListField(child=serializers.DictField(),
+                                             help_text="{id, number, status, status_label} of each order done."),
+        "failed": serializers.ListField(child=serializers.DictField(),
+                                        help_text="{id, number, code, message} of every order that failed."),
     }))
     @action(detail=False, methods=["post"])
     def bulk(self, request):
-        """One action on many orders; each succeeds or fails on its own."""
+        """One action on many orders (up to 1,000); each succeeds or fails on its own, every failure is listed.
+        "cancel" and "fulfill" (mark fulfilled without tracking) need a `reason`, recorded on each order:
+        400 reason_required without one, and nothing changes."""
         data = BulkInput(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data

@@ -9,7 +9,6 @@ from django.contrib import messages
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -19,7 +18,7 @@ from core.csv_stream import csv_streaming_response
 from core.errors import ApplicationError, ValidationFailed
 from core.parsing import parse_id, parse_int
 from orders import charts, selectors, services
-from orders.bulk_actions import bulk_action_get, registered_bulk_actions
+from orders.bulk_actions import registered_bulk_actions
 from orders.channels import channel_list, store_choices
 from orders.forms import (
     ManualLineFormSet,
@@ -88,36 +87,6 @@ class OrderListView(MerchantRequiredMixin, TemplateView):
             query=query, is_first_page=not request.GET.get("after"),
             extra_actions=registered_bulk_actions(),
         ))
-
-
-class OrderBulkView(MerchantRequiredMixin, View):
-    """Bulk actions on the selected orders (checkboxes named "ids")."""
-
-    def post(self, request):
-        ids = [parse_id(i, field="ids") for i in request.POST.getlist("ids") if i.strip()]
-        action = request.POST.get("action", "")
-        back = request.POST.get("next", "")
-        if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
-                                               require_https=request.is_secure()):
-            back = reverse("order-list")
-        if not ids:
-            messages.warning(request, "Select some orders first.")
-            return HttpResponseRedirect(back)
-        extra = bulk_action_get(action)
-        if extra is not None:  # e.g. packing slips or labels, supplied by the labels app
-            return extra.handler(request, self.merchant, ids)
-        try:
-            result = services.orders_bulk_action(merchant=self.merchant, order_ids=ids, action=action,
-                                                 actor=request.user, tag=request.POST.get("tag", ""),
-                                                 reason=request.POST.get("reason", ""))
-        except ApplicationError as exc:
-            messages.error(request, exc.message)
-            return HttpResponseRedirect(back)
-        if result["done"]:
-            messages.success(request, f"{len(result['done'])} order(s) done.")
-        for failure in result["failed"][:10]:
-            messages.error(request, f"Order {failure['id']}: {failure['message']}")
-        return HttpResponseRedirect(back)
 
 
 def _cell(text: str) -> str:

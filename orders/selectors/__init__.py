@@ -15,6 +15,7 @@ from orders.selectors.orders import (
     order_export_rows,
     order_filter,
     order_get,
+    order_ids_matching,
     order_line_get,
     order_list,
     order_page,
@@ -24,6 +25,7 @@ from orders.selectors.orders import (
 
 __all__ = [
     "DateRange", "OrderFilters", "fulfillment_time", "order_detail", "order_export_rows", "order_filter",
-    "order_get", "order_line_get", "order_list", "order_page", "revenue_by_day", "shipment_get", "shipment_list",
+    "order_get", "order_ids_matching", "order_line_get", "order_list", "order_page", "revenue_by_day",
+    "shipment_get", "shipment_list",
     "shipping_cost", "short_orders", "top_skus", "unfulfilled_by_age",
 ]

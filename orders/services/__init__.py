@@ -1,6 +1,14 @@
 """Every write of the orders app. Import services from here: `from orders import services`."""
 
 from orders.services.allocation import short_orders_allocate
+from orders.services.bulk import (
+    BULK_ACTIONS,
+    CONFIRM_ACTIONS,
+    bulk_preview,
+    orders_bulk_action,
+    orders_bulk_run_job,
+    orders_bulk_start,
+)
 from orders.services.fulfillment import (
     ShipmentLineRequest,
     order_fulfill_all,
@@ -16,7 +24,6 @@ from orders.services.notifications import (
     notification_new_order,
 )
 from orders.services.orders import (
-    BULK_ACTIONS,
     ManualLine,
     order_cancel,
     order_create_manual,
@@ -26,11 +33,10 @@ from orders.services.orders import (
     order_return,
     order_tag_add,
     order_update,
-    orders_bulk_action,
 )
 
 __all__ = [
-    "BULK_ACTIONS", "IngestResult", "ManualLine", "ShipmentLineRequest", "notification_channel_cancellation",
+    "BULK_ACTIONS", "CONFIRM_ACTIONS", "bulk_preview", "orders_bulk_run_job", "orders_bulk_start", "IngestResult", "ManualLine", "ShipmentLineRequest", "notification_channel_cancellation",
     "notification_customer_shipped", "notification_daily_digest", "notification_new_order",
     "order_cancel", "order_create_manual", "order_fulfill_all", "order_hold", "order_ingest",
     "order_line_map_sku", "order_release_hold", "order_return", "order_tag_add", "order_update",

@@ -12,14 +12,13 @@ from django.utils import timezone
 
 from accounts.models import Merchant
 from core.db import retry_transaction
-from core.errors import ApplicationError, ValidationFailed
+from core.errors import ValidationFailed
 from core.parsing import parse_money
 from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
 from orders.channels import MANUAL
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus, OrderTag
 from orders.services import notifications
-from orders.services.fulfillment import order_fulfill_all
 from orders.services.reservations import order_flags_refresh, reconcile_events, reservations_reconcile
 from orders.workflow import (
     INACTIVE,
@@ -251,42 +250,3 @@ def _map_sku_on_order(*, merchant: Merchant, order_id: int, line: OrderLine, pro
         *reconcile_events(order=order, result=result, actor=actor),
     ])
     return order
-
-
-BULK_ACTIONS = ("fulfill", "hold", "tag", "release_hold", "cancel")
-
-
-def orders_bulk_action(*, merchant: Merchant, order_ids: Sequence[int], action: str, actor=None,
-                       tag: str = "", reason: str = "") -> dict:
-    """Apply one action to many orders; each order succeeds or fails on its own, in its own transaction
-    (holding the rows of up to 1,000 orders in one would deadlock against any other writer of them).
-
-    Returns {"done": [ids], "failed": [{"id", "code", "message"}]}.
-    """
-    if action not in BULK_ACTIONS:
-        raise ValidationFailed(f"Unknown bulk action {action!r}.", details={"allowed": list(BULK_ACTIONS)})
-    if action == "tag" and not _clean_tags([tag]):
-        raise ValidationFailed("Give the tag to add.")
-    ids = sorted({int(i) for i in order_ids})[:1000]
-    found = {o.pk: o for o in Order.objects.filter(merchant=merchant, pk__in=ids)}
-    done, failed = [], []
-    for pk in ids:
-        order = found.get(pk)
-        if order is None:
-            failed.append({"id": pk, "code": "not_found", "message": "No such order."})
-            continue
-        try:
-            if action == "fulfill":
-                order_fulfill_all(merchant=merchant, order=order, actor=actor)
-            elif action == "hold":
-                order_hold(merchant=merchant, order=order, actor=actor, reason=reason)
-            elif action == "release_hold":
-                order_release_hold(merchant=merchant, order=order, actor=actor)
-            elif action == "cancel":
-                order_cancel(merchant=merchant, order=order, actor=actor, reason=reason)
-            else:
-                order_tag_add(merchant=merchant, order=order, tag=tag, actor=actor)
-            done.append(pk)
-        except ApplicationError as exc:
-            failed.append({"id": pk, "code": exc.code, "message": exc.message})
-    return {"done": done, "failed": failed}

@@ -71,7 +71,7 @@ def test_illegal_transition_is_409_with_current_and_requested(merchant_a):
     r = merchant_a.api.post(f"/api/v1/orders/{order.pk}/hold/", {}, format="json")
     # then
     assert r.status_code == 409
-    assert r.json() == {"error": {"code": "illegal_transition", "message": "An order that is cancelled cannot become on_hold.",
+    assert r.json() == {"error": {"code": "illegal_transition", "message": "An order that is cancelled cannot become on hold.",
                                   "details": {"current": "cancelled", "requested": "on_hold"}}}
     with tenant_scope(m):
         assert Order.objects.get(pk=order.pk).status == OrderStatus.CANCELLED
@@ -224,7 +224,8 @@ def test_bulk_endpoint_reports_each_order(merchant_a):
         ok = services.order_ingest(merchant=m, integration_id=None, normalized=normalized("1")).order
         unmapped = services.order_ingest(merchant=m, integration_id=None, normalized=normalized(
             "2", lines=(("L", "NOPE", 1),))).order
-    r = merchant_a.api.post("/api/v1/orders/bulk/", {"ids": [ok.pk, unmapped.pk, 999999], "action": "fulfill"},
+    r = merchant_a.api.post("/api/v1/orders/bulk/", {"ids": [ok.pk, unmapped.pk, 999999], "action": "fulfill",
+                                                     "reason": "shipped outside"},
                             format="json")
     assert r.status_code == 200
     assert r.json()["done"] == [ok.pk]
