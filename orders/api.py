@@ -166,6 +166,10 @@ class MapSkuInput(serializers.Serializer):
     line = serializers.IntegerField()
     sku = serializers.CharField(max_length=128, help_text="SKU of the product this line is.")
     all_open_lines = serializers.BooleanField(default=True)
+    remember = serializers.BooleanField(default=False, help_text="Remember the SKU as an alias of the product: "
+                                        "later orders with it match on arrival.")
+    remember_store_only = serializers.BooleanField(default=False, help_text="With remember: only for orders of "
+                                                   "this order's store (else every store).")
 
 
 class BulkInput(serializers.Serializer):
@@ -327,8 +331,10 @@ class OrderViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
         data = MapSkuInput(data=request.data)
         data.is_valid(raise_exception=True)
         line = selectors.order_line_get(merchant=self.merchant, order=order, pk=data.validated_data["line"])
-        services.order_line_map_sku(merchant=self.merchant, line=line, product_sku=data.validated_data["sku"],
-                                    actor=request.user, all_open_lines=data.validated_data["all_open_lines"])
+        v = data.validated_data
+        services.order_line_map_sku(merchant=self.merchant, line=line, product_sku=v["sku"], actor=request.user,
+                                    all_open_lines=v["all_open_lines"], remember=v["remember"],
+                                    remember_store_only=v["remember_store_only"])
         return Response(OrderSerializer(selectors.order_list(merchant=self.merchant).get(pk=order.pk)).data)
 
     @extend_schema(request=BulkInput, responses=inline_serializer("BulkResult", {

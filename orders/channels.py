@@ -98,3 +98,9 @@ store_choice_sources: Registry[StoreChoices] = Registry("orders.store_choices")
 def store_choices(merchant: Any) -> list[tuple[int, str]]:
     """Every registered source's (id, name) pairs for `merchant`, read inside the request's scope."""
     return [choice for source in store_choice_sources.values() for choice in source(merchant)]
+
+
+def store_key(integration_id: int | None) -> str:
+    """How orders names a store to inventory (SKU aliases per store): inventory knows no integration,
+    only this opaque key. Empty for orders of no store (manual orders): the merchant-wide aliases."""
+    return f"integration:{integration_id}" if integration_id else ""

@@ -86,3 +86,5 @@ class MapSkuForm(forms.Form):
     line = forms.IntegerField(widget=forms.HiddenInput)
     sku = forms.CharField(max_length=128, label="Product SKU")
     all_open_lines = forms.BooleanField(required=False, initial=True, label="Also every other open order with this SKU")
+    remember = forms.BooleanField(required=False, label="Remember: future orders with this SKU match this product")
+    remember_store_only = forms.BooleanField(required=False, label="Only for orders from this store")

@@ -189,9 +189,12 @@ class OrderActionView(MerchantRequiredMixin, View):
                 if not form.is_valid():
                     raise ValidationFailed("Give the product SKU.")
                 line = selectors.order_line_get(merchant=m, order=order, pk=form.cleaned_data["line"])
-                changed = services.order_line_map_sku(merchant=m, line=line, product_sku=form.cleaned_data["sku"],
-                                                      actor=user, all_open_lines=form.cleaned_data["all_open_lines"])
-                messages.success(request, f"SKU mapped on {len(changed)} order(s); stock reserved where available.")
+                d = form.cleaned_data
+                changed = services.order_line_map_sku(merchant=m, line=line, product_sku=d["sku"], actor=user,
+                                                      all_open_lines=d["all_open_lines"], remember=d["remember"],
+                                                      remember_store_only=d["remember_store_only"])
+                messages.success(request, f"SKU mapped on {len(changed)} order(s); stock reserved where available."
+                                 + (f" Later orders with {line.sku} will match on arrival." if d["remember"] else ""))
             else:
                 messages.error(request, "Unknown action.")
         except ApplicationError as exc:

@@ -16,7 +16,7 @@ from core.errors import ValidationFailed
 from core.parsing import parse_money
 from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
-from orders.channels import MANUAL
+from orders.channels import MANUAL, store_key
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus, OrderTag
 from orders.services import notifications
 from orders.services.reservations import order_flags_refresh, reconcile_events, reservations_reconcile
@@ -203,15 +203,23 @@ def order_create_manual(
 
 
 def order_line_map_sku(*, merchant: Merchant, line: OrderLine, product_sku: str, actor=None,
-                       all_open_lines: bool = True) -> list[Order]:
+                       all_open_lines: bool = True, remember: bool = False,
+                       remember_store_only: bool = False) -> list[Order]:
     """Tell us which product an unmatched SKU is; reserve stock for it now.
 
     With all_open_lines, every open line with the same SKU (case-insensitive) is mapped too,
-    so one answer clears every order waiting on that SKU. Returns the orders changed.
+    so one answer clears every order waiting on that SKU. With remember, the SKU becomes an alias of
+    the product (inventory's SkuAlias) so later orders with it match on arrival: for the line's own
+    store with remember_store_only, else for every store. Returns the orders changed.
     Each order is mapped and reserved in its own transaction (oldest first gets the stock first):
     holding every order's lock and stock rows at once would deadlock against a shipment of one of them.
     """
     product = inventory_selectors.product_resolve_skus(merchant=merchant, skus=[product_sku])[0]
+    if remember and not inventory_selectors.product_map_by_sku(merchant=merchant, skus=[line.sku]):
+        order = Order.objects.filter(merchant=merchant, pk=line.order_id).only("integration_id").get()
+        inventory_services.sku_alias_remember(
+            merchant=merchant, sku=line.sku, product=product, actor=actor,
+            store_key=store_key(order.integration_id) if remember_store_only else "")
     order_ids = {line.order_id}
     if all_open_lines:
         order_ids |= set(
