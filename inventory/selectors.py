@@ -380,3 +380,20 @@ def audit_differences(*, merchant: Merchant) -> list[dict]:
             out.append({"merchant_id": merchant.pk, "level_id": None, "product_id": key[0], "location_id": key[1],
                         "on_hand": None, "ledger_on_hand": h, "reserved": None, "ledger_reserved": r})
     return out
+
+
+def product_suggest(*, merchant: Merchant, q: str, limit: int = 10) -> list[dict]:
+    """Products for a SKU search box (manual orders): SKUs starting with `q` first, then SKUs or titles
+    containing it; with price (None when unknown) and units available. A few queries, whatever the limit."""
+    q = (q or "").strip()
+    if not q:
+        return []
+    base = Product.objects.filter(merchant=merchant, is_active=True)
+    first = list(base.filter(sku__istartswith=q).order_by("sku", "id")[:limit])
+    more = limit - len(first)
+    if more > 0:
+        first += list(base.filter(Q(sku__icontains=q) | Q(title__icontains=q))
+                      .exclude(pk__in=[p.pk for p in first]).order_by("sku", "id")[:more])
+    available = products_available(merchant=merchant, product_ids=[p.pk for p in first])
+    return [{"sku": p.sku, "title": p.title, "price": p.price, "available": min(available.get(p.pk, 0), UNLIMITED)}
+            for p in first]

@@ -121,7 +121,12 @@ class ManualOrderInput(serializers.Serializer):
     customer_email = LooseEmailField(required=False, allow_blank=True, default="", max_length=254)
     customer_name = serializers.CharField(required=False, allow_blank=True, default="", max_length=255)
     currency = serializers.RegexField(r"^[A-Za-z]{3}$", required=False)
-    shipping_address = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
+    shipping_address = serializers.DictField(
+        child=serializers.CharField(allow_blank=True), required=False,
+        help_text="name, company, line1, line2, city, region, postal_code, country (ISO 3166-1 alpha-2), phone. "
+                  "Checked by the country's rule (orders/addresses.py): line1, city and country always; region "
+                  "and postcode where the country needs them (US, CA, AU...), the postcode's shape; 400 "
+                  "invalid_address with details.fields naming each field otherwise.")
     shipping = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"), default=Decimal("0"))
     tax = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"), default=Decimal("0"))
     notes = serializers.CharField(required=False, allow_blank=True, default="")

@@ -6,6 +6,7 @@ from orders import alias_views, bulk_views, views
 urlpatterns = [
     path("", views.OrderListView.as_view(), name="order-list"),
     path("new/", views.OrderCreateView.as_view(), name="order-create"),
+    path("new/products.json", views.ProductSuggestView.as_view(), name="order-product-suggest"),
     path("bulk/", bulk_views.OrderBulkView.as_view(), name="order-bulk"),
     path("bulk/<id:pk>/", bulk_views.OrderBulkJobView.as_view(), name="order-bulk-job"),
     path("sku-aliases/", alias_views.SkuAliasListView.as_view(), name="sku-alias-list"),

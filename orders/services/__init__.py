@@ -17,6 +17,7 @@ from orders.services.fulfillment import (
     shipment_mark_shipped,
 )
 from orders.services.ingest import IngestResult, order_ingest
+from orders.services.manual import ManualLine, ManualOrderCheck, manual_order_check, order_create_manual
 from orders.services.notifications import (
     notification_channel_cancellation,
     notification_customer_shipped,
@@ -24,9 +25,7 @@ from orders.services.notifications import (
     notification_new_order,
 )
 from orders.services.orders import (
-    ManualLine,
     order_cancel,
-    order_create_manual,
     order_hold,
     order_line_map_sku,
     order_release_hold,
@@ -36,6 +35,7 @@ from orders.services.orders import (
 )
 
 __all__ = [
+    "ManualOrderCheck", "manual_order_check",
     "BULK_ACTIONS", "CONFIRM_ACTIONS", "bulk_preview", "orders_bulk_run_job", "orders_bulk_start", "IngestResult", "ManualLine", "ShipmentLineRequest", "notification_channel_cancellation",
     "notification_customer_shipped", "notification_daily_digest", "notification_new_order",
     "order_cancel", "order_create_manual", "order_fulfill_all", "order_hold", "order_ingest",

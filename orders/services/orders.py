@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from decimal import Decimal
 
 from django.db import transaction
 from django.db.models.functions import Lower
@@ -13,12 +11,10 @@ from django.utils import timezone
 from accounts.models import Merchant
 from core.db import retry_transaction
 from core.errors import ValidationFailed
-from core.parsing import parse_money
 from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
-from orders.channels import MANUAL, store_key
+from orders.channels import store_key
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus, OrderTag
-from orders.services import notifications
 from orders.services.reservations import order_flags_refresh, reconcile_events, reservations_reconcile
 from orders.workflow import (
     INACTIVE,
@@ -146,59 +142,6 @@ def order_tag_add(*, merchant: Merchant, order: Order, tag: str, actor=None) -> 
         raise ValidationFailed("A tag cannot be empty.")
     with transaction.atomic():
         OrderTag.objects.bulk_create([OrderTag(merchant=merchant, order=order, name=tags[0])], ignore_conflicts=True)
-    return order
-
-
-@dataclass(frozen=True)
-class ManualLine:
-    sku: str
-    quantity: int
-    unit_price: Decimal = Decimal("0")
-
-
-@retry_transaction
-def order_create_manual(
-    *, merchant: Merchant, lines: Sequence[ManualLine], actor=None, customer_name: str = "",
-    customer_email: str = "", currency: str | None = None, shipping_address: dict | None = None,
-    shipping: Decimal = Decimal("0"), tax: Decimal = Decimal("0"), notes: str = "", tags: Sequence[str] = (),
-) -> Order:
-    """A phone or wholesale order. Unlike channel orders it is all or nothing: if any line cannot
-    be fully reserved, OutOfStock is raised and nothing at all is written."""
-    if not lines:
-        raise ValidationFailed("An order needs at least one line.")
-    for line in lines:
-        if line.quantity <= 0:
-            raise ValidationFailed("Quantities must be positive.", details={"sku": line.sku})
-    # Every amount, and the totals made of them, must fit the money columns (whatever the caller checked).
-    shipping, tax = parse_money(shipping, field="shipping"), parse_money(tax, field="tax")
-    line_totals = [parse_money(li.unit_price, field="unit_price") * li.quantity for li in lines]
-    parse_money(sum(line_totals, Decimal("0")) + shipping + tax, field="total")
-    products = inventory_selectors.product_resolve_skus(merchant=merchant, skus=[li.sku for li in lines])
-    subtotal = sum((Decimal(str(li.unit_price)) * li.quantity for li in lines), Decimal("0"))
-    order = Order.objects.create(
-        merchant=merchant, channel=MANUAL, external_id="", number="pending", placed_at=timezone.now(),
-        customer_name=customer_name[:255], customer_email=customer_email[:254],
-        shipping_address=shipping_address or {}, currency=(currency or merchant.currency).upper()[:3],
-        subtotal_amount=subtotal, shipping_amount=shipping, tax_amount=tax, total_amount=subtotal + shipping + tax,
-        notes=notes,
-    )
-    order.number = f"M-{order.pk}"
-    order_lines = OrderLine.objects.bulk_create([
-        OrderLine(merchant=merchant, order=order, sku=product.sku, title=product.title, product=product,
-                  quantity=li.quantity, unit_price_amount=Decimal(str(li.unit_price)), position=i)
-        for i, (li, product) in enumerate(zip(lines, products, strict=True))
-    ])
-    result = reservations_reconcile(merchant=merchant, order=order, lines=order_lines, actor=actor, partial=False)
-    order_flags_refresh(order=order, lines=order_lines)
-    order.save()
-    if tags:
-        OrderTag.objects.bulk_create([OrderTag(merchant=merchant, order=order, name=t) for t in _clean_tags(tags)])
-    OrderEvent.objects.bulk_create([
-        OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.CREATED, actor=actor,
-                   message=f"Manual order {order.number} created"),
-        *reconcile_events(order=order, result=result, actor=actor),
-    ])
-    notifications.notification_new_order(merchant=merchant, order=order)
     return order
 
 

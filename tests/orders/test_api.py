@@ -42,7 +42,9 @@ def test_manual_order_that_cannot_be_reserved_is_409_and_changes_nothing(merchan
                                                 "customer_email": "a@b.c", "currency": "USD"}, format="json")
     assert r.status_code == 409
     assert r.json()["error"]["code"] == "out_of_stock"
-    assert r.json()["error"]["details"] == {"sku": "B-1", "requested": 3, "available": 1}
+    # the line it concerns is named (by index and row), so a client can show it there
+    assert r.json()["error"]["details"] == {"sku": "B-1", "requested": 3, "available": 1, "lines": [
+        {"index": 1, "row": 2, "field": "quantity", "message": "Only 1 of B-1 available."}]}
     with tenant_scope(m):
         assert Order.objects.filter(merchant=m).count() == 0
         assert OrderLine.objects.filter(merchant=m).count() == 0
