@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from core.api import CursorPagination, MerchantViewMixin
 from orders import selectors, services
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus, Shipment, ShipmentLine
+from orders.services.bulk import JOB_MAX as BULK_JOB_MAX
 from orders.workflow import left_to_ship, pending_in
 
 # --- output -----------------------------------------------------------------------------------------
@@ -178,11 +179,23 @@ class MapSkuInput(serializers.Serializer):
 
 
 class BulkInput(serializers.Serializer):
-    ids = serializers.ListField(child=serializers.IntegerField(), allow_empty=False, max_length=1000)
+    ids = serializers.ListField(child=serializers.IntegerField(), allow_empty=False, max_length=1000, required=False,
+                                help_text="Up to 1,000 order ids, done at once; or give all_matching.")
+    all_matching = serializers.DictField(
+        child=serializers.CharField(allow_blank=True), required=False,
+        help_text="Every order matching these filters (the list's query parameters: status, channel, "
+                  "integration, sku, tag, placed_from, placed_to, needs_attention, short, search; {} for all), "
+                  "up to 20,000, as a background job: 202 with the job to follow at /api/v1/jobs/{id}/, whose "
+                  "result holds done, done_orders and failed.")
     action = serializers.ChoiceField(choices=services.BULK_ACTIONS)
     tag = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=255,
                                    help_text="Required for cancel and fulfill; recorded on each order.")
+
+    def validate(self, attrs):
+        if ("ids" in attrs) == ("all_matching" in attrs):
+            raise serializers.ValidationError("Give either ids or all_matching.")
+        return attrs
 
 
 class ShipmentMarkInput(serializers.Serializer):
@@ -342,13 +355,14 @@ class OrderViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
                                     remember_store_only=v["remember_store_only"])
         return Response(OrderSerializer(selectors.order_list(merchant=self.merchant).get(pk=order.pk)).data)
 
-    @extend_schema(request=BulkInput, responses=inline_serializer("BulkResult", {
+    @extend_schema(request=BulkInput, responses={202: inline_serializer("BulkJob", {
+        "job": serializers.IntegerField(), "orders": serializers.IntegerField()}), 200: inline_serializer("BulkResult", {
         "done": serializers.ListField(child=serializers.IntegerField()),
         "done_orders": serializers.ListField(child=serializers.DictField(),
                                              help_text="{id, number, status, status_label} of each order done."),
         "failed": serializers.ListField(child=serializers.DictField(),
                                         help_text="{id, number, code, message} of every order that failed."),
-    }))
+    })})
     @action(detail=False, methods=["post"])
     def bulk(self, request):
         """One action on many orders (up to 1,000); each succeeds or fails on its own, every failure is listed.
@@ -357,6 +371,12 @@ class OrderViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
         data = BulkInput(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
+        if "all_matching" in v:
+            filters = selectors.OrderFilters.from_params(v["all_matching"])
+            ids = selectors.order_ids_matching(merchant=self.merchant, filters=filters, limit=BULK_JOB_MAX + 1)
+            job = services.orders_bulk_start(merchant=self.merchant, order_ids=ids, action=v["action"],
+                                             actor=request.user, tag=v["tag"], reason=v["reason"])
+            return Response({"job": job.pk, "orders": len(ids)}, status=status.HTTP_202_ACCEPTED)
         result = services.orders_bulk_action(merchant=self.merchant, order_ids=v["ids"], action=v["action"],
                                              actor=request.user, tag=v["tag"], reason=v["reason"])
         return Response(result)

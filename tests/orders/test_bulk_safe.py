@@ -181,3 +181,21 @@ def test_a_bulk_job_page_is_another_merchants_404(merchant_a, merchant_b, django
     with django_capture_on_commit_callbacks(execute=True):
         merchant_b.web.post("/orders/bulk/", {"action": "release_hold", "scope": "all", "filter": ""})
     assert _statuses(merchant_a, orders) == ["on_hold"]
+
+
+def test_the_api_runs_all_matching_as_a_job(merchant_a, django_capture_on_commit_callbacks):
+    orders = _orders(merchant_a, 3)
+    body = {"action": "cancel", "reason": "closing", "all_matching": {"channel": "shopify"}}
+    with django_capture_on_commit_callbacks(execute=True):
+        r = merchant_a.api.post("/api/v1/orders/bulk/", body, format="json")
+    assert r.status_code == 202
+    job = merchant_a.api.get(f"/api/v1/jobs/{r.json()['job']}/").json()
+    assert (r.json()["orders"], job["status"], job["percent"]) == (3, "succeeded", 100)
+    assert [o["number"] for o in job["result"]["done_orders"]] == ["#1", "#2", "#3"]
+    assert _statuses(merchant_a, orders) == ["cancelled"] * 3
+    # bad filters and ambiguous requests are 400, nothing queued
+    for bad in ({"action": "hold", "all_matching": {"status": "lost"}},
+                {"action": "hold", "all_matching": {}, "ids": [orders[0].pk]}):
+        assert merchant_a.api.post("/api/v1/orders/bulk/", bad, format="json").status_code == 400
+    with tenant_scope(merchant_a.merchant):
+        assert WorkerJob.objects.filter(merchant=merchant_a.merchant).count() == 1
