@@ -47,6 +47,14 @@ def test_a_bulk_cancel_asks_for_confirmation_and_reports_by_order_number(signed_
     page.get_by_label("Reason (recorded on each order)").fill("Customer called to cancel")
     confirm.click()
     expect(page.get_by_text("Cancel: 2 order(s), now Cancelled: #1001, #1002.")).to_be_visible()
+    # the confirmation step fits a phone too
+    phone = signed_in(merchant_a, viewport=PHONE)
+    phone.goto("/orders/")
+    phone.get_by_label("Select #1003").check()
+    phone.locator("select[name=action]").select_option("fulfill")
+    phone.get_by_role("button", name="Apply").click()
+    expect(phone.get_by_text("Shopify is told the order shipped, with no tracking number")).to_be_visible()
+    assert_fits_width(phone)
     assert _statuses(m, orders) == ["cancelled", "cancelled", "unfulfilled"]
     with tenant_scope(m):
         assert list(OrderEvent.objects.filter(merchant=m, kind=OrderEvent.Kind.CANCELLED).order_by("order_id")
