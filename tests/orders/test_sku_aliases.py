@@ -132,3 +132,30 @@ def test_aliases_are_per_merchant(merchant_a, merchant_b):
     with tenant_scope(a):
         assert SkuAlias.objects.filter(merchant=a).count() == 0
         assert _ingest(a, "2", "shared-sku").needs_attention
+
+
+def test_the_sku_alias_api_creates_lists_and_deletes(merchant_a, merchant_b):
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        blue = make_product(m, "MUG-BLUE", on_hand=10)
+        store = make_integration(m, name="Shop A")
+    with tenant_scope(merchant_b.merchant):
+        other_store = make_integration(merchant_b.merchant, name="B's shop")
+    r = merchant_a.api.post("/api/v1/sku-aliases/", {"sku": "chan-1", "product_sku": "mug-blue",
+                                                     "integration": store.pk}, format="json")
+    assert r.status_code == 201, r.content
+    body = r.json()
+    assert {k: body[k] for k in ("sku", "product", "product_sku", "integration")} == {
+        "sku": "chan-1", "product": blue.pk, "product_sku": "MUG-BLUE", "integration": store.pk}
+    with tenant_scope(m):
+        assert _line(m, _ingest(m, "1", "CHAN-1", integration_id=store.pk)).product_id == blue.pk
+    # another merchant's store is not one of ours
+    r = merchant_a.api.post("/api/v1/sku-aliases/", {"sku": "chan-2", "product_sku": "MUG-BLUE",
+                                                     "integration": other_store.pk}, format="json")
+    assert r.status_code == 404
+    assert [a["sku"] for a in merchant_a.api.get("/api/v1/sku-aliases/").json()["results"]] == ["chan-1"]
+    assert merchant_b.api.get("/api/v1/sku-aliases/").json()["results"] == []
+    assert merchant_b.api.delete(f"/api/v1/sku-aliases/{body['id']}/").status_code == 404
+    assert merchant_a.api.delete(f"/api/v1/sku-aliases/{body['id']}/").status_code == 204
+    with tenant_scope(m):
+        assert SkuAlias.objects.filter(merchant=m).count() == 0
