@@ -19,7 +19,7 @@ from accounts.models import Merchant
 from core.enqueue import enqueue_on_commit
 from core.errors import ApplicationError, ValidationFailed
 from orders.channels import channel_effect, channel_label
-from orders.models import Order, OrderEvent
+from orders.models import Order
 from orders.services.fulfillment import order_fulfill_all
 from orders.services.orders import _clean_tags, order_cancel, order_hold, order_release_hold, order_tag_add
 from orders.workflow import status_label
@@ -52,13 +52,6 @@ def _check(action: str, tag: str, reason: str) -> str:
     return reason
 
 
-def _fulfill_without_tracking(*, merchant: Merchant, order: Order, actor, reason: str) -> None:
-    order_fulfill_all(merchant=merchant, order=order, actor=actor)
-    OrderEvent.objects.create(merchant=merchant, order=order, kind=OrderEvent.Kind.STATUS, actor=actor,
-                              message=f"Marked fulfilled without tracking: {reason}"[:500],
-                              data={"reason": reason, "bulk": "fulfill"})
-
-
 def orders_bulk_action(*, merchant: Merchant, order_ids: Sequence[int], action: str, actor=None,
                        tag: str = "", reason: str = "", limit: int = API_MAX,
                        progress: Callable[[int], None] | None = None) -> dict:
@@ -80,7 +73,7 @@ def orders_bulk_action(*, merchant: Merchant, order_ids: Sequence[int], action: 
             continue
         try:
             if action == "fulfill":
-                _fulfill_without_tracking(merchant=merchant, order=order, actor=actor, reason=reason)
+                order_fulfill_all(merchant=merchant, order=order, actor=actor, reason=reason)
             elif action == "hold":
                 order_hold(merchant=merchant, order=order, actor=actor, reason=reason)
             elif action == "release_hold":
