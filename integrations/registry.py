@@ -30,5 +30,8 @@ channel_packages: Registry[ChannelPackage] = Registry("integrations.channel_pack
 
 
 def channel_package_register(package: ChannelPackage) -> ChannelPackage:
-    channel_register(slug=package.slug, label=package.label, colour=package.colour)
+    # The tracking consumer turns every shipped parcel into a fulfillment through the adapter; no adapter
+    # cancels on its channel yet (a cancellation here stays here).
+    channel_register(slug=package.slug, label=package.label, colour=package.colour,
+                     tells_fulfillment=package.adapter is not None, tells_cancellation=False)
     return channel_packages.register(package.slug, package)

@@ -11,6 +11,7 @@ from inventory.models import (
     Location,
     Product,
     Reservation,
+    SkuAlias,
     StockImport,
     StockLevel,
     StockMovement,
@@ -91,3 +92,10 @@ class StockImportAdmin(_ReadOnly):
     list_filter = ["kind", "status"]
     search_fields = ["filename", "merchant__name"]
     raw_id_fields = ["merchant", "job", "created_by"]
+
+
+@admin.register(SkuAlias)
+class SkuAliasAdmin(admin.ModelAdmin):
+    list_display = ["sku", "product", "store_key", "merchant", "created_at"]
+    search_fields = ["sku", "merchant__name"]
+    raw_id_fields = ["merchant", "product", "created_by"]

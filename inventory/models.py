@@ -250,3 +250,32 @@ class StockImport(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.kind} import #{self.pk} ({self.status})"
+
+
+class SkuAlias(TenantOwnedModel):
+    """Another name of a product: a channel's SKU the merchant mapped once and asked us to remember, so
+    later orders with it match on arrival (`inventory.selectors.product_match_skus`).
+
+    `store_key` says which store the name is used by, as an opaque string the caller chooses (orders
+    uses "integration:<id>"; inventory knows no store); empty means every store. Empty rather than
+    NULL so that one case-insensitive unique constraint (merchant, lower(sku), store_key) holds on
+    PostgreSQL and SQLite alike. A product's own SKU always wins over an alias.
+    """
+
+    sku = models.CharField(max_length=128, help_text="The SKU as the channel sends it (matched case-insensitively).")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="aliases")
+    store_key = models.CharField(max_length=64, blank=True, default="",
+                                 help_text='The store it applies to ("integration:<id>"); empty: every store.')
+    created_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["sku", "store_key", "id"]
+        constraints = [
+            models.UniqueConstraint(Lower("sku"), "merchant", "store_key", name="inventory_skualias_ci_uniq"),
+        ]
+        indexes = [models.Index(fields=["merchant", "product"], name="inventory_skualias_product_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.sku} → product {self.product_id}"

@@ -18,6 +18,7 @@ from inventory.models import (
     Location,
     Product,
     Reservation,
+    SkuAlias,
     StockImport,
     StockLevel,
     StockMovement,
@@ -94,14 +95,44 @@ def product_map_by_sku(*, merchant: Merchant, skus: Iterable[str]) -> dict[str, 
     return out
 
 
-def product_resolve_skus(*, merchant: Merchant, skus: Sequence[str]) -> list[Product]:
+def product_match_skus(*, merchant: Merchant, skus: Iterable[str], store_key: str = "") -> dict[str, Product]:
+    """{sku.lower(): Product} by the product's own SKU first, then by a remembered alias (SkuAlias):
+    the alias of the store `store_key` before the merchant-wide one. How an order's SKU finds its
+    product on arrival (ingest, manual orders); 2 queries at most, whatever the number of SKUs."""
+    skus = list(skus)
+    found = product_map_by_sku(merchant=merchant, skus=skus)
+    rest = sorted({s.strip().lower() for s in skus if s and s.strip()} - set(found))
+    if not rest:
+        return found
+    keys = [""] if not store_key else ["", store_key]
+    aliases = (SkuAlias.objects.filter(merchant=merchant, store_key__in=keys).alias(sku_l=Lower("sku"))
+               .filter(sku_l__in=rest).select_related("product").order_by())
+    for alias in sorted(aliases, key=lambda a: a.store_key == ""):  # the store's own alias first
+        found.setdefault(alias.sku.lower(), alias.product)
+    return found
+
+
+def sku_alias_list(*, merchant: Merchant) -> QuerySet[SkuAlias]:
+    return (SkuAlias.objects.filter(merchant=merchant).select_related("product", "created_by")
+            .order_by("sku", "store_key", "id"))
+
+
+def sku_alias_get(*, merchant: Merchant, pk: int) -> SkuAlias:
+    alias = SkuAlias.objects.filter(merchant=merchant, pk=pk).select_related("product").first()
+    if alias is None:
+        raise NotFound("No such SKU alias.")
+    return alias
+
+
+def product_resolve_skus(*, merchant: Merchant, skus: Sequence[str], store_key: str = "") -> list[Product]:
     """The merchant's product for each SKU, in the order given, or UnknownSku naming every SKU
     that is not theirs. The one way a SKU a person or client typed becomes a product (manual
-    orders, mapping an order line, bundle components, stock adjustments): case-insensitive, and
+    orders, mapping an order line, bundle components, stock adjustments): case-insensitive, a
+    remembered alias after the products' own SKUs (product_match_skus), and
     another merchant's SKU is unknown, never a leak. details: "sku" and "index"/"row" (0- and
     1-based) of the first unknown one, "skus" all of them.
     """
-    found = product_map_by_sku(merchant=merchant, skus=skus)
+    found = product_match_skus(merchant=merchant, skus=skus, store_key=store_key)
     missing = [(i, sku) for i, sku in enumerate(skus) if (sku or "").strip().lower() not in found]
     if missing:
         index, first = missing[0]
@@ -362,3 +393,18 @@ def stock_alert_counts(*, merchant: Merchant) -> dict[str, int]:
         low=Count("pk", filter=Q(total_available__gt=0, low_stock_threshold__gt=0,
                                  total_available__lte=F("low_stock_threshold"))),
     )
+def product_suggest(*, merchant: Merchant, q: str, limit: int = 10) -> list[dict]:
+    """Products for a SKU search box (manual orders): SKUs starting with `q` first, then SKUs or titles
+    containing it; with price (None when unknown) and units available. A few queries, whatever the limit."""
+    q = (q or "").strip()
+    if not q:
+        return []
+    base = Product.objects.filter(merchant=merchant, is_active=True)
+    first = list(base.filter(sku__istartswith=q).order_by("sku", "id")[:limit])
+    more = limit - len(first)
+    if more > 0:
+        first += list(base.filter(Q(sku__icontains=q) | Q(title__icontains=q))
+                      .exclude(pk__in=[p.pk for p in first]).order_by("sku", "id")[:more])
+    available = products_available(merchant=merchant, product_ids=[p.pk for p in first])
+    return [{"sku": p.sku, "title": p.title, "price": p.price, "available": min(available.get(p.pk, 0), UNLIMITED)}
+            for p in first]

@@ -17,8 +17,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import CursorPagination, MerchantViewMixin
+from core.errors import NotFound
+from inventory import selectors as inventory_selectors
+from inventory import services as inventory_services
+from inventory.models import SkuAlias
 from orders import selectors, services
+from orders.channels import store_choices, store_key
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus, Shipment, ShipmentLine
+from orders.services.bulk import JOB_MAX as BULK_JOB_MAX
 from orders.workflow import left_to_ship, pending_in
 
 # --- output -----------------------------------------------------------------------------------------
@@ -122,7 +128,12 @@ class ManualOrderInput(serializers.Serializer):
     customer_email = LooseEmailField(required=False, allow_blank=True, default="", max_length=254)
     customer_name = serializers.CharField(required=False, allow_blank=True, default="", max_length=255)
     currency = serializers.RegexField(r"^[A-Za-z]{3}$", required=False)
-    shipping_address = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
+    shipping_address = serializers.DictField(
+        child=serializers.CharField(allow_blank=True), required=False,
+        help_text="name, company, line1, line2, city, region, postal_code, country (ISO 3166-1 alpha-2), phone. "
+                  "Checked by the country's rule (orders/addresses.py): line1, city and country always; region "
+                  "and postcode where the country needs them (US, CA, AU...), the postcode's shape; 400 "
+                  "invalid_address with details.fields naming each field otherwise.")
     shipping = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"), default=Decimal("0"))
     tax = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"), default=Decimal("0"))
     notes = serializers.CharField(required=False, allow_blank=True, default="")
@@ -167,13 +178,30 @@ class MapSkuInput(serializers.Serializer):
     line = serializers.IntegerField()
     sku = serializers.CharField(max_length=128, help_text="SKU of the product this line is.")
     all_open_lines = serializers.BooleanField(default=True)
+    remember = serializers.BooleanField(default=False, help_text="Remember the SKU as an alias of the product: "
+                                        "later orders with it match on arrival.")
+    remember_store_only = serializers.BooleanField(default=False, help_text="With remember: only for orders of "
+                                                   "this order's store (else every store).")
 
 
 class BulkInput(serializers.Serializer):
-    ids = serializers.ListField(child=serializers.IntegerField(), allow_empty=False, max_length=1000)
+    ids = serializers.ListField(child=serializers.IntegerField(), allow_empty=False, max_length=1000, required=False,
+                                help_text="Up to 1,000 order ids, done at once; or give all_matching.")
+    all_matching = serializers.DictField(
+        child=serializers.CharField(allow_blank=True), required=False,
+        help_text="Every order matching these filters (the list's query parameters: status, channel, "
+                  "integration, sku, tag, placed_from, placed_to, needs_attention, short, search; {} for all), "
+                  "up to 20,000, as a background job: 202 with the job to follow at /api/v1/jobs/{id}/, whose "
+                  "result holds done, done_orders and failed.")
     action = serializers.ChoiceField(choices=services.BULK_ACTIONS)
     tag = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
-    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=255)
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=255,
+                                   help_text="Required for cancel and fulfill; recorded on each order.")
+
+    def validate(self, attrs):
+        if ("ids" in attrs) == ("all_matching" in attrs):
+            raise serializers.ValidationError("Give either ids or all_matching.")
+        return attrs
 
 
 class ShipmentMarkInput(serializers.Serializer):
@@ -332,20 +360,34 @@ class OrderViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
         data = MapSkuInput(data=request.data)
         data.is_valid(raise_exception=True)
         line = selectors.order_line_get(merchant=self.merchant, order=order, pk=data.validated_data["line"])
-        services.order_line_map_sku(merchant=self.merchant, line=line, product_sku=data.validated_data["sku"],
-                                    actor=request.user, all_open_lines=data.validated_data["all_open_lines"])
+        v = data.validated_data
+        services.order_line_map_sku(merchant=self.merchant, line=line, product_sku=v["sku"], actor=request.user,
+                                    all_open_lines=v["all_open_lines"], remember=v["remember"],
+                                    remember_store_only=v["remember_store_only"])
         return Response(OrderSerializer(selectors.order_list(merchant=self.merchant).get(pk=order.pk)).data)
 
-    @extend_schema(request=BulkInput, responses=inline_serializer("BulkResult", {
+    @extend_schema(request=BulkInput, responses={202: inline_serializer("BulkJob", {
+        "job": serializers.IntegerField(), "orders": serializers.IntegerField()}), 200: inline_serializer("BulkResult", {
         "done": serializers.ListField(child=serializers.IntegerField()),
-        "failed": serializers.ListField(child=serializers.DictField()),
-    }))
+        "done_orders": serializers.ListField(child=serializers.DictField(),
+                                             help_text="{id, number, status, status_label} of each order done."),
+        "failed": serializers.ListField(child=serializers.DictField(),
+                                        help_text="{id, number, code, message} of every order that failed."),
+    })})
     @action(detail=False, methods=["post"])
     def bulk(self, request):
-        """One action on many orders; each succeeds or fails on its own."""
+        """One action on many orders (up to 1,000); each succeeds or fails on its own, every failure is listed.
+        "cancel" and "fulfill" (mark fulfilled without tracking) need a `reason`, recorded on each order:
+        400 reason_required without one, and nothing changes."""
         data = BulkInput(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
+        if "all_matching" in v:
+            filters = selectors.OrderFilters.from_params(v["all_matching"])
+            ids = selectors.order_ids_matching(merchant=self.merchant, filters=filters, limit=BULK_JOB_MAX + 1)
+            job = services.orders_bulk_start(merchant=self.merchant, order_ids=ids, action=v["action"],
+                                             actor=request.user, tag=v["tag"], reason=v["reason"])
+            return Response({"job": job.pk, "orders": len(ids)}, status=status.HTTP_202_ACCEPTED)
         result = services.orders_bulk_action(merchant=self.merchant, order_ids=v["ids"], action=v["action"],
                                              actor=request.user, tag=v["tag"], reason=v["reason"])
         return Response(result)
@@ -380,6 +422,61 @@ class ShipmentViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveM
         shipment = selectors.shipment_get(merchant=self.merchant, pk=pk)
         services.shipment_cancel(merchant=self.merchant, shipment=shipment, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- remembered SKUs --------------------------------------------------------------------------------
+
+
+class SkuAliasSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    sku = serializers.CharField(read_only=True, help_text="The channel's SKU (matched case-insensitively).")
+    product = serializers.IntegerField(source="product_id", read_only=True)
+    product_sku = serializers.CharField(source="product.sku", read_only=True)
+    integration = serializers.SerializerMethodField(help_text="The store it applies to; null for every store.")
+    created_at = serializers.DateTimeField(read_only=True)
+
+    def get_integration(self, alias) -> int | None:
+        key = alias.store_key or ""
+        return int(key.split(":", 1)[1]) if key.startswith("integration:") else None
+
+
+class SkuAliasInput(serializers.Serializer):
+    sku = serializers.CharField(max_length=128)
+    product_sku = serializers.CharField(max_length=128)
+    integration = serializers.IntegerField(required=False, allow_null=True, default=None,
+                                           help_text="Only for orders of this store; omit for every store.")
+
+
+class SkuAliasViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                      mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    """Remembered SKUs: a channel's SKU that matches a product on arrival (the same as mapping an order's
+    line with remember)."""
+
+    serializer_class = SkuAliasSerializer
+    filter_backends: list = []
+    queryset = SkuAlias.objects.none()
+
+    def get_merchant_queryset(self):
+        return inventory_selectors.sku_alias_list(merchant=self.merchant)
+
+    def get_object(self):
+        return inventory_selectors.sku_alias_get(merchant=self.merchant, pk=self.kwargs["pk"])
+
+    @extend_schema(request=SkuAliasInput, responses={201: SkuAliasSerializer})
+    def create(self, request):
+        data = SkuAliasInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        product = inventory_selectors.product_resolve_skus(merchant=self.merchant, skus=[v["product_sku"]])[0]
+        if v["integration"] is not None and v["integration"] not in dict(store_choices(self.merchant)):
+            raise NotFound("No such store.")
+        alias = inventory_services.sku_alias_remember(merchant=self.merchant, sku=v["sku"], product=product,
+                                                      store_key=store_key(v["integration"]), actor=request.user)
+        alias = inventory_selectors.sku_alias_get(merchant=self.merchant, pk=alias.pk)
+        return Response(SkuAliasSerializer(alias).data, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance):
+        inventory_services.sku_alias_delete(merchant=self.merchant, alias=instance)
 
 
 # --- analytics --------------------------------------------------------------------------------------

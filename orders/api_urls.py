@@ -6,6 +6,7 @@ from orders import api
 router = ApiRouter()
 router.register("orders", api.OrderViewSet, basename="order")
 router.register("shipments", api.ShipmentViewSet, basename="shipment")
+router.register("sku-aliases", api.SkuAliasViewSet, basename="sku-alias")
 
 urlpatterns = [
     path("analytics/revenue/", api.AnalyticsRevenueView.as_view(), name="analytics-revenue"),

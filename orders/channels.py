@@ -26,16 +26,23 @@ class ChannelInfo:
     slug: str  # what Order.channel stores; at most 16 characters
     label: str  # shown to merchants: "WooCommerce"
     colour: str  # CSS colour of the channel in lists and charts: "#7f54b3"
+    # What the channel is told when we act on one of its orders (the bulk actions' confirmation says so):
+    # a shipment becomes a fulfillment on the channel; a cancellation is sent to the channel.
+    tells_fulfillment: bool = False
+    tells_cancellation: bool = False
 
 
 channels: Registry[ChannelInfo] = Registry("orders.channels")
 
 
-def channel_register(*, slug: str, label: str, colour: str) -> ChannelInfo:
+def channel_register(*, slug: str, label: str, colour: str, tells_fulfillment: bool = False,
+                     tells_cancellation: bool = False) -> ChannelInfo:
     """Called from a channel package's registration (integrations' AppConfig.ready())."""
     if not slug or len(slug) > 16 or slug != slug.lower():
         raise ValueError(f"A channel slug is 1 to 16 lower-case characters, not {slug!r}")
-    return channels.register(slug, ChannelInfo(slug=slug, label=label, colour=colour))
+    return channels.register(slug, ChannelInfo(slug=slug, label=label, colour=colour,
+                                               tells_fulfillment=tells_fulfillment,
+                                               tells_cancellation=tells_cancellation))
 
 
 def channel_list() -> list[ChannelInfo]:
@@ -56,6 +63,23 @@ def channel_label(slug: str) -> str:
     """The label, or the slug itself for an order whose channel package is no longer installed."""
     info = channels.get(slug)
     return info.label if info else slug
+
+
+def channel_effect(slug: str, action: str) -> str:
+    """What happens on the channel when we cancel ("cancel") or mark fulfilled without tracking
+    ("fulfill") one of its orders, in the merchant's words, from what the channel registered."""
+    if slug == MANUAL:
+        return "Entered by hand: no channel is told."
+    info = channels.get(slug)
+    label = info.label if info else slug
+    if action == "cancel":
+        if info and info.tells_cancellation:
+            return f"{label} is told the order is cancelled."
+        return f"Cancelled here only: {label} is not told. Cancel (and refund) it on {label} too."
+    if info and info.tells_fulfillment:
+        return (f"{label} is told the order shipped, with no tracking number; "
+                f"{label} may email the customer.")
+    return f"Marked fulfilled here only: {label} is not told. Mark it shipped on {label} too."
 
 
 def channel_colour(slug: str, index: int = 0) -> str:
@@ -95,3 +119,7 @@ def store_alerts(merchant: Any) -> list[StoreAlert]:
     """Every registered source's alerts for `merchant`, errors first."""
     found = [alert for source in store_alert_sources.values() for alert in source(merchant)]
     return sorted(found, key=lambda a: (a.severity != "error", a.store))
+def store_key(integration_id: int | None) -> str:
+    """How orders names a store to inventory (SKU aliases per store): inventory knows no integration,
+    only this opaque key. Empty for orders of no store (manual orders): the merchant-wide aliases."""
+    return f"integration:{integration_id}" if integration_id else ""

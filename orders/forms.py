@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django import forms
 
+from orders.addresses import country_choices
 from orders.channels import MANUAL, channel_choices
 from orders.models import OrderStatus
 
@@ -57,14 +58,40 @@ class ManualOrderForm(forms.Form):
         return value
 
 
+class ShippingAddressForm(forms.Form):
+    """The manual order's shipping address. Which fields a country needs and its postcode's shape are the
+    service's rule (orders/addresses.py, shared with the API); the form only reads and labels."""
+
+    name = forms.CharField(required=False, max_length=255, label="Recipient name",
+                           help_text="The customer's name when empty.")
+    company = forms.CharField(required=False, max_length=255)
+    line1 = forms.CharField(required=False, max_length=255, label="Address line 1")
+    line2 = forms.CharField(required=False, max_length=255, label="Address line 2")
+    city = forms.CharField(required=False, max_length=128)
+    region = forms.CharField(required=False, max_length=128, label="State / province / region")
+    postal_code = forms.CharField(required=False, max_length=16, label="Postcode / ZIP")
+    country = forms.ChoiceField(required=False)
+    phone = forms.CharField(required=False, max_length=32, widget=forms.TextInput(attrs={"type": "tel"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, prefix="address", **kwargs)
+        self.fields["country"].choices = [("", "Choose a country…"), *country_choices()]
+        for name in ("line1", "city", "country"):
+            self.fields[name].widget.attrs["required"] = "required"  # every country's rule needs them
+
+
 class ManualLineForm(forms.Form):
-    sku = forms.CharField(max_length=128)
-    quantity = forms.IntegerField(min_value=1, max_value=100000)
+    sku = forms.CharField(max_length=128, label="SKU", widget=forms.TextInput(
+        attrs={"list": "sku-options", "autocomplete": "off", "data-sku-search": "", "aria-label": "SKU"}))
+    quantity = forms.IntegerField(min_value=1, max_value=100000,
+                                  widget=forms.NumberInput(attrs={"aria-label": "Quantity"}))
     unit_price = forms.DecimalField(min_value=Decimal("0"), max_digits=12, decimal_places=2, required=False,
-                                    widget=forms.NumberInput(attrs={"placeholder": "0.00", "step": "0.01"}))
+                                    widget=forms.NumberInput(attrs={"placeholder": "0.00", "step": "0.01",
+                                                                    "aria-label": "Unit price"}))
 
 
-ManualLineFormSet = forms.formset_factory(ManualLineForm, extra=4, min_num=1, validate_min=True, max_num=200)
+ManualLineFormSet = forms.formset_factory(ManualLineForm, extra=0, min_num=1, validate_min=True, max_num=200,
+                                          validate_max=True, can_delete=True)
 
 
 class ShipmentForm(forms.Form):
@@ -92,3 +119,5 @@ class MapSkuForm(forms.Form):
     line = forms.IntegerField(widget=forms.HiddenInput)
     sku = forms.CharField(max_length=128, label="Product SKU")
     all_open_lines = forms.BooleanField(required=False, initial=True, label="Also every other open order with this SKU")
+    remember = forms.BooleanField(required=False, label="Remember: future orders with this SKU match this product")
+    remember_store_only = forms.BooleanField(required=False, label="Only for orders from this store")

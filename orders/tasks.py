@@ -52,3 +52,9 @@ def notification_daily_digest_fanout() -> int:
         day = timezone.localdate(now, zone(tz)) - timedelta(days=1)
         notification_daily_digest_task.apply_async(kwargs={"merchant_id": merchant_id, "day": day.isoformat()})
     return len(merchants)
+
+
+@shared_task(base=TenantTask, name="orders.orders_bulk_run", max_retries=0)
+def orders_bulk_run_task(*, merchant: Merchant, job_id: int) -> str:
+    """Not retried: each order committed on its own, and a second run would report them as failures."""
+    return services.orders_bulk_run_job(merchant=merchant, job_id=job_id)

@@ -8,10 +8,9 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -19,9 +18,10 @@ from accounts.tenancy import tenant_scope
 from accounts.views import MerchantRequiredMixin
 from core.csv_stream import csv_streaming_response
 from core.errors import ApplicationError, ValidationFailed
-from core.parsing import parse_id, parse_int
+from core.parsing import optional_text, parse_id, parse_int
+from inventory import selectors as inventory_selectors
 from orders import charts, selectors, services
-from orders.bulk_actions import bulk_action_get, registered_bulk_actions
+from orders.bulk_actions import registered_bulk_actions
 from orders.channels import channel_list, store_choices
 from orders.forms import (
     ManualLineFormSet,
@@ -31,6 +31,7 @@ from orders.forms import (
     ReasonForm,
     SavedViewForm,
     ShipmentForm,
+    ShippingAddressForm,
     TagsNotesForm,
 )
 from orders.models import OrderStatus
@@ -172,36 +173,6 @@ class HomeView(MerchantRequiredMixin, TemplateView):
         return ctx
 
 
-class OrderBulkView(MerchantRequiredMixin, View):
-    """Bulk actions on the selected orders (checkboxes named "ids")."""
-
-    def post(self, request):
-        ids = [parse_id(i, field="ids") for i in request.POST.getlist("ids") if i.strip()]
-        action = request.POST.get("action", "")
-        back = request.POST.get("next", "")
-        if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
-                                               require_https=request.is_secure()):
-            back = reverse("order-list")
-        if not ids:
-            messages.warning(request, "Select some orders first.")
-            return HttpResponseRedirect(back)
-        extra = bulk_action_get(action)
-        if extra is not None:  # e.g. packing slips or labels, supplied by the labels app
-            return extra.handler(request, self.merchant, ids)
-        try:
-            result = services.orders_bulk_action(merchant=self.merchant, order_ids=ids, action=action,
-                                                 actor=request.user, tag=request.POST.get("tag", ""),
-                                                 reason=request.POST.get("reason", ""))
-        except ApplicationError as exc:
-            messages.error(request, exc.message)
-            return HttpResponseRedirect(back)
-        if result["done"]:
-            messages.success(request, f"{len(result['done'])} order(s) done.")
-        for failure in result["failed"][:10]:
-            messages.error(request, f"Order {failure['id']}: {failure['message']}")
-        return HttpResponseRedirect(back)
-
-
 def _cell(text: str) -> str:
     """Text from channels and buyers, made inert for spreadsheets: a leading = + - @ (or tab, CR) would
     make Excel or Sheets run it as a formula (CSV injection), so it gets a leading apostrophe."""
@@ -303,9 +274,12 @@ class OrderActionView(MerchantRequiredMixin, View):
                 if not form.is_valid():
                     raise ValidationFailed("Give the product SKU.")
                 line = selectors.order_line_get(merchant=m, order=order, pk=form.cleaned_data["line"])
-                changed = services.order_line_map_sku(merchant=m, line=line, product_sku=form.cleaned_data["sku"],
-                                                      actor=user, all_open_lines=form.cleaned_data["all_open_lines"])
-                messages.success(request, f"SKU mapped on {len(changed)} order(s); stock reserved where available.")
+                d = form.cleaned_data
+                changed = services.order_line_map_sku(merchant=m, line=line, product_sku=d["sku"], actor=user,
+                                                      all_open_lines=d["all_open_lines"], remember=d["remember"],
+                                                      remember_store_only=d["remember_store_only"])
+                messages.success(request, f"SKU mapped on {len(changed)} order(s); stock reserved where available."
+                                 + (f" Later orders with {line.sku} will match on arrival." if d["remember"] else ""))
             else:
                 messages.error(request, "Unknown action.")
         except ApplicationError as exc:
@@ -360,32 +334,79 @@ class ShipmentCancelView(MerchantRequiredMixin, View):
 
 
 class OrderCreateView(MerchantRequiredMixin, TemplateView):
-    """Phone and wholesale orders: all lines reserved, or nothing created."""
+    """Phone and wholesale orders: an address checked by its country's rule, as many lines as needed, every
+    problem shown on its field or line; all lines reserved, or nothing created."""
 
     template_name = "orders/new.html"
 
-    def get(self, request, *args, **kwargs):
+    def _render(self, form, address_form, formset, status=200):
         return self.render_to_response(self.get_context_data(
-            form=ManualOrderForm(initial={"currency": self.merchant.currency}), formset=ManualLineFormSet()))
+            form=form, address_form=address_form, formset=formset, address_rules=address_rules_for_page()),
+            status=status)
+
+    def get(self, request, *args, **kwargs):
+        country = (self.merchant.address or {}).get("country", "") if isinstance(self.merchant.address, dict) else ""
+        return self._render(ManualOrderForm(initial={"currency": self.merchant.currency}),
+                            ShippingAddressForm(initial={"country": country}), ManualLineFormSet())
 
     def post(self, request, *args, **kwargs):
-        form, formset = ManualOrderForm(request.POST), ManualLineFormSet(request.POST)
-        if form.is_valid() and formset.is_valid():
-            lines = [services.ManualLine(sku=f["sku"], quantity=f["quantity"], unit_price=f.get("unit_price") or Decimal("0"))
-                     for f in formset.cleaned_data if f and f.get("sku")]
-            d = form.cleaned_data
-            try:
-                order = services.order_create_manual(
-                    merchant=self.merchant, actor=request.user, lines=lines, customer_name=d["customer_name"],
-                    customer_email=d["customer_email"], currency=d["currency"] or None,
-                    shipping=d["shipping"] or Decimal("0"), tax=d["tax"] or Decimal("0"), notes=d["notes"],
-                )
-            except ApplicationError as exc:
-                messages.error(request, exc.message)
-            else:
-                messages.success(request, f"Order {order.number} created and its stock reserved.")
-                return HttpResponseRedirect(reverse("order-detail", args=[order.pk]))
-        return self.render_to_response(self.get_context_data(form=form, formset=formset), status=400)
+        form, address_form = ManualOrderForm(request.POST), ShippingAddressForm(request.POST)
+        if "add_line" in request.POST:  # without JavaScript, "Add a line" posts: the same form, one row more
+            data = request.POST.copy()
+            data["form-TOTAL_FORMS"] = str(min(int(data.get("form-TOTAL_FORMS") or 1) + 1, 200))
+            return self._render(form, address_form, ManualLineFormSet(data))
+        formset = ManualLineFormSet(request.POST)
+        if not (form.is_valid() and address_form.is_valid() and formset.is_valid()):
+            return self._render(form, address_form, formset, status=400)
+        rows = [(f, services.ManualLine(sku=f.cleaned_data["sku"], quantity=f.cleaned_data["quantity"],
+                                        unit_price=f.cleaned_data.get("unit_price") or Decimal("0")))
+                for f in formset.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")
+                and f.cleaned_data.get("sku")]
+        d, lines = form.cleaned_data, [line for _, line in rows]
+        check = services.manual_order_check(merchant=self.merchant, lines=lines, customer_name=d["customer_name"],
+                                            customer_email=d["customer_email"],
+                                            shipping_address=address_form.cleaned_data)
+        if check:  # each problem on its field and its line
+            for name, message in check.address_errors.items():
+                address_form.add_error(name, message)
+            if check.email_error:
+                form.add_error("customer_email", check.email_error)
+            for index, errors in check.line_errors.items():
+                for name, message in errors.items():
+                    rows[index][0].add_error(name, message)
+            messages.error(request, "Nothing was created: check the fields and lines marked below.")
+            return self._render(form, address_form, formset, status=400)
+        try:
+            order = services.order_create_manual(
+                merchant=self.merchant, actor=request.user, lines=lines, customer_name=d["customer_name"],
+                customer_email=d["customer_email"], currency=d["currency"] or None,
+                shipping_address=address_form.cleaned_data,
+                shipping=d["shipping"] or Decimal("0"), tax=d["tax"] or Decimal("0"), notes=d["notes"],
+            )
+        except ApplicationError as exc:  # stock taken meanwhile, an amount too big for the columns
+            messages.error(request, exc.message)
+            return self._render(form, address_form, formset, status=400)
+        messages.success(request, f"Order {order.number} created and its stock reserved.")
+        return HttpResponseRedirect(reverse("order-detail", args=[order.pk]))
+
+
+class ProductSuggestView(MerchantRequiredMixin, View):
+    """GET /orders/new/products.json?q=: the SKU search of the manual order page (progressive: the
+    page works without it, and the server checks every line whatever the browser filled in)."""
+
+    def get(self, request):
+        q = optional_text(request.GET, "q", max_length=128)
+        rows = inventory_selectors.product_suggest(merchant=self.merchant, q=q, limit=10)
+        return JsonResponse({"results": [{**r, "price": "" if r["price"] is None else str(r["price"])}
+                                         for r in rows]})
+
+
+def address_rules_for_page() -> dict:
+    """The country table as the page's script reads it (labels and which fields are required)."""
+    from orders.addresses import RULES
+
+    return {code: {"required": list(rule.required), "region": rule.region_label, "postcode": rule.postcode_label,
+                   "example": rule.example} for code, rule in RULES.items()}
 
 
 class AnalyticsView(MerchantRequiredMixin, TemplateView):

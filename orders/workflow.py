@@ -42,10 +42,25 @@ def can_transition(current: str, requested: str) -> bool:
     return requested in TRANSITIONS.get(current, frozenset())
 
 
+def status_label(status: str) -> str:
+    """"Partially fulfilled" for "partially_fulfilled": what a merchant reads (never the raw slug)."""
+    try:
+        return S(status).label
+    except ValueError:
+        return str(status)
+
+
+def illegal(current: str, requested: str) -> IllegalTransition:
+    """The 409, its message in the statuses' labels ("on hold", not "on_hold"); details keep the values."""
+    return IllegalTransition(current=str(current), requested=str(requested),
+                             message=f"An order that is {status_label(current).lower()} cannot become "
+                                     f"{status_label(requested).lower()}.")
+
+
 def check_transition(current: str, requested: str) -> None:
     """Raise IllegalTransition unless the workflow allows current → requested."""
     if not can_transition(current, requested):
-        raise IllegalTransition(current=str(current), requested=str(requested))
+        raise illegal(current, requested)
 
 
 def allowed_actions(current: str) -> frozenset[str]:
@@ -68,7 +83,7 @@ FLOWING: frozenset[str] = frozenset({S.UNFULFILLED, S.PARTIALLY_FULFILLED, S.FUL
 def check_fulfillment(current: str, requested: str) -> None:
     """Raise IllegalTransition unless a shipment may move the order from current to requested."""
     if current not in SHIPPABLE:
-        raise IllegalTransition(current=str(current), requested=str(requested))
+        raise illegal(current, requested)
     if requested != current:
         check_transition(current, requested)
 

@@ -1,6 +1,7 @@
 """Inventory services: the only code that writes stock. Import from here."""
 
 from inventory.services.alerts import low_stock_evaluate, low_stock_notify
+from inventory.services.aliases import sku_alias_delete, sku_alias_remember
 from inventory.services.catalog import (
     availability_ack,
     availability_mark,
@@ -35,5 +36,5 @@ __all__ = [
     "AdjustLine", "HoldResult", "HoldTarget", "ReserveRequest", "ReturnRequest", "ShipRequest", "availability_ack", "availability_mark", "availability_take", "bundle_set_components",
     "location_create", "location_create_default", "location_set_default", "location_update", "low_stock_evaluate", "low_stock_notify",
     "product_create", "product_update", "stock_adjust", "stock_adjust_many", "stock_apply", "stock_release", "stock_reserve",
-    "stock_return", "stock_set_count", "stock_ship", "stock_transfer",
+    "stock_return", "stock_set_count", "stock_ship", "stock_transfer", "sku_alias_delete", "sku_alias_remember",
 ]

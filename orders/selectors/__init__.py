@@ -17,6 +17,7 @@ from orders.selectors.orders import (
     order_export_rows,
     order_filter,
     order_get,
+    order_ids_matching,
     order_is_late,
     order_line_get,
     order_list,
@@ -41,6 +42,7 @@ __all__ = [
     "QUEUE_TABS", "SORTS", "SORT_LABELS", "TabCount", "default_sort", "order_queue", "parse_sort", "queue_counts",
     "queue_page", "saved_view_get", "saved_view_list", "order_is_late",
     "DateRange", "OrderFilters", "fulfillment_time", "order_detail", "order_export_rows", "order_filter",
-    "order_get", "order_line_get", "order_list", "order_page", "revenue_by_day", "shipment_get", "shipment_list",
+    "order_get", "order_ids_matching", "order_line_get", "order_list", "order_page", "revenue_by_day",
+    "shipment_get", "shipment_list",
     "shipping_cost", "short_orders", "top_skus", "unfulfilled_by_age",
 ]

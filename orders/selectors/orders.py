@@ -232,3 +232,10 @@ def order_export_rows(*, merchant: Merchant, filters: OrderFilters, chunk: int =
         after = page.next_cursor
         if not after:
             return
+
+
+def order_ids_matching(*, merchant: Merchant, filters: OrderFilters, limit: int) -> list[int]:
+    """The ids of every order the filters match (a bulk action's "all matching"), oldest first, at most
+    `limit` of them: a caller asking for one more than it accepts learns the selection is too big."""
+    return list(order_filter(merchant=merchant, filters=filters).order_by("placed_at", "id")
+                .values_list("pk", flat=True)[:limit])

@@ -1,6 +1,14 @@
 """Every write of the orders app. Import services from here: `from orders import services`."""
 
 from orders.services.allocation import short_orders_allocate
+from orders.services.bulk import (
+    BULK_ACTIONS,
+    CONFIRM_ACTIONS,
+    bulk_preview,
+    orders_bulk_action,
+    orders_bulk_run_job,
+    orders_bulk_start,
+)
 from orders.services.fulfillment import (
     ShipmentLineRequest,
     order_fulfill_all,
@@ -9,6 +17,7 @@ from orders.services.fulfillment import (
     shipment_mark_shipped,
 )
 from orders.services.ingest import IngestResult, order_ingest
+from orders.services.manual import ManualLine, ManualOrderCheck, manual_order_check, order_create_manual
 from orders.services.notifications import (
     notification_channel_cancellation,
     notification_customer_shipped,
@@ -16,24 +25,21 @@ from orders.services.notifications import (
     notification_new_order,
 )
 from orders.services.orders import (
-    BULK_ACTIONS,
-    ManualLine,
     order_cancel,
-    order_create_manual,
     order_hold,
     order_line_map_sku,
     order_release_hold,
     order_return,
     order_tag_add,
     order_update,
-    orders_bulk_action,
 )
 from orders.services.saved_views import saved_view_delete, saved_view_save
 from orders.services.ship_by import ship_by_for
 
 __all__ = [
-    "saved_view_delete", "saved_view_save", "ship_by_for",
-    "BULK_ACTIONS", "IngestResult", "ManualLine", "ShipmentLineRequest", "notification_channel_cancellation",
+    "saved_view_delete", "saved_view_save", "ship_by_for", "ManualOrderCheck", "manual_order_check",
+    "BULK_ACTIONS", "CONFIRM_ACTIONS", "bulk_preview", "orders_bulk_run_job", "orders_bulk_start", "IngestResult",
+    "ManualLine", "ShipmentLineRequest", "notification_channel_cancellation",
     "notification_customer_shipped", "notification_daily_digest", "notification_new_order",
     "order_cancel", "order_create_manual", "order_fulfill_all", "order_hold", "order_ingest",
     "order_line_map_sku", "order_release_hold", "order_return", "order_tag_add", "order_update",

@@ -205,8 +205,9 @@ def shipment_cancel(*, merchant: Merchant, shipment: Shipment, actor=None) -> Or
 
 @retry_transaction
 def order_fulfill_all(*, merchant: Merchant, order: Order, actor=None, carrier: str = "",
-                      tracking_number: str = "") -> Shipment:
-    """Bulk "mark fulfilled": one shipment of everything still to ship, shipped now."""
+                      tracking_number: str = "", reason: str = "") -> Shipment:
+    """Bulk "mark fulfilled": one shipment of everything still to ship, shipped now. The reason (why
+    without tracking) goes on the order's timeline in the same transaction."""
     locked, lines = order_lock_with_lines(merchant=merchant, order_id=order.pk)
     pending = _pending_quantities(merchant, locked)
     requests = [ShipmentLineRequest(order_line_id=pk, quantity=q)
@@ -214,5 +215,10 @@ def order_fulfill_all(*, merchant: Merchant, order: Order, actor=None, carrier: 
     if not requests:
         check_fulfillment(locked.status, OrderStatus.FULFILLED)
         raise ShipmentInvalid("Nothing is left to ship on this order.")
-    return _create(merchant, locked, lines, requests, actor=actor, carrier=carrier, service="",
-                   tracking_number=tracking_number, tracking_url="", ship=True, pending=pending)
+    shipment = _create(merchant, locked, lines, requests, actor=actor, carrier=carrier, service="",
+                       tracking_number=tracking_number, tracking_url="", ship=True, pending=pending)
+    if reason:
+        OrderEvent.objects.create(merchant=merchant, order=locked, kind=OrderEvent.Kind.STATUS, actor=actor,
+                                  message=f"Marked fulfilled without tracking: {reason}"[:500],
+                                  data={"reason": reason, "shipment": shipment.pk})
+    return shipment

@@ -20,7 +20,7 @@ from accounts.models import Merchant
 from core.db import retry_transaction
 from core.errors import ValidationFailed
 from inventory import selectors as inventory_selectors
-from orders.channels import channels
+from orders.channels import channels, store_key
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus
 from orders.normalized import NormalizedLine, NormalizedOrder
 from orders.services import notifications
@@ -163,12 +163,14 @@ def _sync_lines(order: Order, normalized: NormalizedOrder, existing: list[OrderL
     return changed, new
 
 
-def _match(merchant: Merchant, lines: list[OrderLine]) -> list[OrderLine]:
-    """Point unmatched lines at the merchant's product with the same SKU (case-insensitive); unsaved."""
+def _match(merchant: Merchant, lines: list[OrderLine], store: str = "") -> list[OrderLine]:
+    """Point unmatched lines at the merchant's product with the same SKU (case-insensitive), or the one a
+    remembered alias names (the store's own before the merchant-wide one); unsaved."""
     unmatched = [li for li in lines if li.product_id is None and li.sku]
     if not unmatched:
         return []
-    products = inventory_selectors.product_map_by_sku(merchant=merchant, skus={li.sku for li in unmatched})
+    products = inventory_selectors.product_match_skus(merchant=merchant, skus={li.sku for li in unmatched},
+                                                      store_key=store)
     matched = []
     for line in unmatched:
         product = products.get(line.sku.lower())
@@ -184,7 +186,7 @@ def _apply_lines(merchant: Merchant, order: Order, existing: list[OrderLine], ch
     product changed). A line whose SKU changed still holds the old product's units: the order's one
     inventory call (reservations_reconcile with `rehold`) gives them back and reserves the new product's."""
     rehold = {line.reference for line in changed if line.product_id is None and line.quantity_reserved}
-    matched = _match(merchant, [*existing, *new])
+    matched = _match(merchant, [*existing, *new], store_key(order.integration_id))
     to_update = {id(li): li for li in [*changed, *(m for m in matched if m.pk)]}
     if to_update:
         OrderLine.objects.bulk_update(

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from decimal import Decimal
 
 from django.db import transaction
 from django.db.models.functions import Lower
@@ -12,16 +10,12 @@ from django.utils import timezone
 
 from accounts.models import Merchant
 from core.db import retry_transaction
-from core.errors import ApplicationError, ValidationFailed
-from core.parsing import parse_money
+from core.errors import ValidationFailed
 from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
-from orders.channels import MANUAL
+from orders.channels import store_key
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus, OrderTag
-from orders.services import notifications
-from orders.services.fulfillment import order_fulfill_all
 from orders.services.reservations import order_flags_refresh, reconcile_events, reservations_reconcile
-from orders.services.ship_by import ship_by_for
 from orders.workflow import (
     INACTIVE,
     cancel_remaining,
@@ -151,71 +145,24 @@ def order_tag_add(*, merchant: Merchant, order: Order, tag: str, actor=None) -> 
     return order
 
 
-@dataclass(frozen=True)
-class ManualLine:
-    sku: str
-    quantity: int
-    unit_price: Decimal = Decimal("0")
-
-
-@retry_transaction
-def order_create_manual(
-    *, merchant: Merchant, lines: Sequence[ManualLine], actor=None, customer_name: str = "",
-    customer_email: str = "", currency: str | None = None, shipping_address: dict | None = None,
-    shipping: Decimal = Decimal("0"), tax: Decimal = Decimal("0"), notes: str = "", tags: Sequence[str] = (),
-) -> Order:
-    """A phone or wholesale order. Unlike channel orders it is all or nothing: if any line cannot
-    be fully reserved, OutOfStock is raised and nothing at all is written."""
-    if not lines:
-        raise ValidationFailed("An order needs at least one line.")
-    for line in lines:
-        if line.quantity <= 0:
-            raise ValidationFailed("Quantities must be positive.", details={"sku": line.sku})
-    # Every amount, and the totals made of them, must fit the money columns (whatever the caller checked).
-    shipping, tax = parse_money(shipping, field="shipping"), parse_money(tax, field="tax")
-    line_totals = [parse_money(li.unit_price, field="unit_price") * li.quantity for li in lines]
-    parse_money(sum(line_totals, Decimal("0")) + shipping + tax, field="total")
-    products = inventory_selectors.product_resolve_skus(merchant=merchant, skus=[li.sku for li in lines])
-    subtotal = sum((Decimal(str(li.unit_price)) * li.quantity for li in lines), Decimal("0"))
-    placed_at = timezone.now()
-    order = Order.objects.create(
-        merchant=merchant, channel=MANUAL, external_id="", number="pending", placed_at=placed_at,
-        ship_by_at=ship_by_for(merchant=merchant, placed_at=placed_at),
-        customer_name=customer_name[:255], customer_email=customer_email[:254],
-        shipping_address=shipping_address or {}, currency=(currency or merchant.currency).upper()[:3],
-        subtotal_amount=subtotal, shipping_amount=shipping, tax_amount=tax, total_amount=subtotal + shipping + tax,
-        notes=notes,
-    )
-    order.number = f"M-{order.pk}"
-    order_lines = OrderLine.objects.bulk_create([
-        OrderLine(merchant=merchant, order=order, sku=product.sku, title=product.title, product=product,
-                  quantity=li.quantity, unit_price_amount=Decimal(str(li.unit_price)), position=i)
-        for i, (li, product) in enumerate(zip(lines, products, strict=True))
-    ])
-    result = reservations_reconcile(merchant=merchant, order=order, lines=order_lines, actor=actor, partial=False)
-    order_flags_refresh(order=order, lines=order_lines)
-    order.save()
-    if tags:
-        OrderTag.objects.bulk_create([OrderTag(merchant=merchant, order=order, name=t) for t in _clean_tags(tags)])
-    OrderEvent.objects.bulk_create([
-        OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.CREATED, actor=actor,
-                   message=f"Manual order {order.number} created"),
-        *reconcile_events(order=order, result=result, actor=actor),
-    ])
-    notifications.notification_new_order(merchant=merchant, order=order)
-    return order
-
-
 def order_line_map_sku(*, merchant: Merchant, line: OrderLine, product_sku: str, actor=None,
-                       all_open_lines: bool = True) -> list[Order]:
+                       all_open_lines: bool = True, remember: bool = False,
+                       remember_store_only: bool = False) -> list[Order]:
     """Tell us which product an unmatched SKU is; reserve stock for it now.
 
     With all_open_lines, every open line with the same SKU (case-insensitive) is mapped too,
-    so one answer clears every order waiting on that SKU. Returns the orders changed.
+    so one answer clears every order waiting on that SKU. With remember, the SKU becomes an alias of
+    the product (inventory's SkuAlias) so later orders with it match on arrival: for the line's own
+    store with remember_store_only, else for every store. Returns the orders changed.
     Each order is mapped and reserved in its own transaction (oldest first gets the stock first):
     holding every order's lock and stock rows at once would deadlock against a shipment of one of them.
     """
     product = inventory_selectors.product_resolve_skus(merchant=merchant, skus=[product_sku])[0]
+    if remember and not inventory_selectors.product_map_by_sku(merchant=merchant, skus=[line.sku]):
+        order = Order.objects.filter(merchant=merchant, pk=line.order_id).only("integration_id").get()
+        inventory_services.sku_alias_remember(
+            merchant=merchant, sku=line.sku, product=product, actor=actor,
+            store_key=store_key(order.integration_id) if remember_store_only else "")
     order_ids = {line.order_id}
     if all_open_lines:
         order_ids |= set(
@@ -254,42 +201,3 @@ def _map_sku_on_order(*, merchant: Merchant, order_id: int, line: OrderLine, pro
         *reconcile_events(order=order, result=result, actor=actor),
     ])
     return order
-
-
-BULK_ACTIONS = ("fulfill", "hold", "tag", "release_hold", "cancel")
-
-
-def orders_bulk_action(*, merchant: Merchant, order_ids: Sequence[int], action: str, actor=None,
-                       tag: str = "", reason: str = "") -> dict:
-    """Apply one action to many orders; each order succeeds or fails on its own, in its own transaction
-    (holding the rows of up to 1,000 orders in one would deadlock against any other writer of them).
-
-    Returns {"done": [ids], "failed": [{"id", "code", "message"}]}.
-    """
-    if action not in BULK_ACTIONS:
-        raise ValidationFailed(f"Unknown bulk action {action!r}.", details={"allowed": list(BULK_ACTIONS)})
-    if action == "tag" and not _clean_tags([tag]):
-        raise ValidationFailed("Give the tag to add.")
-    ids = sorted({int(i) for i in order_ids})[:1000]
-    found = {o.pk: o for o in Order.objects.filter(merchant=merchant, pk__in=ids)}
-    done, failed = [], []
-    for pk in ids:
-        order = found.get(pk)
-        if order is None:
-            failed.append({"id": pk, "code": "not_found", "message": "No such order."})
-            continue
-        try:
-            if action == "fulfill":
-                order_fulfill_all(merchant=merchant, order=order, actor=actor)
-            elif action == "hold":
-                order_hold(merchant=merchant, order=order, actor=actor, reason=reason)
-            elif action == "release_hold":
-                order_release_hold(merchant=merchant, order=order, actor=actor)
-            elif action == "cancel":
-                order_cancel(merchant=merchant, order=order, actor=actor, reason=reason)
-            else:
-                order_tag_add(merchant=merchant, order=order, tag=tag, actor=actor)
-            done.append(pk)
-        except ApplicationError as exc:
-            failed.append({"id": pk, "code": exc.code, "message": exc.message})
-    return {"done": done, "failed": failed}

@@ -1,5 +1,6 @@
 """Factories for the tenant-isolation guard test: one per model an orders API endpoint serves."""
 
+from inventory.models import SkuAlias
 from orders import services
 from orders.models import Order, OrderLine, Shipment
 from orders.services import ShipmentLineRequest
@@ -25,3 +26,14 @@ def shipment(tenant):
     line = OrderLine.objects.get(merchant=tenant.merchant, order=o)
     return services.shipment_create(merchant=tenant.merchant, order=o, lines=[ShipmentLineRequest(line.pk, 1)],
                                     ship=False)
+
+
+@object_factory(SkuAlias)
+def sku_alias(tenant):
+    from inventory import selectors as inventory_selectors
+    from inventory.services import sku_alias_remember
+
+    if not inventory_selectors.product_map_by_sku(merchant=tenant.merchant, skus=["GUARD-ALIAS"]):
+        make_product(tenant.merchant, "GUARD-ALIAS", on_hand=1)
+    product = inventory_selectors.product_resolve_skus(merchant=tenant.merchant, skus=["GUARD-ALIAS"])[0]
+    return sku_alias_remember(merchant=tenant.merchant, sku="guard-channel-sku", product=product)

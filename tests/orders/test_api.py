@@ -42,7 +42,9 @@ def test_manual_order_that_cannot_be_reserved_is_409_and_changes_nothing(merchan
                                                 "customer_email": "a@b.c", "currency": "USD"}, format="json")
     assert r.status_code == 409
     assert r.json()["error"]["code"] == "out_of_stock"
-    assert r.json()["error"]["details"] == {"sku": "B-1", "requested": 3, "available": 1}
+    # the line it concerns is named (by index and row), so a client can show it there
+    assert r.json()["error"]["details"] == {"sku": "B-1", "requested": 3, "available": 1, "lines": [
+        {"index": 1, "row": 2, "field": "quantity", "message": "Only 1 of B-1 available."}]}
     with tenant_scope(m):
         assert Order.objects.filter(merchant=m).count() == 0
         assert OrderLine.objects.filter(merchant=m).count() == 0
@@ -71,7 +73,7 @@ def test_illegal_transition_is_409_with_current_and_requested(merchant_a):
     r = merchant_a.api.post(f"/api/v1/orders/{order.pk}/hold/", {}, format="json")
     # then
     assert r.status_code == 409
-    assert r.json() == {"error": {"code": "illegal_transition", "message": "An order that is cancelled cannot become on_hold.",
+    assert r.json() == {"error": {"code": "illegal_transition", "message": "An order that is cancelled cannot become on hold.",
                                   "details": {"current": "cancelled", "requested": "on_hold"}}}
     with tenant_scope(m):
         assert Order.objects.get(pk=order.pk).status == OrderStatus.CANCELLED
@@ -224,7 +226,8 @@ def test_bulk_endpoint_reports_each_order(merchant_a):
         ok = services.order_ingest(merchant=m, integration_id=None, normalized=normalized("1")).order
         unmapped = services.order_ingest(merchant=m, integration_id=None, normalized=normalized(
             "2", lines=(("L", "NOPE", 1),))).order
-    r = merchant_a.api.post("/api/v1/orders/bulk/", {"ids": [ok.pk, unmapped.pk, 999999], "action": "fulfill"},
+    r = merchant_a.api.post("/api/v1/orders/bulk/", {"ids": [ok.pk, unmapped.pk, 999999], "action": "fulfill",
+                                                     "reason": "shipped outside"},
                             format="json")
     assert r.status_code == 200
     assert r.json()["done"] == [ok.pk]

@@ -142,7 +142,7 @@ def test_orders_with_reversed_lines_worked_on_at_once_never_deadlock(shared_prod
 
 
 def _bulk(m, ids: list[int], action: str, results: list) -> None:
-    results.append(services.orders_bulk_action(merchant=m, order_ids=ids, action=action))
+    results.append(services.orders_bulk_action(merchant=m, order_ids=ids, action=action, reason="race"))
 
 
 @pytest.mark.postgres

@@ -46,9 +46,11 @@ def _b_untouched(merchant_b, order_b, lines_b, pb):
 @pytest.mark.parametrize("action", ["fulfill", "hold", "cancel", "tag"])
 def test_bulk_with_another_merchants_order_id_is_not_found(two_shops, action):
     tenant_a, merchant_b, _, _, order_b, lines_b, pb = two_shops
-    r = tenant_a.api.post("/api/v1/orders/bulk/", {"ids": [order_b.pk], "action": action, "tag": "x"}, format="json")
+    r = tenant_a.api.post("/api/v1/orders/bulk/", {"ids": [order_b.pk], "action": action, "tag": "x", "reason": "r"},
+                          format="json")
     assert r.status_code == 200
-    assert r.json() == {"done": [], "failed": [{"id": order_b.pk, "code": "not_found", "message": "No such order."}]}
+    assert r.json() == {"done": [], "done_orders": [],
+                        "failed": [{"id": order_b.pk, "number": None, "code": "not_found", "message": "No such order."}]}
     _b_untouched(merchant_b, order_b, lines_b, pb)
 
 

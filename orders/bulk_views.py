@@ -1,0 +1,128 @@
+"""Dashboard pages of bulk actions: run, confirm (cancel, mark fulfilled), and a big selection's job.
+
+The list posts its bulk bar (templates/orders/_bulk_actions.html) here. Nothing destructive runs
+without the confirmation page's reason; a selection of more than a page (or "all matching the
+filter") runs as a job whose page lists every order done and every failure by number.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpResponseRedirect, QueryDict
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views import View
+from django.views.generic import TemplateView
+
+from accounts.views import MerchantRequiredMixin
+from core.errors import ApplicationError, NotFound, ValidationFailed
+from core.parsing import parse_id
+from jobs import selectors as job_selectors
+from orders import selectors, services
+from orders.bulk_actions import bulk_action_get
+from orders.services.bulk import ACTION_LABELS, INLINE_MAX, JOB_KIND, JOB_MAX
+
+
+def _back(request) -> str:
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        back = reverse("order-list")
+    return back
+
+
+def _selection(request, merchant) -> tuple[list[int], bool]:
+    """(order ids, whether the selection was "all matching the filter")."""
+    if request.POST.get("scope") == "all":
+        filters = selectors.OrderFilters.from_params(QueryDict(request.POST.get("filter", "")))
+        return selectors.order_ids_matching(merchant=merchant, filters=filters, limit=JOB_MAX + 1), True
+    return [parse_id(i, field="ids") for i in request.POST.getlist("ids") if i.strip()], False
+
+
+def result_messages(request, result: dict, action: str) -> None:
+    """Every order done, by number and the status it is now in; every failure, by number, none dropped."""
+    by_status: dict[str, list[str]] = {}
+    for row in result["done_orders"]:
+        by_status.setdefault(row["status_label"], []).append(row["number"])
+    for label, numbers in by_status.items():
+        messages.success(request, f"{ACTION_LABELS[action]}: {len(numbers)} order(s), now {label}: "
+                                  f"{', '.join(numbers)}.")
+    for failure in result["failed"]:
+        who = failure["number"] or "An order no longer here"
+        messages.error(request, f"{who}: {failure['message']}")
+
+
+class OrderBulkView(MerchantRequiredMixin, View):
+    """POST the bar: action, ids (or scope=all with the list's filter), tag; reason and confirmed for the
+    actions that ask first."""
+
+    def post(self, request):
+        back, action = _back(request), request.POST.get("action", "")
+        if not action:
+            messages.warning(request, "Choose an action first.")
+            return HttpResponseRedirect(back)
+        try:
+            ids, all_matching = _selection(request, self.merchant)
+        except ValidationFailed as exc:
+            messages.error(request, exc.message)
+            return HttpResponseRedirect(back)
+        if not ids:
+            messages.warning(request, "Select some orders first." if not all_matching else "No orders match.")
+            return HttpResponseRedirect(back)
+        extra = bulk_action_get(action)
+        if extra is not None:  # e.g. packing slips or labels, supplied by the labels app
+            return extra.handler(request, self.merchant, ids)
+        if action not in ACTION_LABELS:
+            messages.error(request, "Unknown action.")
+            return HttpResponseRedirect(back)
+        reason = request.POST.get("reason", "").strip()
+        if action in services.CONFIRM_ACTIONS and (request.POST.get("confirmed") != "yes" or not reason):
+            return self._confirm(request, ids, action, back, asked=request.POST.get("confirmed") == "yes")
+        tag = request.POST.get("tag", "")
+        try:
+            if all_matching or len(ids) > INLINE_MAX:
+                job = services.orders_bulk_start(merchant=self.merchant, order_ids=ids, action=action,
+                                                 actor=request.user, tag=tag, reason=reason)
+                return HttpResponseRedirect(reverse("order-bulk-job", args=[job.pk]))
+            result = services.orders_bulk_action(merchant=self.merchant, order_ids=ids, action=action,
+                                                 actor=request.user, tag=tag, reason=reason)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+            return HttpResponseRedirect(back)
+        result_messages(request, result, action)
+        return HttpResponseRedirect(back)
+
+    def _confirm(self, request, ids, action, back, *, asked: bool):
+        """The confirmation page: what will happen, here and on each channel; a reason is required.
+        Posting it without a reason shows it again (400) and changes nothing."""
+        if len(ids) > JOB_MAX:
+            messages.error(request, f"At most {JOB_MAX:,} orders at once; narrow the filter.")
+            return HttpResponseRedirect(back)
+        preview = services.bulk_preview(merchant=self.merchant, order_ids=ids, action=action)
+        by_filter = request.POST.get("scope") == "all"
+        ctx = {"preview": preview, "action": action, "next": back, "reason_missing": asked,
+               "ids": [] if by_filter else ids, "scope": "all" if by_filter else "",
+               "filter": request.POST.get("filter", ""), "more": preview.count - len(preview.numbers),
+               "as_job": by_filter or len(ids) > INLINE_MAX}
+        return render(request, "orders/bulk_confirm.html", ctx, status=400 if asked else 200)
+
+
+class OrderBulkJobView(MerchantRequiredMixin, TemplateView):
+    """A big bulk action: progress while it runs, then every order done and every failure by number."""
+
+    template_name = "orders/bulk_result.html"
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        job = job_selectors.job_get(merchant=self.merchant, pk=self.kwargs["pk"])
+        if job.kind != JOB_KIND:
+            raise NotFound("No such bulk action.")
+        result = job.result or {}
+        by_status: dict[str, list[dict]] = {}
+        for row in result.get("done_orders", []):
+            by_status.setdefault(row["status_label"], []).append(row)
+        ctx.update(job=job, action_label=ACTION_LABELS.get(job.params.get("action", ""), ""),
+                   by_status=sorted(by_status.items()), failed=result.get("failed", []),
+                   done_count=len(result.get("done", [])))
+        return ctx

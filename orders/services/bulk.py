@@ -1,0 +1,185 @@
+"""Bulk actions: one action over many orders, each order in its own transaction.
+
+Two actions cannot be taken back and change what the customer and the channel see: "cancel" and
+"fulfill" (mark fulfilled without tracking). They need a reason, recorded on each order's timeline;
+the dashboard asks for it on a confirmation page that says what the channel is told
+(`bulk_preview`), the API refuses them without one. Results name orders by number and statuses by
+label, and keep every failure. A selection bigger than one page of the list runs as a WorkerJob
+(`orders_bulk_start` → the task `orders.orders_bulk_run` → `orders_bulk_run_job`), whose result
+the job's own page lists.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from accounts.models import Merchant
+from core.enqueue import enqueue_on_commit
+from core.errors import ApplicationError, ValidationFailed
+from orders.channels import channel_effect, channel_label
+from orders.models import Order
+from orders.services.fulfillment import order_fulfill_all
+from orders.services.orders import _clean_tags, order_cancel, order_hold, order_release_hold, order_tag_add
+from orders.workflow import status_label
+
+logger = logging.getLogger(__name__)
+
+BULK_ACTIONS = ("fulfill", "hold", "tag", "release_hold", "cancel")
+# Actions that cannot be taken back: confirmation and a reason first.
+CONFIRM_ACTIONS = frozenset({"cancel", "fulfill"})
+ACTION_LABELS = {"fulfill": "Mark fulfilled without tracking", "hold": "Put on hold", "tag": "Add tag",
+                 "release_hold": "Release hold", "cancel": "Cancel"}
+# What the list shows per page: a bigger selection is a background job with progress.
+INLINE_MAX = 100
+# The API's and the page's inline limit; a job takes at most JOB_MAX orders (narrow the filter beyond).
+API_MAX = 1000
+JOB_MAX = 20_000
+JOB_KIND = "orders.bulk_action"
+PROGRESS_EVERY = 25
+
+
+def _check(action: str, tag: str, reason: str) -> str:
+    if action not in BULK_ACTIONS:
+        raise ValidationFailed(f"Unknown bulk action {action!r}.", details={"allowed": list(BULK_ACTIONS)})
+    if action == "tag" and not _clean_tags([tag]):
+        raise ValidationFailed("Give the tag to add.")
+    reason = (reason or "").strip()
+    if action in CONFIRM_ACTIONS and not reason:
+        raise ValidationFailed(f"Give a reason to {ACTION_LABELS[action].lower()}: it is recorded on each order.",
+                               code="reason_required", details={"field": "reason"})
+    return reason
+
+
+def orders_bulk_action(*, merchant: Merchant, order_ids: Sequence[int], action: str, actor=None,
+                       tag: str = "", reason: str = "", limit: int = API_MAX,
+                       progress: Callable[[int], None] | None = None) -> dict:
+    """Apply one action to many orders; each order succeeds or fails on its own, in its own transaction
+    (holding the rows of up to 1,000 orders in one would deadlock against any other writer of them).
+
+    Returns {"done": [ids], "done_orders": [{"id", "number", "status", "status_label"}],
+    "failed": [{"id", "number", "code", "message"}]}: every failure, none dropped. "cancel" and
+    "fulfill" need a reason (ValidationFailed reason_required otherwise, nothing changed).
+    """
+    reason = _check(action, tag, reason)
+    ids = sorted({int(i) for i in order_ids})[:limit]
+    found = {o.pk: o for o in Order.objects.filter(merchant=merchant, pk__in=ids).order_by()}
+    done, done_orders, failed = [], [], []
+    for n, pk in enumerate(ids, start=1):
+        order = found.get(pk)
+        if order is None:
+            failed.append({"id": pk, "number": None, "code": "not_found", "message": "No such order."})
+            continue
+        try:
+            if action == "fulfill":
+                order_fulfill_all(merchant=merchant, order=order, actor=actor, reason=reason)
+            elif action == "hold":
+                order_hold(merchant=merchant, order=order, actor=actor, reason=reason)
+            elif action == "release_hold":
+                order_release_hold(merchant=merchant, order=order, actor=actor)
+            elif action == "cancel":
+                order_cancel(merchant=merchant, order=order, actor=actor, reason=reason)
+            else:
+                order_tag_add(merchant=merchant, order=order, tag=tag, actor=actor)
+            done.append(pk)
+        except ApplicationError as exc:
+            failed.append({"id": pk, "number": order.number, "code": exc.code, "message": exc.message})
+        if progress is not None and n % PROGRESS_EVERY == 0:
+            progress(n)
+    if done:
+        statuses = dict(Order.objects.filter(merchant=merchant, pk__in=done).order_by().values_list("pk", "status"))
+        done_orders = [{"id": pk, "number": found[pk].number, "status": statuses.get(pk, ""),
+                        "status_label": status_label(statuses.get(pk, ""))} for pk in done]
+    return {"done": done, "done_orders": done_orders, "failed": failed}
+
+
+@dataclass(frozen=True)
+class ChannelEffect:
+    channel: str
+    orders: int
+    sentence: str
+
+
+@dataclass(frozen=True)
+class BulkPreview:
+    """What the confirmation page says before a cancel or fulfill runs."""
+
+    action: str
+    action_label: str
+    count: int
+    numbers: list[str]  # the first few, by number
+    effects: list[ChannelEffect]  # one per channel among the selected orders
+    stock: str
+    customer_email: bool  # our shipping confirmation goes to customers
+
+
+PREVIEW_NUMBERS = 50
+
+
+def bulk_preview(*, merchant: Merchant, order_ids: Sequence[int], action: str) -> BulkPreview:
+    """The selected orders by number and, per channel, what the channel is told (from the channel
+    registry: orders knows no channel's behaviour itself)."""
+    from django.db.models import Count
+
+    from notifications.services import notification_is_wanted
+
+    if action not in CONFIRM_ACTIONS:
+        raise ValidationFailed("Only cancel and mark fulfilled ask for confirmation.")
+    qs = Order.objects.filter(merchant=merchant, pk__in=list(order_ids))
+    per_channel = qs.order_by().values("channel").annotate(n=Count("id")).order_by("channel")
+    effects = [ChannelEffect(channel=channel_label(row["channel"]), orders=row["n"],
+                             sentence=channel_effect(row["channel"], action)) for row in per_channel]
+    count = sum(e.orders for e in effects)
+    numbers = list(qs.order_by("placed_at", "id").values_list("number", flat=True)[:PREVIEW_NUMBERS])
+    stock = ("Stock reserved for what is not shipped goes back to available."
+             if action == "cancel" else "Everything still to ship is shipped now: on-hand stock goes down.")
+    return BulkPreview(action=action, action_label=ACTION_LABELS[action], count=count, numbers=numbers,
+                       effects=effects, stock=stock,
+                       customer_email=action == "fulfill"
+                       and notification_is_wanted(merchant=merchant, kind="customer_shipped"))
+
+
+def orders_bulk_start(*, merchant: Merchant, order_ids: Sequence[int], action: str, actor=None, tag: str = "",
+                      reason: str = ""):
+    """A bulk action over more than a page of orders, as a background job with progress."""
+    from jobs.services import job_create
+
+    reason = _check(action, tag, reason)
+    ids = sorted({int(i) for i in order_ids})
+    if not ids:
+        raise ValidationFailed("No orders selected.")
+    if len(ids) > JOB_MAX:
+        raise ValidationFailed(f"At most {JOB_MAX:,} orders at once; narrow the filter.",
+                               details={"selected": len(ids), "max": JOB_MAX})
+    job = job_create(merchant=merchant, kind=JOB_KIND, created_by=actor, total=len(ids), max_attempts=1,
+                     description=f"{ACTION_LABELS[action]}: {len(ids):,} orders",
+                     params={"action": action, "ids": ids, "tag": tag, "reason": reason})
+    enqueue_on_commit("orders.orders_bulk_run", merchant_id=merchant.pk, job_id=job.pk)
+    return job
+
+
+def orders_bulk_run_job(*, merchant: Merchant, job_id: int) -> str:
+    """The job's body: the action order by order, progress as it goes; the result keeps every order."""
+    from accounts.models import User
+    from jobs.models import WorkerJob
+    from jobs.services import job_fail, job_progress, job_start, job_succeed
+
+    job = WorkerJob.objects.filter(merchant=merchant, pk=job_id, kind=JOB_KIND).first()
+    if job is None:
+        return "missing"
+    if job.is_finished:
+        return "already-done"
+    job = job_start(job=job)
+    p = job.params
+    actor = User.objects.filter(pk=job.created_by_id).first() if job.created_by_id else None
+    try:
+        result = orders_bulk_action(merchant=merchant, order_ids=p["ids"], action=p["action"], actor=actor,
+                                    tag=p.get("tag", ""), reason=p.get("reason", ""), limit=JOB_MAX,
+                                    progress=lambda n: job_progress(job=job, done=n))
+    except Exception as exc:  # the orders done so far stay done (each committed); say what stopped it
+        logger.exception("orders.bulk.crashed", extra={"merchant_id": merchant.pk, "job_id": job.pk})
+        job_fail(job=job, error=getattr(exc, "message", None) or repr(exc), retryable=False)
+        return "failed"
+    job_succeed(job=job, result={"action": p["action"], "action_label": ACTION_LABELS[p["action"]], **result})
+    return "ok"

@@ -1,0 +1,96 @@
+// The manual order page: add and remove lines, search SKUs and fill in the product's price, and show
+// which address fields the chosen country needs. Progressive: without it the page still works ("Add a
+// line" posts the form back with a row more; the server checks every line and the address).
+(function () {
+  var form = document.querySelector('[data-manual-order]');
+  if (!form) return;
+  var total = form.querySelector('input[name="form-TOTAL_FORMS"]');
+  var lines = form.querySelector('[data-lines]');
+  var template = document.getElementById('line-template');
+  var datalist = document.getElementById('sku-options');
+  var url = form.dataset.suggestUrl;
+  var known = {};  // lower-case SKU → {sku, title, price, available}
+
+  function enhance(row) {
+    var box = row.querySelector('[data-delete-box]');
+    var button = row.querySelector('[data-remove-line]');
+    if (box && button) { box.hidden = true; button.hidden = false; }
+  }
+  lines.querySelectorAll('tr').forEach(enhance);
+
+  form.querySelector('[data-add-line]').addEventListener('click', function (event) {
+    event.preventDefault();
+    var index = parseInt(total.value, 10);
+    lines.insertAdjacentHTML('beforeend', template.innerHTML.replace(/__prefix__/g, String(index)));
+    total.value = String(index + 1);
+    var row = lines.lastElementChild;
+    enhance(row);
+    row.querySelector('[data-sku-search]').focus();
+  });
+
+  lines.addEventListener('click', function (event) {
+    var button = event.target.closest('[data-remove-line]');
+    if (!button) return;
+    var row = button.closest('tr');
+    var visible = Array.prototype.filter.call(lines.querySelectorAll('tr'), function (r) { return !r.hidden; });
+    if (visible.length <= 1) return;  // an order keeps at least one line
+    var del = row.querySelector('input[name$="-DELETE"]');
+    if (del) del.checked = true;
+    row.hidden = true;
+  });
+
+  function fill(input) {
+    var product = known[input.value.trim().toLowerCase()];
+    var row = input.closest('tr');
+    var hint = row.querySelector('[data-line-hint]');
+    if (!product) { if (hint) hint.textContent = ''; return; }
+    var price = row.querySelector('input[name$="-unit_price"]');
+    if (price && product.price && (!price.value || price.dataset.filled === 'auto')) {
+      price.value = product.price;
+      price.dataset.filled = 'auto';
+    }
+    if (hint) hint.textContent = product.title + ' · ' + product.available + ' available';
+  }
+
+  var timer = null;
+  lines.addEventListener('input', function (event) {
+    var input = event.target;
+    if (input.matches('input[name$="-unit_price"]')) { input.dataset.filled = 'typed'; return; }
+    if (!input.matches('[data-sku-search]')) return;
+    fill(input);
+    clearTimeout(timer);
+    var q = input.value.trim();
+    if (!q) return;
+    timer = setTimeout(function () {
+      fetch(url + '?q=' + encodeURIComponent(q), {credentials: 'same-origin', headers: {'Accept': 'application/json'}})
+        .then(function (r) { return r.ok ? r.json() : {results: []}; })
+        .then(function (data) {
+          datalist.innerHTML = '';
+          data.results.forEach(function (p) {
+            known[p.sku.toLowerCase()] = p;
+            var option = document.createElement('option');
+            option.value = p.sku;
+            option.textContent = p.title + (p.price ? ' · ' + p.price : '') + ' · ' + p.available + ' available';
+            datalist.appendChild(option);
+          });
+          fill(input);
+        })
+        .catch(function () {});
+    }, 200);
+  });
+
+  // Which address fields the country needs, and what they are called there.
+  var rules = JSON.parse((document.getElementById('address-rules') || {}).textContent || '{}');
+  var country = form.querySelector('select[name="address-country"]');
+  function applyCountry() {
+    var rule = rules[country.value] || {required: [], region: 'State / province / region', postcode: 'Postcode / ZIP', example: ''};
+    var region = form.querySelector('input[name="address-region"]');
+    var postcode = form.querySelector('input[name="address-postal_code"]');
+    form.querySelector('[data-label="region"]').textContent = rule.region;
+    form.querySelector('[data-label="postcode"]').textContent = rule.postcode;
+    region.required = rule.required.indexOf('region') >= 0;
+    postcode.required = rule.required.indexOf('postal_code') >= 0;
+    postcode.placeholder = rule.example || '';
+  }
+  if (country) { country.addEventListener('change', applyCountry); applyCountry(); }
+})();
