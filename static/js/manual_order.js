@@ -88,6 +88,9 @@
     var postcode = form.querySelector('input[name="address-postal_code"]');
     form.querySelector('[data-label="region"]').textContent = rule.region;
     form.querySelector('[data-label="postcode"]').textContent = rule.postcode;
+    // Screen readers hear the same name as the visible label (the form renderer set an aria-label).
+    region.setAttribute('aria-label', rule.region);
+    postcode.setAttribute('aria-label', rule.postcode);
     region.required = rule.required.indexOf('region') >= 0;
     postcode.required = rule.required.indexOf('postal_code') >= 0;
     postcode.placeholder = rule.example || '';
