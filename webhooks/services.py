@@ -109,15 +109,15 @@ def webhook_receive(*, channel: str, token: str, headers: Mapping[str, str], bod
     without a committed row. Too-large bodies are refused by the endpoint before this is called.
     """
     receiver = webhook_receivers.get(channel)
-    if receiver is None:
-        return _rejected(channel, "unknown_channel")
-    if receiver.is_handshake is not None and receiver.is_handshake(headers, body):
-        return Receipt(status=200, code="handshake")
+    if receiver is None:  # counted under one label: a URL segment must not mint counter keys
+        return _rejected("unknown", "unknown_channel")
     integration = _integration_for(channel, token)
     if integration is None:
         return _rejected(channel, "unknown_token")
     if integration.status == Integration.Status.DISCONNECTED:
         return _rejected(channel, "disconnected", integration_id=integration.pk)
+    if receiver.is_handshake is not None and receiver.is_handshake(headers, body):
+        return Receipt(status=200, code="handshake")  # unsigned by design: answered, never stored
     now = now or timezone.now()
     if not receiver.verify(integration, headers, body, now):
         signed = not receiver.signature_header or headers.get(receiver.signature_header)
