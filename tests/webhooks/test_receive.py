@@ -48,7 +48,7 @@ def test_a_signed_delivery_is_stored_with_its_identity_and_chosen_headers(mercha
     assert response.status_code == 200
     [event] = _events(merchant_a.merchant)
     assert (event.integration_id, event.channel, event.topic, event.delivery_id) == (
-        shop_a.pk, "shopify", "orders/create", event_id)
+        shop_a.pk, "shopify", "orders/create", f"orders/create:{event_id}")
     assert event.status == WebhookEvent.Status.RECEIVED  # the enqueue runs after a commit this test never makes
     assert event.next_attempt_at > timezone.now()  # the dispatcher's safety net if that enqueue is lost
     assert bytes(event.body) == raw_json(order_body())
@@ -179,7 +179,16 @@ def test_without_an_event_id_the_webhook_id_identifies_the_delivery(merchant_a, 
     for _ in range(3):
         deliver(client, shop_a, "orders/create", order_body(), webhook_id="wh-1", drop=("X-Shopify-Event-Id",))
     [event] = _events(merchant_a.merchant)
-    assert event.delivery_id == "wh-1"
+    assert event.delivery_id == "orders/create:wh-1"
+
+
+def test_one_event_firing_two_topics_is_two_deliveries(merchant_a, shop_a, client):
+    """Shopify's de-duplication key is (topic, event id): an order created and paid at once is both."""
+    event_id = new_event_id()
+    deliver(client, shop_a, "orders/create", order_body(), event_id=event_id)
+    deliver(client, shop_a, "orders/paid", order_body(), event_id=event_id)
+    deliver(client, shop_a, "orders/paid", order_body(), event_id=event_id)
+    assert [e.topic for e in _events(merchant_a.merchant)] == ["orders/create", "orders/paid"]
 
 
 @pytest.mark.postgres
