@@ -277,7 +277,8 @@ def webhook_events_dispatch(*, limit: int = 500, now: datetime | None = None) ->
     now = now or timezone.now()
     with unscoped("webhook dispatcher: every merchant's due events"):
         rows = claim_due(
-            WebhookEvent.objects.filter(status__in=PENDING, next_attempt_at__isnull=False),
+            # An inactive merchant's tasks do not run (TenantTask): its events wait instead of cycling.
+            WebhookEvent.objects.filter(status__in=PENDING, next_attempt_at__isnull=False, merchant__is_active=True),
             limit=limit, order_by=("next_attempt_at", "pk"), now=now,
             lease=_seconds("WEBHOOK_DISPATCH_LEASE_SECONDS", 60), updates={"status": Status.RECEIVED},
         )
@@ -297,7 +298,9 @@ def webhook_events_replay(*, merchant: Merchant, events: QuerySet[WebhookEvent] 
     Any status may be replayed (processed included: handlers are idempotent, so a replay of a
     processed event changes nothing unless the code that handles it changed). Only events whose
     body was pruned are skipped (nothing left to process) and are not counted. Events of another
-    merchant are ignored: the ids are re-read under `merchant`.
+    merchant are ignored: the ids are re-read under `merchant`. Each row goes back to `received`
+    with attempts 0 and is enqueued after the commit; its `next_attempt_at` is the dispatch lease
+    ahead (not now), so the dispatcher only sends it again if that enqueue is lost.
     """
     ids = list(events.values_list("pk", flat=True)) if isinstance(events, QuerySet) else [e.pk for e in events]
     if not ids:
