@@ -33,6 +33,7 @@ urlpatterns = [
     path("orders/", include("orders.urls")),
     path("integrations/", include("integrations.urls")),
     path("shipments/", include("labels.urls")),
+    path("webhooks/", include("webhooks.urls")),  # no login: each delivery is verified by its signature
 ]
 
 handler400 = "core.views.bad_request"
