@@ -284,7 +284,8 @@ class StockMovementViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.Retr
 
 # -- bulk adjustments --------------------------------------------------------------------------
 
-ADJUST_REASONS = ["received", "adjustment", "stocktake", "returned"]
+# "adjustment" (before reasons said what happened) is still accepted and recorded as a correction.
+ADJUST_REASONS = [*(r.value for r in services.ADJUST_REASONS), "stocktake", "adjustment"]
 
 
 class AdjustmentSerializer(serializers.Serializer):
@@ -293,7 +294,10 @@ class AdjustmentSerializer(serializers.Serializer):
                                      help_text="Change of on_hand; give this or on_hand.")
     on_hand = serializers.IntegerField(required=False, min_value=0, max_value=MAX_UNITS,
                                        help_text="Counted units (a stocktake).")
-    reason = serializers.ChoiceField(choices=ADJUST_REASONS, required=False)
+    reason = serializers.ChoiceField(
+        choices=ADJUST_REASONS, required=False,
+        help_text="received, found and returned add units; damaged and lost remove them; correction either way. "
+        "Absent: stocktake for a count, received for a positive delta, correction for a negative one.")
     location = serializers.CharField(required=False, help_text="Location id or code; the default location if absent.")
     note = serializers.CharField(required=False, allow_blank=True, max_length=255)
 
@@ -358,7 +362,7 @@ class InventoryAdjustmentViewSet(MerchantViewMixin, viewsets.GenericViewSet):
                 if location is None:
                     raise ValidationFailed(f"Row {i + 1}: unknown location {a['location']}. Nothing was applied.",
                                            details={"row": i + 1, "index": i, "location": a["location"]})
-            reason = a.get("reason") or ("stocktake" if "on_hand" in a else "adjustment")
+            reason = a.get("reason", "")  # blank: inventory decides (stocktake, or by the sign of delta)
             lines.append(AdjustLine(product_id=product.pk, delta=a.get("delta"), on_hand=a.get("on_hand"),
                                     location_id=location.pk if location else None, reason=reason,
                                     note=a.get("note", "")))

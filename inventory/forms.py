@@ -3,7 +3,9 @@ from __future__ import annotations
 from django import forms
 
 from inventory import selectors
+from inventory.models import StockMovement
 from inventory.services._core import MAX_UNITS
+from inventory.services.stock import ADJUST_REASONS, REASON_SIGN, adjust_reason_default
 
 
 class _MerchantForm(forms.Form):
@@ -23,13 +25,16 @@ class _MerchantForm(forms.Form):
 class AdjustForm(_MerchantForm):
     auto_id = "id_adjust_%s"
     MODES = [("delta", "Add or remove units"), ("count", "Set the counted number (stocktake)")]
-    REASONS = [("received", "Received"), ("adjustment", "Adjustment (damage, loss, correction)")]
+    REASONS = [("", "From the sign: received when adding, correction when removing"),
+               *((r.value, r.label) for r in ADJUST_REASONS)]
 
     location = forms.ModelChoiceField(queryset=None, empty_label=None)
     mode = forms.ChoiceField(choices=MODES, initial="delta", widget=forms.RadioSelect)
     quantity = forms.IntegerField(min_value=-MAX_UNITS, max_value=MAX_UNITS,
                                   help_text="A change such as 12 or -3; or, for a stocktake, the units counted.")
-    reason = forms.ChoiceField(choices=REASONS, initial="received", help_text="For changes; a count is a stocktake.")
+    reason = forms.ChoiceField(choices=REASONS, required=False,
+                               help_text="For changes (received, found and returned add; damaged and lost remove); "
+                               "a count is a stocktake.")
     note = forms.CharField(max_length=255, required=False)
 
     def clean(self):
@@ -38,6 +43,15 @@ class AdjustForm(_MerchantForm):
             self.add_error("quantity", "A change cannot be 0.")
         if data.get("mode") == "count" and (data.get("quantity") or 0) < 0:
             self.add_error("quantity", "A count cannot be negative.")
+        quantity = data.get("quantity")
+        if data.get("mode") == "delta" and quantity:
+            if not data.get("reason"):
+                data["reason"] = adjust_reason_default(quantity)  # the server's default follows the sign too
+            sign = REASON_SIGN.get(data["reason"])
+            if sign is not None and (quantity > 0) != (sign > 0):
+                self.add_error("reason", f"{StockMovement.Reason(data['reason']).label} "
+                               f"{'adds' if sign > 0 else 'removes'} units; use a "
+                               f"{'positive' if sign > 0 else 'negative'} quantity or another reason.")
         return data
 
 

@@ -191,15 +191,18 @@ def stock_preview(
         if after > MAX_UNITS:
             pv.error(n, f"{product.sku} at {location.code} would go to {after}, too large (at most {MAX_UNITS:,}).")
             continue
+        releases = 0
         if not backorder and after < reserved:
-            pv.error(n, f"{product.sku} at {location.code}: {reserved} are promised to orders, cannot set {after}.")
-            continue
+            if pv.mode == "delta":
+                pv.error(n, f"{product.sku} at {location.code}: {reserved} are promised to orders, cannot set {after}.")
+                continue
+            releases = reserved - after  # a count is a fact: the newest reservations give way
         if after == on_hand:
             continue
         pv.change_count += 1
         if len(pv.changes) < PREVIEW_CHANGES:
             pv.changes.append({"row": n, "sku": product.sku, "location": location.code, "before": on_hand,
-                               "after": after, "delta": after - on_hand})
+                               "after": after, "delta": after - on_hand, "releases": releases})
         pv.lines.append(AdjustLine(
             product_id=product.pk, location_id=location.pk, reason=StockMovement.Reason.IMPORT,
             delta=value if pv.mode == "delta" else None, on_hand=value if pv.mode == "on_hand" else None,

@@ -64,17 +64,20 @@ def test_extra_columns_are_rejected_with_a_message(scope_a):
     assert pv.errors[0]["row"] == 1 and "exactly one" in pv.errors[0]["message"]
 
 
-def test_counts_below_reserved_and_duplicates_are_errors(scope_a):
+def test_changes_below_reserved_and_duplicates_are_errors_but_a_count_is_a_fact(scope_a):
     from inventory.services import ReserveRequest, stock_reserve
 
     m = scope_a.merchant
     a = make_product(m, "A-1", on_hand=5)
     stock_reserve(merchant=m, requests=[ReserveRequest(a.pk, 3, "r1")])
-    pv = imports.stock_preview(merchant=m, fileobj=csv_bytes("sku,location,on_hand\nA-1,MAIN,2\nA-1,main,9"))
+    pv = imports.stock_preview(merchant=m, fileobj=csv_bytes("sku,location,delta\nA-1,MAIN,-3\nA-1,main,9"))
     assert pv.errors == [
         {"row": 2, "message": "A-1 at MAIN: 3 are promised to orders, cannot set 2."},
         {"row": 3, "message": "A-1 at MAIN already appears in row 2."},
     ]
+    # a count below what is reserved is recorded: the preview says which reserved units give way
+    pv = imports.stock_preview(merchant=m, fileobj=csv_bytes("sku,location,on_hand\nA-1,MAIN,2"))
+    assert pv.errors == [] and pv.changes[0]["releases"] == 1
 
 
 def test_good_file_applies_all_rows_with_the_import_reason(scope_a):
