@@ -14,8 +14,8 @@ from inventory.models import AvailabilityMark, BundleComponent, Location, Produc
 from inventory.services._core import ensure_levels, mark_products
 
 PRODUCT_FIELDS = (
-    "title", "barcode", "weight_grams", "length_mm", "width_mm", "height_mm", "low_stock_threshold", "is_active",
-    "allows_backorder",
+    "title", "barcode", "price", "cost", "image_url", "supplier", "supplier_sku", "weight_grams", "length_mm",
+    "width_mm", "height_mm", "low_stock_threshold", "is_active", "allows_backorder",
 )
 
 

@@ -14,14 +14,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.files.base import ContentFile
+from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Merchant, User
 from accounts.tenancy import tenant_scope
+from core.csv_read import DELIMITER_NAMES, csv_rows
 from core.enqueue import enqueue_on_commit
 from core.errors import ValidationFailed
+from core.parsing import parse_money
 from inventory.errors import InvalidStockOperation, OutOfStock
 from inventory.models import StockImport, StockLevel, StockMovement
 from inventory.selectors import location_default, location_resolver, product_map_by_sku
@@ -39,7 +43,7 @@ STOCK_KIND = "inventory.stock_import"
 CATALOG_KIND = "inventory.catalog_import"
 
 CATALOG_COLUMNS = {"sku", "title", *PRODUCT_FIELDS}
-CATALOG_TEXT_LIMITS = {"title": 255, "barcode": 64}
+CATALOG_TEXT_LIMITS = {"title": 255, "barcode": 64, "image_url": 500, "supplier": 255, "supplier_sku": 128}
 _BOOL = {"1": True, "true": True, "yes": True, "y": True, "0": False, "false": False, "no": False, "n": False, "": False}
 
 
@@ -52,6 +56,7 @@ class Preview:
     error_count: int = 0
     lines: list[AdjustLine] = field(default_factory=list)
     mode: str = ""
+    delimiter: str = ","
 
     def error(self, row: int, message: str) -> None:
         self.error_count += 1
@@ -60,7 +65,8 @@ class Preview:
 
     def summary(self) -> dict[str, Any]:
         return {
-            "mode": self.mode, "row_count": self.row_count, "change_count": self.change_count,
+            "mode": self.mode, "delimiter": DELIMITER_NAMES.get(self.delimiter, self.delimiter),
+            "row_count": self.row_count, "change_count": self.change_count,
             "changes": self.changes, "error_count": self.error_count, "errors": self.errors,
         }
 
@@ -72,9 +78,7 @@ def _reader(fileobj: IO, pv: Preview) -> tuple[list[str], Iterator[tuple[int, li
     NUL character (which PostgreSQL cannot store) become errors of their row in the preview, never
     an exception: nothing after an unreadable line is read.
     """
-    raw = fileobj.read()
-    text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw.lstrip("\ufeff")
-    reader = csv.reader(io.StringIO(text, newline=""))
+    pv.delimiter, reader = csv_rows(fileobj.read())
 
     def numbered() -> Iterator[tuple[int, list[str]]]:
         n = 0
@@ -353,6 +357,18 @@ def _catalog_value(name: str, raw: str) -> Any:
         if value > MAX_UNITS:
             raise ValueError(f"{name} is too large (at most {MAX_UNITS:,})")
         return value
+    if name in ("price", "cost"):
+        if raw == "":
+            return None  # not known (never zero by accident)
+        try:
+            return parse_money(raw.replace(",", ".") if raw.count(",") == 1 and "." not in raw else raw, field=name)
+        except ValidationFailed as exc:
+            raise ValueError(exc.message) from None
+    if name == "image_url" and raw:
+        try:
+            URLValidator(schemes=["http", "https"])(raw)
+        except DjangoValidationError:
+            raise ValueError("image_url must be an http(s) address") from None
     limit = CATALOG_TEXT_LIMITS.get(name)
     if limit is not None and len(raw) > limit:
         raise ValueError(f"{name} has at most {limit} characters")
