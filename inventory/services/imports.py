@@ -27,7 +27,7 @@ from core.enqueue import enqueue_on_commit
 from core.errors import ValidationFailed
 from core.parsing import parse_money
 from inventory.errors import InvalidStockOperation, OutOfStock
-from inventory.models import StockImport, StockLevel, StockMovement
+from inventory.models import Product, StockImport, StockLevel, StockMovement
 from inventory.selectors import location_default, location_resolver, product_map_by_sku
 from inventory.services._core import MAX_UNITS
 from inventory.services.catalog import PRODUCT_FIELDS, product_create, product_update
@@ -218,34 +218,60 @@ def stock_import_create(*, merchant: Merchant, user: User | None, upload: IO, fi
     """Store the upload (default storage) and its preview; nothing is applied yet."""
     content = upload.read()
     pv = stock_preview(merchant=merchant, fileobj=io.BytesIO(content))
-    imp = StockImport(
-        merchant=merchant, kind=StockImport.Kind.STOCK, filename=filename[:255], created_by=user,
-        row_count=pv.row_count, error_count=pv.error_count, summary=pv.summary(),
-    )
+    imp = _new_import(merchant, StockImport.Kind.STOCK, filename, user, pv)
     imp.file.save(filename or "stock.csv", ContentFile(content), save=False)
     imp.save()
     return imp
+
+
+def _new_import(merchant: Merchant, kind: str, filename: str, user: User | None, pv: Preview) -> StockImport:
+    failure = _preview_failure(pv)
+    return StockImport(
+        merchant=merchant, kind=kind, filename=filename[:255], created_by=user, row_count=pv.row_count,
+        error_count=pv.error_count, summary={**pv.summary(), **({"failure": failure} if failure else {})},
+        status=StockImport.Status.FAILED if failure else StockImport.Status.PREVIEWED,
+    )
 
 
 def catalog_import_create(*, merchant: Merchant, user: User | None, upload: IO, filename: str) -> StockImport:
     """Store a catalog CSV and its preview; products change only when it is applied."""
     content = upload.read()
     pv, _ = catalog_preview(merchant=merchant, fileobj=io.BytesIO(content))
-    imp = StockImport(
-        merchant=merchant, kind=StockImport.Kind.CATALOG, filename=filename[:255], created_by=user,
-        row_count=pv.row_count, error_count=pv.error_count, summary=pv.summary(),
-    )
+    imp = _new_import(merchant, StockImport.Kind.CATALOG, filename, user, pv)
     imp.file.save(filename or "catalog.csv", ContentFile(content), save=False)
     imp.save()
     return imp
 
 
-def _apply_lines(*, merchant: Merchant, imp: StockImport, actor: User | None, pv: Preview) -> int:
-    if pv.error_count:
+def _check_applicable(pv: Preview, valid_only: bool) -> None:
+    """All or nothing refuses a file with errors; "the valid rows" refuses only a file with none valid."""
+    if pv.error_count and not valid_only:
         raise ValidationFailed(
             f"The file has {pv.error_count} error(s); nothing was applied.",
             code="import_invalid", details={"errors": pv.errors},
         )
+    if pv.error_count and not pv.change_count:
+        raise ValidationFailed(f"No row of the file can be imported ({pv.error_count} error(s)); nothing was applied.",
+                               code="import_invalid", details={"errors": pv.errors})
+
+
+def _outcome(pv: Preview, valid_only: bool, **extra: Any) -> dict[str, Any]:
+    return {**pv.summary(), **extra, "valid_only": valid_only, "skipped": pv.error_count if valid_only else 0}
+
+
+def _preview_failure(pv: Preview) -> str:
+    """Why a preview can import nothing ("" when it can): such a preview is shown as failed, not as an
+    empty success."""
+    if pv.error_count and not pv.change_count:
+        return f"Nothing in this file can be imported: {pv.error_count:,} error(s), listed below."
+    if not pv.row_count:
+        return "The file has no data rows under its header."
+    return ""
+
+
+def _apply_lines(*, merchant: Merchant, imp: StockImport, actor: User | None, pv: Preview,
+                 valid_only: bool = False) -> int:
+    _check_applicable(pv, valid_only)
     try:
         return stock_adjust_many(merchant=merchant, lines=pv.lines, actor=actor, reference=f"import:{imp.pk}")
     except (OutOfStock, InvalidStockOperation) as exc:  # stock moved since the preview
@@ -255,8 +281,12 @@ def _apply_lines(*, merchant: Merchant, imp: StockImport, actor: User | None, pv
         )
 
 
-def stock_import_apply(*, merchant: Merchant, import_id: int, actor: User | None) -> StockImport:
-    """Apply a previewed import: inline when small, otherwise as a background WorkerJob."""
+def stock_import_apply(*, merchant: Merchant, import_id: int, actor: User | None,
+                       valid_only: bool = False) -> StockImport:
+    """Apply a previewed import: inline when small, otherwise as a background WorkerJob.
+
+    All or nothing by default; `valid_only` imports every row without an error and skips the others
+    (the merchant chose it on the preview, seeing which rows are skipped)."""
     from jobs.services import job_create
 
     with transaction.atomic():
@@ -269,7 +299,8 @@ def stock_import_apply(*, merchant: Merchant, import_id: int, actor: User | None
             job = job_create(
                 merchant=merchant, kind=CATALOG_KIND if catalog else STOCK_KIND,
                 description=f"{'Catalog' if catalog else 'Stock'} import {imp.filename}",
-                params={"import_id": imp.pk}, total=imp.row_count, created_by=actor, max_attempts=1,
+                params={"import_id": imp.pk, "valid_only": valid_only}, total=imp.row_count, created_by=actor,
+                max_attempts=1,
             )
             imp.status, imp.job = StockImport.Status.QUEUED, job
             imp.save(update_fields=["status", "job"])
@@ -277,15 +308,16 @@ def stock_import_apply(*, merchant: Merchant, import_id: int, actor: User | None
             return imp
         if imp.kind == StockImport.Kind.CATALOG:
             with imp.file.open("rb") as fh:
-                pv = catalog_import(merchant=merchant, fileobj=fh, dry_run=False)
-            imp.status, imp.applied_at, imp.summary = StockImport.Status.APPLIED, timezone.now(), pv.summary()
+                pv = catalog_import(merchant=merchant, fileobj=fh, dry_run=False, valid_only=valid_only)
+            imp.status, imp.applied_at = StockImport.Status.APPLIED, timezone.now()
+            imp.summary = _outcome(pv, valid_only)
             imp.save(update_fields=["status", "applied_at", "summary"])
             return imp
         with imp.file.open("rb") as fh:
             pv = stock_preview(merchant=merchant, fileobj=fh)
-        written = _apply_lines(merchant=merchant, imp=imp, actor=actor, pv=pv)
+        written = _apply_lines(merchant=merchant, imp=imp, actor=actor, pv=pv, valid_only=valid_only)
         imp.status, imp.applied_at = StockImport.Status.APPLIED, timezone.now()
-        imp.summary = {**pv.summary(), "movements": written}
+        imp.summary = _outcome(pv, valid_only, movements=written)
         imp.save(update_fields=["status", "applied_at", "summary"])
     return imp
 
@@ -301,6 +333,7 @@ def stock_import_run_job(*, merchant: Merchant, import_id: int) -> str:
         return "already-done"
     job = job_start(job=imp.job)
     catalog = imp.kind == StockImport.Kind.CATALOG
+    valid_only = bool(job.params.get("valid_only"))
     try:
         if catalog:
             pv, written = Preview(), 0
@@ -315,11 +348,11 @@ def stock_import_run_job(*, merchant: Merchant, import_id: int) -> str:
                 return "already-done"
             if catalog:  # all rows or none, in this one transaction
                 with imp.file.open("rb") as fh:
-                    pv = catalog_import(merchant=merchant, fileobj=fh, dry_run=False)
-                locked.summary = pv.summary()
+                    pv = catalog_import(merchant=merchant, fileobj=fh, dry_run=False, valid_only=valid_only)
+                locked.summary = _outcome(pv, valid_only)
             else:
-                written = _apply_lines(merchant=merchant, imp=imp, actor=imp.created_by, pv=pv)
-                locked.summary = {**pv.summary(), "movements": written}
+                written = _apply_lines(merchant=merchant, imp=imp, actor=imp.created_by, pv=pv, valid_only=valid_only)
+                locked.summary = _outcome(pv, valid_only, movements=written)
             locked.status, locked.applied_at = StockImport.Status.APPLIED, timezone.now()
             locked.save(update_fields=["status", "applied_at", "summary"])
     except ValidationFailed as exc:
@@ -336,7 +369,9 @@ def stock_import_run_job(*, merchant: Merchant, import_id: int) -> str:
         )
         job_fail(job=job, error=repr(exc), retryable=False)
         raise
-    job_succeed(job=job, result={"rows": pv.row_count, "movements": written, "import_id": imp.pk})
+    job_succeed(job=job, result={"rows": pv.row_count, "changes": pv.change_count, "movements": written,
+                                 "skipped": pv.error_count if valid_only else 0, "import_id": imp.pk,
+                                 "kind": imp.kind})
     return "ok"
 
 
@@ -414,26 +449,27 @@ def catalog_preview(*, merchant: Merchant, fileobj: IO) -> tuple[Preview, list[t
             continue
         parsed.append((n, sku, fields))
     existing = product_map_by_sku(merchant=merchant, skus=[p[1] for p in parsed])
+    valid = []
     for n, sku, fields in parsed:
         product = existing.get(sku.lower())
         if product is None and not fields.get("title", "").strip():
             pv.error(n, f"New product {sku} needs a title.")
             continue
+        valid.append((n, sku, fields))
         pv.change_count += 1
         if len(pv.changes) < PREVIEW_CHANGES:
             pv.changes.append({"row": n, "sku": sku, "action": "update" if product else "create",
                                "title": fields.get("title") or (product.title if product else "")})
-    return pv, parsed
+    return pv, valid
 
 
-def catalog_import(*, merchant: Merchant, fileobj: IO, dry_run: bool = True) -> Preview:
-    """Create or update products from a CSV: all rows or none. dry_run only previews."""
+def catalog_import(*, merchant: Merchant, fileobj: IO, dry_run: bool = True, valid_only: bool = False) -> Preview:
+    """Create or update products from a CSV: all rows or none, or (valid_only) every row without an error.
+    dry_run only previews."""
     pv, parsed = catalog_preview(merchant=merchant, fileobj=fileobj)
     if dry_run:
         return pv
-    if pv.error_count:
-        raise ValidationFailed(f"The file has {pv.error_count} error(s); nothing was applied.",
-                               code="import_invalid", details={"errors": pv.errors})
+    _check_applicable(pv, valid_only)
     with transaction.atomic():
         existing = product_map_by_sku(merchant=merchant, skus=[p[1] for p in parsed])
         for _n, sku, fields in parsed:
@@ -447,6 +483,44 @@ def catalog_import(*, merchant: Merchant, fileobj: IO, dry_run: bool = True) -> 
                     fields.pop("title", None)
                 product_update(merchant=merchant, product=product, **fields)
     return pv
+
+
+CATALOG_EXPORT_COLUMNS = ["sku", *PRODUCT_FIELDS]
+TEMPLATES = {
+    # kind: (file name, header, one example row): what a merchant downloads to start a file that imports.
+    "stock": ("stock-import-template.csv", ["sku", "location", "on_hand"], ["MUG-BLUE", "MAIN", "24"]),
+    "stock_delta": ("stock-changes-template.csv", ["sku", "location", "delta"], ["MUG-BLUE", "MAIN", "-3"]),
+    "catalog": ("catalog-import-template.csv", CATALOG_EXPORT_COLUMNS, [
+        "MUG-BLUE", "Blue mug", "5012345678900", "12.50", "4.10", "https://example.com/mug-blue.jpg", "Acme Ltd",
+        "AC-7781", "350", "120", "90", "100", "5", "yes", "no"]),
+}
+
+
+def import_template(kind: str) -> tuple[str, list[list[str]]]:
+    """(file name, rows) of the template of an import: its header row and one example row that imports."""
+    filename, header, example = TEMPLATES[kind]
+    return filename, [header, example]
+
+
+def catalog_export_rows(*, merchant: Merchant) -> Iterator[list[Any]]:
+    """Every product with the columns the catalog import reads (a round trip), in id-ordered chunks."""
+    yield CATALOG_EXPORT_COLUMNS
+    last = 0
+    while True:
+        with tenant_scope(merchant):
+            chunk = list(Product.objects.filter(merchant=merchant, pk__gt=last).order_by("pk")
+                         .values_list("pk", *CATALOG_EXPORT_COLUMNS)[:2000])
+        if not chunk:
+            return
+        for row in chunk:
+            yield [_export_value(v) for v in row[1:]]
+        last = chunk[-1][0]
+
+
+def _export_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return "" if value is None else value
 
 
 def levels_export_rows(*, merchant: Merchant, location_id: int | None = None) -> Iterator[list[Any]]:

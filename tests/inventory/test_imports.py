@@ -114,7 +114,8 @@ def test_big_file_runs_as_a_background_job_with_progress(merchant_a, monkeypatch
         job = WorkerJob.objects.get(merchant=m, pk=imp.job_id)
         assert (imp.status, job.kind, job.status) == ("applied", "inventory.stock_import", "succeeded")
         assert (job.progress_done, job.progress_total) == (30, 30)
-        assert job.result == {"rows": 30, "movements": 30, "import_id": imp.pk}
+        assert job.result == {"rows": 30, "changes": 30, "movements": 30, "skipped": 0, "import_id": imp.pk,
+                              "kind": "stock"}
         assert sum(StockLevel.objects.filter(merchant=m).values_list("on_hand", flat=True)) == sum(range(1, 31))
         assert selectors.audit_differences(merchant=m) == []
 
