@@ -18,7 +18,9 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.files.base import ContentFile
 from django.core.validators import URLValidator
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from accounts.models import Merchant, User
 from accounts.tenancy import tenant_scope
@@ -32,6 +34,7 @@ from inventory.selectors import location_default, location_resolver, product_map
 from inventory.services._core import MAX_UNITS
 from inventory.services.catalog import PRODUCT_FIELDS, product_create, product_update
 from inventory.services.stock import AdjustLine, stock_adjust_many
+from jobs.registry import JobSummary
 
 logger = logging.getLogger(__name__)
 
@@ -521,6 +524,40 @@ def _export_value(value: Any) -> Any:
     if isinstance(value, bool):
         return "yes" if value else "no"
     return "" if value is None else value
+
+
+SUMMARY_LINKS = 5  # products a job page links to by name
+
+
+def import_job_summary(job: Any) -> JobSummary:
+    """What a background import did, in words, with links to the import and to what it changed."""
+    result, params = job.result or {}, job.params or {}
+    imp = StockImport.objects.filter(merchant_id=job.merchant_id, pk=params.get("import_id")).first()
+    catalog = (imp.kind if imp else result.get("kind")) == StockImport.Kind.CATALOG
+    lines, links = [], []
+    if imp is not None:
+        lines.append(f"{'Catalog' if catalog else 'Stock'} import of {imp.filename or 'a file'}: "
+                     f"{imp.row_count:,} row(s).")
+        links.append((f"The import #{imp.pk}", reverse("inventory-import-preview", args=[imp.pk])))
+    if params.get("valid_only"):
+        lines.append("Only the valid rows were chosen; rows with errors are skipped.")
+    if result:
+        changes = result.get("changes", 0)
+        if catalog:
+            lines.append(f"{changes:,} product(s) created or updated.")
+        else:
+            lines.append(f"{changes:,} stock level(s) changed ({result.get('movements', 0):,} ledger movement(s)).")
+        if result.get("skipped"):
+            lines.append(f"{result['skipped']:,} row(s) with errors skipped.")
+    elif not job.is_finished:
+        lines.append("Nothing is applied until every row is ready; then all at once.")
+    elif imp is not None and imp.summary.get("failure"):
+        lines.append(f"Nothing was applied: {imp.summary['failure']}")
+    if imp is not None and imp.status == StockImport.Status.APPLIED:
+        shown = imp.summary.get("changes", [])[:SUMMARY_LINKS]
+        links += [(c["sku"], f"{reverse('inventory-list')}?{urlencode({'q': c['sku']})}") for c in shown]
+        links.append(("All products", reverse("inventory-list")))
+    return JobSummary(lines=lines, links=links)
 
 
 def levels_export_rows(*, merchant: Merchant, location_id: int | None = None) -> Iterator[list[Any]]:

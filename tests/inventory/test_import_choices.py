@@ -109,3 +109,35 @@ def test_catalog_export_imports_again_and_is_the_merchants_own(merchant_a, merch
         p = Product.objects.get(merchant=m, sku="A-1")
     assert pv.error_count == 0
     assert (p.price, p.cost, p.supplier, p.is_active) == (Decimal("9.90"), Decimal("3.00"), "Acme, Ltd", False)
+
+
+def test_a_background_import_job_page_speaks_in_words_and_links_back(merchant_a, merchant_b, monkeypatch,
+                                                                     django_capture_on_commit_callbacks):
+    m, web = merchant_a.merchant, merchant_a.web
+    monkeypatch.setattr(imports, "INLINE_LIMIT", 3)
+    with tenant_scope(m):
+        for i in range(5):
+            make_product(m, f"SKU-{i}")
+        body = ("sku,location,on_hand\n" + "".join(f"SKU-{i},MAIN,{i + 1}\n" for i in range(5)) + "NOPE,MAIN,1\n").encode()
+        imp = imports.stock_import_create(merchant=m, user=merchant_a.user, upload=io.BytesIO(body), filename="big.csv")
+        with django_capture_on_commit_callbacks(execute=True):
+            imp = imports.stock_import_apply(merchant=m, import_id=imp.pk, actor=merchant_a.user, valid_only=True)
+        imp.refresh_from_db()
+    assert imp.status == "applied" and imp.job_id
+    page = web.get(f"/jobs/{imp.job_id}/").content.decode()
+    assert "&#x27;movements&#x27;" not in page and "&#x27;rows&#x27;" not in page  # no raw dictionary
+    assert "Stock import of big.csv: 6 row(s)." in page
+    assert "5 stock level(s) changed (5 ledger movement(s))." in page
+    assert "1 row(s) with errors skipped." in page
+    assert f'href="/inventory/import/{imp.pk}/"' in page and 'href="/inventory/?q=SKU-0"' in page
+    assert merchant_b.web.get(f"/jobs/{imp.job_id}/").status_code == 404
+
+
+def test_a_kind_nobody_describes_is_still_shown_in_words(merchant_a):
+    from jobs import services as job_services
+
+    with tenant_scope(merchant_a.merchant):
+        job = job_services.job_create(merchant=merchant_a.merchant, kind="someone.else", description="Other")
+        job_services.job_succeed(job=job, result={"orders_done": 1200, "failed": {"A-1": 2}, "ok": True})
+    page = merchant_a.web.get(f"/jobs/{job.pk}/").content.decode()
+    assert "Orders done: 1,200." in page and "Failed: a-1 2." in page and "Ok: yes." in page
