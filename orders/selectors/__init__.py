@@ -10,11 +10,13 @@ from orders.selectors.analytics import (
     unfulfilled_by_age,
 )
 from orders.selectors.orders import (
+    EXPORT_ADDRESS_FIELDS,
     OrderFilters,
     order_detail,
     order_export_rows,
     order_filter,
     order_get,
+    order_line_export_rows,
     order_line_get,
     order_list,
     order_page,
@@ -23,7 +25,7 @@ from orders.selectors.orders import (
 )
 
 __all__ = [
-    "DateRange", "OrderFilters", "fulfillment_time", "order_detail", "order_export_rows", "order_filter",
+    "EXPORT_ADDRESS_FIELDS", "order_line_export_rows", "DateRange", "OrderFilters", "fulfillment_time", "order_detail", "order_export_rows", "order_filter",
     "order_get", "order_line_get", "order_list", "order_page", "revenue_by_day", "shipment_get", "shipment_list",
     "shipping_cost", "short_orders", "top_skus", "unfulfilled_by_age",
 ]
