@@ -311,7 +311,8 @@ class AdjustmentSerializer(serializers.Serializer):
     delta = serializers.IntegerField(required=False, min_value=-MAX_UNITS, max_value=MAX_UNITS,
                                      help_text="Change of on_hand; give this or on_hand.")
     on_hand = serializers.IntegerField(required=False, min_value=0, max_value=MAX_UNITS,
-                                       help_text="Counted units (a stocktake).")
+                                       help_text="Counted units (a stocktake). A count is a fact: below what is "
+                                       "reserved there, the newest reservations are released and their orders go short.")
     reason = serializers.ChoiceField(
         choices=ADJUST_REASONS, required=False,
         help_text="received, found and returned add units; damaged and lost remove them; correction either way. "

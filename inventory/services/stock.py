@@ -347,19 +347,27 @@ def _counted_below_reserved(merchant: Merchant, lines: Sequence[AdjustLine], def
     counts = {(ln.product_id, ln.location_id or default_loc): ln.on_hand for ln in lines if ln.on_hand is not None}
     if not counts:
         return {}
-    below = [
-        key for *key, reserved in StockLevel.objects.filter(
+    below = {
+        (pid, loc) for pid, loc, reserved in StockLevel.objects.filter(
             merchant=merchant, product_id__in={p for p, _ in counts}, reserved__gt=0, allows_backorder=False,
         ).values_list("product_id", "location_id", "reserved")
-        if tuple(key) in counts and counts[tuple(key)] < reserved
-    ]
+        if (pid, loc) in counts and counts[(pid, loc)] < reserved
+    }
     if not below:
         return {}
-    refs = set()
-    for pid, loc in below:
-        refs.update(Reservation.objects.filter(merchant=merchant, product_id=pid, location_id=loc, quantity__gt=0)
-                    .values_list("reference", flat=True))
-    return reservations_of(merchant, refs)
+    return reservations_of(merchant, _references_at(merchant, below))
+
+
+def _references_at(merchant: Merchant, pairs: Iterable[tuple[int, int]]) -> set[str]:
+    """The references holding stock at these (product, location) levels, in one query."""
+    wanted = set(pairs)
+    if not wanted:
+        return set()
+    rows = Reservation.objects.filter(
+        merchant=merchant, product_id__in={p for p, _ in wanted}, location_id__in={loc for _, loc in wanted},
+        quantity__gt=0,
+    ).values_list("product_id", "location_id", "reference")
+    return {ref for pid, loc, ref in rows if (pid, loc) in wanted}
 
 
 def _holders_lock(merchant: Merchant, references: Iterable[str], promised: dict[str, Any]) -> None:
@@ -433,20 +441,21 @@ def stock_adjust_many(
     before = len(tx._movements)
     dirty: set = set()
     hit: set[str] = set()
+    below = {(lv.product_id, lv.location_id) for ln in lines if ln.on_hand is not None
+             for lv in [tx.level_at(ln.product_id, ln.location_id or default_loc)]
+             if not lv.allows_backorder and ln.on_hand < lv.reserved}
+    if below:
+        # Under the lock: what is held there now. A reservation made since the first read belongs to a
+        # holder not locked yet: it is locked late (the deadlock retry covers that rare second acquisition,
+        # as in StockTx.lock_more), and every row is read again now that the levels are locked.
+        refs = _references_at(merchant, below) | {ref for ref, _pid, _loc in held}
+        _holders_lock(merchant, refs, promised)
+        held = reservations_of(merchant, refs)
+        tx.lock_more(pid for _r, pid, _l in held)
     for i, ln in enumerate(lines, start=1):
         product = products[ln.product_id]
         lv = tx.level_at(ln.product_id, ln.location_id or default_loc)
-        if ln.on_hand is not None and not lv.allows_backorder and ln.on_hand < lv.reserved:
-            # Under the lock: what is held here now (a reservation made since the first read is locked late;
-            # the deadlock retry covers that rare second acquisition, as in StockTx.lock_more).
-            refs = set(Reservation.objects.filter(merchant=merchant, product_id=lv.product_id,
-                                                  location_id=lv.location_id, quantity__gt=0)
-                       .values_list("reference", flat=True))
-            new_refs = refs - {ref for ref, _pid, _loc in held}
-            if new_refs:
-                _holders_lock(merchant, new_refs, promised)
-                held.update(reservations_of(merchant, new_refs))
-                tx.lock_more(pid for _r, pid, _l in held)
+        if (lv.product_id, lv.location_id) in below and ln.on_hand < lv.reserved:
             hit |= _release_to_fit(tx, held, dirty, promised, level=lv, count=ln.on_hand)
         delta = ln.delta if ln.delta is not None else ln.on_hand - lv.on_hand
         if delta == 0:
