@@ -146,10 +146,12 @@ class ProductAdjustView(_ProductFormView):
     def apply(self, product, data) -> str:
         loc = data["location"]
         if data["mode"] == "count":
-            services.stock_set_count(merchant=self.merchant, product_id=product.pk, on_hand=data["quantity"],
-                                     location_id=loc.pk, actor=self.request.user, note=data["note"],
-                                     reference=f"user:{self.request.user.pk}")
-            return f"{product.sku} at {loc.name} counted: {data['quantity']}."
+            released = services.stock_set_count(
+                merchant=self.merchant, product_id=product.pk, on_hand=data["quantity"], location_id=loc.pk,
+                actor=self.request.user, note=data["note"], reference=f"user:{self.request.user.pk}")
+            return f"{product.sku} at {loc.name} counted: {data['quantity']}." + (
+                f" That is fewer than were reserved: {released} reserved unit(s) released from the newest orders, "
+                "which are now short and get stock first-come when it arrives." if released else "")
         services.stock_adjust(merchant=self.merchant, product_id=product.pk, delta=data["quantity"],
                               location_id=loc.pk, actor=self.request.user, reason=data["reason"],
                               note=data["note"], reference=f"user:{self.request.user.pk}")

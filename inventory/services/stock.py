@@ -401,11 +401,19 @@ def _release_to_fit(tx: StockTx, held: Held, dirty: set, promised: dict[str, Any
     return hit
 
 
-@retry_transaction
 def stock_adjust_many(
     *, merchant: Merchant, lines: Sequence[AdjustLine], actor: User | None = None, reference: str = "",
 ) -> int:
-    """Apply many adjustments and counts all or none; returns the number of movements written.
+    """Apply many adjustments and counts all or none; returns the number of adjustments written (the
+    releases a count below what is reserved makes are not counted). See `_adjust_many`."""
+    return _adjust_many(merchant=merchant, lines=lines, actor=actor, reference=reference)[0]
+
+
+@retry_transaction
+def _adjust_many(
+    *, merchant: Merchant, lines: Sequence[AdjustLine], actor: User | None = None, reference: str = "",
+) -> tuple[int, int]:
+    """Apply many adjustments and counts all or none; returns (adjustments written, reserved units released).
 
     Row numbers in errors are 1-based positions in `lines`. A `delta` moves a level; taking away units
     that are promised raises OutOfStock. A count (`on_hand`) sets the level: a count is a fact, so one
@@ -414,7 +422,7 @@ def stock_adjust_many(
     stock arrives). Holders lock their rows before the levels are locked, as in every stock call.
     """
     if not lines:
-        return 0
+        return 0, 0
     default_loc = _default_location_id(merchant)
     products = products_by_id(merchant=merchant, ids=[ln.product_id for ln in lines])
     reasons = []
@@ -438,7 +446,7 @@ def stock_adjust_many(
         _holders_lock(merchant, {ref for ref, _pid, _loc in held}, promised)
     tx = StockTx.lock(merchant=merchant, product_ids={*products.keys(), *(pid for _r, pid, _l in held)}, actor=actor,
                       known=products)
-    before = len(tx._movements)
+    written = released = 0
     dirty: set = set()
     hit: set[str] = set()
     below = {(lv.product_id, lv.location_id) for ln in lines if ln.on_hand is not None
@@ -456,7 +464,9 @@ def stock_adjust_many(
         product = products[ln.product_id]
         lv = tx.level_at(ln.product_id, ln.location_id or default_loc)
         if (lv.product_id, lv.location_id) in below and ln.on_hand < lv.reserved:
+            reserved_before = lv.reserved
             hit |= _release_to_fit(tx, held, dirty, promised, level=lv, count=ln.on_hand)
+            released += reserved_before - lv.reserved
         delta = ln.delta if ln.delta is not None else ln.on_hand - lv.on_hand
         if delta == 0:
             continue
@@ -469,12 +479,12 @@ def stock_adjust_many(
                 row=i,
             )
         tx.change(lv, on_hand=delta, reason=reasons[i - 1], reference=reference, note=ln.note)
-    written = len(tx._movements) - before
+        written += 1
     if hit:
         save_reservations(merchant, held, dirty)
         _holders_tell(merchant, held, hit)
     tx.finish()
-    return written
+    return written, released
 
 
 def _holders_tell(merchant: Merchant, held: Held, references: set[str]) -> None:
@@ -506,15 +516,16 @@ def stock_adjust(
 def stock_set_count(
     *, merchant: Merchant, product_id: int, on_hand: int, location_id: int | None = None, actor: User | None = None,
     reference: str = "", note: str = "",
-) -> None:
-    """Stocktake: the counted number becomes on_hand; the ledger records the difference."""
+) -> int:
+    """Stocktake: the counted number becomes on_hand; the ledger records the difference. Returns the
+    reserved units released because the count was below them (their orders are short now)."""
     if location_id is not None:
         _location_id(merchant, location_id)
-    stock_adjust_many(
+    return _adjust_many(
         merchant=merchant, actor=actor, reference=reference,
         lines=[AdjustLine(product_id=product_id, on_hand=on_hand, location_id=location_id,
                           reason=Reason.STOCKTAKE, note=note)],
-    )
+    )[1]
 
 
 @retry_transaction

@@ -36,7 +36,8 @@ def test_a_count_below_reserved_releases_the_newest_first_and_the_allocator_refi
     older = _order(m, "1", hours=1)
     assert level(m, a).reserved == 4
     # when the shelf is counted at 3 (one fewer than the 4 promised)
-    inventory_services.stock_set_count(merchant=m, product_id=a.pk, on_hand=3, note="shelf count")
+    released = inventory_services.stock_set_count(merchant=m, product_id=a.pk, on_hand=3, note="shelf count")
+    assert released == 1
     # then the count is recorded, and only the newest order gave way, by just what was needed
     lv = level(m, a)
     assert (lv.on_hand, lv.reserved) == (3, 3)
@@ -146,3 +147,21 @@ def test_the_adjust_form_defaults_the_reason_by_sign_and_refuses_a_contrary_one(
     assert got == ["received", "correction", "received", "lost"]
     page = web.get(f"/inventory/products/{a.pk}/").content.decode()
     assert 'value="found"' in page and "js/stock.js" in page
+
+
+def test_the_count_form_records_a_count_below_reserved_and_says_what_gave_way(merchant_a):
+    from accounts.tenancy import tenant_scope
+    from inventory.models import Location
+
+    m, web = merchant_a.merchant, merchant_a.web
+    with tenant_scope(m):
+        a = make_product(m, "A-1", on_hand=5)
+        order = _order(m, "1", hours=1, lines=(("L1", "A-1", 4),))
+        main = Location.objects.get(merchant=m, is_default=True)
+    r = web.post(f"/inventory/products/{a.pk}/adjust/", {"location": main.pk, "mode": "count", "quantity": "1"},
+                 follow=True)
+    assert r.status_code == 200
+    assert "3 reserved unit(s) released from the newest orders" in r.content.decode()
+    with tenant_scope(m):
+        assert _line(order).quantity_reserved == 1
+        assert (level(m, a).on_hand, level(m, a).reserved) == (1, 1)
