@@ -105,9 +105,10 @@ class ProductDetailView(MerchantRequiredMixin, TemplateView):
                                 order=["-pk"], after=self.request.GET.get("after", ""), size=PAGE)
         levels = list(selectors.stock_level_list(merchant=self.merchant, product_id=product.pk)
                       .order_by("-location__is_default", "location_id"))
+        available = selectors.product_available(merchant=self.merchant, product_id=product.pk)
         ctx.update(
-            product=product, levels=levels,
-            available=selectors.product_available(merchant=self.merchant, product_id=product.pk),
+            product=product, levels=levels, available=available,
+            out_of_stock=not product.is_bundle and not product.allows_backorder and available <= 0,
             components=selectors.bundle_components(merchant=self.merchant, bundle=product) if product.is_bundle else [],
             bundles=selectors.bundles_containing(merchant=self.merchant, product=product),
             movements=movements.rows, next_after=movements.next_cursor,

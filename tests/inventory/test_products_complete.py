@@ -96,7 +96,11 @@ def test_out_of_stock_is_apart_from_low(merchant_a):
     assert "LOW-1" in web.get("/inventory/?low=1").content.decode()  # the older link still works
     with tenant_scope(m):
         summary = selectors.inventory_summary(merchant=m)
+        out_id, low_id = (Product.objects.get(merchant=m, sku=s).pk for s in ("OUT-1", "LOW-1"))
     assert (summary["products"], summary["low"], summary["out"]) == (4, 1, 1)
+    assert "out of stock" in web.get(f"/inventory/products/{out_id}/").content.decode()
+    low_page = web.get(f"/inventory/products/{low_id}/").content.decode()
+    assert "low stock" in low_page and "out of stock" not in low_page
 
 
 def test_stock_value_at_cost_names_what_has_no_cost(merchant_a, merchant_b):
