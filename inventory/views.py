@@ -326,7 +326,8 @@ class ImportView(MerchantRequiredMixin, View):
         try:
             imp = create(merchant=self.merchant, user=request.user, upload=upload, filename=upload.name)
         except (UnicodeDecodeError, ValueError) as exc:
-            form.add_error("file", f"This is not a readable UTF-8 CSV file ({exc.__class__.__name__}).")
+            form.add_error("file", f"This is not a readable UTF-8 CSV file ({exc.__class__.__name__}). From Excel, "
+                           "save it as \"CSV UTF-8\" (comma or semicolon separated both work).")
             return render(request, self.template_name, self._ctx(form), status=400)
         return HttpResponseRedirect(reverse("inventory-import-preview", args=[imp.pk]))
 

@@ -93,3 +93,10 @@ def test_byte_order_marks_are_dropped():
     assert csv_decode(codecs.BOM_UTF16_LE + "sku\tx".encode("utf-16-le")) == "sku\tx"
     with pytest.raises(UnicodeDecodeError):
         csv_decode("sku;título".encode("cp1252"))
+
+
+def test_a_file_in_a_legacy_code_page_is_a_form_error_saying_how_to_save_it(merchant_a):
+    f = io.BytesIO("sku;title\r\nTÉ-1;Thé vert\r\n".encode("cp1252"))
+    f.name = "legacy.csv"
+    r = merchant_a.web.post("/inventory/import/", {"kind": "catalog", "file": f})
+    assert r.status_code == 400 and "CSV UTF-8" in r.content.decode()
