@@ -41,6 +41,7 @@ logger = logging.getLogger(__name__)
 INLINE_LIMIT = 2_000  # bigger stock imports are applied by a background WorkerJob
 PREVIEW_CHANGES = 200  # changes kept for the preview page (all are counted)
 PREVIEW_ERRORS = 500
+CATALOG_PROGRESS_EVERY = 500  # rows between progress reports of a background catalog import
 MAX_ROWS = 500_000
 STOCK_KIND = "inventory.stock_import"
 CATALOG_KIND = "inventory.catalog_import"
@@ -351,7 +352,8 @@ def stock_import_run_job(*, merchant: Merchant, import_id: int) -> str:
                 return "already-done"
             if catalog:  # all rows or none, in this one transaction
                 with imp.file.open("rb") as fh:
-                    pv = catalog_import(merchant=merchant, fileobj=fh, dry_run=False, valid_only=valid_only)
+                    pv = catalog_import(merchant=merchant, fileobj=fh, dry_run=False, valid_only=valid_only,
+                                        progress=lambda k: job_progress(job=job, done=k))
                 locked.summary = _outcome(pv, valid_only)
             else:
                 written = _apply_lines(merchant=merchant, imp=imp, actor=imp.created_by, pv=pv, valid_only=valid_only)
@@ -466,16 +468,19 @@ def catalog_preview(*, merchant: Merchant, fileobj: IO) -> tuple[Preview, list[t
     return pv, valid
 
 
-def catalog_import(*, merchant: Merchant, fileobj: IO, dry_run: bool = True, valid_only: bool = False) -> Preview:
+def catalog_import(*, merchant: Merchant, fileobj: IO, dry_run: bool = True, valid_only: bool = False,
+                   progress: Callable[[int], None] | None = None) -> Preview:
     """Create or update products from a CSV: all rows or none, or (valid_only) every row without an error.
-    dry_run only previews."""
+    dry_run only previews. `progress(rows done)` is called every CATALOG_PROGRESS_EVERY rows (the job page)."""
     pv, parsed = catalog_preview(merchant=merchant, fileobj=fileobj)
     if dry_run:
         return pv
     _check_applicable(pv, valid_only)
     with transaction.atomic():
         existing = product_map_by_sku(merchant=merchant, skus=[p[1] for p in parsed])
-        for _n, sku, fields in parsed:
+        for k, (_n, sku, fields) in enumerate(parsed, start=1):
+            if progress and k % CATALOG_PROGRESS_EVERY == 0:
+                progress(k)
             product = existing.get(sku.lower())
             if product is None:
                 title = fields.pop("title")

@@ -141,3 +141,27 @@ def test_a_kind_nobody_describes_is_still_shown_in_words(merchant_a):
         job_services.job_succeed(job=job, result={"orders_done": 1200, "failed": {"A-1": 2}, "ok": True})
     page = merchant_a.web.get(f"/jobs/{job.pk}/").content.decode()
     assert "Orders done: 1,200." in page and "Failed: a-1 2." in page and "Ok: yes." in page
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, databases=["default", "progress"])  # progress: its own connection
+def test_a_background_catalog_import_reports_progress(merchant_a, monkeypatch, django_capture_on_commit_callbacks):
+    from jobs import services as job_services
+
+    m = merchant_a.merchant
+    monkeypatch.setattr(imports, "INLINE_LIMIT", 3)
+    monkeypatch.setattr(imports, "CATALOG_PROGRESS_EVERY", 2)
+    seen: list[int] = []
+    real = job_services.job_progress
+    monkeypatch.setattr(job_services, "job_progress", lambda *, job, done, total=None: (seen.append(done),
+                                                                                        real(job=job, done=done)))
+    body = ("sku,title\n" + "".join(f"CAT-{i},Thing {i}\n" for i in range(5))).encode()
+    with tenant_scope(m):
+        imp = imports.catalog_import_create(merchant=m, user=merchant_a.user, upload=io.BytesIO(body), filename="c.csv")
+        with django_capture_on_commit_callbacks(execute=True):
+            imp = imports.stock_import_apply(merchant=m, import_id=imp.pk, actor=merchant_a.user)
+        imp.refresh_from_db()
+        assert imp.status == "applied" and Product.objects.filter(merchant=m).count() == 5
+    assert seen == [2, 4]
+    page = merchant_a.web.get(f"/jobs/{imp.job_id}/").content.decode()
+    assert "5 product(s) created or updated." in page and "All products" in page
