@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
@@ -36,13 +38,14 @@ class ComponentOutSerializer(serializers.Serializer):
 
 
 class ProductSerializer(serializers.ModelSerializer):
+    image_url = serializers.CharField(read_only=True, help_text="An http(s) address, or empty.")
     available = serializers.SerializerMethodField()
     components = serializers.SerializerMethodField()
 
     class Meta:
         model = Product
         fields = [
-            "id", "sku", "title", "barcode", "weight_grams", "length_mm", "width_mm", "height_mm",
+            "id", "sku", "title", "barcode", "price", "cost", "image_url", "supplier", "supplier_sku", "weight_grams", "length_mm", "width_mm", "height_mm",
             "low_stock_threshold", "is_active", "is_bundle", "allows_backorder", "available", "components",
             "created_at", "updated_at",
         ]
@@ -67,10 +70,20 @@ class ProductSerializer(serializers.ModelSerializer):
         ]
 
 
+def _money(help_text: str) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"), required=False,
+                                    allow_null=True, help_text=help_text)
+
+
 class ProductWriteSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
     title = serializers.CharField(max_length=255)
     barcode = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    price = _money("Selling price in the merchant's currency, as a string (\"12.50\"); null: not known.")
+    cost = _money("Unit cost in the merchant's currency, as a string; null: not known (left out of stock value).")
+    image_url = serializers.URLField(max_length=500, required=False, allow_blank=True)
+    supplier = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    supplier_sku = serializers.CharField(max_length=128, required=False, allow_blank=True)
     weight_grams = serializers.IntegerField(min_value=0, max_value=MAX_UNITS, required=False, allow_null=True)
     length_mm = serializers.IntegerField(min_value=0, max_value=MAX_UNITS, required=False, allow_null=True)
     width_mm = serializers.IntegerField(min_value=0, max_value=MAX_UNITS, required=False, allow_null=True)
@@ -79,9 +92,13 @@ class ProductWriteSerializer(serializers.Serializer):
     is_active = serializers.BooleanField(required=False)
     allows_backorder = serializers.BooleanField(required=False)
     components = ComponentSerializer(many=True, required=False, help_text="Makes the product a bundle.")
+    opening_stock = serializers.IntegerField(
+        min_value=0, max_value=MAX_UNITS, required=False, write_only=True,
+        help_text="Units received at the default location as the product is created (same transaction).")
 
 
 class ProductUpdateSerializer(ProductWriteSerializer):
+    opening_stock = None  # stock changes later go through adjustments
     sku = serializers.CharField(max_length=64, required=False)
     title = serializers.CharField(max_length=255, required=False)
     components = ComponentSerializer(
@@ -134,7 +151,8 @@ class ProductViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveMo
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         components = self._components(fields.pop("components", []) or [])
-        product = services.product_create(merchant=self.merchant, components=components or None, **fields)
+        product = services.product_create(merchant=self.merchant, components=components or None, actor=request.user,
+                                          **fields)
         return Response(ProductSerializer(product).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=ProductUpdateSerializer, responses={200: ProductSerializer}, parameters=[ID])
@@ -284,7 +302,8 @@ class StockMovementViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.Retr
 
 # -- bulk adjustments --------------------------------------------------------------------------
 
-ADJUST_REASONS = ["received", "adjustment", "stocktake", "returned"]
+# "adjustment" (before reasons said what happened) is still accepted and recorded as a correction.
+ADJUST_REASONS = [*(r.value for r in services.ADJUST_REASONS), "stocktake", "adjustment"]
 
 
 class AdjustmentSerializer(serializers.Serializer):
@@ -292,8 +311,12 @@ class AdjustmentSerializer(serializers.Serializer):
     delta = serializers.IntegerField(required=False, min_value=-MAX_UNITS, max_value=MAX_UNITS,
                                      help_text="Change of on_hand; give this or on_hand.")
     on_hand = serializers.IntegerField(required=False, min_value=0, max_value=MAX_UNITS,
-                                       help_text="Counted units (a stocktake).")
-    reason = serializers.ChoiceField(choices=ADJUST_REASONS, required=False)
+                                       help_text="Counted units (a stocktake). A count is a fact: below what is "
+                                       "reserved there, the newest reservations are released and their orders go short.")
+    reason = serializers.ChoiceField(
+        choices=ADJUST_REASONS, required=False,
+        help_text="received, found and returned add units; damaged and lost remove them; correction either way. "
+        "Absent: stocktake for a count, received for a positive delta, correction for a negative one.")
     location = serializers.CharField(required=False, help_text="Location id or code; the default location if absent.")
     note = serializers.CharField(required=False, allow_blank=True, max_length=255)
 
@@ -358,7 +381,7 @@ class InventoryAdjustmentViewSet(MerchantViewMixin, viewsets.GenericViewSet):
                 if location is None:
                     raise ValidationFailed(f"Row {i + 1}: unknown location {a['location']}. Nothing was applied.",
                                            details={"row": i + 1, "index": i, "location": a["location"]})
-            reason = a.get("reason") or ("stocktake" if "on_hand" in a else "adjustment")
+            reason = a.get("reason", "")  # blank: inventory decides (stocktake, or by the sign of delta)
             lines.append(AdjustLine(product_id=product.pk, delta=a.get("delta"), on_hand=a.get("on_hand"),
                                     location_id=location.pk if location else None, reason=reason,
                                     note=a.get("note", "")))

@@ -3,7 +3,9 @@ from __future__ import annotations
 from django import forms
 
 from inventory import selectors
+from inventory.models import StockMovement
 from inventory.services._core import MAX_UNITS
+from inventory.services.stock import ADJUST_REASONS, REASON_SIGN, adjust_reason_default
 
 
 class _MerchantForm(forms.Form):
@@ -23,13 +25,16 @@ class _MerchantForm(forms.Form):
 class AdjustForm(_MerchantForm):
     auto_id = "id_adjust_%s"
     MODES = [("delta", "Add or remove units"), ("count", "Set the counted number (stocktake)")]
-    REASONS = [("received", "Received"), ("adjustment", "Adjustment (damage, loss, correction)")]
+    REASONS = [("", "From the sign: received when adding, correction when removing"),
+               *((r.value, r.label) for r in ADJUST_REASONS)]
 
     location = forms.ModelChoiceField(queryset=None, empty_label=None)
     mode = forms.ChoiceField(choices=MODES, initial="delta", widget=forms.RadioSelect)
     quantity = forms.IntegerField(min_value=-MAX_UNITS, max_value=MAX_UNITS,
                                   help_text="A change such as 12 or -3; or, for a stocktake, the units counted.")
-    reason = forms.ChoiceField(choices=REASONS, initial="received", help_text="For changes; a count is a stocktake.")
+    reason = forms.ChoiceField(choices=REASONS, required=False,
+                               help_text="For changes (received, found and returned add; damaged and lost remove); "
+                               "a count is a stocktake.")
     note = forms.CharField(max_length=255, required=False)
 
     def clean(self):
@@ -38,6 +43,15 @@ class AdjustForm(_MerchantForm):
             self.add_error("quantity", "A change cannot be 0.")
         if data.get("mode") == "count" and (data.get("quantity") or 0) < 0:
             self.add_error("quantity", "A count cannot be negative.")
+        quantity = data.get("quantity")
+        if data.get("mode") == "delta" and quantity:
+            if not data.get("reason"):
+                data["reason"] = adjust_reason_default(quantity)  # the server's default follows the sign too
+            sign = REASON_SIGN.get(data["reason"])
+            if sign is not None and (quantity > 0) != (sign > 0):
+                self.add_error("reason", f"{StockMovement.Reason(data['reason']).label} "
+                               f"{'adds' if sign > 0 else 'removes'} units; use a "
+                               f"{'positive' if sign > 0 else 'negative'} quantity or another reason.")
         return data
 
 
@@ -75,32 +89,57 @@ class ImportForm(forms.Form):
         return f
 
 
-class ProductForm(forms.Form):
-    sku = forms.CharField(max_length=64)
-    title = forms.CharField(max_length=255)
-    barcode = forms.CharField(max_length=64, required=False)
-    low_stock_threshold = forms.IntegerField(min_value=0, max_value=MAX_UNITS, initial=0, required=False)
-    weight_grams = forms.IntegerField(min_value=0, max_value=MAX_UNITS, required=False)
+def _money(label: str, help_text: str) -> forms.DecimalField:
+    return forms.DecimalField(label=label, max_digits=12, decimal_places=2, min_value=0, required=False,
+                              help_text=help_text)
 
 
-class ProductEditForm(forms.Form):
-    """Catalog fields of an existing product (the SKU is changed through the API or a catalog import)."""
+class _ProductFields(forms.Form):
+    """The catalog fields both product forms share, with the names people use for them."""
 
     title = forms.CharField(max_length=255)
     barcode = forms.CharField(max_length=64, required=False, help_text="EAN/UPC/GTIN.")
+    price = _money("Price", "Selling price, in your currency; filled in on manual orders.")
+    cost = _money("Cost", "What one unit costs you; values your stock. Blank when not known.")
+    image_url = forms.URLField(max_length=500, required=False, label="Image URL", assume_scheme="https")
+    supplier = forms.CharField(max_length=255, required=False)
+    supplier_sku = forms.CharField(max_length=128, required=False, label="Supplier SKU")
     weight_grams = forms.IntegerField(min_value=0, max_value=MAX_UNITS, required=False, label="Weight (g)")
     length_mm = forms.IntegerField(min_value=0, max_value=MAX_UNITS, required=False, label="Length (mm)")
     width_mm = forms.IntegerField(min_value=0, max_value=MAX_UNITS, required=False, label="Width (mm)")
     height_mm = forms.IntegerField(min_value=0, max_value=MAX_UNITS, required=False, label="Height (mm)")
     low_stock_threshold = forms.IntegerField(
-        min_value=0, max_value=MAX_UNITS, help_text="At or under this many available units it is low (0: never)."
+        min_value=0, max_value=MAX_UNITS, initial=0, label="Low-stock threshold",
+        help_text="At or under this many available units it is low (0: never).",
     )
+
+
+class ProductForm(_ProductFields):
+    """A new product, and the stock it arrives with (received through the stock service, same transaction)."""
+
+    sku = forms.CharField(max_length=64, label="SKU")
+    opening_stock = forms.IntegerField(min_value=0, max_value=MAX_UNITS, required=False, initial=0,
+                                       label="Opening stock", help_text="Units on hand now (recorded as received).")
+    opening_location = forms.ModelChoiceField(queryset=None, empty_label=None, required=False,
+                                              label="Opening stock location")
+
+    field_order = ["sku", "title"]
+
+    def __init__(self, *args, merchant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["low_stock_threshold"].required = False
+        self.fields["opening_location"].queryset = selectors.location_list(merchant=merchant)
+
+
+class ProductEditForm(_ProductFields):
+    """Catalog fields of an existing product (the SKU is changed through the API or a catalog import)."""
+
     is_active = forms.BooleanField(required=False, label="Active")
     allows_backorder = forms.BooleanField(required=False, label="Allow backorders",
                                           help_text="Orders may reserve more than is on hand.")
 
-    FIELDS = ("title", "barcode", "weight_grams", "length_mm", "width_mm", "height_mm", "low_stock_threshold",
-              "is_active", "allows_backorder")
+    FIELDS = ("title", "barcode", "price", "cost", "image_url", "supplier", "supplier_sku", "weight_grams",
+              "length_mm", "width_mm", "height_mm", "low_stock_threshold", "is_active", "allows_backorder")
 
     @classmethod
     def for_product(cls, product, data=None):

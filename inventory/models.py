@@ -137,7 +137,10 @@ class StockMovement(TenantOwnedModel):
 
     class Reason(models.TextChoices):
         RECEIVED = "received", "Received"
-        ADJUSTMENT = "adjustment", "Adjustment"
+        DAMAGED = "damaged", "Damaged"
+        LOST = "lost", "Lost"
+        FOUND = "found", "Found"
+        CORRECTION = "correction", "Correction"  # was "adjustment" (migration 0004)
         STOCKTAKE = "stocktake", "Stocktake"
         TRANSFER = "transfer", "Transfer"
         RESERVED = "reserved", "Reserved"

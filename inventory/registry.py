@@ -10,12 +10,20 @@
   owners itself unless an app that owns notification choices registers a notifier, called as
   `notifier(merchant=..., products=[{"product_id", "sku", "title", "available", "threshold"}])`
   and returning "ok" or why nothing was sent. At most one may be registered.
+- `reservation_holders`: apps whose references hold reservations (orders: "order_line:<id>") and
+  must hear when inventory takes units back on its own: a stocktake that counts fewer units than
+  are reserved releases the newest reservations to fit. Inventory calls `lock(merchant, references)`
+  before it locks any level (the holder locks its own rows, in id order, as it does before every
+  stock call: one lock order everywhere) and gets back {reference: when it was promised} to release
+  the newest first; then, in the same transaction, `released(merchant, {reference: units still held})`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -31,8 +39,24 @@ class AvailabilityConsumer:
 
 LowStockNotifier = Callable[..., str]
 
+
+@dataclass(frozen=True)
+class ReservationHolder:
+    prefix: str  # the references it owns start with this, e.g. "order_line:"
+    lock: Callable[[Any, Collection[str]], Mapping[str, datetime]]  # (merchant, references) -> promised at
+    released: Callable[[Any, Mapping[str, int]], None]  # (merchant, {reference: units still held})
+
 availability_consumers: Registry[AvailabilityConsumer] = Registry("inventory.availability_consumers")
 low_stock_notifiers: Registry[LowStockNotifier] = Registry("inventory.low_stock_notifiers")
+reservation_holders: Registry[ReservationHolder] = Registry("inventory.reservation_holders")
+
+
+def reservation_holder_register(name: str, *, prefix: str, lock: Callable, released: Callable) -> ReservationHolder:
+    return reservation_holders.register(name, ReservationHolder(prefix=prefix, lock=lock, released=released))
+
+
+def reservation_holder_for(reference: str) -> ReservationHolder | None:
+    return next((h for h in reservation_holders.values() if reference.startswith(h.prefix)), None)
 
 
 def availability_consumer_register(name: str, description: str = "", *,

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, DecimalField, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Lower
+from django.utils import timezone
 
 from accounts.models import Merchant
 from accounts.tenancy import unscoped
@@ -282,13 +286,20 @@ def _level_sum(field: str, location_id: int | None = None):
     )
 
 
+STOCK_FILTERS = {"low": "Low on stock", "out": "Out of stock", "no_cost": "No cost"}
+
+
 def inventory_table(
     *, merchant: Merchant, q: str = "", location_id: int | None = None, low_stock: bool = False,
-    bundle: str = "", sort: str = "sku",
+    bundle: str = "", sort: str = "sku", stock: str = "",
 ) -> QuerySet[Product]:
     """Products annotated with on_hand/reserved/available (at one location or all), filtered and sorted.
 
-    Sorting keys always end with id so keyset pagination (no OFFSET) is stable.
+    `stock`: "out" (nothing available, no backorders), "low" (at or under the threshold but not out:
+    the two are different jobs, reorder and firefight), "no_cost" (stock held with no unit cost, so
+    left out of the stock value). `low_stock=True` keeps its old meaning, at or under the threshold,
+    out of stock included (the low-stock alert's list). Sorting keys always end with id so keyset
+    pagination (no OFFSET) is stable.
     """
     qs = (
         Product.objects.filter(merchant=merchant)
@@ -307,7 +318,69 @@ def inventory_table(
         qs = qs.filter(is_bundle=False)
     if low_stock:
         qs = qs.filter(is_bundle=False, low_stock_threshold__gt=0, total_available__lte=F("low_stock_threshold"))
+    if stock == "out":
+        qs = qs.filter(OUT_OF_STOCK)
+    elif stock == "low":
+        qs = qs.filter(LOW_NOT_OUT)
+    elif stock == "no_cost":
+        qs = qs.filter(is_bundle=False, cost__isnull=True, total_on_hand__gt=0)
     return qs
+
+
+# On an inventory_table row (its total_available annotation): bundles are judged by their components' pages.
+OUT_OF_STOCK = Q(is_bundle=False, allows_backorder=False, total_available__lte=0)
+LOW_NOT_OUT = Q(is_bundle=False, low_stock_threshold__gt=0, total_available__gt=0,
+                total_available__lte=F("low_stock_threshold"))
+COVER_DAYS = 30
+
+
+def inventory_summary(*, merchant: Merchant, location_id: int | None = None) -> dict[str, Any]:
+    """The inventory page's figures in two queries, whatever the number of products: how many products,
+    how many low and how many out of stock, and the stock value at cost (on hand × cost; stock without
+    a cost is counted, not valued as zero)."""
+    counts = inventory_table(merchant=merchant, location_id=location_id).aggregate(
+        products=Count("pk"),
+        low=Count("pk", filter=LOW_NOT_OUT),
+        out=Count("pk", filter=OUT_OF_STOCK),
+    )
+    levels = StockLevel.objects.filter(merchant=merchant, on_hand__gt=0)
+    if location_id:
+        levels = levels.filter(location_id=location_id)
+    value = levels.aggregate(
+        value=Sum(F("on_hand") * F("product__cost"), filter=Q(product__cost__isnull=False),
+                  output_field=DecimalField(max_digits=24, decimal_places=2)),
+        no_cost=Count("product_id", distinct=True, filter=Q(product__cost__isnull=True)),
+        no_cost_units=Sum("on_hand", filter=Q(product__cost__isnull=True)),
+    )
+    return {**counts, "stock_value": value["value"] or Decimal("0.00"), "no_cost": value["no_cost"],
+            "no_cost_units": value["no_cost_units"] or 0, "currency": merchant.currency}
+
+
+def units_shipped_per_day(*, merchant: Merchant, product_ids: Iterable[int], days: int = COVER_DAYS) -> dict[int, float]:
+    """Average units shipped a day over the last `days` days, per product, from the ledger in one aggregate
+    query (a bundle ships as its components: theirs is the figure)."""
+    ids = set(product_ids)
+    if not ids:
+        return {}
+    since = timezone.now() - timedelta(days=days)
+    rows = (StockMovement.objects.filter(merchant=merchant, product_id__in=ids, reason=StockMovement.Reason.SHIPPED,
+                                         created_at__gte=since)
+            .values("product_id").annotate(units=Sum("on_hand_delta")).order_by().values_list("product_id", "units"))
+    return {pid: -units / days for pid, units in rows if units and units < 0}
+
+
+def margin_percent(product: Product) -> Decimal | None:
+    """(price − cost) ÷ price, in percent with one decimal; None unless both are known and price > 0."""
+    if product.price is None or product.cost is None or product.price <= 0:
+        return None
+    return ((product.price - product.cost) * 100 / product.price).quantize(Decimal("0.1"))
+
+
+def days_of_cover(available: int, per_day: float | None) -> int | None:
+    """Whole days the available units last at the recent rate of shipping; None when nothing shipped."""
+    if not per_day:
+        return None
+    return max(0, int(available / per_day))
 
 
 def low_stock_list(*, merchant: Merchant) -> QuerySet[Product]:

@@ -5,6 +5,8 @@ from inventory import views
 urlpatterns = [
     path("", views.InventoryListView.as_view(), name="inventory-list"),
     path("export.csv", views.LevelsExportView.as_view(), name="inventory-export"),
+    path("catalog.csv", views.CatalogExportView.as_view(), name="inventory-catalog-export"),
+    path("import/template/<slug:kind>.csv", views.ImportTemplateView.as_view(), name="inventory-import-template"),
     path("products/new/", views.ProductCreateView.as_view(), name="inventory-product-create"),
     path("products/<id:pk>/", views.ProductDetailView.as_view(), name="inventory-product"),
     path("products/<id:pk>/adjust/", views.ProductAdjustView.as_view(), name="inventory-adjust"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.views import View
@@ -51,9 +51,11 @@ class InventoryListView(MerchantRequiredMixin, TemplateView):
             sort, key = "sku", "sku"
         desc = sort.startswith("-")
         field = SORTS[key]
+        stock = g.get("stock", "")
+        if stock not in selectors.STOCK_FILTERS:
+            stock = "low" if g.get("low") == "1" else ""  # ?low=1: the older link
         qs = selectors.inventory_table(
-            merchant=self.merchant, q=q, location_id=location_id, low_stock=g.get("low") == "1",
-            bundle=g.get("bundle", ""),
+            merchant=self.merchant, q=q, location_id=location_id, stock=stock, bundle=g.get("bundle", ""),
         )
         result = keyset_page(qs, order=[f"-{field}", "-pk"] if desc else [field, "pk"], after=g.get("after", ""),
                              size=PAGE)
@@ -65,8 +67,18 @@ class InventoryListView(MerchantRequiredMixin, TemplateView):
             for p in page:
                 if p.is_bundle:
                     p.total_available = avail[p.pk]
+        per_day = selectors.units_shipped_per_day(merchant=self.merchant,
+                                                  product_ids=[p.pk for p in page if not p.is_bundle])
+        for p in page:
+            p.days_of_cover = selectors.days_of_cover(p.total_available, per_day.get(p.pk))
+            p.is_out = not p.is_bundle and not p.allows_backorder and p.total_available <= 0
+            p.is_low = (not p.is_bundle and not p.is_out and p.low_stock_threshold > 0
+                        and p.total_available <= p.low_stock_threshold)
         params = g.copy()
         params.pop("after", None)
+        params.pop("low", None)
+        if stock:
+            params["stock"] = stock
         next_after = result.next_cursor or None
         sort_links = {}
         for k in SORTS:
@@ -76,9 +88,9 @@ class InventoryListView(MerchantRequiredMixin, TemplateView):
         ctx.update(
             products=page, next_after=next_after, base_query=params.urlencode(), sort=sort, sort_links=sort_links,
             locations=selectors.location_list(merchant=self.merchant), location_id=location_id,
-            q=q, low=g.get("low") == "1", bundle=g.get("bundle", ""), is_first=not g.get("after"),
-            low_count=selectors.low_stock_list(merchant=self.merchant).count(),
-            product_count=selectors.product_list(merchant=self.merchant).count(),
+            q=q, stock=stock, stock_filters=selectors.STOCK_FILTERS, bundle=g.get("bundle", ""),
+            is_first=not g.get("after"), summary=selectors.inventory_summary(merchant=self.merchant),
+            cover_days=selectors.COVER_DAYS,
         )
         return ctx
 
@@ -93,15 +105,16 @@ class ProductDetailView(MerchantRequiredMixin, TemplateView):
                                 order=["-pk"], after=self.request.GET.get("after", ""), size=PAGE)
         levels = list(selectors.stock_level_list(merchant=self.merchant, product_id=product.pk)
                       .order_by("-location__is_default", "location_id"))
+        available = selectors.product_available(merchant=self.merchant, product_id=product.pk)
         ctx.update(
-            product=product, levels=levels,
-            available=selectors.product_available(merchant=self.merchant, product_id=product.pk),
+            product=product, levels=levels, available=available,
+            out_of_stock=not product.is_bundle and not product.allows_backorder and available <= 0,
             components=selectors.bundle_components(merchant=self.merchant, bundle=product) if product.is_bundle else [],
             bundles=selectors.bundles_containing(merchant=self.merchant, product=product),
             movements=movements.rows, next_after=movements.next_cursor,
             adjust_form=kwargs.get("adjust_form") or AdjustForm(merchant=self.merchant),
             transfer_form=kwargs.get("transfer_form") or TransferForm(merchant=self.merchant),
-            reasons=StockMovement.Reason,
+            reasons=StockMovement.Reason, merchant=self.merchant, margin=selectors.margin_percent(product),
             totals={"on_hand": sum(lv.on_hand for lv in levels), "reserved": sum(lv.reserved for lv in levels)},
         )
         return ctx
@@ -134,10 +147,12 @@ class ProductAdjustView(_ProductFormView):
     def apply(self, product, data) -> str:
         loc = data["location"]
         if data["mode"] == "count":
-            services.stock_set_count(merchant=self.merchant, product_id=product.pk, on_hand=data["quantity"],
-                                     location_id=loc.pk, actor=self.request.user, note=data["note"],
-                                     reference=f"user:{self.request.user.pk}")
-            return f"{product.sku} at {loc.name} counted: {data['quantity']}."
+            released = services.stock_set_count(
+                merchant=self.merchant, product_id=product.pk, on_hand=data["quantity"], location_id=loc.pk,
+                actor=self.request.user, note=data["note"], reference=f"user:{self.request.user.pk}")
+            return f"{product.sku} at {loc.name} counted: {data['quantity']}." + (
+                f" That is fewer than were reserved: {released} reserved unit(s) released from the newest orders, "
+                "which are now short and get stock first-come when it arrives." if released else "")
         services.stock_adjust(merchant=self.merchant, product_id=product.pk, delta=data["quantity"],
                               location_id=loc.pk, actor=self.request.user, reason=data["reason"],
                               note=data["note"], reference=f"user:{self.request.user.pk}")
@@ -161,14 +176,16 @@ class ProductCreateView(MerchantRequiredMixin, View):
     template_name = "inventory/product_form.html"
 
     def get(self, request):
-        return render(request, self.template_name, {"form": ProductForm()})
+        return render(request, self.template_name, {"form": ProductForm(merchant=self.merchant)})
 
     def post(self, request):
-        form = ProductForm(request.POST)
+        form = ProductForm(request.POST, merchant=self.merchant)
         if form.is_valid():
             data = {k: v for k, v in form.cleaned_data.items() if v not in (None, "")}
+            location = data.pop("opening_location", None)
             try:
-                product = services.product_create(merchant=self.merchant, **data)
+                product = services.product_create(merchant=self.merchant, actor=request.user,
+                                                  opening_location_id=location.pk if location else None, **data)
             except ApplicationError as exc:
                 form.add_error("sku" if exc.code == "duplicate_sku" else None, exc.message)
             else:
@@ -309,7 +326,8 @@ class ImportView(MerchantRequiredMixin, View):
         try:
             imp = create(merchant=self.merchant, user=request.user, upload=upload, filename=upload.name)
         except (UnicodeDecodeError, ValueError) as exc:
-            form.add_error("file", f"This is not a readable UTF-8 CSV file ({exc.__class__.__name__}).")
+            form.add_error("file", f"This is not a readable UTF-8 CSV file ({exc.__class__.__name__}). From Excel, "
+                           "save it as \"CSV UTF-8\" (comma or semicolon separated both work).")
             return render(request, self.template_name, self._ctx(form), status=400)
         return HttpResponseRedirect(reverse("inventory-import-preview", args=[imp.pk]))
 
@@ -326,14 +344,17 @@ class ImportPreviewView(MerchantRequiredMixin, View):
     def post(self, request, pk: int):
         imp = self._get(pk)
         try:
-            imp = imports.stock_import_apply(merchant=self.merchant, import_id=imp.pk, actor=request.user)
+            imp = imports.stock_import_apply(merchant=self.merchant, import_id=imp.pk, actor=request.user,
+                                             valid_only=request.POST.get("rows") == "valid")
         except ApplicationError as exc:
             messages.error(request, exc.message)
             return HttpResponseRedirect(reverse("inventory-import-preview", args=[pk]))
         if imp.job_id:
             messages.info(request, f"The import of {imp.row_count:,} rows runs in the background.")
             return HttpResponseRedirect(reverse("job-detail", args=[imp.job_id]))
-        messages.success(request, f"Import applied: {imp.summary.get('change_count', 0):,} change(s).")
+        skipped = imp.summary.get("skipped", 0)
+        messages.success(request, f"Import applied: {imp.summary.get('change_count', 0):,} change(s)"
+                         + (f"; {skipped:,} row(s) with errors skipped." if skipped else "."))
         return HttpResponseRedirect(reverse("inventory-import-preview", args=[pk]))
 
 
@@ -344,3 +365,21 @@ class LevelsExportView(MerchantRequiredMixin, View):
         location_id = optional_id(request.GET, "location")
         rows = imports.levels_export_rows(merchant=self.merchant, location_id=location_id)
         return csv_streaming_response(rows, filename="stock-levels.csv", content_type="text/csv")
+
+
+class CatalogExportView(MerchantRequiredMixin, View):
+    """Every product with the catalog import's columns (edit in a spreadsheet, import again)."""
+
+    def get(self, request):
+        return csv_streaming_response(imports.catalog_export_rows(merchant=self.merchant), filename="catalog.csv",
+                                      content_type="text/csv; charset=utf-8")
+
+
+class ImportTemplateView(MerchantRequiredMixin, View):
+    """A template per import: the header row and one example row."""
+
+    def get(self, request, kind: str):
+        if kind not in imports.TEMPLATES:
+            raise Http404("No such template.")
+        filename, rows = imports.import_template(kind)
+        return csv_streaming_response(rows, filename=filename, content_type="text/csv; charset=utf-8")

@@ -4,6 +4,7 @@ from accounts.views import MerchantRequiredMixin
 from core.parsing import optional_id, optional_text
 from jobs import selectors
 from jobs.models import WorkerJob
+from jobs.registry import job_summary
 
 
 class JobListView(MerchantRequiredMixin, ListView):
@@ -35,3 +36,8 @@ class JobDetailView(MerchantRequiredMixin, DetailView):
 
     def get_object(self, queryset=None):
         return selectors.job_get(merchant=self.merchant, pk=self.kwargs["pk"])
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        ctx["summary"] = job_summary(self.object)
+        return ctx

@@ -5,12 +5,14 @@ class OrdersConfig(AppConfig):
     name = "orders"
 
     def ready(self) -> None:
-        from inventory.registry import availability_consumer_register
+        from inventory.registry import availability_consumer_register, reservation_holder_register
         from notifications.services import sent_listener_register
         from orders.channels import MANUAL, channel_register
         from orders.services.allocation import CONSUMER
         from orders.services.notifications import order_notification_sent
+        from orders.services.reservations import LINE_PREFIX, stocktake_lock, stocktake_released
 
         sent_listener_register("order", order_notification_sent)
         availability_consumer_register(CONSUMER, "Tops up short orders oldest first when stock arrives.")
+        reservation_holder_register("orders", prefix=LINE_PREFIX, lock=stocktake_lock, released=stocktake_released)
         channel_register(slug=MANUAL, label="Manual", colour="#1f4fd6")  # orders typed in by the merchant

@@ -114,8 +114,10 @@ def reserve_into(
     return units
 
 
-def release_from(tx: StockTx, held: Held, dirty: set, *, reference: str, units: int | None) -> int:
-    """Give back up to `units` (all when None) held under `reference`, last-chosen locations first."""
+def release_from(tx: StockTx, held: Held, dirty: set, *, reference: str, units: int | None,
+                 first_location: int | None = None) -> int:
+    """Give back up to `units` (all when None) held under `reference`, last-chosen locations first
+    (`first_location` before them all: a stocktake frees the location it counted)."""
     rows = rows_of(held, reference)
     units_now = units_held((r.product_id, r.quantity, r.per_unit) for r in rows)
     release_all = units is None
@@ -126,7 +128,8 @@ def release_from(tx: StockTx, held: Held, dirty: set, *, reference: str, units: 
         by_product[r.product_id].append(r)
     for pid, prow in by_product.items():
         left = sum(r.quantity for r in prow) if release_all else count * prow[0].per_unit
-        for r in sorted(prow, key=lambda r: order.get(r.location_id, 0), reverse=True):
+        for r in sorted(prow, key=lambda r: (r.location_id == first_location, order.get(r.location_id, 0)),
+                        reverse=True):
             take = min(left, r.quantity)
             if take <= 0:
                 continue

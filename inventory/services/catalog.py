@@ -7,15 +7,15 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 
-from accounts.models import Merchant
+from accounts.models import Merchant, User
 from core.outbox import claim_due
 from inventory.errors import InvalidStockOperation, LocationNotFound, UnknownSku
-from inventory.models import AvailabilityMark, BundleComponent, Location, Product, StockLevel
+from inventory.models import AvailabilityMark, BundleComponent, Location, Product, StockLevel, StockMovement
 from inventory.services._core import ensure_levels, mark_products
 
 PRODUCT_FIELDS = (
-    "title", "barcode", "weight_grams", "length_mm", "width_mm", "height_mm", "low_stock_threshold", "is_active",
-    "allows_backorder",
+    "title", "barcode", "price", "cost", "image_url", "supplier", "supplier_sku", "weight_grams", "length_mm",
+    "width_mm", "height_mm", "low_stock_threshold", "is_active", "allows_backorder",
 )
 
 
@@ -44,10 +44,21 @@ def _clean_sku(sku: str) -> str:
 
 
 def product_create(
-    *, merchant: Merchant, sku: str, title: str, components: Sequence[tuple[int, int]] | None = None, **fields: Any
+    *, merchant: Merchant, sku: str, title: str, components: Sequence[tuple[int, int]] | None = None,
+    opening_stock: int = 0, opening_location_id: int | None = None, actor: User | None = None, **fields: Any
 ) -> Product:
-    """Create a product (with a level at every location) or, with components, a bundle."""
+    """Create a product (with a level at every location) or, with components, a bundle.
+
+    `opening_stock` units are received at `opening_location_id` (the default location when None) in the
+    same transaction, through the stock service: the product never exists without the stock it came with,
+    and the ledger shows where that stock came from.
+    """
     sku = _clean_sku(sku)
+    if opening_stock and components:
+        raise InvalidStockOperation("A bundle holds no stock of its own; receive its components instead.",
+                                    details={"field": "opening_stock"})
+    if opening_stock < 0:
+        raise InvalidStockOperation("Opening stock cannot be negative.", details={"field": "opening_stock"})
     unknown = set(fields) - set(PRODUCT_FIELDS)
     if unknown:
         raise TypeError(f"Unknown product fields: {sorted(unknown)}")
@@ -64,6 +75,12 @@ def product_create(
                 _set_components(merchant=merchant, bundle=product, components=components)
             else:
                 ensure_levels(merchant=merchant, product_ids=[product.pk])
+            if opening_stock:
+                from inventory.services.stock import stock_adjust
+
+                stock_adjust(merchant=merchant, product_id=product.pk, delta=opening_stock,
+                             location_id=opening_location_id, actor=actor, reason=StockMovement.Reason.RECEIVED,
+                             reference=f"product:{product.pk}", note="Opening stock")
     except IntegrityError:  # a concurrent create of the same SKU won the constraint
         raise InvalidStockOperation(f"SKU {sku} already exists.", code="duplicate_sku", details={"sku": sku})
     return product

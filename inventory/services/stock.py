@@ -8,13 +8,15 @@ them into component units with the bundle's bill of materials.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from accounts.models import Merchant, User
 from core.db import retry_transaction
 from inventory.errors import InvalidStockOperation, LocationNotFound, OutOfStock
-from inventory.models import Location, Product, Reservation, StockMovement
+from inventory.models import Location, Product, Reservation, StockLevel, StockMovement
+from inventory.registry import reservation_holder_for, reservation_holders
 from inventory.services._core import (
     MAX_UNITS,
     ProductInfo,
@@ -37,6 +39,10 @@ from inventory.services._steps import (
 
 Reason = StockMovement.Reason
 REASONS = frozenset(Reason.values)
+# What a person may give as the reason of a change, and which way each moves stock (correction: either).
+ADJUST_REASONS = (Reason.RECEIVED, Reason.DAMAGED, Reason.LOST, Reason.FOUND, Reason.RETURNED, Reason.CORRECTION)
+REASON_SIGN = {Reason.RECEIVED: 1, Reason.FOUND: 1, Reason.RETURNED: 1, Reason.DAMAGED: -1, Reason.LOST: -1}
+LEGACY_REASONS = {"adjustment": Reason.CORRECTION}  # before reasons said what happened
 
 
 @dataclass(frozen=True)
@@ -54,7 +60,7 @@ class AdjustLine:
     delta: int | None = None
     on_hand: int | None = None
     location_id: int | None = None  # the default location when None
-    reason: str = Reason.ADJUSTMENT
+    reason: str = ""  # blank: a count is a stocktake, a change follows its sign (adjust_reason_default)
     note: str = ""
 
 
@@ -311,19 +317,115 @@ def stock_return(
         reference=reference, product_id=product_id, quantity=quantity, restock=restock, location_id=location_id)])
 
 
-@retry_transaction
+def adjust_reason_default(delta: int) -> str:
+    """The reason a change gets when none is given: units coming in were received; units going out are a
+    correction until someone says they were damaged or lost."""
+    return Reason.RECEIVED if delta > 0 else Reason.CORRECTION
+
+
+def _adjust_reason(i: int, ln: AdjustLine) -> str:
+    if ln.on_hand is not None:
+        reason = ln.reason or Reason.STOCKTAKE
+    else:
+        reason = LEGACY_REASONS.get(ln.reason, ln.reason) or adjust_reason_default(ln.delta or 0)
+    if reason not in REASONS:
+        raise InvalidStockOperation(f"Row {i}: unknown reason {ln.reason!r}.", details={"row": i})
+    sign = REASON_SIGN.get(reason)
+    if ln.delta is not None and sign is not None and (ln.delta > 0) != (sign > 0):
+        label = Reason(reason).label.lower()
+        raise InvalidStockOperation(
+            f"Row {i}: {label} {'adds' if sign > 0 else 'removes'} units; give a "
+            f"{'positive' if sign > 0 else 'negative'} quantity or another reason.",
+            details={"row": i, "reason": reason},
+        )
+    return reason
+
+
+def _counted_below_reserved(merchant: Merchant, lines: Sequence[AdjustLine], default_loc: int) -> Held:
+    """Before any lock: the reservations at levels a count may take below what they hold (read without
+    locks, so the holders can lock their own rows first; checked again under the lock)."""
+    counts = {(ln.product_id, ln.location_id or default_loc): ln.on_hand for ln in lines if ln.on_hand is not None}
+    if not counts:
+        return {}
+    below = {
+        (pid, loc) for pid, loc, reserved in StockLevel.objects.filter(
+            merchant=merchant, product_id__in={p for p, _ in counts}, reserved__gt=0, allows_backorder=False,
+        ).values_list("product_id", "location_id", "reserved")
+        if (pid, loc) in counts and counts[(pid, loc)] < reserved
+    }
+    if not below:
+        return {}
+    return reservations_of(merchant, _references_at(merchant, below))
+
+
+def _references_at(merchant: Merchant, pairs: Iterable[tuple[int, int]]) -> set[str]:
+    """The references holding stock at these (product, location) levels, in one query."""
+    wanted = set(pairs)
+    if not wanted:
+        return set()
+    rows = Reservation.objects.filter(
+        merchant=merchant, product_id__in={p for p, _ in wanted}, location_id__in={loc for _, loc in wanted},
+        quantity__gt=0,
+    ).values_list("product_id", "location_id", "reference")
+    return {ref for pid, loc, ref in rows if (pid, loc) in wanted}
+
+
+def _holders_lock(merchant: Merchant, references: Iterable[str], promised: dict[str, Any]) -> None:
+    """Let each app that owns some of these references lock its rows; remember when each was promised."""
+    by_holder: dict[str, list[str]] = defaultdict(list)
+    for ref in sorted(set(references) - promised.keys()):
+        holder = reservation_holder_for(ref)
+        promised[ref] = None
+        if holder is not None:
+            by_holder[holder.prefix].append(ref)
+    for prefix, refs in by_holder.items():
+        holder = next(h for h in reservation_holders.values() if h.prefix == prefix)
+        promised.update(holder.lock(merchant, refs))
+
+
+def _release_to_fit(tx: StockTx, held: Held, dirty: set, promised: dict[str, Any], *, level, count: int) -> set[str]:
+    """Free reservations at a level until they fit the count, newest promise first; returns the references."""
+    at_level = [r for (_ref, pid, loc), r in held.items()
+                if pid == level.product_id and loc == level.location_id and r.quantity > 0]
+    # Newest first: by when the holder says it was promised; references nobody claims before all of them.
+    at_level.sort(key=lambda r: (promised.get(r.reference) is None, promised.get(r.reference) or 0, r.pk or 0),
+                  reverse=True)
+    hit = set()
+    for row in at_level:
+        need = level.reserved - count
+        if need <= 0:
+            break
+        units = -(-min(need, row.quantity) // row.per_unit)
+        release_from(tx, held, dirty, reference=row.reference, units=units, first_location=level.location_id)
+        hit.add(row.reference)
+    return hit
+
+
 def stock_adjust_many(
     *, merchant: Merchant, lines: Sequence[AdjustLine], actor: User | None = None, reference: str = "",
 ) -> int:
-    """Apply many adjustments and counts all or none; returns the number of movements written.
+    """Apply many adjustments and counts all or none; returns the number of adjustments written (the
+    releases a count below what is reserved makes are not counted). See `_adjust_many`."""
+    return _adjust_many(merchant=merchant, lines=lines, actor=actor, reference=reference)[0]
 
-    Row numbers in errors are 1-based positions in `lines`. A count (`on_hand`) sets the level;
-    a `delta` moves it. Taking away units that are promised raises OutOfStock.
+
+@retry_transaction
+def _adjust_many(
+    *, merchant: Merchant, lines: Sequence[AdjustLine], actor: User | None = None, reference: str = "",
+) -> tuple[int, int]:
+    """Apply many adjustments and counts all or none; returns (adjustments written, reserved units released).
+
+    Row numbers in errors are 1-based positions in `lines`. A `delta` moves a level; taking away units
+    that are promised raises OutOfStock. A count (`on_hand`) sets the level: a count is a fact, so one
+    below what is reserved there is recorded too, and the newest reservations are released to fit
+    (their holders, orders, are told in this transaction and go short; the allocator refills them when
+    stock arrives). Holders lock their rows before the levels are locked, as in every stock call.
     """
     if not lines:
-        return 0
+        return 0, 0
     default_loc = _default_location_id(merchant)
     products = products_by_id(merchant=merchant, ids=[ln.product_id for ln in lines])
+    reasons = []
     for i, ln in enumerate(lines, start=1):
         if products[ln.product_id].is_bundle:
             raise InvalidStockOperation(
@@ -337,13 +439,34 @@ def stock_adjust_many(
         if abs(ln.delta or 0) > MAX_UNITS or (ln.on_hand or 0) > MAX_UNITS:
             raise InvalidStockOperation(f"Row {i}: the number is too large (at most {MAX_UNITS:,}).",
                                         details={"row": i})
-        if ln.reason not in REASONS:
-            raise InvalidStockOperation(f"Row {i}: unknown reason {ln.reason!r}.", details={"row": i})
-    tx = StockTx.lock(merchant=merchant, product_ids=products.keys(), actor=actor, known=products)
-    before = len(tx._movements)
+        reasons.append(_adjust_reason(i, ln))
+    held = _counted_below_reserved(merchant, lines, default_loc)
+    promised: dict[str, Any] = {}
+    if held:
+        _holders_lock(merchant, {ref for ref, _pid, _loc in held}, promised)
+    tx = StockTx.lock(merchant=merchant, product_ids={*products.keys(), *(pid for _r, pid, _l in held)}, actor=actor,
+                      known=products)
+    written = released = 0
+    dirty: set = set()
+    hit: set[str] = set()
+    below = {(lv.product_id, lv.location_id) for ln in lines if ln.on_hand is not None
+             for lv in [tx.level_at(ln.product_id, ln.location_id or default_loc)]
+             if not lv.allows_backorder and ln.on_hand < lv.reserved}
+    if below:
+        # Under the lock: what is held there now. A reservation made since the first read belongs to a
+        # holder not locked yet: it is locked late (the deadlock retry covers that rare second acquisition,
+        # as in StockTx.lock_more), and every row is read again now that the levels are locked.
+        refs = _references_at(merchant, below) | {ref for ref, _pid, _loc in held}
+        _holders_lock(merchant, refs, promised)
+        held = reservations_of(merchant, refs)
+        tx.lock_more(pid for _r, pid, _l in held)
     for i, ln in enumerate(lines, start=1):
         product = products[ln.product_id]
         lv = tx.level_at(ln.product_id, ln.location_id or default_loc)
+        if (lv.product_id, lv.location_id) in below and ln.on_hand < lv.reserved:
+            reserved_before = lv.reserved
+            hit |= _release_to_fit(tx, held, dirty, promised, level=lv, count=ln.on_hand)
+            released += reserved_before - lv.reserved
         delta = ln.delta if ln.delta is not None else ln.on_hand - lv.on_hand
         if delta == 0:
             continue
@@ -355,17 +478,31 @@ def stock_adjust_many(
                 f"only {max(0, lv.on_hand - floor)} are on hand and not promised.",
                 row=i,
             )
-        tx.change(lv, on_hand=delta, reason=ln.reason, reference=reference, note=ln.note)
-    written = len(tx._movements) - before
+        tx.change(lv, on_hand=delta, reason=reasons[i - 1], reference=reference, note=ln.note)
+        written += 1
+    if hit:
+        save_reservations(merchant, held, dirty)
+        _holders_tell(merchant, held, hit)
     tx.finish()
-    return written
+    return written, released
+
+
+def _holders_tell(merchant: Merchant, held: Held, references: set[str]) -> None:
+    """In the same transaction: each holder hears what its references still hold."""
+    by_holder: dict[str, dict[str, int]] = defaultdict(dict)
+    for ref in references:
+        holder = reservation_holder_for(ref)
+        if holder is not None:
+            by_holder[holder.prefix][ref] = held_units(held, ref)
+    for prefix, still in by_holder.items():
+        next(h for h in reservation_holders.values() if h.prefix == prefix).released(merchant, still)
 
 
 def stock_adjust(
     *, merchant: Merchant, product_id: int, delta: int, location_id: int | None = None, actor: User | None = None,
-    reason: str = Reason.ADJUSTMENT, reference: str = "", note: str = "",
+    reason: str = "", reference: str = "", note: str = "",
 ) -> None:
-    """Move on_hand by `delta` (received goods, damage, corrections)."""
+    """Move on_hand by `delta` (received goods, damage, corrections); no reason: by the sign of `delta`."""
     if delta == 0:
         raise InvalidStockOperation("An adjustment needs a non-zero delta.")
     if location_id is not None:
@@ -379,15 +516,16 @@ def stock_adjust(
 def stock_set_count(
     *, merchant: Merchant, product_id: int, on_hand: int, location_id: int | None = None, actor: User | None = None,
     reference: str = "", note: str = "",
-) -> None:
-    """Stocktake: the counted number becomes on_hand; the ledger records the difference."""
+) -> int:
+    """Stocktake: the counted number becomes on_hand; the ledger records the difference. Returns the
+    reserved units released because the count was below them (their orders are short now)."""
     if location_id is not None:
         _location_id(merchant, location_id)
-    stock_adjust_many(
+    return _adjust_many(
         merchant=merchant, actor=actor, reference=reference,
         lines=[AdjustLine(product_id=product_id, on_hand=on_hand, location_id=location_id,
                           reason=Reason.STOCKTAKE, note=note)],
-    )
+    )[1]
 
 
 @retry_transaction

@@ -239,3 +239,18 @@ def order_ids_matching(*, merchant: Merchant, filters: OrderFilters, limit: int)
     `limit` of them: a caller asking for one more than it accepts learns the selection is too big."""
     return list(order_filter(merchant=merchant, filters=filters).order_by("placed_at", "id")
                 .values_list("pk", flat=True)[:limit])
+
+
+# The address columns of the per-line export, in order (phone first: couriers want it beside the name).
+EXPORT_ADDRESS_FIELDS = ("phone", "name", "company", "line1", "line2", "city", "region", "postal_code", "country")
+
+
+def order_line_export_rows(*, merchant: Merchant, filters: OrderFilters, chunk: int = 2000):
+    """(order, line, address) for every line of the filtered orders, newest order first, lines in page
+    order: the same keyset chunks as order_export_rows. `address` has every EXPORT_ADDRESS_FIELDS key
+    (missing ones empty), whatever the channel stored."""
+    for order in order_export_rows(merchant=merchant, filters=filters, chunk=chunk):
+        stored = order.shipping_address if isinstance(order.shipping_address, dict) else {}
+        address = {k: str(stored.get(k) or "") for k in EXPORT_ADDRESS_FIELDS}
+        for line in order.lines.all():
+            yield order, line, address

@@ -8,7 +8,7 @@ so running it twice does nothing the second time. Callers hold the order's row l
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -145,3 +145,59 @@ def reconcile_events(*, order: Order, result: ReconcileResult, actor=None, alloc
         events.append(OrderEvent(merchant_id=order.merchant_id, order=order, kind=OrderEvent.Kind.SHORT, actor=actor,
                                  message=f"{short} unit(s) could not be reserved", data={"lines": result.short_lines}))
     return events
+
+
+LINE_PREFIX = "order_line:"
+
+
+def _line_ids(references: Collection[str]) -> list[int]:
+    ids = []
+    for ref in references:
+        tail = ref[len(LINE_PREFIX):]
+        if ref.startswith(LINE_PREFIX) and tail.isdigit():
+            ids.append(int(tail))
+    return ids
+
+
+def stocktake_lock(merchant: Merchant, references: Collection[str]) -> dict[str, Any]:
+    """Inventory is about to take reservations back (a count below what is reserved): lock the orders of
+    these lines first, in id order, as every order service does before it calls inventory, and say when
+    each was placed so the newest gives way first."""
+    rows = list(OrderLine.objects.filter(merchant=merchant, pk__in=_line_ids(references))
+                .values_list("pk", "order_id", "order__placed_at"))
+    order_ids = sorted({order_id for _pk, order_id, _at in rows})
+    if order_ids:
+        list(Order.objects.select_for_update(of=("self",)).filter(merchant=merchant, pk__in=order_ids)
+             .order_by("pk").values_list("pk", flat=True))
+    return {f"{LINE_PREFIX}{pk}": placed_at for pk, _order_id, placed_at in rows}
+
+
+def stocktake_released(merchant: Merchant, still_held: Mapping[str, int]) -> None:
+    """Inside inventory's transaction (the orders locked by stocktake_lock): lines hold what inventory
+    left them, their orders go short and say why on their timeline."""
+    lines = list(OrderLine.objects.filter(merchant=merchant, pk__in=_line_ids(still_held)))
+    changed_lines, by_order = [], {}
+    for line in lines:
+        held = still_held[line.reference]
+        if held != line.quantity_reserved:
+            by_order.setdefault(line.order_id, 0)
+            by_order[line.order_id] += max(0, line.quantity_reserved - held)
+            line.quantity_reserved = held
+            changed_lines.append(line)
+    if not changed_lines:
+        return
+    _save_reserved(merchant, changed_lines)
+    events = []
+    for order in Order.objects.filter(merchant=merchant, pk__in=by_order).order_by("pk"):
+        order_lines = list(OrderLine.objects.filter(merchant=merchant, order=order))
+        fields = order_flags_refresh(order=order, lines=order_lines)
+        if fields:
+            order.save(update_fields=[*fields, "updated_at"])
+        short = [{"line": li.pk, "sku": li.sku, "short": li.quantity_short} for li in order_lines
+                 if li.product_id is not None and li.quantity_short > 0]
+        events.append(OrderEvent(
+            merchant_id=merchant.pk, order=order, kind=OrderEvent.Kind.SHORT,
+            message=f"{by_order[order.pk]} unit(s) released: a stocktake counted fewer than were reserved",
+            data={"lines": short, "stocktake": True},
+        ))
+    OrderEvent.objects.bulk_create(events)

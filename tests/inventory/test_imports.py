@@ -64,17 +64,20 @@ def test_extra_columns_are_rejected_with_a_message(scope_a):
     assert pv.errors[0]["row"] == 1 and "exactly one" in pv.errors[0]["message"]
 
 
-def test_counts_below_reserved_and_duplicates_are_errors(scope_a):
+def test_changes_below_reserved_and_duplicates_are_errors_but_a_count_is_a_fact(scope_a):
     from inventory.services import ReserveRequest, stock_reserve
 
     m = scope_a.merchant
     a = make_product(m, "A-1", on_hand=5)
     stock_reserve(merchant=m, requests=[ReserveRequest(a.pk, 3, "r1")])
-    pv = imports.stock_preview(merchant=m, fileobj=csv_bytes("sku,location,on_hand\nA-1,MAIN,2\nA-1,main,9"))
+    pv = imports.stock_preview(merchant=m, fileobj=csv_bytes("sku,location,delta\nA-1,MAIN,-3\nA-1,main,9"))
     assert pv.errors == [
         {"row": 2, "message": "A-1 at MAIN: 3 are promised to orders, cannot set 2."},
         {"row": 3, "message": "A-1 at MAIN already appears in row 2."},
     ]
+    # a count below what is reserved is recorded: the preview says which reserved units give way
+    pv = imports.stock_preview(merchant=m, fileobj=csv_bytes("sku,location,on_hand\nA-1,MAIN,2"))
+    assert pv.errors == [] and pv.changes[0]["releases"] == 1
 
 
 def test_good_file_applies_all_rows_with_the_import_reason(scope_a):
@@ -111,7 +114,8 @@ def test_big_file_runs_as_a_background_job_with_progress(merchant_a, monkeypatch
         job = WorkerJob.objects.get(merchant=m, pk=imp.job_id)
         assert (imp.status, job.kind, job.status) == ("applied", "inventory.stock_import", "succeeded")
         assert (job.progress_done, job.progress_total) == (30, 30)
-        assert job.result == {"rows": 30, "movements": 30, "import_id": imp.pk}
+        assert job.result == {"rows": 30, "changes": 30, "movements": 30, "skipped": 0, "import_id": imp.pk,
+                              "kind": "stock"}
         assert sum(StockLevel.objects.filter(merchant=m).values_list("on_hand", flat=True)) == sum(range(1, 31))
         assert selectors.audit_differences(merchant=m) == []
 
@@ -145,8 +149,10 @@ def test_catalog_import_creates_and_updates_all_or_nothing(scope_a):
     assert not selectors.product_list(merchant=m).filter(sku="C-3").exists()
 
 
-def test_catalog_file_over_the_inline_limit_runs_as_a_background_job(merchant_a, django_capture_on_commit_callbacks):
+def test_catalog_file_over_the_inline_limit_runs_as_a_background_job(merchant_a, django_capture_on_commit_callbacks,
+                                                                     monkeypatch):
     """README: files over 2,000 rows run in the background; a catalog of 2,050 rows did not."""
+    monkeypatch.setattr(imports, "CATALOG_PROGRESS_EVERY", 10**6)  # progress: test_import_choices
     m = merchant_a.merchant
     body = "sku,title\n" + "".join(f"CAT-{i:04d},Thing {i}\n" for i in range(2050))
     with tenant_scope(m):

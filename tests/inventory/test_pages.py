@@ -41,9 +41,11 @@ def test_inventory_table_search_filters_and_keyset_pages(merchant_a):
     # bundle filter, and its availability comes from its components
     r = web.get("/inventory/?bundle=only")
     assert b"KIT-1" in r.content and b"SKU-001" not in r.content and b"<strong>25</strong>" in r.content
-    # low stock filter: 0..3 available with threshold 3
+    # low stock filter: 1..3 available with threshold 3; none available is out of stock, apart from low
     r = web.get("/inventory/?low=1")
-    assert [s.decode() for s in re.findall(rb">(SKU-\d+)</a>", r.content)] == [f"SKU-{i:03d}" for i in range(4)]
+    assert [s.decode() for s in re.findall(rb">(SKU-\d+)</a>", r.content)] == [f"SKU-{i:03d}" for i in range(1, 4)]
+    r = web.get("/inventory/?stock=out")
+    assert [s.decode() for s in re.findall(rb">(SKU-\d+)</a>", r.content)] == ["SKU-000"]
     # sorting by available, descending
     r = web.get("/inventory/?sort=-available")
     assert re.findall(rb">(SKU-\d+|MUG-1|KIT-1)</a>", r.content)[:2] == [b"SKU-054", b"SKU-053"]
