@@ -185,7 +185,8 @@ def order_from_rest(body: Mapping) -> NormalizedOrder:
         raise MappingError(f"order {external_id}: name and created_at are required")
     shipping = _rest_money_set(body.get("total_shipping_price_set"))
     if shipping is None:
-        shipping = sum((_money(s.get("price")) for s in body.get("shipping_lines") or []), Decimal("0"))
+        shipping = sum((_money(s.get("price")) for s in body.get("shipping_lines") or []
+                        if isinstance(s, Mapping) and not s.get("is_removed")), Decimal("0"))
     customer = body.get("customer") or {}
     address = _rest_address(body.get("shipping_address"))
     return NormalizedOrder(

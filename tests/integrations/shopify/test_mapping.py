@@ -173,6 +173,8 @@ def test_a_removed_shipping_line_is_not_the_requested_service():
                                  {**dhl, "id": dhl["id"] + 1, "title": "Gift wrap courier"}]
 
     assert order_from_rest(payload).requested_service == "DHL"
+    del payload["total_shipping_price_set"]  # then shipping is summed from the lines still on the order
+    assert order_from_rest(payload).shipping == Decimal("4.99") * 2
 
 
 def test_graphql_shipping_line_title_is_the_requested_service_and_agrees_with_rest():
