@@ -37,8 +37,8 @@ ORDERS_OVERLAP = timedelta(minutes=10)
 # Line items fetched with each order; an order with more is completed by paging its own line items.
 LINES_PER_ORDER = 10
 # One order node: itself 1, four money bags (MoneyBag + MoneyV2) 8, customer 1, shippingAddress 1,
-# lineItems 2 + LINES_PER_ORDER x (line 1 + originalUnitPriceSet 2).
-ORDER_NODE_COST = 1 + 8 + 1 + 1 + 2 + LINES_PER_ORDER * 3
+# shippingLine 1, lineItems 2 + LINES_PER_ORDER x (line 1 + originalUnitPriceSet 2).
+ORDER_NODE_COST = 1 + 8 + 1 + 1 + 1 + 2 + LINES_PER_ORDER * 3
 ORDERS_PER_PAGE = min(250, (MAX_QUERY_COST - 2) // ORDER_NODE_COST)
 LINES_PER_PAGE = 250  # order 1 + connection 2 + 250 x 3 = 753
 VARIANTS_PER_PAGE = 250  # connection 2 + 250 x (variant 1 + inventoryItem 1) = 502
@@ -57,6 +57,7 @@ ORDERS_QUERY = f"""query SwitchboardOrders($first: Int!, $after: String, $q: Str
       totalPriceSet {{ {_MONEY} }} subtotalPriceSet {{ {_MONEY} }}
       totalTaxSet {{ {_MONEY} }} totalShippingPriceSet {{ {_MONEY} }}
       customer {{ firstName lastName email }}
+      shippingLine {{ title code source }}
       shippingAddress {{ name firstName lastName company address1 address2 city province provinceCode zip countryCodeV2 phone }}
       lineItems(first: {LINES_PER_ORDER}) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ {_LINE_FIELDS} }} }}
     }}

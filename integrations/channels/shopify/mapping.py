@@ -7,7 +7,16 @@ same NormalizedOrder, same ids and same words, so they meet in one row and an ec
   has no `legacyResourceId`; REST `line_items[].id`);
 - money: `Decimal` from Shopify's decimal strings, in the shop currency (`shopMoney`), never a float;
 - times in UTC; statuses lower-case in GraphQL's words (`paid`, `partially_fulfilled`), REST's
-  `partial`/null fulfillment statuses translated.
+  `partial`/null fulfillment statuses translated;
+- requested service: the title of the order's shipping line, as the buyer saw it at checkout (GraphQL
+  `shippingLine.title`; REST the first `shipping_lines[]` entry not `is_removed`). A checkout gives an order
+  one shipping line; an order edited to carry several keeps the first current one, which is what GraphQL's
+  `shippingLine` shows as far as we know (Shopify documents it only as the order's shipping summary). The
+  title, not `code`: codes are rate handles or repeat the title ("Free Shipping", "DHL" in the recorded
+  orders), and the title is what the merchant and the buyer read;
+- no ship-by: Shopify's only deadline is `FulfillmentOrder.fulfillBy`, absent from the webhook's order body,
+  so reading it on the poll alone would make a poll and a webhook of one order disagree (and the order
+  churn); the merchant's default ship-by applies (orders.services.ship_by).
 """
 
 from __future__ import annotations
@@ -98,6 +107,10 @@ def _graphql_address(address: Mapping | None) -> NormalizedAddress:
         phone=_text(address.get("phone")))
 
 
+def _graphql_service(node: Mapping) -> str:
+    return _text((node.get("shippingLine") or {}).get("title"))
+
+
 def graphql_line(node: Mapping) -> NormalizedLine:
     price, _ = _shop_money(node.get("originalUnitPriceSet"))
     return NormalizedLine(external_id=gid_number(node.get("id")), sku=_text(node.get("sku")),
@@ -131,7 +144,7 @@ def order_from_graphql(node: Mapping, line_nodes: Iterable[Mapping] | None = Non
         shipping_address=address, subtotal=subtotal, shipping=shipping, tax=tax, total=total,
         payment_status=_text(node.get("displayFinancialStatus")).lower(),
         fulfillment_status=_text(node.get("displayFulfillmentStatus")).lower(),
-        is_cancelled=bool(node.get("cancelledAt")), raw=dict(node))
+        is_cancelled=bool(node.get("cancelledAt")), requested_service=_graphql_service(node), raw=dict(node))
 
 
 # ---------------------------------------------------------------- REST (webhook bodies)
@@ -147,6 +160,12 @@ def _rest_address(address: Mapping | None) -> NormalizedAddress:
         region=_text(address.get("province_code")) or _text(address.get("province")),
         postal_code=_text(address.get("zip")), country=_text(address.get("country_code")).upper(),
         phone=_text(address.get("phone")))
+
+
+def _rest_service(body: Mapping) -> str:
+    """The first shipping line still on the order, as GraphQL's `shippingLine` (see the module docstring)."""
+    current = [s for s in body.get("shipping_lines") or [] if isinstance(s, Mapping) and not s.get("is_removed")]
+    return _text(current[0].get("title")) if current else ""
 
 
 def rest_line(line: Mapping) -> NormalizedLine:
@@ -166,7 +185,8 @@ def order_from_rest(body: Mapping) -> NormalizedOrder:
         raise MappingError(f"order {external_id}: name and created_at are required")
     shipping = _rest_money_set(body.get("total_shipping_price_set"))
     if shipping is None:
-        shipping = sum((_money(s.get("price")) for s in body.get("shipping_lines") or []), Decimal("0"))
+        shipping = sum((_money(s.get("price")) for s in body.get("shipping_lines") or []
+                        if isinstance(s, Mapping) and not s.get("is_removed")), Decimal("0"))
     customer = body.get("customer") or {}
     address = _rest_address(body.get("shipping_address"))
     return NormalizedOrder(
@@ -181,4 +201,4 @@ def order_from_rest(body: Mapping) -> NormalizedOrder:
         payment_status=_text(body.get("financial_status")).lower(),
         fulfillment_status=_REST_FULFILLMENT.get(body.get("fulfillment_status"),
                                                  _text(body.get("fulfillment_status")).lower()),
-        is_cancelled=bool(body.get("cancelled_at")), raw=dict(body))
+        is_cancelled=bool(body.get("cancelled_at")), requested_service=_rest_service(body), raw=dict(body))

@@ -23,11 +23,11 @@ from .graph import INVENTORY_REASONS
 from .schema import API_VERSION, admin_schema
 from .seed import order_from_rest, realworld, seed_catalog, seed_orders
 from .server import DEFAULT_SCOPES, RequestRecord, ShopifyFake, oauth_query_hmac
-from .state import FakeOrder, ManualClock, RealClock, ShopState, gid, gid_number
+from .state import FakeOrder, ManualClock, RealClock, ShippingLine, ShopState, gid, gid_number
 from .webhooks import send_webhook, sign_webhook_body, webhook_request
 
 __all__ = [
-    "API_VERSION", "DEFAULT_SCOPES", "INVENTORY_REASONS", "FakeOrder", "ManualClock", "RealClock", "RequestRecord",
+    "API_VERSION", "DEFAULT_SCOPES", "INVENTORY_REASONS", "FakeOrder", "ManualClock", "RealClock", "RequestRecord", "ShippingLine",
     "ShopState", "ShopifyFake", "admin_schema", "gid", "gid_number", "oauth_query_hmac", "order_from_rest",
     "realworld", "seed_catalog", "seed_orders", "send_webhook", "sign_webhook_body", "webhook_request",
 ]

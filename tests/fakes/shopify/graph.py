@@ -29,6 +29,7 @@ from .state import (
     InventoryItem,
     Location,
     Product,
+    ShippingLine,
     ShopState,
     Token,
     Variant,
@@ -365,6 +366,18 @@ def line_item_view(ctx: Context, order: FakeOrder, line) -> dict:
     }
 
 
+def shipping_line_view(line: ShippingLine, currency: str) -> dict:
+    return {
+        "__typename": "ShippingLine", "id": gid("ShippingLine", line.id), "title": line.title, "code": line.code,
+        "source": line.source, "carrierIdentifier": line.carrier_identifier, "isRemoved": line.is_removed,
+        "custom": False, "phone": None, "deliveryCategory": None, "shippingRateHandle": None,
+        "originalPriceSet": lambda info, **_: money_bag(line.price, currency),
+        "discountedPriceSet": lambda info, **_: money_bag(line.price, currency),
+        "currentDiscountedPriceSet": lambda info, **_: money_bag(line.price, currency),
+        "taxLines": [], "discountAllocations": [],
+    }
+
+
 def order_view(ctx: Context, order: FakeOrder) -> dict:
     shop = ctx.shop
     cur = order.currency
@@ -384,6 +397,14 @@ def order_view(ctx: Context, order: FakeOrder) -> dict:
         "totalShippingPriceSet": lambda info, **_: money_bag(order.shipping_price, cur),
         "subtotalLineItemsQuantity": sum(li.quantity for li in lines),
         "customer": customer_view(order.customer),
+        # The order's shipping line: the buyer's first (and, from a checkout, only) shipping method still on
+        # the order. Shopify calls the field a summary of all shipping; what it shows for an order edited to
+        # carry several lines is not documented, so the fake answers the first current one.
+        "shippingLine": (shipping_line_view(order.current_shipping_lines[0], cur)
+                         if order.current_shipping_lines else None),
+        "shippingLines": lambda info, includeRemovals=False, **args: connection(
+            order.shipping_lines if includeRemovals else order.current_shipping_lines, args, key=by_id,
+            view=lambda line: shipping_line_view(line, cur)),
         "shippingAddress": address_view(order.shipping_address, order.id),
         "billingAddress": address_view(order.billing_address, order.id + 1),
         "lineItems": lambda info, **args: connection(lines, args, key=by_id,

@@ -14,7 +14,7 @@ from functools import cache
 from typing import Any
 
 from .schema import REALWORLD_DIR
-from .state import FakeOrder, LineItem, Product, ShopState, new_id
+from .state import FakeOrder, LineItem, Product, ShippingLine, ShopState, new_id
 
 
 @cache
@@ -75,7 +75,7 @@ def seed_orders(shop: ShopState, count: int, *, start: datetime | None = None, s
             id=new_id(), name=f"#{number}", number=number, email=person["email"], created_at=created,
             updated_at=created, currency=currency or shop.currency, line_items=items, customer=person,
             shipping_address=address, billing_address=address, total_tax=Decimal("0.00"),
-            shipping_price=Decimal("10.00"))))
+            shipping_lines=[ShippingLine(id=new_id(), title="Standard", code="STD", price=Decimal("10.00"))])))
     return orders
 
 
@@ -97,7 +97,10 @@ def order_from_rest(shop: ShopState, body: dict, *, created_at: datetime | None 
                               requires_shipping=line.get("requires_shipping", True),
                               taxable=line.get("taxable", True), grams=line.get("grams") or 0))
     created = created_at or when(body["created_at"])
-    shipping = sum((Decimal(s["price"]) for s in body.get("shipping_lines") or []), Decimal("0.00"))
+    shipping = [ShippingLine(id=new_id(), title=s.get("title") or "", price=Decimal(s.get("price") or "0"),
+                             code=s.get("code"), source=s.get("source"),
+                             carrier_identifier=s.get("carrier_identifier"), is_removed=bool(s.get("is_removed")))
+                for s in body.get("shipping_lines") or []]
     financial = (body.get("financial_status") or "pending").upper()
     customer = body.get("customer")
     return shop.add_order(FakeOrder(
@@ -107,6 +110,6 @@ def order_from_rest(shop: ShopState, body: dict, *, created_at: datetime | None 
         customer={k: customer.get(k) for k in ("id", "email", "first_name", "last_name", "phone")} if customer else None,
         shipping_address=body.get("shipping_address"), billing_address=body.get("billing_address"),
         total_tax=Decimal(body.get("total_tax") or "0"), total_discounts=Decimal(body.get("total_discounts") or "0"),
-        shipping_price=shipping, taxes_included=bool(body.get("taxes_included")), note=body.get("note"),
+        shipping_lines=shipping, taxes_included=bool(body.get("taxes_included")), note=body.get("note"),
         tags=[t.strip() for t in (body.get("tags") or "").split(",") if t.strip()], test=bool(body.get("test")),
     ))

@@ -174,6 +174,19 @@ class LineItem:
 
 
 @dataclass
+class ShippingLine:
+    """A shipping method the buyer chose at checkout: REST `shipping_lines[]`, GraphQL `ShippingLine`. A line
+    removed by an order edit stays on the order, marked `is_removed`, and no longer counts toward shipping."""
+    id: int
+    title: str
+    price: Decimal
+    code: str | None = None
+    source: str | None = "shopify"
+    carrier_identifier: str | None = None
+    is_removed: bool = False
+
+
+@dataclass
 class FulfillmentOrderLine:
     id: int
     line_item_id: int
@@ -225,13 +238,21 @@ class FakeOrder:
     billing_address: dict | None = None
     total_tax: Decimal = Decimal("0.00")
     total_discounts: Decimal = Decimal("0.00")
-    shipping_price: Decimal = Decimal("0.00")
+    shipping_lines: list[ShippingLine] = field(default_factory=list)
     taxes_included: bool = False
     note: str | None = None
     tags: list[str] = field(default_factory=list)
     test: bool = False
     phone: str | None = None
     source_name: str = "web"
+
+    @property
+    def current_shipping_lines(self) -> list[ShippingLine]:
+        return [s for s in self.shipping_lines if not s.is_removed]
+
+    @property
+    def shipping_price(self) -> Decimal:
+        return sum((s.price for s in self.current_shipping_lines), Decimal("0.00"))
 
     @property
     def subtotal(self) -> Decimal:
@@ -288,8 +309,11 @@ class FakeOrder:
             "shipping_address": self.shipping_address,
             "billing_address": self.billing_address,
             "customer": self.customer,
-            "shipping_lines": ([{"title": "Standard", "price": money(self.shipping_price), "code": "STD"}]
-                               if self.shipping_price else []),
+            "shipping_lines": [
+                {"id": s.id, "title": s.title, "code": s.code, "source": s.source, "price": money(s.price),
+                 "carrier_identifier": s.carrier_identifier, "is_removed": s.is_removed}
+                for s in self.shipping_lines
+            ],
             "fulfillments": [
                 {"id": f.id, "admin_graphql_api_id": gid("Fulfillment", f.id), "order_id": self.id, "name": f.name,
                  "status": f.status.lower(), "created_at": iso(f.created_at), "updated_at": iso(f.updated_at),

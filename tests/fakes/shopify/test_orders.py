@@ -183,3 +183,35 @@ def test_the_reference_orders_query_fits_only_with_a_small_outer_page(shopify_fa
     assert node["shippingAddress"]["countryCodeV2"] == "US"
     assert [li["sku"] for li in node["lineItems"]["nodes"]] == [li.sku for li in order.line_items]
     assert too_big["errors"][0]["extensions"]["code"] == "MAX_COST_EXCEEDED"
+
+
+SHIPPING = """query($id: ID!) { order(id: $id) {
+  shippingLine { id title code source isRemoved originalPriceSet { shopMoney { amount currencyCode } } }
+  current: shippingLines(first: 5) { nodes { title isRemoved } }
+  all: shippingLines(first: 5, includeRemovals: true) { nodes { title isRemoved } }
+  totalShippingPriceSet { shopMoney { amount } } } }"""
+
+
+def test_shipping_line_is_the_seeded_orders_first_current_line(shopify_fake, shopify_shop, shopify_token):
+    body = realworld("rest_order_recorded_eur_test_store.json")["order"]
+    recorded = order_from_rest(shopify_shop, body)
+    edited = dict(body, shipping_lines=[dict(body["shipping_lines"][0], title="Express", is_removed=True),
+                                        *body["shipping_lines"]])
+    with_removal = order_from_rest(shopify_shop, edited)
+    without = order_from_rest(shopify_shop, dict(body, shipping_lines=[]))
+
+    def read(order):
+        return graphql(shopify_fake, shopify_shop.domain, shopify_token, SHIPPING,
+                       {"id": f"gid://shopify/Order/{order.id}"}).json()["data"]["order"]
+
+    line = read(recorded)["shippingLine"]
+    assert (line["title"], line["code"], line["source"], line["isRemoved"]) == ("DHL", "DHL", "shopify", False)
+    assert line["id"] == f"gid://shopify/ShippingLine/{recorded.shipping_lines[0].id}"
+    assert line["originalPriceSet"]["shopMoney"] == {"amount": "4.99", "currencyCode": "EUR"}
+    edited_view = read(with_removal)
+    assert edited_view["shippingLine"]["title"] == "DHL"
+    assert edited_view["current"]["nodes"] == [{"title": "DHL", "isRemoved": False}]
+    assert edited_view["all"]["nodes"] == [{"title": "Express", "isRemoved": True}, {"title": "DHL", "isRemoved": False}]
+    assert Decimal(edited_view["totalShippingPriceSet"]["shopMoney"]["amount"]) == Decimal("4.99")
+    assert read(without)["shippingLine"] is None
+    assert [s["title"] for s in with_removal.to_rest()["shipping_lines"]] == ["Express", "DHL"]

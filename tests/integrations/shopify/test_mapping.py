@@ -142,3 +142,47 @@ def test_ids_that_are_not_shopify_ids_are_refused():
         gid_number("gid://shopify/LineItem/abc")
     with pytest.raises(MappingError):
         order_from_rest({"id": 1, "name": "", "created_at": None})
+
+
+def _first_current_title(payload: dict) -> str:
+    current = [s for s in payload.get("shipping_lines") or [] if not s.get("is_removed")]
+    return current[0]["title"] if current else ""
+
+
+@pytest.mark.parametrize(("name", "payload"), rest_orders(), ids=[n for n, _ in rest_orders()])
+def test_recorded_rest_orders_carry_the_shipping_the_buyer_chose(name, payload):
+    order = order_from_rest(payload)
+
+    assert order.requested_service == _first_current_title(payload)
+    assert order.ship_by is None  # Shopify's order body promises no date: the merchant's default applies
+
+
+def test_recorded_shipping_lines_give_their_titles():
+    titles = {name: order_from_rest(payload).requested_service for name, payload in rest_orders()}
+
+    assert titles["rest_order_recorded_eur_test_store.json"] == "DHL"
+    assert titles["rest_get_order_single_2025-10.json"] == "Free Shipping"
+    assert titles["rest_order_single_fixture.json"] == "Free Shipping"
+    assert titles["rest_post_order_create_eur_custom_item_2025-10.json"] == ""  # no shipping lines
+
+
+def test_a_removed_shipping_line_is_not_the_requested_service():
+    payload = json.loads(json.dumps(body("rest_order_recorded_eur_test_store.json")["order"]))
+    dhl = payload["shipping_lines"][0]
+    payload["shipping_lines"] = [{**dhl, "title": "Express", "is_removed": True}, dhl,
+                                 {**dhl, "id": dhl["id"] + 1, "title": "Gift wrap courier"}]
+
+    assert order_from_rest(payload).requested_service == "DHL"
+    del payload["total_shipping_price_set"]  # then shipping is summed from the lines still on the order
+    assert order_from_rest(payload).shipping == Decimal("4.99") * 2
+
+
+def test_graphql_shipping_line_title_is_the_requested_service_and_agrees_with_rest():
+    rest = order_from_rest(body("rest_order_recorded_eur_test_store.json"))
+    node = next(e["node"] for e in RECORDED_GRAPHQL if e["node"]["legacyResourceId"] == rest.external_id)
+
+    polled = order_from_graphql({**node, "shippingLine": {"title": " DHL ", "code": "DHL", "source": "shopify"}})
+    without = order_from_graphql({**node, "shippingLine": None})
+
+    assert polled.requested_service == rest.requested_service == "DHL"
+    assert without.requested_service == ""

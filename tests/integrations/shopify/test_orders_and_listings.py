@@ -241,3 +241,38 @@ def order_from_rest_fixture(shop):
 
     body = realworld("rest_order_recorded_eur_test_store.json")["order"]
     return fake_order_from_rest(shop, body, created_at=datetime(2026, 10, 20, tzinfo=UTC))
+
+
+def test_a_poll_and_a_webhook_of_one_order_agree_on_its_shipping_and_do_not_churn(
+        shopify_fake, shopify_shop, shopify_token, make_adapter, merchant_a):
+    from accounts.tenancy import tenant_scope
+    from integrations.channels.shopify.webhooks import RECEIVER
+    from orders.models import Order
+    from orders.services import order_ingest
+    from tests.integrations.helpers import make_integration
+
+    seed_catalog(shopify_shop)
+    seeded = seed_orders(shopify_shop, 1)[0]
+    recorded = order_from_rest_fixture(shopify_shop)
+    merchant = merchant_a.merchant
+    with tenant_scope(merchant):
+        store = make_integration(merchant)
+        polled, _ = all_orders(make_adapter(shopify_fake, creds(shopify_shop, shopify_token)))
+        by_id = {o.external_id: o for o in polled}
+        assert (by_id[str(recorded.id)].requested_service, by_id[str(seeded.id)].requested_service) == (
+            "DHL", "Standard")
+
+        first = {o.external_id: order_ingest(merchant=merchant, integration_id=store.pk, normalized=o).outcome
+                 for o in polled}
+        hooked = {str(o.id): RECEIVER.handlers["orders/updated"](
+            merchant=merchant, integration=store, payload=shopify_shop.order_rest(o.id), headers={})["action"]
+            for o in (seeded, recorded)}
+        again = {o.external_id: order_ingest(merchant=merchant, integration_id=store.pk, normalized=o).outcome
+                 for o in polled}
+        stored = {o.external_id: (o.requested_service, o.ship_by_at is not None)
+                  for o in Order.objects.filter(merchant=merchant)}
+
+    assert set(first.values()) == {"created"}
+    assert hooked == {str(seeded.id): "unchanged", str(recorded.id): "unchanged"}
+    assert set(again.values()) == {"unchanged"}
+    assert stored == {str(seeded.id): ("Standard", True), str(recorded.id): ("DHL", True)}
