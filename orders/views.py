@@ -403,7 +403,7 @@ class ProductSuggestView(MerchantRequiredMixin, View):
 
 def address_rules_for_page() -> dict:
     """The country table as the page's script reads it (labels and which fields are required)."""
-    from orders.addresses import RULES
+    from core.address import RULES
 
     return {code: {"required": list(rule.required), "region": rule.region_label, "postcode": rule.postcode_label,
                    "example": rule.example} for code, rule in RULES.items()}
