@@ -47,9 +47,9 @@ def _currency_choices() -> list[tuple[str, str]]:
 
 
 def _country_choices() -> list[tuple[str, str]]:
-    from core.iso_codes import COUNTRIES
+    from core.address import country_choices
 
-    return [("", "Choose a country")] + sorted(((c, n) for c, n in COUNTRIES.items()), key=lambda cn: cn[1])
+    return [("", "Choose a country"), *country_choices()]
 
 
 def _zone_choices() -> list[tuple[str, str]]:

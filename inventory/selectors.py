@@ -116,9 +116,12 @@ def product_match_skus(*, merchant: Merchant, skus: Iterable[str], store_key: st
     return found
 
 
-def sku_alias_list(*, merchant: Merchant) -> QuerySet[SkuAlias]:
-    return (SkuAlias.objects.filter(merchant=merchant).select_related("product", "created_by")
-            .order_by("sku", "store_key", "id"))
+def sku_alias_list(*, merchant: Merchant, product_id: int | None = None) -> QuerySet[SkuAlias]:
+    """The merchant's remembered SKUs, or one product's (its page shows them)."""
+    qs = SkuAlias.objects.filter(merchant=merchant)
+    if product_id is not None:
+        qs = qs.filter(product_id=product_id)
+    return qs.select_related("product", "created_by").order_by("sku", "store_key", "id")
 
 
 def sku_alias_get(*, merchant: Merchant, pk: int) -> SkuAlias:

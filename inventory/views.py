@@ -111,6 +111,7 @@ class ProductDetailView(MerchantRequiredMixin, TemplateView):
             out_of_stock=not product.is_bundle and not product.allows_backorder and available <= 0,
             components=selectors.bundle_components(merchant=self.merchant, bundle=product) if product.is_bundle else [],
             bundles=selectors.bundles_containing(merchant=self.merchant, product=product),
+            aliases=list(selectors.sku_alias_list(merchant=self.merchant, product_id=product.pk)[:100]),
             movements=movements.rows, next_after=movements.next_cursor,
             adjust_form=kwargs.get("adjust_form") or AdjustForm(merchant=self.merchant),
             transfer_form=kwargs.get("transfer_form") or TransferForm(merchant=self.merchant),

@@ -131,7 +131,7 @@ class ManualOrderInput(serializers.Serializer):
     shipping_address = serializers.DictField(
         child=serializers.CharField(allow_blank=True), required=False,
         help_text="name, company, line1, line2, city, region, postal_code, country (ISO 3166-1 alpha-2), phone. "
-                  "Checked by the country's rule (orders/addresses.py): line1, city and country always; region "
+                  "Checked by the country's rule (core/address.py): line1, city and country always; region "
                   "and postcode where the country needs them (US, CA, AU...), the postcode's shape; 400 "
                   "invalid_address with details.fields naming each field otherwise.")
     shipping = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"), default=Decimal("0"))

@@ -1,4 +1,5 @@
-"""Dashboard pages of bulk actions: run, confirm (cancel, mark fulfilled), and a big selection's job.
+"""Dashboard pages of bulk actions: run, confirm (cancel, mark fulfilled; the order page's cancel too), and a
+big selection's job.
 
 The list posts its bulk bar (templates/orders/_bulk_actions.html) here. Nothing destructive runs
 without the confirmation page's reason; a selection of more than a page (or "all matching the
@@ -8,7 +9,7 @@ filter") runs as a job whose page lists every order done and every failure by nu
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpResponseRedirect, QueryDict
+from django.http import HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -94,18 +95,26 @@ class OrderBulkView(MerchantRequiredMixin, View):
         return HttpResponseRedirect(back)
 
     def _confirm(self, request, ids, action, back, *, asked: bool):
-        """The confirmation page: what will happen, here and on each channel; a reason is required.
-        Posting it without a reason shows it again (400) and changes nothing."""
         if len(ids) > JOB_MAX:
             messages.error(request, f"At most {JOB_MAX:,} orders at once; narrow the filter.")
             return HttpResponseRedirect(back)
-        preview = services.bulk_preview(merchant=self.merchant, order_ids=ids, action=action)
         by_filter = request.POST.get("scope") == "all"
-        ctx = {"preview": preview, "action": action, "next": back, "reason_missing": asked,
-               "ids": [] if by_filter else ids, "scope": "all" if by_filter else "",
-               "filter": request.POST.get("filter", ""), "more": preview.count - len(preview.numbers),
-               "as_job": by_filter or len(ids) > INLINE_MAX}
-        return render(request, "orders/bulk_confirm.html", ctx, status=400 if asked else 200)
+        return confirm_page(request, merchant=self.merchant, ids=ids, action=action, back=back, asked=asked,
+                            filter_query=request.POST.get("filter", "") if by_filter else None)
+
+
+def confirm_page(request, *, merchant, ids: list[int], action: str, back: str, asked: bool,
+                 filter_query: str | None = None, post_to: str = "") -> HttpResponse:
+    """The confirmation page of a cancel or mark fulfilled, for a selection or one order (post_to: the
+    order's own action URL): what will happen, here and on each channel; a reason is required. Posting
+    it without a reason shows it again (400) and changes nothing."""
+    preview = services.bulk_preview(merchant=merchant, order_ids=ids, action=action)
+    by_filter = filter_query is not None
+    ctx = {"preview": preview, "action": action, "next": back, "reason_missing": asked,
+           "ids": [] if by_filter else ids, "scope": "all" if by_filter else "", "filter": filter_query or "",
+           "more": preview.count - len(preview.numbers), "as_job": by_filter or len(ids) > INLINE_MAX,
+           "post_to": post_to, "reason": request.POST.get("reason", "").strip()}
+    return render(request, "orders/bulk_confirm.html", ctx, status=400 if asked else 200)
 
 
 class OrderBulkJobView(MerchantRequiredMixin, TemplateView):

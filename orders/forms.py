@@ -6,7 +6,8 @@ from decimal import Decimal
 
 from django import forms
 
-from orders.addresses import country_choices
+from core.address import country_choices
+from orders.addresses import MAX_LENGTH
 from orders.channels import MANUAL, channel_choices
 from orders.models import OrderStatus
 
@@ -60,18 +61,20 @@ class ManualOrderForm(forms.Form):
 
 class ShippingAddressForm(forms.Form):
     """The manual order's shipping address. Which fields a country needs and its postcode's shape are the
-    service's rule (orders/addresses.py, shared with the API); the form only reads and labels."""
+    service's rule (core/address.py, shared with the API and the merchant's address); the form only reads
+    and labels."""
 
-    name = forms.CharField(required=False, max_length=255, label="Recipient name",
+    name = forms.CharField(required=False, max_length=MAX_LENGTH["name"], label="Recipient name",
                            help_text="The customer's name when empty.")
-    company = forms.CharField(required=False, max_length=255)
-    line1 = forms.CharField(required=False, max_length=255, label="Address line 1")
-    line2 = forms.CharField(required=False, max_length=255, label="Address line 2")
-    city = forms.CharField(required=False, max_length=128)
-    region = forms.CharField(required=False, max_length=128, label="State / province / region")
-    postal_code = forms.CharField(required=False, max_length=16, label="Postcode / ZIP")
+    company = forms.CharField(required=False, max_length=MAX_LENGTH["company"])
+    line1 = forms.CharField(required=False, max_length=MAX_LENGTH["line1"], label="Address line 1")
+    line2 = forms.CharField(required=False, max_length=MAX_LENGTH["line2"], label="Address line 2")
+    city = forms.CharField(required=False, max_length=MAX_LENGTH["city"])
+    region = forms.CharField(required=False, max_length=MAX_LENGTH["region"], label="State / province / region")
+    postal_code = forms.CharField(required=False, max_length=MAX_LENGTH["postal_code"], label="Postcode / ZIP")
     country = forms.ChoiceField(required=False)
-    phone = forms.CharField(required=False, max_length=32, widget=forms.TextInput(attrs={"type": "tel"}))
+    phone = forms.CharField(required=False, max_length=MAX_LENGTH["phone"],
+                            widget=forms.TextInput(attrs={"type": "tel"}))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, prefix="address", **kwargs)

@@ -23,6 +23,7 @@ from core.parsing import optional_text, parse_id, parse_int
 from inventory import selectors as inventory_selectors
 from orders import charts, selectors, services
 from orders.bulk_actions import registered_bulk_actions
+from orders.bulk_views import confirm_page
 from orders.channels import channel_list, store_choices
 from orders.forms import (
     ManualLineFormSet,
@@ -279,10 +280,13 @@ class OrderActionView(MerchantRequiredMixin, View):
         back = reverse("order-detail", args=[order.pk])
         m, user = self.merchant, request.user
         try:
-            if action == "cancel":
-                form = ReasonForm(request.POST)
-                form.is_valid()
-                services.order_cancel(merchant=m, order=order, actor=user, reason=form.cleaned_data.get("reason", ""))
+            if action == "cancel":  # as the bulk cancel: the confirmation page first, a reason required
+                reason = request.POST.get("reason", "").strip()[:255]
+                if request.POST.get("confirmed") != "yes" or not reason:
+                    return confirm_page(request, merchant=m, ids=[order.pk], action="cancel", back=back,
+                                        asked=request.POST.get("confirmed") == "yes",
+                                        post_to=reverse("order-action", args=[order.pk, "cancel"]))
+                services.order_cancel(merchant=m, order=order, actor=user, reason=reason)
                 messages.success(request, "Order cancelled; its stock was released.")
             elif action == "hold":
                 form = ReasonForm(request.POST)
@@ -437,7 +441,7 @@ class ProductSuggestView(MerchantRequiredMixin, View):
 
 def address_rules_for_page() -> dict:
     """The country table as the page's script reads it (labels and which fields are required)."""
-    from orders.addresses import RULES
+    from core.address import RULES
 
     return {code: {"required": list(rule.required), "region": rule.region_label, "postcode": rule.postcode_label,
                    "example": rule.example} for code, rule in RULES.items()}

@@ -1,7 +1,7 @@
 """Manual orders (phone, wholesale): checked whole before anything is written, then all or nothing.
 
 `manual_order_check` names every problem where it belongs: the address field (by the country's rule in
-orders/addresses.py), the email, and each line (unknown SKU, over the stock available). The page shows
+core/address.py), the email, and each line (unknown SKU, over the stock available). The page shows
 them on their fields and lines; `order_create_manual` (page and API) raises the first kind as before:
 invalid_address / invalid_email 400, unknown_sku 400, out_of_stock 409, each with `details.lines`.
 """

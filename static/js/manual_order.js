@@ -92,7 +92,7 @@
     region.setAttribute('aria-label', rule.region);
     postcode.setAttribute('aria-label', rule.postcode);
     region.required = rule.required.indexOf('region') >= 0;
-    postcode.required = rule.required.indexOf('postal_code') >= 0;
+    postcode.required = rule.required.indexOf('postcode') >= 0;
     postcode.placeholder = rule.example || '';
   }
   if (country) { country.addEventListener('change', applyCountry); applyCountry(); }

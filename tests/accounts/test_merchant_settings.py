@@ -85,6 +85,25 @@ def test_a_bad_address_names_each_field(merchant_a):
 
 
 @pytest.mark.django_db
+def test_the_address_follows_its_countrys_rule(merchant_a):
+    us = {"line1": "1 Main St", "city": "Springfield", "country": "US"}
+    with pytest.raises(ValidationFailed) as exc:
+        _update(merchant_a, address={**us, "region": "IL", "postcode": "6270"})
+    assert exc.value.details == {"address": {"postcode": "ZIP code should look like 94103 or 94103-1234."}}
+
+    with pytest.raises(ValidationFailed) as exc:
+        _update(merchant_a, address={**us, "postcode": "62701"})
+    assert exc.value.details == {"address": {"region": "Required."}}
+
+    saved = _update(merchant_a, address={**us, "region": "IL", "postcode": "62701-1234"})
+    assert (saved.address["region"], saved.address["postcode"]) == ("IL", "62701-1234")
+    page = merchant_a.web.post("/settings/", _form(address_country="US", address_postcode="ABC"))
+    assert page.status_code == 400
+    assert page.context["merchant_form"].errors == {
+        "address_region": ["Required."], "address_postcode": ["ZIP code should look like 94103 or 94103-1234."]}
+
+
+@pytest.mark.django_db
 def test_staff_cannot_change_settings(merchant_a):
     staff = User.objects.create_user("sam@staff.example", "a-long-enough-password-1")
     with tenant_scope(merchant_a.merchant):

@@ -199,3 +199,31 @@ def test_the_api_runs_all_matching_as_a_job(merchant_a, django_capture_on_commit
         assert merchant_a.api.post("/api/v1/orders/bulk/", bad, format="json").status_code == 400
     with tenant_scope(merchant_a.merchant):
         assert WorkerJob.objects.filter(merchant=merchant_a.merchant).count() == 1
+
+
+def test_the_order_pages_cancel_asks_first_with_a_reason_like_the_bulk_cancel(merchant_a, merchant_b):
+    order = _orders(merchant_a, 1)[0]
+    url = f"/orders/{order.pk}/cancel/"
+    assert f'action="{url}"' in merchant_a.web.get(f"/orders/{order.pk}/").content.decode()
+    # when: the order page's button is posted (a reason typed or not) → the confirmation page, nothing changed
+    r = merchant_a.web.post(url, {"reason": "Customer called"})
+    html = r.content.decode()
+    assert r.status_code == 200
+    assert "Cancel: 1 order?" in html and "#1" in html
+    assert "Cancelled here only: Shopify is not told." in html  # the channel registry's sentence
+    assert f'action="{url}"' in html and 'value="Customer called"' in html
+    # when: confirmed without a reason → the page again (400), nothing changed
+    r = merchant_a.web.post(url, {"confirmed": "yes", "reason": " "})
+    assert r.status_code == 400 and "Give a reason" in r.content.decode()
+    assert _statuses(merchant_a, [order]) == ["unfulfilled"]
+    # another merchant cannot reach it even confirmed
+    assert merchant_b.web.post(url, {"confirmed": "yes", "reason": "x"}).status_code == 404
+    assert _statuses(merchant_a, [order]) == ["unfulfilled"]
+    # when: confirmed with a reason → cancelled, the reason on the order's event
+    r = merchant_a.web.post(url, {"confirmed": "yes", "reason": "Customer called to cancel"})
+    assert (r.status_code, r["Location"]) == (302, f"/orders/{order.pk}/")
+    assert _statuses(merchant_a, [order]) == ["cancelled"]
+    with tenant_scope(merchant_a.merchant):
+        assert list(OrderEvent.objects.filter(merchant=merchant_a.merchant, order=order,
+                                              kind=OrderEvent.Kind.CANCELLED).values_list("message", flat=True)
+                    ) == ["Customer called to cancel"]

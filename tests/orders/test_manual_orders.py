@@ -9,8 +9,9 @@ from decimal import Decimal
 import pytest
 
 from accounts.tenancy import tenant_scope
+from core.iso_codes import COUNTRIES
 from inventory.models import Product
-from orders.addresses import COUNTRIES, address_problems
+from orders.addresses import address_problems
 from orders.models import Order
 from tests.inventory.helpers import make_product
 

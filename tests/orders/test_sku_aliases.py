@@ -159,3 +159,25 @@ def test_the_sku_alias_api_creates_lists_and_deletes(merchant_a, merchant_b):
     assert merchant_a.api.delete(f"/api/v1/sku-aliases/{body['id']}/").status_code == 204
     with tenant_scope(m):
         assert SkuAlias.objects.filter(merchant=m).count() == 0
+
+
+def test_the_aliases_page_is_an_orders_tab_and_a_products_page_lists_its_aliases(merchant_a, merchant_b):
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        mug, bowl = make_product(m, "MUG", on_hand=1), make_product(m, "BOWL", on_hand=1)
+        store = make_integration(m, name="Shop A")
+        inventory_services.sku_alias_remember(merchant=m, sku="ext-mug", product=mug)
+        inventory_services.sku_alias_remember(merchant=m, sku="shop-mug", product=mug,
+                                              store_key=f"integration:{store.pk}")
+        inventory_services.sku_alias_remember(merchant=m, sku="ext-bowl", product=bowl)
+    for path in ("/orders/", "/orders/new/", "/orders/sku-aliases/"):
+        tabs = merchant_a.web.get(path).content.decode().split('class="toolbar order-tabs"')[1].split("</nav>")[0]
+        assert 'href="/orders/sku-aliases/">Remembered SKUs</a>' in tabs
+    page = merchant_a.web.get(f"/inventory/products/{mug.pk}/").content.decode()
+    section = page.split('class="panel sku-aliases"')[1].split("</div>")[0]
+    assert "ext-mug</span> · every store" in section and "shop-mug</span> · one store" in section
+    assert "ext-bowl" not in section and 'href="/orders/sku-aliases/"' in section
+    with tenant_scope(merchant_b.merchant):  # another merchant's product of the same SKU has none of them
+        other = make_product(merchant_b.merchant, "MUG", on_hand=1)
+    assert "ext-mug" not in merchant_b.web.get(f"/inventory/products/{other.pk}/").content.decode()
+    assert merchant_b.web.get(f"/inventory/products/{mug.pk}/").status_code == 404
