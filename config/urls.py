@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("inventory.api_urls")),
     path("", include("orders.api_urls")),
     path("", include("integrations.api_urls")),
+    path("", include("webhooks.api_urls")),
 ]
 
 urlpatterns = [
@@ -28,6 +29,7 @@ urlpatterns = [
     path("orders/", include("orders.urls")),
     path("integrations/", include("integrations.urls")),
     path("shipments/", include("labels.urls")),
+    path("webhook-events/", include("webhooks.urls")),  # the dashboard; the receiver is /webhooks/<channel>/<token>/
 ]
 
 handler400 = "core.views.bad_request"
