@@ -146,6 +146,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "integrations.integration_poll_fanout": {"task": "integrations.integration_poll_fanout", "schedule": 60.0},
     "integrations.stock_push_fanout": {"task": "integrations.stock_push_fanout", "schedule": 60.0},
     "integrations.tracking_push_fanout": {"task": "integrations.tracking_push_fanout", "schedule": 60.0},
+    # The webhook inbox: retries that are due and events stranded past their lease; old bodies and rows pruned.
+    "webhooks.events_dispatch": {"task": "webhooks.events_dispatch", "schedule": 30.0},
+    "webhooks.events_prune": {"task": "webhooks.events_prune", "schedule": 3600.0},
 }
 
 # --- Files --------------------------------------------------------------------------------
@@ -302,6 +305,18 @@ if IS_PRODUCTION:
 
 WEBHOOK_BASE_URL = ENV.webhook_base_url
 
+# --- Webhook inbox (webhooks app) ---------------------------------------------------------
+WEBHOOK_MAX_BODY_BYTES = int(os.environ.get("WEBHOOK_MAX_BODY_BYTES", str(2 * 1024 * 1024)))  # larger → 413
+WEBHOOK_BODY_RETENTION_DAYS = int(os.environ.get("WEBHOOK_BODY_RETENTION_DAYS", "30"))  # processed bodies
+WEBHOOK_ROW_RETENTION_DAYS = int(os.environ.get("WEBHOOK_ROW_RETENTION_DAYS", "90"))  # identities (dedupe)
+WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "10"))
+WEBHOOK_RETRY_BASE_SECONDS = float(os.environ.get("WEBHOOK_RETRY_BASE_SECONDS", "30"))
+WEBHOOK_RETRY_CAP_SECONDS = float(os.environ.get("WEBHOOK_RETRY_CAP_SECONDS", str(6 * 3600)))
+# A claimed event not finished by then is run again (longer than CELERY_TASK_TIME_LIMIT); a received one
+# not claimed within the dispatch lease is enqueued again.
+WEBHOOK_PROCESSING_LEASE_SECONDS = float(os.environ.get("WEBHOOK_PROCESSING_LEASE_SECONDS", "600"))
+WEBHOOK_DISPATCH_LEASE_SECONDS = float(os.environ.get("WEBHOOK_DISPATCH_LEASE_SECONDS", "60"))
+
 # --- Channels: outbound HTTP (integrations.http) and Shopify -------------------------------
 CHANNEL_HTTP_CONNECT_TIMEOUT = float(os.environ.get("CHANNEL_HTTP_CONNECT_TIMEOUT", "5"))
 CHANNEL_HTTP_READ_TIMEOUT = float(os.environ.get("CHANNEL_HTTP_READ_TIMEOUT", "30"))
@@ -311,6 +326,10 @@ CHANNEL_HTTP_MAX_ATTEMPTS = int(os.environ.get("CHANNEL_HTTP_MAX_ATTEMPTS", "5")
 SHOPIFY_API_BASE_URL = os.environ.get("SHOPIFY_API_BASE_URL") or "https://{shop}"
 SHOPIFY_CLIENT_ID = os.environ.get("SHOPIFY_CLIENT_ID", "")
 SHOPIFY_CLIENT_SECRET = os.environ.get("SHOPIFY_CLIENT_SECRET", "")
+# A client-secret rotation: the old secret and when it was replaced (ISO 8601); webhooks signed with it
+# are accepted for an hour after that moment.
+SHOPIFY_CLIENT_SECRET_PREVIOUS = os.environ.get("SHOPIFY_CLIENT_SECRET_PREVIOUS", "")
+SHOPIFY_CLIENT_SECRET_ROTATED_AT = os.environ.get("SHOPIFY_CLIENT_SECRET_ROTATED_AT", "")
 
 # --- Time, language -----------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -29,7 +29,8 @@ urlpatterns = [
     path("orders/", include("orders.urls")),
     path("integrations/", include("integrations.urls")),
     path("shipments/", include("labels.urls")),
-    path("webhook-events/", include("webhooks.urls")),  # the dashboard; the receiver is /webhooks/<channel>/<token>/
+    path("webhooks/", include("webhooks.urls")),  # no login: each delivery is verified by its signature
+    path("webhook-events/", include("webhooks.dashboard_urls")),  # the dashboard; the receiver is /webhooks/<channel>/<token>/
 ]
 
 handler400 = "core.views.bad_request"

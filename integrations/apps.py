@@ -6,8 +6,10 @@ class IntegrationsConfig(AppConfig):
 
     def ready(self) -> None:
         from integrations.channels import amazon, shopify, woocommerce
+        from integrations.channels.shopify import webhooks as shopify_webhooks
         from integrations.channels.shopify.credentials import shopify_credentials_validate
         from integrations.credentials import credential_validator_register
+        from integrations.receivers import webhook_receiver_register
         from integrations.registry import channel_package_register
         from integrations.selectors import integration_choices
         from integrations.sync.stock import CONSUMER, stock_push_schedule
@@ -18,6 +20,8 @@ class IntegrationsConfig(AppConfig):
         for package in (shopify, woocommerce, amazon):
             channel_package_register(package.CHANNEL)
         credential_validator_register("shopify", shopify_credentials_validate)
+        # Webhook deliveries: each channel's receiver (verify, identify, topic -> service) for the inbox.
+        webhook_receiver_register(shopify_webhooks.RECEIVER)
         # The order list's store filter names the merchant's stores (orders cannot import integrations).
         store_choice_sources.register("integrations", integration_choices)
 

@@ -166,7 +166,8 @@ def integration_update(*, merchant: Merchant, actor: User | None, integration: I
         changed.append("settings")
         push_again = any(before.get(key) != row.settings.get(key) for key in PUSH_SETTINGS)
     if credentials is not None:
-        row.credentials = _clean_credentials(row.channel, credentials, from_oauth=from_oauth)
+        row.credentials = credentials_keep_previous_secret(
+            before=row.credentials, after=_clean_credentials(row.channel, credentials, from_oauth=from_oauth))
         row.status = Integration.Status.ACTIVE
         changed += ["credentials", "status"]
     row.save(update_fields=changed)
@@ -191,6 +192,31 @@ def integration_disconnect(*, merchant: Merchant, actor: User | None, integratio
         logger.info("integrations.integration.disconnected",
                     extra={"merchant_id": merchant.pk, "integration_id": row.pk})
     return row
+
+
+def credentials_keep_previous_secret(*, before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """A replaced `client_secret` (the key a channel signs its webhooks with) is kept as
+    `previous_client_secret` with the moment it was replaced: Shopify may sign with the old secret for
+    up to an hour after a rotation, and the webhook receiver accepts it for that hour."""
+    old, new = (before or {}).get("client_secret"), after.get("client_secret")
+    if old and new and old != new:
+        return {**after, "previous_client_secret": old, "client_secret_rotated_at": timezone.now().isoformat()}
+    return after
+
+
+@transaction.atomic
+def integration_uninstalled(*, merchant: Merchant, integration: Integration) -> bool:
+    """The store removed our app: disconnected, and its access tokens forgotten (they are revoked anyway).
+    Nothing is sent to the channel (the uninstall removed our subscriptions). False if it already was."""
+    row = _locked(merchant, integration)
+    forgotten = {k: v for k, v in (row.credentials or {}).items() if k not in ("access_token", "refresh_token")}
+    if row.status == Integration.Status.DISCONNECTED and forgotten == row.credentials:
+        return False
+    row.status = Integration.Status.DISCONNECTED
+    row.credentials = forgotten
+    row.save(update_fields=["status", "credentials", "updated_at"])
+    logger.info("integrations.integration.uninstalled", extra={"merchant_id": merchant.pk, "integration_id": row.pk})
+    return True
 
 
 @transaction.atomic

@@ -1,23 +1,294 @@
-"""Webhook inbox services: receipt, processing, retries, replay and retention."""
+"""The webhook inbox: receipt, processing, retries, the dispatcher, replay and retention.
+
+Receipt (`webhook_receive`) is the only thing between a channel and a 200: verify over the raw body,
+insert the row (the unique (integration, delivery_id) constraint settles duplicates, including
+concurrent ones), enqueue processing after the commit. Everything else happens later, from the row:
+
+- `webhook_event_process` (the task's body) claims the row (status `processing`, attempts + 1,
+  `next_attempt_at` a lease ahead: all in the database, so a worker killed mid-event still used up
+  an attempt), runs the channel's handler for the topic, and records `processed` with its result,
+  or `failed` with the next attempt after the shared backoff, or `dead` after the last attempt
+  (the merchant is notified).
+- `webhook_events_dispatch` (beat) enqueues what is due: failed events whose retry time came, and
+  events left `received` (the enqueue after commit was lost) or `processing` (the worker died)
+  past their lease. Rows are claimed with SELECT ... FOR UPDATE SKIP LOCKED (core.outbox.claim_due),
+  so two dispatchers never enqueue the same event.
+- `webhook_events_prune` (beat) drops processed bodies after WEBHOOK_BODY_RETENTION_DAYS and whole
+  rows (the identities that refuse late duplicates) after WEBHOOK_ROW_RETENTION_DAYS.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from django.db import transaction
-from django.db.models import QuerySet
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Merchant
+from accounts.tenancy import tenant_scope, unscoped
+from core.backoff import backoff_until
 from core.enqueue import enqueue_on_commit
+from core.outbox import claim_due
+from integrations.models import Integration
+from integrations.receivers import PermanentFailure, webhook_receivers
 from webhooks.models import WebhookEvent
 
+logger = logging.getLogger(__name__)
+
 PROCESS_TASK = "webhooks.event_process"
+Status = WebhookEvent.Status
+PENDING = (Status.RECEIVED, Status.PROCESSING, Status.FAILED)
+ERROR_MAX = 4000
+
+
+def _seconds(name: str, default: float) -> timedelta:
+    return timedelta(seconds=float(getattr(settings, name, default)))
+
+
+def max_attempts() -> int:
+    return int(getattr(settings, "WEBHOOK_MAX_ATTEMPTS", 10))
+
+
+# ---------------------------------------------------------------- receipt
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the endpoint answers: `status` (HTTP) and `code` ("stored", "duplicate", "invalid_json",
+    "handshake", or why the delivery was refused), and the event's id when a row exists."""
+
+    status: int
+    code: str
+    event_id: int | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.status == 200
+
+
+def _rejected(channel: str, code: str, *, integration_id: int | None = None) -> Receipt:
+    """401 for every refusal, whatever its reason (the sender learns nothing about our tokens): a counter
+    per channel and reason, and a log line that names neither body nor signature."""
+    key = f"webhooks:rejected:{channel[:16]}:{code}"
+    try:
+        if not cache.add(key, 1, timeout=None):
+            cache.incr(key)
+    except Exception:  # noqa: BLE001 - a counter must never turn a refusal into a 500
+        logger.warning("webhooks.counter_unavailable", exc_info=True)
+    logger.warning("webhooks.delivery.rejected",
+                   extra={"channel": channel[:16], "reason": code, "integration_id": integration_id})
+    return Receipt(status=401, code=code)
+
+
+def rejected_count(channel: str, code: str) -> int:
+    """How many deliveries were refused for `code` (ops and tests)."""
+    return int(cache.get(f"webhooks:rejected:{channel[:16]}:{code}") or 0)
+
+
+def _integration_for(channel: str, token: str) -> Integration | None:
+    if not token or len(token) > 64:
+        return None
+    with unscoped("webhook: the token names the store, and so the merchant"):
+        return (Integration.objects
+                .filter(webhook_token=token, channel=channel, merchant__is_active=True)
+                .only("id", "merchant_id", "channel", "status", "credentials", "settings").first())
+
+
+def webhook_receive(*, channel: str, token: str, headers: Mapping[str, str], body: bytes,
+                    now: datetime | None = None) -> Receipt:
+    """Verify one delivery and store it before it is acknowledged.
+
+    Database errors propagate (the endpoint answers 5xx, the sender retries): there is never a 200
+    without a committed row. Too-large bodies are refused by the endpoint before this is called.
+    """
+    receiver = webhook_receivers.get(channel)
+    if receiver is None:
+        return _rejected(channel, "unknown_channel")
+    if receiver.is_handshake is not None and receiver.is_handshake(headers, body):
+        return Receipt(status=200, code="handshake")
+    integration = _integration_for(channel, token)
+    if integration is None:
+        return _rejected(channel, "unknown_token")
+    if integration.status == Integration.Status.DISCONNECTED:
+        return _rejected(channel, "disconnected", integration_id=integration.pk)
+    now = now or timezone.now()
+    if not receiver.verify(integration, headers, body, now):
+        signed = not receiver.signature_header or headers.get(receiver.signature_header)
+        code = "signature_invalid" if signed else "signature_missing"
+        return _rejected(channel, code, integration_id=integration.pk)
+
+    delivery = receiver.identify(headers, body)
+    status, error = Status.RECEIVED, ""
+    try:
+        json.loads(body)
+    except ValueError as exc:  # UnicodeDecodeError is a ValueError too
+        status, error = Status.FAILED, f"The body is not valid JSON: {exc}"[:ERROR_MAX]
+    event = WebhookEvent(
+        merchant_id=integration.merchant_id, integration_id=integration.pk, channel=channel,
+        topic=delivery.topic, delivery_id=delivery.delivery_id, headers=delivery.headers, body=body,
+        status=status, last_error=error, received_at=now,
+        # A received event no worker claimed by then is enqueued again by the dispatcher; a failed
+        # one (not JSON) waits for a person: no retry would parse it.
+        next_attempt_at=now + _seconds("WEBHOOK_DISPATCH_LEASE_SECONDS", 60) if status == Status.RECEIVED else None,
+    )
+    with tenant_scope(integration.merchant_id):
+        try:
+            with transaction.atomic():
+                event.save(force_insert=True)
+                if status == Status.RECEIVED:
+                    webhook_event_enqueue(event)
+        except IntegrityError:
+            # The unique (integration, delivery_id) constraint: the same delivery is stored already (or is
+            # being stored by a concurrent request, whose commit we waited for). Anything else re-raises.
+            existing = (WebhookEvent.objects.filter(integration_id=integration.pk, delivery_id=delivery.delivery_id)
+                        .values_list("pk", flat=True).first())
+            if existing is None:
+                raise
+            logger.info("webhooks.delivery.duplicate", extra={"merchant_id": integration.merchant_id,
+                                                              "event_id": existing, "topic": delivery.topic})
+            return Receipt(status=200, code="duplicate", event_id=existing)
+    logger.info("webhooks.delivery.stored", extra={"merchant_id": integration.merchant_id, "event_id": event.pk,
+                                                   "topic": delivery.topic, "status": status})
+    return Receipt(status=200, code="stored" if status == Status.RECEIVED else "invalid_json", event_id=event.pk)
 
 
 def webhook_event_enqueue(event: WebhookEvent) -> None:
     """Processing is sent after the commit; if the send is lost, the dispatcher finds the row anyway."""
     enqueue_on_commit(PROCESS_TASK, merchant_id=event.merchant_id, event_id=event.pk)
+
+
+# ---------------------------------------------------------------- processing
+
+
+def _claim(merchant: Merchant, event_id: int, now: datetime) -> tuple[WebhookEvent | None, str]:
+    """Take the event for one attempt, or say why not. One short transaction, committed before the
+    handler runs, so the attempt is counted even if this worker never comes back."""
+    with transaction.atomic():
+        event = (WebhookEvent.objects.select_for_update(of=("self",)).select_related("integration")
+                 .filter(merchant=merchant, pk=event_id).first())
+        if event is None:
+            return None, "missing"
+        if event.status in (Status.PROCESSED, Status.DEAD):
+            return None, event.status
+        due = event.next_attempt_at is None or event.next_attempt_at <= now
+        if event.status == Status.PROCESSING and not due:
+            return None, "running"  # another worker holds it (its lease has not run out)
+        if event.status == Status.FAILED and (event.next_attempt_at is None or not due):
+            return None, "not-due"
+        if event.body is None:
+            event.status, event.last_error, event.next_attempt_at = Status.FAILED, "The body was pruned.", None
+            event.save(update_fields=["status", "last_error", "next_attempt_at"])
+            return None, "pruned"
+        if event.attempts >= max_attempts():
+            # Its last attempt never reported back (the worker died, perhaps because of this very event).
+            _dead(event, event.last_error or f"The worker was lost during attempt {event.attempts}.")
+            return None, "dead"
+        event.status = Status.PROCESSING
+        event.attempts += 1
+        event.next_attempt_at = now + _seconds("WEBHOOK_PROCESSING_LEASE_SECONDS", 600)
+        event.save(update_fields=["status", "attempts", "next_attempt_at"])
+    return event, "claimed"
+
+
+def _dead(event: WebhookEvent, error: str) -> None:
+    from notifications.services import notification_integration_failure
+
+    event.status, event.last_error, event.next_attempt_at = Status.DEAD, error[:ERROR_MAX], None
+    event.save(update_fields=["status", "last_error", "next_attempt_at"])
+    logger.error("webhooks.event.dead", extra={"merchant_id": event.merchant_id, "event_id": event.pk,
+                                               "topic": event.topic, "attempts": event.attempts})
+    notification_integration_failure(
+        merchant=event.merchant, kind="webhook_dead", reference=f"webhook-event:{event.pk}",
+        summary=f"{event.channel} {event.topic} (delivery {event.delivery_id[:60]})",
+        detail=f"Gave up after {event.attempts} attempts. Last error: {error}")
+
+
+def _finish(event: WebhookEvent, **changes) -> bool:
+    """Write the outcome of this attempt, unless the row moved on meanwhile (our lease ran out and
+    another attempt took it): the latest attempt owns the row."""
+    return bool(WebhookEvent.objects.filter(pk=event.pk, status=Status.PROCESSING, attempts=event.attempts)
+                .update(**changes))
+
+
+def webhook_event_process(*, merchant: Merchant, event_id: int, now: datetime | None = None) -> str:
+    """One attempt at one event (the task's body); returns what happened, for the task's result."""
+    event, outcome = _claim(merchant, event_id, now or timezone.now())
+    if event is None:
+        return outcome
+    try:
+        result = _run(merchant, event)
+    except PermanentFailure as exc:
+        _finish(event, status=Status.FAILED, last_error=str(exc)[:ERROR_MAX] or "Refused by the handler.",
+                next_attempt_at=None)
+        logger.warning("webhooks.event.refused", extra={"merchant_id": merchant.pk, "event_id": event.pk})
+        return "refused"
+    except Exception as exc:  # noqa: BLE001 - any other failure is retried, then dead-lettered
+        error = f"{type(exc).__name__}: {exc}"[:ERROR_MAX]
+        logger.warning("webhooks.event.failed", exc_info=True,
+                       extra={"merchant_id": merchant.pk, "event_id": event.pk, "attempt": event.attempts})
+        if event.attempts >= max_attempts():
+            with transaction.atomic():
+                row = (WebhookEvent.objects.select_for_update(of=("self",))
+                       .filter(pk=event.pk, status=Status.PROCESSING, attempts=event.attempts).first())
+                if row is not None:
+                    _dead(row, error)
+            return "dead"
+        retry_at = backoff_until(event.attempts, base=float(getattr(settings, "WEBHOOK_RETRY_BASE_SECONDS", 30)),
+                                 cap=float(getattr(settings, "WEBHOOK_RETRY_CAP_SECONDS", 6 * 3600)))
+        _finish(event, status=Status.FAILED, last_error=error, next_attempt_at=retry_at)
+        return "failed"
+    _finish(event, status=Status.PROCESSED, result=result, last_error="", next_attempt_at=None,
+            processed_at=timezone.now())
+    return "processed"
+
+
+def _run(merchant: Merchant, event: WebhookEvent) -> dict:
+    receiver = webhook_receivers.get(event.channel)
+    if receiver is None:
+        raise PermanentFailure(f"No webhook receiver for channel {event.channel!r}.")
+    try:
+        payload = json.loads(bytes(event.body))
+    except ValueError as exc:
+        raise PermanentFailure(f"The body is not valid JSON: {exc}") from exc
+    handler = receiver.handlers.get(event.topic)
+    if handler is None:
+        return {"action": "ignored", "reason": f"no handler for topic {event.topic!r}"}
+    result = handler(merchant=merchant, integration=event.integration, payload=payload, headers=event.headers)
+    return json.loads(json.dumps(result or {}, default=str))
+
+
+# ---------------------------------------------------------------- dispatcher
+
+
+def webhook_events_dispatch(*, limit: int = 500, now: datetime | None = None) -> int:
+    """Beat: enqueue every event that is due, at most `limit` per run; returns how many.
+
+    Due means a failed event whose retry time came, or an event still `received` or `processing`
+    past its lease. Claimed rows are put back to `received` with a new lease, so the task's own claim
+    takes them, and a lost enqueue is found again by a later run.
+    """
+    now = now or timezone.now()
+    with unscoped("webhook dispatcher: every merchant's due events"):
+        rows = claim_due(
+            WebhookEvent.objects.filter(status__in=PENDING, next_attempt_at__isnull=False),
+            limit=limit, order_by=("next_attempt_at", "pk"), now=now,
+            lease=_seconds("WEBHOOK_DISPATCH_LEASE_SECONDS", 60), updates={"status": Status.RECEIVED},
+        )
+    for row in rows:
+        webhook_event_enqueue(row)
+    if rows:
+        logger.info("webhooks.dispatch", extra={"enqueued": len(rows)})
+    return len(rows)
+
+
+# ---------------------------------------------------------------- replay
 
 
 def webhook_events_replay(*, merchant: Merchant, events: QuerySet[WebhookEvent] | Iterable[WebhookEvent]) -> int:
@@ -28,21 +299,56 @@ def webhook_events_replay(*, merchant: Merchant, events: QuerySet[WebhookEvent] 
     body was pruned are skipped (nothing left to process) and are not counted. Events of another
     merchant are ignored: the ids are re-read under `merchant`.
     """
-    ids = [e.pk for e in events] if not isinstance(events, QuerySet) else list(events.values_list("pk", flat=True))
+    ids = list(events.values_list("pk", flat=True)) if isinstance(events, QuerySet) else [e.pk for e in events]
     if not ids:
         return 0
     now = timezone.now()
     with transaction.atomic():
         rows = list(
             WebhookEvent.objects.filter(merchant=merchant, pk__in=ids, body__isnull=False)
-            .select_for_update().order_by("pk")
+            .select_for_update(of=("self",)).order_by("pk").only("pk", "merchant_id")
         )
         if not rows:
             return 0
-        WebhookEvent.objects.filter(pk__in=[r.pk for r in rows]).update(
-            status=WebhookEvent.Status.RECEIVED, attempts=0, next_attempt_at=now, last_error="",
-            processed_at=None,
+        WebhookEvent.objects.filter(merchant=merchant, pk__in=[r.pk for r in rows]).update(
+            status=Status.RECEIVED, attempts=0, last_error="", processed_at=None,
+            next_attempt_at=now + _seconds("WEBHOOK_DISPATCH_LEASE_SECONDS", 60),
         )
         for row in rows:
             webhook_event_enqueue(row)
+    logger.info("webhooks.replay", extra={"merchant_id": merchant.pk, "events": len(rows)})
     return len(rows)
+
+
+# ---------------------------------------------------------------- retention
+
+
+def webhook_events_prune(*, now: datetime | None = None, batch: int = 1000, max_batches: int = 100) -> dict[str, int]:
+    """Beat: drop the bodies of events processed more than WEBHOOK_BODY_RETENTION_DAYS ago, and delete
+    whole rows received more than WEBHOOK_ROW_RETENTION_DAYS ago that are finished (processed, failed
+    or dead). Short batches, each its own statement, so no long lock is held."""
+    now = now or timezone.now()
+    body_before = now - timedelta(days=int(getattr(settings, "WEBHOOK_BODY_RETENTION_DAYS", 30)))
+    row_before = now - timedelta(days=int(getattr(settings, "WEBHOOK_ROW_RETENTION_DAYS", 90)))
+    pruned = deleted = 0
+    with unscoped("webhook retention: every merchant's old events"):
+        for _ in range(max_batches):
+            ids = list(WebhookEvent.objects.filter(status=Status.PROCESSED, processed_at__lt=body_before,
+                                                   body__isnull=False).values_list("pk", flat=True)[:batch])
+            if not ids:
+                break
+            pruned += WebhookEvent.objects.filter(pk__in=ids).update(body=None, body_pruned_at=now)
+        finished = Q(status__in=[Status.PROCESSED, Status.FAILED, Status.DEAD])
+        for _ in range(max_batches):
+            ids = list(WebhookEvent.objects.filter(finished, received_at__lt=row_before)
+                       .values_list("pk", flat=True)[:batch])
+            if not ids:
+                break
+            deleted += WebhookEvent.objects.filter(pk__in=ids).delete()[0]
+    if pruned or deleted:
+        logger.info("webhooks.prune", extra={"bodies": pruned, "rows": deleted})
+    return {"bodies_pruned": pruned, "rows_deleted": deleted}
+
+
+__all__ = ["Receipt", "rejected_count", "webhook_event_enqueue", "webhook_event_process",
+           "webhook_events_dispatch", "webhook_events_prune", "webhook_events_replay", "webhook_receive"]

@@ -1,11 +1,7 @@
 from django.urls import path
 
-from webhooks import views
+from webhooks.views import webhook_receive_view
 
-# Mounted at /webhook-events/: the dashboard. The receiver (/webhooks/<channel>/<token>/) is another prefix.
 urlpatterns = [
-    path("", views.WebhookEventListView.as_view(), name="webhook-event-list"),
-    path("replay/", views.WebhookEventBulkReplayView.as_view(), name="webhook-event-bulk-replay"),
-    path("<id:pk>/", views.WebhookEventDetailView.as_view(), name="webhook-event-detail"),
-    path("<id:pk>/replay/", views.WebhookEventReplayView.as_view(), name="webhook-event-replay"),
+    path("<slug:channel>/<str:token>/", webhook_receive_view, name="webhook-receive"),
 ]

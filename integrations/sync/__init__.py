@@ -5,6 +5,7 @@ Public services (tasks, views and the webhook inbox call these by name):
 - `integration_poll(merchant=, integration_id=)`, `integrations_due_for_poll()`.
 - `stock_push(merchant=)`, `listings_push(merchant=, integration=, product_ids=)`, `stock_push_schedule(merchant_id)`.
 - `listing_channel_quantity_seen(merchant=, integration=, external_id=, quantity=)`.
+- `listings_upsert(merchant=, integration=, items=)`: a page of listings, or a product webhook's variants.
 - `tracking_push(merchant=)`.
 - `integration_webhooks_remove(merchant=, integration_id=)`: after a disconnect (enqueued by integration_disconnect).
 """
@@ -18,6 +19,7 @@ from integrations.sync.connect import (
     integration_poll_schedule,
     integration_webhooks_remove,
     integrations_due_for_poll,
+    listings_upsert,
     webhook_url,
 )
 from integrations.sync.stock import (
@@ -34,6 +36,7 @@ from integrations.sync.tracking import tracking_push, tracking_push_due_merchant
 __all__ = [
     "CONNECT_STEPS", "CONSUMER", "SYNC_STEPS", "ChannelSession", "integration_job_run", "integration_needs_reconnect",
     "integration_poll", "integration_poll_schedule", "integration_webhooks_remove", "integrations_due_for_poll", "listing_channel_quantity_seen",
+    "listings_upsert",
     "listing_quantity", "listings_push", "stock_push", "stock_push_due_merchant_ids", "stock_push_schedule",
     "tracking_push", "tracking_push_due_merchant_ids", "webhook_url",
 ]

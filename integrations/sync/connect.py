@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from accounts.models import Merchant
 from core.errors import ValidationFailed
+from integrations.channels.base import ChannelListing
 from integrations.http import AuthFailed, ChannelError
 from integrations.models import Integration, Listing
 from integrations.sync.common import (
@@ -85,31 +86,12 @@ def listings_step(*, merchant: Merchant, integration: Integration, session: Chan
                   job: WorkerJob | None = None) -> dict:
     """Import every listing page by page (upsert by external id; a new or unmatched listing is matched to a
     product by SKU, case-insensitive; a merchant's own mapping is kept)."""
-    from inventory.selectors import product_map_by_sku
 
     cursor = integration.checkpoints.get("listings_cursor")
     seen = 0
     while True:
         page = session.call(lambda a, c=cursor: a.fetch_listings(c))
-        by_sku = product_map_by_sku(merchant=merchant, skus=[i.sku for i in page.items if i.sku])
-        with transaction.atomic():
-            existing = {row.external_id: row for row in Listing.objects.select_for_update().filter(
-                merchant=merchant, integration=integration, external_id__in=[i.external_id for i in page.items])}
-            new, changed = [], []
-            for item in page.items:
-                product = by_sku.get(item.sku.strip().lower()) if item.sku else None
-                row = existing.get(item.external_id)
-                if row is None:
-                    new.append(Listing(merchant=merchant, integration=integration, external_id=item.external_id,
-                                       inventory_item_id=item.inventory_item_id, sku=item.sku[:255],
-                                       title=item.title[:512], product=product))
-                    continue
-                row.inventory_item_id, row.sku, row.title = item.inventory_item_id, item.sku[:255], item.title[:512]
-                if row.product_id is None and product is not None:
-                    row.product = product
-                changed.append(row)
-            Listing.objects.bulk_create(new, ignore_conflicts=True)
-            Listing.objects.bulk_update(changed, ["inventory_item_id", "sku", "title", "product", "updated_at"])
+        listings_upsert(merchant=merchant, integration=integration, items=page.items)
         quantities_seen(merchant=merchant, integration=integration,
                         quantities={i.external_id: i.quantity for i in page.items if i.quantity is not None})
         seen += len(page.items)
@@ -119,6 +101,35 @@ def listings_step(*, merchant: Merchant, integration: Integration, session: Chan
             _progress(job, seen)
         if cursor is None:
             return {"listings": seen}
+
+
+def listings_upsert(*, merchant: Merchant, integration: Integration, items: list[ChannelListing]) -> dict[str, int]:
+    """Upsert listings by external id (a page of the import, or a product-update webhook's variants): a new
+    or unmatched listing is matched to a product by SKU, case-insensitive; a merchant's own mapping is kept."""
+    from inventory.selectors import product_map_by_sku
+
+    by_sku = product_map_by_sku(merchant=merchant, skus=[i.sku for i in items if i.sku])
+    with transaction.atomic():
+        existing = {row.external_id: row for row in Listing.objects.select_for_update().filter(
+            merchant=merchant, integration=integration, external_id__in=[i.external_id for i in items])}
+        new, changed = [], []
+        for item in items:
+            product = by_sku.get(item.sku.strip().lower()) if item.sku else None
+            row = existing.get(item.external_id)
+            if row is None:
+                new.append(Listing(merchant=merchant, integration=integration, external_id=item.external_id,
+                                   inventory_item_id=item.inventory_item_id, sku=item.sku[:255],
+                                   title=item.title[:512], product=product))
+                continue
+            before = (row.inventory_item_id, row.sku, row.title, row.product_id)
+            row.inventory_item_id, row.sku, row.title = item.inventory_item_id, item.sku[:255], item.title[:512]
+            if row.product_id is None and product is not None:
+                row.product = product
+            if (row.inventory_item_id, row.sku, row.title, row.product_id) != before:
+                changed.append(row)
+        Listing.objects.bulk_create(new, ignore_conflicts=True)
+        Listing.objects.bulk_update(changed, ["inventory_item_id", "sku", "title", "product", "updated_at"])
+    return {"created": len(new), "updated": len(changed), "unchanged": len(items) - len(new) - len(changed)}
 
 
 def webhook_url(integration: Integration) -> str | None:

@@ -24,7 +24,7 @@ def test_adapter_for_builds_the_registered_adapter_with_the_callers_budget_and_c
     adapter.on_credentials_changed({"access_token": "new"})
     assert seen == [{"access_token": "new"}]
     assert "write_inventory" in adapter.required_scopes
-    assert set(adapter.webhook_topics) == {"orders/create", "orders/updated", "orders/cancelled", "products/update",
+    assert set(adapter.webhook_topics) == {"orders/create", "orders/updated", "orders/cancelled", "orders/paid", "products/update",
                                            "inventory_levels/update", "app/uninstalled"}
 
 

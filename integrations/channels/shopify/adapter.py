@@ -146,8 +146,8 @@ class ShopifyAdapter(ChannelAdapter):
         "read_orders", "read_products", "read_inventory", "write_inventory", "read_locations",
         "read_merchant_managed_fulfillment_orders", "write_merchant_managed_fulfillment_orders")
     webhook_topics: ClassVar[tuple[str, ...]] = (
-        "orders/create", "orders/updated", "orders/cancelled", "products/update", "inventory_levels/update",
-        "app/uninstalled")
+        "orders/create", "orders/updated", "orders/cancelled", "orders/paid", "products/update",
+        "inventory_levels/update", "app/uninstalled")
 
     # Transport, for tests on a manual clock; adapter_for leaves them at real time.
     sleep: Callable[[float], None] = time.sleep

@@ -179,16 +179,16 @@ def test_webhooks_register_once_list_and_remove(shopify_fake, shopify_shop, shop
     after = adapter.webhooks_list()
 
     assert [s.topic for s in registered] == ["orders/create", "orders/updated", "orders/cancelled",
-                                             "products/update", "inventory_levels/update", "app/uninstalled"]
+                                             "orders/paid", "products/update", "inventory_levels/update", "app/uninstalled"]
     assert sorted(s.topic.lower() for s in shopify_shop.webhooks.values()) == sorted(
         s.topic.replace("/", "_") for s in after)
     assert sorted(again, key=lambda s: s.id) == sorted(registered, key=lambda s: s.id) == sorted(listed, key=lambda s: s.id)
-    assert len(shopify_fake.calls(root_field="webhookSubscriptionCreate")) == 6  # the second register made none
+    assert len(shopify_fake.calls(root_field="webhookSubscriptionCreate")) == 7  # the second register made none
     assert {s.url for s in listed} == {url}
     assert after == [s for s in listed if s.id not in (registered[0].id, registered[1].id)]
     assert all(isinstance(s, WebhookSubscription) and s.id.isdigit() for s in listed)
     assert {sub.topic for sub in shopify_shop.webhooks.values()} == {
-        "ORDERS_CANCELLED", "PRODUCTS_UPDATE", "INVENTORY_LEVELS_UPDATE", "APP_UNINSTALLED"}
+        "ORDERS_CANCELLED", "ORDERS_PAID", "PRODUCTS_UPDATE", "INVENTORY_LEVELS_UPDATE", "APP_UNINSTALLED"}
 
 
 class LostAnswerFake(ShopifyFake):

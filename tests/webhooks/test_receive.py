@@ -1,0 +1,273 @@
+"""The endpoint: verified over the raw body before anything is parsed, stored before it is acknowledged,
+one row per delivery however often and however concurrently it arrives."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+import requests
+from django.db import connection
+from django.utils import timezone
+
+from accounts.tenancy import tenant_scope, unscoped
+from integrations.models import Integration
+from integrations.services import integration_disconnect, integration_update
+from orders.models import Order, OrderEvent
+from tests.fakes.shopify.webhooks import webhook_request
+from tests.webhooks.conftest import SECRET, SHOP, deliver, new_event_id, order_body, raw_json, url_for
+from webhooks.models import WebhookEvent
+from webhooks.services import rejected_count
+
+pytestmark = pytest.mark.django_db
+
+
+def _events(merchant):
+    with tenant_scope(merchant):
+        return list(WebhookEvent.objects.filter(merchant=merchant).order_by("id"))
+
+
+def _refused(response) -> None:
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "not_authenticated"
+
+
+# ---------------------------------------------------------------- signatures
+
+
+def test_a_signed_delivery_is_stored_with_its_identity_and_chosen_headers(merchant_a, shop_a, client):
+    event_id = new_event_id()
+    response = deliver(client, shop_a, "orders/create", order_body(), event_id=event_id)
+
+    assert response.status_code == 200
+    [event] = _events(merchant_a.merchant)
+    assert (event.integration_id, event.channel, event.topic, event.delivery_id) == (
+        shop_a.pk, "shopify", "orders/create", event_id)
+    assert event.status == WebhookEvent.Status.RECEIVED  # the enqueue runs after a commit this test never makes
+    assert event.next_attempt_at > timezone.now()  # the dispatcher's safety net if that enqueue is lost
+    assert bytes(event.body) == raw_json(order_body())
+    assert event.headers["X-Shopify-Shop-Domain"] == SHOP
+    assert not any("hmac" in name.lower() for name in event.headers)  # never the signature
+
+
+def test_missing_signature_is_refused_counted_and_nothing_stored(merchant_a, shop_a, client):
+    before = rejected_count("shopify", "signature_missing")
+    response = deliver(client, shop_a, "orders/create", order_body(), drop=("X-Shopify-Hmac-Sha256",))
+
+    _refused(response)
+    assert _events(merchant_a.merchant) == []
+    assert rejected_count("shopify", "signature_missing") == before + 1
+
+
+def test_a_signature_made_with_another_secret_is_refused(merchant_a, shop_a, client):
+    before = rejected_count("shopify", "signature_invalid")
+    _refused(deliver(client, shop_a, "orders/create", order_body(), secret="shpss_someone_else"))
+    assert _events(merchant_a.merchant) == []
+    assert rejected_count("shopify", "signature_invalid") == before + 1
+
+
+def test_a_body_changed_after_signing_is_refused(merchant_a, shop_a, client):
+    response = deliver(client, shop_a, "orders/create", order_body(),
+                       tamper=lambda raw: raw.replace(b'"quantity": 2', b'"quantity": 9'))
+    _refused(response)
+    assert _events(merchant_a.merchant) == []
+
+
+def test_the_previous_secret_is_accepted_for_an_hour_after_a_rotation(merchant_a, shop_a, client):
+    merchant = merchant_a.merchant
+    with tenant_scope(merchant):
+        integration_update(merchant=merchant, actor=None, integration=shop_a,
+                           credentials={"shop_domain": SHOP, "access_token": "shpat_x", "client_secret": "shpss_new"})
+    assert deliver(client, shop_a, "orders/create", order_body(1), secret=SECRET).status_code == 200
+    assert deliver(client, shop_a, "orders/create", order_body(2), secret="shpss_new").status_code == 200
+
+    with unscoped("test: the rotation was an hour and a minute ago"):
+        row = Integration.objects.get(pk=shop_a.pk)
+        rotated = timezone.now() - timedelta(hours=1, minutes=1)
+        row.credentials = {**row.credentials, "client_secret_rotated_at": rotated.isoformat()}
+        row.save(update_fields=["credentials"])
+    _refused(deliver(client, shop_a, "orders/create", order_body(3), secret=SECRET))
+    assert deliver(client, shop_a, "orders/create", order_body(4), secret="shpss_new").status_code == 200
+    assert len(_events(merchant)) == 3
+
+
+def test_our_apps_secret_signs_oauth_installs_and_its_rotation_has_the_same_hour(merchant_a, client, settings):
+    settings.SHOPIFY_CLIENT_SECRET = "app_secret_new"
+    settings.SHOPIFY_CLIENT_SECRET_PREVIOUS = "app_secret_old"
+    settings.SHOPIFY_CLIENT_SECRET_ROTATED_AT = (timezone.now() - timedelta(minutes=30)).isoformat()
+    with tenant_scope(merchant_a.merchant):
+        oauth = Integration.objects.create(merchant=merchant_a.merchant, channel="shopify", name="OAuth shop",
+                                           credentials={"shop_domain": SHOP, "access_token": "shpua_x"})
+    assert deliver(client, oauth, "orders/create", order_body(1), secret="app_secret_new").status_code == 200
+    assert deliver(client, oauth, "orders/create", order_body(2), secret="app_secret_old").status_code == 200
+    settings.SHOPIFY_CLIENT_SECRET_ROTATED_AT = (timezone.now() - timedelta(minutes=61)).isoformat()
+    _refused(deliver(client, oauth, "orders/create", order_body(3), secret="app_secret_old"))
+    # Our app's secret is every shop's: a delivery for another shop is not this store's.
+    _refused(deliver(client, oauth, "orders/create", order_body(4), secret="app_secret_new",
+                     shop="other.myshopify.com"))
+
+
+def test_unknown_token_unknown_channel_and_disconnected_store_are_refused(merchant_a, shop_a, client):
+    raw, headers = webhook_request(topic="orders/create", body=order_body(), secret=SECRET, shop_domain=SHOP)
+    meta = {"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items() if k != "Content-Type"}
+    _refused(client.post("/webhooks/shopify/not-a-token/", data=raw, content_type="application/json", **meta))
+    _refused(client.post(f"/webhooks/amazon/{shop_a.webhook_token}/", data=raw, content_type="application/json",
+                         **meta))
+    _refused(client.post(f"/webhooks/nosuch/{shop_a.webhook_token}/", data=raw, content_type="application/json",
+                         **meta))
+    with tenant_scope(merchant_a.merchant):
+        integration_disconnect(merchant=merchant_a.merchant, actor=None, integration=shop_a)
+    _refused(deliver(client, shop_a, "orders/create", order_body()))
+    assert _events(merchant_a.merchant) == []
+
+
+def test_only_post_is_answered_and_no_login_or_csrf_is_asked(shop_a, client):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    assert strict.get(url_for(shop_a)).status_code == 405
+    assert deliver(strict, shop_a, "orders/create", order_body()).status_code == 200
+
+
+# ---------------------------------------------------------------- size, JSON
+
+
+def test_a_body_over_two_megabytes_is_413_and_nothing_is_stored(merchant_a, shop_a, client):
+    big = {"id": 1, "padding": "x" * (2 * 1024 * 1024)}
+    response = deliver(client, shop_a, "orders/create", big)
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+    assert _events(merchant_a.merchant) == []
+
+
+def test_verified_but_unparseable_json_is_stored_failed_with_the_reason_and_acknowledged(
+        merchant_a, shop_a, run_on_commit, client):
+    response = run_on_commit(client, shop_a, "orders/create", b"{\"id\": 1, \"name\": ")
+    assert response.status_code == 200
+    [event] = _events(merchant_a.merchant)
+    assert event.status == WebhookEvent.Status.FAILED
+    assert "not valid JSON" in event.last_error
+    assert event.next_attempt_at is None  # a retry would not fix it: the dispatcher leaves it alone
+    assert event.attempts == 0
+    with tenant_scope(merchant_a.merchant):
+        assert not Order.objects.exists()
+
+
+# ---------------------------------------------------------------- duplicates
+
+
+def test_one_event_sent_ten_times_is_one_row_processed_once(merchant_a, shop_a, run_on_commit, client):
+    event_id = new_event_id()
+    answers = [run_on_commit(client, shop_a, "orders/create", order_body(), event_id=event_id).status_code
+               for _ in range(10)]
+
+    assert answers == [200] * 10
+    [event] = _events(merchant_a.merchant)
+    assert event.status == WebhookEvent.Status.PROCESSED and event.attempts == 1
+    with tenant_scope(merchant_a.merchant):
+        assert Order.objects.count() == 1
+        assert OrderEvent.objects.filter(kind=OrderEvent.Kind.RECEIVED).count() == 1
+
+
+def test_without_an_event_id_the_webhook_id_identifies_the_delivery(merchant_a, shop_a, client):
+    for _ in range(3):
+        deliver(client, shop_a, "orders/create", order_body(), webhook_id="wh-1", drop=("X-Shopify-Event-Id",))
+    [event] = _events(merchant_a.merchant)
+    assert event.delivery_id == "wh-1"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_one_event_sent_twenty_times_at_once_is_one_row_processed_once(merchant_a, shop_a, live_server):
+    raw, headers = webhook_request(topic="orders/create", body=order_body(), secret=SECRET, shop_domain=SHOP,
+                                   event_id=new_event_id())
+    start = threading.Barrier(20)
+    answers: list[int] = []
+
+    def send():
+        start.wait()
+        answers.append(requests.post(live_server.url + url_for(shop_a), data=raw, headers=headers, timeout=30)
+                       .status_code)
+
+    threads = [threading.Thread(target=send) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert answers == [200] * 20
+    [event] = _events(merchant_a.merchant)
+    assert event.status == WebhookEvent.Status.PROCESSED and event.attempts == 1
+    with tenant_scope(merchant_a.merchant):
+        assert Order.objects.count() == 1
+        assert OrderEvent.objects.filter(kind=OrderEvent.Kind.RECEIVED).count() == 1
+
+
+# ---------------------------------------------------------------- database down
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_database_down_during_receipt_is_503_and_nothing_is_acknowledged(merchant_a, shop_a, client, monkeypatch):
+    """The request's own database session is terminated (from another session) after the token was
+    looked up and the signature checked, so the INSERT itself fails: 503, and no row exists after."""
+    import psycopg
+
+    from integrations.channels.shopify import webhooks as shopify_webhooks
+    from integrations.receivers import WebhookReceiver, webhook_receivers
+
+    params = connection.get_connection_params()
+    admin_dsn = {k: v for k, v in params.items() if k in ("host", "port", "user", "password", "dbname")}
+    receiver = webhook_receivers.get("shopify")
+
+    def verify_then_lose_the_database(integration, headers, body, now):
+        ok = shopify_webhooks.verify(integration, headers, body, now)
+        pid = connection.connection.info.backend_pid
+        with psycopg.connect(**admin_dsn, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+        return ok
+
+    broken = WebhookReceiver(**{**receiver.__dict__, "verify": verify_then_lose_the_database})
+    with webhook_receivers.registered("shopify", broken):
+        response = deliver(client, shop_a, "orders/create", order_body())
+
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "not_stored"
+    connection.close()
+    assert _events(merchant_a.merchant) == []
+    assert deliver(client, shop_a, "orders/create", order_body()).status_code == 200  # the retry is stored
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_database_unreachable_is_503(shop_a, client):
+    connection.close()
+    port = connection.settings_dict["PORT"]
+    connection.settings_dict["PORT"] = "1"  # nothing listens there
+    try:
+        response = deliver(client, shop_a, "orders/create", order_body())
+    finally:
+        connection.close()
+        connection.settings_dict["PORT"] = port
+    assert response.status_code == 503
+
+
+# ---------------------------------------------------------------- tenants
+
+
+def test_a_merchants_token_never_writes_into_another_merchant(merchant_a, merchant_b, shop_a, shop_b,
+                                                               run_on_commit, client):
+    # B's secret on A's URL: refused (the URL decides the store, and its secret must sign).
+    _refused(deliver(client, shop_a, "orders/create", order_body(), secret="shpss_b_secret",
+                     shop="b-shop.myshopify.com"))
+    assert run_on_commit(client, shop_a, "orders/create", order_body()).status_code == 200
+
+    [event] = _events(merchant_a.merchant)
+    assert event.merchant_id == merchant_a.merchant.pk
+    assert _events(merchant_b.merchant) == []
+    with tenant_scope(merchant_b.merchant):
+        assert not Order.objects.exists()
+        assert not WebhookEvent.objects.exists()  # B's scope sees none of A's events
+    with tenant_scope(merchant_a.merchant):
+        assert Order.objects.get().merchant_id == merchant_a.merchant.pk
