@@ -116,8 +116,10 @@ class WebhookEventViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.Retri
     queryset = WebhookEvent.objects.none()
 
     def get_merchant_queryset(self):
-        filters = selectors.WebhookEventFilters.from_params(self.request.query_params)
-        return selectors.webhook_event_list(merchant=self.merchant, filters=filters)
+        if self.action == "list":
+            filters = selectors.WebhookEventFilters.from_params(self.request.query_params)
+            return selectors.webhook_event_list(merchant=self.merchant, filters=filters)
+        return selectors.webhook_event_list(merchant=self.merchant)
 
     def retrieve(self, request, pk=None):
         event = selectors.webhook_event_get(merchant=self.merchant, pk=pk)
