@@ -19,7 +19,10 @@ processing to the Redis broker after commit, answer 200.
    close them) sends at a fixed rate of half the webhook's median max rate for `--seconds` × 2 s; each latency
    is measured from the request's scheduled time (no coordinated omission), p50/p99 of time to the full
    answer. The bare view is measured the same way at the same rate.
-3. Check: every 200 from the endpoint is one stored row and one queued task.
+3. CPU per request: the CPU time the gunicorn workers and their PostgreSQL backends used during each max-rate
+   round, divided by its requests (from /proc; Redis and wrk are not counted). On a shared machine this is the
+   steadier figure: it does not depend on how much of the CPU the other tenants of the machine left us.
+4. Check: every 200 from the endpoint is one stored row and one queued task.
 """
 
 from __future__ import annotations
@@ -228,6 +231,32 @@ def open_loop(*, port: int, path: str, body: bytes, headers: dict[str, str], rat
             "p99_ms": q[98] * 1000, "max_ms": latencies[-1] * 1000}
 
 
+def _ticks(pid: int) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:  # gone
+        return 0
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def server_pids(server: subprocess.Popen, database_url: str) -> list[int]:
+    """The gunicorn workers and the PostgreSQL backends of this database (the bench holds none)."""
+    import psycopg
+
+    workers = [int(p) for p in subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True,
+                                              text=True).stdout.split()]
+    name = database_url.rsplit("/", 1)[1]
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        backends = [r[0] for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> "
+                                               "pg_backend_pid() AND backend_type = 'client backend'", [name])]
+    return workers + backends
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time the processes have used so far: what a request costs whatever else runs on the machine."""
+    return sum(_ticks(p) for p in pids) / os.sysconf("SC_CLK_TCK")
+
+
 def queued(redis_url: str) -> int:
     import redis
 
@@ -290,15 +319,19 @@ def main() -> None:
                              connections=args.connections)
             if warm["errors"] or not warm["ok"]:
                 raise SystemExit(f"{name} {path}: {warm['detail']} (see {log})")
+        pids = server_pids(server, args.database_url)
         for r in range(args.rounds):
             for name in (("bare", "webhook") if r % 2 == 0 else ("webhook", "bare")):
+                cpu = cpu_seconds(pids)
                 res = wrk_round(port=port, path=paths[name], body_path=body_path, headers=headers,
                                 seconds=args.seconds, connections=args.connections)
+                res["cpu_ms"] = (cpu_seconds(pids) - cpu) * 1000 / max(1, res["requests"])
                 results[name].append(res)
-                print(f"  round {r + 1} {name}: {res['rps']:.0f}/s (errors {res['errors']}, wrk p50 "
-                      f"{res['detail']['p50_us'] / 1000:.1f} ms, p99 {res['detail']['p99_us'] / 1000:.1f} ms)",
-                      flush=True)
+                print(f"  round {r + 1} {name}: {res['rps']:.0f}/s, {res['cpu_ms']:.2f} CPU ms per request "
+                      f"(errors {res['errors']}, wrk p50 {res['detail']['p50_us'] / 1000:.1f} ms, "
+                      f"p99 {res['detail']['p99_us'] / 1000:.1f} ms)", flush=True)
         max_rate = {name: statistics.median(r["rps"] for r in rows) for name, rows in results.items()}
+        cpu_ms = {name: statistics.median(r["cpu_ms"] for r in rows) for name, rows in results.items()}
         half = max_rate["webhook"] / 2
         latency = {name: open_loop(port=port, path=paths[name], body=body, headers=headers, rate=half,
                                    seconds=args.seconds * 2) for name in ("webhook", "bare")}
@@ -320,6 +353,8 @@ def main() -> None:
     print("|---|---:|---:|---:|")
     print(f"| requests/s, max (median of {args.rounds}, wrk closed loop) | {max_rate['webhook']:,.0f} | "
           f"{max_rate['bare']:,.0f} | {max_rate['webhook'] / max_rate['bare']:.0%} |")
+    print(f"| CPU ms per request, gunicorn workers + their PostgreSQL backends (median) | {cpu_ms['webhook']:.2f} | "
+          f"{cpu_ms['bare']:.2f} | x{cpu_ms['webhook'] / cpu_ms['bare']:.1f} |")
     for key, label in (("p50_ms", "p50"), ("p99_ms", "p99")):
         w, b = latency["webhook"][key], latency["bare"][key]
         print(f"| {label} ms at {half:,.0f}/s open loop (half the webhook's max) | {w:.1f} | {b:.1f} | x{w / b:.1f} |")
