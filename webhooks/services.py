@@ -109,15 +109,15 @@ def webhook_receive(*, channel: str, token: str, headers: Mapping[str, str], bod
     without a committed row. Too-large bodies are refused by the endpoint before this is called.
     """
     receiver = webhook_receivers.get(channel)
-    if receiver is None:
-        return _rejected(channel, "unknown_channel")
-    if receiver.is_handshake is not None and receiver.is_handshake(headers, body):
-        return Receipt(status=200, code="handshake")
+    if receiver is None:  # counted under one label: a URL segment must not mint counter keys
+        return _rejected("unknown", "unknown_channel")
     integration = _integration_for(channel, token)
     if integration is None:
         return _rejected(channel, "unknown_token")
     if integration.status == Integration.Status.DISCONNECTED:
         return _rejected(channel, "disconnected", integration_id=integration.pk)
+    if receiver.is_handshake is not None and receiver.is_handshake(headers, body):
+        return Receipt(status=200, code="handshake")  # unsigned by design: answered, never stored
     now = now or timezone.now()
     if not receiver.verify(integration, headers, body, now):
         signed = not receiver.signature_header or headers.get(receiver.signature_header)
@@ -277,7 +277,8 @@ def webhook_events_dispatch(*, limit: int = 500, now: datetime | None = None) ->
     now = now or timezone.now()
     with unscoped("webhook dispatcher: every merchant's due events"):
         rows = claim_due(
-            WebhookEvent.objects.filter(status__in=PENDING, next_attempt_at__isnull=False),
+            # An inactive merchant's tasks do not run (TenantTask): its events wait instead of cycling.
+            WebhookEvent.objects.filter(status__in=PENDING, next_attempt_at__isnull=False, merchant__is_active=True),
             limit=limit, order_by=("next_attempt_at", "pk"), now=now,
             lease=_seconds("WEBHOOK_DISPATCH_LEASE_SECONDS", 60), updates={"status": Status.RECEIVED},
         )
@@ -297,7 +298,9 @@ def webhook_events_replay(*, merchant: Merchant, events: QuerySet[WebhookEvent] 
     Any status may be replayed (processed included: handlers are idempotent, so a replay of a
     processed event changes nothing unless the code that handles it changed). Only events whose
     body was pruned are skipped (nothing left to process) and are not counted. Events of another
-    merchant are ignored: the ids are re-read under `merchant`.
+    merchant are ignored: the ids are re-read under `merchant`. Each row goes back to `received`
+    with attempts 0 and is enqueued after the commit; its `next_attempt_at` is the dispatch lease
+    ahead (not now), so the dispatcher only sends it again if that enqueue is lost.
     """
     ids = list(events.values_list("pk", flat=True)) if isinstance(events, QuerySet) else [e.pk for e in events]
     if not ids:

@@ -3,6 +3,10 @@ one row per delivery however often and however concurrently it arrives."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import threading
 from datetime import timedelta
 
@@ -13,6 +17,7 @@ from django.utils import timezone
 
 from accounts.tenancy import tenant_scope, unscoped
 from integrations.models import Integration
+from integrations.receivers import Delivery, WebhookReceiver, hmac_base64_matches, webhook_receivers
 from integrations.services import integration_disconnect, integration_update
 from orders.models import Order, OrderEvent
 from tests.fakes.shopify.webhooks import webhook_request
@@ -43,7 +48,7 @@ def test_a_signed_delivery_is_stored_with_its_identity_and_chosen_headers(mercha
     assert response.status_code == 200
     [event] = _events(merchant_a.merchant)
     assert (event.integration_id, event.channel, event.topic, event.delivery_id) == (
-        shop_a.pk, "shopify", "orders/create", event_id)
+        shop_a.pk, "shopify", "orders/create", f"orders/create:{event_id}")
     assert event.status == WebhookEvent.Status.RECEIVED  # the enqueue runs after a commit this test never makes
     assert event.next_attempt_at > timezone.now()  # the dispatcher's safety net if that enqueue is lost
     assert bytes(event.body) == raw_json(order_body())
@@ -174,7 +179,16 @@ def test_without_an_event_id_the_webhook_id_identifies_the_delivery(merchant_a, 
     for _ in range(3):
         deliver(client, shop_a, "orders/create", order_body(), webhook_id="wh-1", drop=("X-Shopify-Event-Id",))
     [event] = _events(merchant_a.merchant)
-    assert event.delivery_id == "wh-1"
+    assert event.delivery_id == "orders/create:wh-1"
+
+
+def test_one_event_firing_two_topics_is_two_deliveries(merchant_a, shop_a, client):
+    """Shopify's de-duplication key is (topic, event id): an order created and paid at once is both."""
+    event_id = new_event_id()
+    deliver(client, shop_a, "orders/create", order_body(), event_id=event_id)
+    deliver(client, shop_a, "orders/paid", order_body(), event_id=event_id)
+    deliver(client, shop_a, "orders/paid", order_body(), event_id=event_id)
+    assert [e.topic for e in _events(merchant_a.merchant)] == ["orders/create", "orders/paid"]
 
 
 @pytest.mark.postgres
@@ -215,7 +229,6 @@ def test_database_down_during_receipt_is_503_and_nothing_is_acknowledged(merchan
     import psycopg
 
     from integrations.channels.shopify import webhooks as shopify_webhooks
-    from integrations.receivers import WebhookReceiver, webhook_receivers
 
     params = connection.get_connection_params()
     admin_dsn = {k: v for k, v in params.items() if k in ("host", "port", "user", "password", "dbname")}
@@ -271,3 +284,44 @@ def test_a_merchants_token_never_writes_into_another_merchant(merchant_a, mercha
         assert not WebhookEvent.objects.exists()  # B's scope sees none of A's events
     with tenant_scope(merchant_a.merchant):
         assert Order.objects.get().merchant_id == merchant_a.merchant.pk
+
+
+# ---------------------------------------------------------------- another channel plugs in
+
+
+def test_a_new_channel_plugs_in_a_receiver_without_touching_the_inbox(merchant_a, client,
+                                                                      django_capture_on_commit_callbacks):
+    """WooCommerce's shape (reference §2.8): an unsigned form-encoded ping answered 200 and not stored,
+    X-WC-Webhook-Signature over the raw body with the store's own secret, X-WC-Webhook-Delivery-ID."""
+    handled = []
+    receiver = WebhookReceiver(
+        channel="woocommerce", signature_header="X-WC-Webhook-Signature",
+        verify=lambda integration, headers, body, now: hmac_base64_matches(
+            body, headers.get("X-WC-Webhook-Signature"), [integration.credentials["webhook_secret"]]),
+        identify=lambda headers, body: Delivery(topic=headers.get("X-WC-Webhook-Topic", ""),
+                                                delivery_id=headers.get("X-WC-Webhook-Delivery-ID", ""),
+                                                headers={"X-WC-Webhook-Topic": headers.get("X-WC-Webhook-Topic", "")}),
+        handlers={"order.updated": lambda **kw: handled.append(kw["payload"]) or {"action": "seen"}},
+        is_handshake=lambda headers, body: body.startswith(b"webhook_id=") and "X-WC-Webhook-Signature" not in headers,
+    )
+    with tenant_scope(merchant_a.merchant):
+        store = Integration.objects.create(merchant=merchant_a.merchant, channel="woocommerce", name="Woo",
+                                           credentials={"webhook_secret": "wc_secret"})
+    with webhook_receivers.registered("woocommerce", receiver):
+        ping = client.post(url_for(store), data=b"webhook_id=12", content_type="application/x-www-form-urlencoded")
+        raw = json.dumps({"id": 727}).encode()
+        signature = base64.b64encode(hmac.new(b"wc_secret", raw, hashlib.sha256).digest()).decode()
+        signed = {"HTTP_X_WC_WEBHOOK_TOPIC": "order.updated", "HTTP_X_WC_WEBHOOK_DELIVERY_ID": "d-1",
+                  "HTTP_X_WC_WEBHOOK_SIGNATURE": signature}
+        with django_capture_on_commit_callbacks(execute=True):
+            stored = client.post(url_for(store), data=raw, content_type="application/json", **signed)
+        unsigned = client.post(url_for(store), data=raw, content_type="application/json",
+                               HTTP_X_WC_WEBHOOK_DELIVERY_ID="d-2")
+
+    assert ping.status_code == 200 and ping.json()["status"] == "handshake"
+    assert stored.status_code == 200
+    _refused(unsigned)
+    [event] = _events(merchant_a.merchant)
+    assert (event.channel, event.topic, event.delivery_id) == ("woocommerce", "order.updated", "d-1")
+    assert (event.status, event.result) == (WebhookEvent.Status.PROCESSED, {"action": "seen"})
+    assert handled == [{"id": 727}]

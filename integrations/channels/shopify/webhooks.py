@@ -4,7 +4,7 @@ domain service each topic goes to. The inbox (webhooks app) stores and retries; 
 - Verification: base64 HMAC-SHA256 of the raw body with the app's client secret (a custom app's own
   `client_secret` in the credentials, else our app's SHOPIFY_CLIENT_SECRET); the previous secret is
   accepted for ROTATION_GRACE after a rotation, because Shopify may keep signing with it that long.
-- Identity: X-Shopify-Event-Id (the same across Shopify's retries), else X-Shopify-Webhook-Id.
+- Identity: the topic and X-Shopify-Event-Id (the same across Shopify's retries), else X-Shopify-Webhook-Id.
 - Topics: orders/* → order_ingest (an update before its create, or `paid` for an order never seen,
   creates it); products/update → listings; inventory_levels/update → echo or drift; app/uninstalled →
   disconnected and tokens forgotten; the compliance topics → the customer's data found or erased.
@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.utils.dateparse import parse_datetime
+from django.utils.timezone import is_aware, make_aware
 
 from accounts.models import Merchant
 from integrations.channels.base import ChannelListing
-from integrations.channels.shopify.mapping import CHANNEL, MappingError, _time, gid_number, order_from_rest
+from integrations.channels.shopify.mapping import CHANNEL, MappingError, gid_number, order_from_rest
 from integrations.models import Integration, Listing
 from integrations.receivers import Delivery, PermanentFailure, WebhookReceiver, hmac_base64_matches
 
@@ -32,9 +34,10 @@ KEPT_HEADERS = ("X-Shopify-Topic", "X-Shopify-Shop-Domain", "X-Shopify-API-Versi
 
 def _rotated_at(value: Any) -> datetime | None:
     try:
-        return _time(value) if isinstance(value, str) else None
+        moment = parse_datetime(value) if isinstance(value, str) else None
     except ValueError:
         return None
+    return moment if moment is None or is_aware(moment) else make_aware(moment, UTC)
 
 
 def signing_secrets(integration: Integration, now: datetime) -> list[str]:
@@ -63,12 +66,14 @@ def verify(integration: Integration, headers: Mapping[str, str], body: bytes, no
 
 
 def identify(headers: Mapping[str, str], body: bytes) -> Delivery:
+    """Shopify de-duplicates on (topic, X-Shopify-Event-Id): one event may fire several topics (an order
+    created and paid at once), so the topic is part of the identity."""
     topic = (headers.get("X-Shopify-Topic") or "").strip().lower()[:128]
-    delivery_id = (headers.get("X-Shopify-Event-Id") or headers.get("X-Shopify-Webhook-Id") or "").strip()
-    if not delivery_id:  # neither header: the same bytes on the same topic are the same delivery
-        delivery_id = "sha256:" + hashlib.sha256(topic.encode() + b"\n" + body).hexdigest()
+    identity = (headers.get("X-Shopify-Event-Id") or headers.get("X-Shopify-Webhook-Id") or "").strip()
+    if not identity:  # neither header: the same bytes on the same topic are the same delivery
+        identity = "sha256:" + hashlib.sha256(body).hexdigest()
     kept = {name: headers[name][:255] for name in KEPT_HEADERS if headers.get(name)}
-    return Delivery(topic=topic, delivery_id=delivery_id[:255], headers=kept)
+    return Delivery(topic=topic, delivery_id=f"{topic}:{identity}"[:255], headers=kept)
 
 
 # ---------------------------------------------------------------- handlers

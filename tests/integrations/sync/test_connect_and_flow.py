@@ -43,7 +43,7 @@ def test_connect_backfills_a_thousand_orders_then_tracking_and_stock_reach_the_f
     assert integration.checkpoints["missing_scopes"] == []
     assert integration.checkpoints["webhooks"]["ok"] is True
     assert sorted(w.topic for w in store.shop.webhooks.values()) == [
-        "APP_UNINSTALLED", "INVENTORY_LEVELS_UPDATE", "ORDERS_CANCELLED", "ORDERS_CREATE", "ORDERS_UPDATED",
+        "APP_UNINSTALLED", "INVENTORY_LEVELS_UPDATE", "ORDERS_CANCELLED", "ORDERS_CREATE", "ORDERS_PAID", "ORDERS_UPDATED",
         "PRODUCTS_UPDATE"]
     assert {w.uri for w in store.shop.webhooks.values()} == {
         f"https://switchboard.example.test/webhooks/shopify/{integration.webhook_token}/"}
@@ -218,7 +218,7 @@ def test_the_poll_fetches_what_changed_and_resubscribes_deleted_webhooks(scope_a
     assert set(Order.objects.filter(merchant=merchant).values_list("external_id", flat=True)) >= {
         str(o.id) for o in new}
     assert len(shopify_fake.calls(root_field="orders")) == before + 1
-    assert len(store.shop.webhooks) == 6
+    assert len(store.shop.webhooks) == 7
     assert datetime.fromisoformat(Integration.objects.get(pk=store.integration.pk).checkpoints[
         "orders_updated_at"]) == max(o.updated_at for o in new).astimezone(UTC).replace(microsecond=0)  # Shopify's precision
 
@@ -253,7 +253,7 @@ def test_disconnect_removes_our_webhooks_and_keeps_the_orders(scope_a, shopify_f
     store = connect_store(shopify_fake, merchant, stock=5)
     seed_orders(store.shop, 2, start=timezone.now() - timedelta(hours=2))
     run_connect(merchant, store.integration)
-    assert len(store.shop.webhooks) == 6
+    assert len(store.shop.webhooks) == 7
 
     with django_capture_on_commit_callbacks(execute=True):
         integration_disconnect(merchant=merchant, actor=scope_a.user, integration=store.integration)
