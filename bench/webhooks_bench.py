@@ -7,14 +7,15 @@ Django view answering 200 under the same gunicorn, in the same run.
 Needs `wrk` (Debian: `apt-get install -y wrk`) and a Redis the endpoint enqueues to (REDIS_URL; no worker
 reads it, so every accepted delivery stays queued: the script empties the queue at the end).
 
-One gunicorn (sync workers, `bench.webhooks_settings`: the project's settings and URLs plus one bare view at
-/bench/bare/, DEBUG off) serves both paths with the same middleware stack and the same 14 KB signed order body
-(a recorded Shopify order, ../shared/realworld/shopify/). Every request carries its own X-Shopify-Event-Id (the
+One gunicorn (sync workers, `bench.webhooks_settings`: the project's settings and URLs plus two baselines, DEBUG
+off) serves every path with the same middleware stack and the same signed order body (a recorded Shopify order,
+../shared/realworld/shopify/): /bench/bare/ answers 200 and does nothing; /bench/insert/ writes the body with one
+INSERT in autocommit and answers, the floor of "durable before acknowledged" on this database. Every request carries its own X-Shopify-Event-Id (the
 HMAC covers the body only), so each one is a new delivery: verify, insert the WebhookEvent, enqueue its
 processing to the Redis broker after commit, answer 200.
 
-1. Max rate: wrk, closed loop, `--connections` connections, rounds of `--seconds` s, bare and webhook
-   interleaved; medians of the rounds, and webhook / bare.
+1. Max rate: wrk, closed loop, `--connections` connections, rounds of `--seconds` s, the three paths
+   interleaved (the order rotates each round); medians of the rounds, and the webhook's share of each baseline.
 2. Latency at half load: an open-loop client (asyncio, one connection per request as gunicorn's sync workers
    close them) sends at a fixed rate of half the webhook's median max rate for `--seconds` × 2 s; each latency
    is measured from the request's scheduled time (no coordinated omission), p50/p99 of time to the full
@@ -252,9 +253,15 @@ def server_pids(server: subprocess.Popen, database_url: str) -> list[int]:
     return workers + backends
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """CPU time the processes have used so far: what a request costs whatever else runs on the machine."""
-    return sum(_ticks(p) for p in pids) / os.sysconf("SC_CLK_TCK")
+def cpu_ticks(server: subprocess.Popen, database_url: str) -> dict[int, int]:
+    """CPU ticks each server process has used so far: what requests cost whatever else runs on the machine."""
+    return {pid: _ticks(pid) for pid in server_pids(server, database_url)}
+
+
+def cpu_used(before: dict[int, int], after: dict[int, int]) -> float:
+    """Seconds of CPU between two readings. Backends come and go (CONN_MAX_AGE=60): a new one counts from
+    zero, one that ended during the interval is missed (at most one per worker a minute)."""
+    return sum(t - before.get(pid, 0) for pid, t in after.items()) / os.sysconf("SC_CLK_TCK")
 
 
 def queued(redis_url: str) -> int:
@@ -299,7 +306,14 @@ def main() -> None:
     merchant, integration = new_integration()
     body = order_body()
     hook_path = f"/webhooks/shopify/{integration.webhook_token}/"
-    paths = {"bare": "/bench/bare/", "webhook": hook_path}
+    paths = {"bare": "/bench/bare/", "insert": "/bench/insert/", "webhook": hook_path}
+    from django.db import connection
+
+    from bench.webhooks_urls import FLOOR_TABLE
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {FLOOR_TABLE}")
+        cursor.execute(f"CREATE TABLE {FLOOR_TABLE} (id bigserial PRIMARY KEY, body bytea NOT NULL)")
     headers = base_headers(body)
 
     from django.db import connections
@@ -309,7 +323,7 @@ def main() -> None:
     log = Path(tempfile.gettempdir()) / f"webhooks_bench_gunicorn_{port}.log"
     purge_queues(args.redis_url)
     server = start_gunicorn(port=port, workers=args.workers, env=server_env(args.database_url, args.redis_url), log=log)
-    results: dict[str, list[dict]] = {"bare": [], "webhook": []}
+    results: dict[str, list[dict]] = {name: [] for name in paths}
     try:
         with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
             f.write(body)
@@ -319,13 +333,13 @@ def main() -> None:
                              connections=args.connections)
             if warm["errors"] or not warm["ok"]:
                 raise SystemExit(f"{name} {path}: {warm['detail']} (see {log})")
-        pids = server_pids(server, args.database_url)
         for r in range(args.rounds):
-            for name in (("bare", "webhook") if r % 2 == 0 else ("webhook", "bare")):
-                cpu = cpu_seconds(pids)
+            names = list(paths)
+            for name in names[r % 3:] + names[:r % 3]:
+                cpu = cpu_ticks(server, args.database_url)
                 res = wrk_round(port=port, path=paths[name], body_path=body_path, headers=headers,
                                 seconds=args.seconds, connections=args.connections)
-                res["cpu_ms"] = (cpu_seconds(pids) - cpu) * 1000 / max(1, res["requests"])
+                res["cpu_ms"] = cpu_used(cpu, cpu_ticks(server, args.database_url)) * 1000 / max(1, res["requests"])
                 results[name].append(res)
                 print(f"  round {r + 1} {name}: {res['rps']:.0f}/s, {res['cpu_ms']:.2f} CPU ms per request "
                       f"(errors {res['errors']}, wrk p50 {res['detail']['p50_us'] / 1000:.1f} ms, "
@@ -349,21 +363,24 @@ def main() -> None:
     print(f"gunicorn {args.workers} sync workers; wrk 1 thread, {args.connections} connections, {args.rounds} rounds "
           f"x {args.seconds:g} s each; body {len(body):,} bytes.")
     print()
-    print("| measure | webhook endpoint | bare view | webhook / bare |")
-    print("|---|---:|---:|---:|")
-    print(f"| requests/s, max (median of {args.rounds}, wrk closed loop) | {max_rate['webhook']:,.0f} | "
-          f"{max_rate['bare']:,.0f} | {max_rate['webhook'] / max_rate['bare']:.0%} |")
-    print(f"| CPU ms per request, gunicorn workers + their PostgreSQL backends (median) | {cpu_ms['webhook']:.2f} | "
-          f"{cpu_ms['bare']:.2f} | x{cpu_ms['webhook'] / cpu_ms['bare']:.1f} |")
+    print("| measure | webhook endpoint | bare view | one-INSERT view | webhook / bare | webhook / INSERT |")
+    print("|---|---:|---:|---:|---:|---:|")
+    w, b, i = (max_rate[n] for n in ("webhook", "bare", "insert"))
+    print(f"| requests/s, max (median of {args.rounds}, wrk closed loop) | {w:,.0f} | {b:,.0f} | {i:,.0f} | "
+          f"{w / b:.0%} | {w / i:.0%} |")
+    w, b, i = (cpu_ms[n] for n in ("webhook", "bare", "insert"))
+    print(f"| CPU ms per request, gunicorn workers + their PostgreSQL backends (median) | {w:.2f} | {b:.2f} | "
+          f"{i:.2f} | x{w / b:.1f} | x{w / i:.1f} |")
     for key, label in (("p50_ms", "p50"), ("p99_ms", "p99")):
         w, b = latency["webhook"][key], latency["bare"][key]
-        print(f"| {label} ms at {half:,.0f}/s open loop (half the webhook's max) | {w:.1f} | {b:.1f} | x{w / b:.1f} |")
+        print(f"| {label} ms at {half:,.0f}/s open loop (half the webhook's max) | {w:.1f} | {b:.1f} | | "
+              f"x{w / b:.1f} | |")
     print()
     for name in ("webhook", "bare"):
         lat = latency[name]
         print(f"open loop {name}: {lat['sent']} sent at {lat['rate']:.0f}/s (achieved {lat['achieved']:.0f}/s), "
               f"statuses {lat['statuses']}, max {lat['max_ms']:.1f} ms")
-    print("rounds: " + "; ".join(f"{n} " + ", ".join(f"{r['rps']:.0f}" for r in rows) for n, rows in results.items()))
+    print("rounds (requests/s): " + "; ".join(f"{n} " + ", ".join(f"{r['rps']:.0f}" for r in rows) for n, rows in results.items()))
     print(f"check: {ok_webhook} webhook 200s (warm-up excluded), {stored} WebhookEvent rows (warm-up included), "
           f"{tasks} tasks queued in Redis (warm-up included)")
     goal_rate = max_rate["webhook"] >= 0.6 * max_rate["bare"]
