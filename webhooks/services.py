@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -154,6 +154,16 @@ def webhook_receive(*, channel: str, token: str, headers: Mapping[str, str], bod
             logger.info("webhooks.delivery.duplicate", extra={"merchant_id": integration.merchant_id,
                                                               "event_id": existing, "topic": delivery.topic})
             return Receipt(status=200, code="duplicate", event_id=existing)
+        except DatabaseError:
+            raise
+        except Exception:
+            # Raised after the commit, by the enqueue (the broker is down): the row is durable, so the
+            # delivery is acknowledged and the dispatcher sends it once its lease runs out. If the row is
+            # not there after all, this was no after-commit failure: re-raise.
+            if event.pk is None or not WebhookEvent.objects.filter(pk=event.pk).exists():
+                raise
+            logger.warning("webhooks.delivery.enqueue_failed", exc_info=True,
+                           extra={"merchant_id": integration.merchant_id, "event_id": event.pk})
     logger.info("webhooks.delivery.stored", extra={"merchant_id": integration.merchant_id, "event_id": event.pk,
                                                    "topic": delivery.topic, "status": status})
     return Receipt(status=200, code="stored" if status == Status.RECEIVED else "invalid_json", event_id=event.pk)

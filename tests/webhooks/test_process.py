@@ -300,6 +300,23 @@ def test_a_row_committed_whose_enqueue_was_lost_is_picked_up_by_the_dispatcher(
         assert Order.objects.count() == 1
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_broker_down_after_the_commit_still_acknowledges_the_stored_row(merchant_a, shop_a, client, monkeypatch):
+    """Real commits: the enqueue runs (and fails) inside the request, after the row is committed."""
+    def broker_down(task_name, kwargs):
+        raise ConnectionError("Redis is not answering")
+
+    monkeypatch.setattr("core.enqueue._send", broker_down)
+    response = deliver(client, shop_a, "orders/create", order_body())
+    monkeypatch.undo()
+
+    assert response.status_code == 200
+    event = _event(merchant_a.merchant)
+    assert event.status == Status.RECEIVED
+    assert webhook_events_dispatch(now=event.next_attempt_at + timedelta(seconds=1)) == 1  # runs eagerly here
+    assert _event(merchant_a.merchant).status == Status.PROCESSED
+
+
 def test_an_event_whose_worker_died_every_time_is_dead_after_its_attempts(merchant_a, shop_a, poison,
                                                                            django_capture_on_commit_callbacks):
     """Attempts are counted when claimed: a poison event that kills its worker before any outcome is
