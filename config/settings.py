@@ -278,6 +278,7 @@ SPECTACULAR_SETTINGS = {
         "OrderStatusEnum": "orders.models.OrderStatus",
         "ShipmentStatusEnum": "orders.models.Shipment.Status",
         "IntegrationStatusEnum": "integrations.models.Integration.Status",
+        "WebhookEventStatusEnum": "webhooks.models.WebhookEvent.Status",
     },
     # Swagger UI served from our own static files (drf-spectacular-sidecar), never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

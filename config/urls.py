@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("inventory.api_urls")),
     path("", include("orders.api_urls")),
     path("", include("integrations.api_urls")),
+    path("", include("webhooks.api_urls")),
 ]
 
 urlpatterns = [
@@ -34,6 +35,7 @@ urlpatterns = [
     path("integrations/", include("integrations.urls")),
     path("shipments/", include("labels.urls")),
     path("webhooks/", include("webhooks.urls")),  # no login: each delivery is verified by its signature
+    path("webhook-events/", include("webhooks.dashboard_urls")),  # the dashboard; the receiver is /webhooks/<channel>/<token>/
 ]
 
 handler400 = "core.views.bad_request"

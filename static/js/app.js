@@ -14,6 +14,10 @@
       document.querySelectorAll(box.dataset.selectAll).forEach(function (c) { c.checked = box.checked; });
     });
   });
+  // Forms that ask first (replaying webhook events): data-confirm="question".
+  document.querySelectorAll('form[data-confirm]').forEach(function (form) {
+    form.addEventListener('submit', function (e) { if (!window.confirm(form.dataset.confirm)) e.preventDefault(); });
+  });
   // Copy buttons (API tokens).
   document.querySelectorAll('[data-copy]').forEach(function (btn) {
     btn.addEventListener('click', function () {
