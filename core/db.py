@@ -24,6 +24,7 @@ from core.errors import TransientConflict
 logger = logging.getLogger(__name__)
 
 RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_failure
+LOCK_NOT_AVAILABLE = "55P03"  # a NOWAIT lock found the row locked: the caller chose not to wait, not retried here
 ATTEMPTS = 5
 BASE_DELAY = 0.02  # seconds: core.backoff's full jitter on a database scale, capped at MAX_DELAY
 MAX_DELAY = 0.5
@@ -32,16 +33,26 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def is_retryable(exc: BaseException) -> bool:
-    """True for a deadlock or serialization failure from PostgreSQL, however Django wrapped it."""
+def has_sqlstate(exc: BaseException, sqlstates: frozenset[str]) -> bool:
+    """True when PostgreSQL raised one of these SQLSTATEs, however Django wrapped the error."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if getattr(current, "sqlstate", None) in RETRYABLE_SQLSTATES:
+        if getattr(current, "sqlstate", None) in sqlstates:
             return True
         current = current.__cause__ or current.__context__
     return False
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """True for a deadlock or serialization failure from PostgreSQL, however Django wrapped it."""
+    return has_sqlstate(exc, RETRYABLE_SQLSTATES)
+
+
+def is_lock_not_available(exc: BaseException) -> bool:
+    """True when a NOWAIT lock (`select_for_update(nowait=True)`) found a row locked by someone else."""
+    return has_sqlstate(exc, frozenset({LOCK_NOT_AVAILABLE}))
 
 
 def retry_transaction(fn: Callable[P, R]) -> Callable[P, R]:

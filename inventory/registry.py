@@ -16,11 +16,15 @@
   before it locks any level (the holder locks its own rows, in id order, as it does before every
   stock call: one lock order everywhere) and gets back {reference: when it was promised} to release
   the newest first; then, in the same transaction, `released(merchant, {reference: units still held})`.
+  A reservation made after that first read is found under the level lock: inventory then calls
+  `lock(merchant, references, nowait=True)`, and the holder must not wait for a row someone else has
+  locked (SELECT ... FOR UPDATE NOWAIT: PostgreSQL's lock_not_available error); inventory then gives
+  back every lock and starts the count again, this holder first.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -43,7 +47,7 @@ LowStockNotifier = Callable[..., str]
 @dataclass(frozen=True)
 class ReservationHolder:
     prefix: str  # the references it owns start with this, e.g. "order_line:"
-    lock: Callable[[Any, Collection[str]], Mapping[str, datetime]]  # (merchant, references) -> promised at
+    lock: Callable[..., Mapping[str, datetime]]  # (merchant, references, *, nowait=False) -> promised at
     released: Callable[[Any, Mapping[str, int]], None]  # (merchant, {reference: units still held})
 
 availability_consumers: Registry[AvailabilityConsumer] = Registry("inventory.availability_consumers")

@@ -96,3 +96,14 @@ def scope_a(merchant_a):
 
     with tenant_scope(merchant_a.merchant):
         yield merchant_a
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _task_modules_loaded():
+    """Load the task modules once, before any test body runs. In-process (eager) mode loads them the way a
+    worker does on the first task sent, and Celery's Django fix-up then runs django.setup() again, which
+    reconfigures logging and drops pytest's capture handlers for the rest of that test: its caplog would
+    miss what it asserts on (a `core.db.retry` warning, say)."""
+    from celery import current_app
+
+    current_app.loader.import_default_modules()

@@ -12,8 +12,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import DatabaseError, transaction
+
 from accounts.models import Merchant, User
-from core.db import retry_transaction
+from core.db import is_lock_not_available, retry_transaction
+from core.errors import TransientConflict
 from inventory.errors import InvalidStockOperation, LocationNotFound, OutOfStock
 from inventory.models import Location, Product, Reservation, StockLevel, StockMovement
 from inventory.registry import reservation_holder_for, reservation_holders
@@ -341,21 +344,37 @@ def _adjust_reason(i: int, ln: AdjustLine) -> str:
     return reason
 
 
-def _counted_below_reserved(merchant: Merchant, lines: Sequence[AdjustLine], default_loc: int) -> Held:
-    """Before any lock: the reservations at levels a count may take below what they hold (read without
-    locks, so the holders can lock their own rows first; checked again under the lock)."""
+COUNT_ATTEMPTS = 5  # a count starts again at most this often when holders move under it (see _adjust_many)
+
+
+class _HoldersMoved(Exception):
+    """Under the level lock a count found reservations whose holders it could not lock without waiting
+    (someone else holds them), or of products whose levels it has not locked. It never waits for a lock
+    while holding levels: it gives back every lock it took and starts again, locking these first."""
+
+    def __init__(self, references: set[str], levels: set[tuple[int, int]]):
+        super().__init__("reservations of unlocked holders at a counted level")
+        self.references = references
+        self.levels = levels
+
+
+def _count_holders(
+    merchant: Merchant, lines: Sequence[AdjustLine], default_loc: int, *,
+    levels: set[tuple[int, int]], references: set[str],
+) -> set[str]:
+    """Before any lock: the references holding stock at levels a count may take below what they hold (read
+    without locks, so the holders can lock their own rows first; checked again under the lock), plus the
+    levels and references an earlier attempt of this count found below under the lock."""
     counts = {(ln.product_id, ln.location_id or default_loc): ln.on_hand for ln in lines if ln.on_hand is not None}
     if not counts:
-        return {}
+        return set(references)
     below = {
         (pid, loc) for pid, loc, reserved in StockLevel.objects.filter(
             merchant=merchant, product_id__in={p for p, _ in counts}, reserved__gt=0, allows_backorder=False,
         ).values_list("product_id", "location_id", "reserved")
         if (pid, loc) in counts and counts[(pid, loc)] < reserved
     }
-    if not below:
-        return {}
-    return reservations_of(merchant, _references_at(merchant, below))
+    return _references_at(merchant, below | levels) | references
 
 
 def _references_at(merchant: Merchant, pairs: Iterable[tuple[int, int]]) -> set[str]:
@@ -370,8 +389,10 @@ def _references_at(merchant: Merchant, pairs: Iterable[tuple[int, int]]) -> set[
     return {ref for pid, loc, ref in rows if (pid, loc) in wanted}
 
 
-def _holders_lock(merchant: Merchant, references: Iterable[str], promised: dict[str, Any]) -> None:
-    """Let each app that owns some of these references lock its rows; remember when each was promised."""
+def _holders_lock(merchant: Merchant, references: Iterable[str], promised: dict[str, Any], *,
+                  nowait: bool = False) -> None:
+    """Let each app that owns some of these references lock its rows; remember when each was promised.
+    nowait=True (levels are locked already): a holder's row locked by someone else raises lock_not_available."""
     by_holder: dict[str, list[str]] = defaultdict(list)
     for ref in sorted(set(references) - promised.keys()):
         holder = reservation_holder_for(ref)
@@ -380,7 +401,7 @@ def _holders_lock(merchant: Merchant, references: Iterable[str], promised: dict[
             by_holder[holder.prefix].append(ref)
     for prefix, refs in by_holder.items():
         holder = next(h for h in reservation_holders.values() if h.prefix == prefix)
-        promised.update(holder.lock(merchant, refs))
+        promised.update(holder.lock(merchant, refs, nowait=True) if nowait else holder.lock(merchant, refs))
 
 
 def _release_to_fit(tx: StockTx, held: Held, dirty: set, promised: dict[str, Any], *, level, count: int) -> set[str]:
@@ -419,7 +440,16 @@ def _adjust_many(
     that are promised raises OutOfStock. A count (`on_hand`) sets the level: a count is a fact, so one
     below what is reserved there is recorded too, and the newest reservations are released to fit
     (their holders, orders, are told in this transaction and go short; the allocator refills them when
-    stock arrives). Holders lock their rows before the levels are locked, as in every stock call.
+    stock arrives).
+
+    One lock order, as in every stock call: the holders' rows (orders, in id order), then the levels (in
+    id order), never a holder after a level. Which holders a count needs is read before the lock, so a
+    reservation made in between (an order arriving, the allocator topping one up) belongs to a holder not
+    locked yet: waiting for its lock while holding the levels would deadlock with whoever holds that
+    order and waits for the levels (the allocator topping it up, another count). So that late lock never
+    waits (NOWAIT): free, it is taken; held by someone, the attempt (a savepoint) rolls back, giving back
+    every lock it took, and starts again with those references and levels read first, at most
+    COUNT_ATTEMPTS times (then TransientConflict, a 503).
     """
     if not lines:
         return 0, 0
@@ -440,10 +470,32 @@ def _adjust_many(
             raise InvalidStockOperation(f"Row {i}: the number is too large (at most {MAX_UNITS:,}).",
                                         details={"row": i})
         reasons.append(_adjust_reason(i, ln))
-    held = _counted_below_reserved(merchant, lines, default_loc)
+    step = dict(merchant=merchant, lines=lines, products=products, reasons=reasons, default_loc=default_loc,
+                actor=actor, reference=reference)
+    if all(ln.on_hand is None for ln in lines):  # no count: no reservation is released, no holder is locked
+        return _adjust_locked(**step, references=set(), levels=set())
+    references: set[str] = set()
+    levels: set[tuple[int, int]] = set()
+    for _attempt in range(COUNT_ATTEMPTS):
+        try:
+            with transaction.atomic():  # a savepoint: leaving it by _HoldersMoved gives back its row locks
+                return _adjust_locked(**step, references=references, levels=levels)
+        except _HoldersMoved as moved:
+            references |= moved.references
+            levels |= moved.levels
+    raise TransientConflict(details={"attempts": COUNT_ATTEMPTS})
+
+
+def _adjust_locked(
+    *, merchant: Merchant, lines: Sequence[AdjustLine], products: dict[int, ProductInfo], reasons: list[str],
+    default_loc: int, actor: User | None, reference: str, references: set[str], levels: set[tuple[int, int]],
+) -> tuple[int, int]:
+    """One attempt of `_adjust_many`, its lines checked: lock the holders, then the levels, then apply.
+    Raises _HoldersMoved, before writing anything, when a count finds a holder it has not locked."""
+    refs = _count_holders(merchant, lines, default_loc, levels=levels, references=references)
+    held = reservations_of(merchant, refs) if refs else {}
     promised: dict[str, Any] = {}
-    if held:
-        _holders_lock(merchant, {ref for ref, _pid, _loc in held}, promised)
+    _holders_lock(merchant, refs, promised)
     tx = StockTx.lock(merchant=merchant, product_ids={*products.keys(), *(pid for _r, pid, _l in held)}, actor=actor,
                       known=products)
     written = released = 0
@@ -453,13 +505,20 @@ def _adjust_many(
              for lv in [tx.level_at(ln.product_id, ln.location_id or default_loc)]
              if not lv.allows_backorder and ln.on_hand < lv.reserved}
     if below:
-        # Under the lock: what is held there now. A reservation made since the first read belongs to a
-        # holder not locked yet: it is locked late (the deadlock retry covers that rare second acquisition,
-        # as in StockTx.lock_more), and every row is read again now that the levels are locked.
-        refs = _references_at(merchant, below) | {ref for ref, _pid, _loc in held}
-        _holders_lock(merchant, refs, promised)
-        held = reservations_of(merchant, refs)
-        tx.lock_more(pid for _r, pid, _l in held)
+        # Under the lock: what is held there now, every row read again. A holder not locked yet (its
+        # reservation was made since the first read) is locked only if nobody holds it (waiting here, with
+        # the levels held, could deadlock); a product whose level is not locked (a bundle's other
+        # components) would be a level locked out of id order. Either way: start again, them read first.
+        now = _references_at(merchant, below) | refs
+        try:
+            _holders_lock(merchant, now, promised, nowait=True)
+        except DatabaseError as exc:
+            if not is_lock_not_available(exc):
+                raise
+            raise _HoldersMoved(now, below) from exc
+        held = reservations_of(merchant, now)
+        if {pid for _r, pid, _l in held} - tx.levels.keys():
+            raise _HoldersMoved(now, below)
     for i, ln in enumerate(lines, start=1):
         product = products[ln.product_id]
         lv = tx.level_at(ln.product_id, ln.location_id or default_loc)

@@ -159,15 +159,16 @@ def _line_ids(references: Collection[str]) -> list[int]:
     return ids
 
 
-def stocktake_lock(merchant: Merchant, references: Collection[str]) -> dict[str, Any]:
+def stocktake_lock(merchant: Merchant, references: Collection[str], *, nowait: bool = False) -> dict[str, Any]:
     """Inventory is about to take reservations back (a count below what is reserved): lock the orders of
     these lines first, in id order, as every order service does before it calls inventory, and say when
-    each was placed so the newest gives way first."""
+    each was placed so the newest gives way first. nowait=True (inventory already holds stock levels): an
+    order locked by someone else raises lock_not_available instead of waiting, which could deadlock."""
     rows = list(OrderLine.objects.filter(merchant=merchant, pk__in=_line_ids(references))
                 .values_list("pk", "order_id", "order__placed_at"))
     order_ids = sorted({order_id for _pk, order_id, _at in rows})
     if order_ids:
-        list(Order.objects.select_for_update(of=("self",)).filter(merchant=merchant, pk__in=order_ids)
+        list(Order.objects.select_for_update(of=("self",), nowait=nowait).filter(merchant=merchant, pk__in=order_ids)
              .order_by("pk").values_list("pk", flat=True))
     return {f"{LINE_PREFIX}{pk}": placed_at for pk, _order_id, placed_at in rows}
 
