@@ -196,6 +196,14 @@ class DateRange:
     def end_at(self) -> datetime | None:  # exclusive
         return day_start(self.end + timedelta(days=1), self.tz) if self.end else None
 
+    def filter(self, queryset, field: str):
+        """`queryset` narrowed to rows whose datetime `field` falls on the range's days (open ends unbounded)."""
+        if self.start_at:
+            queryset = queryset.filter(**{f"{field}__gte": self.start_at})
+        if self.end_at:
+            queryset = queryset.filter(**{f"{field}__lt": self.end_at})
+        return queryset
+
     def days(self) -> list[date]:
         """Every day of a closed range (analytics draws one bar per day)."""
         if self.start is None or self.end is None:

@@ -60,12 +60,7 @@ def webhook_event_filter(*, merchant: Merchant, filters: WebhookEventFilters) ->
         qs = qs.filter(topic=f.topic)
     if f.integration is not None:
         qs = qs.filter(integration_id=f.integration)
-    received = DateRange(f.received_from, f.received_to, tz=merchant.timezone)
-    if received.start_at:
-        qs = qs.filter(received_at__gte=received.start_at)
-    if received.end_at:
-        qs = qs.filter(received_at__lt=received.end_at)
-    return qs
+    return DateRange(f.received_from, f.received_to, tz=merchant.timezone).filter(qs, "received_at")
 
 
 def webhook_event_list(*, merchant: Merchant, filters: WebhookEventFilters | None = None) -> QuerySet[WebhookEvent]:

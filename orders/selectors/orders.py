@@ -119,11 +119,7 @@ def order_filter(*, merchant: Merchant, filters: OrderFilters) -> QuerySet[Order
         qs = qs.filter(channel=f.channel)
     if f.integration is not None:
         qs = qs.filter(integration_id=f.integration)
-    placed = DateRange(f.placed_from, f.placed_to, tz=merchant.timezone)
-    if placed.start_at:
-        qs = qs.filter(placed_at__gte=placed.start_at)
-    if placed.end_at:
-        qs = qs.filter(placed_at__lt=placed.end_at)
+    qs = DateRange(f.placed_from, f.placed_to, tz=merchant.timezone).filter(qs, "placed_at")
     if f.needs_attention is not None:
         qs = qs.filter(needs_attention=f.needs_attention)
     if f.short is not None:
