@@ -20,8 +20,17 @@ def encrypt(value: str) -> str:
 
 
 def decrypt(token: str) -> str:
+    return _decrypted(tuple(settings.FIELD_ENCRYPTION_KEYS), token)
+
+
+@lru_cache(maxsize=256)
+def _decrypted(keys: tuple[str, ...], token: str) -> str:
+    """Keyed by the ciphertext itself (and the key set), so it can never answer with a stale value: a new
+    secret is a new ciphertext, and a removed key is a new key set. The row is still read every time;
+    only the Fernet work (HMAC check, AES) for a ciphertext seen before is skipped, which matters on
+    paths that read the same credentials per request (webhook receipt). Failures are not cached."""
     try:
-        return _fernet(tuple(settings.FIELD_ENCRYPTION_KEYS)).decrypt(token.encode()).decode()
+        return _fernet(keys).decrypt(token.encode()).decode()
     except InvalidToken as exc:
         raise ValueError("cannot decrypt: no FIELD_ENCRYPTION_KEYS key matches") from exc
 

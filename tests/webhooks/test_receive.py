@@ -127,6 +127,66 @@ def test_unknown_token_unknown_channel_and_disconnected_store_are_refused(mercha
     assert _events(merchant_a.merchant) == []
 
 
+def test_a_new_secret_a_disconnect_and_an_inactive_merchant_count_from_the_very_next_delivery(
+        merchant_a, shop_a, client):
+    """Receipt reads the store's row on every delivery (only the decryption of an unchanged ciphertext is
+    cached): nothing learned from earlier deliveries outlives a change to the store."""
+    merchant = merchant_a.merchant
+    for n in range(3):  # warm every per-process cache with the old secret
+        assert deliver(client, shop_a, "orders/create", order_body(n), secret=SECRET).status_code == 200
+    with unscoped("test: the secret is replaced outright, no grace hour"):
+        row = Integration.objects.get(pk=shop_a.pk)
+        row.credentials = {"shop_domain": SHOP, "access_token": "shpat_x", "client_secret": "shpss_replaced"}
+        row.save(update_fields=["credentials"])
+    _refused(deliver(client, shop_a, "orders/create", order_body(10), secret=SECRET))
+    assert deliver(client, shop_a, "orders/create", order_body(11), secret="shpss_replaced").status_code == 200
+
+    merchant.is_active = False
+    merchant.save(update_fields=["is_active"])
+    _refused(deliver(client, shop_a, "orders/create", order_body(12), secret="shpss_replaced"))
+    merchant.is_active = True
+    merchant.save(update_fields=["is_active"])
+    with tenant_scope(merchant):
+        integration_disconnect(merchant=merchant, actor=None, integration=shop_a)
+    _refused(deliver(client, shop_a, "orders/create", order_body(13), secret="shpss_replaced"))
+    assert len(_events(merchant)) == 4
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_the_row_is_one_autocommitted_insert_and_the_enqueue_follows_it(
+        merchant_a, shop_a, client, monkeypatch):
+    """No BEGIN/COMMIT around the single INSERT (one round trip): the row is committed when the INSERT
+    returns, so the task is sent straight after it and another session already sees the row. A duplicate
+    is refused by the unique constraint without leaving the connection in an aborted transaction."""
+    import psycopg
+
+    from webhooks import services
+
+    params = connection.get_connection_params()
+    dsn = {k: v for k, v in params.items() if k in ("host", "port", "user", "password", "dbname")}
+    seen_by_another_session: list[int] = []
+
+    def enqueue(event):
+        with psycopg.connect(**dsn) as other:
+            seen_by_another_session.append(other.execute(
+                f"SELECT count(*) FROM {WebhookEvent._meta.db_table} WHERE id = %s", [event.pk]).fetchone()[0])
+
+    commits = []
+    real_commit = connection.commit
+    monkeypatch.setattr(connection, "commit", lambda: commits.append(1) or real_commit())
+    monkeypatch.setattr(services, "webhook_event_enqueue", enqueue)
+    event_id = new_event_id()
+    first = deliver(client, shop_a, "orders/create", order_body(), event_id=event_id)
+    again = deliver(client, shop_a, "orders/create", order_body(), event_id=event_id)
+
+    assert (first.status_code, first.json()["status"]) == (200, "stored")
+    assert (again.status_code, again.json()["status"]) == (200, "duplicate")
+    assert seen_by_another_session == [1]  # committed before the enqueue; the duplicate enqueued nothing
+    assert commits == []  # autocommit: no transaction was opened and committed around the INSERT
+    assert len(_events(merchant_a.merchant)) == 1  # and the connection is still usable
+
+
 def test_only_post_is_answered_and_no_login_or_csrf_is_asked(shop_a, client):
     from django.test import Client
 
