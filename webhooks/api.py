@@ -126,7 +126,7 @@ class WebhookEventViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.Retri
         return Response(WebhookEventDetailSerializer(event).data)
 
     @extend_schema(request=None, responses={202: WebhookEventSerializer, 409: OpenApiResponse(
-        description="body_pruned: the body is gone, nothing to replay.")})
+        description="body_pruned: the body is gone, nothing to replay; in_progress: a worker is processing it now.")})
     @action(detail=True, methods=["post"])
     def replay(self, request, pk=None):
         """Process this event again (any status), from its stored body."""

@@ -17,7 +17,7 @@ BULK_REPLAY_MAX = 1000  # events per request: one transaction locks them all; ca
 class BulkReplay:
     matched: int  # events the filters match
     replayed: int  # queued for processing again
-    skipped: int  # taken in this batch but not replayable (body pruned)
+    skipped: int  # taken in this batch but not replayable (body pruned, or a worker is on it now)
     remaining: int  # matched beyond this batch's cap; ask again
 
     def as_dict(self) -> dict[str, int]:
@@ -41,7 +41,11 @@ def webhook_events_replay_filtered(*, merchant: Merchant, filters: selectors.Web
 
 
 def webhook_event_replay(*, merchant: Merchant, event: WebhookEvent) -> None:
-    """Queue one event again; a pruned body leaves nothing to process, which the caller must hear."""
-    if not services.webhook_events_replay(merchant=merchant, events=[event]):
+    """Queue one event again; a pruned body, or a worker processing it now, is a 409 the caller must hear."""
+    if services.webhook_events_replay(merchant=merchant, events=[event]):
+        return
+    if event.body_pruned_at is not None or event.body is None:
         raise Conflict("This event's body was pruned; there is nothing left to replay.", code="body_pruned",
                        details={"id": event.pk})
+    raise Conflict("A worker is processing this event now; replay it once that attempt has finished.",
+                   code="in_progress", details={"id": event.pk})

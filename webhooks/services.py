@@ -336,8 +336,10 @@ def webhook_events_replay(*, merchant: Merchant, events: QuerySet[WebhookEvent] 
     """Process these events again from scratch; returns how many were queued.
 
     Any status may be replayed (processed included: handlers are idempotent, so a replay of a
-    processed event changes nothing unless the code that handles it changed). Only events whose
-    body was pruned are skipped (nothing left to process) and are not counted. Events of another
+    processed event changes nothing unless the code that handles it changed). Skipped, and not
+    counted: events whose body was pruned (nothing left to process), and events a worker is
+    processing right now (`processing` within their lease): replaying those would run a second
+    handler beside the first and reset the attempts a poison event is counting towards its death. Events of another
     merchant are ignored: the ids are re-read under `merchant`. Each row goes back to `received`
     with attempts 0 and is enqueued after the commit; its `next_attempt_at` is the dispatch lease
     ahead (not now), so the dispatcher only sends it again if that enqueue is lost.
@@ -349,6 +351,7 @@ def webhook_events_replay(*, merchant: Merchant, events: QuerySet[WebhookEvent] 
     with transaction.atomic():
         rows = list(
             WebhookEvent.objects.filter(merchant=merchant, pk__in=ids, body__isnull=False)
+            .exclude(status=Status.PROCESSING, next_attempt_at__gt=now)
             .select_for_update(of=("self",)).order_by("pk").only("pk", "merchant_id")
         )
         if not rows:

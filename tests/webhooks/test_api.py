@@ -146,6 +146,22 @@ def test_replay_one_queues_it_again(inbox, django_capture_on_commit_callbacks):
     assert len(sent) == 1
 
 
+def test_replay_of_an_event_a_worker_is_processing_now_is_409_in_progress(merchant_a,
+                                                                           django_capture_on_commit_callbacks):
+    with tenant_scope(merchant_a.merchant):
+        event = make_event(make_integration(merchant_a.merchant), status="processing", attempts=2,
+                           next_attempt_at=timezone.now() + timedelta(minutes=5))
+
+    with django_capture_on_commit_callbacks() as sent:
+        response = merchant_a.api.post(f"{URL}{event.pk}/replay/")
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "in_progress"
+    with unscoped("test check"):
+        assert WebhookEvent.objects.get(pk=event.pk).attempts == 2
+    assert sent == []
+
+
 def test_replay_of_a_pruned_event_is_409_and_changes_nothing(inbox, django_capture_on_commit_callbacks):
     tenant, _, _, events = inbox
     event = events["pruned"]

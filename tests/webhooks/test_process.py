@@ -371,6 +371,25 @@ def test_replay_requeues_failed_and_dead_events_and_skips_pruned_ones(merchant_a
         assert webhook_events_replay(merchant=merchant_b.merchant, events=[first]) == 0
 
 
+def test_replay_skips_an_event_a_worker_is_processing_until_its_lease_runs_out(merchant_a, shop_a, client,
+                                                                              django_capture_on_commit_callbacks):
+    merchant = merchant_a.merchant
+    deliver(client, shop_a, "orders/create", order_body(1))
+    with tenant_scope(merchant):
+        event = WebhookEvent.objects.get()
+        in_flight = {"status": Status.PROCESSING, "attempts": 3}
+        WebhookEvent.objects.filter(pk=event.pk).update(**in_flight, next_attempt_at=timezone.now() + timedelta(minutes=5))
+        with django_capture_on_commit_callbacks(execute=True):
+            assert webhook_events_replay(merchant=merchant, events=[event]) == 0
+        event.refresh_from_db()
+        assert (event.status, event.attempts) == (Status.PROCESSING, 3)  # left to its worker, attempts still counting
+        WebhookEvent.objects.filter(pk=event.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+        with django_capture_on_commit_callbacks(execute=True):  # the worker died: its lease ran out
+            assert webhook_events_replay(merchant=merchant, events=[event]) == 1
+        event.refresh_from_db()
+        assert event.status == Status.PROCESSED
+
+
 # ---------------------------------------------------------------- retention
 
 
