@@ -28,6 +28,7 @@ from orders.selectors.orders import (
     shipment_list,
 )
 from orders.selectors.queue import (
+    HISTORY_COUNT_CAP,
     SORT_LABELS,
     SORTS,
     TabCount,
@@ -41,7 +42,7 @@ from orders.selectors.saved_views import saved_view_get, saved_view_list
 
 __all__ = [
     "AGE_BUCKETS", "HomeSummary", "home_summary",
-    "QUEUE_TABS", "SORTS", "SORT_LABELS", "TabCount", "default_sort", "order_queue", "parse_sort", "queue_counts",
+    "HISTORY_COUNT_CAP", "QUEUE_TABS", "SORTS", "SORT_LABELS", "TabCount", "default_sort", "order_queue", "parse_sort", "queue_counts",
     "queue_page", "saved_view_get", "saved_view_list", "order_is_late",
     "DateRange", "OrderFilters", "fulfillment_time", "order_detail", "order_export_rows", "order_filter",
     "order_get", "order_ids_matching", "order_line_get", "order_list", "order_page", "revenue_by_day",

@@ -15,6 +15,7 @@ from orders.channels import StoreAlert, store_alerts
 from orders.models import Order
 from orders.selectors.orders import OrderFilters, late_condition, tab_condition
 from orders.selectors.queue import order_queue, queue_page
+from orders.workflow import OPEN
 
 AGE_BUCKETS: tuple[tuple[str, str, int, int | None], ...] = (
     # key, label, from hours, to hours (exclusive; None: no end)
@@ -35,7 +36,8 @@ class HomeSummary:
 
 
 def home_order_counts(*, merchant: Merchant, now: datetime) -> dict[str, int]:
-    """Every order count of the home page in one aggregate (COUNT ... FILTER over indexed columns)."""
+    """Every order count of the home page in one aggregate (COUNT ... FILTER) over open orders only: each
+    count is of orders still to ship or decide, so history (shipped, cancelled) is never read."""
     awaiting = tab_condition("awaiting")
     ages = {}
     for key, _, start, end in AGE_BUCKETS:
@@ -43,7 +45,7 @@ def home_order_counts(*, merchant: Merchant, now: datetime) -> dict[str, int]:
         if end is not None:
             q &= Q(placed_at__gt=now - timedelta(hours=end))
         ages[key] = Count("pk", filter=q)
-    return Order.objects.filter(merchant=merchant).order_by().aggregate(
+    return Order.objects.filter(merchant=merchant, status__in=OPEN).order_by().aggregate(
         awaiting=Count("pk", filter=awaiting),
         late=Count("pk", filter=awaiting & late_condition(now)),
         attention=Count("pk", filter=tab_condition("attention")),

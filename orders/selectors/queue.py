@@ -33,6 +33,7 @@ from accounts.models import Merchant
 from core.pagination import KeysetPage, keyset_page
 from orders.models import Order, OrderLine, OrderTag
 from orders.selectors.orders import QUEUE_TABS, OrderFilters, late_condition, order_filter, tab_condition
+from orders.workflow import OPEN
 
 # Sort name → the column or annotation it orders by. "placed" is the default; "-x" is descending.
 SORTS: dict[str, str] = {
@@ -50,6 +51,14 @@ class TabCount:
     slug: str
     label: str
     count: int
+    more: bool = False  # a history tab counted only up to HISTORY_COUNT_CAP: "10,000+"
+
+
+# The work tabs (open orders: what is still to ship or decide) are counted exactly: that set stays small
+# however long the merchant has traded. The history tabs (shipped, cancelled, all) grow forever, so they are
+# counted only up to this many, never by reading every order the merchant ever had.
+WORK_TABS = ("awaiting", "on_hold", "attention", "short")
+HISTORY_COUNT_CAP = 10_000
 
 
 def default_sort(tab: str) -> str:
@@ -63,14 +72,25 @@ def parse_sort(value: str, *, tab: str) -> str:
 
 
 def queue_counts(*, merchant: Merchant, filters: OrderFilters, now: datetime | None = None) -> tuple[list[TabCount], int]:
-    """Each tab's count under the other filters, and how many open orders are late, in one aggregate query
-    (COUNT ... FILTER over orders_order_queue_idx's columns: no scan per tab)."""
-    base = order_filter(merchant=merchant, filters=replace(filters, tab="", late=None))
-    counts = base.order_by().aggregate(
-        **{slug: Count("pk", filter=tab_condition(slug)) if slug != "all" else Count("pk") for slug, _ in QUEUE_TABS},
+    """Each tab's count under the other filters, and how many open orders are late.
+
+    The work tabs and the late count are one aggregate (COUNT ... FILTER) over open orders only, through
+    the queue's partial index; each history tab is a count of at most HISTORY_COUNT_CAP + 1 rows. Four
+    queries whatever the number of orders, none reading more than the open orders or the cap.
+    """
+    base = order_filter(merchant=merchant, filters=replace(filters, tab="", late=None)).order_by()
+    work = base.filter(status__in=OPEN).aggregate(
+        **{slug: Count("pk", filter=tab_condition(slug)) for slug in WORK_TABS},
         late=Count("pk", filter=late_condition(now or timezone.now())),
     )
-    return [TabCount(slug, label, counts[slug]) for slug, label in QUEUE_TABS], counts["late"]
+    tabs = []
+    for slug, label in QUEUE_TABS:
+        if slug in WORK_TABS:
+            tabs.append(TabCount(slug, label, work[slug]))
+            continue
+        counted = base.filter(tab_condition(slug)).values("pk")[:HISTORY_COUNT_CAP + 1].count()
+        tabs.append(TabCount(slug, label, min(counted, HISTORY_COUNT_CAP), more=counted > HISTORY_COUNT_CAP))
+    return tabs, work["late"]
 
 
 def _parcel_weight() -> Subquery:

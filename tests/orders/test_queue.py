@@ -130,15 +130,32 @@ def _shop(m, *, now=None):
     return dict(ready=ready, attention=attention, short=short, held=held, shipped=shipped, cancelled=cancelled)
 
 
-def test_tab_counts_come_from_one_query(merchant_a, django_assert_num_queries):
+def test_tab_counts_come_from_four_queries_none_reading_past_the_open_orders_or_the_cap(merchant_a):
     m = merchant_a.merchant
     _shop(m)
-    with tenant_scope(m), django_assert_num_queries(1):
+    with tenant_scope(m), CaptureQueriesContext(connection) as ctx:
         tabs, late = selectors.queue_counts(merchant=m, filters=OrderFilters())
+    assert len(ctx.captured_queries) == 4
+    work, *history = [q["sql"] for q in ctx.captured_queries]
+    assert "status" in work and "IN" in work  # the work tabs: open orders only
+    assert all(f"LIMIT {selectors.HISTORY_COUNT_CAP + 1}" in sql for sql in history)
     assert {t.slug: t.count for t in tabs} == {"awaiting": 1, "on_hold": 1, "attention": 1, "short": 1,
                                                "shipped": 1, "cancelled": 1, "all": 6}
     # Every order was placed in November: the open ones (ready, attention, short, held) are late
     assert late == 4
+
+
+def test_a_history_tab_past_the_cap_reads_as_the_cap_and_more(merchant_a, monkeypatch):
+    from orders.selectors import queue
+
+    m = merchant_a.merchant
+    _shop(m)
+    monkeypatch.setattr(queue, "HISTORY_COUNT_CAP", 5)
+    with tenant_scope(m):
+        tabs, _ = selectors.queue_counts(merchant=m, filters=OrderFilters())
+    counts = {t.slug: (t.count, t.more) for t in tabs}
+    assert counts["all"] == (5, True) and counts["shipped"] == (1, False) and counts["awaiting"] == (1, False)
+    assert "5+" in merchant_a.web.get("/orders/").content.decode()
 
 
 def test_tabs_filter_the_list_and_counts_follow_the_other_filters(merchant_a):
