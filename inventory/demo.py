@@ -5,6 +5,8 @@ Idempotent: products that already exist are left alone (and so is their stock).
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from accounts.models import Merchant, User
 from inventory import selectors, services
 from inventory.models import Location, Product
@@ -43,6 +45,14 @@ CATALOG = [
     ("GIFTBOX-KRAFT", "Kraft gift box", "5060412340301", 90, (300, 220, 110), 30, 180, 0),
 ]
 
+# Selling price by product weight class, cost at about 40% of it: enough for manual orders to fill in a
+# price and for the inventory page to show stock value and margin. A few have no cost yet, as in life.
+def _price_and_cost(sku: str, grams: int) -> tuple[Decimal, Decimal | None]:
+    price = Decimal(max(6, round(grams / 40) + 8)) - Decimal("0.05")
+    cost = None if sku.startswith(("APRON", "VASE")) else (price * Decimal("0.4")).quantize(Decimal("0.01"))
+    return price, cost
+
+
 BUNDLES = [
     ("SET-POUROVER", "Pour-over starter set", [("DRIPPER-V60", 1), ("FILTER-100", 1), ("BEANS-ETH-250", 1)]),
     ("SET-MUG-PAIR", "Mug pair, ocean blue", [("MUG-STONE-BLU", 2), ("GIFTBOX-KRAFT", 1)]),
@@ -61,9 +71,10 @@ def seed(*, merchant: Merchant, user: User) -> None:
         if sku.lower() in existing:
             products[sku] = existing[sku.lower()]
             continue
+        price, cost = _price_and_cost(sku, grams)
         product = services.product_create(
             merchant=merchant, sku=sku, title=title, barcode=barcode, weight_grams=grams, length_mm=length,
-            width_mm=width, height_mm=height, low_stock_threshold=threshold,
+            width_mm=width, height_mm=height, low_stock_threshold=threshold, price=price, cost=cost,
         )
         products[sku] = product
         if at_main:
