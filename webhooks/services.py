@@ -178,7 +178,7 @@ def webhook_receive(*, channel: str, token: str, headers: Mapping[str, str], bod
             # The unique (integration, delivery_id) constraint: the same delivery is stored already (or is
             # being stored by a concurrent request, whose commit we waited for). Anything else re-raises.
             existing = (WebhookEvent.objects.filter(integration_id=integration.pk, delivery_id=delivery.delivery_id)
-                        .values_list("pk", flat=True).first())
+                        .order_by().values_list("pk", flat=True).first())  # unique: no sort needed
             if existing is None:
                 raise
             logger.info("webhooks.delivery.duplicate", extra={"merchant_id": integration.merchant_id,
@@ -212,7 +212,7 @@ def _claim(merchant: Merchant, event_id: int, now: datetime) -> tuple[WebhookEve
     handler runs, so the attempt is counted even if this worker never comes back."""
     with transaction.atomic():
         event = (WebhookEvent.objects.select_for_update(of=("self",)).select_related("integration")
-                 .filter(merchant=merchant, pk=event_id).first())
+                 .filter(merchant=merchant, pk=event_id).order_by().first())
         if event is None:
             return None, "missing"
         if event.status in (Status.PROCESSED, Status.DEAD):
@@ -276,7 +276,7 @@ def webhook_event_process(*, merchant: Merchant, event_id: int, now: datetime | 
         if event.attempts >= max_attempts():
             with transaction.atomic():
                 row = (WebhookEvent.objects.select_for_update(of=("self",))
-                       .filter(pk=event.pk, status=Status.PROCESSING, attempts=event.attempts).first())
+                       .filter(pk=event.pk, status=Status.PROCESSING, attempts=event.attempts).order_by().first())
                 if row is not None:
                     _dead(row, error)
             return "dead"

@@ -181,6 +181,16 @@ def listing_channel_quantity_seen(*, merchant: Merchant, integration: Integratio
     return outcome.get(str(external_id), "unknown")
 
 
+def inventory_item_quantity_seen(*, merchant: Merchant, integration: Integration, inventory_item_id: str,
+                                 quantity: int) -> dict[str, str]:
+    """A channel told us an inventory item's quantity (Shopify's inventory_levels/update): every listing
+    of that item sees it, in one quantities_seen call (one lock pass in id order). {external_id: outcome}."""
+    external_ids = Listing.objects.filter(merchant=merchant, integration=integration,
+                                          inventory_item_id=inventory_item_id).values_list("external_id", flat=True)
+    return quantities_seen(merchant=merchant, integration=integration,
+                           quantities={str(external_id): quantity for external_id in external_ids})
+
+
 def quantities_seen(*, merchant: Merchant, integration: Integration, quantities: dict[str, int]) -> dict[str, str]:
     """listing_channel_quantity_seen for many listings at once (a page of listings)."""
     from inventory import services as inventory_services

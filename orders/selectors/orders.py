@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
@@ -250,3 +251,15 @@ def order_line_export_rows(*, merchant: Merchant, filters: OrderFilters, chunk: 
         address = {k: str(stored.get(k) or "") for k in EXPORT_ADDRESS_FIELDS}
         for line in order.lines.all():
             yield order, line, address
+
+
+def customer_order_list(*, merchant: Merchant, integration_id: int, email: str = "",
+                        external_ids: Iterable[str] = ()) -> QuerySet[Order]:
+    """One store's orders of one customer (by the channel's order ids, or by e-mail through
+    orders_order_email_idx): what a privacy request from the channel is about."""
+    match = Q(external_id__in=[str(e) for e in external_ids if str(e)])
+    qs = Order.objects.filter(merchant=merchant, integration_id=integration_id)
+    if email.strip():
+        qs = qs.alias(email_l=Lower("customer_email"))
+        match |= Q(email_l=email.strip().lower())
+    return qs.filter(match)

@@ -9,28 +9,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
 
 from accounts.models import Merchant
 from orders.models import Order, OrderEvent
+from orders.selectors.orders import customer_order_list
 
 REDACTED = "(redacted)"
-
-
-def _customer_orders(merchant: Merchant, *, integration_id: int, email: str = "",
-                     external_ids: Iterable[str] = ()) -> QuerySet[Order]:
-    match = Q(external_id__in=[str(e) for e in external_ids if str(e)])
-    if email.strip():
-        match |= Q(customer_email__iexact=email.strip())
-    return Order.objects.filter(merchant=merchant, integration_id=integration_id).filter(match)
 
 
 def customer_orders_find(*, merchant: Merchant, integration_id: int, email: str = "",
                          external_ids: Iterable[str] = ()) -> list[dict]:
     """What we hold about one customer of one store: their orders by number (a data request's answer)."""
     return [{"id": o.pk, "number": o.number, "external_id": o.external_id}
-            for o in _customer_orders(merchant, integration_id=integration_id, email=email,
-                                      external_ids=external_ids).order_by("id")]
+            for o in customer_order_list(merchant=merchant, integration_id=integration_id, email=email,
+                                         external_ids=external_ids).order_by("id")]
 
 
 @transaction.atomic
@@ -40,8 +32,11 @@ def orders_customer_redact(*, merchant: Merchant, integration_id: int, email: st
     store (every order of the store with `everyone`, a shop redaction). Returns the ids of the orders
     changed; a second call changes nothing and returns []."""
     orders = (Order.objects.filter(merchant=merchant, integration_id=integration_id) if everyone
-              else _customer_orders(merchant, integration_id=integration_id, email=email, external_ids=external_ids))
-    ids = list(orders.exclude(customer_name=REDACTED).select_for_update().values_list("pk", flat=True))
+              else customer_order_list(merchant=merchant, integration_id=integration_id, email=email,
+                                       external_ids=external_ids))
+    # locked in pk order, as every order service locks orders
+    ids = list(orders.exclude(customer_name=REDACTED).select_for_update(of=("self",)).order_by("pk")
+               .values_list("pk", flat=True))
     if not ids:
         return []
     Order.objects.filter(merchant=merchant, pk__in=ids).update(

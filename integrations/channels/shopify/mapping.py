@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from integrations.channels.base import ChannelListing
 from orders.normalized import NormalizedAddress, NormalizedLine, NormalizedOrder
 
 CHANNEL = "shopify"
@@ -202,3 +203,22 @@ def order_from_rest(body: Mapping) -> NormalizedOrder:
         fulfillment_status=_REST_FULFILLMENT.get(body.get("fulfillment_status"),
                                                  _text(body.get("fulfillment_status")).lower()),
         is_cancelled=bool(body.get("cancelled_at")), requested_service=_rest_service(body), raw=dict(body))
+
+
+def listings_from_rest_product(body: Mapping) -> list[ChannelListing]:
+    """A REST-shaped product (the products/update webhook body) as our listings, one per variant; its
+    quantity is not in the body (None). MappingError when it is not a product."""
+    if not isinstance(body, Mapping) or not isinstance(body.get("variants"), list):
+        raise MappingError("not a Shopify product (no variants)")
+    title = str(body.get("title") or "")
+    items = []
+    for variant in body["variants"]:
+        if not isinstance(variant, Mapping) or not variant.get("id"):
+            continue
+        name = str(variant.get("title") or "")
+        items.append(ChannelListing(
+            external_id=gid_number(variant["id"]),
+            inventory_item_id=gid_number(variant["inventory_item_id"]) if variant.get("inventory_item_id") else "",
+            sku=str(variant.get("sku") or "").strip(), quantity=None,
+            title=f"{title} - {name}" if name and name != "Default Title" else title))
+    return items

@@ -22,9 +22,14 @@ from django.utils.dateparse import parse_datetime
 from django.utils.timezone import is_aware, make_aware
 
 from accounts.models import Merchant
-from integrations.channels.base import ChannelListing
-from integrations.channels.shopify.mapping import CHANNEL, MappingError, gid_number, order_from_rest
-from integrations.models import Integration, Listing
+from integrations.channels.shopify.mapping import (
+    CHANNEL,
+    MappingError,
+    gid_number,
+    listings_from_rest_product,
+    order_from_rest,
+)
+from integrations.models import Integration
 from integrations.receivers import Delivery, PermanentFailure, WebhookReceiver, hmac_base64_matches
 
 ROTATION_GRACE = timedelta(hours=1)
@@ -95,25 +100,17 @@ def _order(*, merchant: Merchant, integration: Integration, payload: Any, header
 def _product(*, merchant: Merchant, integration: Integration, payload: Any, headers: Mapping[str, str]) -> dict:
     from integrations.sync import listings_upsert
 
-    if not isinstance(payload, Mapping) or not isinstance(payload.get("variants"), list):
-        raise PermanentFailure("not a Shopify product (no variants)")
-    title = str(payload.get("title") or "")
-    items = []
-    for variant in payload["variants"]:
-        if not isinstance(variant, Mapping) or not variant.get("id"):
-            continue
-        name = str(variant.get("title") or "")
-        items.append(ChannelListing(
-            external_id=gid_number(variant["id"]), inventory_item_id=gid_number(variant["inventory_item_id"]) if variant.get("inventory_item_id") else "",
-            sku=str(variant.get("sku") or "").strip(), quantity=None,
-            title=f"{title} - {name}" if name and name != "Default Title" else title))
+    try:
+        items = listings_from_rest_product(payload)
+    except MappingError as exc:
+        raise PermanentFailure(str(exc)) from exc
     counts = listings_upsert(merchant=merchant, integration=integration, items=items)
     return {"action": "listings", "product_id": gid_number(payload.get("id")), **counts}
 
 
 def _inventory_level(*, merchant: Merchant, integration: Integration, payload: Any,
                      headers: Mapping[str, str]) -> dict:
-    from integrations.sync import listing_channel_quantity_seen
+    from integrations.sync import inventory_item_quantity_seen
 
     if not isinstance(payload, Mapping) or payload.get("inventory_item_id") is None:
         raise PermanentFailure("not a Shopify inventory level")
@@ -125,11 +122,8 @@ def _inventory_level(*, merchant: Merchant, integration: Integration, payload: A
         return {"action": "untracked"}
     item = gid_number(payload["inventory_item_id"])
     quantity = int(payload["available"])
-    outcomes = {external_id: listing_channel_quantity_seen(merchant=merchant, integration=integration,
-                                                           external_id=external_id, quantity=quantity)
-                for external_id in Listing.objects.filter(merchant=merchant, integration=integration,
-                                                          inventory_item_id=item)
-                .order_by("id").values_list("external_id", flat=True)}
+    outcomes = inventory_item_quantity_seen(merchant=merchant, integration=integration, inventory_item_id=item,
+                                            quantity=quantity)
     return {"action": "quantity-seen", "inventory_item_id": item, "available": quantity, "listings": outcomes}
 
 
