@@ -1,5 +1,7 @@
 from django import forms
 
+from accounts.services import SHIP_BY_DAYS_MAX
+
 
 class SignupExtraForm(forms.Form):
     """Extra sign-up fields; allauth merges them into its sign-up form."""
@@ -69,7 +71,7 @@ class MerchantSettingsForm(forms.Form):
     currency = forms.ChoiceField(label="Currency", choices=_currency_choices)
     timezone = forms.ChoiceField(label="Time zone", choices=_zone_choices)
     default_ship_by_days = forms.IntegerField(
-        label="Default ship-by (business days)", min_value=0, max_value=30,
+        label="Default ship-by (business days)", min_value=0, max_value=SHIP_BY_DAYS_MAX,
         help_text="When a channel makes no promise, an order should ship this many business days after it was placed.",
     )
     address_name = forms.CharField(label="Name or company", max_length=200, required=False)

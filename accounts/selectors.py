@@ -11,6 +11,11 @@ def api_token_list(*, merchant: Merchant) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(merchant=merchant).select_related("user").order_by("-id")
 
 
+def api_token_active_count(*, merchant: Merchant, user_id: int) -> int:
+    """How many of a person's tokens still work for this merchant (what removing them would revoke)."""
+    return ApiToken.objects.filter(merchant=merchant, user_id=user_id, revoked_at__isnull=True).count()
+
+
 def api_token_get(*, merchant: Merchant, pk: int) -> ApiToken:
     token = api_token_list(merchant=merchant).filter(pk=pk).first()
     if token is None:

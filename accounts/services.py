@@ -16,7 +16,7 @@ from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -202,14 +202,18 @@ def _role_clean(role: str) -> str:
     return role
 
 
-def _owners_locked(*, merchant: Merchant) -> list[Membership]:
-    """Every owner membership, locked in id order: two owners demoting each other at once
-    must not both succeed and leave the merchant with none."""
-    return list(
+def _owners_and_member_locked(*, merchant: Merchant, membership_pk: int) -> tuple[list[Membership], Membership]:
+    """Every owner membership and the one being changed, locked together in id order (one lock pass):
+    two owners demoting each other at once must not both succeed and leave the merchant with none."""
+    rows = list(
         Membership.objects.select_for_update(of=("self",))
-        .filter(merchant=merchant, role=Membership.Role.OWNER)
+        .filter(Q(role=Membership.Role.OWNER) | Q(pk=membership_pk), merchant=merchant)
         .order_by("id")
     )
+    member = next((m for m in rows if m.pk == membership_pk), None)
+    if member is None:
+        raise NotFound("No such member.")
+    return [m for m in rows if m.role == Membership.Role.OWNER], member
 
 
 def membership_role_change(*, merchant: Merchant, actor: User, membership: Membership, role: str) -> Membership:
@@ -219,8 +223,7 @@ def membership_role_change(*, merchant: Merchant, actor: User, membership: Membe
         raise NotFound("No such member.")
     role = _role_clean(role)
     with transaction.atomic():
-        owners = _owners_locked(merchant=merchant)
-        membership = Membership.objects.select_for_update().get(pk=membership.pk, merchant=merchant)
+        owners, membership = _owners_and_member_locked(merchant=merchant, membership_pk=membership.pk)
         if membership.role == role:
             return membership
         if membership.role == Membership.Role.OWNER and len(owners) <= 1:
@@ -242,8 +245,7 @@ def membership_remove(*, merchant: Merchant, actor: User, membership: Membership
     if membership.merchant_id != merchant.pk:
         raise NotFound("No such member.")
     with transaction.atomic():
-        owners = _owners_locked(merchant=merchant)
-        membership = Membership.objects.select_for_update().get(pk=membership.pk, merchant=merchant)
+        owners, membership = _owners_and_member_locked(merchant=merchant, membership_pk=membership.pk)
         if membership.role == Membership.Role.OWNER and len(owners) <= 1:
             raise Conflict("The last owner cannot be removed: make someone else an owner first.", code="last_owner")
         revoked = ApiToken.objects.filter(merchant=merchant, user_id=membership.user_id,

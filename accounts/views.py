@@ -192,8 +192,7 @@ class MembershipRemoveView(MerchantRequiredMixin, View):
         membership = selectors.membership_get(merchant=self.merchant, pk=pk)
         return render(request, "accounts/member_remove.html", {
             "member": membership, "is_owner": _is_owner(request),
-            "active_tokens": selectors.api_token_list(merchant=self.merchant).filter(
-                user_id=membership.user_id, revoked_at__isnull=True).count(),
+            "active_tokens": selectors.api_token_active_count(merchant=self.merchant, user_id=membership.user_id),
         })
 
     def post(self, request, pk: int):
