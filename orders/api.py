@@ -25,6 +25,7 @@ from orders import selectors, services
 from orders.channels import store_choices, store_key
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus, Shipment, ShipmentLine
 from orders.services.bulk import JOB_MAX as BULK_JOB_MAX
+from orders.services.manual import email_problem
 from orders.workflow import left_to_ship, pending_in
 
 # --- output -----------------------------------------------------------------------------------------
@@ -118,8 +119,8 @@ class LooseEmailField(serializers.CharField):
 
     def to_internal_value(self, data):
         value = super().to_internal_value(data).strip()
-        if value and ("@" not in value or value.startswith("@") or value.endswith("@") or " " in value):
-            raise serializers.ValidationError("Enter an email address.")
+        if problem := email_problem(value):
+            raise serializers.ValidationError(problem)
         return value.lower()
 
 

@@ -10,6 +10,7 @@ from core.address import country_choices
 from orders.addresses import MAX_LENGTH
 from orders.channels import MANUAL, channel_choices
 from orders.models import OrderStatus
+from orders.services.manual import email_problem
 
 
 class OrderFilterForm(forms.Form):
@@ -54,8 +55,8 @@ class ManualOrderForm(forms.Form):
 
     def clean_customer_email(self):
         value = self.cleaned_data["customer_email"].strip().lower()
-        if value and ("@" not in value or " " in value):
-            raise forms.ValidationError("Enter an email address.")
+        if problem := email_problem(value):
+            raise forms.ValidationError(problem)
         return value
 
 

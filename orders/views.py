@@ -94,7 +94,7 @@ class OrderListView(MerchantRequiredMixin, TemplateView):
         for problem in problems:
             messages.error(request, problem)
         sort = selectors.parse_sort(request.GET.get("sort", ""), tab=filters.tab)
-        qs = selectors.order_queue(merchant=self.merchant, filters=filters, sort=sort)
+        qs = selectors.order_queue(merchant=self.merchant, filters=filters)
         try:
             page = selectors.queue_page(qs, sort=sort, after=request.GET.get("after", ""), size=PAGE_SIZE)
         except ValidationFailed as exc:

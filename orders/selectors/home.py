@@ -14,7 +14,7 @@ from jobs import selectors as job_selectors
 from orders.channels import StoreAlert, store_alerts
 from orders.models import Order
 from orders.selectors.orders import OrderFilters, late_condition, tab_condition
-from orders.selectors.queue import order_queue, queue_page
+from orders.selectors.queue import order_queue, queue_page, work_tab_counts
 from orders.workflow import OPEN
 
 AGE_BUCKETS: tuple[tuple[str, str, int, int | None], ...] = (
@@ -46,11 +46,8 @@ def home_order_counts(*, merchant: Merchant, now: datetime) -> dict[str, int]:
             q &= Q(placed_at__gt=now - timedelta(hours=end))
         ages[key] = Count("pk", filter=q)
     return Order.objects.filter(merchant=merchant, status__in=OPEN).order_by().aggregate(
-        awaiting=Count("pk", filter=awaiting),
+        **work_tab_counts(),
         late=Count("pk", filter=awaiting & late_condition(now)),
-        attention=Count("pk", filter=tab_condition("attention")),
-        short=Count("pk", filter=tab_condition("short")),
-        on_hold=Count("pk", filter=tab_condition("on_hold")),
         **ages,
     )
 

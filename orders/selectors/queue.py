@@ -63,12 +63,17 @@ HISTORY_COUNT_CAP = 10_000
 
 def default_sort(tab: str) -> str:
     """The queue is worked oldest first; history (shipped, cancelled, all) is read newest first."""
-    return "placed" if tab in ("awaiting", "on_hold", "attention", "short") else "-placed"
+    return "placed" if tab in WORK_TABS else "-placed"
 
 
 def parse_sort(value: str, *, tab: str) -> str:
     """A known sort name (optionally "-" for descending), else the tab's default: a stale link still works."""
     return value if value.lstrip("-") in SORTS and value.count("-") <= 1 else default_sort(tab)
+
+
+def work_tab_counts() -> dict[str, Count]:
+    """The work tabs' counts as aggregate expressions, for an aggregate over open orders (queue, home page)."""
+    return {slug: Count("pk", filter=tab_condition(slug)) for slug in WORK_TABS}
 
 
 def queue_counts(*, merchant: Merchant, filters: OrderFilters, now: datetime | None = None) -> tuple[list[TabCount], int]:
@@ -80,7 +85,7 @@ def queue_counts(*, merchant: Merchant, filters: OrderFilters, now: datetime | N
     """
     base = order_filter(merchant=merchant, filters=replace(filters, tab="", late=None)).order_by()
     work = base.filter(status__in=OPEN).aggregate(
-        **{slug: Count("pk", filter=tab_condition(slug)) for slug in WORK_TABS},
+        **work_tab_counts(),
         late=Count("pk", filter=late_condition(now or timezone.now())),
     )
     tabs = []
@@ -106,8 +111,7 @@ def _parcel_weight() -> Subquery:
     return Subquery(lines, output_field=IntegerField())
 
 
-def order_queue(*, merchant: Merchant, filters: OrderFilters, sort: str = "placed",
-                now: datetime | None = None) -> QuerySet[Order]:
+def order_queue(*, merchant: Merchant, filters: OrderFilters, now: datetime | None = None) -> QuerySet[Order]:
     """The filtered orders with the queue's columns annotated and lines and tags prefetched (3 queries a
     page, whatever its size). Order it with queue_page."""
     return (

@@ -15,6 +15,8 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from django.db.models import Count
+
 from accounts.models import Merchant
 from core.enqueue import enqueue_on_commit
 from core.errors import ApplicationError, ValidationFailed
@@ -120,7 +122,6 @@ PREVIEW_NUMBERS = 50
 def bulk_preview(*, merchant: Merchant, order_ids: Sequence[int], action: str) -> BulkPreview:
     """The selected orders by number and, per channel, what the channel is told (from the channel
     registry: orders knows no channel's behaviour itself)."""
-    from django.db.models import Count
 
     from notifications.services import notification_is_wanted
 
@@ -161,18 +162,17 @@ def orders_bulk_start(*, merchant: Merchant, order_ids: Sequence[int], action: s
 
 def orders_bulk_run_job(*, merchant: Merchant, job_id: int) -> str:
     """The job's body: the action order by order, progress as it goes; the result keeps every order."""
-    from accounts.models import User
     from jobs.models import WorkerJob
     from jobs.services import job_fail, job_progress, job_start, job_succeed
 
-    job = WorkerJob.objects.filter(merchant=merchant, pk=job_id, kind=JOB_KIND).first()
+    job = WorkerJob.objects.filter(merchant=merchant, pk=job_id, kind=JOB_KIND).order_by().first()
     if job is None:
         return "missing"
     if job.is_finished:
         return "already-done"
     job = job_start(job=job)
     p = job.params
-    actor = User.objects.filter(pk=job.created_by_id).first() if job.created_by_id else None
+    actor = job.created_by
     try:
         result = orders_bulk_action(merchant=merchant, order_ids=p["ids"], action=p["action"], actor=actor,
                                     tag=p.get("tag", ""), reason=p.get("reason", ""), limit=JOB_MAX,

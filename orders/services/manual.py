@@ -62,8 +62,7 @@ class ManualOrderCheck:
                                    code="invalid_address", details={"fields": self.address_errors})
         if self.email_error:
             raise ValidationFailed(self.email_error, code="invalid_email", details={"field": "customer_email"})
-        bad_quantity = [i for i, e in self.line_errors.items() if "quantity" in e and i not in
-                        {s[0] for s in self.short}]
+        bad_quantity = [i for i, line in enumerate(lines) if line.quantity <= 0]
         if bad_quantity:
             raise ValidationFailed("Quantities must be positive.", details={"sku": lines[bad_quantity[0]].sku,
                                                                             "lines": self._lines()})
@@ -77,7 +76,8 @@ class ManualOrderCheck:
             raise OutOfStock(sku=sku, requested=requested, available=available, lines=self._lines())
 
 
-def _email_problem(value: str) -> str:
+def email_problem(value: str) -> str:
+    """The one check of a manual order's customer e-mail (page, API, service): "" when it will do."""
     # Phone and wholesale customers give whatever address they have: its shape is checked, no more.
     if value and ("@" not in value or value.startswith("@") or value.endswith("@") or " " in value
                   or len(value) > 254):
@@ -98,7 +98,7 @@ def manual_order_check(*, merchant: Merchant, lines: Sequence[ManualLine], custo
         if not str(given.get("name") or "").strip():
             given["name"] = customer_name
         check.address, check.address_errors = address_problems(given)
-    check.email_error = _email_problem((customer_email or "").strip())
+    check.email_error = email_problem((customer_email or "").strip())
     for i, line in enumerate(lines):
         if line.quantity <= 0:
             check.line_errors.setdefault(i, {})["quantity"] = "Quantities must be positive."
