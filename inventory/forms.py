@@ -5,6 +5,7 @@ from django import forms
 from inventory import selectors
 from inventory.models import StockMovement
 from inventory.services._core import MAX_UNITS
+from inventory.services.catalog import PRODUCT_FIELDS
 from inventory.services.stock import ADJUST_REASONS, REASON_SIGN, adjust_reason_default
 
 
@@ -138,8 +139,7 @@ class ProductEditForm(_ProductFields):
     allows_backorder = forms.BooleanField(required=False, label="Allow backorders",
                                           help_text="Orders may reserve more than is on hand.")
 
-    FIELDS = ("title", "barcode", "price", "cost", "image_url", "supplier", "supplier_sku", "weight_grams",
-              "length_mm", "width_mm", "height_mm", "low_stock_threshold", "is_active", "allows_backorder")
+    FIELDS = PRODUCT_FIELDS
 
     @classmethod
     def for_product(cls, product, data=None):

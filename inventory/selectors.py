@@ -337,6 +337,15 @@ LOW_NOT_OUT = Q(is_bundle=False, low_stock_threshold__gt=0, total_available__gt=
 COVER_DAYS = 30
 
 
+def stock_flags(product: Product, available: int) -> tuple[bool, bool]:
+    """(out of stock, low but not out) for one product and its units available: OUT_OF_STOCK and
+    LOW_NOT_OUT for a row already loaded."""
+    out = not product.is_bundle and not product.allows_backorder and available <= 0
+    low = (not product.is_bundle and not out and product.low_stock_threshold > 0
+           and available <= product.low_stock_threshold)
+    return out, low
+
+
 def inventory_summary(*, merchant: Merchant, location_id: int | None = None) -> dict[str, Any]:
     """The inventory page's figures in two queries, whatever the number of products: how many products,
     how many low and how many out of stock, and the stock value at cost (on hand × cost; stock without
@@ -462,13 +471,10 @@ def stock_alert_counts(*, merchant: Merchant) -> dict[str, int]:
     """{"out": products with nothing available (≤ 0), "low": products above 0 but at or under their
     threshold}, in one aggregate query. Out of stock is not counted as low, so the home page shows each
     product once. Only active stock-holding products count; one that may be backordered is never out."""
-    backorder = StockLevel.objects.filter(merchant=merchant, product_id=OuterRef("pk"), allows_backorder=True)
-    qs = inventory_table(merchant=merchant, bundle="exclude").filter(is_active=True).exclude(Exists(backorder))
-    return qs.aggregate(
-        out=Count("pk", filter=Q(total_available__lte=0)),
-        low=Count("pk", filter=Q(total_available__gt=0, low_stock_threshold__gt=0,
-                                 total_available__lte=F("low_stock_threshold"))),
-    )
+    qs = inventory_table(merchant=merchant, bundle="exclude").filter(is_active=True, allows_backorder=False)
+    return qs.aggregate(out=Count("pk", filter=OUT_OF_STOCK), low=Count("pk", filter=LOW_NOT_OUT))
+
+
 def product_suggest(*, merchant: Merchant, q: str, limit: int = 10) -> list[dict]:
     """Products for a SKU search box (manual orders): SKUs starting with `q` first, then SKUs or titles
     containing it; with price (None when unknown) and units available. A few queries, whatever the limit."""

@@ -71,9 +71,7 @@ class InventoryListView(MerchantRequiredMixin, TemplateView):
                                                   product_ids=[p.pk for p in page if not p.is_bundle])
         for p in page:
             p.days_of_cover = selectors.days_of_cover(p.total_available, per_day.get(p.pk))
-            p.is_out = not p.is_bundle and not p.allows_backorder and p.total_available <= 0
-            p.is_low = (not p.is_bundle and not p.is_out and p.low_stock_threshold > 0
-                        and p.total_available <= p.low_stock_threshold)
+            p.is_out, p.is_low = selectors.stock_flags(p, p.total_available)
         params = g.copy()
         params.pop("after", None)
         params.pop("low", None)
@@ -108,7 +106,7 @@ class ProductDetailView(MerchantRequiredMixin, TemplateView):
         available = selectors.product_available(merchant=self.merchant, product_id=product.pk)
         ctx.update(
             product=product, levels=levels, available=available,
-            out_of_stock=not product.is_bundle and not product.allows_backorder and available <= 0,
+            out_of_stock=selectors.stock_flags(product, available)[0],
             components=selectors.bundle_components(merchant=self.merchant, bundle=product) if product.is_bundle else [],
             bundles=selectors.bundles_containing(merchant=self.merchant, product=product),
             aliases=list(selectors.sku_alias_list(merchant=self.merchant, product_id=product.pk)[:100]),

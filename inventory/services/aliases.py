@@ -3,11 +3,11 @@ so later orders with that SKU match on arrival (inventory.selectors.product_matc
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 
 from accounts.models import Merchant
-from core.errors import ValidationFailed
+from core.errors import TransientConflict, ValidationFailed
 from inventory.models import Product, SkuAlias
 from inventory.selectors import product_map_by_sku
 
@@ -30,17 +30,25 @@ def sku_alias_remember(*, merchant: Merchant, sku: str, product: Product, store_
     if product_map_by_sku(merchant=merchant, skus=[sku]):
         raise ValidationFailed(f"{sku} is already a product's SKU; it needs no alias.", code="sku_is_a_product",
                                details={"sku": sku})
-    with transaction.atomic():
-        existing = list(SkuAlias.objects.select_for_update(of=("self",)).filter(merchant=merchant, store_key=store_key)
-                        .alias(sku_l=Lower("sku")).filter(sku_l=sku.lower()).order_by()[:1])
-        if existing:
-            alias = existing[0]
-            if alias.product_id != product.pk:
-                alias.product, alias.created_by = product, actor
-                alias.save(update_fields=["product", "created_by"])
-            return alias
-        return SkuAlias.objects.create(merchant=merchant, sku=sku, product=product, store_key=store_key,
-                                       created_by=actor)
+    # Uniqueness is the constraint's: a first-time alias raced by a twin request takes the row the twin
+    # wrote (the second pass finds and locks it), never a 500.
+    for _ in range(2):
+        with transaction.atomic():
+            existing = list(SkuAlias.objects.select_for_update(of=("self",)).filter(merchant=merchant, store_key=store_key)
+                            .alias(sku_l=Lower("sku")).filter(sku_l=sku.lower()).order_by()[:1])
+            if existing:
+                alias = existing[0]
+                if alias.product_id != product.pk:
+                    alias.product, alias.created_by = product, actor
+                    alias.save(update_fields=["product", "created_by"])
+                return alias
+            try:
+                with transaction.atomic():
+                    return SkuAlias.objects.create(merchant=merchant, sku=sku, product=product, store_key=store_key,
+                                                   created_by=actor)
+            except IntegrityError:
+                continue
+    raise TransientConflict()
 
 
 def sku_alias_delete(*, merchant: Merchant, alias: SkuAlias) -> None:
