@@ -76,7 +76,7 @@ def store(fake, merchant, *, domain: str, copies: int, stock: int):
         merchant=merchant, channel="shopify", name=domain, credentials={"shop_domain": shop.domain, "access_token": token},
         settings={"backfill_days": 60, "location_external_id": str(shop.primary_location().id)})
     Listing.objects.bulk_create([
-        Listing(merchant=merchant, integration=integration, external_id=str(v.id), inventory_item_id=str(v.inventory_item_id),
+        Listing(merchant=merchant, integration=integration, external_id=str(v.id), channel_ref=str(v.inventory_item_id),
                 sku=v.sku, product=p, channel_quantity=v_available(shop, v), created_at=now)
         for v, p in zip(variants, products, strict=True)], batch_size=2000)
     return shop, integration, products

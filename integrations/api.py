@@ -32,7 +32,7 @@ class IntegrationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Integration
-        fields = ["id", "channel", "name", "status", "webhook_url", "settings", "checkpoints", "last_success_at",
+        fields = ["id", "channel", "account_ref", "name", "status", "webhook_url", "settings", "checkpoints", "last_success_at",
                   "last_error", "last_error_at", "last_order_seen_at", "created_at", "updated_at"]
         read_only_fields = fields
 
@@ -53,7 +53,7 @@ class ListingSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Listing
-        fields = ["id", "integration", "external_id", "inventory_item_id", "sku", "title", "product", "product_sku",
+        fields = ["id", "integration", "external_id", "channel_ref", "sku", "title", "product", "product_sku",
                   "override_quantity", "is_push_disabled", "last_pushed_quantity", "last_pushed_at",
                   "channel_quantity", "error", "error_at", "created_at", "updated_at"]
         read_only_fields = fields
@@ -79,7 +79,8 @@ JobRefSerializer = inline_serializer("JobRef", {"job": serializers.IntegerField(
 class IntegrationCreateInput(serializers.Serializer):
     channel = serializers.CharField(max_length=16)
     name = serializers.CharField(max_length=services.NAME_MAX)
-    credentials = serializers.DictField(help_text="Write-only. Shopify: shop_domain, access_token, client_secret.")
+    credentials = serializers.DictField(help_text="Write-only; the fields the channel's connect form takes "
+                                                  "(see the channel's package).")
 
 
 class IntegrationUpdateInput(serializers.Serializer):

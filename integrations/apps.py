@@ -5,23 +5,20 @@ class IntegrationsConfig(AppConfig):
     name = "integrations"
 
     def ready(self) -> None:
+        # Function-level imports: ready() runs once every app is loaded; at module level these would
+        # import models before the app registry is ready.
         from integrations.channels import amazon, shopify, woocommerce
-        from integrations.channels.shopify import webhooks as shopify_webhooks
-        from integrations.channels.shopify.credentials import shopify_credentials_validate
-        from integrations.credentials import credential_validator_register
-        from integrations.receivers import webhook_receiver_register
         from integrations.registry import channel_package_register
         from integrations.selectors import integration_alerts, integration_choices
         from integrations.sync.stock import CONSUMER, stock_push_schedule
         from inventory.registry import availability_consumer_register
         from orders.channels import store_alert_sources, store_choice_sources
 
-        # One line per channel: its package says what it is, the registries tell the lower apps.
-        for package in (shopify, woocommerce, amazon):
-            channel_package_register(package.CHANNEL)
-        credential_validator_register("shopify", shopify_credentials_validate)
-        # Webhook deliveries: each channel's receiver (verify, identify, topic -> service) for the inbox.
-        webhook_receiver_register(shopify_webhooks.RECEIVER)
+        # One call per channel: its package is everything it is (adapter, connect form and validator,
+        # install flow, webhook receiver, periodic tasks), and registering it tells the lower apps.
+        channel_package_register(shopify.CHANNEL)
+        channel_package_register(woocommerce.CHANNEL)
+        channel_package_register(amazon.CHANNEL)
         # The order list's store filter names the merchant's stores (orders cannot import integrations).
         store_choice_sources.register("integrations", integration_choices)
         # The home page's stores with sync problems or lag, the same way.

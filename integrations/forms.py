@@ -3,63 +3,34 @@
 
 from __future__ import annotations
 
-import re
+from typing import Any, ClassVar
 
 from django import forms
 
 from integrations.services import NAME_MAX
 
-# The form Shopify's own install flow checks; the channel's credential validator checks it again.
-SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$", re.ASCII)
 
+class ConnectForm(forms.Form):
+    """The base of a channel package's connect form (what a merchant types to connect a store). Secrets
+    are password inputs that never re-fill. `account_field` names the field holding the store's account
+    (prefilled on a reconnect, and compared with the store being reconnected); `help_text` says where on
+    the channel the merchant finds the credentials."""
 
-def _shop_domain(value: str) -> str:
-    """`My-Store.myshopify.com`, `https://my-store.myshopify.com/admin` → `my-store.myshopify.com`."""
-    text = value.strip().lower()
-    text = re.sub(r"^https?://", "", text).split("/", 1)[0]
-    if not SHOP_DOMAIN.fullmatch(text):
-        raise forms.ValidationError("Enter the store's myshopify.com domain, e.g. my-store.myshopify.com.")
-    return text
-
-
-class ShopDomainField(forms.CharField):
-    def __init__(self, **kwargs):
-        kwargs.setdefault("max_length", 255)
-        kwargs.setdefault("label", "Shop domain")
-        kwargs.setdefault("widget", forms.TextInput(attrs={"placeholder": "my-store.myshopify.com",
-                                                           "autocomplete": "off", "spellcheck": "false"}))
-        super().__init__(**kwargs)
-
-    def clean(self, value):
-        return _shop_domain(super().clean(value))
-
-
-class InstallForm(forms.Form):
-    """Our app's OAuth install: only the shop is asked; Shopify asks the merchant to approve."""
-
-    shop_domain = ShopDomainField()
-    name = forms.CharField(max_length=NAME_MAX, required=False, label="Name in Switchboard",
-                           help_text="Optional; the shop domain when empty.")
-
-
-class TokenConnectForm(forms.Form):
-    """An existing custom app's Admin API access token and client secret. Secrets are never rendered
-    back: the widgets are password inputs that do not re-fill after a failed submit."""
+    account_field: ClassVar[str] = ""
+    help_text: ClassVar[str] = ""
 
     name = forms.CharField(max_length=NAME_MAX, required=False, label="Name in Switchboard",
-                           help_text="Optional; the shop domain when empty.")
-    shop_domain = ShopDomainField()
-    access_token = forms.CharField(max_length=255, label="Admin API access token", strip=True,
-                                   widget=forms.PasswordInput(attrs={"autocomplete": "off", "placeholder": "shpat_…"}))
-    client_secret = forms.CharField(max_length=255, label="API secret key (client secret)", strip=True,
-                                    widget=forms.PasswordInput(attrs={"autocomplete": "off"}))
+                           help_text="Optional; the store's account when empty.")
 
-    def credentials(self) -> dict[str, str]:
-        d = self.cleaned_data
-        return {"shop_domain": d["shop_domain"], "access_token": d["access_token"], "client_secret": d["client_secret"]}
+    def credentials(self) -> dict[str, Any]:
+        """The credentials dict the package's validator takes (and the integration stores, encrypted)."""
+        raise NotImplementedError
+
+    def account(self) -> str:
+        return str(self.cleaned_data.get(self.account_field) or "") if self.account_field else ""
 
     def store_name(self) -> str:
-        return self.cleaned_data["name"].strip() or self.cleaned_data["shop_domain"]
+        return (self.cleaned_data.get("name") or "").strip() or self.account()
 
 
 class PushRulesForm(forms.Form):

@@ -41,6 +41,10 @@ class Integration(TenantOwnedModel):
 
     channel = models.CharField(max_length=16, validators=[_registered_channel],
                                help_text="A registered channel's slug (integrations.registry).")
+    # The store's account on its channel (a shop domain, a seller id, a store URL), as its package's
+    # connect form gives it: a delivery or a queue message names it, and is routed to its store by this
+    # column without decrypting every row's credentials. Not a secret.
+    account_ref = models.CharField(max_length=255, blank=True, db_index=True)
     name = models.CharField(max_length=120)
     status = models.CharField(max_length=24, choices=Status.choices, default=Status.ACTIVE)
     credentials = EncryptedJSONField(default=dict, blank=True,
@@ -67,11 +71,14 @@ class Integration(TenantOwnedModel):
 
 
 class Listing(TenantOwnedModel):
-    """A sellable item on a channel (a Shopify variant), matched to one of our products by SKU."""
+    """A sellable item on a channel, matched to one of our products by SKU. `channel_ref` and
+    `channel_data` are what the channel's adapter needs to find its stock again; the engine stores them
+    and hands them back on every push, never reads them."""
 
     integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="listings")
     external_id = models.CharField(max_length=64, help_text="The channel's variant/listing id.")
-    inventory_item_id = models.CharField(max_length=64, blank=True)
+    channel_ref = models.CharField(max_length=64, blank=True)
+    channel_data = models.JSONField(default=dict, blank=True)
     sku = models.CharField(max_length=255, blank=True)
     title = models.CharField(max_length=512, blank=True)
     product = models.ForeignKey("inventory.Product", null=True, blank=True, on_delete=models.SET_NULL,
@@ -83,6 +90,10 @@ class Listing(TenantOwnedModel):
     last_pushed_at = models.DateTimeField(null=True, blank=True)
     channel_quantity = models.IntegerField(null=True, blank=True, help_text="Last seen from the channel.")
     error = models.TextField(blank=True, help_text="The channel's reason for a refused push.")
+    # A push the channel accepted but decides later (a feed): its reference and the quantity sent, until
+    # the engine reads the outcome back (integrations.sync.stock.pushes_pending_read).
+    push_pending_ref = models.CharField(max_length=128, blank=True)
+    push_pending_quantity = models.IntegerField(null=True, blank=True)
     error_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

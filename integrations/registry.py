@@ -1,19 +1,87 @@
-"""The channels integrations can connect, each a package under integrations/channels/<slug>/.
+"""What a channel is: one `ChannelPackage`, made by the channel's folder (integrations/channels/<slug>/)
+and registered with one call, `channel_package_register`, from IntegrationsConfig.ready().
 
-A package describes itself with a `ChannelPackage` (its `CHANNEL`); `channel_package_register`
-puts it in integrations' own registry (the connect page; the adapter joins it with the channel
-clients) and hands the display part (slug, label, colour) to orders' channel registry, the
-lowest app that shows channels. IntegrationsConfig.ready() registers every package: adding a
-channel is its folder plus one line there.
+The package carries everything the rest of the code may know about a channel: its adapter (the sync
+engine's interface), its connect form and credential validator (the generic connect page and the API),
+an optional install flow (the generic install/callback pair), its webhook receiver (the inbox), its
+periodic tasks (merged into the beat schedule), what a store's credentials lose on uninstall, and the
+words a merchant reads when the channel refuses us. Registering it also hands the display part (slug,
+label, colour) to orders' channel registry, the lowest app that shows channels. No view, form, template
+or engine module names a channel: they ask this registry.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from celery import current_app
+from django import forms
+from django.conf import settings
 
 from core.registry import Registry
+from integrations.http import AuthFailed, ChannelError, Rejected, Throttled, Transient
+from integrations.receivers import WebhookReceiver, webhook_receiver_register
 from orders.channels import channel_register
+
+if TYPE_CHECKING:
+    from integrations.channels.base import ChannelAdapter
+    from integrations.forms import ConnectForm
+
+
+class InstallRefused(Exception):
+    """An install callback we must not trust or could not finish; the message is shown to the merchant."""
+
+
+class InstallFlow(ABC):
+    """A channel's own install (OAuth) flow: the merchant types what `form_class` asks (a shop domain),
+    is sent to `authorize_url`, approves there, and comes back to the generic callback, which hands the
+    query to `complete` for the credentials to store. `data` is the form's cleaned data, kept in the
+    session between the two (JSON-safe values only)."""
+
+    do_not_call_in_templates: ClassVar[bool] = True  # the connect page reads the class's texts
+    form_class: ClassVar[type[forms.Form]]
+    help_text: ClassVar[str] = ""  # one line above the install button
+    not_configured_text: ClassVar[str] = ""  # shown instead of the button when is_configured() is False
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self.data = dict(data)
+
+    @classmethod
+    @abstractmethod
+    def is_configured(cls) -> bool:
+        """Whether this server holds what the flow needs (our app's client id and secret)."""
+
+    @abstractmethod
+    def authorize_url(self, state: str, redirect_uri: str) -> str:
+        """Where to send the merchant; `state` comes back on the callback and is checked there."""
+
+    @abstractmethod
+    def complete(self, params: Mapping[str, str], *, state: str, budget_key: str) -> dict[str, Any]:
+        """The credentials to store from the callback's query; raises InstallRefused (with the reason)."""
+
+
+def _no_account(credentials: Mapping[str, Any]) -> str:
+    return ""
+
+
+def error_words_default(label: str) -> Callable[[ChannelError], str]:
+    """The sentence a merchant reads for a failed call, for a package that has no words of its own."""
+
+    def words(exc: ChannelError) -> str:
+        if isinstance(exc, AuthFailed):
+            return f"{label} refused the credentials."
+        if isinstance(exc, Throttled):
+            return f"{label} asked us to slow down; try again in a minute."
+        if isinstance(exc, Transient):
+            return f"{label} did not answer; try again in a moment."
+        if isinstance(exc, Rejected):
+            return f"{label} refused the request."
+        return f"{label} could not be reached."
+
+    return words
 
 
 @dataclass(frozen=True)
@@ -23,15 +91,57 @@ class ChannelPackage:
     colour: str  # CSS colour in order lists and charts
     summary: str  # one line on the connect page: how orders arrive and stock leaves
     # the ChannelAdapter subclass (integrations/channels/base.py); None while a channel has no client yet
-    adapter: Any = None
+    adapter: type[ChannelAdapter] | None = None
+    # the form a merchant fills to connect a store (a ConnectForm), and the check of a credentials dict
+    # (the API's and the form's): (credentials, from_install=False) -> cleaned, or ValidationFailed with
+    # details={"fields": {...}}
+    connect_form: type[ConnectForm] | None = None
+    credentials_validate: Callable[..., dict[str, Any]] | None = None
+    # the store's account id (Integration.account_ref) from its cleaned credentials
+    account_ref: Callable[[Mapping[str, Any]], str] = _no_account
+    install: type[InstallFlow] | None = None
+    receiver: WebhookReceiver | None = None
+    # beat entries this channel needs beyond the engine's own ({name: {"task", "schedule", ...}})
+    periodic_tasks: Mapping[str, dict[str, Any]] = field(default_factory=dict)
+    # credential keys a store loses when it uninstalls our app (the tokens it revoked)
+    forget_on_uninstall: tuple[str, ...] = ()
+    # the words for a failed call ("Shopify refused the access token"), never an HTTP status line
+    error_words: Callable[[ChannelError], str] | None = None
+
+    @property
+    def can_connect(self) -> bool:
+        return self.adapter is not None and self.connect_form is not None and self.credentials_validate is not None
+
+    def describe_error(self, exc: ChannelError) -> str:
+        return (self.error_words or error_words_default(self.label))(exc)
 
 
 channel_packages: Registry[ChannelPackage] = Registry("integrations.channel_packages")
 
 
+def beat_schedule_merge(entries: Mapping[str, dict[str, Any]]) -> None:
+    """Add a package's periodic tasks to the beat schedule (settings and, when Celery has read its
+    configuration already, Celery's copy); a name already taken by another entry is a programming error."""
+    schedule: dict[str, dict[str, Any]] = settings.CELERY_BEAT_SCHEDULE
+    for name, entry in entries.items():
+        if name in schedule and schedule[name] != entry:
+            raise ValueError(f"beat entry {name!r} is already scheduled")
+        schedule[name] = dict(entry)
+    # The Celery app reads CELERY_* lazily; once it has, its copy must learn the new entries too.
+    if current_app.configured:
+        current_app.conf.beat_schedule.update({name: dict(entry) for name, entry in entries.items()})
+
+
 def channel_package_register(package: ChannelPackage) -> ChannelPackage:
+    """The one call a channel needs: the package, its display, its webhook receiver, its beat entries."""
     # The tracking consumer turns every shipped parcel into a fulfillment through the adapter; no adapter
     # cancels on its channel yet (a cancellation here stays here).
     channel_register(slug=package.slug, label=package.label, colour=package.colour,
                      tells_fulfillment=package.adapter is not None, tells_cancellation=False)
+    if package.receiver is not None:
+        if package.receiver.channel != package.slug:
+            raise ValueError(f"{package.slug}'s receiver is registered as {package.receiver.channel!r}")
+        webhook_receiver_register(package.receiver)
+    if package.periodic_tasks:
+        beat_schedule_merge(package.periodic_tasks)
     return channel_packages.register(package.slug, package)

@@ -1,7 +1,7 @@
 """Integrations' writes: connecting a store, changing its name and push rules, disconnecting it,
 testing its connection, and mapping a listing to a product.
 
-Credentials arrive as a dict, are checked by their channel's validator (integrations.credentials),
+Credentials arrive as a dict, are checked by their channel package's validator (integrations.registry),
 and are stored encrypted (core.fields.EncryptedJSONField); nothing here logs or returns them.
 Background work (the connect job, a sync) is enqueued by task name after commit.
 """
@@ -18,7 +18,6 @@ from django.utils import timezone
 from accounts.models import Merchant, User
 from core.enqueue import enqueue_on_commit
 from core.errors import Conflict, ValidationFailed
-from integrations.credentials import credential_validators
 from integrations.models import Integration, Listing
 from integrations.registry import channel_packages
 from inventory.selectors import product_resolve_skus
@@ -76,14 +75,15 @@ def _clean_name(name: Any) -> str:
     return text
 
 
-def _clean_credentials(channel: str, credentials: Any, *, from_oauth: bool = False) -> dict[str, Any]:
-    validator = credential_validators.get(channel)
+def _clean_credentials(channel: str, credentials: Any, *, from_install: bool = False) -> dict[str, Any]:
+    package = channel_packages.get(channel)
+    validator = package.credentials_validate if package is not None else None
     if validator is None:
         raise _fields_error("This channel cannot be connected yet.", {"channel": [f"{channel!r} has no client yet."]})
     if not isinstance(credentials, dict):
         raise _fields_error("The credentials are not valid.", {"credentials": ["Send the credentials as an object."]})
     try:
-        return validator(credentials, from_oauth=from_oauth) if from_oauth else validator(credentials)
+        return validator(credentials, from_install=True) if from_install else validator(credentials)
     except ValidationFailed as exc:  # the channel names its fields; the API's fields nest them under credentials
         raise _fields_error(exc.message, {"credentials": exc.details.get("fields", {})}) from None
 
@@ -129,14 +129,15 @@ def _connect_job(*, merchant: Merchant, actor: User | None, integration: Integra
 
 @transaction.atomic
 def integration_create(*, merchant: Merchant, actor: User | None, channel: str, name: str,
-                       credentials: dict[str, Any], from_oauth: bool = False) -> Connecting:
+                       credentials: dict[str, Any], from_install: bool = False) -> Connecting:
     """Store a new connection once its credentials have the channel's form; the connect job (test,
     listings, webhooks, backfill) starts after commit. A merchant may connect several stores of one channel."""
     if not isinstance(channel, str) or channel not in channel_packages:
         raise _fields_error("Unknown channel.", {"channel": ["Choose a registered channel."]})
     clean_name = _clean_name(name)
-    cleaned = _clean_credentials(channel, credentials, from_oauth=from_oauth)
-    integration = Integration.objects.create(merchant=merchant, channel=channel, name=clean_name, credentials=cleaned)
+    cleaned = _clean_credentials(channel, credentials, from_install=from_install)
+    integration = Integration.objects.create(merchant=merchant, channel=channel, name=clean_name, credentials=cleaned,
+                                             account_ref=channel_packages[channel].account_ref(cleaned)[:255])
     logger.info("integrations.integration.created",
                 extra={"merchant_id": merchant.pk, "integration_id": integration.pk, "channel": channel})
     return Connecting(integration=integration, job=_connect_job(merchant=merchant, actor=actor, integration=integration))
@@ -149,9 +150,9 @@ def _locked(merchant: Merchant, integration: Integration) -> Integration:
 @transaction.atomic
 def integration_update(*, merchant: Merchant, actor: User | None, integration: Integration,
                        name: str | None = None, settings: dict[str, Any] | None = None,
-                       credentials: dict[str, Any] | None = None, from_oauth: bool = False) -> Integration:
+                       credentials: dict[str, Any] | None = None, from_install: bool = False) -> Integration:
     """Rename, change settings and push rules, or replace the credentials (a reconnect: the store
-    becomes active again and the connect job runs anew; `from_oauth` for a grant of our app's install flow)."""
+    becomes active again and the connect job runs anew; `from_install` for credentials from the channel's install flow)."""
     row = _locked(merchant, integration)
     if row.status == Integration.Status.DISCONNECTED:
         raise Conflict("This store is disconnected; connect it again instead.", code="integration_disconnected")
@@ -167,9 +168,10 @@ def integration_update(*, merchant: Merchant, actor: User | None, integration: I
         push_again = any(before.get(key) != row.settings.get(key) for key in PUSH_SETTINGS)
     if credentials is not None:
         row.credentials = credentials_keep_previous_secret(
-            before=row.credentials, after=_clean_credentials(row.channel, credentials, from_oauth=from_oauth))
+            before=row.credentials, after=_clean_credentials(row.channel, credentials, from_install=from_install))
+        row.account_ref = channel_packages[row.channel].account_ref(row.credentials)[:255]
         row.status = Integration.Status.ACTIVE
-        changed += ["credentials", "status"]
+        changed += ["credentials", "account_ref", "status"]
     row.save(update_fields=changed)
     if credentials is not None:
         logger.info("integrations.integration.credentials_replaced",
@@ -206,10 +208,13 @@ def credentials_keep_previous_secret(*, before: dict[str, Any], after: dict[str,
 
 @transaction.atomic
 def integration_uninstalled(*, merchant: Merchant, integration: Integration) -> bool:
-    """The store removed our app: disconnected, and its access tokens forgotten (they are revoked anyway).
-    Nothing is sent to the channel (the uninstall removed our subscriptions). False if it already was."""
+    """The store removed our app: disconnected, and what its package forgets on uninstall forgotten (the
+    tokens it revoked anyway). Nothing is sent to the channel (the uninstall removed our subscriptions).
+    False if it already was."""
     row = _locked(merchant, integration)
-    forgotten = {k: v for k, v in (row.credentials or {}).items() if k not in ("access_token", "refresh_token")}
+    package = channel_packages.get(row.channel)
+    forget = set(package.forget_on_uninstall) if package is not None else set()
+    forgotten = {k: v for k, v in (row.credentials or {}).items() if k not in forget}
     if row.status == Integration.Status.DISCONNECTED and forgotten == row.credentials:
         return False
     row.status = Integration.Status.DISCONNECTED
@@ -254,8 +259,9 @@ def _connection_test(report: Any) -> ConnectionTest:
 
 
 def integration_test_connection(*, merchant: Merchant, integration: Integration) -> ConnectionTest:
-    """Ask the channel who we are and what we may do. Refused credentials mark the store
-    `needs_reconnect`; a success marks it active again and records the time."""
+    """Ask the channel who we are and what we may do, in one short attempt (a merchant is waiting).
+    Refused credentials mark the store `needs_reconnect`; a success marks it active again and records
+    the time. A failure is told in the package's words, not as an HTTP line."""
     from integrations.channels import adapter_for
     from integrations.http import AuthFailed, ChannelError
 
@@ -265,10 +271,10 @@ def integration_test_connection(*, merchant: Merchant, integration: Integration)
     try:
         adapter = adapter_for(integration.channel, dict(integration.credentials),
                               budget_key=f"integration:{integration.pk}",
-                              on_credentials_changed=_credentials_saver(merchant, integration.pk))
+                              on_credentials_changed=_credentials_saver(merchant, integration.pk), interactive=True)
         report = adapter.test_connection()
     except ChannelError as exc:
-        error = str(exc)[:2000] or exc.__class__.__name__
+        error = channel_packages[integration.channel].describe_error(exc)[:2000]
         fields: dict[str, Any] = {"last_error": error, "last_error_at": now, "updated_at": now}
         if isinstance(exc, AuthFailed):
             fields["status"] = Integration.Status.NEEDS_RECONNECT
@@ -284,8 +290,8 @@ def integration_test_connection(*, merchant: Merchant, integration: Integration)
 
 def credentials_test(*, merchant: Merchant, channel: str, credentials: dict[str, Any]) -> ConnectionTest:
     """Test credentials a merchant typed before anything is stored (the connect page's "Test connection"):
-    the form is checked as integration_create checks it, then the channel is asked who we are. Nothing
-    is written; a refresh the channel hands back is dropped with the unsaved credentials."""
+    the form is checked as integration_create checks it, then the channel is asked who we are, once and
+    briefly, and a refusal is told in the package's words. Nothing is written; a refresh the channel hands back is dropped with the unsaved credentials."""
     from integrations.channels import adapter_for
     from integrations.http import ChannelError
 
@@ -294,12 +300,12 @@ def credentials_test(*, merchant: Merchant, channel: str, credentials: dict[str,
     cleaned = _clean_credentials(channel, credentials)
     try:
         adapter = adapter_for(channel, cleaned, budget_key=f"merchant:{merchant.pk}:credentials_test",
-                              on_credentials_changed=lambda changed: None)
+                              on_credentials_changed=lambda changed: None, interactive=True)
         report = adapter.test_connection()
     except ChannelError as exc:
         logger.info("integrations.credentials_test.failed",
                     extra={"merchant_id": merchant.pk, "channel": channel, "error_type": exc.__class__.__name__})
-        return ConnectionTest(ok=False, error=str(exc)[:2000] or exc.__class__.__name__)
+        return ConnectionTest(ok=False, error=channel_packages[channel].describe_error(exc)[:2000])
     return _connection_test(report)
 
 

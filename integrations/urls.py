@@ -4,10 +4,10 @@ from integrations import views
 
 urlpatterns = [
     path("", views.IntegrationListView.as_view(), name="integration-list"),
-    path("connect/shopify/install/", views.ShopifyInstallView.as_view(), name="integration-shopify-install"),
     path("connect/<slug:channel>/", views.ConnectView.as_view(), name="integration-connect"),
     path("connect/<slug:channel>/token/", views.ConnectTokenView.as_view(), name="integration-connect-token"),
-    path("shopify/callback/", views.ShopifyCallbackView.as_view(), name="integration-shopify-callback"),
+    path("connect/<slug:channel>/install/", views.InstallView.as_view(), name="integration-install"),
+    path("connect/<slug:channel>/callback/", views.InstallCallbackView.as_view(), name="integration-install-callback"),
     path("<id:pk>/", views.IntegrationDetailView.as_view(), name="integration-detail"),
     path("<id:pk>/disconnect/", views.IntegrationDisconnectView.as_view(), name="integration-disconnect"),
     path("<id:pk>/listings/<id:listing_id>/<slug:action>/", views.ListingActionView.as_view(),

@@ -1,19 +1,21 @@
-"""Dashboard pages of the integrations app: connected stores, connecting one (our app's OAuth install, or
-an existing custom app's token), and one store's page (status, jobs, doctor, listings, push rules).
+"""Dashboard pages of the integrations app: connected stores, connecting one (the channel package's
+install flow, or its connect form), and one store's page (status, jobs, doctor, listings, push rules).
 
 Reads go through integrations.selectors, writes through integrations.services, as the API's do.
-Credentials are never rendered: token fields are password inputs that do not re-fill, and no page
-context carries the stored credentials (only the shop domain, which is not a secret).
+Credentials are never rendered: secret fields are password inputs that do not re-fill, and no page
+context carries the stored credentials (only the store's account_ref, which is not a secret). No page
+names a channel: what differs between channels comes from its ChannelPackage.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
+from django import forms
 from django.contrib import messages
 from django.http import HttpResponseRedirect
 from django.urls import reverse
@@ -26,16 +28,18 @@ from core.errors import ApplicationError, NotFound, ValidationFailed
 from core.pagination import keyset_page
 from core.parsing import parse_id
 from integrations import selectors, services
-from integrations.forms import InstallForm, ListingFilterForm, ListingMapForm, PushRulesForm, TokenConnectForm
+from core.fields import decrypt, encrypt
+from integrations.forms import ListingFilterForm, ListingMapForm, PushRulesForm
 from integrations.models import Integration
-from integrations.registry import channel_packages
+from integrations.registry import InstallRefused, channel_packages
 
 logger = logging.getLogger(__name__)
 
 LISTINGS_PAGE = 50
 LOCATIONS_SESSION_KEY = "integrations.locations.{pk}"  # the last connection test's locations, for the rules form
-OAUTH_SESSION_KEY = "integrations.shopify_oauth"
-OAUTH_PENDING_SECONDS = 30 * 60  # an install started longer ago than this is started again
+INSTALL_SESSION_KEY = "integrations.install"  # the one install in progress: channel, state, the form's data
+INSTALL_PENDING_SECONDS = 30 * 60  # an install started longer ago than this is started again
+TESTED_SESSION_KEY = "integrations.tested.{channel}"  # a successful test's secrets, encrypted
 CHECKPOINT_LABELS = {
     "orders_updated_at": "Orders fetched up to",
     "orders_cursor": "Order page in progress",
@@ -63,10 +67,6 @@ def _package_or_404(channel: str):
     if package is None:
         raise NotFound("No such channel.")
     return package
-
-
-def _oauth_configured() -> bool:
-    return bool(getattr(settings, "SHOPIFY_CLIENT_ID", "") and getattr(settings, "SHOPIFY_CLIENT_SECRET", ""))
 
 
 def _sync_lag(integration: Integration) -> dict[str, Any]:
@@ -122,13 +122,19 @@ class IntegrationListView(MerchantRequiredMixin, TemplateView):
             store.badge = _status_badge(store)
             store.channel_label = getattr(channel_packages.get(store.channel), "label", store.channel)
         # whether a channel can be connected is computed here: a template would call the adapter class
-        channels = [{"package": p, "connectable": p.adapter is not None} for p in channel_packages.values()]
+        channels = [{"package": p, "connectable": p.can_connect} for p in channel_packages.values()]
         return super().get_context_data(stores=stores, channels=channels, **kwargs)
 
 
+def _secret_fields(form: forms.Form) -> list[str]:
+    """The fields a page never renders back: those with a password input."""
+    return [name for name, field in form.fields.items() if isinstance(field.widget, forms.PasswordInput)]
+
+
 class ConnectView(MerchantRequiredMixin, TemplateView):
-    """/integrations/connect/<channel>/: our app's install button (when configured) and the custom-app
-    token form with "Test connection". `?reconnect=<id>` prefills the shop of a store to reconnect."""
+    """/integrations/connect/<channel>/: the package's install button (when it has an install flow and
+    this server is configured for it) and its connect form with "Test connection". `?reconnect=<id>`
+    prefills the account of a store to reconnect. Nothing here names a channel: the package says."""
 
     template_name = "integrations/connect.html"
 
@@ -144,31 +150,57 @@ class ConnectView(MerchantRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         package = _package_or_404(self.kwargs["channel"])
         reconnect = kwargs.pop("reconnect", None) or self._reconnecting()
-        initial = {}
-        if reconnect is not None:
-            initial = {"shop_domain": reconnect.credentials.get("shop_domain", ""), "name": reconnect.name}
+        initial: dict[str, Any] = {}
+        if reconnect is not None and package.connect_form is not None:
+            initial = {package.connect_form.account_field: reconnect.account_ref, "name": reconnect.name}
+        install = package.install
+        connect_form = kwargs.get("connect_form")
+        if connect_form is None and package.connect_form is not None:
+            connect_form = package.connect_form(initial=initial)
         ctx = super().get_context_data(**kwargs)
         ctx.update(
-            package=package, reconnect=reconnect,
-            can_connect=package.adapter is not None and package.slug == "shopify",
-            oauth_enabled=package.slug == "shopify" and _oauth_configured(),
-            install_form=kwargs.get("install_form") or InstallForm(initial=initial),
-            token_form=kwargs.get("token_form") or TokenConnectForm(initial=initial),
+            package=package, reconnect=reconnect, can_connect=package.can_connect,
+            install=install, install_enabled=install is not None and install.is_configured(),
+            install_form=kwargs.get("install_form") or (install.form_class(initial=initial) if install else None),
+            connect_form=connect_form,
+            kept_secrets=kwargs.get("kept_secrets", ()),
         )
         return ctx
 
 
 class ConnectTokenView(ConnectView):
-    """POST of the custom-app form: "Test connection" (nothing stored) or "Save and connect" (tested
-    first; refused credentials are not stored)."""
+    """POST of the connect form: "Test connection" (nothing stored in the integration) or "Save and
+    connect" (tested first; refused credentials are not stored). A successful test keeps what was typed:
+    the secrets, encrypted, in the session for this channel and account, so "Save and connect" right
+    after needs nothing typed again; they are never rendered back."""
 
     def get(self, request, *args, **kwargs):
         return HttpResponseRedirect(reverse("integration-connect", args=[kwargs["channel"]]))
 
+    def _kept_key(self, channel: str) -> str:
+        return TESTED_SESSION_KEY.format(channel=channel)
+
+    def _with_kept_secrets(self, form_class, channel: str) -> tuple[dict, list[str]]:
+        """The POST with each empty secret field filled from a successful test of the same account."""
+        data = request_data = self.request.POST.copy()
+        kept = self.request.session.get(self._kept_key(channel)) or {}
+        used = []
+        account_field = form_class.account_field
+        typed = (request_data.get(account_field) or "").strip().lower() if account_field else ""
+        if kept and kept.get("account") == typed:
+            for name, token in (kept.get("secrets") or {}).items():
+                if not request_data.get(name):
+                    data[name] = decrypt(token)
+                    used.append(name)
+        return data, used
+
     def post(self, request, channel: str):
-        _package_or_404(channel)
+        package = _package_or_404(channel)
+        if not package.can_connect:
+            raise NotFound("This channel cannot be connected yet.")
         reconnect = self._reconnecting()
-        form = TokenConnectForm(request.POST)
+        data, _ = self._with_kept_secrets(package.connect_form, channel)
+        form = package.connect_form(data)
         if not form.is_valid():
             messages.error(request, "Check the highlighted fields.")
             return self._render(form, reconnect, status=400)
@@ -177,16 +209,21 @@ class ConnectTokenView(ConnectView):
         except ApplicationError as exc:
             messages.error(request, _error_text(exc))
             return self._render(form, reconnect, status=400)
-        if request.POST.get("action") != "save" or not result.ok:
-            if result.ok:
-                messages.success(request, f"Connected to {result.shop_name}. Enter the token and secret again "
-                                          "and choose \"Save and connect\" to keep it.")
-            else:
-                messages.error(request, f"The store refused the connection: {result.error}")
-            return self._render(form, reconnect, test=result, status=200 if result.ok else 400)
-        if reconnect is not None and form.cleaned_data["shop_domain"] != reconnect.credentials.get("shop_domain"):
-            messages.error(request, f"{reconnect.name} is {reconnect.credentials.get('shop_domain')}; "
-                                    "to connect another shop, connect a new store.")
+        if not result.ok:
+            request.session.pop(self._kept_key(channel), None)
+            messages.error(request, f"The store refused the connection: {result.error}")
+            return self._render(form, reconnect, test=result, status=400)
+        if request.POST.get("action") != "save":
+            secrets = _secret_fields(form)
+            account_field = package.connect_form.account_field
+            request.session[self._kept_key(channel)] = {
+                "account": (request.POST.get(account_field) or "").strip().lower() if account_field else "",
+                "secrets": {name: encrypt(str(form.cleaned_data[name])) for name in secrets if form.cleaned_data.get(name)}}
+            messages.success(request, f"Connected to {result.shop_name}. Choose \"Save and connect\" to keep it.")
+            return self._render(form, reconnect, test=result, status=200, kept_secrets=secrets)
+        if reconnect is not None and form.account() != reconnect.account_ref:
+            messages.error(request, f"{reconnect.name} is {reconnect.account_ref}; "
+                                    "to connect another store, connect a new one.")
             return self._render(form, reconnect, status=400)
         try:
             if reconnect is not None:
@@ -199,107 +236,102 @@ class ConnectTokenView(ConnectView):
         except ApplicationError as exc:
             messages.error(request, _error_text(exc))
             return self._render(form, reconnect, status=400)
+        request.session.pop(self._kept_key(channel), None)
         messages.success(request, f"{integration.name} is connected; listings and orders are being imported.")
         if result.missing_scopes:
-            messages.warning(request, f"The token lacks: {', '.join(result.missing_scopes)}.")
+            messages.warning(request, f"The credentials lack: {', '.join(result.missing_scopes)}.")
         return HttpResponseRedirect(reverse("integration-detail", args=[integration.pk]))
 
-    def _render(self, form, reconnect, *, test=None, status: int = 200):
-        # The bound form shows the name, the shop and the errors; its password inputs never re-fill.
-        ctx = self.get_context_data(token_form=form, reconnect=reconnect, test=test)
+    def _render(self, form, reconnect, *, test=None, status: int = 200, kept_secrets=()):
+        # The bound form shows the name, the account and the errors; its password inputs never re-fill.
+        ctx = self.get_context_data(connect_form=form, reconnect=reconnect, test=test, kept_secrets=kept_secrets)
         return self.render_to_response(ctx, status=status)
 
 
-class ShopifyInstallView(MerchantRequiredMixin, View):
-    """"Install our app": a state nonce in the session, then Shopify's authorize page."""
+class InstallView(MerchantRequiredMixin, View):
+    """POST /integrations/connect/<channel>/install/: the package's install form checked, a state nonce
+    and the form's data kept in the session, then the channel's authorize page."""
 
-    def post(self, request):
-        from integrations.channels.shopify.client import authorize_url, new_state
-
-        back = reverse("integration-connect", args=["shopify"])
-        if not _oauth_configured():
-            messages.error(request, "Installing our Shopify app is not set up on this server; "
-                                    "use an existing custom app's token instead.")
+    def post(self, request, channel: str):
+        package = _package_or_404(channel)
+        if package.install is None:
+            raise NotFound("This channel has no install flow.")
+        back = reverse("integration-connect", args=[channel])
+        if not package.install.is_configured():
+            messages.error(request, f"Installing our {package.label} app is not set up on this server; "
+                                    "use the connect form instead.")
             return HttpResponseRedirect(back)
-        form = InstallForm(request.POST)
+        form = package.install.form_class(request.POST)
         if not form.is_valid():
             for problems in form.errors.values():
                 for problem in problems:
                     messages.error(request, problem)
             return HttpResponseRedirect(back)
-        shop = form.cleaned_data["shop_domain"]
+        account = str(form.cleaned_data.get(form.account_field) or "")
         reconnect_id = None
         if request.POST.get("reconnect"):
             reconnect = selectors.integration_get(merchant=self.merchant,
                                                   pk=parse_id(request.POST["reconnect"], field="reconnect"))
-            if reconnect.channel != "shopify":
+            if reconnect.channel != channel:
                 raise NotFound("No such integration.")
-            if shop != reconnect.credentials.get("shop_domain"):
-                messages.error(request, f"{reconnect.name} is {reconnect.credentials.get('shop_domain')}; "
-                                        "to connect another shop, connect a new store.")
+            if account != reconnect.account_ref:
+                messages.error(request, f"{reconnect.name} is {reconnect.account_ref}; "
+                                        "to connect another store, connect a new one.")
                 return HttpResponseRedirect(f"{back}?reconnect={reconnect.pk}")
             reconnect_id = reconnect.pk
-        state = new_state()
-        request.session[OAUTH_SESSION_KEY] = {
-            "state": state, "shop": shop, "name": form.cleaned_data["name"].strip() or shop,
+        state = secrets.token_urlsafe(24)
+        data = {key: value for key, value in form.cleaned_data.items() if key != "name"}
+        request.session[INSTALL_SESSION_KEY] = {
+            "channel": channel, "state": state, "data": data,
+            "name": (form.cleaned_data.get("name") or "").strip() or account,
             "reconnect": reconnect_id, "started_at": time.time(),
         }
-        scopes = channel_packages["shopify"].adapter.required_scopes
-        url = authorize_url(shop=shop, client_id=settings.SHOPIFY_CLIENT_ID, scopes=scopes, state=state,
-                            redirect_uri=request.build_absolute_uri(reverse("integration-shopify-callback")))
-        return HttpResponseRedirect(url)
+        redirect_uri = request.build_absolute_uri(reverse("integration-install-callback", args=[channel]))
+        return HttpResponseRedirect(package.install(data).authorize_url(state, redirect_uri))
 
 
-class ShopifyCallbackView(MerchantRequiredMixin, View):
-    """Shopify sends the merchant back here after approving. The state is taken from the session once
-    (a replay finds none); the HMAC, shop, state and timestamp are checked before the code is exchanged."""
+class InstallCallbackView(MerchantRequiredMixin, View):
+    """GET /integrations/connect/<channel>/callback/: the channel sends the merchant back here after
+    approving. The pending install is taken from the session once (a replay finds none) and must be for
+    this channel; the package's flow checks the query and hands back the credentials to store."""
 
-    def get(self, request):
-        from integrations.channels.shopify.client import OAuthRefused, exchange_code, verify_callback
-        from integrations.http import ChannelError
-
-        back = reverse("integration-connect", args=["shopify"])
-        pending = request.session.pop(OAUTH_SESSION_KEY, None)
+    def get(self, request, channel: str):
+        package = _package_or_404(channel)
+        if package.install is None:
+            raise NotFound("This channel has no install flow.")
+        back = reverse("integration-connect", args=[channel])
+        pending = request.session.pop(INSTALL_SESSION_KEY, None)
 
         def refuse(reason: str) -> HttpResponseRedirect:
-            logger.warning("integrations.oauth.refused", extra={"merchant_id": self.merchant.pk, "reason": reason})
-            messages.error(request, f"The Shopify install was refused: {reason}. Start the install again.")
+            logger.warning("integrations.install.refused", extra={"merchant_id": self.merchant.pk,
+                                                                  "channel": channel, "reason": reason})
+            messages.error(request, f"The {package.label} install was refused: {reason}. Start the install again.")
             return HttpResponseRedirect(back)
 
-        if not _oauth_configured():
-            return refuse("our Shopify app is not set up on this server")
-        if not isinstance(pending, dict) or not pending.get("state"):
+        if not package.install.is_configured():
+            return refuse(f"our {package.label} app is not set up on this server")
+        if not isinstance(pending, dict) or not pending.get("state") or pending.get("channel") != channel:
             return refuse("no install was started from this session, or it was already finished")
-        if time.time() - float(pending.get("started_at") or 0) > OAUTH_PENDING_SECONDS:
+        if time.time() - float(pending.get("started_at") or 0) > INSTALL_PENDING_SECONDS:
             return refuse("the install took too long")
         if any(len(values) > 1 for _, values in request.GET.lists()):
             return refuse("the callback repeats a parameter")
         params = {key: value for key, value in request.GET.items()}
         try:
-            shop = verify_callback(params, client_secret=settings.SHOPIFY_CLIENT_SECRET,
-                                   expected_state=str(pending["state"]))
-        except OAuthRefused as exc:
+            credentials = package.install(pending.get("data") or {}).complete(
+                params, state=str(pending["state"]), budget_key=f"merchant:{self.merchant.pk}:install")
+        except InstallRefused as exc:
             return refuse(str(exc))
-        if shop != pending.get("shop"):
-            return refuse(f"the callback names {shop}, not the store you started installing")
-        code = params.get("code") or ""
-        if not code:
-            return refuse("the callback carries no authorization code")
-        try:
-            grant = exchange_code(shop=shop, code=code, client_id=settings.SHOPIFY_CLIENT_ID,
-                                  client_secret=settings.SHOPIFY_CLIENT_SECRET,
-                                  budget_key=f"merchant:{self.merchant.pk}:oauth")
-        except ChannelError as exc:
-            return refuse(f"Shopify did not exchange the code ({exc.__class__.__name__})")
         try:
             if pending.get("reconnect"):
                 integration = selectors.integration_get(merchant=self.merchant, pk=int(pending["reconnect"]))
                 integration = services.integration_update(merchant=self.merchant, actor=request.user,
-                                                          integration=integration, credentials=grant, from_oauth=True)
+                                                          integration=integration, credentials=credentials,
+                                                          from_install=True)
             else:
                 integration = services.integration_create(merchant=self.merchant, actor=request.user,
-                                                          channel="shopify", name=str(pending.get("name") or shop),
-                                                          credentials=grant, from_oauth=True).integration
+                                                          channel=channel, name=str(pending.get("name") or channel),
+                                                          credentials=credentials, from_install=True).integration
         except ApplicationError as exc:
             return refuse(_error_text(exc))
         messages.success(request, f"{integration.name} is connected; listings and orders are being imported.")
@@ -332,7 +364,7 @@ class IntegrationDetailView(MerchantRequiredMixin, TemplateView):
             rules_form=kwargs.get("rules_form") or PushRulesForm(
                 initial={key: rules.get(key) for key in PushRulesForm.base_fields},
                 locations=self.request.session.get(LOCATIONS_SESSION_KEY.format(pk=integration.pk))),
-            shop_domain=integration.credentials.get("shop_domain", ""),
+            account_ref=integration.account_ref,
             is_disconnected=integration.status == Integration.Status.DISCONNECTED,
         )
         ctx["has_running"] = any(not job.is_finished for job in ctx["jobs"])

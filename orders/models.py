@@ -60,6 +60,8 @@ class Order(TenantOwnedModel):
     channel_updated_at = models.DateTimeField(null=True, blank=True)
     notes = models.TextField(blank=True, help_text="Internal notes; never sent to the channel.")
     raw_payload = models.JSONField(default=dict, blank=True)
+    # Opaque to us: what the channel's adapter gave at ingest to act on this order later (tracking back).
+    channel_data = models.JSONField(default=dict, blank=True)
     payload_fingerprint = models.CharField(max_length=64, blank=True)
     is_short = models.BooleanField(default=False, help_text="Some line could not be fully reserved.")
     needs_attention = models.BooleanField(default=False, help_text="Some line's SKU matches no product.")
@@ -309,7 +311,8 @@ class TrackingOutbox(TenantOwnedModel):
     processed_at = models.DateTimeField(null=True, blank=True)
     # The channel's fulfillment made from this shipment: a later push of the same shipment (new tracking
     # after a re-ship) updates it instead of fulfilling again.
-    channel_fulfillment_id = models.CharField(max_length=64, blank=True)
+    # Opaque (the adapter may join several, e.g. one fulfillment per location).
+    channel_fulfillment_id = models.CharField(max_length=255, blank=True)
 
     class Meta:
         ordering = ["id"]

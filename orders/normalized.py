@@ -65,6 +65,9 @@ class NormalizedOrder:
     requested_service: str = ""
     ship_by: datetime | None = None
     raw: dict[str, Any] = field(default_factory=dict)  # the channel payload, kept for audit
+    # What the channel's adapter needs later to act on this order (tracking back): opaque here, stored
+    # on the order as given and handed back in the adapter's TrackingPush.
+    channel_data: dict[str, Any] = field(default_factory=dict)
 
     def fingerprint(self) -> str:
         """A hash of everything but the raw payload: the same order twice has the same fingerprint."""
@@ -72,7 +75,7 @@ class NormalizedOrder:
         data.pop("raw", None)
         # Fields added later are left out while empty, so an order stored before they existed keeps its
         # fingerprint (and its next unchanged delivery stays "unchanged").
-        for name, empty in (("requested_service", ""), ("ship_by", None)):
+        for name, empty in (("requested_service", ""), ("ship_by", None), ("channel_data", {})):
             if data.get(name) == empty:
                 data.pop(name, None)
         blob = json.dumps(data, sort_keys=True, default=str, separators=(",", ":"))

@@ -1,4 +1,4 @@
-"""One package per channel (client, mapping, adapter, webhooks); each declares its `CHANNEL`.
+"""One package per channel (client, mapping, adapter, webhooks, forms, install); each declares its `CHANNEL`.
 
 `adapter_for` is how the engine, tasks, views and API get a channel's adapter: by slug, through the
 channel package registry (integrations.registry), never by importing a channel's module.
@@ -11,14 +11,15 @@ from integrations.http import Rejected
 
 
 def adapter_for(channel: str, credentials: dict, *, budget_key: str,
-                on_credentials_changed: CredentialsChanged) -> ChannelAdapter:
+                on_credentials_changed: CredentialsChanged, interactive: bool = False) -> ChannelAdapter:
     """The adapter of `channel` for one integration. `budget_key` names the shared request budget
     (e.g. f"integration:{pk}"); `on_credentials_changed` receives the whole credentials dict whenever
-    the adapter refreshes a token, so the caller can store it (encrypted)."""
+    the adapter refreshes a token, so the caller can store it (encrypted). `interactive`: a merchant is
+    waiting, so one short attempt instead of the background retries."""
     from integrations.registry import channel_packages
 
     package = channel_packages.get(channel)
     if package is None or package.adapter is None:
         raise Rejected(f"no adapter for channel {channel!r}")
     return package.adapter(credentials=dict(credentials), budget_key=budget_key,
-                           on_credentials_changed=on_credentials_changed)
+                           on_credentials_changed=on_credentials_changed, interactive=interactive)

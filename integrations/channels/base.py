@@ -3,7 +3,11 @@
 Plain dataclasses and no ORM: an adapter is built from the integration's decrypted credentials
 (`adapter_for` in integrations/channels/__init__.py) and hands back these shapes; the caller persists.
 Every method raises only the integrations.http error family (Throttled, Transient, AuthFailed, Rejected).
-Ids are the channel's own numeric ids as strings, the same whether they came from a poll or a webhook.
+Ids are the channel's own ids as strings, the same whether they came from a poll or a webhook.
+
+No channel's vocabulary crosses this line: what a channel needs to find a listing's stock again (Shopify's
+inventory item, a WooCommerce variation's parent, an Amazon listing's product type) travels as
+`channel_ref` plus an opaque `channel_data` dict that the engine stores and hands back, never reads.
 """
 
 from __future__ import annotations
@@ -45,28 +49,34 @@ class Page(Generic[T]):
 
 @dataclass(frozen=True)
 class ChannelListing:
-    external_id: str  # the variant/listing id
-    inventory_item_id: str
+    external_id: str  # the listing's id on the channel (a variant, a variation, a seller SKU)
+    channel_ref: str  # the channel's handle of the listing's stock, when it differs from external_id
     sku: str
     title: str
     quantity: int | None  # what the channel shows now, when it says
+    channel_data: dict = field(default_factory=dict)  # opaque; stored on the Listing and handed back on push
 
 
 @dataclass(frozen=True)
 class QuantityPush:
     listing_external_id: str
-    inventory_item_id: str
-    location_external_id: str
+    channel_ref: str
+    location_external_id: str  # "" for a channel without locations (has_locations False)
     quantity: int
     previous_quantity: int | None  # what we believe the channel holds (compare-and-set); None = unknown
+    channel_data: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class PushResult:
+    """One item's outcome. A channel that processes pushes later (a feed) answers `pending_ref` instead:
+    the engine stores it and asks `push_results` until the channel has decided (ok or refused)."""
+
     listing_external_id: str
     ok: bool
     error: str = ""  # the channel's reason when ok is False
     channel_quantity: int | None = None  # the channel's quantity after the push, when known
+    pending_ref: str = ""  # set: accepted, not decided yet (ok is meaningless until push_results says)
 
 
 @dataclass(frozen=True)
@@ -77,6 +87,10 @@ class TrackingPush:
     tracking_number: str
     tracking_url: str = ""
     previous_fulfillment_id: str | None = None  # set after a void and re-ship: update, do not create
+    is_final: bool = False  # nothing of the order is left to ship after this shipment
+    shipped_at: datetime | None = None
+    service: str = ""  # the carrier's service, as the shipment names it
+    channel_data: dict = field(default_factory=dict)  # the order's, as its adapter gave it at ingest
 
 
 @dataclass(frozen=True)
@@ -87,8 +101,20 @@ class TrackingResult:
 @dataclass(frozen=True)
 class WebhookSubscription:
     id: str
-    topic: str  # the REST-style topic, e.g. "orders/create"
+    topic: str  # the channel's topic name
     url: str
+
+
+@dataclass(frozen=True)
+class SubscriptionReport:
+    """What `subscriptions_ensure` found and did: the topics subscribed now, those still missing, and
+    why (a channel that needs a URL cannot subscribe without one). Kept in checkpoints for the doctor."""
+
+    ok: bool
+    topics: list[str]
+    missing: list[str]
+    target: str = ""  # where deliveries go: our URL, or the channel's queue
+    reason: str = ""
 
 
 @dataclass
@@ -98,12 +124,17 @@ class ChannelAdapter(ABC):
 
     required_scopes: ClassVar[tuple[str, ...]] = ()
     webhook_topics: ClassVar[tuple[str, ...]] = ()
+    # Whether stock is kept per location on the channel (a push names one); False: one quantity per listing.
+    has_locations: ClassVar[bool] = True
     # How often the sync engine polls orders behind the webhooks (jittered ±20%).
     poll_interval_seconds: ClassVar[float] = 300.0
 
     credentials: dict
     budget_key: str
     on_credentials_changed: CredentialsChanged = field(default=lambda credentials: None)
+    # A merchant is waiting on the answer ("Test connection"): one short attempt, not the background
+    # retry budget.
+    interactive: bool = False
 
     @abstractmethod
     def test_connection(self) -> ConnectionReport: ...
@@ -115,16 +146,27 @@ class ChannelAdapter(ABC):
     def fetch_orders(self, updated_since: datetime | None, cursor: str | None = None) -> Page[NormalizedOrder]: ...
 
     @abstractmethod
-    def push_quantities(self, items: list[QuantityPush]) -> list[PushResult]: ...
+    def fetch_order(self, external_id: str) -> NormalizedOrder | None:
+        """One order by its external id, as fetch_orders gives it; None when the channel has none."""
 
     @abstractmethod
-    def push_tracking(self, push: TrackingPush) -> TrackingResult: ...
+    def push_quantities(self, items: list[QuantityPush]) -> list[PushResult]:
+        """One result per item, in item order; an item may come back pending (`pending_ref`)."""
+
+    def push_results(self, refs: list[str]) -> list[PushResult]:
+        """The outcome of pending pushes, one per ref in order; a result still pending carries its ref.
+        Only a channel whose pushes are asynchronous answers pending refs, so only it overrides this."""
+        raise NotImplementedError(f"{type(self).__name__} pushes synchronously and has no pending refs")
 
     @abstractmethod
-    def webhooks_register(self, url: str, topics: list[str]) -> list[WebhookSubscription]: ...
+    def push_tracking(self, push: TrackingPush) -> TrackingResult:
+        """Exactly once in effect: the same tracking pushed twice fulfils once."""
 
     @abstractmethod
-    def webhooks_list(self) -> list[WebhookSubscription]: ...
+    def subscriptions_ensure(self, url: str | None) -> SubscriptionReport:
+        """Make sure the channel delivers every topic we need (to `url`, or to the channel's own queue);
+        what is subscribed already is kept, what is missing is made. `url` None: no public address."""
 
     @abstractmethod
-    def webhooks_remove(self, ids: list[str]) -> None: ...
+    def subscriptions_remove(self, url: str | None) -> int:
+        """Remove our subscriptions (those to `url`, or all of ours when None); how many went."""

@@ -24,10 +24,11 @@ from integrations.sync.connect import (
 )
 from integrations.sync.stock import (
     CONSUMER,
-    inventory_item_quantity_seen,
+    channel_ref_quantity_seen,
     listing_channel_quantity_seen,
     listing_quantity,
     listings_push,
+    pushes_pending_read,
     stock_push,
     stock_push_due_merchant_ids,
     stock_push_schedule,
@@ -36,8 +37,8 @@ from integrations.sync.tracking import tracking_push, tracking_push_due_merchant
 
 __all__ = [
     "CONNECT_STEPS", "CONSUMER", "SYNC_STEPS", "ChannelSession", "integration_job_run", "integration_needs_reconnect",
-    "integration_poll", "integration_poll_schedule", "integration_webhooks_remove", "integrations_due_for_poll", "inventory_item_quantity_seen", "listing_channel_quantity_seen",
+    "integration_poll", "integration_poll_schedule", "integration_webhooks_remove", "integrations_due_for_poll", "channel_ref_quantity_seen", "listing_channel_quantity_seen",
     "listings_upsert",
-    "listing_quantity", "listings_push", "stock_push", "stock_push_due_merchant_ids", "stock_push_schedule",
+    "listing_quantity", "listings_push", "pushes_pending_read", "stock_push", "stock_push_due_merchant_ids", "stock_push_schedule",
     "tracking_push", "tracking_push_due_merchant_ids", "webhook_url",
 ]

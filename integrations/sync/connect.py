@@ -109,6 +109,7 @@ def listings_upsert(*, merchant: Merchant, integration: Integration, items: list
     from inventory.selectors import product_map_by_sku
 
     by_sku = product_map_by_sku(merchant=merchant, skus=[i.sku for i in items if i.sku])
+    fields = ("channel_ref", "channel_data", "sku", "title", "product_id")
     with transaction.atomic():
         existing = {row.external_id: row for row in Listing.objects.select_for_update().filter(
             merchant=merchant, integration=integration, external_id__in=[i.external_id for i in items])}
@@ -118,17 +119,18 @@ def listings_upsert(*, merchant: Merchant, integration: Integration, items: list
             row = existing.get(item.external_id)
             if row is None:
                 new.append(Listing(merchant=merchant, integration=integration, external_id=item.external_id,
-                                   inventory_item_id=item.inventory_item_id, sku=item.sku[:255],
-                                   title=item.title[:512], product=product))
+                                   channel_ref=item.channel_ref, channel_data=dict(item.channel_data),
+                                   sku=item.sku[:255], title=item.title[:512], product=product))
                 continue
-            before = (row.inventory_item_id, row.sku, row.title, row.product_id)
-            row.inventory_item_id, row.sku, row.title = item.inventory_item_id, item.sku[:255], item.title[:512]
+            before = tuple(getattr(row, name) for name in fields)
+            row.channel_ref, row.channel_data = item.channel_ref, dict(item.channel_data)
+            row.sku, row.title = item.sku[:255], item.title[:512]
             if row.product_id is None and product is not None:
                 row.product = product
-            if (row.inventory_item_id, row.sku, row.title, row.product_id) != before:
+            if tuple(getattr(row, name) for name in fields) != before:
                 changed.append(row)
         Listing.objects.bulk_create(new, ignore_conflicts=True)
-        Listing.objects.bulk_update(changed, ["inventory_item_id", "sku", "title", "product", "updated_at"])
+        Listing.objects.bulk_update(changed, ["channel_ref", "channel_data", "sku", "title", "product", "updated_at"])
     return {"created": len(new), "updated": len(changed), "unchanged": len(items) - len(new) - len(changed)}
 
 
@@ -143,21 +145,12 @@ def webhook_url(integration: Integration) -> str | None:
 
 def webhooks_step(*, merchant: Merchant, integration: Integration, session: ChannelSession,
                   job: WorkerJob | None = None) -> dict:
-    """Make sure every topic the channel's adapter wants is subscribed at our URL (those Shopify deleted
-    are subscribed again); the result is kept in checkpoints["webhooks"] for the doctor."""
-    url = webhook_url(integration)
-    now = _iso(timezone.now())
-    if url is None:
-        state = {"ok": False, "checked_at": now, "topics": [], "missing": list(session.adapter.webhook_topics),
-                 "reason": "WEBHOOK_BASE_URL is not set to an https address"}
-    else:
-        topics = list(session.adapter.webhook_topics)
-        have = {s.topic for s in session.call(lambda a: a.webhooks_list()) if s.url == url}
-        if set(topics) - have:
-            have |= {s.topic for s in session.call(lambda a: a.webhooks_register(url, topics)) if s.url == url}
-        missing = [t for t in topics if t not in have]
-        state = {"ok": not missing, "checked_at": now, "topics": sorted(have & set(topics)), "missing": missing,
-                 "url": url, "reason": ""}
+    """Make sure the channel delivers every topic its adapter wants (to our URL, or to its own queue);
+    the adapter does the diffing (subscriptions the channel dropped are made again). The report is kept
+    in checkpoints["webhooks"] for the doctor."""
+    report = session.call(lambda a: a.subscriptions_ensure(webhook_url(integration)))
+    state = {"ok": report.ok, "checked_at": _iso(timezone.now()), "topics": list(report.topics),
+             "missing": list(report.missing), "url": report.target, "reason": report.reason}
     checkpoints_update(merchant=merchant, integration=integration, webhooks=state)
     return {"webhooks_ok": state["ok"]}
 
@@ -315,15 +308,13 @@ def integration_webhooks_remove(*, merchant: Merchant, integration_id: int) -> s
     url = webhook_url(integration)
     session = ChannelSession(merchant=merchant, integration=integration)
     try:
-        ours = [s.id for s in session.call(lambda a: a.webhooks_list()) if url is None or s.url == url]
-        if ours:
-            session.call(lambda a: a.webhooks_remove(ours))
+        removed = session.call(lambda a: a.subscriptions_remove(url))
     except AuthFailed:
         return "credentials-refused"
     checkpoints_update(merchant=merchant, integration=integration, webhooks={
         "ok": False, "checked_at": _iso(timezone.now()), "topics": [], "missing": [], "url": url or "",
         "reason": "the store is disconnected"})
-    return f"removed {len(ours)}"
+    return f"removed {removed}"
 
 
 def integration_poll_schedule(*, merchant: Merchant, integration: Integration) -> datetime:

@@ -20,9 +20,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Merchant
-from integrations.channels.base import QuantityPush
+from integrations.channels.base import PushResult, QuantityPush
 from integrations.http import AuthFailed, ChannelError
 from integrations.models import Integration, Listing
+from integrations.registry import channel_packages
 
 logger = logging.getLogger("integrations.sync")
 
@@ -109,13 +110,23 @@ def listings_push(*, merchant: Merchant, integration: Integration, product_ids: 
 
     current = Integration.objects.filter(merchant=merchant, pk=integration.pk).values_list("status", flat=True).first()
     location = integration.settings.get("location_external_id") or ""
-    if current != Integration.Status.ACTIVE or not location:  # a store needing reconnection is not synced
+    package = channel_packages.get(integration.channel)
+    has_locations = package is None or package.adapter is None or package.adapter.has_locations
+    # a store needing reconnection is not synced; one whose channel keeps stock per location waits for one
+    if current != Integration.Status.ACTIVE or (has_locations and not location):
         return {"pushed": 0, "failed": 0, "unchanged": 0}
+    pending_read = pushes_pending_read(merchant=merchant, integration=integration)
+    if pending_read.get("retry"):
+        return {"pushed": 0, "failed": 0, "unchanged": 0, "retry": 1}
     listings = Listing.objects.filter(merchant=merchant, integration=integration, product__isnull=False,
                                       is_push_disabled=False)
     if product_ids is not None:
         listings = listings.filter(product_id__in=set(product_ids))
     listings = list(listings.order_by("id"))
+    # A listing whose last push the channel has not decided yet is not pushed over it; its marks come
+    # back (retry) and the push after the decision sends what is current then.
+    waiting = sum(1 for lst in listings if lst.push_pending_ref)
+    listings = [lst for lst in listings if not lst.push_pending_ref]
     available = products_available(merchant=merchant, product_ids={lst.product_id for lst in listings})
     items, targets = [], []
     unchanged = 0
@@ -126,11 +137,12 @@ def listings_push(*, merchant: Merchant, integration: Integration, product_ids: 
         if quantity is None or (quantity == listing.last_pushed_quantity and believed == quantity):
             unchanged += 1
             continue
-        items.append(QuantityPush(listing_external_id=listing.external_id, inventory_item_id=listing.inventory_item_id,
-                                  location_external_id=location, quantity=quantity, previous_quantity=believed))
+        items.append(QuantityPush(listing_external_id=listing.external_id, channel_ref=listing.channel_ref,
+                                  location_external_id=location if has_locations else "", quantity=quantity,
+                                  previous_quantity=believed, channel_data=dict(listing.channel_data or {})))
         targets.append(listing)
     if not items:
-        return {"pushed": 0, "failed": 0, "unchanged": unchanged}
+        return _counts(pushed=0, failed=0, unchanged=unchanged, pending=0, retry=waiting)
     session = ChannelSession(merchant=merchant, integration=integration)
     try:
         results = session.call(lambda a: a.push_quantities(items))
@@ -140,12 +152,38 @@ def listings_push(*, merchant: Merchant, integration: Integration, product_ids: 
             _record_errors(merchant, targets, exc.message or exc.__class__.__name__)
             return {"pushed": 0, "failed": len(items), "unchanged": unchanged}
         return {"pushed": 0, "failed": 0, "unchanged": unchanged, "retry": len(items)}
+    outcome = _results_apply(merchant, targets, [item.quantity for item in items], results)
+    if outcome["failed"]:
+        logger.info("integrations.push.refused_items", extra={"merchant_id": merchant.pk,
+                                                              "integration_id": integration.pk,
+                                                              "count": outcome["failed"]})
+    sync_succeeded(merchant=merchant, integration=integration)
+    return _counts(**outcome, unchanged=unchanged, retry=waiting + outcome["pending"])
+
+
+def _counts(*, pushed: int, failed: int, unchanged: int, pending: int, retry: int) -> dict[str, int]:
+    """A push's counts; `pending` (the channel decides later) and `retry` (marks to come back) only when
+    there are any, so a synchronous channel's push reads as it always has."""
+    counts = {"pushed": pushed, "failed": failed, "unchanged": unchanged}
+    counts.update({key: value for key, value in (("pending", pending), ("retry", retry)) if value})
+    return counts
+
+
+def _results_apply(merchant: Merchant, listings: list[Listing], quantities: list[int | None],
+                   results: list[PushResult]) -> dict[str, int]:
+    """Record each listing's push result: pushed (the quantity the channel now shows), refused (the
+    channel's reason), or pending (the channel's reference and the quantity sent, read back later)."""
     now = timezone.now()
-    ok, bad = [], []
-    for listing, item, result in zip(targets, items, results, strict=True):
+    ok, bad, pending = [], [], []
+    for listing, quantity, result in zip(listings, quantities, results, strict=True):
+        if result.pending_ref:
+            listing.push_pending_ref, listing.push_pending_quantity = result.pending_ref[:128], quantity
+            pending.append(listing)
+            continue
+        listing.push_pending_ref, listing.push_pending_quantity = "", None
         if result.ok:
-            listing.last_pushed_quantity, listing.last_pushed_at = item.quantity, now
-            listing.channel_quantity = result.channel_quantity if result.channel_quantity is not None else item.quantity
+            listing.last_pushed_quantity, listing.last_pushed_at = quantity, now
+            listing.channel_quantity = result.channel_quantity if result.channel_quantity is not None else quantity
             listing.error, listing.error_at = "", None
             ok.append(listing)
         else:
@@ -155,13 +193,31 @@ def listings_push(*, merchant: Merchant, integration: Integration, product_ids: 
             bad.append(listing)
     with transaction.atomic():
         Listing.objects.bulk_update(ok, ["last_pushed_quantity", "last_pushed_at", "channel_quantity", "error",
-                                         "error_at", "updated_at"], batch_size=1000)
-        Listing.objects.bulk_update(bad, ["error", "error_at", "channel_quantity", "updated_at"], batch_size=1000)
-    if bad:
-        logger.info("integrations.push.refused_items", extra={"merchant_id": merchant.pk,
-                                                              "integration_id": integration.pk, "count": len(bad)})
-    sync_succeeded(merchant=merchant, integration=integration)
-    return {"pushed": len(ok), "failed": len(bad), "unchanged": unchanged}
+                                         "error_at", "push_pending_ref", "push_pending_quantity", "updated_at"],
+                                    batch_size=1000)
+        Listing.objects.bulk_update(bad, ["error", "error_at", "channel_quantity", "push_pending_ref",
+                                          "push_pending_quantity", "updated_at"], batch_size=1000)
+        Listing.objects.bulk_update(pending, ["push_pending_ref", "push_pending_quantity", "updated_at"],
+                                    batch_size=1000)
+    return {"pushed": len(ok), "failed": len(bad), "pending": len(pending)}
+
+
+def pushes_pending_read(*, merchant: Merchant, integration: Integration) -> dict[str, int]:
+    """Ask the channel how the pushes it took for later (a feed) went, and record what it has decided;
+    a listing still pending is not pushed again until it is decided. Throttled or down: "retry"."""
+    from integrations.sync.common import RETRYABLE, ChannelSession, sync_failed
+
+    listings = list(Listing.objects.filter(merchant=merchant, integration=integration)
+                    .exclude(push_pending_ref="").order_by("id"))
+    if not listings:
+        return {"pushed": 0, "failed": 0, "pending": 0}
+    session = ChannelSession(merchant=merchant, integration=integration)
+    try:
+        results = session.call(lambda a: a.push_results([lst.push_pending_ref for lst in listings]))
+    except ChannelError as exc:
+        sync_failed(merchant=merchant, integration=integration, exc=exc, during="push results")
+        return {"pushed": 0, "failed": 0, "pending": len(listings), "retry": int(isinstance(exc, RETRYABLE))}
+    return _results_apply(merchant, listings, [lst.push_pending_quantity for lst in listings], results)
 
 
 def _record_errors(merchant: Merchant, listings: list[Listing], error: str) -> None:
@@ -181,12 +237,12 @@ def listing_channel_quantity_seen(*, merchant: Merchant, integration: Integratio
     return outcome.get(str(external_id), "unknown")
 
 
-def inventory_item_quantity_seen(*, merchant: Merchant, integration: Integration, inventory_item_id: str,
-                                 quantity: int) -> dict[str, str]:
-    """A channel told us an inventory item's quantity (Shopify's inventory_levels/update): every listing
-    of that item sees it, in one quantities_seen call (one lock pass in id order). {external_id: outcome}."""
+def channel_ref_quantity_seen(*, merchant: Merchant, integration: Integration, channel_ref: str,
+                              quantity: int) -> dict[str, str]:
+    """A channel told us the quantity of a stock handle (`channel_ref`) rather than of one listing: every
+    listing sharing it sees it, in one quantities_seen call (one lock pass in id order). {external_id: outcome}."""
     external_ids = Listing.objects.filter(merchant=merchant, integration=integration,
-                                          inventory_item_id=inventory_item_id).values_list("external_id", flat=True)
+                                          channel_ref=channel_ref).values_list("external_id", flat=True)
     return quantities_seen(merchant=merchant, integration=integration,
                            quantities={str(external_id): quantity for external_id in external_ids})
 
@@ -253,5 +309,5 @@ def stock_push_due_merchant_ids() -> list[int]:
     return availability_pending_merchant_ids(consumer=CONSUMER)
 
 
-__all__ = ["CONSUMER", "listing_channel_quantity_seen", "listing_quantity", "listings_push",
+__all__ = ["CONSUMER", "channel_ref_quantity_seen", "listing_channel_quantity_seen", "pushes_pending_read", "listing_quantity", "listings_push",
            "quantities_seen", "stock_push", "stock_push_due_merchant_ids", "stock_push_schedule"]

@@ -17,7 +17,7 @@ from integrations.channels.base import TrackingPush
 from integrations.http import AuthFailed, ChannelError, Throttled
 from integrations.models import Integration
 from integrations.sync.common import RETRYABLE, ChannelSession, sync_failed, sync_succeeded
-from orders.models import ShipmentLine, TrackingOutbox
+from orders.models import OrderStatus, ShipmentLine, TrackingOutbox
 
 logger = logging.getLogger("integrations.sync")
 
@@ -25,14 +25,18 @@ RECONNECT_RETRY_SECONDS = 3600.0
 
 
 def tracking_push_build(*, merchant: Merchant, row: TrackingOutbox) -> TrackingPush:
-    """The adapter's TrackingPush for one outbox row: the shipment's lines by their channel line ids."""
-    shipment = row.shipment
+    """The adapter's TrackingPush for one outbox row: the shipment's lines by their channel line ids, when
+    it left and with which service, whether the order is complete with it, and the order's channel_data
+    as its adapter gave it at ingest."""
+    shipment, order = row.shipment, row.order
     lines = [(external_id, quantity) for external_id, quantity in
              ShipmentLine.objects.filter(merchant=merchant, shipment=shipment).exclude(order_line__external_id="")
              .order_by("id").values_list("order_line__external_id", "quantity")]
-    return TrackingPush(order_external_id=row.order.external_id, lines=lines, carrier=shipment.carrier,
+    return TrackingPush(order_external_id=order.external_id, lines=lines, carrier=shipment.carrier,
                         tracking_number=shipment.tracking_number, tracking_url=shipment.tracking_url,
-                        previous_fulfillment_id=row.channel_fulfillment_id or None)
+                        previous_fulfillment_id=row.channel_fulfillment_id or None,
+                        is_final=order.status == OrderStatus.FULFILLED, shipped_at=shipment.shipped_at,
+                        service=shipment.service, channel_data=dict(order.channel_data or {}))
 
 
 def tracking_push(*, merchant: Merchant, limit: int = 100) -> dict[str, int]:

@@ -59,6 +59,7 @@ def _header(normalized: NormalizedOrder) -> dict:
         "channel_fulfillment_status": normalized.fulfillment_status[:64],
         "requested_service": normalized.requested_service[:128],
         "raw_payload": normalized.raw,
+        "channel_data": dict(normalized.channel_data or {}),
     }
 
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.tenancy import tenant_scope
 from integrations.models import Integration, Listing
-from integrations.views import OAUTH_SESSION_KEY
+from integrations.views import INSTALL_SESSION_KEY
 from inventory.models import Product
 from jobs.models import WorkerJob
 from orders import services as order_services
@@ -84,7 +84,8 @@ def test_list_shows_each_store_with_status_lag_and_last_error(merchant_a):
 def test_connect_page_offers_install_only_when_our_app_is_configured(merchant_a, settings):
     settings.SHOPIFY_CLIENT_ID = ""
     body = _text(merchant_a.web.get("/integrations/connect/shopify/"))
-    assert "Use an existing custom app" in body and "Install our app</button>" not in body
+    assert "Connect with your credentials" in body and "Install our app</button>" not in body
+    assert "needs SHOPIFY_CLIENT_ID and SHOPIFY_CLIENT_SECRET" in body
     settings.SHOPIFY_CLIENT_ID, settings.SHOPIFY_CLIENT_SECRET = APP_ID, APP_SECRET
     body = _text(merchant_a.web.get("/integrations/connect/shopify/"))
     assert "Install our app</button>" in body
@@ -177,7 +178,7 @@ def test_reconnect_refuses_a_token_of_another_shop(merchant_a, fake_shop):
         "reconnect": str(integration.pk), "shop_domain": "other-store.myshopify.com", "access_token": token,
         "client_secret": "shpss_new", "action": "save"})
     assert r.status_code == 400
-    assert f"Main shop is {SHOP}; to connect another shop, connect a new store." in _text(r)
+    assert f"Main shop is {SHOP}; to connect another store, connect a new one." in _text(r)
     with tenant_scope(merchant_a.merchant):
         integration.refresh_from_db()
     assert integration.credentials["access_token"] == "shpat_revoked"
@@ -192,7 +193,7 @@ def _install(tenant, shop=SHOP, **extra):
 
 def _signed_callback(params: dict, secret: str = APP_SECRET) -> str:
     params = {**params, "hmac": oauth_query_hmac(params, secret)}
-    return "/integrations/shopify/callback/?" + urlencode(params)
+    return "/integrations/connect/shopify/callback/?" + urlencode(params)
 
 
 def _approve(fake, authorize_location: str) -> str:
@@ -200,7 +201,7 @@ def _approve(fake, authorize_location: str) -> str:
     answer = requests.get(authorize_location, allow_redirects=False, timeout=10)
     assert answer.status_code == 302
     back = urlsplit(answer.headers["Location"])
-    assert back.path == "/integrations/shopify/callback/"
+    assert back.path == "/integrations/connect/shopify/callback/"
     return f"{back.path}?{back.query}"
 
 
@@ -211,9 +212,9 @@ def test_install_redirects_to_the_authorize_page_with_a_state_kept_in_the_sessio
     query = parse_qs(url.query)
     assert f"{url.scheme}://{url.netloc}{url.path}" == f"{fake_shop.base_url}/{SHOP}/admin/oauth/authorize"
     assert query["client_id"] == [APP_ID]
-    assert query["redirect_uri"] == ["http://testserver/integrations/shopify/callback/"]
+    assert query["redirect_uri"] == ["http://testserver/integrations/connect/shopify/callback/"]
     assert "write_inventory" in query["scope"][0].split(",")
-    assert query["state"] == [merchant_a.web.session[OAUTH_SESSION_KEY]["state"]]
+    assert query["state"] == [merchant_a.web.session[INSTALL_SESSION_KEY]["state"]]
     assert len(query["state"][0]) >= 24
 
 
@@ -222,7 +223,7 @@ def test_install_with_a_bad_domain_is_a_message(merchant_a, fake_shop):
     assert r.status_code == 302 and r["Location"] == "/integrations/connect/shopify/"
     body = _text(merchant_a.web.get(r["Location"]))
     assert "Enter the store&#x27;s myshopify.com domain" in body
-    assert OAUTH_SESSION_KEY not in merchant_a.web.session
+    assert INSTALL_SESSION_KEY not in merchant_a.web.session
 
 
 def test_a_good_callback_creates_the_integration_with_the_exchanged_token(merchant_a, fake_shop):
@@ -251,7 +252,7 @@ def test_reconnect_through_the_install_replaces_the_stores_credentials(merchant_
         Integration.objects.filter(pk=integration.pk).update(status=Integration.Status.NEEDS_RECONNECT)
     wrong = _install(merchant_a, "other-store.myshopify.com", reconnect=str(integration.pk))
     assert wrong["Location"] == f"/integrations/connect/shopify/?reconnect={integration.pk}"
-    assert OAUTH_SESSION_KEY not in merchant_a.web.session
+    assert INSTALL_SESSION_KEY not in merchant_a.web.session
     r = merchant_a.web.get(_approve(fake_shop, _install(merchant_a, reconnect=str(integration.pk))["Location"]))
     assert r.status_code == 302 and r["Location"] == f"/integrations/{integration.pk}/"
     with tenant_scope(merchant_a.merchant):
@@ -288,7 +289,7 @@ def test_a_callback_with_a_wrong_state_is_refused(merchant_a, fake_shop):
     assert "the callback&#x27;s state is not the one we issued" in _text(r)
     assert _count(merchant_a) == 0 and fake_shop.calls(kind="oauth_token") == []
     # the state was spent by the refused attempt: a second try with the right state finds none
-    assert OAUTH_SESSION_KEY not in merchant_a.web.session
+    assert INSTALL_SESSION_KEY not in merchant_a.web.session
 
 
 def test_a_callback_without_an_install_in_this_session_is_refused(merchant_a, merchant_b, fake_shop):
@@ -301,13 +302,13 @@ def test_a_callback_without_an_install_in_this_session_is_refused(merchant_a, me
 def test_a_callback_for_a_foreign_shop_is_refused_even_when_signed(merchant_a, fake_shop):
     fake_shop.add_shop("other-store.myshopify.com", name="Other")
     _install(merchant_a)
-    state = merchant_a.web.session[OAUTH_SESSION_KEY]["state"]
+    state = merchant_a.web.session[INSTALL_SESSION_KEY]["state"]
     callback = _signed_callback({"code": "abc", "shop": "other-store.myshopify.com", "state": state,
                                  "timestamp": str(int(time.time()))})
     r = merchant_a.web.get(callback, follow=True)
     assert "the callback names other-store.myshopify.com, not the store you started installing" in _text(r)
     _install(merchant_a)
-    state = merchant_a.web.session[OAUTH_SESSION_KEY]["state"]
+    state = merchant_a.web.session[INSTALL_SESSION_KEY]["state"]
     callback = _signed_callback({"code": "abc", "shop": "evil.example.com", "state": state,
                                  "timestamp": str(int(time.time()))})
     r = merchant_a.web.get(callback, follow=True)
@@ -317,7 +318,7 @@ def test_a_callback_for_a_foreign_shop_is_refused_even_when_signed(merchant_a, f
 
 def test_an_old_callback_is_refused(merchant_a, fake_shop):
     _install(merchant_a)
-    state = merchant_a.web.session[OAUTH_SESSION_KEY]["state"]
+    state = merchant_a.web.session[INSTALL_SESSION_KEY]["state"]
     callback = _signed_callback({"code": "abc", "shop": SHOP, "state": state,
                                  "timestamp": str(int(time.time()) - 3 * 24 * 3600)})
     r = merchant_a.web.get(callback, follow=True)
@@ -327,7 +328,7 @@ def test_an_old_callback_is_refused(merchant_a, fake_shop):
 
 def test_a_refused_code_exchange_is_a_message(merchant_a, fake_shop):
     _install(merchant_a)
-    state = merchant_a.web.session[OAUTH_SESSION_KEY]["state"]
+    state = merchant_a.web.session[INSTALL_SESSION_KEY]["state"]
     callback = _signed_callback({"code": "never-issued", "shop": SHOP, "state": state,
                                  "timestamp": str(int(time.time()))})
     r = merchant_a.web.get(callback, follow=True)

@@ -153,7 +153,7 @@ def test_products_update_upserts_the_variants_as_listings_matched_by_sku(merchan
         listings = {row.sku: row for row in Listing.objects.filter(integration=shop_a)}
     assert set(listings) == {v["sku"] for v in product["variants"]}
     assert listings["IPOD2008PINK"].product_id == pink.pk
-    assert listings["IPOD2008PINK"].inventory_item_id == "808950810"
+    assert listings["IPOD2008PINK"].channel_ref == "808950810"
     assert listings["IPOD2008PINK"].external_id == str(pink_variant["id"])
     assert listings["IPOD2008PINK"].title == f"{product['title']} - {pink_variant['title']}"
     with tenant_scope(merchant):
@@ -168,7 +168,7 @@ def test_inventory_levels_update_of_our_own_value_changes_nothing_and_a_differen
     with tenant_scope(merchant):
         product = make_product(merchant, "MUG-1")
         listing = Listing.objects.create(merchant=merchant, integration=shop_a, external_id="4400001",
-                                         inventory_item_id="3001", sku="MUG-1", product=product,
+                                         channel_ref="3001", sku="MUG-1", product=product,
                                          last_pushed_quantity=14, channel_quantity=14)
         AvailabilityMark.objects.filter(merchant=merchant).delete()
     level = {"inventory_item_id": 3001, "location_id": 77, "available": 14, "updated_at": "2026-03-02T10:15:00Z"}

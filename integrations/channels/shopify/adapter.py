@@ -22,6 +22,7 @@ from integrations.channels.base import (
     Page,
     PushResult,
     QuantityPush,
+    SubscriptionReport,
     TrackingPush,
     TrackingResult,
     WebhookSubscription,
@@ -63,6 +64,18 @@ ORDERS_QUERY = f"""query SwitchboardOrders($first: Int!, $after: String, $q: Str
     }}
   }}
 }}"""
+ORDER_QUERY = f"""query SwitchboardOrder($id: ID!) {{
+  order(id: $id) {{
+      id legacyResourceId name email createdAt updatedAt cancelledAt
+      displayFinancialStatus displayFulfillmentStatus currencyCode
+      totalPriceSet {{ {_MONEY} }} subtotalPriceSet {{ {_MONEY} }}
+      totalTaxSet {{ {_MONEY} }} totalShippingPriceSet {{ {_MONEY} }}
+      customer {{ firstName lastName email }}
+      shippingLine {{ title code source }}
+      shippingAddress {{ name firstName lastName company address1 address2 city province provinceCode zip countryCodeV2 phone }}
+      lineItems(first: {LINES_PER_ORDER}) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ {_LINE_FIELDS} }} }}
+  }}
+}}"""
 ORDER_LINES_QUERY = f"""query SwitchboardOrderLines($id: ID!, $after: String) {{
   order(id: $id) {{
     lineItems(first: {LINES_PER_PAGE}, after: $after) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ {_LINE_FIELDS} }} }}
@@ -89,8 +102,9 @@ SET_QUANTITIES = """mutation SwitchboardSetQuantities($input: InventorySetQuanti
 }"""
 FULFILLMENT_ORDERS_QUERY = """query SwitchboardFulfillmentOrders($id: ID!) {
   order(id: $id) {
-    fulfillments(first: 50) { id trackingInfo(first: 5) { number } }
-    fulfillmentOrders(first: 5) { nodes { id status
+    fulfillments(first: 10) { id trackingInfo(first: 5) { number }
+      fulfillmentLineItems(first: 10) { nodes { quantity lineItem { id } } } }
+    fulfillmentOrders(first: 5) { nodes { id status assignedLocation { location { id } }
       lineItems(first: 50) { nodes { id remainingQuantity lineItem { id } } } } }
   }
 }"""
@@ -116,6 +130,8 @@ WEBHOOK_DELETE = """mutation SwitchboardUnsubscribe($id: ID!) {
   webhookSubscriptionDelete(id: $id) { deletedWebhookSubscriptionId userErrors { field message } }
 }"""
 OPEN_FULFILLMENT_ORDER = ("OPEN", "IN_PROGRESS")
+# One fulfillmentCreate per assigned location; an order spread wider than this is refused, not looped on.
+MAX_FULFILLMENT_LOCATIONS = 20
 
 
 def topic_enum(topic: str) -> str:
@@ -127,6 +143,10 @@ def topic_name(enum: str) -> str:
     """"INVENTORY_LEVELS_UPDATE" → "inventory_levels/update" (the resource, then the last word)."""
     resource, _, action = enum.lower().rpartition("_")
     return f"{resource}/{action}" if resource else enum.lower()
+
+
+def _location_of(fulfillment_order: dict) -> str:
+    return str(((fulfillment_order.get("assignedLocation") or {}).get("location") or {}).get("id") or "")
 
 
 def _iso(moment: datetime) -> str:
@@ -161,7 +181,7 @@ class ShopifyAdapter(ChannelAdapter):
         if self._client is None:
             self._client = ShopifyClient(self.credentials, budget_key=self.budget_key,
                                          on_credentials_changed=self._credentials_changed, http=self.http,
-                                         sleep=self.sleep, clock=self.clock)
+                                         sleep=self.sleep, clock=self.clock, interactive=self.interactive)
         return self._client
 
     def _credentials_changed(self, credentials: dict) -> None:
@@ -200,8 +220,9 @@ class ShopifyAdapter(ChannelAdapter):
     def fetch_listings(self, cursor: str | None = None) -> Page[ChannelListing]:
         page = self._data(VARIANTS_QUERY, {"first": VARIANTS_PER_PAGE, "after": cursor},
                           operation="listings")["productVariants"]
+        # channel_ref: the variant's inventory item, what inventorySetQuantities and inventory_levels/update name
         items = [ChannelListing(external_id=str(n["legacyResourceId"]),
-                                inventory_item_id=str((n.get("inventoryItem") or {}).get("legacyResourceId") or ""),
+                                channel_ref=str((n.get("inventoryItem") or {}).get("legacyResourceId") or ""),
                                 sku=(n.get("sku") or "").strip(), title=n.get("displayName") or "",
                                 quantity=n.get("inventoryQuantity"))
                  for n in page["nodes"]]
@@ -229,6 +250,15 @@ class ShopifyAdapter(ChannelAdapter):
             orders.append(order_from_graphql(node, line_nodes))
         return Page(items=orders, next_cursor=self._next(page))
 
+    def fetch_order(self, external_id: str) -> NormalizedOrder | None:
+        """One order by its numeric id, the same NormalizedOrder a page of fetch_orders gives."""
+        node = self._data(ORDER_QUERY, {"id": to_gid("Order", external_id)}, operation="orders").get("order")
+        if node is None:
+            return None
+        lines = node.get("lineItems") or {}
+        line_nodes = self._all_lines(node["id"]) if self._next(lines) else list(lines.get("nodes") or [])
+        return order_from_graphql(node, line_nodes)
+
     def _all_lines(self, order_gid: str) -> list[dict]:
         """Every line item of one order, LINES_PER_PAGE at a time."""
         nodes: list[dict] = []
@@ -251,7 +281,7 @@ class ShopifyAdapter(ChannelAdapter):
         results: dict[int, PushResult] = {}
         pending = []
         for i, item in enumerate(items):
-            if not (str(item.inventory_item_id).strip() and str(item.location_external_id).strip()):
+            if not (str(item.channel_ref).strip() and str(item.location_external_id).strip()):
                 # nothing Shopify could act on: fail it here rather than have it refuse the whole batch
                 results[i] = PushResult(item.listing_external_id, ok=False,
                                         error="no Shopify inventory item or location for this listing")
@@ -266,7 +296,7 @@ class ShopifyAdapter(ChannelAdapter):
             payload = self._data(SET_QUANTITIES, {"key": str(uuid.uuid4()), "input": {
                 "name": "available", "reason": "correction",
                 "referenceDocumentUri": f"switchboard://push/{self.budget_key}",
-                "quantities": [{"inventoryItemId": to_gid("InventoryItem", p.item.inventory_item_id),
+                "quantities": [{"inventoryItemId": to_gid("InventoryItem", p.item.channel_ref),
                                 "locationId": to_gid("Location", p.item.location_external_id),
                                 "quantity": p.item.quantity, "changeFromQuantity": p.change_from}
                                for p in batch]}}, operation="push")["inventorySetQuantities"]
@@ -316,7 +346,7 @@ class ShopifyAdapter(ChannelAdapter):
                 f'{{ quantities(names: ["available"]) {{ name quantity }} }} }}' for n in range(len(chunk)))
             variables: dict[str, Any] = {}
             for n, p in enumerate(chunk):
-                variables[f"i{n}"] = to_gid("InventoryItem", p.item.inventory_item_id)
+                variables[f"i{n}"] = to_gid("InventoryItem", p.item.channel_ref)
                 variables[f"l{n}"] = to_gid("Location", p.item.location_external_id)
             data = self._data(f"query SwitchboardLevels({declarations}) {{ {selections} }}", variables,
                               operation="push")
@@ -329,42 +359,55 @@ class ShopifyAdapter(ChannelAdapter):
     # ---------------------------------------------------------------- tracking
 
     def push_tracking(self, push: TrackingPush) -> TrackingResult:
-        """A new fulfillment with the shipment's lines and tracking, or, with `previous_fulfillment_id`
-        (a void and re-ship), the new tracking on the existing one. Exactly once in effect: a fulfillment
-        of this order already carrying this tracking number is ours (an earlier attempt whose answer was
-        lost) and is returned instead of fulfilling again."""
+        """Fulfillments with the shipment's lines and tracking, one per location the lines are assigned to
+        (fulfillmentCreate takes fulfillment orders of one location only); or, with
+        `previous_fulfillment_id` (a void and re-ship), the new tracking on the existing ones. The
+        fulfillment id we return is the ids joined by ",": opaque to the engine, handed back on a re-ship.
+
+        Exactly once in effect: what fulfillments of this order already carrying this tracking number
+        hold (an earlier attempt whose answer was lost, or one location of several done before a
+        failure) is subtracted before anything is created, so a retry creates only what is missing."""
         tracking = {"company": push.carrier, "number": push.tracking_number}
         if push.tracking_url:
             tracking["url"] = push.tracking_url
         if push.previous_fulfillment_id:
-            result = self._data(TRACKING_UPDATE, {"id": to_gid("Fulfillment", push.previous_fulfillment_id),
-                                                  "t": tracking}, operation="tracking")["fulfillmentTrackingInfoUpdate"]
-            if result.get("userErrors"):
-                raise Rejected("Shopify refused the tracking update: "
-                               + "; ".join(str(e.get("message")) for e in result["userErrors"]))
-            return TrackingResult(fulfillment_id=gid_number(result["fulfillment"]["id"]))
+            updated = []
+            for fulfillment_id in push.previous_fulfillment_id.split(","):
+                result = self._data(TRACKING_UPDATE, {"id": to_gid("Fulfillment", fulfillment_id), "t": tracking},
+                                    operation="tracking")["fulfillmentTrackingInfoUpdate"]
+                if result.get("userErrors"):
+                    raise Rejected("Shopify refused the tracking update: "
+                                   + "; ".join(str(e.get("message")) for e in result["userErrors"]))
+                updated.append(gid_number(result["fulfillment"]["id"]))
+            return TrackingResult(fulfillment_id=",".join(updated))
         order = self._fulfillment_state(push.order_external_id)
-        done = self._fulfilled_with(order, push.tracking_number)
-        if done is not None:
-            return TrackingResult(fulfillment_id=done)
-        groups = self._fulfillment_groups(push, order)
-        try:
-            result = self._data(FULFILLMENT_CREATE, {"f": {
-                "notifyCustomer": True, "trackingInfo": tracking, "lineItemsByFulfillmentOrder": groups}},
-                operation="tracking")["fulfillmentCreate"]
-        except Transient:
-            done = self._fulfilled_with(self._fulfillment_state(push.order_external_id), push.tracking_number)
-            if done is not None:
-                return TrackingResult(fulfillment_id=done)
-            raise
-        if result.get("userErrors"):
-            # A retried create whose first attempt went through is refused for want of quantity: look.
-            done = self._fulfilled_with(self._fulfillment_state(push.order_external_id), push.tracking_number)
-            if done is not None:
-                return TrackingResult(fulfillment_id=done)
-            raise Rejected("Shopify refused the fulfillment: "
-                           + "; ".join(str(e.get("message")) for e in result["userErrors"]))
-        return TrackingResult(fulfillment_id=gid_number(result["fulfillment"]["id"]))
+        for _ in range(MAX_FULFILLMENT_LOCATIONS):
+            ours, done = self._ours(order, push.tracking_number)
+            by_location = self._fulfillment_groups(push, order, done=done, has_ours=bool(ours))
+            if not by_location:
+                return TrackingResult(fulfillment_id=",".join(ours))
+            location = min(by_location)
+            try:
+                result = self._data(FULFILLMENT_CREATE, {"f": {
+                    "notifyCustomer": True, "trackingInfo": tracking,
+                    "lineItemsByFulfillmentOrder": by_location[location]}}, operation="tracking")["fulfillmentCreate"]
+            except Transient:
+                # The answer was lost: if the fulfillment went through, the next round sees it as ours.
+                order = self._fulfillment_state(push.order_external_id)
+                if self._ours(order, push.tracking_number)[1] == done:
+                    raise
+                continue
+            if result.get("userErrors"):
+                # A retried create whose first attempt went through is refused for want of quantity: look.
+                order = self._fulfillment_state(push.order_external_id)
+                if self._ours(order, push.tracking_number)[1] != done:
+                    continue
+                raise Rejected("Shopify refused the fulfillment: "
+                               + "; ".join(str(e.get("message")) for e in result["userErrors"]))
+            if len(by_location) == 1:  # that was the last location: nothing to read again
+                return TrackingResult(fulfillment_id=",".join([*ours, gid_number(result["fulfillment"]["id"])]))
+            order = self._fulfillment_state(push.order_external_id)
+        raise Rejected(f"order {push.order_external_id} spans more than {MAX_FULFILLMENT_LOCATIONS} locations")
 
     def _fulfillment_state(self, order_external_id: str) -> dict:
         order = self._data(FULFILLMENT_ORDERS_QUERY, {"id": to_gid("Order", order_external_id)},
@@ -374,39 +417,58 @@ class ShopifyAdapter(ChannelAdapter):
         return order
 
     @staticmethod
-    def _fulfilled_with(order: dict, tracking_number: str) -> str | None:
+    def _ours(order: dict, tracking_number: str) -> tuple[list[str], dict[str, int]]:
+        """The fulfillments of this order carrying this tracking number, and the quantity of each line
+        they fulfilled."""
+        ids: list[str] = []
+        lines: dict[str, int] = {}
         for fulfillment in order.get("fulfillments") or []:
             if any(t.get("number") == tracking_number for t in fulfillment.get("trackingInfo") or []):
-                return gid_number(fulfillment["id"])
-        return None
+                ids.append(gid_number(fulfillment["id"]))
+                for item in (fulfillment.get("fulfillmentLineItems") or {}).get("nodes") or []:
+                    line_id = gid_number(item["lineItem"]["id"])
+                    lines[line_id] = lines.get(line_id, 0) + int(item["quantity"])
+        return ids, lines
 
     @staticmethod
-    def _fulfillment_groups(push: TrackingPush, order: dict) -> list[dict]:
-        """lineItemsByFulfillmentOrder for the shipment: each line's quantity taken from the open
-        fulfillment orders' remaining quantities; no lines means everything still open."""
+    def _fulfillment_groups(push: TrackingPush, order: dict, *, done: dict[str, int],
+                            has_ours: bool) -> dict[str, list[dict]]:
+        """lineItemsByFulfillmentOrder for what is still to fulfil, by assigned location: each line's
+        quantity (less what our fulfillments already hold) taken from the open fulfillment orders'
+        remaining quantities; no lines means everything still open. Empty: nothing left to do."""
         open_orders = [fo for fo in order["fulfillmentOrders"]["nodes"] if fo["status"] in OPEN_FULFILLMENT_ORDER]
+        by_location: dict[str, list[dict]] = {}
         if not push.lines:
-            groups = [{"fulfillmentOrderId": fo["id"]} for fo in open_orders
-                      if any(li["remainingQuantity"] > 0 for li in fo["lineItems"]["nodes"])]
-            if not groups:
+            for fo in open_orders:
+                if any(li["remainingQuantity"] > 0 for li in fo["lineItems"]["nodes"]):
+                    by_location.setdefault(_location_of(fo), []).append({"fulfillmentOrderId": fo["id"]})
+            if not by_location and not has_ours:
                 raise Rejected(f"order {push.order_external_id} has nothing left to fulfil")
-            return groups
+            return by_location
         wanted: dict[str, int] = {}
         for line_id, quantity in push.lines:
             wanted[gid_number(line_id)] = wanted.get(gid_number(line_id), 0) + int(quantity)
+        for line_id, quantity in done.items():
+            if line_id in wanted:
+                wanted[line_id] = max(0, wanted[line_id] - quantity)
         chosen: dict[str, list[dict]] = {}
+        location: dict[str, str] = {}
         for fo in open_orders:
             for li in fo["lineItems"]["nodes"]:
                 line_id = gid_number(li["lineItem"]["id"])
                 take = min(wanted.get(line_id, 0), li["remainingQuantity"])
                 if take > 0:
                     chosen.setdefault(fo["id"], []).append({"id": li["id"], "quantity": take})
+                    location[fo["id"]] = _location_of(fo)
                     wanted[line_id] -= take
         short = {line: qty for line, qty in wanted.items() if qty > 0}
         if short:
             raise Rejected(f"order {push.order_external_id}: nothing left to fulfil for line(s) "
                            + ", ".join(f"{line} ({qty})" for line, qty in sorted(short.items())))
-        return [{"fulfillmentOrderId": fo_id, "fulfillmentOrderLineItems": lines} for fo_id, lines in chosen.items()]
+        for fo_id, lines in chosen.items():
+            by_location.setdefault(location[fo_id], []).append(
+                {"fulfillmentOrderId": fo_id, "fulfillmentOrderLineItems": lines})
+        return by_location
 
     # ---------------------------------------------------------------- webhooks
 
@@ -450,3 +512,22 @@ class ShopifyAdapter(ChannelAdapter):
             if errors:
                 raise Rejected("Shopify refused to delete the subscription: "
                                + "; ".join(str(e.get("message")) for e in errors))
+
+    def subscriptions_ensure(self, url: str | None) -> SubscriptionReport:
+        """Every topic in `webhook_topics` subscribed at `url`: Shopify delivers to a URL only, so without
+        one nothing is subscribed and the report says why. Topics Shopify dropped are subscribed again."""
+        topics = list(self.webhook_topics)
+        if url is None:
+            return SubscriptionReport(ok=False, topics=[], missing=topics,
+                                      reason="WEBHOOK_BASE_URL is not set to an https address")
+        have = {s.topic for s in self.webhooks_list() if s.url == url}
+        if set(topics) - have:
+            have |= {s.topic for s in self.webhooks_register(url, topics) if s.url == url}
+        missing = [t for t in topics if t not in have]
+        return SubscriptionReport(ok=not missing, topics=sorted(have & set(topics)), missing=missing, target=url)
+
+    def subscriptions_remove(self, url: str | None) -> int:
+        ours = [s.id for s in self.webhooks_list() if url is None or s.url == url]
+        if ours:
+            self.webhooks_remove(ours)
+        return len(ours)

@@ -40,6 +40,9 @@ REFRESH_MARGIN_SECONDS = 300.0
 # this only keeps a crowd of workers from stampeding it.
 BUDGET = Budget(rate=20.0, capacity=40.0)
 MAX_THROTTLED_RETRIES = 20
+# A merchant waiting on a page ("Test connection"): one attempt, a short read time-out, no waiting out
+# a throttle; the background budget above is for work nobody watches.
+INTERACTIVE_TIMEOUT = (3.05, 10.0)
 OAUTH_MAX_AGE_SECONDS = 24 * 3600.0
 
 
@@ -154,7 +157,8 @@ class ShopifyClient:
 
     def __init__(self, credentials: Mapping[str, Any], *, budget_key: str,
                  on_credentials_changed: Callable[[dict], None] | None = None, http: HttpClient | None = None,
-                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time) -> None:
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time,
+                 interactive: bool = False) -> None:
         self.credentials = dict(credentials)
         self.shop = str(self.credentials.get("shop_domain") or "")
         if not valid_shop_domain(self.shop):
@@ -165,7 +169,9 @@ class ShopifyClient:
         self.on_credentials_changed = on_credentials_changed or (lambda credentials: None)
         self.sleep = sleep
         self.clock = clock
-        self.http = http or HttpClient(budget_key=budget_key, budget=BUDGET, sleep=sleep, clock=clock)
+        self.interactive = interactive
+        self.http = http or HttpClient(budget_key=budget_key, budget=BUDGET, sleep=sleep, clock=clock,
+                                       **({"max_attempts": 1, "timeout": INTERACTIVE_TIMEOUT} if interactive else {}))
         self._refresh_lock = threading.Lock()
         self._throttle: dict[str, float] | None = None  # last throttleStatus and when it was read
         self._requested: dict[str, int] = {}  # query text -> requested cost last charged
@@ -267,7 +273,7 @@ class ShopifyClient:
             codes = [(e.get("extensions") or {}).get("code") for e in errors if isinstance(e, dict)]
             if "THROTTLED" in codes:
                 throttled += 1
-                if throttled > MAX_THROTTLED_RETRIES:
+                if throttled > (0 if self.interactive else MAX_THROTTLED_RETRIES):
                     raise Throttled("Shopify kept throttling the query", retry_after=self._throttled_wait(cost))
                 self.sleep(self._throttled_wait(cost))
                 continue

@@ -218,7 +218,7 @@ def listings_from_rest_product(body: Mapping) -> list[ChannelListing]:
         name = str(variant.get("title") or "")
         items.append(ChannelListing(
             external_id=gid_number(variant["id"]),
-            inventory_item_id=gid_number(variant["inventory_item_id"]) if variant.get("inventory_item_id") else "",
+            channel_ref=gid_number(variant["inventory_item_id"]) if variant.get("inventory_item_id") else "",
             sku=str(variant.get("sku") or "").strip(), quantity=None,
             title=f"{title} - {name}" if name and name != "Default Title" else title))
     return items

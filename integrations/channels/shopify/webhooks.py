@@ -110,7 +110,7 @@ def _product(*, merchant: Merchant, integration: Integration, payload: Any, head
 
 def _inventory_level(*, merchant: Merchant, integration: Integration, payload: Any,
                      headers: Mapping[str, str]) -> dict:
-    from integrations.sync import inventory_item_quantity_seen
+    from integrations.sync import channel_ref_quantity_seen
 
     if not isinstance(payload, Mapping) or payload.get("inventory_item_id") is None:
         raise PermanentFailure("not a Shopify inventory level")
@@ -122,8 +122,8 @@ def _inventory_level(*, merchant: Merchant, integration: Integration, payload: A
         return {"action": "untracked"}
     item = gid_number(payload["inventory_item_id"])
     quantity = int(payload["available"])
-    outcomes = inventory_item_quantity_seen(merchant=merchant, integration=integration, inventory_item_id=item,
-                                            quantity=quantity)
+    outcomes = channel_ref_quantity_seen(merchant=merchant, integration=integration, channel_ref=item,
+                                         quantity=quantity)
     return {"action": "quantity-seen", "inventory_item_id": item, "available": quantity, "listings": outcomes}
 
 

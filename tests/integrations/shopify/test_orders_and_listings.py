@@ -86,7 +86,7 @@ def test_listings_page_through_every_variant_once(shopify_fake, shopify_shop, sh
 
     variants = sorted(shopify_shop.variants.values(), key=lambda v: v.id)
     assert (len(first.items), len(second.items), second.next_cursor) == (250, 30, None)
-    assert [(li.external_id, li.inventory_item_id, li.sku) for li in first.items + second.items] == [
+    assert [(li.external_id, li.channel_ref, li.sku) for li in first.items + second.items] == [
         (str(v.id), str(v.inventory_item_id), v.sku) for v in variants]
     assert first.items[0].title == "IPod Nano - 8GB - Pink"
     assert first.items[0].quantity == shopify_shop.quantity(variants[0].inventory_item_id,

@@ -17,7 +17,7 @@ def creds(shop, token):
 
 def pushes(shop, variants, quantity, *, previous=None):
     location = shop.primary_location()
-    return [QuantityPush(listing_external_id=str(v.id), inventory_item_id=str(v.inventory_item_id),
+    return [QuantityPush(listing_external_id=str(v.id), channel_ref=str(v.inventory_item_id),
                          location_external_id=str(location.id), quantity=quantity, previous_quantity=previous)
             for v in variants]
 
@@ -30,7 +30,7 @@ def test_300_quantities_with_one_unknown_item_fail_it_alone(shopify_fake, shopif
     seed_catalog(shopify_shop, copies=75)  # 300 variants
     variants = sorted(shopify_shop.variants.values(), key=lambda v: v.id)
     items = pushes(shopify_shop, variants, 7)
-    items[10] = QuantityPush(listing_external_id="gone", inventory_item_id="1",
+    items[10] = QuantityPush(listing_external_id="gone", channel_ref="1",
                              location_external_id=items[10].location_external_id, quantity=7, previous_quantity=None)
     location = shopify_shop.primary_location()
 
@@ -75,7 +75,7 @@ def test_an_item_without_an_inventory_item_fails_without_a_call(shopify_fake, sh
                                                                  make_adapter):
     seed_catalog(shopify_shop)
     (pink,) = pushes(shopify_shop, [shopify_shop.variant_by_sku("IPOD2008PINK")], 4)
-    unmapped = QuantityPush(listing_external_id="77", inventory_item_id="", location_external_id="1", quantity=4,
+    unmapped = QuantityPush(listing_external_id="77", channel_ref="", location_external_id="1", quantity=4,
                             previous_quantity=None)
 
     results = make_adapter(shopify_fake, creds(shopify_shop, shopify_token)).push_quantities([unmapped, pink])

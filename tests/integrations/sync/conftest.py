@@ -44,7 +44,8 @@ def connect_store(fake: ShopifyFake, merchant, *, domain: str = "demo-store.mysh
     for variant in sorted(shop.variants.values(), key=lambda v: v.id):
         make_product(merchant, variant.sku, on_hand=stock)
     integration = Integration.objects.create(merchant=merchant, channel="shopify", name=name,
-                                             credentials={"shop_domain": shop.domain, "access_token": token})
+                                             credentials={"shop_domain": shop.domain, "access_token": token},
+                                             account_ref=shop.domain)
     return Store(fake=fake, shop=shop, token=token, integration=integration)
 
 

@@ -170,7 +170,7 @@ def test_one_refused_item_in_a_push_of_300_fails_alone_on_its_listing(scope_a, s
     run_connect(merchant, store.integration)
     assert Listing.objects.filter(merchant=merchant, product__isnull=False).count() == 300
     gone = Listing.objects.filter(merchant=merchant).order_by("id")[10]
-    Listing.objects.filter(pk=gone.pk).update(inventory_item_id="1")  # its variant was deleted on Shopify
+    Listing.objects.filter(pk=gone.pk).update(channel_ref="1")  # its variant was deleted on Shopify
 
     stock_push_task.apply_async(kwargs={"merchant_id": merchant.pk})
 

@@ -35,7 +35,7 @@ def test_a_stock_change_reaches_the_channel_within_seconds_through_one_debounced
             product = Product.objects.get(merchant=merchant, sku=variant.sku)
             store.shop.set_quantity(variant.inventory_item_id, int(location), 20)
             Listing.objects.create(merchant=merchant, integration=integration, external_id=str(variant.id),
-                                   inventory_item_id=str(variant.inventory_item_id), sku=variant.sku,
+                                   channel_ref=str(variant.inventory_item_id), sku=variant.sku,
                                    product=product, last_pushed_quantity=20, channel_quantity=20)
         pink = Product.objects.get(merchant=merchant, sku="IPOD2008PINK")
     item = store.shop.variant_by_sku("IPOD2008PINK").inventory_item_id
