@@ -10,7 +10,7 @@ every app is loaded and before any request, task or command. No settings dotted 
 
     # integrations/apps.py (the higher app)
     def ready(self):
-        channels.register("shopify", ChannelInfo(...))
+        channels.register("acme", ChannelInfo(...))
 
 Registering the same key twice with an equal value is allowed (ready() of a test app may run
 again); a different value under a taken key is a programming error and raises at start-up, so

@@ -105,7 +105,7 @@ class ChannelPackage:
     periodic_tasks: Mapping[str, dict[str, Any]] = field(default_factory=dict)
     # credential keys a store loses when it uninstalls our app (the tokens it revoked)
     forget_on_uninstall: tuple[str, ...] = ()
-    # the words for a failed call ("Shopify refused the access token"), never an HTTP status line
+    # the words for a failed call ("<label> refused the access token"), never an HTTP status line
     error_words: Callable[[ChannelError], str] | None = None
 
     @property

@@ -198,7 +198,7 @@ def integration_disconnect(*, merchant: Merchant, actor: User | None, integratio
 
 def credentials_keep_previous_secret(*, before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """A replaced `client_secret` (the key a channel signs its webhooks with) is kept as
-    `previous_client_secret` with the moment it was replaced: Shopify may sign with the old secret for
+    `previous_client_secret` with the moment it was replaced: a channel may sign with the old secret for
     up to an hour after a rotation, and the webhook receiver accepts it for that hour."""
     old, new = (before or {}).get("client_secret"), after.get("client_secret")
     if old and new and old != new:

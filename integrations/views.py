@@ -25,10 +25,10 @@ from django.views.generic import TemplateView
 
 from accounts.views import MerchantRequiredMixin
 from core.errors import ApplicationError, NotFound, ValidationFailed
+from core.fields import decrypt, encrypt
 from core.pagination import keyset_page
 from core.parsing import parse_id
 from integrations import selectors, services
-from core.fields import decrypt, encrypt
 from integrations.forms import ListingFilterForm, ListingMapForm, PushRulesForm
 from integrations.models import Integration
 from integrations.registry import InstallRefused, channel_packages

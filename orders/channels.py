@@ -24,7 +24,7 @@ FALLBACK_COLOURS = ("#1f4fd6", "#b42318", "#1c7c46", "#a15c00", "#5f6b7a")
 @dataclass(frozen=True)
 class ChannelInfo:
     slug: str  # what Order.channel stores; at most 16 characters
-    label: str  # shown to merchants: "WooCommerce"
+    label: str  # shown to merchants, e.g. "Acme Market"
     colour: str  # CSS colour of the channel in lists and charts: "#7f54b3"
     # What the channel is told when we act on one of its orders (the bulk actions' confirmation says so):
     # a shipment becomes a fulfillment on the channel; a cancellation is sent to the channel.

@@ -12,8 +12,8 @@ from accounts.tenancy import TenantOwnedModel
 class WebhookEvent(TenantOwnedModel):
     """One verified delivery. The row is the acknowledgement: no row, no 200.
 
-    `delivery_id` is the channel's identity of the delivery (Shopify: X-Shopify-Event-Id, else
-    X-Shopify-Webhook-Id); unique per integration, so a duplicate races into the constraint
+    `delivery_id` is the channel's identity of the delivery (its receiver's `identify` reads it, e.g.
+    from an event-id header); unique per integration, so a duplicate races into the constraint
     instead of a second row. `body` is the raw bytes exactly as signed (NULL once pruned; the
     row itself stays longer so late duplicates are still refused).
     """

@@ -5,8 +5,8 @@ Plain dataclasses and no ORM: an adapter is built from the integration's decrypt
 Every method raises only the integrations.http error family (Throttled, Transient, AuthFailed, Rejected).
 Ids are the channel's own ids as strings, the same whether they came from a poll or a webhook.
 
-No channel's vocabulary crosses this line: what a channel needs to find a listing's stock again (Shopify's
-inventory item, a WooCommerce variation's parent, an Amazon listing's product type) travels as
+No channel's vocabulary crosses this line: what a channel needs to find a listing's stock again (one
+channel's inventory item, another's parent product, a third's product type) travels as
 `channel_ref` plus an opaque `channel_data` dict that the engine stores and hands back, never reads.
 """
 

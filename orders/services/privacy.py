@@ -1,6 +1,6 @@
 """A customer's data in a merchant's orders: found for a data request, erased for a redaction.
 
-What a channel's privacy webhooks (Shopify's customers/data_request, customers/redact, shop/redact)
+What a channel's privacy webhooks (a customer's data request, a customer's or a whole shop's redaction)
 call. Orders themselves stay (the merchant's books need them); what identifies the person goes.
 """
 

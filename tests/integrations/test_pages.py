@@ -128,6 +128,76 @@ def test_a_refused_token_is_reported_and_not_saved(merchant_a, fake_shop):
     assert _count(merchant_a) == 0
 
 
+def test_a_successful_test_keeps_what_was_typed_so_save_needs_nothing_typed_again(merchant_a, fake_shop):
+    # given a merchant who typed the shop, a name, the token and the secret, and tested them
+    token = fake_shop.issue_token(SHOP)
+    tested = merchant_a.web.post("/integrations/connect/shopify/token/", {
+        "name": "Flagship", "shop_domain": SHOP, "access_token": token, "client_secret": "shpss_typed",
+        "action": "test"})
+    body = _text(tested)
+
+    # when they choose "Save and connect" on the page the test left (the secrets' inputs empty, as rendered)
+    saved = merchant_a.web.post("/integrations/connect/shopify/token/", {
+        "name": "Flagship", "shop_domain": SHOP, "access_token": "", "client_secret": "", "action": "save"})
+
+    # then the page kept the name and the shop, said the secrets are kept without rendering them, and the
+    # store is connected with the tested credentials
+    assert tested.status_code == 200
+    assert 'value="Flagship"' in body and f'value="{SHOP}"' in body
+    assert body.count("Kept from the test; leave empty to use it.") == 2
+    assert token not in body and "shpss_typed" not in body
+    assert "Enter the token and secret again" not in body
+    assert saved.status_code == 302
+    with tenant_scope(merchant_a.merchant):
+        integration = Integration.objects.get(merchant=merchant_a.merchant)
+    assert integration.name == "Flagship"
+    assert dict(integration.credentials) == {"shop_domain": SHOP, "access_token": token, "client_secret": "shpss_typed"}
+    assert merchant_a.web.session.get("integrations.tested.shopify") is None
+
+
+def test_kept_secrets_are_not_used_for_another_shop(merchant_a, fake_shop):
+    fake_shop.add_shop("other-store.myshopify.com", name="Other")
+    token = fake_shop.issue_token(SHOP)
+    merchant_a.web.post("/integrations/connect/shopify/token/", {
+        "shop_domain": SHOP, "access_token": token, "client_secret": "shpss_typed", "action": "test"})
+
+    r = merchant_a.web.post("/integrations/connect/shopify/token/", {
+        "shop_domain": "other-store.myshopify.com", "access_token": "", "client_secret": "", "action": "save"})
+
+    assert r.status_code == 400
+    assert "This field is required." in _text(r)
+    assert _count(merchant_a) == 0
+
+
+def test_test_connection_makes_one_short_attempt_and_says_what_failed_in_words(merchant_a, fake_shop):
+    # given Shopify answering 503 (the background client would retry it several times)
+    token = fake_shop.issue_token(SHOP)
+    fake_shop.fail_next(1, status=503)
+
+    # when the merchant tests the connection
+    r = merchant_a.web.post("/integrations/connect/shopify/token/", {
+        "shop_domain": SHOP, "access_token": token, "client_secret": "shpss_x", "action": "test"})
+
+    # then one request was made, and the page says so in words, not as an HTTP line
+    body = _text(r)
+    assert r.status_code == 400
+    assert "Shopify did not answer in time; try again in a moment." in body
+    assert "503" not in body and "graphql.json" not in body
+    assert len(fake_shop.calls(kind="graphql", shop=SHOP)) == 1
+    assert _count(merchant_a) == 0
+
+
+def test_a_refused_token_is_told_in_the_packages_words(merchant_a, fake_shop):
+    r = merchant_a.web.post("/integrations/connect/shopify/token/", {
+        "shop_domain": SHOP, "access_token": "shpat_not_a_real_token", "client_secret": "shpss_x", "action": "test"})
+
+    body = _text(r)
+    assert r.status_code == 400
+    assert "Shopify refused the access token. Check that it was copied whole" in body
+    assert "401" not in body
+    assert len(fake_shop.calls(kind="graphql", shop=SHOP)) == 1
+
+
 def test_save_and_connect_creates_the_integration_and_never_renders_the_token(merchant_a, fake_shop):
     token = fake_shop.issue_token(SHOP)
     r = merchant_a.web.post("/integrations/connect/shopify/token/", {

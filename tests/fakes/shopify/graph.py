@@ -831,6 +831,11 @@ def fulfillment_create(ctx: Context, info: Any, data: dict) -> dict:
     if len(orders) > 1:
         errors.append(_user_error(["fulfillment", "lineItemsByFulfillmentOrder"],
                                   "All fulfillment orders must belong to the same order."))
+    # The schema's own description of fulfillmentCreate: the fulfillment orders "are associated with the
+    # same Order and are assigned to the same Location".
+    if len({fo.location_id for fo, _ in plan}) > 1:
+        errors.append(_user_error(["fulfillment", "lineItemsByFulfillmentOrder"],
+                                  "All fulfillment orders must be assigned to the same location."))
     if errors or not plan:
         return {"fulfillment": None, "userErrors": errors}
     order = shop.orders[orders.pop()]

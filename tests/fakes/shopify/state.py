@@ -472,6 +472,24 @@ class ShopState:
             self.fulfillment_orders[fo.id] = fo
         return order
 
+    def assign_lines(self, order_id: int, location_id: int, line_item_ids: list[int]) -> FulfillmentOrder:
+        """Move unfulfilled lines to a fulfillment order at another location, as Shopify's order routing
+        (or a merchant's "change location") does when one location cannot ship everything."""
+        moved: list[FulfillmentOrderLine] = []
+        for fo in self.fulfillment_orders_of(order_id):
+            keep = []
+            for fol in fo.lines:
+                (moved if fol.line_item_id in line_item_ids and fol.remaining_quantity == fol.total_quantity
+                 else keep).append(fol)
+            fo.lines = keep
+            if not keep:
+                fo.status = "CLOSED"
+        order = self.orders[order_id]
+        fo = FulfillmentOrder(id=new_id(), order_id=order_id, location_id=location_id, lines=moved,
+                              created_at=order.created_at, updated_at=order.created_at)
+        self.fulfillment_orders[fo.id] = fo
+        return fo
+
     def touch_order(self, order_id: int, when: datetime, **changes) -> FakeOrder:
         """Change an order on Shopify's side; `updated_at` moves, so an incremental poll sees it."""
         order = self.orders[order_id]

@@ -181,3 +181,23 @@ def test_a_retry_keeps_the_event_id_and_gets_a_new_webhook_id():
     assert retry["X-Shopify-Event-Id"] == first["X-Shopify-Event-Id"]
     assert retry["X-Shopify-Webhook-Id"] != first["X-Shopify-Webhook-Id"]
     assert retry["X-Shopify-Hmac-Sha256"] == first["X-Shopify-Hmac-Sha256"]
+
+
+def test_fulfillment_orders_of_two_locations_in_one_fulfillment_are_refused(shopify_fake, shopify_shop,
+                                                                            shopify_token):
+    seed_catalog(shopify_shop)
+    overflow = shopify_shop.add_location("Overflow")
+    (order,) = seed_orders(shopify_shop, 1, lines=2, quantity=1)
+    shopify_shop.assign_lines(order.id, overflow.id, [order.line_items[1].id])
+    nodes = fulfillment_orders(shopify_fake, shopify_shop, shopify_token, order)["fulfillmentOrders"]["nodes"]
+    open_ids = [fo["id"] for fo in nodes if fo["status"] == "OPEN"]
+
+    both = graphql(shopify_fake, shopify_shop.domain, shopify_token, CREATE, {"f": {
+        "lineItemsByFulfillmentOrder": [{"fulfillmentOrderId": fo_id} for fo_id in open_ids]}}).json()
+
+    assert sorted(fo["assignedLocation"]["location"]["id"] for fo in nodes if fo["status"] == "OPEN") == sorted(
+        [gid("Location", shopify_shop.primary_location().id), gid("Location", overflow.id)])
+    assert both["data"]["fulfillmentCreate"]["userErrors"] == [
+        {"field": ["fulfillment", "lineItemsByFulfillmentOrder"],
+         "message": "All fulfillment orders must be assigned to the same location."}]
+    assert shopify_shop.fulfillments == {}

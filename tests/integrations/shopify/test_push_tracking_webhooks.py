@@ -7,8 +7,10 @@ from __future__ import annotations
 import pytest
 
 from integrations.channels.base import QuantityPush, TrackingPush, WebhookSubscription
+from integrations.channels.shopify.adapter import FULFILLMENT_CREATE
 from integrations.http import Rejected
-from tests.fakes.shopify import ShopifyFake, seed_catalog, seed_orders
+from tests.fakes.shopify import ShopifyFake, gid, seed_catalog, seed_orders
+from tests.fakes.shopify.fixtures import graphql
 
 
 def creds(shop, token):
@@ -273,3 +275,59 @@ def test_an_item_stale_again_after_the_reread_fails_alone_with_shopifys_reason(m
     assert shop.quantity(pink.inventory_item_id, location.id) == 8
     assert shop.quantity(red.inventory_item_id, location.id) == 3
     assert len(fake.calls(root_field="inventorySetQuantities")) == 3  # refused, resent stale again, the rest alone
+
+
+def test_an_order_assigned_to_two_locations_gets_one_fulfillment_per_location(shopify_fake, shopify_shop,
+                                                                              shopify_token, make_adapter):
+    # given an order whose second line Shopify routed to another location
+    seed_catalog(shopify_shop)
+    overflow = shopify_shop.add_location("Overflow")
+    (order,) = seed_orders(shopify_shop, 1, lines=3, quantity=1)
+    first, second, third = order.line_items
+    shopify_shop.assign_lines(order.id, overflow.id, [second.id])
+    adapter = make_adapter(shopify_fake, creds(shopify_shop, shopify_token))
+    push = TrackingPush(order_external_id=str(order.id), carrier="UPS", tracking_number="1ZMULTI",
+                        lines=[(str(first.id), 1), (str(second.id), 1), (str(third.id), 1)])
+
+    # when the shipment's tracking is pushed, and pushed again (an answer lost, a retry)
+    result = adapter.push_tracking(push)
+    again = adapter.push_tracking(push)
+
+    # then one fulfillmentCreate per location, each with that location's lines, and the retry creates nothing
+    by_id = {str(f.id): f for f in shopify_shop.fulfillments.values()}
+    assert sorted(result.fulfillment_id.split(",")) == sorted(by_id)
+    assert again.fulfillment_id == result.fulfillment_id
+    assert sorted(sorted(f.lines) for f in by_id.values()) == sorted([sorted([(first.id, 1), (third.id, 1)]),
+                                                                       [(second.id, 1)]])
+    assert all(f.tracking == [{"company": "UPS", "number": "1ZMULTI", "url": None}] for f in by_id.values())
+    assert len(shopify_fake.calls(root_field="fulfillmentCreate")) == 2
+    assert all(c.status == 200 for c in shopify_fake.calls())
+    assert shopify_shop.orders[order.id].fulfillment_status == "FULFILLED"
+
+
+def test_a_multi_location_push_cut_short_creates_only_the_missing_location_on_retry(shopify_fake, shopify_shop,
+                                                                                    shopify_token, make_adapter):
+    # given an order over two locations, everything left to ship, and the primary location's fulfillment
+    # already made with this tracking number by an earlier attempt that failed before the second
+    seed_catalog(shopify_shop)
+    overflow = shopify_shop.add_location("Overflow")
+    (order,) = seed_orders(shopify_shop, 1, lines=2, quantity=2)
+    shopify_shop.assign_lines(order.id, overflow.id, [order.line_items[1].id])
+    primary = next(fo for fo in shopify_shop.fulfillment_orders_of(order.id)
+                   if fo.location_id == shopify_shop.primary_location().id)
+    earlier = graphql(shopify_fake, shopify_shop.domain, shopify_token, FULFILLMENT_CREATE, {"f": {
+        "trackingInfo": {"company": "DHL", "number": "JD42"},
+        "lineItemsByFulfillmentOrder": [{"fulfillmentOrderId": gid("FulfillmentOrder", primary.id)}]}}).json()
+    adapter = make_adapter(shopify_fake, creds(shopify_shop, shopify_token))
+
+    # when it is pushed again
+    result = adapter.push_tracking(TrackingPush(order_external_id=str(order.id), lines=[], carrier="DHL",
+                                                tracking_number="JD42"))
+
+    # then only the other location is fulfilled, and the result names both fulfillments
+    assert earlier["data"]["fulfillmentCreate"]["userErrors"] == []
+    assert len(shopify_fake.calls(root_field="fulfillmentCreate")) == 2  # the earlier attempt's and ours
+    assert sorted(result.fulfillment_id.split(",")) == sorted(str(f) for f in shopify_shop.fulfillments)
+    assert sorted(f.lines for f in shopify_shop.fulfillments.values()) == sorted(
+        [[(order.line_items[0].id, 2)], [(order.line_items[1].id, 2)]])
+    assert shopify_shop.orders[order.id].fulfillment_status == "FULFILLED"

@@ -1,0 +1,183 @@
+"""The seam: a channel is one ChannelPackage registered with one call, and nothing outside its folder
+names it; the store's account_ref; what a package brings (beat entries, receiver, uninstall, words)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+
+from accounts.tenancy import tenant_scope
+from integrations import services
+from integrations.channels.base import ChannelAdapter
+from integrations.http import AuthFailed, Rejected, Throttled, Transient
+from integrations.models import Integration
+from integrations.receivers import WebhookReceiver, webhook_receivers
+from integrations.registry import ChannelPackage, channel_package_register, channel_packages
+from orders.channels import channels
+from tests.integrations.helpers import make_integration
+
+ROOT = Path(__file__).resolve().parents[2]
+CHANNEL_NAMES = re.compile(r"shopify|woocommerce|amazon", re.IGNORECASE)
+SCANNED = (".py", ".html", ".js", ".txt")
+# What may name a channel outside integrations/channels/<slug>/, and why. Nothing else may.
+ALLOWED = {
+    # The one registration point: ready() imports each package and registers it with one call.
+    "integrations/apps.py": "registers each channel's package, one call per channel",
+    # The one module reading the environment: the variables a package's client reads (its base URL,
+    # every outbound URL being overridable) and the API's one-line description.
+    "config/settings.py": "environment variable names read for a package (SHOPIFY_API_BASE_URL, ...)",
+    # Owned by the plumbing work (moving to core/ under another branch): comments citing real schemes
+    # (Retry-After in decimal seconds, an HMAC header) as examples; no code names a channel there.
+    "integrations/http.py": "comments citing a channel's scheme as an example (moving to core/http.py)",
+    "integrations/receivers.py": "comments citing a channel's scheme as an example (moving to core/receivers.py)",
+    "core/http.py": "as integrations/http.py, once moved",
+    "core/receivers.py": "as integrations/receivers.py, once moved",
+}
+# Whole trees that may: history and the places that drive a concrete channel on purpose.
+ALLOWED_TREES = (
+    "tests/",  # tests drive a concrete channel against its fake
+    "bench/",  # benchmarks measure a concrete channel against its fake
+    ".venv/", "var/", "node_modules/",
+)
+
+
+def _scanned_files() -> list[Path]:
+    files = []
+    for path in ROOT.rglob("*"):
+        rel = path.relative_to(ROOT).as_posix()
+        if not path.is_file() or path.suffix not in SCANNED or rel.startswith(".") or "/." in rel:
+            continue
+        if rel.startswith(ALLOWED_TREES) or "/migrations/" in rel:  # a migration is a fixed point in time
+            continue
+        if re.match(r"integrations/channels/[a-z0-9_]+/", rel):  # the package itself
+            continue
+        files.append(path)
+    return files
+
+
+def test_no_view_form_template_or_engine_module_outside_a_channels_folder_names_a_channel():
+    offenders = []
+    for path in _scanned_files():
+        rel = path.relative_to(ROOT).as_posix()
+        if rel in ALLOWED:
+            continue
+        for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+            if CHANNEL_NAMES.search(line):
+                offenders.append(f"{rel}:{number}: {line.strip()[:100]}")
+
+    assert offenders == []
+
+
+def test_every_allowed_file_that_exists_still_needs_its_place_on_the_list():
+    stale = [rel for rel in ALLOWED if (ROOT / rel).exists()
+             and not CHANNEL_NAMES.search((ROOT / rel).read_text(errors="replace"))]
+
+    assert stale == []
+
+
+def test_the_scan_covers_views_forms_templates_and_the_engine():
+    scanned = {p.relative_to(ROOT).as_posix() for p in _scanned_files()}
+
+    assert {"integrations/views.py", "integrations/forms.py", "templates/integrations/connect.html",
+            "integrations/sync/stock.py", "integrations/sync/connect.py", "integrations/services.py",
+            "integrations/api.py", "integrations/tasks.py", "webhooks/views.py"} <= scanned
+    assert not any(p.startswith("integrations/channels/shopify/") for p in scanned)
+
+
+# --- one package, one call -------------------------------------------------------------------------------
+
+
+class _Adapter(ChannelAdapter):
+    """Never called: the registration tests only need a class."""
+
+
+def _package(**extra) -> ChannelPackage:
+    return ChannelPackage(slug="acme", label="Acme Market", colour="#123456", summary="Test channel.", **extra)
+
+
+@pytest.fixture
+def unregister_acme(settings):
+    settings.CELERY_BEAT_SCHEDULE = dict(django_settings.CELERY_BEAT_SCHEDULE)
+    yield
+    channel_packages.unregister("acme")
+    channels.unregister("acme")
+    webhook_receivers.unregister("acme")
+
+
+def test_one_call_registers_the_display_the_receiver_and_the_beat_entries(unregister_acme, settings):
+    receiver = WebhookReceiver(channel="acme", verify=lambda *a: True, identify=lambda *a: None)
+    entry = {"task": "acme.feeds_poll", "schedule": 300.0}
+
+    channel_package_register(_package(adapter=_Adapter, receiver=receiver, periodic_tasks={"acme.feeds_poll": entry}))
+
+    assert channel_packages["acme"].label == "Acme Market"
+    assert (channels["acme"].label, channels["acme"].tells_fulfillment) == ("Acme Market", True)
+    assert webhook_receivers["acme"] is receiver
+    assert settings.CELERY_BEAT_SCHEDULE["acme.feeds_poll"] == entry
+
+
+def test_a_beat_entry_taken_by_another_task_is_refused(unregister_acme, settings):
+    with pytest.raises(ValueError, match="integrations.stock_push_fanout"):
+        channel_package_register(_package(periodic_tasks={
+            "integrations.stock_push_fanout": {"task": "acme.other", "schedule": 1.0}}))
+
+
+def test_a_receiver_registered_under_another_slug_is_refused(unregister_acme):
+    receiver = WebhookReceiver(channel="other", verify=lambda *a: True, identify=lambda *a: None)
+
+    with pytest.raises(ValueError, match="acme"):
+        channel_package_register(_package(receiver=receiver))
+    assert "acme" not in channel_packages
+
+
+def test_shopify_is_registered_as_one_whole_package():
+    package = channel_packages["shopify"]
+
+    assert package.can_connect and package.install is not None
+    assert webhook_receivers["shopify"] is package.receiver
+    assert package.forget_on_uninstall == ("access_token", "refresh_token")
+    assert not channel_packages["woocommerce"].can_connect and not channel_packages["amazon"].can_connect
+
+
+@pytest.mark.parametrize(("error", "words"), [
+    (AuthFailed("POST /admin/api/graphql.json: 401 the channel refused the credentials", status=401),
+     "Shopify refused the access token. Check that it was copied whole and that the app is still installed "
+     "on the store."),
+    (Throttled("429 Too Many Requests", status=429), "Shopify asked us to slow down; try again in a minute."),
+    (Transient("POST /x: 503 server error", status=503), "Shopify did not answer in time; try again in a moment."),
+    (Rejected("POST /x: 404 refused", status=404), "Shopify has no store at that domain."),
+])
+def test_shopify_says_what_went_wrong_in_words(error, words):
+    assert channel_packages["shopify"].describe_error(error) == words
+
+
+def test_a_package_without_words_of_its_own_gets_the_generic_ones():
+    assert _package().describe_error(AuthFailed("401")) == "Acme Market refused the credentials."
+
+
+# --- account_ref ---------------------------------------------------------------------------------------
+
+
+def test_connecting_fills_the_account_ref_from_the_package(merchant_a):
+    with tenant_scope(merchant_a.merchant):
+        connecting = services.integration_create(
+            merchant=merchant_a.merchant, actor=None, channel="shopify", name="Main",
+            credentials={"shop_domain": "Demo-Store.myshopify.com", "access_token": "shpat_x", "client_secret": "s"})
+        stored = Integration.objects.values_list("account_ref", flat=True).get(pk=connecting.integration.pk)
+
+    assert stored == "demo-store.myshopify.com"
+
+
+def test_reconnecting_keeps_the_account_ref_current(merchant_a):
+    with tenant_scope(merchant_a.merchant):
+        integration = make_integration(merchant_a.merchant)
+        Integration.objects.filter(pk=integration.pk).update(account_ref="")
+        services.integration_update(merchant=merchant_a.merchant, actor=None, integration=integration,
+                                    credentials={"shop_domain": "test-shop.myshopify.com",
+                                                 "access_token": "shpat_new", "client_secret": "s2"})
+        integration.refresh_from_db()
+
+    assert integration.account_ref == "test-shop.myshopify.com"
