@@ -73,7 +73,7 @@ def store(fake, merchant, *, domain: str, copies: int, stock: int):
     StockLevel.objects.bulk_create([StockLevel(merchant=merchant, product=p, location=location, on_hand=stock)
                                     for p in products], batch_size=2000)
     integration = Integration.objects.create(
-        merchant=merchant, channel="shopify", name=domain, credentials={"shop_domain": shop.domain, "access_token": token},
+        merchant=merchant, channel="shopify", name=domain, credentials={"shop_domain": shop.domain, "access_token": token}, account_ref=shop.domain,
         settings={"backfill_days": 60, "location_external_id": str(shop.primary_location().id)})
     Listing.objects.bulk_create([
         Listing(merchant=merchant, integration=integration, external_id=str(v.id), channel_ref=str(v.inventory_item_id),

@@ -90,7 +90,8 @@ def new_integration():
     with tenant_scope(merchant):
         integration = Integration.objects.create(
             merchant=merchant, channel="shopify", name=SHOP,
-            credentials={"shop_domain": SHOP, "access_token": "shpat_bench", "client_secret": SECRET})
+            credentials={"shop_domain": SHOP, "access_token": "shpat_bench", "client_secret": SECRET},
+            account_ref=SHOP)
     return merchant, integration
 
 

@@ -17,7 +17,7 @@ from integrations.channels.base import TrackingPush
 from integrations.http import AuthFailed, ChannelError, Throttled
 from integrations.models import Integration
 from integrations.sync.common import RETRYABLE, ChannelSession, sync_failed, sync_succeeded
-from orders.models import OrderStatus, ShipmentLine, TrackingOutbox
+from orders.models import Order, OrderStatus, Shipment, ShipmentLine, TrackingOutbox
 
 logger = logging.getLogger("integrations.sync")
 
@@ -35,8 +35,17 @@ def tracking_push_build(*, merchant: Merchant, row: TrackingOutbox) -> TrackingP
     return TrackingPush(order_external_id=order.external_id, lines=lines, carrier=shipment.carrier,
                         tracking_number=shipment.tracking_number, tracking_url=shipment.tracking_url,
                         previous_fulfillment_id=row.channel_fulfillment_id or None,
-                        is_final=order.status == OrderStatus.FULFILLED, shipped_at=shipment.shipped_at,
+                        is_final=_is_final(merchant, order, shipment), shipped_at=shipment.shipped_at,
                         service=shipment.service, channel_data=dict(order.channel_data or {}))
+
+
+def _is_final(merchant: Merchant, order: Order, shipment: Shipment) -> bool:
+    """Nothing of the order is left to ship once this shipment is told: the order is fulfilled and no
+    shipment of it left after this one."""
+    if order.status != OrderStatus.FULFILLED:
+        return False
+    return not Shipment.objects.filter(merchant=merchant, order=order, status=Shipment.Status.SHIPPED,
+                                       pk__gt=shipment.pk).exists()
 
 
 def tracking_push(*, merchant: Merchant, limit: int = 100) -> dict[str, int]:

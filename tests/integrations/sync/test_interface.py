@@ -19,6 +19,7 @@ from integrations.sync import listings_push
 from integrations.sync.tracking import tracking_push_build
 from orders.models import Order, TrackingOutbox
 from orders.services import order_fulfill_all, order_ingest
+from orders.services.fulfillment import ShipmentLineRequest, shipment_create
 from tests.integrations.helpers import make_integration
 from tests.inventory.helpers import make_product
 from tests.orders.helpers import normalized
@@ -114,3 +115,24 @@ def test_the_tracking_push_carries_when_how_whether_final_and_the_orders_channel
 def test_channel_data_left_empty_keeps_an_orders_fingerprint():
     assert normalized("1").fingerprint() == normalized("1", channel_data={}).fingerprint()
     assert normalized("1").fingerprint() != normalized("1", channel_data={"k": "v"}).fingerprint()
+
+
+def test_only_the_shipment_that_completes_the_order_is_final(scope_a):
+    # given an order of 2 shipped as 1 + 1, the second by the UPS ground service
+    m = scope_a.merchant
+    make_product(m, "A-1", on_hand=5)
+    integration = make_integration(m)
+    order_ingest(merchant=m, integration_id=integration.pk, normalized=normalized("5002"))
+    order = Order.objects.get(merchant=m, external_id="5002")
+    line = order.lines.get()
+    first = shipment_create(merchant=m, order=order, lines=[ShipmentLineRequest(line.pk, 1)], carrier="UPS",
+                            tracking_number="1ZA")
+    second = shipment_create(merchant=m, order=order, lines=[ShipmentLineRequest(line.pk, 1)], carrier="UPS",
+                             service="Ground", tracking_number="1ZB")
+
+    # when the engine builds both pushes
+    pushes = [tracking_push_build(merchant=m, row=TrackingOutbox.objects.get(merchant=m, shipment=s))
+              for s in (first, second)]
+
+    # then only the last one is final, and each carries its own service
+    assert [(p.is_final, p.service, p.lines) for p in pushes] == [(False, "", [("L1", 1)]), (True, "Ground", [("L1", 1)])]
