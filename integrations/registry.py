@@ -112,6 +112,11 @@ class ChannelPackage:
     def can_connect(self) -> bool:
         return self.adapter is not None and self.connect_form is not None and self.credentials_validate is not None
 
+    @property
+    def has_locations(self) -> bool:
+        """Whether a push names one of the store's locations (the adapter says; no adapter: nothing to push)."""
+        return self.adapter is not None and self.adapter.has_locations
+
     def describe_error(self, exc: ChannelError) -> str:
         return (self.error_words or error_words_default(self.label))(exc)
 

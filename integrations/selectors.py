@@ -14,6 +14,7 @@ from django.utils import timezone
 from accounts.models import Merchant
 from core.errors import NotFound
 from integrations.models import Integration, Listing
+from integrations.registry import channel_packages
 from inventory.models import Product
 from jobs.models import WorkerJob
 from orders.channels import StoreAlert
@@ -82,7 +83,8 @@ def integration_doctor(*, merchant: Merchant, integration: Integration) -> list[
     """What is wrong with a connection, as far as our own tables tell (the live checks of credentials,
     scopes and webhook subscriptions are the sync engine's). Each finding says how to fix it."""
     findings: list[Finding] = _status_findings(integration)
-    if not integration.settings.get("location_external_id"):
+    package = channel_packages.get(integration.channel)
+    if (package is None or package.has_locations) and not integration.settings.get("location_external_id"):
         findings.append(Finding("location_not_mapped", "error",
                                 "No channel location is mapped, so stock cannot be pushed.",
                                 "Choose the store location that ships your stock in the integration's settings."))

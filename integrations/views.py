@@ -180,27 +180,24 @@ class ConnectTokenView(ConnectView):
     def _kept_key(self, channel: str) -> str:
         return TESTED_SESSION_KEY.format(channel=channel)
 
-    def _with_kept_secrets(self, form_class, channel: str) -> tuple[dict, list[str]]:
+    def _with_kept_secrets(self, form_class, channel: str):
         """The POST with each empty secret field filled from a successful test of the same account."""
-        data = request_data = self.request.POST.copy()
+        data = self.request.POST.copy()
         kept = self.request.session.get(self._kept_key(channel)) or {}
-        used = []
         account_field = form_class.account_field
-        typed = (request_data.get(account_field) or "").strip().lower() if account_field else ""
+        typed = (data.get(account_field) or "").strip().lower() if account_field else ""
         if kept and kept.get("account") == typed:
             for name, token in (kept.get("secrets") or {}).items():
-                if not request_data.get(name):
+                if not data.get(name):
                     data[name] = decrypt(token)
-                    used.append(name)
-        return data, used
+        return data
 
     def post(self, request, channel: str):
         package = _package_or_404(channel)
         if not package.can_connect:
             raise NotFound("This channel cannot be connected yet.")
         reconnect = self._reconnecting()
-        data, _ = self._with_kept_secrets(package.connect_form, channel)
-        form = package.connect_form(data)
+        form = package.connect_form(self._with_kept_secrets(package.connect_form, channel))
         if not form.is_valid():
             messages.error(request, "Check the highlighted fields.")
             return self._render(form, reconnect, status=400)
@@ -214,13 +211,14 @@ class ConnectTokenView(ConnectView):
             messages.error(request, f"The store refused the connection: {result.error}")
             return self._render(form, reconnect, test=result, status=400)
         if request.POST.get("action") != "save":
-            secrets = _secret_fields(form)
+            secret_names = _secret_fields(form)
             account_field = package.connect_form.account_field
             request.session[self._kept_key(channel)] = {
                 "account": (request.POST.get(account_field) or "").strip().lower() if account_field else "",
-                "secrets": {name: encrypt(str(form.cleaned_data[name])) for name in secrets if form.cleaned_data.get(name)}}
+                "secrets": {name: encrypt(str(form.cleaned_data[name]))
+                            for name in secret_names if form.cleaned_data.get(name)}}
             messages.success(request, f"Connected to {result.shop_name}. Choose \"Save and connect\" to keep it.")
-            return self._render(form, reconnect, test=result, status=200, kept_secrets=secrets)
+            return self._render(form, reconnect, test=result, status=200, kept_secrets=secret_names)
         if reconnect is not None and form.account() != reconnect.account_ref:
             messages.error(request, f"{reconnect.name} is {reconnect.account_ref}; "
                                     "to connect another store, connect a new one.")

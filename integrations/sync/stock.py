@@ -111,7 +111,7 @@ def listings_push(*, merchant: Merchant, integration: Integration, product_ids: 
     current = Integration.objects.filter(merchant=merchant, pk=integration.pk).values_list("status", flat=True).first()
     location = integration.settings.get("location_external_id") or ""
     package = channel_packages.get(integration.channel)
-    has_locations = package is None or package.adapter is None or package.adapter.has_locations
+    has_locations = package is None or package.has_locations
     # a store needing reconnection is not synced; one whose channel keeps stock per location waits for one
     if current != Integration.Status.ACTIVE or (has_locations and not location):
         return {"pushed": 0, "failed": 0, "unchanged": 0}

@@ -15,6 +15,7 @@ import pytest
 from integrations.channels.base import ChannelAdapter, PushResult, QuantityPush
 from integrations.models import Listing
 from integrations.registry import ChannelPackage, channel_packages
+from integrations.selectors import integration_doctor
 from integrations.sync import listings_push
 from integrations.sync.tracking import tracking_push_build
 from orders.models import Order, TrackingOutbox
@@ -136,3 +137,12 @@ def test_only_the_shipment_that_completes_the_order_is_final(scope_a):
 
     # then only the last one is final, and each carries its own service
     assert [(p.is_final, p.service, p.lines) for p in pushes] == [(False, "", [("L1", 1)]), (True, "Ground", [("L1", 1)])]
+
+
+def test_a_channel_without_locations_needs_no_location_mapped(scope_a, feed_channel):
+    m = scope_a.merchant
+    feedy = make_integration(m, channel="feedy", credentials={})
+    shop = make_integration(m, name="Shop")
+
+    assert "location_not_mapped" not in [f.code for f in integration_doctor(merchant=m, integration=feedy)]
+    assert "location_not_mapped" in [f.code for f in integration_doctor(merchant=m, integration=shop)]
