@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from integrations.channels.base import ChannelAdapter, CredentialsChanged
 from integrations.http import Rejected
+from integrations.registry import channel_packages
 
 
 def adapter_for(channel: str, credentials: dict, *, budget_key: str,
@@ -16,8 +17,6 @@ def adapter_for(channel: str, credentials: dict, *, budget_key: str,
     (e.g. f"integration:{pk}"); `on_credentials_changed` receives the whole credentials dict whenever
     the adapter refreshes a token, so the caller can store it (encrypted). `interactive`: a merchant is
     waiting, so one short attempt instead of the background retries."""
-    from integrations.registry import channel_packages
-
     package = channel_packages.get(channel)
     if package is None or package.adapter is None:
         raise Rejected(f"no adapter for channel {channel!r}")

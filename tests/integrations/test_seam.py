@@ -181,3 +181,17 @@ def test_reconnecting_keeps_the_account_ref_current(merchant_a):
         integration.refresh_from_db()
 
     assert integration.account_ref == "test-shop.myshopify.com"
+
+
+def test_the_api_shows_the_account_ref_and_each_listings_channel_ref(merchant_a):
+    r = merchant_a.api.post("/api/v1/integrations/", {
+        "channel": "shopify", "name": "Main", "credentials": {
+            "shop_domain": "api-shop.myshopify.com", "access_token": "shpat_x", "client_secret": "s"}}, format="json")
+    with tenant_scope(merchant_a.merchant):
+        Integration.objects.get(pk=r.json()["id"]).listings.create(
+            merchant=merchant_a.merchant, external_id="77", channel_ref="3001", sku="MUG-1")
+    listings = merchant_a.api.get(f"/api/v1/integrations/{r.json()['id']}/listings/").json()
+
+    assert r.status_code == 201 and r.json()["account_ref"] == "api-shop.myshopify.com"
+    assert [(row["external_id"], row["channel_ref"]) for row in listings["results"]] == [("77", "3001")]
+    assert "inventory_item_id" not in listings["results"][0]
