@@ -7,11 +7,13 @@ import re
 from pathlib import Path
 
 import pytest
+from django import forms
 from django.conf import settings as django_settings
 
 from accounts.tenancy import tenant_scope
 from integrations import services
 from integrations.channels.base import ChannelAdapter
+from integrations.forms import ConnectForm
 from integrations.http import AuthFailed, Rejected, Throttled, Transient
 from integrations.models import Integration
 from integrations.receivers import WebhookReceiver, webhook_receivers
@@ -195,3 +197,28 @@ def test_the_api_shows_the_account_ref_and_each_listings_channel_ref(merchant_a)
     assert r.status_code == 201 and r.json()["account_ref"] == "api-shop.myshopify.com"
     assert [(row["external_id"], row["channel_ref"]) for row in listings["results"]] == [("77", "3001")]
     assert "inventory_item_id" not in listings["results"][0]
+
+
+class _AcmeForm(ConnectForm):
+    account_field = "store_url"
+    help_text = "In Acme: Settings → API keys."
+
+    store_url = forms.CharField(label="Store address")
+    api_key = forms.CharField(label="API key", widget=forms.PasswordInput)
+
+    def credentials(self) -> dict:
+        return {"store_url": self.cleaned_data["store_url"], "api_key": self.cleaned_data["api_key"]}
+
+
+def test_the_connect_page_is_whatever_the_package_says(merchant_a, unregister_acme):
+    # given a channel package with its own connect form and no install flow
+    channel_package_register(_package(adapter=_Adapter, connect_form=_AcmeForm,
+                                      credentials_validate=lambda credentials, **_: credentials))
+
+    # when the merchant opens its connect page
+    body = merchant_a.web.get("/integrations/connect/acme/").content.decode()
+
+    # then the package's fields and help are there, and nothing of another channel
+    assert "Connect a Acme Market store" in body and "In Acme: Settings → API keys." in body
+    assert 'name="store_url"' in body and 'type="password" name="api_key"' in body
+    assert "Install our app" not in body and not CHANNEL_NAMES.search(body.split("<main", 1)[1])
