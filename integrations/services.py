@@ -256,8 +256,8 @@ def _connection_test(report: Any) -> ConnectionTest:
 def integration_test_connection(*, merchant: Merchant, integration: Integration) -> ConnectionTest:
     """Ask the channel who we are and what we may do. Refused credentials mark the store
     `needs_reconnect`; a success marks it active again and records the time."""
+    from core.http import AuthFailed, ExternalError
     from integrations.channels import adapter_for
-    from integrations.http import AuthFailed, ChannelError
 
     if integration.status == Integration.Status.DISCONNECTED:
         raise Conflict("This store is disconnected.", code="integration_disconnected")
@@ -267,7 +267,7 @@ def integration_test_connection(*, merchant: Merchant, integration: Integration)
                               budget_key=f"integration:{integration.pk}",
                               on_credentials_changed=_credentials_saver(merchant, integration.pk))
         report = adapter.test_connection()
-    except ChannelError as exc:
+    except ExternalError as exc:
         error = str(exc)[:2000] or exc.__class__.__name__
         fields: dict[str, Any] = {"last_error": error, "last_error_at": now, "updated_at": now}
         if isinstance(exc, AuthFailed):
@@ -286,8 +286,8 @@ def credentials_test(*, merchant: Merchant, channel: str, credentials: dict[str,
     """Test credentials a merchant typed before anything is stored (the connect page's "Test connection"):
     the form is checked as integration_create checks it, then the channel is asked who we are. Nothing
     is written; a refresh the channel hands back is dropped with the unsaved credentials."""
+    from core.http import ExternalError
     from integrations.channels import adapter_for
-    from integrations.http import ChannelError
 
     if not isinstance(channel, str) or channel not in channel_packages:
         raise _fields_error("Unknown channel.", {"channel": ["Choose a registered channel."]})
@@ -296,7 +296,7 @@ def credentials_test(*, merchant: Merchant, channel: str, credentials: dict[str,
         adapter = adapter_for(channel, cleaned, budget_key=f"merchant:{merchant.pk}:credentials_test",
                               on_credentials_changed=lambda changed: None)
         report = adapter.test_connection()
-    except ChannelError as exc:
+    except ExternalError as exc:
         logger.info("integrations.credentials_test.failed",
                     extra={"merchant_id": merchant.pk, "channel": channel, "error_type": exc.__class__.__name__})
         return ConnectionTest(ok=False, error=str(exc)[:2000] or exc.__class__.__name__)

@@ -255,8 +255,8 @@ class ShopifyCallbackView(MerchantRequiredMixin, View):
     (a replay finds none); the HMAC, shop, state and timestamp are checked before the code is exchanged."""
 
     def get(self, request):
+        from core.http import ExternalError
         from integrations.channels.shopify.client import OAuthRefused, exchange_code, verify_callback
-        from integrations.http import ChannelError
 
         back = reverse("integration-connect", args=["shopify"])
         pending = request.session.pop(OAUTH_SESSION_KEY, None)
@@ -289,7 +289,7 @@ class ShopifyCallbackView(MerchantRequiredMixin, View):
             grant = exchange_code(shop=shop, code=code, client_id=settings.SHOPIFY_CLIENT_ID,
                                   client_secret=settings.SHOPIFY_CLIENT_SECRET,
                                   budget_key=f"merchant:{self.merchant.pk}:oauth")
-        except ChannelError as exc:
+        except ExternalError as exc:
             return refuse(f"Shopify did not exchange the code ({exc.__class__.__name__})")
         try:
             if pending.get("reconnect"):

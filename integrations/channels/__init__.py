@@ -6,8 +6,8 @@ channel package registry (integrations.registry), never by importing a channel's
 
 from __future__ import annotations
 
+from core.http import Rejected
 from integrations.channels.base import ChannelAdapter, CredentialsChanged
-from integrations.http import Rejected
 
 
 def adapter_for(channel: str, credentials: dict, *, budget_key: str,

@@ -21,8 +21,8 @@ from django.utils import timezone
 
 from accounts.models import Merchant
 from core.errors import ValidationFailed
+from core.http import AuthFailed, ExternalError
 from integrations.channels.base import ChannelListing
-from integrations.http import AuthFailed, ChannelError
 from integrations.models import Integration, Listing
 from integrations.sync.common import (
     RETRYABLE,
@@ -269,7 +269,7 @@ def integration_job_run(*, merchant: Merchant, integration_id: int, job_id: int,
             done.append(step)
             checkpoints_update(merchant=merchant, integration=integration,
                                job={"id": job.pk, "done": done, "result": result})
-    except ChannelError as exc:
+    except ExternalError as exc:
         error = sync_failed(merchant=merchant, integration=integration, exc=exc, during=step)
         retryable = isinstance(exc, RETRYABLE)
         job_fail(job=job, error=error, retryable=retryable)
@@ -297,7 +297,7 @@ def integration_poll(*, merchant: Merchant, integration_id: int) -> str:
         found = orders_step(merchant=merchant, integration=integration, session=session)
         step = "webhooks"
         webhooks_step(merchant=merchant, integration=integration, session=session)
-    except ChannelError as exc:
+    except ExternalError as exc:
         sync_failed(merchant=merchant, integration=integration, exc=exc, during=step)
         if isinstance(exc, RETRYABLE):
             raise

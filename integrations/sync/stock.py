@@ -20,8 +20,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Merchant
+from core.http import AuthFailed, ExternalError
 from integrations.channels.base import QuantityPush
-from integrations.http import AuthFailed, ChannelError
 from integrations.models import Integration, Listing
 
 logger = logging.getLogger("integrations.sync")
@@ -134,7 +134,7 @@ def listings_push(*, merchant: Merchant, integration: Integration, product_ids: 
     session = ChannelSession(merchant=merchant, integration=integration)
     try:
         results = session.call(lambda a: a.push_quantities(items))
-    except ChannelError as exc:
+    except ExternalError as exc:
         sync_failed(merchant=merchant, integration=integration, exc=exc, during="stock push")
         if isinstance(exc, AuthFailed) or not isinstance(exc, RETRYABLE):
             _record_errors(merchant, targets, exc.message or exc.__class__.__name__)

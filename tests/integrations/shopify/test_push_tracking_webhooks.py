@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from core.http import Rejected
 from integrations.channels.base import QuantityPush, TrackingPush, WebhookSubscription
-from integrations.http import Rejected
 from tests.fakes.shopify import ShopifyFake, seed_catalog, seed_orders
 
 
