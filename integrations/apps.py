@@ -5,11 +5,11 @@ class IntegrationsConfig(AppConfig):
     name = "integrations"
 
     def ready(self) -> None:
+        from core.receivers import webhook_receiver_register
         from integrations.channels import amazon, shopify, woocommerce
         from integrations.channels.shopify import webhooks as shopify_webhooks
         from integrations.channels.shopify.credentials import shopify_credentials_validate
         from integrations.credentials import credential_validator_register
-        from integrations.receivers import webhook_receiver_register
         from integrations.registry import channel_package_register
         from integrations.selectors import integration_alerts, integration_choices
         from integrations.sync.stock import CONSUMER, stock_push_schedule

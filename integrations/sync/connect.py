@@ -22,6 +22,7 @@ from django.utils import timezone
 from accounts.models import Merchant
 from core.errors import ValidationFailed
 from core.http import AuthFailed, ExternalError
+from core.receivers import webhook_path
 from integrations.channels.base import ChannelListing
 from integrations.models import Integration, Listing
 from integrations.sync.common import (
@@ -138,7 +139,7 @@ def webhook_url(integration: Integration) -> str | None:
     base = (getattr(django_settings, "WEBHOOK_BASE_URL", "") or "").rstrip("/")
     if not base.startswith("https://"):
         return None
-    return f"{base}/webhooks/{integration.channel}/{integration.webhook_token}/"
+    return f"{base}{webhook_path(kind='channel', owner=integration)}"
 
 
 def webhooks_step(*, merchant: Merchant, integration: Integration, session: ChannelSession,

@@ -265,7 +265,7 @@ def test_a_poll_and_a_webhook_of_one_order_agree_on_its_shipping_and_do_not_chur
         first = {o.external_id: order_ingest(merchant=merchant, integration_id=store.pk, normalized=o).outcome
                  for o in polled}
         hooked = {str(o.id): RECEIVER.handlers["orders/updated"](
-            merchant=merchant, integration=store, payload=shopify_shop.order_rest(o.id), headers={})["action"]
+            merchant=merchant, owner=store, payload=shopify_shop.order_rest(o.id), headers={})["action"]
             for o in (seeded, recorded)}
         again = {o.external_id: order_ingest(merchant=merchant, integration_id=store.pk, normalized=o).outcome
                  for o in polled}
