@@ -8,7 +8,9 @@ import socket
 import uuid
 
 import pytest
+from django import forms
 
+from core.forms import PublicUrlField
 from core.http import Budget, HttpClient, Rejected, url_check
 from tests.fakes.loopback import LoopbackServer
 
@@ -187,3 +189,30 @@ def test_each_operation_draws_on_its_own_budget_with_a_default_for_the_rest():
     assert slept == [1.0]
     assert http.budget_for("push") == Budget(rate=1.0, burst=1.0)
     assert http.budget_for("orders") == Budget(rate=10.0, burst=2.0)
+
+
+@pytest.mark.parametrize(("typed", "error"), [
+    ("http://shop.example.test", "shop.example.test: plain http:// is refused; use https://"),
+    ("https://169.254.169.254/", "169.254.169.254 resolves to a link-local address (169.254.169.254); we do not "
+                                 "call private networks"),
+    ("https://[::ffff:192.168.0.1]/", "::ffff:192.168.0.1 resolves to a private address (::ffff:192.168.0.1); we do "
+                                      "not call private networks"),
+])
+def test_a_form_refuses_a_private_store_url_in_words(nothing_allowed, typed, error):
+    class StoreForm(forms.Form):
+        url = PublicUrlField()
+
+    form = StoreForm(data={"url": typed})
+
+    assert not form.is_valid()
+    assert form.errors == {"url": [error]}
+
+
+def test_a_form_takes_a_public_https_store_url(nothing_allowed):
+    class StoreForm(forms.Form):
+        url = PublicUrlField()
+
+    form = StoreForm(data={"url": f"https://{PUBLIC_V4}/shop/"})
+
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["url"] == f"https://{PUBLIC_V4}/shop/"
