@@ -83,6 +83,7 @@ def new_integration():
     from accounts.models import User
     from accounts.services import merchant_create
     from accounts.tenancy import tenant_scope
+    from core.receivers import webhook_path
     from integrations.models import Integration
 
     user = User.objects.create_user(f"webhooks-bench-{time.time_ns()}@bench.example", "x" * 16)
@@ -92,6 +93,7 @@ def new_integration():
             merchant=merchant, channel="shopify", name=SHOP,
             credentials={"shop_domain": SHOP, "access_token": "shpat_bench", "client_secret": SECRET},
             account_ref=SHOP)
+        integration.hook_path = webhook_path(kind="channel", owner=integration)
     return merchant, integration
 
 
@@ -306,7 +308,7 @@ def main() -> None:
     print(f"Machine: {machine()}. {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.")
     merchant, integration = new_integration()
     body = order_body()
-    hook_path = f"/webhooks/shopify/{integration.webhook_token}/"
+    hook_path = integration.hook_path
     paths = {"bare": "/bench/bare/", "insert": "/bench/insert/", "webhook": hook_path}
     from django.db import connection
 

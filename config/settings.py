@@ -322,7 +322,13 @@ WEBHOOK_RETRY_CAP_SECONDS = float(os.environ.get("WEBHOOK_RETRY_CAP_SECONDS", st
 WEBHOOK_PROCESSING_LEASE_SECONDS = float(os.environ.get("WEBHOOK_PROCESSING_LEASE_SECONDS", "600"))
 WEBHOOK_DISPATCH_LEASE_SECONDS = float(os.environ.get("WEBHOOK_DISPATCH_LEASE_SECONDS", "60"))
 
-# --- Channels: outbound HTTP (integrations.http) and Shopify -------------------------------
+# --- Outbound HTTP (core.http) and Shopify ------------------------------------------------
+# Hosts we may call although they resolve to a private address, or over plain http:// (comma-separated
+# names or IP literals, as they appear in the URL). Nothing by default; the test suite allows its loopback
+# fakes on 127.0.0.1.
+OUTBOUND_ALLOWED_PRIVATE_HOSTS = [
+    host.strip().lower() for host in os.environ.get(
+        "OUTBOUND_ALLOWED_PRIVATE_HOSTS", "127.0.0.1,localhost" if TESTING else "").split(",") if host.strip()]
 CHANNEL_HTTP_CONNECT_TIMEOUT = float(os.environ.get("CHANNEL_HTTP_CONNECT_TIMEOUT", "5"))
 CHANNEL_HTTP_READ_TIMEOUT = float(os.environ.get("CHANNEL_HTTP_READ_TIMEOUT", "30"))
 CHANNEL_HTTP_MAX_ATTEMPTS = int(os.environ.get("CHANNEL_HTTP_MAX_ATTEMPTS", "5"))

@@ -16,7 +16,7 @@ class IntegrationAdmin(admin.ModelAdmin):
     search_fields = ["name", "merchant__name"]
     raw_id_fields = ["merchant"]
     exclude = ["credentials"]
-    readonly_fields = ["credentials_masked", "webhook_token", "last_success_at", "last_error", "last_error_at",
+    readonly_fields = ["credentials_masked", "last_success_at", "last_error", "last_error_at",
                        "last_order_seen_at", "created_at", "updated_at"]
 
     @admin.display(description="credentials")

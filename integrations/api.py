@@ -13,13 +13,14 @@ from rest_framework.response import Response
 
 from core.api import CursorPagination, MerchantViewMixin
 from core.parsing import parse_bool
+from core.receivers import webhook_path
 from integrations import selectors, services
 from integrations.models import Integration, Listing
 
 
 def webhook_url(request, integration: Integration) -> str:
     """Absolute: WEBHOOK_BASE_URL when set (the public address behind a proxy), else this request's host."""
-    path = f"/webhooks/{integration.channel}/{integration.webhook_token}/"
+    path = webhook_path(kind="channel", owner=integration)
     base = (getattr(settings, "WEBHOOK_BASE_URL", "") or "").rstrip("/")
     return f"{base}{path}" if base else request.build_absolute_uri(path)
 

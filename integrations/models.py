@@ -12,7 +12,8 @@ from core.fields import EncryptedJSONField
 
 
 def webhook_token_new() -> str:
-    """The secret part of /webhooks/<channel>/<token>/: unguessable, so the URL itself says which store."""
+    """Migration 0001's default for the former `Integration.webhook_token` (the token now lives on the
+    store's webhooks.WebhookEndpoint); kept because that migration names it."""
     return secrets.token_urlsafe(32)
 
 
@@ -49,7 +50,6 @@ class Integration(TenantOwnedModel):
     status = models.CharField(max_length=24, choices=Status.choices, default=Status.ACTIVE)
     credentials = EncryptedJSONField(default=dict, blank=True,
                                      help_text="Encrypted; decrypted only to build the channel's client.")
-    webhook_token = models.CharField(max_length=64, unique=True, default=webhook_token_new, editable=False)
     settings = models.JSONField(default=settings_default, blank=True,
                                 help_text="backfill_days, location_external_id and the push rules.")
     checkpoints = models.JSONField(default=checkpoints_default, blank=True)
@@ -62,8 +62,6 @@ class Integration(TenantOwnedModel):
 
     class Meta:
         ordering = ["id"]
-        # webhook_token is unique on its own, not per merchant: the webhook view finds the store (and so
-        # the merchant) by the token alone, before any scope exists.
         indexes = [models.Index(fields=["merchant", "channel", "id"], name="integrations_channel_idx")]
 
     def __str__(self) -> str:

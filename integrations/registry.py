@@ -21,9 +21,9 @@ from celery import current_app
 from django import forms
 from django.conf import settings
 
+from core.http import AuthFailed, ExternalError, Rejected, Throttled, Transient
+from core.receivers import WebhookReceiver, webhook_receiver_register
 from core.registry import Registry
-from integrations.http import AuthFailed, ChannelError, Rejected, Throttled, Transient
-from integrations.receivers import WebhookReceiver, webhook_receiver_register
 from orders.channels import channel_register
 
 if TYPE_CHECKING:
@@ -67,10 +67,10 @@ def _no_account(credentials: Mapping[str, Any]) -> str:
     return ""
 
 
-def error_words_default(label: str) -> Callable[[ChannelError], str]:
+def error_words_default(label: str) -> Callable[[ExternalError], str]:
     """The sentence a merchant reads for a failed call, for a package that has no words of its own."""
 
-    def words(exc: ChannelError) -> str:
+    def words(exc: ExternalError) -> str:
         if isinstance(exc, AuthFailed):
             return f"{label} refused the credentials."
         if isinstance(exc, Throttled):
@@ -106,7 +106,7 @@ class ChannelPackage:
     # credential keys a store loses when it uninstalls our app (the tokens it revoked)
     forget_on_uninstall: tuple[str, ...] = ()
     # the words for a failed call ("<label> refused the access token"), never an HTTP status line
-    error_words: Callable[[ChannelError], str] | None = None
+    error_words: Callable[[ExternalError], str] | None = None
 
     @property
     def can_connect(self) -> bool:
@@ -117,7 +117,7 @@ class ChannelPackage:
         """Whether a push names one of the store's locations (the adapter says; no adapter: nothing to push)."""
         return self.adapter is not None and self.adapter.has_locations
 
-    def describe_error(self, exc: ChannelError) -> str:
+    def describe_error(self, exc: ExternalError) -> str:
         return (self.error_words or error_words_default(self.label))(exc)
 
 
@@ -144,8 +144,8 @@ def channel_package_register(package: ChannelPackage) -> ChannelPackage:
     channel_register(slug=package.slug, label=package.label, colour=package.colour,
                      tells_fulfillment=package.adapter is not None, tells_cancellation=False)
     if package.receiver is not None:
-        if package.receiver.channel != package.slug:
-            raise ValueError(f"{package.slug}'s receiver is registered as {package.receiver.channel!r}")
+        if (package.receiver.kind, package.receiver.slug) != ("channel", package.slug):
+            raise ValueError(f"{package.slug}'s receiver is registered as {package.receiver.key!r}")
         webhook_receiver_register(package.receiver)
     if package.periodic_tasks:
         beat_schedule_merge(package.periodic_tasks)

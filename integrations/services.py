@@ -18,6 +18,7 @@ from django.utils import timezone
 from accounts.models import Merchant, User
 from core.enqueue import enqueue_on_commit
 from core.errors import Conflict, ValidationFailed
+from core.http import AuthFailed, ExternalError
 from integrations.models import Integration, Listing
 from integrations.registry import channel_packages
 from inventory.selectors import product_resolve_skus
@@ -263,7 +264,6 @@ def integration_test_connection(*, merchant: Merchant, integration: Integration)
     Refused credentials mark the store `needs_reconnect`; a success marks it active again and records
     the time. A failure is told in the package's words, not as an HTTP line."""
     from integrations.channels import adapter_for
-    from integrations.http import AuthFailed, ChannelError
 
     if integration.status == Integration.Status.DISCONNECTED:
         raise Conflict("This store is disconnected.", code="integration_disconnected")
@@ -273,7 +273,7 @@ def integration_test_connection(*, merchant: Merchant, integration: Integration)
                               budget_key=f"integration:{integration.pk}",
                               on_credentials_changed=_credentials_saver(merchant, integration.pk), interactive=True)
         report = adapter.test_connection()
-    except ChannelError as exc:
+    except ExternalError as exc:
         error = channel_packages[integration.channel].describe_error(exc)[:2000]
         fields: dict[str, Any] = {"last_error": error, "last_error_at": now, "updated_at": now}
         if isinstance(exc, AuthFailed):
@@ -293,7 +293,6 @@ def credentials_test(*, merchant: Merchant, channel: str, credentials: dict[str,
     the form is checked as integration_create checks it, then the channel is asked who we are, once and
     briefly, and a refusal is told in the package's words. Nothing is written; a refresh the channel hands back is dropped with the unsaved credentials."""
     from integrations.channels import adapter_for
-    from integrations.http import ChannelError
 
     if not isinstance(channel, str) or channel not in channel_packages:
         raise _fields_error("Unknown channel.", {"channel": ["Choose a registered channel."]})
@@ -302,7 +301,7 @@ def credentials_test(*, merchant: Merchant, channel: str, credentials: dict[str,
         adapter = adapter_for(channel, cleaned, budget_key=f"merchant:{merchant.pk}:credentials_test",
                               on_credentials_changed=lambda changed: None, interactive=True)
         report = adapter.test_connection()
-    except ChannelError as exc:
+    except ExternalError as exc:
         logger.info("integrations.credentials_test.failed",
                     extra={"merchant_id": merchant.pk, "channel": channel, "error_type": exc.__class__.__name__})
         return ConnectionTest(ok=False, error=channel_packages[channel].describe_error(exc)[:2000])

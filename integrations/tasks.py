@@ -7,7 +7,7 @@ from celery import shared_task
 
 from accounts.models import Merchant
 from accounts.tasks import TenantTask
-from integrations.http import Throttled, Transient
+from core.http import Throttled, Transient
 
 RETRYABLE = (Throttled, Transient)
 

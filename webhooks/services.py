@@ -1,12 +1,15 @@
 """The webhook inbox: receipt, processing, retries, the dispatcher, replay and retention.
 
-Receipt (`webhook_receive`) is the only thing between a channel and a 200: verify over the raw body,
-insert the row (the unique (integration, delivery_id) constraint settles duplicates, including
-concurrent ones), enqueue processing after the commit. Everything else happens later, from the row:
+Receipt (`webhook_receive`) is the only thing between a source and a 200: find the endpoint by its token
+(`WebhookEndpoint`: a store's, next a carrier account's), verify over the raw body through the receiver
+registered for the endpoint's kind and slug (core.receivers), then `webhook_store`: insert the row (the
+unique (endpoint, delivery_id) constraint settles duplicates, including concurrent ones), enqueue
+processing after the commit. A delivery verified elsewhere (a queue poller) goes to `webhook_store`
+directly. Everything else happens later, from the row:
 
 - `webhook_event_process` (the task's body) claims the row (status `processing`, attempts + 1,
   `next_attempt_at` a lease ahead: all in the database, so a worker killed mid-event still used up
-  an attempt), runs the channel's handler for the topic, and records `processed` with its result,
+  an attempt), runs the receiver's handler for the topic, and records `processed` with its result,
   or `failed` with the next attempt after the shared backoff, or `dead` after the last attempt
   (the merchant is notified).
 - `webhook_events_dispatch` (beat) enqueues what is due: failed events whose retry time came, and
@@ -29,7 +32,7 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, models, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -38,9 +41,9 @@ from accounts.tenancy import tenant_scope, unscoped
 from core.backoff import backoff_until
 from core.enqueue import enqueue_on_commit
 from core.outbox import claim_due
+from core.receivers import KINDS, Delivery, PermanentFailure, webhook_receiver_get, webhook_receivers
 from integrations.models import Integration
-from integrations.receivers import PermanentFailure, webhook_receivers
-from webhooks.models import WebhookEvent
+from webhooks.models import WebhookEndpoint, WebhookEvent
 
 logger = logging.getLogger(__name__)
 
@@ -94,78 +97,149 @@ def rejected_count(channel: str, code: str) -> int:
     return int(cache.get(f"webhooks:rejected:{channel[:16]}:{code}") or 0)
 
 
-_STORE_FIELDS = ("id", "merchant_id", "channel", "status", "credentials", "settings")
+# ---------------------------------------------------------------- endpoints
+
+
+_ENDPOINT_FIELDS = ("id", "merchant_id", "kind", "slug", "integration_id")
+_OWNER_FIELDS = ("id", "merchant_id", "channel", "status", "credentials", "settings")
 
 
 @lru_cache(maxsize=1)
-def _store_query() -> tuple[str, tuple]:
-    """One indexed lookup by the token (unique), joined to the merchant only for `is_active`, reading only
-    what receipt needs. Written out because this runs on every delivery, and compiling the same ORM query
-    each time cost more CPU than running it (0.39 ms against 0.10 ms, BENCHMARKS.md "Webhook inbox")."""
-    store, merchant = Integration._meta, Merchant._meta
-    fields = tuple(store.get_field(name) for name in _STORE_FIELDS)
-    columns = ", ".join(f"i.{connection.ops.quote_name(f.column)}" for f in fields)
-    sql = (f"SELECT {columns} FROM {connection.ops.quote_name(store.db_table)} i "  # noqa: S608 - names from _meta
-           f"JOIN {connection.ops.quote_name(merchant.db_table)} m ON m.id = i.merchant_id "
-           "WHERE i.webhook_token = %s AND i.channel = %s AND m.is_active")
-    return sql, fields
+def _endpoint_query() -> tuple[str, tuple, tuple]:
+    """One indexed lookup by the token (unique), joined to the merchant only for `is_active` and to the
+    owning store, reading only what receipt needs. Written out because this runs on every delivery, and
+    compiling the same ORM query each time cost more CPU than running it (0.39 ms against 0.10 ms,
+    BENCHMARKS.md "Webhook inbox")."""
+    endpoint, store, merchant = WebhookEndpoint._meta, Integration._meta, Merchant._meta
+    quote = connection.ops.quote_name
+    endpoint_fields = tuple(endpoint.get_field(name) for name in _ENDPOINT_FIELDS)
+    owner_fields = tuple(store.get_field(name) for name in _OWNER_FIELDS)
+    columns = ", ".join([*(f"e.{quote(f.column)}" for f in endpoint_fields),
+                         *(f"i.{quote(f.column)}" for f in owner_fields)])
+    sql = (f"SELECT {columns} FROM {quote(endpoint.db_table)} e "  # noqa: S608 - names from _meta
+           f"JOIN {quote(merchant.db_table)} m ON m.id = e.merchant_id "
+           f"LEFT JOIN {quote(store.db_table)} i ON i.id = e.integration_id "
+           "WHERE e.token = %s AND m.is_active")
+    return sql, endpoint_fields, owner_fields
 
 
-def _integration_for(channel: str, token: str) -> Integration | None:
-    """The store the token names, read fresh on every delivery (a disconnect or a rotated secret counts at
-    once); None for an unknown token or an inactive merchant. Token lookups cross tenants by design: the
-    token names the store, and so the merchant."""
+def _from_db(model, names: tuple[str, ...], fields: tuple, values) -> models.Model:
+    values = [field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
+              for field, value in zip(fields, values, strict=True)]
+    return model.from_db(connection.alias, names, values)
+
+
+def _endpoint_for(segment: str, token: str) -> WebhookEndpoint | None:
+    """The endpoint the token names, with its owner attached, read fresh on every delivery (a disconnect or a
+    rotated secret counts at once); None for an unknown token, an inactive merchant, or a first URL segment
+    that is neither the endpoint's kind nor its slug. Token lookups cross tenants by design: the token names
+    the endpoint, and so the merchant."""
     if not token or len(token) > 64:
         return None
-    sql, fields = _store_query()
+    sql, endpoint_fields, owner_fields = _endpoint_query()
     with connection.cursor() as cursor:
-        cursor.execute(sql, [token, channel])
+        cursor.execute(sql, [token])
         row = cursor.fetchone()
     if row is None:
         return None
-    values = [field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
-              for field, value in zip(fields, row, strict=True)]
-    return Integration.from_db(connection.alias, _STORE_FIELDS, values)
+    endpoint = _from_db(WebhookEndpoint, _ENDPOINT_FIELDS, endpoint_fields, row[:len(endpoint_fields)])
+    if segment not in (endpoint.kind, endpoint.slug):
+        return None
+    if endpoint.integration_id is not None:
+        endpoint.integration = _from_db(Integration, _OWNER_FIELDS, owner_fields, row[len(endpoint_fields):])
+    return endpoint
 
 
-def webhook_receive(*, channel: str, token: str, headers: Mapping[str, str], body: bytes,
+def endpoint_owner(endpoint: WebhookEndpoint) -> Integration | None:
+    """Whose deliveries these are: the store for a channel (a carrier account next)."""
+    return endpoint.integration if endpoint.integration_id is not None else None
+
+
+def _owner_is_disconnected(owner: object) -> bool:
+    return isinstance(owner, Integration) and owner.status == Integration.Status.DISCONNECTED
+
+
+def webhook_endpoint_path(*, kind: str, owner: Integration) -> str:
+    """The inbox's path for `owner`, its endpoint made on first use (core.receivers.webhook_paths). The first
+    segment is the slug, as the store's subscriptions have always named it; the kind is accepted as well."""
+    if kind != WebhookEndpoint.Kind.CHANNEL or not isinstance(owner, Integration):
+        raise ValueError(f"no webhook endpoint for a {kind!r} owned by {type(owner).__name__}")
+    endpoint = WebhookEndpoint.objects.filter(integration_id=owner.pk).order_by().only("slug", "token").first()
+    if endpoint is None:
+        try:
+            with transaction.atomic():
+                endpoint = WebhookEndpoint.objects.create(merchant_id=owner.merchant_id, kind=kind, slug=owner.channel,
+                                                          integration=owner)
+        except IntegrityError:  # a concurrent first use made it: one endpoint per store (unique integration)
+            endpoint = WebhookEndpoint.objects.filter(integration_id=owner.pk).order_by().get()
+    return f"/webhooks/{endpoint.slug}/{endpoint.token}/"
+
+
+# ---------------------------------------------------------------- receipt
+
+
+def webhook_receive(*, segment: str, token: str, headers: Mapping[str, str], body: bytes,
                     now: datetime | None = None) -> Receipt:
-    """Verify one delivery and store it before it is acknowledged.
+    """Verify one delivery to /webhooks/<segment>/<token>/ and store it before it is acknowledged.
 
-    Database errors propagate (the endpoint answers 5xx, the sender retries): there is never a 200
-    without a committed row. Too-large bodies are refused by the endpoint before this is called.
+    `segment` is the endpoint's slug (every URL we have handed out) or its kind. A disconnected owner's
+    deliveries are refused, except the topics its receiver still takes after a disconnect (privacy
+    requests), which are verified as any other. Database errors propagate (the endpoint answers 5xx, the
+    sender retries): there is never a 200 without a committed row. Too-large bodies are refused by the
+    view before this is called.
     """
-    receiver = webhook_receivers.get(channel)
-    if receiver is None:  # counted under one label: a URL segment must not mint counter keys
-        return _rejected("unknown", "unknown_channel")
-    integration = _integration_for(channel, token)
-    if integration is None:
-        return _rejected(channel, "unknown_token")
-    if integration.status == Integration.Status.DISCONNECTED:
-        return _rejected(channel, "disconnected", integration_id=integration.pk)
+    label = segment if segment in webhook_receiver_slugs() else "unknown"  # a URL must not mint counter keys
+    endpoint = _endpoint_for(segment, token)
+    if endpoint is None:
+        return _rejected(label, "unknown_token")
+    receiver = webhook_receiver_get(endpoint.kind, endpoint.slug)
+    if receiver is None:
+        return _rejected(label, "unknown_channel")
+    owner = endpoint_owner(endpoint)
+    owner_id = getattr(owner, "pk", None)
     if receiver.is_handshake is not None and receiver.is_handshake(headers, body):
+        if _owner_is_disconnected(owner):
+            return _rejected(endpoint.slug, "disconnected", integration_id=owner_id)
         return Receipt(status=200, code="handshake")  # unsigned by design: answered, never stored
+    delivery = receiver.identify(headers, body)
+    if _owner_is_disconnected(owner) and delivery.topic not in receiver.topics_after_disconnect:
+        return _rejected(endpoint.slug, "disconnected", integration_id=owner_id)
     now = now or timezone.now()
-    if not receiver.verify(integration, headers, body, now):
+    if not receiver.verify(owner, headers, body, now):
         signed = not receiver.signature_header or headers.get(receiver.signature_header)
         code = "signature_invalid" if signed else "signature_missing"
-        return _rejected(channel, code, integration_id=integration.pk)
+        return _rejected(endpoint.slug, code, integration_id=owner_id)
+    return webhook_store(endpoint=endpoint, delivery=delivery, body=body, now=now)
 
-    delivery = receiver.identify(headers, body)
+
+def webhook_receiver_slugs() -> set[str]:
+    """Every registered receiver's slug and kind: the URL segments worth a counter of their own."""
+    return {key.split(":", 1)[1] for key in webhook_receivers} | set(KINDS)
+
+
+def webhook_store(*, endpoint: WebhookEndpoint, delivery: Delivery, body: bytes,
+                  now: datetime | None = None) -> Receipt:
+    """Store one delivery that was verified already (by `webhook_receive`, or elsewhere: a queue poller that
+    trusts its queue) and enqueue its processing after the commit.
+
+    The unique (endpoint, delivery_id) constraint settles duplicates, concurrent ones included: the second
+    is answered `duplicate` with the first one's id. A body that is not JSON is stored `failed` with the
+    reason (no retry would parse it) and acknowledged all the same. Database errors propagate."""
+    now = now or timezone.now()
     status, error = Status.RECEIVED, ""
     try:
         json.loads(body)
     except ValueError as exc:  # UnicodeDecodeError is a ValueError too
         status, error = Status.FAILED, f"The body is not valid JSON: {exc}"[:ERROR_MAX]
     event = WebhookEvent(
-        merchant_id=integration.merchant_id, integration_id=integration.pk, channel=channel,
-        topic=delivery.topic, delivery_id=delivery.delivery_id, headers=delivery.headers, body=body,
-        status=status, last_error=error, received_at=now,
+        merchant_id=endpoint.merchant_id, endpoint_id=endpoint.pk, integration_id=endpoint.integration_id,
+        kind=endpoint.kind, channel=endpoint.slug, topic=delivery.topic, delivery_id=delivery.delivery_id,
+        headers=delivery.headers, body=body, status=status, last_error=error, received_at=now,
         # A received event no worker claimed by then is enqueued again by the dispatcher; a failed
         # one (not JSON) waits for a person: no retry would parse it.
         next_attempt_at=now + _seconds("WEBHOOK_DISPATCH_LEASE_SECONDS", 60) if status == Status.RECEIVED else None,
     )
-    with tenant_scope(integration.merchant_id):
+    with tenant_scope(endpoint.merchant_id):
         try:
             # One INSERT in autocommit: durable when it returns, one round trip instead of BEGIN, INSERT,
             # COMMIT; the enqueue below is then sent at once, after that commit. Inside a caller's
@@ -175,13 +249,13 @@ def webhook_receive(*, channel: str, token: str, headers: Mapping[str, str], bod
             if status == Status.RECEIVED:
                 webhook_event_enqueue(event)
         except IntegrityError:
-            # The unique (integration, delivery_id) constraint: the same delivery is stored already (or is
+            # The unique (endpoint, delivery_id) constraint: the same delivery is stored already (or is
             # being stored by a concurrent request, whose commit we waited for). Anything else re-raises.
-            existing = (WebhookEvent.objects.filter(integration_id=integration.pk, delivery_id=delivery.delivery_id)
+            existing = (WebhookEvent.objects.filter(endpoint_id=endpoint.pk, delivery_id=delivery.delivery_id)
                         .order_by().values_list("pk", flat=True).first())  # unique: no sort needed
             if existing is None:
                 raise
-            logger.info("webhooks.delivery.duplicate", extra={"merchant_id": integration.merchant_id,
+            logger.info("webhooks.delivery.duplicate", extra={"merchant_id": endpoint.merchant_id,
                                                               "event_id": existing, "topic": delivery.topic})
             return Receipt(status=200, code="duplicate", event_id=existing)
         except DatabaseError:
@@ -193,8 +267,8 @@ def webhook_receive(*, channel: str, token: str, headers: Mapping[str, str], bod
             if event.pk is None or not WebhookEvent.objects.filter(pk=event.pk).exists():
                 raise
             logger.warning("webhooks.delivery.enqueue_failed", exc_info=True,
-                           extra={"merchant_id": integration.merchant_id, "event_id": event.pk})
-    logger.info("webhooks.delivery.stored", extra={"merchant_id": integration.merchant_id, "event_id": event.pk,
+                           extra={"merchant_id": endpoint.merchant_id, "event_id": event.pk})
+    logger.info("webhooks.delivery.stored", extra={"merchant_id": endpoint.merchant_id, "event_id": event.pk,
                                                    "topic": delivery.topic, "status": status})
     return Receipt(status=200, code="stored" if status == Status.RECEIVED else "invalid_json", event_id=event.pk)
 
@@ -290,9 +364,9 @@ def webhook_event_process(*, merchant: Merchant, event_id: int, now: datetime | 
 
 
 def _run(merchant: Merchant, event: WebhookEvent) -> dict:
-    receiver = webhook_receivers.get(event.channel)
+    receiver = webhook_receiver_get(event.kind, event.channel)
     if receiver is None:
-        raise PermanentFailure(f"No webhook receiver for channel {event.channel!r}.")
+        raise PermanentFailure(f"No webhook receiver for {event.kind} {event.channel!r}.")
     try:
         payload = json.loads(bytes(event.body))
     except ValueError as exc:
@@ -300,7 +374,7 @@ def _run(merchant: Merchant, event: WebhookEvent) -> dict:
     handler = receiver.handlers.get(event.topic)
     if handler is None:
         return {"action": "ignored", "reason": f"no handler for topic {event.topic!r}"}
-    result = handler(merchant=merchant, integration=event.integration, payload=payload, headers=event.headers)
+    result = handler(merchant=merchant, owner=event.integration, payload=payload, headers=event.headers)
     return json.loads(json.dumps(result or {}, default=str))
 
 
@@ -396,5 +470,6 @@ def webhook_events_prune(*, now: datetime | None = None, batch: int = 1000, max_
     return {"bodies_pruned": pruned, "rows_deleted": deleted}
 
 
-__all__ = ["Receipt", "rejected_count", "webhook_event_enqueue", "webhook_event_process",
-           "webhook_events_dispatch", "webhook_events_prune", "webhook_events_replay", "webhook_receive"]
+__all__ = ["Receipt", "rejected_count", "webhook_endpoint_path", "webhook_event_enqueue", "webhook_event_process",
+           "webhook_events_dispatch", "webhook_events_prune", "webhook_events_replay", "webhook_receive",
+           "webhook_store"]

@@ -3,5 +3,5 @@ from django.urls import path
 from webhooks.views import webhook_receive_view
 
 urlpatterns = [
-    path("<slug:channel>/<str:token>/", webhook_receive_view, name="webhook-receive"),
+    path("<slug:segment>/<str:token>/", webhook_receive_view, name="webhook-receive"),
 ]

@@ -21,7 +21,9 @@ _REFUSED = "The delivery could not be verified."
 
 @csrf_exempt
 @require_POST
-def webhook_receive_view(request: HttpRequest, channel: str, token: str) -> JsonResponse:
+def webhook_receive_view(request: HttpRequest, segment: str, token: str) -> JsonResponse:
+    """/webhooks/<kind-or-slug>/<token>/: `segment` is the endpoint's slug (the URLs handed out, Shopify's
+    subscriptions among them) or its kind."""
     limit = int(getattr(settings, "WEBHOOK_MAX_BODY_BYTES", 2 * 1024 * 1024))
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -33,10 +35,10 @@ def webhook_receive_view(request: HttpRequest, channel: str, token: str) -> Json
     if len(body) > limit:
         return JsonResponse(error_body("payload_too_large", f"The body is larger than {limit} bytes."), status=413)
     try:
-        receipt = webhook_receive(channel=channel, token=token, headers=request.headers, body=body)
+        receipt = webhook_receive(segment=segment, token=token, headers=request.headers, body=body)
     except DatabaseError:
         # Nothing durable, so nothing acknowledged: the channel delivers again later.
-        logger.exception("webhooks.delivery.not_stored", extra={"channel": channel})
+        logger.exception("webhooks.delivery.not_stored", extra={"segment": segment[:16]})
         return JsonResponse(error_body("not_stored", "The delivery could not be stored; send it again."),
                             status=503, headers={"Retry-After": "30"})
     if receipt.status == 401:

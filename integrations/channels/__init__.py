@@ -6,8 +6,8 @@ channel package registry (integrations.registry), never by importing a channel's
 
 from __future__ import annotations
 
+from core.http import Rejected
 from integrations.channels.base import ChannelAdapter, CredentialsChanged
-from integrations.http import Rejected
 from integrations.registry import channel_packages
 
 

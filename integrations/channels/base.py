@@ -2,7 +2,7 @@
 
 Plain dataclasses and no ORM: an adapter is built from the integration's decrypted credentials
 (`adapter_for` in integrations/channels/__init__.py) and hands back these shapes; the caller persists.
-Every method raises only the integrations.http error family (Throttled, Transient, AuthFailed, Rejected).
+Every method raises only the core.http error family (Throttled, Transient, AuthFailed, Rejected).
 Ids are the channel's own ids as strings, the same whether they came from a poll or a webhook.
 
 No channel's vocabulary crosses this line: what a channel needs to find a listing's stock again (one

@@ -13,9 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Merchant
+from core.http import AuthFailed, ExternalError, Throttled, Transient
 from integrations.channels import adapter_for
 from integrations.channels.base import ChannelAdapter
-from integrations.http import AuthFailed, ChannelError, Throttled, Transient
 from integrations.models import Integration
 
 logger = logging.getLogger("integrations.sync")
@@ -90,7 +90,7 @@ def sync_succeeded(*, merchant: Merchant, integration: Integration) -> None:
     integration.last_success_at, integration.last_error = now, ""
 
 
-def sync_failed(*, merchant: Merchant, integration: Integration, exc: ChannelError, during: str) -> str:
+def sync_failed(*, merchant: Merchant, integration: Integration, exc: ExternalError, during: str) -> str:
     """Record a failed call as the integration's last error. AuthFailed also stops its syncs
     (`needs_reconnect`) and tells the merchant, once per time it happens. Returns the error text."""
     now = timezone.now()

@@ -21,8 +21,9 @@ from django.utils import timezone
 
 from accounts.models import Merchant
 from core.errors import ValidationFailed
+from core.http import AuthFailed, ExternalError
+from core.receivers import webhook_path
 from integrations.channels.base import ChannelListing
-from integrations.http import AuthFailed, ChannelError
 from integrations.models import Integration, Listing
 from integrations.sync.common import (
     RETRYABLE,
@@ -140,7 +141,7 @@ def webhook_url(integration: Integration) -> str | None:
     base = (getattr(django_settings, "WEBHOOK_BASE_URL", "") or "").rstrip("/")
     if not base.startswith("https://"):
         return None
-    return f"{base}/webhooks/{integration.channel}/{integration.webhook_token}/"
+    return f"{base}{webhook_path(kind='channel', owner=integration)}"
 
 
 def webhooks_step(*, merchant: Merchant, integration: Integration, session: ChannelSession,
@@ -262,7 +263,7 @@ def integration_job_run(*, merchant: Merchant, integration_id: int, job_id: int,
             done.append(step)
             checkpoints_update(merchant=merchant, integration=integration,
                                job={"id": job.pk, "done": done, "result": result})
-    except ChannelError as exc:
+    except ExternalError as exc:
         error = sync_failed(merchant=merchant, integration=integration, exc=exc, during=step)
         retryable = isinstance(exc, RETRYABLE)
         job_fail(job=job, error=error, retryable=retryable)
@@ -290,7 +291,7 @@ def integration_poll(*, merchant: Merchant, integration_id: int) -> str:
         found = orders_step(merchant=merchant, integration=integration, session=session)
         step = "webhooks"
         webhooks_step(merchant=merchant, integration=integration, session=session)
-    except ChannelError as exc:
+    except ExternalError as exc:
         sync_failed(merchant=merchant, integration=integration, exc=exc, during=step)
         if isinstance(exc, RETRYABLE):
             raise

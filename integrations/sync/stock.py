@@ -20,8 +20,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Merchant
+from core.http import AuthFailed, ExternalError
 from integrations.channels.base import PushResult, QuantityPush
-from integrations.http import AuthFailed, ChannelError
 from integrations.models import Integration, Listing
 from integrations.registry import channel_packages
 
@@ -146,7 +146,7 @@ def listings_push(*, merchant: Merchant, integration: Integration, product_ids: 
     session = ChannelSession(merchant=merchant, integration=integration)
     try:
         results = session.call(lambda a: a.push_quantities(items))
-    except ChannelError as exc:
+    except ExternalError as exc:
         sync_failed(merchant=merchant, integration=integration, exc=exc, during="stock push")
         if isinstance(exc, AuthFailed) or not isinstance(exc, RETRYABLE):
             _record_errors(merchant, targets, exc.message or exc.__class__.__name__)
@@ -214,7 +214,7 @@ def pushes_pending_read(*, merchant: Merchant, integration: Integration) -> dict
     session = ChannelSession(merchant=merchant, integration=integration)
     try:
         results = session.call(lambda a: a.push_results([lst.push_pending_ref for lst in listings]))
-    except ChannelError as exc:
+    except ExternalError as exc:
         sync_failed(merchant=merchant, integration=integration, exc=exc, during="push results")
         return {"pushed": 0, "failed": 0, "pending": len(listings), "retry": int(isinstance(exc, RETRYABLE))}
     return _results_apply(merchant, listings, [lst.push_pending_quantity for lst in listings], results)

@@ -13,8 +13,8 @@ from __future__ import annotations
 import logging
 
 from accounts.models import Merchant
+from core.http import AuthFailed, ExternalError, Throttled
 from integrations.channels.base import TrackingPush
-from integrations.http import AuthFailed, ChannelError, Throttled
 from integrations.models import Integration
 from integrations.sync.common import RETRYABLE, ChannelSession, sync_failed, sync_succeeded
 from orders.models import Order, OrderStatus, Shipment, ShipmentLine, TrackingOutbox
@@ -80,7 +80,7 @@ def tracking_push(*, merchant: Merchant, limit: int = 100) -> dict[str, int]:
         push = tracking_push_build(merchant=merchant, row=row)
         try:
             result = session.call(lambda a, p=push: a.push_tracking(p))
-        except ChannelError as exc:
+        except ExternalError as exc:
             error = sync_failed(merchant=merchant, integration=integration, exc=exc, during="tracking")
             if isinstance(exc, RETRYABLE) or isinstance(exc, AuthFailed):
                 retry_after = exc.retry_after if isinstance(exc, Throttled) else None

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from core.http import Rejected
 from integrations.channels import adapter_for
 from integrations.channels.base import ChannelAdapter
 from integrations.channels.shopify.adapter import ShopifyAdapter
-from integrations.http import Rejected
 from integrations.registry import ChannelPackage, channel_packages
 
 

@@ -10,6 +10,7 @@ from accounts.tenancy import tenant_scope, unscoped
 from integrations.models import Integration, Listing
 from jobs.models import WorkerJob
 from tests.inventory.helpers import make_product
+from webhooks.models import WebhookEndpoint
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +52,9 @@ def test_create_returns_the_integration_and_its_connect_job_never_the_credential
     with unscoped("test"):
         row = Integration.objects.get(pk=body["id"])
         job = WorkerJob.objects.get(pk=body["job"])
-    assert body["webhook_url"] == f"https://hooks.example.com/webhooks/shopify/{row.webhook_token}/"
+        endpoint = WebhookEndpoint.objects.get(integration=row)
+    assert body["webhook_url"] == f"https://hooks.example.com/webhooks/shopify/{endpoint.token}/"
+    assert (endpoint.merchant_id, endpoint.kind, endpoint.slug) == (merchant_a.merchant.pk, "channel", "shopify")
     assert (job.merchant_id, job.kind, job.params) == (merchant_a.merchant.pk, "integrations.connect",
                                                        {"integration_id": row.pk})
     assert row.credentials == {"shop_domain": "main-shop.myshopify.com", "access_token": SECRETS[0],

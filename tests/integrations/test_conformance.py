@@ -20,9 +20,9 @@ from dataclasses import dataclass
 import pytest
 
 from accounts.tenancy import tenant_scope
+from core.http import AuthFailed
 from integrations.channels import adapter_for
 from integrations.channels.base import ChannelAdapter, QuantityPush, TrackingPush
-from integrations.http import AuthFailed
 from integrations.models import Listing
 from integrations.registry import channel_packages
 from integrations.sync import listings_push, listings_upsert

@@ -1,4 +1,4 @@
-"""integrations.http: the error family by status, retries only of what can recover, time-outs, logs
+"""core.http: the error family by status, retries only of what can recover, time-outs, logs
 without secrets, and the token bucket shared by every client of one integration (Redis, or in-process)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from integrations.http import (
+from core.http import (
     AuthFailed,
     Budget,
     HttpClient,
@@ -34,7 +34,7 @@ def moving_clock():
 
 
 def client(**options):
-    options.setdefault("budget", Budget(rate=100.0, capacity=100.0))
+    options.setdefault("budget", Budget(rate=100.0, burst=100.0))
     return HttpClient(budget_key=f"test:{uuid.uuid4()}", backoff_base=0.01, backoff_cap=0.02, **options)
 
 
@@ -101,15 +101,15 @@ def test_a_read_timeout_is_transient(shopify_fake, shopify_shop, shopify_token):
 def test_logs_name_the_call_but_never_the_token_or_the_body(shopify_fake, shopify_shop, shopify_token, caplog):
     shopify_fake.fail_next(1, status=500)
 
-    with caplog.at_level(logging.INFO, logger="integrations.http"):
+    with caplog.at_level(logging.INFO, logger="core.http"):
         post(client(), shopify_fake, shopify_shop, shopify_token)
 
-    calls = [r for r in caplog.records if r.msg.startswith("integrations.http.call ")]
+    calls = [r for r in caplog.records if r.msg.startswith("core.http.call ")]
     assert [(r.method, r.path, r.status) for r in calls] == [
         ("POST", f"/{shopify_shop.domain}/admin/api/2026-10/graphql.json", 500),
         ("POST", f"/{shopify_shop.domain}/admin/api/2026-10/graphql.json", 200)]
     assert calls[0].getMessage().startswith(
-        f"integrations.http.call method=POST path=/{shopify_shop.domain}/admin/api/2026-10/graphql.json status=500")
+        f"core.http.call method=POST path=/{shopify_shop.domain}/admin/api/2026-10/graphql.json status=500")
     everything = " ".join([r.getMessage() for r in caplog.records]
                           + [str(v) for r in caplog.records for v in vars(r).values()])
     assert shopify_token not in everything
@@ -127,7 +127,7 @@ def shared_budget_waits(first, second):
 @pytest.mark.redis
 def test_two_clients_of_one_integration_share_one_budget_in_redis(settings):
     clock, sleep, slept = moving_clock()
-    key, budget = f"test:{uuid.uuid4()}", Budget(rate=2.0, capacity=3.0)
+    key, budget = f"test:{uuid.uuid4()}", Budget(rate=2.0, burst=3.0)
     first = HttpClient(budget_key=key, budget=budget, sleep=sleep, clock=clock)
     # another worker: its own connection to Redis
     second = HttpClient(budget_key=key, budget=budget, sleep=sleep, clock=clock,
@@ -146,7 +146,7 @@ def test_two_clients_of_one_integration_share_one_budget_in_redis(settings):
 def test_without_redis_the_budget_is_shared_in_process(settings):
     settings.REDIS_URL = None
     clock, sleep, slept = moving_clock()
-    key, budget = f"test:{uuid.uuid4()}", Budget(rate=2.0, capacity=3.0)
+    key, budget = f"test:{uuid.uuid4()}", Budget(rate=2.0, burst=3.0)
     first = HttpClient(budget_key=key, budget=budget, sleep=sleep, clock=clock)
     second = HttpClient(budget_key=key, budget=budget, sleep=sleep, clock=clock)
 

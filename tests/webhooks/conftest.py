@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from accounts.tenancy import tenant_scope
+from core.receivers import webhook_path
 from tests.fakes.shopify.webhooks import webhook_request
 from tests.integrations.helpers import CREDENTIALS, make_integration
 
@@ -17,7 +18,16 @@ SHOP = CREDENTIALS["shop_domain"]
 
 
 def url_for(integration) -> str:
-    return f"/webhooks/{integration.channel}/{integration.webhook_token}/"
+    """The store's inbox address, as the connect flow hands it to the channel (its endpoint made on first use);
+    remembered on the object, so a test that takes the database away can still post to it."""
+    if getattr(integration, "_test_inbox_path", None) is None:
+        with tenant_scope(integration.merchant_id):
+            integration._test_inbox_path = webhook_path(kind="channel", owner=integration)
+    return integration._test_inbox_path
+
+
+def token_of(integration) -> str:
+    return url_for(integration).rstrip("/").rsplit("/", 1)[1]
 
 
 def deliver(client, integration, topic: str, body, *, secret: str = SECRET, shop: str = SHOP,
@@ -59,15 +69,19 @@ def raw_json(body) -> bytes:
 @pytest.fixture
 def shop_a(merchant_a):
     with tenant_scope(merchant_a.merchant):
-        return make_integration(merchant_a.merchant, name="A's shop")
+        store = make_integration(merchant_a.merchant, name="A's shop")
+    url_for(store)  # its endpoint exists before the first delivery, as after connecting
+    return store
 
 
 @pytest.fixture
 def shop_b(merchant_b):
     with tenant_scope(merchant_b.merchant):
-        return make_integration(merchant_b.merchant, name="B's shop",
-                                credentials={**CREDENTIALS, "shop_domain": "b-shop.myshopify.com",
-                                             "client_secret": "shpss_b_secret"})
+        store = make_integration(merchant_b.merchant, name="B's shop",
+                                 credentials={**CREDENTIALS, "shop_domain": "b-shop.myshopify.com",
+                                              "client_secret": "shpss_b_secret"})
+    url_for(store)
+    return store
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ import pytest
 from django.utils import timezone
 
 from accounts.tenancy import tenant_scope, unscoped
+from core.receivers import WebhookReceiver, webhook_receivers
 from integrations.models import Integration, Listing
-from integrations.receivers import WebhookReceiver, webhook_receivers
 from inventory.models import AvailabilityMark
 from notifications.models import NotificationLog
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus
@@ -23,7 +23,7 @@ from tests.fakes.shopify.schema import REALWORLD_DIR
 from tests.fakes.shopify.webhooks import webhook_request
 from tests.integrations.helpers import make_integration
 from tests.inventory.helpers import make_product
-from tests.webhooks.conftest import SECRET, SHOP, deliver, new_event_id, order_body
+from tests.webhooks.conftest import SECRET, SHOP, deliver, new_event_id, order_body, token_of
 from webhooks.models import WebhookEvent
 from webhooks.services import (
     webhook_event_process,
@@ -247,9 +247,9 @@ def poison(settings):
         calls.append(kwargs["payload"])
         raise RuntimeError("cannot handle this")
 
-    shopify = webhook_receivers.get("shopify")
+    shopify = webhook_receivers.get("channel:shopify")
     poisoned = WebhookReceiver(**{**shopify.__dict__, "handlers": {**shopify.handlers, "test/poison": boom}})
-    with webhook_receivers.registered("shopify", poisoned):
+    with webhook_receivers.registered("channel:shopify", poisoned):
         yield calls
 
 
@@ -326,7 +326,7 @@ def test_an_event_whose_worker_died_every_time_is_dead_after_its_attempts(mercha
     with unscoped("test"):
         integration = Integration.objects.get(pk=shop_a.pk)
     with mock.patch("webhooks.services.webhook_event_enqueue"):
-        receipt = webhook_receive(channel="shopify", token=integration.webhook_token, headers=headers, body=raw)
+        receipt = webhook_receive(segment="shopify", token=token_of(integration), headers=headers, body=raw)
     now = timezone.now()
     with tenant_scope(merchant):
         for _ in range(10):  # claimed, then the worker vanishes: no outcome is ever written

@@ -16,12 +16,21 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.tenancy import tenant_scope, unscoped
+from core.receivers import Delivery, WebhookReceiver, hmac_base64_matches, webhook_receivers
 from integrations.models import Integration
-from integrations.receivers import Delivery, WebhookReceiver, hmac_base64_matches, webhook_receivers
 from integrations.services import integration_disconnect, integration_update
 from orders.models import Order, OrderEvent
 from tests.fakes.shopify.webhooks import webhook_request
-from tests.webhooks.conftest import SECRET, SHOP, deliver, new_event_id, order_body, raw_json, url_for
+from tests.webhooks.conftest import (
+    SECRET,
+    SHOP,
+    deliver,
+    new_event_id,
+    order_body,
+    raw_json,
+    token_of,
+    url_for,
+)
 from webhooks.models import WebhookEvent
 from webhooks.services import rejected_count
 
@@ -117,9 +126,11 @@ def test_unknown_token_unknown_channel_and_disconnected_store_are_refused(mercha
     raw, headers = webhook_request(topic="orders/create", body=order_body(), secret=SECRET, shop_domain=SHOP)
     meta = {"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items() if k != "Content-Type"}
     _refused(client.post("/webhooks/shopify/not-a-token/", data=raw, content_type="application/json", **meta))
-    _refused(client.post(f"/webhooks/amazon/{shop_a.webhook_token}/", data=raw, content_type="application/json",
+    _refused(client.post(f"/webhooks/amazon/{token_of(shop_a)}/", data=raw, content_type="application/json",
                          **meta))
-    _refused(client.post(f"/webhooks/nosuch/{shop_a.webhook_token}/", data=raw, content_type="application/json",
+    _refused(client.post(f"/webhooks/nosuch/{token_of(shop_a)}/", data=raw, content_type="application/json",
+                         **meta))
+    _refused(client.post(f"/webhooks/carrier/{token_of(shop_a)}/", data=raw, content_type="application/json",
                          **meta))
     with tenant_scope(merchant_a.merchant):
         integration_disconnect(merchant=merchant_a.merchant, actor=None, integration=shop_a)
@@ -292,7 +303,7 @@ def test_database_down_during_receipt_is_503_and_nothing_is_acknowledged(merchan
 
     params = connection.get_connection_params()
     admin_dsn = {k: v for k, v in params.items() if k in ("host", "port", "user", "password", "dbname")}
-    receiver = webhook_receivers.get("shopify")
+    receiver = webhook_receivers.get("channel:shopify")
 
     def verify_then_lose_the_database(integration, headers, body, now):
         ok = shopify_webhooks.verify(integration, headers, body, now)
@@ -302,7 +313,7 @@ def test_database_down_during_receipt_is_503_and_nothing_is_acknowledged(merchan
         return ok
 
     broken = WebhookReceiver(**{**receiver.__dict__, "verify": verify_then_lose_the_database})
-    with webhook_receivers.registered("shopify", broken):
+    with webhook_receivers.registered("channel:shopify", broken):
         response = deliver(client, shop_a, "orders/create", order_body())
 
     assert response.status_code == 503
@@ -355,7 +366,7 @@ def test_a_new_channel_plugs_in_a_receiver_without_touching_the_inbox(merchant_a
     X-WC-Webhook-Signature over the raw body with the store's own secret, X-WC-Webhook-Delivery-ID."""
     handled = []
     receiver = WebhookReceiver(
-        channel="woocommerce", signature_header="X-WC-Webhook-Signature",
+        kind="channel", slug="woocommerce", signature_header="X-WC-Webhook-Signature",
         verify=lambda integration, headers, body, now: hmac_base64_matches(
             body, headers.get("X-WC-Webhook-Signature"), [integration.credentials["webhook_secret"]]),
         identify=lambda headers, body: Delivery(topic=headers.get("X-WC-Webhook-Topic", ""),
@@ -367,7 +378,7 @@ def test_a_new_channel_plugs_in_a_receiver_without_touching_the_inbox(merchant_a
     with tenant_scope(merchant_a.merchant):
         store = Integration.objects.create(merchant=merchant_a.merchant, channel="woocommerce", name="Woo",
                                            credentials={"webhook_secret": "wc_secret"})
-    with webhook_receivers.registered("woocommerce", receiver):
+    with webhook_receivers.registered("channel:woocommerce", receiver):
         ping = client.post(url_for(store), data=b"webhook_id=12", content_type="application/x-www-form-urlencoded")
         raw = json.dumps({"id": 727}).encode()
         signature = base64.b64encode(hmac.new(b"wc_secret", raw, hashlib.sha256).digest()).decode()

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
+from core.http import HttpClient, Rejected, Transient
 from integrations.channels.base import (
     ChannelAdapter,
     ChannelListing,
@@ -29,7 +30,6 @@ from integrations.channels.base import (
 )
 from integrations.channels.shopify.client import MAX_QUERY_COST, ShopifyClient
 from integrations.channels.shopify.mapping import gid_number, order_from_graphql, to_gid
-from integrations.http import HttpClient, Rejected, Transient
 from orders.normalized import NormalizedOrder
 
 # An order re-read across a checkpoint costs nothing (ingest is idempotent); one missed costs an order.

@@ -5,7 +5,7 @@
 - Cost-based throttling (channels-and-carriers §1.4): every response's `extensions.cost.throttleStatus`
   is remembered, and before the next call the client waits until the bucket holds that query's
   requested cost (as last charged for the same query text); a `THROTTLED` error in a 200 is waited out
-  by Shopify's formula and sent again; HTTP 429 and 5xx are retried by integrations.http.
+  by Shopify's formula and sent again; HTTP 429 and 5xx are retried by core.http.
 - GraphQL `errors` raise `Rejected` (`Transient` for INTERNAL_SERVER_ERROR); `userErrors` are data and
   go back to the adapter.
 - Expiring offline tokens are refreshed before they lapse, once per client however many calls are
@@ -27,7 +27,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 
-from integrations.http import AuthFailed, Budget, HttpClient, Rejected, Throttled, Transient
+from core.http import AuthFailed, Budget, HttpClient, Rejected, Throttled, Transient
 
 logger = logging.getLogger("integrations.shopify")
 
@@ -37,8 +37,9 @@ SHOP_DOMAIN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9-]*\.myshopify\.com$")
 # Refresh an expiring access token this long before it lapses, so a call never starts with a dead one.
 REFRESH_MARGIN_SECONDS = 300.0
 # Calls per second one integration may start per operation; Shopify's own limit is the cost bucket,
-# this only keeps a crowd of workers from stampeding it.
-BUDGET = Budget(rate=20.0, capacity=40.0)
+# this only keeps a crowd of workers from stampeding it. Token grants and refreshes are rare: a handful.
+BUDGET = Budget(rate=20.0, burst=40.0)
+BUDGETS = {"oauth": Budget(rate=1.0, burst=5.0)}
 MAX_THROTTLED_RETRIES = 20
 # A merchant waiting on a page ("Test connection"): one attempt, a short read time-out, no waiting out
 # a throttle; the background budget above is for work nobody watches.
@@ -141,7 +142,7 @@ def _token_request(http: HttpClient, shop: str, payload: dict) -> Mapping[str, A
 def exchange_code(*, shop: str, code: str, client_id: str, client_secret: str, budget_key: str,
                   http: HttpClient | None = None, clock: Callable[[], float] = time.time) -> dict:
     """The callback's code → an expiring offline token (`expiring=1`) as a credentials dict to store."""
-    http = http or HttpClient(budget_key=budget_key, budget=BUDGET, clock=clock)
+    http = http or HttpClient(budget_key=budget_key, budget=BUDGET, budgets=BUDGETS, clock=clock)
     body = _token_request(http, shop, {"client_id": client_id, "client_secret": client_secret, "code": code,
                                        "expiring": "1"})
     return _token_credentials(shop, body, now=clock())
@@ -170,7 +171,7 @@ class ShopifyClient:
         self.sleep = sleep
         self.clock = clock
         self.interactive = interactive
-        self.http = http or HttpClient(budget_key=budget_key, budget=BUDGET, sleep=sleep, clock=clock,
+        self.http = http or HttpClient(budget_key=budget_key, budget=BUDGET, budgets=BUDGETS, sleep=sleep, clock=clock,
                                        **({"max_attempts": 1, "timeout": INTERACTIVE_TIMEOUT} if interactive else {}))
         self._refresh_lock = threading.Lock()
         self._throttle: dict[str, float] | None = None  # last throttleStatus and when it was read

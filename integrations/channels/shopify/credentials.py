@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from core.errors import ValidationFailed
-from integrations.http import AuthFailed, ChannelError, Throttled, Transient
+from core.http import AuthFailed, ExternalError, Throttled, Transient
 
 SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$", re.ASCII)
 TOKEN_FIELDS = ("access_token", "client_secret")
@@ -48,7 +48,7 @@ def shopify_account_ref(credentials: dict[str, Any]) -> str:
     return str(credentials.get("shop_domain") or "").strip().lower()
 
 
-def shopify_error_words(exc: ChannelError) -> str:
+def shopify_error_words(exc: ExternalError) -> str:
     """What a merchant reads when Shopify refuses or fails a call (a connection test, a sync)."""
     if isinstance(exc, AuthFailed):
         return ("Shopify refused the access token. Check that it was copied whole and that the app is "

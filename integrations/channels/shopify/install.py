@@ -9,10 +9,10 @@ from typing import Any
 
 from django.conf import settings
 
+from core.http import ExternalError
 from integrations.channels.shopify.adapter import ShopifyAdapter
 from integrations.channels.shopify.client import OAuthRefused, authorize_url, exchange_code, verify_callback
 from integrations.channels.shopify.forms import ShopifyInstallForm
-from integrations.http import ChannelError
 from integrations.registry import InstallFlow, InstallRefused
 
 
@@ -47,5 +47,5 @@ class ShopifyInstall(InstallFlow):
         try:
             return exchange_code(shop=shop, code=code, client_id=settings.SHOPIFY_CLIENT_ID,
                                  client_secret=settings.SHOPIFY_CLIENT_SECRET, budget_key=budget_key)
-        except ChannelError as exc:
+        except ExternalError as exc:
             raise InstallRefused(f"Shopify did not exchange the code ({exc.__class__.__name__})") from None

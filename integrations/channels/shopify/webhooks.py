@@ -8,6 +8,12 @@ domain service each topic goes to. The inbox (webhooks app) stores and retries; 
 - Topics: orders/* → order_ingest (an update before its create, or `paid` for an order never seen,
   creates it); products/update → listings; inventory_levels/update → echo or drift; app/uninstalled →
   disconnected and tokens forgotten; the compliance topics → the customer's data found or erased.
+- The topic is not signed (Shopify signs only the body), so each handler first checks that the body is
+  its topic's payload (`_expect`): an order body re-sent as `shop/redact` or `app/uninstalled` is
+  refused with the reason (PermanentFailure: stored `failed`, nothing done). The shop-level topics
+  (app/uninstalled, shop/redact, customers/*) also name their shop, which must be this store's.
+- After an uninstall the store is disconnected and its deliveries are refused, except the compliance
+  topics (`COMPLIANCE_TOPICS`): `shop/redact` comes 48 hours later, signed with our app's secret.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.timezone import is_aware, make_aware
 
 from accounts.models import Merchant
+from core.receivers import Delivery, PermanentFailure, WebhookReceiver, hmac_base64_matches
 from integrations.channels.shopify.mapping import (
     CHANNEL,
     MappingError,
@@ -30,9 +37,9 @@ from integrations.channels.shopify.mapping import (
     order_from_rest,
 )
 from integrations.models import Integration
-from integrations.receivers import Delivery, PermanentFailure, WebhookReceiver, hmac_base64_matches
 
 ROTATION_GRACE = timedelta(hours=1)
+COMPLIANCE_TOPICS = frozenset({"customers/data_request", "customers/redact", "shop/redact"})
 KEPT_HEADERS = ("X-Shopify-Topic", "X-Shopify-Shop-Domain", "X-Shopify-API-Version", "X-Shopify-Webhook-Id",
                 "X-Shopify-Event-Id", "X-Shopify-Triggered-At", "X-Shopify-Name", "X-Shopify-Sub-Topic")
 
@@ -81,89 +88,155 @@ def identify(headers: Mapping[str, str], body: bytes) -> Delivery:
     return Delivery(topic=topic, delivery_id=f"{topic}:{identity}"[:255], headers=kept)
 
 
+# ---------------------------------------------------------------- what each topic's body must be
+
+
+# Keys that only one kind of payload carries: a body holding one of another topic's is not this topic's.
+# (Orders trimmed by the API version or by protected-data rules may lack line_items, so any one will do.)
+_ORDER_KEYS = ("line_items", "order_number", "financial_status", "total_price")
+_PRODUCT_KEYS = ("variants",)
+_CUSTOMER_KEYS = ("customer", "orders_to_redact", "orders_requested", "data_request")
+
+
+def _expect(payload: Any, topic: str, *, required: dict[str, type | tuple[type, ...]],
+            foreign: tuple[str, ...] = (), any_of: tuple[str, ...] = ()) -> Mapping[str, Any]:
+    """`payload` as the JSON object `topic` sends: every `required` key present with its type, at least one
+    of `any_of`, none of the `foreign` keys (another topic's mark). Else PermanentFailure naming what is
+    wrong: the topic header is not signed, so a body of one topic re-sent under another must change nothing."""
+    if not isinstance(payload, Mapping):
+        raise PermanentFailure(f"not a {topic} payload: the body is not a JSON object")
+    for key, kind in required.items():
+        if key not in payload or isinstance(payload[key], bool) or not isinstance(payload[key], kind):
+            raise PermanentFailure(f"not a {topic} payload: {key!r} is missing or malformed")
+    if any_of and not any(key in payload for key in any_of):
+        raise PermanentFailure(f"not a {topic} payload: it has none of {', '.join(map(repr, any_of))}")
+    stray = [key for key in foreign if key in payload]
+    if stray:
+        raise PermanentFailure(f"not a {topic} payload: it carries {', '.join(map(repr, stray))}")
+    return payload
+
+
+def _same_shop(integration: Integration, payload: Mapping[str, Any], key: str, topic: str) -> None:
+    """A shop-level topic acts on the whole store: its body must name this store's shop (by domain, and by
+    id when we know it)."""
+    ours = str((integration.credentials or {}).get("shop_domain") or "").lower()
+    theirs = str(payload.get(key) or "").lower()
+    if not ours or theirs != ours:
+        raise PermanentFailure(f"{topic} names shop {theirs or '(none)'!r}, not this store's")
+    known_id = (integration.settings or {}).get("shop_id") or (integration.credentials or {}).get("shop_id")
+    their_id = payload.get("shop_id", payload.get("id"))
+    if known_id and str(their_id) != str(known_id):
+        raise PermanentFailure(f"{topic} names shop id {their_id!r}, not this store's")
+
+
 # ---------------------------------------------------------------- handlers
 
 
-def _order(*, merchant: Merchant, integration: Integration, payload: Any, headers: Mapping[str, str]) -> dict:
+def _order(*, merchant: Merchant, owner: Integration, payload: Any, headers: Mapping[str, str]) -> dict:
     from orders.services import order_ingest
 
-    if not isinstance(payload, Mapping):
-        raise PermanentFailure("the body is not a JSON object")
+    topic = headers.get("X-Shopify-Topic") or "orders/*"
+    _expect(payload, topic, required={"id": (int, str)}, any_of=_ORDER_KEYS,
+            foreign=(*_PRODUCT_KEYS, "shop_domain", "myshopify_domain", "inventory_item_id"))
     try:
         normalized = order_from_rest(payload)
     except (MappingError, ValueError, TypeError, ArithmeticError) as exc:
         raise PermanentFailure(f"not a Shopify order: {exc}") from exc
-    result = order_ingest(merchant=merchant, integration_id=integration.pk, normalized=normalized)
+    result = order_ingest(merchant=merchant, integration_id=owner.pk, normalized=normalized)
     return {"order_id": result.order.pk, "action": result.outcome}
 
 
-def _product(*, merchant: Merchant, integration: Integration, payload: Any, headers: Mapping[str, str]) -> dict:
+def _product(*, merchant: Merchant, owner: Integration, payload: Any, headers: Mapping[str, str]) -> dict:
     from integrations.sync import listings_upsert
 
+    topic = headers.get("X-Shopify-Topic") or "products/*"
+    _expect(payload, topic, required={"id": (int, str), "variants": list},
+            foreign=(*_ORDER_KEYS, "shop_domain", "myshopify_domain"))
     try:
         items = listings_from_rest_product(payload)
     except MappingError as exc:
         raise PermanentFailure(str(exc)) from exc
-    counts = listings_upsert(merchant=merchant, integration=integration, items=items)
+    counts = listings_upsert(merchant=merchant, integration=owner, items=items)
     return {"action": "listings", "product_id": gid_number(payload.get("id")), **counts}
 
 
-def _inventory_level(*, merchant: Merchant, integration: Integration, payload: Any,
+def _inventory_level(*, merchant: Merchant, owner: Integration, payload: Any,
                      headers: Mapping[str, str]) -> dict:
     from integrations.sync import channel_ref_quantity_seen
 
-    if not isinstance(payload, Mapping) or payload.get("inventory_item_id") is None:
-        raise PermanentFailure("not a Shopify inventory level")
+    _expect(payload, "inventory_levels/update", required={"inventory_item_id": (int, str), "location_id": (int, str)},
+            foreign=(*_ORDER_KEYS, *_PRODUCT_KEYS, "shop_domain"))
     location = gid_number(payload.get("location_id"))
-    ours = str((integration.settings or {}).get("location_external_id") or "")
+    ours = str((owner.settings or {}).get("location_external_id") or "")
     if ours and location != ours:
         return {"action": "other-location", "location_id": location}
     if payload.get("available") is None:
         return {"action": "untracked"}
     item = gid_number(payload["inventory_item_id"])
     quantity = int(payload["available"])
-    outcomes = channel_ref_quantity_seen(merchant=merchant, integration=integration, channel_ref=item,
+    outcomes = channel_ref_quantity_seen(merchant=merchant, integration=owner, channel_ref=item,
                                          quantity=quantity)
     return {"action": "quantity-seen", "inventory_item_id": item, "available": quantity, "listings": outcomes}
 
 
-def _uninstalled(*, merchant: Merchant, integration: Integration, payload: Any, headers: Mapping[str, str]) -> dict:
+def _uninstalled(*, merchant: Merchant, owner: Integration, payload: Any, headers: Mapping[str, str]) -> dict:
+    """The body is the shop resource (§1.9.5): its id and its myshopify.com domain (`myshopify_domain`, else
+    `domain`), which must be this store's."""
     from integrations.services import integration_uninstalled
 
-    changed = integration_uninstalled(merchant=merchant, integration=integration)
+    shop = _expect(payload, "app/uninstalled", required={"id": (int, str)}, any_of=("myshopify_domain", "domain"),
+                   foreign=(*_ORDER_KEYS, *_PRODUCT_KEYS, *_CUSTOMER_KEYS, "inventory_item_id", "shop_domain"))
+    _same_shop(owner, shop, "myshopify_domain" if shop.get("myshopify_domain") else "domain", "app/uninstalled")
+    changed = integration_uninstalled(merchant=merchant, integration=owner)
     return {"action": "disconnected" if changed else "already-disconnected"}
 
 
-def _customer(payload: Any) -> tuple[str, list[str]]:
-    if not isinstance(payload, Mapping):
-        raise PermanentFailure("the body is not a JSON object")
-    customer = payload.get("customer") if isinstance(payload.get("customer"), Mapping) else {}
+def _compliance(payload: Any, topic: str, owner: Integration, *, required: dict, foreign: tuple[str, ...]
+                ) -> Mapping[str, Any]:
+    body = _expect(payload, topic, required={"shop_domain": str, **required},
+                   foreign=(*_ORDER_KEYS, *_PRODUCT_KEYS, "myshopify_domain", *foreign))
+    _same_shop(owner, body, "shop_domain", topic)
+    return body
+
+
+def _customer(payload: Mapping[str, Any]) -> tuple[str, list[str]]:
+    customer = payload["customer"]
     ids = payload.get("orders_requested") or payload.get("orders_to_redact") or []
-    return str(customer.get("email") or ""), [gid_number(i) for i in ids if i]
+    email = str(customer.get("email") or "")
+    if not email and not ids:
+        raise PermanentFailure("the request names neither an e-mail nor an order")
+    return email, [gid_number(i) for i in ids if i]
 
 
-def _data_request(*, merchant: Merchant, integration: Integration, payload: Any, headers: Mapping[str, str]) -> dict:
+def _data_request(*, merchant: Merchant, owner: Integration, payload: Any, headers: Mapping[str, str]) -> dict:
     from orders.services.privacy import customer_orders_find
 
-    email, ids = _customer(payload)
-    found = customer_orders_find(merchant=merchant, integration_id=integration.pk, email=email, external_ids=ids)
-    request = payload.get("data_request") if isinstance(payload.get("data_request"), Mapping) else {}
-    return {"action": "data-request", "data_request_id": request.get("id"), "orders": found}
+    body = _compliance(payload, "customers/data_request", owner,
+                       required={"customer": Mapping, "orders_requested": list, "data_request": Mapping},
+                       foreign=("orders_to_redact",))
+    email, ids = _customer(body)
+    found = customer_orders_find(merchant=merchant, integration_id=owner.pk, email=email, external_ids=ids)
+    return {"action": "data-request", "data_request_id": body["data_request"].get("id"), "orders": found}
 
 
-def _customer_redact(*, merchant: Merchant, integration: Integration, payload: Any,
+def _customer_redact(*, merchant: Merchant, owner: Integration, payload: Any,
                      headers: Mapping[str, str]) -> dict:
     from orders.services.privacy import orders_customer_redact
 
-    email, ids = _customer(payload)
-    redacted = orders_customer_redact(merchant=merchant, integration_id=integration.pk, email=email, external_ids=ids)
+    body = _compliance(payload, "customers/redact", owner,
+                       required={"customer": Mapping, "orders_to_redact": list},
+                       foreign=("orders_requested", "data_request"))
+    email, ids = _customer(body)
+    redacted = orders_customer_redact(merchant=merchant, integration_id=owner.pk, email=email, external_ids=ids)
     return {"action": "customer-redacted", "order_ids": redacted}
 
 
-def _shop_redact(*, merchant: Merchant, integration: Integration, payload: Any, headers: Mapping[str, str]) -> dict:
+def _shop_redact(*, merchant: Merchant, owner: Integration, payload: Any, headers: Mapping[str, str]) -> dict:
+    """Everyone's data in this store: only for a body that is exactly a shop/redact (no customer in it)."""
     from orders.services.privacy import orders_customer_redact
 
-    redacted = orders_customer_redact(merchant=merchant, integration_id=integration.pk, everyone=True)
+    _compliance(payload, "shop/redact", owner, required={}, foreign=_CUSTOMER_KEYS)
+    redacted = orders_customer_redact(merchant=merchant, integration_id=owner.pk, everyone=True)
     return {"action": "shop-redacted", "order_ids": redacted}
 
 
@@ -179,7 +252,8 @@ def _permanent_on_mapping_error(handler):
 
 
 RECEIVER = WebhookReceiver(
-    channel=CHANNEL, verify=verify, identify=identify, signature_header="X-Shopify-Hmac-Sha256",
+    kind="channel", slug=CHANNEL, verify=verify, identify=identify, signature_header="X-Shopify-Hmac-Sha256",
+    topics_after_disconnect=COMPLIANCE_TOPICS,
     handlers={topic: _permanent_on_mapping_error(handler) for topic, handler in {
         "orders/create": _order, "orders/updated": _order, "orders/cancelled": _order, "orders/paid": _order,
         "orders/fulfilled": _order, "orders/partially_fulfilled": _order,

@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 
+from core.http import HttpClient
 from integrations.channels.shopify.adapter import ShopifyAdapter
-from integrations.channels.shopify.client import BUDGET
-from integrations.http import HttpClient
+from integrations.channels.shopify.client import BUDGET, BUDGETS
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ def make_adapter(settings):
         settings.SHOPIFY_API_BASE_URL = fake.base_url_template
         budget_key = f"test:{uuid.uuid4()}"
         timing = {"sleep": clock.advance, "clock": clock.time} if clock is not None else {}
-        http = HttpClient(budget_key=budget_key, budget=BUDGET, backoff_base=0.01, backoff_cap=0.05,
+        http = HttpClient(budget_key=budget_key, budget=BUDGET, budgets=BUDGETS, backoff_base=0.01, backoff_cap=0.05,
                           max_attempts=max_attempts, timeout=timeout, **timing)
         return ShopifyAdapter(credentials=dict(credentials), budget_key=budget_key,
                               on_credentials_changed=changed or (lambda credentials: None), http=http, **timing)

@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import requests
 
+from core.http import AuthFailed
 from integrations.channels.shopify.client import (
     OAuthRefused,
     authorize_url,
@@ -18,7 +19,6 @@ from integrations.channels.shopify.client import (
     query_hmac,
     verify_callback,
 )
-from integrations.http import AuthFailed
 from tests.fakes.shopify import oauth_query_hmac
 
 SCOPES = ["read_orders", "read_products", "read_inventory", "write_inventory", "read_locations"]

@@ -9,10 +9,10 @@ from decimal import Decimal
 
 import pytest
 
+from core.http import AuthFailed, Rejected
 from integrations.channels.base import ChannelLocation
 from integrations.channels.shopify.adapter import ORDERS_OVERLAP, ORDERS_PER_PAGE
 from integrations.channels.shopify.mapping import order_from_rest
-from integrations.http import AuthFailed, Rejected
 from tests.fakes.shopify import seed_catalog, seed_orders
 
 
@@ -199,7 +199,7 @@ def all_orders_from(adapter, cursor):
 
 def test_a_storm_longer_than_the_attempts_surfaces_as_throttled(shopify_fake, shopify_shop, shopify_token,
                                                                 make_adapter):
-    from integrations.http import Throttled
+    from core.http import Throttled
 
     shopify_fake.fail_next(3, status=429, retry_after=0.01)
 
@@ -265,7 +265,7 @@ def test_a_poll_and_a_webhook_of_one_order_agree_on_its_shipping_and_do_not_chur
         first = {o.external_id: order_ingest(merchant=merchant, integration_id=store.pk, normalized=o).outcome
                  for o in polled}
         hooked = {str(o.id): RECEIVER.handlers["orders/updated"](
-            merchant=merchant, integration=store, payload=shopify_shop.order_rest(o.id), headers={})["action"]
+            merchant=merchant, owner=store, payload=shopify_shop.order_rest(o.id), headers={})["action"]
             for o in (seeded, recorded)}
         again = {o.external_id: order_ingest(merchant=merchant, integration_id=store.pk, normalized=o).outcome
                  for o in polled}

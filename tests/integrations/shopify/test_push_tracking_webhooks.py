@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from core.http import Rejected
 from integrations.channels.base import QuantityPush, TrackingPush, WebhookSubscription
 from integrations.channels.shopify.adapter import FULFILLMENT_CREATE
-from integrations.http import Rejected
 from tests.fakes.shopify import ShopifyFake, gid, seed_catalog, seed_orders
 from tests.fakes.shopify.fixtures import graphql
 

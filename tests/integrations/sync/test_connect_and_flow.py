@@ -46,7 +46,7 @@ def test_connect_backfills_a_thousand_orders_then_tracking_and_stock_reach_the_f
         "APP_UNINSTALLED", "INVENTORY_LEVELS_UPDATE", "ORDERS_CANCELLED", "ORDERS_CREATE", "ORDERS_PAID", "ORDERS_UPDATED",
         "PRODUCTS_UPDATE"]
     assert {w.uri for w in store.shop.webhooks.values()} == {
-        f"https://switchboard.example.test/webhooks/shopify/{integration.webhook_token}/"}
+        f"https://switchboard.example.test/webhooks/shopify/{integration.webhook_endpoint.token}/"}
     assert datetime.fromisoformat(integration.checkpoints["orders_updated_at"]) == max(
         o.updated_at for o in seeded).astimezone(UTC).replace(microsecond=0)
     assert "orders_cursor" not in integration.checkpoints

@@ -76,7 +76,7 @@ def test_a_crashed_backfill_resumes_from_its_checkpoint(scope_a, shopify_fake, c
         return original(method, path, headers, body)
 
     shopify_fake.handle = handle
-    from integrations.http import Transient
+    from core.http import Transient
 
     try:
         integration_poll(merchant=merchant, integration_id=store.integration.pk)
