@@ -157,6 +157,8 @@ def webhook_receive(*, channel: str, token: str, headers: Mapping[str, str], bod
         json.loads(body)
     except ValueError as exc:  # UnicodeDecodeError is a ValueError too
         status, error = Status.FAILED, f"The body is not valid JSON: {exc}"[:ERROR_MAX]
+    except RecursionError:  # signed, but nested deeper than the parser goes: stored for a person, not a 500
+        status, error = Status.FAILED, "The body is not valid JSON: nested too deeply to parse."
     event = WebhookEvent(
         merchant_id=integration.merchant_id, integration_id=integration.pk, channel=channel,
         topic=delivery.topic, delivery_id=delivery.delivery_id, headers=delivery.headers, body=body,
@@ -295,7 +297,7 @@ def _run(merchant: Merchant, event: WebhookEvent) -> dict:
         raise PermanentFailure(f"No webhook receiver for channel {event.channel!r}.")
     try:
         payload = json.loads(bytes(event.body))
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise PermanentFailure(f"The body is not valid JSON: {exc}") from exc
     handler = receiver.handlers.get(event.topic)
     if handler is None:
