@@ -154,7 +154,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # The webhook inbox: retries that are due and events stranded past their lease; old bodies and rows pruned.
     "webhooks.events_dispatch": {"task": "webhooks.events_dispatch", "schedule": 30.0},
     "webhooks.events_prune": {"task": "webhooks.events_prune", "schedule": 3600.0},
+    # Jobs whose task was lost (broker down when sent) or whose worker stopped renewing its lease.
+    "jobs.jobs_sweep": {"task": "jobs.jobs_sweep", "schedule": 60.0},
 }
+# A running WorkerJob's lease (renewed by its task while it runs); a queued job not started by then
+# is sent again, a running one whose lease lapsed is "stalled, retrying" (jobs.services.jobs_sweep).
+JOB_LEASE_SECONDS = float(os.environ.get("JOB_LEASE_SECONDS", "120"))
 
 # --- Files --------------------------------------------------------------------------------
 STATIC_URL = "/static/"
