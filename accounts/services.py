@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import secrets
 import zoneinfo
 from datetime import timedelta
@@ -11,12 +12,13 @@ from functools import lru_cache
 from typing import Any
 
 from allauth.account import app_settings as allauth_account_settings
+from allauth.account.adapter import get_adapter as get_account_adapter
 from allauth.account.models import EmailAddress
-from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
@@ -24,7 +26,8 @@ from accounts.models import ApiToken, Invitation, Membership, Merchant, User
 from accounts.registry import onboarding_steps
 from accounts.tenancy import tenant_scope, unscoped
 from core.address import address_clean
-from core.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
+from core.cache import shared_cache_required
+from core.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied, Throttled, ValidationFailed
 from core.iso_codes import CURRENCIES
 
 logger = logging.getLogger(__name__)
@@ -163,26 +166,60 @@ def _email_verification_mandatory() -> bool:
     return allauth_account_settings.EMAIL_VERIFICATION == allauth_account_settings.EmailVerificationMethod.MANDATORY
 
 
-def api_token_exchange_password(*, email: str, password: str, name: str = "API token") -> tuple[ApiToken, str]:
-    """POST /api/v1/auth/token/: trade credentials for a new token.
+def api_token_exchange_password(*, request: HttpRequest, email: str, password: str, name: str = "API token",
+                                merchant_id: int | None = None) -> tuple[ApiToken, str]:
+    """POST /api/v1/auth/token/: trade credentials for a new token for one of the user's merchants.
+
+    Authentication goes through allauth with the request, so the exchange counts against the same
+    `login_failed` limits as the sign-in form (per address and per client IP, on the shared cache):
+    past them it is 429 `too_many_login_attempts` with Retry-After, and a shared cache that cannot be
+    reached is 503 (a limit we cannot count is not one we may skip).
+
+    Someone in several merchants says which one (`merchant_id`); without it, or with one they do not
+    belong to, the exchange is refused naming their merchants (it used to pick the oldest silently).
 
     When verification is mandatory an unverified address gets no token: otherwise whoever
     pre-registered someone else's address could keep API access to the account its real
     owner later claims.
     """
     email = email.strip().lower()
-    user = authenticate(email=email, password=password)
+    with shared_cache_required("Signing in"):
+        try:
+            user = get_account_adapter(request).authenticate(request, email=email, password=password)
+        except DjangoValidationError as exc:
+            if exc.code != "too_many_login_attempts":
+                raise
+            seconds = (exc.params or {}).get("seconds") or 60
+            raise Throttled(exc.messages[0], code="too_many_login_attempts", retry_after=seconds,
+                            details={"retry_after_seconds": math.ceil(seconds)}) from exc
     if user is None:
         raise NotAuthenticated("Email or password is wrong.", code="invalid_credentials")
     if _email_verification_mandatory() and not EmailAddress.objects.filter(
         user=user, email__iexact=email, verified=True
     ).exists():
         raise PermissionDenied("Verify your email address before requesting an API token.", code="email_unverified")
-    membership = membership_for_user(user)
-    if membership is None:
-        raise NotAuthenticated("This account belongs to no merchant.", code="no_merchant")
+    membership = _membership_for_token(user=user, merchant_id=merchant_id)
     with tenant_scope(membership.merchant):
         return api_token_create(merchant=membership.merchant, user=user, name=name)
+
+
+def _membership_for_token(*, user: User, merchant_id: int | None) -> Membership:
+    with unscoped("the merchants a user authenticated by password may take a token for"):
+        memberships = list(Membership.objects.select_related("merchant")
+                           .filter(user=user, merchant__is_active=True).order_by("created_at", "id"))
+    if not memberships:
+        raise NotAuthenticated("This account belongs to no merchant.", code="no_merchant")
+    choices = {"merchants": [{"id": m.merchant_id, "name": m.merchant.name} for m in memberships]}
+    if merchant_id is None:
+        if len(memberships) > 1:
+            raise ValidationFailed("You belong to several merchants: say which one the token is for (`merchant`).",
+                                   code="merchant_required", details=choices)
+        return memberships[0]
+    chosen = next((m for m in memberships if m.merchant_id == merchant_id), None)
+    if chosen is None:
+        raise ValidationFailed(f"You are not a member of merchant {merchant_id}.", code="unknown_merchant",
+                               details=choices)
+    return chosen
 
 
 # --- Team: roles, removal, invitations ------------------------------------------------------
@@ -414,10 +451,8 @@ def _invitation_mail_on_commit(*, invitation: Invitation, raw: str, base_url: st
     invitation_id, email = invitation.pk, invitation.email
 
     def send() -> None:
-        from allauth.account.adapter import get_adapter
-
         try:
-            get_adapter().send_mail(INVITATION_MAIL_TEMPLATE, email, context)
+            get_account_adapter().send_mail(INVITATION_MAIL_TEMPLATE, email, context)
         except Exception:  # noqa: BLE001 - any mail backend failure; the owner can resend
             logger.exception("accounts.invitation.mail_failed", extra={"invitation_id": invitation_id})
             return

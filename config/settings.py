@@ -263,6 +263,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "core.api.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # The client IP the throttles key on (see TRUSTED_PROXY_COUNT below).
+    "NUM_PROXIES": None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Switchboard API",
@@ -298,6 +300,13 @@ SPECTACULAR_SETTINGS = {
 # onboarding steps, availability consumers, channels, bulk actions. No dotted paths here.
 
 # --- Security -----------------------------------------------------------------------------
+# How many proxies we run in front of the app (a load balancer: 1). The client IP every limit keys on
+# is the address that many hops back in X-Forwarded-For; with 0 the header is ignored and REMOTE_ADDR
+# is the client, so a forged header cannot give each guess a fresh IP. DRF's throttles and allauth's
+# rate limits read the same number.
+TRUSTED_PROXY_COUNT = ENV.trusted_proxy_count
+REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXY_COUNT
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
