@@ -6,7 +6,6 @@ several merchants says which one the token is for."""
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from accounts.models import ApiToken, Membership, User
@@ -17,13 +16,6 @@ PASSWORD = "correct-horse-battery-staple-9"
 CLOSED_PORT = "redis://127.0.0.1:9/0"
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_limits():
-    cache.clear()  # every test starts with no attempts counted
-    yield
-    cache.clear()
 
 
 @pytest.fixture
