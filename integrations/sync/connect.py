@@ -34,6 +34,7 @@ from integrations.sync.common import (
 )
 from integrations.sync.stock import quantities_seen
 from jobs.models import WorkerJob
+from jobs.services import JobRun, JobStopped, job_progress, job_run
 
 logger = logging.getLogger("integrations.sync")
 
@@ -231,8 +232,6 @@ STEP_FUNCTIONS = {"connection": connection_step, "listings": listings_step, "web
 
 
 def _progress(job: WorkerJob, done: int) -> None:
-    from jobs.services import job_progress
-
     job_progress(job=job, done=done)
 
 
@@ -245,13 +244,11 @@ def integration_job_run(*, merchant: Merchant, integration_id: int, job_id: int,
     done by an earlier attempt of the same job are skipped; a throttled or failing channel raises after the
     failure is recorded so the task retries from the checkpoints; refused credentials end the job
     (`needs_reconnect`)."""
-    from jobs.services import JobStopped, job_run
-
     integration = Integration.objects.filter(merchant=merchant, pk=integration_id).first()
     if integration is None:
         return "missing"
 
-    def body(run) -> dict[str, Any]:
+    def body(run: JobRun) -> dict[str, Any]:
         job = run.job
         if integration.status != Integration.Status.ACTIVE:
             raise JobStopped(f"The store is {integration.get_status_display().lower()}.", outcome=integration.status)

@@ -34,6 +34,7 @@ from inventory.services._core import MAX_UNITS
 from inventory.services.catalog import PRODUCT_FIELDS, product_create, product_update
 from inventory.services.stock import AdjustLine, stock_adjust_many
 from jobs.registry import JobSummary
+from jobs.services import JobRun, JobStopped, job_create, job_run
 
 logger = logging.getLogger(__name__)
 
@@ -290,8 +291,6 @@ def stock_import_apply(*, merchant: Merchant, import_id: int, actor: User | None
 
     All or nothing by default; `valid_only` imports every row without an error and skips the others
     (the merchant chose it on the preview, seeing which rows are skipped)."""
-    from jobs.services import job_create
-
     with transaction.atomic():
         imp = StockImport.objects.select_for_update(of=("self",)).get(merchant=merchant, pk=import_id)
         if imp.status != StockImport.Status.PREVIEWED:
@@ -328,15 +327,13 @@ def stock_import_apply(*, merchant: Merchant, import_id: int, actor: User | None
 def stock_import_run_job(*, merchant: Merchant, import_id: int) -> str:
     """The background half of a big import, run by jobs.services.job_run: parse with progress, then apply
     all rows in one transaction. A failure is recorded on the import as well as on the job."""
-    from jobs.services import JobStopped, job_run
-
     imp = StockImport.objects.select_related("job").filter(merchant=merchant, pk=import_id).first()
     if imp is None or imp.job is None:
         return "missing"
     if imp.status == StockImport.Status.APPLIED:
         return "already-done"
 
-    def body(run) -> dict[str, Any]:
+    def body(run: JobRun) -> dict[str, Any]:
         job = run.job
         catalog = imp.kind == StockImport.Kind.CATALOG
         valid_only = bool(job.params.get("valid_only"))

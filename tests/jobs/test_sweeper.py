@@ -107,6 +107,8 @@ def test_a_running_job_whose_lease_lapsed_is_stalled_retrying_then_dead_after_it
     page = merchant_a.web.get(f"/jobs/{job.pk}/").content.decode()
     assert "Stalled, retrying" in page
     assert "Stalled, retrying" in merchant_a.web.get("/jobs/").content.decode()
+    api = merchant_a.api.get(f"/api/v1/jobs/{job.pk}/").json()
+    assert (api["status"], api["is_stalled"]) == ("running", True)
     # When: the second attempt starts, renews its lease by progress, and is killed too
     with tenant_scope(merchant_a.merchant):
         second = services.job_start(job=stalled)
