@@ -156,6 +156,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "webhooks.events_prune": {"task": "webhooks.events_prune", "schedule": 3600.0},
     # Jobs whose task was lost (broker down when sent) or whose worker stopped renewing its lease.
     "jobs.jobs_sweep": {"task": "jobs.jobs_sweep", "schedule": 60.0},
+    # Notifications queued but never delivered (the send after commit was lost).
+    "notifications.notifications_sweep": {"task": "notifications.notifications_sweep", "schedule": 60.0},
 }
 # A running WorkerJob's lease (renewed by its task while it runs); a queued job not started by then
 # is sent again, a running one whose lease lapsed is "stalled, retrying" (jobs.services.jobs_sweep).

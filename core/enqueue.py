@@ -7,8 +7,9 @@ A send that fails after the commit (the broker is down) is logged, not raised: t
 committed the work has succeeded and must say so (a 500 after the commit would make a client
 retry work that is already recorded). What was sent is found again by its sweeper, from the rows
 the transaction committed: jobs (`jobs.jobs_sweep`, from the task remembered on the WorkerJob),
-webhook events (`webhooks.events_dispatch`), stock pushes and tracking (their beat fan-outs). Not yet
-swept: a notification delivery or low-stock e-mail lost this way (their rows stay `pending`).
+webhook events (`webhooks.events_dispatch`), notifications (`notifications.notifications_sweep`), stock
+pushes and tracking (their beat fan-outs). Not yet swept: the low-stock check's task (its alert is
+claimed before the send, so a lost send loses that one e-mail).
 """
 
 from __future__ import annotations
