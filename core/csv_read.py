@@ -17,6 +17,8 @@ import io
 from collections import Counter
 from collections.abc import Iterator
 
+from core.csv_stream import FORMULA_TRIGGERS
+
 DELIMITERS = ",;\t"
 SAMPLE_CHARS = 64 * 1024
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
@@ -74,8 +76,16 @@ def csv_delimiter(text: str) -> str:
     return max(header, key=score)
 
 
+def csv_cell_text(cell: str) -> str:
+    """A cell as it was before our CSV writer made it inert: `'=SUM(A1)` (a title exported, edited in a
+    spreadsheet and imported again) is `=SUM(A1)` once more, so the round trip changes nothing."""
+    return cell[1:] if cell[:1] == "'" and cell[1:2] and cell[1] in FORMULA_TRIGGERS else cell
+
+
 def csv_rows(raw: bytes | str) -> tuple[str, Iterator[list[str]]]:
-    """(delimiter, csv.reader) over an uploaded file, decoded and with its delimiter detected."""
+    """(delimiter, rows) of an uploaded file, decoded, with its delimiter detected and the writer's
+    formula guard taken off each cell (csv_cell_text); csv.Error is raised by the row it stops at."""
     text = csv_decode(raw)
     delimiter = csv_delimiter(text)
-    return delimiter, csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    return delimiter, ([csv_cell_text(c) for c in row] for row in reader)

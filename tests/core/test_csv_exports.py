@@ -10,6 +10,8 @@ import pytest
 
 from accounts.tenancy import tenant_scope
 from core.csv_stream import csv_cell
+from inventory.models import Product
+from inventory.services import imports
 from tests.inventory.helpers import make_product
 
 pytestmark = pytest.mark.django_db
@@ -46,3 +48,18 @@ def test_catalog_and_levels_exports_neutralise_formula_cells(merchant_a):
 ])
 def test_the_writer_quotes_exactly_the_cells_a_spreadsheet_would_run(value, cell):
     assert csv_cell(value) == cell
+
+
+def test_the_catalog_exported_and_imported_again_keeps_its_formula_looking_titles(merchant_a):
+    # Given: products whose titles a spreadsheet would run, exported (made inert on the way out)
+    with tenant_scope(merchant_a.merchant):
+        for i, text in enumerate(HOSTILE):
+            make_product(merchant_a.merchant, f"P-{i}", title=text, supplier="Acme")
+    exported = b"".join(merchant_a.web.get("/inventory/catalog.csv").streaming_content)
+    # When: the file is imported again as it is
+    with tenant_scope(merchant_a.merchant):
+        pv = imports.catalog_import(merchant=merchant_a.merchant, fileobj=io.BytesIO(exported), dry_run=False)
+        titles = sorted(Product.objects.filter(merchant=merchant_a.merchant).values_list("title", flat=True))
+    # Then: nothing changed: the guard's quote came off on the way in
+    assert pv.error_count == 0
+    assert titles == sorted(HOSTILE)
