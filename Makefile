@@ -25,7 +25,7 @@ run: install
 	@mkdir -p var
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(BIN)/python manage.py runserver_beat 127.0.0.1:8000
 
 ## make test: the whole suite (PostgreSQL and Redis when they answer; see README)
 test: install-test

@@ -91,7 +91,8 @@ class AccountAdapter(DefaultAccountAdapter):
             if exc.code != "too_many_login_attempts":
                 raise
             seconds = login_lockout_seconds(request, key=self._get_login_attempts_cache_key(request, **credentials))
-            raise ValidationError(lockout_message(seconds), code="too_many_login_attempts") from exc
+            raise ValidationError(lockout_message(seconds), code="too_many_login_attempts",
+                                  params={"seconds": seconds}) from exc
 
     def send_mail(self, template_prefix, email, context):
         """Mail sent outside a request (a service called from a shell or a test) has no site to

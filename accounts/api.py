@@ -10,16 +10,28 @@ from rest_framework.views import APIView
 from accounts import selectors, services
 from accounts.models import ApiToken
 from core.api import MerchantViewMixin
+from core.cache import shared_cache_required
 
 
 class TokenExchangeThrottle(AnonRateThrottle):
+    """Every exchange, right or wrong, per client IP (REMOTE_ADDR, or X-Forwarded-For behind
+    TRUSTED_PROXY_COUNT proxies: DRF's NUM_PROXIES). Failed ones also count against allauth's
+    per-address and per-IP `login_failed` limits (accounts.services.api_token_exchange_password)."""
+
     rate = "20/min"
+
+    def allow_request(self, request, view) -> bool:
+        with shared_cache_required("Signing in"):
+            return super().allow_request(request, view)
 
 
 class TokenRequestSerializer(serializers.Serializer):
     email = serializers.EmailField()
     password = serializers.CharField(trim_whitespace=False, style={"input_type": "password"})
     name = serializers.CharField(required=False, max_length=100, default="API token")
+    merchant = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1,
+        help_text="The merchant the token is for: required when the account belongs to several merchants.")
 
 
 class TokenCreatedSerializer(serializers.Serializer):
@@ -52,13 +64,22 @@ class TokenExchangeView(APIView):
 
     @extend_schema(request=TokenRequestSerializer, auth=[], responses={
         201: TokenCreatedSerializer,
+        400: OpenApiResponse(description="merchant_required: the account belongs to several merchants and "
+                                         "`merchant` is missing; unknown_merchant: not one of the account's "
+                                         "merchants (details.merchants lists them)"),
         401: OpenApiResponse(description="invalid_credentials, no_merchant"),
         403: OpenApiResponse(description="email_unverified: the address is not verified and verification is mandatory"),
+        429: OpenApiResponse(description="throttled, too_many_login_attempts: too many attempts for this address "
+                                         "or from this IP; Retry-After says when to try again"),
+        503: OpenApiResponse(description="cache_unavailable: the shared cache that counts attempts is down"),
     })
     def post(self, request):
         data = TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        token, raw = services.api_token_exchange_password(**data.validated_data)
+        fields = data.validated_data
+        token, raw = services.api_token_exchange_password(
+            request=request._request, email=fields["email"], password=fields["password"], name=fields["name"],
+            merchant_id=fields.get("merchant"))
         body = {"token": raw, "id": token.pk, "prefix": token.prefix, "name": token.name}
         return Response(TokenCreatedSerializer(body).data, status=status.HTTP_201_CREATED)
 

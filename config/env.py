@@ -44,6 +44,7 @@ class Env:
     google_client_secret: str | None = None
     sentry_dsn: str | None = None
     email_url: str | None = None
+    trusted_proxy_count: int = 0
 
 
 def _valid_fernet_key(key: str) -> bool:
@@ -119,6 +120,10 @@ def read_env(environ: Mapping[str, str]) -> Env:
     if email_url and not _valid_url(email_url, ("smtp", "smtps", "submission", "console", "dummy", "memory")):
         problems.append("EMAIL_URL must be an smtp://, smtps://, submission:// or console:// URL")
 
+    proxies = get("TRUSTED_PROXY_COUNT") or "0"
+    if not (proxies.isascii() and proxies.isdigit() and int(proxies) <= 10):
+        problems.append("TRUSTED_PROXY_COUNT must be the number of proxies in front of the app (0 to 10)")
+
     if problems:
         raise ConfigurationError(problems)
 
@@ -136,4 +141,5 @@ def read_env(environ: Mapping[str, str]) -> Env:
         google_client_secret=google_secret,
         sentry_dsn=sentry_dsn,
         email_url=email_url,
+        trusted_proxy_count=int(proxies),
     )

@@ -154,7 +154,14 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # The webhook inbox: retries that are due and events stranded past their lease; old bodies and rows pruned.
     "webhooks.events_dispatch": {"task": "webhooks.events_dispatch", "schedule": 30.0},
     "webhooks.events_prune": {"task": "webhooks.events_prune", "schedule": 3600.0},
+    # Jobs whose task was lost (broker down when sent) or whose worker stopped renewing its lease.
+    "jobs.jobs_sweep": {"task": "jobs.jobs_sweep", "schedule": 60.0},
+    # Notifications queued but never delivered (the send after commit was lost).
+    "notifications.notifications_sweep": {"task": "notifications.notifications_sweep", "schedule": 60.0},
 }
+# A running WorkerJob's lease (renewed by its task while it runs); a queued job not started by then
+# is sent again, a running one whose lease lapsed is "stalled, retrying" (jobs.services.jobs_sweep).
+JOB_LEASE_SECONDS = float(os.environ.get("JOB_LEASE_SECONDS", "120"))
 
 # --- Files --------------------------------------------------------------------------------
 STATIC_URL = "/static/"
@@ -258,6 +265,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "core.api.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # The client IP the throttles key on (see TRUSTED_PROXY_COUNT below).
+    "NUM_PROXIES": None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Switchboard API",
@@ -293,6 +302,13 @@ SPECTACULAR_SETTINGS = {
 # onboarding steps, availability consumers, channels, bulk actions. No dotted paths here.
 
 # --- Security -----------------------------------------------------------------------------
+# How many proxies we run in front of the app (a load balancer: 1). The client IP every limit keys on
+# is the address that many hops back in X-Forwarded-For; with 0 the header is ignored and REMOTE_ADDR
+# is the client, so a forged header cannot give each guess a fresh IP. DRF's throttles and allauth's
+# rate limits read the same number.
+TRUSTED_PROXY_COUNT = ENV.trusted_proxy_count
+REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXY_COUNT
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"

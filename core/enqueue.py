@@ -2,14 +2,26 @@
 
 Tasks import services, so a service importing tasks would close a loop; and a task sent before
 its transaction commits can run before the rows it needs exist (or after they were rolled back).
+
+A send that fails after the commit (the broker is down) is logged, not raised: the request that
+committed the work has succeeded and must say so (a 500 after the commit would make a client
+retry work that is already recorded). What was sent is found again by its sweeper, from the rows
+the transaction committed: jobs (`jobs.jobs_sweep`, from the task remembered on the WorkerJob),
+webhook events (`webhooks.events_dispatch`), notifications (`notifications.notifications_sweep`), stock
+pushes and tracking (their beat fan-outs). Not yet swept: the low-stock check's task (its alert is
+claimed before the send, so a lost send loses that one e-mail).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import current_app
 from django.db import transaction
+from kombu.exceptions import OperationalError as BrokerUnavailable
+
+logger = logging.getLogger(__name__)
 
 
 def enqueue_on_commit(task_name: str, /, **kwargs: Any) -> None:
@@ -23,7 +35,10 @@ def enqueue_on_commit(task_name: str, /, **kwargs: Any) -> None:
 def _send(task_name: str, kwargs: dict[str, Any]) -> None:
     app = current_app
     if not app.conf.task_always_eager:
-        app.send_task(task_name, kwargs=kwargs)
+        try:
+            app.send_task(task_name, kwargs=kwargs)
+        except (BrokerUnavailable, OSError):
+            logger.warning("core.enqueue.send_failed", exc_info=True, extra={"task": task_name})
         return
     # In-process mode (development, tests): run the registered task here instead of sending it
     # to a broker nobody may be reading. A process that has not imported the task modules yet

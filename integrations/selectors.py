@@ -155,9 +155,16 @@ def _lag_findings(integration: Integration) -> list[Finding]:
 def integration_alerts(merchant: Merchant) -> list[StoreAlert]:
     """The home page's stores with sync problems or lag (orders.channels.store_alert_sources): the doctor's
     findings that need no query beyond the store rows (status, last error, lag, the sync checkpoints), errors
-    and warnings only, one alert per store naming its worst finding. One query, whatever the stores hold."""
+    and warnings only, one alert per store naming its worst finding. One query, whatever the stores hold.
+    No connected store at all is an alert too: the page must never say the stores are syncing when there
+    are none."""
     alerts = []
-    for integration in integration_list(merchant=merchant).exclude(status=Integration.Status.DISCONNECTED):
+    connected = list(integration_list(merchant=merchant).exclude(status=Integration.Status.DISCONNECTED))
+    if not connected:
+        return [StoreAlert(store="No store connected",
+                           message="Connect a store to bring its orders in and keep its stock in step.",
+                           severity="warning", url=reverse("integration-list"))]
+    for integration in connected:
         findings = [f for f in (*_status_findings(integration), *_lag_findings(integration),
                                 *_sync_findings(integration)) if f.severity in ("error", "warning")]
         if findings:

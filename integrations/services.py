@@ -24,6 +24,7 @@ from integrations.registry import channel_packages
 from inventory.selectors import product_resolve_skus
 from inventory.services import product_create
 from jobs.models import WorkerJob
+from jobs.services import job_create
 
 logger = logging.getLogger(__name__)
 
@@ -119,13 +120,9 @@ def integration_settings_clean(*, current: dict[str, Any], changes: Any) -> dict
 
 
 def _connect_job(*, merchant: Merchant, actor: User | None, integration: Integration) -> WorkerJob:
-    from jobs.services import job_create
-
-    job = job_create(merchant=merchant, kind=CONNECT_KIND, description=f"Connect {integration.name}",
-                     params={"integration_id": integration.pk}, created_by=actor, max_attempts=3)
-    enqueue_on_commit("integrations.integration_connect", merchant_id=merchant.pk,
-                      integration_id=integration.pk, job_id=job.pk)
-    return job
+    return job_create(merchant=merchant, kind=CONNECT_KIND, description=f"Connect {integration.name}",
+                      params={"integration_id": integration.pk}, created_by=actor, max_attempts=3,
+                      task_name="integrations.integration_connect", task_kwargs={"integration_id": integration.pk})
 
 
 @transaction.atomic
@@ -229,15 +226,11 @@ def integration_uninstalled(*, merchant: Merchant, integration: Integration) -> 
 def integration_sync(*, merchant: Merchant, actor: User | None, integration: Integration) -> WorkerJob:
     """"Sync now": a job the merchant can watch (listings, webhooks and orders since the checkpoint:
     integrations.sync.SYNC_STEPS)."""
-    from jobs.services import job_create
-
     if integration.status == Integration.Status.DISCONNECTED:
         raise Conflict("This store is disconnected.", code="integration_disconnected")
-    job = job_create(merchant=merchant, kind=SYNC_KIND, description=f"Sync {integration.name}",
-                     params={"integration_id": integration.pk}, created_by=actor, max_attempts=3)
-    enqueue_on_commit("integrations.integration_sync", merchant_id=merchant.pk,
-                      integration_id=integration.pk, job_id=job.pk)
-    return job
+    return job_create(merchant=merchant, kind=SYNC_KIND, description=f"Sync {integration.name}",
+                      params={"integration_id": integration.pk}, created_by=actor, max_attempts=3,
+                      task_name="integrations.integration_sync", task_kwargs={"integration_id": integration.pk})
 
 
 def _credentials_saver(merchant: Merchant, integration_id: int):

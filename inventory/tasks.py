@@ -17,7 +17,7 @@ def low_stock_notify_task(*, merchant: Merchant, product_ids: list[int]) -> str:
 
 
 @shared_task(base=TenantTask, name="inventory.stock_import_apply", max_retries=0)
-def stock_import_apply_task(*, merchant: Merchant, import_id: int) -> str:
+def stock_import_apply_task(*, merchant: Merchant, import_id: int, job_id: int | None = None) -> str:
     from inventory.services.imports import stock_import_run_job
 
     return stock_import_run_job(merchant=merchant, import_id=import_id)

@@ -9,12 +9,15 @@ from jobs.models import WorkerJob
 
 class WorkerJobSerializer(serializers.ModelSerializer):
     percent = serializers.IntegerField(read_only=True, allow_null=True)
+    is_stalled = serializers.BooleanField(read_only=True, help_text=(
+        "Its worker stopped renewing the job's lease and the job was sent again (\"Stalled, retrying\")."))
 
     class Meta:
         model = WorkerJob
         fields = [
             "id", "kind", "description", "status", "attempts", "max_attempts", "progress_done", "progress_total",
             "percent", "last_error", "result", "created_at", "updated_at", "started_at", "finished_at",
+            "is_stalled", "stalled_at",
         ]
         read_only_fields = fields
 

@@ -28,6 +28,14 @@ class WorkerJob(TenantOwnedModel):
     updated_at = models.DateTimeField(auto_now=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The task that runs the job, so the sweeper can send it again (jobs.services.jobs_sweep).
+    task_name = models.CharField(max_length=100, blank=True)
+    task_kwargs = models.JSONField(default=dict, blank=True)
+    # Queued: when the sweeper sends the task again if no worker has started it (the send was lost).
+    # Running: the lease the running task renews; once it lapses the worker is taken for dead.
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # When the sweeper found the job's worker gone and sent it again ("stalled, retrying").
+    stalled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
@@ -35,6 +43,8 @@ class WorkerJob(TenantOwnedModel):
             models.Index(fields=["merchant", "-id"], name="jobs_workerjob_list_idx"),
             models.Index(fields=["merchant", "status", "-id"], name="jobs_workerjob_status_idx"),
             models.Index(fields=["merchant", "kind", "-id"], name="jobs_workerjob_kind_idx"),
+            models.Index(fields=["lease_expires_at"], name="jobs_workerjob_lease_idx",
+                          condition=models.Q(status__in=["queued", "running"])),
         ]
 
     def __str__(self) -> str:
@@ -45,6 +55,15 @@ class WorkerJob(TenantOwnedModel):
         if not self.progress_total:
             return 100 if self.status == self.Status.SUCCEEDED else None
         return min(100, int(100 * self.progress_done / self.progress_total))
+
+    @property
+    def is_stalled(self) -> bool:
+        """Its worker stopped renewing the lease and the sweeper sent it again."""
+        return self.stalled_at is not None and not self.is_finished
+
+    @property
+    def status_label(self) -> str:
+        return "Stalled, retrying" if self.is_stalled else self.get_status_display()
 
     @property
     def is_finished(self) -> bool:

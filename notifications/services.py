@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -29,14 +29,19 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import Membership, Merchant
+from accounts.tenancy import unscoped
 from core.enqueue import enqueue_on_commit
 from core.errors import ValidationFailed
+from core.outbox import claim_due
 from notifications.errors import InvalidRecipients
 from notifications.models import NotificationLog, NotificationSettings
 
 logger = logging.getLogger(__name__)
 
 CLAIM_TIMEOUT = timedelta(minutes=15)
+# A queued notification not delivered by then had its send lost (the broker was down after the commit):
+# the sweeper sends it again (notifications_sweep).
+SWEEP_AFTER = timedelta(minutes=5)
 MAX_RECIPIENTS = 20
 Mode = NotificationSettings.NewOrderMode
 
@@ -287,6 +292,23 @@ def notification_deliver(*, merchant: Merchant, log_id: int) -> str:
     _tell_listeners(merchant, log)
     logger.info("notifications.notification.sent", extra={"merchant_id": merchant.pk, "key": log.key})
     return "sent"
+
+
+def notifications_sweep(*, limit: int = 500, now: datetime | None = None) -> int:
+    """Beat: send again every notification still `pending` SWEEP_AFTER after it was queued (the send after
+    its commit was lost); returns how many. While a row is pending its `claimed_at` holds the sweeper's
+    lease, so a row is re-sent at most once per SWEEP_AFTER; delivering claims it as usual (once)."""
+    now = now or timezone.now()
+    with unscoped("notification sweeper: every merchant's lost sends"):
+        rows = claim_due(
+            NotificationLog.objects.filter(status=NotificationLog.Status.PENDING, created_at__lte=now - SWEEP_AFTER,
+                                           merchant__is_active=True),
+            limit=limit, due_field="claimed_at", lease=SWEEP_AFTER, now=now)
+    for row in rows:
+        enqueue_on_commit("notifications.notification_deliver", merchant_id=row.merchant_id, log_id=row.pk)
+    if rows:
+        logger.info("notifications.sweep", extra={"resent": len(rows)})
+    return len(rows)
 
 
 def _tell_listeners(merchant: Merchant, log: NotificationLog) -> None:

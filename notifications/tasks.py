@@ -24,3 +24,9 @@ def notification_deliver_legacy_task(*, merchant: Merchant, log_id: int) -> str:
     """The name this task had while it lived in orders: sends that are still in the broker when this
     version is deployed are delivered, not dropped as unregistered. Remove one release later."""
     return services.notification_deliver(merchant=merchant, log_id=log_id)
+
+
+@shared_task(name="notifications.notifications_sweep")
+def notifications_sweep_task() -> int:
+    """Beat, every minute: notifications queued but never delivered (their send was lost)."""
+    return services.notifications_sweep()

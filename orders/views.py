@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import replace
 from decimal import Decimal
 from urllib.parse import urlencode
@@ -175,21 +174,6 @@ class HomeView(MerchantRequiredMixin, TemplateView):
         return ctx
 
 
-def _cell(text: str) -> str:
-    """Text from channels and buyers, made inert for spreadsheets: a leading = + - @ (or tab, CR) would
-    make Excel or Sheets run it as a formula (CSV injection), so it gets a leading apostrophe."""
-    return f"'{text}" if text and text[0] in "=+-@\t\r" else text
-
-
-_PHONE = re.compile(r"\+?[0-9(][0-9 ()./-]{2,39}")
-
-
-def _phone_cell(text: str) -> str:
-    """A phone number as couriers need it: "+44 20 7946 0000" keeps its plus (digits, spaces and
-    punctuation cannot call a function); anything else is made inert like every other cell."""
-    return text if _PHONE.fullmatch(text) else _cell(text)
-
-
 class OrderExportView(MerchantRequiredMixin, View):
     """The filtered list as CSV, streamed in keyset chunks (a million orders in flat memory)."""
 
@@ -214,11 +198,11 @@ class OrderExportView(MerchantRequiredMixin, View):
                 yield self.HEADER
                 for o in selectors.order_export_rows(merchant=merchant, filters=filters):
                     yield [
-                        o.pk, _cell(o.number), o.channel, o.integration_id or "", _cell(o.external_id), o.status,
-                        o.placed_at.isoformat(), _cell(o.customer_name), _cell(o.customer_email), o.currency,
+                        o.pk, o.number, o.channel, o.integration_id or "", o.external_id, o.status,
+                        o.placed_at.isoformat(), o.customer_name, o.customer_email, o.currency,
                         o.subtotal_amount, o.shipping_amount, o.tax_amount, o.total_amount, int(o.is_short),
-                        int(o.needs_attention), _cell(" ".join(t.name for t in o.tag_rows.all())),
-                        _cell("; ".join(f"{li.quantity}x{li.sku}" for li in o.lines.all())),
+                        int(o.needs_attention), " ".join(t.name for t in o.tag_rows.all()),
+                        "; ".join(f"{li.quantity}x{li.sku}" for li in o.lines.all()),
                     ]
 
         stamp = timezone.now().strftime("%Y%m%d-%H%M")
@@ -232,10 +216,10 @@ class OrderExportView(MerchantRequiredMixin, View):
                 yield self.LINE_HEADER
                 for o, line, address in selectors.order_line_export_rows(merchant=merchant, filters=filters):
                     yield [
-                        _cell(o.number), o.placed_at.isoformat(), _cell(o.customer_name), _cell(o.customer_email),
-                        _phone_cell(address["phone"]),
-                        *(_cell(address[k]) for k in selectors.EXPORT_ADDRESS_FIELDS if k != "phone"),
-                        _cell(line.sku), _cell(line.title), line.quantity, line.unit_price_amount,
+                        o.number, o.placed_at.isoformat(), o.customer_name, o.customer_email,
+                        address["phone"],
+                        *(address[k] for k in selectors.EXPORT_ADDRESS_FIELDS if k != "phone"),
+                        line.sku, line.title, line.quantity, line.unit_price_amount,
                         line.line_total_amount, o.currency, o.status,
                     ]
 

@@ -231,6 +231,8 @@ def webhook_store(*, endpoint: WebhookEndpoint, delivery: Delivery, body: bytes,
         json.loads(body)
     except ValueError as exc:  # UnicodeDecodeError is a ValueError too
         status, error = Status.FAILED, f"The body is not valid JSON: {exc}"[:ERROR_MAX]
+    except RecursionError:  # signed, but nested deeper than the parser goes: stored for a person, not a 500
+        status, error = Status.FAILED, "The body is not valid JSON: nested too deeply to parse."
     event = WebhookEvent(
         merchant_id=endpoint.merchant_id, endpoint_id=endpoint.pk, integration_id=endpoint.integration_id,
         kind=endpoint.kind, channel=endpoint.slug, topic=delivery.topic, delivery_id=delivery.delivery_id,
@@ -369,7 +371,7 @@ def _run(merchant: Merchant, event: WebhookEvent) -> dict:
         raise PermanentFailure(f"No webhook receiver for {event.kind} {event.channel!r}.")
     try:
         payload = json.loads(bytes(event.body))
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise PermanentFailure(f"The body is not valid JSON: {exc}") from exc
     handler = receiver.handlers.get(event.topic)
     if handler is None:

@@ -35,6 +35,7 @@ from integrations.sync.common import (
 )
 from integrations.sync.stock import quantities_seen
 from jobs.models import WorkerJob
+from jobs.services import JobRun, JobStopped, job_progress, job_run
 
 logger = logging.getLogger("integrations.sync")
 
@@ -225,8 +226,6 @@ STEP_FUNCTIONS = {"connection": connection_step, "listings": listings_step, "web
 
 
 def _progress(job: WorkerJob, done: int) -> None:
-    from jobs.services import job_progress
-
     job_progress(job=job, done=done)
 
 
@@ -235,48 +234,44 @@ def _progress(job: WorkerJob, done: int) -> None:
 
 def integration_job_run(*, merchant: Merchant, integration_id: int, job_id: int,
                         steps: tuple[str, ...] = CONNECT_STEPS) -> str:
-    """The connect job (every step) or "sync now" (SYNC_STEPS). Steps already done by an earlier attempt
-    of the same job are skipped; a throttled or failing channel raises after the failure is recorded so
-    the task retries from the checkpoints; refused credentials end the job (`needs_reconnect`)."""
-    from jobs.services import job_fail, job_start, job_succeed
-
-    job = WorkerJob.objects.filter(merchant=merchant, pk=job_id).first()
+    """The connect job (every step) or "sync now" (SYNC_STEPS), run by jobs.services.job_run. Steps already
+    done by an earlier attempt of the same job are skipped; a throttled or failing channel raises after the
+    failure is recorded so the task retries from the checkpoints; refused credentials end the job
+    (`needs_reconnect`)."""
     integration = Integration.objects.filter(merchant=merchant, pk=integration_id).first()
-    if job is None or integration is None:
+    if integration is None:
         return "missing"
-    if job.status in (WorkerJob.Status.SUCCEEDED, WorkerJob.Status.DEAD):  # FAILED is an attempt to retry
-        return "already-done"
-    job = job_start(job=job)
-    if integration.status != Integration.Status.ACTIVE:
-        job_fail(job=job, error=f"The store is {integration.get_status_display().lower()}.", retryable=False)
-        return integration.status
-    progress = integration.checkpoints.get("job") or {}
-    done = list(progress.get("done") or []) if progress.get("id") == job.pk else []
-    session = ChannelSession(merchant=merchant, integration=integration)
-    result: dict[str, Any] = dict(progress.get("result") or {}) if progress.get("id") == job.pk else {}
-    step = ""
-    try:
-        for step in steps:
-            if step in done:
-                continue
-            result.update(STEP_FUNCTIONS[step](merchant=merchant, integration=integration, session=session, job=job))
-            done.append(step)
-            checkpoints_update(merchant=merchant, integration=integration,
-                               job={"id": job.pk, "done": done, "result": result})
-    except ExternalError as exc:
-        error = sync_failed(merchant=merchant, integration=integration, exc=exc, during=step)
-        retryable = isinstance(exc, RETRYABLE)
-        job_fail(job=job, error=error, retryable=retryable)
-        if retryable:
-            raise
-        return "needs_reconnect" if isinstance(exc, AuthFailed) else "rejected"
-    sync_succeeded(merchant=merchant, integration=integration)
-    integration_poll_schedule(merchant=merchant, integration=integration)
-    from integrations.selectors import integration_doctor
 
-    result["findings"] = [f.code for f in integration_doctor(merchant=merchant, integration=integration)]
-    job_succeed(job=job, result=result)
-    return "ok"
+    def body(run: JobRun) -> dict[str, Any]:
+        job = run.job
+        if integration.status != Integration.Status.ACTIVE:
+            raise JobStopped(f"The store is {integration.get_status_display().lower()}.", outcome=integration.status)
+        progress = integration.checkpoints.get("job") or {}
+        done = list(progress.get("done") or []) if progress.get("id") == job.pk else []
+        session = ChannelSession(merchant=merchant, integration=integration)
+        result: dict[str, Any] = dict(progress.get("result") or {}) if progress.get("id") == job.pk else {}
+        step = ""
+        try:
+            for step in steps:
+                if step in done:
+                    continue
+                result.update(STEP_FUNCTIONS[step](merchant=merchant, integration=integration, session=session,
+                                                   job=job))
+                done.append(step)
+                checkpoints_update(merchant=merchant, integration=integration,
+                                   job={"id": job.pk, "done": done, "result": result})
+        except ExternalError as exc:
+            error = sync_failed(merchant=merchant, integration=integration, exc=exc, during=step)
+            outcome = "needs_reconnect" if isinstance(exc, AuthFailed) else "rejected"
+            raise JobStopped(error, outcome=outcome, retryable=isinstance(exc, RETRYABLE)) from exc
+        sync_succeeded(merchant=merchant, integration=integration)
+        integration_poll_schedule(merchant=merchant, integration=integration)
+        from integrations.selectors import integration_doctor
+
+        result["findings"] = [f.code for f in integration_doctor(merchant=merchant, integration=integration)]
+        return result
+
+    return job_run(merchant=merchant, job_id=job_id, body=body)
 
 
 def integration_poll(*, merchant: Merchant, integration_id: int) -> str:

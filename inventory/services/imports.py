@@ -25,7 +25,6 @@ from django.utils.http import urlencode
 from accounts.models import Merchant, User
 from accounts.tenancy import tenant_scope
 from core.csv_read import DELIMITER_NAMES, csv_rows
-from core.enqueue import enqueue_on_commit
 from core.errors import ValidationFailed
 from core.parsing import parse_money
 from inventory.errors import InvalidStockOperation, OutOfStock
@@ -35,6 +34,7 @@ from inventory.services._core import MAX_UNITS
 from inventory.services.catalog import PRODUCT_FIELDS, product_create, product_update
 from inventory.services.stock import AdjustLine, stock_adjust_many
 from jobs.registry import JobSummary
+from jobs.services import JobRun, JobStopped, job_create, job_run
 
 logger = logging.getLogger(__name__)
 
@@ -291,8 +291,6 @@ def stock_import_apply(*, merchant: Merchant, import_id: int, actor: User | None
 
     All or nothing by default; `valid_only` imports every row without an error and skips the others
     (the merchant chose it on the preview, seeing which rows are skipped)."""
-    from jobs.services import job_create
-
     with transaction.atomic():
         imp = StockImport.objects.select_for_update(of=("self",)).get(merchant=merchant, pk=import_id)
         if imp.status != StockImport.Status.PREVIEWED:
@@ -304,11 +302,11 @@ def stock_import_apply(*, merchant: Merchant, import_id: int, actor: User | None
                 merchant=merchant, kind=CATALOG_KIND if catalog else STOCK_KIND,
                 description=f"{'Catalog' if catalog else 'Stock'} import {imp.filename}",
                 params={"import_id": imp.pk, "valid_only": valid_only}, total=imp.row_count, created_by=actor,
-                max_attempts=1,
+                # Safe to run again: the rows are applied in one transaction that checks the import first.
+                max_attempts=3, task_name="inventory.stock_import_apply", task_kwargs={"import_id": imp.pk},
             )
             imp.status, imp.job = StockImport.Status.QUEUED, job
             imp.save(update_fields=["status", "job"])
-            enqueue_on_commit("inventory.stock_import_apply", merchant_id=merchant.pk, import_id=imp.pk)
             return imp
         if imp.kind == StockImport.Kind.CATALOG:
             with imp.file.open("rb") as fh:
@@ -327,57 +325,56 @@ def stock_import_apply(*, merchant: Merchant, import_id: int, actor: User | None
 
 
 def stock_import_run_job(*, merchant: Merchant, import_id: int) -> str:
-    """The background half of a big import: parse with progress, then apply all rows in one transaction."""
-    from jobs.services import job_fail, job_progress, job_start, job_succeed
-
+    """The background half of a big import, run by jobs.services.job_run: parse with progress, then apply
+    all rows in one transaction. A failure is recorded on the import as well as on the job."""
     imp = StockImport.objects.select_related("job").filter(merchant=merchant, pk=import_id).first()
-    if imp is None:
+    if imp is None or imp.job is None:
         return "missing"
     if imp.status == StockImport.Status.APPLIED:
         return "already-done"
-    job = job_start(job=imp.job)
-    catalog = imp.kind == StockImport.Kind.CATALOG
-    valid_only = bool(job.params.get("valid_only"))
-    try:
-        if catalog:
-            pv, written = Preview(), 0
-        else:
-            with imp.file.open("rb") as fh:
-                pv = stock_preview(merchant=merchant, fileobj=fh,
-                                   progress=lambda k: job_progress(job=job, done=k // 2, total=imp.row_count))
-            job_progress(job=job, done=imp.row_count // 2)
-        with transaction.atomic():
-            locked = StockImport.objects.select_for_update(of=("self",)).get(merchant=merchant, pk=imp.pk)
-            if locked.status == StockImport.Status.APPLIED:
-                return "already-done"
-            if catalog:  # all rows or none, in this one transaction
-                with imp.file.open("rb") as fh:
-                    pv = catalog_import(merchant=merchant, fileobj=fh, dry_run=False, valid_only=valid_only,
-                                        progress=lambda k: job_progress(job=job, done=k))
-                locked.summary = _outcome(pv, valid_only)
+
+    def body(run: JobRun) -> dict[str, Any]:
+        job = run.job
+        catalog = imp.kind == StockImport.Kind.CATALOG
+        valid_only = bool(job.params.get("valid_only"))
+        try:
+            if catalog:
+                pv, written = Preview(), 0
             else:
-                written = _apply_lines(merchant=merchant, imp=imp, actor=imp.created_by, pv=pv, valid_only=valid_only)
-                locked.summary = _outcome(pv, valid_only, movements=written)
-            locked.status, locked.applied_at = StockImport.Status.APPLIED, timezone.now()
-            locked.save(update_fields=["status", "applied_at", "summary"])
-    except ValidationFailed as exc:
-        StockImport.objects.filter(merchant=merchant, pk=imp.pk).update(
-            status=StockImport.Status.FAILED, summary={**imp.summary, "failure": exc.message,
-                                                       "errors": exc.details.get("errors", [])},
-        )
-        job_fail(job=job, error=exc.message, retryable=False)
-        return "failed"
-    except Exception as exc:  # nothing was applied (one transaction); say so instead of hanging "running"
-        logger.exception("inventory.import.crashed", extra={"merchant_id": merchant.pk, "import_id": imp.pk})
-        StockImport.objects.filter(merchant=merchant, pk=imp.pk).update(
-            status=StockImport.Status.FAILED, summary={**imp.summary, "failure": f"Internal error: {exc!r}"},
-        )
-        job_fail(job=job, error=repr(exc), retryable=False)
-        raise
-    job_succeed(job=job, result={"rows": pv.row_count, "changes": pv.change_count, "movements": written,
-                                 "skipped": pv.error_count if valid_only else 0, "import_id": imp.pk,
-                                 "kind": imp.kind})
-    return "ok"
+                with imp.file.open("rb") as fh:
+                    pv = stock_preview(merchant=merchant, fileobj=fh,
+                                       progress=lambda k: run.progress(k // 2, total=imp.row_count))
+                run.progress(imp.row_count // 2)
+            with transaction.atomic():
+                locked = StockImport.objects.select_for_update(of=("self",)).get(merchant=merchant, pk=imp.pk)
+                if locked.status == StockImport.Status.APPLIED:
+                    return dict(job.result or {}, import_id=imp.pk, kind=imp.kind)
+                if catalog:  # all rows or none, in this one transaction
+                    with imp.file.open("rb") as fh:
+                        pv = catalog_import(merchant=merchant, fileobj=fh, dry_run=False, valid_only=valid_only,
+                                            progress=run.progress)
+                    locked.summary = _outcome(pv, valid_only)
+                else:
+                    written = _apply_lines(merchant=merchant, imp=imp, actor=imp.created_by, pv=pv,
+                                           valid_only=valid_only)
+                    locked.summary = _outcome(pv, valid_only, movements=written)
+                locked.status, locked.applied_at = StockImport.Status.APPLIED, timezone.now()
+                locked.save(update_fields=["status", "applied_at", "summary"])
+        except ValidationFailed as exc:
+            StockImport.objects.filter(merchant=merchant, pk=imp.pk).update(
+                status=StockImport.Status.FAILED, summary={**imp.summary, "failure": exc.message,
+                                                           "errors": exc.details.get("errors", [])},
+            )
+            raise JobStopped(exc.message) from exc
+        except Exception as exc:  # nothing was applied (one transaction); say so on the import too
+            StockImport.objects.filter(merchant=merchant, pk=imp.pk).update(
+                status=StockImport.Status.FAILED, summary={**imp.summary, "failure": f"Internal error: {exc!r}"},
+            )
+            raise
+        return {"rows": pv.row_count, "changes": pv.change_count, "movements": written,
+                "skipped": pv.error_count if valid_only else 0, "import_id": imp.pk, "kind": imp.kind}
+
+    return job_run(merchant=merchant, job_id=imp.job_id, body=body)
 
 
 # -- catalog ---------------------------------------------------------------------------------------

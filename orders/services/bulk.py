@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from django.db.models import Count
 
 from accounts.models import Merchant
-from core.enqueue import enqueue_on_commit
 from core.errors import ApplicationError, ValidationFailed
+from jobs.services import JobRun, job_create, job_run
 from orders.channels import channel_effect, channel_label
 from orders.models import Order
 from orders.services.fulfillment import order_fulfill_all
@@ -144,8 +144,6 @@ def bulk_preview(*, merchant: Merchant, order_ids: Sequence[int], action: str) -
 def orders_bulk_start(*, merchant: Merchant, order_ids: Sequence[int], action: str, actor=None, tag: str = "",
                       reason: str = ""):
     """A bulk action over more than a page of orders, as a background job with progress."""
-    from jobs.services import job_create
-
     reason = _check(action, tag, reason)
     ids = sorted({int(i) for i in order_ids})
     if not ids:
@@ -153,33 +151,21 @@ def orders_bulk_start(*, merchant: Merchant, order_ids: Sequence[int], action: s
     if len(ids) > JOB_MAX:
         raise ValidationFailed(f"At most {JOB_MAX:,} orders at once; narrow the filter.",
                                details={"selected": len(ids), "max": JOB_MAX})
-    job = job_create(merchant=merchant, kind=JOB_KIND, created_by=actor, total=len(ids), max_attempts=1,
-                     description=f"{ACTION_LABELS[action]}: {len(ids):,} orders",
-                     params={"action": action, "ids": ids, "tag": tag, "reason": reason})
-    enqueue_on_commit("orders.orders_bulk_run", merchant_id=merchant.pk, job_id=job.pk)
-    return job
+    return job_create(merchant=merchant, kind=JOB_KIND, created_by=actor, total=len(ids), max_attempts=1,
+                      description=f"{ACTION_LABELS[action]}: {len(ids):,} orders",
+                      params={"action": action, "ids": ids, "tag": tag, "reason": reason},
+                      task_name="orders.orders_bulk_run")
 
 
 def orders_bulk_run_job(*, merchant: Merchant, job_id: int) -> str:
-    """The job's body: the action order by order, progress as it goes; the result keeps every order."""
-    from jobs.models import WorkerJob
-    from jobs.services import job_fail, job_progress, job_start, job_succeed
+    """The job's body: the action order by order, progress as it goes; the result keeps every order.
+    A crash is recorded by job_run (the orders done so far stay done: each committed)."""
 
-    job = WorkerJob.objects.filter(merchant=merchant, pk=job_id, kind=JOB_KIND).order_by().first()
-    if job is None:
-        return "missing"
-    if job.is_finished:
-        return "already-done"
-    job = job_start(job=job)
-    p = job.params
-    actor = job.created_by
-    try:
+    def body(run: JobRun) -> dict:
+        p, actor = run.job.params, run.job.created_by
         result = orders_bulk_action(merchant=merchant, order_ids=p["ids"], action=p["action"], actor=actor,
                                     tag=p.get("tag", ""), reason=p.get("reason", ""), limit=JOB_MAX,
-                                    progress=lambda n: job_progress(job=job, done=n))
-    except Exception as exc:  # the orders done so far stay done (each committed); say what stopped it
-        logger.exception("orders.bulk.crashed", extra={"merchant_id": merchant.pk, "job_id": job.pk})
-        job_fail(job=job, error=getattr(exc, "message", None) or repr(exc), retryable=False)
-        return "failed"
-    job_succeed(job=job, result={"action": p["action"], "action_label": ACTION_LABELS[p["action"]], **result})
-    return "ok"
+                                    progress=run.progress)
+        return {"action": p["action"], "action_label": ACTION_LABELS[p["action"]], **result}
+
+    return job_run(merchant=merchant, job_id=job_id, body=body, kind=JOB_KIND)

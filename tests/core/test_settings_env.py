@@ -95,3 +95,15 @@ def test_check_deploy_is_silent_with_a_complete_production_environment():
 
     assert result.returncode == 0, result.stderr + result.stdout
     assert "System check identified no issues" in result.stdout
+
+
+@pytest.mark.parametrize(("value", "count"), [(None, 0), ("0", 0), ("2", 2)])
+def test_trusted_proxy_count_defaults_to_none_trusted(value, count):
+    env = {**complete_production_env(), **({"TRUSTED_PROXY_COUNT": value} if value is not None else {})}
+    assert read_env(env).trusted_proxy_count == count
+
+
+@pytest.mark.parametrize("value", ["-1", "one", "٣", "99"])
+def test_a_malformed_trusted_proxy_count_is_named(value):
+    with pytest.raises(ConfigurationError, match="TRUSTED_PROXY_COUNT"):
+        read_env({**complete_production_env(), "TRUSTED_PROXY_COUNT": value})

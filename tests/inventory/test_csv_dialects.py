@@ -6,10 +6,11 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import sys
 
 import pytest
 
-from core.csv_read import csv_decode, csv_delimiter
+from core.csv_read import SAMPLE_CHARS, csv_decode, csv_delimiter
 from inventory import services
 from inventory.models import Product, StockLevel
 from inventory.services import imports
@@ -100,3 +101,40 @@ def test_a_file_in_a_legacy_code_page_is_a_form_error_saying_how_to_save_it(merc
     f.name = "legacy.csv"
     r = merchant_a.web.post("/inventory/import/", {"kind": "catalog", "file": f})
     assert r.status_code == 400 and "CSV UTF-8" in r.content.decode()
+
+
+def _work(func, *args) -> tuple[int, set[str]]:
+    """(Python lines executed, functions entered) while `func` runs: the work, counted, not timed."""
+    lines, functions = [0], set()
+
+    def tracer(frame, event, arg):
+        if event == "call":
+            functions.add(f"{frame.f_code.co_filename}:{frame.f_code.co_qualname}")
+        elif event == "line":
+            lines[0] += 1
+        return tracer
+
+    sys.settrace(tracer)
+    try:
+        func(*args)
+    finally:
+        sys.settrace(None)
+    return lines[0], functions
+
+
+def test_delimiter_detection_does_bounded_linear_work_on_a_hostile_upload():
+    # Given: a 64 KB upload of lines of `,"` pairs, which kept csv.Sniffer's regular expressions busy for
+    # about a minute (their backtracking is C work a tracer cannot see, so the Sniffer must not run at all),
+    # and the same lines 10 MB long
+    line = ',"' * 31 + "\n"
+    hostile = "sku,title\n" + line * ((SAMPLE_CHARS - 10) // len(line))
+    huge = hostile + line * (10 * 1024 * 1024 // len(line))
+    # When: the delimiter is detected on each
+    work, functions = _work(csv_delimiter, hostile)
+    huge_work, _ = _work(csv_delimiter, huge)
+    # Then: no Sniffer code ran, and the work is a few lines per sampled character, the same bound for a
+    # file 160 times larger (only a bounded sample is read)
+    assert [f for f in functions if "Sniffer" in f] == []
+    assert work <= 4 * SAMPLE_CHARS
+    assert huge_work <= 4 * SAMPLE_CHARS
+    assert csv_delimiter(hostile) == ","

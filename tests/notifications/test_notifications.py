@@ -264,3 +264,23 @@ def test_an_invalid_address_saved_before_validation_is_skipped_not_sent_to(merch
         assert notifications.notification_recipients(merchant=m) == ["ops@shop.example"]
         NotificationSettings.objects.filter(merchant=m).update(recipients="not-an-email")
         assert notifications.notification_recipients(merchant=m) == ["alice@a.example"]
+
+
+def test_a_notification_whose_send_was_lost_is_sent_by_the_sweeper_once(merchant_a,
+                                                                           django_capture_on_commit_callbacks):
+    # Given: a notification queued whose send after commit never reached a worker (the broker was down)
+    with tenant_scope(merchant_a.merchant):
+        log = notifications.notification_send(merchant=merchant_a.merchant, key="sync_failed:9", kind="sync_failed",
+                                              recipients=["a@example.com"], context={"summary": "boom",
+                                                                                     "reference": "9"})
+    queued_at = log.created_at
+    # When: the sweeper runs before SWEEP_AFTER, after it, and again within its lease
+    with django_capture_on_commit_callbacks(execute=True):
+        early = notifications.notifications_sweep(now=queued_at + notifications.SWEEP_AFTER / 2)
+        late = notifications.notifications_sweep(now=queued_at + notifications.SWEEP_AFTER)
+        again = notifications.notifications_sweep(now=queued_at + notifications.SWEEP_AFTER * 1.5)
+    # Then: only the late run sends it, and the e-mail goes out once
+    assert (early, late, again) == (0, 1, 0)
+    with tenant_scope(merchant_a.merchant):
+        assert NotificationLog.objects.get(pk=log.pk).status == NotificationLog.Status.SENT
+    assert [m.to for m in mail.outbox] == [["a@example.com"]]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from django.core.management import call_command
 
 from accounts.tenancy import tenant_scope
 from orders.models import Order, OrderStatus, Shipment
@@ -33,3 +36,17 @@ def test_demo_seed_is_alive_and_idempotent(merchant_a):
     assert channels == {"shopify", "woocommerce", "amazon", "manual"}
     r = merchant_a.web.get("/orders/analytics/")
     assert r.status_code == 200 and r.content.count(b"<svg") == 7  # 5 charts; the two per-day ones drawn for laptop and phone
+
+
+@pytest.mark.django_db(transaction=True)
+def test_seed_demo_prints_a_short_summary_not_the_mails_it_would_send(settings, capsys):
+    # Given: mail printed to the console, as under make run
+    settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    # When: the demo is seeded
+    call_command("seed_demo")
+    out = capsys.readouterr().out
+    # Then: no e-mail reached the console; the summary counts what was held back, and the login is there
+    assert "Subject:" not in out and "Content-Type" not in out
+    assert re.search(r"E-mails seeding would have sent, held back: .*\d+ × Low stock", out)
+    assert "Email  demo@switchboard.local" in out and re.search(r"\d+ products, \d+ orders", out)
+    assert len(out.splitlines()) < 15

@@ -81,3 +81,22 @@ def test_home_summary_puts_out_of_stock_apart_from_low(merchant_a):
 def test_a_stranger_at_home_is_sent_to_sign_in(client):
     r = client.get("/")
     assert r.status_code == 302 and r["Location"].startswith("/accounts/login/")
+
+
+@pytest.mark.django_db
+def test_home_never_says_stores_are_syncing_when_none_is_connected(merchant_a):
+    # Given: a merchant whose only store was disconnected
+    with tenant_scope(merchant_a.merchant):
+        gone = make_integration(merchant_a.merchant, name="Old shop")
+        Integration.objects.filter(pk=gone.pk).update(status=Integration.Status.DISCONNECTED)
+    # When: they open the home page
+    page = merchant_a.web.get("/").content.decode()
+    # Then: it says no store is connected and links to the stores, instead of "every store is syncing"
+    assert "Every connected store is syncing" not in page
+    assert "No store connected" in page and "Connect a store to bring its orders in" in page
+    # And once a store is connected and healthy, the reassurance is back
+    with tenant_scope(merchant_a.merchant):
+        fine = make_integration(merchant_a.merchant, name="Fine shop")
+        Integration.objects.filter(pk=fine.pk).update(last_success_at=timezone.now(),
+                                                      last_order_seen_at=timezone.now())
+    assert "No store connected" not in merchant_a.web.get("/").content.decode()

@@ -230,6 +230,21 @@ def test_verified_but_unparseable_json_is_stored_failed_with_the_reason_and_ackn
         assert not Order.objects.exists()
 
 
+def test_a_validly_signed_body_nested_past_the_parser_is_stored_failed_and_acknowledged(
+        merchant_a, shop_a, run_on_commit, client):
+    # Given: a signed body of 100,000 nested arrays (json.loads raises RecursionError on it)
+    body = b"[" * 100_000 + b"]" * 100_000
+    # When: it is delivered
+    response = run_on_commit(client, shop_a, "orders/create", body)
+    # Then: 200, like any unparseable body, and the delivery is stored failed with the reason, never retried
+    assert response.status_code == 200
+    [event] = _events(merchant_a.merchant)
+    assert (event.status, event.last_error, event.next_attempt_at, event.attempts) == (
+        WebhookEvent.Status.FAILED, "The body is not valid JSON: nested too deeply to parse.", None, 0)
+    with tenant_scope(merchant_a.merchant):
+        assert not Order.objects.exists()
+
+
 # ---------------------------------------------------------------- duplicates
 
 

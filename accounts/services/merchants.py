@@ -1,0 +1,124 @@
+"""Merchants (the tenant), the membership a signed-in user works in, and the merchant's settings."""
+
+from __future__ import annotations
+
+import logging
+import zoneinfo
+from functools import lru_cache
+from typing import Any
+
+from django.db import transaction
+
+from accounts.models import Membership, Merchant, User
+from accounts.registry import onboarding_steps
+from accounts.tenancy import tenant_scope, unscoped
+from core.address import address_clean
+from core.errors import PermissionDenied, ValidationFailed
+from core.iso_codes import CURRENCIES
+
+logger = logging.getLogger(__name__)
+
+
+def is_owner(*, merchant: Merchant, user: User) -> bool:
+    with tenant_scope(merchant):
+        return Membership.objects.filter(merchant=merchant, user=user, role=Membership.Role.OWNER).exists()
+
+
+def require_owner(*, merchant: Merchant, actor: User, action: str) -> None:
+    """Raise 403 `not_owner` unless `actor` owns `merchant` (`action` says what was refused)."""
+    if not is_owner(merchant=merchant, user=actor):
+        raise PermissionDenied(f"Only an owner can {action}.", code="not_owner")
+
+
+def merchant_create(*, name: str, owner: User, currency: str = "USD") -> Merchant:
+    """Create a tenant with its owner, then run the onboarding steps other apps declare.
+
+    Onboarding steps (accounts.registry.onboarding_steps, filled from AppConfig.ready()) let
+    apps above accounts give a new merchant what it needs (a default location, notification
+    settings) without accounts importing them.
+    """
+    with transaction.atomic():
+        merchant = Merchant.objects.create(name=name.strip() or owner.email, currency=currency)
+        with tenant_scope(merchant):
+            Membership.objects.create(merchant=merchant, user=owner, role=Membership.Role.OWNER)
+            for step in onboarding_steps.values():
+                step(merchant=merchant)
+    logger.info("accounts.merchant.created", extra={"merchant_id": merchant.pk})
+    return merchant
+
+
+def merchant_ensure_for_user(*, user: User, name: str | None = None) -> Merchant:
+    """Give a newly signed-up user their own merchant, once (sign-up and social sign-up both call this)."""
+    membership = membership_for_user(user)
+    if membership is not None:
+        return membership.merchant
+    default_name = name or (f"{user.first_name}'s shop".strip() if user.first_name else user.email.split("@")[0])
+    return merchant_create(name=default_name, owner=user)
+
+
+def membership_for_user(user: User, merchant_id: int | None = None) -> Membership | None:
+    """The membership a signed-in user works in: the one for `merchant_id` (the merchant they
+    chose in this session) while it still exists, else their oldest one.
+
+    Looked up on every request, so a removed membership ends access at the next request.
+    """
+    with unscoped("membership lookup for a signed-in user"):
+        memberships = Membership.objects.select_related("merchant").filter(user=user, merchant__is_active=True)
+        if merchant_id is not None:
+            chosen = memberships.filter(merchant_id=merchant_id).order_by().first()
+            if chosen is not None:
+                return chosen
+        return memberships.order_by("created_at", "id").first()
+
+
+# --- Merchant settings ------------------------------------------------------------------------
+
+SHIP_BY_DAYS_MAX = 30
+
+
+@lru_cache(maxsize=1)
+def time_zone_names() -> frozenset[str]:
+    """Every IANA zone name this machine's tz database knows, aliases included (what a merchant
+    may be set to); not the database's own entries ("localtime", "Factory", posix/, right/)."""
+    return frozenset(n for n in zoneinfo.available_timezones()
+                     if n not in ("localtime", "Factory", "posixrules") and not n.startswith(("posix/", "right/")))
+
+
+@lru_cache(maxsize=1)
+def time_zone_choices() -> tuple[str, ...]:
+    """The zones offered in the settings select: UTC and the Area/City names, sorted; the
+    legacy aliases (GB, US/Eastern) and Etc/GMT±N (whose sign is inverted) stay valid but unlisted."""
+    return ("UTC", *sorted(n for n in time_zone_names() if "/" in n and not n.startswith(("Etc/", "US/", "SystemV/"))))
+
+
+def merchant_update(*, merchant: Merchant, actor: User, name: str, currency: str, timezone_name: str,
+                    default_ship_by_days: int, address: dict[str, Any] | None) -> Merchant:
+    """Owners edit the merchant's name, currency, time zone, default ship-by days and ship-from
+    address; every bad field is reported at once (ValidationFailed details: {field: message})."""
+    require_owner(merchant=merchant, actor=actor, action="change the merchant's settings")
+    errors: dict[str, Any] = {}
+    name = " ".join((name or "").split())
+    if not name:
+        errors["name"] = "Required."
+    elif len(name) > 200:
+        errors["name"] = "At most 200 characters."
+    currency = (currency or "").strip().upper()
+    if currency not in CURRENCIES:
+        errors["currency"] = "Not an ISO 4217 currency code (e.g. USD, EUR, GBP)."
+    if timezone_name not in time_zone_names():
+        errors["timezone"] = "Not a time zone name (e.g. Europe/London)."
+    if not isinstance(default_ship_by_days, int) or not 0 <= default_ship_by_days <= SHIP_BY_DAYS_MAX:
+        errors["default_ship_by_days"] = f"A whole number of business days from 0 to {SHIP_BY_DAYS_MAX}."
+    try:
+        address = address_clean(address)
+    except ValidationFailed as exc:
+        errors.update(exc.details)
+    if errors:
+        raise ValidationFailed("Some settings are not valid.", code="invalid_settings", details=errors)
+    with transaction.atomic():
+        merchant = Merchant.objects.select_for_update().get(pk=merchant.pk)
+        merchant.name, merchant.currency, merchant.timezone = name, currency, timezone_name
+        merchant.default_ship_by_days, merchant.address = default_ship_by_days, address
+        merchant.save(update_fields=["name", "currency", "timezone", "default_ship_by_days", "address", "updated_at"])
+    logger.info("accounts.merchant.updated", extra={"merchant_id": merchant.pk})
+    return merchant
