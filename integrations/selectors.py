@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, QuerySet
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
@@ -51,6 +51,14 @@ def listing_list(*, merchant: Merchant, integration: Integration, matched: bool 
     if matched is not None:
         qs = qs.filter(product__isnull=not matched)
     return qs.order_by("id")
+
+
+def listing_first_push_changes(*, merchant: Merchant, integration: Integration, limit: int = 100) -> list[Listing]:
+    """Listings whose first push changed the store's quantity (from -> to), newest first: what connecting
+    did at the store, for the integration page."""
+    return list(Listing.objects.filter(merchant=merchant, integration=integration, first_pushed_at__isnull=False)
+                .exclude(first_push_from=F("first_push_to")).select_related("product")
+                .order_by("-first_pushed_at", "-id")[:limit])
 
 
 def integration_jobs(*, merchant: Merchant, integration: Integration, limit: int = 10) -> list[WorkerJob]:

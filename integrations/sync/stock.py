@@ -22,6 +22,7 @@ from django.utils import timezone
 from accounts.models import Merchant
 from integrations.channels.base import QuantityPush
 from integrations.http import AuthFailed, ChannelError
+from integrations.listings import integration_location_ids
 from integrations.models import Integration, Listing
 
 logger = logging.getLogger("integrations.sync")
@@ -116,7 +117,8 @@ def listings_push(*, merchant: Merchant, integration: Integration, product_ids: 
     if product_ids is not None:
         listings = listings.filter(product_id__in=set(product_ids))
     listings = list(listings.order_by("id"))
-    available = products_available(merchant=merchant, product_ids={lst.product_id for lst in listings})
+    available = products_available(merchant=merchant, product_ids={lst.product_id for lst in listings},
+                                   location_ids=integration_location_ids(integration))
     items, targets = [], []
     unchanged = 0
     for listing in listings:
@@ -144,6 +146,9 @@ def listings_push(*, merchant: Merchant, integration: Integration, product_ids: 
     ok, bad = [], []
     for listing, item, result in zip(targets, items, results, strict=True):
         if result.ok:
+            if listing.last_pushed_quantity is None:  # the first push: what it changed at the store is kept
+                listing.first_push_from, listing.first_push_to = item.previous_quantity, item.quantity
+                listing.first_pushed_at = now
             listing.last_pushed_quantity, listing.last_pushed_at = item.quantity, now
             listing.channel_quantity = result.channel_quantity if result.channel_quantity is not None else item.quantity
             listing.error, listing.error_at = "", None
@@ -155,7 +160,8 @@ def listings_push(*, merchant: Merchant, integration: Integration, product_ids: 
             bad.append(listing)
     with transaction.atomic():
         Listing.objects.bulk_update(ok, ["last_pushed_quantity", "last_pushed_at", "channel_quantity", "error",
-                                         "error_at", "updated_at"], batch_size=1000)
+                                         "error_at", "first_push_from", "first_push_to", "first_pushed_at",
+                                         "updated_at"], batch_size=1000)
         Listing.objects.bulk_update(bad, ["error", "error_at", "channel_quantity", "updated_at"], batch_size=1000)
     if bad:
         logger.info("integrations.push.refused_items", extra={"merchant_id": merchant.pk,
