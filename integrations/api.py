@@ -61,12 +61,20 @@ class ListingSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-ListingMatchedSerializer = inline_serializer("ListingMatched", {
-    **{name: field for name, field in ListingSerializer().get_fields().items()},
-    "opened": serializers.IntegerField(help_text="Opening stock written from the store's quantity (0: none)."),
-    "alias_remembered": serializers.BooleanField(help_text="The listing's SKU is now an alias for this store."),
-    "orders_matched": serializers.IntegerField(help_text="The store's waiting orders matched and reserved."),
-})
+class ListingMatchedSerializer(ListingSerializer):
+    """A listing just mapped, with what the mapping did besides (for the schema; the view adds the values)."""
+
+    opened = serializers.IntegerField(read_only=True,
+                                      help_text="Opening stock written from the store's quantity (0: none).")
+    alias_remembered = serializers.BooleanField(read_only=True,
+                                                help_text="The listing's SKU is now an alias for this store.")
+    orders_matched = serializers.IntegerField(read_only=True,
+                                              help_text="The store's waiting orders matched and reserved.")
+
+    class Meta(ListingSerializer.Meta):
+        fields = [*ListingSerializer.Meta.fields, "opened", "alias_remembered", "orders_matched"]
+        read_only_fields = fields
+
 FindingSerializer = inline_serializer("DoctorFinding", {
     "code": serializers.CharField(), "severity": serializers.ChoiceField(choices=["error", "warning", "info"]),
     "message": serializers.CharField(), "fix": serializers.CharField(),

@@ -13,8 +13,9 @@ class IntegrationsConfig(AppConfig):
         from integrations.registry import channel_package_register
         from integrations.selectors import integration_alerts, integration_choices
         from integrations.sync.stock import CONSUMER, stock_push_schedule
+        from integrations.sync.tracking import tracking_push_schedule
         from inventory.registry import availability_consumer_register
-        from orders.channels import store_alert_sources, store_choice_sources
+        from orders.channels import store_alert_sources, store_choice_sources, tracking_listeners
 
         # One line per channel: its package says what it is, the registries tell the lower apps.
         for package in (shopify, woocommerce, amazon):
@@ -31,3 +32,5 @@ class IntegrationsConfig(AppConfig):
         # marks commit (a debounced push per merchant); the beat fan-out is the safety net.
         availability_consumer_register(CONSUMER, "Pushes available quantities to connected channels.",
                                        on_marked=stock_push_schedule)
+        # Tracking leaves on commit the same way: orders calls this after a shipment's outbox row commits.
+        tracking_listeners.register("integrations", tracking_push_schedule)

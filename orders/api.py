@@ -8,6 +8,7 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
+    extend_schema_field,
     extend_schema_view,
     inline_serializer,
 )
@@ -75,16 +76,31 @@ class ShipmentLineSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class TrackingPushSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["none", "pending", "retrying", "sent", "failed"], help_text=(
+        "sent: the channel has it (sent_at); failed: the channel refused it (error, in its words; retry); "
+        "retrying: failed for now, tried again at next_attempt_at; pending: not sent yet; none: no channel."))
+    sent_at = serializers.DateTimeField(allow_null=True)
+    error = serializers.CharField()
+    attempts = serializers.IntegerField()
+    next_attempt_at = serializers.DateTimeField(allow_null=True)
+
+
 class ShipmentSerializer(serializers.ModelSerializer):
     lines = ShipmentLineSerializer(many=True, read_only=True)
     label_cost = serializers.DecimalField(source="label_cost_amount", max_digits=12, decimal_places=2)
     tracking_url = serializers.CharField(help_text="A URL, or empty until the carrier gives one.")
+    tracking_push = serializers.SerializerMethodField(help_text="Whether the tracking reached the order's channel.")
 
     class Meta:
         model = Shipment
         fields = ["id", "order", "status", "carrier", "service", "tracking_number", "tracking_url", "label_cost",
-                  "lines", "created_at", "shipped_at"]
+                  "lines", "created_at", "shipped_at", "tracking_push"]
         read_only_fields = fields
+
+    @extend_schema_field(TrackingPushSerializer)
+    def get_tracking_push(self, obj: Shipment) -> dict:
+        return TrackingPushSerializer(selectors.tracking_state(obj).as_dict()).data  # annotated by the selector
 
 
 class OrderEventSerializer(serializers.ModelSerializer):
@@ -423,6 +439,16 @@ class ShipmentViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveM
         shipment = selectors.shipment_get(merchant=self.merchant, pk=pk)
         services.shipment_cancel(merchant=self.merchant, shipment=shipment, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses={202: ShipmentSerializer, 409: OpenApiResponse(
+        description="tracking_sent (the channel has it) or no_tracking_push (no channel to tell)")})
+    @action(detail=True, methods=["post"], url_path="tracking-retry")
+    def tracking_retry(self, request, pk=None):
+        """Send the shipment's tracking to its channel again now (after the channel refused it)."""
+        shipment = selectors.shipment_get(merchant=self.merchant, pk=pk)
+        services.tracking_outbox_retry_now(merchant=self.merchant, shipment=shipment)
+        return Response(ShipmentSerializer(self.get_queryset().get(pk=shipment.pk)).data,
+                        status=status.HTTP_202_ACCEPTED)
 
 
 # --- remembered SKUs --------------------------------------------------------------------------------

@@ -251,6 +251,8 @@ class OrderDetailView(MerchantRequiredMixin, TemplateView):
         order = selectors.order_detail(merchant=self.merchant, pk=self.kwargs["pk"])
         lines = list(order.lines.all())
         shipments = list(order.shipments.all())
+        for shipment in shipments:
+            shipment.tracking = selectors.tracking_state(shipment)  # annotated by order_detail
         allowed = allowed_actions(order.status)
         # Units in a pending shipment are spoken for: the form offers (and pre-fills) only what is left.
         left = left_to_ship(lines, pending_in(shipments))
@@ -355,6 +357,19 @@ class ShipmentShipView(MerchantRequiredMixin, View):
                 carrier=request.POST.get("carrier") or None, tracking_number=request.POST.get("tracking_number") or None,
             )
             messages.success(request, f"Shipment {shipment.pk} shipped.")
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        return HttpResponseRedirect(reverse("order-detail", args=[shipment.order_id]))
+
+
+class ShipmentTrackingRetryView(MerchantRequiredMixin, View):
+    """POST: send a shipment's tracking to its channel again now (the channel refused it, or it is retrying)."""
+
+    def post(self, request, pk: int):
+        shipment = selectors.shipment_get(merchant=self.merchant, pk=pk)
+        try:
+            services.tracking_outbox_retry_now(merchant=self.merchant, shipment=shipment)
+            messages.success(request, f"Sending the tracking of shipment {shipment.pk} again.")
         except ApplicationError as exc:
             messages.error(request, exc.message)
         return HttpResponseRedirect(reverse("order-detail", args=[shipment.order_id]))

@@ -40,8 +40,10 @@ from orders.selectors.queue import (
     queue_page,
 )
 from orders.selectors.saved_views import saved_view_get, saved_view_list
+from orders.selectors.tracking import TrackingState, shipments_with_tracking, tracking_state
 
 __all__ = [
+    "TrackingState", "shipments_with_tracking", "tracking_state",
     "AGE_BUCKETS", "HomeSummary", "home_summary",
     "HISTORY_COUNT_CAP", "QUEUE_TABS", "SORTS", "SORT_LABELS", "TabCount", "default_sort", "order_queue", "parse_sort", "queue_counts",
     "queue_page", "saved_view_get", "saved_view_list", "order_is_late",

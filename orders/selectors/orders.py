@@ -17,6 +17,7 @@ from core.pagination import KeysetPage, keyset_page
 from core.parsing import DateRange, optional_id, optional_text, parse_bool, parse_id
 from orders.channels import MANUAL, channel_slugs, channels
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus, OrderTag, Shipment, ShipmentLine
+from orders.selectors.tracking import shipments_with_tracking
 from orders.workflow import INACTIVE, OPEN, SHIPPABLE
 
 # The work queue's tabs (orders.selectors.queue counts them): the slug, its label, and which orders it holds.
@@ -183,9 +184,9 @@ def order_detail(*, merchant: Merchant, pk: int | str) -> Order:
             Prefetch("lines", queryset=OrderLine.objects.filter(merchant=merchant).select_related("product")
                      .order_by("position", "id")),
             Prefetch("tag_rows", queryset=OrderTag.objects.filter(merchant=merchant)),
-            Prefetch("shipments", queryset=Shipment.objects.filter(merchant=merchant).prefetch_related(
-                Prefetch("lines", queryset=ShipmentLine.objects.filter(merchant=merchant).select_related("order_line"))
-            )),
+            Prefetch("shipments", queryset=shipments_with_tracking(Shipment.objects.filter(merchant=merchant))
+                     .prefetch_related(Prefetch("lines", queryset=ShipmentLine.objects.filter(merchant=merchant)
+                                                .select_related("order_line")))),
             Prefetch("events", queryset=OrderEvent.objects.filter(merchant=merchant).select_related("actor")
                      .order_by("id")),
         )
@@ -208,7 +209,7 @@ def shipment_get(*, merchant: Merchant, pk: int | str) -> Shipment:
 
 
 def shipment_list(*, merchant: Merchant, order: Order | None = None) -> QuerySet[Shipment]:
-    qs = Shipment.objects.filter(merchant=merchant)
+    qs = shipments_with_tracking(Shipment.objects.filter(merchant=merchant))
     if order is not None:
         qs = qs.filter(order=order)
     return qs.prefetch_related(

@@ -32,6 +32,7 @@ from orders.models import (
 )
 from orders.services import notifications
 from orders.services.reservations import order_flags_refresh, reservations_reconcile
+from orders.services.tracking import tracking_outbox_written
 from orders.workflow import (
     check_fulfillment,
     left_to_ship,
@@ -167,9 +168,10 @@ def _ship(
     order.first_shipped_at = order.first_shipped_at or now
     order_flags_refresh(order=order, lines=lines)
     order.save()
-    if order.channel != MANUAL:
+    if order.channel != MANUAL and order.integration_id is not None:  # a store to tell (demo orders have none)
         TrackingOutbox.objects.create(merchant=merchant, order=order, shipment=shipment,
                                       integration_id=order.integration_id, channel=order.channel)
+        tracking_outbox_written(merchant_id=merchant.pk)  # the push leaves on commit
     units = sum(sl.quantity for sl in shipment_lines)
     events = [OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.SHIPPED, actor=actor,
                          message=f"Shipment {shipment.pk} shipped ({units} unit(s))"
