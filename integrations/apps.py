@@ -9,12 +9,19 @@ class IntegrationsConfig(AppConfig):
         from integrations.channels.shopify import webhooks as shopify_webhooks
         from integrations.channels.shopify.credentials import shopify_credentials_validate
         from integrations.credentials import credential_validator_register
+        from integrations.listings import IMPORT_KIND
         from integrations.receivers import webhook_receiver_register
         from integrations.registry import channel_package_register
-        from integrations.selectors import integration_alerts, integration_choices
+        from integrations.selectors import (
+            integration_alerts,
+            integration_choices,
+            listings_import_summary,
+            product_listings,
+        )
         from integrations.sync.stock import CONSUMER, stock_push_schedule
         from integrations.sync.tracking import tracking_push_schedule
-        from inventory.registry import availability_consumer_register
+        from inventory.registry import availability_consumer_register, product_listing_sources
+        from jobs.registry import job_summary_register
         from orders.channels import store_alert_sources, store_choice_sources, tracking_listeners
 
         # One line per channel: its package says what it is, the registries tell the lower apps.
@@ -34,3 +41,6 @@ class IntegrationsConfig(AppConfig):
                                        on_marked=stock_push_schedule)
         # Tracking leaves on commit the same way: orders calls this after a shipment's outbox row commits.
         tracking_listeners.register("integrations", tracking_push_schedule)
+        # The product page lists each store's listing with the last quantity pushed and when.
+        product_listing_sources.register("integrations", product_listings)
+        job_summary_register(IMPORT_KIND, listings_import_summary)

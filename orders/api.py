@@ -23,6 +23,7 @@ from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
 from inventory.models import SkuAlias
 from orders import selectors, services
+from orders.carriers import CARRIERS, carrier_clean
 from orders.channels import store_choices, store_key
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus, Shipment, ShipmentLine
 from orders.services.bulk import JOB_MAX as BULK_JOB_MAX
@@ -184,7 +185,11 @@ class ShipmentLineInput(serializers.Serializer):
 class ShipmentInput(serializers.Serializer):
     lines = ShipmentLineInput(many=True, required=False,
                               help_text="Omit to ship everything still to ship.")
-    carrier = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
+    carrier = serializers.CharField(required=False, allow_blank=True, default="", max_length=64, help_text=(
+        "A carrier code (" + ", ".join(c.code for c in CARRIERS) + ") or its name, or \"other\" with carrier_name. "
+        "The shipment stores the carrier's name; a listed carrier's tracking link is built when none is given."))
+    carrier_name = serializers.CharField(required=False, allow_blank=True, default="", max_length=64,
+                                         help_text="The carrier's name, with carrier \"other\".")
     service = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
     tracking_number = serializers.CharField(required=False, allow_blank=True, default="", max_length=128)
     tracking_url = serializers.URLField(required=False, allow_blank=True, default="", max_length=500)
@@ -222,7 +227,11 @@ class BulkInput(serializers.Serializer):
 
 
 class ShipmentMarkInput(serializers.Serializer):
-    carrier = serializers.CharField(required=False, max_length=64)
+    carrier = serializers.CharField(required=False, allow_blank=True, default="", max_length=64, help_text=(
+        "A carrier code (" + ", ".join(c.code for c in CARRIERS) + ") or its name, or \"other\" with carrier_name. "
+        "The shipment stores the carrier's name; a listed carrier's tracking link is built when none is given."))
+    carrier_name = serializers.CharField(required=False, allow_blank=True, default="", max_length=64,
+                                         help_text="The carrier's name, with carrier \"other\".")
     tracking_number = serializers.CharField(required=False, max_length=128)
     tracking_url = serializers.URLField(required=False, max_length=500)
 
@@ -362,7 +371,8 @@ class OrderViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
             left = left_to_ship(lines, pending_in(order.shipments.all()))
             requests = [services.ShipmentLineRequest(order_line_id=pk, quantity=q) for pk, q in left.items() if q > 0]
         shipment = services.shipment_create(
-            merchant=self.merchant, order=order, lines=requests, actor=request.user, carrier=v["carrier"],
+            merchant=self.merchant, order=order, lines=requests, actor=request.user,
+            carrier=carrier_clean(v["carrier"], v["carrier_name"]),
             service=v["service"], tracking_number=v["tracking_number"], tracking_url=v["tracking_url"], ship=v["ship"],
         )
         shipment = selectors.shipment_list(merchant=self.merchant).get(pk=shipment.pk)
@@ -427,8 +437,10 @@ class ShipmentViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveM
         shipment = selectors.shipment_get(merchant=self.merchant, pk=pk)
         data = ShipmentMarkInput(data=request.data)
         data.is_valid(raise_exception=True)
+        v = dict(data.validated_data)
+        carrier = carrier_clean(v.pop("carrier"), v.pop("carrier_name"))
         services.shipment_mark_shipped(merchant=self.merchant, shipment=shipment, actor=request.user,
-                                       **data.validated_data)
+                                       carrier=carrier or None, **v)
         return Response(ShipmentSerializer(self.get_queryset().get(pk=shipment.pk)).data)
 
     @extend_schema(request=None, responses={204: None, 409: OpenApiResponse(

@@ -610,3 +610,26 @@ def test_the_api_refuses_another_merchants_location(merchant_a, merchant_b, stor
 
     assert response.status_code == 400
     assert response.json()["error"]["details"]["fields"]["location_ids"] == [f"Unknown location id(s): {theirs.pk}."]
+
+
+def test_the_product_page_lists_each_stores_listing_with_the_last_push(merchant_a, merchant_b, listed_store):
+    m = merchant_a.merchant
+    pushed_at = timezone.now()
+    with tenant_scope(m):
+        product = Product.objects.get(merchant=m, sku="SHIRT-S")
+        other = make_integration(m, name="Outlet shop")
+        Listing.objects.filter(merchant=m, external_id="101").update(last_pushed_at=pushed_at, channel_quantity=5)
+        Listing.objects.create(merchant=m, integration=other, external_id="900", sku="SHIRT-S", title="Shirt S outlet",
+                               product=product, error="Shopify refused the quantity")
+    with tenant_scope(merchant_b.merchant):
+        theirs = make_integration(merchant_b.merchant, name="Their shop")
+        Listing.objects.create(merchant=merchant_b.merchant, integration=theirs, external_id="1", sku="SHIRT-S")
+
+    r = merchant_a.web.get(f"/inventory/products/{product.pk}/")
+
+    listings = r.context["listings"]
+    assert [(x.store, x.title, x.last_pushed_quantity, x.last_pushed_at) for x in listings] == [
+        ("Main shop", "Shirt S", 5, pushed_at), ("Outlet shop", "Shirt S outlet", None, None)]
+    body = _text(r)
+    assert "In your stores" in body and "Shopify refused the quantity" in body and "Their shop" not in body
+    assert f'href="/integrations/{other.pk}/"' in body

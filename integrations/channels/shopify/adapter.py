@@ -26,6 +26,7 @@ from integrations.channels.base import (
     TrackingResult,
     WebhookSubscription,
 )
+from integrations.channels.shopify.carriers import tracking_company
 from integrations.channels.shopify.client import MAX_QUERY_COST, ShopifyClient
 from integrations.channels.shopify.mapping import gid_number, order_from_graphql, to_gid
 from integrations.http import HttpClient, Rejected, Transient
@@ -333,7 +334,7 @@ class ShopifyAdapter(ChannelAdapter):
         (a void and re-ship), the new tracking on the existing one. Exactly once in effect: a fulfillment
         of this order already carrying this tracking number is ours (an earlier attempt whose answer was
         lost) and is returned instead of fulfilling again."""
-        tracking = {"company": push.carrier, "number": push.tracking_number}
+        tracking = {"company": tracking_company(push.carrier), "number": push.tracking_number}
         if push.tracking_url:
             tracking["url"] = push.tracking_url
         if push.previous_fulfillment_id:

@@ -101,3 +101,18 @@ def test_orders_of_no_store_write_no_tracking_row(merchant_a, django_capture_on_
     assert body["tracking_push"]["status"] == "none"
     retry = merchant_a.api.post(f"/api/v1/shipments/{shipment.pk}/tracking-retry/")
     assert (retry.status_code, retry.json()["error"]["code"]) == (409, "no_tracking_push")
+
+
+def test_a_listed_carrier_reaches_shopify_by_its_tracking_company_name(
+        merchant_a, shopify_fake, channel_settings, django_capture_on_commit_callbacks):
+    with tenant_scope(merchant_a.merchant):
+        _store, (order, _other) = _connected_with_orders(merchant_a, shopify_fake)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = merchant_a.api.post(f"/api/v1/orders/{order.pk}/shipments/",
+                                       {"carrier": "dhl_express", "tracking_number": "JD014600003828"}, format="json")
+
+    assert response.status_code == 201, response.content
+    (create,) = _fulfillments(shopify_fake)
+    assert create.variables["f"]["trackingInfo"]["company"] == "DHL Express"
+    assert create.variables["f"]["trackingInfo"]["number"] == "JD014600003828"
