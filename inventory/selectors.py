@@ -242,6 +242,17 @@ def products_available(
     return out
 
 
+def products_without_stock_history(*, merchant: Merchant, product_ids: Iterable[int]) -> set[int]:
+    """The products (not bundles: their components hold the stock) that never had a stock movement: we hold
+    no truth for them yet, so their 0 is not pushed over a store's count (issue 14's 52 -> 0)."""
+    ids = set(product_ids)
+    if not ids:
+        return set()
+    moved = StockMovement.objects.filter(merchant=merchant, product_id=OuterRef("pk"))
+    return set(Product.objects.filter(merchant=merchant, pk__in=ids, is_bundle=False).alias(moved=Exists(moved))
+               .filter(moved=False).values_list("pk", flat=True))
+
+
 def product_available(*, merchant: Merchant, product_id: int) -> int:
     """Available units summed over locations; bundles computed from their components."""
     return products_available(merchant=merchant, product_ids=[product_id]).get(product_id, 0)

@@ -106,7 +106,7 @@ def listings_push(*, merchant: Merchant, integration: Integration, product_ids: 
     """Push the integration's listings of `product_ids` (all matched listings when None) whose computed
     quantity differs from what the channel holds; one adapter bulk call, one result per listing."""
     from integrations.sync.common import RETRYABLE, ChannelSession, sync_failed, sync_succeeded
-    from inventory.selectors import products_available
+    from inventory.selectors import products_available, products_without_stock_history
 
     current = Integration.objects.filter(merchant=merchant, pk=integration.pk).values_list("status", flat=True).first()
     location = integration.settings.get("location_external_id") or ""
@@ -117,10 +117,15 @@ def listings_push(*, merchant: Merchant, integration: Integration, product_ids: 
     if product_ids is not None:
         listings = listings.filter(product_id__in=set(product_ids))
     listings = list(listings.order_by("id"))
+    # A product we hold no truth for (no stock movement ever) is not pushed unless the merchant set the
+    # listing's quantity: its 0 would overwrite the store's real count. Its opening stock pushes it.
+    no_truth = products_without_stock_history(merchant=merchant, product_ids={lst.product_id for lst in listings})
+    waiting = [lst for lst in listings if lst.product_id in no_truth and lst.override_quantity is None]
+    listings = [lst for lst in listings if lst not in waiting]
     available = products_available(merchant=merchant, product_ids={lst.product_id for lst in listings},
                                    location_ids=integration_location_ids(integration))
     items, targets = [], []
-    unchanged = 0
+    unchanged = len(waiting)
     for listing in listings:
         quantity = listing_quantity(available=available.get(listing.product_id, 0), rules=integration.settings,
                                     listing=listing)

@@ -155,3 +155,28 @@ def test_mapping_a_listing_remembers_the_stores_alias_and_reserves_the_waiting_o
     assert sorted(lines.values_list("product_id", "quantity_reserved")) == [(product.pk, 1), (product.pk, 1)]
     assert _levels(merchant, "PINK-NANO") == (10, 2)
     assert not Order.objects.filter(merchant=merchant, lines__sku=SKU, needs_attention=True).exists()
+
+
+def test_a_product_without_history_is_not_pushed_while_the_stores_quantity_is_unknown(
+        scope_a, shopify_fake, channel_settings):
+    from integrations.sync import listings_push
+
+    # given a store showing 52, and a listing of it whose quantity we have not seen, mapped to a new product
+    merchant = scope_a.merchant
+    store = connect_store(shopify_fake, merchant, stock=5)
+    run_connect(merchant, store.integration)
+    _set_shop(store, SKU, 52)
+    fresh = make_product(merchant, "FRESH")
+    Listing.objects.filter(merchant=merchant, sku=SKU).update(product=fresh, channel_quantity=None,
+                                                              last_pushed_quantity=None)
+
+    # when the store's listings are pushed
+    result = listings_push(merchant=merchant, integration=store.integration)
+
+    # then nothing is sent for it: we hold no truth for FRESH, and the store keeps its 52
+    assert _shop_available(store) == 52
+    assert Listing.objects.get(merchant=merchant, sku=SKU).last_pushed_quantity is None
+    item = f"gid://shopify/InventoryItem/{_variant(store).inventory_item_id}"
+    sent = [q["inventoryItemId"] for call in shopify_fake.calls(root_field="inventorySetQuantities")
+            for q in call.variables["input"]["quantities"]]
+    assert item not in sent and len(sent) == result["pushed"] == 3  # the other three variants, ours known
