@@ -181,17 +181,18 @@ def listings_import_start(*, merchant: Merchant, actor: User | None, integration
     if all_unmatched is not None:
         if all_unmatched is not True:
             raise _fields_error("all_unmatched must be true.", {"all_unmatched": ["Send true, or listing_ids."]})
-        ids = list(Listing.objects.filter(merchant=merchant, integration=integration, product__isnull=True)
-                   .order_by("id").values_list("pk", flat=True))
+        total = Listing.objects.filter(merchant=merchant, integration=integration, product__isnull=True).count()
+        params: dict[str, Any] = {"integration_id": integration.pk, "all_unmatched": True}
     else:
         ids = _listing_ids(listing_ids)
         found = set(Listing.objects.filter(merchant=merchant, integration=integration, pk__in=ids)
                     .values_list("pk", flat=True))
         if len(found) != len(ids):
             raise NotFound("No such listing.", details={"listing_ids": [i for i in ids if i not in found][:20]})
-    job = job_create(merchant=merchant, kind=IMPORT_KIND, total=len(ids), created_by=actor, max_attempts=3,
-                     description=f"Import {len(ids)} listing(s) of {integration.name} as products",
-                     params={"integration_id": integration.pk, "listing_ids": ids})
+        total = len(ids)
+        params = {"integration_id": integration.pk, "listing_ids": ids}
+    job = job_create(merchant=merchant, kind=IMPORT_KIND, total=total, created_by=actor, max_attempts=3,
+                     description=f"Import {total} listing(s) of {integration.name} as products", params=params)
     enqueue_on_commit(IMPORT_TASK, merchant_id=merchant.pk, job_id=job.pk)
     return job
 
@@ -213,9 +214,12 @@ def listings_import_run(*, merchant: Merchant, job_id: int) -> str:
         return "missing"
     result = {"created": 0, "mapped": 0, "skipped": 0, "failed": 0, "opened_units": 0, "orders_matched": 0,
               "errors": []}
-    ids = list(job.params.get("listing_ids") or [])
-    for done, listing in enumerate(Listing.objects.filter(merchant=merchant, integration=integration, pk__in=ids)
-                                   .order_by("id").iterator(), start=1):
+    chosen = Listing.objects.filter(merchant=merchant, integration=integration)
+    if job.params.get("all_unmatched"):  # those unmatched when the job runs (a retry skips what it did)
+        chosen = chosen.filter(product__isnull=True)
+    else:
+        chosen = chosen.filter(pk__in=list(job.params.get("listing_ids") or []))
+    for done, listing in enumerate(chosen.order_by("id").iterator(), start=1):
         try:
             if listing.product_id is not None or not listing.sku.strip():
                 result["skipped"] += 1

@@ -568,7 +568,8 @@ def test_import_unmatched_listings_from_the_page_starts_a_job(merchant_a, listed
 
     with tenant_scope(merchant_a.merchant):
         jobs = list(WorkerJob.objects.filter(kind="integrations.listings_import").order_by("id"))
-    assert [job.params["listing_ids"] for job in jobs] == [[mug.pk], [mug.pk, _listing(merchant_a, "103").pk]]
+    assert [job.params.get("listing_ids") for job in jobs] == [[mug.pk], None]
+    assert [job.params.get("all_unmatched") for job in jobs] == [None, True]
     assert f"Importing 1 listing(s) as products (job {jobs[0].pk})." in _text(chosen)
     assert f"Importing 2 listing(s) as products (job {jobs[1].pk})." in _text(everything)
     assert "Choose listings from the list." in _text(bad)
