@@ -144,9 +144,12 @@ def listings_auto_matched(*, merchant: Merchant, integration: Integration, exter
     """Listings an import matched by SKU for the first time: each product without stock history opens with
     the store's quantity (`quantities` by external id, as the page listed them). Returns the products opened."""
     opened = 0
-    rows = Listing.objects.filter(merchant=merchant, integration=integration, external_id__in=list(external_ids),
-                                  product__isnull=False).select_related("product").order_by("id")
-    for row in rows:
+    rows = list(Listing.objects.filter(merchant=merchant, integration=integration, external_id__in=list(external_ids),
+                                       product__isnull=False).select_related("product").order_by("id"))
+    # One query finds the products with no truth of ours; a product with a history (the usual case) costs nothing.
+    no_truth = inventory_selectors.products_without_stock_history(merchant=merchant,
+                                                                  product_ids={row.product_id for row in rows})
+    for row in (row for row in rows if row.product_id in no_truth):
         if row.channel_quantity is None and row.external_id in quantities:
             row.channel_quantity = quantities[row.external_id]
         if listing_opening(merchant=merchant, integration=integration, listing=row, sku=row.sku.strip()):

@@ -243,14 +243,17 @@ def products_available(
 
 
 def products_without_stock_history(*, merchant: Merchant, product_ids: Iterable[int]) -> set[int]:
-    """The products (not bundles: their components hold the stock) that never had a stock movement: we hold
-    no truth for them yet, so their 0 is not pushed over a store's count (issue 14's 52 -> 0)."""
+    """The products (not bundles: their components hold the stock) that never had a stock movement nor hold
+    any unit: we hold no truth for them yet, so their 0 is not pushed over a store's count (issue 14's
+    52 -> 0), and a store's quantity may become their opening stock. The one rule for both."""
     ids = set(product_ids)
     if not ids:
         return set()
     moved = StockMovement.objects.filter(merchant=merchant, product_id=OuterRef("pk"))
-    return set(Product.objects.filter(merchant=merchant, pk__in=ids, is_bundle=False).alias(moved=Exists(moved))
-               .filter(moved=False).values_list("pk", flat=True))
+    held = StockLevel.objects.filter(merchant=merchant, product_id=OuterRef("pk")).exclude(on_hand=0, reserved=0)
+    return set(Product.objects.filter(merchant=merchant, pk__in=ids, is_bundle=False)
+               .alias(moved=Exists(moved), held=Exists(held)).filter(moved=False, held=False)
+               .values_list("pk", flat=True))
 
 
 def product_available(*, merchant: Merchant, product_id: int) -> int:

@@ -14,15 +14,16 @@ from django.db import transaction
 
 from accounts.models import Merchant, User
 from inventory.models import Product, StockMovement
-from inventory.selectors import location_get
+from inventory.selectors import location_get, products_without_stock_history
 from inventory.services.stock import AdjustLine, stock_adjust_many
 
 logger = logging.getLogger(__name__)
 
 
 def product_has_stock_history(*, merchant: Merchant, product_id: int) -> bool:
-    """Has the product ever had a stock movement (received, counted, reserved, opened...)?"""
-    return StockMovement.objects.filter(merchant=merchant, product_id=product_id).exists()
+    """Do we hold a truth for the product: a stock movement ever (received, counted, reserved, opened...) or
+    a unit on hand or reserved? (inventory.selectors.products_without_stock_history, the one rule.)"""
+    return not products_without_stock_history(merchant=merchant, product_ids=[product_id])
 
 
 @transaction.atomic
