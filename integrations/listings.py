@@ -88,9 +88,13 @@ def listing_matched(*, merchant: Merchant, integration: Integration, listing: Li
     alias = False
     if sku and sku.lower() != product.sku.lower() and not inventory_selectors.product_map_by_sku(
             merchant=merchant, skus=[sku]):
-        inventory_services.sku_alias_remember(merchant=merchant, sku=sku, product=product, actor=actor,
-                                              store_key=store_key(integration.pk))
-        alias = True
+        try:
+            inventory_services.sku_alias_remember(merchant=merchant, sku=sku, product=product, actor=actor,
+                                                  store_key=store_key(integration.pk))
+            alias = True
+        except ValidationFailed:  # a SKU too long to remember: the mapping stands, its orders still match below
+            logger.info("integrations.listing.alias_refused",
+                        extra={"merchant_id": merchant.pk, "listing_id": listing.pk})
     orders = orders_services.order_lines_map_store_sku(merchant=merchant, integration_id=integration.pk, sku=sku,
                                                         product=product, actor=actor) if sku else []
     logger.info("integrations.listing.matched", extra={
