@@ -12,6 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from core.api import CursorPagination, MerchantViewMixin
+from core.errors import ValidationFailed
 from core.parsing import parse_bool
 from core.receivers import webhook_path
 from integrations import selectors, services
@@ -56,9 +57,24 @@ class ListingSerializer(serializers.ModelSerializer):
         model = Listing
         fields = ["id", "integration", "external_id", "channel_ref", "sku", "title", "product", "product_sku",
                   "override_quantity", "is_push_disabled", "last_pushed_quantity", "last_pushed_at",
+                  "first_push_from", "first_push_to", "first_pushed_at",
                   "channel_quantity", "error", "error_at", "created_at", "updated_at"]
         read_only_fields = fields
 
+
+class ListingMatchedSerializer(ListingSerializer):
+    """A listing just mapped, with what the mapping did besides (for the schema; the view adds the values)."""
+
+    opened = serializers.IntegerField(read_only=True,
+                                      help_text="Opening stock written from the store's quantity (0: none).")
+    alias_remembered = serializers.BooleanField(read_only=True,
+                                                help_text="The listing's SKU is now an alias for this store.")
+    orders_matched = serializers.IntegerField(read_only=True,
+                                              help_text="The store's waiting orders matched and reserved.")
+
+    class Meta(ListingSerializer.Meta):
+        fields = [*ListingSerializer.Meta.fields, "opened", "alias_remembered", "orders_matched"]
+        read_only_fields = fields
 
 FindingSerializer = inline_serializer("DoctorFinding", {
     "code": serializers.CharField(), "severity": serializers.ChoiceField(choices=["error", "warning", "info"]),
@@ -87,8 +103,15 @@ class IntegrationCreateInput(serializers.Serializer):
 class IntegrationUpdateInput(serializers.Serializer):
     name = serializers.CharField(max_length=services.NAME_MAX, required=False)
     settings = serializers.DictField(required=False, help_text=(
-        "Partial: backfill_days, location_external_id, buffer_units, percent, max_quantity, zero_at_or_below."))
+        "Partial: backfill_days, location_external_id, buffer_units, percent, max_quantity, zero_at_or_below, "
+        "location_ids (our locations whose stock feeds this store; null or [] for all)."))
     credentials = serializers.DictField(required=False, help_text="Write-only: replaces the stored credentials.")
+
+
+class ListingImportInput(serializers.Serializer):
+    listing_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False,
+                                        help_text="The listings to import; or all_unmatched.")
+    all_unmatched = serializers.BooleanField(required=False, help_text="true: every unmatched listing of the store.")
 
 
 class ListingMapInput(serializers.Serializer):
@@ -179,7 +202,7 @@ class IntegrationViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.Retrie
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(ListingSerializer(page, many=True).data)
 
-    @extend_schema(request=ListingMapInput, responses={200: ListingSerializer, 400: OpenApiResponse(
+    @extend_schema(request=ListingMapInput, responses={200: ListingMatchedSerializer, 400: OpenApiResponse(
         description="unknown_sku")})
     @action(detail=True, methods=["post"], url_path="listings/<id:listing_id>/map")
     def listing_map(self, request, pk=None, listing_id=None):
@@ -188,7 +211,41 @@ class IntegrationViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.Retrie
                                         pk=listing_id)
         data = ListingMapInput(data=request.data)
         data.is_valid(raise_exception=True)
-        listing = services.listing_map(merchant=self.merchant, actor=request.user, listing=listing,
+        matched = services.listing_map(merchant=self.merchant, actor=request.user, listing=listing,
                                        sku=data.validated_data["sku"])
-        return Response(ListingSerializer(selectors.listing_list(merchant=self.merchant, integration=integration)
-                                          .get(pk=listing.pk)).data)
+        return self._matched(integration, matched)
+
+    def _matched(self, integration: Integration, matched: services.Matched, **kwargs) -> Response:
+        listing = selectors.listing_get(merchant=self.merchant, integration=integration, pk=matched.listing.pk)
+        return Response({**ListingSerializer(listing).data, "opened": matched.opened, "alias_remembered": matched.alias,
+                         "orders_matched": matched.orders}, **kwargs)
+
+    @extend_schema(request=None, responses={201: ListingMatchedSerializer, 400: OpenApiResponse(
+        description="validation_failed (the listing has no SKU) or duplicate_sku"), 409: OpenApiResponse(
+        description="listing_already_mapped")})
+    @action(detail=True, methods=["post"], url_path="listings/<id:listing_id>/create-product")
+    def listing_create_product(self, request, pk=None, listing_id=None):
+        """A product from an unmatched listing; the store's quantity becomes its opening stock (the first
+        push changes nothing at the store), and the store's orders waiting on the SKU are reserved."""
+        integration = self._get(pk)
+        listing = selectors.listing_get(merchant=self.merchant, integration=integration, pk=listing_id)
+        matched = services.listing_create_product(merchant=self.merchant, actor=request.user, listing=listing)
+        return self._matched(integration, matched, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ListingImportInput, responses={202: JobRefSerializer, 400: OpenApiResponse(
+        description="validation_failed: details.fields names the bad field"), 404: OpenApiResponse(
+        description="a listing id that is not one of this store's listings"), 409: OpenApiResponse(
+        description="integration_disconnected")})
+    @action(detail=True, methods=["post"], url_path="listings/import")
+    def listings_import(self, request, pk=None):
+        """"Import unmatched listings as products": all of them or those chosen, as a job."""
+        integration = self._get(pk)
+        body = request.data if isinstance(request.data, dict) else None
+        if body is None or set(body) - {"listing_ids", "all_unmatched"}:
+            raise ValidationFailed("Send {\"listing_ids\": [...]} or {\"all_unmatched\": true}.",
+                                   details={"fields": {"body": ["Only listing_ids or all_unmatched."]}})
+        job = services.listings_import_start(merchant=self.merchant, actor=request.user, integration=integration,
+                                             listing_ids=body.get("listing_ids"),
+                                             all_unmatched=body.get("all_unmatched"))
+        job.refresh_from_db(fields=["status"])
+        return Response({"job": job.pk, "status": job.status}, status=status.HTTP_202_ACCEPTED)

@@ -8,11 +8,19 @@ class IntegrationsConfig(AppConfig):
         # Function-level imports: ready() runs once every app is loaded; at module level these would
         # import models before the app registry is ready.
         from integrations.channels import amazon, shopify, woocommerce
+        from integrations.listings import IMPORT_KIND
         from integrations.registry import channel_package_register
-        from integrations.selectors import integration_alerts, integration_choices
+        from integrations.selectors import (
+            integration_alerts,
+            integration_choices,
+            listings_import_summary,
+            product_listings,
+        )
         from integrations.sync.stock import CONSUMER, stock_push_schedule
-        from inventory.registry import availability_consumer_register
-        from orders.channels import store_alert_sources, store_choice_sources
+        from integrations.sync.tracking import tracking_push_schedule
+        from inventory.registry import availability_consumer_register, product_listing_sources
+        from jobs.registry import job_summary_register
+        from orders.channels import store_alert_sources, store_choice_sources, tracking_listeners
 
         # One call per channel: its package is everything it is (adapter, connect form and validator,
         # install flow, webhook receiver, periodic tasks), and registering it tells the lower apps.
@@ -28,3 +36,8 @@ class IntegrationsConfig(AppConfig):
         # marks commit (a debounced push per merchant); the beat fan-out is the safety net.
         availability_consumer_register(CONSUMER, "Pushes available quantities to connected channels.",
                                        on_marked=stock_push_schedule)
+        # Tracking leaves on commit the same way: orders calls this after a shipment's outbox row commits.
+        tracking_listeners.register("integrations", tracking_push_schedule)
+        # The product page lists each store's listing with the last quantity pushed and when.
+        product_listing_sources.register("integrations", product_listings)
+        job_summary_register(IMPORT_KIND, listings_import_summary)

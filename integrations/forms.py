@@ -47,12 +47,19 @@ class PushRulesForm(forms.Form):
     location_external_id = forms.CharField(required=False, max_length=64, label="Channel location id",
                                            help_text="Where stock is pushed. \"Test connection\" lists the store's locations here.")
 
+    location_ids = forms.TypedMultipleChoiceField(
+        required=False, coerce=int, choices=[], widget=forms.CheckboxSelectMultiple, label="Our locations feeding this store",
+        help_text="The quantity pushed sums only these. None ticked: all locations.")
+
     NULLABLE = ("max_quantity", "zero_at_or_below")
 
-    def __init__(self, *args, locations: list[dict] | None = None, **kwargs):
+    def __init__(self, *args, locations: list[dict] | None = None, our_locations: list[tuple[int, str]] | None = None,
+                 **kwargs):
         """`locations`: the store's locations as the last connection test listed them
-        ({external_id, name, is_primary}); with them the location is a choice, not an id to type."""
+        ({external_id, name, is_primary}); with them the location is a choice, not an id to type.
+        `our_locations`: the merchant's own locations (id, name), to choose which feed the store."""
         super().__init__(*args, **kwargs)
+        self.fields["location_ids"].choices = list(our_locations or [])
         if locations:
             current = str(self.initial.get("location_external_id") or "")
             choices = [(str(loc["external_id"]), f"{loc['name']}{' (primary)' if loc.get('is_primary') else ''}")
@@ -70,6 +77,8 @@ class PushRulesForm(forms.Form):
         for name, value in self.cleaned_data.items():
             if name == "location_external_id":
                 changes[name] = value.strip() or None
+            elif name == "location_ids":
+                changes[name] = sorted(value) or None
             elif value is not None:
                 changes[name] = value
             elif name in self.NULLABLE:

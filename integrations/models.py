@@ -87,6 +87,11 @@ class Listing(TenantOwnedModel):
     last_pushed_quantity = models.IntegerField(null=True, blank=True)
     last_pushed_at = models.DateTimeField(null=True, blank=True)
     channel_quantity = models.IntegerField(null=True, blank=True, help_text="Last seen from the channel.")
+    # What our first push changed at the store (the integration page lists it): the channel's quantity
+    # before, ours after, and when. Empty until the listing's first push.
+    first_push_from = models.IntegerField(null=True, blank=True)
+    first_push_to = models.IntegerField(null=True, blank=True)
+    first_pushed_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True, help_text="The channel's reason for a refused push.")
     # A push the channel accepted but decides later (a feed): its reference and the quantity sent, until
     # the engine reads the outcome back (integrations.sync.stock.pushes_pending_read).

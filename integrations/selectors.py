@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, QuerySet
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
@@ -16,7 +16,9 @@ from core.errors import NotFound
 from integrations.models import Integration, Listing
 from integrations.registry import channel_packages
 from inventory.models import Product
+from inventory.registry import ProductListing
 from jobs.models import WorkerJob
+from jobs.registry import JobSummary
 from orders.channels import StoreAlert
 
 SYNC_LAG_WARNING = timedelta(hours=24)
@@ -52,6 +54,41 @@ def listing_list(*, merchant: Merchant, integration: Integration, matched: bool 
     if matched is not None:
         qs = qs.filter(product__isnull=not matched)
     return qs.order_by("id")
+
+
+def listing_first_push_changes(*, merchant: Merchant, integration: Integration, limit: int = 100) -> list[Listing]:
+    """Listings whose first push changed the store's quantity (from -> to), newest first: what connecting
+    did at the store, for the integration page."""
+    return list(Listing.objects.filter(merchant=merchant, integration=integration, first_pushed_at__isnull=False)
+                .exclude(first_push_from=F("first_push_to")).select_related("product")
+                .order_by("-first_pushed_at", "-id")[:limit])
+
+
+def product_listings(merchant: Merchant, product_id: int) -> list[ProductListing]:
+    """Each store's listing of a product with the last quantity pushed and when: the product page's
+    "In your stores" (inventory.registry.product_listing_sources)."""
+    rows = (Listing.objects.filter(merchant=merchant, product_id=product_id).select_related("integration")
+            .order_by("integration__name", "integration_id", "id")[:100])
+    return [ProductListing(store=row.integration.name, title=row.title, sku=row.sku,
+                           last_pushed_quantity=row.last_pushed_quantity, last_pushed_at=row.last_pushed_at,
+                           channel_quantity=row.channel_quantity, error=row.error,
+                           url=reverse("integration-detail", args=[row.integration_id]))
+            for row in rows]
+
+
+def listings_import_summary(job: WorkerJob) -> JobSummary:
+    """The job page's words for "Import unmatched listings as products"."""
+    r = job.result or {}
+    lines = [f"{r.get('created', 0):,} product(s) created, {r.get('mapped', 0):,} listing(s) mapped to a product "
+             f"that had their SKU, {r.get('skipped', 0):,} skipped (no SKU or already matched).",
+             f"Opening stock from the store: {r.get('opened_units', 0):,} unit(s); "
+             f"{r.get('orders_matched', 0):,} waiting order(s) matched and reserved."]
+    if r.get("failed"):
+        lines.append(f"{r['failed']:,} failed: " + "; ".join(
+            f"{e.get('sku') or e.get('listing_id')}: {e.get('error')}" for e in r.get("errors") or []))
+    integration_id = (job.params or {}).get("integration_id")
+    links = [("The store", reverse("integration-detail", args=[integration_id]))] if integration_id else []
+    return JobSummary(lines=lines, links=links)
 
 
 def integration_jobs(*, merchant: Merchant, integration: Integration, limit: int = 10) -> list[WorkerJob]:

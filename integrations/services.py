@@ -19,17 +19,23 @@ from accounts.models import Merchant, User
 from core.enqueue import enqueue_on_commit
 from core.errors import Conflict, ValidationFailed
 from core.http import AuthFailed, ExternalError
-from integrations.models import Integration, Listing
+from integrations.listings import (  # noqa: F401  (the listing services live there; re-exported for callers)
+    Matched,
+    listing_create_product,
+    listing_map,
+    listings_import_run,
+    listings_import_start,
+)
+from integrations.models import Integration
 from integrations.registry import channel_packages
-from inventory.selectors import product_resolve_skus
-from inventory.services import product_create
+from inventory.selectors import location_list
 from jobs.models import WorkerJob
 from jobs.services import job_create
 
 logger = logging.getLogger(__name__)
 
 # Settings that change what each listing shows on the channel: changing one pushes the store's listings.
-PUSH_SETTINGS = ("buffer_units", "percent", "max_quantity", "zero_at_or_below", "location_external_id")
+PUSH_SETTINGS = ("buffer_units", "percent", "max_quantity", "zero_at_or_below", "location_external_id", "location_ids")
 
 CONNECT_KIND = "integrations.connect"
 SYNC_KIND = "integrations.sync"
@@ -90,9 +96,24 @@ def _clean_credentials(channel: str, credentials: Any, *, from_install: bool = F
         raise _fields_error(exc.message, {"credentials": exc.details.get("fields", {})}) from None
 
 
-def integration_settings_clean(*, current: dict[str, Any], changes: Any) -> dict[str, Any]:
+def _location_ids(merchant: Merchant | None, value: Any) -> list[int] | None:
+    """`location_ids`: our locations that feed the store, or None (null, []) for all of them. Ids that are
+    not the merchant's locations are refused as one would be another merchant's."""
+    if value is None or value == []:
+        return None
+    if not isinstance(value, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in value):
+        raise ValueError("A list of location ids, or null for all locations.")
+    known = set(location_list(merchant=merchant).values_list("pk", flat=True)) if merchant is not None else set()
+    unknown = sorted(set(value) - known)
+    if unknown:
+        raise ValueError(f"Unknown location id(s): {', '.join(map(str, unknown))}.")
+    return sorted(set(value))
+
+
+def integration_settings_clean(*, current: dict[str, Any], changes: Any, merchant: Merchant | None = None,
+                               ) -> dict[str, Any]:
     """The settings after `changes` (a partial dict: a key set to null clears a nullable rule), or
-    ValidationFailed naming every bad key."""
+    ValidationFailed naming every bad key. `location_ids` needs the merchant whose locations they are."""
     if not isinstance(changes, dict):
         raise _fields_error("The settings are not valid.", {"settings": ["Send the settings as an object."]})
     merged, errors = dict(current), {}
@@ -105,6 +126,16 @@ def integration_settings_clean(*, current: dict[str, Any], changes: Any) -> dict
                 merged[key] = value
             else:
                 errors[key] = [f"A whole number from {low} to {high}{' or null' if nullable else ''}."]
+        elif key == "location_ids":
+            try:
+                ids = _location_ids(merchant, value)
+            except ValueError as exc:
+                errors[key] = [str(exc)]
+                continue
+            if ids is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = ids
         elif key in _TEXT_SETTINGS:
             if value is None or value == "":
                 merged.pop(key, None)
@@ -161,7 +192,7 @@ def integration_update(*, merchant: Merchant, actor: User | None, integration: I
     push_again = False
     if settings is not None:
         before = dict(row.settings or {})
-        row.settings = integration_settings_clean(current=row.settings, changes=settings)
+        row.settings = integration_settings_clean(current=row.settings, changes=settings, merchant=merchant)
         changed.append("settings")
         push_again = any(before.get(key) != row.settings.get(key) for key in PUSH_SETTINGS)
     if credentials is not None:
@@ -299,34 +330,3 @@ def credentials_test(*, merchant: Merchant, channel: str, credentials: dict[str,
                     extra={"merchant_id": merchant.pk, "channel": channel, "error_type": exc.__class__.__name__})
         return ConnectionTest(ok=False, error=channel_packages[channel].describe_error(exc)[:2000])
     return _connection_test(report)
-
-
-@transaction.atomic
-def listing_map(*, merchant: Merchant, actor: User | None, listing: Listing, sku: str) -> Listing:
-    """Point a listing at one of our products by SKU (case-insensitive); an unknown SKU is a 400 `unknown_sku`."""
-    if not isinstance(sku, str) or not sku.strip() or "\x00" in sku:
-        raise _fields_error("The SKU is not valid.", {"sku": ["Give one of your products' SKUs."]})
-    product = product_resolve_skus(merchant=merchant, skus=[sku.strip()])[0]
-    row = Listing.objects.select_for_update(of=("self",)).get(merchant=merchant, pk=listing.pk)
-    row.product = product
-    row.save(update_fields=["product", "updated_at"])
-    return row
-
-
-@transaction.atomic
-def listing_create_product(*, merchant: Merchant, actor: User | None, listing: Listing) -> Listing:
-    """"Create product" on an unmatched listing: a product with the listing's SKU and title, and the
-    listing mapped to it, in one transaction. A listing without a SKU cannot become a product (400); a
-    SKU we already have is inventory's `duplicate_sku` (map the listing to that product instead)."""
-    row = Listing.objects.select_for_update(of=("self",)).get(merchant=merchant, pk=listing.pk)
-    if row.product_id is not None:
-        raise Conflict("This listing is already mapped to a product.", code="listing_already_mapped")
-    if not row.sku.strip():
-        raise _fields_error("This listing has no SKU.",
-                            {"sku": ["Give the variant a SKU on the channel, or map the listing to a product."]})
-    product = product_create(merchant=merchant, sku=row.sku.strip(), title=(row.title or row.sku)[:255])
-    row.product = product
-    row.save(update_fields=["product", "updated_at"])
-    logger.info("integrations.listing.product_created",
-                extra={"merchant_id": merchant.pk, "listing_id": row.pk, "product_id": product.pk})
-    return row

@@ -8,6 +8,7 @@ from celery import shared_task
 from accounts.models import Merchant
 from accounts.tasks import TenantTask
 from core.http import Throttled, Transient
+from integrations.listings import listings_import_run
 
 RETRYABLE = (Throttled, Transient)
 
@@ -117,3 +118,9 @@ def integration_webhooks_remove_task(*, merchant: Merchant, integration_id: int)
     from integrations.sync import integration_webhooks_remove
 
     return integration_webhooks_remove(merchant=merchant, integration_id=integration_id)
+
+
+@shared_task(base=TenantTask, name="integrations.listings_import")
+def listings_import_task(*, merchant: Merchant, job_id: int) -> str:
+    """"Import unmatched listings as products": the job's listings, each committed on its own."""
+    return listings_import_run(merchant=merchant, job_id=job_id)

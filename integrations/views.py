@@ -32,6 +32,7 @@ from integrations import selectors, services
 from integrations.forms import ListingFilterForm, ListingMapForm, PushRulesForm
 from integrations.models import Integration
 from integrations.registry import InstallRefused, channel_packages
+from inventory import selectors as inventory_selectors
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +109,10 @@ def _checkpoints(integration: Integration) -> list[tuple[str, Any]]:
             shown = value[:60] + "…"
         rows.append((label, shown))
     return rows
+
+
+def _our_locations(merchant) -> list[tuple[int, str]]:
+    return [(loc.pk, loc.name) for loc in inventory_selectors.location_list(merchant=merchant)]
 
 
 class IntegrationListView(MerchantRequiredMixin, TemplateView):
@@ -357,11 +362,13 @@ class IntegrationDetailView(MerchantRequiredMixin, TemplateView):
             package=channel_packages.get(integration.channel), checkpoints=_checkpoints(integration),
             jobs=selectors.integration_jobs(merchant=m, integration=integration),
             findings=selectors.integration_doctor(merchant=m, integration=integration),
+            first_push_changes=selectors.listing_first_push_changes(merchant=m, integration=integration),
             listings=page.rows, next_cursor=page.next_cursor, is_first_page=not self.request.GET.get("after"),
             filter_form=filter_form, matched=self.request.GET.get("matched", ""),
             rules_form=kwargs.get("rules_form") or PushRulesForm(
                 initial={key: rules.get(key) for key in PushRulesForm.base_fields},
-                locations=self.request.session.get(LOCATIONS_SESSION_KEY.format(pk=integration.pk))),
+                locations=self.request.session.get(LOCATIONS_SESSION_KEY.format(pk=integration.pk)),
+                our_locations=_our_locations(m)),
             account_ref=integration.account_ref,
             is_disconnected=integration.status == Integration.Status.DISCONNECTED,
         )
@@ -392,9 +399,10 @@ class IntegrationActionView(MerchantRequiredMixin, View):
                     messages.error(request, f"The store refused the connection: {result.error}")
             else:
                 form = PushRulesForm(request.POST,
-                                     locations=request.session.get(LOCATIONS_SESSION_KEY.format(pk=integration.pk)))
+                                     locations=request.session.get(LOCATIONS_SESSION_KEY.format(pk=integration.pk)),
+                                     our_locations=_our_locations(m))
                 if not form.is_valid():
-                    messages.error(request, "The push rules are whole numbers.")
+                    messages.error(request, "The push rules are whole numbers and locations from the list.")
                     return HttpResponseRedirect(back + "#push-rules")
                 services.integration_update(merchant=m, actor=user, integration=integration,
                                             settings=form.settings_changes())
@@ -426,6 +434,44 @@ class IntegrationDisconnectView(MerchantRequiredMixin, TemplateView):
         return HttpResponseRedirect(reverse("integration-detail", args=[integration.pk]))
 
 
+def _matched_text(matched: services.Matched) -> str:
+    """What mapping did besides the mapping, in words."""
+    parts = []
+    if matched.opened:
+        parts.append(f" Opening stock: {matched.opened} (the store's quantity and its open orders).")
+    if matched.alias:
+        parts.append(f" {matched.listing.sku} is remembered for this store's orders.")
+    if matched.orders:
+        parts.append(f" {matched.orders} waiting order(s) matched and reserved.")
+    return "".join(parts)
+
+
+class ListingImportView(MerchantRequiredMixin, View):
+    """POST /integrations/<pk>/listings/import/: "Import unmatched listings as products" (all, or the
+    listings ticked), a job."""
+
+    def post(self, request, pk: int):
+        m = self.merchant
+        integration = selectors.integration_get(merchant=m, pk=pk)
+        back = reverse("integration-detail", args=[integration.pk])
+        chosen = request.POST.getlist("listing_ids")
+        try:
+            if request.POST.get("all_unmatched"):
+                job = services.listings_import_start(merchant=m, actor=request.user, integration=integration,
+                                                     all_unmatched=True)
+            else:
+                ids = [int(i) for i in chosen if i.isascii() and i.isdigit()]
+                if len(ids) != len(chosen):
+                    raise ValidationFailed("Choose listings from the list.")
+                job = services.listings_import_start(merchant=m, actor=request.user, integration=integration,
+                                                     listing_ids=ids)
+        except ApplicationError as exc:
+            messages.error(request, _error_text(exc))
+        else:
+            messages.success(request, f"Importing {job.progress_total} listing(s) as products (job {job.pk}).")
+        return HttpResponseRedirect(back + "#listings")
+
+
 class ListingActionView(MerchantRequiredMixin, View):
     """POST /integrations/<pk>/listings/<listing_id>/<action>/: map (to a product by SKU), create-product."""
 
@@ -443,12 +489,13 @@ class ListingActionView(MerchantRequiredMixin, View):
                 form = ListingMapForm(request.POST)
                 if not form.is_valid():
                     raise ValidationFailed("Give one of your products' SKUs.")
-                listing = services.listing_map(merchant=m, actor=request.user, listing=listing,
+                matched = services.listing_map(merchant=m, actor=request.user, listing=listing,
                                                sku=form.cleaned_data["sku"])
-                messages.success(request, f"{listing.title or listing.external_id} is mapped to {listing.product.sku}.")
+                done = f"{listing.title or listing.external_id} is mapped to {matched.listing.product.sku}."
             else:
-                listing = services.listing_create_product(merchant=m, actor=request.user, listing=listing)
-                messages.success(request, f"Product {listing.product.sku} created and mapped.")
+                matched = services.listing_create_product(merchant=m, actor=request.user, listing=listing)
+                done = f"Product {matched.listing.product.sku} created and mapped."
+            messages.success(request, done + _matched_text(matched))
         except ApplicationError as exc:
             messages.error(request, _error_text(exc))
         return HttpResponseRedirect(back)

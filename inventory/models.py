@@ -148,6 +148,7 @@ class StockMovement(TenantOwnedModel):
         SHIPPED = "shipped", "Shipped"
         RETURNED = "returned", "Returned"
         IMPORT = "import", "Import"
+        OPENING = "opening", "Opening stock"  # a channel's quantity taken as a new product's first truth
 
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="movements")
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="movements")

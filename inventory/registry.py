@@ -10,6 +10,8 @@
   owners itself unless an app that owns notification choices registers a notifier, called as
   `notifier(merchant=..., products=[{"product_id", "sku", "title", "available", "threshold"}])`
   and returning "ok" or why nothing was sent. At most one may be registered.
+- `product_listing_sources`: who lists a product in a store (integrations: each store's listing with the
+  last quantity pushed and when), for the product page; called as `source(merchant, product_id)`.
 - `reservation_holders`: apps whose references hold reservations (orders: "order_line:<id>") and
   must hear when inventory takes units back on its own: a stocktake that counts fewer units than
   are reserved releases the newest reservations to fit. Inventory calls `lock(merchant, references)`
@@ -50,9 +52,32 @@ class ReservationHolder:
     lock: Callable[..., Mapping[str, datetime]]  # (merchant, references, *, nowait=False) -> promised at
     released: Callable[[Any, Mapping[str, int]], None]  # (merchant, {reference: units still held})
 
+@dataclass(frozen=True)
+class ProductListing:
+    """One store's listing of a product, as the product page shows it (inventory knows no store: an app
+    above registers a source in `product_listing_sources`)."""
+
+    store: str  # the store's name
+    title: str
+    sku: str
+    last_pushed_quantity: int | None
+    last_pushed_at: datetime | None
+    channel_quantity: int | None  # what the store showed last
+    url: str  # where the listing is managed (the store's page)
+    error: str = ""  # the store's reason for a refused push
+
+
+ProductListingSource = Callable[[Any, int], list[ProductListing]]  # (merchant, product id) -> listings
+
 availability_consumers: Registry[AvailabilityConsumer] = Registry("inventory.availability_consumers")
 low_stock_notifiers: Registry[LowStockNotifier] = Registry("inventory.low_stock_notifiers")
 reservation_holders: Registry[ReservationHolder] = Registry("inventory.reservation_holders")
+product_listing_sources: Registry[ProductListingSource] = Registry("inventory.product_listing_sources")
+
+
+def product_listings(merchant: Any, product_id: int) -> list[ProductListing]:
+    """Every registered source's listings of the product (the product page's "In your stores")."""
+    return [listing for source in product_listing_sources.values() for listing in source(merchant, product_id)]
 
 
 def reservation_holder_register(name: str, *, prefix: str, lock: Callable, released: Callable) -> ReservationHolder:

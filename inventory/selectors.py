@@ -203,11 +203,14 @@ def location_resolver(*, merchant: Merchant) -> Callable[[str], Location | None]
 
 
 def _stock_available(
-    merchant: Merchant, product_ids: Iterable[int], location_id: int | None = None
+    merchant: Merchant, product_ids: Iterable[int], location_id: int | None = None,
+    location_ids: Iterable[int] | None = None,
 ) -> dict[int, int]:
     levels = StockLevel.objects.filter(merchant=merchant, product_id__in=set(product_ids))
     if location_id:
         levels = levels.filter(location_id=location_id)
+    if location_ids is not None:
+        levels = levels.filter(location_id__in=set(location_ids))
     per_product: dict[int, list[tuple[int, int, bool]]] = defaultdict(list)
     for pid, *level in levels.values_list("product_id", "on_hand", "reserved", "allows_backorder"):
         per_product[pid].append(tuple(level))
@@ -215,9 +218,11 @@ def _stock_available(
 
 
 def products_available(
-    *, merchant: Merchant, product_ids: Iterable[int], location_id: int | None = None
+    *, merchant: Merchant, product_ids: Iterable[int], location_id: int | None = None,
+    location_ids: Iterable[int] | None = None,
 ) -> dict[int, int]:
-    """Available units per product, summed over locations (or at one); a bundle counts whole bundles."""
+    """Available units per product, summed over locations (or at one, or over `location_ids`: those feeding
+    a store); a bundle counts whole bundles."""
     ids = set(product_ids)
     if not ids:
         return {}
@@ -226,7 +231,8 @@ def products_available(
         "bundle_id", "component_id", "quantity"
     ):
         bundles[bid].append((cid, qty))
-    stock = _stock_available(merchant, ids | {c for lines in bundles.values() for c, _ in lines}, location_id)
+    stock = _stock_available(merchant, ids | {c for lines in bundles.values() for c, _ in lines}, location_id,
+                             location_ids)
     out = {}
     for pid in ids:
         if pid in bundles:
@@ -234,6 +240,20 @@ def products_available(
         else:
             out[pid] = stock.get(pid, 0)
     return out
+
+
+def products_without_stock_history(*, merchant: Merchant, product_ids: Iterable[int]) -> set[int]:
+    """The products (not bundles: their components hold the stock) that never had a stock movement nor hold
+    any unit: we hold no truth for them yet, so their 0 is not pushed over a store's count (issue 14's
+    52 -> 0), and a store's quantity may become their opening stock. The one rule for both."""
+    ids = set(product_ids)
+    if not ids:
+        return set()
+    moved = StockMovement.objects.filter(merchant=merchant, product_id=OuterRef("pk"))
+    held = StockLevel.objects.filter(merchant=merchant, product_id=OuterRef("pk")).exclude(on_hand=0, reserved=0)
+    return set(Product.objects.filter(merchant=merchant, pk__in=ids, is_bundle=False)
+               .alias(moved=Exists(moved), held=Exists(held)).filter(moved=False, held=False)
+               .values_list("pk", flat=True))
 
 
 def product_available(*, merchant: Merchant, product_id: int) -> int:

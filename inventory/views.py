@@ -26,6 +26,7 @@ from inventory.forms import (
     TransferForm,
 )
 from inventory.models import StockMovement
+from inventory.registry import product_listings
 from inventory.services import imports
 
 PAGE = 50
@@ -110,6 +111,7 @@ class ProductDetailView(MerchantRequiredMixin, TemplateView):
             components=selectors.bundle_components(merchant=self.merchant, bundle=product) if product.is_bundle else [],
             bundles=selectors.bundles_containing(merchant=self.merchant, product=product),
             aliases=list(selectors.sku_alias_list(merchant=self.merchant, product_id=product.pk)[:100]),
+            listings=product_listings(self.merchant, product.pk),
             movements=movements.rows, next_after=movements.next_cursor,
             adjust_form=kwargs.get("adjust_form") or AdjustForm(merchant=self.merchant),
             transfer_form=kwargs.get("transfer_form") or TransferForm(merchant=self.merchant),

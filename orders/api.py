@@ -8,6 +8,7 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
+    extend_schema_field,
     extend_schema_view,
     inline_serializer,
 )
@@ -22,6 +23,7 @@ from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
 from inventory.models import SkuAlias
 from orders import selectors, services
+from orders.carriers import CARRIERS, carrier_clean
 from orders.channels import store_choices, store_key
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus, Shipment, ShipmentLine
 from orders.services.bulk import JOB_MAX as BULK_JOB_MAX
@@ -75,16 +77,31 @@ class ShipmentLineSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class TrackingPushSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["none", "pending", "retrying", "sent", "failed"], help_text=(
+        "sent: the channel has it (sent_at); failed: the channel refused it (error, in its words; retry); "
+        "retrying: failed for now, tried again at next_attempt_at; pending: not sent yet; none: no channel."))
+    sent_at = serializers.DateTimeField(allow_null=True)
+    error = serializers.CharField()
+    attempts = serializers.IntegerField()
+    next_attempt_at = serializers.DateTimeField(allow_null=True)
+
+
 class ShipmentSerializer(serializers.ModelSerializer):
     lines = ShipmentLineSerializer(many=True, read_only=True)
     label_cost = serializers.DecimalField(source="label_cost_amount", max_digits=12, decimal_places=2)
     tracking_url = serializers.CharField(help_text="A URL, or empty until the carrier gives one.")
+    tracking_push = serializers.SerializerMethodField(help_text="Whether the tracking reached the order's channel.")
 
     class Meta:
         model = Shipment
         fields = ["id", "order", "status", "carrier", "service", "tracking_number", "tracking_url", "label_cost",
-                  "lines", "created_at", "shipped_at"]
+                  "lines", "created_at", "shipped_at", "tracking_push"]
         read_only_fields = fields
+
+    @extend_schema_field(TrackingPushSerializer)
+    def get_tracking_push(self, obj: Shipment) -> dict:
+        return TrackingPushSerializer(selectors.tracking_state(obj).as_dict()).data  # annotated by the selector
 
 
 class OrderEventSerializer(serializers.ModelSerializer):
@@ -168,7 +185,11 @@ class ShipmentLineInput(serializers.Serializer):
 class ShipmentInput(serializers.Serializer):
     lines = ShipmentLineInput(many=True, required=False,
                               help_text="Omit to ship everything still to ship.")
-    carrier = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
+    carrier = serializers.CharField(required=False, allow_blank=True, default="", max_length=64, help_text=(
+        "A carrier code (" + ", ".join(c.code for c in CARRIERS) + ") or its name, or \"other\" with carrier_name. "
+        "The shipment stores the carrier's name; a listed carrier's tracking link is built when none is given."))
+    carrier_name = serializers.CharField(required=False, allow_blank=True, default="", max_length=64,
+                                         help_text="The carrier's name, with carrier \"other\".")
     service = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
     tracking_number = serializers.CharField(required=False, allow_blank=True, default="", max_length=128)
     tracking_url = serializers.URLField(required=False, allow_blank=True, default="", max_length=500)
@@ -206,7 +227,11 @@ class BulkInput(serializers.Serializer):
 
 
 class ShipmentMarkInput(serializers.Serializer):
-    carrier = serializers.CharField(required=False, max_length=64)
+    carrier = serializers.CharField(required=False, allow_blank=True, default="", max_length=64, help_text=(
+        "A carrier code (" + ", ".join(c.code for c in CARRIERS) + ") or its name, or \"other\" with carrier_name. "
+        "The shipment stores the carrier's name; a listed carrier's tracking link is built when none is given."))
+    carrier_name = serializers.CharField(required=False, allow_blank=True, default="", max_length=64,
+                                         help_text="The carrier's name, with carrier \"other\".")
     tracking_number = serializers.CharField(required=False, max_length=128)
     tracking_url = serializers.URLField(required=False, max_length=500)
 
@@ -346,7 +371,8 @@ class OrderViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
             left = left_to_ship(lines, pending_in(order.shipments.all()))
             requests = [services.ShipmentLineRequest(order_line_id=pk, quantity=q) for pk, q in left.items() if q > 0]
         shipment = services.shipment_create(
-            merchant=self.merchant, order=order, lines=requests, actor=request.user, carrier=v["carrier"],
+            merchant=self.merchant, order=order, lines=requests, actor=request.user,
+            carrier=carrier_clean(v["carrier"], v["carrier_name"]),
             service=v["service"], tracking_number=v["tracking_number"], tracking_url=v["tracking_url"], ship=v["ship"],
         )
         shipment = selectors.shipment_list(merchant=self.merchant).get(pk=shipment.pk)
@@ -411,8 +437,10 @@ class ShipmentViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveM
         shipment = selectors.shipment_get(merchant=self.merchant, pk=pk)
         data = ShipmentMarkInput(data=request.data)
         data.is_valid(raise_exception=True)
+        v = dict(data.validated_data)
+        carrier = carrier_clean(v.pop("carrier"), v.pop("carrier_name"))
         services.shipment_mark_shipped(merchant=self.merchant, shipment=shipment, actor=request.user,
-                                       **data.validated_data)
+                                       carrier=carrier or None, **v)
         return Response(ShipmentSerializer(self.get_queryset().get(pk=shipment.pk)).data)
 
     @extend_schema(request=None, responses={204: None, 409: OpenApiResponse(
@@ -423,6 +451,16 @@ class ShipmentViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveM
         shipment = selectors.shipment_get(merchant=self.merchant, pk=pk)
         services.shipment_cancel(merchant=self.merchant, shipment=shipment, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses={202: ShipmentSerializer, 409: OpenApiResponse(
+        description="tracking_sent (the channel has it) or no_tracking_push (no channel to tell)")})
+    @action(detail=True, methods=["post"], url_path="tracking-retry")
+    def tracking_retry(self, request, pk=None):
+        """Send the shipment's tracking to its channel again now (after the channel refused it)."""
+        shipment = selectors.shipment_get(merchant=self.merchant, pk=pk)
+        services.tracking_outbox_retry_now(merchant=self.merchant, shipment=shipment)
+        return Response(ShipmentSerializer(self.get_queryset().get(pk=shipment.pk)).data,
+                        status=status.HTTP_202_ACCEPTED)
 
 
 # --- remembered SKUs --------------------------------------------------------------------------------

@@ -123,3 +123,10 @@ def store_key(integration_id: int | None) -> str:
     """How orders names a store to inventory (SKU aliases per store): inventory knows no integration,
     only this opaque key. Empty for orders of no store (manual orders): the merchant-wide aliases."""
     return f"integration:{integration_id}" if integration_id else ""
+
+
+# Tracking leaves on commit: a shipped shipment of a store's order writes a TrackingOutbox row, and once its
+# transaction commits orders calls every registered listener with the merchant id (integrations enqueues
+# its tracking push). The beat fan-out over due rows stays as the safety net when a listener fails.
+TrackingListener = Callable[[int], None]
+tracking_listeners: Registry[TrackingListener] = Registry("orders.tracking_listeners")

@@ -7,7 +7,9 @@ from decimal import Decimal
 from django import forms
 
 from core.address import country_choices
+from core.errors import ValidationFailed
 from orders.addresses import MAX_LENGTH
+from orders.carriers import OTHER, carrier_choices, carrier_clean
 from orders.channels import MANUAL, channel_choices
 from orders.models import OrderStatus
 from orders.services.manual import email_problem
@@ -99,12 +101,24 @@ ManualLineFormSet = forms.formset_factory(ManualLineForm, extra=0, min_num=1, va
 
 
 class ShipmentForm(forms.Form):
-    """Quantities per line are posted as qty_<line id>; the view builds the requests."""
+    """Quantities per line are posted as qty_<line id>; the view builds the requests. The carrier is one of
+    the list (orders.carriers) or "Other" with its name; cleaned, `carrier` is the name Shipment stores."""
 
-    carrier = forms.CharField(required=False, max_length=64)
+    # A select of the list; any posted value goes to carrier_clean (a code or a listed name, as the API takes).
+    carrier = forms.CharField(required=False, max_length=64,
+                              widget=forms.Select(choices=[("", "No carrier"), *carrier_choices()]))
+    carrier_name = forms.CharField(required=False, max_length=64, label="Carrier name (Other)")
     tracking_number = forms.CharField(required=False, max_length=128)
     tracking_url = forms.URLField(required=False, max_length=500, assume_scheme="https")
     ship_now = forms.BooleanField(required=False, initial=True, label="Mark shipped now")
+
+    def clean(self):
+        data = super().clean()
+        try:
+            data["carrier"] = carrier_clean(data.get("carrier"), data.get("carrier_name"))
+        except ValidationFailed as exc:
+            self.add_error("carrier_name" if data.get("carrier") == OTHER else "carrier", exc.message)
+        return data
 
 
 class ReasonForm(forms.Form):

@@ -18,6 +18,7 @@ urlpatterns = [
     path("notifications/", NotificationSettingsView.as_view(), name="order-notifications"),
     path("shipments/<id:pk>/ship/", views.ShipmentShipView.as_view(), name="shipment-ship"),
     path("shipments/<id:pk>/cancel/", views.ShipmentCancelView.as_view(), name="shipment-cancel"),
+    path("shipments/<id:pk>/tracking-retry/", views.ShipmentTrackingRetryView.as_view(), name="shipment-tracking-retry"),
     path("<id:pk>/", views.OrderDetailView.as_view(), name="order-detail"),
     path("<id:pk>/<slug:action>/", views.OrderActionView.as_view(), name="order-action"),
 ]

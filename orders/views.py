@@ -23,6 +23,7 @@ from inventory import selectors as inventory_selectors
 from orders import charts, selectors, services
 from orders.bulk_actions import registered_bulk_actions
 from orders.bulk_views import confirm_page
+from orders.carriers import carrier_choices, carrier_clean
 from orders.channels import channel_list, store_choices
 from orders.forms import (
     ManualLineFormSet,
@@ -235,6 +236,8 @@ class OrderDetailView(MerchantRequiredMixin, TemplateView):
         order = selectors.order_detail(merchant=self.merchant, pk=self.kwargs["pk"])
         lines = list(order.lines.all())
         shipments = list(order.shipments.all())
+        for shipment in shipments:
+            shipment.tracking = selectors.tracking_state(shipment)  # annotated by order_detail
         allowed = allowed_actions(order.status)
         # Units in a pending shipment are spoken for: the form offers (and pre-fills) only what is left.
         left = left_to_ship(lines, pending_in(shipments))
@@ -251,6 +254,7 @@ class OrderDetailView(MerchantRequiredMixin, TemplateView):
             can_release=order.status == OrderStatus.ON_HOLD, can_return=OrderStatus.RETURNED in allowed,
             unmatched=[li for li in lines if li.product_id is None and li.quantity_outstanding],
             shipment_form=kwargs.get("shipment_form") or ShipmentForm(initial={"ship_now": True}),
+            carrier_choices=carrier_choices(),
             tags_form=TagsNotesForm(initial={"notes": order.notes}),
         )
         return ctx
@@ -312,7 +316,8 @@ class OrderActionView(MerchantRequiredMixin, View):
         form = ShipmentForm(request.POST)
         back = reverse("order-detail", args=[order.pk])
         if not form.is_valid():
-            messages.error(request, "Check the carrier and tracking fields.")
+            problems = " ".join(str(e) for errors in form.errors.values() for e in errors)
+            messages.error(request, f"Check the carrier and tracking fields. {problems}".strip())
             return HttpResponseRedirect(back)
         requests = []
         for key, value in request.POST.items():
@@ -334,11 +339,25 @@ class ShipmentShipView(MerchantRequiredMixin, View):
     def post(self, request, pk: int):
         shipment = selectors.shipment_get(merchant=self.merchant, pk=pk)
         try:
+            carrier = carrier_clean(request.POST.get("carrier"), request.POST.get("carrier_name"))
             services.shipment_mark_shipped(
                 merchant=self.merchant, shipment=shipment, actor=request.user,
-                carrier=request.POST.get("carrier") or None, tracking_number=request.POST.get("tracking_number") or None,
+                carrier=carrier or None, tracking_number=request.POST.get("tracking_number") or None,
             )
             messages.success(request, f"Shipment {shipment.pk} shipped.")
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        return HttpResponseRedirect(reverse("order-detail", args=[shipment.order_id]))
+
+
+class ShipmentTrackingRetryView(MerchantRequiredMixin, View):
+    """POST: send a shipment's tracking to its channel again now (the channel refused it, or it is retrying)."""
+
+    def post(self, request, pk: int):
+        shipment = selectors.shipment_get(merchant=self.merchant, pk=pk)
+        try:
+            services.tracking_outbox_retry_now(merchant=self.merchant, shipment=shipment)
+            messages.success(request, f"Sending the tracking of shipment {shipment.pk} again.")
         except ApplicationError as exc:
             messages.error(request, exc.message)
         return HttpResponseRedirect(reverse("order-detail", args=[shipment.order_id]))

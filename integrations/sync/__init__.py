@@ -33,12 +33,12 @@ from integrations.sync.stock import (
     stock_push_due_merchant_ids,
     stock_push_schedule,
 )
-from integrations.sync.tracking import tracking_push, tracking_push_due_merchant_ids
+from integrations.sync.tracking import tracking_push, tracking_push_due_merchant_ids, tracking_push_schedule
 
 __all__ = [
     "CONNECT_STEPS", "CONSUMER", "SYNC_STEPS", "ChannelSession", "integration_job_run", "integration_needs_reconnect",
     "integration_poll", "integration_poll_schedule", "integration_webhooks_remove", "integrations_due_for_poll", "channel_ref_quantity_seen", "listing_channel_quantity_seen",
     "listings_upsert",
-    "listing_quantity", "listings_push", "pushes_pending_read", "stock_push", "stock_push_due_merchant_ids", "stock_push_schedule",
-    "tracking_push", "tracking_push_due_merchant_ids", "webhook_url",
+    "listing_quantity", "listings_push", "pushes_pending_read", "stock_push", "stock_push_due_merchant_ids",
+    "stock_push_schedule", "tracking_push", "tracking_push_due_merchant_ids", "tracking_push_schedule", "webhook_url",
 ]

@@ -24,6 +24,7 @@ from core.errors import ValidationFailed
 from core.http import AuthFailed, ExternalError
 from core.receivers import webhook_path
 from integrations.channels.base import ChannelListing
+from integrations.listings import listings_auto_matched
 from integrations.models import Integration, Listing
 from integrations.sync.common import (
     RETRYABLE,
@@ -115,7 +116,7 @@ def listings_upsert(*, merchant: Merchant, integration: Integration, items: list
     with transaction.atomic():
         existing = {row.external_id: row for row in Listing.objects.select_for_update().filter(
             merchant=merchant, integration=integration, external_id__in=[i.external_id for i in items])}
-        new, changed = [], []
+        new, changed, first_matched = [], [], []
         for item in items:
             product = by_sku.get(item.sku.strip().lower()) if item.sku else None
             row = existing.get(item.external_id)
@@ -129,10 +130,15 @@ def listings_upsert(*, merchant: Merchant, integration: Integration, items: list
             row.sku, row.title = item.sku[:255], item.title[:512]
             if row.product_id is None and product is not None:
                 row.product = product
+                first_matched.append(item.external_id)
             if tuple(getattr(row, name) for name in fields) != before:
                 changed.append(row)
         Listing.objects.bulk_create(new, ignore_conflicts=True)
         Listing.objects.bulk_update(changed, ["channel_ref", "channel_data", "sku", "title", "product", "updated_at"])
+    first_matched += [row.external_id for row in new if row.product is not None]
+    if first_matched:  # a product with no stock history opens with the store's quantity (integrations.listings)
+        listings_auto_matched(merchant=merchant, integration=integration, external_ids=first_matched,
+                              quantities={i.external_id: i.quantity for i in items if i.quantity is not None})
     return {"created": len(new), "updated": len(changed), "unchanged": len(items) - len(new) - len(changed)}
 
 

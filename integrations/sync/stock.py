@@ -22,6 +22,7 @@ from django.utils import timezone
 from accounts.models import Merchant
 from core.http import AuthFailed, ExternalError
 from integrations.channels.base import PushResult, QuantityPush
+from integrations.listings import integration_location_ids
 from integrations.models import Integration, Listing
 from integrations.registry import channel_packages
 
@@ -106,7 +107,7 @@ def listings_push(*, merchant: Merchant, integration: Integration, product_ids: 
     """Push the integration's listings of `product_ids` (all matched listings when None) whose computed
     quantity differs from what the channel holds; one adapter bulk call, one result per listing."""
     from integrations.sync.common import RETRYABLE, ChannelSession, sync_failed, sync_succeeded
-    from inventory.selectors import products_available
+    from inventory.selectors import products_available, products_without_stock_history
 
     current = Integration.objects.filter(merchant=merchant, pk=integration.pk).values_list("status", flat=True).first()
     location = integration.settings.get("location_external_id") or ""
@@ -125,11 +126,17 @@ def listings_push(*, merchant: Merchant, integration: Integration, product_ids: 
     listings = list(listings.order_by("id"))
     # A listing whose last push the channel has not decided yet is not pushed over it; its marks come
     # back (retry) and the push after the decision sends what is current then.
-    waiting = sum(1 for lst in listings if lst.push_pending_ref)
+    undecided = sum(1 for lst in listings if lst.push_pending_ref)
     listings = [lst for lst in listings if not lst.push_pending_ref]
-    available = products_available(merchant=merchant, product_ids={lst.product_id for lst in listings})
+    # A product we hold no truth for (no stock movement ever) is not pushed unless the merchant set the
+    # listing's quantity: its 0 would overwrite the store's real count. Its opening stock pushes it.
+    no_truth = products_without_stock_history(merchant=merchant, product_ids={lst.product_id for lst in listings})
+    waiting = [lst for lst in listings if lst.product_id in no_truth and lst.override_quantity is None]
+    listings = [lst for lst in listings if lst not in waiting]
+    available = products_available(merchant=merchant, product_ids={lst.product_id for lst in listings},
+                                   location_ids=integration_location_ids(integration))
     items, targets = [], []
-    unchanged = 0
+    unchanged = len(waiting)
     for listing in listings:
         quantity = listing_quantity(available=available.get(listing.product_id, 0), rules=integration.settings,
                                     listing=listing)
@@ -142,7 +149,7 @@ def listings_push(*, merchant: Merchant, integration: Integration, product_ids: 
                                   previous_quantity=believed, channel_data=dict(listing.channel_data or {})))
         targets.append(listing)
     if not items:
-        return _counts(pushed=0, failed=0, unchanged=unchanged, pending=0, retry=waiting)
+        return _counts(pushed=0, failed=0, unchanged=unchanged, pending=0, retry=undecided)
     session = ChannelSession(merchant=merchant, integration=integration)
     try:
         results = session.call(lambda a: a.push_quantities(items))
@@ -158,7 +165,7 @@ def listings_push(*, merchant: Merchant, integration: Integration, product_ids: 
                                                               "integration_id": integration.pk,
                                                               "count": outcome["failed"]})
     sync_succeeded(merchant=merchant, integration=integration)
-    return _counts(**outcome, unchanged=unchanged, retry=waiting + outcome["pending"])
+    return _counts(**outcome, unchanged=unchanged, retry=undecided + outcome["pending"])
 
 
 def _counts(*, pushed: int, failed: int, unchanged: int, pending: int, retry: int) -> dict[str, int]:
@@ -182,6 +189,9 @@ def _results_apply(merchant: Merchant, listings: list[Listing], quantities: list
             continue
         listing.push_pending_ref, listing.push_pending_quantity = "", None
         if result.ok:
+            if listing.last_pushed_quantity is None:  # the first push: what it changed at the store is kept
+                listing.first_push_from, listing.first_push_to = listing.channel_quantity, quantity
+                listing.first_pushed_at = now
             listing.last_pushed_quantity, listing.last_pushed_at = quantity, now
             listing.channel_quantity = result.channel_quantity if result.channel_quantity is not None else quantity
             listing.error, listing.error_at = "", None
@@ -193,7 +203,8 @@ def _results_apply(merchant: Merchant, listings: list[Listing], quantities: list
             bad.append(listing)
     with transaction.atomic():
         Listing.objects.bulk_update(ok, ["last_pushed_quantity", "last_pushed_at", "channel_quantity", "error",
-                                         "error_at", "push_pending_ref", "push_pending_quantity", "updated_at"],
+                                         "error_at", "push_pending_ref", "push_pending_quantity", "first_push_from",
+                                         "first_push_to", "first_pushed_at", "updated_at"],
                                     batch_size=1000)
         Listing.objects.bulk_update(bad, ["error", "error_at", "channel_quantity", "push_pending_ref",
                                           "push_pending_quantity", "updated_at"], batch_size=1000)

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import logging
 
+from django.core.cache import cache
+
 from accounts.models import Merchant
+from core.enqueue import enqueue_on_commit
 from core.http import AuthFailed, ExternalError, Throttled
 from integrations.channels.base import TrackingPush
 from integrations.models import Integration
@@ -22,6 +25,19 @@ from orders.models import Order, OrderStatus, Shipment, ShipmentLine, TrackingOu
 logger = logging.getLogger("integrations.sync")
 
 RECONNECT_RETRY_SECONDS = 3600.0
+PUSH_TASK = "integrations.tracking_push"
+PENDING_KEY = "integrations:tracking_push:{merchant_id}"
+PENDING_SECONDS = 30
+
+
+def tracking_push_schedule(merchant_id: int) -> bool:
+    """orders' tracking listener, called after a shipment's row commits: one tracking push for the merchant
+    now, unless one is already waiting to start (the cache key, cleared when the push starts, so a row
+    written after that start schedules the next). Returns whether a push was enqueued."""
+    if not cache.add(PENDING_KEY.format(merchant_id=merchant_id), 1, timeout=PENDING_SECONDS):
+        return False
+    enqueue_on_commit(PUSH_TASK, merchant_id=merchant_id)
+    return True
 
 
 def tracking_push_build(*, merchant: Merchant, row: TrackingOutbox) -> TrackingPush:
@@ -59,6 +75,7 @@ def tracking_push(*, merchant: Merchant, limit: int = 100) -> dict[str, int]:
         tracking_outbox_retry,
     )
 
+    cache.delete(PENDING_KEY.format(merchant_id=merchant.pk))  # rows written from now on schedule another push
     rows = tracking_outbox_claim(merchant=merchant, limit=limit)
     sessions: dict[int, ChannelSession] = {}
     totals = {"rows": len(rows), "done": 0, "retry": 0, "refused": 0}

@@ -14,6 +14,7 @@ from inventory.services.catalog import (
     product_create,
     product_update,
 )
+from inventory.services.opening import product_has_stock_history, stock_opening
 from inventory.services.stock import (
     ADJUST_REASONS,
     AdjustLine,
@@ -37,6 +38,6 @@ from inventory.services.stock import (
 __all__ = [
     "ADJUST_REASONS", "adjust_reason_default", "AdjustLine", "HoldResult", "HoldTarget", "ReserveRequest", "ReturnRequest", "ShipRequest", "availability_ack", "availability_mark", "availability_take", "bundle_set_components",
     "location_create", "location_create_default", "location_set_default", "location_update", "low_stock_evaluate", "low_stock_notify",
-    "product_create", "product_update", "stock_adjust", "stock_adjust_many", "stock_apply", "stock_release", "stock_reserve",
-    "stock_return", "stock_set_count", "stock_ship", "stock_transfer", "sku_alias_delete", "sku_alias_remember",
+    "product_create", "product_has_stock_history", "product_update", "stock_adjust", "stock_adjust_many", "stock_apply", "stock_release", "stock_reserve",
+    "stock_opening", "stock_return", "stock_set_count", "stock_ship", "stock_transfer", "sku_alias_delete", "sku_alias_remember",
 ]

@@ -26,6 +26,7 @@ from orders.selectors.orders import (
     order_page,
     shipment_get,
     shipment_list,
+    store_units_waiting,
 )
 from orders.selectors.queue import (
     HISTORY_COUNT_CAP,
@@ -39,14 +40,16 @@ from orders.selectors.queue import (
     queue_page,
 )
 from orders.selectors.saved_views import saved_view_get, saved_view_list
+from orders.selectors.tracking import TrackingState, shipments_with_tracking, tracking_state
 
 __all__ = [
+    "TrackingState", "shipments_with_tracking", "tracking_state",
     "AGE_BUCKETS", "HomeSummary", "home_summary",
     "HISTORY_COUNT_CAP", "QUEUE_TABS", "SORTS", "SORT_LABELS", "TabCount", "default_sort", "order_queue", "parse_sort", "queue_counts",
     "queue_page", "saved_view_get", "saved_view_list", "order_is_late",
     "DateRange", "OrderFilters", "fulfillment_time", "order_detail", "order_export_rows", "order_filter",
     "order_get", "order_ids_matching", "order_line_get", "order_list", "order_page", "revenue_by_day",
-    "shipment_get", "shipment_list",
+    "shipment_get", "shipment_list", "store_units_waiting",
     "EXPORT_ADDRESS_FIELDS", "order_line_export_rows",
     "shipping_cost", "short_orders", "top_skus", "unfulfilled_by_age",
 ]

@@ -17,7 +17,8 @@ from core.pagination import KeysetPage, keyset_page
 from core.parsing import DateRange, optional_id, optional_text, parse_bool, parse_id
 from orders.channels import MANUAL, channel_slugs, channels
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus, OrderTag, Shipment, ShipmentLine
-from orders.workflow import OPEN, SHIPPABLE
+from orders.selectors.tracking import shipments_with_tracking
+from orders.workflow import INACTIVE, OPEN, SHIPPABLE
 
 # The work queue's tabs (orders.selectors.queue counts them): the slug, its label, and which orders it holds.
 # "Awaiting shipment" is what can go out now; an order short of stock or with an unknown SKU waits in its
@@ -183,9 +184,9 @@ def order_detail(*, merchant: Merchant, pk: int | str) -> Order:
             Prefetch("lines", queryset=OrderLine.objects.filter(merchant=merchant).select_related("product")
                      .order_by("position", "id")),
             Prefetch("tag_rows", queryset=OrderTag.objects.filter(merchant=merchant)),
-            Prefetch("shipments", queryset=Shipment.objects.filter(merchant=merchant).prefetch_related(
-                Prefetch("lines", queryset=ShipmentLine.objects.filter(merchant=merchant).select_related("order_line"))
-            )),
+            Prefetch("shipments", queryset=shipments_with_tracking(Shipment.objects.filter(merchant=merchant))
+                     .prefetch_related(Prefetch("lines", queryset=ShipmentLine.objects.filter(merchant=merchant)
+                                                .select_related("order_line")))),
             Prefetch("events", queryset=OrderEvent.objects.filter(merchant=merchant).select_related("actor")
                      .order_by("id")),
         )
@@ -208,7 +209,7 @@ def shipment_get(*, merchant: Merchant, pk: int | str) -> Shipment:
 
 
 def shipment_list(*, merchant: Merchant, order: Order | None = None) -> QuerySet[Shipment]:
-    qs = Shipment.objects.filter(merchant=merchant)
+    qs = shipments_with_tracking(Shipment.objects.filter(merchant=merchant))
     if order is not None:
         qs = qs.filter(order=order)
     return qs.prefetch_related(
@@ -263,3 +264,18 @@ def customer_order_list(*, merchant: Merchant, integration_id: int, email: str =
         qs = qs.alias(email_l=Lower("customer_email"))
         match |= Q(email_l=email.strip().lower())
     return qs.filter(match)
+
+
+def store_units_waiting(*, merchant: Merchant, integration_id: int, sku: str, product_id: int | None = None) -> int:
+    """Units a store's open orders still need and hold no stock for: lines waiting on `sku` (no product yet,
+    case-insensitive) and, with `product_id`, that product's lines short of stock. What a store's own
+    quantity already leaves out (the channel counts its unfulfilled orders as committed), so a product's
+    opening stock adds them back before they are reserved."""
+    sku = (sku or "").strip().lower()
+    waiting = Q(product__isnull=True) & Q(sku_l=sku) if sku else Q(pk__in=[])
+    if product_id is not None:
+        waiting |= Q(product_id=product_id)
+    rows = (OrderLine.objects.filter(merchant=merchant, order__integration_id=integration_id)
+            .exclude(order__status__in=INACTIVE).alias(sku_l=Lower("sku")).filter(waiting)
+            .values_list("quantity", "quantity_fulfilled", "quantity_cancelled", "quantity_reserved"))
+    return sum(max(0, q - done - cancelled - reserved) for q, done, cancelled, reserved in rows)

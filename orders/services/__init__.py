@@ -28,6 +28,7 @@ from orders.services.orders import (
     order_cancel,
     order_hold,
     order_line_map_sku,
+    order_lines_map_store_sku,
     order_release_hold,
     order_return,
     order_tag_add,
@@ -35,6 +36,7 @@ from orders.services.orders import (
 )
 from orders.services.saved_views import saved_view_delete, saved_view_save
 from orders.services.ship_by import ship_by_for
+from orders.services.tracking import tracking_outbox_retry_now
 
 __all__ = [
     "saved_view_delete", "saved_view_save", "ship_by_for", "ManualOrderCheck", "manual_order_check",
@@ -42,6 +44,7 @@ __all__ = [
     "ManualLine", "ShipmentLineRequest", "notification_channel_cancellation",
     "notification_customer_shipped", "notification_daily_digest", "notification_new_order",
     "order_cancel", "order_create_manual", "order_fulfill_all", "order_hold", "order_ingest",
-    "order_line_map_sku", "order_release_hold", "order_return", "order_tag_add", "order_update",
+    "order_line_map_sku", "order_lines_map_store_sku", "order_release_hold", "order_return", "order_tag_add", "order_update",
     "orders_bulk_action", "shipment_cancel", "shipment_create", "shipment_mark_shipped", "short_orders_allocate",
+    "tracking_outbox_retry_now",
 ]

@@ -19,6 +19,7 @@ from accounts.models import Merchant
 from core.db import retry_transaction
 from core.errors import NotFound
 from inventory import services as inventory_services
+from orders.carriers import tracking_url_for
 from orders.channels import MANUAL
 from orders.errors import ShipmentAlreadyShipped, ShipmentInvalid
 from orders.models import (
@@ -32,6 +33,7 @@ from orders.models import (
 )
 from orders.services import notifications
 from orders.services.reservations import order_flags_refresh, reservations_reconcile
+from orders.services.tracking import tracking_outbox_written
 from orders.workflow import (
     check_fulfillment,
     left_to_ship,
@@ -99,7 +101,8 @@ def _create(
             )
     shipment = Shipment.objects.create(
         merchant=merchant, order=order, carrier=carrier[:64], service=service[:64],
-        tracking_number=tracking_number[:128], tracking_url=tracking_url[:500], created_by=actor,
+        tracking_number=tracking_number[:128],
+        tracking_url=(tracking_url or tracking_url_for(carrier, tracking_number))[:500], created_by=actor,
     )
     shipment_lines = ShipmentLine.objects.bulk_create(
         [ShipmentLine(merchant=merchant, shipment=shipment, order_line_id=pk, quantity=q) for pk, q in wanted.items()]
@@ -161,15 +164,18 @@ def _ship(
         shipment.tracking_number = tracking_number[:128]
     if tracking_url is not None:
         shipment.tracking_url = tracking_url[:500]
+    if not shipment.tracking_url:  # a listed carrier's public tracking page
+        shipment.tracking_url = tracking_url_for(shipment.carrier, shipment.tracking_number)[:500]
     now = timezone.now()
     shipment.status, shipment.shipped_at = Shipment.Status.SHIPPED, now
     shipment.save()
     order.first_shipped_at = order.first_shipped_at or now
     order_flags_refresh(order=order, lines=lines)
     order.save()
-    if order.channel != MANUAL:
+    if order.channel != MANUAL and order.integration_id is not None:  # a store to tell (demo orders have none)
         TrackingOutbox.objects.create(merchant=merchant, order=order, shipment=shipment,
                                       integration_id=order.integration_id, channel=order.channel)
+        tracking_outbox_written(merchant_id=merchant.pk)  # the push leaves on commit
     units = sum(sl.quantity for sl in shipment_lines)
     events = [OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.SHIPPED, actor=actor,
                          message=f"Shipment {shipment.pk} shipped ({units} unit(s))"

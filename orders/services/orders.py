@@ -181,12 +181,33 @@ def order_line_map_sku(*, merchant: Merchant, line: OrderLine, product_sku: str,
     return changed
 
 
+def order_lines_map_store_sku(*, merchant: Merchant, integration_id: int, sku: str, product, actor=None) -> list[Order]:
+    """A store's listing was just mapped to `product`: every open line of that store's orders still waiting
+    on `sku` (case-insensitive) is matched to it and reserved now, each order in its own transaction,
+    oldest first (as order_line_map_sku). Returns the orders changed."""
+    sku = (sku or "").strip()
+    if not sku:
+        return []
+    waiting = (OrderLine.objects.filter(merchant=merchant, product__isnull=True, order__integration_id=integration_id)
+               .alias(sku_l=Lower("sku")).filter(sku_l=sku.lower()).exclude(order__status__in=INACTIVE))
+    order_ids = set(waiting.values_list("order_id", flat=True).distinct())
+    oldest_first = Order.objects.filter(merchant=merchant, pk__in=order_ids).order_by("placed_at", "pk")
+    changed = []
+    for order_id in oldest_first.values_list("pk", flat=True):
+        order = _map_sku_on_order(merchant=merchant, order_id=order_id, line=None, sku=sku, product=product,
+                                  all_open_lines=True, actor=actor)
+        if order is not None:
+            changed.append(order)
+    return changed
+
+
 @retry_transaction
-def _map_sku_on_order(*, merchant: Merchant, order_id: int, line: OrderLine, product, all_open_lines: bool,
-                      actor) -> Order | None:
+def _map_sku_on_order(*, merchant: Merchant, order_id: int, line: OrderLine | None, product, all_open_lines: bool,
+                      actor, sku: str = "") -> Order | None:
+    sku = line.sku if line is not None else sku
     order, lines = order_lock_with_lines(merchant=merchant, order_id=order_id)
     mapped = [li for li in lines if li.product_id is None and
-              (li.pk == line.pk or (all_open_lines and li.sku.lower() == line.sku.lower()))]
+              ((line is not None and li.pk == line.pk) or (all_open_lines and li.sku.lower() == sku.lower()))]
     if not mapped:
         return None
     for li in mapped:
@@ -197,7 +218,7 @@ def _map_sku_on_order(*, merchant: Merchant, order_id: int, line: OrderLine, pro
     order.save()
     OrderEvent.objects.bulk_create([
         OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.SKU_MAPPED, actor=actor,
-                   message=f"SKU {line.sku} mapped to {product.sku}", data={"product": product.pk}),
+                   message=f"SKU {sku} mapped to {product.sku}", data={"product": product.pk}),
         *reconcile_events(order=order, result=result, actor=actor),
     ])
     return order

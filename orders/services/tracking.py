@@ -7,15 +7,21 @@ back here; the backoff is core.backoff's, so every outbox retries the same way.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Merchant
 from core.backoff import backoff_until
+from core.errors import Conflict
 from core.outbox import claim_due
-from orders.models import TrackingOutbox
+from orders.channels import tracking_listeners
+from orders.models import Shipment, TrackingOutbox
+
+logger = logging.getLogger(__name__)
 
 # A push that keeps failing is tried again at most this far apart.
 RETRY_CAP_SECONDS = 3600.0
@@ -61,3 +67,38 @@ def tracking_outbox_retry(
     TrackingOutbox.objects.filter(merchant=merchant, pk=row.pk).update(next_attempt_at=when, last_error=error[:4000])
     row.next_attempt_at, row.last_error = when, error[:4000]
     return when
+
+
+def tracking_outbox_written(*, merchant_id: int) -> None:
+    """After the current transaction commits, tell the tracking listeners (integrations' push) that the
+    merchant has a row to send: tracking leaves on commit, not on the next beat tick. A listener that fails
+    (the broker down) is logged; the beat fan-out sends the row later."""
+    hooks = tracking_listeners.items()
+
+    def notify() -> None:
+        for name, hook in hooks:
+            try:
+                hook(merchant_id)
+            except Exception:
+                logger.exception("orders.tracking.listener_failed", extra={"listener": name, "merchant_id": merchant_id})
+
+    if hooks:
+        transaction.on_commit(notify)
+
+
+@transaction.atomic
+def tracking_outbox_retry_now(*, merchant: Merchant, shipment: Shipment) -> TrackingOutbox:
+    """"Retry" on a shipment whose tracking the channel refused or has not taken yet: its row is due now
+    (the attempts start again) and the push runs after commit. A row already sent is a 409 `tracking_sent`;
+    a shipment with no row (manual orders, not shipped) a 409 `no_tracking_push`."""
+    row = (TrackingOutbox.objects.select_for_update(of=("self",)).filter(merchant=merchant, shipment_id=shipment.pk)
+           .order_by().first())
+    if row is None:
+        raise Conflict("This shipment has no tracking to send to a channel.", code="no_tracking_push")
+    if row.processed_at is not None and not row.last_error:
+        raise Conflict("The channel already has this tracking.", code="tracking_sent")
+    TrackingOutbox.objects.filter(merchant=merchant, pk=row.pk).update(processed_at=None, next_attempt_at=None,
+                                                                      attempts=0)
+    row.refresh_from_db()
+    tracking_outbox_written(merchant_id=merchant.pk)
+    return row

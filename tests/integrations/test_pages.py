@@ -508,7 +508,7 @@ def test_push_rules_save_and_refuse_out_of_range_values(merchant_a, store):
     body = _text(r)
     assert "The settings are not valid. percent: A whole number from 0 to 100." in body
     r = merchant_a.web.post(url, {"percent": "lots"}, follow=True)
-    assert "The push rules are whole numbers." in _text(r)
+    assert "The push rules are whole numbers and locations from the list." in _text(r)
     with tenant_scope(merchant_a.merchant):
         store.refresh_from_db()
     assert store.settings["percent"] == 80 and store.settings["buffer_units"] == 2
@@ -611,3 +611,97 @@ def test_an_unknown_action_is_404(merchant_a, listed_store):
     listing = _listing(merchant_a, "102")
     assert merchant_a.web.post(f"/integrations/{listed_store.pk}/explode/").status_code == 404
     assert merchant_a.web.post(f"/integrations/{listed_store.pk}/listings/{listing.pk}/explode/").status_code == 404
+
+
+def test_the_page_lists_what_the_first_push_changed(merchant_a, listed_store):
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        Listing.objects.filter(merchant=m, external_id="101").update(
+            first_push_from=52, first_push_to=5, first_pushed_at=timezone.now())
+        Listing.objects.filter(merchant=m, external_id="102").update(  # the same quantity: nothing changed
+            first_push_from=3, first_push_to=3, first_pushed_at=timezone.now())
+
+    r = merchant_a.web.get(f"/integrations/{listed_store.pk}/")
+
+    assert [(row.external_id, row.first_push_from, row.first_push_to) for row in r.context["first_push_changes"]] == [
+        ("101", 52, 5)]
+    assert "What the first push changed" in _text(r)
+
+
+def test_import_unmatched_listings_from_the_page_starts_a_job(merchant_a, listed_store):
+    mug = _listing(merchant_a, "102")
+
+    chosen = merchant_a.web.post(f"/integrations/{listed_store.pk}/listings/import/",
+                                 {"listing_ids": [str(mug.pk)], "chosen": "1"}, follow=True)
+    everything = merchant_a.web.post(f"/integrations/{listed_store.pk}/listings/import/", {"all_unmatched": "1"},
+                                     follow=True)
+    bad = merchant_a.web.post(f"/integrations/{listed_store.pk}/listings/import/", {"listing_ids": ["x"]}, follow=True)
+
+    with tenant_scope(merchant_a.merchant):
+        jobs = list(WorkerJob.objects.filter(kind="integrations.listings_import").order_by("id"))
+    assert [job.params.get("listing_ids") for job in jobs] == [[mug.pk], None]
+    assert [job.params.get("all_unmatched") for job in jobs] == [None, True]
+    assert f"Importing 1 listing(s) as products (job {jobs[0].pk})." in _text(chosen)
+    assert f"Importing 2 listing(s) as products (job {jobs[1].pk})." in _text(everything)
+    assert "Choose listings from the list." in _text(bad)
+
+
+def test_push_rules_choose_which_of_our_locations_feed_the_store(merchant_a, merchant_b, store):
+    from inventory.services import location_create
+
+    with tenant_scope(merchant_a.merchant):
+        backroom = location_create(merchant=merchant_a.merchant, name="Back room", code="BACK")
+    with tenant_scope(merchant_b.merchant):
+        theirs = location_create(merchant=merchant_b.merchant, name="Theirs", code="THEIRS")
+    url = f"/integrations/{store.pk}/rules/"
+
+    page = _text(merchant_a.web.get(f"/integrations/{store.pk}/"))
+    r = merchant_a.web.post(url, {"location_ids": [str(backroom.pk)]}, follow=True)
+    with tenant_scope(merchant_a.merchant):
+        store.refresh_from_db()
+
+    assert "Our locations feeding this store" in page and "Back room" in page and "Theirs" not in page
+    assert "Push rules saved" in _text(r)
+    assert store.settings["location_ids"] == [backroom.pk]
+    refused = merchant_a.web.post(url, {"location_ids": [str(theirs.pk)]}, follow=True)
+    assert "locations from the list" in _text(refused)
+    merchant_a.web.post(url, {}, follow=True)  # none ticked: all locations again
+    with tenant_scope(merchant_a.merchant):
+        store.refresh_from_db()
+    assert "location_ids" not in store.settings
+
+
+def test_the_api_refuses_another_merchants_location(merchant_a, merchant_b, store):
+    from inventory.services import location_create
+
+    with tenant_scope(merchant_b.merchant):
+        theirs = location_create(merchant=merchant_b.merchant, name="Theirs", code="THEIRS")
+
+    response = merchant_a.api.patch(f"/api/v1/integrations/{store.pk}/", {"settings": {"location_ids": [theirs.pk]}},
+                                    format="json")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["details"]["fields"]["location_ids"] == [f"Unknown location id(s): {theirs.pk}."]
+
+
+def test_the_product_page_lists_each_stores_listing_with_the_last_push(merchant_a, merchant_b, listed_store):
+    m = merchant_a.merchant
+    pushed_at = timezone.now()
+    with tenant_scope(m):
+        product = Product.objects.get(merchant=m, sku="SHIRT-S")
+        other = make_integration(m, name="Outlet shop")
+        Listing.objects.filter(merchant=m, external_id="101").update(last_pushed_at=pushed_at, channel_quantity=5)
+        Listing.objects.create(merchant=m, integration=other, external_id="900", sku="SHIRT-S", title="Shirt S outlet",
+                               product=product, error="Shopify refused the quantity")
+    with tenant_scope(merchant_b.merchant):
+        theirs = make_integration(merchant_b.merchant, name="Their shop")
+        Listing.objects.create(merchant=merchant_b.merchant, integration=theirs, external_id="1", sku="SHIRT-S")
+
+    r = merchant_a.web.get(f"/inventory/products/{product.pk}/")
+
+    listings = r.context["listings"]
+    assert [(x.store, x.title, x.last_pushed_quantity, x.last_pushed_at) for x in listings] == [
+        ("Main shop", "Shirt S", 5, pushed_at), ("Outlet shop", "Shirt S outlet", None, None)]
+    body = _text(r)
+    assert "In your stores" in body and "Shopify refused the quantity" in body and "Their shop" not in body
+    assert f'href="/integrations/{other.pk}/"' in body

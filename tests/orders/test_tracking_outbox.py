@@ -8,11 +8,13 @@ import pytest
 from django.utils import timezone
 
 from accounts.tenancy import tenant_scope
+from integrations.models import Integration
 from orders import services
 from orders.models import OrderLine, TrackingOutbox
 from orders.selectors.tracking import tracking_outbox_due_merchant_ids
 from orders.services import ShipmentLineRequest
 from orders.services.tracking import tracking_outbox_claim, tracking_outbox_done, tracking_outbox_retry
+from tests.integrations.helpers import make_integration
 from tests.inventory.helpers import make_product
 from tests.orders.helpers import normalized
 
@@ -20,7 +22,9 @@ pytestmark = pytest.mark.django_db
 
 
 def _ship(m, external_id: str, tracking: str) -> TrackingOutbox:
-    order = services.order_ingest(merchant=m, integration_id=None, normalized=normalized(external_id)).order
+    """A store's order shipped (orders of no store, demo orders, write no tracking row)."""
+    store = Integration.objects.filter(merchant=m).first() or make_integration(m)
+    order = services.order_ingest(merchant=m, integration_id=store.pk, normalized=normalized(external_id)).order
     line = OrderLine.objects.get(merchant=m, order=order)
     shipment = services.shipment_create(merchant=m, order=order, lines=[ShipmentLineRequest(line.pk, 2)],
                                         carrier="UPS", tracking_number=tracking)

@@ -28,6 +28,7 @@ from integrations.channels.base import (
     TrackingResult,
     WebhookSubscription,
 )
+from integrations.channels.shopify.carriers import tracking_company
 from integrations.channels.shopify.client import MAX_QUERY_COST, ShopifyClient
 from integrations.channels.shopify.mapping import gid_number, order_from_graphql, to_gid
 from orders.normalized import NormalizedOrder
@@ -367,7 +368,7 @@ class ShopifyAdapter(ChannelAdapter):
         Exactly once in effect: what fulfillments of this order already carrying this tracking number
         hold (an earlier attempt whose answer was lost, or one location of several done before a
         failure) is subtracted before anything is created, so a retry creates only what is missing."""
-        tracking = {"company": push.carrier, "number": push.tracking_number}
+        tracking = {"company": tracking_company(push.carrier), "number": push.tracking_number}
         if push.tracking_url:
             tracking["url"] = push.tracking_url
         if push.previous_fulfillment_id:

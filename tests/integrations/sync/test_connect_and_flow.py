@@ -238,7 +238,7 @@ def test_create_product_from_an_unmatched_listing_maps_it(scope_a, shopify_fake,
     mapped = listing_create_product(merchant=merchant, actor=scope_a.user, listing=unmatched)
 
     product = Product.objects.get(merchant=merchant, sku="IPOD2008PINK")
-    assert (mapped.product_id, product.title) == (product.pk, unmatched.title)
+    assert (mapped.listing.product_id, product.title) == (product.pk, unmatched.title)
     taken = Listing.objects.get(merchant=merchant, sku="IPOD2008RED")
     with pytest.raises(Conflict) as mapped_already:  # matched by SKU at import: it has its product
         listing_create_product(merchant=merchant, actor=scope_a.user, listing=taken)
