@@ -36,7 +36,7 @@ class FormRenderer(DjangoTemplates):
 
 
 class PublicUrlField(forms.URLField):
-    """A URL we will call on the merchant's behalf (a WooCommerce store's address): https and public, by
+    """A URL we will call on the merchant's behalf (a self-hosted store's address): https and public, by
     core.http.url_check, so a form says at once what the client would refuse later ("... resolves to a
     private address"). Hosts in OUTBOUND_ALLOWED_PRIVATE_HOSTS pass, as they do for the client."""
 

@@ -3,7 +3,7 @@ the pattern of its public tracking page, plus "Other" with a name the merchant t
 
 Shipment.carrier stores the carrier's name ("DHL Express", or the typed name for Other). Each channel
 maps these codes to its own vocabulary in its package (integrations/channels/<slug>/carriers.py:
-Shopify's tracking company names, Amazon's carrier codes, WooCommerce's free text); orders knows no
+a tracking company's name, a carrier code, free text); orders knows no
 channel. Tracking links are built here from the carrier's pattern when none was given.
 """
 

@@ -23,7 +23,7 @@ class WebhookEndpoint(TenantOwnedModel):
 
     The token is unique on its own, not per merchant: receipt finds the endpoint (and so the merchant) by
     the token alone, before any scope exists. Endpoints made from a store's former `webhook_token` keep it,
-    so the subscriptions Shopify already holds still arrive."""
+    so the subscriptions a channel already holds still arrive."""
 
     class Kind(models.TextChoices):
         CHANNEL = "channel", "Channel"

@@ -22,7 +22,7 @@ _REFUSED = "The delivery could not be verified."
 @csrf_exempt
 @require_POST
 def webhook_receive_view(request: HttpRequest, segment: str, token: str) -> JsonResponse:
-    """/webhooks/<kind-or-slug>/<token>/: `segment` is the endpoint's slug (the URLs handed out, Shopify's
+    """/webhooks/<kind-or-slug>/<token>/: `segment` is the endpoint's slug (the URLs handed out, a channel's
     subscriptions among them) or its kind."""
     limit = int(getattr(settings, "WEBHOOK_MAX_BODY_BYTES", 2 * 1024 * 1024))
     try:

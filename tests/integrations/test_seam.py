@@ -104,18 +104,18 @@ def unregister_acme(settings):
     yield
     channel_packages.unregister("acme")
     channels.unregister("acme")
-    webhook_receivers.unregister("acme")
+    webhook_receivers.unregister("channel:acme")
 
 
 def test_one_call_registers_the_display_the_receiver_and_the_beat_entries(unregister_acme, settings):
-    receiver = WebhookReceiver(channel="acme", verify=lambda *a: True, identify=lambda *a: None)
+    receiver = WebhookReceiver(kind="channel", slug="acme", verify=lambda *a: True, identify=lambda *a: None)
     entry = {"task": "acme.feeds_poll", "schedule": 300.0}
 
     channel_package_register(_package(adapter=_Adapter, receiver=receiver, periodic_tasks={"acme.feeds_poll": entry}))
 
     assert channel_packages["acme"].label == "Acme Market"
     assert (channels["acme"].label, channels["acme"].tells_fulfillment) == ("Acme Market", True)
-    assert webhook_receivers["acme"] is receiver
+    assert webhook_receivers["channel:acme"] is receiver
     assert settings.CELERY_BEAT_SCHEDULE["acme.feeds_poll"] == entry
 
 
@@ -126,7 +126,7 @@ def test_a_beat_entry_taken_by_another_task_is_refused(unregister_acme, settings
 
 
 def test_a_receiver_registered_under_another_slug_is_refused(unregister_acme):
-    receiver = WebhookReceiver(channel="other", verify=lambda *a: True, identify=lambda *a: None)
+    receiver = WebhookReceiver(kind="channel", slug="other", verify=lambda *a: True, identify=lambda *a: None)
 
     with pytest.raises(ValueError, match="acme"):
         channel_package_register(_package(receiver=receiver))
@@ -137,7 +137,7 @@ def test_shopify_is_registered_as_one_whole_package():
     package = channel_packages["shopify"]
 
     assert package.can_connect and package.install is not None
-    assert webhook_receivers["shopify"] is package.receiver
+    assert webhook_receivers["channel:shopify"] is package.receiver
     assert package.forget_on_uninstall == ("access_token", "refresh_token")
     assert not channel_packages["woocommerce"].can_connect and not channel_packages["amazon"].can_connect
 

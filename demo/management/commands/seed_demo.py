@@ -52,6 +52,6 @@ class Command(BaseCommand):
 
 
 def _kind(subject: str) -> str:
-    """A mail's kind from its subject: "Order #1044 was cancelled on Shopify" → "order was cancelled"."""
+    """A mail's kind from its subject: "Order #1044 was cancelled on Acme" → "order was cancelled"."""
     words = re.sub(r"#\S+|\bon \w+$|:.*$", "", subject).split()
     return " ".join(words).capitalize() or "other"
