@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import redis
+from celery import current_app
 from django.conf import settings
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
@@ -47,7 +49,6 @@ def _migrations() -> str | None:
 def _redis() -> str | None:
     if not settings.REDIS_URL:
         return "not configured (tasks run in-process)"
-    import redis
 
     redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2).ping()
     return None
@@ -56,9 +57,9 @@ def _redis() -> str | None:
 def _workers() -> str | None:
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return "tasks run in-process"
-    from config.celery import app
-
-    replies = app.control.inspect(timeout=1.0).ping() or {}
+    # The project's app is the current one (config/__init__.py creates it at start-up); naming it through
+    # Celery keeps core below config, as DESIGN's dependency chain wants.
+    replies = current_app.control.inspect(timeout=1.0).ping() or {}
     if not replies:
         raise RuntimeError("no Celery worker answered")
     return f"{len(replies)} worker(s)"

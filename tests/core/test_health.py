@@ -1,7 +1,12 @@
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import pytest
 from django.test import override_settings
+
+import core.health
 
 
 def test_healthz_does_no_io(client):
@@ -34,3 +39,15 @@ def test_readyz_is_503_and_names_the_failing_check(client):
     assert body["checks"]["database"]["status"] == "ok"
     assert body["checks"]["redis"]["status"] == "fail"
     assert body["checks"]["celery"]["status"] == "fail"
+
+
+def test_core_health_imports_nothing_from_config():
+    # Given core/health.py, which sits below config in DESIGN's dependency chain
+    tree = ast.parse(Path(core.health.__file__).read_text())
+
+    # When every import in it (module level and inside functions) is collected
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+
+    # Then none of them is config or below it
+    assert sorted(name for name in imported if name == "config" or name.startswith("config.")) == []
