@@ -24,7 +24,6 @@ from inventory.models import SkuAlias
 from orders import selectors, services
 from orders.channels import store_choices, store_key
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus, Shipment, ShipmentLine
-from orders.services.bulk import JOB_MAX as BULK_JOB_MAX
 from orders.services.manual import email_problem
 from orders.workflow import left_to_ship, pending_in
 
@@ -191,7 +190,7 @@ class BulkInput(serializers.Serializer):
     all_matching = serializers.DictField(
         child=serializers.CharField(allow_blank=True), required=False,
         help_text="Every order matching these filters (the list's query parameters: status, channel, "
-                  "integration, sku, tag, placed_from, placed_to, needs_attention, short, search; {} for all), "
+                  "store, sku, tag, placed_from, placed_to, needs_attention, short, search; {} for all), "
                   "up to 20,000, as a background job: 202 with the job to follow at /api/v1/jobs/{id}/, whose "
                   "result holds done, done_orders and failed.")
     action = serializers.ChoiceField(choices=services.BULK_ACTIONS)
@@ -226,7 +225,8 @@ LIST_PARAMS = [
     OpenApiParameter("late", bool, description="Open orders past their ship-by time."),
     OpenApiParameter("status", enum=OrderStatus.values),
     OpenApiParameter("channel", str, description='A registered channel\'s slug, or "manual".'),
-    OpenApiParameter("integration", int),
+    OpenApiParameter("integration", int, deprecated=True, description="The old name of `store` (an integration "
+                     "id); a different store under each name is a 400."),
     OpenApiParameter("sku", str, description="Orders with a line of this SKU (case-insensitive)."),
     OpenApiParameter("tag", str),
     OpenApiParameter("needs_attention", bool),
@@ -384,8 +384,7 @@ class OrderViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
         data.is_valid(raise_exception=True)
         v = data.validated_data
         if "all_matching" in v:
-            filters = selectors.OrderFilters.from_params(v["all_matching"])
-            ids = selectors.order_ids_matching(merchant=self.merchant, filters=filters, limit=BULK_JOB_MAX + 1)
+            ids = services.bulk_all_matching(merchant=self.merchant, params=v["all_matching"])
             job = services.orders_bulk_start(merchant=self.merchant, order_ids=ids, action=v["action"],
                                              actor=request.user, tag=v["tag"], reason=v["reason"])
             return Response({"job": job.pk, "orders": len(ids)}, status=status.HTTP_202_ACCEPTED)

@@ -12,8 +12,9 @@ the job's own page lists.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Count
 
@@ -22,6 +23,7 @@ from core.enqueue import enqueue_on_commit
 from core.errors import ApplicationError, ValidationFailed
 from orders.channels import channel_effect, channel_label
 from orders.models import Order
+from orders.selectors.orders import OrderFilters, order_ids_matching
 from orders.services.fulfillment import order_fulfill_all
 from orders.services.orders import _clean_tags, order_cancel, order_hold, order_release_hold, order_tag_add
 from orders.workflow import status_label
@@ -40,6 +42,14 @@ API_MAX = 1000
 JOB_MAX = 20_000
 JOB_KIND = "orders.bulk_action"
 PROGRESS_EVERY = 25
+
+
+def bulk_all_matching(*, merchant: Merchant, params: Mapping[str, Any]) -> list[int]:
+    """The one parse of a bulk action's "all matching the filter", for the list page (its filter's query
+    string) and the API (a dict of the same parameters): the list's filters parsed strictly (a bad value is
+    a 400 naming it, never "all"), and the ids they match, oldest first, at most JOB_MAX + 1 so that
+    orders_bulk_start can refuse a selection too big instead of cutting it short."""
+    return order_ids_matching(merchant=merchant, filters=OrderFilters.from_params(params), limit=JOB_MAX + 1)
 
 
 def _check(action: str, tag: str, reason: str) -> str:
