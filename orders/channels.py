@@ -123,3 +123,13 @@ def store_key(integration_id: int | None) -> str:
     """How orders names a store to inventory (SKU aliases per store): inventory knows no integration,
     only this opaque key. Empty for orders of no store (manual orders): the merchant-wide aliases."""
     return f"integration:{integration_id}" if integration_id else ""
+
+
+def store_of_key(key: str) -> int | None:
+    """store_key's inverse: the integration id a key names, None for the merchant-wide key."""
+    return int(key.split(":", 1)[1]) if (key or "").startswith("integration:") else None
+
+
+def store_exists(merchant: Any, integration_id: int) -> bool:
+    """Whether the id is one of the merchant's stores (as the store filter lists them)."""
+    return integration_id in dict(store_choices(merchant))
