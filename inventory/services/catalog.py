@@ -12,6 +12,7 @@ from core.outbox import claim_due
 from inventory.errors import InvalidStockOperation, LocationNotFound, UnknownSku
 from inventory.models import AvailabilityMark, BundleComponent, Location, Product, StockLevel, StockMovement
 from inventory.services._core import ensure_levels, mark_products
+from inventory.services.adjust import stock_adjust
 
 PRODUCT_FIELDS = (
     "title", "barcode", "price", "cost", "image_url", "supplier", "supplier_sku", "weight_grams", "length_mm",
@@ -76,8 +77,6 @@ def product_create(
             else:
                 ensure_levels(merchant=merchant, product_ids=[product.pk])
             if opening_stock:
-                from inventory.services.stock import stock_adjust
-
                 stock_adjust(merchant=merchant, product_id=product.pk, delta=opening_stock,
                              location_id=opening_location_id, actor=actor, reason=StockMovement.Reason.RECEIVED,
                              reference=f"product:{product.pk}", note="Opening stock")

@@ -32,8 +32,8 @@ from inventory.errors import InvalidStockOperation, OutOfStock
 from inventory.models import Product, StockImport, StockLevel, StockMovement
 from inventory.selectors import location_default, location_resolver, product_map_by_sku
 from inventory.services._core import MAX_UNITS
+from inventory.services.adjust import AdjustLine, stock_adjust_many
 from inventory.services.catalog import PRODUCT_FIELDS, product_create, product_update
-from inventory.services.stock import AdjustLine, stock_adjust_many
 from jobs.registry import JobSummary
 
 logger = logging.getLogger(__name__)
