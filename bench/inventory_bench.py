@@ -141,7 +141,7 @@ def bench_import(merchant, args, catalog, base_catalog) -> dict:
 
     from accounts.tenancy import tenant_scope
     from inventory.models import Product, StockLevel
-    from inventory.services import imports, stock_adjust_many
+    from inventory.services import import_preview, stock_adjust_many
 
     with tenant_scope(merchant):
         skus = list(Product.objects.filter(merchant=merchant, pk__in=[p for p, _ in catalog])
@@ -154,13 +154,13 @@ def bench_import(merchant, args, catalog, base_catalog) -> dict:
     for _ in range(args.import_rounds):
         start = time.perf_counter()
         with tenant_scope(merchant):
-            pv = imports.stock_preview(merchant=merchant, fileobj=io.BytesIO(data))
+            pv = import_preview.stock_preview(merchant=merchant, fileobj=io.BytesIO(data))
         previews.append(len(skus) / (time.perf_counter() - start))
         assert pv.error_count == 0 and pv.change_count == len(skus), pv.errors[:3]
 
         start = time.perf_counter()
         with tenant_scope(merchant):
-            pv = imports.stock_preview(merchant=merchant, fileobj=io.BytesIO(data))
+            pv = import_preview.stock_preview(merchant=merchant, fileobj=io.BytesIO(data))
             stock_adjust_many(merchant=merchant, lines=pv.lines, reference="bench-import")
         applies.append(len(skus) / (time.perf_counter() - start))
 
