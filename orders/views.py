@@ -17,6 +17,7 @@ from django.views.generic import TemplateView
 
 from accounts.tenancy import tenant_scope
 from accounts.views import MerchantRequiredMixin
+from core.address import RULES
 from core.csv_stream import csv_streaming_response
 from core.errors import ApplicationError, ValidationFailed
 from core.parsing import filters_lenient, optional_text, parse_id, parse_int
@@ -428,8 +429,6 @@ class ProductSuggestView(MerchantRequiredMixin, View):
 
 def address_rules_for_page() -> dict:
     """The country table as the page's script reads it (labels and which fields are required)."""
-    from core.address import RULES
-
     return {code: {"required": list(rule.required), "region": rule.region_label, "postcode": rule.postcode_label,
                    "example": rule.example} for code, rule in RULES.items()}
 

@@ -23,6 +23,7 @@ from inventory.errors import InvalidStockOperation, LocationNotFound, UnknownSku
 from inventory.models import AvailabilityMark, BundleComponent, Location, Product, StockLevel, StockMovement
 from inventory.registry import availability_consumers
 from inventory.selectors import units_available
+from inventory.services.alerts import low_stock_evaluate
 
 logger = logging.getLogger(__name__)
 
@@ -257,8 +258,6 @@ class StockTx:
         )
 
     def _update_low_stock(self) -> None:
-        from inventory.services.alerts import low_stock_evaluate
-
         if self._touched <= self.known.keys():
             # Thresholds are already loaded: skip the lookup when no touched product has one.
             touched = {pid for pid in self._touched if self.known[pid].low_stock_threshold > 0}

@@ -30,6 +30,7 @@ from inventory.services.adjust import stock_adjust_many
 from inventory.services.catalog import PRODUCT_FIELDS, product_create, product_update
 from inventory.services.import_preview import Preview, catalog_preview, stock_preview
 from jobs.registry import JobSummary
+from jobs.services import job_create, job_fail, job_progress, job_start, job_succeed
 
 logger = logging.getLogger(__name__)
 
@@ -112,8 +113,6 @@ def stock_import_apply(*, merchant: Merchant, import_id: int, actor: User | None
 
     All or nothing by default; `valid_only` imports every row without an error and skips the others
     (the merchant chose it on the preview, seeing which rows are skipped)."""
-    from jobs.services import job_create
-
     with transaction.atomic():
         imp = StockImport.objects.select_for_update(of=("self",)).get(merchant=merchant, pk=import_id)
         if imp.status != StockImport.Status.PREVIEWED:
@@ -149,8 +148,6 @@ def stock_import_apply(*, merchant: Merchant, import_id: int, actor: User | None
 
 def stock_import_run_job(*, merchant: Merchant, import_id: int) -> str:
     """The background half of a big import: parse with progress, then apply all rows in one transaction."""
-    from jobs.services import job_fail, job_progress, job_start, job_succeed
-
     imp = StockImport.objects.select_related("job").filter(merchant=merchant, pk=import_id).first()
     if imp is None:
         return "missing"

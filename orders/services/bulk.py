@@ -21,6 +21,9 @@ from django.db.models import Count
 from accounts.models import Merchant
 from core.enqueue import enqueue_on_commit
 from core.errors import ApplicationError, ValidationFailed
+from jobs.models import WorkerJob
+from jobs.services import job_create, job_fail, job_progress, job_start, job_succeed
+from notifications.services import notification_is_wanted
 from orders.channels import channel_effect, channel_label
 from orders.models import Order
 from orders.selectors.orders import OrderFilters, order_ids_matching
@@ -133,7 +136,6 @@ def bulk_preview(*, merchant: Merchant, order_ids: Sequence[int], action: str) -
     """The selected orders by number and, per channel, what the channel is told (from the channel
     registry: orders knows no channel's behaviour itself)."""
 
-    from notifications.services import notification_is_wanted
 
     if action not in CONFIRM_ACTIONS:
         raise ValidationFailed("Only cancel and mark fulfilled ask for confirmation.")
@@ -154,8 +156,6 @@ def bulk_preview(*, merchant: Merchant, order_ids: Sequence[int], action: str) -
 def orders_bulk_start(*, merchant: Merchant, order_ids: Sequence[int], action: str, actor=None, tag: str = "",
                       reason: str = ""):
     """A bulk action over more than a page of orders, as a background job with progress."""
-    from jobs.services import job_create
-
     reason = _check(action, tag, reason)
     ids = sorted({int(i) for i in order_ids})
     if not ids:
@@ -172,9 +172,6 @@ def orders_bulk_start(*, merchant: Merchant, order_ids: Sequence[int], action: s
 
 def orders_bulk_run_job(*, merchant: Merchant, job_id: int) -> str:
     """The job's body: the action order by order, progress as it goes; the result keeps every order."""
-    from jobs.models import WorkerJob
-    from jobs.services import job_fail, job_progress, job_start, job_succeed
-
     job = WorkerJob.objects.filter(merchant=merchant, pk=job_id, kind=JOB_KIND).order_by().first()
     if job is None:
         return "missing"
