@@ -29,8 +29,8 @@ from inventory.selectors import product_map_by_sku, sku_key
 from inventory.services.adjust import stock_adjust_many
 from inventory.services.catalog import PRODUCT_FIELDS, product_create, product_update
 from inventory.services.import_preview import Preview, catalog_preview, stock_preview
+from jobs import services as job_services
 from jobs.registry import JobSummary
-from jobs.services import job_create, job_fail, job_progress, job_start, job_succeed
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ def stock_import_apply(*, merchant: Merchant, import_id: int, actor: User | None
                                         code="import_not_previewed")
         if imp.row_count > INLINE_LIMIT:  # README: files over 2,000 rows, stock or catalog, run in the background
             catalog = imp.kind == StockImport.Kind.CATALOG
-            job = job_create(
+            job = job_services.job_create(
                 merchant=merchant, kind=CATALOG_KIND if catalog else STOCK_KIND,
                 description=f"{'Catalog' if catalog else 'Stock'} import {imp.filename}",
                 params={"import_id": imp.pk, "valid_only": valid_only}, total=imp.row_count, created_by=actor,
@@ -153,7 +153,7 @@ def stock_import_run_job(*, merchant: Merchant, import_id: int) -> str:
         return "missing"
     if imp.status == StockImport.Status.APPLIED:
         return "already-done"
-    job = job_start(job=imp.job)
+    job = job_services.job_start(job=imp.job)
     catalog = imp.kind == StockImport.Kind.CATALOG
     valid_only = bool(job.params.get("valid_only"))
     try:
@@ -162,8 +162,8 @@ def stock_import_run_job(*, merchant: Merchant, import_id: int) -> str:
         else:
             with imp.file.open("rb") as fh:
                 pv = stock_preview(merchant=merchant, fileobj=fh,
-                                   progress=lambda k: job_progress(job=job, done=k // 2, total=imp.row_count))
-            job_progress(job=job, done=imp.row_count // 2)
+                                   progress=lambda k: job_services.job_progress(job=job, done=k // 2, total=imp.row_count))
+            job_services.job_progress(job=job, done=imp.row_count // 2)
         with transaction.atomic():
             locked = StockImport.objects.select_for_update(of=("self",)).get(merchant=merchant, pk=imp.pk)
             if locked.status == StockImport.Status.APPLIED:
@@ -171,7 +171,7 @@ def stock_import_run_job(*, merchant: Merchant, import_id: int) -> str:
             if catalog:  # all rows or none, in this one transaction
                 with imp.file.open("rb") as fh:
                     pv = catalog_import(merchant=merchant, fileobj=fh, dry_run=False, valid_only=valid_only,
-                                        progress=lambda k: job_progress(job=job, done=k))
+                                        progress=lambda k: job_services.job_progress(job=job, done=k))
                 locked.summary = _outcome(pv, valid_only)
             else:
                 written = _apply_lines(merchant=merchant, imp=imp, actor=imp.created_by, pv=pv, valid_only=valid_only)
@@ -183,16 +183,16 @@ def stock_import_run_job(*, merchant: Merchant, import_id: int) -> str:
             status=StockImport.Status.FAILED, summary={**imp.summary, "failure": exc.message,
                                                        "errors": exc.details.get("errors", [])},
         )
-        job_fail(job=job, error=exc.message, retryable=False)
+        job_services.job_fail(job=job, error=exc.message, retryable=False)
         return "failed"
     except Exception as exc:  # nothing was applied (one transaction); say so instead of hanging "running"
         logger.exception("inventory.import.crashed", extra={"merchant_id": merchant.pk, "import_id": imp.pk})
         StockImport.objects.filter(merchant=merchant, pk=imp.pk).update(
             status=StockImport.Status.FAILED, summary={**imp.summary, "failure": f"Internal error: {exc!r}"},
         )
-        job_fail(job=job, error=repr(exc), retryable=False)
+        job_services.job_fail(job=job, error=repr(exc), retryable=False)
         raise
-    job_succeed(job=job, result={"rows": pv.row_count, "changes": pv.change_count, "movements": written,
+    job_services.job_succeed(job=job, result={"rows": pv.row_count, "changes": pv.change_count, "movements": written,
                                  "skipped": pv.error_count if valid_only else 0, "import_id": imp.pk,
                                  "kind": imp.kind})
     return "ok"
