@@ -297,12 +297,24 @@ def _ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])  # utime + stime
 
 
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid`, from /proc (no pgrep: CI installs no procps)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
 def server_pids(server: subprocess.Popen, database_url: str) -> list[int]:
     """The gunicorn workers and the PostgreSQL backends of this database (the bench holds none)."""
     import psycopg
 
-    workers = [int(p) for p in subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True,
-                                              text=True).stdout.split()]
+    workers = _children(server.pid)
     name = database_url.rsplit("/", 1)[1]
     with psycopg.connect(database_url, autocommit=True) as conn:
         backends = [r[0] for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> "
