@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test install install-test worker beat lint migrate bench clean
+.PHONY: run test install install-test worker beat lint migrate bench bench-smoke clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ run: install
 test: install-test
 	@bash scripts/ensure_chromium.sh
 	$(BIN)/python scripts/run_tests.py
+
+## make bench-smoke: every benchmark in bench/ at a smoke size (seconds each; CI runs it after the suite)
+bench-smoke: install-test
+	$(BIN)/python bench/smoke.py
 
 worker: install
 	$(BIN)/celery -A config worker -l info --concurrency 4

@@ -1,9 +1,11 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.http import HttpResponseRedirect
 
 from accounts import services
 from accounts.models import ApiToken, Invitation, Membership, Merchant, User
+from core.errors import ApplicationError
 
 
 @admin.register(User)
@@ -37,9 +39,13 @@ class UserAdmin(BaseUserAdmin):
 
 
 class MembershipInline(admin.TabularInline):
+    """Removing someone is the membership's own page (accounts.services.membership_remove: their tokens
+    for this merchant die, the last owner stays), never a ticked box in the merchant's form."""
+
     model = Membership
     extra = 0
     raw_id_fields = ["user"]
+    can_delete = False
 
 
 @admin.register(Merchant)
@@ -56,6 +62,23 @@ class MembershipAdmin(admin.ModelAdmin):
     list_filter = ["role"]
     search_fields = ["user__email", "merchant__name"]
     raw_id_fields = ["user", "merchant"]
+
+    def get_actions(self, request):
+        """No bulk delete: each removal goes through the service, one membership at a time."""
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def delete_model(self, request, obj: Membership) -> None:
+        services.membership_remove(merchant=obj.merchant, actor=request.user, membership=obj, by_staff=True)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        """The service's refusal (the last owner) is a message on the membership's page, not a 500."""
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except ApplicationError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return HttpResponseRedirect(request.path.removesuffix("delete/") + "change/")
 
 
 @admin.register(ApiToken)

@@ -1,6 +1,6 @@
 """Integrations benchmark: the sync engine against the Shopify fake (tests/fakes/shopify), in one run.
 
-    .venv/bin/python bench/integrations_bench.py [--quick] [--database-url postgres://.../switchboard_integrations_bench]
+    .venv/bin/python bench/integrations_bench.py [--quick | --smoke] [--database-url postgres://.../switchboard_integrations_bench]
         [--skip-latency]
 
 1. Push calls: 10,000 listings whose quantity changed, pushed by integrations.sync.stock_push (the
@@ -219,7 +219,8 @@ def markdown(out: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--quick", action="store_true", help="small sizes")
+    parser.add_argument("--smoke", action="store_true", help="CI (make bench-smoke): tiny sizes, a few seconds; proves the benchmark runs, measures nothing")
     parser.add_argument("--database-url", default=os.environ.get("INTEGRATIONS_BENCH_DATABASE_URL", DEFAULT_DB))
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--json", help="write the results here as JSON")
@@ -234,12 +235,12 @@ def main() -> None:
     print(out["machine"], out["date"], flush=True)
     with ShopifyFake() as fake:
         settings.SHOPIFY_API_BASE_URL = fake.base_url_template
-        out["push"] = bench_push(fake, copies=250 if args.quick else 2500)
+        out["push"] = bench_push(fake, copies=10 if args.smoke else 250 if args.quick else 2500)
         print(f"push: {out['push']}", flush=True)
         if not args.skip_latency:
-            out["latency"] = bench_latency(fake, rounds=5 if args.quick else 20)
+            out["latency"] = bench_latency(fake, rounds=2 if args.smoke else 5 if args.quick else 20)
             print(f"latency: {out['latency']}", flush=True)
-        out["backfill"] = bench_backfill(fake, n=200 if args.quick else 1000)
+        out["backfill"] = bench_backfill(fake, n=20 if args.smoke else 200 if args.quick else 1000)
         print(f"backfill: {out['backfill']}", flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2, default=str))

@@ -1,6 +1,6 @@
 """Inventory benchmark: the services against a bare SQL UPDATE done the same way, in the same run.
 
-    .venv/bin/python bench/inventory_bench.py [--quick] [--database-url postgres://.../switchboard_inventory_bench]
+    .venv/bin/python bench/inventory_bench.py [--quick | --smoke] [--database-url postgres://.../switchboard_inventory_bench]
 
 1. Reservations per second, 8 concurrent clients, one reservation (one transaction) per call:
    a) one hot SKU, b) spread at random over 10,000 SKUs.
@@ -141,7 +141,7 @@ def bench_import(merchant, args, catalog, base_catalog) -> dict:
 
     from accounts.tenancy import tenant_scope
     from inventory.models import Product, StockLevel
-    from inventory.services import imports, stock_adjust_many
+    from inventory.services import import_preview, stock_adjust_many
 
     with tenant_scope(merchant):
         skus = list(Product.objects.filter(merchant=merchant, pk__in=[p for p, _ in catalog])
@@ -154,13 +154,13 @@ def bench_import(merchant, args, catalog, base_catalog) -> dict:
     for _ in range(args.import_rounds):
         start = time.perf_counter()
         with tenant_scope(merchant):
-            pv = imports.stock_preview(merchant=merchant, fileobj=io.BytesIO(data))
+            pv = import_preview.stock_preview(merchant=merchant, fileobj=io.BytesIO(data))
         previews.append(len(skus) / (time.perf_counter() - start))
         assert pv.error_count == 0 and pv.change_count == len(skus), pv.errors[:3]
 
         start = time.perf_counter()
         with tenant_scope(merchant):
-            pv = imports.stock_preview(merchant=merchant, fileobj=io.BytesIO(data))
+            pv = import_preview.stock_preview(merchant=merchant, fileobj=io.BytesIO(data))
             stock_adjust_many(merchant=merchant, lines=pv.lines, reference="bench-import")
         applies.append(len(skus) / (time.perf_counter() - start))
 
@@ -185,14 +185,15 @@ def bench_import(merchant, args, catalog, base_catalog) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--smoke", action="store_true", help="CI (make bench-smoke): tiny sizes, a few seconds; proves the benchmark runs, measures nothing")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
     args = parser.parse_args()
-    args.clients = 8
-    args.rounds = 2 if args.quick else 5
-    args.per_client = 25 if args.quick else 200
-    args.import_rows = 5_000 if args.quick else 100_000
-    args.import_rounds = 1 if args.quick else 3
-    spread = 1_000 if args.quick else 10_000
+    args.clients = 4 if args.smoke else 8
+    args.rounds = 1 if args.smoke else 2 if args.quick else 5
+    args.per_client = 5 if args.smoke else 25 if args.quick else 200
+    args.import_rows = 200 if args.smoke else 5_000 if args.quick else 100_000
+    args.import_rounds = 1 if args.quick or args.smoke else 3
+    spread = 50 if args.smoke else 1_000 if args.quick else 10_000
     setup_django(args.database_url)
 
     from accounts.models import User
@@ -223,19 +224,21 @@ def main() -> None:
     pg = cur.fetchone()[0]
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     print(f"machine: {os.cpu_count()} CPUs, {mem:.0f} GiB RAM, PostgreSQL {pg}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
-    print(f"mode: {'quick' if args.quick else 'full'}; {args.clients} clients × {args.per_client} reservations "
+    print(f"mode: {'smoke' if args.smoke else 'quick' if args.quick else 'full'}; {args.clients} clients × {args.per_client} reservations "
           f"× {args.rounds} rounds; spread over {spread:,} SKUs; import {imp['rows']:,} rows × {args.import_rounds}")
     print("| measure | service (median) | bare SQL baseline (median) | baseline / service |")
     print("|---|---:|---:|---:|")
     for label in ("hot", "spread"):
         s, b = res[label]
         name = "one hot SKU" if label == "hot" else f"spread over {spread:,} SKUs"
-        print(f"| reservations/s, 8 clients, {name} | {s:,.0f} | {b:,.0f} | {b / s:.1f}× |")
+        print(f"| reservations/s, {args.clients} clients, {name} | {s:,.0f} | {b:,.0f} | {b / s:.1f}× |")
     print(f"| CSV import preview rows/s ({imp['rows']:,} rows) | {imp['preview']:,.0f} | {imp['baseline']:,.0f} | "
           f"{imp['baseline'] / imp['preview']:.1f}× |")
     print(f"| CSV import apply rows/s ({imp['rows']:,} rows, parse + validate + apply) | {imp['apply']:,.0f} | "
           f"{imp['baseline']:,.0f} | {imp['baseline'] / imp['apply']:.1f}× |")
     print(f"ledger check on the service's products: {'clean' if not diffs else f'{len(diffs)} differing rows'}")
+    if diffs:
+        raise SystemExit(f"ledger check failed: {diffs[:5]}")
 
 
 if __name__ == "__main__":

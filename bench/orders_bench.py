@@ -1,6 +1,6 @@
 """Orders benchmark: the ingest path and the list API, each beside a bare-SQL baseline in the same run.
 
-    .venv/bin/python bench/orders_bench.py [--quick] [--database-url postgres://.../switchboard_orders_bench]
+    .venv/bin/python bench/orders_bench.py [--quick | --smoke] [--database-url postgres://.../switchboard_orders_bench]
         [--skip-ingest] [--skip-list]
 
 1. Ingest: N orders of 3 lines (default 100,000) through the whole path, one client: normalize (a
@@ -50,6 +50,17 @@ def new_merchant(name: str):
 
 def median_ms(samples: list[float]) -> float:
     return statistics.median(samples) * 1000
+
+
+def column_defaults(model, given: tuple[str, ...]) -> dict[str, object]:
+    """Each column of `model` (its primary key aside) that the bare-SQL baselines do not fill, with the
+    model's default prepared for the database. The baselines write the rows the ORM would, so a NOT NULL
+    column added later gets its default here instead of failing the COPY (as `requested_service` did,
+    unnoticed, until CI ran `make bench-smoke`)."""
+    from django.db import connection
+
+    return {f.column: f.get_db_prep_save(f.get_default(), connection)
+            for f in model._meta.concrete_fields if f.column not in given and not f.primary_key}
 
 
 # --- 1. ingest ------------------------------------------------------------------------------------
@@ -137,27 +148,31 @@ def bench_ingest(n: int, n_skus: int) -> dict:
         cur.execute("SELECT nextval(pg_get_serial_sequence('orders_order', 'id'))")
         base = cur.fetchone()[0]
         cur.execute("SELECT setval(pg_get_serial_sequence('orders_order', 'id'), %s)", [base + n + 1])
-    order_cols = ("id, merchant_id, integration_id, channel, external_id, number, status, channel_payment_status, "
-                  "channel_fulfillment_status, customer_name, customer_email, shipping_address, currency, "
-                  "subtotal_amount, shipping_amount, tax_amount, total_amount, placed_at, channel_updated_at, notes, "
-                  "raw_payload, payload_fingerprint, is_short, needs_attention, hold_reason, created_at, updated_at")
-    line_cols = ("merchant_id, order_id, external_id, sku, title, quantity, unit_price_amount, quantity_fulfilled, "
-                 "quantity_cancelled, quantity_reserved, position, created_at, updated_at")
+    order_cols = ("id", "merchant_id", "integration_id", "channel", "external_id", "number", "status",
+                  "channel_payment_status", "channel_fulfillment_status", "customer_name", "customer_email",
+                  "shipping_address", "currency", "subtotal_amount", "shipping_amount", "tax_amount", "total_amount",
+                  "placed_at", "channel_updated_at", "notes", "raw_payload", "payload_fingerprint", "is_short",
+                  "needs_attention", "hold_reason", "created_at", "updated_at")
+    line_cols = ("merchant_id", "order_id", "external_id", "sku", "title", "quantity", "unit_price_amount",
+                 "quantity_fulfilled", "quantity_cancelled", "quantity_reserved", "position", "created_at", "updated_at")
     now = datetime.now(UTC)
+    order_rest = column_defaults(Order, order_cols)
+    line_rest = column_defaults(OrderLine, line_cols)
+    order_rest_values, line_rest_values = tuple(order_rest.values()), tuple(line_rest.values())
     start = time.perf_counter()
     raw = connection.connection  # psycopg 3 connection under Django's
     with raw.cursor() as cur:
-        with cur.copy(f"COPY orders_order ({order_cols}) FROM STDIN") as copy:  # noqa: S608
+        with cur.copy(f"COPY orders_order ({', '.join([*order_cols, *order_rest])}) FROM STDIN") as copy:  # noqa: S608
             for i, p in enumerate(payloads):
                 copy.write_row((base + 1 + i, other.pk, None, "shopify", str(p["id"]), p["name"], "unfulfilled", "paid", "",
                                 f"Buyer {i}", p["email"], json.dumps(p["shipping_address"]), "USD", p["subtotal_price"],
                                 "0", "0", p["total_price"], p["created_at"], p["updated_at"], "", json.dumps(p), "",
-                                False, False, "", now, now))
-        with cur.copy(f"COPY orders_orderline ({line_cols}) FROM STDIN") as copy:  # noqa: S608
+                                False, False, "", now, now, *order_rest_values))
+        with cur.copy(f"COPY orders_orderline ({', '.join([*line_cols, *line_rest])}) FROM STDIN") as copy:  # noqa: S608
             for i, p in enumerate(payloads):
                 for k, li in enumerate(p["line_items"]):
                     copy.write_row((other.pk, base + 1 + i, li["id"], li["sku"], li["title"], li["quantity"], li["price"],
-                                    0, 0, 0, k, now, now))
+                                    0, 0, 0, k, now, now, *line_rest_values))
     raw.commit()
     copy_s = time.perf_counter() - start
     return {"orders": n, "service_s": service_s, "service_per_s": n / service_s, "copy_s": copy_s,
@@ -178,6 +193,8 @@ def bulk_orders(merchant_ids_counts: list[tuple[int, int]]) -> None:
     """Load orders (one line each, tags on 1 in 10) with INSERT ... SELECT, indexes rebuilt after."""
     from django.db import connection
 
+    from orders.models import Order
+
     with connection.cursor() as cur:
         saved = {}
         for table in ("orders_order", "orders_orderline", "orders_ordertag"):
@@ -186,23 +203,31 @@ def bulk_orders(merchant_ids_counts: list[tuple[int, int]]) -> None:
             for name, _ in saved[table]:
                 cur.execute(f'DROP INDEX IF EXISTS "{name}"')
         # unique constraints are indexes too, but backed by constraints: keep them (they are cheap here)
+        rest = column_defaults(Order, ("id", "merchant_id", "integration_id", "channel", "external_id", "number",
+                                       "status", "channel_payment_status", "channel_fulfillment_status",
+                                       "customer_name", "customer_email", "shipping_address", "currency",
+                                       "subtotal_amount", "shipping_amount", "tax_amount", "total_amount", "placed_at",
+                                       "channel_updated_at", "notes", "raw_payload", "payload_fingerprint", "is_short",
+                                       "needs_attention", "hold_reason", "created_at", "updated_at"))
+        rest_columns = "".join(f", {column}" for column in rest)
+        rest_values = "".join(f", %(rest_{column})s" for column in rest)
         for merchant_id, count in merchant_ids_counts:
-            cur.execute("""
+            cur.execute(f"""
                 INSERT INTO orders_order (merchant_id, integration_id, channel, external_id, number, status,
                     channel_payment_status, channel_fulfillment_status, customer_name, customer_email, shipping_address,
                     currency, subtotal_amount, shipping_amount, tax_amount, total_amount, placed_at,
                     channel_updated_at, notes, raw_payload, payload_fingerprint, is_short, needs_attention,
-                    hold_reason, created_at, updated_at)
+                    hold_reason, created_at, updated_at{rest_columns})
                 SELECT %(m)s, NULL, (ARRAY['shopify','woocommerce','amazon','manual'])[1 + g %% 4],
                     'x' || g, '#' || (100000 + g),
                     (ARRAY['unfulfilled','fulfilled','fulfilled','fulfilled','partially_fulfilled','cancelled',
                            'on_hold','fulfilled'])[1 + g %% 8],
-                    'paid', '', 'Customer ' || (g %% 50000), 'buyer' || g || '@example.com', '{}'::jsonb, 'USD',
+                    'paid', '', 'Customer ' || (g %% 50000), 'buyer' || g || '@example.com', '{{}}'::jsonb, 'USD',
                     10 + g %% 90, 0, 0, 10 + g %% 90,
-                    %(t0)s::timestamptz + (g * interval '13 seconds'), NULL, '', '{}'::jsonb, '',
-                    g %% 97 = 0, g %% 89 = 0, '', now(), now()
+                    %(t0)s::timestamptz + (g * interval '13 seconds'), NULL, '', '{{}}'::jsonb, '',
+                    g %% 97 = 0, g %% 89 = 0, '', now(), now(){rest_values}
                 FROM generate_series(1, %(n)s) AS g
-            """, {"m": merchant_id, "n": count, "t0": T0})
+            """, {"m": merchant_id, "n": count, "t0": T0, **{f"rest_{c}": v for c, v in rest.items()}})  # noqa: S608
             cur.execute("""
                 INSERT INTO orders_orderline (merchant_id, order_id, external_id, sku, title, quantity, unit_price_amount,
                     quantity_fulfilled, quantity_cancelled, quantity_reserved, position, created_at, updated_at)
@@ -375,7 +400,8 @@ def markdown(out: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--quick", action="store_true", help="small sizes")
+    parser.add_argument("--smoke", action="store_true", help="CI (make bench-smoke): tiny sizes, a few seconds; proves the benchmark runs, measures nothing")
     parser.add_argument("--database-url", default=os.environ.get("ORDERS_BENCH_DATABASE_URL", DEFAULT_DB))
     parser.add_argument("--skip-ingest", action="store_true")
     parser.add_argument("--skip-list", action="store_true")
@@ -389,13 +415,16 @@ def main() -> None:
     out = {"machine": machine(), "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "quick": args.quick}
     print(out["machine"], out["date"], flush=True)
     if not args.skip_ingest:
-        out["ingest"] = bench_ingest(n=2_000 if args.quick else 100_000, n_skus=500 if args.quick else 10_000)
+        n, n_skus = (100, 50) if args.smoke else (2_000, 500) if args.quick else (100_000, 10_000)
+        out["ingest"] = bench_ingest(n=n, n_skus=n_skus)
         i = out["ingest"]
         print(f"ingest: service {i['service_per_s']:.0f} orders/s ({i['service_s']:.1f}s), "
               f"bare COPY {i['copy_per_s']:.0f} orders/s ({i['copy_s']:.1f}s), ratio x{i['ratio']:.0f}; "
               f"re-delivery (unchanged) {i['repeat_per_s']:.0f} orders/s", flush=True)
     if not args.skip_list:
-        if args.quick:
+        if args.smoke:
+            out["list"] = bench_list(big=2_000, others=2, small=100, rounds=2, deep_page=10)
+        elif args.quick:
             out["list"] = bench_list(big=20_000, others=10, small=1_000, rounds=5, deep_page=200)
         else:
             out["list"] = bench_list(big=1_000_000, others=100, small=10_000, rounds=21, deep_page=10_000)

@@ -1,11 +1,14 @@
 """Webhook inbox benchmark: signed Shopify order webhooks accepted per second under gunicorn, beside a bare
 Django view answering 200 under the same gunicorn, in the same run.
 
-    .venv/bin/python bench/webhooks_bench.py [--quick] [--database-url postgres://.../switchboard_webhooks_bench]
+    .venv/bin/python bench/webhooks_bench.py [--quick | --smoke] [--database-url postgres://.../switchboard_webhooks_bench]
         [--redis-url redis://127.0.0.1:6379/2] [--workers 4] [--connections 16] [--seconds 10] [--rounds 3]
 
 Needs `wrk` (Debian: `apt-get install -y wrk`) and a Redis the endpoint enqueues to (REDIS_URL; no worker
-reads it, so every accepted delivery stays queued: the script empties the queue at the end).
+reads it, so every accepted delivery stays queued: the script empties that database's queues at the end, so
+give it a Redis database of its own). `--smoke` (CI, `make bench-smoke`) drives the same server for about a
+second per path with a Python closed loop instead of wrk, so CI needs nothing beyond the project's own
+dependencies; its figures prove the path works, not how fast it is.
 
 One gunicorn (sync workers, `bench.webhooks_settings`: the project's settings and URLs plus two baselines, DEBUG
 off) serves every path with the same middleware stack and the same signed order body (a recorded Shopify order,
@@ -51,7 +54,9 @@ from bench.common import setup_django  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/switchboard_webhooks_bench"
-PAYLOAD = ROOT.parent / "shared" / "realworld" / "shopify" / "rest_order_recorded_eur_test_store.json"
+# The recorded payloads the tests' Shopify fake reads too (tests/fakes/shopify/schema.py).
+REALWORLD_DIR = Path(os.environ.get("SHOPIFY_REALWORLD_DIR", "/work/shared/realworld/shopify"))
+PAYLOAD = REALWORLD_DIR / "rest_order_recorded_eur_test_store.json"
 SECRET = "bench-client-secret-" + "x" * 24
 SHOP = "bench-store.myshopify.com"
 
@@ -187,6 +192,58 @@ def wrk_round(*, port: int, path: str, body_path: Path, headers: dict[str, str],
             "detail": r}
 
 
+def python_round(*, port: int, path: str, body_path: Path, headers: dict[str, str], seconds: float,
+                 connections: int) -> dict:
+    """wrk_round's closed loop in Python (`--smoke`): `connections` threads, each sending its next request
+    when the last is answered, for `seconds` s. Slower than wrk as a client, so its rate is no measurement."""
+    import http.client
+    import threading
+
+    body = body_path.read_bytes()
+    prefix = uuid.uuid4().hex
+    deadline = time.perf_counter() + seconds
+    latencies: list[float] = []
+    counts = {"requests": 0, "status": 0, "connect": 0}
+    lock = threading.Lock()
+
+    def client(tid: int) -> None:
+        n = 0
+        while time.perf_counter() < deadline:
+            n += 1
+            event = {"X-Shopify-Event-Id": f"{prefix}-{tid}-{n}", "X-Shopify-Webhook-Id": f"{prefix}-{tid}-{n}"}
+            started = time.perf_counter()
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                conn.request("POST", path, body=body, headers={**headers, **event})
+                status = conn.getresponse().status
+                conn.close()
+            except OSError:
+                status = 0
+            with lock:
+                counts["requests"] += 1
+                latencies.append(time.perf_counter() - started)
+                if status == 0:
+                    counts["connect"] += 1
+                elif not 200 <= status < 300:
+                    counts["status"] += 1
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(t,)) for t in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    duration = time.perf_counter() - started
+    latencies.sort()
+    pct = lambda q: int(latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1e6) if latencies else 0  # noqa: E731
+    detail = {"requests": counts["requests"], "duration_us": int(duration * 1e6), "status": counts["status"],
+              "connect": counts["connect"], "read": 0, "write": 0, "timeout": 0, "p50_us": pct(0.5),
+              "p99_us": pct(0.99)}
+    ok = counts["requests"] - counts["status"] - counts["connect"]
+    return {"rps": ok / duration, "requests": counts["requests"], "ok": ok,
+            "errors": counts["status"] + counts["connect"], "detail": detail}
+
+
 async def _one(port: int, raw: bytes) -> int:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(raw)
@@ -243,12 +300,24 @@ def _ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])  # utime + stime
 
 
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid`, from /proc (no pgrep: CI installs no procps)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
 def server_pids(server: subprocess.Popen, database_url: str) -> list[int]:
     """The gunicorn workers and the PostgreSQL backends of this database (the bench holds none)."""
     import psycopg
 
-    workers = [int(p) for p in subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True,
-                                              text=True).stdout.split()]
+    workers = _children(server.pid)
     name = database_url.rsplit("/", 1)[1]
     with psycopg.connect(database_url, autocommit=True) as conn:
         backends = [r[0] for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> "
@@ -299,10 +368,15 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--quick", action="store_true", help="1 round of 3 s: a smoke run")
+    parser.add_argument("--quick", action="store_true", help="1 round of 3 s")
+    parser.add_argument("--smoke", action="store_true",
+                        help="CI: 1 round of 1 s per path, 2 workers, a Python client instead of wrk")
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.seconds = 1, 3
+    if args.smoke:
+        args.rounds, args.seconds, args.workers, args.connections = 1, 1, 2, 4
+    load_round = python_round if args.smoke else wrk_round
 
     setup_django(args.database_url)
     print(f"Machine: {machine()}. {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.")
@@ -331,17 +405,19 @@ def main() -> None:
         with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
             f.write(body)
         body_path = Path(f.name)
+        warm_webhook_ok = 0
         for name, path in paths.items():  # warm up: imports, connections, the first query plans
-            warm = wrk_round(port=port, path=path, body_path=body_path, headers=headers, seconds=2,
-                             connections=args.connections)
+            warm = load_round(port=port, path=path, body_path=body_path, headers=headers,
+                              seconds=min(2, args.seconds), connections=args.connections)
             if warm["errors"] or not warm["ok"]:
                 raise SystemExit(f"{name} {path}: {warm['detail']} (see {log})")
+            warm_webhook_ok += warm["ok"] if name == "webhook" else 0
         for r in range(args.rounds):
             names = list(paths)
             for name in names[r % 3:] + names[:r % 3]:
                 cpu = cpu_ticks(server, args.database_url)
-                res = wrk_round(port=port, path=paths[name], body_path=body_path, headers=headers,
-                                seconds=args.seconds, connections=args.connections)
+                res = load_round(port=port, path=paths[name], body_path=body_path, headers=headers,
+                                 seconds=args.seconds, connections=args.connections)
                 res["cpu_ms"] = cpu_used(cpu, cpu_ticks(server, args.database_url)) * 1000 / max(1, res["requests"])
                 results[name].append(res)
                 print(f"  round {r + 1} {name}: {res['rps']:.0f}/s, {res['cpu_ms']:.2f} CPU ms per request "
@@ -390,6 +466,12 @@ def main() -> None:
     goal_p99 = latency["webhook"]["p99_ms"] < 50
     print(f"goal: >= 60% of bare {'met' if goal_rate else 'MISSED'}; p99 < 50 ms at half load "
           f"{'met' if goal_p99 else 'MISSED'}")
+    accepted = ok_webhook + warm_webhook_ok
+    failed = sum(r["errors"] for rows in results.values() for r in rows) + sum(
+        n for lat in latency.values() for code, n in lat["statuses"].items() if code != 200)
+    if failed or not accepted or stored != accepted or tasks != accepted:
+        raise SystemExit(f"check failed: {failed} failed requests; {accepted} webhook 200s, {stored} rows, "
+                         f"{tasks} queued tasks (each 200 must be one row and one task)")
 
 
 if __name__ == "__main__":

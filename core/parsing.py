@@ -14,11 +14,11 @@ is a 400 `validation_failed` in the error shape instead of a 500 deeper down. Wh
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.utils import timezone
@@ -140,6 +140,31 @@ def optional_id(params: Mapping[str, Any], name: str) -> int | None:
 def optional_text(params: Mapping[str, Any], name: str, *, max_length: int | None = None) -> str:
     _, raw = get_param(params, name)
     return parse_text(raw, field=name, max_length=max_length)
+
+
+F = TypeVar("F")
+
+
+def filters_lenient(parse: Callable[[Any], F], params: Any, *, aliases: Mapping[str, Iterable[str]] | None = None) -> tuple[F, list[str]]:
+    """A list page's filters: `parse(params)` with each bad value named and dropped, and every other filter
+    still applied (ignoring them all would show rows the user filtered out, under filters that look
+    applied). The API parses strictly instead (a bad value is a 400). `aliases` names the parameters that
+    are one filter (`from` and `placed_from`), so dropping a bad one drops all of its spellings. Returns
+    (filters, the problems in the user's words); `params` (a QueryDict or a dict) is not changed."""
+    params, problems = params.copy(), []
+    spellings = {name: tuple(names) for name, names in (aliases or {}).items()}
+    for _ in range(len(params) + 1):
+        try:
+            return parse(params), problems
+        except ValidationFailed as exc:
+            problems.append(exc.message)
+            field = exc.details.get("field")
+            names = spellings.get(field, (field,))
+            if not field or not any(n in params for n in names):
+                break
+            for name in names:
+                params.pop(name, None)
+    return parse({}), problems
 
 
 def zone(name: str | None) -> ZoneInfo:

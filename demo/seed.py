@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from allauth.account.models import EmailAddress
+
 from accounts.models import Merchant, User
 from accounts.services import membership_for_user, merchant_create
 from accounts.tenancy import tenant_scope
@@ -37,6 +39,4 @@ def seed() -> tuple[User, Merchant, bool]:
 
 
 def _verify_email(user: User) -> None:
-    from allauth.account.models import EmailAddress
-
     EmailAddress.objects.update_or_create(user=user, email=user.email, defaults={"verified": True, "primary": True})

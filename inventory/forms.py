@@ -5,8 +5,8 @@ from django import forms
 from inventory import selectors
 from inventory.models import StockMovement
 from inventory.services._core import MAX_UNITS
+from inventory.services.adjust import ADJUST_REASONS, REASON_SIGN, adjust_reason_default
 from inventory.services.catalog import PRODUCT_FIELDS
-from inventory.services.stock import ADJUST_REASONS, REASON_SIGN, adjust_reason_default
 
 
 class _MerchantForm(forms.Form):

@@ -22,6 +22,10 @@
   `lock(merchant, references, nowait=True)`, and the holder must not wait for a row someone else has
   locked (SELECT ... FOR UPDATE NOWAIT: PostgreSQL's lock_not_available error); inventory then gives
   back every lock and starts the count again, this holder first.
+- `alias_stores`: what a store is to SKU aliases (SkuAlias.store_key). Inventory knows no store; the app
+  that does (orders, which names stores by integration id) registers `key(store_id) -> store_key`,
+  `store_of(store_key) -> store id | None` and `exists(merchant, store_id) -> bool`, so the SKU-alias API
+  can speak of stores by id. At most one may be registered; with none, aliases are merchant-wide only.
 """
 
 from __future__ import annotations
@@ -99,5 +103,28 @@ def low_stock_notifier() -> LowStockNotifier | None:
     found = low_stock_notifiers.items()
     if len(found) > 1:
         raise ImproperlyConfigured(f"Only one app may decide who hears about low stock; registered: "
+                                   f"{', '.join(name for name, _ in found)}")
+    return found[0][1] if found else None
+
+
+@dataclass(frozen=True)
+class AliasStores:
+    key: Callable[[int | None], str]  # a store's id (None: every store) -> SkuAlias.store_key
+    store_of: Callable[[str], int | None]  # SkuAlias.store_key -> the store's id (None: every store)
+    exists: Callable[[Any, int], bool]  # (merchant, store id) -> whether it is one of the merchant's stores
+
+
+alias_stores: Registry[AliasStores] = Registry("inventory.alias_stores")
+
+
+def alias_stores_register(name: str, *, key: Callable, store_of: Callable, exists: Callable) -> AliasStores:
+    return alias_stores.register(name, AliasStores(key=key, store_of=store_of, exists=exists))
+
+
+def alias_stores_get() -> AliasStores | None:
+    """The registered store vocabulary, or None (aliases are then merchant-wide only)."""
+    found = alias_stores.items()
+    if len(found) > 1:
+        raise ImproperlyConfigured(f"Only one app may name stores to SKU aliases; registered: "
                                    f"{', '.join(name for name, _ in found)}")
     return found[0][1] if found else None

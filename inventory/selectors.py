@@ -84,9 +84,15 @@ def product_get_by_sku(*, merchant: Merchant, sku: str) -> Product:
     return product
 
 
+def sku_key(sku: str | None) -> str:
+    """The one key two SKUs are compared by, wherever a SKU meets another (a product's, an alias, an order
+    line's, a listing's): surrounding spaces dropped, case ignored (lower(), as the indexes' Lower())."""
+    return (sku or "").strip().lower()
+
+
 def product_map_by_sku(*, merchant: Merchant, skus: Iterable[str]) -> dict[str, Product]:
-    """{sku.lower(): Product} for the SKUs that exist; matching is case-insensitive."""
-    wanted = {s.strip().lower() for s in skus if s and s.strip()}
+    """{sku_key: Product} for the SKUs that are products' own (no aliases); matching is case-insensitive."""
+    wanted = {sku_key(s) for s in skus} - {""}
     if not wanted:
         return {}
     out: dict[str, Product] = {}
@@ -100,19 +106,20 @@ def product_map_by_sku(*, merchant: Merchant, skus: Iterable[str]) -> dict[str, 
 
 
 def product_match_skus(*, merchant: Merchant, skus: Iterable[str], store_key: str = "") -> dict[str, Product]:
-    """{sku.lower(): Product} by the product's own SKU first, then by a remembered alias (SkuAlias):
-    the alias of the store `store_key` before the merchant-wide one. How an order's SKU finds its
-    product on arrival (ingest, manual orders); 2 queries at most, whatever the number of SKUs."""
+    """{sku_key: Product} by the product's own SKU first, then by a remembered alias (SkuAlias): the alias
+    of the store `store_key` before the merchant-wide one. The one SKU → product rule: how an order line's
+    SKU (ingest, manual orders) and a channel listing's SKU (integrations' listing import) find their
+    product; 2 queries at most, whatever the number of SKUs. Look results up by sku_key(sku)."""
     skus = list(skus)
     found = product_map_by_sku(merchant=merchant, skus=skus)
-    rest = sorted({s.strip().lower() for s in skus if s and s.strip()} - set(found))
+    rest = sorted({sku_key(s) for s in skus} - {""} - set(found))
     if not rest:
         return found
     keys = [""] if not store_key else ["", store_key]
     aliases = (SkuAlias.objects.filter(merchant=merchant, store_key__in=keys).alias(sku_l=Lower("sku"))
                .filter(sku_l__in=rest).select_related("product").order_by())
     for alias in sorted(aliases, key=lambda a: a.store_key == ""):  # the store's own alias first
-        found.setdefault(alias.sku.lower(), alias.product)
+        found.setdefault(sku_key(alias.sku), alias.product)
     return found
 
 
@@ -140,12 +147,12 @@ def product_resolve_skus(*, merchant: Merchant, skus: Sequence[str], store_key: 
     1-based) of the first unknown one, "skus" all of them.
     """
     found = product_match_skus(merchant=merchant, skus=skus, store_key=store_key)
-    missing = [(i, sku) for i, sku in enumerate(skus) if (sku or "").strip().lower() not in found]
+    missing = [(i, sku) for i, sku in enumerate(skus) if sku_key(sku) not in found]
     if missing:
         index, first = missing[0]
         names = list(dict.fromkeys(sku for _, sku in missing))
         raise UnknownSku(first, f"Unknown SKU: {', '.join(names)}.", skus=names, index=index, row=index + 1)
-    return [found[sku.strip().lower()] for sku in skus]
+    return [found[sku_key(sku)] for sku in skus]
 
 
 def location_list(*, merchant: Merchant) -> QuerySet[Location]:

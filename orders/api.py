@@ -15,18 +15,11 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from core.api import CursorPagination, MerchantViewMixin
-from core.errors import NotFound
-from inventory import selectors as inventory_selectors
-from inventory import services as inventory_services
-from inventory.models import SkuAlias
 from orders import selectors, services
 from orders.carriers import CARRIERS, carrier_clean
-from orders.channels import store_choices, store_key
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus, Shipment, ShipmentLine
-from orders.services.bulk import JOB_MAX as BULK_JOB_MAX
 from orders.services.manual import email_problem
 from orders.workflow import left_to_ship, pending_in
 
@@ -212,7 +205,7 @@ class BulkInput(serializers.Serializer):
     all_matching = serializers.DictField(
         child=serializers.CharField(allow_blank=True), required=False,
         help_text="Every order matching these filters (the list's query parameters: status, channel, "
-                  "integration, sku, tag, placed_from, placed_to, needs_attention, short, search; {} for all), "
+                  "store, sku, tag, placed_from, placed_to, needs_attention, short, search; {} for all), "
                   "up to 20,000, as a background job: 202 with the job to follow at /api/v1/jobs/{id}/, whose "
                   "result holds done, done_orders and failed.")
     action = serializers.ChoiceField(choices=services.BULK_ACTIONS)
@@ -251,7 +244,8 @@ LIST_PARAMS = [
     OpenApiParameter("late", bool, description="Open orders past their ship-by time."),
     OpenApiParameter("status", enum=OrderStatus.values),
     OpenApiParameter("channel", str, description='A registered channel\'s slug, or "manual".'),
-    OpenApiParameter("integration", int),
+    OpenApiParameter("integration", int, deprecated=True, description="The old name of `store` (an integration "
+                     "id); a different store under each name is a 400."),
     OpenApiParameter("sku", str, description="Orders with a line of this SKU (case-insensitive)."),
     OpenApiParameter("tag", str),
     OpenApiParameter("needs_attention", bool),
@@ -410,8 +404,7 @@ class OrderViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
         data.is_valid(raise_exception=True)
         v = data.validated_data
         if "all_matching" in v:
-            filters = selectors.OrderFilters.from_params(v["all_matching"])
-            ids = selectors.order_ids_matching(merchant=self.merchant, filters=filters, limit=BULK_JOB_MAX + 1)
+            ids = services.bulk_all_matching(merchant=self.merchant, params=v["all_matching"])
             job = services.orders_bulk_start(merchant=self.merchant, order_ids=ids, action=v["action"],
                                              actor=request.user, tag=v["tag"], reason=v["reason"])
             return Response({"job": job.pk, "orders": len(ids)}, status=status.HTTP_202_ACCEPTED)
@@ -462,99 +455,3 @@ class ShipmentViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveM
         return Response(ShipmentSerializer(self.get_queryset().get(pk=shipment.pk)).data,
                         status=status.HTTP_202_ACCEPTED)
 
-
-# --- remembered SKUs --------------------------------------------------------------------------------
-
-
-class SkuAliasSerializer(serializers.Serializer):
-    id = serializers.IntegerField(read_only=True)
-    sku = serializers.CharField(read_only=True, help_text="The channel's SKU (matched case-insensitively).")
-    product = serializers.IntegerField(source="product_id", read_only=True)
-    product_sku = serializers.CharField(source="product.sku", read_only=True)
-    integration = serializers.SerializerMethodField(help_text="The store it applies to; null for every store.")
-    created_at = serializers.DateTimeField(read_only=True)
-
-    def get_integration(self, alias) -> int | None:
-        key = alias.store_key or ""
-        return int(key.split(":", 1)[1]) if key.startswith("integration:") else None
-
-
-class SkuAliasInput(serializers.Serializer):
-    sku = serializers.CharField(max_length=128)
-    product_sku = serializers.CharField(max_length=128)
-    integration = serializers.IntegerField(required=False, allow_null=True, default=None,
-                                           help_text="Only for orders of this store; omit for every store.")
-
-
-class SkuAliasViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                      mixins.DestroyModelMixin, viewsets.GenericViewSet):
-    """Remembered SKUs: a channel's SKU that matches a product on arrival (the same as mapping an order's
-    line with remember)."""
-
-    serializer_class = SkuAliasSerializer
-    filter_backends: list = []
-    queryset = SkuAlias.objects.none()
-
-    def get_merchant_queryset(self):
-        return inventory_selectors.sku_alias_list(merchant=self.merchant)
-
-    def get_object(self):
-        return inventory_selectors.sku_alias_get(merchant=self.merchant, pk=self.kwargs["pk"])
-
-    @extend_schema(request=SkuAliasInput, responses={201: SkuAliasSerializer})
-    def create(self, request):
-        data = SkuAliasInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
-        product = inventory_selectors.product_resolve_skus(merchant=self.merchant, skus=[v["product_sku"]])[0]
-        if v["integration"] is not None and v["integration"] not in dict(store_choices(self.merchant)):
-            raise NotFound("No such store.")
-        alias = inventory_services.sku_alias_remember(merchant=self.merchant, sku=v["sku"], product=product,
-                                                      store_key=store_key(v["integration"]), actor=request.user)
-        alias = inventory_selectors.sku_alias_get(merchant=self.merchant, pk=alias.pk)
-        return Response(SkuAliasSerializer(alias).data, status=status.HTTP_201_CREATED)
-
-    def perform_destroy(self, instance):
-        inventory_services.sku_alias_delete(merchant=self.merchant, alias=instance)
-
-
-# --- analytics --------------------------------------------------------------------------------------
-
-RANGE_PARAMS = [OpenApiParameter("from", str, description="YYYY-MM-DD (default: 30 days ago)"),
-                OpenApiParameter("to", str, description="YYYY-MM-DD, inclusive (default: today)")]
-
-
-class _AnalyticsView(MerchantViewMixin, APIView):
-    selector = None
-    takes_range = True
-
-    def get(self, request):
-        if self.takes_range:
-            rng = selectors.DateRange.from_params(request.query_params, tz=self.merchant.timezone)
-            return Response(type(self).selector(merchant=self.merchant, rng=rng))
-        return Response(type(self).selector(merchant=self.merchant))
-
-
-def _analytics_view(name: str, selector, doc: str, takes_range: bool = True):
-    schema = extend_schema(parameters=RANGE_PARAMS if takes_range else [], responses={200: dict},
-                           description=doc, operation_id=f"analytics_{name}")
-    def get(self, request):  # a function of its own per view, so each keeps its own schema
-        return _AnalyticsView.get(self, request)
-
-    return type(f"Analytics{name.title().replace('_', '')}View", (_AnalyticsView,),
-                {"selector": staticmethod(selector), "takes_range": takes_range, "__doc__": doc, "get": schema(get)})
-
-
-AnalyticsRevenueView = _analytics_view(
-    "revenue", selectors.revenue_by_day, "Revenue and order count per day per channel, in the merchant's currency.")
-AnalyticsTopSkusView = _analytics_view("top_skus", selectors.top_skus, "Top SKUs by units and by revenue.")
-AnalyticsFulfillmentTimeView = _analytics_view(
-    "fulfillment_time", selectors.fulfillment_time, "Average and 90th percentile hours from order to first shipment.")
-AnalyticsUnfulfilledAgeView = _analytics_view(
-    "unfulfilled_age", selectors.unfulfilled_by_age, "Open orders by age: under 1, 1-2, 2-3, over 3 days.",
-    takes_range=False)
-AnalyticsShippingCostView = _analytics_view(
-    "shipping_cost", selectors.shipping_cost,
-    "Label spend against shipping charged (label spend is 0 until labels are bought through Switchboard).")
-AnalyticsShortOrdersView = _analytics_view(
-    "short_orders", selectors.short_orders, "Orders that went short of stock in the range.")

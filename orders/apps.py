@@ -5,9 +5,13 @@ class OrdersConfig(AppConfig):
     name = "orders"
 
     def ready(self) -> None:
-        from inventory.registry import availability_consumer_register, reservation_holder_register
+        from inventory.registry import (
+            alias_stores_register,
+            availability_consumer_register,
+            reservation_holder_register,
+        )
         from notifications.services import sent_listener_register
-        from orders.channels import MANUAL, channel_register
+        from orders.channels import MANUAL, channel_register, store_exists, store_key, store_of_key
         from orders.services.allocation import CONSUMER
         from orders.services.notifications import order_notification_sent
         from orders.services.reservations import LINE_PREFIX, stocktake_lock, stocktake_released
@@ -16,3 +20,4 @@ class OrdersConfig(AppConfig):
         availability_consumer_register(CONSUMER, "Tops up short orders oldest first when stock arrives.")
         reservation_holder_register("orders", prefix=LINE_PREFIX, lock=stocktake_lock, released=stocktake_released)
         channel_register(slug=MANUAL, label="Manual", colour="#1f4fd6")  # orders typed in by the merchant
+        alias_stores_register("orders", key=store_key, store_of=store_of_key, exists=store_exists)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from django.http import HttpRequest, HttpResponse
 
 from core.registry import Registry
+from orders.services.bulk import BULK_ACTIONS
 
 BulkHandler = Callable[[HttpRequest, object, Sequence[int]], HttpResponse]
 
@@ -34,8 +35,6 @@ bulk_actions: Registry[BulkAction] = Registry("orders.bulk_actions")
 
 
 def register_bulk_action(name: str, label: str, handler: BulkHandler) -> BulkAction:
-    from orders.services import BULK_ACTIONS
-
     if name in BULK_ACTIONS:
         raise ValueError(f"{name!r} is one of the orders app's own actions")
     return bulk_actions.register(name, BulkAction(name=name, label=label, handler=handler))

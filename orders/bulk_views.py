@@ -20,7 +20,7 @@ from accounts.views import MerchantRequiredMixin
 from core.errors import ApplicationError, NotFound, ValidationFailed
 from core.parsing import parse_id
 from jobs import selectors as job_selectors
-from orders import selectors, services
+from orders import services
 from orders.bulk_actions import bulk_action_get
 from orders.services.bulk import ACTION_LABELS, INLINE_MAX, JOB_KIND, JOB_MAX
 
@@ -36,8 +36,7 @@ def _back(request) -> str:
 def _selection(request, merchant) -> tuple[list[int], bool]:
     """(order ids, whether the selection was "all matching the filter")."""
     if request.POST.get("scope") == "all":
-        filters = selectors.OrderFilters.from_params(QueryDict(request.POST.get("filter", "")))
-        return selectors.order_ids_matching(merchant=merchant, filters=filters, limit=JOB_MAX + 1), True
+        return services.bulk_all_matching(merchant=merchant, params=QueryDict(request.POST.get("filter", ""))), True
     return [parse_id(i, field="ids") for i in request.POST.getlist("ids") if i.strip()], False
 
 

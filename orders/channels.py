@@ -130,3 +130,13 @@ def store_key(integration_id: int | None) -> str:
 # its tracking push). The beat fan-out over due rows stays as the safety net when a listener fails.
 TrackingListener = Callable[[int], None]
 tracking_listeners: Registry[TrackingListener] = Registry("orders.tracking_listeners")
+
+
+def store_of_key(key: str) -> int | None:
+    """store_key's inverse: the integration id a key names, None for the merchant-wide key."""
+    return int(key.split(":", 1)[1]) if (key or "").startswith("integration:") else None
+
+
+def store_exists(merchant: Any, integration_id: int) -> bool:
+    """Whether the id is one of the merchant's stores (as the store filter lists them)."""
+    return integration_id in dict(store_choices(merchant))

@@ -10,7 +10,11 @@ from django.utils import timezone
 from accounts.models import Merchant
 from accounts.tasks import TenantTask
 from accounts.tenancy import unscoped
+from core.parsing import zone
+from inventory.selectors import availability_pending_merchant_ids
+from notifications.selectors import notification_digest_merchants
 from orders import services
+from orders.services.allocation import CONSUMER
 
 
 @shared_task(base=TenantTask, name="orders.short_orders_allocate")
@@ -22,9 +26,6 @@ def short_orders_allocate_task(*, merchant: Merchant) -> str:
 @shared_task(name="orders.short_orders_allocate_fanout")
 def short_orders_allocate_fanout() -> int:
     """Beat, every minute: one allocation task per merchant with stock changes waiting for us."""
-    from inventory.selectors import availability_pending_merchant_ids
-    from orders.services.allocation import CONSUMER
-
     ids = availability_pending_merchant_ids(consumer=CONSUMER)
     for merchant_id in ids:
         short_orders_allocate_task.apply_async(kwargs={"merchant_id": merchant_id})
@@ -42,9 +43,6 @@ def notification_daily_digest_fanout() -> int:
     """Beat, hourly: yesterday's digest for every merchant who chose it, yesterday being the merchant's
     own (Merchant.timezone). The digest is keyed by day, so each goes out once, soon after the
     merchant's midnight, however often this runs."""
-    from core.parsing import zone
-    from notifications.selectors import notification_digest_merchants
-
     now = timezone.now()
     with unscoped("beat fan-out: merchants wanting the daily digest"):
         merchants = notification_digest_merchants()

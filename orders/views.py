@@ -16,9 +16,10 @@ from django.views.generic import TemplateView
 
 from accounts.tenancy import tenant_scope
 from accounts.views import MerchantRequiredMixin
+from core.address import RULES
 from core.csv_stream import csv_streaming_response
 from core.errors import ApplicationError, ValidationFailed
-from core.parsing import optional_text, parse_id, parse_int
+from core.parsing import filters_lenient, optional_text, parse_id, parse_int
 from inventory import selectors as inventory_selectors
 from orders import charts, selectors, services
 from orders.bulk_actions import registered_bulk_actions
@@ -57,22 +58,8 @@ def _filters(request) -> selectors.OrderFilters:
 
 
 def _filters_lenient(request) -> tuple[selectors.OrderFilters, list[str]]:
-    """The list page's filters: a bad value is named and dropped, and every other filter still applies
-    (ignoring them all would show orders the merchant filtered out, under filters that look applied)."""
-    params, problems = _filter_params(request), []
-    for _ in range(len(params) + 1):
-        try:
-            return selectors.OrderFilters.from_params(params), problems
-        except ValidationFailed as exc:
-            problems.append(exc.message)
-            field = exc.details.get("field")
-            aliases = {"from": ("from", "placed_from"), "placed_from": ("from", "placed_from"),
-                       "to": ("to", "placed_to"), "placed_to": ("to", "placed_to")}.get(field, (field,))
-            if not field or not any(a in params for a in aliases):
-                break
-            for alias in aliases:
-                params.pop(alias, None)
-    return selectors.OrderFilters(), problems
+    return filters_lenient(selectors.OrderFilters.from_params, _filter_params(request),
+                           aliases=selectors.ORDER_FILTER_ALIASES)
 
 
 def _queue_filters(request) -> tuple[selectors.OrderFilters, list[str]]:
@@ -109,7 +96,8 @@ class OrderListView(MerchantRequiredMixin, TemplateView):
         view_query = {**query, **({"sort": sort} if sort != selectors.default_sort(filters.tab) else {})}
         return self.render_to_response(self.get_context_data(
             orders=page.rows, next_cursor=page.next_cursor, query=query, is_first_page=not request.GET.get("after"),
-            filter_form=OrderFilterForm(request.GET or None, store_choices=stores),
+            # The form shows the filters applied, by their one name (`?integration=` shows as the store).
+            filter_form=OrderFilterForm(query or None, store_choices=stores),
             has_filters=any(k != "tab" for k in query), no_orders_at_all=tabs[-1].count == 0 and len(query) <= 1,
             tabs=[(t, urlencode({**{k: v for k, v in query.items() if k != "tab"}, "tab": t.slug})) for t in tabs],
             active_tab=filters.tab or "all", late_count=late, sort=sort,
@@ -444,8 +432,6 @@ class ProductSuggestView(MerchantRequiredMixin, View):
 
 def address_rules_for_page() -> dict:
     """The country table as the page's script reads it (labels and which fields are required)."""
-    from core.address import RULES
-
     return {code: {"required": list(rule.required), "region": rule.region_label, "postcode": rule.postcode_label,
                    "example": rule.example} for code, rule in RULES.items()}
 

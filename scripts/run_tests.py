@@ -4,6 +4,11 @@ DATABASE_URL / REDIS_URL win when set; otherwise the default local ports are tri
 them the suite falls back to SQLite and skips only the tests that need the missing service
 (tests/conftest.py prints how many and why). With REQUIRE_SERVICES=1 (CI) a missing service
 is an error instead.
+
+The suite runs in parallel (pytest-xdist): each worker gets its own test database (pytest-django's
+`test_<name>_gw<n>`) and its own Redis database (REDIS_URL's number plus the worker's index, see
+tests/conftest.py). TEST_WORKERS sets how many (default: one per CPU, 2 to 8); TEST_WORKERS=0, or an
+explicit `-n`/`-p no:xdist` among the arguments, runs as asked.
 """
 
 from __future__ import annotations
@@ -21,13 +26,23 @@ def _answers(host: str, port: int) -> bool:
         return False
 
 
+def _workers(argv: list[str]) -> list[str]:
+    """`-n N` unless the arguments already choose: on this project's 2-core machines two workers halve the
+    wall time (the tests wait on PostgreSQL as much as they compute)."""
+    chosen = any(a in ("-n", "--numprocesses", "no:xdist") or a.startswith(("-n", "--numprocesses="))
+                 for a in argv)
+    if chosen:
+        return []
+    return ["-n", os.environ.get("TEST_WORKERS") or str(min(8, max(2, os.cpu_count() or 1)))]
+
+
 def main() -> int:
     env = os.environ
     required = env.get("REQUIRE_SERVICES") == "1"
     if not env.get("DATABASE_URL") and _answers("127.0.0.1", 5432):
         env["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/switchboard"
     if not env.get("REDIS_URL") and _answers("127.0.0.1", 6379):
-        env["REDIS_URL"] = "redis://127.0.0.1:6379/15"
+        env["REDIS_URL"] = "redis://127.0.0.1:6379/8"  # 8.. 15: room for 8 workers' databases
     # Tasks run in-process unless a test starts a real worker itself.
     env.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
     env["SWITCHBOARD_TESTING"] = "1"
@@ -37,7 +52,7 @@ def main() -> int:
     if required and not (pg and env.get("REDIS_URL")):
         print("make test: REQUIRE_SERVICES=1 but PostgreSQL or Redis is not reachable", file=sys.stderr)
         return 2
-    args = [sys.executable, "-m", "pytest", *sys.argv[1:]]
+    args = [sys.executable, "-m", "pytest", *_workers(sys.argv[1:]), *sys.argv[1:]]
     os.execv(sys.executable, args)  # noqa: S606 - replace this process with pytest
     return 0
 

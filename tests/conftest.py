@@ -8,12 +8,44 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.conf import settings
 
 REQUIRED = os.environ.get("REQUIRE_SERVICES") == "1"
 _skipped_for_services: dict[str, int] = {}
+REDIS_DATABASES = 16  # Redis's default `databases`
+
+
+def redis_url_for_worker(url: str, worker: str) -> str:
+    """The Redis URL an xdist worker uses: REDIS_URL's database number plus the worker's index (gw0 keeps
+    it). Each worker gets a database of its own, not a key prefix, because the broker's queues, the cache's
+    throttle counters and the rate-limit buckets are all keyed by ids that every worker's database reuses,
+    and a test's `cache.clear()` is a FLUSHDB."""
+    parts = urlsplit(url)
+    base = int(parts.path.strip("/") or 0)
+    db = base + int(worker.removeprefix("gw"))
+    if db >= REDIS_DATABASES:
+        raise pytest.UsageError(f"xdist worker {worker} would need Redis database {db} (REDIS_URL's {base} plus "
+                                f"its index): point REDIS_URL at a lower database or run fewer workers")
+    return urlunsplit(parts._replace(path=f"/{db}"))
+
+
+def _redis_per_xdist_worker() -> None:
+    """pytest-django has loaded the settings before any conftest, so the worker's URL is set on them (and in
+    the environment, for the worker processes tests start) before anything connects: the cache, the
+    broker and the rate-limit buckets all read these."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker or not settings.REDIS_URL:
+        return
+    url = redis_url_for_worker(settings.REDIS_URL, worker)
+    os.environ["REDIS_URL"] = url
+    settings.REDIS_URL = settings.CELERY_BROKER_URL = url
+    settings.CACHES["default"]["LOCATION"] = url
+
+
+_redis_per_xdist_worker()
 
 
 def _redis_answers() -> bool:

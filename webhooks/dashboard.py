@@ -19,6 +19,7 @@ from django.views.generic import TemplateView
 
 from accounts.views import MerchantRequiredMixin
 from core.errors import ApplicationError, ValidationFailed
+from core.parsing import filters_lenient
 from webhooks import replay, selectors
 from webhooks.forms import WebhookEventFilterForm
 
@@ -27,21 +28,8 @@ FILTER_ALIASES = {"from": ("from", "received_from"), "received_from": ("from", "
                   "to": ("to", "received_to"), "received_to": ("to", "received_to")}
 
 
-def filters_lenient(params: QueryDict) -> tuple[selectors.WebhookEventFilters, list[str]]:
-    """A page's filters: a bad value is named and dropped, every other filter still applies."""
-    params, problems = params.copy(), []
-    for _ in range(len(params) + 1):
-        try:
-            return selectors.WebhookEventFilters.from_params(params), problems
-        except ValidationFailed as exc:
-            problems.append(exc.message)
-            field = exc.details.get("field")
-            aliases = FILTER_ALIASES.get(field, (field,))
-            if not field or not any(a in params for a in aliases):
-                break
-            for alias in aliases:
-                params.pop(alias, None)
-    return selectors.WebhookEventFilters(), problems
+def _filters_lenient(params: QueryDict) -> tuple[selectors.WebhookEventFilters, list[str]]:
+    return filters_lenient(selectors.WebhookEventFilters.from_params, params, aliases=FILTER_ALIASES)
 
 
 def _list_url(query: dict[str, str]) -> str:
@@ -52,7 +40,7 @@ class WebhookEventListView(MerchantRequiredMixin, TemplateView):
     template_name = "webhooks/list.html"
 
     def get(self, request, *args, **kwargs):
-        filters, problems = filters_lenient(request.GET)
+        filters, problems = _filters_lenient(request.GET)
         for problem in problems:
             messages.error(request, problem)
         qs = selectors.webhook_event_list(merchant=self.merchant, filters=filters)
@@ -103,7 +91,7 @@ class WebhookEventBulkReplayView(MerchantRequiredMixin, TemplateView):
     template_name = "webhooks/bulk_replay.html"
 
     def get(self, request, *args, **kwargs):
-        filters, problems = filters_lenient(request.GET)
+        filters, problems = _filters_lenient(request.GET)
         if problems:
             for problem in problems:
                 messages.error(request, problem)
@@ -115,7 +103,7 @@ class WebhookEventBulkReplayView(MerchantRequiredMixin, TemplateView):
         ))
 
     def post(self, request, *args, **kwargs):
-        filters, problems = filters_lenient(request.POST)
+        filters, problems = _filters_lenient(request.POST)
         if problems:  # the confirmation carried them; a tampered value replays nothing
             for problem in problems:
                 messages.error(request, problem)

@@ -35,8 +35,10 @@ from integrations.sync.common import (
     sync_succeeded,
 )
 from integrations.sync.stock import quantities_seen
+from inventory.selectors import product_match_skus, sku_key
 from jobs.models import WorkerJob
 from jobs.services import JobRun, JobStopped, job_progress, job_run
+from orders.channels import store_key
 
 logger = logging.getLogger("integrations.sync")
 
@@ -108,17 +110,18 @@ def listings_step(*, merchant: Merchant, integration: Integration, session: Chan
 
 def listings_upsert(*, merchant: Merchant, integration: Integration, items: list[ChannelListing]) -> dict[str, int]:
     """Upsert listings by external id (a page of the import, or a product-update webhook's variants): a new
-    or unmatched listing is matched to a product by SKU, case-insensitive; a merchant's own mapping is kept."""
-    from inventory.selectors import product_map_by_sku
-
-    by_sku = product_map_by_sku(merchant=merchant, skus=[i.sku for i in items if i.sku])
+    or unmatched listing finds its product by the rule order lines use (inventory's product_match_skus:
+    the product's SKU, case-insensitive, then the store's remembered alias, then the merchant's); a
+    merchant's own mapping is kept."""
+    by_sku = product_match_skus(merchant=merchant, skus=[i.sku for i in items if i.sku],
+                                store_key=store_key(integration.pk))
     fields = ("channel_ref", "channel_data", "sku", "title", "product_id")
     with transaction.atomic():
         existing = {row.external_id: row for row in Listing.objects.select_for_update().filter(
             merchant=merchant, integration=integration, external_id__in=[i.external_id for i in items])}
         new, changed, first_matched = [], [], []
         for item in items:
-            product = by_sku.get(item.sku.strip().lower()) if item.sku else None
+            product = by_sku.get(sku_key(item.sku)) if item.sku else None
             row = existing.get(item.external_id)
             if row is None:
                 new.append(Listing(merchant=merchant, integration=integration, external_id=item.external_id,

@@ -1,5 +1,14 @@
 """Inventory services: the only code that writes stock. Import from here."""
 
+from inventory.services.adjust import (
+    ADJUST_REASONS,
+    AdjustLine,
+    adjust_reason_default,
+    stock_adjust,
+    stock_adjust_many,
+    stock_set_count,
+    stock_transfer,
+)
 from inventory.services.alerts import low_stock_evaluate, low_stock_notify
 from inventory.services.aliases import sku_alias_delete, sku_alias_remember
 from inventory.services.catalog import (
@@ -16,23 +25,16 @@ from inventory.services.catalog import (
 )
 from inventory.services.opening import product_has_stock_history, stock_opening
 from inventory.services.stock import (
-    ADJUST_REASONS,
-    AdjustLine,
     HoldResult,
     HoldTarget,
     ReserveRequest,
     ReturnRequest,
     ShipRequest,
-    adjust_reason_default,
-    stock_adjust,
-    stock_adjust_many,
     stock_apply,
     stock_release,
     stock_reserve,
     stock_return,
-    stock_set_count,
     stock_ship,
-    stock_transfer,
 )
 
 __all__ = [

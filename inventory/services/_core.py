@@ -19,10 +19,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Merchant, User
-from inventory.errors import InvalidStockOperation, UnknownSku
+from inventory.errors import InvalidStockOperation, LocationNotFound, UnknownSku
 from inventory.models import AvailabilityMark, BundleComponent, Location, Product, StockLevel, StockMovement
 from inventory.registry import availability_consumers
 from inventory.selectors import units_available
+from inventory.services.alerts import low_stock_evaluate
 
 logger = logging.getLogger(__name__)
 
@@ -257,8 +258,6 @@ class StockTx:
         )
 
     def _update_low_stock(self) -> None:
-        from inventory.services.alerts import low_stock_evaluate
-
         if self._touched <= self.known.keys():
             # Thresholds are already loaded: skip the lookup when no touched product has one.
             touched = {pid for pid in self._touched if self.known[pid].low_stock_threshold > 0}
@@ -346,3 +345,24 @@ def _mark_products_pg(merchant: Merchant, pids: list[int]) -> None:
             "ON CONFLICT (merchant_id, consumer, product_id) DO UPDATE SET marked_at = EXCLUDED.marked_at",
             [merchant.pk, timezone.now(), sorted(consumers()), pids, merchant.pk, pids],
         )
+
+
+def check_positive(quantity: int, what: str = "quantity") -> None:
+    if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0 or quantity > MAX_UNITS:
+        raise InvalidStockOperation(f"{what} must be a whole number from 1 to {MAX_UNITS:,}.",
+                                    details={what: quantity})
+
+
+def default_location_id(merchant: Merchant) -> int:
+    loc = Location.objects.filter(merchant=merchant, is_default=True).values_list("pk", flat=True).first()
+    if loc is None:
+        raise LocationNotFound("The merchant has no default location.")
+    return loc
+
+
+def location_checked(merchant: Merchant, location_id: int | None) -> int:
+    if location_id is None:
+        return default_location_id(merchant)
+    if not Location.objects.filter(merchant=merchant, pk=location_id).exists():
+        raise LocationNotFound(details={"location_id": location_id})
+    return location_id

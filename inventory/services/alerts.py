@@ -13,6 +13,7 @@ from accounts.models import Merchant
 from core.enqueue import enqueue_on_commit
 from inventory.models import Product
 from inventory.registry import low_stock_notifier
+from inventory.selectors import products_available
 from notifications.services import notification_send, notification_url
 
 logger = logging.getLogger(__name__)
@@ -81,7 +82,6 @@ def low_stock_notify(*, merchant: Merchant, product_ids: list[int]) -> str:
             claimed.append(pk)
     if not claimed:
         return "already-done"
-    from inventory.selectors import products_available
 
     products = list(Product.objects.filter(merchant=merchant, pk__in=claimed).order_by("sku"))
     available = products_available(merchant=merchant, product_ids=claimed)

@@ -11,7 +11,10 @@ from accounts.models import Merchant, User
 from core.outbox import claim_due
 from inventory.errors import InvalidStockOperation, LocationNotFound, UnknownSku
 from inventory.models import AvailabilityMark, BundleComponent, Location, Product, StockLevel, StockMovement
+from inventory.selectors import products_available
 from inventory.services._core import ensure_levels, mark_products
+from inventory.services.adjust import stock_adjust
+from inventory.services.alerts import low_stock_evaluate
 
 PRODUCT_FIELDS = (
     "title", "barcode", "price", "cost", "image_url", "supplier", "supplier_sku", "weight_grams", "length_mm",
@@ -76,8 +79,6 @@ def product_create(
             else:
                 ensure_levels(merchant=merchant, product_ids=[product.pk])
             if opening_stock:
-                from inventory.services.stock import stock_adjust
-
                 stock_adjust(merchant=merchant, product_id=product.pk, delta=opening_stock,
                              location_id=opening_location_id, actor=actor, reason=StockMovement.Reason.RECEIVED,
                              reference=f"product:{product.pk}", note="Opening stock")
@@ -135,9 +136,6 @@ def product_update(
         if components is not None:
             product = bundle_set_components(merchant=merchant, bundle=product, components=components)
         if threshold_changed and not product.is_bundle:
-            from inventory.selectors import products_available
-            from inventory.services.alerts import low_stock_evaluate
-
             low_stock_evaluate(merchant=merchant,
                                available=products_available(merchant=merchant, product_ids=[product.pk]))
             product.refresh_from_db(fields=["low_stock_since", "low_stock_notified_at"])

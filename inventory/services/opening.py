@@ -15,7 +15,7 @@ from django.db import transaction
 from accounts.models import Merchant, User
 from inventory.models import Product, StockMovement
 from inventory.selectors import location_get, products_without_stock_history
-from inventory.services.stock import AdjustLine, stock_adjust_many
+from inventory.services.adjust import AdjustLine, stock_adjust_many
 
 logger = logging.getLogger(__name__)
 

@@ -12,6 +12,7 @@ from orders.selectors.analytics import (
 from orders.selectors.home import AGE_BUCKETS, HomeSummary, home_summary
 from orders.selectors.orders import (
     EXPORT_ADDRESS_FIELDS,
+    ORDER_FILTER_ALIASES,
     QUEUE_TABS,
     OrderFilters,
     order_detail,
@@ -50,6 +51,6 @@ __all__ = [
     "DateRange", "OrderFilters", "fulfillment_time", "order_detail", "order_export_rows", "order_filter",
     "order_get", "order_ids_matching", "order_line_get", "order_list", "order_page", "revenue_by_day",
     "shipment_get", "shipment_list", "store_units_waiting",
-    "EXPORT_ADDRESS_FIELDS", "order_line_export_rows",
+    "EXPORT_ADDRESS_FIELDS", "ORDER_FILTER_ALIASES", "order_line_export_rows",
     "shipping_cost", "short_orders", "top_skus", "unfulfilled_by_age",
 ]

@@ -52,14 +52,18 @@ def order_is_late(order: Order, *, now: datetime | None = None) -> bool:
     return order.status in OPEN and order.ship_by_at is not None and order.ship_by_at < (now or timezone.now())
 
 
+# The parameters that are one filter under two names (core.parsing.filters_lenient drops them together).
+ORDER_FILTER_ALIASES = {"from": ("from", "placed_from"), "placed_from": ("from", "placed_from"),
+                        "to": ("to", "placed_to"), "placed_to": ("to", "placed_to")}
+
+
 @dataclass(frozen=True)
 class OrderFilters:
     tab: str = ""
-    store: str = ""  # an integration id, or "manual" for orders typed in here
+    store: str = ""  # an integration id, or "manual" for orders typed in here (`integration`: the API's old name)
     late: bool | None = None
     status: str = ""
     channel: str = ""
-    integration: int | None = None
     placed_from: date | None = None
     placed_to: date | None = None  # inclusive
     sku: str = ""
@@ -78,6 +82,14 @@ class OrderFilters:
             raise ValidationFailed("Unknown tab.", details={"field": "tab", "allowed": tabs})
         if store and store != MANUAL:
             store = str(parse_id(store, field="store"))
+        # One filter, one name: `store`. `integration` (an id) is what the API documented first, so a client
+        # may still send it; it means the same store, and a different store under each name is a 400.
+        integration = optional_id(params, "integration")
+        if integration is not None:
+            if store and store != str(integration):
+                raise ValidationFailed("store and integration name different stores: give store only.",
+                                       details={"field": "integration"})
+            store = str(integration)
         if status and status not in OrderStatus.values:
             raise ValidationFailed("Unknown status.", details={"field": "status", "allowed": OrderStatus.values})
         if channel and channel not in channels:
@@ -86,7 +98,7 @@ class OrderFilters:
                                        default_days=None, max_days=None)
         return cls(
             tab=tab, store=store, late=parse_bool(params.get("late"), field="late"),
-            status=status, channel=channel, integration=optional_id(params, "integration"),
+            status=status, channel=channel,
             placed_from=placed.start, placed_to=placed.end,
             sku=optional_text(params, "sku")[:128], tag=optional_text(params, "tag").lower()[:64],
             needs_attention=parse_bool(params.get("needs_attention"), field="needs_attention"),
@@ -119,8 +131,6 @@ def order_filter(*, merchant: Merchant, filters: OrderFilters) -> QuerySet[Order
         qs = qs.filter(status=f.status)
     if f.channel:
         qs = qs.filter(channel=f.channel)
-    if f.integration is not None:
-        qs = qs.filter(integration_id=f.integration)
     qs = DateRange(f.placed_from, f.placed_to, tz=merchant.timezone).filter(qs, "placed_at")
     if f.needs_attention is not None:
         qs = qs.filter(needs_attention=f.needs_attention)

@@ -12,16 +12,19 @@ the job's own page lists.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Count
 
 from accounts.models import Merchant
 from core.errors import ApplicationError, ValidationFailed
 from jobs.services import JobRun, job_create, job_run
+from notifications.services import notification_is_wanted
 from orders.channels import channel_effect, channel_label
 from orders.models import Order
+from orders.selectors.orders import OrderFilters, order_ids_matching
 from orders.services.fulfillment import order_fulfill_all
 from orders.services.orders import _clean_tags, order_cancel, order_hold, order_release_hold, order_tag_add
 from orders.workflow import status_label
@@ -40,6 +43,14 @@ API_MAX = 1000
 JOB_MAX = 20_000
 JOB_KIND = "orders.bulk_action"
 PROGRESS_EVERY = 25
+
+
+def bulk_all_matching(*, merchant: Merchant, params: Mapping[str, Any]) -> list[int]:
+    """The one parse of a bulk action's "all matching the filter", for the list page (its filter's query
+    string) and the API (a dict of the same parameters): the list's filters parsed strictly (a bad value is
+    a 400 naming it, never "all"), and the ids they match, oldest first, at most JOB_MAX + 1 so that
+    orders_bulk_start can refuse a selection too big instead of cutting it short."""
+    return order_ids_matching(merchant=merchant, filters=OrderFilters.from_params(params), limit=JOB_MAX + 1)
 
 
 def _check(action: str, tag: str, reason: str) -> str:
@@ -123,7 +134,6 @@ def bulk_preview(*, merchant: Merchant, order_ids: Sequence[int], action: str) -
     """The selected orders by number and, per channel, what the channel is told (from the channel
     registry: orders knows no channel's behaviour itself)."""
 
-    from notifications.services import notification_is_wanted
 
     if action not in CONFIRM_ACTIONS:
         raise ValidationFailed("Only cancel and mark fulfilled ask for confirmation.")

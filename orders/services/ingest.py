@@ -20,6 +20,7 @@ from accounts.models import Merchant
 from core.db import retry_transaction
 from core.errors import ValidationFailed
 from inventory import selectors as inventory_selectors
+from inventory.selectors import sku_key
 from orders.channels import channels, store_key
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus
 from orders.normalized import NormalizedLine, NormalizedOrder
@@ -114,8 +115,8 @@ def _pair_without_ids(incoming: list[tuple[int, NormalizedLine]], stored: list[O
         for index, n in incoming:
             if index in pairs:
                 continue
-            sku = n.sku.lower()
-            line = next((li for li in free if li.sku.lower() == sku and alike(n, li)), None)
+            sku = sku_key(n.sku)
+            line = next((li for li in free if sku_key(li.sku) == sku and alike(n, li)), None)
             if line is not None:
                 pairs[index] = line
                 free.remove(line)
@@ -148,7 +149,7 @@ def _sync_lines(order: Order, normalized: NormalizedOrder, existing: list[OrderL
             continue
         seen.add(line.pk)
         before = (line.sku, line.title, line.quantity, line.unit_price_amount, line.quantity_cancelled, line.position)
-        if n.sku.lower() != line.sku.lower():
+        if sku_key(n.sku) != sku_key(line.sku):
             line.product = None  # matched again below; the reservation follows by difference
         line.sku, line.title, line.unit_price_amount = n.sku[:128], n.title[:500], _money(n.unit_price)
         line.quantity = max(n.quantity, line.quantity_fulfilled)
@@ -174,7 +175,7 @@ def _match(merchant: Merchant, lines: list[OrderLine], store: str = "") -> list[
                                                       store_key=store)
     matched = []
     for line in unmatched:
-        product = products.get(line.sku.lower())
+        product = products.get(sku_key(line.sku))
         if product is not None:
             line.product = product
             matched.append(line)

@@ -103,7 +103,7 @@ def manual_order_check(*, merchant: Merchant, lines: Sequence[ManualLine], custo
         if line.quantity <= 0:
             check.line_errors.setdefault(i, {})["quantity"] = "Quantities must be positive."
     found = inventory_selectors.product_match_skus(merchant=merchant, skus=[li.sku for li in lines])
-    check.products = [found.get((li.sku or "").strip().lower()) for li in lines]
+    check.products = [found.get(inventory_selectors.sku_key(li.sku)) for li in lines]
     for i, (line, product) in enumerate(zip(lines, check.products, strict=True)):
         if product is None:
             check.unknown.append(i)

@@ -13,6 +13,7 @@ from core.db import retry_transaction
 from core.errors import ValidationFailed
 from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
+from inventory.selectors import sku_key
 from orders.channels import store_key
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus, OrderTag
 from orders.services.reservations import order_flags_refresh, reconcile_events, reservations_reconcile
@@ -207,7 +208,7 @@ def _map_sku_on_order(*, merchant: Merchant, order_id: int, line: OrderLine | No
     sku = line.sku if line is not None else sku
     order, lines = order_lock_with_lines(merchant=merchant, order_id=order_id)
     mapped = [li for li in lines if li.product_id is None and
-              ((line is not None and li.pk == line.pk) or (all_open_lines and li.sku.lower() == sku.lower()))]
+              ((line is not None and li.pk == line.pk) or (all_open_lines and sku_key(li.sku) == sku_key(sku)))]
     if not mapped:
         return None
     for li in mapped:

@@ -13,7 +13,7 @@ import pytest
 from core.csv_read import SAMPLE_CHARS, csv_decode, csv_delimiter
 from inventory import services
 from inventory.models import Product, StockLevel
-from inventory.services import imports
+from inventory.services import import_preview, imports
 from tests.inventory.helpers import make_product
 
 pytestmark = pytest.mark.django_db
@@ -64,7 +64,7 @@ def test_catalog_import_reads_every_dialect(scope_a, variant):
 @pytest.mark.parametrize("kind", ["stock", "catalog"])
 def test_a_file_of_one_column_is_read_as_one_column(scope_a, kind):
     raw = codecs.BOM_UTF8 + b"sku\r\nA-1\r\nB-2\r\n"
-    preview = imports.stock_preview if kind == "stock" else (lambda **kw: imports.catalog_preview(**kw)[0])
+    preview = import_preview.stock_preview if kind == "stock" else (lambda **kw: import_preview.catalog_preview(**kw)[0])
     pv = preview(merchant=scope_a.merchant, fileobj=io.BytesIO(raw))
     # the header was read as the one column "sku" (not split on anything): only what is missing is named
     messages = " ".join(e["message"] for e in pv.errors)

@@ -12,7 +12,7 @@ from accounts.tenancy import tenant_scope
 from core.errors import ValidationFailed
 from inventory import selectors
 from inventory.models import Product, StockLevel, StockMovement
-from inventory.services import imports
+from inventory.services import import_preview, imports
 from jobs.models import WorkerJob
 from tests.inventory.helpers import make_bundle, make_product
 
@@ -58,9 +58,9 @@ def test_three_bad_rows_are_named_and_apply_changes_nothing(scope_a):
 
 
 def test_extra_columns_are_rejected_with_a_message(scope_a):
-    pv = imports.stock_preview(merchant=scope_a.merchant, fileobj=csv_bytes("sku,location,on_hand,price\nA,MAIN,1,3"))
+    pv = import_preview.stock_preview(merchant=scope_a.merchant, fileobj=csv_bytes("sku,location,on_hand,price\nA,MAIN,1,3"))
     assert pv.errors == [{"row": 1, "message": "Unexpected column(s): price. Allowed: sku, location, and on_hand or delta."}]
-    pv = imports.stock_preview(merchant=scope_a.merchant, fileobj=csv_bytes("sku,location,on_hand,delta\nA,MAIN,1,3"))
+    pv = import_preview.stock_preview(merchant=scope_a.merchant, fileobj=csv_bytes("sku,location,on_hand,delta\nA,MAIN,1,3"))
     assert pv.errors[0]["row"] == 1 and "exactly one" in pv.errors[0]["message"]
 
 
@@ -70,13 +70,13 @@ def test_changes_below_reserved_and_duplicates_are_errors_but_a_count_is_a_fact(
     m = scope_a.merchant
     a = make_product(m, "A-1", on_hand=5)
     stock_reserve(merchant=m, requests=[ReserveRequest(a.pk, 3, "r1")])
-    pv = imports.stock_preview(merchant=m, fileobj=csv_bytes("sku,location,delta\nA-1,MAIN,-3\nA-1,main,9"))
+    pv = import_preview.stock_preview(merchant=m, fileobj=csv_bytes("sku,location,delta\nA-1,MAIN,-3\nA-1,main,9"))
     assert pv.errors == [
         {"row": 2, "message": "A-1 at MAIN: 3 are promised to orders, cannot set 2."},
         {"row": 3, "message": "A-1 at MAIN already appears in row 2."},
     ]
     # a count below what is reserved is recorded: the preview says which reserved units give way
-    pv = imports.stock_preview(merchant=m, fileobj=csv_bytes("sku,location,on_hand\nA-1,MAIN,2"))
+    pv = import_preview.stock_preview(merchant=m, fileobj=csv_bytes("sku,location,on_hand\nA-1,MAIN,2"))
     assert pv.errors == [] and pv.changes[0]["releases"] == 1
 
 
@@ -185,7 +185,7 @@ def test_nul_characters_in_a_csv_are_row_errors_and_nothing_is_applied(scope_a):
     with pytest.raises(ValidationFailed):
         imports.stock_import_apply(merchant=m, import_id=imp.pk, actor=scope_a.user)
     assert StockMovement.objects.filter(merchant=m, reason=StockMovement.Reason.IMPORT).count() == 0
-    pv, _ = imports.catalog_preview(merchant=m, fileobj=io.BytesIO(b"sku,title\nB-1,Be\x00e\n"))
+    pv, _ = import_preview.catalog_preview(merchant=m, fileobj=io.BytesIO(b"sku,title\nB-1,Be\x00e\n"))
     assert pv.errors == [{"row": 2, "message": "The row contains a NUL character."}]
 
 
@@ -198,7 +198,7 @@ def test_a_field_over_the_csv_module_limit_is_a_row_error(scope_a):
     assert imp.error_count == 1
     [error] = imp.summary["errors"]
     assert error["row"] == 3 and error["message"].startswith("This line cannot be read as CSV")
-    pv, _ = imports.catalog_preview(merchant=m, fileobj=io.BytesIO(f"sku,title\nB-1,{huge}\n".encode()))
+    pv, _ = import_preview.catalog_preview(merchant=m, fileobj=io.BytesIO(f"sku,title\nB-1,{huge}\n".encode()))
     assert pv.error_count == 1 and pv.errors[0]["row"] == 2
 
 

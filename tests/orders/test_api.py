@@ -10,6 +10,7 @@ from accounts.tenancy import tenant_scope
 from inventory.models import Product
 from orders import services
 from orders.models import Order, OrderLine, OrderStatus
+from orders.selectors import OrderFilters
 from tests.integrations.helpers import make_integration
 from tests.inventory.helpers import make_product
 from tests.orders.helpers import T0, level, normalized
@@ -338,3 +339,53 @@ def test_manual_order_whose_total_overflows_the_money_column_is_400_and_creates_
     with tenant_scope(m):
         assert Order.objects.filter(merchant=m).count() == 0
         assert level(m, a).reserved == 0
+
+
+def test_store_is_the_filters_one_name_and_integration_its_old_spelling(merchant_a):
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        shop, other_shop = make_integration(m, name="Shop 1"), make_integration(m, name="Shop 2")
+        services.order_ingest(merchant=m, integration_id=shop.pk, normalized=normalized("1"))
+        services.order_ingest(merchant=m, integration_id=other_shop.pk, normalized=normalized("2"))
+
+    by_store = merchant_a.api.get(f"/api/v1/orders/?store={shop.pk}")
+    by_old_name = merchant_a.api.get(f"/api/v1/orders/?integration={shop.pk}")
+    both_same = merchant_a.api.get(f"/api/v1/orders/?store={shop.pk}&integration={shop.pk}")
+    both_different = merchant_a.api.get(f"/api/v1/orders/?store={shop.pk}&integration={other_shop.pk}")
+    page = merchant_a.web.get(f"/orders/?tab=all&integration={other_shop.pk}")
+
+    assert [o["external_id"] for o in by_store.json()["results"]] == ["1"]
+    assert [o["external_id"] for o in by_old_name.json()["results"]] == ["1"]
+    assert [o["external_id"] for o in both_same.json()["results"]] == ["1"]
+    assert both_different.status_code == 400
+    assert both_different.json()["error"]["code"] == "validation_failed"
+    assert both_different.json()["error"]["details"] == {"field": "integration"}
+    assert OrderFilters.from_params({"integration": str(shop.pk)}).as_query() == {"store": str(shop.pk)}
+    # the page shows the old spelling as the store it means, and links onward with the one name
+    assert f'<option value="{other_shop.pk}" selected>Shop 2 (Shopify)</option>'.encode() in page.content
+    assert f'name="filter" value="tab=all&amp;store={other_shop.pk}"'.encode() in page.content
+
+
+def test_all_matching_reads_the_same_filters_on_the_page_and_in_the_api(merchant_a,
+                                                                        django_capture_on_commit_callbacks):
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        shop = make_integration(m, name="Shop 1")
+        services.order_ingest(merchant=m, integration_id=shop.pk, normalized=normalized("1"))
+        services.order_ingest(merchant=m, integration_id=None, normalized=normalized("2"))
+
+    with django_capture_on_commit_callbacks(execute=True):  # the jobs run in-process
+        api = merchant_a.api.post("/api/v1/orders/bulk/", {"action": "tag", "tag": "api", "all_matching": {
+            "integration": str(shop.pk)}}, format="json")
+        page = merchant_a.web.post("/orders/bulk/", {"action": "tag", "tag": "page", "scope": "all",
+                                                     "filter": f"store={shop.pk}"})
+    bad = merchant_a.api.post("/api/v1/orders/bulk/", {"action": "tag", "tag": "x", "all_matching": {
+        "store": "nope"}}, format="json")
+
+    assert (api.status_code, api.json()["orders"]) == (202, 1)
+    assert page.status_code == 302
+    with tenant_scope(m):
+        tagged = {o.external_id: sorted(t.name for t in o.tag_rows.all())
+                  for o in Order.objects.filter(merchant=m).prefetch_related("tag_rows")}
+    assert tagged == {"1": ["api", "page"], "2": []}
+    assert (bad.status_code, bad.json()["error"]["details"]["field"]) == (400, "store")
