@@ -18,12 +18,13 @@ Pytest fixtures (`woo_fake`, `woo_https_fake`, `woo_key`, `manual_clock`) are in
 into a conftest.py to use them elsewhere.
 """
 
+from .realworld import REALWORLD_DIR, realworld
 from .server import API, BATCH_LIMIT, Delivery, RequestRecord, WcError, WooCommerceFake
 from .state import ORDER_STATUSES, WC_DATE, ApiKey, StoreState, Webhook
 from .webhooks import encode_payload, ping_request, send_webhook, sign_webhook_body, webhook_request
 
 __all__ = [
-    "API", "BATCH_LIMIT", "ORDER_STATUSES", "WC_DATE", "ApiKey", "Delivery", "RequestRecord", "StoreState",
-    "WcError", "Webhook", "WooCommerceFake", "encode_payload", "ping_request", "send_webhook",
+    "API", "BATCH_LIMIT", "ORDER_STATUSES", "REALWORLD_DIR", "WC_DATE", "ApiKey", "Delivery", "RequestRecord", "StoreState",
+    "WcError", "Webhook", "WooCommerceFake", "encode_payload", "ping_request", "realworld", "send_webhook",
     "sign_webhook_body", "webhook_request",
 ]

@@ -3,17 +3,14 @@ zone unless dates_are_gmt, sorting, status updates, notes and the Shipment Track
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 import requests
 
 from .client_for_tests import oauth_call
+from .realworld import realworld
 from .server import WooCommerceFake
-
-REALWORLD = Path("/work/shared/realworld/woocommerce")
 
 
 def test_per_page_over_100_is_wordpress_core_invalid_param(woo_fake, woo_key):
@@ -165,7 +162,7 @@ def test_shipment_tracking_exists_only_when_the_extension_is_installed(woo_fake,
 
 @pytest.mark.parametrize("name", ["order_retrieve_wc-v3.json", "order_update_completed_wc-v3.json"])
 def test_a_recorded_order_is_served_as_recorded(woo_fake, woo_key, name):
-    recorded = json.loads((REALWORLD / name).read_text())["response"]["body"]
+    recorded = realworld(name)
     woo_fake.store.add_order_payload(recorded)
 
     response = oauth_call(woo_fake, woo_key, "GET", f"/orders/{recorded['id']}")
