@@ -171,6 +171,15 @@ class BatchItem:
         return self.resource is not None
 
 
+@dataclass(frozen=True)
+class StockPush:
+    """A quantity for one listing: a simple product (`parent_id` None) or a variation of `parent_id`."""
+
+    listing_id: int
+    quantity: int
+    parent_id: int | None = None
+
+
 def gmt(moment: datetime) -> str:
     """A datetime as WooCommerce's GMT date parameter (with `dates_are_gmt=true`): UTC, no offset."""
     if moment.tzinfo is not None:
@@ -318,6 +327,21 @@ class WooCommerceClient:
                 else:
                     results.append(BatchItem(id=int(sent["id"]), resource=dict(item)))
         return results
+
+    def push_stock(self, pushes: Sequence[StockPush]) -> list[BatchItem]:
+        """Quantities in as few calls as the 100-object limit allows for WooCommerce's grouping: simple
+        products together through /products/batch, each parent's variations through its own batch. Every
+        object turns `manage_stock` on with its quantity: WooCommerce ignores `stock_quantity` while it is
+        off. Results come back in the order of `pushes`."""
+        groups: dict[int | None, list[StockPush]] = {}
+        for push in pushes:
+            groups.setdefault(push.parent_id, []).append(push)
+        by_id: dict[tuple[int | None, int], BatchItem] = {}
+        for parent_id, group in groups.items():
+            updates = [{"id": p.listing_id, "manage_stock": True, "stock_quantity": int(p.quantity)} for p in group]
+            for item in self.batch_update(updates, parent_id=parent_id):
+                by_id[(parent_id, item.id)] = item
+        return [by_id[(p.parent_id, p.listing_id)] for p in pushes]
 
     # ---- webhooks
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from integrations.channels.woocommerce.client import (
+    StockPush,
     WooAuthFailed,
     WooCommerceClient,
     WooRejected,
@@ -242,3 +243,25 @@ def test_credentials_are_required():
     with pytest.raises(AuthFailed):
         WooCommerceClient({"store_url": "https://shop.example", "consumer_key": "", "consumer_secret": "cs"},
                           budget_key="test")
+
+
+def test_stock_goes_in_the_fewest_calls_the_grouping_allows_and_turns_stock_management_on(woo_fake, woo_key,
+                                                                                          make_client):
+    simple = [woo_fake.store.add_product(f"S-{i:03}", stock_quantity=1, manage_stock=i != 0) for i in range(150)]
+    big = woo_fake.store.add_variable_product("BIG", [{"sku": f"B-{i:03}"} for i in range(120)])
+    small = woo_fake.store.add_variable_product("SMALL", [{"sku": "T-1"}, {"sku": "T-2", "manage_stock": False}])
+    pushes = ([StockPush(p["id"], 7) for p in simple] + [StockPush(v, 8, big["id"]) for v in big["variations"]]
+              + [StockPush(v, 9, small["id"]) for v in small["variations"]])
+
+    results = make_client(woo_fake, woo_key).push_stock(pushes)
+
+    calls = woo_fake.calls(method="POST", path=r"/products/(batch|\d+/variations/batch)")
+    assert sorted((c.path.rsplit("/wc/v3", 1)[1], len(c.body["update"])) for c in calls) == sorted([
+        ("/products/batch", 100), ("/products/batch", 50), (f"/products/{big['id']}/variations/batch", 100),
+        (f"/products/{big['id']}/variations/batch", 20), (f"/products/{small['id']}/variations/batch", 2)])
+    assert [r.id for r in results] == [p.listing_id for p in pushes]
+    assert all(r.ok for r in results)
+    store = woo_fake.store.products
+    assert (store[simple[0]["id"]]["manage_stock"], store[simple[0]["id"]]["stock_quantity"]) == (True, 7)
+    assert [store[v]["stock_quantity"] for v in small["variations"]] == [9, 9]
+    assert all(u["manage_stock"] is True for c in calls for u in c.body["update"])
