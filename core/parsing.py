@@ -97,6 +97,26 @@ def parse_date(value: Any, *, field: str) -> date:
     return day
 
 
+def parse_decimal(value: Any, *, field: str) -> Decimal:
+    """A finite number given as a JSON number or a decimal string, exactly as written: channels send both
+    (a line's `price` may be a JSON number while the order's totals are strings). A float goes through its shortest
+    repr (20.9 is 20.9, never 20.899999...), an int as it is; booleans, blanks, NaN and infinities are errors."""
+    if isinstance(value, bool):
+        raise _fail(field, f"{field} must be an amount.")
+    try:
+        if isinstance(value, Decimal):
+            amount = value
+        elif isinstance(value, int | float):
+            amount = Decimal(repr(value))
+        else:
+            amount = Decimal(parse_text(value, field=field))
+    except InvalidOperation:
+        raise _fail(field, f"{field} must be an amount.")
+    if not amount.is_finite():
+        raise _fail(field, f"{field} must be an amount.")
+    return amount
+
+
 MONEY_MAX_DIGITS = 12  # orders.models.money(): DecimalField(max_digits=12, decimal_places=2)
 MONEY_PLACES = 2
 
@@ -105,12 +125,7 @@ def parse_money(value: Any, *, field: str, max_digits: int = MONEY_MAX_DIGITS, p
                 allow_negative: bool = False) -> Decimal:
     """An amount that fits a money column: finite, at most `places` decimals, at most `max_digits`
     digits in all (PostgreSQL refuses a larger one with a numeric overflow, a 500 if unchecked)."""
-    try:
-        amount = value if isinstance(value, Decimal) else Decimal(parse_text(value, field=field))
-    except InvalidOperation:
-        raise _fail(field, f"{field} must be an amount.")
-    if not amount.is_finite():
-        raise _fail(field, f"{field} must be an amount.")
+    amount = parse_decimal(value, field=field)
     if amount < 0 and not allow_negative:
         raise _fail(field, f"{field} must not be negative.")
     if amount != amount.quantize(Decimal(1).scaleb(-places)):

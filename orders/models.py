@@ -25,6 +25,9 @@ class OrderStatus(models.TextChoices):
     ON_HOLD = "on_hold", "On hold"
     CANCELLED = "cancelled", "Cancelled"
     RETURNED = "returned", "Returned"
+    # Placed but not paid (a channel's pending or failed payment): holds no stock, is in no shipping tab,
+    # and becomes unfulfilled when the channel reports it paid (orders.services.ingest).
+    AWAITING_PAYMENT = "awaiting_payment", "Awaiting payment"
 
 
 def money(**kwargs) -> models.DecimalField:

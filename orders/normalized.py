@@ -59,6 +59,9 @@ class NormalizedOrder:
     payment_status: str = ""  # the channel's own words, kept as given
     fulfillment_status: str = ""
     is_cancelled: bool = False
+    # Placed but not paid (a channel's pending or failed payment): the order waits as awaiting_payment,
+    # holding nothing, until a later state of it arrives paid.
+    awaiting_payment: bool = False
     # What the buyer was promised, when the channel says: the shipping they chose (its title, as the
     # channel shows it) and the time by which the order must ship. Without a promise the merchant's
     # default ship-by applies (orders.services.ship_by).
@@ -75,7 +78,8 @@ class NormalizedOrder:
         data.pop("raw", None)
         # Fields added later are left out while empty, so an order stored before they existed keeps its
         # fingerprint (and its next unchanged delivery stays "unchanged").
-        for name, empty in (("requested_service", ""), ("ship_by", None), ("channel_data", {})):
+        for name, empty in (("requested_service", ""), ("ship_by", None), ("channel_data", {}),
+                            ("awaiting_payment", False)):
             if data.get(name) == empty:
                 data.pop(name, None)
         blob = json.dumps(data, sort_keys=True, default=str, separators=(",", ":"))

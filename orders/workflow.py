@@ -8,6 +8,8 @@
          ▼                  │
       cancelled ◀───────────┘ (cancelling a partly shipped order cancels the rest)
 
+    awaiting_payment ─▶ unfulfilled (paid on the channel)      awaiting_payment ─▶ cancelled
+
 Channel updates move an order by what is left to ship: a line dropped or cut to what has shipped
 makes it fulfilled; units added to a fulfilled order make it partially fulfilled again.
 
@@ -33,6 +35,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.FULFILLED: frozenset({S.RETURNED, S.PARTIALLY_FULFILLED}),
     # Releasing a hold goes where the shipments say; fulfilled when the channel cut what was left meanwhile.
     S.ON_HOLD: frozenset({S.UNFULFILLED, S.PARTIALLY_FULFILLED, S.FULFILLED, S.CANCELLED}),
+    # Payment arriving makes it an order to ship (ingest); it may also be cancelled unpaid.
+    S.AWAITING_PAYMENT: frozenset({S.UNFULFILLED, S.CANCELLED}),
     S.CANCELLED: frozenset(),
     S.RETURNED: frozenset(),
 }
@@ -76,6 +80,12 @@ SHIPPABLE: frozenset[str] = frozenset({S.UNFULFILLED, S.PARTIALLY_FULFILLED})
 OPEN: frozenset[str] = frozenset({S.UNFULFILLED, S.PARTIALLY_FULFILLED, S.ON_HOLD})
 # Over: holds nothing, and a line added by the channel is cancelled with it.
 INACTIVE: frozenset[str] = frozenset({S.CANCELLED, S.RETURNED})
+# Not paid yet: holds nothing and is in no shipping tab, but is still work (the queue and home page count it).
+UNPAID: frozenset[str] = frozenset({S.AWAITING_PAYMENT})
+# Holds no stock: over, or not paid yet.
+HOLDS_NOTHING: frozenset[str] = INACTIVE | UNPAID
+# The queue's work: still to be paid, shipped or decided (its tab counts and the home page count these).
+WORK: frozenset[str] = OPEN | UNPAID
 # Where what has shipped and what is left decide the status; hold, cancelled and returned stay as they are.
 FLOWING: frozenset[str] = frozenset({S.UNFULFILLED, S.PARTIALLY_FULFILLED, S.FULFILLED})
 

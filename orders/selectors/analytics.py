@@ -37,14 +37,19 @@ def _local(merchant: Merchant, rng: DateRange) -> DateRange:
     return replace(rng, tz=merchant.timezone or "UTC")
 
 
+# Not sales: cancelled, or never paid (an unpaid order is counted once it is paid, as the channels' own
+# analytics leave pending and failed orders out).
+NOT_SOLD = (OrderStatus.CANCELLED, OrderStatus.AWAITING_PAYMENT)
+
+
 def _orders(merchant: Merchant, rng: DateRange):
     return Order.objects.filter(merchant=merchant, placed_at__gte=rng.start_at, placed_at__lt=rng.end_at)
 
 
 def revenue_by_day(*, merchant: Merchant, rng: DateRange) -> dict:
-    """Revenue and order count per day per channel (cancelled orders excluded)."""
+    """Revenue and order count per day per channel (cancelled and unpaid orders excluded)."""
     rng = _local(merchant, rng)
-    qs = _orders(merchant, rng).exclude(status=OrderStatus.CANCELLED)
+    qs = _orders(merchant, rng).exclude(status__in=NOT_SOLD)
     rows = (qs.filter(currency=merchant.currency).annotate(day=TruncDate("placed_at", tzinfo=rng.zone))
             .values("day", "channel").annotate(revenue=Sum("total_amount"), orders=Count("id")).order_by("day"))
     series: dict[str, dict[str, dict]] = {}
@@ -73,7 +78,7 @@ def top_skus(*, merchant: Merchant, rng: DateRange, limit: int = 10) -> dict:
     rng = _local(merchant, rng)
     base = (OrderLine.objects.filter(merchant=merchant, order__placed_at__gte=rng.start_at,
                                      order__placed_at__lt=rng.end_at, order__currency=merchant.currency)
-            .exclude(order__status=OrderStatus.CANCELLED)
+            .exclude(order__status__in=NOT_SOLD)
             .values("sku")
             .annotate(units=Sum(F("quantity") - F("quantity_cancelled")),
                       revenue=Sum((F("quantity") - F("quantity_cancelled")) * F("unit_price_amount"))))
@@ -136,7 +141,7 @@ def shipping_cost(*, merchant: Merchant, rng: DateRange) -> dict:
     """Label spend against shipping charged to customers. Label spend stays 0 until labels are bought
     through Switchboard (the labels issue fills Shipment.label_cost_amount)."""
     rng = _local(merchant, rng)
-    charged = (_orders(merchant, rng).filter(currency=merchant.currency).exclude(status=OrderStatus.CANCELLED)
+    charged = (_orders(merchant, rng).filter(currency=merchant.currency).exclude(status__in=NOT_SOLD)
                .aggregate(v=Sum("shipping_amount"))["v"] or Decimal("0.00"))
     spend = (Shipment.objects.filter(merchant=merchant, order__placed_at__gte=rng.start_at,
                                      order__placed_at__lt=rng.end_at, order__currency=merchant.currency)

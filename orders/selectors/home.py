@@ -15,7 +15,7 @@ from orders.channels import StoreAlert, store_alerts
 from orders.models import Order
 from orders.selectors.orders import OrderFilters, late_condition, tab_condition
 from orders.selectors.queue import order_queue, queue_page, work_tab_counts
-from orders.workflow import OPEN
+from orders.workflow import WORK
 
 AGE_BUCKETS: tuple[tuple[str, str, int, int | None], ...] = (
     # key, label, from hours, to hours (exclusive; None: no end)
@@ -28,7 +28,7 @@ NEXT_TO_SHIP = 8
 
 @dataclass(frozen=True)
 class HomeSummary:
-    orders: dict[str, int]  # awaiting, late, attention, short, on_hold, and the AGE_BUCKETS keys
+    orders: dict[str, int]  # awaiting, late, attention, short, on_hold, awaiting_payment, and the AGE_BUCKETS keys
     next_to_ship: list[Order]  # the awaiting orders due first (late ones lead)
     stock: dict[str, int]  # low, out
     stores: list[StoreAlert]
@@ -36,8 +36,8 @@ class HomeSummary:
 
 
 def home_order_counts(*, merchant: Merchant, now: datetime) -> dict[str, int]:
-    """Every order count of the home page in one aggregate (COUNT ... FILTER) over open orders only: each
-    count is of orders still to ship or decide, so history (shipped, cancelled) is never read."""
+    """Every order count of the home page in one aggregate (COUNT ... FILTER) over the work only (open or
+    unpaid orders): each count is of orders still to pay, ship or decide, so history is never read."""
     awaiting = tab_condition("awaiting")
     ages = {}
     for key, _, start, end in AGE_BUCKETS:
@@ -45,7 +45,7 @@ def home_order_counts(*, merchant: Merchant, now: datetime) -> dict[str, int]:
         if end is not None:
             q &= Q(placed_at__gt=now - timedelta(hours=end))
         ages[key] = Count("pk", filter=q)
-    return Order.objects.filter(merchant=merchant, status__in=OPEN).order_by().aggregate(
+    return Order.objects.filter(merchant=merchant, status__in=WORK).order_by().aggregate(
         **work_tab_counts(),
         late=Count("pk", filter=awaiting & late_condition(now)),
         **ages,

@@ -23,9 +23,11 @@ from orders.workflow import INACTIVE, OPEN, SHIPPABLE
 # The work queue's tabs (orders.selectors.queue counts them): the slug, its label, and which orders it holds.
 # "Awaiting shipment" is what can go out now; an order short of stock or with an unknown SKU waits in its
 # own tab until it can (an order may be in both of those); on hold is on hold whatever else is true.
+# Orders not paid yet wait apart from all of them, in "Awaiting payment".
 QUEUE_TABS: tuple[tuple[str, str], ...] = (
     ("awaiting", "Awaiting shipment"), ("on_hold", "On hold"), ("attention", "Needs attention"),
-    ("short", "Short"), ("shipped", "Shipped"), ("cancelled", "Cancelled"), ("all", "All"),
+    ("short", "Short"), ("awaiting_payment", "Awaiting payment"), ("shipped", "Shipped"), ("cancelled", "Cancelled"),
+    ("all", "All"),
 )
 
 
@@ -35,6 +37,7 @@ def tab_condition(tab: str) -> Q:
     return {
         "awaiting": shippable & Q(needs_attention=False, is_short=False),
         "on_hold": Q(status=OrderStatus.ON_HOLD),
+        "awaiting_payment": Q(status=OrderStatus.AWAITING_PAYMENT),
         "attention": shippable & Q(needs_attention=True),
         "short": shippable & Q(is_short=True),
         "shipped": Q(status=OrderStatus.FULFILLED),

@@ -33,7 +33,7 @@ from accounts.models import Merchant
 from core.pagination import KeysetPage, keyset_page
 from orders.models import Order, OrderLine, OrderTag
 from orders.selectors.orders import QUEUE_TABS, OrderFilters, late_condition, order_filter, tab_condition
-from orders.workflow import OPEN
+from orders.workflow import WORK
 
 # Sort name → the column or annotation it orders by. "placed" is the default; "-x" is descending.
 SORTS: dict[str, str] = {
@@ -57,7 +57,7 @@ class TabCount:
 # The work tabs (open orders: what is still to ship or decide) are counted exactly: that set stays small
 # however long the merchant has traded. The history tabs (shipped, cancelled, all) grow forever, so they are
 # counted only up to this many, never by reading every order the merchant ever had.
-WORK_TABS = ("awaiting", "on_hold", "attention", "short")
+WORK_TABS = ("awaiting", "on_hold", "attention", "short", "awaiting_payment")
 HISTORY_COUNT_CAP = 10_000
 
 
@@ -72,7 +72,8 @@ def parse_sort(value: str, *, tab: str) -> str:
 
 
 def work_tab_counts() -> dict[str, Count]:
-    """The work tabs' counts as aggregate expressions, for an aggregate over open orders (queue, home page)."""
+    """The work tabs' counts as aggregate expressions, for an aggregate over the work (open or unpaid orders:
+    workflow.WORK) as the queue and the home page count it."""
     return {slug: Count("pk", filter=tab_condition(slug)) for slug in WORK_TABS}
 
 
@@ -84,7 +85,7 @@ def queue_counts(*, merchant: Merchant, filters: OrderFilters, now: datetime | N
     queries whatever the number of orders, none reading more than the open orders or the cap.
     """
     base = order_filter(merchant=merchant, filters=replace(filters, tab="", late=None)).order_by()
-    work = base.filter(status__in=OPEN).aggregate(
+    work = base.filter(status__in=WORK).aggregate(
         **work_tab_counts(),
         late=Count("pk", filter=late_condition(now or timezone.now())),
     )

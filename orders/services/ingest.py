@@ -229,6 +229,7 @@ def _ingest(merchant: Merchant, integration_id: int | None, normalized: Normaliz
     if created:
         order = Order(merchant=merchant, integration_id=integration_id, channel=normalized.channel,
                       external_id=normalized.external_id[:255], payload_fingerprint=fingerprint,
+                      status=OrderStatus.AWAITING_PAYMENT if normalized.awaiting_payment else OrderStatus.UNFULFILLED,
                       ship_by_at=ship_by_for(merchant=merchant, placed_at=normalized.placed_at,
                                              promised=normalized.ship_by),
                       **_header(normalized))
@@ -275,6 +276,13 @@ def _ingest(merchant: Merchant, integration_id: int | None, normalized: Normaliz
                 message=f"The channel cancelled this order, but it is already {order.status}; nothing changed here.",
             ))
 
+    # Paid on the channel at last: an order to ship now, and its stock is reserved by the reconcile below.
+    # (Once paid it stays paid here: a later unpaid state changes nothing, as the shipping may have begun.)
+    paid_now = (not created and not cancelled_now and order.status == OrderStatus.AWAITING_PAYMENT
+                and not normalized.awaiting_payment)
+    if paid_now:
+        order.status = OrderStatus.UNFULFILLED
+
     status_before = order.status
     if not created and not cancelled_now and lines_changed and order.status in FLOWING:
         # Lines dropped, cut to what shipped, or added after shipping: the status follows what is left.
@@ -299,6 +307,10 @@ def _ingest(merchant: Merchant, integration_id: int | None, normalized: Normaliz
     if cancelled_now:
         events.append(OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.CANCELLED,
                                  message="Cancelled on the channel"))
+    elif paid_now:
+        events.append(OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.STATUS,
+                                 message=f"{OrderStatus.AWAITING_PAYMENT} → {order.status} (paid on the channel)",
+                                 data={"from": OrderStatus.AWAITING_PAYMENT, "to": order.status}))
     elif order.status != status_before:
         events.append(OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.STATUS,
                                  message=f"{status_before} → {order.status} (lines changed on the channel)",
@@ -310,7 +322,9 @@ def _ingest(merchant: Merchant, integration_id: int | None, normalized: Normaliz
     events.extend(reconcile_events(order=order, result=result))
     OrderEvent.objects.bulk_create(events)
 
-    if notify and created and order.status != OrderStatus.CANCELLED:
+    # An unpaid order is no news yet: its new-order email goes out when it is paid.
+    if notify and ((created and order.status not in (OrderStatus.CANCELLED, OrderStatus.AWAITING_PAYMENT))
+                   or paid_now):
         notifications.notification_new_order(merchant=merchant, order=order)
     if notify and cancelled_now:
         notifications.notification_channel_cancellation(merchant=merchant, order=order)

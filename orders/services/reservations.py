@@ -18,7 +18,7 @@ from django.utils import timezone
 from accounts.models import Merchant
 from inventory import services as inventory_services
 from orders.models import Order, OrderEvent, OrderLine
-from orders.workflow import INACTIVE
+from orders.workflow import HOLDS_NOTHING, INACTIVE
 
 
 @dataclass
@@ -31,8 +31,8 @@ class ReconcileResult:
 
 
 def line_target(order: Order, line: OrderLine) -> int:
-    """How many units this line should hold reserved right now."""
-    if order.status in INACTIVE or line.product_id is None:
+    """How many units this line should hold reserved right now (nothing while the order is over or unpaid)."""
+    if order.status in HOLDS_NOTHING or line.product_id is None:
         return 0
     return max(0, line.quantity_outstanding)
 
@@ -87,7 +87,7 @@ def reservations_reconcile(
         if changed and save:
             _save_reserved(merchant, changed)
     for line in lines:
-        if line.product_id is not None and line.quantity_short > 0 and order.status not in INACTIVE:
+        if line.product_id is not None and line.quantity_short > 0 and order.status not in HOLDS_NOTHING:
             result.short_lines.append({"line": line.pk, "sku": line.sku, "short": line.quantity_short})
     return result
 
@@ -114,7 +114,8 @@ def _save_reserved(merchant: Merchant, lines: Sequence[OrderLine]) -> None:
 def order_flags_refresh(*, order: Order, lines: Sequence[OrderLine]) -> list[str]:
     """Recompute is_short / needs_attention from the lines; returns the fields that changed."""
     active = order.status not in INACTIVE
-    is_short = active and any(line.product_id is not None and line.quantity_short > 0 for line in lines)
+    is_short = order.status not in HOLDS_NOTHING and any(
+        line.product_id is not None and line.quantity_short > 0 for line in lines)
     needs_attention = active and any(line.product_id is None and line.quantity_outstanding > 0 for line in lines)
     fields = []
     if is_short != order.is_short:

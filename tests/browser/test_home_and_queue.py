@@ -47,7 +47,8 @@ def test_tabs_show_counts_and_switching_tabs_filters(signed_in, merchant_a):
     page.goto("/orders/")
     counts = dict(zip(page.locator(".queue-tab").evaluate_all("a => a.map(e => e.dataset.tab)"),
                       [int(t) for t in page.locator(".queue-tab .count").all_inner_texts()], strict=True))
-    assert counts == {"awaiting": 2, "on_hold": 1, "attention": 1, "short": 1, "shipped": 0, "cancelled": 0, "all": 5}
+    assert counts == {"awaiting": 2, "on_hold": 1, "attention": 1, "short": 1, "awaiting_payment": 1, "shipped": 0,
+                      "cancelled": 0, "all": 6}
     # The queue opens on "awaiting shipment", oldest first
     assert page.locator(".queue-tab.active").get_attribute("data-tab") == "awaiting"
     assert _rows(page) == [late.number, due.number]
@@ -56,7 +57,7 @@ def test_tabs_show_counts_and_switching_tabs_filters(signed_in, merchant_a):
     assert _rows(page) == ["#held"]
     page.click('.queue-tab[data-tab="all"]')
     page.wait_for_url("**tab=all")
-    assert len(_rows(page)) == 5
+    assert len(_rows(page)) == 6
 
 
 def _sortable(m):

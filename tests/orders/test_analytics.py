@@ -37,6 +37,23 @@ def test_revenue_counts_an_order_on_the_merchants_own_day(scope_a):
     assert (second["total_orders"], second["days"]) == (0, [{"date": "2026-11-02", "channels": {}}])
 
 
+def test_an_unpaid_order_is_no_sale_until_it_is_paid(scope_a):
+    m = scope_a.merchant
+    make_product(m, "A-1", on_hand=10)
+    day = selectors.DateRange(date(2026, 11, 1), date(2026, 11, 1))
+    placed = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+    services.order_ingest(merchant=m, integration_id=None,
+                          normalized=normalized(placed_at=placed, awaiting_payment=True))
+    unpaid = (selectors.revenue_by_day(merchant=m, rng=day), selectors.top_skus(merchant=m, rng=day))
+
+    services.order_ingest(merchant=m, integration_id=None, normalized=normalized(placed_at=placed, updated_minutes=5))
+    paid = selectors.revenue_by_day(merchant=m, rng=day)
+
+    assert (unpaid[0]["total_orders"], unpaid[0]["total_revenue"]) == (0, "0.00")
+    assert unpaid[1]["by_units"] == []
+    assert (paid["total_orders"], paid["total_revenue"]) == (1, "20.00")
+
+
 def test_list_date_filter_uses_the_merchants_day(merchant_a):
     # given the same New York order
     from accounts.tenancy import tenant_scope

@@ -20,7 +20,8 @@ pytestmark = pytest.mark.django_db
 
 
 def _seed(m):
-    """2 ready to ship (one late, one not yet due), 1 unknown SKU, 1 short, 1 on hold; stock: 1 out, 1 low."""
+    """2 ready to ship (one late, one not yet due), 1 unknown SKU, 1 short, 1 on hold, 1 unpaid; stock: 1 out,
+    1 low."""
     now = timezone.now()
     with tenant_scope(m):
         make_product(m, "A-1", on_hand=100)
@@ -33,6 +34,7 @@ def _seed(m):
         ingest("unknown", "NOPE")
         ingest("short", "GONE")
         services.order_hold(merchant=m, order=ingest("held", "A-1"))
+        ingest("unpaid", "A-1", placed_at=now - timedelta(days=6), awaiting_payment=True)
         broken = make_integration(m, name="Outlet shop")
         Integration.objects.filter(pk=broken.pk).update(status=Integration.Status.NEEDS_RECONNECT)
         make_integration(m, name="Fine shop")
@@ -53,15 +55,16 @@ def test_home_counts_what_today_needs_and_links_into_the_filtered_lists(merchant
     r = merchant_a.web.get("/")
     assert r.status_code == 200
     html = r.content.decode()
-    assert {k: _n(html, k) for k in ("awaiting", "late", "attention", "short", "on_hold", "out", "low",
-                                     "jobs-running", "jobs-failed")} == {
-        "awaiting": 2, "late": 1, "attention": 1, "short": 1, "on_hold": 1, "out": 1, "low": 1,
-        "jobs-running": 1, "jobs-failed": 1}
+    assert {k: _n(html, k) for k in ("awaiting", "late", "attention", "short", "on_hold", "awaiting_payment", "out",
+                                     "low", "jobs-running", "jobs-failed")} == {
+        "awaiting": 2, "late": 1, "attention": 1, "short": 1, "on_hold": 1, "awaiting_payment": 1, "out": 1,
+        "low": 1, "jobs-running": 1, "jobs-failed": 1}
     # The late order is due first; the store that refused our credentials is named, the fine one is not
     assert html.index(late.number) < html.index(due.number)
     assert f'href="/integrations/{broken.pk}/" data-home="store">Outlet shop' in html and "Fine shop" not in html
     # Each count's link opens the list that holds exactly those orders
-    for key, number in (("late", late.number), ("attention", "#unknown"), ("short", "#short"), ("on_hold", "#held")):
+    for key, number in (("late", late.number), ("attention", "#unknown"), ("short", "#short"), ("on_hold", "#held"),
+                        ("awaiting_payment", "#unpaid")):
         href = re.search(rf'href="([^"]+)" data-home="{key}"', html).group(1).replace("&amp;", "&")
         listed = merchant_a.web.get(href).content.decode()
         assert re.findall(r'data-order="([^"]+)"', listed) == [number], key

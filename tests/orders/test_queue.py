@@ -127,7 +127,9 @@ def _shop(m, *, now=None):
         shipped = ingest("shipped", lines=(("L1", "A-1", 1),))
         services.order_fulfill_all(merchant=m, order=shipped)
         cancelled = services.order_cancel(merchant=m, order=ingest("cancelled", lines=(("L1", "A-1", 1),)))
-    return dict(ready=ready, attention=attention, short=short, held=held, shipped=shipped, cancelled=cancelled)
+        unpaid = ingest("unpaid", lines=(("L1", "A-1", 1),), awaiting_payment=True)
+    return dict(ready=ready, attention=attention, short=short, held=held, shipped=shipped, cancelled=cancelled,
+                unpaid=unpaid)
 
 
 def test_tab_counts_come_from_four_queries_none_reading_past_the_open_orders_or_the_cap(merchant_a):
@@ -140,8 +142,9 @@ def test_tab_counts_come_from_four_queries_none_reading_past_the_open_orders_or_
     assert "status" in work and "IN" in work  # the work tabs: open orders only
     assert all(f"LIMIT {selectors.HISTORY_COUNT_CAP + 1}" in sql for sql in history)
     assert {t.slug: t.count for t in tabs} == {"awaiting": 1, "on_hold": 1, "attention": 1, "short": 1,
-                                               "shipped": 1, "cancelled": 1, "all": 6}
-    # Every order was placed in November: the open ones (ready, attention, short, held) are late
+                                               "awaiting_payment": 1, "shipped": 1, "cancelled": 1, "all": 7}
+    # Every order was placed in November: the open ones (ready, attention, short, held) are late; an unpaid
+    # order is not (its ship-by clock is the merchant's only once it is paid)
     assert late == 4
 
 
@@ -172,7 +175,8 @@ def test_tabs_filter_the_list_and_counts_follow_the_other_filters(merchant_a):
         assert numbers(tab="short") == {orders["short"].number}
         assert numbers(tab="shipped") == {orders["shipped"].number}
         assert numbers(tab="cancelled") == {orders["cancelled"].number}
-        assert len(numbers(tab="all")) == 6
+        assert numbers(tab="awaiting_payment") == {orders["unpaid"].number}
+        assert len(numbers(tab="all")) == 7
         tabs, _ = selectors.queue_counts(merchant=m, filters=OrderFilters(search="#ready"))
         assert {t.slug: t.count for t in tabs}["all"] == 1
 

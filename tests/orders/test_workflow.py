@@ -100,10 +100,12 @@ def test_ending_a_partly_shipped_order_cancels_what_remains_the_same_way_everywh
 
 
 def test_the_status_sets_split_every_status_once():
-    from orders.workflow import FLOWING, INACTIVE, OPEN, SHIPPABLE
+    from orders.workflow import FLOWING, HOLDS_NOTHING, INACTIVE, OPEN, SHIPPABLE, UNPAID, WORK
 
-    assert sorted(OPEN | INACTIVE | {OrderStatus.FULFILLED}) == sorted(OrderStatus.values)
-    assert not OPEN & INACTIVE and OrderStatus.FULFILLED not in OPEN | INACTIVE
+    assert sorted(OPEN | INACTIVE | UNPAID | {OrderStatus.FULFILLED}) == sorted(OrderStatus.values)
+    assert not OPEN & INACTIVE and not UNPAID & (OPEN | INACTIVE | FLOWING)
+    assert OrderStatus.FULFILLED not in OPEN | INACTIVE | UNPAID
+    assert HOLDS_NOTHING == INACTIVE | UNPAID and WORK == OPEN | UNPAID
     assert SHIPPABLE == OPEN - {OrderStatus.ON_HOLD} and SHIPPABLE < FLOWING
     # an order in a shippable state can always be cancelled; an inactive one goes nowhere
     assert all(can_transition(s, OrderStatus.CANCELLED) for s in OPEN)
