@@ -1,2 +1,3 @@
+from tests.fakes.amazon.fixtures import amazon_fake  # noqa: F401
 from tests.fakes.shopify.fixtures import clocked_fake, manual_clock, shopify_fake, shopify_shop, shopify_token  # noqa: F401
 from tests.fakes.woocommerce.fixtures import woo_fake, woo_https_fake, woo_key, woo_receiver  # noqa: F401
