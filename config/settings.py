@@ -357,6 +357,16 @@ SHOPIFY_CLIENT_SECRET = os.environ.get("SHOPIFY_CLIENT_SECRET", "")
 # are accepted for an hour after that moment.
 SHOPIFY_CLIENT_SECRET_PREVIOUS = os.environ.get("SHOPIFY_CLIENT_SECRET_PREVIOUS", "")
 SHOPIFY_CLIENT_SECRET_ROTATED_AT = os.environ.get("SHOPIFY_CLIENT_SECRET_ROTATED_AT", "")
+# Amazon's Selling Partner API (integrations/channels/amazon/): AMAZON_SPAPI_ENDPOINT replaces the regional
+# endpoint when set (sandbox, tests, a proxy); AMAZON_LWA_TOKEN_URL is Login with Amazon's token endpoint;
+# AMAZON_SPAPI_RATE_SCALE multiplies Amazon's default rates (a seller granted more; a time-scaled fake).
+# Our published app (the website authorization workflow), optional: without it sellers connect a private app.
+AMAZON_SPAPI_ENDPOINT = os.environ.get("AMAZON_SPAPI_ENDPOINT", "")
+AMAZON_LWA_TOKEN_URL = os.environ.get("AMAZON_LWA_TOKEN_URL") or "https://api.amazon.com/auth/o2/token"
+AMAZON_SPAPI_RATE_SCALE = float(os.environ.get("AMAZON_SPAPI_RATE_SCALE", "1") or 1)
+AMAZON_SPAPI_APPLICATION_ID = os.environ.get("AMAZON_SPAPI_APPLICATION_ID", "")
+AMAZON_LWA_CLIENT_ID = os.environ.get("AMAZON_LWA_CLIENT_ID", "")
+AMAZON_LWA_CLIENT_SECRET = os.environ.get("AMAZON_LWA_CLIENT_SECRET", "")
 
 # --- Time, language -----------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
