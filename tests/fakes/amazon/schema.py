@@ -117,7 +117,7 @@ def response_body(name: str, operation_id: str, status: int, body: Any) -> None:
         raise ContractError(f"{operation_id} documents no {status} answer")
     schema = documented.get("schema")
     if schema is None:
-        if body not in (None, b"", ""):
+        if body not in (None, b"", "", {}):  # the sandbox records an empty 204 as {}
             raise ContractError(f"{operation_id} {status} has no body in the model")
         return
     _check(_validator(name, schema), body, f"{operation_id} {status} answer")

@@ -443,7 +443,13 @@ class AmazonFake:
                                    "shipByWindow": {"earliestDateTime": iso(order.created),
                                                     "latestDateTime": iso(order.created + 2 * 86400)}}
         if "PROCEEDS" in included and priced:
-            body["proceeds"] = {"grandTotal": {"amount": f"{order.total():.2f}", "currencyCode": order.currency}}
+            items_total = order.total() - order.shipping
+            body["proceeds"] = {"grandTotal": {"amount": f"{order.total():.2f}", "currencyCode": order.currency},
+                                "breakdowns": [
+                                    {"type": "ITEM", "subtotal": {"amount": f"{items_total:.2f}",
+                                                                  "currencyCode": order.currency}},
+                                    {"type": "SHIPPING", "subtotal": {"amount": f"{order.shipping:.2f}",
+                                                                      "currencyCode": order.currency}}]}
         if "RECIPIENT" in included and seller.pii_role:
             body["recipient"] = order.recipient
         if "BUYER" in included and seller.pii_role:
