@@ -28,6 +28,7 @@ from integrations.registry import channel_packages
 from integrations.sync import listings_push, listings_upsert
 from integrations.sync.stock import quantities_seen
 from inventory.models import AvailabilityMark
+from tests.fakes.amazon import AmazonFake
 from tests.fakes.shopify import ShopifyFake, seed_catalog, seed_orders
 from tests.integrations.helpers import make_integration
 from tests.inventory.helpers import make_product
@@ -108,8 +109,62 @@ def _shopify(request, settings) -> Harness:
     return ShopifyHarness(fake=fake)
 
 
+@dataclass
+class AmazonHarness(Harness):
+    fake: AmazonFake
+    slug: str = "amazon"
+
+    def __post_init__(self) -> None:
+        self.app = self.fake.add_app()
+        self.seller = self.fake.add_seller(self.app)
+
+    def credentials(self) -> dict:
+        return {"refresh_token": self.seller.refresh_token, "lwa_client_id": self.app.client_id,
+                "lwa_client_secret": self.app.client_secret, "seller_id": self.seller.seller_id,
+                "marketplace_ids": list(self.seller.marketplace_ids), "region": "na"}
+
+    def refused_credentials(self) -> dict:
+        return {**self.credentials(), "refresh_token": "Atzr|refused"}
+
+    def seed_listings(self, count: int) -> None:
+        start = len(self.fake.listings)
+        for n in range(start, start + count):
+            self.fake.add_listing(self.seller, f"CONF-{n:05d}", quantity=3)
+
+    def seed_orders(self, count: int) -> None:
+        for n in range(count):
+            self.fake.add_order(self.seller, [(f"CONF-{n % 7:05d}", 1 + n % 3, "9.99"), ("CONF-LID", 1, "1.50")])
+
+    def location(self) -> str:
+        return ""
+
+    def an_order(self) -> tuple[str, list[tuple[str, int]]]:
+        order = min(self.fake.orders.values(), key=lambda o: o.order_id)
+        return order.order_id, [(i.order_item_id, i.quantity) for i in order.items]
+
+    def unknown_order_id(self) -> str:
+        return "999-0000000-0000000"
+
+    def fulfillments(self, order_external_id: str) -> int:
+        return len(self.fake.orders[order_external_id].packages)
+
+    def subscription_creates(self) -> int:
+        return 0  # orders are polled; nothing is subscribed on Amazon yet
+
+    def channel_quantity(self, listing_external_id: str) -> int:
+        return self.fake.listings[(self.seller.seller_id, listing_external_id)].quantity
+
+
+def _amazon(request, settings) -> Harness:
+    fake = request.getfixturevalue("amazon_fake")
+    settings.AMAZON_SPAPI_ENDPOINT = fake.base_url
+    settings.AMAZON_LWA_TOKEN_URL = fake.lwa_url
+    settings.AMAZON_SPAPI_RATE_SCALE = fake.time_scale
+    return AmazonHarness(fake=fake)
+
+
 # The test-side table: each registered package with an adapter, and how to stand up its fake.
-FAKES = {"shopify": _shopify}
+FAKES = {"shopify": _shopify, "amazon": _amazon}
 WITH_ADAPTER = sorted(slug for slug in channel_packages if channel_packages[slug].adapter is not None)
 
 

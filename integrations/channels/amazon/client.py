@@ -428,14 +428,13 @@ class AmazonClient:
         return report if isinstance(report, dict) else {}
 
 
-def exchange_authorization_code(code: str, *, client_id: str, client_secret: str, redirect_uri: str,
-                                budget_key: str) -> dict[str, Any]:
+def exchange_authorization_code(code: str, *, client_id: str, client_secret: str, budget_key: str,
+                                ) -> dict[str, Any]:
     """The website authorisation workflow's last step: `spapi_oauth_code` for the seller's refresh token."""
     http = HttpClient(budget_key=budget_key, budget=Budget(rate=1.0, burst=5.0), max_attempts=2)
     http.session.hooks = {"response": [lambda r, *a, **k: _raise(error_for(r, "POST LWA token", None))]}
     response = http.request("POST", lwa_url(), operation="lwa", data={
-        "grant_type": "authorization_code", "code": code, "client_id": client_id, "client_secret": client_secret,
-        "redirect_uri": redirect_uri})
+        "grant_type": "authorization_code", "code": code, "client_id": client_id, "client_secret": client_secret})
     body = _body(response)
     if not isinstance(body, Mapping) or not body.get("refresh_token"):
         raise AmazonTransient("LWA's answer to the authorization code had no refresh token")
