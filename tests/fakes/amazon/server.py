@@ -108,6 +108,13 @@ class Call:
     seller_id: str = ""
 
 
+@dataclass(frozen=True)
+class _Injection:
+    status: int
+    operation: str | None
+    after: int
+
+
 @dataclass
 class _Bucket:
     tokens: float
@@ -170,7 +177,7 @@ class AmazonFake:
         self.log: list[Call] = []
         self.lwa_log: list[dict[str, str]] = []
         self.crashes: list[str] = []
-        self._injected: deque[int] = deque()
+        self._injected: deque[_Injection] = deque()
         self._server: ThreadingHTTPServer | None = None
         self._order_seq = 0
 
@@ -291,9 +298,11 @@ class AmazonFake:
 
     # ---------------------------------------------------------------- failure injection, inspection
 
-    def fail_next(self, count: int, *, status: int = 500) -> None:
+    def fail_next(self, count: int, *, status: int = 500, operation: str | None = None, after: int = 0) -> None:
+        """Answer `count` SP-API calls with `status` (500, 503, or 429 `QuotaExceeded` as a throttling storm)
+        without executing them: the next ones, or those of `operation` once `after` of its calls succeeded."""
         with self.lock:
-            self._injected.extend([status] * count)
+            self._injected.extend([_Injection(status, operation, after)] * count)
 
     def calls(self, operation: str | None = None, *, injected: bool | None = None,
               status: int | None = None) -> list[Call]:
@@ -384,10 +393,13 @@ class AmazonFake:
         with self.lock:
             self.log.append(call)
             try:
-                if self._injected:
-                    status = self._injected.popleft()
+                injection = self._injection_for(operation)
+                if injection is not None:
                     call.injected = True
-                    raise Refused(status, "InternalFailure" if status == 500 else "ServiceUnavailable",
+                    if injection.status == 429:
+                        raise Refused(429, **QUOTA_EXCEEDED)
+                    raise Refused(injection.status,
+                                  "InternalFailure" if injection.status == 500 else "ServiceUnavailable",
                                   "We encountered an internal error. Please try again.")
                 seller = self.authenticate(headers.get("x-amz-access-token"))
                 call.seller_id = seller.seller_id
@@ -413,6 +425,18 @@ class AmazonFake:
         except schema.ContractError as exc:
             self.crashes.append(str(exc))
         return status, answer, extra, operation, call
+
+    def _injection_for(self, operation: str) -> _Injection | None:
+        """The first planned failure that applies to this call (caller holds the lock)."""
+        for index, injection in enumerate(self._injected):
+            if injection.operation not in (None, operation):
+                continue
+            done = sum(1 for c in self.log[:-1] if c.operation == operation and c.status < 400)
+            if done < injection.after:
+                return None
+            del self._injected[index]
+            return injection
+        return None
 
     # ---------------------------------------------------------------- orders
 
