@@ -3,6 +3,7 @@ in our words, 429 backed off, Amazon's per-operation budgets keyed by seller."""
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 import time
 from datetime import UTC, datetime
@@ -131,3 +132,37 @@ def test_budgets_are_amazons_plans_keyed_by_seller(amazon):
             if op in ("searchOrders", "confirmShipment", "patchListingsItem", "createFeed")} == {
         "searchOrders": pytest.approx(USAGE_PLANS["searchOrders"]), "confirmShipment": (2.0, 10),
         "patchListingsItem": (5.0, 5), "createFeed": pytest.approx(USAGE_PLANS["createFeed"])}
+
+
+def _worker_calls(env_credentials: dict, calls: int, results) -> None:
+    """One worker process: its own client, its own Redis connection, the shared token."""
+    client = AmazonClient(seller_id=env_credentials["seller_id"], region="na",
+                          refresh_token=env_credentials["refresh_token"], client_id=env_credentials["lwa_client_id"],
+                          client_secret=env_credentials["lwa_client_secret"])
+    ok = 0
+    for _ in range(calls):
+        client.search_listings("ATVPDKIKX0DER", None)
+        ok += 1
+    results.put(ok)
+
+
+def test_two_worker_processes_share_one_token_and_survive_its_early_expiry(amazon):
+    # given a token in Redis that Amazon has stopped honouring
+    _client(amazon).search_listings("ATVPDKIKX0DER", None)
+    amazon.fake.expire_tokens()
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+
+    # when two worker processes make 20 calls each
+    workers = [context.Process(target=_worker_calls, args=(amazon.credentials(), 20, results)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+
+    # then every call succeeded, at most one 403 each, and the token was exchanged again once or twice
+    assert [w.exitcode for w in workers] == [0, 0]
+    assert [results.get(timeout=5) for _ in workers] == [20, 20]
+    assert len(amazon.fake.calls("searchListingsItems", status=200)) == 41
+    assert len(amazon.fake.calls("searchListingsItems", status=403)) <= 2
+    assert 2 <= amazon.fake.token_exchanges() <= 3
