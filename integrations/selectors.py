@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
-from django.db.models import Count, Exists, F, OuterRef, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
@@ -20,6 +20,7 @@ from inventory.registry import ProductListing
 from jobs.models import WorkerJob
 from jobs.registry import JobSummary
 from orders.channels import StoreAlert
+from orders.models import Order, OrderStatus
 
 SYNC_LAG_WARNING = timedelta(hours=24)
 SYNC_STALE = timedelta(minutes=30)  # polls run every few minutes: this long without one is a problem
@@ -158,8 +159,32 @@ def integration_doctor(*, merchant: Merchant, integration: Integration) -> list[
                                 f"{len(unlisted)} active product(s) have no listing on this store: {_examples(unlisted)}.",
                                 "List them on the channel if you sell them there; otherwise nothing to do."))
 
+    findings += _refusal_findings(merchant, integration, listings)
     findings += _lag_findings(integration)
     findings += _sync_findings(integration)
+    return findings
+
+
+def _refusal_findings(merchant: Merchant, integration: Integration, listings: QuerySet[Listing]) -> list[Finding]:
+    """What the channel refused or withheld, whatever the channel: listings whose last push it refused (an
+    answer, or a bulk feed's report, read back later), and open orders that came without a ship-to address
+    (a channel that hands addresses only to apps with a customer-data permission)."""
+    findings: list[Finding] = []
+    refused = list(listings.exclude(error="").order_by("id").values_list("sku", "error")[:EXAMPLES + 1])
+    if refused:
+        count = listings.exclude(error="").count()
+        shown = "; ".join(f"{sku or '(no SKU)'}: {error[:120]}" for sku, error in refused[:EXAMPLES])
+        findings.append(Finding("listing_push_refused", "warning",
+                                f"The channel refused the last push of {count} listing(s): {shown}.",
+                                "Fix each listing on the channel as its error says, then push it again."))
+    no_address = (Order.objects.filter(merchant=merchant, integration=integration,
+                                       status__in=(OrderStatus.UNFULFILLED, OrderStatus.PARTIALLY_FULFILLED))
+                  .filter(Q(shipping_address={}) | Q(shipping_address__line1="")).count())
+    if no_address:
+        findings.append(Finding("orders_without_address", "warning",
+                                f"{no_address} open order(s) arrived without a ship-to address.",
+                                "The channel withheld the address: give the app its permission (role) for "
+                                "customers' addresses, reconnect, then run \"sync now\"."))
     return findings
 
 

@@ -14,6 +14,7 @@ from django.db.models import Sum
 from integrations.channels import adapter_for
 from integrations.channels.base import TrackingPush
 from integrations.models import Integration, Listing
+from integrations.selectors import integration_doctor
 from integrations.sync import listings_push, listings_upsert
 from integrations.sync.connect import integration_poll
 from integrations.sync.stock import pushes_pending_read
@@ -188,3 +189,22 @@ def test_bad_amazon_credentials_are_400_naming_the_fields(merchant_a):
     assert response.status_code == 400
     assert set(response.json()["error"]["details"]["fields"]["credentials"]) == {
         "seller_id", "marketplace_ids", "region", "refresh_token", "lwa_client_id", "lwa_client_secret"}
+
+
+def test_the_doctor_names_refused_listings_and_orders_without_an_address(amazon, scope_a):
+    # given a seller whose app lacks the PII role, a SKU Amazon refuses, and a poll
+    m = scope_a.merchant
+    amazon.seller.pii_role = False
+    integration = make_integration(m, channel="amazon", credentials=amazon.credentials())
+    _listed(amazon, m, integration, 2)
+    amazon.fake.refuse_sku(amazon.seller, "SKU-001")
+    listings_push(merchant=m, integration=integration)
+    amazon.fake.add_order(amazon.seller, [("SKU-000", 1, "5.00")])
+    integration_poll(merchant=m, integration_id=integration.pk)
+    integration.refresh_from_db()
+
+    findings = {f.code: f for f in integration_doctor(merchant=m, integration=integration)}
+
+    assert findings["listing_push_refused"].message.startswith("The channel refused the last push of 1 listing(s): "
+                                                               "SKU-001: 90220: ")
+    assert findings["orders_without_address"].message == "1 open order(s) arrived without a ship-to address."
