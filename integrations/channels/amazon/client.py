@@ -403,8 +403,12 @@ class AmazonClient:
         content_type = "application/json; charset=UTF-8"
         created = self.send_json("POST", "/feeds/2021-06-30/documents", operation="createFeedDocument",
                                  body={"contentType": content_type}) or {}
-        self.http.request("PUT", created["url"], operation="feedUpload", data=json.dumps(document).encode(),
-                          headers={"Content-Type": content_type})
+        try:
+            self.http.request("PUT", created["url"], operation="feedUpload", data=json.dumps(document).encode(),
+                              headers={"Content-Type": content_type})
+        except AuthFailed as refused:  # the presigned URL refused the upload: not the seller's credentials
+            raise AmazonRejected(f"the feed document upload was refused ({refused.status})",
+                                 status=refused.status) from refused
         feed = self.send_json("POST", "/feeds/2021-06-30/feeds", operation="createFeed", body={
             "feedType": "JSON_LISTINGS_FEED", "marketplaceIds": marketplace_ids,
             "inputFeedDocumentId": created["feedDocumentId"]}) or {}

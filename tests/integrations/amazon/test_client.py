@@ -166,3 +166,16 @@ def test_two_worker_processes_share_one_token_and_survive_its_early_expiry(amazo
     assert len(amazon.fake.calls("searchListingsItems", status=200)) == 41
     assert len(amazon.fake.calls("searchListingsItems", status=403)) <= 2
     assert 2 <= amazon.fake.token_exchanges() <= 3
+
+
+def test_without_redis_the_token_is_shared_in_this_process(amazon):
+    cache = TokenCache(url="")
+    clients = [_client(amazon) for _ in range(2)]
+    for client in clients:
+        client.cache = cache
+
+    for client in clients:
+        client.search_listings("ATVPDKIKX0DER", None)
+
+    assert amazon.fake.token_exchanges() == 1
+    assert cache.get(clients[0].cache_key, time.time()) is not None

@@ -19,6 +19,7 @@ from integrations.sync import listings_push, listings_upsert
 from integrations.sync.connect import integration_poll
 from integrations.sync.stock import pushes_pending_read
 from inventory.models import AvailabilityMark
+from notifications.models import NotificationLog
 from orders.models import Order, OrderStatus
 from tests.integrations.helpers import make_integration
 from tests.inventory.helpers import make_product
@@ -87,9 +88,11 @@ def test_invalid_grant_moves_the_store_to_needs_reconnect(amazon, scope_a):
     amazon.fake.revoke(amazon.seller)
 
     outcome = integration_poll(merchant=m, integration_id=integration.pk)
+    again = integration_poll(merchant=m, integration_id=integration.pk)
 
     integration.refresh_from_db()
-    assert outcome == "needs_reconnect"
+    assert (outcome, again) == ("needs_reconnect", "inactive")
+    assert NotificationLog.objects.filter(merchant=m, kind="sync_failed").count() == 1
     assert integration.status == Integration.Status.NEEDS_RECONNECT
     assert "invalid_grant" in integration.last_error
     assert amazon.fake.calls("searchOrders") == []
