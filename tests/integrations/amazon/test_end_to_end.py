@@ -17,8 +17,9 @@ from integrations.models import Integration, Listing
 from integrations.selectors import integration_doctor
 from integrations.sync import listings_push, listings_upsert
 from integrations.sync.connect import integration_poll
-from integrations.sync.stock import pushes_pending_read
+from integrations.sync.stock import pushes_pending_read, stock_push
 from inventory.models import AvailabilityMark
+from inventory.services import stock_adjust
 from notifications.models import NotificationLog
 from orders.models import Order, OrderStatus
 from tests.integrations.helpers import make_integration
@@ -211,3 +212,21 @@ def test_the_doctor_names_refused_listings_and_orders_without_an_address(amazon,
     assert findings["listing_push_refused"].message.startswith("The channel refused the last push of 1 listing(s): "
                                                                "SKU-001: 90220: ")
     assert findings["orders_without_address"].message == "1 open order(s) arrived without a ship-to address."
+
+
+def test_an_invalid_sku_fails_alone_and_a_change_elsewhere_does_not_send_it_again(amazon, scope_a):
+    m = scope_a.merchant
+    integration = make_integration(m, channel="amazon", credentials=amazon.credentials())
+    _listed(amazon, m, integration, 3)
+    amazon.fake.refuse_sku(amazon.seller, "SKU-001")
+
+    first = listings_push(merchant=m, integration=integration)
+    other = Listing.objects.get(merchant=m, external_id="SKU-002").product
+    stock_adjust(merchant=m, product_id=other.pk, delta=2, reason="received")  # marks SKU-002's product
+    stock_push(merchant=m)
+
+    refused = Listing.objects.get(merchant=m, external_id="SKU-001")
+    assert (first["pushed"], first["failed"]) == (2, 1)
+    assert refused.error.startswith("90220: ") and refused.last_pushed_quantity is None
+    assert [c.path.rsplit("/", 1)[1] for c in amazon.fake.calls("patchListingsItem")] == [
+        "SKU-000", "SKU-001", "SKU-002", "SKU-002"]
