@@ -35,6 +35,7 @@ from typing import Any
 
 from core.errors import ValidationFailed
 from core.parsing import parse_decimal
+from integrations.channels.base import ChannelListing
 from orders.normalized import NormalizedAddress, NormalizedLine, NormalizedOrder
 
 CHANNEL = "woocommerce"
@@ -214,3 +215,10 @@ def listings_from_product(product: Mapping[str, Any], variations: Iterable[Mappi
     return [WooListing(external_id=_id(product.get("id"), "product id"), sku=_text(product.get("sku")),
                        title=_text(product.get("name")), quantity=_quantity(product),
                        manage_stock=_managed(product.get("manage_stock")), channel_data={"type": kind})]
+
+
+def channel_listing(item: WooListing) -> ChannelListing:
+    """A WooListing in the adapter interface's shape. `channel_data` also says whether WooCommerce manages the
+    item's stock (the doctor names those it does not: we turn it on with our first push)."""
+    return ChannelListing(external_id=item.external_id, channel_ref=item.external_id, sku=item.sku, title=item.title,
+                          quantity=item.quantity, channel_data={**item.channel_data, "manage_stock": item.manage_stock})
