@@ -12,6 +12,7 @@ from integrations.channels.woocommerce.credentials import (
     woocommerce_credentials_validate,
     woocommerce_error_words,
 )
+from integrations.channels.woocommerce.doctor import woocommerce_doctor
 from integrations.channels.woocommerce.forms import WooCommerceConnectForm
 from integrations.channels.woocommerce.webhooks import RECEIVER
 from integrations.registry import ChannelPackage
@@ -25,4 +26,5 @@ CHANNEL = ChannelPackage(
     account_ref=woocommerce_account_ref,
     receiver=RECEIVER,
     error_words=woocommerce_error_words,
+    doctor=woocommerce_doctor,
 )
