@@ -10,6 +10,7 @@ from accounts.tenancy import tenant_scope
 from integrations.models import Listing
 from inventory.models import StockLevel
 from orders.models import Order, OrderStatus
+from orders.services import order_hold
 from tests.fakes.woocommerce import ping_request, realworld, webhook_request
 from tests.fakes.woocommerce.state import StoreState
 from tests.integrations.woocommerce.conftest import woo_store
@@ -169,3 +170,46 @@ def test_every_recorded_order_payload_arrives_by_webhook(scope_a, store, client,
     assert event.status == WebhookEvent.Status.PROCESSED
     with tenant_scope(scope_a.merchant):
         assert Order.objects.get(merchant=scope_a.merchant).external_id == str(body["id"])
+
+
+def test_on_hold_keeps_its_reservations_out_of_the_queue_and_processing_releases_it(
+        scope_a, store, woo_fake, client, django_capture_on_commit_callbacks):
+    body = _order_body(woo_fake, status="on-hold")
+    held, held_headers = webhook_request(topic="order.created", body=body, secret=SECRET)
+    woo_fake.store.set_order_status(body, "processing")
+    paid, paid_headers = webhook_request(topic="order.updated", body=body, secret=SECRET)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _post(client, store.integration, held, held_headers)
+    with tenant_scope(scope_a.merchant):
+        first = Order.objects.get(merchant=scope_a.merchant)
+        reserved = StockLevel.objects.get(merchant=scope_a.merchant, product__sku="MUG-1").reserved
+    with django_capture_on_commit_callbacks(execute=True):
+        _post(client, store.integration, paid, paid_headers)
+
+    with tenant_scope(scope_a.merchant):
+        order = Order.objects.get(merchant=scope_a.merchant)
+    assert (first.status, first.hold_reason, reserved) == (OrderStatus.ON_HOLD, "Held on the channel", 2)
+    assert (order.status, order.hold_reason) == (OrderStatus.UNFULFILLED, "")
+
+
+def test_a_merchants_own_hold_is_not_released_by_the_channel(scope_a, store, woo_fake, client,
+                                                            django_capture_on_commit_callbacks):
+    body = _order_body(woo_fake)
+    created, created_headers = webhook_request(topic="order.created", body=body, secret=SECRET)
+    with django_capture_on_commit_callbacks(execute=True):
+        _post(client, store.integration, created, created_headers)
+    with tenant_scope(scope_a.merchant):
+        order_hold(merchant=scope_a.merchant, order=Order.objects.get(merchant=scope_a.merchant),
+                   reason="Address check")
+    woo_fake.store.touch(body)
+    body["billing"] = {**body["billing"], "email": "ada.new@example.test"}  # a change ingest applies
+    updated, updated_headers = webhook_request(topic="order.updated", body=body, secret=SECRET)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _post(client, store.integration, updated, updated_headers)
+
+    with tenant_scope(scope_a.merchant):
+        order = Order.objects.get(merchant=scope_a.merchant)
+    assert (order.status, order.hold_reason, order.customer_email) == (
+        OrderStatus.ON_HOLD, "Address check", "ada.new@example.test")
