@@ -62,7 +62,7 @@ class NormalizedOrder:
     # Placed but not paid (a channel's pending or failed payment): the order waits as awaiting_payment,
     # holding nothing, until a later state of it arrives paid.
     awaiting_payment: bool = False
-    # The channel holds the order (WooCommerce's on-hold: awaiting a payment the merchant confirms by hand):
+    # The channel holds the order (e.g. awaiting a payment the merchant confirms by hand on the channel):
     # not to ship, but it keeps its reservations; released when a later state arrives without the hold.
     # A hold the merchant put on here is the merchant's: the channel neither sets nor releases it.
     channel_hold: bool = False

@@ -108,7 +108,7 @@ class WooCommerceAdapter(ChannelAdapter):
             name = str(body.get("name") or "") if isinstance(body, dict) else ""
         except ValueError:
             pass
-        self.client.page("orders", operation="connection")  # a refused key is AuthFailed here
+        self.client.call("GET", "orders", params={"per_page": 1}, operation="connection")  # a refused key: AuthFailed
         scopes, missing = ["read"], []
         try:
             self.client.write_probe()
