@@ -107,6 +107,9 @@ class ChannelPackage:
     forget_on_uninstall: tuple[str, ...] = ()
     # the words for a failed call ("<label> refused the access token"), never an HTTP status line
     error_words: Callable[[ExternalError], str] | None = None
+    # the connection doctor's findings only this channel can tell from our tables:
+    # (integration, its listings queryset) -> [(code, severity, message, fix)], shown before the generic ones
+    doctor: Callable[[Any, Any], list[tuple[str, str, str, str]]] | None = None
 
     @property
     def can_connect(self) -> bool:

@@ -122,6 +122,9 @@ def integration_doctor(*, merchant: Merchant, integration: Integration) -> list[
     scopes and webhook subscriptions are the sync engine's). Each finding says how to fix it."""
     findings: list[Finding] = _status_findings(integration)
     package = channel_packages.get(integration.channel)
+    if package is not None and package.doctor is not None:
+        findings += [Finding(*found) for found in package.doctor(
+            integration, Listing.objects.filter(merchant=merchant, integration=integration))]
     if (package is None or package.has_locations) and not integration.settings.get("location_external_id"):
         findings.append(Finding("location_not_mapped", "error",
                                 "No channel location is mapped, so stock cannot be pushed.",

@@ -62,6 +62,10 @@ class NormalizedOrder:
     # Placed but not paid (a channel's pending or failed payment): the order waits as awaiting_payment,
     # holding nothing, until a later state of it arrives paid.
     awaiting_payment: bool = False
+    # The channel holds the order (e.g. awaiting a payment the merchant confirms by hand on the channel):
+    # not to ship, but it keeps its reservations; released when a later state arrives without the hold.
+    # A hold the merchant put on here is the merchant's: the channel neither sets nor releases it.
+    channel_hold: bool = False
     # What the buyer was promised, when the channel says: the shipping they chose (its title, as the
     # channel shows it) and the time by which the order must ship. Without a promise the merchant's
     # default ship-by applies (orders.services.ship_by).
@@ -79,7 +83,7 @@ class NormalizedOrder:
         # Fields added later are left out while empty, so an order stored before they existed keeps its
         # fingerprint (and its next unchanged delivery stays "unchanged").
         for name, empty in (("requested_service", ""), ("ship_by", None), ("channel_data", {}),
-                            ("awaiting_payment", False)):
+                            ("awaiting_payment", False), ("channel_hold", False)):
             if data.get(name) == empty:
                 data.pop(name, None)
         blob = json.dumps(data, sort_keys=True, default=str, separators=(",", ":"))

@@ -38,6 +38,11 @@ class IngestResult:
     outcome: str  # "created" | "updated" | "unchanged" | "stale"
 
 
+# The hold_reason of an order the channel holds (NormalizedOrder.channel_hold): only such a hold is
+# released by the channel, never one the merchant put on.
+CHANNEL_HOLD_REASON = "Held on the channel"
+
+
 def _money(value) -> Decimal:
     """To the cent, half up as receipts round (Decimal's default, half even, makes 2.125 into 2.12)."""
     return Decimal(str(value or 0)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
@@ -229,7 +234,10 @@ def _ingest(merchant: Merchant, integration_id: int | None, normalized: Normaliz
     if created:
         order = Order(merchant=merchant, integration_id=integration_id, channel=normalized.channel,
                       external_id=normalized.external_id[:255], payload_fingerprint=fingerprint,
-                      status=OrderStatus.AWAITING_PAYMENT if normalized.awaiting_payment else OrderStatus.UNFULFILLED,
+                      status=(OrderStatus.AWAITING_PAYMENT if normalized.awaiting_payment
+                              else OrderStatus.ON_HOLD if normalized.channel_hold else OrderStatus.UNFULFILLED),
+                      hold_reason=CHANNEL_HOLD_REASON if normalized.channel_hold and not normalized.awaiting_payment
+                      else "",
                       ship_by_at=ship_by_for(merchant=merchant, placed_at=normalized.placed_at,
                                              promised=normalized.ship_by),
                       **_header(normalized))
@@ -283,6 +291,18 @@ def _ingest(merchant: Merchant, integration_id: int | None, normalized: Normaliz
     if paid_now:
         order.status = OrderStatus.UNFULFILLED
 
+    # The channel's own hold, set and released by the channel (a merchant's hold is left alone).
+    held_from = None
+    if not created and not cancelled_now:
+        if (normalized.channel_hold and order.status in (OrderStatus.UNFULFILLED, OrderStatus.PARTIALLY_FULFILLED)
+                and can_transition(order.status, OrderStatus.ON_HOLD)):
+            held_from, order.status, order.hold_reason = order.status, OrderStatus.ON_HOLD, CHANNEL_HOLD_REASON
+        elif (not normalized.channel_hold and order.status == OrderStatus.ON_HOLD
+              and order.hold_reason == CHANNEL_HOLD_REASON):
+            target = status_after_fulfillment(lines)
+            if can_transition(order.status, target):
+                held_from, order.status, order.hold_reason = order.status, target, ""
+
     status_before = order.status
     if not created and not cancelled_now and lines_changed and order.status in FLOWING:
         # Lines dropped, cut to what shipped, or added after shipping: the status follows what is left.
@@ -311,6 +331,10 @@ def _ingest(merchant: Merchant, integration_id: int | None, normalized: Normaliz
         events.append(OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.STATUS,
                                  message=f"{OrderStatus.AWAITING_PAYMENT} → {order.status} (paid on the channel)",
                                  data={"from": OrderStatus.AWAITING_PAYMENT, "to": order.status}))
+    elif held_from is not None:
+        events.append(OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.STATUS,
+                                 message=f"{held_from} → {order.status} (on the channel)",
+                                 data={"from": held_from, "to": order.status}))
     elif order.status != status_before:
         events.append(OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.STATUS,
                                  message=f"{status_before} → {order.status} (lines changed on the channel)",

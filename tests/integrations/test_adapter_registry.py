@@ -28,7 +28,7 @@ def test_adapter_for_builds_the_registered_adapter_with_the_callers_budget_and_c
                                            "inventory_levels/update", "app/uninstalled"}
 
 
-@pytest.mark.parametrize("channel", ["nope", "woocommerce"])  # unknown, and known without a client yet
+@pytest.mark.parametrize("channel", ["nope", "amazon"])  # unknown, and known without a client yet
 def test_a_channel_without_an_adapter_is_rejected(channel):
     with pytest.raises(Rejected, match=channel):
         adapter_for(channel, {}, budget_key="integration:1", on_credentials_changed=lambda c: None)

@@ -30,6 +30,7 @@ from integrations.sync.stock import quantities_seen
 from inventory.models import AvailabilityMark
 from tests.fakes.amazon import AmazonFake
 from tests.fakes.shopify import ShopifyFake, seed_catalog, seed_orders
+from tests.fakes.woocommerce import WooCommerceFake
 from tests.integrations.helpers import make_integration
 from tests.inventory.helpers import make_product
 
@@ -155,6 +156,59 @@ class AmazonHarness(Harness):
         return self.fake.listings[(self.seller.seller_id, listing_external_id)].quantity
 
 
+class WooCommerceHarness(Harness):
+    """A plain-HTTP store (OAuth 1.0a) in a non-UTC zone; listings are simple products and variations."""
+
+    fake: WooCommerceFake
+    slug: str = "woocommerce"
+
+    def __post_init__(self) -> None:
+        self.key = self.fake.add_key()
+
+    def credentials(self) -> dict:
+        return {"store_url": self.fake.base_url, "consumer_key": self.key.consumer_key,
+                "consumer_secret": self.key.consumer_secret}
+
+    def refused_credentials(self) -> dict:
+        return {**self.credentials(), "consumer_secret": "cs_" + "0" * 40}
+
+    def seed_listings(self, count: int) -> None:
+        # a fifth of them variations, five to a variable parent (never listed itself); the rest simple
+        variations = min(count // 2, 5 * max(1, count // 25))
+        with self.fake.lock:
+            for parent in range(0, variations, 5):
+                self.fake.store.add_variable_product(f"PARENT-{parent}", [
+                    {"sku": f"VAR-{parent + n:04}", "stock_quantity": 3} for n in range(min(5, variations - parent))])
+            for n in range(count - variations):
+                self.fake.store.add_product(f"SIMPLE-{n:04}", stock_quantity=3)
+
+    def seed_orders(self, count: int) -> None:
+        with self.fake.lock:
+            mug = self.fake.store.add_product(f"MUG-{uuid.uuid4().hex[:6]}", stock_quantity=100)
+            for n in range(count):
+                self.fake.store.add_order([(mug, 1 + n % 3)])
+
+    def location(self) -> str:
+        return ""
+
+    def an_order(self) -> tuple[str, list[tuple[str, int]]]:
+        order = self.fake.store.orders[min(self.fake.store.orders)]
+        return str(order["id"]), [(str(li["id"]), li["quantity"]) for li in order["line_items"]]
+
+    def unknown_order_id(self) -> str:
+        return "999999999"
+
+    def fulfillments(self, order_external_id: str) -> int:
+        return sum("Tracking number:" in note["note"] for note in self.fake.store.notes.get(int(order_external_id), []))
+
+    def subscription_creates(self) -> int:
+        return len(self.fake.calls(method="POST", path="/webhooks"))
+
+    def channel_quantity(self, listing_external_id: str) -> int:
+        return int(self.fake.store.products[int(listing_external_id)]["stock_quantity"])
+
+
+
 def _amazon(request, settings) -> Harness:
     fake = request.getfixturevalue("amazon_fake")
     settings.AMAZON_SPAPI_ENDPOINT = fake.base_url
@@ -163,8 +217,14 @@ def _amazon(request, settings) -> Harness:
     return AmazonHarness(fake=fake)
 
 
+def _woocommerce(request, settings) -> Harness:
+    fake = WooCommerceFake(timezone="America/New_York").start()
+    request.addfinalizer(fake.stop)
+    return WooCommerceHarness(fake=fake)
+
+
 # The test-side table: each registered package with an adapter, and how to stand up its fake.
-FAKES = {"shopify": _shopify, "amazon": _amazon}
+FAKES = {"shopify": _shopify, "amazon": _amazon, "woocommerce": _woocommerce}
 WITH_ADAPTER = sorted(slug for slug in channel_packages if channel_packages[slug].adapter is not None)
 
 

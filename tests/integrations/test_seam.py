@@ -139,8 +139,15 @@ def test_shopify_is_registered_as_one_whole_package():
     assert package.can_connect and package.install is not None
     assert webhook_receivers["channel:shopify"] is package.receiver
     assert package.forget_on_uninstall == ("access_token", "refresh_token")
-    assert not channel_packages["woocommerce"].can_connect
     assert channel_packages["amazon"].can_connect and channel_packages["amazon"].install is not None
+
+
+def test_woocommerce_is_registered_as_one_whole_package():
+    package = channel_packages["woocommerce"]
+
+    assert package.can_connect and package.install is None and not package.has_locations
+    assert webhook_receivers["channel:woocommerce"] is package.receiver
+    assert package.receiver.is_handshake is not None
 
 
 @pytest.mark.parametrize(("error", "words"), [

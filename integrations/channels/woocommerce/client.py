@@ -276,6 +276,16 @@ class WooCommerceClient:
         return self._json(self.call("POST", f"orders/{int(order_id)}/notes",
                                     json={"note": note, "customer_note": customer_note}, operation="fulfillment"))
 
+    def order_notes(self, order_id: int) -> list[dict[str, Any]]:
+        """The order's notes, newest first (WooCommerce answers them all in one list, unpaged)."""
+        body = self._json(self.call("GET", f"orders/{int(order_id)}/notes", operation="fulfillment"))
+        return [n for n in body if isinstance(n, Mapping)] if isinstance(body, list) else []
+
+    def write_probe(self) -> None:
+        """An empty products batch: WooCommerce checks the key's write permission and the user's right to edit
+        products before it looks at the (empty) body, so this changes nothing and answers whether we may write."""
+        self.call("POST", "products/batch", json={"update": []}, operation="doctor")
+
     # ---- Shipment Tracking extension
 
     def namespaces(self) -> list[str]:
@@ -297,6 +307,11 @@ class WooCommerceClient:
             body["date_shipped"] = date_shipped
         return self._json(self.call("POST", f"orders/{int(order_id)}/shipment-trackings", json=body,
                                     namespace=TRACKING_API, operation="fulfillment"))
+
+    def shipment_trackings(self, order_id: int) -> list[dict[str, Any]]:
+        body = self._json(self.call("GET", f"orders/{int(order_id)}/shipment-trackings", namespace=TRACKING_API,
+                                    operation="fulfillment"))
+        return [t for t in body if isinstance(t, Mapping)] if isinstance(body, list) else []
 
     # ---- catalogue
 

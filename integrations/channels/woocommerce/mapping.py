@@ -10,11 +10,12 @@ whose body is the same JSON), so both meet in one row and an echo changes nothin
 - an empty SKU is kept as it is: the line is there to be mapped, never a crash;
 - statuses (issue 15 §2): `processing` is an order to ship; `pending` and `failed` are not paid
   (`awaiting_payment`: reserves nothing until a later state arrives paid); `cancelled`, `refunded` and `trash`
-  cancel ours; `checkout-draft` is no order yet (`order_from_wc` answers None); `completed`, `on-hold` and
-  any status a plugin adds are kept in words (`fulfillment_status`, the WooCommerce status as given).
-  TODO(issue 15): `on-hold` → our `on_hold` (keeping reservations), `completed` → `fulfilled` and `refunded`
-  after shipping → `returned` need ingest to take a channel-side status; NormalizedOrder carries only
-  `is_cancelled` and `awaiting_payment` today.
+  cancel ours; `checkout-draft` is no order yet (`order_from_wc` answers None); `on-hold` is the channel's
+  hold (`channel_hold`: our `on_hold`, keeping its reservations, released when the order moves on);
+  `completed` and any status a plugin adds are kept in words (`fulfillment_status`, the WooCommerce status as
+  given). Not done yet: `completed` of an order shipped outside Switchboard → `fulfilled`, and `refunded` after
+  shipping → `returned` (both need ingest to move stock on the channel's word; today a refund cancels what
+  is left to ship and a shipped order stays as it is).
 - requested service: the first shipping line's `method_title`, as the buyer saw it at checkout;
 - names are HTML-entity-decoded (`Ship Your Idea &ndash; Color: Black` reads "Ship Your Idea – Color: Black").
 
@@ -35,6 +36,7 @@ from typing import Any
 
 from core.errors import ValidationFailed
 from core.parsing import parse_decimal
+from integrations.channels.base import ChannelListing
 from orders.normalized import NormalizedAddress, NormalizedLine, NormalizedOrder
 
 CHANNEL = "woocommerce"
@@ -148,7 +150,7 @@ def order_from_wc(body: Mapping[str, Any]) -> NormalizedOrder | None:
         shipping=amount(body.get("shipping_total"), "shipping_total"), tax=amount(body.get("total_tax"), "total_tax"),
         total=amount(body.get("total"), "total"),
         payment_status=_payment_status(status, body), fulfillment_status=status,
-        is_cancelled=status in CANCELLING, awaiting_payment=status in UNPAID,
+        is_cancelled=status in CANCELLING, awaiting_payment=status in UNPAID, channel_hold=status == "on-hold",
         requested_service=_text(shipping_lines[0].get("method_title")) if shipping_lines else "",
         raw=dict(body))
 
@@ -214,3 +216,10 @@ def listings_from_product(product: Mapping[str, Any], variations: Iterable[Mappi
     return [WooListing(external_id=_id(product.get("id"), "product id"), sku=_text(product.get("sku")),
                        title=_text(product.get("name")), quantity=_quantity(product),
                        manage_stock=_managed(product.get("manage_stock")), channel_data={"type": kind})]
+
+
+def channel_listing(item: WooListing) -> ChannelListing:
+    """A WooListing in the adapter interface's shape. `channel_data` also says whether WooCommerce manages the
+    item's stock (the doctor names those it does not: we turn it on with our first push)."""
+    return ChannelListing(external_id=item.external_id, channel_ref=item.external_id, sku=item.sku, title=item.title,
+                          quantity=item.quantity, channel_data={**item.channel_data, "manage_stock": item.manage_stock})

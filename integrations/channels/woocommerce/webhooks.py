@@ -1,6 +1,6 @@
 """WooCommerce's webhook deliveries (reference §2.8, class-wc-webhook.php): how one is verified, what identifies
-it, and the creation ping. Pure functions over headers and bytes, in the shapes core.receivers'
-WebhookReceiver takes; registering the receiver and its topic handlers waits for the seam (issue 15 §6).
+it, the creation ping, and which domain service each topic goes to (`RECEIVER`, registered by the package).
+The inbox (webhooks app) stores and retries; this only knows WooCommerce.
 
 - Verification: `X-WC-Webhook-Signature` is base64 of the binary HMAC-SHA256 of the raw body with the secret
   we gave the webhook when we created it (our own random secret per integration, stored as the credentials'
@@ -11,6 +11,11 @@ WebhookReceiver takes; registering the receiver and its topic handlers waits for
   second, shared by every delivery of that webhook within one second. A delivery is the topic, the resource's
   id and its `date_modified_gmt` (the state it describes), with a hash of the body as the tiebreak, so the same
   delivery again is refused and a later change is not. A `*.deleted` body is `{"id": N}` only.
+- Topics: order.created/updated → order_ingest (an update for an order never seen creates it); order.deleted
+  → the stored order ingested again as trashed, which cancels it (the services Shopify's handlers use);
+  product.updated → listings_upsert and the quantity seen, so our own echo (the quantity we pushed) is
+  recognised and changes nothing.
+- The topic header is not signed: each handler first checks that the body is its topic's payload.
 """
 
 from __future__ import annotations
@@ -23,7 +28,20 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from core.receivers import Delivery, hmac_base64_matches
+from accounts.models import Merchant
+from core.receivers import Delivery, PermanentFailure, WebhookReceiver, hmac_base64_matches
+from integrations.channels.woocommerce.mapping import (
+    CHANNEL,
+    MappingError,
+    channel_listing,
+    listings_from_product,
+    order_from_wc,
+)
+from integrations.models import Integration
+from integrations.sync import listings_upsert
+from integrations.sync.stock import quantities_seen
+from orders.models import Order
+from orders.services import order_ingest
 
 SIGNATURE_HEADER = "X-WC-Webhook-Signature"
 TOPIC_HEADER = "X-WC-Webhook-Topic"
@@ -77,3 +95,71 @@ def identify(headers: Mapping[str, str], body: bytes) -> Delivery:
         identity = f"{topic}:sha256:{digest}"
     kept = {name: _header(headers, name)[:255] for name in KEPT_HEADERS if _header(headers, name)}
     return Delivery(topic=topic, delivery_id=identity[:255], headers=kept)
+
+
+# ---------------------------------------------------------------- handlers
+
+
+def _object(payload: Any, topic: str, *, must: tuple[str, ...], foreign: tuple[str, ...]) -> Mapping[str, Any]:
+    """`payload` as `topic`'s JSON object: an id, each of `must`, none of `foreign` (another topic's mark)."""
+    if not isinstance(payload, Mapping) or payload.get("id") in (None, "", 0) or isinstance(payload.get("id"), bool):
+        raise PermanentFailure(f"not a {topic} payload: no resource id")
+    missing = [key for key in must if key not in payload]
+    stray = [key for key in foreign if key in payload]
+    if missing or stray:
+        raise PermanentFailure(f"not a {topic} payload: " + ", ".join(
+            [*(f"{k!r} is missing" for k in missing), *(f"it carries {k!r}" for k in stray)]))
+    return payload
+
+
+def _order(*, merchant: Merchant, owner: Integration, payload: Any, headers: Mapping[str, str]) -> dict:
+    topic = _header(headers, TOPIC_HEADER) or "order.*"
+    body = _object(payload, topic, must=("line_items", "status"), foreign=("stock_quantity", "manage_stock"))
+    try:
+        normalized = order_from_wc(body)
+    except (MappingError, ValueError, TypeError, ArithmeticError) as exc:
+        raise PermanentFailure(f"not a WooCommerce order: {exc}") from exc
+    if normalized is None:
+        return {"action": "ignored", "status": str(body.get("status"))}
+    result = order_ingest(merchant=merchant, integration_id=owner.pk, normalized=normalized)
+    return {"order_id": result.order.pk, "action": result.outcome}
+
+
+def _order_deleted(*, merchant: Merchant, owner: Integration, payload: Any, headers: Mapping[str, str]) -> dict:
+    """Trashed or deleted on the store: our order (if we have it) is ingested again as trashed, so the one
+    ingest rule cancels it (or records why it cannot: it shipped already)."""
+    body = _object(payload, "order.deleted", must=(), foreign=("stock_quantity",))
+    external_id = str(body["id"])
+    stored = (Order.objects.filter(merchant=merchant, integration_id=owner.pk, channel=CHANNEL,
+                                   external_id=external_id).values_list("raw_payload", flat=True).first())
+    if not stored:
+        return {"action": "unknown-order", "external_id": external_id}
+    try:
+        normalized = order_from_wc({**stored, "status": "trash"})
+    except MappingError as exc:
+        raise PermanentFailure(f"the stored order cannot be read again: {exc}") from exc
+    result = order_ingest(merchant=merchant, integration_id=owner.pk, normalized=normalized)
+    return {"order_id": result.order.pk, "action": result.outcome}
+
+
+def _product(*, merchant: Merchant, owner: Integration, payload: Any, headers: Mapping[str, str]) -> dict:
+    """A product or a variation changed (our own push included): its listing upserted, its quantity seen (the
+    quantity we pushed is an echo and changes nothing). A variable parent names no stock: nothing to do."""
+    body = _object(payload, "product.updated", must=("type",), foreign=("line_items", "billing"))
+    try:
+        items = listings_from_product(body)
+    except MappingError as exc:
+        raise PermanentFailure(str(exc)) from exc
+    listings = [channel_listing(i) for i in items]
+    counts = listings_upsert(merchant=merchant, integration=owner, items=listings) if listings else {}
+    seen = quantities_seen(merchant=merchant, integration=owner,
+                           quantities={i.external_id: i.quantity for i in items if i.quantity is not None})
+    return {"action": "listings", "product_id": str(body["id"]), **counts, "quantities": seen}
+
+
+RECEIVER = WebhookReceiver(
+    kind="channel", slug=CHANNEL, verify=verify, identify=identify, signature_header=SIGNATURE_HEADER,
+    is_handshake=is_ping,
+    handlers={"order.created": _order, "order.updated": _order, "order.deleted": _order_deleted,
+              "order.restored": _order, "product.updated": _product, "product.created": _product},
+)

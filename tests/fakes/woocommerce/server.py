@@ -271,6 +271,13 @@ class WooCommerceFake:
             for _ in range(count):
                 self._injected.append(_Injected(status, retry_after if status == 503 else None))
 
+    def fail_after(self, passing: int, count: int, *, status: int = 500) -> None:
+        """Let the next `passing` API requests through, then answer `count` with `status` (a failure in the
+        middle of a run: the third page of a backfill)."""
+        with self.lock:
+            self._injected.extend([_Injected(0, None)] * passing)
+            self._injected.extend([_Injected(status, None)] * count)
+
     def calls(self, *, method: str | None = None, path: str | None = None, injected: bool | None = None,
               ) -> list[RequestRecord]:
         """Requests in arrival order, narrowed by method, path (a regular expression matched from the
@@ -374,6 +381,8 @@ class WooCommerceFake:
             return self._finish(record, 404, b"<html><body>Page not found</body></html>", content_type="text/html")
         with self.lock:
             injected = self._injected.popleft() if self._injected else None
+        if injected is not None and injected.status == 0:  # fail_after's requests let through
+            injected = None
         if injected is not None:
             record.injected = True
             if injected.status == 503:

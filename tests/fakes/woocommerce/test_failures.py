@@ -30,3 +30,12 @@ def test_an_injected_503_carries_retry_after(woo_fake, woo_key):
     assert [r.headers.get("Retry-After") for r in responses] == ["7", "7", None]
     assert responses[0].headers["Content-Type"].startswith("text/html")
     assert len(woo_fake.calls(injected=True)) == 2
+
+
+def test_fail_after_lets_requests_through_then_fails_the_next(woo_fake, woo_key):
+    woo_fake.fail_after(2, 1, status=500)
+
+    statuses = [oauth_call(woo_fake, woo_key, "GET", "/orders").status_code for _ in range(4)]
+
+    assert statuses == [200, 200, 500, 200]
+    assert [c.injected for c in woo_fake.calls()] == [False, False, True, False]

@@ -1,0 +1,35 @@
+"""The connection doctor's WooCommerce findings (issue 15 §7), from our own tables: listed products whose stock
+WooCommerce does not manage (our first push turns `manage_stock` on; until then the store sells without
+counting), a store reached over plain http, and keys that may only read. The generic doctor adds the rest
+(refused keys, webhooks missing, unmatched SKUs, SKUs listed twice, sync lag)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+EXAMPLES = 5
+
+
+def woocommerce_doctor(integration: Any, listings: Any) -> list[tuple[str, str, str, str]]:
+    findings: list[tuple[str, str, str, str]] = []
+    unmanaged = list(listings.filter(channel_data__manage_stock=False, last_pushed_quantity__isnull=True)
+                     .order_by("id").values_list("sku", "title"))
+    if unmanaged:
+        names = [sku or title for sku, title in unmanaged]
+        shown = ", ".join(names[:EXAMPLES]) + (f" and {len(names) - EXAMPLES} more" if len(names) > EXAMPLES else "")
+        findings.append(("stock_not_managed", "warning",
+                         f"{len(names)} listed product(s) have \"Manage stock\" off in WooCommerce, so the store "
+                         f"sells them without counting: {shown}.",
+                         "Nothing to do: our first stock push turns \"Manage stock\" on with our quantity. Map "
+                         "them to products if they are unmatched."))
+    if urlsplit(str((integration.credentials or {}).get("store_url") or "")).scheme == "http":
+        findings.append(("store_not_https", "warning",
+                         "The store is reached over plain http (allowed only for this server's private hosts).",
+                         "Serve the store over https and reconnect it with its https:// address."))
+    if "write" in ((integration.checkpoints or {}).get("missing_scopes") or []):
+        findings.append(("keys_read_only", "error",
+                         "The REST API key may only read: stock and tracking cannot be written to the store.",
+                         "In WooCommerce → Settings → Advanced → REST API, give the key Read/Write permissions "
+                         "(or make a new one) and reconnect."))
+    return findings

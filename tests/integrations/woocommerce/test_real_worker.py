@@ -1,0 +1,62 @@
+"""The production path to a WooCommerce store: a burst of stock changes commits, a real Celery worker (Redis
+broker) runs the debounced push, and the store sees the final quantity in one batch call."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.db import transaction
+
+from accounts.tenancy import tenant_scope, unscoped
+from config.celery import app
+from integrations.models import Listing
+from inventory import services as inventory_services
+from inventory.models import Product
+from tests.integrations.woocommerce.conftest import woo_store
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.redis
+@pytest.mark.postgres
+def test_a_burst_of_stock_changes_reaches_the_store_in_one_batch_call(merchant_a, woo_fake, woo_channel_settings):
+    merchant = merchant_a.merchant
+    with tenant_scope(merchant):
+        store = woo_store(woo_fake, merchant, stock=20)
+        for body in woo_fake.store.products.values():
+            if body["type"] == "variable":
+                continue
+            body["stock_quantity"] = 20
+            Listing.objects.create(merchant=merchant, integration=store.integration, external_id=str(body["id"]),
+                                   channel_ref=str(body["id"]), sku=body["sku"],
+                                   product=Product.objects.get(merchant=merchant, sku=body["sku"]),
+                                   channel_data={"type": body["type"], "manage_stock": True,
+                                                 **({"parent_id": body["parent_id"]} if body["parent_id"] else {})},
+                                   last_pushed_quantity=20, channel_quantity=20)
+        tee = Product.objects.get(merchant=merchant, sku="TEE-S")
+    variation = next(p for p in woo_fake.store.products.values() if p["sku"] == "TEE-S")
+
+    woo_channel_settings.CELERY_TASK_ALWAYS_EAGER = False
+    app.conf.task_always_eager = False
+    app.conf.broker_url = woo_channel_settings.REDIS_URL
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+            with tenant_scope(merchant):
+                for delta in (-1, -1, -3):  # a burst of three changes, three commits
+                    with transaction.atomic():
+                        inventory_services.stock_adjust(merchant=merchant, product_id=tee.pk, delta=delta,
+                                                        reason="adjustment")
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and variation["stock_quantity"] != 15:
+                time.sleep(0.05)
+            time.sleep(1.5)  # any second push would have come by now
+    finally:
+        app.conf.task_always_eager = True
+
+    assert variation["stock_quantity"] == 15
+    [push] = [c for c in woo_fake.calls(method="POST", path=r"/products/\d+/variations/batch")]
+    assert push.body["update"] == [{"id": variation["id"], "manage_stock": True, "stock_quantity": 15}]
+    assert woo_fake.calls(method="POST", path="/products/batch") == []
+    with unscoped("test read"):
+        assert Listing.objects.get(integration=store.integration, sku="TEE-S").last_pushed_quantity == 15
