@@ -156,6 +156,7 @@ class AmazonHarness(Harness):
         return self.fake.listings[(self.seller.seller_id, listing_external_id)].quantity
 
 
+@dataclass
 class WooCommerceHarness(Harness):
     """A plain-HTTP store (OAuth 1.0a) in a non-UTC zone; listings are simple products and variations."""
 
