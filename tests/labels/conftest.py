@@ -1,0 +1,1 @@
+from tests.fakes.easypost.fixtures import easypost_fake  # noqa: F401
