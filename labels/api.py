@@ -1,0 +1,185 @@
+"""Labels API: carrier accounts (credentials write-only), a shipment's rates, its label bought, fetched
+and voided. Thin views over labels.services and labels.selectors."""
+
+from __future__ import annotations
+
+from django.http import FileResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.api import MerchantViewMixin
+from labels import selectors, services
+from labels.models import CarrierAccount, LabelRate
+from labels.registry import carrier_packages
+from orders.api import ShipmentSerializer
+from orders.selectors import orders as order_selectors
+
+CONTENT_TYPES = {"PDF": "application/pdf", "PNG": "image/png", "ZPL": "application/zpl"}
+
+
+class CarrierAccountSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CarrierAccount
+        fields = ["id", "carrier", "name", "status", "last_error", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class CredentialsInput(serializers.Serializer):
+    api_key = serializers.CharField(max_length=200, write_only=True)
+
+
+class CarrierAccountCreateInput(serializers.Serializer):
+    carrier = serializers.ChoiceField(choices=[])
+    name = serializers.CharField(max_length=120)
+    credentials = CredentialsInput(help_text="Write-only: tested with the carrier before the account is saved.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["carrier"].choices = list(carrier_packages.keys())
+
+
+class CarrierAccountTestInput(serializers.Serializer):
+    carrier = serializers.ChoiceField(choices=[])
+    credentials = CredentialsInput()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["carrier"].choices = list(carrier_packages.keys())
+
+
+class CarrierAccountUpdateInput(serializers.Serializer):
+    name = serializers.CharField(max_length=120, required=False)
+    credentials = CredentialsInput(required=False, help_text="Write-only: replaces the stored credentials once tested.")
+
+
+ConnectionTestSerializer = inline_serializer("CarrierConnectionTest", {
+    "ok": serializers.BooleanField(), "account_name": serializers.CharField()})
+
+
+class CarrierAccountViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                            viewsets.GenericViewSet):
+    """The merchant's carrier accounts. Credentials are accepted, never returned; owners change them."""
+
+    serializer_class = CarrierAccountSerializer
+    filter_backends: list = []
+    queryset = CarrierAccount.objects.none()
+
+    def get_merchant_queryset(self):
+        return selectors.carrier_account_list(merchant=self.merchant)
+
+    def retrieve(self, request, pk=None):
+        return Response(CarrierAccountSerializer(selectors.carrier_account_get(merchant=self.merchant, pk=pk)).data)
+
+    @extend_schema(request=CarrierAccountCreateInput, responses={201: CarrierAccountSerializer, 400: OpenApiResponse(
+        description="validation_failed or carrier_refused (the carrier's words)"), 503: OpenApiResponse(
+        description="carrier_unavailable")})
+    def create(self, request):
+        data = CarrierAccountCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        account = services.carrier_account_create(merchant=self.merchant, actor=request.user, **data.validated_data)
+        return Response(CarrierAccountSerializer(account).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=CarrierAccountUpdateInput, responses={200: CarrierAccountSerializer})
+    def partial_update(self, request, pk=None):
+        account = selectors.carrier_account_get(merchant=self.merchant, pk=pk)
+        data = CarrierAccountUpdateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        account = services.carrier_account_update(merchant=self.merchant, actor=request.user, account=account,
+                                                  **data.validated_data)
+        return Response(CarrierAccountSerializer(account).data)
+
+    @extend_schema(request=None, responses={204: None})
+    def destroy(self, request, pk=None):
+        """Disconnect: no more rates or labels from it; its labels stay, its credentials are forgotten."""
+        account = selectors.carrier_account_get(merchant=self.merchant, pk=pk)
+        services.carrier_account_disconnect(merchant=self.merchant, actor=request.user, account=account)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=CarrierAccountTestInput, responses={200: ConnectionTestSerializer, 400: OpenApiResponse(
+        description="carrier_refused (the carrier's words)")})
+    @action(detail=False, methods=["post"], url_path="test-connection")
+    def test_connection(self, request):
+        """Try credentials before saving them: nothing is stored."""
+        data = CarrierAccountTestInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        info = services.carrier_account_test(**data.validated_data)
+        return Response({"ok": True, "account_name": info.account_name})
+
+
+class RateSerializer(serializers.ModelSerializer):
+    carrier_account = serializers.IntegerField(source="carrier_account_id")
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+    class Meta:
+        model = LabelRate
+        fields = ["id", "carrier", "service", "amount", "currency", "delivery_days", "carrier_account"]
+        read_only_fields = fields
+
+
+RatesSerializer = inline_serializer("ShipmentRates", {
+    "rates": RateSerializer(many=True),
+    "errors": inline_serializer("RateError", {"carrier_account": serializers.IntegerField(),
+                                              "message": serializers.CharField()}, many=True),
+})
+
+
+class LabelBuyInput(serializers.Serializer):
+    rate_id = serializers.IntegerField(min_value=1, required=False)
+    rule = serializers.ChoiceField(choices=["cheapest", "fastest"], required=False)
+
+    def validate(self, attrs):
+        if ("rate_id" in attrs) == ("rule" in attrs):
+            raise serializers.ValidationError("Give exactly one of rate_id and rule.")
+        return attrs
+
+
+def _shipment_out(merchant, pk: int) -> dict:
+    return ShipmentSerializer(order_selectors.shipment_list(merchant=merchant).get(pk=pk)).data
+
+
+class ShipmentRatesView(MerchantViewMixin, APIView):
+    @extend_schema(request=None, responses={200: RatesSerializer, 409: OpenApiResponse(
+        description="shipment_already_shipped or no_carrier_account")})
+    def post(self, request, pk: int):
+        """Every carrier account's rates for the shipment, at once; a carrier's reason beside them."""
+        shipment = order_selectors.shipment_get(merchant=self.merchant, pk=pk)
+        result = services.shipment_rates(merchant=self.merchant, shipment=shipment)
+        return Response({"rates": RateSerializer(result.rates, many=True).data, "errors": result.errors})
+
+
+class ShipmentLabelView(MerchantViewMixin, APIView):
+    @extend_schema(request=LabelBuyInput, responses={200: ShipmentSerializer, 400: OpenApiResponse(
+        description="carrier_refused (the carrier's words)"), 503: OpenApiResponse(
+        description="carrier_unavailable: recorded; trying again never buys a second label")})
+    def post(self, request, pk: int):
+        """Buy the label (a rate from /rates/ or a rule) and ship the shipment; exactly once."""
+        shipment = order_selectors.shipment_get(merchant=self.merchant, pk=pk)
+        data = LabelBuyInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.label_buy(merchant=self.merchant, actor=request.user, shipment=shipment, **data.validated_data)
+        return Response(_shipment_out(self.merchant, shipment.pk))
+
+    @extend_schema(responses={(200, "application/pdf"): OpenApiResponse(description="The label file")})
+    def get(self, request, pk: int):
+        """The label file, to the merchant that bought it only (another merchant's shipment is 404)."""
+        shipment = order_selectors.shipment_get(merchant=self.merchant, pk=pk)
+        label = selectors.label_bought(merchant=self.merchant, shipment=shipment)
+        ext = label.file.name.rsplit(".", 1)[-1]
+        response = FileResponse(label.file.open("rb"), content_type=CONTENT_TYPES.get(label.label_format,
+                                                                                      "application/octet-stream"),
+                                as_attachment=False, filename=f"label-{shipment.pk}.{ext}")
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+
+class ShipmentVoidView(MerchantViewMixin, APIView):
+    @extend_schema(request=None, responses={200: ShipmentSerializer, 409: OpenApiResponse(
+        description="no_label or void_refused (the carrier's words)")})
+    def post(self, request, pk: int):
+        """Void the label at the carrier: the shipment is pending again and its stock back on hand."""
+        shipment = order_selectors.shipment_get(merchant=self.merchant, pk=pk)
+        services.label_void(merchant=self.merchant, actor=request.user, shipment=shipment)
+        return Response(_shipment_out(self.merchant, shipment.pk))

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from core.routers import ApiRouter
+from labels import api
+
+router = ApiRouter()
+router.register("carrier-accounts", api.CarrierAccountViewSet, basename="carrier-account")
+
+urlpatterns = [
+    path("shipments/<id:pk>/rates/", api.ShipmentRatesView.as_view(), name="shipment-rates"),
+    path("shipments/<id:pk>/label/", api.ShipmentLabelView.as_view(), name="shipment-label"),
+    path("shipments/<id:pk>/void/", api.ShipmentVoidView.as_view(), name="shipment-void"),
+    *router.urls,
+]
