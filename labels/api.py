@@ -15,6 +15,7 @@ from labels import selectors, services
 from labels.models import CarrierAccount, LabelRate
 from labels.registry import carrier_packages
 from orders.api import ShipmentSerializer
+from orders.models import Shipment
 from orders.selectors import orders as order_selectors
 
 CONTENT_TYPES = {"PDF": "application/pdf", "PNG": "image/png", "ZPL": "application/zpl"}
@@ -140,7 +141,16 @@ def _shipment_out(merchant, pk: int) -> dict:
     return ShipmentSerializer(order_selectors.shipment_list(merchant=merchant).get(pk=pk)).data
 
 
-class ShipmentRatesView(MerchantViewMixin, APIView):
+class ShipmentActionView(MerchantViewMixin, APIView):
+    """A view acting on one of the merchant's shipments (its queryset tells the isolation guard which)."""
+
+    queryset = Shipment.objects.none()
+
+    def get_merchant_queryset(self):
+        return order_selectors.shipment_list(merchant=self.merchant)
+
+
+class ShipmentRatesView(ShipmentActionView):
     @extend_schema(request=None, responses={200: RatesSerializer, 409: OpenApiResponse(
         description="shipment_already_shipped or no_carrier_account")})
     def post(self, request, pk: int):
@@ -150,7 +160,7 @@ class ShipmentRatesView(MerchantViewMixin, APIView):
         return Response({"rates": RateSerializer(result.rates, many=True).data, "errors": result.errors})
 
 
-class ShipmentLabelView(MerchantViewMixin, APIView):
+class ShipmentLabelView(ShipmentActionView):
     @extend_schema(request=LabelBuyInput, responses={200: ShipmentSerializer, 400: OpenApiResponse(
         description="carrier_refused (the carrier's words)"), 503: OpenApiResponse(
         description="carrier_unavailable: recorded; trying again never buys a second label")})
@@ -175,7 +185,7 @@ class ShipmentLabelView(MerchantViewMixin, APIView):
         return response
 
 
-class ShipmentVoidView(MerchantViewMixin, APIView):
+class ShipmentVoidView(ShipmentActionView):
     @extend_schema(request=None, responses={200: ShipmentSerializer, 409: OpenApiResponse(
         description="no_label or void_refused (the carrier's words)")})
     def post(self, request, pk: int):
