@@ -7,7 +7,8 @@ class LabelsConfig(AppConfig):
     def ready(self) -> None:
         # Function-level imports: ready() runs once every app is loaded; at module level the packages
         # would import models before the app registry is ready.
-        from labels.carriers import easypost
+        from labels.carriers import easypost, shipstation
         from labels.registry import carrier_package_register
 
         carrier_package_register(easypost.CARRIER)
+        carrier_package_register(shipstation.CARRIER)

@@ -49,3 +49,9 @@ def easypost_account(merchant: Merchant, *, name: str = "EasyPost", key: str = E
     with tenant_scope(merchant):
         return CarrierAccount.objects.create(merchant=merchant, carrier="easypost", name=name,
                                              credentials={"api_key": key})
+
+
+def shipstation_account(merchant: Merchant, *, name: str = "ShipStation", key: str = "TEST_fake_key") -> CarrierAccount:
+    with tenant_scope(merchant):
+        return CarrierAccount.objects.create(merchant=merchant, carrier="shipstation", name=name,
+                                             credentials={"api_key": key})
