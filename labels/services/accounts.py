@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
 from accounts.models import Merchant
 from accounts.services import require_owner
 from core.errors import ExternalServiceUnavailable, ValidationFailed
 from core.http import AuthFailed, ExternalError, Rejected, Throttled
+from core.receivers import webhook_path
 from labels.carriers.base import CarrierAdapter, ConnectionInfo
 from labels.models import CarrierAccount
 from labels.registry import CarrierPackage, carrier_package_get, carrier_packages
@@ -68,7 +70,28 @@ def carrier_account_create(*, merchant: Merchant, actor, carrier: str, name: str
     cleaned = package.credentials_validate(credentials)
     carrier_account_test(carrier=carrier, credentials=cleaned)
     with transaction.atomic():
-        return CarrierAccount.objects.create(merchant=merchant, carrier=carrier, name=name, credentials=cleaned)
+        account = CarrierAccount.objects.create(merchant=merchant, carrier=carrier, name=name, credentials=cleaned)
+    carrier_webhooks_ensure(account=account)
+    return account
+
+
+def carrier_webhooks_ensure(*, account: CarrierAccount) -> bool:
+    """Have the carrier deliver tracking events to the account's inbox address (absolute, under
+    WEBHOOK_BASE_URL), signed with the account's own secret. Without WEBHOOK_BASE_URL there is no public
+    address to give: nothing is registered (ShipStation's tracking is polled instead). A carrier that
+    refuses is recorded on the account (`last_error`), not raised: the account works without events."""
+    base = (getattr(settings, "WEBHOOK_BASE_URL", "") or "").rstrip("/")
+    package = carrier_package(account.carrier)
+    if not base or package.receiver is None:
+        return False
+    url = base + webhook_path(kind="carrier", owner=account)
+    try:
+        carrier_adapter(account, timeout=TEST_TIMEOUT).webhooks_ensure(url, secret=account.webhook_secret)
+    except ExternalError as exc:
+        account.last_error = f"Tracking events are not set up: {package.describe_error(exc)}"
+        account.save(update_fields=["last_error", "updated_at"])
+        return False
+    return True
 
 
 def carrier_account_update(*, merchant: Merchant, actor, account: CarrierAccount, name: str | None = None,

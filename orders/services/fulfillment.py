@@ -44,7 +44,7 @@ from orders.workflow import (
 )
 
 __all__ = ["ShipmentLineRequest", "order_fulfill_all", "shipment_cancel", "shipment_create", "shipment_mark_shipped",
-           "shipment_unship", "status_after_fulfillment"]
+           "shipment_tracking_update", "shipment_unship", "status_after_fulfillment"]
 
 
 @dataclass(frozen=True)
@@ -281,3 +281,35 @@ def order_fulfill_all(*, merchant: Merchant, order: Order, actor=None, carrier: 
                                   message=f"Marked fulfilled without tracking: {reason}"[:500],
                                   data={"reason": reason, "shipment": shipment.pk})
     return shipment
+
+
+# Tracking statuses the customer may be told about (notifications' customer_tracking email).
+TOLD_TO_CUSTOMER = frozenset({Shipment.TrackingStatus.OUT_FOR_DELIVERY, Shipment.TrackingStatus.DELIVERED,
+                              Shipment.TrackingStatus.EXCEPTION})
+
+
+@retry_transaction
+def shipment_tracking_update(*, merchant: Merchant, shipment: Shipment, status: str, description: str = "",
+                             occurred_at=None, source: str = "") -> bool:
+    """Record where a shipped parcel is (a carrier's tracker event): the shipment's `tracking_status` and a
+    line of tracking history on the order's timeline; out for delivery, delivered and exceptions email the
+    customer once each (if the merchant sends tracking emails). An event older than the one recorded, or
+    the same status again, changes nothing (carriers repeat and reorder events). Returns whether it changed."""
+    if status not in Shipment.TrackingStatus.values or not status:
+        raise ShipmentInvalid(f"Unknown tracking status {status!r}.", code="tracking_status_invalid")
+    occurred_at = occurred_at or timezone.now()
+    row = Shipment.objects.select_for_update(of=("self",)).select_related("order").get(merchant=merchant,
+                                                                                        pk=shipment.pk)
+    if row.tracking_status == status or (row.tracking_status_at and occurred_at < row.tracking_status_at):
+        return False
+    previous = row.tracking_status
+    row.tracking_status, row.tracking_status_at = status, occurred_at
+    row.save(update_fields=["tracking_status", "tracking_status_at"])
+    words = Shipment.TrackingStatus(status).label
+    OrderEvent.objects.create(merchant=merchant, order=row.order, kind=OrderEvent.Kind.TRACKING,
+                              message=f"Shipment {row.pk}: {words}" + (f" ({description})" if description else "")[:400],
+                              data={"shipment": row.pk, "from": previous, "to": status, "source": source,
+                                    "occurred_at": occurred_at.isoformat(), "description": description[:500]})
+    if status in TOLD_TO_CUSTOMER:
+        notifications.notification_customer_tracking(merchant=merchant, shipment=row, status=status)
+    return True
