@@ -2,7 +2,7 @@
 read from V2's `{"request_id", "errors": [...]}` envelope so the merchant reads ShipStation's own words.
 HTTP only: no ORM. There is no official Python SDK for V2 (reference §5.3.11).
 
-A session response hook raises the error family with ShipStation's message (as WooCommerce's client
+A session response hook raises the error family with ShipStation's message (as a channel's client
 does), inside core.http's send, so its retries (429 honouring Retry-After, 5xx, time-outs) still apply.
 Buying is the exception: `send_once`, never retried here (V2 has no idempotency key; see the adapter).
 """
