@@ -11,8 +11,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import MerchantViewMixin
+from core.errors import NotFound
 from labels import selectors, services
-from labels.models import CarrierAccount, LabelRate
+from labels.models import CarrierAccount, LabelBatch, LabelRate
 from labels.registry import carrier_packages
 from orders.api import ShipmentSerializer
 from orders.models import Shipment
@@ -193,3 +194,65 @@ class ShipmentVoidView(ShipmentActionView):
         shipment = order_selectors.shipment_get(merchant=self.merchant, pk=pk)
         services.label_void(merchant=self.merchant, actor=request.user, shipment=shipment)
         return Response(_shipment_out(self.merchant, shipment.pk))
+
+
+class LabelBatchSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(source="job.status")
+    progress = serializers.SerializerMethodField()
+    merged_pdf_url = serializers.SerializerMethodField()
+    results = serializers.ListField(child=inline_serializer("LabelBatchResult", {
+        "order_id": serializers.IntegerField(), "ok": serializers.BooleanField(),
+        "shipment_id": serializers.IntegerField(allow_null=True), "tracking_number": serializers.CharField(),
+        "error": serializers.CharField()}))
+
+    class Meta:
+        model = LabelBatch
+        fields = ["id", "status", "progress", "rule", "order_ids", "results", "merged_pdf_url", "created_at"]
+        read_only_fields = fields
+
+    def get_progress(self, obj: LabelBatch) -> dict:
+        return {"done": obj.job.progress_done, "total": obj.job.progress_total}
+
+    def get_merged_pdf_url(self, obj: LabelBatch) -> str | None:
+        if not obj.merged_pdf:
+            return None
+        return self.context["request"].build_absolute_uri(f"/api/v1/label-batches/{obj.pk}/merged-pdf/")
+
+
+class LabelBatchInput(serializers.Serializer):
+    order_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=500)
+    rule = serializers.ChoiceField(choices=["cheapest", "fastest"], default="cheapest")
+
+
+class LabelBatchViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Labels for many orders at once: a background job, one result per order, one merged PDF."""
+
+    serializer_class = LabelBatchSerializer
+    filter_backends: list = []
+    queryset = LabelBatch.objects.none()
+
+    def get_merchant_queryset(self):
+        return selectors.label_batch_list(merchant=self.merchant)
+
+    def retrieve(self, request, pk=None):
+        batch = selectors.label_batch_get(merchant=self.merchant, pk=pk)
+        return Response(LabelBatchSerializer(batch, context={"request": request}).data)
+
+    @extend_schema(request=LabelBatchInput, responses={202: LabelBatchSerializer})
+    def create(self, request):
+        data = LabelBatchInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        batch = services.label_batch_create(merchant=self.merchant, actor=request.user, **data.validated_data)
+        batch = selectors.label_batch_get(merchant=self.merchant, pk=batch.pk)
+        return Response(LabelBatchSerializer(batch, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses={(200, "application/pdf"): OpenApiResponse(description="Every label of the batch")})
+    @action(detail=True, methods=["get"], url_path="merged-pdf")
+    def merged_pdf(self, request, pk=None):
+        batch = selectors.label_batch_get(merchant=self.merchant, pk=pk)
+        if not batch.merged_pdf:
+            raise NotFound("This batch has no labels to print yet.")
+        response = FileResponse(batch.merged_pdf.open("rb"), content_type="application/pdf",
+                                filename=f"labels-batch-{batch.pk}.pdf")
+        response["Cache-Control"] = "private, no-store"
+        return response

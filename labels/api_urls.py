@@ -5,6 +5,7 @@ from labels import api
 
 router = ApiRouter()
 router.register("carrier-accounts", api.CarrierAccountViewSet, basename="carrier-account")
+router.register("label-batches", api.LabelBatchViewSet, basename="label-batch")
 
 urlpatterns = [
     path("shipments/<id:pk>/rates/", api.ShipmentRatesView.as_view(), name="shipment-rates"),

@@ -124,3 +124,22 @@ class Label(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"Label {self.pk} ({self.status}) of shipment {self.shipment_id}"
+
+
+class LabelBatch(TenantOwnedModel):
+    """Labels for many orders in one background job (its WorkerJob has the status and progress): one
+    result per order, in order (`{"order_id", "ok", "shipment_id", "tracking_number", "error"}`), and one
+    merged PDF of every label bought, for one print run."""
+
+    job = models.OneToOneField("jobs.WorkerJob", on_delete=models.CASCADE, related_name="label_batch")
+    rule = models.CharField(max_length=16, default="cheapest")
+    order_ids = models.JSONField(default=list)
+    results = models.JSONField(default=list, blank=True)
+    merged_pdf = models.FileField(upload_to="label-batches/", blank=True, max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"Label batch {self.pk} ({len(self.order_ids)} orders)"

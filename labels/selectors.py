@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 
 from accounts.models import Merchant
 from core.errors import NotFound
-from labels.models import CarrierAccount, Label, LabelRate
+from labels.models import CarrierAccount, Label, LabelBatch, LabelRate
 from orders.models import Shipment
 
 
@@ -38,3 +38,14 @@ def label_bought(*, merchant: Merchant, shipment: Shipment) -> Label:
     if label is None or label.status != Label.Status.BOUGHT or not label.file:
         raise NotFound("This shipment has no label.")
     return label
+
+
+def label_batch_list(*, merchant: Merchant) -> QuerySet[LabelBatch]:
+    return LabelBatch.objects.filter(merchant=merchant).select_related("job").order_by("-id")
+
+
+def label_batch_get(*, merchant: Merchant, pk: int | str) -> LabelBatch:
+    try:
+        return label_batch_list(merchant=merchant).order_by().get(pk=int(pk))
+    except (LabelBatch.DoesNotExist, ValueError, TypeError):
+        raise NotFound("No such label batch.")

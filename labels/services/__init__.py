@@ -6,6 +6,7 @@ from labels.services.accounts import (
     carrier_account_test,
     carrier_account_update,
 )
+from labels.services.batches import label_batch_create, label_batch_run
 from labels.services.purchase import (
     RatesResult,
     label_buy,
@@ -14,5 +15,5 @@ from labels.services.purchase import (
     shipment_rates,
 )
 
-__all__ = ["RatesResult", "carrier_account_create", "carrier_account_disconnect", "carrier_account_test",
+__all__ = ["RatesResult", "carrier_account_create", "label_batch_create", "label_batch_run", "carrier_account_disconnect", "carrier_account_test",
            "carrier_account_update", "label_buy", "label_void", "shipment_label_request", "shipment_rates"]

@@ -175,8 +175,9 @@ def _rate_pick(*, merchant: Merchant, shipment: Shipment, rate_id: int | None, r
         result = shipment_rates(merchant=merchant, shipment=shipment)
         quotes = result.rates
         if not quotes:
-            raise ValidationFailed("No carrier could rate this shipment.", code="no_rates",
-                                   details={"errors": result.errors})
+            words = "; ".join(e["message"] for e in result.errors)
+            raise ValidationFailed("No carrier could rate this shipment" + (f": {words}" if words else "."),
+                                   code="no_rates", details={"errors": result.errors})
     if rule == "fastest":
         return min(quotes, key=lambda r: (r.delivery_days if r.delivery_days is not None else 10**6, r.amount, r.pk))
     return min(quotes, key=lambda r: (r.amount, r.pk))

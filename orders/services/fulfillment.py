@@ -44,7 +44,7 @@ from orders.workflow import (
 )
 
 __all__ = ["ShipmentLineRequest", "order_fulfill_all", "shipment_cancel", "shipment_create", "shipment_mark_shipped",
-           "shipment_tracking_update", "shipment_unship", "status_after_fulfillment"]
+           "shipment_pending_ensure", "shipment_tracking_update", "shipment_unship", "status_after_fulfillment"]
 
 
 @dataclass(frozen=True)
@@ -136,6 +136,24 @@ def shipment_mark_shipped(
     _ship(merchant, order, lines, shipment, shipment_lines, actor=actor, carrier=carrier,
           tracking_number=tracking_number, tracking_url=tracking_url)
     return shipment
+
+
+@retry_transaction
+def shipment_pending_ensure(*, merchant: Merchant, order: Order, actor=None) -> Shipment:
+    """The order's pending shipment (the oldest), or a new pending one of everything left to ship (a
+    batch of labels buys one per order). Nothing left to ship is ShipmentInvalid."""
+    locked, lines = order_lock_with_lines(merchant=merchant, order_id=order.pk)
+    rows = list(Shipment.objects.filter(merchant=merchant, order=locked, status=Shipment.Status.PENDING)
+                .order_by("id")[:1])
+    if rows:
+        return rows[0]
+    pending = _pending_quantities(merchant, locked)
+    requests = [ShipmentLineRequest(order_line_id=pk, quantity=q)
+                for pk, q in left_to_ship(lines, pending).items() if q > 0]
+    if not requests:
+        raise ShipmentInvalid("Nothing is left to ship on this order.", code="nothing_to_ship")
+    return _create(merchant, locked, lines, requests, actor=actor, carrier="", service="", tracking_number="",
+                   tracking_url="", ship=False, pending=pending)
 
 
 @retry_transaction

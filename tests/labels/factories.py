@@ -1,6 +1,7 @@
 """Factories for the tenant-isolation guard test: one per model a labels API endpoint serves."""
 
-from labels.models import CarrierAccount
+from jobs.services import job_create
+from labels.models import CarrierAccount, LabelBatch
 from tests.factories import object_factory
 
 
@@ -8,3 +9,9 @@ from tests.factories import object_factory
 def carrier_account(tenant):
     return CarrierAccount.objects.create(merchant=tenant.merchant, carrier="easypost", name="Guard account",
                                          credentials={"api_key": "EZTK_guard"})
+
+
+@object_factory(LabelBatch)
+def label_batch(tenant):
+    job = job_create(merchant=tenant.merchant, kind="labels.label_batch", total=1)
+    return LabelBatch.objects.create(merchant=tenant.merchant, job=job, order_ids=[1])
