@@ -3,7 +3,7 @@ and voided. Thin views over labels.services and labels.selectors."""
 
 from __future__ import annotations
 
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -15,8 +15,9 @@ from core.errors import NotFound
 from labels import selectors, services
 from labels.models import CarrierAccount, LabelBatch, LabelRate
 from labels.registry import carrier_packages
+from labels.services import paperwork
 from orders.api import ShipmentSerializer
-from orders.models import Shipment
+from orders.models import Order, Shipment
 from orders.selectors import orders as order_selectors
 
 CONTENT_TYPES = {"PDF": "application/pdf", "PNG": "image/png", "ZPL": "application/zpl"}
@@ -256,3 +257,44 @@ class LabelBatchViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.Retriev
                                 filename=f"labels-batch-{batch.pk}.pdf")
         response["Cache-Control"] = "private, no-store"
         return response
+
+
+def _pdf(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+class OrderPackingSlipView(MerchantViewMixin, APIView):
+    queryset = Order.objects.none()
+
+    def get_merchant_queryset(self):
+        return Order.objects.filter(merchant=self.merchant)
+
+    @extend_schema(responses={(200, "application/pdf"): OpenApiResponse(description="The packing slip")})
+    def get(self, request, pk: int):
+        """The order's packing slip: ship-to, lines and a Code128 barcode of the order number."""
+        return _pdf(paperwork.packing_slips(merchant=self.merchant, order_ids=[pk]), f"packing-slip-{pk}.pdf")
+
+
+class OrdersInput(serializers.Serializer):
+    order_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=500)
+
+
+class PackingSlipsView(MerchantViewMixin, APIView):
+    @extend_schema(request=OrdersInput, responses={(200, "application/pdf"): OpenApiResponse(
+        description="One packing slip per order, in the order given")})
+    def post(self, request):
+        data = OrdersInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        return _pdf(paperwork.packing_slips(merchant=self.merchant, **data.validated_data), "packing-slips.pdf")
+
+
+class PickListView(MerchantViewMixin, APIView):
+    @extend_schema(request=OrdersInput, responses={(200, "application/pdf"): OpenApiResponse(
+        description="Units to pick, summed by SKU and location, sorted by location then SKU")})
+    def post(self, request):
+        data = OrdersInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        return _pdf(paperwork.pick_list(merchant=self.merchant, **data.validated_data), "pick-list.pdf")

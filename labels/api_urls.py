@@ -11,5 +11,8 @@ urlpatterns = [
     path("shipments/<id:pk>/rates/", api.ShipmentRatesView.as_view(), name="shipment-rates"),
     path("shipments/<id:pk>/label/", api.ShipmentLabelView.as_view(), name="shipment-label"),
     path("shipments/<id:pk>/void/", api.ShipmentVoidView.as_view(), name="shipment-void"),
+    path("orders/<id:pk>/packing-slip/", api.OrderPackingSlipView.as_view(), name="order-packing-slip"),
+    path("packing-slips/", api.PackingSlipsView.as_view(), name="packing-slips"),
+    path("pick-lists/", api.PickListView.as_view(), name="pick-lists"),
     *router.urls,
 ]
