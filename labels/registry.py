@@ -40,7 +40,8 @@ def api_key_validate(credentials: Mapping[str, Any]) -> dict[str, Any]:
     fields: dict[str, str] = {}
     if not isinstance(key, str) or not key.strip():
         fields["api_key"] = "Required."
-    elif len(key) > 200 or "\x00" in key:
+    elif len(key.strip()) > 200 or not key.strip().isascii() or not key.strip().isprintable() or " " in key.strip():
+        # API keys are printable ASCII tokens; anything else cannot even travel in a header.
         fields["api_key"] = "Not a valid API key."
     unknown = sorted(set(credentials) - {"api_key"})
     for name in unknown:

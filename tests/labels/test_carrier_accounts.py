@@ -87,3 +87,14 @@ def test_credentials_are_ciphertext_in_the_table_and_rotated(merchant_a, easypos
     assert "labels.CarrierAccount: 2 rotated, 0 already current" in out.getvalue()
     with tenant_scope(merchant_a.merchant):
         assert CarrierAccount.objects.get(pk=created["id"]).credentials == {"api_key": EASYPOST_KEY}
+
+
+@pytest.mark.parametrize("key", ["caf\u00e9-key", "two words", "tab\tkey", "nul\x00key", "x" * 201])
+def test_a_key_that_is_not_a_printable_ascii_token_is_a_400_before_any_call(merchant_a, easypost_fake, key):
+    response = merchant_a.api.post("/api/v1/carrier-accounts/", {
+        "carrier": "easypost", "name": "Main", "credentials": {"api_key": key}}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "validation_failed"
+    assert list(response.json()["error"]["details"]["fields"]["credentials"]) == ["api_key"]
+    assert easypost_fake.requests == []
