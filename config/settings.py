@@ -352,6 +352,12 @@ CHANNEL_HTTP_MAX_ATTEMPTS = int(os.environ.get("CHANNEL_HTTP_MAX_ATTEMPTS", "5")
 # point it elsewhere, e.g. http://127.0.0.1:9100/{shop}.
 SHOPIFY_API_BASE_URL = os.environ.get("SHOPIFY_API_BASE_URL") or "https://{shop}"
 SHOPIFY_CLIENT_ID = os.environ.get("SHOPIFY_CLIENT_ID", "")
+# --- Carriers (labels) ---------------------------------------------------------------------
+# Where each carrier's API is (tests point them at loopback fakes). EasyPost's includes the version.
+EASYPOST_API_BASE_URL = os.environ.get("EASYPOST_API_BASE_URL") or "https://api.easypost.com/v2"
+SHIPSTATION_API_BASE_URL = os.environ.get("SHIPSTATION_API_BASE_URL") or "https://api.shipstation.com"
+# Seconds each carrier account gets to answer a rate request (retries of a 429/5xx included).
+CARRIER_RATE_TIMEOUT = float(os.environ.get("CARRIER_RATE_TIMEOUT", "15"))
 SHOPIFY_CLIENT_SECRET = os.environ.get("SHOPIFY_CLIENT_SECRET", "")
 # A client-secret rotation: the old secret and when it was replaced (ISO 8601); webhooks signed with it
 # are accepted for an hour after that moment.

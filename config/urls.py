@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("orders.api_urls")),
     path("", include("integrations.api_urls")),
     path("", include("webhooks.api_urls")),
+    path("", include("labels.api_urls")),
 ]
 
 urlpatterns = [

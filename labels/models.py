@@ -1,1 +1,145 @@
-"""Models arrive with their issue (see README: roadmap)."""
+"""Carrier accounts, the rates they quoted for a shipment, and the labels bought (or being bought)."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+from accounts.tenancy import TenantOwnedModel
+from core.fields import EncryptedJSONField, EncryptedTextField
+from labels.registry import carrier_packages
+from orders.models import money
+
+
+def webhook_secret_new() -> str:
+    """Our own secret per account: the carrier signs its tracking events with it (EasyPost's HMAC)."""
+    return secrets.token_urlsafe(32)
+
+
+def _registered_carrier(value: str) -> None:
+    if value not in carrier_packages:
+        raise ValidationError(f"{value!r} is not a registered carrier.")
+
+
+class CarrierAccount(TenantOwnedModel):
+    """One of the merchant's accounts at a carrier platform (EasyPost, ShipStation). The credentials are
+    encrypted (core.fields; rotate_encryption_keys finds them by walking the models) and never rendered."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        NEEDS_RECONNECT = "needs_reconnect", "Needs reconnecting"
+        DISCONNECTED = "disconnected", "Disconnected"
+
+    carrier = models.CharField(max_length=16, validators=[_registered_carrier],
+                               help_text="A registered carrier's slug (labels.registry).")
+    name = models.CharField(max_length=120)
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.ACTIVE)
+    credentials = EncryptedJSONField(default=dict, blank=True,
+                                     help_text="Encrypted; decrypted only to build the carrier's client.")
+    webhook_secret = EncryptedTextField(default=webhook_secret_new, blank=True,
+                                        help_text="Encrypted; the carrier signs tracking events with it.")
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["merchant", "status", "id"], name="labels_account_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.carrier})"
+
+
+class LabelRate(TenantOwnedModel):
+    """A price one account quoted for one shipment, kept so a purchase names it by our id and the adapter
+    gets back what it needs to buy it (`carrier_data`: EasyPost's shipment id)."""
+
+    shipment = models.ForeignKey("orders.Shipment", on_delete=models.CASCADE, related_name="+")
+    carrier_account = models.ForeignKey(CarrierAccount, on_delete=models.CASCADE, related_name="rates")
+    external_id = models.CharField(max_length=128)
+    carrier = models.CharField(max_length=64)
+    service = models.CharField(max_length=128)
+    amount = money()
+    currency = models.CharField(max_length=3)
+    delivery_days = models.PositiveIntegerField(null=True, blank=True)
+    carrier_data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["amount", "id"]
+        indexes = [models.Index(fields=["merchant", "shipment", "id"], name="labels_rate_shipment_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.carrier} {self.service} {self.amount} {self.currency}"
+
+
+def label_upload_to(instance: Label, filename: str) -> str:
+    return f"labels/{instance.merchant_id}/{instance.idempotency_key}/{filename}"
+
+
+class Label(TenantOwnedModel):
+    """A purchase: recorded `intended` (with our idempotency key) before the carrier is called, `bought`
+    once its answer is kept, `voided` after a refund, `failed` when the carrier refused (its words in
+    `error`). At most one intended-or-bought label per shipment: the constraint, not a check, makes two
+    simultaneous purchases one row."""
+
+    class Status(models.TextChoices):
+        INTENDED = "intended", "Being bought"
+        BOUGHT = "bought", "Bought"
+        VOIDED = "voided", "Voided"
+        FAILED = "failed", "Failed"
+
+    shipment = models.ForeignKey("orders.Shipment", on_delete=models.CASCADE, related_name="labels")
+    carrier_account = models.ForeignKey(CarrierAccount, on_delete=models.PROTECT, related_name="labels")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.INTENDED)
+    idempotency_key = models.CharField(max_length=64, unique=True)
+    # The rate as chosen (copied: a quote row may be replaced by a newer quote).
+    rate_external_id = models.CharField(max_length=128)
+    carrier = models.CharField(max_length=64)
+    service = models.CharField(max_length=128)
+    cost_amount = money()
+    currency = models.CharField(max_length=3)
+    carrier_data = models.JSONField(default=dict, blank=True)
+    external_id = models.CharField(max_length=128, blank=True, help_text="The carrier's id of what was bought.")
+    tracking_number = models.CharField(max_length=128, blank=True)
+    tracking_url = models.URLField(max_length=500, blank=True)
+    label_format = models.CharField(max_length=8, default="PDF")
+    file = models.FileField(upload_to=label_upload_to, blank=True, max_length=300)
+    error = models.TextField(blank=True)
+    void_status = models.CharField(max_length=32, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    bought_at = models.DateTimeField(null=True, blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "shipment"], condition=Q(status__in=["intended", "bought"]),
+                                    name="labels_label_one_live_per_shipment"),
+        ]
+        indexes = [models.Index(fields=["merchant", "shipment", "id"], name="labels_label_shipment_idx")]
+
+    def __str__(self) -> str:
+        return f"Label {self.pk} ({self.status}) of shipment {self.shipment_id}"
+
+
+class LabelBatch(TenantOwnedModel):
+    """Labels for many orders in one background job (its WorkerJob has the status and progress): one
+    result per order, in order (`{"order_id", "ok", "shipment_id", "tracking_number", "error"}`), and one
+    merged PDF of every label bought, for one print run."""
+
+    job = models.OneToOneField("jobs.WorkerJob", on_delete=models.CASCADE, related_name="label_batch")
+    rule = models.CharField(max_length=16, default="cheapest")
+    order_ids = models.JSONField(default=list)
+    results = models.JSONField(default=list, blank=True)
+    merged_pdf = models.FileField(upload_to="label-batches/", blank=True, max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"Label batch {self.pk} ({len(self.order_ids)} orders)"

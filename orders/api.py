@@ -89,7 +89,7 @@ class ShipmentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Shipment
         fields = ["id", "order", "status", "carrier", "service", "tracking_number", "tracking_url", "label_cost",
-                  "lines", "created_at", "shipped_at", "tracking_push"]
+                  "lines", "created_at", "shipped_at", "tracking_push", "tracking_status", "tracking_status_at"]
         read_only_fields = fields
 
     @extend_schema_field(TrackingPushSerializer)

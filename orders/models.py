@@ -222,8 +222,20 @@ class Shipment(TenantOwnedModel):
     service = models.CharField(max_length=64, blank=True)
     tracking_number = models.CharField(max_length=128, blank=True)
     tracking_url = models.URLField(max_length=500, blank=True)
+    class TrackingStatus(models.TextChoices):
+        UNKNOWN = "", "Not known yet"
+        PRE_TRANSIT = "pre_transit", "Label created"
+        IN_TRANSIT = "in_transit", "In transit"
+        OUT_FOR_DELIVERY = "out_for_delivery", "Out for delivery"
+        DELIVERED = "delivered", "Delivered"
+        EXCEPTION = "exception", "Delivery problem"
+        RETURNED = "returned", "Returned to sender"
+
     # Filled by the labels issue when a label is bought; 0 for manual tracking.
     label_cost_amount = money()
+    # Where the parcel is, as the carrier last told us (labels: tracker webhooks, polling).
+    tracking_status = models.CharField(max_length=24, choices=TrackingStatus.choices, blank=True, default="")
+    tracking_status_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -276,6 +288,7 @@ class OrderEvent(TenantOwnedModel):
         CANCELLED = "cancelled", "Cancelled"
         SHIPMENT = "shipment", "Shipment created"
         SHIPPED = "shipped", "Shipped"
+        TRACKING = "tracking", "Tracking update"
         RETURNED = "returned", "Returned"
         NOTIFIED = "notified", "Notification sent"
         EDITED = "edited", "Tags or notes edited"

@@ -19,7 +19,7 @@ def endpoint_token_new() -> str:
 
 class WebhookEndpoint(TenantOwnedModel):
     """One address a source delivers to: the token in its URL, whose receiver verifies it (kind + slug), and
-    its owner (the store's Integration for a channel; a carrier account next, as a second nullable owner).
+    its owner (the store's Integration for a channel; the CarrierAccount for a carrier).
 
     The token is unique on its own, not per merchant: receipt finds the endpoint (and so the merchant) by
     the token alone, before any scope exists. Endpoints made from a store's former `webhook_token` keep it,
@@ -34,6 +34,8 @@ class WebhookEndpoint(TenantOwnedModel):
     token = models.CharField(max_length=64, unique=True, default=endpoint_token_new, editable=False)
     integration = models.OneToOneField("integrations.Integration", null=True, blank=True, on_delete=models.CASCADE,
                                        related_name="webhook_endpoint")
+    carrier_account = models.OneToOneField("labels.CarrierAccount", null=True, blank=True, on_delete=models.CASCADE,
+                                           related_name="webhook_endpoint")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -41,6 +43,8 @@ class WebhookEndpoint(TenantOwnedModel):
         constraints = [
             models.CheckConstraint(condition=~Q(kind="channel") | Q(integration__isnull=False),
                                    name="webhooks_endpoint_channel_owner"),
+            models.CheckConstraint(condition=~Q(kind="carrier") | Q(carrier_account__isnull=False),
+                                   name="webhooks_endpoint_carrier_owner"),
         ]
 
     def __str__(self) -> str:

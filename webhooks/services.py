@@ -43,6 +43,7 @@ from core.enqueue import enqueue_on_commit
 from core.outbox import claim_due
 from core.receivers import KINDS, Delivery, PermanentFailure, webhook_receiver_get, webhook_receivers
 from integrations.models import Integration
+from labels.models import CarrierAccount
 from webhooks.models import WebhookEndpoint, WebhookEvent
 
 logger = logging.getLogger(__name__)
@@ -100,7 +101,7 @@ def rejected_count(channel: str, code: str) -> int:
 # ---------------------------------------------------------------- endpoints
 
 
-_ENDPOINT_FIELDS = ("id", "merchant_id", "kind", "slug", "integration_id")
+_ENDPOINT_FIELDS = ("id", "merchant_id", "kind", "slug", "integration_id", "carrier_account_id")
 _OWNER_FIELDS = ("id", "merchant_id", "channel", "status", "credentials", "settings")
 
 
@@ -147,21 +148,30 @@ def _endpoint_for(segment: str, token: str) -> WebhookEndpoint | None:
         return None
     if endpoint.integration_id is not None:
         endpoint.integration = _from_db(Integration, _OWNER_FIELDS, owner_fields, row[len(endpoint_fields):])
+    elif endpoint.carrier_account_id is not None:  # carriers deliver rarely: a second query is fine
+        with unscoped("webhook token lookup"):
+            endpoint.carrier_account = CarrierAccount.objects.filter(pk=endpoint.carrier_account_id).order_by().get()
     return endpoint
 
 
-def endpoint_owner(endpoint: WebhookEndpoint) -> Integration | None:
-    """Whose deliveries these are: the store for a channel (a carrier account next)."""
-    return endpoint.integration if endpoint.integration_id is not None else None
+def endpoint_owner(endpoint: WebhookEndpoint) -> Integration | CarrierAccount | None:
+    """Whose deliveries these are: the store for a channel, the carrier account for a carrier."""
+    if endpoint.integration_id is not None:
+        return endpoint.integration
+    return endpoint.carrier_account if endpoint.carrier_account_id is not None else None
 
 
 def _owner_is_disconnected(owner: object) -> bool:
+    if isinstance(owner, CarrierAccount):
+        return owner.status == CarrierAccount.Status.DISCONNECTED
     return isinstance(owner, Integration) and owner.status == Integration.Status.DISCONNECTED
 
 
-def webhook_endpoint_path(*, kind: str, owner: Integration) -> str:
+def webhook_endpoint_path(*, kind: str, owner: Integration | CarrierAccount) -> str:
     """The inbox's path for `owner`, its endpoint made on first use (core.receivers.webhook_paths). The first
     segment is the slug, as the store's subscriptions have always named it; the kind is accepted as well."""
+    if kind == WebhookEndpoint.Kind.CARRIER and isinstance(owner, CarrierAccount):
+        return _carrier_endpoint_path(owner)
     if kind != WebhookEndpoint.Kind.CHANNEL or not isinstance(owner, Integration):
         raise ValueError(f"no webhook endpoint for a {kind!r} owned by {type(owner).__name__}")
     endpoint = WebhookEndpoint.objects.filter(integration_id=owner.pk).order_by().only("slug", "token").first()
@@ -172,6 +182,19 @@ def webhook_endpoint_path(*, kind: str, owner: Integration) -> str:
                                                           integration=owner)
         except IntegrityError:  # a concurrent first use made it: one endpoint per store (unique integration)
             endpoint = WebhookEndpoint.objects.filter(integration_id=owner.pk).order_by().get()
+    return f"/webhooks/{endpoint.slug}/{endpoint.token}/"
+
+
+def _carrier_endpoint_path(owner: CarrierAccount) -> str:
+    """A carrier account's endpoint, made on first use (one per account: unique carrier_account)."""
+    endpoint = WebhookEndpoint.objects.filter(carrier_account_id=owner.pk).order_by().only("slug", "token").first()
+    if endpoint is None:
+        try:
+            with transaction.atomic():
+                endpoint = WebhookEndpoint.objects.create(merchant_id=owner.merchant_id, kind=WebhookEndpoint.Kind.CARRIER,
+                                                          slug=owner.carrier, carrier_account=owner)
+        except IntegrityError:
+            endpoint = WebhookEndpoint.objects.filter(carrier_account_id=owner.pk).order_by().get()
     return f"/webhooks/{endpoint.slug}/{endpoint.token}/"
 
 
@@ -376,7 +399,9 @@ def _run(merchant: Merchant, event: WebhookEvent) -> dict:
     handler = receiver.handlers.get(event.topic)
     if handler is None:
         return {"action": "ignored", "reason": f"no handler for topic {event.topic!r}"}
-    result = handler(merchant=merchant, owner=event.integration, payload=payload, headers=event.headers)
+    # A channel's event carries its store already; a carrier's owner is its endpoint's account.
+    owner = event.integration if event.integration_id is not None else endpoint_owner(event.endpoint)
+    result = handler(merchant=merchant, owner=owner, payload=payload, headers=event.headers)
     return json.loads(json.dumps(result or {}, default=str))
 
 

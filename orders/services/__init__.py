@@ -16,6 +16,9 @@ from orders.services.fulfillment import (
     shipment_cancel,
     shipment_create,
     shipment_mark_shipped,
+    shipment_pending_ensure,
+    shipment_tracking_update,
+    shipment_unship,
 )
 from orders.services.ingest import IngestResult, order_ingest
 from orders.services.manual import ManualLine, ManualOrderCheck, manual_order_check, order_create_manual
@@ -46,6 +49,6 @@ __all__ = [
     "notification_customer_shipped", "notification_daily_digest", "notification_new_order",
     "order_cancel", "order_create_manual", "order_fulfill_all", "order_hold", "order_ingest",
     "order_line_map_sku", "order_lines_map_store_sku", "order_release_hold", "order_return", "order_tag_add", "order_update",
-    "orders_bulk_action", "shipment_cancel", "shipment_create", "shipment_mark_shipped", "short_orders_allocate",
+    "orders_bulk_action", "shipment_cancel", "shipment_create", "shipment_mark_shipped", "shipment_pending_ensure", "shipment_tracking_update", "shipment_unship", "short_orders_allocate",
     "tracking_outbox_retry_now",
 ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.utils import timezone
 
@@ -43,7 +44,7 @@ from orders.workflow import (
 )
 
 __all__ = ["ShipmentLineRequest", "order_fulfill_all", "shipment_cancel", "shipment_create", "shipment_mark_shipped",
-           "status_after_fulfillment"]
+           "shipment_pending_ensure", "shipment_tracking_update", "shipment_unship", "status_after_fulfillment"]
 
 
 @dataclass(frozen=True)
@@ -118,16 +119,86 @@ def _create(
 @retry_transaction
 def shipment_mark_shipped(
     *, merchant: Merchant, shipment: Shipment, actor=None, carrier: str | None = None,
-    tracking_number: str | None = None, tracking_url: str | None = None,
+    tracking_number: str | None = None, tracking_url: str | None = None, service: str | None = None,
+    label_cost_amount: Decimal | None = None,
 ) -> Shipment:
-    """Ship the stock, move the order along the workflow, and queue the tracking push."""
+    """Ship the stock, move the order along the workflow, and queue the tracking push. A bought label
+    (labels) gives its service and what the carrier account was charged, so label spend is real."""
     order, lines = order_lock_with_lines(merchant=merchant, order_id=shipment.order_id)
     shipment = Shipment.objects.get(merchant=merchant, pk=shipment.pk)  # the order's lock guards its shipments
     if shipment.status == Shipment.Status.SHIPPED:
         raise ShipmentAlreadyShipped(details={"shipment": shipment.pk})
     shipment_lines = list(ShipmentLine.objects.filter(merchant=merchant, shipment=shipment))
+    if service is not None:
+        shipment.service = service[:64]
+    if label_cost_amount is not None:
+        shipment.label_cost_amount = label_cost_amount
     _ship(merchant, order, lines, shipment, shipment_lines, actor=actor, carrier=carrier,
           tracking_number=tracking_number, tracking_url=tracking_url)
+    return shipment
+
+
+@retry_transaction
+def shipment_pending_ensure(*, merchant: Merchant, order: Order, actor=None) -> Shipment:
+    """The order's pending shipment (the oldest), or a new pending one of everything left to ship (a
+    batch of labels buys one per order). Nothing left to ship is ShipmentInvalid."""
+    locked, lines = order_lock_with_lines(merchant=merchant, order_id=order.pk)
+    rows = list(Shipment.objects.filter(merchant=merchant, order=locked, status=Shipment.Status.PENDING)
+                .order_by("id")[:1])
+    if rows:
+        return rows[0]
+    pending = _pending_quantities(merchant, locked)
+    requests = [ShipmentLineRequest(order_line_id=pk, quantity=q)
+                for pk, q in left_to_ship(lines, pending).items() if q > 0]
+    if not requests:
+        raise ShipmentInvalid("Nothing is left to ship on this order.", code="nothing_to_ship")
+    return _create(merchant, locked, lines, requests, actor=actor, carrier="", service="", tracking_number="",
+                   tracking_url="", ship=False, pending=pending)
+
+
+@retry_transaction
+def shipment_unship(*, merchant: Merchant, shipment: Shipment, actor=None, reason: str = "") -> Shipment:
+    """Undo shipping a parcel that never left (its label was voided): its units go back on hand and are
+    reserved again for their lines, the order steps back (fulfilled → partially fulfilled or unfulfilled),
+    and the shipment is pending again with no tracking or label cost, ready to ship with a new label
+    (whose tracking then reaches the channel through a new outbox row, as any shipment's does)."""
+    order, lines = order_lock_with_lines(merchant=merchant, order_id=shipment.order_id)
+    shipment = Shipment.objects.get(merchant=merchant, pk=shipment.pk)  # the order's lock guards its shipments
+    if shipment.status != Shipment.Status.SHIPPED:
+        raise ShipmentInvalid("This shipment has not shipped.", code="shipment_not_shipped",
+                              details={"shipment": shipment.pk})
+    if order.status not in (OrderStatus.FULFILLED, OrderStatus.PARTIALLY_FULFILLED):
+        raise ShipmentInvalid(f"The order is {order.status}; its shipments can no longer be taken back.",
+                              code="order_not_shipping", details={"order": order.pk, "status": order.status})
+    shipment_lines = list(ShipmentLine.objects.filter(merchant=merchant, shipment=shipment))
+    by_pk = {li.pk: li for li in lines}
+    returns = []
+    for sl in sorted(shipment_lines, key=lambda s: s.order_line_id):
+        line = by_pk[sl.order_line_id]
+        line.quantity_fulfilled = max(0, line.quantity_fulfilled - sl.quantity)
+        if line.product_id is not None:
+            returns.append(inventory_services.ReturnRequest(reference=line.reference, product_id=line.product_id,
+                                                            quantity=sl.quantity))
+    previous = order.status
+    order.status = status_after_fulfillment(lines)
+    reservations_reconcile(merchant=merchant, order=order, lines=lines, actor=actor, save=False,
+                           note=f"shipment:{shipment.pk}:unshipped", returns=returns)
+    OrderLine.objects.bulk_update(lines, ["quantity_fulfilled", "quantity_reserved", "updated_at"])
+    old_tracking = shipment.tracking_number
+    shipment.status, shipment.shipped_at = Shipment.Status.PENDING, None
+    shipment.tracking_number = shipment.tracking_url = ""
+    shipment.label_cost_amount = Decimal("0")
+    shipment.save()
+    order_flags_refresh(order=order, lines=lines)
+    order.save()
+    events = [OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.SHIPMENT, actor=actor,
+                         message=f"Shipment {shipment.pk} taken back before it left"
+                                 + (f": {reason}" if reason else "")[:400],
+                         data={"shipment": shipment.pk, "unshipped": True, "tracking_number": old_tracking})]
+    if previous != order.status:
+        events.append(OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.STATUS, actor=actor,
+                                 message=f"{previous} → {order.status}", data={"from": previous, "to": order.status}))
+    OrderEvent.objects.bulk_create(events)
     return shipment
 
 
@@ -228,3 +299,35 @@ def order_fulfill_all(*, merchant: Merchant, order: Order, actor=None, carrier: 
                                   message=f"Marked fulfilled without tracking: {reason}"[:500],
                                   data={"reason": reason, "shipment": shipment.pk})
     return shipment
+
+
+# Tracking statuses the customer may be told about (notifications' customer_tracking email).
+TOLD_TO_CUSTOMER = frozenset({Shipment.TrackingStatus.OUT_FOR_DELIVERY, Shipment.TrackingStatus.DELIVERED,
+                              Shipment.TrackingStatus.EXCEPTION})
+
+
+@retry_transaction
+def shipment_tracking_update(*, merchant: Merchant, shipment: Shipment, status: str, description: str = "",
+                             occurred_at=None, source: str = "") -> bool:
+    """Record where a shipped parcel is (a carrier's tracker event): the shipment's `tracking_status` and a
+    line of tracking history on the order's timeline; out for delivery, delivered and exceptions email the
+    customer once each (if the merchant sends tracking emails). An event older than the one recorded, or
+    the same status again, changes nothing (carriers repeat and reorder events). Returns whether it changed."""
+    if status not in Shipment.TrackingStatus.values or not status:
+        raise ShipmentInvalid(f"Unknown tracking status {status!r}.", code="tracking_status_invalid")
+    occurred_at = occurred_at or timezone.now()
+    row = Shipment.objects.select_for_update(of=("self",)).select_related("order").get(merchant=merchant,
+                                                                                        pk=shipment.pk)
+    if row.tracking_status == status or (row.tracking_status_at and occurred_at < row.tracking_status_at):
+        return False
+    previous = row.tracking_status
+    row.tracking_status, row.tracking_status_at = status, occurred_at
+    row.save(update_fields=["tracking_status", "tracking_status_at"])
+    words = Shipment.TrackingStatus(status).label
+    OrderEvent.objects.create(merchant=merchant, order=row.order, kind=OrderEvent.Kind.TRACKING,
+                              message=f"Shipment {row.pk}: {words}" + (f" ({description})" if description else "")[:400],
+                              data={"shipment": row.pk, "from": previous, "to": status, "source": source,
+                                    "occurred_at": occurred_at.isoformat(), "description": description[:500]})
+    if status in TOLD_TO_CUSTOMER:
+        notifications.notification_customer_tracking(merchant=merchant, shipment=row, status=status)
+    return True

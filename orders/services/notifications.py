@@ -54,6 +54,20 @@ def notification_customer_shipped(*, merchant: Merchant, shipment: Shipment) -> 
                              reference=f"order:{order.pk}", recipients=[order.customer_email], context=context)
 
 
+def notification_customer_tracking(*, merchant: Merchant, shipment: Shipment, status: str) -> NotificationLog | None:
+    """To the customer: the parcel is out for delivery, delivered, or has a problem. Once per shipment and
+    status (the key), under the merchant's "email customers their tracking" switch."""
+    order = shipment.order
+    if not order.customer_email or not notification_is_wanted(merchant=merchant, kind="customer_tracking"):
+        return None
+    context = _order_context(order) | {
+        "carrier": shipment.carrier, "tracking_number": shipment.tracking_number, "tracking_url": shipment.tracking_url,
+        "merchant_name": merchant.name, "status": status, "status_words": Shipment.TrackingStatus(status).label.lower(),
+    }
+    return notification_send(merchant=merchant, kind="customer_tracking", key=f"customer_tracking:{shipment.pk}:{status}",
+                             reference=f"order:{order.pk}", recipients=[order.customer_email], context=context)
+
+
 def notification_daily_digest(*, merchant: Merchant, day: date) -> NotificationLog | None:
     """The orders that reached us on one of the merchant's own days (Merchant.timezone), in one email.
 

@@ -26,6 +26,8 @@ from schemathesis.specs.openapi.checks import (
 
 from accounts.tenancy import tenant_scope
 from tests.factories import load_all
+from tests.fakes.easypost.fixtures import easypost_fake  # noqa: F401 - the carriers' loopback fakes
+from tests.fakes.shipstation.fixtures import shipstation_fake  # noqa: F401
 
 MAX_EXAMPLES = 8
 
@@ -38,12 +40,15 @@ def _seed(tenant) -> None:
 
 
 @pytest.fixture
-def fuzz_tenant(merchant_a, merchant_b):
-    """Merchant A, whose token sends the requests, while merchant B has objects of its own.
+def fuzz_tenant(merchant_a, merchant_b, request):
+    """Merchant A, whose token sends the requests, while merchant B has objects of its own. Carriers are
+    their loopback fakes (a carrier account is tested with its carrier before it is saved).
 
     The requests go through the real WSGI handler, whose request signals would close the test's
     database connection (inside its transaction); Django's test client unhooks them the same way.
     """
+    request.getfixturevalue("easypost_fake")
+    request.getfixturevalue("shipstation_fake")
     _seed(merchant_a)
     _seed(merchant_b)
     signals.request_started.disconnect(close_old_connections)

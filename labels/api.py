@@ -1,0 +1,300 @@
+"""Labels API: carrier accounts (credentials write-only), a shipment's rates, its label bought, fetched
+and voided. Thin views over labels.services and labels.selectors."""
+
+from __future__ import annotations
+
+from django.http import FileResponse, HttpResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.api import MerchantViewMixin
+from core.errors import NotFound
+from labels import selectors, services
+from labels.models import CarrierAccount, LabelBatch, LabelRate
+from labels.registry import carrier_packages
+from labels.services import paperwork
+from orders.api import ShipmentSerializer
+from orders.models import Order, Shipment
+from orders.selectors import orders as order_selectors
+
+CONTENT_TYPES = {"PDF": "application/pdf", "PNG": "image/png", "ZPL": "application/zpl"}
+
+
+class CarrierAccountSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CarrierAccount
+        fields = ["id", "carrier", "name", "status", "last_error", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class CredentialsInput(serializers.Serializer):
+    api_key = serializers.CharField(max_length=200, write_only=True)
+
+
+class CarrierAccountCreateInput(serializers.Serializer):
+    carrier = serializers.ChoiceField(choices=[])
+    name = serializers.CharField(max_length=120)
+    credentials = CredentialsInput(help_text="Write-only: tested with the carrier before the account is saved.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["carrier"].choices = list(carrier_packages.keys())
+
+
+class CarrierAccountTestInput(serializers.Serializer):
+    carrier = serializers.ChoiceField(choices=[])
+    credentials = CredentialsInput()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["carrier"].choices = list(carrier_packages.keys())
+
+
+class CarrierAccountUpdateInput(serializers.Serializer):
+    name = serializers.CharField(max_length=120, required=False)
+    credentials = CredentialsInput(required=False, help_text="Write-only: replaces the stored credentials once tested.")
+
+
+ConnectionTestSerializer = inline_serializer("CarrierConnectionTest", {
+    "ok": serializers.BooleanField(), "account_name": serializers.CharField()})
+
+
+class CarrierAccountViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                            viewsets.GenericViewSet):
+    """The merchant's carrier accounts. Credentials are accepted, never returned; owners change them."""
+
+    serializer_class = CarrierAccountSerializer
+    filter_backends: list = []
+    queryset = CarrierAccount.objects.none()
+
+    def get_merchant_queryset(self):
+        return selectors.carrier_account_list(merchant=self.merchant)
+
+    def retrieve(self, request, pk=None):
+        return Response(CarrierAccountSerializer(selectors.carrier_account_get(merchant=self.merchant, pk=pk)).data)
+
+    @extend_schema(request=CarrierAccountCreateInput, responses={201: CarrierAccountSerializer, 400: OpenApiResponse(
+        description="validation_failed or carrier_refused (the carrier's words)"), 503: OpenApiResponse(
+        description="carrier_unavailable")})
+    def create(self, request):
+        data = CarrierAccountCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        account = services.carrier_account_create(merchant=self.merchant, actor=request.user, **data.validated_data)
+        return Response(CarrierAccountSerializer(account).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=CarrierAccountUpdateInput, responses={200: CarrierAccountSerializer})
+    def partial_update(self, request, pk=None):
+        account = selectors.carrier_account_get(merchant=self.merchant, pk=pk)
+        data = CarrierAccountUpdateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        account = services.carrier_account_update(merchant=self.merchant, actor=request.user, account=account,
+                                                  **data.validated_data)
+        return Response(CarrierAccountSerializer(account).data)
+
+    @extend_schema(request=None, responses={204: None})
+    def destroy(self, request, pk=None):
+        """Disconnect: no more rates or labels from it; its labels stay, its credentials are forgotten."""
+        account = selectors.carrier_account_get(merchant=self.merchant, pk=pk)
+        services.carrier_account_disconnect(merchant=self.merchant, actor=request.user, account=account)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=CarrierAccountTestInput, responses={200: ConnectionTestSerializer, 400: OpenApiResponse(
+        description="carrier_refused (the carrier's words)")})
+    @action(detail=False, methods=["post"], url_path="test-connection")
+    def test_connection(self, request):
+        """Try credentials before saving them: nothing is stored."""
+        data = CarrierAccountTestInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        info = services.carrier_account_test(**data.validated_data)
+        return Response({"ok": True, "account_name": info.account_name})
+
+
+class RateSerializer(serializers.ModelSerializer):
+    carrier_account = serializers.IntegerField(source="carrier_account_id")
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+    class Meta:
+        model = LabelRate
+        fields = ["id", "carrier", "service", "amount", "currency", "delivery_days", "carrier_account"]
+        read_only_fields = fields
+
+
+RatesSerializer = inline_serializer("ShipmentRates", {
+    "rates": RateSerializer(many=True),
+    "errors": inline_serializer("RateError", {"carrier_account": serializers.IntegerField(),
+                                              "message": serializers.CharField()}, many=True),
+})
+
+
+class LabelBuyInput(serializers.Serializer):
+    rate_id = serializers.IntegerField(min_value=1, required=False)
+    rule = serializers.ChoiceField(choices=["cheapest", "fastest"], required=False)
+
+    def validate(self, attrs):
+        if ("rate_id" in attrs) == ("rule" in attrs):
+            raise serializers.ValidationError("Give exactly one of rate_id and rule.")
+        return attrs
+
+
+def _shipment_out(merchant, pk: int) -> dict:
+    return ShipmentSerializer(order_selectors.shipment_list(merchant=merchant).get(pk=pk)).data
+
+
+class ShipmentActionView(MerchantViewMixin, APIView):
+    """A view acting on one of the merchant's shipments (its queryset tells the isolation guard which)."""
+
+    queryset = Shipment.objects.none()
+
+    def get_merchant_queryset(self):
+        return order_selectors.shipment_list(merchant=self.merchant)
+
+
+class ShipmentRatesView(ShipmentActionView):
+    @extend_schema(request=None, responses={200: RatesSerializer, 409: OpenApiResponse(
+        description="shipment_already_shipped or no_carrier_account")})
+    def post(self, request, pk: int):
+        """Every carrier account's rates for the shipment, at once; a carrier's reason beside them."""
+        shipment = order_selectors.shipment_get(merchant=self.merchant, pk=pk)
+        result = services.shipment_rates(merchant=self.merchant, shipment=shipment)
+        return Response({"rates": RateSerializer(result.rates, many=True).data, "errors": result.errors})
+
+
+class ShipmentLabelView(ShipmentActionView):
+    @extend_schema(request=LabelBuyInput, responses={200: ShipmentSerializer, 400: OpenApiResponse(
+        description="carrier_refused (the carrier's words)"), 503: OpenApiResponse(
+        description="carrier_unavailable: recorded; trying again never buys a second label")})
+    def post(self, request, pk: int):
+        """Buy the label (a rate from /rates/ or a rule) and ship the shipment; exactly once."""
+        shipment = order_selectors.shipment_get(merchant=self.merchant, pk=pk)
+        data = LabelBuyInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.label_buy(merchant=self.merchant, actor=request.user, shipment=shipment, **data.validated_data)
+        return Response(_shipment_out(self.merchant, shipment.pk))
+
+    @extend_schema(responses={(200, "application/pdf"): OpenApiResponse(description="The label file")})
+    def get(self, request, pk: int):
+        """The label file, to the merchant that bought it only (another merchant's shipment is 404)."""
+        shipment = order_selectors.shipment_get(merchant=self.merchant, pk=pk)
+        label = selectors.label_bought(merchant=self.merchant, shipment=shipment)
+        ext = label.file.name.rsplit(".", 1)[-1]
+        response = FileResponse(label.file.open("rb"), content_type=CONTENT_TYPES.get(label.label_format,
+                                                                                      "application/octet-stream"),
+                                as_attachment=False, filename=f"label-{shipment.pk}.{ext}")
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+
+class ShipmentVoidView(ShipmentActionView):
+    @extend_schema(request=None, responses={200: ShipmentSerializer, 409: OpenApiResponse(
+        description="no_label or void_refused (the carrier's words)")})
+    def post(self, request, pk: int):
+        """Void the label at the carrier: the shipment is pending again and its stock back on hand."""
+        shipment = order_selectors.shipment_get(merchant=self.merchant, pk=pk)
+        services.label_void(merchant=self.merchant, actor=request.user, shipment=shipment)
+        return Response(_shipment_out(self.merchant, shipment.pk))
+
+
+class LabelBatchSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(source="job.status")
+    progress = serializers.SerializerMethodField()
+    merged_pdf_url = serializers.SerializerMethodField()
+    results = serializers.ListField(child=inline_serializer("LabelBatchResult", {
+        "order_id": serializers.IntegerField(), "ok": serializers.BooleanField(),
+        "shipment_id": serializers.IntegerField(allow_null=True), "tracking_number": serializers.CharField(),
+        "error": serializers.CharField()}))
+
+    class Meta:
+        model = LabelBatch
+        fields = ["id", "status", "progress", "rule", "order_ids", "results", "merged_pdf_url", "created_at"]
+        read_only_fields = fields
+
+    def get_progress(self, obj: LabelBatch) -> dict:
+        return {"done": obj.job.progress_done, "total": obj.job.progress_total}
+
+    def get_merged_pdf_url(self, obj: LabelBatch) -> str | None:
+        if not obj.merged_pdf:
+            return None
+        return self.context["request"].build_absolute_uri(f"/api/v1/label-batches/{obj.pk}/merged-pdf/")
+
+
+class LabelBatchInput(serializers.Serializer):
+    order_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=500)
+    rule = serializers.ChoiceField(choices=["cheapest", "fastest"], default="cheapest")
+
+
+class LabelBatchViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Labels for many orders at once: a background job, one result per order, one merged PDF."""
+
+    serializer_class = LabelBatchSerializer
+    filter_backends: list = []
+    queryset = LabelBatch.objects.none()
+
+    def get_merchant_queryset(self):
+        return selectors.label_batch_list(merchant=self.merchant)
+
+    def retrieve(self, request, pk=None):
+        batch = selectors.label_batch_get(merchant=self.merchant, pk=pk)
+        return Response(LabelBatchSerializer(batch, context={"request": request}).data)
+
+    @extend_schema(request=LabelBatchInput, responses={202: LabelBatchSerializer})
+    def create(self, request):
+        data = LabelBatchInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        batch = services.label_batch_create(merchant=self.merchant, actor=request.user, **data.validated_data)
+        batch = selectors.label_batch_get(merchant=self.merchant, pk=batch.pk)
+        return Response(LabelBatchSerializer(batch, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses={(200, "application/pdf"): OpenApiResponse(description="Every label of the batch")})
+    @action(detail=True, methods=["get"], url_path="merged-pdf")
+    def merged_pdf(self, request, pk=None):
+        batch = selectors.label_batch_get(merchant=self.merchant, pk=pk)
+        if not batch.merged_pdf:
+            raise NotFound("This batch has no labels to print yet.")
+        response = FileResponse(batch.merged_pdf.open("rb"), content_type="application/pdf",
+                                filename=f"labels-batch-{batch.pk}.pdf")
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+
+def _pdf(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+class OrderPackingSlipView(MerchantViewMixin, APIView):
+    queryset = Order.objects.none()
+
+    def get_merchant_queryset(self):
+        return Order.objects.filter(merchant=self.merchant)
+
+    @extend_schema(responses={(200, "application/pdf"): OpenApiResponse(description="The packing slip")})
+    def get(self, request, pk: int):
+        """The order's packing slip: ship-to, lines and a Code128 barcode of the order number."""
+        return _pdf(paperwork.packing_slips(merchant=self.merchant, order_ids=[pk]), f"packing-slip-{pk}.pdf")
+
+
+class OrdersInput(serializers.Serializer):
+    order_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=500)
+
+
+class PackingSlipsView(MerchantViewMixin, APIView):
+    @extend_schema(request=OrdersInput, responses={(200, "application/pdf"): OpenApiResponse(
+        description="One packing slip per order, in the order given")})
+    def post(self, request):
+        data = OrdersInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        return _pdf(paperwork.packing_slips(merchant=self.merchant, **data.validated_data), "packing-slips.pdf")
+
+
+class PickListView(MerchantViewMixin, APIView):
+    @extend_schema(request=OrdersInput, responses={(200, "application/pdf"): OpenApiResponse(
+        description="Units to pick, summed by SKU and location, sorted by location then SKU")})
+    def post(self, request):
+        data = OrdersInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        return _pdf(paperwork.pick_list(merchant=self.merchant, **data.validated_data), "pick-list.pdf")

@@ -1,0 +1,1 @@
+"""One package per carrier (labels/carriers/<slug>/), each making one CarrierPackage (labels/registry.py)."""

@@ -1,0 +1,106 @@
+"""Label batches: many orders' labels in one background job, each order committed on its own (a
+failure is that order's result, in the carrier's words, and the rest go on), then one merged PDF.
+
+The job (jobs.WorkerJob, run through `job_run`) carries status, progress and attempts; a batch run again
+(a retried task) skips the orders already done, and buying is exactly-once per shipment anyway.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+
+from django.core.files.base import ContentFile
+from pypdf import PdfReader, PdfWriter
+
+from accounts.models import Merchant
+from core.errors import ApplicationError, NotFound, ValidationFailed
+from jobs.services import JobRun, job_create, job_run
+from labels.models import Label, LabelBatch
+from labels.services.purchase import RULES, label_buy
+from orders import services as order_services
+from orders.models import Order
+
+logger = logging.getLogger("labels.batches")
+
+BATCH_KIND = "labels.label_batch"
+BATCH_TASK = "labels.label_batch_run"
+BATCH_MAX = 500
+
+
+def label_batch_create(*, merchant: Merchant, actor, order_ids: list[int], rule: str = "cheapest") -> LabelBatch:
+    """Check the orders are the merchant's (another merchant's id is 404), then queue the job."""
+    ids = list(dict.fromkeys(order_ids))
+    if not ids or len(ids) > BATCH_MAX:
+        raise ValidationFailed(f"Give between 1 and {BATCH_MAX} orders.", details={"fields": {"order_ids": "1 to 500 ids."}})
+    if rule not in RULES:
+        raise ValidationFailed(f"rule is one of {', '.join(RULES)}.", details={"fields": {"rule": "Unknown rule."}})
+    found = set(Order.objects.filter(merchant=merchant, pk__in=ids).values_list("pk", flat=True))
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise NotFound("Some of these orders do not exist.", details={"order_ids": missing[:50]})
+    job = job_create(merchant=merchant, kind=BATCH_KIND, description=f"Labels for {len(ids)} orders",
+                     params={"rule": rule, "orders": len(ids)}, total=len(ids), created_by=actor,
+                     max_attempts=3, task_name=BATCH_TASK)
+    return LabelBatch.objects.create(merchant=merchant, job=job, rule=rule, order_ids=ids)
+
+
+def _one(merchant: Merchant, actor, order_id: int, rule: str) -> dict:
+    result = {"order_id": order_id, "ok": False, "shipment_id": None, "tracking_number": "", "error": ""}
+    try:
+        order = Order.objects.get(merchant=merchant, pk=order_id)
+        shipment = order_services.shipment_pending_ensure(merchant=merchant, order=order, actor=actor)
+        result["shipment_id"] = shipment.pk
+        shipped = label_buy(merchant=merchant, actor=actor, shipment=shipment, rule=rule)
+    except Order.DoesNotExist:
+        result["error"] = "This order no longer exists."
+        return result
+    except ApplicationError as exc:
+        result["error"] = exc.message
+        return result
+    result.update(ok=True, tracking_number=shipped.tracking_number)
+    return result
+
+
+def label_batch_run(*, merchant: Merchant, job_id: int) -> str:
+    """The task's body: each order in turn (orders done by an earlier attempt are kept), progress after
+    each, then the merged PDF of every label bought."""
+
+    def body(run: JobRun) -> dict:
+        batch = LabelBatch.objects.get(merchant=merchant, job_id=job_id)
+        actor = run.job.created_by
+        done = {r["order_id"]: r for r in batch.results}
+        results = []
+        for index, order_id in enumerate(batch.order_ids, start=1):
+            previous = done.get(order_id)
+            result = previous if previous and previous["ok"] else _one(merchant, actor, order_id, batch.rule)
+            results.append(result)
+            LabelBatch.objects.filter(merchant=merchant, pk=batch.pk).update(results=results)
+            run.progress(index)
+        batch.results = results
+        _merge(merchant, batch)
+        ok = sum(1 for r in results if r["ok"])
+        return {"labels": ok, "errors": len(results) - ok}
+
+    return job_run(merchant=merchant, job_id=job_id, body=body, kind=BATCH_KIND)
+
+
+def _merge(merchant: Merchant, batch: LabelBatch) -> None:
+    """One PDF of the batch's PDF labels, in the batch's order (other formats are printed on their own)."""
+    shipment_ids = [r["shipment_id"] for r in batch.results if r["ok"]]
+    labels = {lb.shipment_id: lb for lb in Label.objects.filter(merchant=merchant, shipment_id__in=shipment_ids,
+                                                                  status=Label.Status.BOUGHT)}
+    writer = PdfWriter()
+    for shipment_id in shipment_ids:
+        label = labels.get(shipment_id)
+        if label is None or label.label_format != "PDF" or not label.file:
+            continue
+        with label.file.open("rb") as fh:
+            for page in PdfReader(io.BytesIO(fh.read())).pages:
+                writer.add_page(page)
+    if not writer.pages:
+        return
+    out = io.BytesIO()
+    writer.write(out)
+    batch.merged_pdf.save(f"batch-{batch.pk}.pdf", ContentFile(out.getvalue()), save=False)
+    batch.save(update_fields=["results", "merged_pdf"])

@@ -1,0 +1,300 @@
+"""Rates for a shipment from every carrier account at once, a label bought exactly once, and voids.
+
+Rates: each active account is asked in its own thread with its own time-out (CARRIER_RATE_TIMEOUT; the
+adapter retries a 429 or 5xx within it); the answers are shown together, and an account that failed or
+a carrier that could not rate the address is reported beside them in its own words. The threads never
+touch the database: they get a LabelRequest and return dataclasses.
+
+Buying, exactly once whatever fails:
+1. the purchase is recorded `intended` (its idempotency key derived from our rows) in a transaction of
+   its own, before any carrier is called; a constraint allows one intended-or-bought label per
+   shipment, so a double click or two workers make one row;
+2. the purchase row is locked (`SELECT ... FOR UPDATE`: a second buyer waits here) and the carrier is
+   called with the rate and key the row recorded (not the retry's); its answer, the label file (in
+   Django storage) and the shipment shipped through orders' service commit together;
+3. a lost answer (time-out, dropped connection, a crash before commit) leaves the row `intended`; the next
+   attempt calls the carrier again for the same purchase, and the adapter turns "already bought"
+   (EasyPost's SHIPMENT.POSTAGE.EXISTS) into the label it already has.
+A carrier's refusal marks the purchase `failed` with its words, so another rate may be bought.
+Holding the row lock across the carrier's call is deliberate: it is one row per shipment, the call has a
+time-out, and it is what makes the second buyer wait instead of buying.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import Merchant
+from core.errors import Conflict, ExternalServiceUnavailable, NotFound, ValidationFailed
+from core.http import AuthFailed, ExternalError, Rejected, Throttled
+from labels import selectors
+from labels.carriers.base import Address, LabelRequest, Parcel, PurchasedLabel, Rate, RateQuote
+from labels.models import CarrierAccount, Label, LabelRate
+from labels.services.accounts import carrier_adapter, carrier_package
+from orders import services as order_services
+from orders.models import Shipment, ShipmentLine
+
+logger = logging.getLogger("labels.purchase")
+
+RULES = ("cheapest", "fastest")
+FILE_EXTENSIONS = {"PDF": "pdf", "PNG": "png", "ZPL": "zpl"}
+
+
+@dataclass
+class RatesResult:
+    rates: list[LabelRate]
+    errors: list[dict] = field(default_factory=list)  # {"carrier_account": id, "message": the carrier's words}
+
+
+# ------------------------------------------------------------------ the parcel
+
+
+def _ship_from(merchant: Merchant) -> Address:
+    a = merchant.address or {}
+    if not a.get("line1") or not a.get("country"):
+        raise ValidationFailed("Set the ship-from address in Settings → Merchant before buying labels.",
+                               code="ship_from_missing")
+    return Address(name=a.get("name") or merchant.name, line1=a.get("line1", ""), line2=a.get("line2", ""),
+                   city=a.get("city", ""), region=a.get("region", ""), postcode=a.get("postcode", ""),
+                   country=a.get("country", ""), phone=a.get("phone", ""))
+
+
+def shipment_label_request(*, merchant: Merchant, shipment: Shipment, label_format: str = "PDF") -> LabelRequest:
+    """The parcel as a carrier sees it: ship-from (the merchant's), ship-to (the order's), and the products'
+    weight × units with the largest product's dimensions (no package presets yet: the parcel is the
+    products alone). A product without a weight makes the parcel unknown: 400 naming the SKUs."""
+    order = shipment.order
+    to = order.shipping_address or {}
+    if not to.get("line1") or not to.get("country"):
+        raise ValidationFailed("The order has no shipping address to send a label to.", code="ship_to_missing")
+    lines = list(ShipmentLine.objects.filter(merchant=merchant, shipment=shipment)
+                 .select_related("order_line__product").order_by("id"))
+    weight, missing, dims = 0, [], (0, 0, 0)
+    for sl in lines:
+        product = sl.order_line.product
+        if product is None or not product.weight_grams:
+            missing.append(sl.order_line.sku)
+            continue
+        weight += product.weight_grams * sl.quantity
+        if product.length_mm and product.width_mm and product.height_mm:
+            candidate = (product.length_mm, product.width_mm, product.height_mm)
+            if candidate[0] * candidate[1] * candidate[2] > dims[0] * dims[1] * dims[2]:
+                dims = candidate
+    if missing:
+        raise ValidationFailed("Give these products a weight before buying a label: " + ", ".join(missing) + ".",
+                               code="weight_missing", details={"skus": missing})
+    ship_to = Address(name=to.get("name", "") or order.customer_name, company=to.get("company", ""),
+                      line1=to.get("line1", ""), line2=to.get("line2", ""), city=to.get("city", ""),
+                      region=to.get("region", ""), postcode=to.get("postal_code", "") or to.get("postcode", ""),
+                      country=to.get("country", ""), phone=to.get("phone", ""), email=order.customer_email)
+    return LabelRequest(reference=order.number or str(order.pk),
+                        ship_from=_ship_from(merchant), ship_to=ship_to,
+                        parcel=Parcel(weight_grams=weight, length_mm=dims[0] or None, width_mm=dims[1] or None,
+                                      height_mm=dims[2] or None), label_format=label_format)
+
+
+def _pending(shipment: Shipment) -> None:
+    if shipment.status != Shipment.Status.PENDING:
+        raise Conflict("This shipment has shipped already.", code="shipment_already_shipped",
+                       details={"shipment": shipment.pk})
+
+
+# ------------------------------------------------------------------ rates
+
+
+def _rate_one(account_id: int, adapter, request: LabelRequest) -> tuple[int, RateQuote | ExternalError]:
+    try:
+        return account_id, adapter.rates(request)
+    except ExternalError as exc:
+        return account_id, exc
+
+
+def shipment_rates(*, merchant: Merchant, shipment: Shipment) -> RatesResult:
+    """Ask every active carrier account at once; keep the quotes (replacing the shipment's older ones)."""
+    _pending(shipment)
+    accounts = list(CarrierAccount.objects.filter(merchant=merchant, status=CarrierAccount.Status.ACTIVE)
+                    .order_by("id"))
+    if not accounts:
+        raise Conflict("Connect a carrier account (Settings → Carrier accounts) to buy labels.",
+                       code="no_carrier_account")
+    request = shipment_label_request(merchant=merchant, shipment=shipment)
+    timeout = float(settings.CARRIER_RATE_TIMEOUT)
+    adapters = {a.pk: carrier_adapter(a, timeout=timeout) for a in accounts}
+    by_pk = {a.pk: a for a in accounts}
+    pool = ThreadPoolExecutor(max_workers=min(8, len(accounts)), thread_name_prefix="labels-rates")
+    try:
+        futures = [pool.submit(_rate_one, pk, adapter, request) for pk, adapter in adapters.items()]
+        done, not_done = wait(futures, timeout=timeout)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)  # an account past its time-out is not waited for
+    answers = dict(f.result() for f in done)
+    rows: list[LabelRate] = []
+    errors: list[dict] = []
+    for account in accounts:
+        answer = answers.get(account.pk)
+        package = carrier_package(account.carrier)
+        if answer is None:
+            errors.append({"carrier_account": account.pk,
+                           "message": f"{package.label} did not answer within {timeout:g} seconds."})
+            continue
+        if isinstance(answer, ExternalError):
+            errors.append({"carrier_account": account.pk, "message": package.describe_error(answer)})
+            continue
+        errors += [{"carrier_account": account.pk, "message": m} for m in answer.messages]
+        rows += [LabelRate(merchant=merchant, shipment=shipment, carrier_account=account, external_id=r.external_id,
+                           carrier=r.carrier, service=r.service, amount=r.amount, currency=r.currency,
+                           delivery_days=r.delivery_days, carrier_data=dict(r.carrier_data)) for r in answer.rates]
+    with transaction.atomic():
+        LabelRate.objects.filter(merchant=merchant, shipment=shipment).delete()
+        LabelRate.objects.bulk_create(rows)
+    for row in rows:
+        row.carrier_account = by_pk[row.carrier_account_id]
+    return RatesResult(rates=sorted(rows, key=lambda r: (r.amount, r.pk)), errors=errors)
+
+
+def _rate_pick(*, merchant: Merchant, shipment: Shipment, rate_id: int | None, rule: str | None) -> LabelRate:
+    if rate_id is not None:
+        try:
+            return selectors.label_rates(merchant=merchant, shipment=shipment).order_by().get(pk=rate_id)
+        except LabelRate.DoesNotExist:
+            raise NotFound("No such rate for this shipment; ask for rates again.", code="rate_not_found")
+    if rule not in RULES:
+        raise ValidationFailed("Give a rate_id or a rule (cheapest, fastest).",
+                               details={"fields": {"rule": f"One of: {', '.join(RULES)}."}})
+    quotes = list(selectors.label_rates(merchant=merchant, shipment=shipment))
+    if not quotes:
+        result = shipment_rates(merchant=merchant, shipment=shipment)
+        quotes = result.rates
+        if not quotes:
+            words = "; ".join(e["message"] for e in result.errors)
+            raise ValidationFailed("No carrier could rate this shipment" + (f": {words}" if words else "."),
+                                   code="no_rates", details={"errors": result.errors})
+    if rule == "fastest":
+        return min(quotes, key=lambda r: (r.delivery_days if r.delivery_days is not None else 10**6, r.amount, r.pk))
+    return min(quotes, key=lambda r: (r.amount, r.pk))
+
+
+# ------------------------------------------------------------------ buying
+
+
+def _label_intend(*, merchant: Merchant, shipment: Shipment, rate: LabelRate) -> Label:
+    """Record the purchase before the carrier hears of it. Two buyers race into the constraint (or the
+    shared key) and both leave with the one row."""
+    attempt = Label.objects.filter(merchant=merchant, shipment=shipment).count() + 1
+    try:
+        with transaction.atomic():
+            return Label.objects.create(
+                merchant=merchant, shipment=shipment, carrier_account=rate.carrier_account,
+                idempotency_key=f"label-{shipment.pk}-{attempt}", rate_external_id=rate.external_id,
+                carrier=rate.carrier, service=rate.service, cost_amount=rate.amount, currency=rate.currency,
+                carrier_data=rate.carrier_data)
+    except IntegrityError:
+        live = selectors.label_live(merchant=merchant, shipment=shipment)
+        if live is None:  # the other purchase failed meanwhile: a fresh attempt
+            return _label_intend(merchant=merchant, shipment=shipment, rate=rate)
+        return live
+
+
+def _purchased(label: Label) -> PurchasedLabel:
+    return PurchasedLabel(external_id=label.external_id, tracking_number=label.tracking_number, carrier=label.carrier,
+                          service=label.service, cost_amount=label.cost_amount, currency=label.currency,
+                          label_url="", label_format=label.label_format, tracking_url=label.tracking_url,
+                          carrier_data=label.carrier_data)
+
+
+def label_buy(*, merchant: Merchant, actor, shipment: Shipment, rate_id: int | None = None,
+              rule: str | None = None) -> Shipment:
+    """Buy the shipment's label (a quoted rate, or by rule) and ship the shipment. Called again for a
+    shipment whose purchase is under way or done, it finishes or returns that purchase: never a second."""
+    live = selectors.label_live(merchant=merchant, shipment=shipment)
+    if live is None:
+        _pending(shipment)
+        rate = _rate_pick(merchant=merchant, shipment=shipment, rate_id=rate_id, rule=rule)
+        live = _label_intend(merchant=merchant, shipment=shipment, rate=rate)
+    refused: str | None = None
+    with transaction.atomic():
+        label = Label.objects.select_for_update(of=("self",)).select_related("carrier_account").get(pk=live.pk)
+        if label.status == Label.Status.BOUGHT:
+            return Shipment.objects.get(merchant=merchant, pk=shipment.pk)
+        if label.status != Label.Status.INTENDED:
+            raise Conflict("That purchase was refused; choose a rate again.", code="label_failed",
+                           details={"error": label.error})
+        package = carrier_package(label.carrier_account.carrier)
+        adapter = carrier_adapter(label.carrier_account, timeout=float(settings.CARRIER_RATE_TIMEOUT) * 2)
+        shipment = Shipment.objects.select_related("order").get(merchant=merchant, pk=shipment.pk)
+        request = shipment_label_request(merchant=merchant, shipment=shipment, label_format=label.label_format)
+        rate = Rate(external_id=label.rate_external_id, carrier=label.carrier, service=label.service,
+                    amount=label.cost_amount, currency=label.currency, carrier_data=label.carrier_data)
+        started = time.monotonic()
+        try:
+            bought = adapter.buy(request, rate, idempotency_key=label.idempotency_key)
+            content = adapter.label_file(bought)
+        except (AuthFailed, Rejected) as exc:
+            refused = package.describe_error(exc)
+            label.status, label.error = Label.Status.FAILED, refused
+            label.save(update_fields=["status", "error"])
+        except ExternalError as exc:
+            logger.warning("labels.purchase.unanswered label=%s key=%s error=%s", label.pk, label.idempotency_key,
+                           type(exc).__name__)
+            raise ExternalServiceUnavailable(
+                f"{package.describe_error(exc)} The purchase is recorded: trying again never buys a second label.",
+                code="carrier_unavailable", retry_after=exc.retry_after if isinstance(exc, Throttled) else 5)
+        if refused is None:
+            ext = FILE_EXTENSIONS.get(bought.label_format, "pdf")
+            label.file.save(f"{label.idempotency_key}.{ext}", ContentFile(content), save=False)
+            label.status, label.bought_at = Label.Status.BOUGHT, timezone.now()
+            label.external_id, label.tracking_number = bought.external_id, bought.tracking_number
+            label.tracking_url, label.label_format = bought.tracking_url[:500], bought.label_format
+            label.carrier, label.service = bought.carrier or label.carrier, bought.service or label.service
+            label.cost_amount, label.currency = bought.cost_amount, bought.currency
+            label.carrier_data = {**label.carrier_data, **dict(bought.carrier_data)}
+            label.save()
+            # The quotes are spent: their carrier-side shipment is bought (EasyPost would answer any of
+            # them with this label), so a re-ship after a void must ask for new ones.
+            LabelRate.objects.filter(merchant=merchant, shipment=shipment).delete()
+            shipped = order_services.shipment_mark_shipped(
+                merchant=merchant, shipment=shipment, actor=actor, carrier=label.carrier,
+                tracking_number=label.tracking_number, tracking_url=label.tracking_url, service=label.service,
+                label_cost_amount=Decimal(label.cost_amount))
+            logger.info("labels.purchase.bought label=%s key=%s duration_ms=%.1f", label.pk, label.idempotency_key,
+                        (time.monotonic() - started) * 1000)
+    if refused is not None:
+        raise ValidationFailed(refused, code="carrier_refused", details={"label": live.pk})
+    return shipped
+
+
+def label_void(*, merchant: Merchant, actor, shipment: Shipment) -> Shipment:
+    """Refund the shipment's label at the carrier; the shipment goes back to pending and its stock back
+    on the shelf (orders' shipment_unship). A refused refund changes nothing and says why."""
+    live = selectors.label_live(merchant=merchant, shipment=shipment)
+    if live is None or live.status != Label.Status.BOUGHT:
+        raise Conflict("This shipment has no bought label to void.", code="no_label",
+                       details={"shipment": shipment.pk})
+    with transaction.atomic():
+        label = Label.objects.select_for_update(of=("self",)).select_related("carrier_account").get(pk=live.pk)
+        if label.status != Label.Status.BOUGHT:
+            raise Conflict("This label is no longer bought.", code="no_label", details={"shipment": shipment.pk})
+        package = carrier_package(label.carrier_account.carrier)
+        adapter = carrier_adapter(label.carrier_account, timeout=float(settings.CARRIER_RATE_TIMEOUT))
+        try:
+            result = adapter.void(_purchased(label))
+        except (AuthFailed, Rejected) as exc:
+            raise Conflict(package.describe_error(exc), code="void_refused")
+        except ExternalError as exc:
+            raise ExternalServiceUnavailable(package.describe_error(exc), code="carrier_unavailable",
+                                             retry_after=exc.retry_after if isinstance(exc, Throttled) else 5)
+        if not result.is_accepted:
+            raise Conflict(f"{package.label} did not accept the refund ({result.status}).", code="void_refused")
+        label.status, label.void_status, label.voided_at = Label.Status.VOIDED, result.status, timezone.now()
+        label.save(update_fields=["status", "void_status", "voided_at"])
+        return order_services.shipment_unship(merchant=merchant, shipment=shipment, actor=actor,
+                                              reason=f"label {label.tracking_number} voided")

@@ -1,0 +1,60 @@
+"""A batch of labels: one background job, each order on its own, the carrier's words for those that
+fail, one merged PDF of every label bought."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from pypdf import PdfReader
+
+from accounts.tenancy import tenant_scope
+from labels.models import Label
+from tests.fakes.easypost.server import UNDELIVERABLE_ZIP
+from tests.labels.helpers import easypost_account, pending_shipment
+
+pytestmark = pytest.mark.django_db
+WORDS = (f"No carrier could rate this shipment: USPS: Unable to retrieve rates for this address: the destination "
+         f"ZIP code {UNDELIVERABLE_ZIP} does not exist.; UPS: Unable to retrieve rates for this address: the "
+         f"destination ZIP code {UNDELIVERABLE_ZIP} does not exist.")
+
+
+def test_twenty_orders_with_three_undeliverable_give_17_labels_3_errors_and_a_17_page_pdf(
+        merchant_a, easypost_fake, django_capture_on_commit_callbacks):
+    easypost_account(merchant_a.merchant)
+    bad = {4, 9, 15}
+    order_ids = []
+    for n in range(20):
+        shipment = pending_shipment(merchant_a.merchant, number=f"B{n}", on_hand=100,
+                                    postcode=UNDELIVERABLE_ZIP if n in bad else "97477")
+        order_ids.append(shipment.order_id)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        created = merchant_a.api.post("/api/v1/label-batches/", {"order_ids": order_ids, "rule": "cheapest"},
+                                      format="json")
+    batch = merchant_a.api.get(f"/api/v1/label-batches/{created.json()['id']}/").json()
+
+    assert created.status_code == 202, created.content
+    assert (batch["status"], batch["progress"]) == ("succeeded", {"done": 20, "total": 20})
+    assert [r["order_id"] for r in batch["results"]] == order_ids
+    failed = [r for r in batch["results"] if not r["ok"]]
+    assert [r["order_id"] for r in failed] == [order_ids[n] for n in sorted(bad)]
+    assert {r["error"] for r in failed} == {WORDS}
+    assert sum(1 for r in batch["results"] if r["ok"] and r["tracking_number"]) == 17
+    assert len(easypost_fake.purchases) == 17
+    pdf = merchant_a.api.get(f"/api/v1/label-batches/{batch['id']}/merged-pdf/")
+    reader = PdfReader(io.BytesIO(b"".join(pdf.streaming_content)))
+    assert len(reader.pages) == 17
+    assert [p.extract_text().strip() for p in reader.pages] == [
+        r["tracking_number"] for r in batch["results"] if r["ok"]]
+    with tenant_scope(merchant_a.merchant):
+        assert Label.objects.filter(status="bought").count() == 17
+
+
+def test_an_order_of_another_merchant_is_404_and_no_job_starts(merchant_a, merchant_b, easypost_fake):
+    shipment = pending_shipment(merchant_a.merchant)
+
+    response = merchant_b.api.post("/api/v1/label-batches/", {"order_ids": [shipment.order_id]}, format="json")
+
+    assert response.status_code == 404
+    assert easypost_fake.requests == []
