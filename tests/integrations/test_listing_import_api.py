@@ -113,3 +113,25 @@ def test_both_endpoints_are_in_the_schema(client):
 
     assert "post" in paths["/api/v1/integrations/{id}/listings/{listing_id}/create-product/"]
     assert "post" in paths["/api/v1/integrations/{id}/listings/import/"]
+
+
+def test_the_import_job_runs_once_at_a_time_and_the_sweeper_can_send_it_again(merchant_a,
+                                                                              django_capture_on_commit_callbacks):
+    from integrations.listings import listings_import_run, listings_import_start
+    from jobs import services as job_services
+
+    store = _store(merchant_a)
+    mug = _listing(merchant_a, store, "1", "MUG", quantity=4)
+    with tenant_scope(merchant_a.merchant):
+        # Given: the import job, whose send is remembered for the sweeper, taken by a first worker (lease live)
+        with django_capture_on_commit_callbacks(execute=False):
+            job = listings_import_start(merchant=merchant_a.merchant, actor=merchant_a.user, integration=store,
+                                        listing_ids=[mug.pk])
+        assert (job.task_name, job.task_kwargs) == ("integrations.listings_import", {"job_id": job.pk})
+        job_services.job_start(job=job)
+        # When: a second delivery of the task arrives meanwhile
+        second = listings_import_run(merchant=merchant_a.merchant, job_id=job.pk)
+        # Then: it leaves the job to the first worker: no product made twice, no listing touched
+        assert second == "running"
+        assert not Product.objects.filter(sku="MUG").exists()
+        assert Listing.objects.get(pk=mug.pk).product_id is None
