@@ -202,6 +202,10 @@ def _results_apply(merchant: Merchant, listings: list[Listing], quantities: list
                 listing.channel_quantity = result.channel_quantity
             bad.append(listing)
     with transaction.atomic():
+        # One lock of every row written, in id order, before the three updates: two pushes of one store
+        # (a rule change's push beside the marks' push) would otherwise lock them in opposite orders.
+        list(Listing.objects.select_for_update(of=("self",)).filter(merchant=merchant, pk__in=[
+            lst.pk for lst in listings]).order_by("id").values_list("pk", flat=True))
         Listing.objects.bulk_update(ok, ["last_pushed_quantity", "last_pushed_at", "channel_quantity", "error",
                                          "error_at", "push_pending_ref", "push_pending_quantity", "first_push_from",
                                          "first_push_to", "first_pushed_at", "updated_at"],
