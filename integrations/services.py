@@ -287,14 +287,14 @@ def integration_test_connection(*, merchant: Merchant, integration: Integration)
     """Ask the channel who we are and what we may do, in one short attempt (a merchant is waiting).
     Refused credentials mark the store `needs_reconnect`; a success marks it active again and records
     the time. A failure is told in the package's words, not as an HTTP line."""
-    from integrations.channels import adapter_for
+    from integrations.channels import adapter_for, budget_key_for
 
     if integration.status == Integration.Status.DISCONNECTED:
         raise Conflict("This store is disconnected.", code="integration_disconnected")
     now = timezone.now()
     try:
         adapter = adapter_for(integration.channel, dict(integration.credentials),
-                              budget_key=f"integration:{integration.pk}",
+                              budget_key=budget_key_for(integration),
                               on_credentials_changed=_credentials_saver(merchant, integration.pk), interactive=True)
         report = adapter.test_connection()
     except ExternalError as exc:

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Merchant
 from core.http import AuthFailed, ExternalError, Throttled, Transient
-from integrations.channels import adapter_for
+from integrations.channels import adapter_for, budget_key_for
 from integrations.channels.base import ChannelAdapter
 from integrations.models import Integration
 
@@ -47,7 +47,7 @@ class ChannelSession:
         self._reloaded = False
 
     def _build(self, credentials: dict) -> ChannelAdapter:
-        return adapter_for(self.integration.channel, credentials, budget_key=f"integration:{self.integration.pk}",
+        return adapter_for(self.integration.channel, credentials, budget_key=budget_key_for(self.integration),
                            on_credentials_changed=_credentials_saver(self.merchant, self.integration.pk))
 
     def call(self, operation: Callable[[ChannelAdapter], T]) -> T:

@@ -182,3 +182,24 @@ def test_a_pushs_results_lock_their_listings_once_in_id_order_before_writing(sco
     lock = listing_sql[first_write - 1]
     assert lock.startswith("SELECT") and 'ORDER BY "integrations_listing"."id" ASC FOR UPDATE' in lock
     assert all(str(pk) in lock for pk in ids)
+
+
+def test_the_package_names_the_request_budget_one_sellers_stores_share_one(scope_a):
+    # given a channel whose limits belong to the seller (its stores' account_ref "<seller>:<marketplace>"),
+    # two of one seller's stores, one of another's, and a store of a channel that names no budget
+    from integrations.sync.common import ChannelSession
+
+    m = scope_a.merchant
+    shared = ChannelPackage(slug="selly", label="Selly", colour="#000000", summary="", adapter=_FeedAdapter,
+                            account_ref=lambda credentials: credentials["seller"],
+                            budget_account=lambda account_ref: account_ref.split(":", 1)[0])
+    with channel_packages.registered("selly", shared):
+        us, de, other = (make_integration(m, channel="selly", credentials={"seller": ref}, name=ref)
+                         for ref in ("S1:US", "S1:DE", "S2:US"))
+        shop = make_integration(m, name="Shop")
+
+        # when each store's adapter is made for a run
+        keys = [ChannelSession(merchant=m, integration=store).adapter.budget_key for store in (us, de, other, shop)]
+
+    # then the seller's stores draw on one budget, and a store of a channel that names none on its own
+    assert keys == ["selly:S1", "selly:S1", "selly:S2", f"integration:{shop.pk}"]
