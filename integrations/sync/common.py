@@ -17,6 +17,7 @@ from core.http import AuthFailed, ExternalError, Throttled, Transient
 from integrations.channels import adapter_for, budget_key_for
 from integrations.channels.base import ChannelAdapter
 from integrations.models import Integration
+from notifications.services import notification_integration_failure
 
 logger = logging.getLogger("integrations.sync")
 
@@ -109,8 +110,6 @@ def integration_needs_reconnect(*, merchant: Merchant, integration: Integration,
                                 at: datetime | None = None) -> bool:
     """The channel refused our credentials for good: stop syncing this store and email the merchant.
     Only the run that moves it from active sends the email, so many failing workers send one."""
-    from notifications.services import notification_integration_failure
-
     at = at or timezone.now()
     moved = Integration.objects.filter(merchant=merchant, pk=integration.pk,
                                        status=Integration.Status.ACTIVE).update(
