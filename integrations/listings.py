@@ -107,11 +107,13 @@ def _fields_error(message: str, errors: dict[str, list[str]]) -> ValidationFaile
 
 
 def listing_map(*, merchant: Merchant, actor: User | None, listing: Listing, sku: str) -> Matched:
-    """Point a listing at one of our products by SKU (case-insensitive, a remembered alias counts); an
+    """Point a listing at one of our products by SKU (case-insensitive, a remembered alias counts: the
+    listing's store's own before the merchant-wide one, as the listing import matches); an
     unknown SKU is a 400 `unknown_sku`. Then listing_matched: opening stock, alias, waiting orders."""
     if not isinstance(sku, str) or not sku.strip() or "\x00" in sku:
         raise _fields_error("The SKU is not valid.", {"sku": ["Give one of your products' SKUs."]})
-    product = inventory_selectors.product_resolve_skus(merchant=merchant, skus=[sku.strip()])[0]
+    product = inventory_selectors.product_resolve_skus(merchant=merchant, skus=[sku.strip()],
+                                                       store_key=store_key(listing.integration_id))[0]
     with transaction.atomic():
         row = Listing.objects.select_for_update(of=("self",)).select_related("integration").get(
             merchant=merchant, pk=listing.pk)

@@ -135,3 +135,33 @@ def test_the_import_job_runs_once_at_a_time_and_the_sweeper_can_send_it_again(me
         assert second == "running"
         assert not Product.objects.filter(sku="MUG").exists()
         assert Listing.objects.get(pk=mug.pk).product_id is None
+
+
+def test_a_listing_whose_sku_is_the_stores_own_alias_is_mapped_by_the_import_and_by_hand(
+        merchant_a, django_capture_on_commit_callbacks):
+    from inventory import services as inventory_services
+    from orders.channels import store_key
+
+    # Given: the store's SKU "blue-mug-shop" remembered as an alias of our MUG for this store only
+    store = _store(merchant_a)
+    with tenant_scope(merchant_a.merchant):
+        mug = make_product(merchant_a.merchant, "MUG", on_hand=3)
+        inventory_services.sku_alias_remember(merchant=merchant_a.merchant, sku="blue-mug-shop", product=mug,
+                                              actor=merchant_a.user, store_key=store_key(store.pk))
+    imported = _listing(merchant_a, store, "1", "blue-mug-shop", quantity=4)
+    by_hand = _listing(merchant_a, store, "2", "other-sku", quantity=4)
+
+    # When: the import takes the first listing, and the merchant maps the second by typing the alias
+    with django_capture_on_commit_callbacks(execute=True):
+        job = merchant_a.api.post(f"/api/v1/integrations/{store.pk}/listings/import/",
+                                  {"listing_ids": [imported.pk]}, format="json")
+    mapped = merchant_a.api.post(f"/api/v1/integrations/{store.pk}/listings/{by_hand.pk}/map/",
+                                 {"sku": "BLUE-MUG-SHOP"}, format="json")
+
+    # Then: both point at MUG, found through the store's alias as the listing import itself finds it
+    assert job.status_code == 202 and mapped.status_code == 200, (job.content, mapped.content)
+    with tenant_scope(merchant_a.merchant):
+        result = WorkerJob.objects.get(pk=job.json()["job"]).result
+        assert (result["mapped"], result["failed"], result["created"]) == (1, 0, 0)
+        assert dict(Listing.objects.filter(integration=store).values_list("external_id", "product__sku")) == {
+            "1": "MUG", "2": "MUG"}
