@@ -14,12 +14,12 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from celery import current_app
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Merchant
+from core.enqueue import enqueue_now
 from core.http import AuthFailed, ExternalError
 from integrations.channels.base import PushResult, QuantityPush
 from integrations.listings import integration_location_ids
@@ -73,14 +73,8 @@ def stock_push_schedule(merchant_id: int) -> bool:
     key = DEBOUNCE_KEY.format(merchant_id=merchant_id)
     if not cache.add(key, 1, timeout=int(DEBOUNCE_SECONDS * 30) or 30):
         return False
-    app = current_app
-    kwargs = {"merchant_id": merchant_id}
-    if app.conf.task_always_eager:
-        if PUSH_TASK not in app.tasks:
-            app.loader.import_default_modules()
-        app.tasks[PUSH_TASK].apply_async(kwargs=kwargs)
-    else:
-        app.send_task(PUSH_TASK, kwargs=kwargs, countdown=DEBOUNCE_SECONDS)
+    # A lost send (the broker down) is logged by core.enqueue; the beat fan-out pushes the marks later.
+    enqueue_now(PUSH_TASK, countdown=DEBOUNCE_SECONDS, merchant_id=merchant_id)
     return True
 
 
