@@ -22,12 +22,16 @@ class AccountsConfig(AppConfig):
 
 
 def _revoke_tokens_on_password_reset(sender, request, user, **kwargs) -> None:
+    # Imported here, not at the top: Django imports apps.py while it populates the registry, before any
+    # model can load, and accounts.services loads accounts.models (AppRegistryNotReady at the top).
     from accounts.services import api_tokens_revoke_for_user
 
     api_tokens_revoke_for_user(user=user, reason="password reset")
 
 
 def _revoke_tokens_on_password_change(sender, request, user, **kwargs) -> None:
+    # Imported here, not at the top: Django imports apps.py while it populates the registry, before any
+    # model can load, and accounts.services loads accounts.models (AppRegistryNotReady at the top).
     from accounts.services import api_tokens_revoke_for_user
 
     api_tokens_revoke_for_user(user=user, reason="password changed")

@@ -1,6 +1,10 @@
+from allauth.core import context
 from django import forms
 
-from accounts.services import SHIP_BY_DAYS_MAX
+from accounts.services import SHIP_BY_DAYS_MAX, time_zone_choices
+from accounts.sessions import SESSION_INVITATION
+from core.address import country_choices
+from core.iso_codes import CURRENCIES
 
 
 class SignupExtraForm(forms.Form):
@@ -12,10 +16,6 @@ class SignupExtraForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Someone signing up from an invitation joins that business rather than naming their own.
-        from allauth.core import context
-
-        from accounts.sessions import SESSION_INVITATION
-
         request = context.request
         if request is not None and hasattr(request, "session") and request.session.get(SESSION_INVITATION):
             self.fields.pop("business_name", None)
@@ -43,20 +43,14 @@ class RoleForm(forms.Form):
 
 
 def _currency_choices() -> list[tuple[str, str]]:
-    from core.iso_codes import CURRENCIES
-
     return [(code, f"{code} · {name}") for code, name in CURRENCIES.items()]
 
 
 def _country_choices() -> list[tuple[str, str]]:
-    from core.address import country_choices
-
     return [("", "Choose a country"), *country_choices()]
 
 
 def _zone_choices() -> list[tuple[str, str]]:
-    from accounts.services import time_zone_choices
-
     return [(name, name.replace("_", " ")) for name in time_zone_choices()]
 
 

@@ -32,11 +32,18 @@ def enqueue_on_commit(task_name: str, /, **kwargs: Any) -> None:
     transaction.on_commit(lambda: _send(task_name, kwargs))
 
 
-def _send(task_name: str, kwargs: dict[str, Any]) -> None:
+def enqueue_now(task_name: str, /, *, countdown: float | None = None, **kwargs: Any) -> None:
+    """Send the task named `task_name` now, `countdown` seconds ahead: for callers that run after a commit
+    already (an on-commit hook such as inventory's on_marked) and have a sweeper or fan-out behind them.
+    A broker that is down is logged, as after a commit."""
+    _send(task_name, kwargs, countdown=countdown)
+
+
+def _send(task_name: str, kwargs: dict[str, Any], *, countdown: float | None = None) -> None:
     app = current_app
     if not app.conf.task_always_eager:
         try:
-            app.send_task(task_name, kwargs=kwargs)
+            app.send_task(task_name, kwargs=kwargs, countdown=countdown)
         except (BrokerUnavailable, OSError):
             logger.warning("core.enqueue.send_failed", exc_info=True, extra={"task": task_name})
         return

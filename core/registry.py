@@ -23,6 +23,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Generic, TypeVar
 
+from django.core.exceptions import ImproperlyConfigured
+
 T = TypeVar("T")
 
 
@@ -87,6 +89,13 @@ class Registry(Generic[T]):
 
     def items(self) -> list[tuple[str, T]]:
         return list(self._entries.items())
+
+    def only(self, role: str) -> T | None:
+        """The one entry of a registry that takes at most one (`role`: what that app may do), or None;
+        two are ImproperlyConfigured, naming who registered."""
+        if len(self._entries) > 1:
+            raise ImproperlyConfigured(f"Only one app may {role}; registered: {', '.join(self._entries)}")
+        return next(iter(self._entries.values()), None)
 
     def __repr__(self) -> str:
         return f"<Registry {self.name}: {', '.join(self._entries) or 'empty'}>"

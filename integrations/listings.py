@@ -23,13 +23,12 @@ from typing import Any
 from django.db import transaction
 
 from accounts.models import Merchant, User
-from core.enqueue import enqueue_on_commit
 from core.errors import ApplicationError, Conflict, NotFound, ValidationFailed
 from integrations.models import Integration, Listing
 from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
 from jobs.models import WorkerJob
-from jobs.services import job_create, job_fail, job_progress, job_start, job_succeed
+from jobs.services import JobRun, JobStopped, job_create, job_run
 from orders import selectors as orders_selectors
 from orders import services as orders_services
 from orders.channels import store_key
@@ -108,11 +107,13 @@ def _fields_error(message: str, errors: dict[str, list[str]]) -> ValidationFaile
 
 
 def listing_map(*, merchant: Merchant, actor: User | None, listing: Listing, sku: str) -> Matched:
-    """Point a listing at one of our products by SKU (case-insensitive, a remembered alias counts); an
+    """Point a listing at one of our products by SKU (case-insensitive, a remembered alias counts: the
+    listing's store's own before the merchant-wide one, as the listing import matches); an
     unknown SKU is a 400 `unknown_sku`. Then listing_matched: opening stock, alias, waiting orders."""
     if not isinstance(sku, str) or not sku.strip() or "\x00" in sku:
         raise _fields_error("The SKU is not valid.", {"sku": ["Give one of your products' SKUs."]})
-    product = inventory_selectors.product_resolve_skus(merchant=merchant, skus=[sku.strip()])[0]
+    product = inventory_selectors.product_resolve_skus(merchant=merchant, skus=[sku.strip()],
+                                                       store_key=store_key(listing.integration_id))[0]
     with transaction.atomic():
         row = Listing.objects.select_for_update(of=("self",)).select_related("integration").get(
             merchant=merchant, pk=listing.pk)
@@ -198,27 +199,30 @@ def listings_import_start(*, merchant: Merchant, actor: User | None, integration
             raise NotFound("No such listing.", details={"listing_ids": [i for i in ids if i not in found][:20]})
         total = len(ids)
         params = {"integration_id": integration.pk, "listing_ids": ids}
-    job = job_create(merchant=merchant, kind=IMPORT_KIND, total=total, created_by=actor, max_attempts=3,
-                     description=f"Import {total} listing(s) of {integration.name} as products", params=params)
-    enqueue_on_commit(IMPORT_TASK, merchant_id=merchant.pk, job_id=job.pk)
-    return job
+    return job_create(merchant=merchant, kind=IMPORT_KIND, total=total, created_by=actor, max_attempts=3,
+                      description=f"Import {total} listing(s) of {integration.name} as products", params=params,
+                      task_name=IMPORT_TASK)
 
 
 def listings_import_run(*, merchant: Merchant, job_id: int) -> str:
     """The import job: each chosen listing still unmatched becomes a product (or is mapped to the product
     that has its SKU already), with opening stock, alias and waiting orders as listing_matched does. Each
     listing commits on its own, so a retried job skips the ones done; one listing's refusal is counted and
-    named in the result, never stops the others."""
-    job = WorkerJob.objects.filter(merchant=merchant, pk=job_id).first()
-    if job is None:
-        return "missing"
-    if job.status in (WorkerJob.Status.SUCCEEDED, WorkerJob.Status.DEAD):
-        return "already-done"
-    integration = Integration.objects.filter(merchant=merchant, pk=job.params.get("integration_id")).first()
-    job = job_start(job=job)
-    if integration is None:
-        job_fail(job=job, error="The store no longer exists.", retryable=False)
-        return "missing"
+    named in the result, never stops the others. jobs.services.job_run owns the job's life: one worker at
+    a time, its lease kept while it runs, the sweeper's re-send after a lost send or a killed worker."""
+
+    def body(run: JobRun) -> dict[str, Any]:
+        job = run.job
+        integration = Integration.objects.filter(merchant=merchant, pk=job.params.get("integration_id")).first()
+        if integration is None:
+            raise JobStopped("The store no longer exists.", outcome="missing")
+        return _listings_import(merchant=merchant, run=run, integration=integration)
+
+    return job_run(merchant=merchant, job_id=job_id, body=body, kind=IMPORT_KIND)
+
+
+def _listings_import(*, merchant: Merchant, run: JobRun, integration: Integration) -> dict[str, Any]:
+    job = run.job
     result = {"created": 0, "mapped": 0, "skipped": 0, "failed": 0, "opened_units": 0, "orders_matched": 0,
               "errors": []}
     chosen = Listing.objects.filter(merchant=merchant, integration=integration)
@@ -247,6 +251,5 @@ def listings_import_run(*, merchant: Merchant, job_id: int) -> str:
                 result["errors"].append({"listing_id": listing.pk, "sku": listing.sku, "error": exc.message})
         finally:
             if done % 50 == 0:
-                job_progress(job=job, done=done)
-    job_succeed(job=job, result=result)
-    return "ok"
+                run.progress(done)
+    return result

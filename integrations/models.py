@@ -9,6 +9,7 @@ from django.db import models
 
 from accounts.tenancy import TenantOwnedModel
 from core.fields import EncryptedJSONField
+from integrations.registry import channel_packages
 
 
 def webhook_token_new() -> str:
@@ -26,8 +27,6 @@ def checkpoints_default() -> dict:
 
 
 def _registered_channel(value: str) -> None:
-    from integrations.registry import channel_packages
-
     if value not in channel_packages:
         raise ValidationError(f"{value!r} is not a registered channel.")
 

@@ -110,6 +110,9 @@ class ChannelPackage:
     # the connection doctor's findings only this channel can tell from our tables:
     # (integration, its listings queryset) -> [(code, severity, message, fix)], shown before the generic ones
     doctor: Callable[[Any, Any], list[tuple[str, str, str, str]]] | None = None
+    # whose request limits a store draws on, from its account_ref, when they belong to an account wider
+    # than one store (one seller's plan shared by its marketplaces); None: each store its own
+    budget_account: Callable[[str], str] | None = None
 
     @property
     def can_connect(self) -> bool:
@@ -119,6 +122,12 @@ class ChannelPackage:
     def has_locations(self) -> bool:
         """Whether a push names one of the store's locations (the adapter says; no adapter: nothing to push)."""
         return self.adapter is not None and self.adapter.has_locations
+
+    def budget_key(self, *, integration_id: int, account_ref: str = "") -> str:
+        """The name of the request budget a store's adapter draws on (core.http's bucket key): the
+        package's account (`budget_account`) when it names one, else the store's own."""
+        account = self.budget_account(account_ref) if self.budget_account is not None and account_ref else ""
+        return f"{self.slug}:{account}" if account else f"integration:{integration_id}"
 
     def describe_error(self, exc: ExternalError) -> str:
         return (self.error_words or error_words_default(self.label))(exc)

@@ -40,8 +40,6 @@ def integration_get(*, merchant: Merchant, pk: int) -> Integration:
 
 def integration_choices(merchant: Merchant) -> list[tuple[int, str]]:
     """The merchant's stores as (id, name) for the order list's store filter (orders.channels)."""
-    from integrations.registry import channel_packages
-
     choices = []
     for pk, name, channel, status in integration_list(merchant=merchant).values_list("pk", "name", "channel", "status"):
         label = getattr(channel_packages.get(channel), "label", channel)

@@ -19,6 +19,7 @@ from accounts.models import Merchant, User
 from core.enqueue import enqueue_on_commit
 from core.errors import Conflict, ValidationFailed
 from core.http import AuthFailed, ExternalError
+from integrations.channels import adapter_for, budget_key_for
 from integrations.listings import (  # noqa: F401  (the listing services live there; re-exported for callers)
     Matched,
     listing_create_product,
@@ -287,14 +288,12 @@ def integration_test_connection(*, merchant: Merchant, integration: Integration)
     """Ask the channel who we are and what we may do, in one short attempt (a merchant is waiting).
     Refused credentials mark the store `needs_reconnect`; a success marks it active again and records
     the time. A failure is told in the package's words, not as an HTTP line."""
-    from integrations.channels import adapter_for
-
     if integration.status == Integration.Status.DISCONNECTED:
         raise Conflict("This store is disconnected.", code="integration_disconnected")
     now = timezone.now()
     try:
         adapter = adapter_for(integration.channel, dict(integration.credentials),
-                              budget_key=f"integration:{integration.pk}",
+                              budget_key=budget_key_for(integration),
                               on_credentials_changed=_credentials_saver(merchant, integration.pk), interactive=True)
         report = adapter.test_connection()
     except ExternalError as exc:
@@ -316,8 +315,6 @@ def credentials_test(*, merchant: Merchant, channel: str, credentials: dict[str,
     """Test credentials a merchant typed before anything is stored (the connect page's "Test connection"):
     the form is checked as integration_create checks it, then the channel is asked who we are, once and
     briefly, and a refusal is told in the package's words. Nothing is written; a refresh the channel hands back is dropped with the unsaved credentials."""
-    from integrations.channels import adapter_for
-
     if not isinstance(channel, str) or channel not in channel_packages:
         raise _fields_error("Unknown channel.", {"channel": ["Choose a registered channel."]})
     cleaned = _clean_credentials(channel, credentials)

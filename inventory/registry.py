@@ -35,8 +35,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.core.exceptions import ImproperlyConfigured
-
 from core.registry import Registry
 
 
@@ -100,11 +98,7 @@ def availability_consumer_register(name: str, description: str = "", *,
 
 def low_stock_notifier() -> LowStockNotifier | None:
     """The registered notifier, or None for inventory's own email to the owners."""
-    found = low_stock_notifiers.items()
-    if len(found) > 1:
-        raise ImproperlyConfigured(f"Only one app may decide who hears about low stock; registered: "
-                                   f"{', '.join(name for name, _ in found)}")
-    return found[0][1] if found else None
+    return low_stock_notifiers.only("decide who hears about low stock")
 
 
 @dataclass(frozen=True)
@@ -123,8 +117,4 @@ def alias_stores_register(name: str, *, key: Callable, store_of: Callable, exist
 
 def alias_stores_get() -> AliasStores | None:
     """The registered store vocabulary, or None (aliases are then merchant-wide only)."""
-    found = alias_stores.items()
-    if len(found) > 1:
-        raise ImproperlyConfigured(f"Only one app may name stores to SKU aliases; registered: "
-                                   f"{', '.join(name for name, _ in found)}")
-    return found[0][1] if found else None
+    return alias_stores.only("name stores to SKU aliases")

@@ -209,9 +209,13 @@ def _job_claim(*, merchant: Merchant, job_id: int, kind: str | None) -> WorkerJo
     if job.status in (WorkerJob.Status.SUCCEEDED, WorkerJob.Status.DEAD):
         return "already-done"
     now = timezone.now()
+    # A running job is free once its lease lapsed, or once the sweeper marked it stalled: the sweeper moves
+    # the lease ahead when it sends the task again (so the next sweep leaves it alone), and that re-sent
+    # task is the one meant to take it.
     free = Q(status__in=(WorkerJob.Status.QUEUED, WorkerJob.Status.FAILED)) | Q(
         status=WorkerJob.Status.RUNNING, lease_expires_at__lte=now) | Q(
-        status=WorkerJob.Status.RUNNING, lease_expires_at__isnull=True)
+        status=WorkerJob.Status.RUNNING, lease_expires_at__isnull=True) | Q(
+        status=WorkerJob.Status.RUNNING, stalled_at__isnull=False)
     claimed = WorkerJob.objects.filter(free, merchant=merchant, pk=job.pk).update(
         status=WorkerJob.Status.RUNNING, attempts=F("attempts") + 1, started_at=now, updated_at=now,
         stalled_at=None, lease_expires_at=now + timedelta(seconds=lease_seconds()))

@@ -44,6 +44,7 @@ from core.outbox import claim_due
 from core.receivers import KINDS, Delivery, PermanentFailure, webhook_receiver_get, webhook_receivers
 from integrations.models import Integration
 from labels.models import CarrierAccount
+from notifications.services import notification_integration_failure
 from webhooks.models import WebhookEndpoint, WebhookEvent
 
 logger = logging.getLogger(__name__)
@@ -337,8 +338,6 @@ def _claim(merchant: Merchant, event_id: int, now: datetime) -> tuple[WebhookEve
 
 
 def _dead(event: WebhookEvent, error: str) -> None:
-    from notifications.services import notification_integration_failure
-
     event.status, event.last_error, event.next_attempt_at = Status.DEAD, error[:ERROR_MAX], None
     event.save(update_fields=["status", "last_error", "next_attempt_at"])
     logger.error("webhooks.event.dead", extra={"merchant_id": event.merchant_id, "event_id": event.pk,

@@ -6,28 +6,23 @@ from celery import shared_task
 
 from accounts.models import Merchant
 from accounts.tasks import TenantTask
+from webhooks.services import webhook_event_process, webhook_events_dispatch, webhook_events_prune
 
 
 # No Celery retry: attempts and their times live on the row (next_attempt_at), the dispatcher re-sends.
 @shared_task(base=TenantTask, name="webhooks.event_process", max_retries=0)
 def event_process_task(*, merchant: Merchant, event_id: int) -> str:
-    from webhooks.services import webhook_event_process
-
     return webhook_event_process(merchant=merchant, event_id=event_id)
 
 
 @shared_task(name="webhooks.events_dispatch")
 def events_dispatch() -> int:
     """Beat, every 30 s: retries that are due and events stranded past their lease."""
-    from webhooks.services import webhook_events_dispatch
-
     return webhook_events_dispatch()
 
 
 @shared_task(name="webhooks.events_prune")
 def events_prune() -> str:
     """Beat, hourly: old processed bodies, then old rows."""
-    from webhooks.services import webhook_events_prune
-
     result = webhook_events_prune()
     return f"ok bodies={result['bodies_pruned']} rows={result['rows_deleted']}"

@@ -14,9 +14,10 @@ from django.utils import timezone
 
 from accounts.models import Merchant
 from core.http import AuthFailed, ExternalError, Throttled, Transient
-from integrations.channels import adapter_for
+from integrations.channels import adapter_for, budget_key_for
 from integrations.channels.base import ChannelAdapter
 from integrations.models import Integration
+from notifications.services import notification_integration_failure
 
 logger = logging.getLogger("integrations.sync")
 
@@ -47,7 +48,7 @@ class ChannelSession:
         self._reloaded = False
 
     def _build(self, credentials: dict) -> ChannelAdapter:
-        return adapter_for(self.integration.channel, credentials, budget_key=f"integration:{self.integration.pk}",
+        return adapter_for(self.integration.channel, credentials, budget_key=budget_key_for(self.integration),
                            on_credentials_changed=_credentials_saver(self.merchant, self.integration.pk))
 
     def call(self, operation: Callable[[ChannelAdapter], T]) -> T:
@@ -109,8 +110,6 @@ def integration_needs_reconnect(*, merchant: Merchant, integration: Integration,
                                 at: datetime | None = None) -> bool:
     """The channel refused our credentials for good: stop syncing this store and email the merchant.
     Only the run that moves it from active sends the email, so many failing workers send one."""
-    from notifications.services import notification_integration_failure
-
     at = at or timezone.now()
     moved = Integration.objects.filter(merchant=merchant, pk=integration.pk,
                                        status=Integration.Status.ACTIVE).update(

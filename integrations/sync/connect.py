@@ -20,12 +20,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Merchant
+from accounts.tenancy import unscoped
 from core.errors import ValidationFailed
 from core.http import AuthFailed, ExternalError
 from core.receivers import webhook_path
 from integrations.channels.base import ChannelListing
 from integrations.listings import listings_auto_matched
 from integrations.models import Integration, Listing
+from integrations.registry import channel_packages
+from integrations.selectors import integration_doctor
 from integrations.sync.common import (
     RETRYABLE,
     ChannelSession,
@@ -34,11 +37,12 @@ from integrations.sync.common import (
     sync_failed,
     sync_succeeded,
 )
-from integrations.sync.stock import quantities_seen
+from integrations.sync.stock import listings_push, quantities_seen
 from inventory.selectors import product_match_skus, sku_key
 from jobs.models import WorkerJob
 from jobs.services import JobRun, JobStopped, job_progress, job_run
 from orders.channels import store_key
+from orders.services import order_ingest
 
 logger = logging.getLogger("integrations.sync")
 
@@ -170,8 +174,6 @@ def orders_step(*, merchant: Merchant, integration: Integration, session: Channe
                 job: WorkerJob | None = None) -> dict:
     """Orders updated since the checkpoint (the first time: the last `backfill_days`), page by page, each
     through order_ingest; after each page the cursor and the newest updatedAt are saved."""
-    from orders.services import order_ingest
-
     cp = integration.checkpoints
     since = _parse(cp.get("orders_since"))
     if since is None:
@@ -224,8 +226,6 @@ def stock_step(*, merchant: Merchant, integration: Integration, session: Channel
                job: WorkerJob | None = None) -> dict:
     """"Sync now" also pushes every matched listing whose quantity differs from ours (e.g. after the
     location was mapped or the push rules changed, which mark nothing in inventory)."""
-    from integrations.sync.stock import listings_push
-
     result = listings_push(merchant=merchant, integration=integration)
     return {"stock_pushed": result["pushed"], "stock_failed": result["failed"]}
 
@@ -275,8 +275,6 @@ def integration_job_run(*, merchant: Merchant, integration_id: int, job_id: int,
             raise JobStopped(error, outcome=outcome, retryable=isinstance(exc, RETRYABLE)) from exc
         sync_succeeded(merchant=merchant, integration=integration)
         integration_poll_schedule(merchant=merchant, integration=integration)
-        from integrations.selectors import integration_doctor
-
         result["findings"] = [f.code for f in integration_doctor(merchant=merchant, integration=integration)]
         return result
 
@@ -325,8 +323,6 @@ def integration_webhooks_remove(*, merchant: Merchant, integration_id: int) -> s
 def integration_poll_schedule(*, merchant: Merchant, integration: Integration) -> datetime:
     """When this integration is polled next: its channel's interval, jittered ±20% so many stores
     connected at once spread out."""
-    from integrations.registry import channel_packages
-
     package = channel_packages.get(integration.channel)
     interval = float(getattr(getattr(package, "adapter", None), "poll_interval_seconds", DEFAULT_POLL_SECONDS))
     when = timezone.now() + timedelta(seconds=interval * random.uniform(1 - POLL_JITTER, 1 + POLL_JITTER))  # noqa: S311
@@ -337,8 +333,6 @@ def integration_poll_schedule(*, merchant: Merchant, integration: Integration) -
 def integrations_due_for_poll(*, now: datetime | None = None) -> list[tuple[int, int]]:
     """(merchant id, integration id) of active integrations whose next poll is due; the beat fan-out
     schedules the next one before enqueuing, so a slow poll is not enqueued twice."""
-    from accounts.tenancy import unscoped
-
     now = now or timezone.now()
     with unscoped("beat fan-out: integrations due for a poll"):
         rows = list(Integration.objects.filter(status=Integration.Status.ACTIVE)

@@ -14,17 +14,24 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from celery import current_app
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Merchant
+from core.enqueue import enqueue_now
 from core.http import AuthFailed, ExternalError
 from integrations.channels.base import PushResult, QuantityPush
 from integrations.listings import integration_location_ids
 from integrations.models import Integration, Listing
 from integrations.registry import channel_packages
+from integrations.sync.common import RETRYABLE, ChannelSession, sync_failed, sync_succeeded
+from inventory import services as inventory_services
+from inventory.selectors import (
+    availability_pending_merchant_ids,
+    products_available,
+    products_without_stock_history,
+)
 
 logger = logging.getLogger("integrations.sync")
 
@@ -66,14 +73,8 @@ def stock_push_schedule(merchant_id: int) -> bool:
     key = DEBOUNCE_KEY.format(merchant_id=merchant_id)
     if not cache.add(key, 1, timeout=int(DEBOUNCE_SECONDS * 30) or 30):
         return False
-    app = current_app
-    kwargs = {"merchant_id": merchant_id}
-    if app.conf.task_always_eager:
-        if PUSH_TASK not in app.tasks:
-            app.loader.import_default_modules()
-        app.tasks[PUSH_TASK].apply_async(kwargs=kwargs)
-    else:
-        app.send_task(PUSH_TASK, kwargs=kwargs, countdown=DEBOUNCE_SECONDS)
+    # A lost send (the broker down) is logged by core.enqueue; the beat fan-out pushes the marks later.
+    enqueue_now(PUSH_TASK, countdown=DEBOUNCE_SECONDS, merchant_id=merchant_id)
     return True
 
 
@@ -84,8 +85,6 @@ def stock_push(*, merchant: Merchant, limit: int = MARKS_PER_RUN) -> dict[str, i
     """Take the merchant's marks and push the changed quantities of their listings on every active
     integration. Marks are acknowledged unless a channel was throttled or down: then they come back
     when their lease runs out and the beat fan-out pushes again."""
-    from inventory import services as inventory_services
-
     cache.delete(DEBOUNCE_KEY.format(merchant_id=merchant.pk))  # changes from now on schedule another push
     marks = inventory_services.availability_take(merchant=merchant, consumer=CONSUMER, limit=limit)
     product_ids = {m.product_id for m in marks}
@@ -106,9 +105,6 @@ def listings_push(*, merchant: Merchant, integration: Integration, product_ids: 
                   ) -> dict[str, int]:
     """Push the integration's listings of `product_ids` (all matched listings when None) whose computed
     quantity differs from what the channel holds; one adapter bulk call, one result per listing."""
-    from integrations.sync.common import RETRYABLE, ChannelSession, sync_failed, sync_succeeded
-    from inventory.selectors import products_available, products_without_stock_history
-
     current = Integration.objects.filter(merchant=merchant, pk=integration.pk).values_list("status", flat=True).first()
     location = integration.settings.get("location_external_id") or ""
     package = channel_packages.get(integration.channel)
@@ -202,6 +198,10 @@ def _results_apply(merchant: Merchant, listings: list[Listing], quantities: list
                 listing.channel_quantity = result.channel_quantity
             bad.append(listing)
     with transaction.atomic():
+        # One lock of every row written, in id order, before the three updates: two pushes of one store
+        # (a rule change's push beside the marks' push) would otherwise lock them in opposite orders.
+        list(Listing.objects.select_for_update(of=("self",)).filter(merchant=merchant, pk__in=[
+            lst.pk for lst in listings]).order_by("id").values_list("pk", flat=True))
         Listing.objects.bulk_update(ok, ["last_pushed_quantity", "last_pushed_at", "channel_quantity", "error",
                                          "error_at", "push_pending_ref", "push_pending_quantity", "first_push_from",
                                          "first_push_to", "first_pushed_at", "updated_at"],
@@ -216,8 +216,6 @@ def _results_apply(merchant: Merchant, listings: list[Listing], quantities: list
 def pushes_pending_read(*, merchant: Merchant, integration: Integration) -> dict[str, int]:
     """Ask the channel how the pushes it took for later (a feed) went, and record what it has decided;
     a listing still pending is not pushed again until it is decided. Throttled or down: "retry"."""
-    from integrations.sync.common import RETRYABLE, ChannelSession, sync_failed
-
     listings = list(Listing.objects.filter(merchant=merchant, integration=integration)
                     .exclude(push_pending_ref="").order_by("id"))
     if not listings:
@@ -260,8 +258,6 @@ def channel_ref_quantity_seen(*, merchant: Merchant, integration: Integration, c
 
 def quantities_seen(*, merchant: Merchant, integration: Integration, quantities: dict[str, int]) -> dict[str, str]:
     """listing_channel_quantity_seen for many listings at once (a page of listings)."""
-    from inventory import services as inventory_services
-
     if not quantities:
         return {}
     outcome: dict[str, str] = {}
@@ -315,8 +311,6 @@ def _count_drift(merchant: Merchant, integration: Integration, count: int) -> No
 
 def stock_push_due_merchant_ids() -> list[int]:
     """Merchants with marks waiting for the channels consumer: the beat fan-out's safety net."""
-    from inventory.selectors import availability_pending_merchant_ids
-
     return availability_pending_merchant_ids(consumer=CONSUMER)
 
 

@@ -21,6 +21,13 @@ from integrations.channels.base import TrackingPush
 from integrations.models import Integration
 from integrations.sync.common import RETRYABLE, ChannelSession, sync_failed, sync_succeeded
 from orders.models import Order, OrderStatus, Shipment, ShipmentLine, TrackingOutbox
+from orders.selectors.tracking import tracking_outbox_due_merchant_ids
+from orders.services.tracking import (
+    tracking_outbox_claim,
+    tracking_outbox_done,
+    tracking_outbox_give_up,
+    tracking_outbox_retry,
+)
 
 logger = logging.getLogger("integrations.sync")
 
@@ -68,13 +75,6 @@ def tracking_push(*, merchant: Merchant, limit: int = 100) -> dict[str, int]:
     """Push the merchant's due tracking rows. Throttled/down → due again after the backoff; refused → kept
     with the channel's reason and not retried; refused credentials → the store needs reconnecting and
     its rows wait."""
-    from orders.services.tracking import (
-        tracking_outbox_claim,
-        tracking_outbox_done,
-        tracking_outbox_give_up,
-        tracking_outbox_retry,
-    )
-
     cache.delete(PENDING_KEY.format(merchant_id=merchant.pk))  # rows written from now on schedule another push
     rows = tracking_outbox_claim(merchant=merchant, limit=limit)
     sessions: dict[int, ChannelSession] = {}
@@ -116,6 +116,4 @@ def tracking_push(*, merchant: Merchant, limit: int = 100) -> dict[str, int]:
 
 
 def tracking_push_due_merchant_ids() -> list[int]:
-    from orders.selectors.tracking import tracking_outbox_due_merchant_ids
-
     return tracking_outbox_due_merchant_ids()

@@ -69,3 +69,17 @@ def test_only_one_app_may_decide_who_hears_about_low_stock():
         with low_stock_notifiers.registered("other", second), pytest.raises(ImproperlyConfigured) as err:
             low_stock_notifier()
     assert str(err.value) == "Only one app may decide who hears about low stock; registered: notifications, other"
+
+
+def test_only_one_app_may_name_stores_to_sku_aliases():
+    from django.core.exceptions import ImproperlyConfigured
+
+    from inventory.registry import AliasStores, alias_stores, alias_stores_get
+
+    one = AliasStores(key=str, store_of=lambda key: None, exists=lambda merchant, pk: False)
+    two = AliasStores(key=repr, store_of=lambda key: None, exists=lambda merchant, pk: False)
+    with alias_stores.registered("zz-first", one):
+        names = ", ".join(alias_stores)
+        with alias_stores.registered("zz-second", two), pytest.raises(ImproperlyConfigured) as err:
+            alias_stores_get()
+    assert str(err.value) == f"Only one app may name stores to SKU aliases; registered: {names}, zz-second"

@@ -113,3 +113,55 @@ def test_both_endpoints_are_in_the_schema(client):
 
     assert "post" in paths["/api/v1/integrations/{id}/listings/{listing_id}/create-product/"]
     assert "post" in paths["/api/v1/integrations/{id}/listings/import/"]
+
+
+def test_the_import_job_runs_once_at_a_time_and_the_sweeper_can_send_it_again(merchant_a,
+                                                                              django_capture_on_commit_callbacks):
+    from integrations.listings import listings_import_run, listings_import_start
+    from jobs import services as job_services
+
+    store = _store(merchant_a)
+    mug = _listing(merchant_a, store, "1", "MUG", quantity=4)
+    with tenant_scope(merchant_a.merchant):
+        # Given: the import job, whose send is remembered for the sweeper, taken by a first worker (lease live)
+        with django_capture_on_commit_callbacks(execute=False):
+            job = listings_import_start(merchant=merchant_a.merchant, actor=merchant_a.user, integration=store,
+                                        listing_ids=[mug.pk])
+        assert (job.task_name, job.task_kwargs) == ("integrations.listings_import", {"job_id": job.pk})
+        job_services.job_start(job=job)
+        # When: a second delivery of the task arrives meanwhile
+        second = listings_import_run(merchant=merchant_a.merchant, job_id=job.pk)
+        # Then: it leaves the job to the first worker: no product made twice, no listing touched
+        assert second == "running"
+        assert not Product.objects.filter(sku="MUG").exists()
+        assert Listing.objects.get(pk=mug.pk).product_id is None
+
+
+def test_a_listing_whose_sku_is_the_stores_own_alias_is_mapped_by_the_import_and_by_hand(
+        merchant_a, django_capture_on_commit_callbacks):
+    from inventory import services as inventory_services
+    from orders.channels import store_key
+
+    # Given: the store's SKU "blue-mug-shop" remembered as an alias of our MUG for this store only
+    store = _store(merchant_a)
+    with tenant_scope(merchant_a.merchant):
+        mug = make_product(merchant_a.merchant, "MUG", on_hand=3)
+        inventory_services.sku_alias_remember(merchant=merchant_a.merchant, sku="blue-mug-shop", product=mug,
+                                              actor=merchant_a.user, store_key=store_key(store.pk))
+    imported = _listing(merchant_a, store, "1", "blue-mug-shop", quantity=4)
+    by_hand = _listing(merchant_a, store, "2", "other-sku", quantity=4)
+
+    # When: the import takes the first listing, and the merchant maps the second by typing the alias
+    with django_capture_on_commit_callbacks(execute=True):
+        job = merchant_a.api.post(f"/api/v1/integrations/{store.pk}/listings/import/",
+                                  {"listing_ids": [imported.pk]}, format="json")
+    mapped = merchant_a.api.post(f"/api/v1/integrations/{store.pk}/listings/{by_hand.pk}/map/",
+                                 {"sku": "BLUE-MUG-SHOP"}, format="json")
+
+    # Then: both point at MUG, found through the store's alias as the listing import itself finds it
+    assert job.status_code == 202 and mapped.status_code == 200, (job.content, mapped.content)
+    with tenant_scope(merchant_a.merchant):
+        result = WorkerJob.objects.get(pk=job.json()["job"]).result
+        assert (result["mapped"], result["failed"], result["created"]) == (1, 0, 0)
+        assert dict(Listing.objects.filter(integration=store).values_list("external_id", "product__sku")) == {
+            "1": "MUG", "2": "MUG"}

@@ -149,3 +149,24 @@ def test_job_run_owns_the_terminal_states_and_a_live_lease_keeps_a_second_delive
     assert (rows[crash.pk].status, rows[crash.pk].last_error) == ("dead", "RuntimeError('disk full')")
     assert (rows[busy.pk].status, rows[busy.pk].attempts) == ("running", 1)
     assert timezone.now() < rows[busy.pk].lease_expires_at
+
+
+@pytest.mark.django_db
+def test_the_task_the_sweeper_sends_again_for_a_stalled_job_runs_it(merchant_a, django_capture_on_commit_callbacks):
+    # Given: a job whose first worker was killed after starting it (its lease lapsed unrenewed)
+    with tenant_scope(merchant_a.merchant):
+        job = services.job_create(merchant=merchant_a.merchant, kind="tests.probe", task_name="tests.jobs_probe",
+                                  task_kwargs={"note": "x"}, max_attempts=3)
+        job = services.job_start(job=job)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.jobs_sweep(now=job.lease_expires_at + timedelta(seconds=1)) == {"resent": 1, "dead": 0}
+    # When: the task sent again reaches a worker (the sweeper gave the job a new lease meanwhile)
+    with tenant_scope(merchant_a.merchant):
+        outcome = services.job_run(merchant=merchant_a.merchant, job_id=job.pk, body=lambda run: {"done": True})
+        row = WorkerJob.objects.get(pk=job.pk)
+    # Then: it runs the job as its second attempt, instead of taking the sweeper's lease for a live worker's
+    assert outcome == "ok"
+    assert (row.status, row.attempts, row.result, row.stalled_at) == ("succeeded", 2, {"done": True}, None)
+    # and a second delivery of the same re-send finds it done
+    with tenant_scope(merchant_a.merchant):
+        assert services.job_run(merchant=merchant_a.merchant, job_id=job.pk, body=lambda run: {}) == "already-done"

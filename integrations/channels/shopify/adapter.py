@@ -50,32 +50,25 @@ WEBHOOKS_PER_PAGE = 100
 
 _MONEY = "shopMoney { amount currencyCode }"
 _LINE_FIELDS = f"id sku name quantity originalUnitPriceSet {{ {_MONEY} }}"
+# What we read of an order, in the page of orders and in one order alike.
+_ORDER_FIELDS = f"""
+      id legacyResourceId name email createdAt updatedAt cancelledAt
+      displayFinancialStatus displayFulfillmentStatus currencyCode
+      totalPriceSet {{ {_MONEY} }} subtotalPriceSet {{ {_MONEY} }}
+      totalTaxSet {{ {_MONEY} }} totalShippingPriceSet {{ {_MONEY} }}
+      customer {{ firstName lastName email }}
+      shippingLine {{ title code source }}
+      shippingAddress {{ name firstName lastName company address1 address2 city province provinceCode zip countryCodeV2 phone }}
+      lineItems(first: {LINES_PER_ORDER}) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ {_LINE_FIELDS} }} }}
+"""
 ORDERS_QUERY = f"""query SwitchboardOrders($first: Int!, $after: String, $q: String) {{
   orders(first: $first, after: $after, query: $q, sortKey: UPDATED_AT) {{
     pageInfo {{ hasNextPage endCursor }}
-    nodes {{
-      id legacyResourceId name email createdAt updatedAt cancelledAt
-      displayFinancialStatus displayFulfillmentStatus currencyCode
-      totalPriceSet {{ {_MONEY} }} subtotalPriceSet {{ {_MONEY} }}
-      totalTaxSet {{ {_MONEY} }} totalShippingPriceSet {{ {_MONEY} }}
-      customer {{ firstName lastName email }}
-      shippingLine {{ title code source }}
-      shippingAddress {{ name firstName lastName company address1 address2 city province provinceCode zip countryCodeV2 phone }}
-      lineItems(first: {LINES_PER_ORDER}) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ {_LINE_FIELDS} }} }}
-    }}
+    nodes {{{_ORDER_FIELDS}    }}
   }}
 }}"""
 ORDER_QUERY = f"""query SwitchboardOrder($id: ID!) {{
-  order(id: $id) {{
-      id legacyResourceId name email createdAt updatedAt cancelledAt
-      displayFinancialStatus displayFulfillmentStatus currencyCode
-      totalPriceSet {{ {_MONEY} }} subtotalPriceSet {{ {_MONEY} }}
-      totalTaxSet {{ {_MONEY} }} totalShippingPriceSet {{ {_MONEY} }}
-      customer {{ firstName lastName email }}
-      shippingLine {{ title code source }}
-      shippingAddress {{ name firstName lastName company address1 address2 city province provinceCode zip countryCodeV2 phone }}
-      lineItems(first: {LINES_PER_ORDER}) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ {_LINE_FIELDS} }} }}
-  }}
+  order(id: $id) {{{_ORDER_FIELDS}  }}
 }}"""
 ORDER_LINES_QUERY = f"""query SwitchboardOrderLines($id: ID!, $after: String) {{
   order(id: $id) {{

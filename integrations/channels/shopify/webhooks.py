@@ -37,6 +37,10 @@ from integrations.channels.shopify.mapping import (
     order_from_rest,
 )
 from integrations.models import Integration
+from integrations.services import integration_uninstalled
+from integrations.sync import channel_ref_quantity_seen, listings_upsert
+from orders.services import order_ingest
+from orders.services.privacy import customer_orders_find, orders_customer_redact
 
 ROTATION_GRACE = timedelta(hours=1)
 COMPLIANCE_TOPICS = frozenset({"customers/data_request", "customers/redact", "shop/redact"})
@@ -133,8 +137,6 @@ def _same_shop(integration: Integration, payload: Mapping[str, Any], key: str, t
 
 
 def _order(*, merchant: Merchant, owner: Integration, payload: Any, headers: Mapping[str, str]) -> dict:
-    from orders.services import order_ingest
-
     topic = headers.get("X-Shopify-Topic") or "orders/*"
     _expect(payload, topic, required={"id": (int, str)}, any_of=_ORDER_KEYS,
             foreign=(*_PRODUCT_KEYS, "shop_domain", "myshopify_domain", "inventory_item_id"))
@@ -147,8 +149,6 @@ def _order(*, merchant: Merchant, owner: Integration, payload: Any, headers: Map
 
 
 def _product(*, merchant: Merchant, owner: Integration, payload: Any, headers: Mapping[str, str]) -> dict:
-    from integrations.sync import listings_upsert
-
     topic = headers.get("X-Shopify-Topic") or "products/*"
     _expect(payload, topic, required={"id": (int, str), "variants": list},
             foreign=(*_ORDER_KEYS, "shop_domain", "myshopify_domain"))
@@ -162,8 +162,6 @@ def _product(*, merchant: Merchant, owner: Integration, payload: Any, headers: M
 
 def _inventory_level(*, merchant: Merchant, owner: Integration, payload: Any,
                      headers: Mapping[str, str]) -> dict:
-    from integrations.sync import channel_ref_quantity_seen
-
     _expect(payload, "inventory_levels/update", required={"inventory_item_id": (int, str), "location_id": (int, str)},
             foreign=(*_ORDER_KEYS, *_PRODUCT_KEYS, "shop_domain"))
     location = gid_number(payload.get("location_id"))
@@ -182,8 +180,6 @@ def _inventory_level(*, merchant: Merchant, owner: Integration, payload: Any,
 def _uninstalled(*, merchant: Merchant, owner: Integration, payload: Any, headers: Mapping[str, str]) -> dict:
     """The body is the shop resource (§1.9.5): its id and its myshopify.com domain (`myshopify_domain`, else
     `domain`), which must be this store's."""
-    from integrations.services import integration_uninstalled
-
     shop = _expect(payload, "app/uninstalled", required={"id": (int, str)}, any_of=("myshopify_domain", "domain"),
                    foreign=(*_ORDER_KEYS, *_PRODUCT_KEYS, *_CUSTOMER_KEYS, "inventory_item_id", "shop_domain"))
     _same_shop(owner, shop, "myshopify_domain" if shop.get("myshopify_domain") else "domain", "app/uninstalled")
@@ -209,8 +205,6 @@ def _customer(payload: Mapping[str, Any]) -> tuple[str, list[str]]:
 
 
 def _data_request(*, merchant: Merchant, owner: Integration, payload: Any, headers: Mapping[str, str]) -> dict:
-    from orders.services.privacy import customer_orders_find
-
     body = _compliance(payload, "customers/data_request", owner,
                        required={"customer": Mapping, "orders_requested": list, "data_request": Mapping},
                        foreign=("orders_to_redact",))
@@ -221,8 +215,6 @@ def _data_request(*, merchant: Merchant, owner: Integration, payload: Any, heade
 
 def _customer_redact(*, merchant: Merchant, owner: Integration, payload: Any,
                      headers: Mapping[str, str]) -> dict:
-    from orders.services.privacy import orders_customer_redact
-
     body = _compliance(payload, "customers/redact", owner,
                        required={"customer": Mapping, "orders_to_redact": list},
                        foreign=("orders_requested", "data_request"))
@@ -233,8 +225,6 @@ def _customer_redact(*, merchant: Merchant, owner: Integration, payload: Any,
 
 def _shop_redact(*, merchant: Merchant, owner: Integration, payload: Any, headers: Mapping[str, str]) -> dict:
     """Everyone's data in this store: only for a body that is exactly a shop/redact (no customer in it)."""
-    from orders.services.privacy import orders_customer_redact
-
     _compliance(payload, "shop/redact", owner, required={}, foreign=_CUSTOMER_KEYS)
     redacted = orders_customer_redact(merchant=merchant, integration_id=owner.pk, everyone=True)
     return {"action": "shop-redacted", "order_ids": redacted}

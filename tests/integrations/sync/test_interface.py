@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from integrations.channels.base import ChannelAdapter, PushResult, QuantityPush
 from integrations.models import Listing
@@ -146,3 +148,58 @@ def test_a_channel_without_locations_needs_no_location_mapped(scope_a, feed_chan
 
     assert "location_not_mapped" not in [f.code for f in integration_doctor(merchant=m, integration=feedy)]
     assert "location_not_mapped" in [f.code for f in integration_doctor(merchant=m, integration=shop)]
+
+
+@dataclass
+class _SplitAdapter(_FeedAdapter):
+    """Refuses the first listing of a push and takes the rest, at once."""
+
+    def push_quantities(self, items):
+        return [PushResult(i.listing_external_id, ok=n > 0, error="" if n else "refused")
+                for n, i in enumerate(items)]
+
+
+def test_a_pushs_results_lock_their_listings_once_in_id_order_before_writing(scope_a):
+    # given two listings whose push the channel answers one refused (the lower id) and one taken
+    m = scope_a.merchant
+    package = ChannelPackage(slug="splity", label="Splity", colour="#000000", summary="", adapter=_SplitAdapter)
+    with channel_packages.registered("splity", package):
+        integration = make_integration(m, channel="splity", credentials={})
+        for sku, external_id in (("SPLIT-1", "L1"), ("SPLIT-2", "L2")):
+            Listing.objects.create(merchant=m, integration=integration, external_id=external_id, sku=sku,
+                                   product=make_product(m, sku, on_hand=5))
+        ids = sorted(Listing.objects.filter(merchant=m).values_list("pk", flat=True))
+
+        # when the push records the results
+        with CaptureQueriesContext(connection) as queries:
+            outcome = listings_push(merchant=m, integration=integration)
+
+    # then the rows are locked in one id-ordered SELECT ... FOR UPDATE before the first write to them (two
+    # pushes of one store writing "taken" then "refused" rows would otherwise lock them in opposite orders)
+    assert (outcome["pushed"], outcome["failed"]) == (1, 1)
+    listing_sql = [q["sql"] for q in queries.captured_queries if '"integrations_listing"' in q["sql"]]
+    first_write = next(i for i, sql in enumerate(listing_sql) if sql.startswith("UPDATE"))
+    lock = listing_sql[first_write - 1]
+    assert lock.startswith("SELECT") and 'ORDER BY "integrations_listing"."id" ASC FOR UPDATE' in lock
+    assert all(str(pk) in lock for pk in ids)
+
+
+def test_the_package_names_the_request_budget_one_sellers_stores_share_one(scope_a):
+    # given a channel whose limits belong to the seller (its stores' account_ref "<seller>:<marketplace>"),
+    # two of one seller's stores, one of another's, and a store of a channel that names no budget
+    from integrations.sync.common import ChannelSession
+
+    m = scope_a.merchant
+    shared = ChannelPackage(slug="selly", label="Selly", colour="#000000", summary="", adapter=_FeedAdapter,
+                            account_ref=lambda credentials: credentials["seller"],
+                            budget_account=lambda account_ref: account_ref.split(":", 1)[0])
+    with channel_packages.registered("selly", shared):
+        us, de, other = (make_integration(m, channel="selly", credentials={"seller": ref}, name=ref)
+                         for ref in ("S1:US", "S1:DE", "S2:US"))
+        shop = make_integration(m, name="Shop")
+
+        # when each store's adapter is made for a run
+        keys = [ChannelSession(merchant=m, integration=store).adapter.budget_key for store in (us, de, other, shop)]
+
+    # then the seller's stores draw on one budget, and a store of a channel that names none on its own
+    assert keys == ["selly:S1", "selly:S1", "selly:S2", f"integration:{shop.pk}"]
