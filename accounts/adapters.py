@@ -4,6 +4,7 @@ allauth wipes takes the API tokens issued under it along; the lockout says when 
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
 import time
@@ -13,6 +14,7 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context as allauth_context
 from allauth.core.internal import ratelimit
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 
@@ -82,6 +84,22 @@ class AccountAdapter(DefaultAccountAdapter):
             name = (form.cleaned_data.get("business_name") or "").strip() if form is not None else ""
             services.merchant_ensure_for_user(user=user, name=name or None)
         return user
+
+    def get_client_ip(self, request) -> str:
+        """The client's address for allauth's per-IP limits, counted as DRF counts it: REMOTE_ADDR with no
+        trusted proxy, else the address the outermost of our TRUSTED_PROXY_COUNT proxies wrote into
+        X-Forwarded-For. allauth raises ImproperlyConfigured (a 500) when the header holds fewer addresses
+        than proxies, which happens whenever a client reaches an inner proxy directly; then the first
+        address is the one the outermost proxy it passed wrote."""
+        proxies = int(getattr(settings, "ALLAUTH_TRUSTED_PROXY_COUNT", 0) or 0)
+        forwarded = [ip.strip() for ip in (request.META.get("HTTP_X_FORWARDED_FOR") or "").split(",") if ip.strip()]
+        if proxies > 0 and forwarded:
+            candidate = forwarded[-min(proxies, len(forwarded))]
+            try:
+                return str(ipaddress.ip_address(candidate))
+            except ValueError:  # not an address (a proxy that passed garbage through): the peer we see
+                pass
+        return request.META.get("REMOTE_ADDR") or super().get_client_ip(request)
 
     def pre_authenticate(self, request, **credentials):
         """allauth's lockout says "try again later"; say when."""

@@ -116,3 +116,17 @@ def test_someone_in_several_merchants_says_which_one_the_token_is_for(owner):
     assert unknown.status_code == 400
     assert (unknown.json()["error"]["code"], unknown.json()["error"]["details"]) == ("unknown_merchant",
                                                                                    {"merchants": merchants})
+
+
+def test_behind_two_proxies_a_request_that_skipped_one_is_counted_not_a_500(owner, settings):
+    # Given: the app runs behind two proxies, and a client reaches the inner one directly (one address
+    # in X-Forwarded-For where two proxies would have written two)
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 2
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 2}
+    # When: it fails ten times from "different" addresses, then tries again
+    failed = [_exchange(f"nobody{i}@shop.example", "guess", forwarded_for=f"198.51.100.{i}").status_code
+              for i in range(10)]
+    # Then: no 500 (allauth raised ImproperlyConfigured): each is answered, each counted as the address the
+    # proxy wrote, as DRF counts it
+    assert failed == [401] * 10
+    assert _exchange("owner@shop.example", PASSWORD, forwarded_for="198.51.100.200").status_code == 201
