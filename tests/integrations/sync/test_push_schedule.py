@@ -43,11 +43,16 @@ def test_a_push_scheduled_with_the_broker_down_is_logged_by_core_enqueue_not_rai
     cache.delete(DEBOUNCE_KEY.format(merchant_id=424242))
     logger, records = logging.getLogger("core.enqueue"), _Records()
     logger.addHandler(records)  # on the logger itself: another test's logging set-up may stop propagation
+    # ... or disable the logger or raise its level (a dictConfig run by an in-process Celery set-up)
+    saved_state = (logger.disabled, logger.level)
+    logger.disabled = False
+    logger.setLevel(logging.DEBUG)
     try:
         first = stock_push_schedule(424242)
         second = stock_push_schedule(424242)  # debounced: the first one's key stands
     finally:
         logger.removeHandler(records)
+        logger.disabled, logger.level = saved_state
         cache.delete(DEBOUNCE_KEY.format(merchant_id=424242))
     assert (first, second) == (True, False)
     assert records.messages == ["core.enqueue.send_failed"]
