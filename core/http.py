@@ -465,6 +465,22 @@ class HttpClient:
                         "duration_ms": duration_ms})
 
 
+def failure_words(label: str, exc: ExternalError, *, refused: str = "the credentials",
+                  rejection_detail: bool = False) -> str:
+    """The sentence a merchant reads when a channel's or carrier's call failed: the error family in words,
+    never an HTTP status line. `refused` names what an AuthFailed refused; `rejection_detail` appends the
+    outside party's own message to a Rejected (carriers' messages are written for people)."""
+    if isinstance(exc, AuthFailed):
+        return f"{label} refused {refused}."
+    if isinstance(exc, Throttled):
+        return f"{label} asked us to slow down; try again in a minute."
+    if isinstance(exc, Transient):
+        return f"{label} did not answer; try again in a moment."
+    if isinstance(exc, Rejected):
+        return f"{label}: {exc.message}" if rejection_detail else f"{label} refused the request."
+    return f"{label} could not be reached."
+
+
 def raise_for_status(response: requests.Response, what: str) -> None:
     """The error family for a non-success status; the body is not quoted (it may echo secrets). A redirect
     is `Rejected`: we never follow one (it could point anywhere, a private address included), and an API

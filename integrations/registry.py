@@ -21,7 +21,7 @@ from celery import current_app
 from django import forms
 from django.conf import settings
 
-from core.http import AuthFailed, ExternalError, Rejected, Throttled, Transient
+from core.http import ExternalError, failure_words
 from core.receivers import WebhookReceiver, webhook_receiver_register
 from core.registry import Registry
 from orders.channels import channel_register
@@ -69,19 +69,7 @@ def _no_account(credentials: Mapping[str, Any]) -> str:
 
 def error_words_default(label: str) -> Callable[[ExternalError], str]:
     """The sentence a merchant reads for a failed call, for a package that has no words of its own."""
-
-    def words(exc: ExternalError) -> str:
-        if isinstance(exc, AuthFailed):
-            return f"{label} refused the credentials."
-        if isinstance(exc, Throttled):
-            return f"{label} asked us to slow down; try again in a minute."
-        if isinstance(exc, Transient):
-            return f"{label} did not answer; try again in a moment."
-        if isinstance(exc, Rejected):
-            return f"{label} refused the request."
-        return f"{label} could not be reached."
-
-    return words
+    return lambda exc: failure_words(label, exc)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Any
 from django import forms
 
 from core.errors import ValidationFailed
-from core.http import AuthFailed, ExternalError, Rejected, Throttled, Transient
+from core.http import ExternalError, failure_words
 from core.receivers import WebhookReceiver, webhook_receiver_register
 from core.registry import Registry
 from labels.carriers.base import CarrierAdapter
@@ -52,18 +52,7 @@ def api_key_validate(credentials: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def error_words_default(label: str) -> Callable[[ExternalError], str]:
-    def words(exc: ExternalError) -> str:
-        if isinstance(exc, AuthFailed):
-            return f"{label} refused the API key."
-        if isinstance(exc, Throttled):
-            return f"{label} asked us to slow down; try again in a minute."
-        if isinstance(exc, Transient):
-            return f"{label} did not answer; try again in a moment."
-        if isinstance(exc, Rejected):
-            return f"{label}: {exc.message}"
-        return f"{label} could not be reached."
-
-    return words
+    return lambda exc: failure_words(label, exc, refused="the API key", rejection_detail=True)
 
 
 @dataclass(frozen=True)
