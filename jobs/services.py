@@ -113,30 +113,44 @@ def _own_transaction_open() -> bool:
     return any(not getattr(block, "_from_testcase", False) for block in blocks)
 
 
-def job_succeed(*, job: WorkerJob, result: dict[str, Any] | None = None) -> WorkerJob:
-    job.status = WorkerJob.Status.SUCCEEDED
-    job.result = result or {}
-    job.last_error = ""
-    job.finished_at = timezone.now()
-    job.lease_expires_at = job.stalled_at = None
+def job_succeed(*, job: WorkerJob, result: dict[str, Any] | None = None, attempt: int | None = None) -> WorkerJob:
+    """Record the result. With `attempt` (job_run passes the one it claimed) the write lands only while
+    that attempt still owns the job: a worker whose lease lapsed and whose job another attempt took must
+    not overwrite that attempt's state with its own late outcome."""
+    now = timezone.now()
+    fields: dict[str, Any] = {"status": WorkerJob.Status.SUCCEEDED, "result": result or {}, "last_error": "",
+                              "finished_at": now, "lease_expires_at": None, "stalled_at": None, "updated_at": now}
     if job.progress_total is not None:
-        job.progress_done = job.progress_total
-    job.save(update_fields=["status", "result", "last_error", "finished_at", "progress_done", "lease_expires_at",
-                            "stalled_at", "updated_at"])
-    return job
+        fields["progress_done"] = job.progress_total
+    return _job_finish(job=job, fields=fields, attempt=attempt)
 
 
-def job_fail(*, job: WorkerJob, error: str, retryable: bool = True) -> WorkerJob:
-    """Record a failed attempt; past max_attempts (or when it cannot recover) the job is dead."""
+def job_fail(*, job: WorkerJob, error: str, retryable: bool = True, attempt: int | None = None) -> WorkerJob:
+    """Record a failed attempt; past max_attempts (or when it cannot recover) the job is dead. `attempt`
+    as for job_succeed."""
     job.refresh_from_db(fields=["attempts", "max_attempts"])
     dead = not retryable or job.attempts >= job.max_attempts
-    job.status = WorkerJob.Status.DEAD if dead else WorkerJob.Status.FAILED
-    job.last_error = error[:4000]
-    job.finished_at = timezone.now() if dead else None
-    job.lease_expires_at = job.stalled_at = None  # a retry is Celery's (its countdown), not the sweeper's
+    now = timezone.now()
+    fields = {"status": WorkerJob.Status.DEAD if dead else WorkerJob.Status.FAILED, "last_error": error[:4000],
+              "finished_at": now if dead else None, "updated_at": now,
+              # a retry is Celery's (its countdown), not the sweeper's
+              "lease_expires_at": None, "stalled_at": None}
+    return _job_finish(job=job, fields=fields, attempt=attempt)
+
+
+def _job_finish(*, job: WorkerJob, fields: dict[str, Any], attempt: int | None) -> WorkerJob:
+    rows = WorkerJob.objects.filter(merchant_id=job.merchant_id, pk=job.pk)
+    if attempt is not None:
+        rows = rows.filter(status=WorkerJob.Status.RUNNING, attempts=attempt)
     with transaction.atomic():
-        job.save(update_fields=["status", "last_error", "finished_at", "lease_expires_at", "stalled_at",
-                                "updated_at"])
+        written = rows.update(**fields)
+    if not written:
+        logger.warning("jobs.job.superseded", extra={"job_id": job.pk, "attempt": attempt,
+                                                     "outcome": fields["status"]})
+        job.refresh_from_db()
+        return job
+    for name, value in fields.items():
+        setattr(job, name, value)
     return job
 
 
@@ -179,21 +193,21 @@ def job_run(*, merchant: Merchant, job_id: int, body: Callable[[JobRun], dict[st
     job = _job_claim(merchant=merchant, job_id=job_id, kind=kind)
     if isinstance(job, str):
         return job
-    run = JobRun(job)
+    run, attempt = JobRun(job), job.attempts
     with _lease_kept(job):
         try:
             result = body(run)
         except JobStopped as exc:
-            job_fail(job=job, error=exc.error, retryable=exc.retryable)
+            job_fail(job=job, error=exc.error, retryable=exc.retryable, attempt=attempt)
             if exc.retryable and exc.__cause__ is not None:
                 raise exc.__cause__ from None
             return exc.outcome
         except Exception as exc:  # noqa: BLE001 - recorded on the job instead of leaving it "running"
             logger.exception("jobs.job.crashed", extra={"merchant_id": merchant.pk, "job_id": job.pk,
                                                         "kind": job.kind})
-            job_fail(job=job, error=getattr(exc, "message", None) or repr(exc), retryable=False)
+            job_fail(job=job, error=getattr(exc, "message", None) or repr(exc), retryable=False, attempt=attempt)
             return "failed"
-    job_succeed(job=job, result=result)
+    job_succeed(job=job, result=result, attempt=attempt)
     return "ok"
 
 

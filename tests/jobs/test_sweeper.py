@@ -152,6 +152,31 @@ def test_job_run_owns_the_terminal_states_and_a_live_lease_keeps_a_second_delive
 
 
 @pytest.mark.django_db
+def test_a_late_outcome_of_an_attempt_whose_lease_lapsed_never_overwrites_the_attempt_that_took_over(merchant_a):
+    # Given: a job whose first worker is so slow that its lease lapses and a second delivery takes the job
+    with tenant_scope(merchant_a.merchant):
+        job = services.job_create(merchant=merchant_a.merchant, kind="tests.run")
+        inner: list[str] = []
+
+        def second(run):
+            return {"by": "second attempt"}
+
+        def first(run):
+            WorkerJob.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+            inner.append(services.job_run(merchant=merchant_a.merchant, job_id=job.pk, body=second))
+            return {"by": "first attempt"}
+
+        # When: the first attempt finishes after the second one did, then a crash reports late as well
+        outcome = services.job_run(merchant=merchant_a.merchant, job_id=job.pk, body=first)
+        row = WorkerJob.objects.get(pk=job.pk)
+        late_fail = services.job_fail(job=row, error="worker 1 timed out", retryable=False, attempt=1)
+    # Then: the second attempt's result stands, untouched by the first's success or its failure
+    assert (inner, outcome) == (["ok"], "ok")
+    assert (row.status, row.result, row.attempts) == ("succeeded", {"by": "second attempt"}, 2)
+    assert (late_fail.status, late_fail.last_error, late_fail.result) == ("succeeded", "", {"by": "second attempt"})
+
+
+@pytest.mark.django_db
 def test_the_task_the_sweeper_sends_again_for_a_stalled_job_runs_it(merchant_a, django_capture_on_commit_callbacks):
     # Given: a job whose first worker was killed after starting it (its lease lapsed unrenewed)
     with tenant_scope(merchant_a.merchant):
