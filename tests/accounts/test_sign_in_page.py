@@ -87,3 +87,19 @@ def test_the_wait_is_computed_from_the_configured_limit_and_the_oldest_counted_f
     assert lockout_message(30) == "Too many failed sign-in attempts. Try again in 1 minute."
     cache.set(cache_key, [now - 10, now - 100], 600)
     assert login_lockout_seconds(request, key=key) == 0
+
+
+@pytest.mark.django_db
+def test_with_the_shared_cache_down_signing_in_is_a_busy_page_not_a_500(client, settings):
+    # Given: the cache (Redis), where allauth counts failed sign-ins, refuses connections
+    User.objects.create_user("alice@a.example", "the-right-password-1")
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": "redis://127.0.0.1:9/0"}}
+    client.raise_request_exception = False
+    # When: someone signs in
+    response = client.post("/accounts/login/", {"login": "alice@a.example", "password": "the-right-password-1"})
+    # Then: 503 with Retry-After and words saying what happened, and nobody is signed in
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    assert "cannot be reached just now; try again shortly" in response.content.decode()
+    assert "_auth_user_id" not in client.session
