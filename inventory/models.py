@@ -53,6 +53,9 @@ class Product(TenantOwnedModel):
         indexes = [
             models.Index(fields=["merchant", "sku", "id"], name="inventory_product_sku_idx"),
             models.Index(fields=["merchant", "barcode"], name="inventory_product_barcode_idx"),
+            # The low-stock sweeper's read: only episodes still open, a handful of rows whatever the catalog.
+            models.Index(fields=["low_stock_since"], name="inventory_product_low_open_idx",
+                         condition=models.Q(low_stock_since__isnull=False)),
         ]
 
     def __str__(self) -> str:

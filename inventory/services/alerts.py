@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import defaultdict
+from datetime import datetime, timedelta
 
 from django.db import connection
 from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Merchant
+from accounts.tenancy import unscoped
 from core.enqueue import enqueue_on_commit
 from inventory.models import Product
 from inventory.registry import low_stock_notifier
@@ -17,6 +20,13 @@ from inventory.selectors import products_available
 from notifications.services import notification_send, notification_url
 
 logger = logging.getLogger(__name__)
+
+# The notify task is sent after the commit that made a product low; if that send is lost (the broker was
+# down), low_stock_sweep sends it again once the episode is this old and still un-notified.
+SWEEP_AFTER = timedelta(minutes=5)
+# Episodes older than this are not chased: the merchant sees them on the stock pages, and an email about
+# last week's low stock helps nobody.
+SWEEP_WITHIN = timedelta(days=1)
 
 
 def low_stock_evaluate(*, merchant: Merchant, available: dict[int, int]) -> None:
@@ -120,3 +130,28 @@ def _email_merchant(*, merchant: Merchant, products: list[Product], facts: list[
         context={"summary": summary, "products": facts, "url": notification_url("/inventory/")},
     )
     return "ok" if log else "not-queued"
+
+
+def low_stock_sweep(*, now: datetime | None = None, limit: int = 1000) -> int:
+    """Beat: send the notify task again for low-stock episodes nobody was told about (the send after the
+    commit that set `low_stock_since` was lost). Returns how many products were re-sent.
+
+    Safe to repeat: `low_stock_notify` claims each episode before it emails, so a task sent twice (the
+    original turning up late) emails once. Reads through the partial index on un-notified episodes.
+    """
+    now = now or timezone.now()
+    with unscoped("low-stock sweeper: every merchant's lost notify tasks"):
+        rows = list(
+            Product.objects.filter(low_stock_since__lte=now - SWEEP_AFTER, low_stock_since__gt=now - SWEEP_WITHIN,
+                                   merchant__is_active=True)
+            .filter(Q(low_stock_notified_at__isnull=True) | Q(low_stock_notified_at__lt=F("low_stock_since")))
+            .order_by("merchant_id", "pk").values_list("merchant_id", "pk")[:limit]
+        )
+    by_merchant: dict[int, list[int]] = defaultdict(list)
+    for merchant_id, pk in rows:
+        by_merchant[merchant_id].append(pk)
+    for merchant_id, product_ids in by_merchant.items():
+        enqueue_on_commit("inventory.low_stock_notify", merchant_id=merchant_id, product_ids=product_ids)
+    if rows:
+        logger.info("inventory.low_stock.sweep", extra={"resent": len(rows), "merchants": len(by_merchant)})
+    return len(rows)

@@ -117,3 +117,26 @@ def test_a_registered_notifier_replaces_the_email_and_keeps_the_debounce(merchan
     assert mail.outbox == []
     assert NOTIFIED == [(m.pk, [{"product_id": p.pk, "sku": "MUG-1", "title": "Product MUG-1", "available": 2,
                                  "threshold": 3}])]
+
+
+def test_a_low_stock_email_whose_task_was_lost_is_sent_by_the_sweeper_once(merchant_a):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        lost = make_product(m, "MUG-1", on_hand=2, low_stock_threshold=3)
+        stale = make_product(m, "OLD-1", on_hand=2, low_stock_threshold=3)
+        # Given: both went low, but the notify task sent after each commit never reached a worker
+        now = timezone.now()
+        Product.objects.filter(pk=lost.pk).update(low_stock_since=now, low_stock_notified_at=None)
+        Product.objects.filter(pk=stale.pk).update(low_stock_since=now - timedelta(days=2), low_stock_notified_at=None)
+        mail.outbox.clear()
+    # When: the sweeper runs before the grace period, after it, and again
+    early = services.low_stock_sweep(now=now + timedelta(minutes=1))
+    swept = services.low_stock_sweep(now=now + timedelta(minutes=6))
+    again = services.low_stock_sweep(now=now + timedelta(minutes=7))
+    # Then: one email for the recent episode only, and nothing re-sent once it went out
+    assert (early, swept, again) == (0, 1, 0)
+    assert [e.subject for e in mail.outbox] == ["Low stock: MUG-1 (2 left)"]
