@@ -2,8 +2,11 @@
 
 from django.db import migrations, models
 
+from core.migration_ops import AddIndexConcurrently
+
 
 class Migration(migrations.Migration):
+    atomic = False  # the index is built concurrently (core.migration_ops)
 
     dependencies = [
         ('accounts', '0003_invitation'),
@@ -11,7 +14,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddIndex(
+        AddIndexConcurrently(
             model_name='product',
             index=models.Index(condition=models.Q(('low_stock_since__isnull', False)), fields=['low_stock_since'], name='inventory_product_low_open_idx'),
         ),

@@ -3,8 +3,11 @@
 from django.conf import settings
 from django.db import migrations, models
 
+from core.migration_ops import AddIndexConcurrently
+
 
 class Migration(migrations.Migration):
+    atomic = False  # the index is built concurrently (core.migration_ops)
 
     dependencies = [
         ('accounts', '0003_invitation'),
@@ -33,7 +36,7 @@ class Migration(migrations.Migration):
             name='task_name',
             field=models.CharField(blank=True, max_length=100),
         ),
-        migrations.AddIndex(
+        AddIndexConcurrently(
             model_name='workerjob',
             index=models.Index(condition=models.Q(('status__in', ['queued', 'running'])), fields=['lease_expires_at'], name='jobs_workerjob_lease_idx'),
         ),

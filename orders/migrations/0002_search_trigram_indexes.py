@@ -16,7 +16,7 @@ def forwards(apps, schema_editor):
     schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     for col in COLUMNS:
         schema_editor.execute(
-            f"CREATE INDEX IF NOT EXISTS orders_order_{col}_trgm ON orders_order "
+            f"CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_order_{col}_trgm ON orders_order "
             f"USING gin ((UPPER({col}::text)) gin_trgm_ops)"
         )
 
@@ -25,9 +25,10 @@ def backwards(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
     for col in COLUMNS:
-        schema_editor.execute(f"DROP INDEX IF EXISTS orders_order_{col}_trgm")
+        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS orders_order_{col}_trgm")
 
 
 class Migration(migrations.Migration):
+    atomic = False  # CREATE INDEX CONCURRENTLY cannot run in a transaction
     dependencies = [("orders", "0001_initial")]
-    operations = [migrations.RunPython(forwards, backwards)]
+    operations = [migrations.RunPython(forwards, backwards, atomic=False)]

@@ -13,6 +13,8 @@ import django.db.models.functions.comparison
 from django.conf import settings
 from django.db import migrations, models
 
+from core.migration_ops import AddIndexConcurrently
+
 
 def backfill_ship_by(apps, schema_editor):
     from datetime import timedelta
@@ -36,6 +38,7 @@ def backfill_ship_by(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
+    atomic = False  # the index is built concurrently (core.migration_ops)
 
     dependencies = [
         ('accounts', '0002_merchant_ship_by_and_address'),
@@ -67,16 +70,16 @@ class Migration(migrations.Migration):
             name='ship_by_at',
             field=models.DateTimeField(blank=True, null=True),
         ),
-        migrations.RunPython(backfill_ship_by, migrations.RunPython.noop),
-        migrations.AddIndex(
+        migrations.RunPython(backfill_ship_by, migrations.RunPython.noop, atomic=True),
+        AddIndexConcurrently(
             model_name='order',
             index=models.Index(fields=['merchant', 'status', 'needs_attention', 'is_short', 'ship_by_at'], name='orders_order_queue_idx'),
         ),
-        migrations.AddIndex(
+        AddIndexConcurrently(
             model_name='order',
             index=models.Index(condition=models.Q(('is_short', False), ('needs_attention', False), ('status__in', ['unfulfilled', 'partially_fulfilled'])), fields=['merchant', 'placed_at', 'id'], name='orders_order_awaiting_idx'),
         ),
-        migrations.AddIndex(
+        AddIndexConcurrently(
             model_name='order',
             index=models.Index(models.F('merchant'), django.db.models.functions.comparison.Coalesce('ship_by_at', 'placed_at'), models.F('id'), name='orders_order_shipby_idx'),
         ),
