@@ -15,6 +15,8 @@ from urllib.parse import urlparse
 
 from django.core.exceptions import ImproperlyConfigured
 
+from core.rates import rate_parse
+
 REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "FIELD_ENCRYPTION_KEYS", "ALLOWED_HOSTS")
 
 
@@ -45,6 +47,8 @@ class Env:
     sentry_dsn: str | None = None
     email_url: str | None = None
     trusted_proxy_count: int = 0
+    api_throttle_rate: str = "600/min"
+    api_throttle_anon_rate: str = "120/min"
 
 
 def _valid_fernet_key(key: str) -> bool:
@@ -124,6 +128,14 @@ def read_env(environ: Mapping[str, str]) -> Env:
     if not (proxies.isascii() and proxies.isdigit() and int(proxies) <= 10):
         problems.append("TRUSTED_PROXY_COUNT must be the number of proxies in front of the app (0 to 10)")
 
+    rates = {name: get(name) or default for name, default in
+             (("API_THROTTLE_RATE", "600/min"), ("API_THROTTLE_ANON_RATE", "120/min"))}
+    for name, rate in rates.items():
+        try:
+            rate_parse(rate)
+        except ValueError:
+            problems.append(f"{name} must be '<requests>/<period>' with a period of s, min, hour or day (e.g. 600/min)")
+
     if problems:
         raise ConfigurationError(problems)
 
@@ -142,4 +154,6 @@ def read_env(environ: Mapping[str, str]) -> Env:
         sentry_dsn=sentry_dsn,
         email_url=email_url,
         trusted_proxy_count=int(proxies),
+        api_throttle_rate=rates["API_THROTTLE_RATE"],
+        api_throttle_anon_rate=rates["API_THROTTLE_ANON_RATE"],
     )

@@ -269,6 +269,8 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # The client IP the throttles key on (see TRUSTED_PROXY_COUNT below).
     "NUM_PROXIES": None,
+    # Per API token (core.throttles): API_THROTTLE_RATE / API_THROTTLE_ANON_RATE below.
+    "DEFAULT_THROTTLE_CLASSES": ["core.throttles.ApiRateThrottle"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Switchboard API",
@@ -311,6 +313,9 @@ SPECTACULAR_SETTINGS = {
 TRUSTED_PROXY_COUNT = ENV.trusted_proxy_count
 REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXY_COUNT
 ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+# API requests per token (or signed-in user), and per client address before authentication: core.throttles.
+API_THROTTLE_RATE = ENV.api_throttle_rate
+API_THROTTLE_ANON_RATE = ENV.api_throttle_anon_rate
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"

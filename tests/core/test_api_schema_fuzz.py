@@ -40,13 +40,14 @@ def _seed(tenant) -> None:
 
 
 @pytest.fixture
-def fuzz_tenant(merchant_a, merchant_b, request):
+def fuzz_tenant(merchant_a, merchant_b, request, settings):
     """Merchant A, whose token sends the requests, while merchant B has objects of its own. Carriers are
     their loopback fakes (a carrier account is tested with its carrier before it is saved).
 
     The requests go through the real WSGI handler, whose request signals would close the test's
     database connection (inside its transaction); Django's test client unhooks them the same way.
     """
+    settings.API_THROTTLE_RATE = "1000000/min"  # a thousand requests from one token: the fuzz is not about throttles
     request.getfixturevalue("easypost_fake")
     request.getfixturevalue("shipstation_fake")
     _seed(merchant_a)
