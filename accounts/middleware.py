@@ -8,6 +8,7 @@ from django.utils import timezone
 from accounts.services import api_token_authenticate, membership_for_user
 from accounts.sessions import session_merchant_id
 from accounts.tenancy import tenant_scope, unscoped
+from core.log_context import log_bound
 from core.parsing import zone
 
 
@@ -41,8 +42,11 @@ class TenantScopeMiddleware:
             request.membership = membership_for_user(user, session_merchant_id(request.session))
             request.merchant = request.membership.merchant if request.membership else None
 
+        user_id = user.pk if user.is_authenticated else None
+        token_id = request.api_token.pk if request.api_token is not None else None
         if request.merchant is None:
-            return self.get_response(request)
+            with log_bound(user_id=user_id):
+                return self.get_response(request)
         tz = timezone.get_current_timezone() if request.path.startswith("/api/") else zone(request.merchant.timezone)
-        with tenant_scope(request.merchant), timezone.override(tz):
+        with tenant_scope(request.merchant), timezone.override(tz), log_bound(user_id=user_id, token_id=token_id):
             return self.get_response(request)

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 from django.db import models
 from django_scopes import ScopedManager, get_scope, scope, scopes_disabled
 
+from core.log_context import log_bound
+
 if TYPE_CHECKING:
     from accounts.models import Merchant
 
@@ -42,7 +44,8 @@ def _merchant_id(merchant: Merchant | int | None) -> int:
 @contextlib.contextmanager
 def tenant_scope(merchant: Merchant | int) -> Iterator[None]:
     """Scope every tenant query inside the block to one merchant."""
-    with scope(merchant=_merchant_id(merchant)):
+    merchant_id = _merchant_id(merchant)
+    with scope(merchant=merchant_id), log_bound(merchant_id=merchant_id):
         yield
 
 

@@ -1,0 +1,99 @@
+"""What every log line says about where it came from: the request id, the merchant, the user, the task.
+
+One request id follows a request into every Celery task it enqueues (a message header, bound again in the
+worker) and so into every outbound call and log line those make; an operator greps one id and sees the
+whole story. The fields live in a context variable bound with `log_bound(...)`: the request middleware
+binds the id, accounts' tenant scope binds the merchant, the Celery signals below bind the task.
+ContextFilter copies them onto each record, where the JSON formatter (LOG_FORMAT=json, the default in
+production) writes them as keys. Secrets never go in: only ids are bound here.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar, Token
+from typing import Any
+
+_fields: ContextVar[dict[str, Any]] = ContextVar("log_fields", default={})  # noqa: B039 - never mutated in place
+REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID_SHAPE = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+logger = logging.getLogger(__name__)
+
+
+@contextmanager
+def log_bound(**fields: Any) -> Iterator[None]:
+    """Add fields to every log line written inside the block (None values are left out)."""
+    token = _fields.set({**_fields.get(), **{k: v for k, v in fields.items() if v is not None}})
+    try:
+        yield
+    finally:
+        _fields.reset(token)
+
+
+def log_fields() -> dict[str, Any]:
+    return _fields.get()
+
+
+def request_id_new() -> str:
+    return uuid.uuid4().hex
+
+
+def request_id_accepted(value: str | None) -> str | None:
+    """A request id from the trusted proxy, if it has a sane shape (it is written into every log line)."""
+    return value if value and _REQUEST_ID_SHAPE.match(value) else None
+
+
+class ContextFilter(logging.Filter):
+    """Copies the bound fields onto each record; `request_id` is always present ("-" outside a request),
+    so the plain format can name it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        fields = _fields.get()
+        for key, value in fields.items():
+            if not hasattr(record, key):
+                setattr(record, key, value)
+        if not hasattr(record, "request_id"):
+            record.request_id = "-"
+        return True
+
+
+# ---------------------------------------------------------------- Celery: the id travels with the message
+
+_task_tokens: dict[str, tuple[Token, float]] = {}
+
+
+def _task_published(headers: dict[str, Any] | None = None, **_: Any) -> None:
+    request_id = _fields.get().get("request_id")
+    if headers is not None and request_id:
+        headers["request_id"] = request_id
+
+
+def _task_started(task_id: str | None = None, task: Any = None, **_: Any) -> None:
+    request = getattr(task, "request", None)
+    request_id = request_id_accepted(getattr(request, "request_id", None)) or _fields.get().get("request_id")
+    token = _fields.set({**_fields.get(), "request_id": request_id or request_id_new(),
+                         "task": getattr(task, "name", None), "task_id": task_id})
+    _task_tokens[task_id or ""] = (token, time.monotonic())
+
+
+def _task_finished(task_id: str | None = None, task: Any = None, state: str | None = None, **_: Any) -> None:
+    entry = _task_tokens.pop(task_id or "", None)
+    if entry is None:
+        return
+    token, started = entry
+    logger.info("celery.task.done", extra={"state": state, "duration_ms": round((time.monotonic() - started) * 1000, 1)})
+    _fields.reset(token)
+
+
+def celery_signals_connect() -> None:
+    """Called once by config.celery: publish carries the id, prerun binds it, postrun logs the duration."""
+    from celery import signals
+
+    signals.before_task_publish.connect(_task_published, weak=False)
+    signals.task_prerun.connect(_task_started, weak=False)
+    signals.task_postrun.connect(_task_finished, weak=False)
