@@ -408,7 +408,9 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-if ENV.sentry_dsn:  # pragma: no cover - needs a real DSN
-    import sentry_sdk
+if ENV.sentry_dsn:  # tests/core/test_sentry.py runs this against a loopback ingest
+    from core.sentry import sentry_init
 
-    sentry_sdk.init(dsn=ENV.sentry_dsn, send_default_pii=False, traces_sample_rate=0.0)
+    sentry_init(dsn=ENV.sentry_dsn, environment=os.environ.get("SENTRY_ENVIRONMENT")
+                or ("production" if IS_PRODUCTION else "development"),
+                release=os.environ.get("SENTRY_RELEASE") or None)
