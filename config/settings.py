@@ -161,6 +161,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "notifications.notifications_sweep": {"task": "notifications.notifications_sweep", "schedule": 60.0},
     # Low-stock episodes whose notify task was lost (inventory.services.alerts.low_stock_sweep).
     "inventory.low_stock_sweep": {"task": "inventory.low_stock_sweep", "schedule": 300.0},
+    # Beat says it is alive; `manage.py doctor` reads when it last did (core.ops_checks).
+    "core.beat_heartbeat": {"task": "core.beat_heartbeat", "schedule": 60.0},
 }
 # A running WorkerJob's lease (renewed by its task while it runs); a queued job not started by then
 # is sent again, a running one whose lease lapsed is "stalled, retrying" (jobs.services.jobs_sweep).

@@ -20,7 +20,8 @@ def healthz(request) -> HttpResponse:
     return JsonResponse({"status": "ok"})
 
 
-def _check(fn) -> dict:
+def check_run(fn) -> dict:
+    """Run one check: ok (with its detail, if it returned one) or fail (with the error), and how long it took."""
     started = time.perf_counter()
     try:
         detail = fn()
@@ -33,12 +34,12 @@ def _check(fn) -> dict:
     return result
 
 
-def _database() -> None:
+def database_check() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
 
 
-def _migrations() -> str | None:
+def migrations_check() -> str | None:
     executor = MigrationExecutor(connection)
     pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
     if pending:
@@ -46,7 +47,7 @@ def _migrations() -> str | None:
     return None
 
 
-def _redis() -> str | None:
+def redis_check() -> str | None:
     if not settings.REDIS_URL:
         return "not configured (tasks run in-process)"
 
@@ -54,7 +55,7 @@ def _redis() -> str | None:
     return None
 
 
-def _workers() -> str | None:
+def workers_check() -> str | None:
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return "tasks run in-process"
     # The project's app is the current one (config/__init__.py creates it at start-up); naming it through
@@ -68,8 +69,9 @@ def _workers() -> str | None:
 @never_cache
 @require_GET
 def readyz(request) -> JsonResponse:
-    checks = {"database": _check(_database), "migrations": _check(_migrations), "redis": _check(_redis)}
-    checks["celery"] = _check(_workers) if checks["redis"]["status"] == "ok" else {"status": "fail",
+    checks = {"database": check_run(database_check), "migrations": check_run(migrations_check),
+              "redis": check_run(redis_check)}
+    checks["celery"] = check_run(workers_check) if checks["redis"]["status"] == "ok" else {"status": "fail",
                                                                                    "error": "redis unavailable"}
     ok = all(c["status"] == "ok" for c in checks.values())
     return JsonResponse({"status": "ok" if ok else "fail", "checks": checks}, status=200 if ok else 503)

@@ -103,14 +103,15 @@ def _answers(url: str) -> bool:
 
 @pytest.mark.django_db(transaction=True)
 def test_two_gunicorn_workers_share_one_budget(merchant_a, tmp_path):
-    # Given: the app under gunicorn with two worker processes, ten requests a day per token
+    # Given: the app under gunicorn (deploy/gunicorn.conf.py) with two worker processes, ten requests a day per token
     db = connection.settings_dict
     port, log = _free_port(), tmp_path / "access.log"
     env = {**os.environ, "REDIS_URL": settings.REDIS_URL, "API_THROTTLE_RATE": "10/day",
+           "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "2",
            "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"}
     server = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", "2", "--access-logfile", str(log), "--access-logformat", "%(p)s %(s)s"],
+        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "config.wsgi",  # the shipped config
+         "--access-logfile", str(log), "--access-logformat", "%(p)s %(s)s"],
         cwd=ROOT, env=env, stdout=(tmp_path / "server.log").open("wb"), stderr=subprocess.STDOUT)
     try:
         url = f"http://127.0.0.1:{port}/api/v1/orders/"
