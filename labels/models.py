@@ -82,7 +82,8 @@ def label_upload_to(instance: Label, filename: str) -> str:
 
 class Label(TenantOwnedModel):
     """A purchase: recorded `intended` (with our idempotency key) before the carrier is called, `bought`
-    once its answer is kept, `voided` after a refund, `failed` when the carrier refused (its words in
+    once its answer is kept, `voided` once the carrier accepted a refund (`unshipped_at` when the shipment
+    was taken back too: empty means that step is still to do), `failed` when the carrier refused (its words in
     `error`). At most one intended-or-bought label per shipment: the constraint, not a check, makes two
     simultaneous purchases one row."""
 
@@ -113,6 +114,8 @@ class Label(TenantOwnedModel):
     created_at = models.DateTimeField(auto_now_add=True)
     bought_at = models.DateTimeField(null=True, blank=True)
     voided_at = models.DateTimeField(null=True, blank=True)
+    unshipped_at = models.DateTimeField(null=True, blank=True,
+                                        help_text="When the voided label's shipment was taken back (void's step 2).")
 
     class Meta:
         ordering = ["id"]

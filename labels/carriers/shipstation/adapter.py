@@ -75,7 +75,10 @@ class ShipStationAdapter(CarrierAdapter):
         return mapping.label_in(payload, carrier=rate.carrier, service=rate.service)
 
     def void(self, label: PurchasedLabel) -> VoidResult:
+        """`label_already_voided` is our earlier void whose answer was lost: the label is voided."""
         answer = self.client.put(f"/v2/labels/{label.external_id}/void", operation="label_void")
+        if answer.get("reason_code") == "label_already_voided":
+            return VoidResult(is_accepted=True, status="already_voided", message=str(answer.get("message") or ""))
         if not answer.get("approved"):
             raise ShipStationRejected(str(answer.get("message") or "ShipStation did not void the label."),
                                       code=str(answer.get("reason_code") or ""))
