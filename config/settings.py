@@ -156,6 +156,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "webhooks.events_prune": {"task": "webhooks.events_prune", "schedule": 3600.0},
     # Jobs whose task was lost (broker down when sent) or whose worker stopped renewing its lease.
     "jobs.jobs_sweep": {"task": "jobs.jobs_sweep", "schedule": 60.0},
+    # Labels: ShipStation tracking asked for (its labels have no tracking webhooks), within a budget per run;
+    # voids refunded at the carrier whose shipment could not be taken back at once.
+    "labels.tracking_poll_fanout": {"task": "labels.tracking_poll_fanout", "schedule": 900.0},
+    "labels.void_finish_fanout": {"task": "labels.void_finish_fanout", "schedule": 300.0},
     # Notifications queued but never delivered (the send after commit was lost).
     "notifications.notifications_sweep": {"task": "notifications.notifications_sweep", "schedule": 60.0},
 }
@@ -362,6 +366,11 @@ SHIPSTATION_API_BASE_URL = os.environ.get("SHIPSTATION_API_BASE_URL") or "https:
 CARRIER_RATE_TIMEOUT = float(os.environ.get("CARRIER_RATE_TIMEOUT", "15"))
 # How long a label's or a batch's link works (S3's presigned URL, or our signed link on local disk).
 LABEL_LINK_SECONDS = int(os.environ.get("LABEL_LINK_SECONDS", "300"))
+# ShipStation tracking poll: at most this many labels per merchant per run (every 15 minutes), each asked
+# again after this many minutes, for labels bought in the last this-many days.
+LABEL_TRACKING_POLL_BATCH = int(os.environ.get("LABEL_TRACKING_POLL_BATCH", "100"))
+LABEL_TRACKING_POLL_MINUTES = float(os.environ.get("LABEL_TRACKING_POLL_MINUTES", "60"))
+LABEL_TRACKING_POLL_DAYS = int(os.environ.get("LABEL_TRACKING_POLL_DAYS", "30"))
 SHOPIFY_CLIENT_SECRET = os.environ.get("SHOPIFY_CLIENT_SECRET", "")
 # A client-secret rotation: the old secret and when it was replaced (ISO 8601); webhooks signed with it
 # are accepted for an hour after that moment.

@@ -38,6 +38,12 @@ def labels_void_unfinished(*, merchant: Merchant) -> QuerySet[Label]:
     return Label.objects.filter(merchant=merchant, status=Label.Status.VOIDED, unshipped_at__isnull=True).order_by("id")
 
 
+def merchants_with_unfinished_voids() -> list[int]:
+    """For the beat's fan-out (called unscoped)."""
+    return sorted(set(Label.objects.filter(status=Label.Status.VOIDED, unshipped_at__isnull=True)
+                      .values_list("merchant_id", flat=True).distinct()))
+
+
 def label_void_unfinished(*, merchant: Merchant, shipment: Shipment) -> Label | None:
     return labels_void_unfinished(merchant=merchant).filter(shipment=shipment).first()
 

@@ -203,7 +203,7 @@ def _label_intend(*, merchant: Merchant, shipment: Shipment, rate: LabelRate) ->
                 merchant=merchant, shipment=shipment, carrier_account=rate.carrier_account,
                 idempotency_key=f"label-{shipment.pk}-{attempt}", rate_external_id=rate.external_id,
                 carrier=rate.carrier, service=rate.service, cost_amount=rate.amount, currency=rate.currency,
-                carrier_data=rate.carrier_data)
+                delivery_days=rate.delivery_days, carrier_data=rate.carrier_data)
     except IntegrityError:
         live = selectors.label_live(merchant=merchant, shipment=shipment)
         if live is None:  # the other purchase failed meanwhile: a fresh attempt
@@ -211,7 +211,8 @@ def _label_intend(*, merchant: Merchant, shipment: Shipment, rate: LabelRate) ->
         return live
 
 
-def _purchased(label: Label) -> PurchasedLabel:
+def purchased_label(label: Label) -> PurchasedLabel:
+    """The stored label as its adapter knows it (to void it, or to ask where it is)."""
     return PurchasedLabel(external_id=label.external_id, tracking_number=label.tracking_number, carrier=label.carrier,
                           service=label.service, cost_amount=label.cost_amount, currency=label.currency,
                           label_url="", label_format=label.label_format, tracking_url=label.tracking_url,
@@ -274,7 +275,7 @@ def label_buy(*, merchant: Merchant, actor, shipment: Shipment, rate_id: int | N
                 shipped = order_services.shipment_mark_shipped(
                     merchant=merchant, shipment=shipment, actor=actor, carrier=label.carrier,
                     tracking_number=label.tracking_number, tracking_url=label.tracking_url, service=label.service,
-                    label_cost_amount=Decimal(label.cost_amount))
+                    label_cost_amount=Decimal(label.cost_amount), delivery_days=label.delivery_days)
                 logger.info("labels.purchase.bought label=%s key=%s duration_ms=%.1f", label.pk, label.idempotency_key,
                             (time.monotonic() - started) * 1000)
     except BaseException:
@@ -309,7 +310,7 @@ def _void_at_carrier(*, merchant: Merchant, shipment: Shipment) -> Label:
         package = carrier_package(label.carrier_account.carrier)
         adapter = carrier_adapter(label.carrier_account, timeout=float(settings.CARRIER_RATE_TIMEOUT))
         try:
-            result = adapter.void(_purchased(label))
+            result = adapter.void(purchased_label(label))
         except (AuthFailed, Rejected) as exc:
             raise Conflict(package.describe_error(exc), code="void_refused")
         except ExternalError as exc:

@@ -70,7 +70,7 @@ def test_a_lost_buy_answer_is_found_by_rate_id_not_bought_again(shipstation_fake
     assert again.external_id == label.external_id
     assert (label.cost_amount, label.currency, label.label_format) == (Decimal("8.52"), "USD", "PDF")
     assert ss.label_file(label) == minimal_pdf(label.tracking_number)
-    assert ss.track(label) == "in_transit"
+    assert ss.track(label).status == "in_transit"
 
 
 def test_void_twice_is_refused_in_shipstations_words_and_read_as_the_first_void(shipstation_fake):

@@ -20,6 +20,7 @@ from labels.carriers.base import (
     PurchasedLabel,
     Rate,
     RateQuote,
+    TrackingInfo,
     VoidResult,
 )
 from labels.carriers.shipstation import mapping
@@ -87,5 +88,5 @@ class ShipStationAdapter(CarrierAdapter):
     def label_file(self, label: PurchasedLabel) -> bytes:
         return self.client.download(label.label_url)
 
-    def track(self, label: PurchasedLabel) -> str:
-        return mapping.tracking_status_in(self.client.get(f"/v2/labels/{label.external_id}/track", operation="track"))
+    def track(self, label: PurchasedLabel) -> TrackingInfo:
+        return mapping.tracking_in(self.client.get(f"/v2/labels/{label.external_id}/track", operation="track"))
