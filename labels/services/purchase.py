@@ -368,6 +368,6 @@ def labels_void_finish_due(*, merchant: Merchant) -> dict[str, int]:
         try:
             label_void_finish(merchant=merchant, actor=None, label=label)
             done += 1
-        except Conflict:
+        except ApplicationError:  # recorded on the label; the next sweep tries again
             failed += 1
     return {"finished": done, "failed": failed}
