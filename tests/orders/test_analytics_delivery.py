@@ -90,3 +90,7 @@ def test_the_delivery_analytics_are_in_the_api_for_the_merchant_only(merchant_a,
     assert (mine["shipped"], mine["exceptions"]) == (1, 1)
     assert (theirs["shipped"], theirs["exceptions"]) == (0, 0)
     assert on_time.status_code == 400
+    page = merchant_a.web.get("/orders/analytics/")
+    assert page.status_code == 200
+    assert b"Parcels with a carrier exception / shipped (100.0%)" in page.content
+    assert b"Delivered on time (0 of 0 delivered; 0 overdue)" in page.content
