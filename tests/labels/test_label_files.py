@@ -62,6 +62,7 @@ def test_the_label_is_kept_privately_and_served_to_its_merchant_only(merchant_a,
         grants = s3_client(endpoint).get_object_acl(Bucket=bucket, Key=label.file.name)["Grants"]
         assert [g["Permission"] for g in grants] == ["FULL_CONTROL"]  # the owner's only: a private object
         assert "URI" not in grants[0]["Grantee"]  # no AllUsers / AuthenticatedUsers group
+        assert requests.get(f"{endpoint}/{bucket}/{label.file.name}", timeout=10).status_code == 403  # unsigned
 
 
 def test_a_link_opens_the_label_without_credentials_for_a_short_while(merchant_a, easypost_fake, label_storage,
@@ -86,7 +87,8 @@ def test_a_link_of_ours_that_is_edited_or_too_old_is_refused(merchant_a, merchan
                                                              tmp_path):
     """On local disk the link is ours (django.core.signing): B editing its own link to name A's label
     breaks the signature, and a link older than LABEL_LINK_SECONDS is refused. (S3 checks its presigned
-    URLs itself; moto does not check presigned signatures, so that half is S3's, untested here.)"""
+    URLs itself: moto refuses an unsigned read of a private object but does not check a presigned URL's
+    signature or expiry, so that half is S3's own, untested here.)"""
     settings.MEDIA_ROOT = str(tmp_path)
     shipment_a, _ = bought(merchant_a, easypost_fake)
     shipment_b = pending_shipment(merchant_b.merchant, number="2001")
