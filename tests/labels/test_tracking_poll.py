@@ -143,3 +143,18 @@ def test_an_unknown_or_returned_status_and_the_budget(polled, shipstation_fake, 
     assert asked_first == [f"/v2/labels/{first_id}/track", f"/v2/labels/{second_id}/track"]
     assert track_calls(shipstation_fake)[2:] == [f"/v2/labels/{third_id}/track"]
     assert [tracking_of(tenant, s) for s in (first, second, third)] == ["", "returned", "in_transit"]
+
+
+def test_a_carrier_failure_is_that_labels_and_it_is_asked_again_next_run(polled, shipstation_fake,
+                                                                         django_capture_on_commit_callbacks):
+    tenant, shipment, label_id = polled
+    shipstation_fake.track_as(label_id, "OUT_FOR_DELIVERY", "Out for delivery", occurred_at=at(1))
+    shipstation_fake.fail_next("/track", 404)
+
+    poll(django_capture_on_commit_callbacks)
+    after_failure = tracking_of(tenant, shipment)
+    poll(django_capture_on_commit_callbacks)  # not marked as asked: asked again at once
+
+    assert after_failure == ""
+    assert tracking_of(tenant, shipment) == "out_for_delivery"
+    assert len(track_calls(shipstation_fake)) == 2
