@@ -157,6 +157,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "webhooks.events_prune": {"task": "webhooks.events_prune", "schedule": 3600.0},
     # Jobs whose task was lost (broker down when sent) or whose worker stopped renewing its lease.
     "jobs.jobs_sweep": {"task": "jobs.jobs_sweep", "schedule": 60.0},
+    # Labels: ShipStation tracking asked for (its labels have no tracking webhooks), within a budget per run;
+    # voids refunded at the carrier whose shipment could not be taken back at once.
+    "labels.tracking_poll_fanout": {"task": "labels.tracking_poll_fanout", "schedule": 900.0},
+    "labels.void_finish_fanout": {"task": "labels.void_finish_fanout", "schedule": 300.0},
     # Notifications queued but never delivered (the send after commit was lost).
     "notifications.notifications_sweep": {"task": "notifications.notifications_sweep", "schedule": 60.0},
     # Low-stock episodes whose notify task was lost (inventory.services.alerts.low_stock_sweep).
@@ -184,19 +188,21 @@ STORAGES = {
         )
     },
 }
+
+
+def s3_storage(*, endpoint: str, access_key: str, secret_key: str, bucket: str, region: str) -> dict:
+    """Django storage on an S3-compatible service: private objects, read back only through presigned
+    URLs (labels' short links) or through the app; never overwritten (a name taken gets a suffix)."""
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+        "endpoint_url": endpoint, "access_key": access_key, "secret_key": secret_key, "bucket_name": bucket,
+        "region_name": region, "default_acl": "private", "querystring_auth": True, "file_overwrite": False,
+        "signature_version": "s3v4"}}
+
+
 if ENV.s3:
-    STORAGES["default"] = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "endpoint_url": ENV.s3["S3_ENDPOINT"],
-            "access_key": ENV.s3["S3_ACCESS_KEY_ID"],
-            "secret_key": ENV.s3["S3_SECRET_ACCESS_KEY"],
-            "bucket_name": ENV.s3["S3_BUCKET"],
-            "default_acl": "private",
-            "querystring_auth": True,
-            "file_overwrite": False,
-        },
-    }
+    STORAGES["default"] = s3_storage(endpoint=ENV.s3["S3_ENDPOINT"], access_key=ENV.s3["S3_ACCESS_KEY_ID"],
+                                     secret_key=ENV.s3["S3_SECRET_ACCESS_KEY"], bucket=ENV.s3["S3_BUCKET"],
+                                     region=os.environ.get("S3_REGION", "us-east-1"))
 
 # --- Secrets at rest ----------------------------------------------------------------------
 # Fernet keys, newest first; older keys still decrypt so keys can be rotated.
@@ -368,6 +374,13 @@ EASYPOST_API_BASE_URL = os.environ.get("EASYPOST_API_BASE_URL") or "https://api.
 SHIPSTATION_API_BASE_URL = os.environ.get("SHIPSTATION_API_BASE_URL") or "https://api.shipstation.com"
 # Seconds each carrier account gets to answer a rate request (retries of a 429/5xx included).
 CARRIER_RATE_TIMEOUT = float(os.environ.get("CARRIER_RATE_TIMEOUT", "15"))
+# How long a label's or a batch's link works (S3's presigned URL, or our signed link on local disk).
+LABEL_LINK_SECONDS = int(os.environ.get("LABEL_LINK_SECONDS", "300"))
+# ShipStation tracking poll: at most this many labels per merchant per run (every 15 minutes), each asked
+# again after this many minutes, for labels bought in the last this-many days.
+LABEL_TRACKING_POLL_BATCH = int(os.environ.get("LABEL_TRACKING_POLL_BATCH", "100"))
+LABEL_TRACKING_POLL_MINUTES = float(os.environ.get("LABEL_TRACKING_POLL_MINUTES", "60"))
+LABEL_TRACKING_POLL_DAYS = int(os.environ.get("LABEL_TRACKING_POLL_DAYS", "30"))
 SHOPIFY_CLIENT_SECRET = os.environ.get("SHOPIFY_CLIENT_SECRET", "")
 # A client-secret rotation: the old secret and when it was replaced (ISO 8601); webhooks signed with it
 # are accepted for an hour after that moment.

@@ -11,16 +11,21 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import MerchantViewMixin
-from core.errors import NotFound
 from labels import selectors, services
 from labels.models import CarrierAccount, LabelBatch, LabelRate
 from labels.registry import carrier_packages
-from labels.services import paperwork
+from labels.services import files, paperwork
 from orders.api import ShipmentSerializer
 from orders.models import Order, Shipment
 from orders.selectors import orders as order_selectors
 
-CONTENT_TYPES = {"PDF": "application/pdf", "PNG": "image/png", "ZPL": "application/zpl"}
+
+def stored_file_response(stored: files.StoredFile) -> FileResponse:
+    """A private file streamed from storage (disk or S3), never cached by anything in between."""
+    response = FileResponse(stored.file.open("rb"), content_type=stored.content_type, as_attachment=False,
+                            filename=stored.filename)
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 class CarrierAccountSerializer(serializers.ModelSerializer):
@@ -178,13 +183,28 @@ class ShipmentLabelView(ShipmentActionView):
     def get(self, request, pk: int):
         """The label file, to the merchant that bought it only (another merchant's shipment is 404)."""
         shipment = order_selectors.shipment_get(merchant=self.merchant, pk=pk)
+        return stored_file_response(files.label_stored(selectors.label_bought(merchant=self.merchant,
+                                                                              shipment=shipment)))
+
+
+FileLinkSerializer = inline_serializer("FileLink", {"url": serializers.URLField(),
+                                                    "expires_at": serializers.DateTimeField()})
+
+
+def _link_out(link: files.FileLink) -> dict:
+    return {"url": link.url, "expires_at": link.expires_at}
+
+
+class ShipmentLabelLinkView(ShipmentActionView):
+    @extend_schema(responses={200: FileLinkSerializer})
+    def get(self, request, pk: int):
+        """A short-lived link to the label file (LABEL_LINK_SECONDS) for a printer or a browser tab that
+        cannot send our credentials: S3's presigned URL, or a signed link of ours on local disk."""
+        shipment = order_selectors.shipment_get(merchant=self.merchant, pk=pk)
         label = selectors.label_bought(merchant=self.merchant, shipment=shipment)
-        ext = label.file.name.rsplit(".", 1)[-1]
-        response = FileResponse(label.file.open("rb"), content_type=CONTENT_TYPES.get(label.label_format,
-                                                                                      "application/octet-stream"),
-                                as_attachment=False, filename=f"label-{shipment.pk}.{ext}")
-        response["Cache-Control"] = "private, no-store"
-        return response
+        return Response(_link_out(files.file_link(merchant=self.merchant, kind="label", pk=label.pk,
+                                                  stored=files.label_stored(label),
+                                                  base_url=request.build_absolute_uri("/"))))
 
 
 class ShipmentVoidView(ShipmentActionView):
@@ -215,9 +235,11 @@ class LabelBatchSerializer(serializers.ModelSerializer):
         return {"done": obj.job.progress_done, "total": obj.job.progress_total}
 
     def get_merged_pdf_url(self, obj: LabelBatch) -> str | None:
+        """A short-lived link (as a label's): S3's presigned URL, or a signed link of ours on disk."""
         if not obj.merged_pdf:
             return None
-        return self.context["request"].build_absolute_uri(f"/api/v1/label-batches/{obj.pk}/merged-pdf/")
+        return files.file_link(merchant=obj.merchant, kind="batch", pk=obj.pk, stored=files.batch_stored(obj),
+                               base_url=self.context["request"].build_absolute_uri("/")).url
 
 
 class LabelBatchInput(serializers.Serializer):
@@ -251,12 +273,7 @@ class LabelBatchViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.Retriev
     @action(detail=True, methods=["get"], url_path="merged-pdf")
     def merged_pdf(self, request, pk=None):
         batch = selectors.label_batch_get(merchant=self.merchant, pk=pk)
-        if not batch.merged_pdf:
-            raise NotFound("This batch has no labels to print yet.")
-        response = FileResponse(batch.merged_pdf.open("rb"), content_type="application/pdf",
-                                filename=f"labels-batch-{batch.pk}.pdf")
-        response["Cache-Control"] = "private, no-store"
-        return response
+        return stored_file_response(files.batch_stored(batch))
 
 
 def _pdf(content: bytes, filename: str) -> HttpResponse:

@@ -10,6 +10,7 @@ router.register("label-batches", api.LabelBatchViewSet, basename="label-batch")
 urlpatterns = [
     path("shipments/<id:pk>/rates/", api.ShipmentRatesView.as_view(), name="shipment-rates"),
     path("shipments/<id:pk>/label/", api.ShipmentLabelView.as_view(), name="shipment-label"),
+    path("shipments/<id:pk>/label/link/", api.ShipmentLabelLinkView.as_view(), name="shipment-label-link"),
     path("shipments/<id:pk>/void/", api.ShipmentVoidView.as_view(), name="shipment-void"),
     path("orders/<id:pk>/packing-slip/", api.OrderPackingSlipView.as_view(), name="order-packing-slip"),
     path("packing-slips/", api.PackingSlipsView.as_view(), name="packing-slips"),

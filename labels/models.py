@@ -82,7 +82,8 @@ def label_upload_to(instance: Label, filename: str) -> str:
 
 class Label(TenantOwnedModel):
     """A purchase: recorded `intended` (with our idempotency key) before the carrier is called, `bought`
-    once its answer is kept, `voided` after a refund, `failed` when the carrier refused (its words in
+    once its answer is kept, `voided` once the carrier accepted a refund (`unshipped_at` when the shipment
+    was taken back too: empty means that step is still to do), `failed` when the carrier refused (its words in
     `error`). At most one intended-or-bought label per shipment: the constraint, not a check, makes two
     simultaneous purchases one row."""
 
@@ -102,6 +103,7 @@ class Label(TenantOwnedModel):
     service = models.CharField(max_length=128)
     cost_amount = money()
     currency = models.CharField(max_length=3)
+    delivery_days = models.PositiveIntegerField(null=True, blank=True, help_text="As the rate promised.")
     carrier_data = models.JSONField(default=dict, blank=True)
     external_id = models.CharField(max_length=128, blank=True, help_text="The carrier's id of what was bought.")
     tracking_number = models.CharField(max_length=128, blank=True)
@@ -113,6 +115,10 @@ class Label(TenantOwnedModel):
     created_at = models.DateTimeField(auto_now_add=True)
     bought_at = models.DateTimeField(null=True, blank=True)
     voided_at = models.DateTimeField(null=True, blank=True)
+    tracking_polled_at = models.DateTimeField(null=True, blank=True,
+                                              help_text="Last asked the carrier for tracking (polled carriers).")
+    unshipped_at = models.DateTimeField(null=True, blank=True,
+                                        help_text="When the voided label's shipment was taken back (void's step 2).")
 
     class Meta:
         ordering = ["id"]
@@ -120,7 +126,9 @@ class Label(TenantOwnedModel):
             models.UniqueConstraint(fields=["merchant", "shipment"], condition=Q(status__in=["intended", "bought"]),
                                     name="labels_label_one_live_per_shipment"),
         ]
-        indexes = [models.Index(fields=["merchant", "shipment", "id"], name="labels_label_shipment_idx")]
+        indexes = [models.Index(fields=["merchant", "shipment", "id"], name="labels_label_shipment_idx"),
+                   models.Index(fields=["status", "carrier_account", "tracking_polled_at"],
+                                condition=Q(status="bought"), name="labels_label_poll_idx")]
 
     def __str__(self) -> str:
         return f"Label {self.pk} ({self.status}) of shipment {self.shipment_id}"

@@ -64,6 +64,8 @@ class CarrierPackage:
     # (credentials) -> cleaned credentials, or ValidationFailed with details={"fields": {...}}
     credentials_validate: Callable[[Mapping[str, Any]], dict[str, Any]] = api_key_validate
     receiver: WebhookReceiver | None = None
+    # True when tracking is asked for (labels.services.tracking's poll) rather than pushed to us.
+    polls_tracking: bool = False
     error_words: Callable[[ExternalError], str] | None = None
 
     def describe_error(self, exc: ExternalError) -> str:

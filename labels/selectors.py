@@ -33,6 +33,21 @@ def label_live(*, merchant: Merchant, shipment: Shipment) -> Label | None:
     return rows[0] if rows else None
 
 
+def labels_void_unfinished(*, merchant: Merchant) -> QuerySet[Label]:
+    """Labels refunded at the carrier whose shipment was not taken back here yet (void's second step)."""
+    return Label.objects.filter(merchant=merchant, status=Label.Status.VOIDED, unshipped_at__isnull=True).order_by("id")
+
+
+def merchants_with_unfinished_voids() -> list[int]:
+    """For the beat's fan-out (called unscoped)."""
+    return sorted(set(Label.objects.filter(status=Label.Status.VOIDED, unshipped_at__isnull=True)
+                      .values_list("merchant_id", flat=True).distinct()))
+
+
+def label_void_unfinished(*, merchant: Merchant, shipment: Shipment) -> Label | None:
+    return labels_void_unfinished(merchant=merchant).filter(shipment=shipment).first()
+
+
 def label_bought(*, merchant: Merchant, shipment: Shipment) -> Label:
     label = label_live(merchant=merchant, shipment=shipment)
     if label is None or label.status != Label.Status.BOUGHT or not label.file:

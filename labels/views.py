@@ -2,6 +2,8 @@ from django.views.generic import TemplateView
 
 from accounts.views import MerchantRequiredMixin
 from core.parsing import optional_id
+from labels.api import stored_file_response
+from labels.services.files import file_link_open
 from orders.models import Shipment
 from orders.selectors import orders as order_selectors
 
@@ -29,3 +31,9 @@ class ShipmentListView(MerchantRequiredMixin, TemplateView):
             active_status=status,
             **kwargs,
         )
+
+
+def label_file_link(request, token: str):
+    """A signed, expiring link to a label or a batch's merged PDF (local disk; S3 presigns its own). No
+    login: the signature is the permission, and it names the one merchant's one file."""
+    return stored_file_response(file_link_open(token))

@@ -13,6 +13,7 @@ class NotificationSettingsForm(forms.ModelForm):
     class Meta:
         model = NotificationSettings
         fields = ["new_order_mode", "notify_channel_cancellation", "notify_sync_failure", "notify_customer_shipped",
+                  "notify_customer_out_for_delivery", "notify_customer_delivered", "notify_customer_exception",
                   "notify_low_stock", "recipients"]
         widgets = {"recipients": forms.TextInput(attrs={"placeholder": "owner@shop.com, ops@shop.com"})}
 

@@ -24,6 +24,11 @@ class NotificationSettings(TenantOwnedModel):
     notify_channel_cancellation = models.BooleanField(default=True)
     notify_sync_failure = models.BooleanField(default=True, help_text="Failed syncs and webhooks that gave up.")
     notify_customer_shipped = models.BooleanField(default=False, help_text="Email the customer the tracking.")
+    # Tracking news for the customer, each on its own, under notify_customer_shipped (the customer emails'
+    # main switch): on by default, so turning customer emails on sends them until one is turned off.
+    notify_customer_out_for_delivery = models.BooleanField(default=True, help_text="Out for delivery.")
+    notify_customer_delivered = models.BooleanField(default=True, help_text="Delivered.")
+    notify_customer_exception = models.BooleanField(default=True, help_text="A delivery problem.")
     notify_low_stock = models.BooleanField(default=True, help_text="A product dropped to its low-stock threshold.")
     recipients = models.TextField(blank=True, help_text="Comma-separated emails; empty means the owners.")
     updated_at = models.DateTimeField(auto_now=True)
@@ -34,6 +39,10 @@ class NotificationSettings(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"notifications of merchant {self.merchant_id}"
+
+    def wants_customer_tracking(self, status: str) -> bool:
+        """Whether the customer hears that the parcel is `status` (out_for_delivery, delivered, exception)."""
+        return self.notify_customer_shipped and bool(getattr(self, f"notify_customer_{status}", False))
 
 
 class NotificationLog(TenantOwnedModel):

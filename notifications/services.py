@@ -61,12 +61,15 @@ KINDS: dict[str, Kind] = {
     "sync_failed": Kind("A sync failed: {summary}", lambda p: p.notify_sync_failure),
     "webhook_dead": Kind("A webhook could not be processed: {summary}", lambda p: p.notify_sync_failure),
     "customer_shipped": Kind("Your order {number} has shipped", lambda p: p.notify_customer_shipped),
-    # Tracking news (out for delivery, delivered, a problem): under the same switch as the tracking email.
+    # Tracking news (out for delivery, delivered, a problem): under the same switch as the tracking email,
+    # and each status under its own (NotificationSettings.wants_customer_tracking, asked by the caller).
     "customer_tracking": Kind("Your order {number}: {status_words}", lambda p: p.notify_customer_shipped),
     "low_stock": Kind("Low stock: {summary}", lambda p: p.notify_low_stock),
 }
 SETTINGS_FIELDS = frozenset({"new_order_mode", "notify_channel_cancellation", "notify_sync_failure",
-                             "notify_customer_shipped", "notify_low_stock", "recipients"})
+                             "notify_customer_shipped", "notify_customer_out_for_delivery",
+                             "notify_customer_delivered", "notify_customer_exception", "notify_low_stock",
+                             "recipients"})
 
 SentListener = Callable[..., None]
 SENT_LISTENERS: dict[str, SentListener] = {}

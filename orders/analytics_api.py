@@ -45,5 +45,12 @@ AnalyticsUnfulfilledAgeView = _analytics_view(
 AnalyticsShippingCostView = _analytics_view(
     "shipping_cost", selectors.shipping_cost,
     "Label spend against shipping charged (label spend is 0 until labels are bought through Switchboard).")
+AnalyticsCarrierExceptionsView = _analytics_view(
+    "carrier_exceptions", selectors.carrier_exceptions,
+    "Parcels shipped in the range that hit a carrier exception (a delivery problem), per carrier.")
+AnalyticsOnTimeDeliveryView = _analytics_view(
+    "on_time_delivery", selectors.on_time_delivery,
+    "Parcels shipped in the range with a bought label's promise: delivered by the day shipped plus the rate's "
+    "delivery days (calendar days, the merchant's own), late, still in transit, or overdue.")
 AnalyticsShortOrdersView = _analytics_view(
     "short_orders", selectors.short_orders, "Orders that went short of stock in the range.")

@@ -13,6 +13,10 @@ urlpatterns = [
     path("analytics/fulfillment-time/", analytics_api.AnalyticsFulfillmentTimeView.as_view(), name="analytics-fulfillment-time"),
     path("analytics/unfulfilled-age/", analytics_api.AnalyticsUnfulfilledAgeView.as_view(), name="analytics-unfulfilled-age"),
     path("analytics/shipping-cost/", analytics_api.AnalyticsShippingCostView.as_view(), name="analytics-shipping-cost"),
+    path("analytics/carrier-exceptions/", analytics_api.AnalyticsCarrierExceptionsView.as_view(),
+         name="analytics-carrier-exceptions"),
+    path("analytics/on-time-delivery/", analytics_api.AnalyticsOnTimeDeliveryView.as_view(),
+         name="analytics-on-time-delivery"),
     path("analytics/short-orders/", analytics_api.AnalyticsShortOrdersView.as_view(), name="analytics-short-orders"),
     *router.urls,
 ]

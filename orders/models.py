@@ -233,6 +233,9 @@ class Shipment(TenantOwnedModel):
 
     # Filled by the labels issue when a label is bought; 0 for manual tracking.
     label_cost_amount = money()
+    # The bought service's promise (the rate's delivery days), counted from shipped_at: analytics' on-time
+    # delivery. Empty for manual tracking.
+    delivery_days = models.PositiveSmallIntegerField(null=True, blank=True)
     # Where the parcel is, as the carrier last told us (labels: tracker webhooks, polling).
     tracking_status = models.CharField(max_length=24, choices=TrackingStatus.choices, blank=True, default="")
     tracking_status_at = models.DateTimeField(null=True, blank=True)

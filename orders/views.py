@@ -474,6 +474,8 @@ class AnalyticsView(MerchantRequiredMixin, TemplateView):
             age_chart=charts.horizontal_bars(items=[(age_names[b["bucket"]], b["orders"]) for b in ages["buckets"]],
                                              title="Open orders by age", color="#a15c00"),
             shipping=selectors.shipping_cost(merchant=m, rng=rng),
+            exceptions=selectors.carrier_exceptions(merchant=m, rng=rng),
+            on_time=selectors.on_time_delivery(merchant=m, rng=rng),
             short=selectors.short_orders(merchant=m, rng=rng),
             channels=names,
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -91,6 +92,16 @@ class VoidResult:
 
 
 @dataclass(frozen=True)
+class TrackingInfo:
+    """Where a parcel is, in our words (Shipment.TrackingStatus's values; "" when the carrier's status is
+    one we do not know: nothing changes), with the carrier's latest event."""
+
+    status: str
+    description: str = ""
+    occurred_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class ConnectionInfo:
     account_name: str
     carriers: list[str] = field(default_factory=list)
@@ -126,8 +137,9 @@ class CarrierAdapter(ABC):
     def label_file(self, label: PurchasedLabel) -> bytes:
         """The label's bytes, fetched once to be kept in our storage."""
 
-    def track(self, label: PurchasedLabel) -> str:
-        """The parcel's tracking status in our words; adapters that poll override this."""
+    def track(self, label: PurchasedLabel) -> TrackingInfo:
+        """Where the parcel is now; the adapters of carriers that are polled (no tracking webhooks for
+        our labels) override this, and their package says `polls_tracking=True`."""
         raise NotImplementedError(f"{type(self).__name__} does not poll tracking")
 
     def webhooks_ensure(self, url: str | None, *, secret: str) -> None:  # noqa: B027 - optional hook

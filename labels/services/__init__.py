@@ -11,9 +11,10 @@ from labels.services.purchase import (
     RatesResult,
     label_buy,
     label_void,
+    labels_void_finish_due,
     shipment_label_request,
     shipment_rates,
 )
 
 __all__ = ["RatesResult", "carrier_account_create", "label_batch_create", "label_batch_run", "carrier_account_disconnect", "carrier_account_test",
-           "carrier_account_update", "label_buy", "label_void", "shipment_label_request", "shipment_rates"]
+           "carrier_account_update", "label_buy", "label_void", "labels_void_finish_due", "shipment_label_request", "shipment_rates"]

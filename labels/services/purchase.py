@@ -30,11 +30,18 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Merchant
-from core.errors import Conflict, ExternalServiceUnavailable, NotFound, ValidationFailed
+from core.errors import (
+    ApplicationError,
+    Conflict,
+    ExternalServiceUnavailable,
+    NotFound,
+    TransientConflict,
+    ValidationFailed,
+)
 from core.http import AuthFailed, ExternalError, Rejected, Throttled
 from labels import selectors
 from labels.carriers.base import Address, LabelRequest, Parcel, PurchasedLabel, Rate, RateQuote
@@ -196,7 +203,7 @@ def _label_intend(*, merchant: Merchant, shipment: Shipment, rate: LabelRate) ->
                 merchant=merchant, shipment=shipment, carrier_account=rate.carrier_account,
                 idempotency_key=f"label-{shipment.pk}-{attempt}", rate_external_id=rate.external_id,
                 carrier=rate.carrier, service=rate.service, cost_amount=rate.amount, currency=rate.currency,
-                carrier_data=rate.carrier_data)
+                delivery_days=rate.delivery_days, carrier_data=rate.carrier_data)
     except IntegrityError:
         live = selectors.label_live(merchant=merchant, shipment=shipment)
         if live is None:  # the other purchase failed meanwhile: a fresh attempt
@@ -204,7 +211,8 @@ def _label_intend(*, merchant: Merchant, shipment: Shipment, rate: LabelRate) ->
         return live
 
 
-def _purchased(label: Label) -> PurchasedLabel:
+def purchased_label(label: Label) -> PurchasedLabel:
+    """The stored label as its adapter knows it (to void it, or to ask where it is)."""
     return PurchasedLabel(external_id=label.external_id, tracking_number=label.tracking_number, carrier=label.carrier,
                           service=label.service, cost_amount=label.cost_amount, currency=label.currency,
                           label_url="", label_format=label.label_format, tracking_url=label.tracking_url,
@@ -221,60 +229,76 @@ def label_buy(*, merchant: Merchant, actor, shipment: Shipment, rate_id: int | N
         rate = _rate_pick(merchant=merchant, shipment=shipment, rate_id=rate_id, rule=rule)
         live = _label_intend(merchant=merchant, shipment=shipment, rate=rate)
     refused: str | None = None
-    with transaction.atomic():
-        label = Label.objects.select_for_update(of=("self",)).select_related("carrier_account").get(pk=live.pk)
-        if label.status == Label.Status.BOUGHT:
-            return Shipment.objects.get(merchant=merchant, pk=shipment.pk)
-        if label.status != Label.Status.INTENDED:
-            raise Conflict("That purchase was refused; choose a rate again.", code="label_failed",
-                           details={"error": label.error})
-        package = carrier_package(label.carrier_account.carrier)
-        adapter = carrier_adapter(label.carrier_account, timeout=float(settings.CARRIER_RATE_TIMEOUT) * 2)
-        shipment = Shipment.objects.select_related("order").get(merchant=merchant, pk=shipment.pk)
-        request = shipment_label_request(merchant=merchant, shipment=shipment, label_format=label.label_format)
-        rate = Rate(external_id=label.rate_external_id, carrier=label.carrier, service=label.service,
-                    amount=label.cost_amount, currency=label.currency, carrier_data=label.carrier_data)
-        started = time.monotonic()
-        try:
-            bought = adapter.buy(request, rate, idempotency_key=label.idempotency_key)
-            content = adapter.label_file(bought)
-        except (AuthFailed, Rejected) as exc:
-            refused = package.describe_error(exc)
-            label.status, label.error = Label.Status.FAILED, refused
-            label.save(update_fields=["status", "error"])
-        except ExternalError as exc:
-            logger.warning("labels.purchase.unanswered label=%s key=%s error=%s", label.pk, label.idempotency_key,
-                           type(exc).__name__)
-            raise ExternalServiceUnavailable(
-                f"{package.describe_error(exc)} The purchase is recorded: trying again never buys a second label.",
-                code="carrier_unavailable", retry_after=exc.retry_after if isinstance(exc, Throttled) else 5)
-        if refused is None:
-            ext = FILE_EXTENSIONS.get(bought.label_format, "pdf")
-            label.file.save(f"{label.idempotency_key}.{ext}", ContentFile(content), save=False)
-            label.status, label.bought_at = Label.Status.BOUGHT, timezone.now()
-            label.external_id, label.tracking_number = bought.external_id, bought.tracking_number
-            label.tracking_url, label.label_format = bought.tracking_url[:500], bought.label_format
-            label.carrier, label.service = bought.carrier or label.carrier, bought.service or label.service
-            label.cost_amount, label.currency = bought.cost_amount, bought.currency
-            label.carrier_data = {**label.carrier_data, **dict(bought.carrier_data)}
-            label.save()
-            # The quotes are spent: their carrier-side shipment is bought (EasyPost would answer any of
-            # them with this label), so a re-ship after a void must ask for new ones.
-            LabelRate.objects.filter(merchant=merchant, shipment=shipment).delete()
-            shipped = order_services.shipment_mark_shipped(
-                merchant=merchant, shipment=shipment, actor=actor, carrier=label.carrier,
-                tracking_number=label.tracking_number, tracking_url=label.tracking_url, service=label.service,
-                label_cost_amount=Decimal(label.cost_amount))
-            logger.info("labels.purchase.bought label=%s key=%s duration_ms=%.1f", label.pk, label.idempotency_key,
-                        (time.monotonic() - started) * 1000)
+    written: list[str] = []  # files saved in storage by this attempt: removed again if it rolls back
+    try:
+        with transaction.atomic():
+            label = Label.objects.select_for_update(of=("self",)).select_related("carrier_account").get(pk=live.pk)
+            if label.status == Label.Status.BOUGHT:
+                return Shipment.objects.get(merchant=merchant, pk=shipment.pk)
+            if label.status != Label.Status.INTENDED:
+                raise Conflict("That purchase was refused; choose a rate again.", code="label_failed",
+                               details={"error": label.error})
+            package = carrier_package(label.carrier_account.carrier)
+            adapter = carrier_adapter(label.carrier_account, timeout=float(settings.CARRIER_RATE_TIMEOUT) * 2)
+            shipment = Shipment.objects.select_related("order").get(merchant=merchant, pk=shipment.pk)
+            request = shipment_label_request(merchant=merchant, shipment=shipment, label_format=label.label_format)
+            rate = Rate(external_id=label.rate_external_id, carrier=label.carrier, service=label.service,
+                        amount=label.cost_amount, currency=label.currency, carrier_data=label.carrier_data)
+            started = time.monotonic()
+            try:
+                bought = adapter.buy(request, rate, idempotency_key=label.idempotency_key)
+                content = adapter.label_file(bought)
+            except (AuthFailed, Rejected) as exc:
+                refused = package.describe_error(exc)
+                label.status, label.error = Label.Status.FAILED, refused
+                label.save(update_fields=["status", "error"])
+            except ExternalError as exc:
+                logger.warning("labels.purchase.unanswered label=%s key=%s error=%s", label.pk, label.idempotency_key,
+                               type(exc).__name__)
+                raise ExternalServiceUnavailable(
+                    f"{package.describe_error(exc)} The purchase is recorded: trying again never buys a second label.",
+                    code="carrier_unavailable", retry_after=exc.retry_after if isinstance(exc, Throttled) else 5)
+            if refused is None:
+                ext = FILE_EXTENSIONS.get(bought.label_format, "pdf")
+                label.file.save(f"{label.idempotency_key}.{ext}", ContentFile(content), save=False)
+                written.append(label.file.name)
+                label.status, label.bought_at = Label.Status.BOUGHT, timezone.now()
+                label.external_id, label.tracking_number = bought.external_id, bought.tracking_number
+                label.tracking_url, label.label_format = bought.tracking_url[:500], bought.label_format
+                label.carrier, label.service = bought.carrier or label.carrier, bought.service or label.service
+                label.cost_amount, label.currency = bought.cost_amount, bought.currency
+                label.carrier_data = {**label.carrier_data, **dict(bought.carrier_data)}
+                label.save()
+                # The quotes are spent: their carrier-side shipment is bought (EasyPost would answer any of
+                # them with this label), so a re-ship after a void must ask for new ones.
+                LabelRate.objects.filter(merchant=merchant, shipment=shipment).delete()
+                shipped = order_services.shipment_mark_shipped(
+                    merchant=merchant, shipment=shipment, actor=actor, carrier=label.carrier,
+                    tracking_number=label.tracking_number, tracking_url=label.tracking_url, service=label.service,
+                    label_cost_amount=Decimal(label.cost_amount), delivery_days=label.delivery_days)
+                logger.info("labels.purchase.bought label=%s key=%s duration_ms=%.1f", label.pk, label.idempotency_key,
+                            (time.monotonic() - started) * 1000)
+    except BaseException:
+        _files_forget(written)
+        raise
     if refused is not None:
         raise ValidationFailed(refused, code="carrier_refused", details={"label": live.pk})
     return shipped
 
 
-def label_void(*, merchant: Merchant, actor, shipment: Shipment) -> Shipment:
-    """Refund the shipment's label at the carrier; the shipment goes back to pending and its stock back
-    on the shelf (orders' shipment_unship). A refused refund changes nothing and says why."""
+def _files_forget(names: list[str]) -> None:
+    """The files of an attempt that rolled back: nothing refers to them, so they go (not orphaned)."""
+    storage = Label._meta.get_field("file").storage
+    for name in names:
+        try:
+            storage.delete(name)
+        except Exception:  # the rollback's own error is the one worth raising
+            logger.exception("labels.purchase.orphan_file name=%s", name)
+
+
+def _void_at_carrier(*, merchant: Merchant, shipment: Shipment) -> Label:
+    """Step 1 of a void, committed on its own: the refund asked of the carrier and, once accepted, the
+    label recorded `voided` (its unship still to do) while its row is locked."""
     live = selectors.label_live(merchant=merchant, shipment=shipment)
     if live is None or live.status != Label.Status.BOUGHT:
         raise Conflict("This shipment has no bought label to void.", code="no_label",
@@ -286,7 +310,7 @@ def label_void(*, merchant: Merchant, actor, shipment: Shipment) -> Shipment:
         package = carrier_package(label.carrier_account.carrier)
         adapter = carrier_adapter(label.carrier_account, timeout=float(settings.CARRIER_RATE_TIMEOUT))
         try:
-            result = adapter.void(_purchased(label))
+            result = adapter.void(purchased_label(label))
         except (AuthFailed, Rejected) as exc:
             raise Conflict(package.describe_error(exc), code="void_refused")
         except ExternalError as exc:
@@ -296,5 +320,54 @@ def label_void(*, merchant: Merchant, actor, shipment: Shipment) -> Shipment:
             raise Conflict(f"{package.label} did not accept the refund ({result.status}).", code="void_refused")
         label.status, label.void_status, label.voided_at = Label.Status.VOIDED, result.status, timezone.now()
         label.save(update_fields=["status", "void_status", "voided_at"])
-        return order_services.shipment_unship(merchant=merchant, shipment=shipment, actor=actor,
-                                              reason=f"label {label.tracking_number} voided")
+    logger.info("labels.void.accepted label=%s status=%s", label.pk, result.status)
+    return label
+
+
+def label_void_finish(*, merchant: Merchant, actor, label: Label) -> Shipment:
+    """Step 2 of a void: the shipment taken back through orders (stock restored, pending again). If that
+    fails the label stays voided here as it is at the carrier, its `error` says what is left, and the
+    next void call or the beat's sweep (labels_void_finish_due) tries again without asking the carrier."""
+    try:
+        with transaction.atomic():
+            label = Label.objects.select_for_update(of=("self",)).select_related("shipment").get(pk=label.pk)
+            shipment = label.shipment
+            if label.unshipped_at is None and shipment.status == Shipment.Status.SHIPPED:
+                shipment = order_services.shipment_unship(merchant=merchant, shipment=shipment, actor=actor,
+                                                          reason=f"label {label.tracking_number} voided")
+            label.unshipped_at, label.error = label.unshipped_at or timezone.now(), ""
+            label.save(update_fields=["unshipped_at", "error"])
+            return shipment
+    except ApplicationError as exc:
+        words = (f"{label.carrier} refunded the label, but the shipment could not be taken back here: "
+                 f"{exc.message}")
+        Label.objects.filter(merchant=merchant, pk=label.pk).update(error=words[:2000])
+        logger.warning("labels.void.unship_failed label=%s code=%s", label.pk, exc.code)
+        raise Conflict(words + " Void again once that is fixed: the carrier is not asked twice.",
+                       code="void_unfinished", details={"label": label.pk, "reason": exc.code})
+    except DatabaseError as exc:  # a lock time-out, a dropped connection: taken back by the sweep
+        words = f"{label.carrier} refunded the label; taking the shipment back here is retried."
+        Label.objects.filter(merchant=merchant, pk=label.pk).update(error=words)
+        logger.warning("labels.void.unship_failed label=%s error=%s", label.pk, type(exc).__name__)
+        raise TransientConflict(words, details={"label": label.pk}) from exc
+
+
+def label_void(*, merchant: Merchant, actor, shipment: Shipment) -> Shipment:
+    """Void the shipment's label: the carrier's refund first (recorded as soon as it is accepted), then
+    the shipment back to pending with its stock on the shelf. A refused refund changes nothing and says
+    why; a label voided earlier whose shipment was not taken back is finished, the carrier not asked."""
+    unfinished = selectors.label_void_unfinished(merchant=merchant, shipment=shipment)
+    label = unfinished or _void_at_carrier(merchant=merchant, shipment=shipment)
+    return label_void_finish(merchant=merchant, actor=actor, label=label)
+
+
+def labels_void_finish_due(*, merchant: Merchant) -> dict[str, int]:
+    """The sweep: every voided label of the merchant whose shipment is still to be taken back."""
+    done = failed = 0
+    for label in selectors.labels_void_unfinished(merchant=merchant):
+        try:
+            label_void_finish(merchant=merchant, actor=None, label=label)
+            done += 1
+        except ApplicationError:  # recorded on the label; the next sweep tries again
+            failed += 1
+    return {"finished": done, "failed": failed}

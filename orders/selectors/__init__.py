@@ -2,7 +2,9 @@
 
 from orders.selectors.analytics import (
     DateRange,
+    carrier_exceptions,
     fulfillment_time,
+    on_time_delivery,
     revenue_by_day,
     shipping_cost,
     short_orders,
@@ -52,5 +54,5 @@ __all__ = [
     "order_get", "order_ids_matching", "order_line_get", "order_list", "order_page", "revenue_by_day",
     "shipment_get", "shipment_list", "store_units_waiting",
     "EXPORT_ADDRESS_FIELDS", "ORDER_FILTER_ALIASES", "order_line_export_rows",
-    "shipping_cost", "short_orders", "top_skus", "unfulfilled_by_age",
+    "shipping_cost", "short_orders", "top_skus", "unfulfilled_by_age", "carrier_exceptions", "on_time_delivery",
 ]

@@ -22,7 +22,7 @@ from django.utils import timezone
 from accounts.models import Merchant
 from core.parsing import DateRange
 from orders.channels import channel_slugs
-from orders.models import Order, OrderLine, OrderStatus, Shipment
+from orders.models import Order, OrderEvent, OrderLine, OrderStatus, Shipment
 
 CENT = Decimal("0.01")
 
@@ -149,6 +149,59 @@ def shipping_cost(*, merchant: Merchant, rng: DateRange) -> dict:
     charged, spend = Decimal(_money(charged)), Decimal(_money(spend))
     return {"range": rng.as_dict(), "currency": merchant.currency, "shipping_charged": str(charged),
             "label_spend": str(spend), "margin": str(charged - spend)}
+
+
+def _shipped_in(merchant: Merchant, rng: DateRange):
+    """The range's parcels: shipments that left on one of its days (manual tracking and bought labels)."""
+    return Shipment.objects.filter(merchant=merchant, status=Shipment.Status.SHIPPED, shipped_at__gte=rng.start_at,
+                                   shipped_at__lt=rng.end_at)
+
+
+def _rate(part: int, whole: int) -> str | None:
+    return str((Decimal(part * 100) / whole).quantize(Decimal("0.1"))) if whole else None
+
+
+def carrier_exceptions(*, merchant: Merchant, rng: DateRange) -> dict:
+    """Parcels shipped in the range that hit a delivery problem (a carrier's `exception`, whatever came
+    after it: the tracking history on the order's timeline keeps it), per carrier, with the share."""
+    rng = _local(merchant, rng)
+    shipped = list(_shipped_in(merchant, rng).values_list("id", "carrier", "tracking_status"))
+    with_exception = {int(s) for s in OrderEvent.objects.filter(
+        merchant=merchant, kind=OrderEvent.Kind.TRACKING, data__to=Shipment.TrackingStatus.EXCEPTION,
+        created_at__gte=rng.start_at).values_list("data__shipment", flat=True) if isinstance(s, int)}
+    by_carrier: dict[str, dict[str, int]] = {}
+    for pk, carrier, status in shipped:
+        row = by_carrier.setdefault(carrier or "", {"shipped": 0, "exceptions": 0, "in_exception_now": 0})
+        row["shipped"] += 1
+        row["exceptions"] += pk in with_exception
+        row["in_exception_now"] += status == Shipment.TrackingStatus.EXCEPTION
+    carriers = [{"carrier": c, **v, "exception_rate": _rate(v["exceptions"], v["shipped"])}
+                for c, v in sorted(by_carrier.items(), key=lambda kv: (-kv[1]["exceptions"], kv[0]))]
+    total = sum(v["exceptions"] for v in by_carrier.values())
+    return {"range": rng.as_dict(), "shipped": len(shipped), "exceptions": total,
+            "exception_rate": _rate(total, len(shipped)), "carriers": carriers}
+
+
+def on_time_delivery(*, merchant: Merchant, rng: DateRange) -> dict:
+    """Parcels shipped in the range with a promise (a bought label's rate gave its delivery days), and
+    whether each was delivered by it. The promise is the day it shipped plus those delivery days
+    (calendar days, the merchant's own); on time means the carrier's delivered event fell on or before
+    that day. Not delivered yet: `in_transit`, or `overdue` once the promised day has passed."""
+    rng = _local(merchant, rng)
+    today = timezone.localdate(timezone.now(), rng.zone)
+    counts = {"with_promise": 0, "delivered": 0, "on_time": 0, "late": 0, "in_transit": 0, "overdue": 0}
+    rows = _shipped_in(merchant, rng).filter(delivery_days__isnull=False).values_list(
+        "shipped_at", "delivery_days", "tracking_status", "tracking_status_at")
+    for shipped_at, days, status, status_at in rows:
+        due = timezone.localdate(shipped_at, rng.zone) + timedelta(days=days)
+        counts["with_promise"] += 1
+        if status == Shipment.TrackingStatus.DELIVERED and status_at is not None:
+            counts["delivered"] += 1
+            counts["on_time" if timezone.localdate(status_at, rng.zone) <= due else "late"] += 1
+        else:
+            counts["overdue" if today > due else "in_transit"] += 1
+    return {"range": rng.as_dict(), **counts, "on_time_rate": _rate(counts["on_time"], counts["delivered"]),
+            "rule": "delivered on or before the day shipped plus the bought rate's delivery days"}
 
 
 def short_orders(*, merchant: Merchant, rng: DateRange, limit: int = 20) -> dict:

@@ -120,10 +120,11 @@ def _create(
 def shipment_mark_shipped(
     *, merchant: Merchant, shipment: Shipment, actor=None, carrier: str | None = None,
     tracking_number: str | None = None, tracking_url: str | None = None, service: str | None = None,
-    label_cost_amount: Decimal | None = None,
+    label_cost_amount: Decimal | None = None, delivery_days: int | None = None,
 ) -> Shipment:
     """Ship the stock, move the order along the workflow, and queue the tracking push. A bought label
-    (labels) gives its service and what the carrier account was charged, so label spend is real."""
+    (labels) gives its service, what the carrier account was charged (so label spend is real) and the
+    delivery days its rate promised (analytics' on-time delivery)."""
     order, lines = order_lock_with_lines(merchant=merchant, order_id=shipment.order_id)
     shipment = Shipment.objects.get(merchant=merchant, pk=shipment.pk)  # the order's lock guards its shipments
     if shipment.status == Shipment.Status.SHIPPED:
@@ -133,6 +134,8 @@ def shipment_mark_shipped(
         shipment.service = service[:64]
     if label_cost_amount is not None:
         shipment.label_cost_amount = label_cost_amount
+    if delivery_days is not None:
+        shipment.delivery_days = min(delivery_days, 32767)
     _ship(merchant, order, lines, shipment, shipment_lines, actor=actor, carrier=carrier,
           tracking_number=tracking_number, tracking_url=tracking_url)
     return shipment
@@ -187,7 +190,8 @@ def shipment_unship(*, merchant: Merchant, shipment: Shipment, actor=None, reaso
     old_tracking = shipment.tracking_number
     shipment.status, shipment.shipped_at = Shipment.Status.PENDING, None
     shipment.tracking_number = shipment.tracking_url = ""
-    shipment.label_cost_amount = Decimal("0")
+    shipment.label_cost_amount, shipment.delivery_days = Decimal("0"), None
+    shipment.tracking_status, shipment.tracking_status_at = "", None
     shipment.save()
     order_flags_refresh(order=order, lines=lines)
     order.save()

@@ -11,7 +11,12 @@ from django.db.models import Count, Sum
 
 from accounts.models import Merchant
 from notifications.models import NotificationLog
-from notifications.services import notification_is_wanted, notification_send, notification_url
+from notifications.services import (
+    notification_is_wanted,
+    notification_send,
+    notification_settings_get,
+    notification_url,
+)
 from orders.models import Order, OrderEvent, OrderStatus, Shipment
 from orders.selectors.analytics import DateRange
 
@@ -56,9 +61,9 @@ def notification_customer_shipped(*, merchant: Merchant, shipment: Shipment) -> 
 
 def notification_customer_tracking(*, merchant: Merchant, shipment: Shipment, status: str) -> NotificationLog | None:
     """To the customer: the parcel is out for delivery, delivered, or has a problem. Once per shipment and
-    status (the key), under the merchant's "email customers their tracking" switch."""
+    status (the key), under the merchant's "email customers their tracking" switch and that status's own."""
     order = shipment.order
-    if not order.customer_email or not notification_is_wanted(merchant=merchant, kind="customer_tracking"):
+    if not order.customer_email or not notification_settings_get(merchant=merchant).wants_customer_tracking(status):
         return None
     context = _order_context(order) | {
         "carrier": shipment.carrier, "tracking_number": shipment.tracking_number, "tracking_url": shipment.tracking_url,

@@ -58,3 +58,18 @@ def test_an_order_of_another_merchant_is_404_and_no_job_starts(merchant_a, merch
 
     assert response.status_code == 404
     assert easypost_fake.requests == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_batchs_task_finds_its_batch_however_soon_it_starts(merchant_a, easypost_fake):
+    """The job's task is sent when the job commits; a worker that starts it at once (eager here, with
+    real commits) must find the batch row: both commit together."""
+    easypost_account(merchant_a.merchant)
+    order_ids = [pending_shipment(merchant_a.merchant, number=f"R{n}").order_id for n in range(2)]
+
+    created = merchant_a.api.post("/api/v1/label-batches/", {"order_ids": order_ids}, format="json")
+    batch = merchant_a.api.get(f"/api/v1/label-batches/{created.json()['id']}/").json()
+
+    assert created.status_code == 202, created.content
+    assert (batch["status"], [r["ok"] for r in batch["results"]]) == ("succeeded", [True, True])
+    assert len(easypost_fake.purchases) == 2

@@ -86,18 +86,22 @@ def test_a_lost_buy_answer_is_retried_into_the_label_already_bought(easypost_fak
     assert label.service == "Priority" and label.tracking_number
 
 
-def test_refund_twice_is_refused_with_easyposts_words(easypost_fake):
+def test_refund_twice_is_refused_with_easyposts_words_and_read_as_the_first_refund(easypost_fake):
+    """EasyPost refuses a second refund; the adapter reads that as the refund already submitted (ours,
+    whose answer was lost) and reports it, so a retried void records it: one refund at the carrier."""
     ep = adapter()
     rate = ep.rates(request()).rates[0]
     label = ep.buy(request(), rate, idempotency_key="label-3")
 
     first = ep.void(label)
     with pytest.raises(Rejected) as refused:
-        ep.void(label)
+        ep.client.call("shipment.refund", ep.client.sdk.shipment.refund, label.external_id, retry=False)
+    again = ep.void(label)
 
     assert (first.is_accepted, first.status) == (True, "submitted")
     assert refused.value.code == "SHIPMENT.REFUND.EXISTS"
     assert refused.value.message == "A refund has already been submitted for this shipment."
+    assert (again.is_accepted, again.status) == (True, "submitted")
     assert easypost_fake.refunds == [label.external_id]
 
 

@@ -28,6 +28,7 @@ from labels.carriers.easypost.client import EasyPostClient, EasyPostRejected
 
 logger = logging.getLogger("labels.easypost")
 POSTAGE_EXISTS = "SHIPMENT.POSTAGE.EXISTS"
+REFUND_EXISTS = "SHIPMENT.REFUND.EXISTS"  # the fake's code; unverified in reference §4
 
 
 class EasyPostAdapter(CarrierAdapter):
@@ -61,8 +62,15 @@ class EasyPostAdapter(CarrierAdapter):
         return mapping.label_from_shipment(self.client.as_dict(shipment))
 
     def void(self, label: PurchasedLabel) -> VoidResult:
-        shipment = self.client.as_dict(self.client.call("shipment.refund", self.client.sdk.shipment.refund,
-                                                        label.external_id, retry=False))
+        """A refund already submitted (our earlier call whose answer was lost) is that refund: read it."""
+        try:
+            shipment = self.client.as_dict(self.client.call("shipment.refund", self.client.sdk.shipment.refund,
+                                                            label.external_id, retry=False))
+        except EasyPostRejected as exc:
+            if exc.code != REFUND_EXISTS:
+                raise
+            shipment = self.client.as_dict(self.client.call("shipment.retrieve", self.client.sdk.shipment.retrieve,
+                                                            label.external_id))
         status = str(shipment.get("refund_status") or "")
         return VoidResult(is_accepted=status in ("submitted", "refunded"), status=status)
 

@@ -4,4 +4,4 @@ by rate id (looked up before buying again: V2 has no idempotency key), voids, tr
 from labels.carriers.shipstation.adapter import ShipStationAdapter
 from labels.registry import CarrierPackage
 
-CARRIER = CarrierPackage(slug="shipstation", label="ShipStation", adapter=ShipStationAdapter)
+CARRIER = CarrierPackage(slug="shipstation", label="ShipStation", adapter=ShipStationAdapter, polls_tracking=True)

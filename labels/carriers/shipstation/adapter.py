@@ -20,6 +20,7 @@ from labels.carriers.base import (
     PurchasedLabel,
     Rate,
     RateQuote,
+    TrackingInfo,
     VoidResult,
 )
 from labels.carriers.shipstation import mapping
@@ -75,7 +76,10 @@ class ShipStationAdapter(CarrierAdapter):
         return mapping.label_in(payload, carrier=rate.carrier, service=rate.service)
 
     def void(self, label: PurchasedLabel) -> VoidResult:
+        """`label_already_voided` is our earlier void whose answer was lost: the label is voided."""
         answer = self.client.put(f"/v2/labels/{label.external_id}/void", operation="label_void")
+        if answer.get("reason_code") == "label_already_voided":
+            return VoidResult(is_accepted=True, status="already_voided", message=str(answer.get("message") or ""))
         if not answer.get("approved"):
             raise ShipStationRejected(str(answer.get("message") or "ShipStation did not void the label."),
                                       code=str(answer.get("reason_code") or ""))
@@ -84,5 +88,5 @@ class ShipStationAdapter(CarrierAdapter):
     def label_file(self, label: PurchasedLabel) -> bytes:
         return self.client.download(label.label_url)
 
-    def track(self, label: PurchasedLabel) -> str:
-        return mapping.tracking_status_in(self.client.get(f"/v2/labels/{label.external_id}/track", operation="track"))
+    def track(self, label: PurchasedLabel) -> TrackingInfo:
+        return mapping.tracking_in(self.client.get(f"/v2/labels/{label.external_id}/track", operation="track"))

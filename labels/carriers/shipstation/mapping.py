@@ -12,14 +12,18 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from labels.carriers.base import Address, LabelRequest, PurchasedLabel, Rate, RateQuote
+from django.utils.dateparse import parse_datetime
+
+from labels.carriers.base import Address, LabelRequest, PurchasedLabel, Rate, RateQuote, TrackingInfo
 
 RATE_AMOUNTS = ("shipping_amount", "insurance_amount", "confirmation_amount", "other_amount")
 LABEL_AMOUNTS = ("shipment_cost", "insurance_cost")
-# ShipStation's tracking status codes to ours; anything else is "unknown" (§5.3.7: treat it as opaque).
-TRACKING_STATUSES = {"AC": "pre_transit", "IT": "in_transit", "IN_TRANSIT": "in_transit", "DE": "delivered",
-                     "DELIVERED": "delivered", "OUT_FOR_DELIVERY": "out_for_delivery", "EX": "exception",
-                     "ATTEMPTED_DELIVERY": "exception", "RETURN_TO_SENDER": "returned"}
+# ShipStation's tracking status codes to ours (§5.3.7: the V2 spec's long codes, and the two-letter
+# ShipEngine-era codes the live API may still send); anything else is opaque and changes nothing.
+TRACKING_STATUSES = {"IN_TRANSIT": "in_transit", "OUT_FOR_DELIVERY": "out_for_delivery", "DELIVERED": "delivered",
+                     "ATTEMPTED_DELIVERY": "exception", "RETURN_TO_SENDER": "returned",
+                     "AC": "pre_transit", "NY": "pre_transit", "IT": "in_transit", "DE": "delivered",
+                     "SP": "delivered", "AT": "exception", "EX": "exception"}
 
 
 def amount(value: Any) -> Decimal:
@@ -97,5 +101,13 @@ def label_in(payload: Mapping[str, Any], *, carrier: str = "", service: str = ""
                           carrier_data={"label_id": str(payload["label_id"]), "shipment_id": str(payload.get("shipment_id") or "")})
 
 
-def tracking_status_in(payload: Mapping[str, Any]) -> str:
-    return TRACKING_STATUSES.get(str(payload.get("status_code") or "").upper(), "unknown")
+def tracking_in(payload: Mapping[str, Any]) -> TrackingInfo:
+    """`GET /v2/labels/{id}/track`: the status mapped ("" when unknown), the latest event's words and time
+    (the exception's own description when there is one)."""
+    status = TRACKING_STATUSES.get(str(payload.get("status_code") or "").upper(), "")
+    events = [e for e in payload.get("events") or [] if isinstance(e, Mapping)]
+    latest = max(events, key=lambda e: str(e.get("occurred_at") or ""), default={})
+    description = str(payload.get("exception_description") or latest.get("description")
+                      or payload.get("status_description") or "")
+    occurred_at = parse_datetime(str(latest.get("occurred_at") or "")) if latest.get("occurred_at") else None
+    return TrackingInfo(status=status, description=description[:500], occurred_at=occurred_at)

@@ -11,7 +11,8 @@ rates per carrier with a failed carrier in `invalid_rates[]` with its `error_mes
 `Retry-After` and `rate_limit_exceeded`.
 
 Faults: `fail_next(path_suffix, status, retry_after=None)`, `lose_next_buy_answer()` (buys, then drops the
-connection: the lost answer of §5.3.10).
+connection: the lost answer of §5.3.10); `track_as(label_id, status_code, ...)` adds a tracking event
+(`GET /v2/labels/{id}/track` answers the latest, §5.3.7).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class ShipStationFake:
         self.labels: dict[str, dict[str, Any]] = {}
         self.purchases: list[str] = []  # label ids, one per label bought
         self.voids: list[str] = []
+        self.tracking: dict[str, list[dict[str, Any]]] = {}  # label id -> its tracking events, oldest first
         self.requests: list[tuple[str, str, Any]] = []
         self._faults: list[tuple[str, int, float | None]] = []
         self._lose = 0
@@ -61,6 +63,19 @@ class ShipStationFake:
     def fail_next(self, path_suffix: str, status: int, retry_after: float | None = None) -> None:
         with self._lock:
             self._faults.append((path_suffix, status, retry_after))
+
+    def track_as(self, label_id: str, status_code: str, description: str, *, occurred_at: str,
+                 exception_description: str | None = None) -> None:
+        """The carrier scanned the parcel: one more event (V2's long status codes, §5.3.7)."""
+        with self._lock:
+            self.tracking.setdefault(label_id, []).append({
+                "occurred_at": occurred_at, "carrier_occurred_at": occurred_at.rstrip("Z"),
+                "description": description, "city_locality": "SPRINGFIELD", "state_province": "OR",
+                "postal_code": "97477", "country_code": "US", "company_name": None, "signer": None,
+                "event_code": "", "status_code": status_code, "status_detail_code": status_code,
+                "status_description": description, "carrier_status_code": "10", "carrier_detail_code": "",
+                "carrier_status_description": description, "latitude": None, "longitude": None,
+                "exception_description": exception_description})
 
     def lose_next_buy_answer(self) -> None:
         with self._lock:
@@ -287,12 +302,25 @@ class ShipStationFake:
         self._send(h, 200, {"approved": True, "message": "Label voided; refund requested."})
 
     def _track(self, h, body, query, label_id) -> None:
-        label = self.labels.get(label_id)
+        """The label's tracking: its latest event's status, every event newest first; a label not yet
+        scanned is IN_TRANSIT with no events (as the fake always answered)."""
+        with self._lock:
+            label = self.labels.get(label_id)
+            events = list(self.tracking.get(label_id, []))
         if label is None:
             return self._send(h, 404, self.error("invalid_identifier", f"Label {label_id} was not found."))
-        self._send(h, 200, {"tracking_number": label["tracking_number"], "status_code": "IN_TRANSIT",
-                            "status_description": "In Transit", "carrier_status_code": "10",
-                            "estimated_delivery_date": None, "events": []})
+        latest = events[-1] if events else {"status_code": "IN_TRANSIT", "status_description": "In Transit",
+                                            "carrier_status_code": "10", "exception_description": None}
+        self._send(h, 200, {
+            "tracking_number": label["tracking_number"], "tracking_url": label["tracking_url"],
+            "status_code": latest["status_code"], "status_detail_code": latest["status_code"],
+            "status_description": latest["status_description"], "carrier_code": label["carrier_code"],
+            "carrier_id": int(label["carrier_id"][3:]), "carrier_status_code": latest["carrier_status_code"],
+            "carrier_detail_code": "", "carrier_status_description": latest["status_description"],
+            "ship_date": None, "estimated_delivery_date": None,
+            "actual_delivery_date": latest.get("occurred_at") if latest["status_code"] == "DELIVERED" else None,
+            "exception_description": latest.get("exception_description"),
+            "events": [{k: v for k, v in e.items() if k != "exception_description"} for e in reversed(events)]})
 
     def _download(self, h, body, query, label_id, ext) -> None:
         label = self.labels.get(label_id)
