@@ -2,8 +2,11 @@
 
 from django.db import migrations, models
 
+from core.migration_ops import AddIndexConcurrently
+
 
 class Migration(migrations.Migration):
+    atomic = False  # the index is built concurrently (core.migration_ops)
 
     dependencies = [
         ('accounts', '0003_invitation'),
@@ -22,7 +25,7 @@ class Migration(migrations.Migration):
             name='tracking_polled_at',
             field=models.DateTimeField(blank=True, help_text='Last asked the carrier for tracking (polled carriers).', null=True),
         ),
-        migrations.AddIndex(
+        AddIndexConcurrently(
             model_name='label',
             index=models.Index(condition=models.Q(('status', 'bought')), fields=['status', 'carrier_account', 'tracking_polled_at'], name='labels_label_poll_idx'),
         ),
