@@ -49,3 +49,22 @@ def label_batch_get(*, merchant: Merchant, pk: int | str) -> LabelBatch:
         return label_batch_list(merchant=merchant).order_by().get(pk=int(pk))
     except (LabelBatch.DoesNotExist, ValueError, TypeError):
         raise NotFound("No such label batch.")
+
+
+def labels_by_shipment(*, merchant: Merchant, shipment_ids: list[int]) -> dict[int, Label]:
+    """Each shipment's label as the pages show it: the live one (being bought or bought), else the last
+    voided or failed one. One query for a page of shipments."""
+    found: dict[int, Label] = {}
+    rank = {Label.Status.BOUGHT: 0, Label.Status.INTENDED: 1}
+    for label in (Label.objects.filter(merchant=merchant, shipment_id__in=shipment_ids)
+                  .select_related("carrier_account").order_by("id")):
+        current = found.get(label.shipment_id)
+        if current is None or rank.get(label.status, 2) <= rank.get(current.status, 2):
+            found[label.shipment_id] = label
+    return found
+
+
+def shipment_carriers(*, merchant: Merchant) -> list[str]:
+    """The carriers the merchant's shipments name, for the shipments list's filter."""
+    return sorted(c for c in Shipment.objects.filter(merchant=merchant).exclude(carrier="").order_by()
+                  .values_list("carrier", flat=True).distinct())
