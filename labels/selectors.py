@@ -1,4 +1,4 @@
-"""Reads worth naming: a merchant's carrier accounts, a shipment's quotes and its live label."""
+"""Reads worth naming: a merchant's carrier accounts, a shipment's quotes and its live label, packages."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 
 from accounts.models import Merchant
 from core.errors import NotFound
-from labels.models import CarrierAccount, Label, LabelBatch, LabelRate
+from labels.models import CarrierAccount, Label, LabelBatch, LabelRate, PackagePreset
 from orders.models import Shipment
 
 
@@ -49,3 +49,14 @@ def label_batch_get(*, merchant: Merchant, pk: int | str) -> LabelBatch:
         return label_batch_list(merchant=merchant).order_by().get(pk=int(pk))
     except (LabelBatch.DoesNotExist, ValueError, TypeError):
         raise NotFound("No such label batch.")
+
+
+def package_preset_list(*, merchant: Merchant) -> QuerySet[PackagePreset]:
+    return PackagePreset.objects.filter(merchant=merchant).order_by("name", "id")
+
+
+def package_preset_get(*, merchant: Merchant, pk: int | str) -> PackagePreset:
+    try:
+        return package_preset_list(merchant=merchant).order_by().get(pk=int(pk))
+    except (PackagePreset.DoesNotExist, ValueError, TypeError):
+        raise NotFound("No such package.")
