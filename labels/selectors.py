@@ -1,4 +1,4 @@
-"""Reads worth naming: a merchant's carrier accounts, a shipment's quotes and its live label."""
+"""Reads worth naming: a merchant's carrier accounts, a shipment's quotes and its live label, packages."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 
 from accounts.models import Merchant
 from core.errors import NotFound
-from labels.models import CarrierAccount, Label, LabelBatch, LabelRate
+from labels.models import CarrierAccount, Label, LabelBatch, LabelRate, PackagePreset
 from orders.models import Shipment
 
 
@@ -68,3 +68,14 @@ def shipment_carriers(*, merchant: Merchant) -> list[str]:
     """The carriers the merchant's shipments name, for the shipments list's filter."""
     return sorted(c for c in Shipment.objects.filter(merchant=merchant).exclude(carrier="").order_by()
                   .values_list("carrier", flat=True).distinct())
+
+
+def package_preset_list(*, merchant: Merchant) -> QuerySet[PackagePreset]:
+    return PackagePreset.objects.filter(merchant=merchant).order_by("name", "id")
+
+
+def package_preset_get(*, merchant: Merchant, pk: int | str) -> PackagePreset:
+    try:
+        return package_preset_list(merchant=merchant).order_by().get(pk=int(pk))
+    except (PackagePreset.DoesNotExist, ValueError, TypeError):
+        raise NotFound("No such package.")
