@@ -104,9 +104,10 @@ class ShipmentLabelView(MerchantRequiredMixin, TemplateView):
             messages.info(request, f"Shipment {shipment.pk} has shipped already.")
             return HttpResponseRedirect(reverse("order-detail", args=[shipment.order_id]))
         ctx = {"shipment": shipment, "order": shipment.order, "rules": RULE_LABELS, "rates": [], "errors": [],
-               "problem": ""}
+               "problem": "", "packages": list(selectors.package_preset_list(merchant=self.merchant)), "package": None}
         try:
-            result = services.shipment_rates(merchant=self.merchant, shipment=shipment)
+            ctx["package"] = package = optional_id(request.GET, "package")
+            result = services.shipment_rates(merchant=self.merchant, shipment=shipment, package_preset_id=package)
         except ApplicationError as exc:  # no account, no ship-from, a product without a weight
             ctx["problem"] = exc.message
             ctx["problem_code"] = exc.code
@@ -121,18 +122,20 @@ class ShipmentLabelView(MerchantRequiredMixin, TemplateView):
     def post(self, request, pk: int):
         shipment = _shipment(request, pk)
         rule = request.POST.get("rule") or None
-        rate_id = parse_id(request.POST["rate_id"], field="rate_id") if request.POST.get("rate_id") and not rule \
-            else None
-        if rate_id is None and rule not in RULES:
-            messages.error(request, "Choose a rate, or buy the cheapest or the fastest.")
-            return HttpResponseRedirect(reverse("shipment-buy-label", args=[shipment.pk]))
+        rates_page = reverse("shipment-buy-label", args=[shipment.pk])
         try:
+            package = optional_id(request.POST, "package_preset_id")
+            rate_id = optional_id(request.POST, "rate_id") if not rule else None
+            if package:
+                rates_page += f"?package={package}"
+            if rate_id is None and rule not in RULES:
+                raise ValidationFailed("Choose a rate, or buy the cheapest or the fastest.")
             shipped = services.label_buy(merchant=self.merchant, actor=request.user, shipment=shipment,
-                                         rate_id=rate_id, rule=None if rate_id else rule)
+                                         rate_id=rate_id, rule=None if rate_id else rule, package_preset_id=package)
         except ApplicationError as exc:
             messages.error(request, f"No label was bought: {exc.message}")
             if shipment.status == Shipment.Status.PENDING:
-                return HttpResponseRedirect(reverse("shipment-buy-label", args=[shipment.pk]))
+                return HttpResponseRedirect(rates_page)
             return HttpResponseRedirect(reverse("order-detail", args=[shipment.order_id]))
         messages.success(request, f"Label bought: {shipped.carrier} {shipped.service}, tracking "
                                   f"{shipped.tracking_number}, cost {shipped.label_cost_amount}.")

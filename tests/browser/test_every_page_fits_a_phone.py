@@ -25,7 +25,6 @@ from django.utils import timezone
 from accounts.tenancy import tenant_scope
 from accounts.views import MerchantRequiredMixin
 from tests.browser.conftest import LAPTOP, PHONE, assert_fits_width, page_problems
-from tests.fakes.easypost.fixtures import easypost_fake  # noqa: F401  (the labels pages ask its rates)
 
 PARAM = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
 

@@ -14,9 +14,7 @@ from labels.services import label_batch_run
 from labels.services.batches import BATCH_KIND
 from orders.models import Order
 from tests.browser.conftest import LAPTOP, PHONE, assert_fits_width, page_problems
-from tests.fakes.easypost.fixtures import easypost_fake  # noqa: F401
 from tests.fakes.easypost.server import UNDELIVERABLE_ZIP
-from tests.fakes.shipstation.fixtures import shipstation_fake  # noqa: F401
 from tests.labels.helpers import easypost_account, pending_shipment, shipstation_account
 
 

@@ -393,3 +393,25 @@ def test_pages_without_a_ship_from_address_say_where_to_set_it(merchant_a, easyp
 
     assert b"Set the ship-from address in Settings" in page.content
     assert easypost_fake.requests == []
+
+
+def test_the_package_chosen_makes_the_rates_and_the_label(merchant_a, easypost_fake):
+    from labels.services import package_preset_create
+
+    easypost_account(merchant_a.merchant)
+    shipment = pending_shipment(merchant_a.merchant)  # 2 × 500 g
+    with tenant_scope(merchant_a.merchant):
+        box = package_preset_create(merchant=merchant_a.merchant, actor=merchant_a.user, name="Shoe box",
+                                    length_mm=300, width_mm=200, height_mm=100, empty_weight_grams=150)
+
+    page = merchant_a.web.get(f"/shipments/{shipment.pk}/label/?package={box.pk}").content.decode()
+    parcel = easypost_fake.requests[-1][2]["shipment"]["parcel"]
+    bought = merchant_a.web.post(f"/shipments/{shipment.pk}/label/", {
+        "rate_id": _rate_id(merchant_a.merchant, shipment, "Priority"), "package_preset_id": box.pk})
+
+    assert f'<option value="{box.pk}" selected>Shoe box (300×200×100 mm, 150 g empty)</option>' in page
+    assert f'<input type="hidden" name="package_preset_id" value="{box.pk}">' in page
+    assert (parcel["length"], parcel["weight"]) == (11.8, 40.57)  # inches and ounces of 300 mm and 1,150 g
+    assert bought.status_code == 302 and len(easypost_fake.purchases) == 1
+    with tenant_scope(merchant_a.merchant):
+        assert Label.objects.get(shipment=shipment).package_preset_id == box.pk
