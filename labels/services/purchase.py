@@ -83,15 +83,20 @@ def shipment_rates(*, merchant: Merchant, shipment: Shipment, package_preset_id:
                        code="no_carrier_account")
     request = shipment_label_request(merchant=merchant, shipment=shipment, package_preset_id=package_preset_id)
     timeout = float(settings.CARRIER_RATE_TIMEOUT)
-    adapters = {a.pk: carrier_adapter(a, timeout=timeout) for a in accounts}
+    adapters, answers = {}, {}
+    for a in accounts:
+        try:
+            adapters[a.pk] = carrier_adapter(a, timeout=timeout)
+        except ExternalError as exc:  # its base URL refused (plain http://): that account's words, not a 500
+            answers[a.pk] = exc
     by_pk = {a.pk: a for a in accounts}
     pool = ThreadPoolExecutor(max_workers=min(8, len(accounts)), thread_name_prefix="labels-rates")
     try:
         futures = [pool.submit(_rate_one, pk, adapter, request) for pk, adapter in adapters.items()]
-        done, not_done = wait(futures, timeout=timeout)
+        done, not_done = wait(futures, timeout=timeout) if futures else (set(), set())
     finally:
         pool.shutdown(wait=False, cancel_futures=True)  # an account past its time-out is not waited for
-    answers = dict(f.result() for f in done)
+    answers.update(f.result() for f in done)
     rows: list[LabelRate] = []
     errors: list[dict] = []
     for account in accounts:
@@ -194,7 +199,6 @@ def label_buy(*, merchant: Merchant, actor, shipment: Shipment, rate_id: int | N
             raise Conflict("That purchase was refused; choose a rate again.", code="label_failed",
                            details={"error": label.error})
         package = carrier_package(label.carrier_account.carrier)
-        adapter = carrier_adapter(label.carrier_account, timeout=float(settings.CARRIER_RATE_TIMEOUT) * 2)
         shipment = Shipment.objects.select_related("order").get(merchant=merchant, pk=shipment.pk)
         request = shipment_label_request(merchant=merchant, shipment=shipment, label_format=label.label_format,
                                          package_preset_id=label.package_preset_id)
@@ -202,6 +206,7 @@ def label_buy(*, merchant: Merchant, actor, shipment: Shipment, rate_id: int | N
                     amount=label.cost_amount, currency=label.currency, carrier_data=label.carrier_data)
         started = time.monotonic()
         try:
+            adapter = carrier_adapter(label.carrier_account, timeout=float(settings.CARRIER_RATE_TIMEOUT) * 2)
             bought = adapter.buy(request, rate, idempotency_key=label.idempotency_key)
             content = adapter.label_file(bought)
         except (AuthFailed, Rejected) as exc:
@@ -250,8 +255,8 @@ def label_void(*, merchant: Merchant, actor, shipment: Shipment) -> Shipment:
         if label.status != Label.Status.BOUGHT:
             raise Conflict("This label is no longer bought.", code="no_label", details={"shipment": shipment.pk})
         package = carrier_package(label.carrier_account.carrier)
-        adapter = carrier_adapter(label.carrier_account, timeout=float(settings.CARRIER_RATE_TIMEOUT))
         try:
+            adapter = carrier_adapter(label.carrier_account, timeout=float(settings.CARRIER_RATE_TIMEOUT))
             result = adapter.void(_purchased(label))
         except (AuthFailed, Rejected) as exc:
             raise Conflict(package.describe_error(exc), code="void_refused")

@@ -415,3 +415,24 @@ def test_the_package_chosen_makes_the_rates_and_the_label(merchant_a, easypost_f
     assert bought.status_code == 302 and len(easypost_fake.purchases) == 1
     with tenant_scope(merchant_a.merchant):
         assert Label.objects.get(shipment=shipment).package_preset_id == box.pk
+
+
+def test_a_carrier_base_url_we_may_not_call_is_that_accounts_words_not_a_500(merchant_a, easypost_fake,
+                                                                            shipstation_fake, settings):
+    easypost_account(merchant_a.merchant, name="EP main")
+    shipstation_account(merchant_a.merchant)
+    shipment = pending_shipment(merchant_a.merchant)
+    settings.EASYPOST_API_BASE_URL = "http://easypost.invalid/v2"  # plain http, not an allowed private host
+
+    page = merchant_a.web.get(f"/shipments/{shipment.pk}/label/")
+    tested = merchant_a.web.post("/settings/carrier-accounts/new/", {
+        "carrier": "easypost", "name": "EP", "api_key": EASYPOST_KEY, "action": "test"})
+    api = merchant_a.api.post(f"/api/v1/shipments/{shipment.pk}/rates/")
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "plain http:// is refused" in html and "USPS Ground Advantage" in html  # ShipStation still rated
+    assert tested.status_code == 400 and b"plain http:// is refused" in tested.content
+    assert api.status_code == 200 and api.json()["rates"]
+    assert {r["carrier_account"] for r in api.json()["rates"]} == {api.json()["rates"][0]["carrier_account"]}
+    assert [e["message"] for e in api.json()["errors"] if "plain http:// is refused" in e["message"]]
