@@ -28,6 +28,7 @@ from labels.services.batches import BATCH_MAX
 from labels.services.purchase import RULES
 from orders import selectors as order_selectors
 from orders import services as order_services
+from orders.bulk_views import bulk_back_url
 from orders.models import Order, Shipment
 
 PAGE = 50
@@ -193,22 +194,22 @@ def order_section(*, merchant, order: Order, shipments: list, can_ship: bool) ->
 # ------------------------------------------------------------------ bulk actions and batches
 
 
+def _paperwork(request, make, merchant, order_ids, filename: str) -> HttpResponse:
+    try:
+        return _pdf(make(merchant=merchant, order_ids=list(order_ids)), filename)
+    except ApplicationError as exc:  # too many orders, or one gone meanwhile
+        messages.error(request, exc.message)
+        return HttpResponseRedirect(bulk_back_url(request))
+
+
 def packing_slips_for_orders(request, merchant, order_ids) -> HttpResponse:
     """Bulk action "Packing slips": one PDF, a page per order, in the list's order."""
-    try:
-        return _pdf(paperwork.packing_slips(merchant=merchant, order_ids=list(order_ids)), "packing-slips.pdf")
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-        return HttpResponseRedirect(request.POST.get("next") or reverse("order-list"))
+    return _paperwork(request, paperwork.packing_slips, merchant, order_ids, "packing-slips.pdf")
 
 
 def pick_list_for_orders(request, merchant, order_ids) -> HttpResponse:
     """Bulk action "Pick list": the chosen orders' units summed by SKU and location, as a PDF."""
-    try:
-        return _pdf(paperwork.pick_list(merchant=merchant, order_ids=list(order_ids)), "pick-list.pdf")
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-        return HttpResponseRedirect(request.POST.get("next") or reverse("order-list"))
+    return _paperwork(request, paperwork.pick_list, merchant, order_ids, "pick-list.pdf")
 
 
 def label_batch_confirm(request, merchant, order_ids) -> HttpResponse:
@@ -216,7 +217,7 @@ def label_batch_confirm(request, merchant, order_ids) -> HttpResponse:
     ids = list(order_ids)
     if len(ids) > BATCH_MAX:
         messages.error(request, f"At most {BATCH_MAX} orders in one batch of labels; narrow the selection.")
-        return HttpResponseRedirect(request.POST.get("next") or reverse("order-list"))
+        return HttpResponseRedirect(bulk_back_url(request))
     numbers = list(Order.objects.filter(merchant=merchant, pk__in=ids).order_by("id")
                    .values_list("number", flat=True)[:20])
     return render(request, "labels/batch_new.html", {"ids": ids, "numbers": numbers, "more": len(ids) - len(numbers),

@@ -436,3 +436,14 @@ def test_a_carrier_base_url_we_may_not_call_is_that_accounts_words_not_a_500(mer
     assert api.status_code == 200 and api.json()["rates"]
     assert {r["carrier_account"] for r in api.json()["rates"]} == {api.json()["rates"][0]["carrier_account"]}
     assert [e["message"] for e in api.json()["errors"] if "plain http:// is refused" in e["message"]]
+
+
+def test_paperwork_of_another_merchants_order_is_refused_and_sends_back_only_to_our_pages(merchant_a, merchant_b):
+    theirs = pending_shipment(merchant_b.merchant, number="7001")
+
+    response = merchant_a.web.post("/orders/bulk/", {"action": "pick_list", "ids": [theirs.order_id],
+                                                     "next": "https://evil.example/"}, follow=False)
+    page = merchant_a.web.get("/orders/")
+
+    assert response.status_code == 302 and response["Location"] == "/orders/"
+    assert b"Some of these orders do not exist." in page.content
