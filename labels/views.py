@@ -19,8 +19,9 @@ from accounts.views import MerchantRequiredMixin
 from core.errors import ApplicationError, NotFound, ValidationFailed
 from core.fields import decrypt, encrypt
 from core.parsing import optional_id, parse_id
+from jobs.registry import JobSummary
 from labels import selectors, services
-from labels.models import CarrierAccount, Label
+from labels.models import CarrierAccount, Label, LabelBatch
 from labels.registry import carrier_packages
 from labels.services import paperwork
 from labels.services.accounts import carrier_package
@@ -224,6 +225,16 @@ def label_batch_confirm(request, merchant, order_ids) -> HttpResponse:
                                                      "rules": RULE_LABELS,
                                                      "accounts": selectors.carrier_account_list(merchant=merchant)
                                                      .filter(status=CarrierAccount.Status.ACTIVE).count()})
+
+
+def label_batch_job_summary(job) -> JobSummary:
+    """The job page of a label batch (jobs.registry): what it bought, and the way to its own page."""
+    result = job.result or {}
+    lines = [f"{result['labels']:,} label(s) bought, {result['errors']:,} order(s) failed."] if result else []
+    batch = LabelBatch.objects.filter(merchant_id=job.merchant_id, job=job).only("id").first()
+    links = [("The batch: each order's result and the labels to print",
+              reverse("label-batch-page", args=[batch.pk]))] if batch else []
+    return JobSummary(lines=lines, links=links)
 
 
 class LabelBatchCreateView(MerchantRequiredMixin, View):
