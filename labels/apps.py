@@ -8,7 +8,7 @@ class LabelsConfig(AppConfig):
         # Function-level imports: ready() runs once every app is loaded; at module level the packages
         # would import models before the app registry is ready.
         from jobs.registry import job_summary_register
-        from labels import views
+        from labels import batch_views, views
         from labels.carriers import easypost, shipstation
         from labels.registry import carrier_package_register
         from labels.services.batches import BATCH_KIND
@@ -18,9 +18,9 @@ class LabelsConfig(AppConfig):
         carrier_package_register(easypost.CARRIER)
         carrier_package_register(shipstation.CARRIER)
         # The order list's bulk actions and the order page's section (orders cannot name labels' pages).
-        register_bulk_action("buy_labels", "Buy labels…", views.label_batch_confirm)
-        register_bulk_action("packing_slips", "Packing slips (PDF)", views.packing_slips_for_orders)
-        register_bulk_action("pick_list", "Pick list (PDF)", views.pick_list_for_orders)
-        job_summary_register(BATCH_KIND, views.label_batch_job_summary)
+        register_bulk_action("buy_labels", "Buy labels…", batch_views.label_batch_confirm)
+        register_bulk_action("packing_slips", "Packing slips (PDF)", batch_views.packing_slips_for_orders)
+        register_bulk_action("pick_list", "Pick list (PDF)", batch_views.pick_list_for_orders)
+        job_summary_register(BATCH_KIND, batch_views.label_batch_job_summary)
         order_page_sections.register("labels", OrderPageSection(template="labels/_order_section.html",
                                                                 context=views.order_section))
