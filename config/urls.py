@@ -29,12 +29,14 @@ urlpatterns = [
     path("api/<path:rest>", api_not_found),
     # The home page lives with orders (it reads orders, stock, stores and jobs; accounts sits below them all).
     path("", HomeView.as_view(), name="dashboard"),
+    path("settings/carrier-accounts/", include("labels.account_urls")),
     path("", include("accounts.urls")),
     path("jobs/", include("jobs.urls")),
     path("inventory/", include("inventory.urls")),
     path("orders/", include("orders.urls")),
     path("integrations/", include("integrations.urls")),
     path("shipments/", include("labels.urls")),
+    path("label-batches/", include("labels.batch_urls")),
     path("webhooks/", include("webhooks.urls")),  # no login: each delivery is verified by its signature
     path("webhook-events/", include("webhooks.dashboard_urls")),  # the dashboard; the receiver is /webhooks/<channel>/<token>/
 ]

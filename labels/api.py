@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from core.api import MerchantViewMixin
 from labels import selectors, services
-from labels.models import CarrierAccount, LabelBatch, LabelRate
+from labels.models import CarrierAccount, LabelBatch, LabelRate, PackagePreset
 from labels.registry import carrier_packages
 from labels.services import files, paperwork
 from orders.api import ShipmentSerializer
@@ -134,9 +134,21 @@ RatesSerializer = inline_serializer("ShipmentRates", {
 })
 
 
+PACKAGE_PRESET_HELP = "One of /api/v1/package-presets/: the parcel's dimensions and its empty weight added; " \
+                      "absent or null: the products alone (their weight and dimensions)."
+
+
+class RatesInput(serializers.Serializer):
+    package_preset_id = serializers.IntegerField(min_value=1, required=False, allow_null=True,
+                                                 help_text=PACKAGE_PRESET_HELP)
+
+
 class LabelBuyInput(serializers.Serializer):
     rate_id = serializers.IntegerField(min_value=1, required=False)
     rule = serializers.ChoiceField(choices=["cheapest", "fastest"], required=False)
+    package_preset_id = serializers.IntegerField(
+        min_value=1, required=False, allow_null=True,
+        help_text=PACKAGE_PRESET_HELP + " With a rate_id it must be the package the rate was quoted for.")
 
     def validate(self, attrs):
         if ("rate_id" in attrs) == ("rule" in attrs):
@@ -158,13 +170,73 @@ class ShipmentActionView(MerchantViewMixin, APIView):
 
 
 class ShipmentRatesView(ShipmentActionView):
-    @extend_schema(request=None, responses={200: RatesSerializer, 409: OpenApiResponse(
+    @extend_schema(request=RatesInput, responses={200: RatesSerializer, 404: OpenApiResponse(
+        description="package_preset_not_found"), 409: OpenApiResponse(
         description="shipment_already_shipped or no_carrier_account")})
     def post(self, request, pk: int):
-        """Every carrier account's rates for the shipment, at once; a carrier's reason beside them."""
+        """Every carrier account's rates for the shipment (in the package chosen), at once; a carrier's
+        reason beside them."""
         shipment = order_selectors.shipment_get(merchant=self.merchant, pk=pk)
-        result = services.shipment_rates(merchant=self.merchant, shipment=shipment)
+        data = RatesInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = services.shipment_rates(merchant=self.merchant, shipment=shipment,
+                                         package_preset_id=data.validated_data.get("package_preset_id"))
         return Response({"rates": RateSerializer(result.rates, many=True).data, "errors": result.errors})
+
+
+class PackagePresetSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PackagePreset
+        fields = ["id", "name", "length_mm", "width_mm", "height_mm", "empty_weight_grams", "created_at",
+                  "updated_at"]
+        read_only_fields = fields
+
+
+class PackagePresetInput(serializers.Serializer):
+    name = serializers.CharField(max_length=80)
+    length_mm = serializers.IntegerField(min_value=1, max_value=3000)
+    width_mm = serializers.IntegerField(min_value=1, max_value=3000)
+    height_mm = serializers.IntegerField(min_value=1, max_value=3000)
+    empty_weight_grams = serializers.IntegerField(min_value=0, max_value=70000, default=0)
+
+
+class PackagePresetViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                           viewsets.GenericViewSet):
+    """The boxes and mailers the merchant packs into. Owners change them; staff read and choose them."""
+
+    serializer_class = PackagePresetSerializer
+    filter_backends: list = []
+    queryset = PackagePreset.objects.none()
+
+    def get_merchant_queryset(self):
+        return selectors.package_preset_list(merchant=self.merchant)
+
+    def retrieve(self, request, pk=None):
+        return Response(PackagePresetSerializer(selectors.package_preset_get(merchant=self.merchant, pk=pk)).data)
+
+    @extend_schema(request=PackagePresetInput, responses={201: PackagePresetSerializer, 403: OpenApiResponse(
+        description="not_owner"), 409: OpenApiResponse(description="duplicate_package_preset")})
+    def create(self, request):
+        data = PackagePresetInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        preset = services.package_preset_create(merchant=self.merchant, actor=request.user, **data.validated_data)
+        return Response(PackagePresetSerializer(preset).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=PackagePresetInput, responses={200: PackagePresetSerializer, 403: OpenApiResponse(
+        description="not_owner"), 409: OpenApiResponse(description="duplicate_package_preset")})
+    def partial_update(self, request, pk=None):
+        preset = selectors.package_preset_get(merchant=self.merchant, pk=pk)
+        data = PackagePresetInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        preset = services.package_preset_update(merchant=self.merchant, actor=request.user, preset=preset,
+                                                **data.validated_data)
+        return Response(PackagePresetSerializer(preset).data)
+
+    @extend_schema(request=None, responses={204: None, 403: OpenApiResponse(description="not_owner")})
+    def destroy(self, request, pk=None):
+        preset = selectors.package_preset_get(merchant=self.merchant, pk=pk)
+        services.package_preset_delete(merchant=self.merchant, actor=request.user, preset=preset)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class ShipmentLabelView(ShipmentActionView):

@@ -7,6 +7,7 @@ import secrets
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 
 from accounts.tenancy import TenantOwnedModel
 from core.fields import EncryptedJSONField, EncryptedTextField
@@ -53,12 +54,36 @@ class CarrierAccount(TenantOwnedModel):
         return f"{self.name} ({self.carrier})"
 
 
+class PackagePreset(TenantOwnedModel):
+    """A box or mailer the merchant packs into: its outside dimensions and what it weighs empty. Chosen
+    when rating a shipment, it gives the parcel its dimensions and adds its weight to the products'."""
+
+    name = models.CharField(max_length=80)
+    length_mm = models.PositiveIntegerField()
+    width_mm = models.PositiveIntegerField()
+    height_mm = models.PositiveIntegerField()
+    empty_weight_grams = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(Lower("name"), "merchant", name="labels_packagepreset_name_ci_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.length_mm}×{self.width_mm}×{self.height_mm} mm)"
+
+
 class LabelRate(TenantOwnedModel):
     """A price one account quoted for one shipment, kept so a purchase names it by our id and the adapter
     gets back what it needs to buy it (`carrier_data`: EasyPost's shipment id)."""
 
     shipment = models.ForeignKey("orders.Shipment", on_delete=models.CASCADE, related_name="+")
     carrier_account = models.ForeignKey(CarrierAccount, on_delete=models.CASCADE, related_name="rates")
+    # The package the parcel was rated in (None: the products alone); a purchase by rule re-asks
+    # for rates when the package chosen differs; deleting the package deletes its quotes.
+    package_preset = models.ForeignKey(PackagePreset, null=True, blank=True, on_delete=models.CASCADE,
+                                       related_name="+")
     external_id = models.CharField(max_length=128)
     carrier = models.CharField(max_length=64)
     service = models.CharField(max_length=128)
@@ -95,6 +120,8 @@ class Label(TenantOwnedModel):
 
     shipment = models.ForeignKey("orders.Shipment", on_delete=models.CASCADE, related_name="labels")
     carrier_account = models.ForeignKey(CarrierAccount, on_delete=models.PROTECT, related_name="labels")
+    package_preset = models.ForeignKey(PackagePreset, null=True, blank=True, on_delete=models.SET_NULL,
+                                       related_name="+", help_text="The package the parcel was rated in.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.INTENDED)
     idempotency_key = models.CharField(max_length=64, unique=True)
     # The rate as chosen (copied: a quote row may be replaced by a newer quote).

@@ -26,7 +26,8 @@ class ApiKeyForm(forms.Form):
     """The connect form of a carrier that takes one API key (EasyPost, ShipStation V2)."""
 
     name = forms.CharField(max_length=120)
-    api_key = forms.CharField(max_length=200, widget=forms.PasswordInput(render_value=False), strip=True)
+    api_key = forms.CharField(label="API key", max_length=200, widget=forms.PasswordInput(render_value=False),
+                              strip=True)
 
     def credentials(self) -> dict[str, Any]:
         return {"api_key": self.cleaned_data["api_key"]}

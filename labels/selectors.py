@@ -1,4 +1,4 @@
-"""Reads worth naming: a merchant's carrier accounts, a shipment's quotes and its live label."""
+"""Reads worth naming: a merchant's carrier accounts, a shipment's quotes and its live label, packages."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 
 from accounts.models import Merchant
 from core.errors import NotFound
-from labels.models import CarrierAccount, Label, LabelBatch, LabelRate
+from labels.models import CarrierAccount, Label, LabelBatch, LabelRate, PackagePreset
 from orders.models import Shipment
 
 
@@ -64,3 +64,33 @@ def label_batch_get(*, merchant: Merchant, pk: int | str) -> LabelBatch:
         return label_batch_list(merchant=merchant).order_by().get(pk=int(pk))
     except (LabelBatch.DoesNotExist, ValueError, TypeError):
         raise NotFound("No such label batch.")
+
+
+def labels_by_shipment(*, merchant: Merchant, shipment_ids: list[int]) -> dict[int, Label]:
+    """Each shipment's label as the pages show it: the live one (being bought or bought), else the last
+    voided or failed one. One query for a page of shipments."""
+    found: dict[int, Label] = {}
+    rank = {Label.Status.BOUGHT: 0, Label.Status.INTENDED: 1}
+    for label in (Label.objects.filter(merchant=merchant, shipment_id__in=shipment_ids)
+                  .select_related("carrier_account").order_by("id")):
+        current = found.get(label.shipment_id)
+        if current is None or rank.get(label.status, 2) <= rank.get(current.status, 2):
+            found[label.shipment_id] = label
+    return found
+
+
+def shipment_carriers(*, merchant: Merchant) -> list[str]:
+    """The carriers the merchant's shipments name, for the shipments list's filter."""
+    return sorted(c for c in Shipment.objects.filter(merchant=merchant).exclude(carrier="").order_by()
+                  .values_list("carrier", flat=True).distinct())
+
+
+def package_preset_list(*, merchant: Merchant) -> QuerySet[PackagePreset]:
+    return PackagePreset.objects.filter(merchant=merchant).order_by("name", "id")
+
+
+def package_preset_get(*, merchant: Merchant, pk: int | str) -> PackagePreset:
+    try:
+        return package_preset_list(merchant=merchant).order_by().get(pk=int(pk))
+    except (PackagePreset.DoesNotExist, ValueError, TypeError):
+        raise NotFound("No such package.")

@@ -25,7 +25,9 @@ from orders.bulk_actions import bulk_action_get
 from orders.services.bulk import ACTION_LABELS, INLINE_MAX, JOB_KIND, JOB_MAX
 
 
-def _back(request) -> str:
+def bulk_back_url(request) -> str:
+    """Where the bulk bar was posted from (its `next`), if it is one of our pages; else the order list.
+    Extra actions (orders.bulk_actions) send the merchant back here too."""
     back = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
                                            require_https=request.is_secure()):
@@ -58,7 +60,7 @@ class OrderBulkView(MerchantRequiredMixin, View):
     actions that ask first."""
 
     def post(self, request):
-        back, action = _back(request), request.POST.get("action", "")
+        back, action = bulk_back_url(request), request.POST.get("action", "")
         if not action:
             messages.warning(request, "Choose an action first.")
             return HttpResponseRedirect(back)

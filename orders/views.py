@@ -37,7 +37,8 @@ from orders.forms import (
     ShippingAddressForm,
     TagsNotesForm,
 )
-from orders.models import OrderStatus
+from orders.models import OrderEvent, OrderStatus
+from orders.order_page import order_page_sections_render
 from orders.workflow import SHIPPABLE, allowed_actions, left_to_ship, pending_in
 
 PAGE_SIZE = 50
@@ -224,20 +225,29 @@ class OrderDetailView(MerchantRequiredMixin, TemplateView):
         order = selectors.order_detail(merchant=self.merchant, pk=self.kwargs["pk"])
         lines = list(order.lines.all())
         shipments = list(order.shipments.all())
+        events = list(order.events.all())
+        history: dict[int, list[OrderEvent]] = {}
+        for e in events:  # the carrier's tracking news, per parcel, newest first
+            if e.kind == OrderEvent.Kind.TRACKING and isinstance(e.data, dict) and e.data.get("shipment"):
+                history.setdefault(e.data["shipment"], []).insert(0, e)
         for shipment in shipments:
             shipment.tracking = selectors.tracking_state(shipment)  # annotated by order_detail
+            shipment.tracking_history = history.get(shipment.pk, [])
         allowed = allowed_actions(order.status)
         # Units in a pending shipment are spoken for: the form offers (and pre-fills) only what is left.
         left = left_to_ship(lines, pending_in(shipments))
         for li in lines:
             li.left_to_ship = left[li.pk]
             li.prefill = min(li.left_to_ship, li.quantity_reserved) if li.quantity_short else li.left_to_ship
+        can_ship = order.status in SHIPPABLE and any(li.left_to_ship and li.product_id for li in lines)
         ctx.update(
-            order=order, lines=lines, shipments=shipments, events=list(order.events.all()),
+            order=order, lines=lines, shipments=shipments, events=events,
             is_late=selectors.order_is_late(order),
             tags=", ".join(t.name for t in order.tag_rows.all()),
             raw_payload=json.dumps(order.raw_payload, indent=2, sort_keys=True, default=str),
-            can_ship=order.status in SHIPPABLE and any(li.left_to_ship and li.product_id for li in lines),
+            can_ship=can_ship,
+            sections=order_page_sections_render(merchant=self.merchant, order=order, shipments=shipments,
+                                                can_ship=can_ship),
             can_cancel=OrderStatus.CANCELLED in allowed, can_hold=OrderStatus.ON_HOLD in allowed,
             can_release=order.status == OrderStatus.ON_HOLD, can_return=OrderStatus.RETURNED in allowed,
             unmatched=[li for li in lines if li.product_id is None and li.quantity_outstanding],

@@ -41,8 +41,8 @@ def carrier_account_test(*, carrier: str, credentials: Mapping[str, Any]) -> Con
     carrier's words; a carrier that does not answer is a 503 (nothing is wrong with what was typed)."""
     package = carrier_package(carrier)
     cleaned = package.credentials_validate(credentials)
-    adapter = package.adapter(cleaned, budget_key=f"carrier-test:{carrier}", timeout=TEST_TIMEOUT)
     try:
+        adapter = package.adapter(cleaned, budget_key=f"carrier-test:{carrier}", timeout=TEST_TIMEOUT)
         return adapter.test_connection()
     except (AuthFailed, Rejected) as exc:
         raise ValidationFailed(package.describe_error(exc), code="carrier_refused",

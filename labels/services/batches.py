@@ -40,7 +40,9 @@ def label_batch_create(*, merchant: Merchant, actor, order_ids: list[int], rule:
     missing = [i for i in ids if i not in found]
     if missing:
         raise NotFound("Some of these orders do not exist.", details={"order_ids": missing[:50]})
-    with transaction.atomic():  # the job's task is sent on commit: the batch row must be there for it
+    # One transaction: the job's task is queued on commit, so the worker finds the batch it runs (in
+    # autocommit the task went out, and ran eagerly, before the batch row existed).
+    with transaction.atomic():
         job = job_create(merchant=merchant, kind=BATCH_KIND, description=f"Labels for {len(ids)} orders",
                          params={"rule": rule, "orders": len(ids)}, total=len(ids), created_by=actor,
                          max_attempts=3, task_name=BATCH_TASK)

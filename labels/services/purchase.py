@@ -44,11 +44,12 @@ from core.errors import (
 )
 from core.http import AuthFailed, ExternalError, Rejected, Throttled
 from labels import selectors
-from labels.carriers.base import Address, LabelRequest, Parcel, PurchasedLabel, Rate, RateQuote
+from labels.carriers.base import LabelRequest, PurchasedLabel, Rate, RateQuote
 from labels.models import CarrierAccount, Label, LabelRate
 from labels.services.accounts import carrier_adapter, carrier_package
+from labels.services.parcels import shipment_label_request
 from orders import services as order_services
-from orders.models import Shipment, ShipmentLine
+from orders.models import Shipment
 
 logger = logging.getLogger("labels.purchase")
 
@@ -60,53 +61,6 @@ FILE_EXTENSIONS = {"PDF": "pdf", "PNG": "png", "ZPL": "zpl"}
 class RatesResult:
     rates: list[LabelRate]
     errors: list[dict] = field(default_factory=list)  # {"carrier_account": id, "message": the carrier's words}
-
-
-# ------------------------------------------------------------------ the parcel
-
-
-def _ship_from(merchant: Merchant) -> Address:
-    a = merchant.address or {}
-    if not a.get("line1") or not a.get("country"):
-        raise ValidationFailed("Set the ship-from address in Settings → Merchant before buying labels.",
-                               code="ship_from_missing")
-    return Address(name=a.get("name") or merchant.name, line1=a.get("line1", ""), line2=a.get("line2", ""),
-                   city=a.get("city", ""), region=a.get("region", ""), postcode=a.get("postcode", ""),
-                   country=a.get("country", ""), phone=a.get("phone", ""))
-
-
-def shipment_label_request(*, merchant: Merchant, shipment: Shipment, label_format: str = "PDF") -> LabelRequest:
-    """The parcel as a carrier sees it: ship-from (the merchant's), ship-to (the order's), and the products'
-    weight × units with the largest product's dimensions (no package presets yet: the parcel is the
-    products alone). A product without a weight makes the parcel unknown: 400 naming the SKUs."""
-    order = shipment.order
-    to = order.shipping_address or {}
-    if not to.get("line1") or not to.get("country"):
-        raise ValidationFailed("The order has no shipping address to send a label to.", code="ship_to_missing")
-    lines = list(ShipmentLine.objects.filter(merchant=merchant, shipment=shipment)
-                 .select_related("order_line__product").order_by("id"))
-    weight, missing, dims = 0, [], (0, 0, 0)
-    for sl in lines:
-        product = sl.order_line.product
-        if product is None or not product.weight_grams:
-            missing.append(sl.order_line.sku)
-            continue
-        weight += product.weight_grams * sl.quantity
-        if product.length_mm and product.width_mm and product.height_mm:
-            candidate = (product.length_mm, product.width_mm, product.height_mm)
-            if candidate[0] * candidate[1] * candidate[2] > dims[0] * dims[1] * dims[2]:
-                dims = candidate
-    if missing:
-        raise ValidationFailed("Give these products a weight before buying a label: " + ", ".join(missing) + ".",
-                               code="weight_missing", details={"skus": missing})
-    ship_to = Address(name=to.get("name", "") or order.customer_name, company=to.get("company", ""),
-                      line1=to.get("line1", ""), line2=to.get("line2", ""), city=to.get("city", ""),
-                      region=to.get("region", ""), postcode=to.get("postal_code", "") or to.get("postcode", ""),
-                      country=to.get("country", ""), phone=to.get("phone", ""), email=order.customer_email)
-    return LabelRequest(reference=order.number or str(order.pk),
-                        ship_from=_ship_from(merchant), ship_to=ship_to,
-                        parcel=Parcel(weight_grams=weight, length_mm=dims[0] or None, width_mm=dims[1] or None,
-                                      height_mm=dims[2] or None), label_format=label_format)
 
 
 def _pending(shipment: Shipment) -> None:
@@ -125,25 +79,31 @@ def _rate_one(account_id: int, adapter, request: LabelRequest) -> tuple[int, Rat
         return account_id, exc
 
 
-def shipment_rates(*, merchant: Merchant, shipment: Shipment) -> RatesResult:
-    """Ask every active carrier account at once; keep the quotes (replacing the shipment's older ones)."""
+def shipment_rates(*, merchant: Merchant, shipment: Shipment, package_preset_id: int | None = None) -> RatesResult:
+    """Ask every active carrier account at once for the parcel packed in `package_preset_id` (None: the
+    products alone); keep the quotes (replacing the shipment's older ones)."""
     _pending(shipment)
     accounts = list(CarrierAccount.objects.filter(merchant=merchant, status=CarrierAccount.Status.ACTIVE)
                     .order_by("id"))
     if not accounts:
         raise Conflict("Connect a carrier account (Settings → Carrier accounts) to buy labels.",
                        code="no_carrier_account")
-    request = shipment_label_request(merchant=merchant, shipment=shipment)
+    request = shipment_label_request(merchant=merchant, shipment=shipment, package_preset_id=package_preset_id)
     timeout = float(settings.CARRIER_RATE_TIMEOUT)
-    adapters = {a.pk: carrier_adapter(a, timeout=timeout) for a in accounts}
+    adapters, answers = {}, {}
+    for a in accounts:
+        try:
+            adapters[a.pk] = carrier_adapter(a, timeout=timeout)
+        except ExternalError as exc:  # its base URL refused (plain http://): that account's words, not a 500
+            answers[a.pk] = exc
     by_pk = {a.pk: a for a in accounts}
     pool = ThreadPoolExecutor(max_workers=min(8, len(accounts)), thread_name_prefix="labels-rates")
     try:
         futures = [pool.submit(_rate_one, pk, adapter, request) for pk, adapter in adapters.items()]
-        done, not_done = wait(futures, timeout=timeout)
+        done, not_done = wait(futures, timeout=timeout) if futures else (set(), set())
     finally:
         pool.shutdown(wait=False, cancel_futures=True)  # an account past its time-out is not waited for
-    answers = dict(f.result() for f in done)
+    answers.update(f.result() for f in done)
     rows: list[LabelRate] = []
     errors: list[dict] = []
     for account in accounts:
@@ -157,7 +117,8 @@ def shipment_rates(*, merchant: Merchant, shipment: Shipment) -> RatesResult:
             errors.append({"carrier_account": account.pk, "message": package.describe_error(answer)})
             continue
         errors += [{"carrier_account": account.pk, "message": m} for m in answer.messages]
-        rows += [LabelRate(merchant=merchant, shipment=shipment, carrier_account=account, external_id=r.external_id,
+        rows += [LabelRate(merchant=merchant, shipment=shipment, carrier_account=account,
+                           package_preset_id=package_preset_id, external_id=r.external_id,
                            carrier=r.carrier, service=r.service, amount=r.amount, currency=r.currency,
                            delivery_days=r.delivery_days, carrier_data=dict(r.carrier_data)) for r in answer.rates]
     with transaction.atomic():
@@ -168,18 +129,25 @@ def shipment_rates(*, merchant: Merchant, shipment: Shipment) -> RatesResult:
     return RatesResult(rates=sorted(rows, key=lambda r: (r.amount, r.pk)), errors=errors)
 
 
-def _rate_pick(*, merchant: Merchant, shipment: Shipment, rate_id: int | None, rule: str | None) -> LabelRate:
+def _rate_pick(*, merchant: Merchant, shipment: Shipment, rate_id: int | None, rule: str | None,
+               package_preset_id: int | None) -> LabelRate:
     if rate_id is not None:
         try:
-            return selectors.label_rates(merchant=merchant, shipment=shipment).order_by().get(pk=rate_id)
+            rate = selectors.label_rates(merchant=merchant, shipment=shipment).order_by().get(pk=rate_id)
         except LabelRate.DoesNotExist:
             raise NotFound("No such rate for this shipment; ask for rates again.", code="rate_not_found")
+        if package_preset_id is not None and rate.package_preset_id != package_preset_id:
+            raise ValidationFailed("That rate was quoted for another package; ask for rates in this one.",
+                                   code="rate_package_mismatch",
+                                   details={"fields": {"package_preset_id": "Not the package the rate was quoted for."}})
+        return rate
     if rule not in RULES:
         raise ValidationFailed("Give a rate_id or a rule (cheapest, fastest).",
                                details={"fields": {"rule": f"One of: {', '.join(RULES)}."}})
-    quotes = list(selectors.label_rates(merchant=merchant, shipment=shipment))
+    quotes = list(selectors.label_rates(merchant=merchant, shipment=shipment)
+                  .filter(package_preset_id=package_preset_id))
     if not quotes:
-        result = shipment_rates(merchant=merchant, shipment=shipment)
+        result = shipment_rates(merchant=merchant, shipment=shipment, package_preset_id=package_preset_id)
         quotes = result.rates
         if not quotes:
             words = "; ".join(e["message"] for e in result.errors)
@@ -203,7 +171,7 @@ def _label_intend(*, merchant: Merchant, shipment: Shipment, rate: LabelRate) ->
                 merchant=merchant, shipment=shipment, carrier_account=rate.carrier_account,
                 idempotency_key=f"label-{shipment.pk}-{attempt}", rate_external_id=rate.external_id,
                 carrier=rate.carrier, service=rate.service, cost_amount=rate.amount, currency=rate.currency,
-                delivery_days=rate.delivery_days, carrier_data=rate.carrier_data)
+                delivery_days=rate.delivery_days, carrier_data=rate.carrier_data, package_preset_id=rate.package_preset_id)
     except IntegrityError:
         live = selectors.label_live(merchant=merchant, shipment=shipment)
         if live is None:  # the other purchase failed meanwhile: a fresh attempt
@@ -220,13 +188,15 @@ def purchased_label(label: Label) -> PurchasedLabel:
 
 
 def label_buy(*, merchant: Merchant, actor, shipment: Shipment, rate_id: int | None = None,
-              rule: str | None = None) -> Shipment:
-    """Buy the shipment's label (a quoted rate, or by rule) and ship the shipment. Called again for a
-    shipment whose purchase is under way or done, it finishes or returns that purchase: never a second."""
+              rule: str | None = None, package_preset_id: int | None = None) -> Shipment:
+    """Buy the shipment's label (a quoted rate, or by rule for the parcel packed in `package_preset_id`)
+    and ship the shipment. A rate keeps the package it was quoted for. Called again for a shipment whose
+    purchase is under way or done, it finishes or returns that purchase: never a second."""
     live = selectors.label_live(merchant=merchant, shipment=shipment)
     if live is None:
         _pending(shipment)
-        rate = _rate_pick(merchant=merchant, shipment=shipment, rate_id=rate_id, rule=rule)
+        rate = _rate_pick(merchant=merchant, shipment=shipment, rate_id=rate_id, rule=rule,
+                          package_preset_id=package_preset_id)
         live = _label_intend(merchant=merchant, shipment=shipment, rate=rate)
     refused: str | None = None
     written: list[str] = []  # files saved in storage by this attempt: removed again if it rolls back
@@ -239,13 +209,14 @@ def label_buy(*, merchant: Merchant, actor, shipment: Shipment, rate_id: int | N
                 raise Conflict("That purchase was refused; choose a rate again.", code="label_failed",
                                details={"error": label.error})
             package = carrier_package(label.carrier_account.carrier)
-            adapter = carrier_adapter(label.carrier_account, timeout=float(settings.CARRIER_RATE_TIMEOUT) * 2)
             shipment = Shipment.objects.select_related("order").get(merchant=merchant, pk=shipment.pk)
-            request = shipment_label_request(merchant=merchant, shipment=shipment, label_format=label.label_format)
+            request = shipment_label_request(merchant=merchant, shipment=shipment, label_format=label.label_format,
+                                             package_preset_id=label.package_preset_id)
             rate = Rate(external_id=label.rate_external_id, carrier=label.carrier, service=label.service,
                         amount=label.cost_amount, currency=label.currency, carrier_data=label.carrier_data)
             started = time.monotonic()
             try:
+                adapter = carrier_adapter(label.carrier_account, timeout=float(settings.CARRIER_RATE_TIMEOUT) * 2)
                 bought = adapter.buy(request, rate, idempotency_key=label.idempotency_key)
                 content = adapter.label_file(bought)
             except (AuthFailed, Rejected) as exc:
@@ -308,8 +279,8 @@ def _void_at_carrier(*, merchant: Merchant, shipment: Shipment) -> Label:
         if label.status != Label.Status.BOUGHT:
             raise Conflict("This label is no longer bought.", code="no_label", details={"shipment": shipment.pk})
         package = carrier_package(label.carrier_account.carrier)
-        adapter = carrier_adapter(label.carrier_account, timeout=float(settings.CARRIER_RATE_TIMEOUT))
         try:
+            adapter = carrier_adapter(label.carrier_account, timeout=float(settings.CARRIER_RATE_TIMEOUT))
             result = adapter.void(purchased_label(label))
         except (AuthFailed, Rejected) as exc:
             raise Conflict(package.describe_error(exc), code="void_refused")

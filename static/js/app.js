@@ -18,6 +18,15 @@
   document.querySelectorAll('form[data-confirm]').forEach(function (form) {
     form.addEventListener('submit', function (e) { if (!window.confirm(form.dataset.confirm)) e.preventDefault(); });
   });
+  // Forms that must be sent once (buying a label, a batch): a second press while the first is on its way
+  // is ignored; the server buys once anyway.
+  document.querySelectorAll('form[data-once]').forEach(function (form) {
+    form.addEventListener('submit', function (e) {
+      if (form.dataset.sent) { e.preventDefault(); return; }
+      form.dataset.sent = '1';
+      form.setAttribute('aria-busy', 'true');
+    });
+  });
   // Copy buttons (API tokens).
   document.querySelectorAll('[data-copy]').forEach(function (btn) {
     btn.addEventListener('click', function () {

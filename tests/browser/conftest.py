@@ -19,6 +19,10 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+# The carriers' loopback fakes, for the labels pages (they ask every carrier account for rates).
+from tests.fakes.easypost.fixtures import easypost_fake  # noqa: F401
+from tests.fakes.shipstation.fixtures import shipstation_fake  # noqa: F401
+
 LAPTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 

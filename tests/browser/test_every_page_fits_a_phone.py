@@ -55,6 +55,7 @@ OBJECTS_FOR = {
     "jobs": "jobs", "integrations": "integrations", "channel": "channels",
     "bulk": "bulk_jobs",  # orders/bulk/<pk>/: a bulk action run as a job
     "members": "members",  # settings/team/members/<pk>/...: a staff member
+    "label-batches": "label_batches",  # label-batches/<pk>/: one label bought, one refused in the carrier's words
 }
 
 
@@ -167,6 +168,27 @@ def seed_workbench(tenant) -> dict[str, list]:
     }
 
 
+def seed_labels(tenant) -> dict[str, list]:
+    """Carrier labels (through the EasyPost fake): an account, an order with a bought label and tracking
+    history, and a batch of two orders, one refused in the carrier's words."""
+    from labels.services import label_batch_create, label_buy
+    from orders import services as orders
+    from tests.fakes.easypost.server import UNDELIVERABLE_ZIP
+    from tests.labels.helpers import easypost_account, pending_shipment
+
+    m = tenant.merchant
+    easypost_account(m, name="EasyPost account of the warehouse on the industrial estate")
+    bought = pending_shipment(m, number="1101", sku="LBL-1")
+    refused = pending_shipment(m, number="1102", sku="LBL-1", postcode=UNDELIVERABLE_ZIP)
+    waiting = pending_shipment(m, number="1103", sku="LBL-1")
+    with tenant_scope(m):
+        label_buy(merchant=m, actor=tenant.user, shipment=bought, rule="cheapest")
+        orders.shipment_tracking_update(merchant=m, shipment=bought, status="in_transit", source="easypost",
+                                        description="Arrived at the regional sorting facility in Springfield")
+        batch = label_batch_create(merchant=m, actor=tenant.user, order_ids=[waiting.order_id, refused.order_id])
+    return {"label_batches": [batch], "labelled_orders": [bought.order, refused.order]}
+
+
 def test_the_walk_finds_the_dashboard_pages():
     """The check must not pass vacuously, nor check what is not a page."""
     expected = {"orders/", "orders/<id:pk>/", "inventory/", "inventory/products/<id:pk>/", "jobs/", "settings/",
@@ -195,10 +217,13 @@ def _check_every_page(page, paths: list[str], *, signed_in: bool = True) -> list
 
 
 @pytest.mark.parametrize("viewport", [PHONE, LAPTOP], ids=["phone", "laptop"])
-def test_every_dashboard_page_fits_the_screen(signed_in, merchant_a, viewport):
+def test_every_dashboard_page_fits_the_screen(signed_in, merchant_a, viewport, easypost_fake):
     """Given a merchant with one of everything, every page at 390 px (and 1280 px) scrolls only vertically,
     has no duplicated id and no input without a label."""
     seeded = seed_workbench(merchant_a)
+    labels = seed_labels(merchant_a)
+    seeded["orders"] += labels.pop("labelled_orders")
+    seeded.update(labels)
     paths = [p for route in DASHBOARD_ROUTES for p in _paths(route, seeded, merchant_a)]
     page = signed_in(merchant_a, viewport=viewport)
 

@@ -1,7 +1,7 @@
 """Factories for the tenant-isolation guard test: one per model a labels API endpoint serves."""
 
 from jobs.services import job_create
-from labels.models import CarrierAccount, LabelBatch
+from labels.models import CarrierAccount, LabelBatch, PackagePreset
 from tests.factories import object_factory
 
 
@@ -15,3 +15,9 @@ def carrier_account(tenant):
 def label_batch(tenant):
     job = job_create(merchant=tenant.merchant, kind="labels.label_batch", total=1)
     return LabelBatch.objects.create(merchant=tenant.merchant, job=job, order_ids=[1])
+
+
+@object_factory(PackagePreset)
+def package_preset(tenant):
+    return PackagePreset.objects.create(merchant=tenant.merchant, name="Guard box", length_mm=300, width_mm=200,
+                                        height_mm=100, empty_weight_grams=150)

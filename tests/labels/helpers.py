@@ -3,7 +3,11 @@ an EasyPost account on the fake."""
 
 from __future__ import annotations
 
-from accounts.models import Merchant
+from django.test import Client
+from rest_framework.test import APIClient
+
+from accounts.models import Membership, Merchant, User
+from accounts.services import api_token_create
 from accounts.tenancy import tenant_scope
 from inventory.models import Product
 from labels.models import CarrierAccount
@@ -55,3 +59,16 @@ def shipstation_account(merchant: Merchant, *, name: str = "ShipStation", key: s
     with tenant_scope(merchant):
         return CarrierAccount.objects.create(merchant=merchant, carrier="shipstation", name=name,
                                              credentials={"api_key": key})
+
+
+def staff_clients(merchant: Merchant, email: str = "staff@a.example") -> tuple[APIClient, Client]:
+    """An API client and a signed-in browser of a staff member (not an owner) of `merchant`."""
+    user = User.objects.create_user(email, "a-long-enough-password-1")
+    with tenant_scope(merchant):
+        Membership.objects.create(merchant=merchant, user=user, role=Membership.Role.STAFF)
+        _, raw = api_token_create(merchant=merchant, user=user, name="staff tests")
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    web = Client()
+    web.force_login(user)
+    return api, web

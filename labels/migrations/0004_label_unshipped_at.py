@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('labels', '0002_label_batch'),
+        ('labels', '0003_package_preset'),
     ]
 
     operations = [
