@@ -172,7 +172,7 @@ class ProductViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveMo
 class LocationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Location
-        fields = ["id", "name", "code", "is_default", "is_active", "created_at"]
+        fields = ["id", "name", "code", "is_default", "is_active", "ship_from", "created_at"]
         read_only_fields = fields
 
 
@@ -186,6 +186,10 @@ class LocationUpdateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100, required=False)
     code = serializers.CharField(max_length=32, required=False)
     is_default = serializers.BooleanField(required=False, help_text="true makes it the default; false is ignored.")
+    ship_from = serializers.DictField(
+        child=serializers.CharField(allow_blank=True, max_length=200), required=False,
+        help_text='Where this location\'s parcels leave from: {"name", "line1", "line2", "city", "region", '
+                  '"postcode", "country", "phone"}, checked by its country\'s rules; all blank: the merchant\'s.')
 
 
 @extend_schema_view(retrieve=extend_schema(parameters=[ID]))
@@ -214,7 +218,8 @@ class LocationViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveM
         data.is_valid(raise_exception=True)
         v = data.validated_data
         location = services.location_update(merchant=self.merchant, location=location, name=v.get("name"),
-                                            code=v.get("code"), make_default=v.get("is_default", False))
+                                            code=v.get("code"), make_default=v.get("is_default", False),
+                                            ship_from=v.get("ship_from"))
         return Response(LocationSerializer(location).data)
 
 

@@ -85,6 +85,11 @@ class Location(TenantOwnedModel):
     code = models.CharField(max_length=32, help_text="Short name used in CSV files, e.g. 'MAIN'.")
     is_default = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
+    ship_from = models.JSONField(
+        default=dict, blank=True,
+        help_text="Where parcels of this location leave from (core.address's shape with phone); empty: the "
+        "merchant's ship-from.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

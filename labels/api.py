@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from core.api import MerchantViewMixin
 from core.errors import NotFound
 from labels import selectors, services
-from labels.models import CarrierAccount, LabelBatch, LabelRate, PackagePreset
+from labels.models import CarrierAccount, LabelBatch, LabelRate, PackagePreset, ShippingRule
 from labels.registry import carrier_packages
 from labels.services import paperwork
 from orders.api import ShipmentSerializer
@@ -138,16 +138,21 @@ class RatesInput(serializers.Serializer):
                                                  help_text=PACKAGE_PRESET_HELP)
 
 
+RULE_HELP = ('"cheapest", "fastest" or "service:<carrier service>" (the cheapest rate of that service, e.g. '
+             '"service:Priority"); absent: the merchant\'s shipping rule for the order\'s channel and country '
+             '(/api/v1/shipping-rules/), else the cheapest.')
+
+
 class LabelBuyInput(serializers.Serializer):
     rate_id = serializers.IntegerField(min_value=1, required=False)
-    rule = serializers.ChoiceField(choices=["cheapest", "fastest"], required=False)
+    rule = serializers.CharField(max_length=140, required=False, help_text=RULE_HELP)
     package_preset_id = serializers.IntegerField(
         min_value=1, required=False, allow_null=True,
         help_text=PACKAGE_PRESET_HELP + " With a rate_id it must be the package the rate was quoted for.")
 
     def validate(self, attrs):
-        if ("rate_id" in attrs) == ("rule" in attrs):
-            raise serializers.ValidationError("Give exactly one of rate_id and rule.")
+        if "rate_id" in attrs and "rule" in attrs:
+            raise serializers.ValidationError("Give a rate_id or a rule, not both.")
         return attrs
 
 
@@ -234,12 +239,68 @@ class PackagePresetViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.Retr
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class ShippingRuleSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ShippingRule
+        fields = ["id", "channel", "country", "rule", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class ShippingRuleInput(serializers.Serializer):
+    channel = serializers.CharField(max_length=16, required=False, allow_blank=True,
+                                    help_text="A channel's slug (\"manual\" included); blank: any channel.")
+    country = serializers.CharField(max_length=2, required=False, allow_blank=True,
+                                    help_text="Destination, ISO 3166-1 alpha-2; blank: anywhere.")
+    rule = serializers.CharField(max_length=140, help_text='"cheapest", "fastest" or "service:<carrier service>".')
+
+
+class ShippingRuleViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                          viewsets.GenericViewSet):
+    """How a rate is chosen when none is picked, per channel and/or destination country (the most
+    specific wins; both blank: the default). Owners change them; staff read them."""
+
+    serializer_class = ShippingRuleSerializer
+    filter_backends: list = []
+    queryset = ShippingRule.objects.none()
+
+    def get_merchant_queryset(self):
+        return selectors.shipping_rule_list(merchant=self.merchant)
+
+    def retrieve(self, request, pk=None):
+        return Response(ShippingRuleSerializer(selectors.shipping_rule_get(merchant=self.merchant, pk=pk)).data)
+
+    @extend_schema(request=ShippingRuleInput, responses={201: ShippingRuleSerializer, 403: OpenApiResponse(
+        description="not_owner"), 409: OpenApiResponse(description="duplicate_shipping_rule")})
+    def create(self, request):
+        data = ShippingRuleInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        rule = services.shipping_rule_create(merchant=self.merchant, actor=request.user, **data.validated_data)
+        return Response(ShippingRuleSerializer(rule).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ShippingRuleInput, responses={200: ShippingRuleSerializer, 403: OpenApiResponse(
+        description="not_owner"), 409: OpenApiResponse(description="duplicate_shipping_rule")})
+    def partial_update(self, request, pk=None):
+        shipping_rule = selectors.shipping_rule_get(merchant=self.merchant, pk=pk)
+        data = ShippingRuleInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        rule = services.shipping_rule_update(merchant=self.merchant, actor=request.user,
+                                             shipping_rule=shipping_rule, **data.validated_data)
+        return Response(ShippingRuleSerializer(rule).data)
+
+    @extend_schema(request=None, responses={204: None, 403: OpenApiResponse(description="not_owner")})
+    def destroy(self, request, pk=None):
+        shipping_rule = selectors.shipping_rule_get(merchant=self.merchant, pk=pk)
+        services.shipping_rule_delete(merchant=self.merchant, actor=request.user, shipping_rule=shipping_rule)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 class ShipmentLabelView(ShipmentActionView):
     @extend_schema(request=LabelBuyInput, responses={200: ShipmentSerializer, 400: OpenApiResponse(
         description="carrier_refused (the carrier's words)"), 503: OpenApiResponse(
         description="carrier_unavailable: recorded; trying again never buys a second label")})
     def post(self, request, pk: int):
-        """Buy the label (a rate from /rates/ or a rule) and ship the shipment; exactly once."""
+        """Buy the label (a rate from /rates/, a rule, or neither: the merchant's shipping rules) and ship
+        the shipment; exactly once."""
         shipment = order_selectors.shipment_get(merchant=self.merchant, pk=pk)
         data = LabelBuyInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -272,7 +333,9 @@ class ShipmentVoidView(ShipmentActionView):
 class LabelBatchSerializer(serializers.ModelSerializer):
     status = serializers.CharField(source="job.status")
     progress = serializers.SerializerMethodField()
-    merged_pdf_url = serializers.SerializerMethodField()
+    merged_pdf_url = serializers.SerializerMethodField(help_text="Every PDF label of the batch in one file.")
+    labels_zip_url = serializers.SerializerMethodField(
+        help_text="The PNG and ZPL labels (they cannot be merged into a PDF), one file each, in a zip.")
     results = serializers.ListField(child=inline_serializer("LabelBatchResult", {
         "order_id": serializers.IntegerField(), "ok": serializers.BooleanField(),
         "shipment_id": serializers.IntegerField(allow_null=True), "tracking_number": serializers.CharField(),
@@ -280,7 +343,8 @@ class LabelBatchSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = LabelBatch
-        fields = ["id", "status", "progress", "rule", "order_ids", "results", "merged_pdf_url", "created_at"]
+        fields = ["id", "status", "progress", "rule", "order_ids", "results", "merged_pdf_url", "labels_zip_url",
+                  "created_at"]
         read_only_fields = fields
 
     def get_progress(self, obj: LabelBatch) -> dict:
@@ -291,10 +355,15 @@ class LabelBatchSerializer(serializers.ModelSerializer):
             return None
         return self.context["request"].build_absolute_uri(f"/api/v1/label-batches/{obj.pk}/merged-pdf/")
 
+    def get_labels_zip_url(self, obj: LabelBatch) -> str | None:
+        if not obj.labels_zip:
+            return None
+        return self.context["request"].build_absolute_uri(f"/api/v1/label-batches/{obj.pk}/labels-zip/")
+
 
 class LabelBatchInput(serializers.Serializer):
     order_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=500)
-    rule = serializers.ChoiceField(choices=["cheapest", "fastest"], default="cheapest")
+    rule = serializers.CharField(max_length=140, required=False, help_text=RULE_HELP)
 
 
 class LabelBatchViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -327,6 +396,18 @@ class LabelBatchViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.Retriev
             raise NotFound("This batch has no labels to print yet.")
         response = FileResponse(batch.merged_pdf.open("rb"), content_type="application/pdf",
                                 filename=f"labels-batch-{batch.pk}.pdf")
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    @extend_schema(responses={(200, "application/zip"): OpenApiResponse(
+        description="The batch's PNG and ZPL labels, a file per label named <order number>-<shipment id>")})
+    @action(detail=True, methods=["get"], url_path="labels-zip")
+    def labels_zip(self, request, pk=None):
+        batch = selectors.label_batch_get(merchant=self.merchant, pk=pk)
+        if not batch.labels_zip:
+            raise NotFound("This batch has no PNG or ZPL labels.")
+        response = FileResponse(batch.labels_zip.open("rb"), content_type="application/zip",
+                                filename=f"labels-batch-{batch.pk}.zip")
         response["Cache-Control"] = "private, no-store"
         return response
 

@@ -8,6 +8,8 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 
 from accounts.models import Merchant, User
+from core.address import address_clean
+from core.errors import ValidationFailed
 from core.outbox import claim_due
 from inventory.errors import InvalidStockOperation, LocationNotFound, UnknownSku
 from inventory.models import AvailabilityMark, BundleComponent, Location, Product, StockLevel, StockMovement
@@ -227,9 +229,15 @@ def location_create_default(*, merchant: Merchant) -> Location:
 
 def location_update(
     *, merchant: Merchant, location: Location, name: str | None = None, code: str | None = None,
-    make_default: bool = False,
+    make_default: bool = False, ship_from: dict | None = None,
 ) -> Location:
-    """Rename a location, change its code (CSV files use it), and/or make it the default, in one transaction."""
+    """Rename a location, change its code (CSV files use it), make it the default and/or set its own
+    ship-from address (all fields blank: the merchant's is used), in one transaction."""
+    if ship_from is not None:
+        try:
+            ship_from = address_clean(ship_from)
+        except ValidationFailed as exc:
+            raise ValidationFailed(exc.message, code=exc.code, details={"fields": {"ship_from": exc.details["address"]}})
     with transaction.atomic():
         existing = _lock_locations(merchant)
         current = next((loc for loc in existing if loc.pk == location.pk), None)
@@ -242,6 +250,9 @@ def location_update(
                                             details={"code": new_code})
             current.name, current.code = new_name, new_code
             current.save(update_fields=["name", "code"])
+        if ship_from is not None:
+            current.ship_from = ship_from
+            current.save(update_fields=["ship_from"])
         if make_default and not current.is_default:
             Location.objects.filter(merchant=merchant, is_default=True).update(is_default=False)
             Location.objects.filter(merchant=merchant, pk=current.pk).update(is_default=True)

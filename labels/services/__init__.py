@@ -16,8 +16,15 @@ from labels.services.purchase import (
     label_void,
     shipment_rates,
 )
+from labels.services.rules import (
+    shipping_rule_create,
+    shipping_rule_delete,
+    shipping_rule_for,
+    shipping_rule_update,
+)
 
 __all__ = ["RatesResult", "carrier_account_create", "carrier_account_disconnect", "carrier_account_test",
            "carrier_account_update", "label_batch_create", "label_batch_run", "label_buy", "label_void",
            "package_preset_create", "package_preset_delete", "package_preset_update", "shipment_label_request",
-           "shipment_parcel", "shipment_rates"]
+           "shipment_parcel", "shipment_rates", "shipping_rule_create", "shipping_rule_delete", "shipping_rule_for",
+           "shipping_rule_update"]

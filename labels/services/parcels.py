@@ -8,22 +8,43 @@ dimensions are the package's, or with no package the largest product's (the prod
 
 from __future__ import annotations
 
+from django.db.models import Sum
+
 from accounts.models import Merchant
 from core.errors import NotFound, ValidationFailed
+from inventory.models import Location, Reservation
 from labels.carriers.base import Address, LabelRequest, Parcel
 from labels.models import PackagePreset
 from labels.selectors import package_preset_get
 from orders.models import Shipment, ShipmentLine
 
 
-def _ship_from(merchant: Merchant) -> Address:
-    a = merchant.address or {}
+def _location_ship_from(merchant: Merchant, lines: list[ShipmentLine]) -> dict:
+    """The ship-from of the location the shipment's units are reserved at (where most of them are, when
+    they are at several), or {} when it has none of its own."""
+    references = [sl.order_line.reference for sl in lines]
+    rows = list(Reservation.objects.filter(merchant=merchant, reference__in=references, quantity__gt=0)
+                .values("location_id").annotate(units=Sum("quantity")).order_by("-units", "location_id")[:1])
+    if not rows:
+        return {}
+    location = Location.objects.filter(merchant=merchant, pk=rows[0]["location_id"]).order_by().get()
+    return location.ship_from or {}
+
+
+def _ship_from(merchant: Merchant, lines: list[ShipmentLine]) -> Address:
+    """The shipment's location's ship-from when it has one, else the merchant's."""
+    a = _location_ship_from(merchant, lines) or merchant.address or {}
     if not a.get("line1") or not a.get("country"):
         raise ValidationFailed("Set the ship-from address in Settings → Merchant before buying labels.",
                                code="ship_from_missing")
     return Address(name=a.get("name") or merchant.name, line1=a.get("line1", ""), line2=a.get("line2", ""),
                    city=a.get("city", ""), region=a.get("region", ""), postcode=a.get("postcode", ""),
                    country=a.get("country", ""), phone=a.get("phone", ""))
+
+
+def _lines(merchant: Merchant, shipment: Shipment) -> list[ShipmentLine]:
+    return list(ShipmentLine.objects.filter(merchant=merchant, shipment=shipment)
+                .select_related("order_line__product").order_by("id"))
 
 
 def shipment_parcel(*, merchant: Merchant, shipment: Shipment, package_preset_id: int | None = None) -> Parcel:
@@ -37,8 +58,7 @@ def shipment_parcel(*, merchant: Merchant, shipment: Shipment, package_preset_id
         except NotFound:
             raise NotFound("No such package.", code="package_preset_not_found",
                            details={"package_preset_id": package_preset_id})
-    lines = list(ShipmentLine.objects.filter(merchant=merchant, shipment=shipment)
-                 .select_related("order_line__product").order_by("id"))
+    lines = _lines(merchant, shipment)
     weight, missing, dims = 0, [], (0, 0, 0)
     for sl in lines:
         product = sl.order_line.product
@@ -61,8 +81,8 @@ def shipment_parcel(*, merchant: Merchant, shipment: Shipment, package_preset_id
 
 def shipment_label_request(*, merchant: Merchant, shipment: Shipment, label_format: str = "PDF",
                            package_preset_id: int | None = None) -> LabelRequest:
-    """The parcel as a carrier sees it: ship-from (the merchant's), ship-to (the order's) and the parcel
-    (shipment_parcel, in the package chosen)."""
+    """The parcel as a carrier sees it: ship-from (its location's, else the merchant's), ship-to (the
+    order's) and the parcel (shipment_parcel, in the package chosen)."""
     order = shipment.order
     to = order.shipping_address or {}
     if not to.get("line1") or not to.get("country"):
@@ -72,5 +92,6 @@ def shipment_label_request(*, merchant: Merchant, shipment: Shipment, label_form
                       line1=to.get("line1", ""), line2=to.get("line2", ""), city=to.get("city", ""),
                       region=to.get("region", ""), postcode=to.get("postal_code", "") or to.get("postcode", ""),
                       country=to.get("country", ""), phone=to.get("phone", ""), email=order.customer_email)
-    return LabelRequest(reference=order.number or str(order.pk), ship_from=_ship_from(merchant), ship_to=ship_to,
+    return LabelRequest(reference=order.number or str(order.pk),
+                        ship_from=_ship_from(merchant, _lines(merchant, shipment)), ship_to=ship_to,
                         parcel=parcel, label_format=label_format)

@@ -4,6 +4,7 @@ fail, one merged PDF of every label bought."""
 from __future__ import annotations
 
 import io
+import zipfile
 
 import pytest
 from pypdf import PdfReader
@@ -58,3 +59,24 @@ def test_an_order_of_another_merchant_is_404_and_no_job_starts(merchant_a, merch
 
     assert response.status_code == 404
     assert easypost_fake.requests == []
+
+
+def test_png_and_zpl_labels_go_into_a_zip_beside_the_merged_pdf(merchant_a, easypost_fake,
+                                                                django_capture_on_commit_callbacks):
+    """A ZPL merchant's batch: nothing to merge into a PDF, every label in the zip, named by order."""
+    easypost_account(merchant_a.merchant)
+    shipments = [pending_shipment(merchant_a.merchant, number=f"Z{n}", on_hand=100) for n in range(3)]
+    merchant_a.api.patch("/api/v1/merchant/", {"label_format": "ZPL"}, format="json")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        created = merchant_a.api.post("/api/v1/label-batches/", {"order_ids": [s.order_id for s in shipments[1:]]},
+                                      format="json")
+    batch = merchant_a.api.get(f"/api/v1/label-batches/{created.json()['id']}/").json()
+
+    assert [r["ok"] for r in batch["results"]] == [True, True]
+    assert batch["merged_pdf_url"] is None
+    archive = merchant_a.api.get(f"/api/v1/label-batches/{batch['id']}/labels-zip/")
+    assert archive["Content-Type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(b"".join(archive.streaming_content))) as z:
+        assert sorted(z.namelist()) == [f"Z{n}-{shipments[n].pk}.zpl" for n in (1, 2)]
+        assert z.read(f"Z1-{shipments[1].pk}.zpl").startswith(b"^XA")
