@@ -46,7 +46,7 @@ class ProductSerializer(serializers.ModelSerializer):
         model = Product
         fields = [
             "id", "sku", "title", "barcode", "price", "cost", "image_url", "supplier", "supplier_sku", "weight_grams", "length_mm", "width_mm", "height_mm",
-            "low_stock_threshold", "is_active", "is_bundle", "allows_backorder", "available", "components",
+            "customs_description", "hs_code", "origin_country", "low_stock_threshold", "is_active", "is_bundle", "allows_backorder", "available", "components",
             "created_at", "updated_at",
         ]
         read_only_fields = fields
@@ -88,6 +88,12 @@ class ProductWriteSerializer(serializers.Serializer):
     length_mm = serializers.IntegerField(min_value=0, max_value=MAX_UNITS, required=False, allow_null=True)
     width_mm = serializers.IntegerField(min_value=0, max_value=MAX_UNITS, required=False, allow_null=True)
     height_mm = serializers.IntegerField(min_value=0, max_value=MAX_UNITS, required=False, allow_null=True)
+    customs_description = serializers.CharField(max_length=255, required=False, allow_blank=True,
+                                                help_text="On international labels' customs lines; empty: the title.")
+    hs_code = serializers.CharField(max_length=16, required=False, allow_blank=True,
+                                    help_text="Harmonized System code, 4 to 10 digits, dots allowed (6109.10).")
+    origin_country = serializers.CharField(max_length=2, required=False, allow_blank=True,
+                                           help_text="Country of manufacture, ISO 3166-1 alpha-2.")
     low_stock_threshold = serializers.IntegerField(min_value=0, max_value=MAX_UNITS, required=False)
     is_active = serializers.BooleanField(required=False)
     allows_backorder = serializers.BooleanField(required=False)

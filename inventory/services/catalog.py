@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -10,6 +11,7 @@ from django.db import IntegrityError, connection, transaction
 from accounts.models import Merchant, User
 from core.address import address_clean
 from core.errors import ValidationFailed
+from core.iso_codes import COUNTRIES
 from core.outbox import claim_due
 from inventory.errors import InvalidStockOperation, LocationNotFound, UnknownSku
 from inventory.models import AvailabilityMark, BundleComponent, Location, Product, StockLevel, StockMovement
@@ -20,8 +22,32 @@ from inventory.services.alerts import low_stock_evaluate
 
 PRODUCT_FIELDS = (
     "title", "barcode", "price", "cost", "image_url", "supplier", "supplier_sku", "weight_grams", "length_mm",
-    "width_mm", "height_mm", "low_stock_threshold", "is_active", "allows_backorder",
+    "width_mm", "height_mm", "customs_description", "hs_code", "origin_country", "low_stock_threshold",
+    "is_active", "allows_backorder",
 )
+HS_CODE = re.compile(r"^[0-9]{4,10}$")
+
+
+def customs_clean(fields: dict[str, Any]) -> dict[str, Any]:
+    """The customs fields among `fields` tidied: the HS code written with or without dots and spaces
+    ("6109.10.00"), 4 to 10 digits; the origin an ISO 3166-1 alpha-2 country. ValidationFailed names
+    every bad one (details: {"fields": {field: message}})."""
+    out, problems = dict(fields), {}
+    if out.get("customs_description") is not None:
+        out["customs_description"] = " ".join(str(out["customs_description"]).split())[:255]
+    if out.get("hs_code"):
+        code = str(out["hs_code"]).strip()
+        if not HS_CODE.match(code.replace(".", "").replace(" ", "")):
+            problems["hs_code"] = "4 to 10 digits, dots allowed (e.g. 6109.10)."
+        out["hs_code"] = code
+    if out.get("origin_country"):
+        country = str(out["origin_country"]).strip().upper()
+        if country not in COUNTRIES:
+            problems["origin_country"] = "An ISO 3166-1 alpha-2 country code (e.g. US, CN, DE)."
+        out["origin_country"] = country
+    if problems:
+        raise ValidationFailed("The customs fields are not valid.", details={"fields": problems})
+    return out
 
 
 BOM_LOCK = 0x1B0A  # first key of the per-merchant advisory lock around bill-of-materials changes
@@ -67,6 +93,7 @@ def product_create(
     unknown = set(fields) - set(PRODUCT_FIELDS)
     if unknown:
         raise TypeError(f"Unknown product fields: {sorted(unknown)}")
+    fields = customs_clean(fields)
     if Product.objects.filter(merchant=merchant, sku__iexact=sku).exists():
         raise InvalidStockOperation(f"SKU {sku} already exists.", code="duplicate_sku", details={"sku": sku})
     try:
@@ -100,6 +127,7 @@ def product_update(
     unknown = set(fields) - set(PRODUCT_FIELDS) - {"sku"}
     if unknown:
         raise TypeError(f"Unknown product fields: {sorted(unknown)}")
+    fields = customs_clean(fields)
     with transaction.atomic():
         if components is not None:
             _lock_bills_of_materials(merchant)

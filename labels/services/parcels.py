@@ -13,7 +13,7 @@ from django.db.models import Sum
 from accounts.models import Merchant
 from core.errors import NotFound, ValidationFailed
 from inventory.models import Location, Reservation
-from labels.carriers.base import Address, LabelRequest, Parcel
+from labels.carriers.base import Address, CustomsLine, LabelRequest, Parcel
 from labels.models import PackagePreset
 from labels.selectors import package_preset_get
 from orders.models import Shipment, ShipmentLine
@@ -79,10 +79,38 @@ def shipment_parcel(*, merchant: Merchant, shipment: Shipment, package_preset_id
     return Parcel(weight_grams=weight, length_mm=dims[0] or None, width_mm=dims[1] or None, height_mm=dims[2] or None)
 
 
+def shipment_customs(*, merchant: Merchant, lines: list[ShipmentLine]) -> tuple[CustomsLine, ...]:
+    """A customs line per product of a parcel that crosses a border: its customs description (else its
+    title), HS code, country of origin, value (its `price`, in the merchant's currency) and weight
+    (`weight_grams`). A product without a price or an origin makes the declaration incomplete: 400
+    `customs_incomplete` naming the SKUs and what each lacks."""
+    by_product: dict[int, list] = {}
+    missing: dict[str, list[str]] = {}
+    for sl in lines:
+        product = sl.order_line.product
+        if product is None:
+            missing[sl.order_line.sku] = ["product"]
+            continue
+        lacks = [name for name, value in (("price", product.price), ("origin_country", product.origin_country))
+                 if value in (None, "")]
+        if lacks:
+            missing[product.sku] = lacks
+            continue
+        by_product.setdefault(product.pk, [product, 0])[1] += sl.quantity
+    if missing:
+        raise ValidationFailed("This parcel crosses a border: give these products what customs need: "
+                               + "; ".join(f"{sku} ({', '.join(lacks)})" for sku, lacks in missing.items()) + ".",
+                               code="customs_incomplete", details={"skus": missing})
+    return tuple(CustomsLine(sku=p.sku, description=p.customs_description or p.title, quantity=qty,
+                             unit_value=p.price, currency=merchant.currency, unit_weight_grams=p.weight_grams or 0,
+                             origin_country=p.origin_country, hs_code=p.hs_code)
+                 for p, qty in by_product.values())
+
+
 def shipment_label_request(*, merchant: Merchant, shipment: Shipment, label_format: str = "PDF",
                            package_preset_id: int | None = None) -> LabelRequest:
     """The parcel as a carrier sees it: ship-from (its location's, else the merchant's), ship-to (the
-    order's) and the parcel (shipment_parcel, in the package chosen)."""
+    order's), the parcel (shipment_parcel, in the package chosen) and, across a border, its customs lines."""
     order = shipment.order
     to = order.shipping_address or {}
     if not to.get("line1") or not to.get("country"):
@@ -92,6 +120,9 @@ def shipment_label_request(*, merchant: Merchant, shipment: Shipment, label_form
                       line1=to.get("line1", ""), line2=to.get("line2", ""), city=to.get("city", ""),
                       region=to.get("region", ""), postcode=to.get("postal_code", "") or to.get("postcode", ""),
                       country=to.get("country", ""), phone=to.get("phone", ""), email=order.customer_email)
-    return LabelRequest(reference=order.number or str(order.pk),
-                        ship_from=_ship_from(merchant, _lines(merchant, shipment)), ship_to=ship_to,
-                        parcel=parcel, label_format=label_format)
+    lines = _lines(merchant, shipment)
+    ship_from = _ship_from(merchant, lines)
+    crosses = ship_from.country.upper() != ship_to.country.upper()
+    return LabelRequest(reference=order.number or str(order.pk), ship_from=ship_from, ship_to=ship_to,
+                        parcel=parcel, label_format=label_format,
+                        customs=shipment_customs(merchant=merchant, lines=lines) if crosses else ())

@@ -3,7 +3,9 @@
 Kept from the contract: the `API-Key` header (any casing) on every call, label downloads included; paths
 under /v2; money as `{"currency": "usd", "amount": <JSON number>}`; ids `se-<digits>`; 200 on creates;
 weights in any of the singular units (`ounce`, `gram`, `pound`, `kilogram`), priced by the ounces they
-make, dimensions in `inch` or `centimeter`; a ship-from without a phone refused (the spec marks it required); errors as `{"request_id", "errors": [{"error_source", "error_type", "error_code", "message"}]}`;
+make, dimensions in `inch` or `centimeter`; a ship-from without a phone refused (the spec marks it required);
+an international shipment without `customs` (contents, non_delivery, customs_items with description,
+quantity, value as money per unit, country_of_origin) refused with a 400; errors as `{"request_id", "errors": [{"error_source", "error_type", "error_code", "message"}]}`;
 `GET /v2/carriers` answering 207 with the carriers that work when one fails (`failing_carrier`);
 rates per carrier with a failed carrier in `invalid_rates[]` with its `error_messages`; a label bought on
 **every** `POST /v2/labels/rates/{rate_id}` (V2 has no idempotency key), found again by
@@ -188,6 +190,11 @@ class ShipStationFake:
         ship_from = shipment.get("ship_from") or {}
         if not str(ship_from.get("phone") or "").strip():  # the spec marks an address's phone required
             return self._send(h, 400, self.error("field_value_required", "ship_from.phone is required."))
+        ship_to = shipment.get("ship_to") or {}
+        if str(ship_to.get("country_code") or "") != str(ship_from.get("country_code") or ""):
+            problem = self._customs_problem(shipment.get("customs"))
+            if problem:
+                return self._send(h, 400, self.error("field_value_required", problem))
         ounces = Decimal(0)
         for package in shipment["packages"]:
             dimensions = (package or {}).get("dimensions")
@@ -237,6 +244,25 @@ class ShipStationFake:
                             "rate_response": {"rate_request_id": self._id(), "shipment_id": shipment_id,
                                               "status": status, "errors": errors, "rates": rates,
                                               "invalid_rates": unique_invalid}})
+
+    @staticmethod
+    def _customs_problem(customs: Any) -> str | None:
+        """V2's international_shipment_options: contents, non_delivery and items with a description,
+        quantity, value (money per unit) and country of origin."""
+        if not isinstance(customs, dict) or not customs.get("customs_items"):
+            return "shipment.customs is required for international shipments."
+        if customs.get("contents") not in ("merchandise", "documents", "gift", "returned_goods", "sample", "other"):
+            return "shipment.customs.contents is not valid."
+        if customs.get("non_delivery") not in ("return_to_sender", "treat_as_abandoned"):
+            return "shipment.customs.non_delivery is not valid."
+        for item in customs["customs_items"]:
+            value = (item or {}).get("value") or {}
+            if not str(item.get("description") or "").strip() or not str(item.get("country_of_origin") or "").strip():
+                return "customs_items[].description and country_of_origin are required."
+            if not isinstance(item.get("quantity"), int) or item["quantity"] <= 0 \
+                    or not isinstance(value.get("amount"), (int, float)) or not value.get("currency"):
+                return "customs_items[].quantity and value are not valid."
+        return None
 
     def _buy(self, h, body, query, rate_id) -> None:
         with self._lock:
