@@ -1,7 +1,16 @@
+from django.contrib import messages
+from django.http import HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views import View
 from django.views.generic import TemplateView
 
+from accounts.models import Membership
 from accounts.views import MerchantRequiredMixin
+from core.errors import ApplicationError
 from core.parsing import optional_id
+from labels import selectors, services
+from labels.forms import PackagePresetForm, ShippingRuleForm
 from orders.models import Shipment
 from orders.selectors import orders as order_selectors
 
@@ -29,3 +38,87 @@ class ShipmentListView(MerchantRequiredMixin, TemplateView):
             active_status=status,
             **kwargs,
         )
+
+
+class ShippingSetupView(MerchantRequiredMixin, TemplateView):
+    """Packages and shipping rules: owners add and delete them, staff read them."""
+
+    template_name = "labels/setup.html"
+
+    def get_context_data(self, **kwargs):
+        membership = self.request.membership
+        return super().get_context_data(
+            presets=selectors.package_preset_list(merchant=self.merchant),
+            rules=selectors.shipping_rule_list(merchant=self.merchant),
+            is_owner=membership is not None and membership.role == Membership.Role.OWNER,
+            package_form=kwargs.pop("package_form", None) or PackagePresetForm(),
+            rule_form=kwargs.pop("rule_form", None) or ShippingRuleForm(),
+            **kwargs,
+        )
+
+
+def _setup_url() -> str:
+    return reverse("shipping-setup")
+
+
+def _add_service_error(form, exc: ApplicationError) -> None:
+    fields = exc.details.get("fields") if isinstance(exc.details, dict) else None
+    if isinstance(fields, dict) and fields:
+        for name, message in fields.items():
+            form.add_error(name if name in form.fields else None, str(message))
+    else:
+        form.add_error(None, exc.message)
+
+
+class PackagePresetCreateView(MerchantRequiredMixin, View):
+    def post(self, request):
+        form = PackagePresetForm(request.POST)
+        if form.is_valid():
+            try:
+                preset = services.package_preset_create(merchant=self.merchant, actor=request.user, **form.cleaned_data)
+            except ApplicationError as exc:
+                _add_service_error(form, exc)
+            else:
+                messages.success(request, f"Package {preset.name} added.")
+                return HttpResponseRedirect(_setup_url())
+        view = ShippingSetupView(request=request)
+        return render(request, view.template_name, view.get_context_data(package_form=form), status=400)
+
+
+class PackagePresetDeleteView(MerchantRequiredMixin, View):
+    def post(self, request, pk: int):
+        preset = selectors.package_preset_get(merchant=self.merchant, pk=pk)
+        try:
+            services.package_preset_delete(merchant=self.merchant, actor=request.user, preset=preset)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"Package {preset.name} deleted.")
+        return HttpResponseRedirect(_setup_url())
+
+
+class ShippingRuleCreateView(MerchantRequiredMixin, View):
+    def post(self, request):
+        form = ShippingRuleForm(request.POST)
+        if form.is_valid():
+            try:
+                services.shipping_rule_create(merchant=self.merchant, actor=request.user, **form.cleaned_data)
+            except ApplicationError as exc:
+                _add_service_error(form, exc)
+            else:
+                messages.success(request, "Shipping rule added.")
+                return HttpResponseRedirect(_setup_url())
+        view = ShippingSetupView(request=request)
+        return render(request, view.template_name, view.get_context_data(rule_form=form), status=400)
+
+
+class ShippingRuleDeleteView(MerchantRequiredMixin, View):
+    def post(self, request, pk: int):
+        shipping_rule = selectors.shipping_rule_get(merchant=self.merchant, pk=pk)
+        try:
+            services.shipping_rule_delete(merchant=self.merchant, actor=request.user, shipping_rule=shipping_rule)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "Shipping rule deleted.")
+        return HttpResponseRedirect(_setup_url())
