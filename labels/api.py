@@ -4,7 +4,7 @@ and voided. Thin views over labels.services and labels.selectors."""
 from __future__ import annotations
 
 from django.http import FileResponse, HttpResponse
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -200,43 +200,67 @@ class PackagePresetInput(serializers.Serializer):
     empty_weight_grams = serializers.IntegerField(min_value=0, max_value=70000, default=0)
 
 
-class PackagePresetViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                           viewsets.GenericViewSet):
+class OwnerEditedViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                         viewsets.GenericViewSet):
+    """A merchant's short settings list (packages, shipping rules): everyone reads it, owners change it
+    (the services refuse anyone else: 403 not_owner). A subclass names its serializers, selectors and
+    services; the views stay these four."""
+
+    filter_backends: list = []
+    input_class: type[serializers.Serializer]
+    object_kw: str  # the services' keyword for the object changed ("preset", "shipping_rule")
+    list_selector = get_selector = create_service = update_service = delete_service = None
+
+    def get_merchant_queryset(self):
+        return self.list_selector(merchant=self.merchant)
+
+    def _out(self, obj, status_code: int = status.HTTP_200_OK) -> Response:
+        return Response(self.serializer_class(obj).data, status=status_code)
+
+    def retrieve(self, request, pk=None):
+        return self._out(self.get_selector(merchant=self.merchant, pk=pk))
+
+    def create(self, request):
+        data = self.input_class(data=request.data)
+        data.is_valid(raise_exception=True)
+        obj = self.create_service(merchant=self.merchant, actor=request.user, **data.validated_data)
+        return self._out(obj, status.HTTP_201_CREATED)
+
+    def partial_update(self, request, pk=None):
+        obj = self.get_selector(merchant=self.merchant, pk=pk)
+        data = self.input_class(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        return self._out(self.update_service(merchant=self.merchant, actor=request.user,
+                                             **{self.object_kw: obj}, **data.validated_data))
+
+    def destroy(self, request, pk=None):
+        obj = self.get_selector(merchant=self.merchant, pk=pk)
+        self.delete_service(merchant=self.merchant, actor=request.user, **{self.object_kw: obj})
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def owner_edited_schema(output, input_class, duplicate_code: str):
+    """The OpenAPI description of an OwnerEditedViewSet's writes."""
+    refused = {403: OpenApiResponse(description="not_owner"), 409: OpenApiResponse(description=duplicate_code)}
+    return extend_schema_view(
+        create=extend_schema(request=input_class, responses={201: output, **refused}),
+        partial_update=extend_schema(request=input_class, responses={200: output, **refused}),
+        destroy=extend_schema(request=None, responses={204: None, 403: refused[403]}))
+
+
+@owner_edited_schema(PackagePresetSerializer, PackagePresetInput, "duplicate_package_preset")
+class PackagePresetViewSet(OwnerEditedViewSet):
     """The boxes and mailers the merchant packs into. Owners change them; staff read and choose them."""
 
     serializer_class = PackagePresetSerializer
-    filter_backends: list = []
     queryset = PackagePreset.objects.none()
-
-    def get_merchant_queryset(self):
-        return selectors.package_preset_list(merchant=self.merchant)
-
-    def retrieve(self, request, pk=None):
-        return Response(PackagePresetSerializer(selectors.package_preset_get(merchant=self.merchant, pk=pk)).data)
-
-    @extend_schema(request=PackagePresetInput, responses={201: PackagePresetSerializer, 403: OpenApiResponse(
-        description="not_owner"), 409: OpenApiResponse(description="duplicate_package_preset")})
-    def create(self, request):
-        data = PackagePresetInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        preset = services.package_preset_create(merchant=self.merchant, actor=request.user, **data.validated_data)
-        return Response(PackagePresetSerializer(preset).data, status=status.HTTP_201_CREATED)
-
-    @extend_schema(request=PackagePresetInput, responses={200: PackagePresetSerializer, 403: OpenApiResponse(
-        description="not_owner"), 409: OpenApiResponse(description="duplicate_package_preset")})
-    def partial_update(self, request, pk=None):
-        preset = selectors.package_preset_get(merchant=self.merchant, pk=pk)
-        data = PackagePresetInput(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        preset = services.package_preset_update(merchant=self.merchant, actor=request.user, preset=preset,
-                                                **data.validated_data)
-        return Response(PackagePresetSerializer(preset).data)
-
-    @extend_schema(request=None, responses={204: None, 403: OpenApiResponse(description="not_owner")})
-    def destroy(self, request, pk=None):
-        preset = selectors.package_preset_get(merchant=self.merchant, pk=pk)
-        services.package_preset_delete(merchant=self.merchant, actor=request.user, preset=preset)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    input_class = PackagePresetInput
+    object_kw = "preset"
+    list_selector = staticmethod(selectors.package_preset_list)
+    get_selector = staticmethod(selectors.package_preset_get)
+    create_service = staticmethod(services.package_preset_create)
+    update_service = staticmethod(services.package_preset_update)
+    delete_service = staticmethod(services.package_preset_delete)
 
 
 class ShippingRuleSerializer(serializers.ModelSerializer):
@@ -254,44 +278,20 @@ class ShippingRuleInput(serializers.Serializer):
     rule = serializers.CharField(max_length=140, help_text='"cheapest", "fastest" or "service:<carrier service>".')
 
 
-class ShippingRuleViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                          viewsets.GenericViewSet):
+@owner_edited_schema(ShippingRuleSerializer, ShippingRuleInput, "duplicate_shipping_rule")
+class ShippingRuleViewSet(OwnerEditedViewSet):
     """How a rate is chosen when none is picked, per channel and/or destination country (the most
     specific wins; both blank: the default). Owners change them; staff read them."""
 
     serializer_class = ShippingRuleSerializer
-    filter_backends: list = []
     queryset = ShippingRule.objects.none()
-
-    def get_merchant_queryset(self):
-        return selectors.shipping_rule_list(merchant=self.merchant)
-
-    def retrieve(self, request, pk=None):
-        return Response(ShippingRuleSerializer(selectors.shipping_rule_get(merchant=self.merchant, pk=pk)).data)
-
-    @extend_schema(request=ShippingRuleInput, responses={201: ShippingRuleSerializer, 403: OpenApiResponse(
-        description="not_owner"), 409: OpenApiResponse(description="duplicate_shipping_rule")})
-    def create(self, request):
-        data = ShippingRuleInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        rule = services.shipping_rule_create(merchant=self.merchant, actor=request.user, **data.validated_data)
-        return Response(ShippingRuleSerializer(rule).data, status=status.HTTP_201_CREATED)
-
-    @extend_schema(request=ShippingRuleInput, responses={200: ShippingRuleSerializer, 403: OpenApiResponse(
-        description="not_owner"), 409: OpenApiResponse(description="duplicate_shipping_rule")})
-    def partial_update(self, request, pk=None):
-        shipping_rule = selectors.shipping_rule_get(merchant=self.merchant, pk=pk)
-        data = ShippingRuleInput(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        rule = services.shipping_rule_update(merchant=self.merchant, actor=request.user,
-                                             shipping_rule=shipping_rule, **data.validated_data)
-        return Response(ShippingRuleSerializer(rule).data)
-
-    @extend_schema(request=None, responses={204: None, 403: OpenApiResponse(description="not_owner")})
-    def destroy(self, request, pk=None):
-        shipping_rule = selectors.shipping_rule_get(merchant=self.merchant, pk=pk)
-        services.shipping_rule_delete(merchant=self.merchant, actor=request.user, shipping_rule=shipping_rule)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    input_class = ShippingRuleInput
+    object_kw = "shipping_rule"
+    list_selector = staticmethod(selectors.shipping_rule_list)
+    get_selector = staticmethod(selectors.shipping_rule_get)
+    create_service = staticmethod(services.shipping_rule_create)
+    update_service = staticmethod(services.shipping_rule_update)
+    delete_service = staticmethod(services.shipping_rule_delete)
 
 
 class ShipmentLabelView(ShipmentActionView):

@@ -70,55 +70,61 @@ def _add_service_error(form, exc: ApplicationError) -> None:
         form.add_error(None, exc.message)
 
 
-class PackagePresetCreateView(MerchantRequiredMixin, View):
+class _SetupAddView(MerchantRequiredMixin, View):
+    """Add one entry of the setup page through its service; its errors go back onto the form's fields."""
+
+    form_class: type
+    form_name: str  # the setup page's context name of the form
+    create_service = None
+
     def post(self, request):
-        form = PackagePresetForm(request.POST)
+        form = self.form_class(request.POST)
         if form.is_valid():
             try:
-                preset = services.package_preset_create(merchant=self.merchant, actor=request.user, **form.cleaned_data)
+                self.create_service(merchant=self.merchant, actor=request.user, **form.cleaned_data)
             except ApplicationError as exc:
                 _add_service_error(form, exc)
             else:
-                messages.success(request, f"Package {preset.name} added.")
+                messages.success(request, "Added.")
                 return HttpResponseRedirect(_setup_url())
         view = ShippingSetupView(request=request)
-        return render(request, view.template_name, view.get_context_data(package_form=form), status=400)
+        return render(request, view.template_name, view.get_context_data(**{self.form_name: form}), status=400)
 
 
-class PackagePresetDeleteView(MerchantRequiredMixin, View):
+class _SetupDeleteView(MerchantRequiredMixin, View):
+    """Delete one entry of the setup page (another merchant's is 404; staff are refused in words)."""
+
+    object_kw: str
+    get_selector = delete_service = None
+
     def post(self, request, pk: int):
-        preset = selectors.package_preset_get(merchant=self.merchant, pk=pk)
+        obj = self.get_selector(merchant=self.merchant, pk=pk)
         try:
-            services.package_preset_delete(merchant=self.merchant, actor=request.user, preset=preset)
+            self.delete_service(merchant=self.merchant, actor=request.user, **{self.object_kw: obj})
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, f"Package {preset.name} deleted.")
+            messages.success(request, "Deleted.")
         return HttpResponseRedirect(_setup_url())
 
 
-class ShippingRuleCreateView(MerchantRequiredMixin, View):
-    def post(self, request):
-        form = ShippingRuleForm(request.POST)
-        if form.is_valid():
-            try:
-                services.shipping_rule_create(merchant=self.merchant, actor=request.user, **form.cleaned_data)
-            except ApplicationError as exc:
-                _add_service_error(form, exc)
-            else:
-                messages.success(request, "Shipping rule added.")
-                return HttpResponseRedirect(_setup_url())
-        view = ShippingSetupView(request=request)
-        return render(request, view.template_name, view.get_context_data(rule_form=form), status=400)
+class PackagePresetCreateView(_SetupAddView):
+    form_class, form_name = PackagePresetForm, "package_form"
+    create_service = staticmethod(services.package_preset_create)
 
 
-class ShippingRuleDeleteView(MerchantRequiredMixin, View):
-    def post(self, request, pk: int):
-        shipping_rule = selectors.shipping_rule_get(merchant=self.merchant, pk=pk)
-        try:
-            services.shipping_rule_delete(merchant=self.merchant, actor=request.user, shipping_rule=shipping_rule)
-        except ApplicationError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, "Shipping rule deleted.")
-        return HttpResponseRedirect(_setup_url())
+class PackagePresetDeleteView(_SetupDeleteView):
+    object_kw = "preset"
+    get_selector = staticmethod(selectors.package_preset_get)
+    delete_service = staticmethod(services.package_preset_delete)
+
+
+class ShippingRuleCreateView(_SetupAddView):
+    form_class, form_name = ShippingRuleForm, "rule_form"
+    create_service = staticmethod(services.shipping_rule_create)
+
+
+class ShippingRuleDeleteView(_SetupDeleteView):
+    object_kw = "shipping_rule"
+    get_selector = staticmethod(selectors.shipping_rule_get)
+    delete_service = staticmethod(services.shipping_rule_delete)
