@@ -11,6 +11,7 @@ from accounts import selectors, services
 from accounts.models import ApiToken
 from core.api import MerchantViewMixin
 from core.cache import shared_cache_required
+from core.errors import ValidationFailed
 
 
 class TokenExchangeThrottle(AnonRateThrottle):
@@ -126,3 +127,67 @@ class MeView(MerchantViewMixin, APIView):
     def get(self, request):
         m = self.merchant
         return Response({"email": request.user.email, "merchant": {"id": m.pk, "name": m.name, "currency": m.currency}})
+
+
+SHIP_FROM_PARTS = ("name", "line1", "line2", "city", "region", "postcode", "country", "phone")
+
+
+class ShipFromSerializer(serializers.Serializer):
+    """core.address's shape with a phone; the rules (required fields, postcode shapes) are the service's."""
+
+    name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    line1 = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    line2 = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    city = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    region = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    postcode = serializers.CharField(required=False, allow_blank=True, max_length=20)
+    country = serializers.CharField(required=False, allow_blank=True, max_length=2)
+    phone = serializers.CharField(required=False, allow_blank=True, max_length=32)
+
+
+class MerchantSettingsSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(max_length=200, required=False)
+    currency = serializers.CharField(max_length=3, required=False)
+    timezone = serializers.CharField(max_length=64, required=False)
+    default_ship_by_days = serializers.IntegerField(required=False)
+    label_format = serializers.ChoiceField(choices=["PDF", "PNG", "ZPL"], required=False,
+                                           help_text="The file format carriers are asked for when a label is bought.")
+    ship_from = ShipFromSerializer(required=False, help_text=(
+        "Where parcels leave from (an inventory location's own ship-from wins for its shipments). Given in a "
+        "PATCH it replaces the whole address; all fields blank clears it."))
+
+
+def _settings_out(merchant) -> dict:
+    address = merchant.address or {}
+    return {"id": merchant.pk, "name": merchant.name, "currency": merchant.currency, "timezone": merchant.timezone,
+            "default_ship_by_days": merchant.default_ship_by_days, "label_format": merchant.label_format,
+            "ship_from": {part: address.get(part, "") for part in SHIP_FROM_PARTS}}
+
+
+class MerchantSettingsView(MerchantViewMixin, APIView):
+    """The merchant's settings: everyone in the team reads them, owners change them (403 not_owner)."""
+
+    @extend_schema(responses={200: MerchantSettingsSerializer})
+    def get(self, request):
+        return Response(_settings_out(self.merchant))
+
+    @extend_schema(request=MerchantSettingsSerializer, responses={
+        200: MerchantSettingsSerializer, 403: OpenApiResponse(description="not_owner"),
+        400: OpenApiResponse(description="invalid_settings: details.fields names every bad field "
+                                         "(ship_from: {field: message})")})
+    def patch(self, request):
+        data = MerchantSettingsSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        current = _settings_out(self.merchant)
+        given = {**current, **data.validated_data}
+        try:
+            merchant = services.merchant_update(
+                merchant=self.merchant, actor=request.user, name=given["name"], currency=given["currency"],
+                timezone_name=given["timezone"], default_ship_by_days=given["default_ship_by_days"],
+                address=dict(given["ship_from"]) if "ship_from" in data.validated_data else self.merchant.address,
+                label_format=given["label_format"])
+        except ValidationFailed as exc:  # the API's names for the fields: the address is `ship_from` here
+            fields = {("ship_from" if key == "address" else key): value for key, value in exc.details.items()}
+            raise ValidationFailed(exc.message, code=exc.code, details={"fields": fields})
+        return Response(_settings_out(merchant))

@@ -9,5 +9,6 @@ router.register("api-tokens", api.ApiTokenViewSet, basename="api-token")
 urlpatterns = [
     path("auth/token/", api.TokenExchangeView.as_view(), name="api-token-exchange"),
     path("me/", api.MeView.as_view(), name="api-me"),
+    path("merchant/", api.MerchantSettingsView.as_view(), name="api-merchant"),
     *router.urls,
 ]

@@ -1,6 +1,7 @@
 from allauth.core import context
 from django import forms
 
+from accounts.models import Merchant
 from accounts.services import SHIP_BY_DAYS_MAX, time_zone_choices
 from accounts.sessions import SESSION_INVITATION
 from core.address import country_choices
@@ -54,7 +55,7 @@ def _zone_choices() -> list[tuple[str, str]]:
     return [(name, name.replace("_", " ")) for name in time_zone_choices()]
 
 
-ADDRESS_PARTS = ("name", "line1", "line2", "city", "region", "postcode", "country")
+ADDRESS_PARTS = ("name", "line1", "line2", "city", "region", "postcode", "country", "phone")
 
 
 class MerchantSettingsForm(forms.Form):
@@ -75,6 +76,10 @@ class MerchantSettingsForm(forms.Form):
     address_region = forms.CharField(label="State, county or region", max_length=100, required=False)
     address_postcode = forms.CharField(label="Postcode or ZIP", max_length=20, required=False)
     address_country = forms.ChoiceField(label="Country", choices=_country_choices, required=False)
+    address_phone = forms.CharField(label="Phone", max_length=32, required=False,
+                                    help_text="Printed on labels; ShipStation refuses a label without it.")
+    label_format = forms.ChoiceField(label="Label format", choices=Merchant.LabelFormat.choices, required=False,
+                                     help_text="PDF prints anywhere; ZPL is for thermal label printers.")
 
     def __init__(self, *args, read_only: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -93,7 +98,7 @@ class MerchantSettingsForm(forms.Form):
     def initial_for(cls, merchant) -> dict:
         address = merchant.address or {}
         initial = {"name": merchant.name, "currency": merchant.currency, "timezone": merchant.timezone,
-                   "default_ship_by_days": merchant.default_ship_by_days}
+                   "default_ship_by_days": merchant.default_ship_by_days, "label_format": merchant.label_format}
         initial.update({f"address_{part}": address.get(part, "") for part in ADDRESS_PARTS})
         return initial
 

@@ -54,8 +54,16 @@ class Merchant(models.Model):
     )
     address = models.JSONField(
         default=dict, blank=True,
-        help_text="Where the merchant ships from: name, line1, line2, city, region, postcode, country (ISO 3166-1 alpha-2).",
+        help_text="Where the merchant ships from (the API's ship_from): name, line1, line2, city, region, postcode, "
+        "country (ISO 3166-1 alpha-2), phone.",
     )
+    class LabelFormat(models.TextChoices):
+        PDF = "PDF", "PDF (any printer)"
+        PNG = "PNG", "PNG image"
+        ZPL = "ZPL", "ZPL (thermal printer)"
+
+    label_format = models.CharField(max_length=3, choices=LabelFormat.choices, default=LabelFormat.PDF,
+                                    help_text="The file format carriers are asked for when a label is bought.")
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -64,6 +64,7 @@ class SettingsView(MerchantRequiredMixin, TemplateView):
                     merchant=self.merchant, actor=request.user, name=form.cleaned_data["name"],
                     currency=form.cleaned_data["currency"], timezone_name=form.cleaned_data["timezone"],
                     default_ship_by_days=form.cleaned_data["default_ship_by_days"], address=form.address(),
+                    label_format=form.cleaned_data["label_format"] or None,
                 )
             except ValidationFailed as exc:
                 form.add_service_errors(exc.details)

@@ -38,8 +38,12 @@ ADDRESS_FIELDS: dict[str, int] = {
     "name": 200, "line1": 200, "line2": 200, "city": 100, "region": 100, "postcode": 20, "country": 2,
 }
 ALWAYS_REQUIRED = ("line1", "city", "country")
-# A ship-from address always has a postcode: carriers print it on every label.
+# A ship-from address always has a postcode: carriers print it on every label. Its phone is optional
+# here but some carriers refuse a label without it (ShipStation), in their own words.
 SHIP_FROM_REQUIRED = ("line1", "city", "postcode", "country")
+SHIP_FROM_EXTRA = {"phone": 32}
+PHONE = re.compile(r"^\+?[0-9][0-9 ().-]{4,30}$")
+PHONE_PROBLEM = "Digits, spaces and + ( ) - . only, at least 5 digits."
 ANY_POSTCODE = re.compile(r"^[A-Z0-9][A-Z0-9 -]{0,15}$")
 REQUIRED = "Required."
 
@@ -135,9 +139,13 @@ def address_problems(data: Mapping[str, Any] | None, *, required: tuple[str, ...
 
 
 def address_clean(data: Mapping[str, Any] | None, *, allow_empty: bool = True) -> dict[str, str]:
-    """The merchant's ship-from address tidied, or ValidationFailed invalid_address naming every bad
-    field (details: {"address": {field: message}}). All fields blank is {} when allowed."""
-    clean, problems = address_problems(data, required=SHIP_FROM_REQUIRED, allow_empty=allow_empty)
+    """The merchant's (or a location's) ship-from address tidied, with its optional phone, or
+    ValidationFailed invalid_address naming every bad field (details: {"address": {field: message}}).
+    All fields blank is {} when allowed."""
+    clean, problems = address_problems(data, required=SHIP_FROM_REQUIRED, extra_fields=SHIP_FROM_EXTRA,
+                                       allow_empty=allow_empty)
+    if clean.get("phone") and "phone" not in problems and not PHONE.match(clean["phone"]):
+        problems["phone"] = PHONE_PROBLEM
     if problems:
         raise ValidationFailed("The address is not complete or not valid.", code="invalid_address",
                                details={"address": problems})

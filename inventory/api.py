@@ -46,7 +46,7 @@ class ProductSerializer(serializers.ModelSerializer):
         model = Product
         fields = [
             "id", "sku", "title", "barcode", "price", "cost", "image_url", "supplier", "supplier_sku", "weight_grams", "length_mm", "width_mm", "height_mm",
-            "low_stock_threshold", "is_active", "is_bundle", "allows_backorder", "available", "components",
+            "customs_description", "hs_code", "origin_country", "low_stock_threshold", "is_active", "is_bundle", "allows_backorder", "available", "components",
             "created_at", "updated_at",
         ]
         read_only_fields = fields
@@ -88,6 +88,12 @@ class ProductWriteSerializer(serializers.Serializer):
     length_mm = serializers.IntegerField(min_value=0, max_value=MAX_UNITS, required=False, allow_null=True)
     width_mm = serializers.IntegerField(min_value=0, max_value=MAX_UNITS, required=False, allow_null=True)
     height_mm = serializers.IntegerField(min_value=0, max_value=MAX_UNITS, required=False, allow_null=True)
+    customs_description = serializers.CharField(max_length=255, required=False, allow_blank=True,
+                                                help_text="On international labels' customs lines; empty: the title.")
+    hs_code = serializers.CharField(max_length=16, required=False, allow_blank=True,
+                                    help_text="Harmonized System code, 4 to 10 digits, dots allowed (6109.10).")
+    origin_country = serializers.CharField(max_length=2, required=False, allow_blank=True,
+                                           help_text="Country of manufacture, ISO 3166-1 alpha-2.")
     low_stock_threshold = serializers.IntegerField(min_value=0, max_value=MAX_UNITS, required=False)
     is_active = serializers.BooleanField(required=False)
     allows_backorder = serializers.BooleanField(required=False)
@@ -172,7 +178,7 @@ class ProductViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveMo
 class LocationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Location
-        fields = ["id", "name", "code", "is_default", "is_active", "created_at"]
+        fields = ["id", "name", "code", "is_default", "is_active", "ship_from", "created_at"]
         read_only_fields = fields
 
 
@@ -186,6 +192,10 @@ class LocationUpdateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100, required=False)
     code = serializers.CharField(max_length=32, required=False)
     is_default = serializers.BooleanField(required=False, help_text="true makes it the default; false is ignored.")
+    ship_from = serializers.DictField(
+        child=serializers.CharField(allow_blank=True, max_length=200), required=False,
+        help_text='Where this location\'s parcels leave from: {"name", "line1", "line2", "city", "region", '
+                  '"postcode", "country", "phone"}, checked by its country\'s rules; all blank: the merchant\'s.')
 
 
 @extend_schema_view(retrieve=extend_schema(parameters=[ID]))
@@ -214,7 +224,8 @@ class LocationViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveM
         data.is_valid(raise_exception=True)
         v = data.validated_data
         location = services.location_update(merchant=self.merchant, location=location, name=v.get("name"),
-                                            code=v.get("code"), make_default=v.get("is_default", False))
+                                            code=v.get("code"), make_default=v.get("is_default", False),
+                                            ship_from=v.get("ship_from"))
         return Response(LocationSerializer(location).data)
 
 

@@ -109,6 +109,11 @@ class _ProductFields(forms.Form):
     length_mm = forms.IntegerField(min_value=0, max_value=MAX_UNITS, required=False, label="Length (mm)")
     width_mm = forms.IntegerField(min_value=0, max_value=MAX_UNITS, required=False, label="Width (mm)")
     height_mm = forms.IntegerField(min_value=0, max_value=MAX_UNITS, required=False, label="Height (mm)")
+    customs_description = forms.CharField(max_length=255, required=False, label="Customs description",
+                                          help_text="What customs read it as on international parcels; blank: the title.")
+    hs_code = forms.CharField(max_length=16, required=False, label="HS code", help_text="e.g. 6109.10")
+    origin_country = forms.CharField(max_length=2, required=False, label="Country of origin",
+                                     help_text="Two letters, e.g. US, CN, DE.")
     low_stock_threshold = forms.IntegerField(
         min_value=0, max_value=MAX_UNITS, initial=0, label="Low-stock threshold",
         help_text="At or under this many available units it is low (0: never).",

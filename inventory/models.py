@@ -33,6 +33,11 @@ class Product(TenantOwnedModel):
     length_mm = models.PositiveIntegerField(null=True, blank=True)
     width_mm = models.PositiveIntegerField(null=True, blank=True)
     height_mm = models.PositiveIntegerField(null=True, blank=True)
+    # Customs lines of international parcels (labels): value from `price`, weight from `weight_grams`.
+    customs_description = models.CharField(max_length=255, blank=True,
+                                           help_text="What customs read the item as; empty: the title.")
+    hs_code = models.CharField(max_length=16, blank=True, help_text="Harmonized System tariff code, e.g. 6109.10.")
+    origin_country = models.CharField(max_length=2, blank=True, help_text="Where it was made (ISO 3166-1 alpha-2).")
     low_stock_threshold = models.PositiveIntegerField(
         default=0, help_text="At or under this many available units the product is low on stock (0: never)."
     )
@@ -88,6 +93,11 @@ class Location(TenantOwnedModel):
     code = models.CharField(max_length=32, help_text="Short name used in CSV files, e.g. 'MAIN'.")
     is_default = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
+    ship_from = models.JSONField(
+        default=dict, blank=True,
+        help_text="Where parcels of this location leave from (core.address's shape with phone); empty: the "
+        "merchant's ship-from.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -4,15 +4,16 @@ and voided. Thin views over labels.services and labels.selectors."""
 from __future__ import annotations
 
 from django.http import FileResponse, HttpResponse
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import MerchantViewMixin
+from core.errors import NotFound
 from labels import selectors, services
-from labels.models import CarrierAccount, LabelBatch, LabelRate, PackagePreset
+from labels.models import CarrierAccount, LabelBatch, LabelRate, PackagePreset, ShippingRule
 from labels.registry import carrier_packages
 from labels.services import files, paperwork
 from orders.api import ShipmentSerializer
@@ -143,16 +144,21 @@ class RatesInput(serializers.Serializer):
                                                  help_text=PACKAGE_PRESET_HELP)
 
 
+RULE_HELP = ('"cheapest", "fastest" or "service:<carrier service>" (the cheapest rate of that service, e.g. '
+             '"service:Priority"); absent: the merchant\'s shipping rule for the order\'s channel and country '
+             '(/api/v1/shipping-rules/), else the cheapest.')
+
+
 class LabelBuyInput(serializers.Serializer):
     rate_id = serializers.IntegerField(min_value=1, required=False)
-    rule = serializers.ChoiceField(choices=["cheapest", "fastest"], required=False)
+    rule = serializers.CharField(max_length=140, required=False, help_text=RULE_HELP)
     package_preset_id = serializers.IntegerField(
         min_value=1, required=False, allow_null=True,
         help_text=PACKAGE_PRESET_HELP + " With a rate_id it must be the package the rate was quoted for.")
 
     def validate(self, attrs):
-        if ("rate_id" in attrs) == ("rule" in attrs):
-            raise serializers.ValidationError("Give exactly one of rate_id and rule.")
+        if "rate_id" in attrs and "rule" in attrs:
+            raise serializers.ValidationError("Give a rate_id or a rule, not both.")
         return attrs
 
 
@@ -200,43 +206,98 @@ class PackagePresetInput(serializers.Serializer):
     empty_weight_grams = serializers.IntegerField(min_value=0, max_value=70000, default=0)
 
 
-class PackagePresetViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                           viewsets.GenericViewSet):
+class OwnerEditedViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                         viewsets.GenericViewSet):
+    """A merchant's short settings list (packages, shipping rules): everyone reads it, owners change it
+    (the services refuse anyone else: 403 not_owner). A subclass names its serializers, selectors and
+    services; the views stay these four."""
+
+    filter_backends: list = []
+    input_class: type[serializers.Serializer]
+    object_kw: str  # the services' keyword for the object changed ("preset", "shipping_rule")
+    list_selector = get_selector = create_service = update_service = delete_service = None
+
+    def get_merchant_queryset(self):
+        return self.list_selector(merchant=self.merchant)
+
+    def _out(self, obj, status_code: int = status.HTTP_200_OK) -> Response:
+        return Response(self.serializer_class(obj).data, status=status_code)
+
+    def retrieve(self, request, pk=None):
+        return self._out(self.get_selector(merchant=self.merchant, pk=pk))
+
+    def create(self, request):
+        data = self.input_class(data=request.data)
+        data.is_valid(raise_exception=True)
+        obj = self.create_service(merchant=self.merchant, actor=request.user, **data.validated_data)
+        return self._out(obj, status.HTTP_201_CREATED)
+
+    def partial_update(self, request, pk=None):
+        obj = self.get_selector(merchant=self.merchant, pk=pk)
+        data = self.input_class(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        return self._out(self.update_service(merchant=self.merchant, actor=request.user,
+                                             **{self.object_kw: obj}, **data.validated_data))
+
+    def destroy(self, request, pk=None):
+        obj = self.get_selector(merchant=self.merchant, pk=pk)
+        self.delete_service(merchant=self.merchant, actor=request.user, **{self.object_kw: obj})
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def owner_edited_schema(output, input_class, duplicate_code: str):
+    """The OpenAPI description of an OwnerEditedViewSet's writes."""
+    refused = {403: OpenApiResponse(description="not_owner"), 409: OpenApiResponse(description=duplicate_code)}
+    return extend_schema_view(
+        create=extend_schema(request=input_class, responses={201: output, **refused}),
+        partial_update=extend_schema(request=input_class, responses={200: output, **refused}),
+        destroy=extend_schema(request=None, responses={204: None, 403: refused[403]}))
+
+
+@owner_edited_schema(PackagePresetSerializer, PackagePresetInput, "duplicate_package_preset")
+class PackagePresetViewSet(OwnerEditedViewSet):
     """The boxes and mailers the merchant packs into. Owners change them; staff read and choose them."""
 
     serializer_class = PackagePresetSerializer
-    filter_backends: list = []
     queryset = PackagePreset.objects.none()
+    input_class = PackagePresetInput
+    object_kw = "preset"
+    list_selector = staticmethod(selectors.package_preset_list)
+    get_selector = staticmethod(selectors.package_preset_get)
+    create_service = staticmethod(services.package_preset_create)
+    update_service = staticmethod(services.package_preset_update)
+    delete_service = staticmethod(services.package_preset_delete)
 
-    def get_merchant_queryset(self):
-        return selectors.package_preset_list(merchant=self.merchant)
 
-    def retrieve(self, request, pk=None):
-        return Response(PackagePresetSerializer(selectors.package_preset_get(merchant=self.merchant, pk=pk)).data)
+class ShippingRuleSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ShippingRule
+        fields = ["id", "channel", "country", "rule", "created_at", "updated_at"]
+        read_only_fields = fields
 
-    @extend_schema(request=PackagePresetInput, responses={201: PackagePresetSerializer, 403: OpenApiResponse(
-        description="not_owner"), 409: OpenApiResponse(description="duplicate_package_preset")})
-    def create(self, request):
-        data = PackagePresetInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        preset = services.package_preset_create(merchant=self.merchant, actor=request.user, **data.validated_data)
-        return Response(PackagePresetSerializer(preset).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=PackagePresetInput, responses={200: PackagePresetSerializer, 403: OpenApiResponse(
-        description="not_owner"), 409: OpenApiResponse(description="duplicate_package_preset")})
-    def partial_update(self, request, pk=None):
-        preset = selectors.package_preset_get(merchant=self.merchant, pk=pk)
-        data = PackagePresetInput(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        preset = services.package_preset_update(merchant=self.merchant, actor=request.user, preset=preset,
-                                                **data.validated_data)
-        return Response(PackagePresetSerializer(preset).data)
+class ShippingRuleInput(serializers.Serializer):
+    channel = serializers.CharField(max_length=16, required=False, allow_blank=True,
+                                    help_text="A channel's slug (\"manual\" included); blank: any channel.")
+    country = serializers.CharField(max_length=2, required=False, allow_blank=True,
+                                    help_text="Destination, ISO 3166-1 alpha-2; blank: anywhere.")
+    rule = serializers.CharField(max_length=140, help_text='"cheapest", "fastest" or "service:<carrier service>".')
 
-    @extend_schema(request=None, responses={204: None, 403: OpenApiResponse(description="not_owner")})
-    def destroy(self, request, pk=None):
-        preset = selectors.package_preset_get(merchant=self.merchant, pk=pk)
-        services.package_preset_delete(merchant=self.merchant, actor=request.user, preset=preset)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+
+@owner_edited_schema(ShippingRuleSerializer, ShippingRuleInput, "duplicate_shipping_rule")
+class ShippingRuleViewSet(OwnerEditedViewSet):
+    """How a rate is chosen when none is picked, per channel and/or destination country (the most
+    specific wins; both blank: the default). Owners change them; staff read them."""
+
+    serializer_class = ShippingRuleSerializer
+    queryset = ShippingRule.objects.none()
+    input_class = ShippingRuleInput
+    object_kw = "shipping_rule"
+    list_selector = staticmethod(selectors.shipping_rule_list)
+    get_selector = staticmethod(selectors.shipping_rule_get)
+    create_service = staticmethod(services.shipping_rule_create)
+    update_service = staticmethod(services.shipping_rule_update)
+    delete_service = staticmethod(services.shipping_rule_delete)
 
 
 class ShipmentLabelView(ShipmentActionView):
@@ -244,7 +305,8 @@ class ShipmentLabelView(ShipmentActionView):
         description="carrier_refused (the carrier's words)"), 503: OpenApiResponse(
         description="carrier_unavailable: recorded; trying again never buys a second label")})
     def post(self, request, pk: int):
-        """Buy the label (a rate from /rates/ or a rule) and ship the shipment; exactly once."""
+        """Buy the label (a rate from /rates/, a rule, or neither: the merchant's shipping rules) and ship
+        the shipment; exactly once."""
         shipment = order_selectors.shipment_get(merchant=self.merchant, pk=pk)
         data = LabelBuyInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -292,7 +354,9 @@ class ShipmentVoidView(ShipmentActionView):
 class LabelBatchSerializer(serializers.ModelSerializer):
     status = serializers.CharField(source="job.status")
     progress = serializers.SerializerMethodField()
-    merged_pdf_url = serializers.SerializerMethodField()
+    merged_pdf_url = serializers.SerializerMethodField(help_text="Every PDF label of the batch in one file.")
+    labels_zip_url = serializers.SerializerMethodField(
+        help_text="The PNG and ZPL labels (they cannot be merged into a PDF), one file each, in a zip.")
     results = serializers.ListField(child=inline_serializer("LabelBatchResult", {
         "order_id": serializers.IntegerField(), "ok": serializers.BooleanField(),
         "shipment_id": serializers.IntegerField(allow_null=True), "tracking_number": serializers.CharField(),
@@ -300,7 +364,8 @@ class LabelBatchSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = LabelBatch
-        fields = ["id", "status", "progress", "rule", "order_ids", "results", "merged_pdf_url", "created_at"]
+        fields = ["id", "status", "progress", "rule", "order_ids", "results", "merged_pdf_url", "labels_zip_url",
+                  "created_at"]
         read_only_fields = fields
 
     def get_progress(self, obj: LabelBatch) -> dict:
@@ -313,10 +378,15 @@ class LabelBatchSerializer(serializers.ModelSerializer):
         return files.file_link(merchant=obj.merchant, kind="batch", pk=obj.pk, stored=files.batch_stored(obj),
                                base_url=self.context["request"].build_absolute_uri("/")).url
 
+    def get_labels_zip_url(self, obj: LabelBatch) -> str | None:
+        if not obj.labels_zip:
+            return None
+        return self.context["request"].build_absolute_uri(f"/api/v1/label-batches/{obj.pk}/labels-zip/")
+
 
 class LabelBatchInput(serializers.Serializer):
     order_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=500)
-    rule = serializers.ChoiceField(choices=["cheapest", "fastest"], default="cheapest")
+    rule = serializers.CharField(max_length=140, required=False, help_text=RULE_HELP)
 
 
 class LabelBatchViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -346,6 +416,18 @@ class LabelBatchViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.Retriev
     def merged_pdf(self, request, pk=None):
         batch = selectors.label_batch_get(merchant=self.merchant, pk=pk)
         return stored_file_response(files.batch_stored(batch))
+
+    @extend_schema(responses={(200, "application/zip"): OpenApiResponse(
+        description="The batch's PNG and ZPL labels, a file per label named <order number>-<shipment id>")})
+    @action(detail=True, methods=["get"], url_path="labels-zip")
+    def labels_zip(self, request, pk=None):
+        batch = selectors.label_batch_get(merchant=self.merchant, pk=pk)
+        if not batch.labels_zip:
+            raise NotFound("This batch has no PNG or ZPL labels.")
+        response = FileResponse(batch.labels_zip.open("rb"), content_type="application/zip",
+                                filename=f"labels-batch-{batch.pk}.zip")
+        response["Cache-Control"] = "private, no-store"
+        return response
 
 
 def _pdf(content: bytes, filename: str) -> HttpResponse:

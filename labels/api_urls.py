@@ -7,6 +7,7 @@ router = ApiRouter()
 router.register("carrier-accounts", api.CarrierAccountViewSet, basename="carrier-account")
 router.register("label-batches", api.LabelBatchViewSet, basename="label-batch")
 router.register("package-presets", api.PackagePresetViewSet, basename="package-preset")
+router.register("shipping-rules", api.ShippingRuleViewSet, basename="shipping-rule")
 
 urlpatterns = [
     path("shipments/<id:pk>/rates/", api.ShipmentRatesView.as_view(), name="shipment-rates"),

@@ -74,6 +74,27 @@ class PackagePreset(TenantOwnedModel):
         return f"{self.name} ({self.length_mm}×{self.width_mm}×{self.height_mm} mm)"
 
 
+class ShippingRule(TenantOwnedModel):
+    """How to choose a rate when none is picked (the label API without a rate id, batches): for orders
+    from `channel` and/or to `country` (blank: any), take the cheapest, the fastest, or a service
+    (`"service:<carrier service>"`). The most specific rule wins: channel and country, then country,
+    then channel, then the merchant's default (both blank)."""
+
+    channel = models.CharField(max_length=16, blank=True, help_text="A channel's slug; blank: any channel.")
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2; blank: any destination.")
+    rule = models.CharField(max_length=140, help_text='"cheapest", "fastest" or "service:<carrier service>".')
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["merchant", "channel", "country"],
+                                               name="labels_shippingrule_match_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.channel or 'any channel'} → {self.country or 'anywhere'}: {self.rule}"
+
+
 class LabelRate(TenantOwnedModel):
     """A price one account quoted for one shipment, kept so a purchase names it by our id and the adapter
     gets back what it needs to buy it (`carrier_data`: EasyPost's shipment id)."""
@@ -163,14 +184,17 @@ class Label(TenantOwnedModel):
 
 class LabelBatch(TenantOwnedModel):
     """Labels for many orders in one background job (its WorkerJob has the status and progress): one
-    result per order, in order (`{"order_id", "ok", "shipment_id", "tracking_number", "error"}`), and one
-    merged PDF of every label bought, for one print run."""
+    result per order, in order (`{"order_id", "ok", "shipment_id", "tracking_number", "error"}`), one
+    merged PDF of every PDF label bought, for one print run, and a zip of the PNG and ZPL ones."""
 
     job = models.OneToOneField("jobs.WorkerJob", on_delete=models.CASCADE, related_name="label_batch")
-    rule = models.CharField(max_length=16, default="cheapest")
+    rule = models.CharField(max_length=140, blank=True, default="cheapest",
+                            help_text="How each order's rate is chosen; blank: the merchant's shipping rules.")
     order_ids = models.JSONField(default=list)
     results = models.JSONField(default=list, blank=True)
     merged_pdf = models.FileField(upload_to="label-batches/", blank=True, max_length=300)
+    # PNG and ZPL labels cannot go into a PDF: they are zipped together, one file per label.
+    labels_zip = models.FileField(upload_to="label-batches/", blank=True, max_length=300)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 
 from accounts.models import Merchant
 from core.errors import NotFound
-from labels.models import CarrierAccount, Label, LabelBatch, LabelRate, PackagePreset
+from labels.models import CarrierAccount, Label, LabelBatch, LabelRate, PackagePreset, ShippingRule
 from orders.models import Shipment
 
 
@@ -94,3 +94,14 @@ def package_preset_get(*, merchant: Merchant, pk: int | str) -> PackagePreset:
         return package_preset_list(merchant=merchant).order_by().get(pk=int(pk))
     except (PackagePreset.DoesNotExist, ValueError, TypeError):
         raise NotFound("No such package.")
+
+
+def shipping_rule_list(*, merchant: Merchant) -> QuerySet[ShippingRule]:
+    return ShippingRule.objects.filter(merchant=merchant).order_by("channel", "country", "id")
+
+
+def shipping_rule_get(*, merchant: Merchant, pk: int | str) -> ShippingRule:
+    try:
+        return shipping_rule_list(merchant=merchant).order_by().get(pk=int(pk))
+    except (ShippingRule.DoesNotExist, ValueError, TypeError):
+        raise NotFound("No such shipping rule.")

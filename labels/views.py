@@ -21,7 +21,6 @@ from labels import selectors, services
 from labels.api import stored_file_response
 from labels.models import Label
 from labels.services.files import file_link_open
-from labels.services.purchase import RULES
 from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.models import Order, Shipment
@@ -119,7 +118,7 @@ class ShipmentLabelView(MerchantRequiredMixin, TemplateView):
             rate_id = optional_id(request.POST, "rate_id") if not rule else None
             if package:
                 rates_page += f"?package={package}"
-            if rate_id is None and rule not in RULES:
+            if rate_id is None and not rule:
                 raise ValidationFailed("Choose a rate, or buy the cheapest or the fastest.")
             shipped = services.label_buy(merchant=self.merchant, actor=request.user, shipment=shipment,
                                          rate_id=rate_id, rule=None if rate_id else rule, package_preset_id=package)

@@ -5,16 +5,14 @@ to the customer's (the manual-order service fills it in)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
-from core.address import ADDRESS_FIELDS
+from core.address import ADDRESS_FIELDS, PHONE, PHONE_PROBLEM
 from core.address import address_problems as core_address_problems
 
 FIELDS = ("name", "company", "line1", "line2", "city", "region", "postal_code", "country", "phone")
 ORDER_ONLY = {"company": 200, "phone": 32}  # beyond the core address, with their longest length
 MAX_LENGTH = {**ADDRESS_FIELDS, **ORDER_ONLY, "postal_code": ADDRESS_FIELDS["postcode"]}
-PHONE = re.compile(r"^\+?[0-9][0-9 ().-]{4,30}$")
 
 
 def _core_key(field: str) -> str:
@@ -32,6 +30,6 @@ def address_problems(data: Mapping[str, object]) -> tuple[dict[str, str], dict[s
     given = {k: v if v is None or isinstance(v, str) else str(v) for k, v in given.items()}
     clean, problems = core_address_problems(given, extra_fields=ORDER_ONLY, named=True)
     if clean["phone"] and "phone" not in problems and not PHONE.match(clean["phone"]):
-        problems["phone"] = "Digits, spaces and + ( ) - . only, at least 5 digits."
+        problems["phone"] = PHONE_PROBLEM
     return ({_order_key(k): v for k, v in clean.items()}, {_order_key(k): v for k, v in problems.items()})
 

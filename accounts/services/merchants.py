@@ -92,9 +92,11 @@ def time_zone_choices() -> tuple[str, ...]:
 
 
 def merchant_update(*, merchant: Merchant, actor: User, name: str, currency: str, timezone_name: str,
-                    default_ship_by_days: int, address: dict[str, Any] | None) -> Merchant:
-    """Owners edit the merchant's name, currency, time zone, default ship-by days and ship-from
-    address; every bad field is reported at once (ValidationFailed details: {field: message})."""
+                    default_ship_by_days: int, address: dict[str, Any] | None,
+                    label_format: str | None = None) -> Merchant:
+    """Owners edit the merchant's name, currency, time zone, default ship-by days, ship-from address
+    (with its phone) and label format (None: unchanged); every bad field is reported at once
+    (ValidationFailed details: {field: message})."""
     require_owner(merchant=merchant, actor=actor, action="change the merchant's settings")
     errors: dict[str, Any] = {}
     name = " ".join((name or "").split())
@@ -109,6 +111,8 @@ def merchant_update(*, merchant: Merchant, actor: User, name: str, currency: str
         errors["timezone"] = "Not a time zone name (e.g. Europe/London)."
     if not isinstance(default_ship_by_days, int) or not 0 <= default_ship_by_days <= SHIP_BY_DAYS_MAX:
         errors["default_ship_by_days"] = f"A whole number of business days from 0 to {SHIP_BY_DAYS_MAX}."
+    if label_format is not None and label_format not in Merchant.LabelFormat.values:
+        errors["label_format"] = f"One of: {', '.join(Merchant.LabelFormat.values)}."
     try:
         address = address_clean(address)
     except ValidationFailed as exc:
@@ -119,6 +123,9 @@ def merchant_update(*, merchant: Merchant, actor: User, name: str, currency: str
         merchant = Merchant.objects.select_for_update().get(pk=merchant.pk)
         merchant.name, merchant.currency, merchant.timezone = name, currency, timezone_name
         merchant.default_ship_by_days, merchant.address = default_ship_by_days, address
-        merchant.save(update_fields=["name", "currency", "timezone", "default_ship_by_days", "address", "updated_at"])
+        if label_format is not None:
+            merchant.label_format = label_format
+        merchant.save(update_fields=["name", "currency", "timezone", "default_ship_by_days", "address",
+                                     "label_format", "updated_at"])
     logger.info("accounts.merchant.updated", extra={"merchant_id": merchant.pk})
     return merchant

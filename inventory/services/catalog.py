@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 
 from accounts.models import Merchant, User
+from core.address import address_clean
+from core.errors import ValidationFailed
+from core.iso_codes import COUNTRIES
 from core.outbox import claim_due
 from inventory.errors import InvalidStockOperation, LocationNotFound, UnknownSku
 from inventory.models import AvailabilityMark, BundleComponent, Location, Product, StockLevel, StockMovement
@@ -18,8 +22,32 @@ from inventory.services.alerts import low_stock_evaluate
 
 PRODUCT_FIELDS = (
     "title", "barcode", "price", "cost", "image_url", "supplier", "supplier_sku", "weight_grams", "length_mm",
-    "width_mm", "height_mm", "low_stock_threshold", "is_active", "allows_backorder",
+    "width_mm", "height_mm", "customs_description", "hs_code", "origin_country", "low_stock_threshold",
+    "is_active", "allows_backorder",
 )
+HS_CODE = re.compile(r"^[0-9]{4,10}$")
+
+
+def customs_clean(fields: dict[str, Any]) -> dict[str, Any]:
+    """The customs fields among `fields` tidied: the HS code written with or without dots and spaces
+    ("6109.10.00"), 4 to 10 digits; the origin an ISO 3166-1 alpha-2 country. ValidationFailed names
+    every bad one (details: {"fields": {field: message}})."""
+    out, problems = dict(fields), {}
+    if out.get("customs_description") is not None:
+        out["customs_description"] = " ".join(str(out["customs_description"]).split())[:255]
+    if out.get("hs_code"):
+        code = str(out["hs_code"]).strip()
+        if not HS_CODE.match(code.replace(".", "").replace(" ", "")):
+            problems["hs_code"] = "4 to 10 digits, dots allowed (e.g. 6109.10)."
+        out["hs_code"] = code
+    if out.get("origin_country"):
+        country = str(out["origin_country"]).strip().upper()
+        if country not in COUNTRIES:
+            problems["origin_country"] = "An ISO 3166-1 alpha-2 country code (e.g. US, CN, DE)."
+        out["origin_country"] = country
+    if problems:
+        raise ValidationFailed("The customs fields are not valid.", details={"fields": problems})
+    return out
 
 
 BOM_LOCK = 0x1B0A  # first key of the per-merchant advisory lock around bill-of-materials changes
@@ -65,6 +93,7 @@ def product_create(
     unknown = set(fields) - set(PRODUCT_FIELDS)
     if unknown:
         raise TypeError(f"Unknown product fields: {sorted(unknown)}")
+    fields = customs_clean(fields)
     if Product.objects.filter(merchant=merchant, sku__iexact=sku).exists():
         raise InvalidStockOperation(f"SKU {sku} already exists.", code="duplicate_sku", details={"sku": sku})
     try:
@@ -98,6 +127,7 @@ def product_update(
     unknown = set(fields) - set(PRODUCT_FIELDS) - {"sku"}
     if unknown:
         raise TypeError(f"Unknown product fields: {sorted(unknown)}")
+    fields = customs_clean(fields)
     with transaction.atomic():
         if components is not None:
             _lock_bills_of_materials(merchant)
@@ -227,9 +257,15 @@ def location_create_default(*, merchant: Merchant) -> Location:
 
 def location_update(
     *, merchant: Merchant, location: Location, name: str | None = None, code: str | None = None,
-    make_default: bool = False,
+    make_default: bool = False, ship_from: dict | None = None,
 ) -> Location:
-    """Rename a location, change its code (CSV files use it), and/or make it the default, in one transaction."""
+    """Rename a location, change its code (CSV files use it), make it the default and/or set its own
+    ship-from address (all fields blank: the merchant's is used), in one transaction."""
+    if ship_from is not None:
+        try:
+            ship_from = address_clean(ship_from)
+        except ValidationFailed as exc:
+            raise ValidationFailed(exc.message, code=exc.code, details={"fields": {"ship_from": exc.details["address"]}})
     with transaction.atomic():
         existing = _lock_locations(merchant)
         current = next((loc for loc in existing if loc.pk == location.pk), None)
@@ -242,6 +278,9 @@ def location_update(
                                             details={"code": new_code})
             current.name, current.code = new_name, new_code
             current.save(update_fields=["name", "code"])
+        if ship_from is not None:
+            current.ship_from = ship_from
+            current.save(update_fields=["ship_from"])
         if make_default and not current.is_default:
             Location.objects.filter(merchant=merchant, is_default=True).update(is_default=False)
             Location.objects.filter(merchant=merchant, pk=current.pk).update(is_default=True)

@@ -20,14 +20,15 @@ from inventory.models import StockLevel, StockMovement
 from inventory.selectors import location_default, location_resolver, product_map_by_sku, sku_key
 from inventory.services._core import MAX_UNITS
 from inventory.services.adjust import AdjustLine
-from inventory.services.catalog import PRODUCT_FIELDS
+from inventory.services.catalog import PRODUCT_FIELDS, customs_clean
 
 PREVIEW_CHANGES = 200  # changes kept for the preview page (all are counted)
 PREVIEW_ERRORS = 500
 MAX_ROWS = 500_000
 
 CATALOG_COLUMNS = {"sku", "title", *PRODUCT_FIELDS}
-CATALOG_TEXT_LIMITS = {"title": 255, "barcode": 64, "image_url": 500, "supplier": 255, "supplier_sku": 128}
+CATALOG_TEXT_LIMITS = {"title": 255, "barcode": 64, "image_url": 500, "supplier": 255, "supplier_sku": 128,
+                       "customs_description": 255, "hs_code": 16, "origin_country": 2}
 _BOOL = {"1": True, "true": True, "yes": True, "y": True, "0": False, "false": False, "no": False, "n": False, "": False}
 
 
@@ -228,6 +229,11 @@ def _catalog_value(name: str, raw: str) -> Any:
     limit = CATALOG_TEXT_LIMITS.get(name)
     if limit is not None and len(raw) > limit:
         raise ValueError(f"{name} has at most {limit} characters")
+    if name in ("customs_description", "hs_code", "origin_country"):
+        try:
+            return customs_clean({name: raw})[name]
+        except ValidationFailed as exc:
+            raise ValueError(f"{name}: {exc.details['fields'][name]}") from None
     return raw
 
 

@@ -233,7 +233,7 @@ TEMPLATES = {
     "stock_delta": ("stock-changes-template.csv", ["sku", "location", "delta"], ["MUG-BLUE", "MAIN", "-3"]),
     "catalog": ("catalog-import-template.csv", CATALOG_EXPORT_COLUMNS, [
         "MUG-BLUE", "Blue mug", "5012345678900", "12.50", "4.10", "https://example.com/mug-blue.jpg", "Acme Ltd",
-        "AC-7781", "350", "120", "90", "100", "5", "yes", "no"]),
+        "AC-7781", "350", "120", "90", "100", "Ceramic mug", "6912.00", "PT", "5", "yes", "no"]),
 }
 
 

@@ -38,14 +38,36 @@ class Parcel:
 
 
 @dataclass(frozen=True)
+class CustomsLine:
+    """One product of an international parcel as customs read it. Our units: `unit_value` in `currency`
+    per unit, `unit_weight_grams` per unit; each carrier's mapping writes its own shape (totals or per
+    unit, ounces or grams)."""
+
+    sku: str
+    description: str
+    quantity: int
+    unit_value: Decimal
+    currency: str
+    unit_weight_grams: int
+    origin_country: str
+    hs_code: str = ""
+
+
+@dataclass(frozen=True)
 class LabelRequest:
-    """One parcel to rate or buy: `reference` is ours (the order number), shown on the carrier's side."""
+    """One parcel to rate or buy: `reference` is ours (the order number), shown on the carrier's side.
+    `customs` is given when the parcel crosses a border (ship-from and ship-to countries differ)."""
 
     reference: str
     ship_from: Address
     ship_to: Address
     parcel: Parcel
     label_format: str = "PDF"  # PDF, PNG or ZPL
+    customs: tuple[CustomsLine, ...] = ()
+
+    @property
+    def is_international(self) -> bool:
+        return bool(self.ship_from.country and self.ship_to.country and self.ship_from.country != self.ship_to.country)
 
 
 @dataclass(frozen=True)

@@ -48,12 +48,12 @@ from labels.carriers.base import LabelRequest, PurchasedLabel, Rate, RateQuote
 from labels.models import CarrierAccount, Label, LabelRate
 from labels.services.accounts import carrier_adapter, carrier_package
 from labels.services.parcels import shipment_label_request
+from labels.services.rules import rate_by_rule, rule_clean, shipping_rule_for
 from orders import services as order_services
 from orders.models import Shipment
 
 logger = logging.getLogger("labels.purchase")
 
-RULES = ("cheapest", "fastest")
 FILE_EXTENSIONS = {"PDF": "pdf", "PNG": "png", "ZPL": "zpl"}
 
 
@@ -88,7 +88,9 @@ def shipment_rates(*, merchant: Merchant, shipment: Shipment, package_preset_id:
     if not accounts:
         raise Conflict("Connect a carrier account (Settings → Carrier accounts) to buy labels.",
                        code="no_carrier_account")
-    request = shipment_label_request(merchant=merchant, shipment=shipment, package_preset_id=package_preset_id)
+    # EasyPost fixes the label's format when the shipment is created: the merchant's, asked for here.
+    request = shipment_label_request(merchant=merchant, shipment=shipment, package_preset_id=package_preset_id,
+                                     label_format=merchant.label_format)
     timeout = float(settings.CARRIER_RATE_TIMEOUT)
     adapters, answers = {}, {}
     for a in accounts:
@@ -141,9 +143,7 @@ def _rate_pick(*, merchant: Merchant, shipment: Shipment, rate_id: int | None, r
                                    code="rate_package_mismatch",
                                    details={"fields": {"package_preset_id": "Not the package the rate was quoted for."}})
         return rate
-    if rule not in RULES:
-        raise ValidationFailed("Give a rate_id or a rule (cheapest, fastest).",
-                               details={"fields": {"rule": f"One of: {', '.join(RULES)}."}})
+    rule = rule_clean(rule) if rule is not None else shipping_rule_for(merchant=merchant, order=shipment.order)
     quotes = list(selectors.label_rates(merchant=merchant, shipment=shipment)
                   .filter(package_preset_id=package_preset_id))
     if not quotes:
@@ -153,9 +153,7 @@ def _rate_pick(*, merchant: Merchant, shipment: Shipment, rate_id: int | None, r
             words = "; ".join(e["message"] for e in result.errors)
             raise ValidationFailed("No carrier could rate this shipment" + (f": {words}" if words else "."),
                                    code="no_rates", details={"errors": result.errors})
-    if rule == "fastest":
-        return min(quotes, key=lambda r: (r.delivery_days if r.delivery_days is not None else 10**6, r.amount, r.pk))
-    return min(quotes, key=lambda r: (r.amount, r.pk))
+    return rate_by_rule(quotes, rule)
 
 
 # ------------------------------------------------------------------ buying
@@ -171,7 +169,8 @@ def _label_intend(*, merchant: Merchant, shipment: Shipment, rate: LabelRate) ->
                 merchant=merchant, shipment=shipment, carrier_account=rate.carrier_account,
                 idempotency_key=f"label-{shipment.pk}-{attempt}", rate_external_id=rate.external_id,
                 carrier=rate.carrier, service=rate.service, cost_amount=rate.amount, currency=rate.currency,
-                delivery_days=rate.delivery_days, carrier_data=rate.carrier_data, package_preset_id=rate.package_preset_id)
+                delivery_days=rate.delivery_days, carrier_data=rate.carrier_data,
+                package_preset_id=rate.package_preset_id, label_format=merchant.label_format)
     except IntegrityError:
         live = selectors.label_live(merchant=merchant, shipment=shipment)
         if live is None:  # the other purchase failed meanwhile: a fresh attempt
@@ -189,8 +188,9 @@ def purchased_label(label: Label) -> PurchasedLabel:
 
 def label_buy(*, merchant: Merchant, actor, shipment: Shipment, rate_id: int | None = None,
               rule: str | None = None, package_preset_id: int | None = None) -> Shipment:
-    """Buy the shipment's label (a quoted rate, or by rule for the parcel packed in `package_preset_id`)
-    and ship the shipment. A rate keeps the package it was quoted for. Called again for a shipment whose
+    """Buy the shipment's label (a quoted rate, or by rule for the parcel packed in `package_preset_id`;
+    no rate and no rule: the merchant's shipping rule for the order) and ship the shipment. A rate keeps
+    the package it was quoted for. Called again for a shipment whose
     purchase is under way or done, it finishes or returns that purchase: never a second."""
     live = selectors.label_live(merchant=merchant, shipment=shipment)
     if live is None:

@@ -39,7 +39,28 @@ def test_an_owner_updates_every_setting_and_the_address_is_tidied(merchant_a):
     assert (merchant.name, merchant.currency, merchant.timezone, merchant.default_ship_by_days) == (
         "Alpha Goods", "GBP", "Europe/London", 3)
     assert merchant.address == {"name": "A Ltd", "line1": "1 High Street", "line2": "", "city": "Leeds",
-                                "region": "", "postcode": "LS1 1AA", "country": "GB"}
+                                "region": "", "postcode": "LS1 1AA", "country": "GB", "phone": ""}
+
+
+@pytest.mark.django_db
+def test_the_ship_from_phone_is_kept_tidied_and_a_bad_one_is_named(merchant_a):
+    assert _update(merchant_a, address={**ADDRESS, "phone": " +44  113 496 0000 "}).address["phone"] == "+44 113 496 0000"
+
+    with pytest.raises(ValidationFailed) as exc:
+        _update(merchant_a, address={**ADDRESS, "phone": "call me"})
+
+    assert exc.value.details == {"address": {"phone": "Digits, spaces and + ( ) - . only, at least 5 digits."}}
+
+
+@pytest.mark.django_db
+def test_the_label_format_is_one_of_pdf_png_zpl(merchant_a):
+    assert _update(merchant_a, label_format="ZPL").label_format == "ZPL"
+    assert _update(merchant_a).label_format == "ZPL"  # None: unchanged
+
+    with pytest.raises(ValidationFailed) as exc:
+        _update(merchant_a, label_format="EPL2")
+
+    assert exc.value.details == {"label_format": "One of: PDF, PNG, ZPL."}
 
 
 @pytest.mark.django_db

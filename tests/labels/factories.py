@@ -1,7 +1,7 @@
 """Factories for the tenant-isolation guard test: one per model a labels API endpoint serves."""
 
 from jobs.services import job_create
-from labels.models import CarrierAccount, LabelBatch, PackagePreset
+from labels.models import CarrierAccount, LabelBatch, PackagePreset, ShippingRule
 from tests.factories import object_factory
 
 
@@ -21,3 +21,8 @@ def label_batch(tenant):
 def package_preset(tenant):
     return PackagePreset.objects.create(merchant=tenant.merchant, name="Guard box", length_mm=300, width_mm=200,
                                         height_mm=100, empty_weight_grams=150)
+
+
+@object_factory(ShippingRule)
+def shipping_rule(tenant):
+    return ShippingRule.objects.create(merchant=tenant.merchant, channel="", country="GB", rule="fastest")

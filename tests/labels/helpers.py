@@ -28,17 +28,18 @@ def ship_from_set(merchant: Merchant) -> None:
 
 
 def pending_shipment(merchant: Merchant, *, number: str = "1001", postcode: str = "97477", sku: str = "A-1",
-                     qty: int = 2, grams: int = 500, on_hand: int = 50) -> Shipment:
+                     qty: int = 2, grams: int = 500, on_hand: int = 50, country: str = "US", region: str = "OR",
+                     **product_fields) -> Shipment:
     """An order of `qty` units of a product weighing `grams`, and one pending shipment of all of it."""
     ship_from_set(merchant)
     with tenant_scope(merchant):
         if not merchant_has_product(merchant, sku):
             make_product(merchant, sku, on_hand=on_hand, weight_grams=grams, length_mm=254, width_mm=203,
-                         height_mm=102)
+                         height_mm=102, **product_fields)
         order = order_services.order_ingest(merchant=merchant, integration_id=None, normalized=normalized(
             number, lines=(("L1", sku, qty),),
             shipping_address=NormalizedAddress(name="Ada Lovelace", line1="1 Example St", city="Springfield",
-                                               region="OR", postal_code=postcode, country="US"))).order
+                                               region=region, postal_code=postcode, country=country))).order
         line = OrderLine.objects.get(merchant=merchant, order=order)
         return order_services.shipment_create(
             merchant=merchant, order=order, ship=False,

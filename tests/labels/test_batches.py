@@ -4,6 +4,7 @@ fail, one merged PDF of every label bought."""
 from __future__ import annotations
 
 import io
+import zipfile
 
 import pytest
 from pypdf import PdfReader
@@ -73,3 +74,24 @@ def test_the_batchs_task_finds_its_batch_however_soon_it_starts(merchant_a, easy
     assert created.status_code == 202, created.content
     assert (batch["status"], [r["ok"] for r in batch["results"]]) == ("succeeded", [True, True])
     assert len(easypost_fake.purchases) == 2
+
+
+def test_png_and_zpl_labels_go_into_a_zip_beside_the_merged_pdf(merchant_a, easypost_fake,
+                                                                django_capture_on_commit_callbacks):
+    """A ZPL merchant's batch: nothing to merge into a PDF, every label in the zip, named by order."""
+    easypost_account(merchant_a.merchant)
+    shipments = [pending_shipment(merchant_a.merchant, number=f"Z{n}", on_hand=100) for n in range(3)]
+    merchant_a.api.patch("/api/v1/merchant/", {"label_format": "ZPL"}, format="json")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        created = merchant_a.api.post("/api/v1/label-batches/", {"order_ids": [s.order_id for s in shipments[1:]]},
+                                      format="json")
+    batch = merchant_a.api.get(f"/api/v1/label-batches/{created.json()['id']}/").json()
+
+    assert [r["ok"] for r in batch["results"]] == [True, True]
+    assert batch["merged_pdf_url"] is None
+    archive = merchant_a.api.get(f"/api/v1/label-batches/{batch['id']}/labels-zip/")
+    assert archive["Content-Type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(b"".join(archive.streaming_content))) as z:
+        assert sorted(z.namelist()) == [f"Z{n}-{shipments[n].pk}.zpl" for n in (1, 2)]
+        assert z.read(f"Z1-{shipments[1].pk}.zpl").startswith(b"^XA")

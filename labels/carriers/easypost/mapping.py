@@ -43,11 +43,30 @@ def parcel_out(parcel: Parcel) -> dict[str, float]:
     return out
 
 
+def customs_info_out(request: LabelRequest) -> dict[str, Any]:
+    """EasyPost's customs_info (reference §4.2): each item's `value` and `weight` are the line's totals
+    (unit × quantity), the weight in ounces; certified by the ship-from's name; under $2,500 a line the
+    NOEEI 30.37(a) exemption."""
+    items = [{"description": line.description[:255], "quantity": line.quantity,
+              "value": float(line.unit_value * line.quantity), "currency": line.currency,
+              "weight": float(grams_to_ounces(line.unit_weight_grams * line.quantity)),
+              "hs_tariff_number": line.hs_code, "origin_country": line.origin_country, "code": line.sku}
+             for line in request.customs]
+    return {"contents_type": "merchandise", "customs_certify": True,
+            "customs_signer": request.ship_from.name or request.ship_from.company, "eel_pfc": "NOEEI 30.37(a)",
+            "non_delivery_option": "return", "restriction_type": "none",
+            "customs_items": [{k: v for k, v in item.items() if v not in ("", None)} for item in items]}
+
+
 def shipment_params(request: LabelRequest) -> dict[str, Any]:
-    """The body of POST /v2/shipments (the SDK wraps it in {"shipment": ...})."""
-    return {"to_address": address_out(request.ship_to), "from_address": address_out(request.ship_from),
-            "parcel": parcel_out(request.parcel), "reference": request.reference,
-            "options": {"label_format": request.label_format.upper(), "invoice_number": request.reference}}
+    """The body of POST /v2/shipments (the SDK wraps it in {"shipment": ...}); customs for a parcel
+    that crosses a border."""
+    params = {"to_address": address_out(request.ship_to), "from_address": address_out(request.ship_from),
+              "parcel": parcel_out(request.parcel), "reference": request.reference,
+              "options": {"label_format": request.label_format.upper(), "invoice_number": request.reference}}
+    if request.customs:
+        params["customs_info"] = customs_info_out(request)
+    return params
 
 
 def _rate(payload: Mapping[str, Any]) -> Rate:

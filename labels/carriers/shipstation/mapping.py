@@ -53,9 +53,25 @@ def shipment_out(request: LabelRequest) -> dict[str, Any]:
     if parcel.length_mm and parcel.width_mm and parcel.height_mm:
         package["dimensions"] = {"length": parcel.length_mm / 10, "width": parcel.width_mm / 10,
                                  "height": parcel.height_mm / 10, "unit": "centimeter"}
-    return {"validate_address": "no_validation", "external_shipment_id": request.reference[:50],
-            "ship_from": address_out(request.ship_from, residential="no"),
-            "ship_to": address_out(request.ship_to, residential="unknown"), "packages": [package]}
+    shipment = {"validate_address": "no_validation", "external_shipment_id": request.reference[:50],
+                "ship_from": address_out(request.ship_from, residential="no"),
+                "ship_to": address_out(request.ship_to, residential="unknown"), "packages": [package]}
+    if request.customs:
+        shipment["customs"] = customs_out(request)
+    return shipment
+
+
+def customs_out(request: LabelRequest) -> dict[str, Any]:
+    """V2's shipment `customs` (international_shipment_options): each item's `value` is the declared
+    value of one unit as V2 money, its weight one unit's, in grams."""
+    items = []
+    for line in request.customs:
+        item = {"description": line.description[:100], "quantity": line.quantity,
+                "value": {"currency": line.currency.lower(), "amount": float(line.unit_value)},
+                "harmonized_tariff_code": line.hs_code, "country_of_origin": line.origin_country, "sku": line.sku,
+                "weight": {"value": line.unit_weight_grams, "unit": "gram"}}
+        items.append({k: v for k, v in item.items() if v != ""})
+    return {"contents": "merchandise", "non_delivery": "return_to_sender", "customs_items": items}
 
 
 def carriers_in(payload: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:

@@ -11,7 +11,10 @@ What it keeps from the real API:
 - rates as strings; a carrier that cannot rate the address answers no rate and a `messages[]` entry;
 - errors `{"error": {"code", "message", "errors": [...]}}` with 422/404/401 (the SDK's typed errors need
   that body); buying a bought shipment is 422 `SHIPMENT.POSTAGE.EXISTS`; refunding twice is refused;
-- label files at an unauthenticated URL (EasyPost's are S3 links), PDF/PNG/ZPL by `options.label_format`.
+- label files at an unauthenticated URL (EasyPost's are S3 links), PDF/PNG/ZPL by `options.label_format`;
+- an international shipment (from and to countries differ) needs `customs_info` with items carrying a
+  description, quantity, total value, total weight in ounces and origin country; refused at creation as a
+  422 `PARAMETER.REQUIRED` naming the field (where EasyPost refuses it is ours: §4.2 only says "need").
 
 Faults a test can script: `fail_next(path_suffix, status, retry_after=None)` answers the next matching
 call with that status (after it is counted), `lose_next_buy_answer()` buys and then drops the connection
@@ -226,6 +229,12 @@ class EasyPostFake:
             if not isinstance(params.get(part), dict) or not params[part].get("street1"):
                 return self._send(h, 422, self.error("PARAMETER.REQUIRED", "Missing required parameter.",
                                                      [{"field": part, "message": "cannot be blank"}]))
+        crosses = str(params["to_address"].get("country") or "US") != str(params["from_address"].get("country") or "US")
+        if crosses:
+            problem = self._customs_problem(params.get("customs_info"))
+            if problem:
+                return self._send(h, 422, self.error("PARAMETER.REQUIRED", "Missing required parameter.",
+                                                     [{"field": problem[0], "message": problem[1]}]))
         shipment_id = self._next_id("shp")
         ounces = Decimal(str(weight))
         rates, messages = [], []
@@ -255,6 +264,23 @@ class EasyPostFake:
         with self._lock:
             self.shipments[shipment_id] = shipment
         self._send(h, 201, shipment, headers={"Location": f"/api/v2/shipments/{shipment_id}"})
+
+    @staticmethod
+    def _customs_problem(info: Any) -> tuple[str, str] | None:
+        """(field, message) when an international shipment's customs_info falls short of §4.2: the
+        items' description, quantity, value (total), weight (total ounces) and origin country."""
+        if not isinstance(info, dict) or not info.get("customs_items"):
+            return "customs_info", "is required for international shipments"
+        if info.get("customs_certify") and not info.get("customs_signer"):
+            return "customs_signer", "is required when customs_certify is true"
+        for item in info["customs_items"]:
+            for name in ("description", "origin_country"):
+                if not isinstance(item, dict) or not str(item.get(name) or "").strip():
+                    return f"customs_items.{name}", "cannot be blank"
+            for name in ("quantity", "value", "weight"):
+                if not isinstance(item.get(name), (int, float)) or item[name] <= 0:
+                    return f"customs_items.{name}", "must be greater than zero"
+        return None
 
     def _shipment_get(self, h, body, shipment_id) -> None:
         shipment = self.shipments.get(shipment_id)

@@ -3,7 +3,9 @@
 Kept from the contract: the `API-Key` header (any casing) on every call, label downloads included; paths
 under /v2; money as `{"currency": "usd", "amount": <JSON number>}`; ids `se-<digits>`; 200 on creates;
 weights in any of the singular units (`ounce`, `gram`, `pound`, `kilogram`), priced by the ounces they
-make; errors as `{"request_id", "errors": [{"error_source", "error_type", "error_code", "message"}]}`;
+make, dimensions in `inch` or `centimeter`; a ship-from without a phone refused (the spec marks it required);
+an international shipment without `customs` (contents, non_delivery, customs_items with description,
+quantity, value as money per unit, country_of_origin) refused with a 400; errors as `{"request_id", "errors": [{"error_source", "error_type", "error_code", "message"}]}`;
 `GET /v2/carriers` answering 207 with the carriers that work when one fails (`failing_carrier`);
 rates per carrier with a failed carrier in `invalid_rates[]` with its `error_messages`; a label bought on
 **every** `POST /v2/labels/rates/{rate_id}` (V2 has no idempotency key), found again by
@@ -200,8 +202,19 @@ class ShipStationFake:
             return self._send(h, 400, self.error("field_value_required", "rate_options.carrier_ids is required."))
         if not isinstance(shipment, dict) or not shipment.get("packages"):
             return self._send(h, 400, self.error("field_value_required", "shipment.packages is required."))
+        ship_from = shipment.get("ship_from") or {}
+        if not str(ship_from.get("phone") or "").strip():  # the spec marks an address's phone required
+            return self._send(h, 400, self.error("field_value_required", "ship_from.phone is required."))
+        ship_to = shipment.get("ship_to") or {}
+        if str(ship_to.get("country_code") or "") != str(ship_from.get("country_code") or ""):
+            problem = self._customs_problem(shipment.get("customs"))
+            if problem:
+                return self._send(h, 400, self.error("field_value_required", problem))
         ounces = Decimal(0)
         for package in shipment["packages"]:
+            dimensions = (package or {}).get("dimensions")
+            if dimensions is not None and str(dimensions.get("unit") or "") not in ("inch", "centimeter"):
+                return self._send(h, 400, self.error("invalid_field_value", "packages[].dimensions.unit is not valid."))
             weight = (package or {}).get("weight") or {}
             unit = str(weight.get("unit") or "").lower()
             if unit not in OUNCES_PER or not isinstance(weight.get("value"), (int, float)) or weight["value"] <= 0:
@@ -247,12 +260,33 @@ class ShipStationFake:
                                               "status": status, "errors": errors, "rates": rates,
                                               "invalid_rates": unique_invalid}})
 
+    @staticmethod
+    def _customs_problem(customs: Any) -> str | None:
+        """V2's international_shipment_options: contents, non_delivery and items with a description,
+        quantity, value (money per unit) and country of origin."""
+        if not isinstance(customs, dict) or not customs.get("customs_items"):
+            return "shipment.customs is required for international shipments."
+        if customs.get("contents") not in ("merchandise", "documents", "gift", "returned_goods", "sample", "other"):
+            return "shipment.customs.contents is not valid."
+        if customs.get("non_delivery") not in ("return_to_sender", "treat_as_abandoned"):
+            return "shipment.customs.non_delivery is not valid."
+        for item in customs["customs_items"]:
+            value = (item or {}).get("value") or {}
+            if not str(item.get("description") or "").strip() or not str(item.get("country_of_origin") or "").strip():
+                return "customs_items[].description and country_of_origin are required."
+            if not isinstance(item.get("quantity"), int) or item["quantity"] <= 0 \
+                    or not isinstance(value.get("amount"), (int, float)) or not value.get("currency"):
+                return "customs_items[].quantity and value are not valid."
+        return None
+
     def _buy(self, h, body, query, rate_id) -> None:
         with self._lock:
             rate = self.rates.get(rate_id)
         if rate is None:
             return self._send(h, 404, self.error("invalid_identifier", f"Rate {rate_id} was not found."))
-        fmt = str(body.get("label_format") or "pdf").lower()
+        fmt = str(body.get("label_format") or "pdf")
+        if fmt not in ("pdf", "png", "zpl"):
+            return self._send(h, 400, self.error("invalid_field_value", "label_format must be pdf, png or zpl."))
         label_id = self._id()
         tracking = f"94055{int(label_id[3:]):017d}"
         href = f"{self.base_url}/v2/downloads/10/aB3dE/label-{label_id}.{fmt}"
@@ -327,5 +361,7 @@ class ShipStationFake:
         if label is None:
             return self._send(h, 404, self.error("invalid_identifier", "No such file."))
         content_type = {"pdf": "application/pdf", "png": "image/png", "zpl": "application/zpl"}[ext]
-        self._send(h, 200, minimal_pdf(label["tracking_number"]) if ext == "pdf" else label["tracking_number"].encode(),
-                   content_type=content_type)
+        tracking = label["tracking_number"]
+        body = {"pdf": minimal_pdf(tracking), "png": b"\x89PNG\r\n\x1a\n" + tracking.encode(),
+                "zpl": f"^XA^FO50,50^FD{tracking}^FS^XZ".encode()}[ext]
+        self._send(h, 200, body, content_type=content_type)

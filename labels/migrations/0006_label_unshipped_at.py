@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('labels', '0003_package_preset'),
+        ('labels', '0005_shipping_rule'),
     ]
 
     operations = [

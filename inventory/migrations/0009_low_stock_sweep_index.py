@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0003_invitation'),
-        ('inventory', '0006_movement_reason_opening'),
+        ('inventory', '0008_product_customs'),
     ]
 
     operations = [

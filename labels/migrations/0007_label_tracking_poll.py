@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0003_invitation'),
-        ('labels', '0004_label_unshipped_at'),
+        ('labels', '0006_label_unshipped_at'),
         ('orders', '0011_shipment_delivery_days'),
     ]
 
