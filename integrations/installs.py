@@ -36,12 +36,6 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _error_text(exc: ApplicationError) -> str:
-    fields = (exc.details or {}).get("fields") or {}
-    parts = [f"{name.replace('_', ' ')}: {' '.join(p) if isinstance(p, list) else p}" for name, p in fields.items()]
-    return f"{exc.message} {'; '.join(parts)}".strip()
-
-
 def install_pending_start(*, merchant: Merchant, user: User | None, channel: str, data: dict[str, Any],
                           name: str, reconnect_id: int | None = None) -> str:
     """A new pending install; returns its id (the only copy: the row keeps its hash). The merchant's rows
@@ -120,7 +114,7 @@ def install_credentials_receive(*, channel: str, body: bytes, content_type: str)
                 failure = exc
         PendingInstall.objects.filter(pk=row.pk).update(
             used_at=timezone.now(), integration=integration,
-            error=_error_text(failure)[:500] if failure is not None else "")
+            error=services.error_text(failure)[:500] if failure is not None else "")
     if failure is not None:
         logger.warning("integrations.install.refused", extra={"merchant_id": merchant.pk, "channel": channel,
                                                               "code": failure.code})

@@ -56,18 +56,6 @@ CHECKPOINT_LABELS = {
 }
 
 
-def _error_text(exc: ApplicationError) -> str:
-    """The message and the fields it names, as one line for a flash message."""
-    fields = (exc.details or {}).get("fields") or {}
-    parts = []
-    for name, problems in fields.items():
-        if isinstance(problems, dict):  # credentials nest their own fields
-            parts += [f"{sub.replace('_', ' ')}: {' '.join(p)}" for sub, p in problems.items()]
-        else:
-            parts.append(f"{name.replace('_', ' ')}: {' '.join(problems)}")
-    return f"{exc.message} {'; '.join(parts)}".strip()
-
-
 def _package_or_404(channel: str):
     package = channel_packages.get(channel)
     if package is None:
@@ -214,7 +202,7 @@ class ConnectTokenView(ConnectView):
         try:
             result = services.credentials_test(merchant=self.merchant, channel=channel, credentials=form.credentials())
         except ApplicationError as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, services.error_text(exc))
             return self._render(form, reconnect, status=400)
         if not result.ok:
             request.session.pop(self._kept_key(channel), None)
@@ -242,7 +230,7 @@ class ConnectTokenView(ConnectView):
                                                           channel=channel, name=form.store_name(),
                                                           credentials=form.credentials()).integration
         except ApplicationError as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, services.error_text(exc))
             return self._render(form, reconnect, status=400)
         request.session.pop(self._kept_key(channel), None)
         messages.success(request, f"{integration.name} is connected; listings and orders are being imported.")
@@ -350,7 +338,7 @@ class InstallCallbackView(MerchantRequiredMixin, View):
                                                           channel=channel, name=str(pending.get("name") or channel),
                                                           credentials=credentials, from_install=True).integration
         except ApplicationError as exc:
-            return refuse(_error_text(exc))
+            return refuse(services.error_text(exc))
         messages.success(request, f"{integration.name} is connected; listings and orders are being imported.")
         return HttpResponseRedirect(reverse("integration-detail", args=[integration.pk]))
 
@@ -459,7 +447,7 @@ class IntegrationActionView(MerchantRequiredMixin, View):
                 messages.success(request, "Push rules saved; the next push uses them.")
                 return HttpResponseRedirect(back + "#push-rules")
         except ApplicationError as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, services.error_text(exc))
         return HttpResponseRedirect(back)
 
 
@@ -478,7 +466,7 @@ class IntegrationDisconnectView(MerchantRequiredMixin, TemplateView):
         try:
             services.integration_disconnect(merchant=self.merchant, actor=request.user, integration=integration)
         except ApplicationError as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, services.error_text(exc))
         else:
             messages.success(request, f"{integration.name} is disconnected. Its orders stay in your list.")
         return HttpResponseRedirect(reverse("integration-detail", args=[integration.pk]))
@@ -516,7 +504,7 @@ class ListingImportView(MerchantRequiredMixin, View):
                 job = services.listings_import_start(merchant=m, actor=request.user, integration=integration,
                                                      listing_ids=ids)
         except ApplicationError as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, services.error_text(exc))
         else:
             messages.success(request, f"Importing {job.progress_total} listing(s) as products (job {job.pk}).")
         return HttpResponseRedirect(back + "#listings")
@@ -547,5 +535,5 @@ class ListingActionView(MerchantRequiredMixin, View):
                 done = f"Product {matched.listing.product.sku} created and mapped."
             messages.success(request, done + _matched_text(matched))
         except ApplicationError as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, services.error_text(exc))
         return HttpResponseRedirect(back)
