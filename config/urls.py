@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from core import health
 from core.api import api_not_found
 from core.views import favicon
+from integrations.views import InstallKeysView
 from orders.views import HomeView
 
 api_v1 = [
@@ -37,6 +38,9 @@ urlpatterns = [
     path("integrations/", include("integrations.urls")),
     path("shipments/", include("labels.urls")),
     path("label-batches/", include("labels.batch_urls")),
+    # A channel's server-to-server delivery of a store's credentials (an install with no session), under
+    # the public address the channels call (WEBHOOK_BASE_URL); three segments, so no webhook URL matches it.
+    path("webhooks/install/<slug:channel>/keys/", InstallKeysView.as_view(), name="integration-install-keys"),
     path("webhooks/", include("webhooks.urls")),  # no login: each delivery is verified by its signature
     path("webhook-events/", include("webhooks.dashboard_urls")),  # the dashboard; the receiver is /webhooks/<channel>/<token>/
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
@@ -113,3 +114,32 @@ class Listing(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.sku or self.external_id} on {self.integration_id}"
+
+
+class PendingInstall(TenantOwnedModel):
+    """An install a merchant started whose credentials the channel sends us server to server, with no
+    session (a store POSTs an API key to our keys URL, naming the install by the opaque id we gave it).
+    The id is a random token handed to the channel once and stored here only as its SHA-256; the row says
+    who started it, for which channel and store (`data`: the install form's cleaned values, no secrets),
+    until when it may complete, when it did (`used_at`: a second delivery is refused) and what it made
+    (`integration`), or why it was refused (`error`), for the merchant's browser coming back. Any
+    package's install flow may use it (integrations.installs)."""
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+")
+    channel = models.CharField(max_length=16, validators=[_registered_channel])
+    data = models.JSONField(default=dict, blank=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    integration = models.ForeignKey(Integration, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["expires_at"], name="integrations_install_exp_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.channel} install {self.pk}"

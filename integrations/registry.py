@@ -39,12 +39,22 @@ class InstallFlow(ABC):
     """A channel's own install (OAuth) flow: the merchant types what `form_class` asks (a shop domain),
     is sent to `authorize_url`, approves there, and comes back to the generic callback, which hands the
     query to `complete` for the credentials to store. `data` is the form's cleaned data, kept in the
-    session between the two (JSON-safe values only)."""
+    session between the two (JSON-safe values only).
+
+    A flow whose channel delivers the credentials server to server (`credentials_by_post`: the store
+    POSTs an API key, with no session) gets a pending-install row instead (integrations.installs): its
+    random id is the `state` handed to `authorize_url` with our `post_url`; the delivery names it
+    (`posted_state`) and `complete_posted` turns the body into credentials; the merchant's browser then
+    comes back to the callback carrying the id in `state_param`, and `returned_refused` says whether the
+    merchant declined there."""
 
     do_not_call_in_templates: ClassVar[bool] = True  # the connect page reads the class's texts
     form_class: ClassVar[type[forms.Form]]
     help_text: ClassVar[str] = ""  # one line above the install button
+    action_text: ClassVar[str] = "Install our app"  # the install panel's title and button
     not_configured_text: ClassVar[str] = ""  # shown instead of the button when is_configured() is False
+    credentials_by_post: ClassVar[bool] = False
+    state_param: ClassVar[str] = "state"  # the callback's query parameter naming the install
 
     def __init__(self, data: Mapping[str, Any]) -> None:
         self.data = dict(data)
@@ -55,12 +65,26 @@ class InstallFlow(ABC):
         """Whether this server holds what the flow needs (our app's client id and secret)."""
 
     @abstractmethod
-    def authorize_url(self, state: str, redirect_uri: str) -> str:
-        """Where to send the merchant; `state` comes back on the callback and is checked there."""
+    def authorize_url(self, state: str, redirect_uri: str, *, post_url: str = "") -> str:
+        """Where to send the merchant; `state` comes back on the callback and is checked there.
+        `post_url`: where a `credentials_by_post` channel delivers the credentials."""
 
-    @abstractmethod
     def complete(self, params: Mapping[str, str], *, state: str, budget_key: str) -> dict[str, Any]:
         """The credentials to store from the callback's query; raises InstallRefused (with the reason)."""
+        raise NotImplementedError
+
+    @classmethod
+    def posted_state(cls, body: bytes, content_type: str) -> str:
+        """The install id a server-to-server delivery names; InstallRefused when the body is unreadable."""
+        raise NotImplementedError
+
+    def complete_posted(self, body: bytes, content_type: str) -> dict[str, Any]:
+        """The credentials to store from a server-to-server delivery; InstallRefused with the reason."""
+        raise NotImplementedError
+
+    def returned_refused(self, params: Mapping[str, str]) -> str:
+        """Why the install did not happen, from the returning browser's query ("" when approved)."""
+        return ""
 
 
 def _no_account(credentials: Mapping[str, Any]) -> str:

@@ -256,6 +256,17 @@ def _sync_findings(integration: Integration) -> list[Finding]:
         findings.append(Finding("webhooks_missing", "warning",
                                 f"Webhooks are not registered ({reason}); orders arrive only by polling.",
                                 "Set WEBHOOK_BASE_URL to this server's public https address, then run \"sync now\"."))
+    if webhooks and (webhooks.get("reactivated") or webhooks.get("recreated")):
+        parts = []
+        if webhooks.get("reactivated"):
+            parts.append(f"disabled our webhooks for {', '.join(webhooks['reactivated'])}")
+        if webhooks.get("recreated"):
+            parts.append(f"deleted our webhooks for {', '.join(webhooks['recreated'])}")
+        findings.append(Finding("webhooks_restored", "warning",
+                                f"The store had {' and '.join(parts)}; the last sync made them work again. Orders "
+                                "changed meanwhile arrived by polling.",
+                                "A store disables a webhook whose deliveries keep failing: check that "
+                                "WEBHOOK_BASE_URL reaches this server from the store (and its firewall)."))
     if integration.status == Integration.Status.ACTIVE:
         if integration.last_success_at is None:
             findings.append(Finding("never_synced", "info", "The store has not completed a sync yet.",

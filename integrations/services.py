@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from accounts.models import Merchant, User
 from core.enqueue import enqueue_on_commit
-from core.errors import Conflict, ValidationFailed
+from core.errors import ApplicationError, Conflict, ValidationFailed
 from core.http import AuthFailed, ExternalError
 from integrations.channels import adapter_for, budget_key_for
 from integrations.listings import (  # noqa: F401  (the listing services live there; re-exported for callers)
@@ -71,6 +71,18 @@ class ConnectionTest:
     missing_scopes: list[str] = field(default_factory=list)
     locations: list[dict[str, Any]] = field(default_factory=list)
     error: str = ""
+
+
+def error_text(exc: ApplicationError) -> str:
+    """The message and the fields it names, as one line (a flash message, a refused install's reason)."""
+    fields = (exc.details or {}).get("fields") or {}
+    parts = []
+    for name, problems in fields.items():
+        if isinstance(problems, dict):  # credentials nest their own fields
+            parts += [f"{sub.replace('_', ' ')}: {' '.join(p)}" for sub, p in problems.items()]
+        else:
+            parts.append(f"{name.replace('_', ' ')}: {' '.join(problems)}")
+    return f"{exc.message} {'; '.join(parts)}".strip()
 
 
 def _fields_error(message: str, errors: dict[str, list[str]]) -> ValidationFailed:

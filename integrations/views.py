@@ -16,19 +16,23 @@ from datetime import datetime
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.views import View
+from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import TemplateView
 
 from accounts.views import MerchantRequiredMixin
+from core.api import error_body
 from core.errors import ApplicationError, NotFound, ValidationFailed
 from core.fields import decrypt, encrypt
 from core.pagination import keyset_page
 from core.parsing import parse_id
-from integrations import selectors, services
+from integrations import installs, selectors, services
 from integrations.forms import ListingFilterForm, ListingMapForm, PushRulesForm
 from integrations.models import Integration
 from integrations.registry import InstallRefused, channel_packages
@@ -40,6 +44,7 @@ LISTINGS_PAGE = 50
 LOCATIONS_SESSION_KEY = "integrations.locations.{pk}"  # the last connection test's locations, for the rules form
 INSTALL_SESSION_KEY = "integrations.install"  # the one install in progress: channel, state, the form's data
 INSTALL_PENDING_SECONDS = 30 * 60  # an install started longer ago than this is started again
+KEYS_MAX_BODY = 64 * 1024  # a channel's delivery of one store's credentials
 TESTED_SESSION_KEY = "integrations.tested.{channel}"  # a successful test's secrets, encrypted
 CHECKPOINT_LABELS = {
     "orders_updated_at": "Orders fetched up to",
@@ -49,18 +54,6 @@ CHECKPOINT_LABELS = {
     "backfill_started_at": "Backfill started at",
     "backfill_finished_at": "Backfill finished at",
 }
-
-
-def _error_text(exc: ApplicationError) -> str:
-    """The message and the fields it names, as one line for a flash message."""
-    fields = (exc.details or {}).get("fields") or {}
-    parts = []
-    for name, problems in fields.items():
-        if isinstance(problems, dict):  # credentials nest their own fields
-            parts += [f"{sub.replace('_', ' ')}: {' '.join(p)}" for sub, p in problems.items()]
-        else:
-            parts.append(f"{name.replace('_', ' ')}: {' '.join(problems)}")
-    return f"{exc.message} {'; '.join(parts)}".strip()
 
 
 def _package_or_404(channel: str):
@@ -209,7 +202,7 @@ class ConnectTokenView(ConnectView):
         try:
             result = services.credentials_test(merchant=self.merchant, channel=channel, credentials=form.credentials())
         except ApplicationError as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, services.error_text(exc))
             return self._render(form, reconnect, status=400)
         if not result.ok:
             request.session.pop(self._kept_key(channel), None)
@@ -237,7 +230,7 @@ class ConnectTokenView(ConnectView):
                                                           channel=channel, name=form.store_name(),
                                                           credentials=form.credentials()).integration
         except ApplicationError as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, services.error_text(exc))
             return self._render(form, reconnect, status=400)
         request.session.pop(self._kept_key(channel), None)
         messages.success(request, f"{integration.name} is connected; listings and orders are being imported.")
@@ -282,14 +275,20 @@ class InstallView(MerchantRequiredMixin, View):
                                         "to connect another store, connect a new one.")
                 return HttpResponseRedirect(f"{back}?reconnect={reconnect.pk}")
             reconnect_id = reconnect.pk
-        state = secrets.token_urlsafe(24)
         data = {key: value for key, value in form.cleaned_data.items() if key != "name"}
+        name = (form.cleaned_data.get("name") or "").strip() or account
+        redirect_uri = request.build_absolute_uri(reverse("integration-install-callback", args=[channel]))
+        if package.install.credentials_by_post:
+            # The channel delivers the credentials server to server, with no session: a pending install row.
+            token = installs.install_pending_start(merchant=self.merchant, user=request.user, channel=channel,
+                                                   data=data, name=name, reconnect_id=reconnect_id)
+            post_url = settings.WEBHOOK_BASE_URL.rstrip("/") + reverse("integration-install-keys", args=[channel])
+            return HttpResponseRedirect(package.install(data).authorize_url(token, redirect_uri, post_url=post_url))
+        state = secrets.token_urlsafe(24)
         request.session[INSTALL_SESSION_KEY] = {
             "channel": channel, "state": state, "data": data,
-            "name": (form.cleaned_data.get("name") or "").strip() or account,
-            "reconnect": reconnect_id, "started_at": time.time(),
+            "name": name, "reconnect": reconnect_id, "started_at": time.time(),
         }
-        redirect_uri = request.build_absolute_uri(reverse("integration-install-callback", args=[channel]))
         return HttpResponseRedirect(package.install(data).authorize_url(state, redirect_uri))
 
 
@@ -303,13 +302,16 @@ class InstallCallbackView(MerchantRequiredMixin, View):
         if package.install is None:
             raise NotFound("This channel has no install flow.")
         back = reverse("integration-connect", args=[channel])
-        pending = request.session.pop(INSTALL_SESSION_KEY, None)
 
         def refuse(reason: str) -> HttpResponseRedirect:
             logger.warning("integrations.install.refused", extra={"merchant_id": self.merchant.pk,
                                                                   "channel": channel, "reason": reason})
             messages.error(request, f"The {package.label} install was refused: {reason}. Start the install again.")
             return HttpResponseRedirect(back)
+
+        if package.install.credentials_by_post:
+            return self._returned(request, package, refuse)
+        pending = request.session.pop(INSTALL_SESSION_KEY, None)
 
         if not package.install.is_configured():
             return refuse(f"our {package.label} app is not set up on this server")
@@ -336,9 +338,45 @@ class InstallCallbackView(MerchantRequiredMixin, View):
                                                           channel=channel, name=str(pending.get("name") or channel),
                                                           credentials=credentials, from_install=True).integration
         except ApplicationError as exc:
-            return refuse(_error_text(exc))
+            return refuse(services.error_text(exc))
         messages.success(request, f"{integration.name} is connected; listings and orders are being imported.")
         return HttpResponseRedirect(reverse("integration-detail", args=[integration.pk]))
+
+
+    def _returned(self, request, package, refuse) -> HttpResponseRedirect:
+        """The browser back from a channel that delivered (or not) the credentials server to server: the
+        pending install it names, this merchant's only, says what came of it."""
+        params = {key: value for key, value in request.GET.items()}
+        declined = package.install({}).returned_refused(params)
+        try:
+            returned = installs.install_pending_returned(merchant=self.merchant, channel=package.slug,
+                                                         token=params.get(package.install.state_param, ""))
+        except NotFound:
+            return refuse("no install was started with this id from your account")
+        if returned.integration is not None:
+            messages.success(request, f"{returned.integration.name} is connected; listings and orders are "
+                                      "being imported.")
+            return HttpResponseRedirect(reverse("integration-detail", args=[returned.integration.pk]))
+        return refuse(declined or returned.error)
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class InstallKeysView(View):
+    """POST /webhooks/install/<channel>/keys/: a channel's server-to-server delivery of the credentials
+    for a pending install (no session, no login, no CSRF token: the install's random id in the body is
+    the proof). Answered 200 when stored; otherwise the refusal in the common error shape, nothing stored."""
+
+    http_method_names = ["post"]
+
+    def post(self, request, channel: str) -> JsonResponse:
+        if len(request.body) > KEYS_MAX_BODY:
+            return JsonResponse(error_body("payload_too_large", "The body is too large."), status=413)
+        try:
+            integration = installs.install_credentials_receive(channel=channel, body=request.body,
+                                                               content_type=request.content_type or "")
+        except ApplicationError as exc:
+            return JsonResponse(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
+        return JsonResponse({"ok": True, "integration": integration.pk}, status=200)
 
 
 class IntegrationDetailView(MerchantRequiredMixin, TemplateView):
@@ -409,7 +447,7 @@ class IntegrationActionView(MerchantRequiredMixin, View):
                 messages.success(request, "Push rules saved; the next push uses them.")
                 return HttpResponseRedirect(back + "#push-rules")
         except ApplicationError as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, services.error_text(exc))
         return HttpResponseRedirect(back)
 
 
@@ -428,7 +466,7 @@ class IntegrationDisconnectView(MerchantRequiredMixin, TemplateView):
         try:
             services.integration_disconnect(merchant=self.merchant, actor=request.user, integration=integration)
         except ApplicationError as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, services.error_text(exc))
         else:
             messages.success(request, f"{integration.name} is disconnected. Its orders stay in your list.")
         return HttpResponseRedirect(reverse("integration-detail", args=[integration.pk]))
@@ -466,7 +504,7 @@ class ListingImportView(MerchantRequiredMixin, View):
                 job = services.listings_import_start(merchant=m, actor=request.user, integration=integration,
                                                      listing_ids=ids)
         except ApplicationError as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, services.error_text(exc))
         else:
             messages.success(request, f"Importing {job.progress_total} listing(s) as products (job {job.pk}).")
         return HttpResponseRedirect(back + "#listings")
@@ -497,5 +535,5 @@ class ListingActionView(MerchantRequiredMixin, View):
                 done = f"Product {matched.listing.product.sku} created and mapped."
             messages.success(request, done + _matched_text(matched))
         except ApplicationError as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, services.error_text(exc))
         return HttpResponseRedirect(back)

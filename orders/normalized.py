@@ -66,6 +66,11 @@ class NormalizedOrder:
     # not to ship, but it keeps its reservations; released when a later state arrives without the hold.
     # A hold the merchant put on here is the merchant's: the channel neither sets nor releases it.
     channel_hold: bool = False
+    # The channel says the order left without us (shipped from the channel's own admin or another tool):
+    # what is still to ship here ships on its word (stock leaves; nothing is told back to the channel).
+    shipped_on_channel: bool = False
+    # The channel gave the money back: cancelled when nothing has shipped, returned when something has.
+    is_refunded: bool = False
     # What the buyer was promised, when the channel says: the shipping they chose (its title, as the
     # channel shows it) and the time by which the order must ship. Without a promise the merchant's
     # default ship-by applies (orders.services.ship_by).
@@ -83,7 +88,8 @@ class NormalizedOrder:
         # Fields added later are left out while empty, so an order stored before they existed keeps its
         # fingerprint (and its next unchanged delivery stays "unchanged").
         for name, empty in (("requested_service", ""), ("ship_by", None), ("channel_data", {}),
-                            ("awaiting_payment", False), ("channel_hold", False)):
+                            ("awaiting_payment", False), ("channel_hold", False),
+                            ("shipped_on_channel", False), ("is_refunded", False)):
             if data.get(name) == empty:
                 data.pop(name, None)
         blob = json.dumps(data, sort_keys=True, default=str, separators=(",", ":"))

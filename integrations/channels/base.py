@@ -115,6 +115,10 @@ class SubscriptionReport:
     missing: list[str]
     target: str = ""  # where deliveries go: our URL, or the channel's queue
     reason: str = ""
+    created: list[str] = field(default_factory=list)  # topics subscribed on this check
+    # topics whose subscription the channel had switched off (a store disables a webhook whose deliveries
+    # keep failing) and this check switched on again
+    reactivated: list[str] = field(default_factory=list)
 
 
 @dataclass

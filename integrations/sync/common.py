@@ -89,6 +89,8 @@ def sync_succeeded(*, merchant: Merchant, integration: Integration) -> None:
     Integration.objects.filter(merchant=merchant, pk=integration.pk).update(
         last_success_at=now, last_error="", updated_at=now)
     integration.last_success_at, integration.last_error = now, ""
+    if (integration.checkpoints or {}).get("last_error_code"):
+        checkpoints_update(merchant=merchant, integration=integration, last_error_code=None)
 
 
 def sync_failed(*, merchant: Merchant, integration: Integration, exc: ExternalError, during: str) -> str:
@@ -101,6 +103,10 @@ def sync_failed(*, merchant: Merchant, integration: Integration, exc: ExternalEr
     Integration.objects.filter(merchant=merchant, pk=integration.pk).update(
         last_error=error, last_error_at=now, updated_at=now)
     integration.last_error, integration.last_error_at = error, now
+    # The channel's own error code, for the package's doctor (a store whose API is not where it should be).
+    code = str(getattr(exc, "code", "") or "")[:64]
+    if code != str((integration.checkpoints or {}).get("last_error_code") or ""):
+        checkpoints_update(merchant=merchant, integration=integration, last_error_code=code or None)
     if isinstance(exc, AuthFailed):
         integration_needs_reconnect(merchant=merchant, integration=integration, error=error, at=now)
     return error

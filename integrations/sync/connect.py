@@ -163,9 +163,13 @@ def webhooks_step(*, merchant: Merchant, integration: Integration, session: Chan
     """Make sure the channel delivers every topic its adapter wants (to our URL, or to its own queue);
     the adapter does the diffing (subscriptions the channel dropped are made again). The report is kept
     in checkpoints["webhooks"] for the doctor."""
+    before = integration.checkpoints.get("webhooks") or {}
     report = session.call(lambda a: a.subscriptions_ensure(webhook_url(integration)))
+    # A topic we had subscribed before that had to be made again: the channel deleted its subscription.
+    recreated = [t for t in report.created if t in (before.get("topics") or []) and before.get("url") == report.target]
     state = {"ok": report.ok, "checked_at": _iso(timezone.now()), "topics": list(report.topics),
-             "missing": list(report.missing), "url": report.target, "reason": report.reason}
+             "missing": list(report.missing), "url": report.target, "reason": report.reason,
+             "reactivated": list(report.reactivated), "recreated": recreated}
     checkpoints_update(merchant=merchant, integration=integration, webhooks=state)
     return {"webhooks_ok": state["ok"]}
 

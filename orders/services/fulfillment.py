@@ -36,6 +36,7 @@ from orders.services import notifications
 from orders.services.reservations import order_flags_refresh, reservations_reconcile
 from orders.services.tracking import tracking_outbox_written
 from orders.workflow import (
+    SHIPPABLE,
     check_fulfillment,
     left_to_ship,
     order_lock_with_lines,
@@ -43,8 +44,8 @@ from orders.workflow import (
     status_after_fulfillment,
 )
 
-__all__ = ["ShipmentLineRequest", "order_fulfill_all", "shipment_cancel", "shipment_create", "shipment_mark_shipped",
-           "shipment_pending_ensure", "shipment_tracking_update", "shipment_unship", "status_after_fulfillment"]
+__all__ = ["ShipmentLineRequest", "order_fulfill_all", "order_shipped_on_channel", "shipment_cancel",
+           "shipment_create", "shipment_mark_shipped", "shipment_pending_ensure", "shipment_tracking_update", "shipment_unship", "status_after_fulfillment"]
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def shipment_create(
 def _create(
     merchant: Merchant, order: Order, order_lines: list[OrderLine], requests: Sequence[ShipmentLineRequest], *,
     actor, carrier: str, service: str, tracking_number: str, tracking_url: str, ship: bool,
-    pending: dict[int, int] | None = None,
+    pending: dict[int, int] | None = None, on_channel: bool = False,
 ) -> Shipment:
     check_fulfillment(order.status, OrderStatus.PARTIALLY_FULFILLED)
     if not requests:
@@ -112,7 +113,7 @@ def _create(
                               message=f"Shipment {shipment.pk}: {sum(wanted.values())} unit(s)",
                               data={"shipment": shipment.pk, "lines": {str(k): v for k, v in wanted.items()}})
     if ship:
-        _ship(merchant, order, order_lines, shipment, shipment_lines, actor=actor)
+        _ship(merchant, order, order_lines, shipment, shipment_lines, actor=actor, on_channel=on_channel)
     return shipment
 
 
@@ -209,9 +210,11 @@ def shipment_unship(*, merchant: Merchant, shipment: Shipment, actor=None, reaso
 def _ship(
     merchant: Merchant, order: Order, lines: list[OrderLine], shipment: Shipment, shipment_lines: list[ShipmentLine],
     *, actor, carrier: str | None = None, tracking_number: str | None = None, tracking_url: str | None = None,
+    on_channel: bool = False,
 ) -> None:
     """Ship a pending shipment of the locked order: one inventory call ships its units and brings every
-    line's reservation to what is still to ship."""
+    line's reservation to what is still to ship. `on_channel`: the channel shipped it and told the
+    customer itself, so neither the channel nor the customer is told again."""
     by_pk = {li.pk: li for li in lines}
     for sl in shipment_lines:
         line = by_pk[sl.order_line_id]
@@ -247,23 +250,26 @@ def _ship(
     order.first_shipped_at = order.first_shipped_at or now
     order_flags_refresh(order=order, lines=lines)
     order.save()
-    if order.channel != MANUAL and order.integration_id is not None:  # a store to tell (demo orders have none)
+    if order.channel != MANUAL and order.integration_id is not None and not on_channel:  # demo orders: no store
         TrackingOutbox.objects.create(merchant=merchant, order=order, shipment=shipment,
                                       integration_id=order.integration_id, channel=order.channel)
         tracking_outbox_written(merchant_id=merchant.pk)  # the push leaves on commit
     units = sum(sl.quantity for sl in shipment_lines)
+    where = " on the channel" if on_channel else ""
     events = [OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.SHIPPED, actor=actor,
-                         message=f"Shipment {shipment.pk} shipped ({units} unit(s))"
+                         message=f"Shipment {shipment.pk} shipped{where} ({units} unit(s))"
                                  + (f" via {shipment.carrier} {shipment.tracking_number}".rstrip()
                                     if shipment.carrier or shipment.tracking_number else ""),
                          data={"shipment": shipment.pk, "carrier": shipment.carrier,
-                               "tracking_number": shipment.tracking_number})]
+                               "tracking_number": shipment.tracking_number, "on_channel": on_channel})]
     if previous != new_status:
         events.append(OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.STATUS, actor=actor,
-                                 message=f"{previous} → {new_status}", data={"from": previous, "to": new_status}))
+                                 message=f"{previous} → {new_status}{' (shipped on the channel)' if on_channel else ''}",
+                                 data={"from": previous, "to": new_status}))
     OrderEvent.objects.bulk_create(events)
     shipment.order = order
-    notifications.notification_customer_shipped(merchant=merchant, shipment=shipment)
+    if not on_channel:
+        notifications.notification_customer_shipped(merchant=merchant, shipment=shipment)
 
 
 @retry_transaction
@@ -303,6 +309,25 @@ def order_fulfill_all(*, merchant: Merchant, order: Order, actor=None, carrier: 
                                   message=f"Marked fulfilled without tracking: {reason}"[:500],
                                   data={"reason": reason, "shipment": shipment.pk})
     return shipment
+
+
+@retry_transaction
+def order_shipped_on_channel(*, merchant: Merchant, order: Order) -> Shipment | None:
+    """The channel says the order left without us (the merchant shipped it from the channel's own admin):
+    one shipment of every mapped unit still to ship, shipped now on the channel's word. Its stock leaves
+    through inventory as any shipment's does; the channel and the customer are not told (they know).
+    None when nothing mapped is left to ship or the order may not ship (on hold here, cancelled)."""
+    locked, lines = order_lock_with_lines(merchant=merchant, order_id=order.pk)
+    if locked.status not in SHIPPABLE:
+        return None
+    pending = _pending_quantities(merchant, locked)
+    requests = [ShipmentLineRequest(order_line_id=pk, quantity=q)
+                for pk, q in left_to_ship(lines, pending).items()
+                if q > 0 and next(li for li in lines if li.pk == pk).product_id is not None]
+    if not requests:
+        return None
+    return _create(merchant, locked, lines, requests, actor=None, carrier="", service="", tracking_number="",
+                   tracking_url="", ship=True, pending=pending, on_channel=True)
 
 
 # Tracking statuses the customer may be told about (notifications' customer_tracking email).

@@ -25,9 +25,18 @@ from orders.channels import channels, store_key
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus
 from orders.normalized import NormalizedLine, NormalizedOrder
 from orders.services import notifications
+from orders.services.fulfillment import order_shipped_on_channel
+from orders.services.orders import order_return
 from orders.services.reservations import order_flags_refresh, reconcile_events, reservations_reconcile
 from orders.services.ship_by import ship_by_for
-from orders.workflow import FLOWING, INACTIVE, can_transition, cancel_remaining, status_after_fulfillment
+from orders.workflow import (
+    FLOWING,
+    INACTIVE,
+    SHIPPABLE,
+    can_transition,
+    cancel_remaining,
+    status_after_fulfillment,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +76,12 @@ def _header(normalized: NormalizedOrder) -> dict:
         "raw_payload": normalized.raw,
         "channel_data": dict(normalized.channel_data or {}),
     }
+
+
+# What the merchant reads on an order: a change to anything else (the channel's own status words, its
+# modified time, the raw payload) is bookkeeping, and adds no "details changed" to the timeline.
+_SHOWN = ("number", "customer_name", "customer_email", "shipping_address", "currency", "subtotal_amount",
+          "shipping_amount", "tax_amount", "total_amount", "placed_at", "requested_service")
 
 
 def _locked(merchant: Merchant, integration_id: int | None, normalized: NormalizedOrder) -> Order | None:
@@ -231,13 +246,18 @@ def _ingest(merchant: Merchant, integration_id: int | None, normalized: Normaliz
             fingerprint: str, notify: bool = True) -> IngestResult:
     order = _locked(merchant, integration_id, normalized)
     created = order is None
+    # An order of the store's history (placed before it was connected) that the channel says has shipped:
+    # recorded as shipped with no stock moving (the store's count, our opening stock, already lacks it).
+    history_shipped = created and not notify and normalized.shipped_on_channel and not normalized.is_cancelled
+    shown_before: tuple = ()
     if created:
         order = Order(merchant=merchant, integration_id=integration_id, channel=normalized.channel,
                       external_id=normalized.external_id[:255], payload_fingerprint=fingerprint,
-                      status=(OrderStatus.AWAITING_PAYMENT if normalized.awaiting_payment
+                      status=(OrderStatus.FULFILLED if history_shipped
+                              else OrderStatus.AWAITING_PAYMENT if normalized.awaiting_payment
                               else OrderStatus.ON_HOLD if normalized.channel_hold else OrderStatus.UNFULFILLED),
                       hold_reason=CHANNEL_HOLD_REASON if normalized.channel_hold and not normalized.awaiting_payment
-                      else "",
+                      and not history_shipped else "",
                       ship_by_at=ship_by_for(merchant=merchant, placed_at=normalized.placed_at,
                                              promised=normalized.ship_by),
                       **_header(normalized))
@@ -254,6 +274,7 @@ def _ingest(merchant: Merchant, integration_id: int | None, normalized: Normaliz
             return IngestResult(order=order, outcome="stale")
         if order.payload_fingerprint == fingerprint:
             return IngestResult(order=order, outcome="unchanged")
+        shown_before = tuple(getattr(order, name) for name in _SHOWN)
         for name, value in _header(normalized).items():
             setattr(order, name, value)
         order.payload_fingerprint = fingerprint
@@ -264,6 +285,9 @@ def _ingest(merchant: Merchant, integration_id: int | None, normalized: Normaliz
 
     existing = [] if created else list(OrderLine.objects.filter(merchant=merchant, order=order).order_by("position", "id"))
     changed, new = _sync_lines(order, normalized, existing)
+    if history_shipped:
+        for line in new:
+            line.quantity_fulfilled = line.quantity
     lines, matched, rehold = _apply_lines(merchant, order, existing, changed, new)
     lines_changed = bool(changed or new)
     events: list[OrderEvent] = []
@@ -271,8 +295,12 @@ def _ingest(merchant: Merchant, integration_id: int | None, normalized: Normaliz
         events.append(OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.SKU_MAPPED,
                                  message=", ".join(sorted({li.sku for li in matched}))))
 
+    # A refund after something shipped is a return (below); before, it cancels like a cancellation.
+    shipped_any = any(li.quantity_fulfilled for li in lines)
+    returning = normalized.is_refunded and shipped_any and order.status != OrderStatus.RETURNED
+    cancelling = normalized.is_cancelled or (normalized.is_refunded and not shipped_any)
     cancelled_now = False
-    if normalized.is_cancelled and order.status != OrderStatus.CANCELLED:
+    if cancelling and order.status != OrderStatus.CANCELLED:
         if can_transition(order.status, OrderStatus.CANCELLED):
             order.status = OrderStatus.CANCELLED
             order.cancelled_at = timezone.now()
@@ -319,8 +347,13 @@ def _ingest(merchant: Merchant, integration_id: int | None, normalized: Normaliz
 
     if created:
         events.insert(0, OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.RECEIVED,
-                                    message=f"Order {order.number} received from {order.get_channel_display()}",
+                                    message=f"Order {order.number} received from {order.get_channel_display()}"
+                                            + (" (shipped before the store was connected)" if history_shipped
+                                               else ""),
                                     data={"lines": len(lines)}))
+    elif (not lines_changed and not events and order.status == status_before and held_from is None
+          and not cancelled_now and not paid_now and shown_before == tuple(getattr(order, n) for n in _SHOWN)):
+        pass  # only the channel's bookkeeping moved (our own status change coming back): nothing to tell
     else:
         events.insert(0, OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.UPDATED,
                                     message="Lines changed" if lines_changed else "Details changed"))
@@ -345,6 +378,16 @@ def _ingest(merchant: Merchant, integration_id: int | None, normalized: Normaliz
                                  message="No product has SKU " + ", ".join(unmatched), data={"skus": unmatched}))
     events.extend(reconcile_events(order=order, result=result))
     OrderEvent.objects.bulk_create(events)
+
+    # The channel's word on what happened outside Switchboard, through the same services a merchant's
+    # action takes (each locks the order again inside this transaction and writes its own timeline).
+    if returning and can_transition(order.status, OrderStatus.RETURNED):
+        order = order_return(merchant=merchant, order=order, restock=False,
+                             reason="refunded on the channel after it shipped")
+    elif (normalized.shipped_on_channel and not history_shipped and not cancelled_now
+          and order.status in SHIPPABLE):
+        order_shipped_on_channel(merchant=merchant, order=order)
+        order.refresh_from_db()
 
     # An unpaid order is no news yet: its new-order email goes out when it is paid.
     if notify and ((created and order.status not in (OrderStatus.CANCELLED, OrderStatus.AWAITING_PAYMENT))

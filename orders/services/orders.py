@@ -83,9 +83,9 @@ def order_release_hold(*, merchant: Merchant, order: Order, actor=None) -> Order
 
 
 @retry_transaction
-def order_return(*, merchant: Merchant, order: Order, actor=None, restock: bool = True) -> Order:
+def order_return(*, merchant: Merchant, order: Order, actor=None, restock: bool = True, reason: str = "") -> Order:
     """The customer sent the shipped units back: restock them (or not) and release the rest, in one
-    inventory call."""
+    inventory call. `reason` (why, when not the merchant's own action) goes on the timeline."""
     order, lines = order_lock_with_lines(merchant=merchant, order_id=order.pk)
     check_transition(order.status, OrderStatus.RETURNED)
     previous = order.status
@@ -100,7 +100,8 @@ def order_return(*, merchant: Merchant, order: Order, actor=None, restock: bool 
     order.save()
     OrderEvent.objects.bulk_create([
         OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.RETURNED, actor=actor,
-                   message="Returned" + (" and restocked" if restock else " (not restocked)")),
+                   message=("Returned" + (" and restocked" if restock else " (not restocked)")
+                            + (f": {reason}" if reason else ""))[:500]),
         _status_event(order, previous, actor),
         *reconcile_events(order=order, result=result, actor=actor),
     ])

@@ -145,7 +145,8 @@ def test_shopify_is_registered_as_one_whole_package():
 def test_woocommerce_is_registered_as_one_whole_package():
     package = channel_packages["woocommerce"]
 
-    assert package.can_connect and package.install is None and not package.has_locations
+    assert package.can_connect and not package.has_locations
+    assert package.install is not None and package.install.credentials_by_post
     assert webhook_receivers["channel:woocommerce"] is package.receiver
     assert package.receiver.is_handshake is not None
 

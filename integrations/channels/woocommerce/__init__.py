@@ -1,9 +1,8 @@
 """WooCommerce: orders by webhook and REST polling; stock pushed in batches.
 
 The whole channel is this folder; `CHANNEL` is what IntegrationsConfig.ready() registers. Connecting is the
-connect form (store URL, a REST API key); WooCommerce's own key-granting flow (`/wc-auth/v1/authorize`, whose
-callback is a server-to-server POST with no session) is not built yet: it needs the seam's install callback
-to accept such a POST against a pending install row.
+connect form (store URL, a REST API key) or WooCommerce's own key-granting flow (install.py: the merchant
+approves in wp-admin and WooCommerce POSTs the key to us server to server, against a pending install row).
 """
 
 from integrations.channels.woocommerce.adapter import WooCommerceAdapter
@@ -14,6 +13,7 @@ from integrations.channels.woocommerce.credentials import (
 )
 from integrations.channels.woocommerce.doctor import woocommerce_doctor
 from integrations.channels.woocommerce.forms import WooCommerceConnectForm
+from integrations.channels.woocommerce.install import WooCommerceInstall
 from integrations.channels.woocommerce.webhooks import RECEIVER
 from integrations.registry import ChannelPackage
 
@@ -24,6 +24,7 @@ CHANNEL = ChannelPackage(
     connect_form=WooCommerceConnectForm,
     credentials_validate=woocommerce_credentials_validate,
     account_ref=woocommerce_account_ref,
+    install=WooCommerceInstall,
     receiver=RECEIVER,
     error_words=woocommerce_error_words,
     doctor=woocommerce_doctor,

@@ -251,6 +251,8 @@ class WooCommerceAdapter(ChannelAdapter):
                                       reason="WEBHOOK_BASE_URL is not set to an https address")
         secret, new_secret = self._secret()
         have: set[str] = set()
+        created: list[str] = []
+        reactivated: list[str] = []
         for hook in self._ours(url):
             topic = str(hook.get("topic") or "")
             if topic not in topics or topic in have:
@@ -258,6 +260,7 @@ class WooCommerceAdapter(ChannelAdapter):
             changes: dict[str, Any] = {}
             if hook.get("status") != "active":  # disabled after failed deliveries, or paused by hand
                 changes["status"] = "active"
+                reactivated.append(topic)
             if new_secret:  # made before our secret was stored: it signs with another one
                 changes["secret"] = secret
             if changes:
@@ -268,8 +271,10 @@ class WooCommerceAdapter(ChannelAdapter):
                 self.client.create_webhook(topic=topic, delivery_url=url, secret=secret,
                                            name=f"{WEBHOOK_NAME} {topic}")
                 have.add(topic)
+                created.append(topic)
         missing = [t for t in topics if t not in have]
-        return SubscriptionReport(ok=not missing, topics=sorted(have), missing=missing, target=url)
+        return SubscriptionReport(ok=not missing, topics=sorted(have), missing=missing, target=url,
+                                  created=created, reactivated=reactivated)
 
     def subscriptions_remove(self, url: str | None) -> int:
         ours = self._ours(url)

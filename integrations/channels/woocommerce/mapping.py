@@ -9,13 +9,13 @@ whose body is the same JSON), so both meet in one row and an echo changes nothin
 - times from the `*_gmt` fields (UTC; the others are in the store's own zone);
 - an empty SKU is kept as it is: the line is there to be mapped, never a crash;
 - statuses (issue 15 §2): `processing` is an order to ship; `pending` and `failed` are not paid
-  (`awaiting_payment`: reserves nothing until a later state arrives paid); `cancelled`, `refunded` and `trash`
-  cancel ours; `checkout-draft` is no order yet (`order_from_wc` answers None); `on-hold` is the channel's
-  hold (`channel_hold`: our `on_hold`, keeping its reservations, released when the order moves on);
-  `completed` and any status a plugin adds are kept in words (`fulfillment_status`, the WooCommerce status as
-  given). Not done yet: `completed` of an order shipped outside Switchboard → `fulfilled`, and `refunded` after
-  shipping → `returned` (both need ingest to move stock on the channel's word; today a refund cancels what
-  is left to ship and a shipped order stays as it is).
+  (`awaiting_payment`: reserves nothing until a later state arrives paid); `cancelled` and `trash` cancel ours;
+  `refunded` cancels ours when nothing has shipped and makes it `returned` when something has (`is_refunded`:
+  ingest decides); `completed` says the order shipped (`shipped_on_channel`: what we have not shipped ships on
+  WooCommerce's word, stock leaving as for any shipment; our own completion coming back changes nothing);
+  `checkout-draft` is no order yet (`order_from_wc` answers None); `on-hold` is the channel's hold
+  (`channel_hold`: our `on_hold`, keeping its reservations, released when the order moves on); any status a
+  plugin adds is kept in words (`fulfillment_status`, the WooCommerce status as given).
 - requested service: the first shipping line's `method_title`, as the buyer saw it at checkout;
 - names are HTML-entity-decoded (`Ship Your Idea &ndash; Color: Black` reads "Ship Your Idea – Color: Black").
 
@@ -41,7 +41,7 @@ from orders.normalized import NormalizedAddress, NormalizedLine, NormalizedOrder
 
 CHANNEL = "woocommerce"
 UNPAID = frozenset({"pending", "failed"})
-CANCELLING = frozenset({"cancelled", "refunded", "trash"})
+CANCELLING = frozenset({"cancelled", "trash"})
 IGNORED = frozenset({"checkout-draft"})
 STOCKLESS_TYPES = frozenset({"grouped", "external"})
 
@@ -151,6 +151,7 @@ def order_from_wc(body: Mapping[str, Any]) -> NormalizedOrder | None:
         total=amount(body.get("total"), "total"),
         payment_status=_payment_status(status, body), fulfillment_status=status,
         is_cancelled=status in CANCELLING, awaiting_payment=status in UNPAID, channel_hold=status == "on-hold",
+        shipped_on_channel=status == "completed", is_refunded=status == "refunded",
         requested_service=_text(shipping_lines[0].get("method_title")) if shipping_lines else "",
         raw=dict(body))
 

@@ -28,6 +28,20 @@ Webhooks: `POST /webhooks` pings the delivery URL synchronously before its 201 (
 through the API or the seeding methods queue deliveries, sent by a background thread (WooCommerce sends them
 from Action Scheduler after the request); a (webhook, resource) already queued is not queued again.
 
+Key granting (class-wc-auth.php, `/wc-auth/v1/<route>`; the merchant is taken as signed in to wp-admin with
+`manage_woocommerce`, `wc_auth_can_manage=False` says not): every route first checks `app_name`, `user_id`,
+`return_url`, `callback_url` and `scope` are present ("Missing parameter …"), the scope is read, write or
+read_write ("Invalid scope …"), both URLs are URLs once `https://` is put before one without a scheme, and the
+callback is https ("The callback_url needs to be over SSL"); a failure is wp_die's 401 HTML "Error: ….".
+`authorize` answers the grant page: its Approve link is `access_granted` with a nonce, its Deny link is
+`return_url` with `success=0&user_id=…`. `access_granted` checks the nonce, creates a key with the scope as
+its permissions, POSTs `{"key_id", "user_id", "consumer_key", "consumer_secret", "key_permissions"}` as JSON to
+the callback (only an exact 200 succeeds; otherwise the key is deleted and the merchant sees "Error: An error
+occurred in the request and at the time were unable to send the consumer data."), then redirects (302) to
+`return_url` with `success=1&user_id=…`. `callback_ca_bundle` is the certificate our test server's TLS
+listener uses. Not modelled: wp_safe_remote_post's refusal of private addresses and of ports other than
+80/443/8080 (the test's callback is on loopback); the login page.
+
 Failure injection: `fail_next(n, status=500|503, retry_after=...)` answers the next n API calls without
 executing them (500 as WordPress's critical-error JSON, 503 as maintenance mode: HTML and `Retry-After`).
 
@@ -41,6 +55,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import html
 import ipaddress
 import json
 import math
@@ -50,6 +65,7 @@ import ssl
 import tempfile
 import threading
 import time
+import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -167,6 +183,10 @@ class WooCommerceFake:
         self._worker: threading.Thread | None = None
         self._tmp: tempfile.TemporaryDirectory | None = None
         self.ca_bundle: str | None = None
+        self.callback_ca_bundle: str | bool = True  # what the key delivery trusts (True: the system's CAs)
+        self.wc_auth_can_manage = True
+        self.wc_auth_nonces: set[str] = set()
+        self.key_deliveries: list[tuple[str, dict[str, Any], int | None]] = []  # (callback_url, body, status)
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -374,6 +394,9 @@ class WooCommerceFake:
         record = RequestRecord(at=self.clock.time(), method=method, path=url.path, query=query,
                                headers={k: v for k, v in headers.items()})
         path = url.path.rstrip("/")
+        if path.startswith("/wc-auth/v1/"):
+            form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True) if body else {}
+            return self._wc_auth(record, path[len("/wc-auth/v1/"):], {**form, **query})
         if not path.startswith("/wp-json"):
             return self._finish(record, 404, b"<html><body>Not found</body></html>", content_type="text/html")
         if not self.pretty_permalinks:
@@ -437,6 +460,67 @@ class WooCommerceFake:
             namespaces.append(TRACKING_API)
         return {"name": "Fake Woo Store", "url": self.store.home_url, "home": self.store.home_url,
                 "namespaces": namespaces}
+
+    # ---------------------------------------------------------------- key granting (class-wc-auth.php)
+
+    def _wc_auth(self, record: RequestRecord, route: str, request: dict[str, list[str]],
+                 ) -> tuple[int, dict[str, str], bytes]:
+        key: ApiKey | None = None
+        try:
+            data = _wc_auth_validate(request)
+            route = route.strip("/").lower()
+            if route == "authorize" and self.wc_auth_can_manage:
+                nonce = uuid.uuid4().hex[:10]
+                with self.lock:
+                    self.wc_auth_nonces.add(nonce)
+                granted = self._wc_auth_url(data, "access_granted") + f"&wc_auth_nonce={nonce}"
+                denied = _add_query_arg(_formatted_url(data["return_url"]),
+                                        {"success": "0", "user_id": data["user_id"]})
+                page = (f'<!DOCTYPE html><html><body><h1>{html.escape(data["app_name"])} would like to connect '
+                        f'to your store</h1><p class="wc-auth-actions">'
+                        f'<a href="{html.escape(granted)}" class="button button-primary wc-auth-approve">Approve</a>'
+                        f'<a href="{html.escape(denied)}" class="button wc-auth-deny">Deny</a></p></body></html>')
+                return self._finish(record, 200, page.encode(), content_type="text/html; charset=UTF-8")
+            if route == "access_granted" and self.wc_auth_can_manage:
+                nonce = request.get("wc_auth_nonce", [""])[-1]
+                with self.lock:
+                    if nonce not in self.wc_auth_nonces:
+                        raise ValueError("Invalid nonce verification")
+                    self.wc_auth_nonces.discard(nonce)
+                    key = self.store.add_key(permissions=data["scope"])
+                consumer_data = {"key_id": key.key_id, "user_id": data["user_id"], "consumer_key": key.consumer_key,
+                                 "consumer_secret": key.consumer_secret, "key_permissions": key.permissions}
+                callback = _formatted_url(data["callback_url"])
+                try:  # outside the lock: our callback may call this store back while it answers
+                    status: int | None = requests.post(
+                        callback, data=json.dumps(consumer_data).encode(), timeout=60, allow_redirects=False,
+                        headers={"Content-Type": "application/json;charset=UTF-8"},
+                        verify=self.callback_ca_bundle).status_code
+                except requests.RequestException:
+                    status = None
+                with self.lock:
+                    self.key_deliveries.append((callback, consumer_data, status))
+                if status != 200:
+                    raise ValueError("An error occurred in the request and at the time were unable to send the "
+                                     "consumer data")
+                location = _add_query_arg(_formatted_url(data["return_url"]),
+                                          {"success": "1", "user_id": data["user_id"]})
+                return self._finish(record, 302, b"", {"Location": location}, content_type="text/html")
+            raise ValueError("You do not have permission to access this page")
+        except ValueError as error:
+            if key is not None:  # maybe_delete_key
+                with self.lock:
+                    self.store.revoke_key(key.consumer_key)
+            page = f"<html><head><title>Access denied</title></head><body>Error: {html.escape(str(error))}.</body></html>"
+            return self._finish(record, 401, page.encode(), content_type="text/html; charset=UTF-8")
+
+    def _wc_auth_url(self, data: dict[str, str], endpoint: str) -> str:
+        """build_url(): the same parameters on another route (return and callback URLs rawurlencoded)."""
+        query = "&".join([f"app_name={quote(data['app_name'])}", f"user_id={quote(data['user_id'])}",
+                          f"return_url={quote(_formatted_url(data['return_url']), safe='')}",
+                          f"callback_url={quote(_formatted_url(data['callback_url']), safe='')}",
+                          f"scope={quote(data['scope'])}"])
+        return f"{self.base_url}/wc-auth/v1/{endpoint}?{query}"
 
     # ---------------------------------------------------------------- authentication
 
@@ -910,6 +994,44 @@ def _date_param(params: dict[str, str], name: str) -> datetime:
     if not match:
         raise invalid_param(name, "Invalid date.", "rest_invalid_date")
     return datetime.strptime(match.group(1), WC_DATE)
+
+
+WC_AUTH_PARAMS = ("app_name", "user_id", "return_url", "callback_url", "scope")
+
+
+def _formatted_url(url: str) -> str:
+    """get_formatted_url(): decoded, and https:// put before a URL without a scheme."""
+    url = unquote(url)
+    return url if "://" in url else "https://" + url
+
+
+def _valid_url(url: str) -> bool:
+    """PHP's FILTER_VALIDATE_URL, roughly: a scheme and a host, no spaces."""
+    parts = urlsplit(url)
+    return bool(parts.scheme and parts.netloc) and not re.search(r"\s", url)
+
+
+def _add_query_arg(url: str, args: dict[str, str]) -> str:
+    return url + ("&" if "?" in url else "?") + urlencode(args)
+
+
+def _wc_auth_validate(request: dict[str, list[str]]) -> dict[str, str]:
+    """make_validation(): raises ValueError with WooCommerce's message."""
+    data: dict[str, str] = {}
+    for name in WC_AUTH_PARAMS:
+        values = request.get(name) or [""]
+        if not values[-1]:
+            raise ValueError(f"Missing parameter {name}")
+        data[name] = values[-1]
+    if data["scope"] not in ("read", "write", "read_write"):
+        raise ValueError(f"Invalid scope {data['scope']}")
+    for name in ("return_url", "callback_url"):
+        url = _formatted_url(data[name])
+        if not _valid_url(url):
+            raise ValueError(f"The {url} is not a valid URL")
+    if not _formatted_url(data["callback_url"]).lower().startswith("https://"):
+        raise ValueError("The callback_url needs to be over SSL")
+    return data
 
 
 def _post(url: str, raw: bytes, headers: dict[str, str], timeout: float) -> int | None:

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from integrations.models import Listing
+from integrations.models import Integration, Listing
 from integrations.selectors import integration_doctor
+from integrations.tasks import integration_poll_task
+from tests.fakes.woocommerce import WooCommerceFake
 from tests.integrations.helpers import make_integration
+from tests.integrations.sync.conftest import run_connect
+from tests.integrations.woocommerce.conftest import woo_store
 
 pytestmark = pytest.mark.django_db
 
@@ -46,3 +50,61 @@ def test_a_healthy_https_store_has_none_of_them(scope_a):
     codes = {f.code for f in integration_doctor(merchant=scope_a.merchant, integration=store)}
 
     assert not codes & {"stock_not_managed", "store_not_https", "keys_read_only", "location_not_mapped"}
+
+
+# ---------------------------------------------------------------- through the sync engine against the fake
+
+
+def _store_with_key(fake, merchant, key):
+    return Integration.objects.create(merchant=merchant, channel="woocommerce", name="Woo shop",
+                                      account_ref=fake.base_url,
+                                      credentials={"store_url": fake.base_url, "consumer_key": key.consumer_key,
+                                                   "consumer_secret": key.consumer_secret})
+
+
+@pytest.mark.parametrize("key_kwargs", [
+    {"permissions": "read"},  # WooCommerce: 401 woocommerce_rest_authentication_error "...no write permissions"
+    {"user_can_edit": False},  # a user without the capability: 403 woocommerce_rest_cannot_edit/_batch
+], ids=["read-only key", "user who may not edit"])
+def test_keys_that_may_only_read_are_named_either_way(scope_a, woo_fake, woo_channel_settings, key_kwargs):
+    store = _store_with_key(woo_fake, scope_a.merchant, woo_fake.add_key(**key_kwargs))
+
+    run_connect(scope_a.merchant, store)
+
+    findings = {f.code: f for f in integration_doctor(merchant=scope_a.merchant, integration=store)}
+    assert store.checkpoints["missing_scopes"] == ["write"]
+    assert "keys_read_only" in findings and "Read/Write" in findings["keys_read_only"].fix
+
+
+def test_no_pretty_permalinks_is_named_with_its_fix(scope_a, woo_channel_settings):
+    with WooCommerceFake(timezone="America/New_York", pretty_permalinks=False) as fake:
+        store = _store_with_key(fake, scope_a.merchant, fake.add_key())
+        run_connect(scope_a.merchant, store)
+
+    findings = {f.code: f for f in integration_doctor(merchant=scope_a.merchant, integration=store)}
+    assert "rest_api_not_found" in findings and findings["rest_api_not_found"].severity == "error"
+    assert "pretty permalinks" in findings["rest_api_not_found"].message
+    assert "Settings → Permalinks" in findings["rest_api_not_found"].fix
+
+
+def test_webhooks_the_store_disabled_or_deleted_are_named_and_restored(scope_a, woo_fake, woo_channel_settings):
+    store = woo_store(woo_fake, scope_a.merchant).integration
+    run_connect(scope_a.merchant, store)
+    assert "webhooks_restored" not in {f.code for f in integration_doctor(merchant=scope_a.merchant, integration=store)}
+    hooks = {h.topic: h for h in woo_fake.store.webhooks.values()}
+    hooks["order.created"].status = "disabled"  # what WooCommerce does after deliveries keep failing
+    del woo_fake.store.webhooks[hooks["order.updated"].id]  # deleted by hand in wp-admin
+
+    integration_poll_task.apply(kwargs={"merchant_id": scope_a.merchant.pk, "integration_id": store.pk})
+    store.refresh_from_db()
+
+    findings = {f.code: f for f in integration_doctor(merchant=scope_a.merchant, integration=store)}
+    assert findings["webhooks_restored"].message.startswith(
+        "The store had disabled our webhooks for order.created and deleted our webhooks for order.updated")
+    assert sorted((h.topic, h.status) for h in woo_fake.store.webhooks.values()) == [
+        ("order.created", "active"), ("order.deleted", "active"), ("order.updated", "active"),
+        ("product.updated", "active")]
+
+    integration_poll_task.apply(kwargs={"merchant_id": scope_a.merchant.pk, "integration_id": store.pk})
+    store.refresh_from_db()
+    assert "webhooks_restored" not in {f.code for f in integration_doctor(merchant=scope_a.merchant, integration=store)}

@@ -73,11 +73,12 @@ def test_the_same_order_by_poll_and_by_webhook_has_one_fingerprint():
     assert order_from_wc(polled).fingerprint() == order_from_wc(recorded("order_retrieve_wc-v3.json")).fingerprint()
 
 
-def test_a_completed_order_keeps_its_status_in_words():
+def test_a_completed_order_says_it_shipped_on_the_channel():
     order = order_from_wc(recorded("order_update_completed_wc-v3.json"))
 
     assert (order.fulfillment_status, order.payment_status, order.is_cancelled, order.awaiting_payment) == (
         "completed", "paid", False, False)
+    assert (order.shipped_on_channel, order.is_refunded) == (True, False)
     assert order.channel_updated_at == datetime(2017, 3, 22, 19, 30, 35, tzinfo=UTC)
     assert list(order.lines) == [WOO_SINGLE, BLACK_M]
 
@@ -114,11 +115,11 @@ def test_the_batch_answer_pending_order_awaits_payment_and_the_paid_one_does_not
     assert paid.total == Decimal("54.40")
 
 
-def test_the_real_refunded_order_cancels_ours():
+def test_the_real_refunded_order_is_a_refund_for_ingest_to_judge():
     order = order_from_wc(recorded("order_fully_refunded_recorded_jetpack_envelope.json"))
 
-    assert (order.external_id, order.is_cancelled, order.payment_status, order.fulfillment_status) == (
-        "609", True, "refunded", "refunded")
+    assert (order.external_id, order.is_refunded, order.is_cancelled, order.payment_status,
+            order.fulfillment_status) == ("609", True, False, "refunded", "refunded")
     assert list(order.lines) == [NormalizedLine(external_id="667", sku="", quantity=2, unit_price=Decimal("90"),
                                                 title="Yellow Pants (H&M)")]
     assert (order.subtotal, order.shipping, order.tax, order.total) == (
@@ -130,14 +131,17 @@ def test_the_real_refunded_order_cancels_ours():
     assert order.placed_at == datetime(2017, 8, 24, 20, 56, 57, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("status", "cancelled", "unpaid"), [
-    ("processing", False, False), ("on-hold", False, False), ("completed", False, False),
-    ("pending", False, True), ("failed", False, True), ("cancelled", True, False), ("refunded", True, False),
-    ("trash", True, False), ("some-plugin-status", False, False)])
-def test_statuses(status, cancelled, unpaid):
+@pytest.mark.parametrize(("status", "cancelled", "unpaid", "shipped", "refunded"), [
+    ("processing", False, False, False, False), ("on-hold", False, False, False, False),
+    ("completed", False, False, True, False), ("pending", False, True, False, False),
+    ("failed", False, True, False, False), ("cancelled", True, False, False, False),
+    ("refunded", False, False, False, True), ("trash", True, False, False, False),
+    ("some-plugin-status", False, False, False, False)])
+def test_statuses(status, cancelled, unpaid, shipped, refunded):
     order = order_from_wc({**recorded("order_retrieve_wc-v3.json"), "status": status})
 
     assert (order.is_cancelled, order.awaiting_payment, order.fulfillment_status) == (cancelled, unpaid, status)
+    assert (order.shipped_on_channel, order.is_refunded) == (shipped, refunded)
 
 
 def test_a_checkout_draft_is_no_order_yet():
