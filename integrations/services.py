@@ -24,11 +24,13 @@ from integrations.listings import (  # noqa: F401  (the listing services live th
     Matched,
     listing_create_product,
     listing_map,
+    listing_push_retry,
     listings_import_run,
     listings_import_start,
 )
 from integrations.models import Integration
 from integrations.registry import channel_packages
+from integrations.sync.common import checkpoints_update
 from inventory.selectors import location_list
 from jobs.models import WorkerJob
 from jobs.services import job_create
@@ -308,6 +310,8 @@ def integration_test_connection(*, merchant: Merchant, integration: Integration)
         return ConnectionTest(ok=False, error=error)
     Integration.objects.filter(merchant=merchant, pk=integration.pk).update(
         status=Integration.Status.ACTIVE, last_success_at=now, last_error="", updated_at=now)
+    checkpoints_update(merchant=merchant, integration=integration,
+                       connection_findings=[list(found) for found in report.findings])
     return _connection_test(report)
 
 

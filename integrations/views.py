@@ -473,13 +473,14 @@ class ListingImportView(MerchantRequiredMixin, View):
 
 
 class ListingActionView(MerchantRequiredMixin, View):
-    """POST /integrations/<pk>/listings/<listing_id>/<action>/: map (to a product by SKU), create-product."""
+    """POST /integrations/<pk>/listings/<listing_id>/<action>/: map (to a product by SKU), create-product,
+    retry-push (send a refused quantity again)."""
 
     def post(self, request, pk: int, listing_id: int, action: str):
         m = self.merchant
         integration = selectors.integration_get(merchant=m, pk=pk)
         listing = selectors.listing_get(merchant=m, integration=integration, pk=listing_id)
-        if action not in ("map", "create-product"):
+        if action not in ("map", "create-product", "retry-push"):
             raise NotFound("No such action.")
         back = request.POST.get("next", "")
         if not back.startswith(reverse("integration-detail", args=[integration.pk])):
@@ -492,6 +493,10 @@ class ListingActionView(MerchantRequiredMixin, View):
                 matched = services.listing_map(merchant=m, actor=request.user, listing=listing,
                                                sku=form.cleaned_data["sku"])
                 done = f"{listing.title or listing.external_id} is mapped to {matched.listing.product.sku}."
+            elif action == "retry-push":
+                services.listing_push_retry(merchant=m, actor=request.user, listing=listing)
+                messages.success(request, f"{listing.sku or listing.external_id} will be pushed again shortly.")
+                return HttpResponseRedirect(back)
             else:
                 matched = services.listing_create_product(merchant=m, actor=request.user, listing=listing)
                 done = f"Product {matched.listing.product.sku} created and mapped."
