@@ -230,3 +230,90 @@ def test_an_invalid_sku_fails_alone_and_a_change_elsewhere_does_not_send_it_agai
     assert refused.error.startswith("90220: ") and refused.last_pushed_quantity is None
     assert [c.path.rsplit("/", 1)[1] for c in amazon.fake.calls("patchListingsItem")] == [
         "SKU-000", "SKU-001", "SKU-002", "SKU-002"]
+
+
+def _patched(amazon) -> list[str]:
+    return [c.path.rsplit("/", 1)[1] for c in amazon.fake.calls("patchListingsItem")]
+
+
+def test_a_refused_sku_is_not_resent_by_a_full_push_until_its_quantity_changes(amazon, scope_a):
+    m = scope_a.merchant
+    integration = make_integration(m, channel="amazon", credentials=amazon.credentials())
+    _listed(amazon, m, integration, 3)
+    amazon.fake.refuse_sku(amazon.seller, "SKU-001")
+    listings_push(merchant=m, integration=integration)
+
+    full = listings_push(merchant=m, integration=integration)  # "sync now"'s stock step: every listing
+    assert full == {"pushed": 0, "failed": 0, "unchanged": 3}
+    assert _patched(amazon) == ["SKU-000", "SKU-001", "SKU-002"]
+
+    refused = Listing.objects.get(merchant=m, external_id="SKU-001")
+    stock_adjust(merchant=m, product_id=refused.product_id, delta=1, reason="received")
+    stock_push(merchant=m)
+
+    assert _patched(amazon) == ["SKU-000", "SKU-001", "SKU-002", "SKU-001"]
+    refused.refresh_from_db()
+    assert (refused.refused_quantity, refused.error.startswith("90220: ")) == (8, True)
+
+
+def test_a_sku_refused_in_a_feed_report_is_held_too(amazon, scope_a):
+    m = scope_a.merchant
+    integration = make_integration(m, channel="amazon", credentials=amazon.credentials())
+    _listed(amazon, m, integration, 12)
+    amazon.fake.refuse_sku(amazon.seller, "SKU-004")
+    listings_push(merchant=m, integration=integration)
+    while pushes_pending_read(merchant=m, integration=integration).get("pending"):
+        pass
+
+    again = listings_push(merchant=m, integration=integration)
+
+    assert again == {"pushed": 0, "failed": 0, "unchanged": 12}
+    assert Listing.objects.get(merchant=m, external_id="SKU-004").refused_quantity == 7
+    assert len(amazon.fake.calls("createFeed")) == 1
+
+
+def test_the_merchant_retries_a_refused_sku_once_fixed_on_amazon(amazon, merchant_a,
+                                                                   django_capture_on_commit_callbacks):
+    from accounts.tenancy import tenant_scope
+
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        integration = make_integration(m, channel="amazon", credentials=amazon.credentials())
+        _listed(amazon, m, integration, 2)
+        amazon.fake.refuse_sku(amazon.seller, "SKU-001")
+        listings_push(merchant=m, integration=integration)
+        refused = Listing.objects.get(merchant=m, external_id="SKU-001")
+        fine = Listing.objects.get(merchant=m, external_id="SKU-000")
+    amazon.fake.listings[(amazon.seller.seller_id, "SKU-001")].refuse = None  # the merchant fixed it in Seller Central
+    url = f"/api/v1/integrations/{integration.pk}/listings/"
+
+    with django_capture_on_commit_callbacks(execute=True):  # the store's push is queued on commit (eager here)
+        retried = merchant_a.api.post(f"{url}{refused.pk}/retry-push/", format="json")
+    not_refused = merchant_a.api.post(f"{url}{fine.pk}/retry-push/", format="json")
+
+    assert retried.status_code == 202, retried.content
+    assert not_refused.status_code == 409 and not_refused.json()["error"]["code"] == "listing_not_refused"
+    assert _patched(amazon) == ["SKU-000", "SKU-001", "SKU-001"]
+    refused.refresh_from_db()
+    assert (refused.last_pushed_quantity, refused.refused_quantity, refused.error) == (7, None, "")
+    assert amazon.fake.listings[(amazon.seller.seller_id, "SKU-001")].quantity == 7
+
+
+def test_the_store_page_offers_push_again_on_a_refused_listing(amazon, merchant_a, django_capture_on_commit_callbacks):
+    from accounts.tenancy import tenant_scope
+
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        integration = make_integration(m, channel="amazon", credentials=amazon.credentials())
+        _listed(amazon, m, integration, 1)
+        amazon.fake.refuse_sku(amazon.seller, "SKU-000")
+        listings_push(merchant=m, integration=integration)
+        refused = Listing.objects.get(merchant=m, external_id="SKU-000")
+
+    page = merchant_a.web.get(f"/integrations/{integration.pk}/")
+    with django_capture_on_commit_callbacks(execute=True):
+        done = merchant_a.web.post(f"/integrations/{integration.pk}/listings/{refused.pk}/retry-push/", follow=True)
+
+    assert f"/listings/{refused.pk}/retry-push/" in page.content.decode()
+    assert "SKU-000 will be pushed again shortly." in done.content.decode()
+    assert _patched(amazon) == ["SKU-000", "SKU-000"]  # refused again (still not fixed), as the merchant asked
