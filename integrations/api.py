@@ -86,6 +86,8 @@ ConnectionTestSerializer = inline_serializer("ConnectionTest", {
     "scopes": serializers.ListField(child=serializers.CharField()),
     "missing_scopes": serializers.ListField(child=serializers.CharField()),
     "locations": serializers.ListField(child=serializers.DictField()), "error": serializers.CharField(),
+    "findings": serializers.ListField(child=serializers.DictField(child=serializers.CharField()),
+                                      help_text="What the channel's live checks found: code, severity, message, fix."),
 })
 JobRefSerializer = inline_serializer("JobRef", {"job": serializers.IntegerField(), "status": serializers.CharField()})
 
@@ -176,7 +178,7 @@ class IntegrationViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.Retrie
         result = services.integration_test_connection(merchant=self.merchant, integration=self._get(pk))
         return Response({"ok": result.ok, "shop_name": result.shop_name, "scopes": result.scopes,
                          "missing_scopes": result.missing_scopes, "locations": result.locations,
-                         "error": result.error})
+                         "error": result.error, "findings": result.findings})
 
     @extend_schema(request=None, responses={202: JobRefSerializer, 409: OpenApiResponse(
         description="integration_disconnected")})

@@ -73,6 +73,8 @@ class ConnectionTest:
     missing_scopes: list[str] = field(default_factory=list)
     locations: list[dict[str, Any]] = field(default_factory=list)
     error: str = ""
+    # what the channel's live checks found ({code, severity, message, fix}); the doctor shows them too
+    findings: list[dict[str, str]] = field(default_factory=list)
 
 
 def _fields_error(message: str, errors: dict[str, list[str]]) -> ValidationFailed:
@@ -283,6 +285,7 @@ def _connection_test(report: Any) -> ConnectionTest:
         ok=True, shop_name=report.shop_name, scopes=list(report.scopes), missing_scopes=list(report.missing_scopes),
         locations=[{"external_id": loc.external_id, "name": loc.name, "is_primary": loc.is_primary}
                    for loc in report.locations],
+        findings=[dict(zip(("code", "severity", "message", "fix"), found, strict=True)) for found in report.findings],
     )
 
 

@@ -395,6 +395,8 @@ class IntegrationActionView(MerchantRequiredMixin, View):
                     request.session[LOCATIONS_SESSION_KEY.format(pk=integration.pk)] = result.locations
                     missing = f" Missing scopes: {', '.join(result.missing_scopes)}." if result.missing_scopes else ""
                     messages.success(request, f"Connected to {result.shop_name}.{missing}")
+                    for found in result.findings:
+                        messages.warning(request, f"{found['message']} {found['fix']}")
                 else:
                     messages.error(request, f"The store refused the connection: {result.error}")
             else:

@@ -430,6 +430,12 @@ class AmazonClient:
                 if refused.status == 400 and refused.code == "InvalidInput" and "access" in refused.message:
                     raise RestrictedDataRefused(refused.message, status=400) from refused
                 raise
+            except AmazonAuthFailed as refused:
+                # 403 again with a fresh access token (call() retried once): the app is not authorised for
+                # the resource, which Amazon also answers this way; not the seller's credentials.
+                if refused.status == 403 and not isinstance(refused, LwaGrantRefused | LwaClientRefused):
+                    raise RestrictedDataRefused(refused.message, status=403) from refused
+                raise
             if not body.get("restrictedDataToken"):
                 raise AmazonTransient("the Tokens API's answer had no restrictedDataToken")
             now = self.clock()

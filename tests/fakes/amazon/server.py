@@ -624,6 +624,8 @@ class AmazonFake:
         unknown = [e for e in elements if e not in RESTRICTED_ELEMENTS]
         if unknown:
             raise Refused(400, "InvalidInput", f"Invalid dataElements: [{', '.join(unknown)}]")
+        if elements and not seller.pii_role and seller.rdt_refusal == 403:
+            raise Refused(403, "Unauthorized", "Access to requested resource is denied.", "")
         if elements and not seller.pii_role:
             raise Refused(400, "InvalidInput", "Application does not have access to one or more requested data "
                                                f"elements: [{', '.join(elements)}]")

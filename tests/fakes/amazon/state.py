@@ -32,6 +32,9 @@ class Seller:
     marketplace_ids: list[str]
     pii_role: bool = True  # may read the RECIPIENT and BUYER datasets
     revoked: bool = False
+    # How the Tokens API refuses a restricted data element without the role: 400 InvalidInput (the usual
+    # answer) or 403 Unauthorized (also seen from Amazon for an app not authorised for the resource).
+    rdt_refusal: int = 400
     # The marketplaces the account sells in (getMarketplaceParticipations); None: its marketplace_ids.
     participating: list[str] | None = None
 

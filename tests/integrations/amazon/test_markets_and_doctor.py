@@ -68,7 +68,7 @@ def test_the_doctor_says_when_the_account_no_longer_sells_in_a_store_marketplace
     integration.refresh_from_db()
     findings = {f.code: f for f in integration_doctor(merchant=m, integration=integration)}
 
-    assert result.ok
+    assert result.ok and [f["code"] for f in result.findings] == ["marketplaces_not_participating"]
     assert findings["marketplaces_not_participating"].severity == "error"
     assert CA in findings["marketplaces_not_participating"].message
 
@@ -190,3 +190,31 @@ def test_the_doctor_lists_listings_amazon_reports_issues_on(amazon, scope_a):
 
     assert findings["listing_issues"].message.startswith("Amazon reports issues on 1 listing(s)")
     assert "BATTERY: 90220: " in findings["listing_issues"].message
+
+
+def test_test_connection_answers_the_live_findings_and_the_doctor_api_keeps_them(amazon, merchant_a):
+    from accounts.tenancy import tenant_scope
+
+    amazon.seller.pii_role = False
+    with tenant_scope(merchant_a.merchant):
+        integration = make_integration(merchant_a.merchant, channel="amazon", credentials=amazon.credentials())
+
+    tested = merchant_a.api.post(f"/api/v1/integrations/{integration.pk}/test-connection/", format="json")
+    doctor = merchant_a.api.get(f"/api/v1/integrations/{integration.pk}/doctor/")
+
+    assert tested.status_code == 200 and tested.json()["ok"] is True
+    assert [f["code"] for f in tested.json()["findings"]] == ["restricted_role_missing"]
+    assert "restricted_role_missing" in {f["code"] for f in doctor.json()["findings"]}
+
+
+def test_a_403_from_the_tokens_api_is_the_role_missing_not_a_reconnect(amazon, scope_a):
+    m = scope_a.merchant
+    amazon.seller.pii_role, amazon.seller.rdt_refusal = False, 403
+    integration = make_integration(m, channel="amazon", credentials=amazon.credentials())
+
+    result = integration_test_connection(merchant=m, integration=integration)
+    integration.refresh_from_db()
+
+    assert result.ok and [f["code"] for f in result.findings] == ["restricted_role_missing"]
+    assert integration.status == integration.Status.ACTIVE
+    assert [c.status for c in amazon.fake.calls("createRestrictedDataToken")] == [403, 403]  # once more, fresh token
