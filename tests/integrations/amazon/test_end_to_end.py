@@ -15,13 +15,13 @@ from integrations.channels import adapter_for
 from integrations.channels.base import TrackingPush
 from integrations.models import Integration, Listing
 from integrations.selectors import integration_doctor
-from integrations.sync import listings_push, listings_upsert
+from integrations.sync import listings_push
 from integrations.sync.connect import integration_poll
 from integrations.sync.stock import pushes_pending_read, stock_push
-from inventory.models import AvailabilityMark
 from inventory.services import stock_adjust
 from notifications.models import NotificationLog
 from orders.models import Order, OrderStatus
+from tests.integrations.amazon.conftest import listings_import
 from tests.integrations.helpers import make_integration
 from tests.inventory.helpers import make_product
 from tests.orders.helpers import level
@@ -103,15 +103,7 @@ def _listed(amazon, m, integration, count: int, on_hand: int = 7):
     for n in range(count):
         amazon.fake.add_listing(amazon.seller, f"SKU-{n:03d}", quantity=1)
         make_product(m, f"SKU-{n:03d}", on_hand=on_hand)
-    adapter = adapter_for("amazon", amazon.credentials(), budget_key="t", on_credentials_changed=lambda c: None)
-    items, cursor = [], None
-    while True:
-        page = adapter.fetch_listings(cursor)
-        items += page.items
-        if not (cursor := page.next_cursor):
-            break
-    listings_upsert(merchant=m, integration=integration, items=items)
-    AvailabilityMark.objects.filter(merchant=m).delete()
+    listings_import(amazon, m, integration)
 
 
 def test_a_few_skus_are_patched_one_call_each_with_their_product_type(amazon, scope_a):
@@ -272,17 +264,25 @@ def test_a_sku_refused_in_a_feed_report_is_held_too(amazon, scope_a):
     assert len(amazon.fake.calls("createFeed")) == 1
 
 
+def _one_refused(amazon, m, count: int) -> tuple[Integration, Listing]:
+    """`count` listed SKUs pushed once, the last refused by Amazon; (the store, the refused listing)."""
+    from accounts.tenancy import tenant_scope
+
+    with tenant_scope(m):
+        integration = make_integration(m, channel="amazon", credentials=amazon.credentials())
+        _listed(amazon, m, integration, count)
+        amazon.fake.refuse_sku(amazon.seller, f"SKU-{count - 1:03d}")
+        listings_push(merchant=m, integration=integration)
+        return integration, Listing.objects.get(merchant=m, external_id=f"SKU-{count - 1:03d}")
+
+
 def test_the_merchant_retries_a_refused_sku_once_fixed_on_amazon(amazon, merchant_a,
                                                                    django_capture_on_commit_callbacks):
     from accounts.tenancy import tenant_scope
 
     m = merchant_a.merchant
+    integration, refused = _one_refused(amazon, m, 2)
     with tenant_scope(m):
-        integration = make_integration(m, channel="amazon", credentials=amazon.credentials())
-        _listed(amazon, m, integration, 2)
-        amazon.fake.refuse_sku(amazon.seller, "SKU-001")
-        listings_push(merchant=m, integration=integration)
-        refused = Listing.objects.get(merchant=m, external_id="SKU-001")
         fine = Listing.objects.get(merchant=m, external_id="SKU-000")
     amazon.fake.listings[(amazon.seller.seller_id, "SKU-001")].refuse = None  # the merchant fixed it in Seller Central
     url = f"/api/v1/integrations/{integration.pk}/listings/"
@@ -300,15 +300,7 @@ def test_the_merchant_retries_a_refused_sku_once_fixed_on_amazon(amazon, merchan
 
 
 def test_the_store_page_offers_push_again_on_a_refused_listing(amazon, merchant_a, django_capture_on_commit_callbacks):
-    from accounts.tenancy import tenant_scope
-
-    m = merchant_a.merchant
-    with tenant_scope(m):
-        integration = make_integration(m, channel="amazon", credentials=amazon.credentials())
-        _listed(amazon, m, integration, 1)
-        amazon.fake.refuse_sku(amazon.seller, "SKU-000")
-        listings_push(merchant=m, integration=integration)
-        refused = Listing.objects.get(merchant=m, external_id="SKU-000")
+    integration, refused = _one_refused(amazon, merchant_a.merchant, 1)
 
     page = merchant_a.web.get(f"/integrations/{integration.pk}/")
     with django_capture_on_commit_callbacks(execute=True):

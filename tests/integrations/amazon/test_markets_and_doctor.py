@@ -10,10 +10,10 @@ from integrations.channels import adapter_for
 from integrations.models import Listing
 from integrations.selectors import integration_doctor
 from integrations.services import integration_test_connection
-from integrations.sync import listings_push, listings_upsert
+from integrations.sync import listings_push
 from integrations.sync.connect import integration_poll
-from integrations.sync.stock import pushes_pending_read, quantities_seen
-from inventory.models import AvailabilityMark
+from integrations.sync.stock import pushes_pending_read
+from tests.integrations.amazon.conftest import listings_import
 from tests.integrations.helpers import make_integration
 from tests.inventory.helpers import make_product
 
@@ -25,19 +25,6 @@ US, CA = "ATVPDKIKX0DER", "A2EUQ1WTGCTBG2"
 def _adapter(amazon, **overrides):
     return adapter_for("amazon", amazon.credentials(**overrides), budget_key="t",
                        on_credentials_changed=lambda c: None)
-
-
-def _import(amazon, m, integration) -> None:
-    adapter, items, cursor = _adapter(amazon), [], None
-    while True:
-        page = adapter.fetch_listings(cursor)
-        items += page.items
-        if not (cursor := page.next_cursor):
-            break
-    listings_upsert(merchant=m, integration=integration, items=items)
-    quantities_seen(merchant=m, integration=integration,
-                    quantities={i.external_id: i.quantity for i in items if i.quantity is not None})
-    AvailabilityMark.objects.filter(merchant=m).delete()
 
 
 # ---------------------------------------------------------------- marketplaces
@@ -124,7 +111,7 @@ def _two_marketplaces(amazon, m):
     for sku in ("BOTH", "US-ONLY", "CA-ONLY"):
         make_product(m, sku, on_hand=9)
     integration = make_integration(m, channel="amazon", credentials=amazon.credentials())
-    _import(amazon, m, integration)
+    listings_import(amazon, m, integration)
     return integration
 
 
@@ -133,7 +120,7 @@ def test_listings_come_from_every_marketplace_one_per_sku_with_each_marketplaces
     integration = _two_marketplaces(amazon, m)
     amazon.fake.listings[(amazon.seller.seller_id, "BOTH")].quantities[CA] = 6  # Canada shows more than the US
 
-    _import(amazon, m, integration)
+    listings_import(amazon, m, integration)
 
     listings = {lst.sku: lst for lst in Listing.objects.filter(merchant=m, integration=integration)}
     assert sorted(listings) == ["BOTH", "CA-ONLY", "US-ONLY"]
@@ -163,7 +150,7 @@ def test_many_skus_across_two_marketplaces_go_in_one_feed_per_marketplace_and_ar
         amazon.fake.add_listing(amazon.seller, f"S-{n}", quantity=1, marketplace_ids=[US, CA])
         make_product(m, f"S-{n}", on_hand=5)
     integration = make_integration(m, channel="amazon", credentials=amazon.credentials())
-    _import(amazon, m, integration)
+    listings_import(amazon, m, integration)
     amazon.fake.listings[(amazon.seller.seller_id, "S-3")].quantities.pop(CA)  # delisted in Canada since
 
     listings_push(merchant=m, integration=integration)
@@ -185,7 +172,7 @@ def test_the_doctor_lists_listings_amazon_reports_issues_on(amazon, scope_a):
     amazon.fake.add_listing(amazon.seller, "BATTERY", quantity=1)
     amazon.fake.refuse_sku(amazon.seller, "BATTERY")
 
-    _import(amazon, m, integration)
+    listings_import(amazon, m, integration)
     findings = {f.code: f for f in integration_doctor(merchant=m, integration=integration)}
 
     assert findings["listing_issues"].message.startswith("Amazon reports issues on 1 listing(s)")
