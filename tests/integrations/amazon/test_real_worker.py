@@ -6,15 +6,12 @@ refresh token until Amazon expires the token, and then exactly once."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 
 from accounts.tenancy import tenant_scope, unscoped
 from integrations.models import Integration, Listing
@@ -24,42 +21,16 @@ from orders.models import Order
 from orders.services import order_fulfill_all
 from tests.inventory.helpers import make_product
 from tests.orders.helpers import level
+from tests.worker_process import KOMBU_KEYS, wait_until, worker_start, worker_stop
 
-ROOT = Path(__file__).resolve().parents[3]
-WAIT = 90.0  # an upper bound on a broken run, not a timing assertion
-KOMBU_KEYS = ("celery", "unacked", "unacked_index", "unacked_mutex")
 ORDERS = 250  # three pages of searchOrders
 
 
 def _start_worker(amazon, log: Path) -> subprocess.Popen:
-    db = connection.settings_dict
-    env = {**os.environ, "CELERY_TASK_ALWAYS_EAGER": "0", "REDIS_URL": settings.REDIS_URL,
-           "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-           "AMAZON_SPAPI_ENDPOINT": amazon.fake.base_url, "AMAZON_LWA_TOKEN_URL": amazon.fake.lwa_url,
-           "AMAZON_SPAPI_RATE_SCALE": str(amazon.fake.time_scale), "OUTBOUND_ALLOWED_PRIVATE_HOSTS": "127.0.0.1"}
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=INFO",
-         "--without-mingle", "--without-gossip", "--without-heartbeat"],
-        cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
-    _wait(lambda: "ready" in log.read_text(errors="replace") or process.poll() is not None, "worker start")
-    assert process.poll() is None, log.read_text(errors="replace")[-3000:]
-    return process
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        process.wait(timeout=WAIT)
-
-
-def _wait(condition, what: str, log: Path | None = None) -> None:
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    tail = log.read_text(errors="replace")[-4000:] if log is not None else ""
-    raise AssertionError(f"gave up waiting for {what}\n{tail}")
+    return worker_start(log, {"AMAZON_SPAPI_ENDPOINT": amazon.fake.base_url,
+                              "AMAZON_LWA_TOKEN_URL": amazon.fake.lwa_url,
+                              "AMAZON_SPAPI_RATE_SCALE": str(amazon.fake.time_scale),
+                              "OUTBOUND_ALLOWED_PRIVATE_HOSTS": "127.0.0.1"})
 
 
 def _read(query):
@@ -97,29 +68,29 @@ def test_connect_backfill_ship_and_push_through_two_worker_processes_sharing_one
             "channel": "amazon", "name": "Amazon US", "credentials": amazon.credentials()}, format="json")
         assert created.status_code == 201, created.content
         job_id = created.json()["job"]
-        _wait(lambda: _read(lambda: WorkerJob.objects.get(pk=job_id).status) in ("succeeded", "failed", "dead"),
+        wait_until(lambda: _read(lambda: WorkerJob.objects.get(pk=job_id).status) in ("succeeded", "failed", "dead"),
               "the connect job", first_log)
         connect_calls, connect_exchanges = len(fake.calls()), fake.token_exchanges()
 
         # 2. Worker 1 goes, worker 2 comes; Amazon expires every token in between
-        _stop(first)
+        worker_stop(first)
         second = _start_worker(amazon, second_log)
         fake.expire_tokens()
         order = _read(lambda: Order.objects.filter(merchant=merchant).order_by("id").first())
         with tenant_scope(merchant), transaction.atomic():
             order_fulfill_all(merchant=merchant, order=order, carrier="UPS", tracking_number="1Z999AA10123456784")
-        _wait(lambda: fake.calls("confirmShipment", status=204), "confirmShipment", second_log)
+        wait_until(lambda: fake.calls("confirmShipment", status=204), "confirmShipment", second_log)
         with tenant_scope(merchant), transaction.atomic():
             stock_adjust(merchant=merchant, product_id=mug.pk, delta=10, reason="received")
         with tenant_scope(merchant):
             mug_available = level(merchant, mug).on_hand - level(merchant, mug).reserved
-        _wait(lambda: _read(lambda: Listing.objects.get(sku="MUG").last_pushed_quantity) == mug_available,
+        wait_until(lambda: _read(lambda: Listing.objects.get(sku="MUG").last_pushed_quantity) == mug_available,
               "the stock push", second_log)
     finally:
         app.conf.task_always_eager, app.conf.broker_url = eager, broker_url
-        _stop(first)
+        worker_stop(first)
         if second is not None:
-            _stop(second)
+            worker_stop(second)
         broker.delete(*KOMBU_KEYS)
 
     job = _read(lambda: WorkerJob.objects.get(pk=job_id))
