@@ -228,42 +228,6 @@ def _patched(amazon) -> list[str]:
     return [c.path.rsplit("/", 1)[1] for c in amazon.fake.calls("patchListingsItem")]
 
 
-def test_a_refused_sku_is_not_resent_by_a_full_push_until_its_quantity_changes(amazon, scope_a):
-    m = scope_a.merchant
-    integration = make_integration(m, channel="amazon", credentials=amazon.credentials())
-    _listed(amazon, m, integration, 3)
-    amazon.fake.refuse_sku(amazon.seller, "SKU-001")
-    listings_push(merchant=m, integration=integration)
-
-    full = listings_push(merchant=m, integration=integration)  # "sync now"'s stock step: every listing
-    assert full == {"pushed": 0, "failed": 0, "unchanged": 3}
-    assert _patched(amazon) == ["SKU-000", "SKU-001", "SKU-002"]
-
-    refused = Listing.objects.get(merchant=m, external_id="SKU-001")
-    stock_adjust(merchant=m, product_id=refused.product_id, delta=1, reason="received")
-    stock_push(merchant=m)
-
-    assert _patched(amazon) == ["SKU-000", "SKU-001", "SKU-002", "SKU-001"]
-    refused.refresh_from_db()
-    assert (refused.refused_quantity, refused.error.startswith("90220: ")) == (8, True)
-
-
-def test_a_sku_refused_in_a_feed_report_is_held_too(amazon, scope_a):
-    m = scope_a.merchant
-    integration = make_integration(m, channel="amazon", credentials=amazon.credentials())
-    _listed(amazon, m, integration, 12)
-    amazon.fake.refuse_sku(amazon.seller, "SKU-004")
-    listings_push(merchant=m, integration=integration)
-    while pushes_pending_read(merchant=m, integration=integration).get("pending"):
-        pass
-
-    again = listings_push(merchant=m, integration=integration)
-
-    assert again == {"pushed": 0, "failed": 0, "unchanged": 12}
-    assert Listing.objects.get(merchant=m, external_id="SKU-004").refused_quantity == 7
-    assert len(amazon.fake.calls("createFeed")) == 1
-
-
 def _one_refused(amazon, m, count: int) -> tuple[Integration, Listing]:
     """`count` listed SKUs pushed once, the last refused by Amazon; (the store, the refused listing)."""
     from accounts.tenancy import tenant_scope
@@ -274,6 +238,36 @@ def _one_refused(amazon, m, count: int) -> tuple[Integration, Listing]:
         amazon.fake.refuse_sku(amazon.seller, f"SKU-{count - 1:03d}")
         listings_push(merchant=m, integration=integration)
         return integration, Listing.objects.get(merchant=m, external_id=f"SKU-{count - 1:03d}")
+
+
+def test_a_refused_sku_is_not_resent_by_a_full_push_until_its_quantity_changes(amazon, scope_a):
+    m = scope_a.merchant
+    integration, refused = _one_refused(amazon, m, 3)
+
+    full = listings_push(merchant=m, integration=integration)  # "sync now"'s stock step: every listing
+    assert full == {"pushed": 0, "failed": 0, "unchanged": 3}
+    assert _patched(amazon) == ["SKU-000", "SKU-001", "SKU-002"]
+
+    stock_adjust(merchant=m, product_id=refused.product_id, delta=1, reason="received")
+    stock_push(merchant=m)
+
+    assert _patched(amazon) == ["SKU-000", "SKU-001", "SKU-002", "SKU-002"]
+    refused.refresh_from_db()
+    assert (refused.refused_quantity, refused.error.startswith("90220: ")) == (8, True)
+
+
+def test_a_sku_refused_in_a_feed_report_is_held_too(amazon, scope_a):
+    m = scope_a.merchant
+    integration, refused = _one_refused(amazon, m, 12)  # twelve: one feed
+    while pushes_pending_read(merchant=m, integration=integration).get("pending"):
+        pass
+
+    again = listings_push(merchant=m, integration=integration)
+
+    assert again == {"pushed": 0, "failed": 0, "unchanged": 12}
+    refused.refresh_from_db()
+    assert (refused.refused_quantity, refused.error.startswith("90220: ")) == (7, True)
+    assert len(amazon.fake.calls("createFeed")) == 1
 
 
 def test_the_merchant_retries_a_refused_sku_once_fixed_on_amazon(amazon, merchant_a,
