@@ -6,6 +6,7 @@
    createFeed, getFeed until DONE, getFeedDocument, the report download) beside the patch route's N calls
    (patchListingsItem at 5/s = N/5 s), and our time until the processing report confirms them. The fake
    processes a feed on its second getFeed; Amazon's own processing time (minutes) is not in the figure.
+   Then the same with every SKU listed in two marketplaces (one feed per marketplace).
 2. LWA exchanges per 1,000 SP-API calls: two clients of one seller in four threads sharing the Redis token
    cache (REDIS_URL), with tokens that live 5 s so several expire during the run.
 3. Backfill N orders by searchOrders (100 a page, each mapped): orders/s of our overhead (the fake's bucket
@@ -40,22 +41,24 @@ def _adapter(env: dict):
     return adapter_for("amazon", env, budget_key="bench", on_credentials_changed=lambda c: None)
 
 
-def _credentials(fake) -> dict:
+def _credentials(fake, markets: tuple[str, ...] = ("ATVPDKIKX0DER",)) -> dict:
     app = fake.add_app()
-    seller = fake.add_seller(app)
+    seller = fake.add_seller(app, marketplace_ids=list(markets))
     return {"refresh_token": seller.refresh_token, "lwa_client_id": app.client_id,
             "lwa_client_secret": app.client_secret, "seller_id": seller.seller_id,
-            "marketplace_ids": ["ATVPDKIKX0DER"], "region": "na"}, seller
+            "marketplace_ids": list(markets), "region": "na"}, seller
 
 
-def bench_push(fake, *, skus: int) -> dict:
+def bench_push(fake, *, skus: int, markets: tuple[str, ...] = ("ATVPDKIKX0DER",)) -> dict:
+    """`markets`: every SKU listed in each (one feed per marketplace, the same quantity to each)."""
     from integrations.channels.base import QuantityPush
 
-    credentials, seller = _credentials(fake)
+    credentials, seller = _credentials(fake, markets)
     for n in range(skus):
-        fake.add_listing(seller, f"B-{n:05d}", quantity=1)
+        fake.add_listing(seller, f"B-{n:05d}", quantity=1, marketplace_ids=list(markets))
+    data = {"product_type": "HOME", "marketplace_id": markets[0], "marketplaces": dict.fromkeys(markets, "HOME")}
     items = [QuantityPush(listing_external_id=f"B-{n:05d}", channel_ref=f"B-{n:05d}", location_external_id="",
-                          quantity=5, previous_quantity=None, channel_data={"product_type": "HOME"})
+                          quantity=5, previous_quantity=None, channel_data=data)
              for n in range(skus)]
     adapter = _adapter(credentials)
     before = len(fake.calls())
@@ -71,11 +74,14 @@ def bench_push(fake, *, skus: int) -> dict:
     seconds = time.perf_counter() - started
     calls = fake.calls()[before:]
     sp_calls = len(calls)
-    confirmed = sum(1 for n in range(skus) if fake.listings[(seller.seller_id, f"B-{n:05d}")].quantity == 5)
-    # The upload and the report download go to the document URLs (S3 on Amazon): two more requests.
-    return {"skus": skus, "sp_api_calls": sp_calls, "http_requests": sp_calls + 2, "minimum": 6,
+    confirmed = sum(1 for n in range(skus)
+                    if set(fake.listings[(seller.seller_id, f"B-{n:05d}")].quantities.values()) == {5})
+    # The upload and the report download go to the document URLs (S3 on Amazon): two more requests per feed.
+    feeds = len(markets)
+    return {"skus": skus, "markets": feeds, "sp_api_calls": sp_calls, "http_requests": sp_calls + 2 * feeds,
+            "minimum": 6 * feeds,
             "by_operation": {op: sum(1 for c in calls if c.operation == op) for op in FEED_OPERATIONS},
-            "patch_route_calls": skus, "patch_route_seconds": skus / 5.0, "confirmed": confirmed,
+            "patch_route_calls": skus * feeds, "patch_route_seconds": skus * feeds / 5.0, "confirmed": confirmed,
             "read_rounds": rounds, "seconds": seconds}
 
 
@@ -143,6 +149,11 @@ def markdown(out: dict) -> str:
         f"beside {p['patch_route_calls']:,} patchListingsItem calls ({p['patch_route_seconds']:.0f} s at 5/s). "
         f"{p['confirmed']:,} confirmed by the processing report after {p['seconds']:.1f} s of ours "
         f"(Amazon's processing time not included).",
+        f"- The same {out['push_two']['skus']:,} SKUs each listed in two marketplaces: "
+        f"**{out['push_two']['sp_api_calls']} SP-API calls** in one feed per marketplace "
+        f"({out['push_two']['by_operation']}; {out['push_two']['http_requests']} requests, minimum "
+        f"{out['push_two']['minimum']}), beside {out['push_two']['patch_route_calls']:,} patches; "
+        f"{out['push_two']['confirmed']:,} confirmed in both after {out['push_two']['seconds']:.1f} s of ours.",
         f"- LWA exchanges: **{t['exchanges']} for {t['calls']:,} calls** ({t['per_1000']:.1f} per 1,000) across two "
         f"clients in four threads with 5-second tokens; {t['refused_403']} calls refused for an expired token.",
         f"- Backfill {b['orders']:,} orders ({b['pages']} pages): **{b['per_s']:.0f} orders/s** of our overhead "
@@ -172,6 +183,9 @@ def main() -> None:
         settings.OUTBOUND_ALLOWED_PRIVATE_HOSTS = ["127.0.0.1"]
         out["push"] = bench_push(fake, skus=20 if args.smoke else 1000 if args.quick else 10_000)
         print(f"push: {out['push']}", flush=True)
+        out["push_two"] = bench_push(fake, skus=20 if args.smoke else 1000 if args.quick else 10_000,
+                                     markets=("ATVPDKIKX0DER", "A2EUQ1WTGCTBG2"))
+        print(f"push_two: {out['push_two']}", flush=True)
         out["tokens"] = bench_tokens(fake, calls=40 if args.smoke else 400 if args.quick else 1000)
         print(f"tokens: {out['tokens']}", flush=True)
         out["backfill"] = bench_backfill(fake, orders=150 if args.smoke else 1000 if args.quick else 5000)

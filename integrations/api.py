@@ -58,7 +58,7 @@ class ListingSerializer(serializers.ModelSerializer):
         fields = ["id", "integration", "external_id", "channel_ref", "sku", "title", "product", "product_sku",
                   "override_quantity", "is_push_disabled", "last_pushed_quantity", "last_pushed_at",
                   "first_push_from", "first_push_to", "first_pushed_at",
-                  "channel_quantity", "error", "error_at", "created_at", "updated_at"]
+                  "channel_quantity", "error", "error_at", "refused_quantity", "created_at", "updated_at"]
         read_only_fields = fields
 
 
@@ -86,6 +86,8 @@ ConnectionTestSerializer = inline_serializer("ConnectionTest", {
     "scopes": serializers.ListField(child=serializers.CharField()),
     "missing_scopes": serializers.ListField(child=serializers.CharField()),
     "locations": serializers.ListField(child=serializers.DictField()), "error": serializers.CharField(),
+    "findings": serializers.ListField(child=serializers.DictField(child=serializers.CharField()),
+                                      help_text="What the channel's live checks found: code, severity, message, fix."),
 })
 JobRefSerializer = inline_serializer("JobRef", {"job": serializers.IntegerField(), "status": serializers.CharField()})
 
@@ -176,7 +178,7 @@ class IntegrationViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.Retrie
         result = services.integration_test_connection(merchant=self.merchant, integration=self._get(pk))
         return Response({"ok": result.ok, "shop_name": result.shop_name, "scopes": result.scopes,
                          "missing_scopes": result.missing_scopes, "locations": result.locations,
-                         "error": result.error})
+                         "error": result.error, "findings": result.findings})
 
     @extend_schema(request=None, responses={202: JobRefSerializer, 409: OpenApiResponse(
         description="integration_disconnected")})
@@ -231,6 +233,17 @@ class IntegrationViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.Retrie
         listing = selectors.listing_get(merchant=self.merchant, integration=integration, pk=listing_id)
         matched = services.listing_create_product(merchant=self.merchant, actor=request.user, listing=listing)
         return self._matched(integration, matched, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={202: ListingSerializer, 409: OpenApiResponse(
+        description="listing_not_refused, listing_not_pushed or integration_not_active")})
+    @action(detail=True, methods=["post"], url_path="listings/<id:listing_id>/retry-push")
+    def listing_push_retry(self, request, pk=None, listing_id=None):
+        """Send a listing's refused quantity again (the merchant fixed it on the channel): a push of the store
+        is queued; until then a refused quantity is not re-sent (only a changed one is)."""
+        integration = self._get(pk)
+        listing = selectors.listing_get(merchant=self.merchant, integration=integration, pk=listing_id)
+        row = services.listing_push_retry(merchant=self.merchant, actor=request.user, listing=listing)
+        return Response(ListingSerializer(row).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=ListingImportInput, responses={202: JobRefSerializer, 400: OpenApiResponse(
         description="validation_failed: details.fields names the bad field"), 404: OpenApiResponse(

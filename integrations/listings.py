@@ -23,6 +23,7 @@ from typing import Any
 from django.db import transaction
 
 from accounts.models import Merchant, User
+from core.enqueue import enqueue_on_commit
 from core.errors import ApplicationError, Conflict, NotFound, ValidationFailed
 from integrations.models import Integration, Listing
 from inventory import selectors as inventory_selectors
@@ -100,6 +101,28 @@ def listing_matched(*, merchant: Merchant, integration: Integration, listing: Li
         "merchant_id": merchant.pk, "integration_id": integration.pk, "listing_id": listing.pk,
         "product_id": product.pk, "opened": opened, "alias": alias, "orders": len(orders)})
     return Matched(listing=listing, opened=opened, alias=alias, orders=len(orders))
+
+
+@transaction.atomic
+def listing_push_retry(*, merchant: Merchant, actor: User | None, listing: Listing) -> Listing:
+    """"Push again": the merchant fixed what the channel refused, so the refused quantity may be sent again;
+    the store's push runs after commit (it sends this listing whatever it shows, and anything else due).
+    Conflict for a listing the channel has not refused, or one that cannot be pushed."""
+    row = Listing.objects.select_for_update(of=("self",)).select_related("integration").get(
+        merchant=merchant, pk=listing.pk)
+    if row.integration.status != Integration.Status.ACTIVE:
+        raise Conflict("This store is not syncing.", code="integration_not_active")
+    if row.product_id is None or row.is_push_disabled:
+        raise Conflict("This listing is not pushed (map it to a product, or turn its pushes on).",
+                       code="listing_not_pushed")
+    if row.refused_quantity is None:
+        raise Conflict("The channel has not refused this listing's last push.", code="listing_not_refused")
+    row.refused_quantity = None
+    row.save(update_fields=["refused_quantity", "updated_at"])
+    enqueue_on_commit("integrations.listings_push", merchant_id=merchant.pk, integration_id=row.integration_id)
+    logger.info("integrations.listing.push_retried",
+                extra={"merchant_id": merchant.pk, "listing_id": row.pk, "actor_id": getattr(actor, "pk", None)})
+    return row
 
 
 def _fields_error(message: str, errors: dict[str, list[str]]) -> ValidationFailed:

@@ -97,6 +97,9 @@ class Listing(TenantOwnedModel):
     # the engine reads the outcome back (integrations.sync.stock.pushes_pending_read).
     push_pending_ref = models.CharField(max_length=128, blank=True)
     push_pending_quantity = models.IntegerField(null=True, blank=True)
+    # The quantity the channel last refused for this listing alone (its answer, or its feed's report): not
+    # sent again until the quantity to push changes or the merchant retries (listing_push_retry).
+    refused_quantity = models.IntegerField(null=True, blank=True)
     error_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -240,8 +240,9 @@ def integration_alerts(merchant: Merchant) -> list[StoreAlert]:
 
 def _sync_findings(integration: Integration) -> list[Finding]:
     """What the sync engine's last runs left in the checkpoints: scopes, webhooks, lag, drift."""
-    findings: list[Finding] = []
     cp = integration.checkpoints or {}
+    # what the last connection test found that only a live call tells (the channel's own words and fix)
+    findings: list[Finding] = [Finding(*found) for found in cp.get("connection_findings") or []]
     missing = cp.get("missing_scopes") or []
     if missing:
         findings.append(Finding("scopes_missing", "error",

@@ -24,11 +24,13 @@ from integrations.listings import (  # noqa: F401  (the listing services live th
     Matched,
     listing_create_product,
     listing_map,
+    listing_push_retry,
     listings_import_run,
     listings_import_start,
 )
 from integrations.models import Integration
 from integrations.registry import channel_packages
+from integrations.sync.common import checkpoints_update
 from inventory.selectors import location_list
 from jobs.models import WorkerJob
 from jobs.services import job_create
@@ -71,6 +73,8 @@ class ConnectionTest:
     missing_scopes: list[str] = field(default_factory=list)
     locations: list[dict[str, Any]] = field(default_factory=list)
     error: str = ""
+    # what the channel's live checks found ({code, severity, message, fix}); the doctor shows them too
+    findings: list[dict[str, str]] = field(default_factory=list)
 
 
 def error_text(exc: ApplicationError) -> str:
@@ -293,6 +297,7 @@ def _connection_test(report: Any) -> ConnectionTest:
         ok=True, shop_name=report.shop_name, scopes=list(report.scopes), missing_scopes=list(report.missing_scopes),
         locations=[{"external_id": loc.external_id, "name": loc.name, "is_primary": loc.is_primary}
                    for loc in report.locations],
+        findings=[dict(zip(("code", "severity", "message", "fix"), found, strict=True)) for found in report.findings],
     )
 
 
@@ -320,6 +325,8 @@ def integration_test_connection(*, merchant: Merchant, integration: Integration)
         return ConnectionTest(ok=False, error=error)
     Integration.objects.filter(merchant=merchant, pk=integration.pk).update(
         status=Integration.Status.ACTIVE, last_success_at=now, last_error="", updated_at=now)
+    checkpoints_update(merchant=merchant, integration=integration,
+                       connection_findings=[list(found) for found in report.findings])
     return _connection_test(report)
 
 

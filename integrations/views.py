@@ -433,6 +433,8 @@ class IntegrationActionView(MerchantRequiredMixin, View):
                     request.session[LOCATIONS_SESSION_KEY.format(pk=integration.pk)] = result.locations
                     missing = f" Missing scopes: {', '.join(result.missing_scopes)}." if result.missing_scopes else ""
                     messages.success(request, f"Connected to {result.shop_name}.{missing}")
+                    for found in result.findings:
+                        messages.warning(request, f"{found['message']} {found['fix']}")
                 else:
                     messages.error(request, f"The store refused the connection: {result.error}")
             else:
@@ -511,13 +513,14 @@ class ListingImportView(MerchantRequiredMixin, View):
 
 
 class ListingActionView(MerchantRequiredMixin, View):
-    """POST /integrations/<pk>/listings/<listing_id>/<action>/: map (to a product by SKU), create-product."""
+    """POST /integrations/<pk>/listings/<listing_id>/<action>/: map (to a product by SKU), create-product,
+    retry-push (send a refused quantity again)."""
 
     def post(self, request, pk: int, listing_id: int, action: str):
         m = self.merchant
         integration = selectors.integration_get(merchant=m, pk=pk)
         listing = selectors.listing_get(merchant=m, integration=integration, pk=listing_id)
-        if action not in ("map", "create-product"):
+        if action not in ("map", "create-product", "retry-push"):
             raise NotFound("No such action.")
         back = request.POST.get("next", "")
         if not back.startswith(reverse("integration-detail", args=[integration.pk])):
@@ -530,6 +533,10 @@ class ListingActionView(MerchantRequiredMixin, View):
                 matched = services.listing_map(merchant=m, actor=request.user, listing=listing,
                                                sku=form.cleaned_data["sku"])
                 done = f"{listing.title or listing.external_id} is mapped to {matched.listing.product.sku}."
+            elif action == "retry-push":
+                services.listing_push_retry(merchant=m, actor=request.user, listing=listing)
+                messages.success(request, f"{listing.sku or listing.external_id} will be pushed again shortly.")
+                return HttpResponseRedirect(back)
             else:
                 matched = services.listing_create_product(merchant=m, actor=request.user, listing=listing)
                 done = f"Product {matched.listing.product.sku} created and mapped."

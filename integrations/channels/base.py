@@ -39,6 +39,9 @@ class ConnectionReport:
     scopes: list[str]
     missing_scopes: list[str]
     locations: list[ChannelLocation]
+    # What only a live call can tell about the account, for the doctor: (code, severity, message, fix), e.g.
+    # an account that does not sell where the store says, or a permission the channel grants by role, not scope.
+    findings: list[tuple[str, str, str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,8 @@ def connection_step(*, merchant: Merchant, integration: Integration, session: Ch
     and map the location when the shop has one, or one primary, location."""
     report = session.call(lambda a: a.test_connection())
     checkpoints_update(merchant=merchant, integration=integration, scopes=list(report.scopes),
-                       missing_scopes=list(report.missing_scopes), shop_name=report.shop_name)
+                       missing_scopes=list(report.missing_scopes), shop_name=report.shop_name,
+                       connection_findings=[list(found) for found in report.findings])
     chosen = None
     if len(report.locations) == 1:
         chosen = report.locations[0]

@@ -4,7 +4,8 @@ tells us (an echo of our push, or drift).
 Inventory marks every product whose availability changed; after the marks commit it calls our
 `on_marked`, which enqueues one debounced push per merchant (a burst of changes becomes one push).
 The push computes each listing's quantity from its integration's rule, sends only what differs from
-what the channel holds as far as we know (`last_pushed_quantity`, or the drifted `channel_quantity`),
+what the channel holds as far as we know (`last_pushed_quantity`, or the drifted `channel_quantity`) and
+is not the quantity the channel refused for that listing alone (`refused_quantity`, until a retry),
 in the adapter's bulk call, records each item's result on its listing, and acknowledges the marks.
 """
 
@@ -140,6 +141,9 @@ def listings_push(*, merchant: Merchant, integration: Integration, product_ids: 
         if quantity is None or (quantity == listing.last_pushed_quantity and believed == quantity):
             unchanged += 1
             continue
+        if quantity == listing.refused_quantity:  # refused as it is: again only when it changes, or on a retry
+            unchanged += 1
+            continue
         items.append(QuantityPush(listing_external_id=listing.external_id, channel_ref=listing.channel_ref,
                                   location_external_id=location if has_locations else "", quantity=quantity,
                                   previous_quantity=believed, channel_data=dict(listing.channel_data or {})))
@@ -184,6 +188,7 @@ def _results_apply(merchant: Merchant, listings: list[Listing], quantities: list
             pending.append(listing)
             continue
         listing.push_pending_ref, listing.push_pending_quantity = "", None
+        listing.refused_quantity = None if result.ok else quantity
         if result.ok:
             if listing.last_pushed_quantity is None:  # the first push: what it changed at the store is kept
                 listing.first_push_from, listing.first_push_to = listing.channel_quantity, quantity
@@ -203,11 +208,11 @@ def _results_apply(merchant: Merchant, listings: list[Listing], quantities: list
         list(Listing.objects.select_for_update(of=("self",)).filter(merchant=merchant, pk__in=[
             lst.pk for lst in listings]).order_by("id").values_list("pk", flat=True))
         Listing.objects.bulk_update(ok, ["last_pushed_quantity", "last_pushed_at", "channel_quantity", "error",
-                                         "error_at", "push_pending_ref", "push_pending_quantity", "first_push_from",
-                                         "first_push_to", "first_pushed_at", "updated_at"],
+                                         "error_at", "push_pending_ref", "push_pending_quantity", "refused_quantity",
+                                         "first_push_from", "first_push_to", "first_pushed_at", "updated_at"],
                                     batch_size=1000)
         Listing.objects.bulk_update(bad, ["error", "error_at", "channel_quantity", "push_pending_ref",
-                                          "push_pending_quantity", "updated_at"], batch_size=1000)
+                                          "push_pending_quantity", "refused_quantity", "updated_at"], batch_size=1000)
         Listing.objects.bulk_update(pending, ["push_pending_ref", "push_pending_quantity", "updated_at"],
                                     batch_size=1000)
     return {"pushed": len(ok), "failed": len(bad), "pending": len(pending)}

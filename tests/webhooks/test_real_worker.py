@@ -6,51 +6,23 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
-import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import requests
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.tenancy import tenant_scope, unscoped
 from orders.models import Order, OrderEvent, OrderLine
 from tests.fakes.shopify.webhooks import webhook_request
 from tests.webhooks.conftest import SECRET, SHOP, new_event_id, order_body, url_for
+from tests.worker_process import KOMBU_KEYS, wait_until, worker_start
 from webhooks.models import WebhookEvent
 from webhooks.services import webhook_events_dispatch
 
-ROOT = Path(__file__).resolve().parents[2]
 WAIT = 60.0
-KOMBU_KEYS = ("celery", "unacked", "unacked_index", "unacked_mutex")  # an upper bound on waiting for the worker, not a timing assertion
-
-
-def _start_worker(log: Path) -> subprocess.Popen:
-    db = connection.settings_dict
-    env = {**os.environ, "CELERY_TASK_ALWAYS_EAGER": "0", "REDIS_URL": settings.REDIS_URL,
-           "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"}
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=INFO",
-         "--without-mingle", "--without-gossip", "--without-heartbeat"],
-        cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
-    _wait(lambda: "ready" in log.read_text(errors="replace") or process.poll() is not None, "worker start")
-    assert process.poll() is None, log.read_text(errors="replace")[-3000:]
-    return process
-
-
-def _wait(condition, what: str, log: Path | None = None) -> None:
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    tail = log.read_text(errors="replace")[-4000:] if log is not None else ""
-    raise AssertionError(f"gave up waiting for {what}\n{tail}")
 
 
 def _event(merchant, topic: str) -> WebhookEvent | None:
@@ -78,7 +50,7 @@ def test_lost_enqueue_and_killed_worker_are_recovered_by_the_dispatcher_with_one
     eager, broker_url = app.conf.task_always_eager, app.conf.broker_url
     app.conf.task_always_eager, app.conf.broker_url = False, settings.REDIS_URL
     log = tmp_path / "worker.log"
-    worker = _start_worker(log)
+    worker = worker_start(log)
     try:
         # 1. The web process "dies" between its commit and the enqueue: the row is there, no task was sent.
         with monkeypatch.context() as lost:
@@ -87,7 +59,7 @@ def test_lost_enqueue_and_killed_worker_are_recovered_by_the_dispatcher_with_one
         created = _event(merchant, "orders/create")
         assert created.status == WebhookEvent.Status.RECEIVED
         assert webhook_events_dispatch(now=created.next_attempt_at + timedelta(seconds=1)) == 1
-        _wait(lambda: _event(merchant, "orders/create").status == WebhookEvent.Status.PROCESSED, "the lost event", log)
+        wait_until(lambda: _event(merchant, "orders/create").status == WebhookEvent.Status.PROCESSED, "the lost event", log)
 
         # 2. A worker SIGKILLed mid-event: the handler blocks on the order's row lock, held here (NO KEY
         #    UPDATE: order_ingest's FOR UPDATE waits for it, the new-order email's timeline entry does not).
@@ -97,7 +69,7 @@ def test_lost_enqueue_and_killed_worker_are_recovered_by_the_dispatcher_with_one
             assert Order.objects.select_for_update(no_key=True).filter(pk=order.pk).exists()
             assert _send(live_server, shop_a, "orders/updated",
                          order_body(quantity=5, updated_at="2026-03-02T11:00:00-05:00")) == 200
-            _wait(lambda: getattr(_event(merchant, "orders/updated"), "status", None) == WebhookEvent.Status.PROCESSING,
+            wait_until(lambda: getattr(_event(merchant, "orders/updated"), "status", None) == WebhookEvent.Status.PROCESSING,
                   "the worker to take the update", log)
             os.kill(worker.pid, signal.SIGKILL)
             worker.wait(timeout=WAIT)
@@ -105,10 +77,10 @@ def test_lost_enqueue_and_killed_worker_are_recovered_by_the_dispatcher_with_one
         assert (updated.status, updated.attempts) == (WebhookEvent.Status.PROCESSING, 1)  # the attempt was counted
         assert webhook_events_dispatch() == 0  # within its lease it might still be running somewhere
 
-        worker = _start_worker(log)
+        worker = worker_start(log)
         assert webhook_events_dispatch(now=timezone.now() + timedelta(
             seconds=settings.WEBHOOK_PROCESSING_LEASE_SECONDS + 1)) == 1
-        _wait(lambda: _event(merchant, "orders/updated").status == WebhookEvent.Status.PROCESSED, "the re-run", log)
+        wait_until(lambda: _event(merchant, "orders/updated").status == WebhookEvent.Status.PROCESSED, "the re-run", log)
     finally:
         app.conf.task_always_eager, app.conf.broker_url = eager, broker_url
         if worker.poll() is None:

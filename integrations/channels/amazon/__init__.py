@@ -10,6 +10,7 @@ from integrations.channels.amazon.credentials import (
     amazon_credentials_validate,
     amazon_error_words,
 )
+from integrations.channels.amazon.doctor import amazon_doctor
 from integrations.channels.amazon.forms import AmazonConnectForm
 from integrations.channels.amazon.install import AmazonInstall
 from integrations.registry import ChannelPackage
@@ -23,4 +24,5 @@ CHANNEL = ChannelPackage(
     account_ref=amazon_account_ref,
     install=AmazonInstall,
     error_words=amazon_error_words,
+    doctor=amazon_doctor,
 )

@@ -59,6 +59,7 @@ USAGE_PLANS: dict[str, tuple[float, float]] = {
     "createFeedDocument": (0.5, 15),
     "getFeed": (2.0, 15),
     "getFeedDocument": (0.0222, 10),
+    "getMarketplaceParticipations": (0.016, 15),
     # Not Amazon's: LWA has no published plan; this keeps a crowd of workers from hammering it.
     "lwa": (1.0, 5),
     # The presigned upload and the report download go to S3, outside SP-API's plans.
@@ -102,6 +103,11 @@ class AmazonTransient(AmazonError, Transient):
 
 class AmazonThrottled(AmazonError, Throttled):
     pass
+
+
+class RestrictedDataRefused(AmazonRejected):
+    """The Tokens API refused a restricted data element: the app lacks the restricted role (Amazon's
+    400 InvalidInput "Application does not have access to one or more requested data elements")."""
 
 
 def _body(response: requests.Response) -> Any:
@@ -385,11 +391,62 @@ class AmazonClient:
         self.send_json("POST", f"/orders/v0/orders/{quote(order_id, safe='')}/shipmentConfirmation",
                        operation="confirmShipment", body=body)
 
-    def search_listings(self, marketplace_id: str, page_token: str | None, page_size: int = 20) -> dict[str, Any]:
+    def search_listings(self, marketplace_id: str, page_token: str | None, page_size: int = 20,
+                        skus: list[str] | None = None) -> dict[str, Any]:
+        """One marketplace's listings, a page at a time; or those of `skus` (at most 20) in it."""
+        params: dict[str, Any] = {"marketplaceIds": [marketplace_id], "pageSize": page_size,
+                                  "includedData": ["summaries", "fulfillmentAvailability", "issues"],
+                                  "pageToken": page_token}
+        if skus:
+            params.update(identifiersType="SKU", identifiers=list(skus))
         return self.get_json(f"/listings/2021-08-01/items/{quote(self.seller_id, safe='')}",
-                             operation="searchListingsItems", params={
-                                 "marketplaceIds": [marketplace_id], "pageSize": page_size,
-                                 "includedData": ["summaries", "fulfillmentAvailability"], "pageToken": page_token})
+                             operation="searchListingsItems", params=params)
+
+    def participating_marketplace_ids(self) -> list[str]:
+        """getMarketplaceParticipations: the ids of the marketplaces the seller's account sells in."""
+        body = self.get_json("/sellers/v1/marketplaceParticipations", operation="getMarketplaceParticipations")
+        return [str((p.get("marketplace") or {}).get("id") or "") for p in body.get("payload") or []
+                if isinstance(p, Mapping) and (p.get("participation") or {}).get("isParticipating")]
+
+    def restricted_data_token(self, resources: list[dict[str, Any]]) -> str:
+        """A Restricted Data Token for `resources` (the Tokens API), shared like the access token: cached in
+        Redis until shortly before its `expiresIn`, fetched by one worker under the refresh lock. Raises
+        RestrictedDataRefused when the app lacks the role for a data element asked."""
+        key = f"{self.cache_key}:rdt:" + hashlib.sha256(json.dumps(resources, sort_keys=True).encode()).hexdigest()
+        token = self.cache.get(key, self.clock())
+        if token is not None:
+            return token.value
+        lock = self.cache.lock(key)
+        held = lock.acquire()
+        try:
+            token = self.cache.get(key, self.clock())
+            if token is not None:
+                return token.value
+            try:
+                body = self.send_json("POST", "/tokens/2021-03-01/restrictedDataToken",
+                                      operation="createRestrictedDataToken",
+                                      body={"restrictedResources": resources}) or {}
+            except AmazonRejected as refused:
+                if refused.status == 400 and refused.code == "InvalidInput" and "access" in refused.message:
+                    raise RestrictedDataRefused(refused.message, status=400) from refused
+                raise
+            except AmazonAuthFailed as refused:
+                # 403 again with a fresh access token (call() retried once): the app is not authorised for
+                # the resource, which Amazon also answers this way; not the seller's credentials.
+                if refused.status == 403 and not isinstance(refused, LwaGrantRefused | LwaClientRefused):
+                    raise RestrictedDataRefused(refused.message, status=403) from refused
+                raise
+            if not body.get("restrictedDataToken"):
+                raise AmazonTransient("the Tokens API's answer had no restrictedDataToken")
+            now = self.clock()
+            expires_in = float(body.get("expiresIn") or 3600)
+            token = AccessToken(value=str(body["restrictedDataToken"]),
+                                expires_at=now + expires_in - refresh_margin(expires_in))
+            self.cache.put(key, token, now)
+            return token.value
+        finally:
+            if held:
+                lock.release()
 
     def patch_listing(self, sku: str, marketplace_id: str, body: dict[str, Any]) -> dict[str, Any]:
         answer = self.send_json("PATCH", f"/listings/2021-08-01/items/{quote(self.seller_id, safe='')}/"

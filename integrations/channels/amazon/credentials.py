@@ -11,7 +11,7 @@ from django.conf import settings
 
 from core.errors import ValidationFailed
 from core.http import AuthFailed, ExternalError, Throttled, Transient
-from integrations.channels.amazon.client import REGIONS, LwaClientRefused, LwaGrantRefused
+from integrations.channels.amazon.client import REGIONS, AmazonClient, LwaClientRefused, LwaGrantRefused
 from integrations.channels.amazon.mapping import MARKETPLACE_CURRENCY
 
 SELLER_ID = re.compile(r"^A[0-9A-Z]{5,20}$")
@@ -59,7 +59,26 @@ def amazon_credentials_validate(credentials: dict[str, Any], *, from_install: bo
         errors[name] = ["Unknown credential field."]
     if errors:
         raise ValidationFailed("The Amazon credentials are not valid.", details={"fields": errors})
+    outside = marketplaces_not_participating(cleaned)
+    if outside:
+        raise ValidationFailed("The Amazon credentials are not valid.", details={"fields": {"marketplace_ids": [
+            f"The seller's account does not sell in {', '.join(outside)}: enter only marketplaces it sells in."]}})
     return cleaned
+
+
+def marketplaces_not_participating(cleaned: dict[str, Any]) -> list[str]:
+    """The store's marketplace ids the seller's account does not sell in, asked of Amazon once and briefly
+    (getMarketplaceParticipations). A call that fails here decides nothing: refused credentials or an
+    unreachable Amazon are the connect job's to report, with the doctor's wording."""
+    client_id, client_secret = app_credentials(cleaned)
+    client = AmazonClient(seller_id=cleaned["seller_id"], region=cleaned["region"],
+                          refresh_token=cleaned["refresh_token"], client_id=client_id, client_secret=client_secret,
+                          interactive=True)
+    try:
+        participating = client.participating_marketplace_ids()
+    except ExternalError:
+        return []
+    return [m for m in cleaned["marketplace_ids"] if m not in participating]
 
 
 def app_credentials(credentials: dict[str, Any]) -> tuple[str, str]:

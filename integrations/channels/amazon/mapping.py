@@ -17,9 +17,10 @@ is neither a fulfilment status nor a total) and RECIPIENT and BUYER (present onl
   without an address (the doctor says why).
 - `channel_data` keeps the marketplace id (confirmShipment needs it).
 
-Listings (`searchListingsItems` with summaries and fulfillmentAvailability): one listing per seller SKU; the
-SKU is its external id and its channel ref; `channel_data` keeps the listing's `productType` (a
-patchListingsItem must name the listing's real one) and its marketplace.
+Listings (`searchListingsItems` with summaries, fulfillmentAvailability and issues): one listing per seller
+SKU across the store's marketplaces (listing_merged); the SKU is its external id and its channel ref;
+`channel_data` keeps the listing's `productType` per marketplace (a patchListingsItem must name the
+listing's real one), and Amazon's ERROR issues on it (the doctor lists them).
 """
 
 from __future__ import annotations
@@ -150,10 +151,43 @@ def listing_from_amazon(item: Mapping[str, Any]) -> ChannelListing:
     summary = next(iter(item.get("summaries") or []), {}) or {}
     quantity = next((entry.get("quantity") for entry in item.get("fulfillmentAvailability") or []
                      if entry.get("fulfillmentChannelCode") == "DEFAULT"), None)
+    data: dict[str, Any] = {"product_type": _text(summary.get("productType")),
+                            "marketplace_id": _text(summary.get("marketplaceId"))}
+    issues = [f"{i.get('code')}: {i.get('message')}" for i in item.get("issues") or []
+              if isinstance(i, Mapping) and i.get("severity") == "ERROR"]
+    if issues:
+        data["issues"] = issues
     return ChannelListing(external_id=sku, channel_ref=sku, sku=sku, title=_text(summary.get("itemName")),
-                          quantity=int(quantity) if quantity is not None else None,
-                          channel_data={"product_type": _text(summary.get("productType")),
-                                        "marketplace_id": _text(summary.get("marketplaceId"))})
+                          quantity=int(quantity) if quantity is not None else None, channel_data=data)
+
+
+def listing_merged(offers: Mapping[str, Mapping[str, Any]]) -> ChannelListing:
+    """One SKU as one listing from its items in every marketplace that lists it ({marketplace id: item}, the
+    first being where the import met it). `channel_data["marketplaces"]` maps each marketplace to the
+    listing's product type there, so a push reaches every marketplace with the same quantity. The quantity
+    shown is the highest of the marketplaces': one showing more than we pushed (the overselling case) is
+    always seen as drift and pushed over; one showing less is corrected by the next change."""
+    listings = {marketplace: listing_from_amazon(item) for marketplace, item in offers.items()}
+    first_market, first = next(iter(listings.items()))
+    quantities = [lst.quantity for lst in listings.values() if lst.quantity is not None]
+    data: dict[str, Any] = {"product_type": first.channel_data["product_type"], "marketplace_id": first_market,
+                            "marketplaces": {m: lst.channel_data["product_type"] for m, lst in listings.items()}}
+    issues = [(f"{m}: {issue}" if len(listings) > 1 else issue)
+              for m, lst in listings.items() for issue in lst.channel_data.get("issues", [])]
+    if issues:
+        data["issues"] = issues
+    return ChannelListing(external_id=first.external_id, channel_ref=first.channel_ref, sku=first.sku,
+                          title=first.title, quantity=max(quantities) if quantities else None, channel_data=data)
+
+
+def listing_marketplaces(channel_data: Mapping[str, Any], default: list[str]) -> dict[str, str]:
+    """{marketplace id: product type} a listing is pushed to; a listing imported before listings were read
+    from every marketplace knows only its one (or, lacking even that, the store's first)."""
+    markets = channel_data.get("marketplaces")
+    if isinstance(markets, Mapping) and markets:
+        return {str(m): str(t or "") for m, t in markets.items()}
+    marketplace = str(channel_data.get("marketplace_id") or (default[0] if default else ""))
+    return {marketplace: str(channel_data.get("product_type") or "")}
 
 
 def submission_errors(answer: Mapping[str, Any]) -> str:

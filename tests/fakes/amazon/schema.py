@@ -34,8 +34,38 @@ class ContractError(Exception):
     """A request or an answer that the model does not allow; `where` says which part."""
 
 
+# The Sellers API is not in ../shared/realworld/amazon/models/: its one operation, written from Amazon's
+# Sellers API v1 reference (getMarketplaceParticipations; Marketplace and Participation with their required keys).
+_ERRORS = {"type": "array", "items": {"type": "object", "required": ["code", "message"],
+                                      "properties": {"code": {"type": "string"}, "message": {"type": "string"},
+                                                     "details": {"type": "string"}}}}
+SELLERS_MODEL: dict[str, Any] = {
+    "paths": {"/sellers/v1/marketplaceParticipations": {"get": {
+        "operationId": "getMarketplaceParticipations", "parameters": [],
+        "responses": {str(status): {"schema": {"$ref": "#/definitions/GetMarketplaceParticipationsResponse"}}
+                      for status in (200, 400, 403, 404, 413, 415, 429, 500, 503)}}}},
+    "definitions": {
+        "GetMarketplaceParticipationsResponse": {"type": "object", "properties": {
+            "payload": {"type": "array", "items": {"$ref": "#/definitions/MarketplaceParticipation"}},
+            "errors": _ERRORS}},
+        "MarketplaceParticipation": {"type": "object", "required": ["marketplace", "participation"], "properties": {
+            "marketplace": {"$ref": "#/definitions/Marketplace"},
+            "participation": {"$ref": "#/definitions/Participation"}}},
+        "Marketplace": {"type": "object", "required": ["id", "name", "countryCode", "defaultCurrencyCode",
+                                                       "defaultLanguageCode", "domainName"],
+                        "properties": {k: {"type": "string"} for k in (
+                            "id", "name", "countryCode", "defaultCurrencyCode", "defaultLanguageCode", "domainName")}},
+        "Participation": {"type": "object", "required": ["isParticipating", "hasSuspendedListings"],
+                          "properties": {"isParticipating": {"type": "boolean"},
+                                         "hasSuspendedListings": {"type": "boolean"}}},
+    },
+}
+
+
 @cache
 def model(name: str) -> dict[str, Any]:
+    if name == "sellers":
+        return SELLERS_MODEL
     return json.loads((MODELS / FILES[name]).read_text())
 
 

@@ -26,7 +26,14 @@ Run-time rules the models do not carry, kept here:
   an unknown SKU, a wrong productType or a listing set to refuse is `INVALID` with issues; `ACCEPTED` applies.
 - Feeds: createFeedDocument → PUT to the returned URL with the same Content-Type → createFeed → getFeed
   (IN_QUEUE, then IN_PROGRESS, then DONE after `feed_polls_until_done` reads) → getFeedDocument → the
-  processing report (validated against Amazon's report schema) naming each refused SKU.
+  processing report (validated against Amazon's report schema) naming each refused SKU. A listing is
+  offered per marketplace with a quantity in each; searchListingsItems and patchListingsItem speak of one
+  marketplace, a feed applies to each marketplace it names.
+- Tokens (createRestrictedDataToken): only v0's PII resources are restricted (v2026-01-01 needs no RDT,
+  Amazon's "Access Orders PII"); a data element asked by an app without the role is 400 InvalidInput
+  "Application does not have access to one or more requested data elements: [...]", as Amazon answers;
+  an RDT opens only the resources it was issued for (anything else is 403 Unauthorized).
+- Sellers (getMarketplaceParticipations): the marketplaces the account sells in (`Seller.participating`).
 - `fail_next(n, status=500|503)` answers the next n SP-API calls (not LWA) in the `errors` envelope.
 """
 
@@ -59,7 +66,14 @@ USAGE_PLANS: dict[str, tuple[float, int]] = {
     "createFeedDocument": (0.5, 15),
     "getFeed": (2.0, 15),
     "getFeedDocument": (0.0222, 10),
+    "getMarketplaceParticipations": (0.016, 15),
 }
+# Restricted resources (the Tokens API use case guide): v0's PII operations; v2026-01-01 needs no RDT.
+RESTRICTED_PATHS = (r"/orders/v0/orders", r"/orders/v0/orders/[^/]+", r"/orders/v0/orders/[^/]+/address",
+                    r"/orders/v0/orders/[^/]+/buyerInfo", r"/orders/v0/orders/[^/]+/orderItems",
+                    r"/orders/v0/orders/[^/]+/orderItems/buyerInfo")  # [^/]+ also takes "{orderId}"
+RESTRICTED_ELEMENTS = ("buyerInfo", "shippingAddress", "buyerTaxInformation")
+RDT_LIFETIME = 3600
 TWO_MINUTES = 120.0
 TOKEN_TTL = 24 * 3600.0
 QUOTA_EXCEEDED = {"code": "QuotaExceeded", "message": "You exceeded your quota for the requested resource.",
@@ -144,6 +158,7 @@ ROUTES: list[tuple[str, re.Pattern[str], str, str]] = [
     ("GET", re.compile(r"/orders/2026-01-01/orders/(?P<orderId>[^/]+)"), "orders", "getOrder"),
     ("POST", re.compile(r"/orders/v0/orders/(?P<orderId>[^/]+)/shipmentConfirmation"), "ordersV0", "confirmShipment"),
     ("POST", re.compile(r"/tokens/2021-03-01/restrictedDataToken"), "tokens", "createRestrictedDataToken"),
+    ("GET", re.compile(r"/sellers/v1/marketplaceParticipations"), "sellers", "getMarketplaceParticipations"),
     ("GET", re.compile(r"/listings/2021-08-01/items/(?P<sellerId>[^/]+)"), "listings", "searchListingsItems"),
     ("PATCH", re.compile(r"/listings/2021-08-01/items/(?P<sellerId>[^/]+)/(?P<sku>[^/]+)"), "listings",
      "patchListingsItem"),
@@ -166,6 +181,7 @@ class AmazonFake:
         self.apps: dict[str, App] = {}
         self.sellers: dict[str, Seller] = {}
         self.tokens: dict[str, tuple[str, float]] = {}  # access token -> (seller id, expires at)
+        self.restricted_tokens: dict[str, list[dict[str, Any]]] = {}  # RDT -> the resources it was issued for
         self.auth_codes: dict[str, str] = {}  # spapi_oauth_code -> seller id
         self.orders: dict[str, Order] = {}
         self.listings: dict[tuple[str, str], Listing] = {}
@@ -273,12 +289,14 @@ class AmazonFake:
             order.updated = max(order.updated + after, self.clock.time() - 300 + after)
 
     def add_listing(self, seller: Seller, sku: str, *, quantity: int = 0, product_type: str = "HOME",
-                    title: str = "") -> Listing:
+                    title: str = "", marketplace_ids: list[str] | None = None) -> Listing:
+        """A SKU offered in `marketplace_ids` (default: the seller's first marketplace), `quantity` in each."""
         with self.lock:
             now = self.clock.time() - 3600
+            markets = list(marketplace_ids or seller.marketplace_ids[:1])
             listing = Listing(seller_id=seller.seller_id, sku=sku, product_type=product_type,
                               asin=f"B0{abs(hash(sku)) % 10**8:08d}", title=title or f"Listing {sku}",
-                              quantity=quantity, created=now, updated=now)
+                              quantities=dict.fromkeys(markets, quantity), created=now, updated=now)
             self.listings[(seller.seller_id, sku)] = listing
             return listing
 
@@ -401,7 +419,13 @@ class AmazonFake:
                     raise Refused(injection.status,
                                   "InternalFailure" if injection.status == 500 else "ServiceUnavailable",
                                   "We encountered an internal error. Please try again.")
-                seller = self.authenticate(headers.get("x-amz-access-token"))
+                token = headers.get("x-amz-access-token")
+                seller = self.authenticate(token)
+                if token in self.restricted_tokens and not any(
+                        r["method"] == method and re.fullmatch(re.sub(r"\{[^}]+\}", "[^/]+", r["path"]), path)
+                        for r in self.restricted_tokens[token]):
+                    raise Refused(403, "Unauthorized", "Access to requested resource is denied.",
+                                  "The restricted data token was not issued for this resource.")
                 call.seller_id = seller.seller_id
                 self.take(seller, operation)
                 if self.rate_limit_header:
@@ -588,12 +612,42 @@ class AmazonFake:
 
     def _op_createRestrictedDataToken(self, seller: Seller, params: dict[str, Any], body: Any,  # noqa: N802
                                       ) -> tuple[int, Any]:
-        if not seller.pii_role:
-            raise Refused(403, "Unauthorized", "Access to requested resource is denied.",
-                          "The application is not authorized for the restricted data role.")
+        """An RDT for restricted resources (v0's PII operations). A restricted data element asked by an app
+        without its role is refused as Amazon refuses it: 400 InvalidInput naming the elements; a path that
+        is not a restricted resource, likewise. The token is bound to the resources it was issued for."""
+        elements: list[str] = []
+        for resource in body["restrictedResources"]:
+            if not any(re.fullmatch(pattern, resource["path"]) for pattern in RESTRICTED_PATHS):
+                raise Refused(400, "InvalidInput", "Application do not have access to some or all requested "
+                                                   "resource")
+            elements += [e for e in resource.get("dataElements") or [] if e not in elements]
+        unknown = [e for e in elements if e not in RESTRICTED_ELEMENTS]
+        if unknown:
+            raise Refused(400, "InvalidInput", f"Invalid dataElements: [{', '.join(unknown)}]")
+        if elements and not seller.pii_role and seller.rdt_refusal == 403:
+            raise Refused(403, "Unauthorized", "Access to requested resource is denied.", "")
+        if elements and not seller.pii_role:
+            raise Refused(400, "InvalidInput", "Application does not have access to one or more requested data "
+                                               f"elements: [{', '.join(elements)}]")
         token = f"Atz.sprdt|{new_id(length=40)}"
-        self.tokens[token] = (seller.seller_id, self.clock.time() + 3600)
-        return 200, {"restrictedDataToken": token, "expiresIn": 3600}
+        self.tokens[token] = (seller.seller_id, self.clock.time() + RDT_LIFETIME)
+        self.restricted_tokens[token] = [dict(r) for r in body["restrictedResources"]]
+        return 200, {"restrictedDataToken": token, "expiresIn": RDT_LIFETIME}
+
+    # ---------------------------------------------------------------- sellers
+
+    def _op_getMarketplaceParticipations(self, seller: Seller, params: dict[str, Any], body: Any,  # noqa: N802
+                                         ) -> tuple[int, Any]:
+        payload = []
+        for marketplace_id in seller.participates():
+            name, currency = MARKETPLACES.get(marketplace_id, ("Amazon", "USD"))
+            country = {"ATVPDKIKX0DER": "US", "A2EUQ1WTGCTBG2": "CA", "A1F83G8C2ARO7P": "GB",
+                       "A1PA6795UKMFR9": "DE"}.get(marketplace_id, "US")
+            payload.append({"marketplace": {"id": marketplace_id, "name": name, "countryCode": country,
+                                            "defaultCurrencyCode": currency, "defaultLanguageCode": "en_US",
+                                            "domainName": "www." + name.lower()},
+                            "participation": {"isParticipating": True, "hasSuspendedListings": False}})
+        return 200, {"payload": payload}
 
     # ---------------------------------------------------------------- listings
 
@@ -605,9 +659,12 @@ class AmazonFake:
                                   "status": ["BUYABLE", "DISCOVERABLE"], "itemName": listing.title,
                                   "createdDate": iso(listing.created), "lastUpdatedDate": iso(listing.updated)}]
         if "fulfillmentAvailability" in included:
-            item["fulfillmentAvailability"] = [{"fulfillmentChannelCode": "DEFAULT", "quantity": listing.quantity}]
-        if "issues" in included:
-            item["issues"] = []
+            item["fulfillmentAvailability"] = [{"fulfillmentChannelCode": "DEFAULT",
+                                                "quantity": listing.quantities[marketplace_id]}]
+        if "issues" in included:  # a listing set to refuse carries Amazon's issue, as Seller Central shows it
+            item["issues"] = [] if listing.refuse is None else [{
+                "code": listing.refuse[0], "message": listing.refuse[1], "severity": "ERROR",
+                "attributeNames": ["fulfillment_availability"], "categories": ["MISSING_ATTRIBUTE"]}]
         return item
 
     def _seller_path(self, seller: Seller, params: dict[str, Any]) -> None:
@@ -620,8 +677,11 @@ class AmazonFake:
         self._seller_path(seller, params)
         size = params.get("pageSize", 10)
         included = params.get("includedData") or ["summaries"]
-        mine = sorted((lst for (sid, _), lst in self.listings.items() if sid == seller.seller_id),
-                      key=lambda lst: lst.sku)
+        marketplace = params["marketplaceIds"][0]
+        if len(params["marketplaceIds"]) > 1:
+            raise Refused(400, "InvalidInput", "searchListingsItems takes one marketplaceId.")
+        mine = sorted((lst for (sid, _), lst in self.listings.items()
+                       if sid == seller.seller_id and marketplace in lst.quantities), key=lambda lst: lst.sku)
         if params.get("identifiersType") == "SKU" and params.get("identifiers"):
             wanted = set(params["identifiers"])
             mine = [lst for lst in mine if lst.sku in wanted]
@@ -633,7 +693,7 @@ class AmazonFake:
             offset = stored[2]
         page = mine[offset:offset + size]
         answer: dict[str, Any] = {"numberOfResults": len(mine),
-                                  "items": [self._item(lst, included, params["marketplaceIds"][0]) for lst in page]}
+                                  "items": [self._item(lst, included, marketplace) for lst in page]}
         if offset + size < len(mine):
             token = new_id(length=28)
             self.page_tokens[token] = (seller.seller_id, {}, offset + size, 0.0, self.clock.time())
@@ -641,9 +701,9 @@ class AmazonFake:
         return 200, answer
 
     def _patch_issues(self, listing: Listing | None, product_type: str, patches: list[dict[str, Any]],
-                      ) -> tuple[list[dict[str, Any]], int | None]:
+                      marketplace_id: str) -> tuple[list[dict[str, Any]], int | None]:
         """The issues a patch raises, and the quantity it sets when it has none."""
-        if listing is None:
+        if listing is None or marketplace_id not in listing.quantities:
             return [{"code": "4000001", "message": "The SKU does not exist for this seller.", "severity": "ERROR",
                      "categories": ["INVALID_ATTRIBUTE"]}], None
         if listing.refuse is not None:
@@ -671,14 +731,15 @@ class AmazonFake:
                               ) -> tuple[int, Any]:
         self._seller_path(seller, params)
         listing = self.listings.get((seller.seller_id, params["sku"]))
-        issues, quantity = self._patch_issues(listing, body["productType"], body["patches"])
+        marketplace = params["marketplaceIds"][0]
+        issues, quantity = self._patch_issues(listing, body["productType"], body["patches"], marketplace)
         submission = new_id(length=32).lower()
         if issues:
             return 200, {"sku": params["sku"], "status": "INVALID", "submissionId": submission, "issues": issues}
         assert listing is not None
         listing.submissions += 1
         if params.get("mode") != "VALIDATION_PREVIEW" and quantity is not None:
-            listing.quantity = quantity
+            listing.quantities[marketplace] = quantity
             listing.updated = self.clock.time()
         status = "VALID" if params.get("mode") == "VALIDATION_PREVIEW" else "ACCEPTED"
         return 200, {"sku": params["sku"], "status": status, "submissionId": submission, "issues": []}
@@ -744,7 +805,13 @@ class AmazonFake:
         accepted = invalid = 0
         for message in parsed["messages"]:
             listing = self.listings.get((seller.seller_id, message["sku"]))
-            found, quantity = self._patch_issues(listing, message.get("productType", ""), message.get("patches", []))
+            found: list[dict[str, Any]] = []
+            quantity = None
+            for marketplace in feed.marketplace_ids:  # the feed applies to each marketplace it names
+                found, quantity = self._patch_issues(listing, message.get("productType", ""),
+                                                     message.get("patches", []), marketplace)
+                if found:
+                    break
             if found:
                 invalid += 1
                 issues += [{"messageId": message["messageId"], "sku": message["sku"], "code": issue["code"],
@@ -752,7 +819,8 @@ class AmazonFake:
                 continue
             accepted += 1
             if listing is not None and quantity is not None:
-                listing.quantity = quantity
+                for marketplace in feed.marketplace_ids:
+                    listing.quantities[marketplace] = quantity
                 listing.submissions += 1
         report = {"header": {"sellerId": seller.seller_id, "version": "2.0", "feedId": feed.feed_id},
                   "issues": issues,

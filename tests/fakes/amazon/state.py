@@ -32,6 +32,14 @@ class Seller:
     marketplace_ids: list[str]
     pii_role: bool = True  # may read the RECIPIENT and BUYER datasets
     revoked: bool = False
+    # How the Tokens API refuses a restricted data element without the role: 400 InvalidInput (the usual
+    # answer) or 403 Unauthorized (also seen from Amazon for an app not authorised for the resource).
+    rdt_refusal: int = 400
+    # The marketplaces the account sells in (getMarketplaceParticipations); None: its marketplace_ids.
+    participating: list[str] | None = None
+
+    def participates(self) -> list[str]:
+        return list(self.participating if self.participating is not None else self.marketplace_ids)
 
 
 @dataclass
@@ -70,17 +78,25 @@ class Order:
 
 @dataclass
 class Listing:
+    """One seller SKU, offered in one or more marketplaces, each with its own merchant-fulfilled quantity
+    (a unified account lists one SKU per marketplace; Amazon counts a DEFAULT quantity per marketplace)."""
+
     seller_id: str
     sku: str
     product_type: str
     asin: str
     title: str
-    quantity: int
+    quantities: dict[str, int]  # marketplace id -> DEFAULT quantity
     created: float
     updated: float
     # Set: every submission for this SKU is answered INVALID with this issue (code, message).
     refuse: tuple[str, str] | None = None
     submissions: int = 0
+
+    @property
+    def quantity(self) -> int:
+        """The quantity in the first marketplace it is offered in (a one-marketplace seller's only one)."""
+        return next(iter(self.quantities.values()))
 
 
 @dataclass

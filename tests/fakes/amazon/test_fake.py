@@ -238,3 +238,70 @@ def test_every_recorded_answer_meets_the_model_the_fake_validates_against(record
     name = {"orders2026": "orders", "listings": "listings", "tokens": "tokens"}[recorded.split("_")[0]]
 
     schema.response_body(name, data["operationId"], data["response"]["status"], data["response"]["body"])
+
+
+def _rdt(fake: AmazonFake, token: str, resources: list[dict]) -> requests.Response:
+    return requests.post(fake.base_url + "/tokens/2021-03-01/restrictedDataToken",
+                         json={"restrictedResources": resources}, headers={"x-amz-access-token": token}, timeout=5)
+
+
+ADDRESS = [{"method": "GET", "path": "/orders/v0/orders", "dataElements": ["shippingAddress"]}]
+
+
+def test_the_tokens_api_issues_an_rdt_only_to_an_app_with_the_role_and_only_for_restricted_resources(amazon_fake):
+    app = amazon_fake.add_app()
+    with_role, without = amazon_fake.add_seller(app), amazon_fake.add_seller(app, pii_role=False)
+    token, plain = _token(amazon_fake, app, with_role), _token(amazon_fake, app, without)
+
+    granted = _rdt(amazon_fake, token, ADDRESS)
+    refused = _rdt(amazon_fake, plain, ADDRESS)
+    not_restricted = _rdt(amazon_fake, token, [{"method": "GET", "path": "/orders/2026-01-01/orders"}])
+    malformed = _rdt(amazon_fake, token, [{"method": "FETCH", "path": "/orders/v0/orders"}])
+
+    assert granted.status_code == 200 and set(granted.json()) == {"restrictedDataToken", "expiresIn"}
+    assert granted.json()["restrictedDataToken"].startswith("Atz.sprdt|")
+    assert (refused.status_code, refused.json()["errors"][0]["code"]) == (400, "InvalidInput")
+    assert refused.json()["errors"][0]["message"] == ("Application does not have access to one or more requested "
+                                                      "data elements: [shippingAddress]")
+    assert (not_restricted.status_code, malformed.status_code) == (400, 400)
+
+
+def test_an_rdt_opens_only_what_it_was_issued_for(seller_env):
+    fake, _, seller, token = seller_env
+    rdt = _rdt(fake, token, ADDRESS).json()["restrictedDataToken"]
+
+    search = _get(fake, rdt, "/orders/2026-01-01/orders", lastUpdatedAfter="2026-01-01T00:00:00Z")
+
+    assert (search.status_code, search.json()["errors"][0]["code"]) == (403, "Unauthorized")
+
+
+def test_marketplace_participations_list_where_the_account_sells(amazon_fake):
+    app = amazon_fake.add_app()
+    seller = amazon_fake.add_seller(app, marketplace_ids=["ATVPDKIKX0DER", "A2EUQ1WTGCTBG2"])
+    seller.participating = ["ATVPDKIKX0DER"]
+
+    answer = _get(amazon_fake, _token(amazon_fake, app, seller), "/sellers/v1/marketplaceParticipations")
+
+    assert answer.status_code == 200
+    assert [(p["marketplace"]["id"], p["participation"]["isParticipating"]) for p in answer.json()["payload"]] == [
+        ("ATVPDKIKX0DER", True)]
+
+
+def test_a_listing_is_offered_per_marketplace_with_its_own_quantity(amazon_fake):
+    app = amazon_fake.add_app()
+    seller = amazon_fake.add_seller(app, marketplace_ids=["ATVPDKIKX0DER", "A2EUQ1WTGCTBG2"])
+    amazon_fake.add_listing(seller, "BOTH", quantity=2, marketplace_ids=["ATVPDKIKX0DER", "A2EUQ1WTGCTBG2"])
+    amazon_fake.add_listing(seller, "US-ONLY", quantity=3)
+    token = _token(amazon_fake, app, seller)
+    path = f"/listings/2021-08-01/items/{seller.seller_id}"
+
+    canada = _get(amazon_fake, token, path, marketplaceIds="A2EUQ1WTGCTBG2", includedData="fulfillmentAvailability")
+    patched = requests.patch(f"{amazon_fake.base_url}{path}/US-ONLY", params={"marketplaceIds": "A2EUQ1WTGCTBG2"},
+                             json={"productType": "HOME", "patches": [{
+                                 "op": "merge", "path": "/attributes/fulfillment_availability",
+                                 "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": 9}]}]},
+                             headers={"x-amz-access-token": token}, timeout=5)
+
+    assert [i["sku"] for i in canada.json()["items"]] == ["BOTH"]
+    assert patched.json()["status"] == "INVALID"  # not listed in Canada
+    assert amazon_fake.listings[(seller.seller_id, "US-ONLY")].quantities == {"ATVPDKIKX0DER": 3}

@@ -9,6 +9,27 @@ import pytest
 from tests.fakes.amazon import AmazonFake, App, Seller
 
 
+def listings_import(amazon: AmazonEnv, merchant, integration) -> None:
+    """The connect job's listings step, page by page through the adapter (upsert, then the quantities seen),
+    with the availability marks it leaves cleared so a test's push sends only what it changes."""
+    from integrations.channels import adapter_for
+    from integrations.sync import listings_upsert
+    from integrations.sync.stock import quantities_seen
+    from inventory.models import AvailabilityMark
+
+    adapter = adapter_for("amazon", amazon.credentials(), budget_key="t", on_credentials_changed=lambda c: None)
+    items, cursor = [], None
+    while True:
+        page = adapter.fetch_listings(cursor)
+        items += page.items
+        if not (cursor := page.next_cursor):
+            break
+    listings_upsert(merchant=merchant, integration=integration, items=items)
+    quantities_seen(merchant=merchant, integration=integration,
+                    quantities={i.external_id: i.quantity for i in items if i.quantity is not None})
+    AvailabilityMark.objects.filter(merchant=merchant).delete()
+
+
 @dataclass
 class AmazonEnv:
     fake: AmazonFake

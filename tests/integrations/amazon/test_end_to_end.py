@@ -15,13 +15,13 @@ from integrations.channels import adapter_for
 from integrations.channels.base import TrackingPush
 from integrations.models import Integration, Listing
 from integrations.selectors import integration_doctor
-from integrations.sync import listings_push, listings_upsert
+from integrations.sync import listings_push
 from integrations.sync.connect import integration_poll
 from integrations.sync.stock import pushes_pending_read, stock_push
-from inventory.models import AvailabilityMark
 from inventory.services import stock_adjust
 from notifications.models import NotificationLog
 from orders.models import Order, OrderStatus
+from tests.integrations.amazon.conftest import listings_import
 from tests.integrations.helpers import make_integration
 from tests.inventory.helpers import make_product
 from tests.orders.helpers import level
@@ -103,15 +103,7 @@ def _listed(amazon, m, integration, count: int, on_hand: int = 7):
     for n in range(count):
         amazon.fake.add_listing(amazon.seller, f"SKU-{n:03d}", quantity=1)
         make_product(m, f"SKU-{n:03d}", on_hand=on_hand)
-    adapter = adapter_for("amazon", amazon.credentials(), budget_key="t", on_credentials_changed=lambda c: None)
-    items, cursor = [], None
-    while True:
-        page = adapter.fetch_listings(cursor)
-        items += page.items
-        if not (cursor := page.next_cursor):
-            break
-    listings_upsert(merchant=m, integration=integration, items=items)
-    AvailabilityMark.objects.filter(merchant=m).delete()
+    listings_import(amazon, m, integration)
 
 
 def test_a_few_skus_are_patched_one_call_each_with_their_product_type(amazon, scope_a):
@@ -230,3 +222,84 @@ def test_an_invalid_sku_fails_alone_and_a_change_elsewhere_does_not_send_it_agai
     assert refused.error.startswith("90220: ") and refused.last_pushed_quantity is None
     assert [c.path.rsplit("/", 1)[1] for c in amazon.fake.calls("patchListingsItem")] == [
         "SKU-000", "SKU-001", "SKU-002", "SKU-002"]
+
+
+def _patched(amazon) -> list[str]:
+    return [c.path.rsplit("/", 1)[1] for c in amazon.fake.calls("patchListingsItem")]
+
+
+def _one_refused(amazon, m, count: int) -> tuple[Integration, Listing]:
+    """`count` listed SKUs pushed once, the last refused by Amazon; (the store, the refused listing)."""
+    from accounts.tenancy import tenant_scope
+
+    with tenant_scope(m):
+        integration = make_integration(m, channel="amazon", credentials=amazon.credentials())
+        _listed(amazon, m, integration, count)
+        amazon.fake.refuse_sku(amazon.seller, f"SKU-{count - 1:03d}")
+        listings_push(merchant=m, integration=integration)
+        return integration, Listing.objects.get(merchant=m, external_id=f"SKU-{count - 1:03d}")
+
+
+def test_a_refused_sku_is_not_resent_by_a_full_push_until_its_quantity_changes(amazon, scope_a):
+    m = scope_a.merchant
+    integration, refused = _one_refused(amazon, m, 3)
+
+    full = listings_push(merchant=m, integration=integration)  # "sync now"'s stock step: every listing
+    assert full == {"pushed": 0, "failed": 0, "unchanged": 3}
+    assert _patched(amazon) == ["SKU-000", "SKU-001", "SKU-002"]
+
+    stock_adjust(merchant=m, product_id=refused.product_id, delta=1, reason="received")
+    stock_push(merchant=m)
+
+    assert _patched(amazon) == ["SKU-000", "SKU-001", "SKU-002", "SKU-002"]
+    refused.refresh_from_db()
+    assert (refused.refused_quantity, refused.error.startswith("90220: ")) == (8, True)
+
+
+def test_a_sku_refused_in_a_feed_report_is_held_too(amazon, scope_a):
+    m = scope_a.merchant
+    integration, refused = _one_refused(amazon, m, 12)  # twelve: one feed
+    while pushes_pending_read(merchant=m, integration=integration).get("pending"):
+        pass
+
+    again = listings_push(merchant=m, integration=integration)
+
+    assert again == {"pushed": 0, "failed": 0, "unchanged": 12}
+    refused.refresh_from_db()
+    assert (refused.refused_quantity, refused.error.startswith("90220: ")) == (7, True)
+    assert len(amazon.fake.calls("createFeed")) == 1
+
+
+def test_the_merchant_retries_a_refused_sku_once_fixed_on_amazon(amazon, merchant_a,
+                                                                   django_capture_on_commit_callbacks):
+    from accounts.tenancy import tenant_scope
+
+    m = merchant_a.merchant
+    integration, refused = _one_refused(amazon, m, 2)
+    with tenant_scope(m):
+        fine = Listing.objects.get(merchant=m, external_id="SKU-000")
+    amazon.fake.listings[(amazon.seller.seller_id, "SKU-001")].refuse = None  # the merchant fixed it in Seller Central
+    url = f"/api/v1/integrations/{integration.pk}/listings/"
+
+    with django_capture_on_commit_callbacks(execute=True):  # the store's push is queued on commit (eager here)
+        retried = merchant_a.api.post(f"{url}{refused.pk}/retry-push/", format="json")
+    not_refused = merchant_a.api.post(f"{url}{fine.pk}/retry-push/", format="json")
+
+    assert retried.status_code == 202, retried.content
+    assert not_refused.status_code == 409 and not_refused.json()["error"]["code"] == "listing_not_refused"
+    assert _patched(amazon) == ["SKU-000", "SKU-001", "SKU-001"]
+    refused.refresh_from_db()
+    assert (refused.last_pushed_quantity, refused.refused_quantity, refused.error) == (7, None, "")
+    assert amazon.fake.listings[(amazon.seller.seller_id, "SKU-001")].quantity == 7
+
+
+def test_the_store_page_offers_push_again_on_a_refused_listing(amazon, merchant_a, django_capture_on_commit_callbacks):
+    integration, refused = _one_refused(amazon, merchant_a.merchant, 1)
+
+    page = merchant_a.web.get(f"/integrations/{integration.pk}/")
+    with django_capture_on_commit_callbacks(execute=True):
+        done = merchant_a.web.post(f"/integrations/{integration.pk}/listings/{refused.pk}/retry-push/", follow=True)
+
+    assert f"/listings/{refused.pk}/retry-push/" in page.content.decode()
+    assert "SKU-000 will be pushed again shortly." in done.content.decode()
+    assert _patched(amazon) == ["SKU-000", "SKU-000"]  # refused again (still not fixed), as the merchant asked

@@ -20,6 +20,7 @@ from integrations.registry import ChannelPackage, channel_packages
 from integrations.selectors import integration_doctor
 from integrations.sync import listings_push
 from integrations.sync.tracking import tracking_push_build
+from inventory.services import stock_adjust
 from orders.models import Order, TrackingOutbox
 from orders.services import order_fulfill_all, order_ingest
 from orders.services.fulfillment import ShipmentLineRequest, shipment_create
@@ -88,9 +89,13 @@ def test_a_pending_push_is_stored_read_back_later_and_not_sent_twice_meanwhile(s
     rows = {row.external_id: row for row in Listing.objects.filter(merchant=m)}
     assert (rows["L1"].last_pushed_quantity, rows["L1"].push_pending_ref, rows["L1"].error) == (5, "", "")
     assert rows["L2"].error == "SKU not in the catalog" and rows["L2"].last_pushed_quantity is None
-    # the refused one is sent again in the push after the decision; the accepted one is not
-    assert [[i.listing_external_id for i in feed] for feed in _FeedAdapter.sent] == [["L1", "L2"], ["L2"]]
-    assert decided["pending"] == 1
+    # the refused one is not sent again with the quantity the channel refused (nor the accepted one) ...
+    assert [[i.listing_external_id for i in feed] for feed in _FeedAdapter.sent] == [["L1", "L2"]]
+    assert "pending" not in decided and rows["L2"].refused_quantity == 5
+    # ... until its quantity changes
+    stock_adjust(merchant=m, product_id=rows["L2"].product_id, delta=1, reason="received")
+    listings_push(merchant=m, integration=integration)
+    assert [[(i.listing_external_id, i.quantity) for i in feed] for feed in _FeedAdapter.sent][1] == [("L2", 6)]
 
 
 def test_the_tracking_push_carries_when_how_whether_final_and_the_orders_channel_data(scope_a):
