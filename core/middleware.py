@@ -44,10 +44,19 @@ class FormPostRedirectMiddleware:
     path that a page answers with GET (`/orders/7/ship/` → `/orders/7/`, `/orders/bulk/` → `/orders/`). The
     API and anything exempt from CSRF (webhook receivers, DRF views) keep their 405: their callers are
     programs, not people. Placed last in MIDDLEWARE, so it sees the view's own answer.
+
+    A failed post to such a URL is rendered where it was posted (the errors beside the fields); the request
+    then carries `form_page_url`, base.html names it in `<meta name="form-page">` and app.js puts that
+    address in the address bar (history.replaceState), so reloading shows the form's page, not a re-post.
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if request.method == "POST" and not _takes_get(view_func) and _for_people(view_func):
+            request.form_page_url = form_page_for(request)
+        return None
 
     def __call__(self, request):
         response = self.get_response(request)

@@ -82,3 +82,13 @@ def test_the_api_and_the_webhook_receivers_keep_their_405(merchant_a):
     """Programs, not people, call these: a GET where only POST is allowed stays a 405."""
     assert merchant_a.web.get("/webhooks/shopify/sometoken/").status_code == 405
     assert merchant_a.api.get("/api/v1/auth/token/").status_code == 405
+
+
+def test_a_failed_post_names_the_form_page_for_the_address_bar(merchant_a):
+    """The token form posted empty is shown again with its error, and the page tells the browser the
+    address to show (the Settings page), so a reload is not a re-post to a POST-only URL."""
+    failed = merchant_a.web.post("/settings/api-tokens/", {"name": ""})
+    body = failed.content.decode()
+    assert failed.status_code == 400
+    assert '<meta name="form-page" content="/settings/">' in body
+    assert merchant_a.web.get("/settings/").content.decode().count('name="form-page"') == 0
