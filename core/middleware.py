@@ -1,6 +1,7 @@
 from django.db import DatabaseError
 from django.shortcuts import redirect, render
 from django.urls import Resolver404, resolve
+from django.utils.html import format_html
 
 from core.db import is_retryable
 from core.errors import ApplicationError, NotFound, TransientConflict
@@ -45,9 +46,10 @@ class FormPostRedirectMiddleware:
     API and anything exempt from CSRF (webhook receivers, DRF views) keep their 405: their callers are
     programs, not people. Placed last in MIDDLEWARE, so it sees the view's own answer.
 
-    A failed post to such a URL is rendered where it was posted (the errors beside the fields); the request
-    then carries `form_page_url`, base.html names it in `<meta name="form-page">` and app.js puts that
-    address in the address bar (history.replaceState), so reloading shows the form's page, not a re-post.
+    A failed post to such a URL (a 4xx page: the errors beside the fields) is rendered where it was posted;
+    this names the form's page in a `<meta name="form-page">` and app.js puts that address in the address
+    bar (history.replaceState), so reloading shows the form's page, not a re-post. A 200 after a post (a
+    confirmation step) keeps its address: it is a step forward, not a failure.
     """
 
     def __init__(self, get_response):
@@ -60,10 +62,21 @@ class FormPostRedirectMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
+        if request.method == "POST":
+            return _name_form_page(request, response)
         if response.status_code != 405 or request.method not in ("GET", "HEAD"):
             return response
         target = form_page_for(request)
         return redirect(target) if target else response
+
+
+def _name_form_page(request, response):
+    page = getattr(request, "form_page_url", None)
+    if (page and 400 <= response.status_code < 500 and not response.streaming
+            and response.get("Content-Type", "").startswith("text/html")):
+        meta = format_html('<meta name="form-page" content="{}">', page)
+        response.content = response.content.replace(b"</head>", f"{meta}\n</head>".encode(), 1)
+    return response
 
 
 def _takes_get(func) -> bool:
