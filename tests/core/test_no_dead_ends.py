@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver
+
+from tests.routes import walk_routes
 
 pytestmark = pytest.mark.django_db
 
@@ -16,15 +17,6 @@ pytestmark = pytest.mark.django_db
 # 404, which is no dead end either) and plain words.
 SAMPLES = {"id": "999999", "int": "999999", "slug": "ship", "str": "x", "uuid": "00000000-0000-0000-0000-000000000000",
            "path": "x"}
-
-
-def _walk(patterns, prefix=""):
-    for p in patterns:
-        route = prefix + str(p.pattern)
-        if isinstance(p, URLResolver):
-            yield from _walk(p.url_patterns, route)
-        elif isinstance(p, URLPattern):
-            yield route, p.callback
 
 
 def _path(route: str) -> str | None:
@@ -42,7 +34,7 @@ def _post_only(callback) -> bool:
             and hasattr(view_class, "post") and not hasattr(view_class, "get"))
 
 
-POST_ONLY = sorted({path for route, callback in _walk(get_resolver().url_patterns)
+POST_ONLY = sorted({path for route, callback in walk_routes()
                     if _post_only(callback) and (path := _path(route)) is not None})
 
 
