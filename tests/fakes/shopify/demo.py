@@ -72,7 +72,7 @@ def new_order(fake: ShopifyFake, shop: ShopState, rng: random.Random, *, at: dat
 
 
 def connect_lines(fake: ShopifyFake, token: str) -> str:
-    """What the person sets before `make run` and types into Settings → Stores → Connect a Shopify store."""
+    """What the person sets before `make run` and types into Integrations → Connect a Shopify store."""
     host = fake.base_url.split("://", 1)[1].split(":", 1)[0]
     return "\n".join([
         f"Demo Shopify store serving on {fake.base_url} (Ctrl-C stops it).",
@@ -80,7 +80,7 @@ def connect_lines(fake: ShopifyFake, token: str) -> str:
         f"  export SHOPIFY_API_BASE_URL={fake.base_url_template}",
         f"  export OUTBOUND_ALLOWED_PRIVATE_HOSTS={host}",
         "  make run",
-        "Then Settings → Stores → Connect Shopify, with:",
+        "Then Integrations → Connect a Shopify store → Connect with your credentials:",
         f"  Shop domain:  {SHOP}",
         f"  Access token: {token}",
         f"  Client secret: {CLIENT_SECRET}",
