@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test install install-test worker beat lint migrate bench bench-smoke clean
+.PHONY: run demo-store test install install-test worker beat lint migrate bench bench-smoke clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py runserver_beat 127.0.0.1:8000
+
+## make demo-store: the project's Shopify fake on 127.0.0.1:8765 (DEMO_STORE_PORT) with a small catalog and a new
+## order every few seconds; prints what to set before `make run` and what to type to connect it (README: first five minutes)
+demo-store: install-test
+	$(BIN)/python -m tests.fakes.shopify.demo
 
 ## make test: the whole suite (PostgreSQL and Redis when they answer; see README)
 test: install-test

@@ -71,6 +71,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "core.middleware.DomainErrorMiddleware",
+    "core.middleware.FormPostRedirectMiddleware",  # last: it turns a view's own 405 for a GET into a redirect
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -3,7 +3,9 @@ import time
 
 from django.conf import settings
 from django.db import DatabaseError
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import Resolver404, resolve
+from django.utils.html import format_html
 from redis.exceptions import RedisError
 
 from core.cache import CACHE_RETRY_AFTER_SECONDS
@@ -78,3 +80,81 @@ class RequestIdMiddleware:
                 "duration_ms": round((time.monotonic() - started) * 1000, 1)})
         response[REQUEST_ID_HEADER] = request.request_id
         return response
+
+
+class FormPostRedirectMiddleware:
+    """No dead ends: a GET (or HEAD) on a dashboard URL that only takes a form post is sent to the page that
+    holds the form instead of a 405, so a reload, a bookmark or a back button after a failed post lands
+    somewhere useful.
+
+    The page is the view's `form_page_url(request, **kwargs)` when it has one; otherwise the nearest parent
+    path that a page answers with GET (`/orders/7/ship/` → `/orders/7/`, `/orders/bulk/` → `/orders/`). The
+    API and anything exempt from CSRF (webhook receivers, DRF views) keep their 405: their callers are
+    programs, not people. Placed last in MIDDLEWARE, so it sees the view's own answer.
+
+    A failed post to such a URL (a 4xx page: the errors beside the fields) is rendered where it was posted;
+    this names the form's page in a `<meta name="form-page">` and app.js puts that address in the address
+    bar (history.replaceState), so reloading shows the form's page, not a re-post. A 200 after a post (a
+    confirmation step) keeps its address: it is a step forward, not a failure.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if request.method == "POST" and not _takes_get(view_func) and _for_people(view_func):
+            request.form_page_url = form_page_for(request)
+        return None
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.method == "POST":
+            return _name_form_page(request, response)
+        if response.status_code != 405 or request.method not in ("GET", "HEAD"):
+            return response
+        target = form_page_for(request)
+        return redirect(target) if target else response
+
+
+def _name_form_page(request, response):
+    page = getattr(request, "form_page_url", None)
+    if (page and 400 <= response.status_code < 500 and not response.streaming
+            and response.get("Content-Type", "").startswith("text/html")):
+        meta = format_html('<meta name="form-page" content="{}">', page)
+        response.content = response.content.replace(b"</head>", f"{meta}\n</head>".encode(), 1)
+    return response
+
+
+def _takes_get(func) -> bool:
+    view_class = getattr(func, "view_class", None)
+    return view_class is None or hasattr(view_class, "get")
+
+
+def _for_people(func) -> bool:
+    """A dashboard view (not the API's or a receiver's): CSRF-protected."""
+    return not getattr(func, "csrf_exempt", False)
+
+
+def form_page_for(request) -> str | None:
+    """Where a GET on the POST-only URL `request.path` should go (see FormPostRedirectMiddleware), or None
+    when it is not a people's page or no parent page answers GET."""
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return None
+    if not _for_people(match.func):
+        return None
+    view_class = getattr(match.func, "view_class", None)
+    if view_class is not None and hasattr(view_class, "form_page_url"):
+        return view_class.form_page_url(request, **match.kwargs)
+    path = request.path_info.rstrip("/")
+    while "/" in path:
+        path = path.rsplit("/", 1)[0]
+        candidate = f"{path}/"
+        try:
+            parent = resolve(candidate)
+        except Resolver404:
+            continue
+        if _takes_get(parent.func) and _for_people(parent.func):
+            return request.META.get("SCRIPT_NAME", "").rstrip("/") + candidate
+    return None

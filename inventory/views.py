@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import ngettext
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -353,9 +354,9 @@ class ImportPreviewView(MerchantRequiredMixin, View):
         if imp.job_id:
             messages.info(request, f"The import of {imp.row_count:,} rows runs in the background.")
             return HttpResponseRedirect(reverse("job-detail", args=[imp.job_id]))
-        skipped = imp.summary.get("skipped", 0)
-        messages.success(request, f"Import applied: {imp.summary.get('change_count', 0):,} change(s)"
-                         + (f"; {skipped:,} row(s) with errors skipped." if skipped else "."))
+        skipped, changes = imp.summary.get("skipped", 0), imp.summary.get("change_count", 0)
+        messages.success(request, f"Import applied: {changes:,} {ngettext('change', 'changes', changes)}"
+                         + (f"; {skipped:,} {ngettext('row', 'rows', skipped)} with errors skipped." if skipped else "."))
         return HttpResponseRedirect(reverse("inventory-import-preview", args=[pk]))
 
 

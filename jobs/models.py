@@ -57,6 +57,14 @@ class WorkerJob(TenantOwnedModel):
         return min(100, int(100 * self.progress_done / self.progress_total))
 
     @property
+    def progress_words(self) -> str:
+        """Progress as a sentence for every page that shows a job: "25 of 30 done", or "25 done" while the
+        total is not known yet (never "of ?")."""
+        if self.progress_total:
+            return f"{self.progress_done:,} of {self.progress_total:,} done"
+        return f"{self.progress_done:,} done"
+
+    @property
     def is_stalled(self) -> bool:
         """Its worker stopped renewing the lease and the sweeper sent it again."""
         return self.stalled_at is not None and not self.is_finished

@@ -13,6 +13,7 @@ from django.http import HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import ngettext
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -48,7 +49,7 @@ def result_messages(request, result: dict, action: str) -> None:
     for row in result["done_orders"]:
         by_status.setdefault(row["status_label"], []).append(row["number"])
     for label, numbers in by_status.items():
-        messages.success(request, f"{ACTION_LABELS[action]}: {len(numbers)} order(s), now {label}: "
+        messages.success(request, f"{ACTION_LABELS[action]}: {len(numbers):,} {ngettext('order', 'orders', len(numbers))}, now {label}: "
                                   f"{', '.join(numbers)}.")
     for failure in result["failed"]:
         who = failure["number"] or "An order no longer here"

@@ -46,8 +46,13 @@ MANUAL_SHARE = 0.1  # phone and wholesale orders; the registered marketplaces sh
 NAMES = ["Ada Lovelace", "Grace Hopper", "Alan Turing", "Katherine Johnson", "Linus Pauling", "Marie Curie",
          "Rosalind Franklin", "Nikola Tesla", "Hedy Lamarr", "Claude Shannon", "Barbara Liskov", "Edsger Dijkstra",
          "Margaret Hamilton", "Tim Berners-Lee", "Radia Perlman", "Donald Knuth", "Frances Allen", "John Backus"]
-CITIES = [("London", "GB", "EC1A 1BB"), ("Manchester", "GB", "M1 1AE"), ("Berlin", "DE", "10115"),
-          ("Paris", "FR", "75001"), ("New York", "US", "10001"), ("Austin", "US", "73301"), ("Toronto", "CA", "M5H 2N2")]
+# city, country, postcode, region (the state or province where the country's addresses name one)
+CITIES = [("London", "GB", "EC1A 1BB", ""), ("Manchester", "GB", "M1 1AE", ""), ("Berlin", "DE", "10115", ""),
+          ("Paris", "FR", "75001", ""), ("New York", "US", "10001", "NY"), ("Austin", "US", "78701", "TX"),
+          ("Portland", "US", "97205", "OR"), ("Chicago", "US", "60601", "IL"), ("Toronto", "CA", "M5H 2N2", "ON")]
+# The delivery the buyer chose at checkout, with its price; free standard delivery from 60.
+SERVICES = [("Standard", ["4.95", "5.95"]), ("Express", ["9.95", "12.50"]), ("Economy", ["3.50"])]
+SERVICE_WEIGHTS = [70, 20, 10]
 CARRIERS = [("UPS", "1Z{:016d}"), ("USPS", "9400{:018d}"), ("DHL", "JD{:018d}"), ("Royal Mail", "RM{:09d}GB")]
 
 
@@ -61,13 +66,14 @@ def seed(*, merchant: Merchant, user: User) -> None:
     notification_settings_update(merchant=merchant, new_order_mode="digest")
     known = inventory_selectors.product_map_by_sku(merchant=merchant, skus=list(PRICES))
     skus = [s for s in PRICES if s.lower() in known] or list(PRICES)
+    titles = {sku: known[sku.lower()].title for sku in skus if sku.lower() in known}
     popular = [s for s in POPULAR if s in skus] or skus
     channels, weights = _channel_mix()
     for i in range(N_ORDERS):
         age_days = DAYS * (rng.random() ** 1.6)  # busier lately
         placed = now - timedelta(days=age_days, minutes=rng.randint(0, 59))
         channel = rng.choices(channels, weights=weights)[0]
-        order = _place(merchant, user, rng, i, channel, placed, skus, popular)
+        order = _place(merchant, user, rng, i, channel, placed, skus, popular, titles)
         if order is not None:
             _progress(merchant, user, rng, order, age_days, placed)
 
@@ -80,7 +86,7 @@ def _channel_mix() -> tuple[list[str], list[float]]:
     return [*marketplaces, MANUAL], [*weights, MANUAL_SHARE]
 
 
-def _place(merchant, user, rng, i, channel, placed, skus, popular) -> Order | None:
+def _place(merchant, user, rng, i, channel, placed, skus, popular, titles) -> Order | None:
     lines = []
     for n in range(rng.choices([1, 2, 3, 4], weights=[50, 30, 15, 5])[0]):
         sku = rng.choice(popular if rng.random() < 0.85 else skus)
@@ -90,30 +96,35 @@ def _place(merchant, user, rng, i, channel, placed, skus, popular) -> Order | No
             continue
         price = Decimal(PRICES.get(sku) or LEGACY_SKUS[sku])
         lines.append(NormalizedLine(external_id=f"{i}-{n}", sku=sku, quantity=rng.choices([1, 2, 3], [70, 22, 8])[0],
-                                    unit_price=price, title=sku.replace("-", " ").title()))
+                                    unit_price=price, title=titles.get(sku) or sku.replace("-", " ").title()))
     name = rng.choice(NAMES)
-    city, country, postal = rng.choice(CITIES)
+    city, country, postal, region = rng.choice(CITIES)
     email = name.lower().replace(" ", ".").replace("-", "") + f"{i % 7}@example.com"
     subtotal = sum((li.unit_price * li.quantity for li in lines), Decimal("0"))
-    shipping = Decimal("0.00") if subtotal >= 60 else Decimal(rng.choice(["4.95", "5.95", "7.50"]))
+    service, prices = rng.choices(SERVICES, weights=SERVICE_WEIGHTS)[0]
+    shipping = Decimal("0.00") if subtotal >= 60 and service == "Standard" else Decimal(rng.choice(prices))
     tax = (subtotal * Decimal("0.08")).quantize(Decimal("0.01"))
     if channel == MANUAL:
         try:
             order = services.order_create_manual(
                 merchant=merchant, actor=user, customer_name=name, customer_email=email,
                 lines=[services.ManualLine(sku=li.sku, quantity=li.quantity, unit_price=li.unit_price) for li in lines],
-                shipping=shipping, tax=tax, tags=["wholesale"] if subtotal > 80 else ["phone"],
+                shipping=shipping, tax=tax, tags=["wholesale"] if subtotal > 80 else ["phone"], shipping_address={
+                    "name": name, "line1": f"{rng.randint(1, 200)} Market Street", "city": city, "region": region,
+                    "postal_code": postal, "country": country},
             )
         except ApplicationError:
             return None  # not enough stock for a phone order: the merchant would not have taken it
-        Order.objects.filter(merchant=merchant, pk=order.pk).update(placed_at=placed)  # the clock, faked
+        # The clock, faked; and the service agreed on the phone (the manual form has no field for it).
+        Order.objects.filter(merchant=merchant, pk=order.pk).update(placed_at=placed, requested_service=service)
         order.refresh_from_db()
         return order
     normalized = NormalizedOrder(
         channel=channel, external_id=f"demo-{channel}-{i}", number=f"#{1001 + i}", placed_at=placed,
         channel_updated_at=placed, lines=tuple(lines), currency="USD", customer_name=name, customer_email=email,
         shipping_address=NormalizedAddress(name=name, line1=f"{rng.randint(1, 200)} High Street", city=city,
-                                           postal_code=postal, country=country),
+                                           region=region, postal_code=postal, country=country),
+        requested_service=service,
         subtotal=subtotal, shipping=shipping, tax=tax, total=subtotal + shipping + tax, payment_status="paid",
         fulfillment_status="unfulfilled",
         raw={"demo": True, "id": f"demo-{channel}-{i}", "line_items": [
@@ -184,6 +195,6 @@ def _channel_cancel(merchant, order: Order) -> None:
         channel_updated_at=order.placed_at + timedelta(hours=2), lines=lines, currency=order.currency,
         customer_name=order.customer_name, customer_email=order.customer_email, shipping_address=address,
         subtotal=order.subtotal_amount, shipping=order.shipping_amount, tax=order.tax_amount,
-        total=order.total_amount, payment_status="refunded", is_cancelled=True,
+        total=order.total_amount, payment_status="refunded", is_cancelled=True, requested_service=order.requested_service,
         raw={**order.raw_payload, "cancelled_at": (order.placed_at + timedelta(hours=2)).isoformat()},
     ))

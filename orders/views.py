@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.http import HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import ngettext
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -302,7 +303,7 @@ class OrderActionView(MerchantRequiredMixin, View):
                 changed = services.order_line_map_sku(merchant=m, line=line, product_sku=d["sku"], actor=user,
                                                       all_open_lines=d["all_open_lines"], remember=d["remember"],
                                                       remember_store_only=d["remember_store_only"])
-                messages.success(request, f"SKU mapped on {len(changed)} order(s); stock reserved where available."
+                messages.success(request, f"SKU mapped on {len(changed):,} {ngettext('order', 'orders', len(changed))}; stock reserved where available."
                                  + (f" Later orders with {line.sku} will match on arrival." if d["remember"] else ""))
             else:
                 messages.error(request, "Unknown action.")

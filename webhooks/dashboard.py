@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.http import HttpResponseRedirect, QueryDict
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import ngettext
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -109,7 +110,7 @@ class WebhookEventBulkReplayView(MerchantRequiredMixin, TemplateView):
                 messages.error(request, problem)
             return HttpResponseRedirect(_list_url(filters.as_query()))
         result = replay.webhook_events_replay_filtered(merchant=self.merchant, filters=filters)
-        messages.success(request, f"{result.replayed} event(s) queued for processing again"
+        messages.success(request, f"{result.replayed:,} {ngettext('event', 'events', result.replayed)} queued for processing again"
                                   + (f"; {result.skipped} skipped (body pruned)" if result.skipped else "")
                                   + (f"; {result.remaining} more match: replay again for the next batch"
                                      if result.remaining else "") + ".")

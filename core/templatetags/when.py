@@ -3,7 +3,8 @@
 Renders `<time datetime="2026-12-04T14:05:00+01:00" title="3 hours ago">4 Dec 2026, 14:05</time>`:
 the absolute time in the current time zone (the request's merchant's, activated by
 accounts.middleware), with the relative time only as a tooltip, so a printed or copied page still
-says when. `|when_date` is the same for a day. Empty values render the argument (default "—");
+says when. `|when_date` is the same for a day; `|since` is how long ago as a duration ("3 hours", for a
+sync lag), the absolute time as its title. Empty values render the argument (default "—");
 anything that is not a date or datetime is shown as it is, so mixed values (an integration's
 checkpoints) can go through the filter. CSV exports and the API stay ISO 8601 and never use this.
 """
@@ -17,6 +18,7 @@ from django.contrib.humanize.templatetags.humanize import naturalday, naturaltim
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.html import conditional_escape, format_html
+from django.utils.timesince import timesince
 from django.utils.translation import ngettext
 
 register = template.Library()
@@ -62,3 +64,16 @@ def when_date(value: object, empty: str = EMPTY) -> str:
         relative = (ngettext("in %d day", "in %d days", n) if days > 0 else ngettext("%d day ago", "%d days ago", n)) % n
     return format_html('<time datetime="{}" title="{}">{}</time>', value.isoformat(), relative,
                        date_format(value, DATE_FORMAT))
+
+
+@register.filter(is_safe=True)
+def since(value: object, empty: str = EMPTY) -> str:
+    """How long ago a datetime was, as a duration ("3 hours", "2 days"; "under a minute"): a lag reads as
+    a length of time, not as a moment. The moment itself is the title."""
+    if not isinstance(value, datetime):
+        return when(value, empty)
+    moment = _local(value)
+    elapsed = timezone.now() - value
+    words = "under a minute" if elapsed.total_seconds() < 60 else timesince(value, depth=1)
+    return format_html('<time datetime="{}" title="{}">{}</time>', moment.isoformat(timespec="seconds"),
+                       date_format(moment, DATETIME_FORMAT), words)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection
@@ -23,6 +23,7 @@ from accounts.models import Merchant
 from core.parsing import DateRange
 from orders.channels import channel_slugs
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus, Shipment
+from orders.selectors.orders import late_condition
 
 CENT = Decimal("0.01")
 
@@ -124,9 +125,10 @@ def fulfillment_time(*, merchant: Merchant, rng: DateRange) -> dict:
 AGE_BUCKETS = (("under_1_day", 0, 1), ("1_to_2_days", 1, 2), ("2_to_3_days", 2, 3), ("over_3_days", 3, None))
 
 
-def unfulfilled_by_age(*, merchant: Merchant) -> dict:
-    """Open orders still waiting to ship, by how long they have waited (now, not the range)."""
-    now = timezone.now()
+def unfulfilled_by_age(*, merchant: Merchant, now: datetime | None = None) -> dict:
+    """Open orders still waiting to ship, by how long they have waited (now, not the range), and how many
+    of the open ones are late by the queue's and the home page's rule (late_condition)."""
+    now = now or timezone.now()
     qs = Order.objects.filter(merchant=merchant, status__in=[OrderStatus.UNFULFILLED, OrderStatus.PARTIALLY_FULFILLED])
     buckets = []
     for name, lo, hi in AGE_BUCKETS:
@@ -134,7 +136,8 @@ def unfulfilled_by_age(*, merchant: Merchant) -> dict:
         if hi is not None:
             sub = sub.filter(placed_at__gt=now - timedelta(days=hi))
         buckets.append({"bucket": name, "orders": sub.count()})
-    return {"as_of": now.isoformat(), "buckets": buckets}
+    late = Order.objects.filter(late_condition(now), merchant=merchant).count()
+    return {"as_of": now.isoformat(), "buckets": buckets, "late": late}
 
 
 def shipping_cost(*, merchant: Merchant, rng: DateRange) -> dict:

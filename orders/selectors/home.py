@@ -28,7 +28,7 @@ NEXT_TO_SHIP = 8
 
 @dataclass(frozen=True)
 class HomeSummary:
-    orders: dict[str, int]  # awaiting, late, attention, short, on_hold, awaiting_payment, and the AGE_BUCKETS keys
+    orders: dict[str, int]  # awaiting, late (in any tab), attention, short, on_hold, awaiting_payment, and the AGE_BUCKETS keys
     next_to_ship: list[Order]  # the awaiting orders due first (late ones lead)
     stock: dict[str, int]  # low, out
     stores: list[StoreAlert]
@@ -47,7 +47,7 @@ def home_order_counts(*, merchant: Merchant, now: datetime) -> dict[str, int]:
         ages[key] = Count("pk", filter=q)
     return Order.objects.filter(merchant=merchant, status__in=WORK).order_by().aggregate(
         **work_tab_counts(),
-        late=Count("pk", filter=awaiting & late_condition(now)),
+        late=Count("pk", filter=late_condition(now)),  # every open order past its ship-by, whatever tab holds it
         **ages,
     )
 

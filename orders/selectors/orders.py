@@ -46,7 +46,9 @@ def tab_condition(tab: str) -> Q:
 
 
 def late_condition(now: datetime) -> Q:
-    """Past its ship-by time and still to ship (on hold included: the hold does not move the promise)."""
+    """The one rule for "late", read by the home page, the queue's badge and count, and analytics: past its
+    ship-by time (the channel's promise, else the merchant's business days, orders.services.ship_by) and
+    still to ship. On hold, an unknown SKU or short stock do not move the promise, so those count too."""
     return Q(status__in=OPEN, ship_by_at__lt=now)
 
 

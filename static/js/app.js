@@ -5,6 +5,10 @@
   document.querySelectorAll('.mainnav a').forEach(function (a) {
     if (path.indexOf(a.getAttribute('href')) === 0) a.classList.add('active');
   });
+  // A failed post rendered at a URL that only takes posts: show the form's own page in the address bar,
+  // so a reload opens that page instead of posting again (core.middleware.FormPostRedirectMiddleware).
+  var formPage = document.querySelector('meta[name="form-page"]');
+  if (formPage && window.history.replaceState) window.history.replaceState(null, '', formPage.content + window.location.hash);
   // Pages showing running jobs refresh themselves until the work is done.
   var refresh = document.querySelector('[data-autorefresh]');
   if (refresh) setTimeout(function () { window.location.reload(); }, parseInt(refresh.dataset.autorefresh, 10) || 3000);

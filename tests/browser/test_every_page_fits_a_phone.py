@@ -19,23 +19,14 @@ from datetime import timedelta
 from itertools import product as cartesian
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from accounts.tenancy import tenant_scope
 from accounts.views import MerchantRequiredMixin
 from tests.browser.conftest import LAPTOP, PHONE, assert_fits_width, page_problems
+from tests.routes import walk_routes
 
 PARAM = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
-
-
-def _walk(patterns, prefix=""):
-    for p in patterns:
-        route = prefix + str(p.pattern)
-        if isinstance(p, URLResolver):
-            yield from _walk(p.url_patterns, route)
-        elif isinstance(p, URLPattern):
-            yield route, p.callback
 
 
 def _is_dashboard_page(route: str, callback) -> bool:
@@ -46,7 +37,7 @@ def _is_dashboard_page(route: str, callback) -> bool:
     return not re.search(r"\.\w+$", last)  # export.csv is a download, not a page
 
 
-DASHBOARD_ROUTES = sorted(route for route, callback in _walk(get_resolver().url_patterns)
+DASHBOARD_ROUTES = sorted(route for route, callback in walk_routes()
                           if _is_dashboard_page(route, callback))
 
 # What fills a path parameter: for `pk` the literal segment in front of it, else the parameter's name.

@@ -15,29 +15,20 @@ import pytest
 from django.apps import apps
 from django.forms.models import model_to_dict
 from django.test import RequestFactory
-from django.urls import URLPattern, URLResolver, get_resolver
 from django_scopes import ScopeError
 from rest_framework.request import Request
 
 from accounts.models import Merchant
 from accounts.tenancy import TenantOwnedModel, tenant_scope, unscoped
 from tests.factories import load_all
+from tests.routes import walk_routes
 
 API_PREFIX = "api/v1/"
 
 
-def _walk(patterns, prefix=""):
-    for p in patterns:
-        route = prefix + str(p.pattern)
-        if isinstance(p, URLResolver):
-            yield from _walk(p.url_patterns, route)
-        elif isinstance(p, URLPattern):
-            yield route, p.callback
-
-
 def _api_routes():
     routes = []
-    for route, callback in _walk(get_resolver().url_patterns):
+    for route, callback in walk_routes():
         clean = route.lstrip("^")
         if not clean.startswith(API_PREFIX) or "format" in route or not hasattr(callback, "cls"):
             continue

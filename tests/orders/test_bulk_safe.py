@@ -76,7 +76,7 @@ def test_a_confirmed_cancel_records_the_reason_and_reports_by_number_and_label(m
     r = merchant_a.web.post("/orders/bulk/", {"ids": [o.pk for o in orders], "action": "cancel", "confirmed": "yes",
                                               "reason": "Customer asked by phone", "next": "/orders/?status=unfulfilled"})
     assert (r.status_code, r["Location"]) == (302, "/orders/?status=unfulfilled")
-    assert _messages(r) == ["Cancel: 2 order(s), now Cancelled: #1, #2."]
+    assert _messages(r) == ["Cancel: 2 orders, now Cancelled: #1, #2."]
     assert _statuses(merchant_a, orders) == ["cancelled", "cancelled"]
     with tenant_scope(merchant_a.merchant):
         assert sorted(OrderEvent.objects.filter(merchant=merchant_a.merchant, kind=OrderEvent.Kind.CANCELLED)
@@ -96,7 +96,7 @@ def test_mark_fulfilled_without_tracking_is_confirmed_says_what_the_channel_is_t
     assert _statuses(merchant_a, [shopify, manual]) == ["unfulfilled", "unfulfilled"]
     r = merchant_a.web.post("/orders/bulk/", {"ids": ids, "action": "fulfill", "confirmed": "yes",
                                               "reason": "Shipped from the shop counter"})
-    assert _messages(r) == [f"Mark fulfilled without tracking: 2 order(s), now Fulfilled: #1, {manual.number}."]
+    assert _messages(r) == [f"Mark fulfilled without tracking: 2 orders, now Fulfilled: #1, {manual.number}."]
     with tenant_scope(merchant_a.merchant):
         assert OrderEvent.objects.filter(merchant=merchant_a.merchant, order=shopify, kind=OrderEvent.Kind.STATUS,
                                          message="Marked fulfilled without tracking: Shipped from the shop counter"
@@ -111,7 +111,7 @@ def test_every_failure_is_listed_by_number_with_status_labels(merchant_a):
             services.order_cancel(merchant=m, order=o, reason="before")
     r = merchant_a.web.post("/orders/bulk/", {"ids": [o.pk for o in orders], "action": "hold"})
     msgs = _messages(r)
-    assert msgs[0] == "Put on hold: 2 order(s), now On hold: #16, #17."
+    assert msgs[0] == "Put on hold: 2 orders, now On hold: #16, #17."
     assert msgs[1:] == [f"#{i}: An order that is cancelled cannot become on hold." for i in range(1, 16)]
     assert not any("on_hold" in s for s in msgs)  # labels, not slugs
 

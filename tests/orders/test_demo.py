@@ -7,8 +7,10 @@ import re
 import pytest
 from django.core.management import call_command
 
+from accounts.models import Merchant
 from accounts.tenancy import tenant_scope
-from orders.models import Order, OrderStatus, Shipment
+from inventory.models import Product
+from orders.models import Order, OrderLine, OrderStatus, Shipment
 
 pytestmark = pytest.mark.django_db
 
@@ -30,6 +32,14 @@ def test_demo_seed_is_alive_and_idempotent(merchant_a):
         assert Shipment.objects.filter(merchant=m).count() == shipments
         assert Order.objects.filter(merchant=m, is_short=True).exists()
         assert Order.objects.filter(merchant=m, needs_attention=True).exists()
+        # lines are titled as the products they sell, US addresses name their state, every order its service
+        products = dict(Product.objects.filter(merchant=m).values_list("pk", "title"))
+        sold = list(OrderLine.objects.filter(merchant=m, product__isnull=False).values_list("product_id", "title"))
+        assert sold and all(title == products[pk] for pk, title in sold)
+        us = [o.shipping_address for o in Order.objects.filter(merchant=m) if o.shipping_address.get("country") == "US"]
+        assert us and all(a.get("region") in {"NY", "TX", "OR", "IL"} for a in us)
+        assert not Order.objects.filter(merchant=m, requested_service="").exists()
+        assert Order.objects.filter(merchant=m, channel="manual").exclude(shipping_address={}).exists()
     assert 250 <= count <= 320
     assert {OrderStatus.UNFULFILLED, OrderStatus.PARTIALLY_FULFILLED, OrderStatus.FULFILLED,
             OrderStatus.CANCELLED} <= statuses
@@ -50,3 +60,6 @@ def test_seed_demo_prints_a_short_summary_not_the_mails_it_would_send(settings, 
     assert re.search(r"E-mails seeding would have sent, held back: .*\d+ × Low stock", out)
     assert "Email  demo@switchboard.local" in out and re.search(r"\d+ products, \d+ orders", out)
     assert len(out.splitlines()) < 15
+    # and the demo merchant has somewhere to ship from, so labels can be bought at once
+    merchant = Merchant.objects.get(name="Northwind Goods")
+    assert (merchant.address["city"], merchant.address["region"], merchant.address["country"]) == ("Portland", "OR", "US")

@@ -50,9 +50,9 @@ def _customer_and_address() -> tuple[dict, dict]:
 
 def seed_orders(shop: ShopState, count: int, *, start: datetime | None = None, step: timedelta = timedelta(minutes=3),
                 lines: int = 2, quantity: int = 1, first_number: int = 1001, currency: str | None = None,
-                ) -> list[FakeOrder]:
+                offset: int = 0) -> list[FakeOrder]:
     """`count` paid, unfulfilled orders whose lines cycle through the shop's variants (seed the catalog
-    first), created `step` apart from `start`. Customer and address are the recorded 2025-10 order's, with
+    first), created `step` apart from `start`, starting `offset` lines into the cycle. Customer and address are the recorded 2025-10 order's, with
     a distinct customer id and e-mail per order."""
     variants = sorted(shop.variants.values(), key=lambda v: v.id)
     if not variants:
@@ -64,7 +64,7 @@ def seed_orders(shop: ShopState, count: int, *, start: datetime | None = None, s
         created = start + step * n
         items = []
         for k in range(lines):
-            variant = variants[(n * lines + k) % len(variants)]
+            variant = variants[(offset + n * lines + k) % len(variants)]
             product = shop.products[variant.product_id]
             items.append(LineItem(id=new_id(), sku=variant.sku, title=product.title, variant_title=variant.title,
                                   quantity=quantity, price=variant.price, variant_id=variant.id,

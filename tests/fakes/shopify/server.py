@@ -4,6 +4,8 @@ Routes (§1.1–§1.4; `{shop}` is the full `name.myshopify.com` domain):
 - `POST /{shop}/admin/api/{version}/graphql.json`, the Admin GraphQL endpoint;
 - `GET  /{shop}/admin/oauth/authorize`, the install redirect (auto-approved, as if the merchant clicked Install);
 - `POST /{shop}/admin/oauth/access_token`, code exchange, refresh-token grant (with rotation) and client credentials.
+- `GET  /_fake/status`, not Shopify's: what the fake holds (shops, orders, their fulfilments and tracking) as JSON,
+  so a person trying the demo store (`make demo-store`) can see what Switchboard pushed.
 The same paths without the `/{shop}` prefix are served too: the shop then comes from the Host header when it is
 a myshopify.com domain, or is the only shop the fake has. So a client's `SHOPIFY_API_BASE_URL` can be
 `http://127.0.0.1:PORT/{shop}` (`fake.base_url_template`, the recommended form) or `http://127.0.0.1:PORT`.
@@ -105,14 +107,15 @@ class ShopifyFake:
 
     # ---------------------------------------------------------------- lifecycle
 
-    def start(self) -> ShopifyFake:
+    def start(self, port: int = 0) -> ShopifyFake:
+        """Serve on 127.0.0.1:`port` (0: an ephemeral port, what tests want; `make demo-store` fixes one)."""
         fake = self
 
         class Handler(_Handler):
             pass
 
         Handler.fake = fake
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="shopify-fake", daemon=True)
@@ -202,6 +205,22 @@ class ShopifyFake:
             b = self.shops[shop].bucket(client_id, self.clock.time())
             b.available = max(0.0, min(b.maximum, available))
 
+    def status(self) -> dict:
+        """The `/_fake/status` page: every shop's catalog size and its orders, newest first, each with
+        the fulfilments (and tracking) a client created."""
+        with self.lock:
+            return {"shops": [{
+                "domain": shop.domain, "name": shop.name, "products": len(shop.products),
+                "orders": [{
+                    "name": order.name, "created_at": order.created_at.isoformat(),
+                    "fulfillment_status": order.fulfillment_status,
+                    "lines": [{"sku": li.sku, "title": li.name, "quantity": li.quantity} for li in order.line_items],
+                    "fulfillments": [{"name": f.name, "created_at": f.created_at.isoformat(), "status": f.status,
+                                      "tracking": f.tracking}
+                                     for f in sorted(shop.fulfillments_of(order.id), key=lambda f: f.id)],
+                } for order in sorted(shop.orders.values(), key=lambda o: o.number, reverse=True)],
+            } for shop in self.shops.values()]}
+
     def _take_injection(self, kind: str) -> _Injected | None:
         with self.lock:
             if self._injected and self._injected[0].target in (kind, "any"):
@@ -213,6 +232,9 @@ class ShopifyFake:
     def handle(self, method: str, raw_path: str, headers: Any, body: bytes) -> tuple[int, dict[str, str], bytes]:
         url = urlsplit(raw_path)
         path = url.path
+        if method == "GET" and path.rstrip("/") == "/_fake/status":
+            return self._finish(RequestRecord(at=self.clock.time(), method=method, path=path, shop=None, status=0,
+                                              kind="status"), 200, self.status())
         shop_domain = None
         match = re.match(r"^/([^/]+\.myshopify\.com)(/.*)$", path)
         if match:
