@@ -48,11 +48,43 @@ def request_id_accepted(value: str | None) -> str | None:
     return value if value and _REQUEST_ID_SHAPE.match(value) else None
 
 
+def path_redacted(path: str, kwargs: dict[str, Any] | None) -> str:
+    """The path with the values of secret URL parameters (any named like `token`: a webhook endpoint's
+    token, a signed file link) replaced: a path is logged and sent to Sentry, those values open things."""
+    for name, value in (kwargs or {}).items():
+        if "token" in name and isinstance(value, str) and value:
+            path = path.replace(value, "[redacted]")
+    return path
+
+
+_PATHS = re.compile(r"/[^\s'\"<>]*")
+
+
+def text_redacted(text: str) -> str:
+    """Every path in `text` that one of our URLs matches, with its secret parameters redacted (Django's own
+    lines name the path: "Unauthorized: /webhooks/shopify/<token>/", a request's repr)."""
+    from django.urls import Resolver404, resolve
+
+    def one(found: re.Match) -> str:
+        path = found.group(0).split("?", 1)[0]
+        try:
+            kwargs = resolve(path).kwargs
+        except (Resolver404, ValueError):
+            return found.group(0)
+        return path_redacted(found.group(0), kwargs) if kwargs else found.group(0)
+
+    return _PATHS.sub(one, text) if "/" in text else text
+
+
 class ContextFilter(logging.Filter):
     """Copies the bound fields onto each record; `request_id` is always present ("-" outside a request),
-    so the plain format can name it."""
+    so the plain format can name it. Records Django writes about a request (django.request's "Not Found:
+    <path>", with the request attached) have their paths redacted here."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if hasattr(record, "request"):
+            record.msg, record.args = text_redacted(record.getMessage()), ()
+            record.request = text_redacted(repr(record.request))
         fields = _fields.get()
         for key, value in fields.items():
             if not hasattr(record, key):

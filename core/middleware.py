@@ -11,7 +11,7 @@ from redis.exceptions import RedisError
 from core.cache import CACHE_RETRY_AFTER_SECONDS
 from core.db import is_retryable
 from core.errors import ApplicationError, NotFound, TransientConflict
-from core.log_context import REQUEST_ID_HEADER, log_bound, request_id_accepted, request_id_new
+from core.log_context import REQUEST_ID_HEADER, log_bound, path_redacted, request_id_accepted, request_id_new
 
 logger = logging.getLogger("core.request")
 
@@ -73,7 +73,8 @@ class RequestIdMiddleware:
             merchant, token = getattr(request, "merchant", None), getattr(request, "api_token", None)
             user = token.user if token is not None else getattr(request, "user", None)
             logger.info("http.request", extra={
-                "method": request.method, "path": request.path, "route": match.route if match else None,
+                "method": request.method, "path": path_redacted(request.path, match.kwargs if match else None),
+                "route": match.route if match else None,
                 "status": response.status_code, "merchant_id": merchant.pk if merchant is not None else None,
                 "user_id": user.pk if user is not None and user.is_authenticated else None,
                 "token_id": token.pk if token is not None else None,

@@ -14,8 +14,11 @@ that is on every log line of the same request.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
-from core.log_context import log_fields
+from django.urls import Resolver404, resolve
+
+from core.log_context import log_fields, path_redacted, text_redacted
 
 DENYLIST_EXTRA = [
     "consumer_key", "consumer_secret", "client_secret", "refresh_token", "access_token", "lwa_client_secret",
@@ -30,13 +33,33 @@ def sentry_before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str,
         request.pop("data", None)
         request.pop("cookies", None)
         request.pop("query_string", None)  # a query string can carry a token
+        if isinstance(request.get("url"), str):
+            request["url"] = _url_redacted(request["url"])
     for crumb in (event.get("breadcrumbs") or {}).get("values", []):
         if isinstance(crumb, dict) and crumb.get("category") == "query":
             crumb.pop("data", None)  # the statement's parameters: session keys, emails, tokens
+        if isinstance(crumb, dict) and isinstance(crumb.get("message"), str):
+            crumb["message"] = text_redacted(crumb["message"])
+    logentry = event.get("logentry")
+    if isinstance(logentry, dict):
+        for key in ("message", "formatted"):
+            if isinstance(logentry.get(key), str):
+                logentry[key] = text_redacted(logentry[key])
+        if isinstance(logentry.get("params"), list):
+            logentry["params"] = [text_redacted(p) if isinstance(p, str) else p for p in logentry["params"]]
     request_id = log_fields().get("request_id")
     if request_id:
         event.setdefault("tags", {})["request_id"] = request_id
     return event
+
+
+def _url_redacted(url: str) -> str:
+    parts = urlsplit(url)
+    try:
+        kwargs = resolve(parts.path).kwargs
+    except Resolver404:
+        return url
+    return urlunsplit(parts._replace(path=path_redacted(parts.path, kwargs), query=""))
 
 
 def sentry_init(*, dsn: str, environment: str, release: str | None) -> None:

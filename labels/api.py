@@ -23,7 +23,7 @@ from orders.selectors import orders as order_selectors
 
 def stored_file_response(stored: files.StoredFile) -> FileResponse:
     """A private file streamed from storage (disk or S3), never cached by anything in between."""
-    response = FileResponse(stored.file.open("rb"), content_type=stored.content_type, as_attachment=False,
+    response = FileResponse(files.stored_open(stored.file), content_type=stored.content_type, as_attachment=False,
                             filename=stored.filename)
     response["Cache-Control"] = "private, no-store"
     return response
@@ -424,7 +424,7 @@ class LabelBatchViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.Retriev
         batch = selectors.label_batch_get(merchant=self.merchant, pk=pk)
         if not batch.labels_zip:
             raise NotFound("This batch has no PNG or ZPL labels.")
-        response = FileResponse(batch.labels_zip.open("rb"), content_type="application/zip",
+        response = FileResponse(files.stored_open(batch.labels_zip), content_type="application/zip",
                                 filename=f"labels-batch-{batch.pk}.zip")
         response["Cache-Control"] = "private, no-store"
         return response

@@ -80,6 +80,9 @@ class PushResult:
     error: str = ""  # the channel's reason when ok is False
     channel_quantity: int | None = None  # the channel's quantity after the push, when known
     pending_ref: str = ""  # set: accepted, not decided yet (ok is meaningless until push_results says)
+    # Failed, but not because the channel refused this item (a whole feed that died, an outage): the engine
+    # records the error and sends the quantity again on the next push instead of holding it as refused.
+    retryable: bool = False
 
 
 @dataclass(frozen=True)

@@ -188,7 +188,7 @@ def _results_apply(merchant: Merchant, listings: list[Listing], quantities: list
             pending.append(listing)
             continue
         listing.push_pending_ref, listing.push_pending_quantity = "", None
-        listing.refused_quantity = None if result.ok else quantity
+        listing.refused_quantity = None if result.ok or result.retryable else quantity
         if result.ok:
             if listing.last_pushed_quantity is None:  # the first push: what it changed at the store is kept
                 listing.first_push_from, listing.first_push_to = listing.channel_quantity, quantity

@@ -20,6 +20,7 @@ from accounts.models import Merchant
 from core.errors import ApplicationError, NotFound, ValidationFailed
 from jobs.services import JobRun, job_create, job_run
 from labels.models import Label, LabelBatch
+from labels.services.files import stored_open
 from labels.services.purchase import FILE_EXTENSIONS, label_buy
 from labels.services.rules import rule_clean
 from orders import services as order_services
@@ -107,8 +108,12 @@ def _merge(merchant: Merchant, batch: LabelBatch) -> None:
             label = labels.get(shipment_id)
             if label is None or not label.file:
                 continue
-            with label.file.open("rb") as fh:
-                content = fh.read()
+            try:
+                with stored_open(label.file) as fh:
+                    content = fh.read()
+            except NotFound:  # one file gone from storage leaves it out of the print run, not the whole merge
+                logger.warning("labels.batch.file_missing batch=%s label=%s", batch.pk, label.pk)
+                continue
             if label.label_format == "PDF":
                 for page in PdfReader(io.BytesIO(content)).pages:
                     writer.add_page(page)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core import signing
 from django.db.models.fields.files import FieldFile
@@ -39,6 +40,17 @@ class StoredFile:
 class FileLink:
     url: str
     expires_at: datetime
+
+
+def stored_open(file: FieldFile):
+    """Open a stored label or batch file for reading. A file gone from storage (deleted from the bucket, a
+    disk restored without `var/media`) is a 404 saying so, never a 500: the label's record (tracking,
+    cost) is intact and the carrier can print it again."""
+    try:
+        return file.open("rb")
+    except (OSError, ClientError, BotoCoreError) as exc:
+        raise NotFound("This file is no longer in storage; download the label again from the carrier.",
+                       code="file_missing") from exc
 
 
 def label_stored(label: Label) -> StoredFile:

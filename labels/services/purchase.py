@@ -198,7 +198,7 @@ def label_buy(*, merchant: Merchant, actor, shipment: Shipment, rate_id: int | N
         rate = _rate_pick(merchant=merchant, shipment=shipment, rate_id=rate_id, rule=rule,
                           package_preset_id=package_preset_id)
         live = _label_intend(merchant=merchant, shipment=shipment, rate=rate)
-    refused: str | None = None
+    refused = stopped = None
     written: list[str] = []  # files saved in storage by this attempt: removed again if it rolls back
     try:
         with transaction.atomic():
@@ -210,51 +210,73 @@ def label_buy(*, merchant: Merchant, actor, shipment: Shipment, rate_id: int | N
                                details={"error": label.error})
             package = carrier_package(label.carrier_account.carrier)
             shipment = Shipment.objects.select_related("order").get(merchant=merchant, pk=shipment.pk)
-            request = shipment_label_request(merchant=merchant, shipment=shipment, label_format=label.label_format,
-                                             package_preset_id=label.package_preset_id)
-            rate = Rate(external_id=label.rate_external_id, carrier=label.carrier, service=label.service,
-                        amount=label.cost_amount, currency=label.currency, carrier_data=label.carrier_data)
-            started = time.monotonic()
-            try:
-                adapter = carrier_adapter(label.carrier_account, timeout=float(settings.CARRIER_RATE_TIMEOUT) * 2)
-                bought = adapter.buy(request, rate, idempotency_key=label.idempotency_key)
-                content = adapter.label_file(bought)
-            except (AuthFailed, Rejected) as exc:
-                refused = package.describe_error(exc)
-                label.status, label.error = Label.Status.FAILED, refused
+            if shipment.status != Shipment.Status.PENDING:
+                # Shipped another way (by hand, on the channel) or cancelled while this purchase waited on a
+                # lost answer: never ask the carrier now. The purchase ends here, saying what to check.
+                label.status = Label.Status.FAILED
+                label.error = ("The shipment stopped waiting for a label before this purchase finished; if the "
+                               f"carrier charged for an earlier attempt (key {label.idempotency_key}), void it there.")
                 label.save(update_fields=["status", "error"])
-            except ExternalError as exc:
-                logger.warning("labels.purchase.unanswered label=%s key=%s error=%s", label.pk, label.idempotency_key,
-                               type(exc).__name__)
-                raise ExternalServiceUnavailable(
-                    f"{package.describe_error(exc)} The purchase is recorded: trying again never buys a second label.",
-                    code="carrier_unavailable", retry_after=exc.retry_after if isinstance(exc, Throttled) else 5)
-            if refused is None:
-                ext = FILE_EXTENSIONS.get(bought.label_format, "pdf")
-                label.file.save(f"{label.idempotency_key}.{ext}", ContentFile(content), save=False)
-                written.append(label.file.name)
-                label.status, label.bought_at = Label.Status.BOUGHT, timezone.now()
-                label.external_id, label.tracking_number = bought.external_id, bought.tracking_number
-                label.tracking_url, label.label_format = bought.tracking_url[:500], bought.label_format
-                label.carrier, label.service = bought.carrier or label.carrier, bought.service or label.service
-                label.cost_amount, label.currency = bought.cost_amount, bought.currency
-                label.carrier_data = {**label.carrier_data, **dict(bought.carrier_data)}
-                label.save()
-                # The quotes are spent: their carrier-side shipment is bought (EasyPost would answer any of
-                # them with this label), so a re-ship after a void must ask for new ones.
-                LabelRate.objects.filter(merchant=merchant, shipment=shipment).delete()
-                shipped = order_services.shipment_mark_shipped(
-                    merchant=merchant, shipment=shipment, actor=actor, carrier=label.carrier,
-                    tracking_number=label.tracking_number, tracking_url=label.tracking_url, service=label.service,
-                    label_cost_amount=Decimal(label.cost_amount), delivery_days=label.delivery_days)
-                logger.info("labels.purchase.bought label=%s key=%s duration_ms=%.1f", label.pk, label.idempotency_key,
-                            (time.monotonic() - started) * 1000)
+                stopped = label.error
+            else:
+                shipped = _label_buy_locked(merchant=merchant, actor=actor, shipment=shipment, label=label,
+                                            package=package, written=written)
+                refused = None if isinstance(shipped, Shipment) else shipped
     except BaseException:
         _files_forget(written)
         raise
+    if stopped is not None:
+        raise Conflict(stopped, code="shipment_already_shipped", details={"shipment": shipment.pk})
     if refused is not None:
         raise ValidationFailed(refused, code="carrier_refused", details={"label": live.pk})
     return shipped
+
+
+def _label_buy_locked(*, merchant: Merchant, actor, shipment: Shipment, label: Label, package, written: list[str]
+                      ) -> Shipment | str:
+    """The purchase itself, with the label row locked and the shipment still pending: the shipped shipment,
+    or the carrier's words when it refused (the label recorded failed)."""
+    refused: str | None = None
+    request = shipment_label_request(merchant=merchant, shipment=shipment, label_format=label.label_format,
+                                     package_preset_id=label.package_preset_id)
+    rate = Rate(external_id=label.rate_external_id, carrier=label.carrier, service=label.service,
+                amount=label.cost_amount, currency=label.currency, carrier_data=label.carrier_data)
+    started = time.monotonic()
+    try:
+        adapter = carrier_adapter(label.carrier_account, timeout=float(settings.CARRIER_RATE_TIMEOUT) * 2)
+        bought = adapter.buy(request, rate, idempotency_key=label.idempotency_key)
+        content = adapter.label_file(bought)
+    except (AuthFailed, Rejected) as exc:
+        refused = package.describe_error(exc)
+        label.status, label.error = Label.Status.FAILED, refused
+        label.save(update_fields=["status", "error"])
+    except ExternalError as exc:
+        logger.warning("labels.purchase.unanswered label=%s key=%s error=%s", label.pk, label.idempotency_key,
+                       type(exc).__name__)
+        raise ExternalServiceUnavailable(
+            f"{package.describe_error(exc)} The purchase is recorded: trying again never buys a second label.",
+            code="carrier_unavailable", retry_after=exc.retry_after if isinstance(exc, Throttled) else 5)
+    if refused is None:
+        ext = FILE_EXTENSIONS.get(bought.label_format, "pdf")
+        label.file.save(f"{label.idempotency_key}.{ext}", ContentFile(content), save=False)
+        written.append(label.file.name)
+        label.status, label.bought_at = Label.Status.BOUGHT, timezone.now()
+        label.external_id, label.tracking_number = bought.external_id, bought.tracking_number
+        label.tracking_url, label.label_format = bought.tracking_url[:500], bought.label_format
+        label.carrier, label.service = bought.carrier or label.carrier, bought.service or label.service
+        label.cost_amount, label.currency = bought.cost_amount, bought.currency
+        label.carrier_data = {**label.carrier_data, **dict(bought.carrier_data)}
+        label.save()
+        # The quotes are spent: their carrier-side shipment is bought (EasyPost would answer any of
+        # them with this label), so a re-ship after a void must ask for new ones.
+        LabelRate.objects.filter(merchant=merchant, shipment=shipment).delete()
+        shipped = order_services.shipment_mark_shipped(
+            merchant=merchant, shipment=shipment, actor=actor, carrier=label.carrier,
+            tracking_number=label.tracking_number, tracking_url=label.tracking_url, service=label.service,
+            label_cost_amount=Decimal(label.cost_amount), delivery_days=label.delivery_days)
+        logger.info("labels.purchase.bought label=%s key=%s duration_ms=%.1f", label.pk, label.idempotency_key,
+                    (time.monotonic() - started) * 1000)
+    return shipped if refused is None else refused
 
 
 def _files_forget(names: list[str]) -> None:

@@ -77,11 +77,11 @@ def labels_tracking_poll(*, merchant: Merchant) -> dict[str, int]:
         account = label.carrier_account
         if account.pk in refused:
             continue
-        adapter = adapters.get(account.pk) or adapters.setdefault(
-            account.pk, carrier_adapter(account, timeout=float(settings.CARRIER_RATE_TIMEOUT)))
         counts["asked"] += 1
         try:
-            info = adapter.track(purchased_label(label))
+            if account.pk not in adapters:  # a refused base URL is this account's failure, not the whole run's
+                adapters[account.pk] = carrier_adapter(account, timeout=float(settings.CARRIER_RATE_TIMEOUT))
+            info = adapters[account.pk].track(purchased_label(label))
         except AuthFailed:
             refused.add(account.pk)
             counts["failed"] += 1

@@ -20,7 +20,7 @@ from django.utils.module_loading import import_string
 from config.celery import app
 from core.enqueue import enqueue_now
 from core.log_context import ContextFilter, log_bound
-from tests.webhooks.conftest import deliver, order_body, shop_a  # noqa: F401 - the connected store fixture
+from tests.webhooks.conftest import deliver, order_body, shop_a, token_of  # noqa: F401 - the connected store fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT = 60.0  # an upper bound on waiting for the worker, not a timing assertion
@@ -83,7 +83,8 @@ def test_planted_secrets_are_on_no_log_line(merchant_a, shop_a, client, caplog):
     with_token = merchant_a.api.get("/api/v1/orders/")
     assert ok.status_code == 200 and with_token.status_code == 200
     text = "\n".join(json.dumps(x) for x in _lines(caplog))
-    planted = [PLANTED["password"], PLANTED["body"], merchant_a.token, shop_a.credentials["client_secret"]]
+    planted = [PLANTED["password"], PLANTED["body"], merchant_a.token, shop_a.credentials["client_secret"],
+               token_of(shop_a)]  # the store's webhook address carries its endpoint token
     assert [secret for secret in planted if secret in text] == []
     assert "http.request" in text  # the lines were there to search
 

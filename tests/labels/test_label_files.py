@@ -149,3 +149,16 @@ def test_a_purchase_that_rolls_back_leaves_no_file(merchant_a, easypost_fake, la
     with tenant_scope(merchant_a.merchant):
         label = Label.objects.get(shipment=shipment)
         assert (label.status, label.file.name) == ("intended", "")
+
+
+def test_a_label_file_gone_from_storage_is_404_in_words_not_a_500(merchant_a, easypost_fake, label_storage):
+    """The record stays (tracking, cost); the file was removed from storage behind our back."""
+    shipment, _ = bought(merchant_a, easypost_fake)
+    with tenant_scope(merchant_a.merchant):
+        label = Label.objects.get(shipment=shipment)
+        label.file.storage.delete(label.file.name)
+
+    response = merchant_a.api.get(f"/api/v1/shipments/{shipment.pk}/label/")
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "file_missing"

@@ -110,6 +110,29 @@ def test_a_lost_answer_buys_one_label(ready, easypost_fake):
     assert response.json()["tracking_number"] == easypost_fake.shipments[easypost_fake.purchases[0]]["tracking_code"]
 
 
+def test_a_purchase_left_waiting_is_never_finished_for_a_shipment_that_shipped_another_way(ready, easypost_fake):
+    """A purchase recorded (its answer lost) and then the parcel shipped by hand: finishing it must not pay
+    the carrier for a label nobody will use; the purchase ends failed, saying what to check."""
+    tenant, account, shipment = ready
+    from orders import services as order_services
+
+    with tenant_scope(tenant.merchant):
+        rates = services.shipment_rates(merchant=tenant.merchant, shipment=shipment).rates
+        label = services.purchase._label_intend(merchant=tenant.merchant, shipment=shipment, rate=rates[0])
+        order_services.shipment_mark_shipped(merchant=tenant.merchant, shipment=shipment, actor=tenant.user,
+                                             carrier="UPS", tracking_number="1ZHAND0001")
+
+    response = tenant.api.post(f"/api/v1/shipments/{shipment.pk}/label/", {"rule": "cheapest"}, format="json")
+
+    assert response.status_code == 409, response.content
+    assert response.json()["error"]["code"] == "shipment_already_shipped"
+    assert easypost_fake.purchases == []
+    with tenant_scope(tenant.merchant):
+        label.refresh_from_db()
+        assert label.status == "failed" and label.idempotency_key in label.error
+        assert Shipment.objects.get(pk=shipment.pk).tracking_number == "1ZHAND0001"
+
+
 def test_a_crash_after_the_carrier_bought_is_finished_by_the_next_attempt(ready, easypost_fake):
     """The purchase was recorded and the carrier bought, but our process died before commit: the next
     attempt finds the row intended, is told SHIPMENT.POSTAGE.EXISTS and keeps that label."""

@@ -243,15 +243,16 @@ class AmazonAdapter(ChannelAdapter):
                 for item in items]
 
     def push_results(self, refs: list[str]) -> list[PushResult]:
-        """Each feed once: still processing → the ref again; DONE → the report's errors per SKU; FATAL or
-        CANCELLED → every SKU of it failed. A SKU sent in several feeds (marketplaces) is decided when all are."""
+        """Each feed once: still processing → the ref again; DONE → the report's errors per SKU (refused: held
+        until the quantity changes); FATAL or CANCELLED → every SKU of it failed but retryable (Amazon kept its
+        old quantities and refused nothing in particular). A SKU sent in several feeds is decided when all are."""
         outcomes: dict[str, tuple[str, dict[str, str]]] = {}
         results: list[PushResult] = []
         for ref in refs:
             if not ref.startswith(FEED_REF):
                 raise Rejected(f"not an Amazon feed reference: {ref!r}")
             feed_ids, _, sku = ref[len(FEED_REF):].partition(":")
-            errors, waiting = [], False
+            errors, waiting, refused = [], False, False
             for feed_id in feed_ids.split("+"):
                 if feed_id not in outcomes:
                     status = self.client.feed_status(feed_id)
@@ -262,12 +263,16 @@ class AmazonAdapter(ChannelAdapter):
                 state, found = outcomes[feed_id]
                 if state in ("IN_QUEUE", "IN_PROGRESS"):
                     waiting = True
-                elif state != "DONE" or sku in found:
-                    errors.append(found.get(sku) or f"Amazon's feed {feed_id} ended {state}")
+                elif sku in found:  # the report names this SKU: Amazon refused it
+                    errors.append(found[sku])
+                    refused = True
+                elif state != "DONE":  # the feed as a whole died: nothing said about this SKU, send it again
+                    errors.append(f"Amazon's feed {feed_id} ended {state}")
             if waiting:
                 results.append(PushResult(listing_external_id=sku, ok=False, pending_ref=ref))
             elif errors:
-                results.append(PushResult(listing_external_id=sku, ok=False, error="; ".join(errors)))
+                results.append(PushResult(listing_external_id=sku, ok=False, error="; ".join(errors),
+                                          retryable=not refused))
             else:
                 results.append(PushResult(listing_external_id=sku, ok=True))
         return results

@@ -23,12 +23,12 @@ from core.log_context import log_bound  # noqa: E402
 PLANTED = os.environ["PLANTED"]
 
 
-def boom(request):
+def boom(request, token):
     password = PLANTED  # noqa: F841 - a local the stack frame would carry
     raise RuntimeError("the view failed")
 
 
-urlpatterns = [*project_urls, path("boom/", boom)]
+urlpatterns = [*project_urls, path("boom/<str:token>/", boom)]
 
 
 @shared_task(name="tests.sentry_boom")
@@ -38,7 +38,7 @@ def sentry_boom(consumer_secret: str) -> None:
 
 with override_settings(ROOT_URLCONF=__name__):
     response = Client(raise_request_exception=False).post(
-        f"/boom/?token={PLANTED}", data=f'{{"note": "{PLANTED}"}}', content_type="application/json",
+        f"/boom/{PLANTED}/?token={PLANTED}", data=f'{{"note": "{PLANTED}"}}', content_type="application/json",
         HTTP_X_SHOPIFY_HMAC_SHA256=PLANTED, HTTP_COOKIE=f"sessionid={PLANTED}")
     print("view", response.status_code, response["X-Request-ID"], flush=True)
 with log_bound(request_id="task-request-0001"):

@@ -270,6 +270,25 @@ def test_a_sku_refused_in_a_feed_report_is_held_too(amazon, scope_a):
     assert len(amazon.fake.calls("createFeed")) == 1
 
 
+def test_a_feed_that_dies_whole_holds_nothing_and_the_next_push_sends_it_again(amazon, scope_a):
+    """FATAL says nothing about any one SKU (Amazon kept its old quantities): every SKU shows the error, none
+    is held as refused, and the next push sends the quantities again."""
+    m = scope_a.merchant
+    integration = make_integration(m, channel="amazon", credentials=amazon.credentials())
+    _listed(amazon, m, integration, 12)
+    listings_push(merchant=m, integration=integration)
+    for feed in amazon.fake.feeds.values():
+        feed.status = "FATAL"
+
+    pushes_pending_read(merchant=m, integration=integration)
+    again = listings_push(merchant=m, integration=integration)
+
+    listings = list(Listing.objects.filter(merchant=m, integration=integration))
+    assert {lst.refused_quantity for lst in listings} == {None}
+    assert all("ended FATAL" in lst.error for lst in listings)
+    assert again.get("pending") == 12 and len(amazon.fake.calls("createFeed")) == 2
+
+
 def test_the_merchant_retries_a_refused_sku_once_fixed_on_amazon(amazon, merchant_a,
                                                                    django_capture_on_commit_callbacks):
     from accounts.tenancy import tenant_scope
