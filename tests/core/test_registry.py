@@ -48,7 +48,7 @@ def test_the_project_fills_its_registries_from_ready():
     assert onboarding_steps.keys() == ["notifications.settings", "inventory.default_location"]  # INSTALLED_APPS order
     assert availability_consumers.keys() == ["orders", "channels"]
     assert low_stock_notifiers.keys() == []
-    assert bulk_actions.keys() == []
+    assert bulk_actions.keys() == ["buy_labels", "packing_slips", "pick_list"]  # labels adds its own
     assert channel_slugs() == ["shopify", "woocommerce", "amazon", "manual"]
 
 
