@@ -131,15 +131,14 @@ def test_the_batch_merged_pdf_url_is_a_short_lived_link(merchant_a, easypost_fak
 
 
 def test_a_purchase_that_rolls_back_leaves_no_file(merchant_a, easypost_fake, label_storage):
-    """The carrier bought and the file was written, then shipping failed (the shipment was marked shipped
-    by hand meanwhile): the transaction rolls back and the file goes with it."""
+    """The carrier bought and the file was written, then shipping failed (the order was put on hold while
+    the purchase waited): the transaction rolls back and the file goes with it."""
     easypost_account(merchant_a.merchant)
     shipment = pending_shipment(merchant_a.merchant)
     with tenant_scope(merchant_a.merchant):
         rates = services.shipment_rates(merchant=merchant_a.merchant, shipment=shipment).rates
         services.purchase._label_intend(merchant=merchant_a.merchant, shipment=shipment, rate=rates[0])
-        order_services.shipment_mark_shipped(merchant=merchant_a.merchant, shipment=shipment,
-                                             carrier="USPS", tracking_number="BYHAND1")
+        order_services.order_hold(merchant=merchant_a.merchant, order=shipment.order, reason="Customer called")
 
     response = merchant_a.api.post(f"/api/v1/shipments/{shipment.pk}/label/", {"rule": "cheapest"}, format="json")
 
