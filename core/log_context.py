@@ -62,7 +62,7 @@ _PATHS = re.compile(r"/[^\s'\"<>]*")
 
 def text_redacted(text: str) -> str:
     """Every path in `text` that one of our URLs matches, with its secret parameters redacted (Django's own
-    lines name the path: "Unauthorized: /webhooks/shopify/<token>/", a request's repr)."""
+    lines name the path: "Unauthorized: /webhooks/<channel>/<token>/", a request's repr)."""
     from django.urls import Resolver404, resolve
 
     def one(found: re.Match) -> str:
