@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
+import redis
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -173,3 +174,17 @@ def test_under_two_gunicorn_workers_each_scrape_sums_every_worker(tmp_path):
         assert status == 200
         assert value(body, "switchboard_http_request_duration_seconds_count", route="healthz", status="200") == served
 
+
+
+@pytest.mark.django_db
+def test_queue_depth_is_read_from_the_broker(client, token, settings):
+    # Given two messages waiting in the broker's Redis list for the default queue (never consumed: removed after)
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    before = value(scrape(client), "switchboard_queue_depth", queue="celery")
+    marker = f"metrics-test-{uuid.uuid4()}"
+    broker.lpush("celery", marker, marker)
+    try:
+        # When scraped, Then they are counted
+        assert value(scrape(client), "switchboard_queue_depth", queue="celery") == before + 2
+    finally:
+        broker.lrem("celery", 0, marker)
