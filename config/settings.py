@@ -321,6 +321,8 @@ SPECTACULAR_SETTINGS = {
 # is the client, so a forged header cannot give each guess a fresh IP. DRF's throttles and allauth's
 # rate limits read the same number.
 TRUSTED_PROXY_COUNT = ENV.trusted_proxy_count
+# GET /metrics answers only `Authorization: Bearer <this>`; unset, the page does not exist (core.metrics).
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXY_COUNT
 ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 # API requests per token (or signed-in user), and per client address before authentication: core.throttles.

@@ -42,6 +42,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from core.backoff import backoff_delay, parse_retry_after
+from core.metrics import UPSTREAM_THROTTLED
 
 logger = logging.getLogger("core.http")
 
@@ -454,6 +455,8 @@ class HttpClient:
             self._log(method, path, None, started, operation)
             raise Transient(f"{method} {path}: {type(exc).__name__}") from exc
         self._log(method, path, response.status_code, started, operation)
+        if response.status_code == 429:  # every 429 any vendor sends us passes here, retried or not
+            UPSTREAM_THROTTLED.labels(host=urlsplit(url).hostname or "").inc()
         raise_for_status(response, f"{method} {path}")
         return response
 

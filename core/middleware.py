@@ -12,8 +12,11 @@ from core.cache import CACHE_RETRY_AFTER_SECONDS
 from core.db import is_retryable
 from core.errors import ApplicationError, NotFound, TransientConflict
 from core.log_context import REQUEST_ID_HEADER, log_bound, path_redacted, request_id_accepted, request_id_new
+from core.metrics import REQUEST_SECONDS
 
 logger = logging.getLogger("core.request")
+
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class DomainErrorMiddleware:
@@ -72,13 +75,18 @@ class RequestIdMiddleware:
             match = getattr(request, "resolver_match", None)
             merchant, token = getattr(request, "merchant", None), getattr(request, "api_token", None)
             user = token.user if token is not None else getattr(request, "user", None)
+            seconds = time.monotonic() - started
+            route = match.route if match else None
+            # Bounded labels: the route pattern (never the path), "unmatched" for a 404 that matched none.
+            REQUEST_SECONDS.labels(method=request.method if request.method in _METHODS else "other", route=route or "unmatched",
+                                   status=str(response.status_code)).observe(seconds)
             logger.info("http.request", extra={
                 "method": request.method, "path": path_redacted(request.path, match.kwargs if match else None),
-                "route": match.route if match else None,
+                "route": route,
                 "status": response.status_code, "merchant_id": merchant.pk if merchant is not None else None,
                 "user_id": user.pk if user is not None and user.is_authenticated else None,
                 "token_id": token.pk if token is not None else None,
-                "duration_ms": round((time.monotonic() - started) * 1000, 1)})
+                "duration_ms": round(seconds * 1000, 1)})
         response[REQUEST_ID_HEADER] = request.request_id
         return response
 

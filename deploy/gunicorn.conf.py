@@ -3,6 +3,7 @@ the environment so one file serves a VM, systemd and the container."""
 
 import multiprocessing
 import os
+import shutil
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 # Sync workers: the app is database-bound and short-request; 2 × cores + 1 is gunicorn's own advice.
@@ -21,3 +22,23 @@ accesslog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s'
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+
+
+# Metrics across the workers (core.metrics): with PROMETHEUS_MULTIPROC_DIR set, every process writes its counts
+# to files there and a scrape sums them. Emptied when gunicorn starts, as prometheus-client requires (files of
+# an earlier run would be added again); a Celery worker of the same host shares the directory and is restarted
+# with the web (a deploy restarts both).
+
+
+def on_starting(server):
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if path:
+        shutil.rmtree(path, ignore_errors=True)
+        os.makedirs(path, exist_ok=True)
+
+
+def child_exit(server, worker):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

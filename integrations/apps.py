@@ -7,8 +7,10 @@ class IntegrationsConfig(AppConfig):
     def ready(self) -> None:
         # Function-level imports: ready() runs once every app is loaded; at module level these would
         # import models before the app registry is ready.
+        from core.metrics import gauge_sources
         from integrations.channels import amazon, shopify, woocommerce
         from integrations.listings import IMPORT_KIND
+        from integrations.metrics import integration_gauges
         from integrations.registry import channel_package_register
         from integrations.selectors import (
             integration_alerts,
@@ -41,3 +43,5 @@ class IntegrationsConfig(AppConfig):
         # The product page lists each store's listing with the last quantity pushed and when.
         product_listing_sources.register("integrations", product_listings)
         job_summary_register(IMPORT_KIND, listings_import_summary)
+        # Stores needing reconnection and sync lag, read from the database at scrape time (core.metrics).
+        gauge_sources.register("integrations", integration_gauges)

@@ -5,6 +5,7 @@ class OrdersConfig(AppConfig):
     name = "orders"
 
     def ready(self) -> None:
+        from core.metrics import gauge_sources
         from inventory.registry import (
             alias_stores_register,
             availability_consumer_register,
@@ -12,6 +13,7 @@ class OrdersConfig(AppConfig):
         )
         from notifications.services import sent_listener_register
         from orders.channels import MANUAL, channel_register, store_exists, store_key, store_of_key
+        from orders.metrics import outbox_gauges
         from orders.services.allocation import CONSUMER
         from orders.services.notifications import order_notification_sent
         from orders.services.reservations import LINE_PREFIX, stocktake_lock, stocktake_released
@@ -21,3 +23,4 @@ class OrdersConfig(AppConfig):
         reservation_holder_register("orders", prefix=LINE_PREFIX, lock=stocktake_lock, released=stocktake_released)
         channel_register(slug=MANUAL, label="Manual", colour="#1f4fd6")  # orders typed in by the merchant
         alias_stores_register("orders", key=store_key, store_of=store_of_key, exists=store_exists)
+        gauge_sources.register("orders", outbox_gauges)

@@ -12,6 +12,7 @@ in the adapter's bulk call, records each item's result on its listing, and ackno
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -22,6 +23,7 @@ from django.utils import timezone
 from accounts.models import Merchant
 from core.enqueue import enqueue_now
 from core.http import AuthFailed, ExternalError
+from core.metrics import PUSH_SECONDS
 from integrations.channels.base import PushResult, QuantityPush
 from integrations.listings import integration_location_ids
 from integrations.models import Integration, Listing
@@ -151,14 +153,17 @@ def listings_push(*, merchant: Merchant, integration: Integration, product_ids: 
     if not items:
         return _counts(pushed=0, failed=0, unchanged=unchanged, pending=0, retry=undecided)
     session = ChannelSession(merchant=merchant, integration=integration)
+    started = time.monotonic()
     try:
         results = session.call(lambda a: a.push_quantities(items))
     except ExternalError as exc:
+        PUSH_SECONDS.labels(channel=integration.channel, outcome="failed").observe(time.monotonic() - started)
         sync_failed(merchant=merchant, integration=integration, exc=exc, during="stock push")
         if isinstance(exc, AuthFailed) or not isinstance(exc, RETRYABLE):
             _record_errors(merchant, targets, exc.message or exc.__class__.__name__)
             return {"pushed": 0, "failed": len(items), "unchanged": unchanged}
         return {"pushed": 0, "failed": 0, "unchanged": unchanged, "retry": len(items)}
+    PUSH_SECONDS.labels(channel=integration.channel, outcome="answered").observe(time.monotonic() - started)
     outcome = _results_apply(merchant, targets, [item.quantity for item in items], results)
     if outcome["failed"]:
         logger.info("integrations.push.refused_items", extra={"merchant_id": merchant.pk,

@@ -43,6 +43,7 @@ from core.errors import (
     ValidationFailed,
 )
 from core.http import AuthFailed, ExternalError, Rejected, Throttled
+from core.metrics import LABEL_PURCHASES
 from labels import selectors
 from labels.carriers.base import LabelRequest, PurchasedLabel, Rate, RateQuote
 from labels.models import CarrierAccount, Label, LabelRate
@@ -248,9 +249,11 @@ def _label_buy_locked(*, merchant: Merchant, actor, shipment: Shipment, label: L
         content = adapter.label_file(bought)
     except (AuthFailed, Rejected) as exc:
         refused = package.describe_error(exc)
+        LABEL_PURCHASES.labels(carrier=label.carrier_account.carrier, outcome="refused").inc()
         label.status, label.error = Label.Status.FAILED, refused
         label.save(update_fields=["status", "error"])
     except ExternalError as exc:
+        LABEL_PURCHASES.labels(carrier=label.carrier_account.carrier, outcome="unanswered").inc()
         logger.warning("labels.purchase.unanswered label=%s key=%s error=%s", label.pk, label.idempotency_key,
                        type(exc).__name__)
         raise ExternalServiceUnavailable(
@@ -274,6 +277,9 @@ def _label_buy_locked(*, merchant: Merchant, actor, shipment: Shipment, label: L
             merchant=merchant, shipment=shipment, actor=actor, carrier=label.carrier,
             tracking_number=label.tracking_number, tracking_url=label.tracking_url, service=label.service,
             label_cost_amount=Decimal(label.cost_amount), delivery_days=label.delivery_days)
+        # Counted inside the transaction: a rollback after this (rare) over-counts a purchase that the next
+        # attempt finishes without buying again; the carrier did sell it.
+        LABEL_PURCHASES.labels(carrier=label.carrier_account.carrier, outcome="bought").inc()
         logger.info("labels.purchase.bought label=%s key=%s duration_ms=%.1f", label.pk, label.idempotency_key,
                     (time.monotonic() - started) * 1000)
     return shipped if refused is None else refused

@@ -4,28 +4,18 @@ not API views and never throttled."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
 from rest_framework.test import APIClient
 
 from accounts.services import api_token_create
 from accounts.tenancy import tenant_scope
 from config.env import ConfigurationError, read_env
 from core.rates import rate_parse
+from tests.gunicorn_server import gunicorn_serving, http_get
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.redis
 
 
@@ -79,52 +69,15 @@ def test_a_malformed_rate_stops_start_up_naming_the_variable():
     assert rate_parse("600/min") == (600, 60) and rate_parse("10/hour") == (10, 3600)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _get(url: str, token: str) -> int:
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - our loopback server
-            return response.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
-
-
-def _answers(url: str) -> bool:
-    try:
-        return _get(url, "") == 200
-    except urllib.error.URLError:  # not listening yet
-        return False
-
-
 @pytest.mark.django_db(transaction=True)
 def test_two_gunicorn_workers_share_one_budget(merchant_a, tmp_path):
     # Given: the app under gunicorn (deploy/gunicorn.conf.py) with two worker processes, ten requests a day per token
-    db = connection.settings_dict
-    port, log = _free_port(), tmp_path / "access.log"
-    env = {**os.environ, "REDIS_URL": settings.REDIS_URL, "API_THROTTLE_RATE": "10/day",
-           "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "2",
-           "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"}
-    server = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "config.wsgi",  # the shipped config
-         "--access-logfile", str(log), "--access-logformat", "%(p)s %(s)s"],
-        cwd=ROOT, env=env, stdout=(tmp_path / "server.log").open("wb"), stderr=subprocess.STDOUT)
-    try:
-        url = f"http://127.0.0.1:{port}/api/v1/orders/"
-        deadline = time.monotonic() + 60  # an upper bound on waiting for start-up, not a timing assertion
-        while not _answers(f"http://127.0.0.1:{port}/healthz"):
-            assert server.poll() is None and time.monotonic() < deadline, (tmp_path / "server.log").read_text()
-            time.sleep(0.2)
+    env = {"API_THROTTLE_RATE": "10/day", "GUNICORN_WORKERS": "2"}
+    with gunicorn_serving(tmp_path, env, "%(p)s %(s)s") as (base, log):
+        url = f"{base}/api/v1/orders/"
         # When: 40 requests with one token, eight at a time, each on its own connection
         with ThreadPoolExecutor(8) as pool:
-            codes = list(pool.map(lambda _: _get(url, merchant_a.token), range(40)))
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+            codes = list(pool.map(lambda _: http_get(url, merchant_a.token)[0], range(40)))
     # Then: exactly ten were let through across both workers, and both workers answered some
     assert sorted(codes).count(200) == 10 and codes.count(429) == 30, codes
     pids = {line.split()[0] for line in log.read_text().splitlines() if line.endswith(("200", "429"))}

@@ -3,6 +3,7 @@
 Put the new key first (keep the old ones after it), run this, then remove the old keys. The fields are
 found by walking the app registry, so a secret added by any app is rotated without a list to keep.
 Rows already under the first key are left alone: running it twice changes nothing the second time.
+Progress goes to stderr (a bar on a terminal, core.progress); stdout keeps one result line per model.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 
 from core.fields import ENCRYPTED_FIELD_TYPES, is_current, reencrypt
+from core.progress import progress
 
 
 class Command(BaseCommand):
@@ -36,28 +38,34 @@ class Command(BaseCommand):
         columns = [quote(f.column) for f in fields]
         rotated = current = 0
         last = None
-        while True:
-            with transaction.atomic(), connection.cursor() as cursor:
-                where = f"WHERE {pk} > %s " if last is not None else ""
-                # Identifiers come from the app registry, quoted; every value is a parameter.
-                lock = "FOR UPDATE" if connection.features.has_select_for_update else ""
-                cursor.execute(f"SELECT {pk}, {', '.join(columns)} FROM {table} {where}ORDER BY {pk} LIMIT %s {lock}",  # noqa: S608
-                               [last, batch_size] if last is not None else [batch_size])
-                rows = cursor.fetchall()
-                for row_pk, *values in rows:
-                    changes = {}
-                    for column, value in zip(columns, values, strict=True):
-                        if value in (None, ""):
-                            continue
-                        if is_current(value):
-                            current += 1
-                        else:
-                            changes[column] = reencrypt(value)
-                            rotated += 1
-                    if changes:
-                        sets = ", ".join(f"{c} = %s" for c in changes)
-                        cursor.execute(f"UPDATE {table} SET {sets} WHERE {pk} = %s",  # noqa: S608
-                                       [*changes.values(), row_pk])
-            if len(rows) < batch_size:
-                return rotated, current
-            last = rows[-1][0]
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM {table}")  # noqa: S608 - a quoted name from the app registry
+            total = cursor.fetchone()[0]
+        with progress(self.stderr, model._meta.label, total=total) as bar:
+            while True:
+                with transaction.atomic(), connection.cursor() as cursor:
+                    where = f"WHERE {pk} > %s " if last is not None else ""
+                    # Identifiers come from the app registry, quoted; every value is a parameter.
+                    lock = "FOR UPDATE" if connection.features.has_select_for_update else ""
+                    cursor.execute(f"SELECT {pk}, {', '.join(columns)} FROM {table} {where}ORDER BY {pk} LIMIT %s {lock}",  # noqa: S608
+                                   [last, batch_size] if last is not None else [batch_size])
+                    rows = cursor.fetchall()
+                    for row_pk, *values in rows:
+                        changes = {}
+                        for column, value in zip(columns, values, strict=True):
+                            if value in (None, ""):
+                                continue
+                            if is_current(value):
+                                current += 1
+                            else:
+                                changes[column] = reencrypt(value)
+                                rotated += 1
+                        if changes:
+                            sets = ", ".join(f"{c} = %s" for c in changes)
+                            cursor.execute(f"UPDATE {table} SET {sets} WHERE {pk} = %s",  # noqa: S608
+                                           [*changes.values(), row_pk])
+                bar.advance(len(rows))
+                if len(rows) < batch_size:
+                    break
+                last = rows[-1][0]
+        return rotated, current

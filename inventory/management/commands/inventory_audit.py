@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Merchant
 from accounts.tenancy import tenant_scope, unscoped
+from core.progress import progress
 from inventory.selectors import audit_differences
 
 
@@ -23,10 +24,12 @@ class Command(BaseCommand):
         if options.get("merchant"):
             merchants = [m for m in merchants if m == options["merchant"]]
         differing: list[dict] = []
-        for merchant_id in merchants:
-            merchant = Merchant.objects.get(pk=merchant_id)
-            with tenant_scope(merchant):
-                differing.extend(audit_differences(merchant=merchant))
+        with progress(self.stderr, "inventory_audit merchants", total=len(merchants)) as bar:
+            for merchant_id in merchants:
+                merchant = Merchant.objects.get(pk=merchant_id)
+                with tenant_scope(merchant):
+                    differing.extend(audit_differences(merchant=merchant))
+                bar.advance()
         if differing:
             for row in differing:
                 self.stderr.write(json.dumps(row, sort_keys=True))
