@@ -41,11 +41,7 @@ def merchant_create(*, name: str, owner: User, currency: str = "USD", timezone_n
     settings) without accounts importing them. A currency or zone this installation does not know is
     refused (ValidationFailed), never stored.
     """
-    errors = {}
-    if currency not in CURRENCIES:
-        errors["currency"] = "Not an ISO 4217 currency code (e.g. USD, EUR, GBP)."
-    if timezone_name not in time_zone_names():
-        errors["timezone"] = "Not a time zone name (e.g. Europe/London)."
+    errors = _currency_and_zone_errors(currency, timezone_name)
     if errors:
         raise ValidationFailed("The new merchant's settings are not valid.", code="invalid_settings", details=errors)
     with transaction.atomic():
@@ -106,6 +102,16 @@ def time_zone_choices() -> tuple[str, ...]:
     return ("UTC", *sorted(n for n in time_zone_names() if "/" in n and not n.startswith(("Etc/", "US/", "SystemV/"))))
 
 
+def _currency_and_zone_errors(currency: str, timezone_name: str) -> dict[str, str]:
+    """A new merchant and a settings change take the same currencies and zones."""
+    errors = {}
+    if currency not in CURRENCIES:
+        errors["currency"] = "Not an ISO 4217 currency code (e.g. USD, EUR, GBP)."
+    if timezone_name not in time_zone_names():
+        errors["timezone"] = "Not a time zone name (e.g. Europe/London)."
+    return errors
+
+
 def merchant_update(*, merchant: Merchant, actor: User, name: str, currency: str, timezone_name: str,
                     default_ship_by_days: int, address: dict[str, Any] | None,
                     label_format: str | None = None) -> Merchant:
@@ -120,10 +126,7 @@ def merchant_update(*, merchant: Merchant, actor: User, name: str, currency: str
     elif len(name) > 200:
         errors["name"] = "At most 200 characters."
     currency = (currency or "").strip().upper()
-    if currency not in CURRENCIES:
-        errors["currency"] = "Not an ISO 4217 currency code (e.g. USD, EUR, GBP)."
-    if timezone_name not in time_zone_names():
-        errors["timezone"] = "Not a time zone name (e.g. Europe/London)."
+    errors.update(_currency_and_zone_errors(currency, timezone_name))
     if not isinstance(default_ship_by_days, int) or not 0 <= default_ship_by_days <= SHIP_BY_DAYS_MAX:
         errors["default_ship_by_days"] = f"A whole number of business days from 0 to {SHIP_BY_DAYS_MAX}."
     if label_format is not None and label_format not in Merchant.LabelFormat.values:
