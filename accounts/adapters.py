@@ -81,8 +81,10 @@ class AccountAdapter(DefaultAccountAdapter):
                 # An invitation link stashed its address as verified (allauth's hook for exactly
                 # this); it vouches for that address only when the invitation is what we join.
                 self.unstash_verified_email(request)
-            name = (form.cleaned_data.get("business_name") or "").strip() if form is not None else ""
-            services.merchant_ensure_for_user(user=user, name=name or None)
+            data = form.cleaned_data if form is not None else {}
+            services.merchant_ensure_for_user(user=user, name=(data.get("business_name") or "").strip() or None,
+                                              currency=data.get("currency") or None,
+                                              timezone_name=data.get("timezone") or None)
         return user
 
     def get_client_ip(self, request) -> str:

@@ -20,6 +20,18 @@ class AccountsConfig(AppConfig):
         allauth_signals.password_reset.connect(_revoke_tokens_on_password_reset, dispatch_uid="accounts.reset")
         allauth_signals.password_changed.connect(_revoke_tokens_on_password_change, dispatch_uid="accounts.change")
 
+        from accounts.registry import ChecklistStep, checklist_steps
+        from accounts.selectors import has_ship_from_address, has_team
+
+        checklist_steps.register("accounts.ship_from", ChecklistStep(
+            position=40, title="Set the ship-from address",
+            description="Where your parcels leave from: labels and rates need it.",
+            url_name="settings", url_suffix="#ship-from", is_done=has_ship_from_address))
+        checklist_steps.register("accounts.team", ChecklistStep(
+            position=60, title="Invite the team",
+            description="Send an invitation to the people who pick, pack and ship.",
+            url_name="team", is_done=has_team))
+
 
 def _revoke_tokens_on_password_reset(sender, request, user, **kwargs) -> None:
     # Imported here, not at the top: Django imports apps.py while it populates the registry, before any

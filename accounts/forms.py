@@ -1,25 +1,49 @@
 from allauth.core import context
 from django import forms
+from django.conf import settings
 
 from accounts.models import Merchant
 from accounts.services import SHIP_BY_DAYS_MAX, time_zone_choices
+from accounts.services.merchants import SIGNUP_DEFAULT_CURRENCY
 from accounts.sessions import SESSION_INVITATION
 from core.address import country_choices
 from core.iso_codes import CURRENCIES
+
+BUSINESS_FIELDS = ("business_name", "currency", "timezone")
+
+
+def _currency_choices() -> list[tuple[str, str]]:
+    return [(code, f"{code} · {name}") for code, name in CURRENCIES.items()]
+
+
+def _zone_choices() -> list[tuple[str, str]]:
+    return [(name, name.replace("_", " ")) for name in time_zone_choices()]
 
 
 class SignupExtraForm(forms.Form):
     """Extra sign-up fields; allauth merges them into its sign-up form."""
 
     first_name = forms.CharField(max_length=150, required=False, label="Your name")
-    business_name = forms.CharField(max_length=200, required=False, label="Business name")
+    business_name = forms.CharField(max_length=200, required=False, label="Business name",
+                                    help_text="Shown to your team; change it later in Settings.")
+    currency = forms.ChoiceField(label="Currency", initial=SIGNUP_DEFAULT_CURRENCY, choices=_currency_choices,
+                                 required=False, help_text="The currency your reports and manual orders use.")
+    timezone = forms.ChoiceField(label="Time zone", initial=settings.TIME_ZONE, choices=_zone_choices,
+                                 required=False, help_text="Your business day: ship-by dates and late orders count in it.")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Someone signing up from an invitation joins that business rather than naming their own.
         request = context.request
         if request is not None and hasattr(request, "session") and request.session.get(SESSION_INVITATION):
-            self.fields.pop("business_name", None)
+            for name in BUSINESS_FIELDS:
+                self.fields.pop(name, None)
+            return
+        # The browser's zone replaces the server's default (static/js/app.js), unless the form came back
+        # with the person's own choice in it.
+        self.fields["timezone"].widget.attrs["data-browser-zone"] = ""
+        if self.is_bound:
+            self.fields["timezone"].widget.attrs["data-chosen"] = ""
 
     def signup(self, request, user) -> None:
         user.first_name = self.cleaned_data.get("first_name", "")
@@ -43,16 +67,8 @@ class RoleForm(forms.Form):
     role = forms.ChoiceField(label="Role", choices=[("staff", "Staff"), ("owner", "Owner")])
 
 
-def _currency_choices() -> list[tuple[str, str]]:
-    return [(code, f"{code} · {name}") for code, name in CURRENCIES.items()]
-
-
 def _country_choices() -> list[tuple[str, str]]:
     return [("", "Choose a country"), *country_choices()]
-
-
-def _zone_choices() -> list[tuple[str, str]]:
-    return [(name, name.replace("_", " ")) for name in time_zone_choices()]
 
 
 ADDRESS_PARTS = ("name", "line1", "line2", "city", "region", "postcode", "country", "phone")

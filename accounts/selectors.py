@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import QuerySet
+from django.urls import reverse
 
 from accounts.models import ApiToken, Invitation, Membership, Merchant, User
+from accounts.registry import checklist_steps
 from accounts.tenancy import unscoped
 from core.errors import NotFound
 
@@ -59,3 +63,54 @@ def memberships_of_user(*, user: User) -> list[Membership]:
 def user_exists_with_email(email: str) -> bool:
     """Whether an invitation's address already has an account (sign in) or not (sign up)."""
     return User.objects.filter(email__iexact=email).exists()
+
+
+# --- The setup checklist ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    key: str
+    title: str
+    description: str
+    url: str
+    done: bool
+
+
+@dataclass(frozen=True)
+class SetupChecklist:
+    items: list[ChecklistItem]
+
+    @property
+    def done_count(self) -> int:
+        return sum(item.done for item in self.items)
+
+    @property
+    def total(self) -> int:
+        return len(self.items)
+
+    @property
+    def complete(self) -> bool:
+        return self.done_count == self.total
+
+
+def setup_checklist(*, merchant: Merchant) -> SetupChecklist:
+    """A new merchant's setup steps (accounts.registry.checklist_steps, registered by the apps that own
+    each fact), each ticked by asking its fact now: nothing is stored, so nothing can fall out of step."""
+    steps = sorted(checklist_steps.items(), key=lambda kv: kv[1].position)
+    return SetupChecklist(items=[
+        ChecklistItem(key=key, title=step.title, description=step.description,
+                      url=reverse(step.url_name) + step.url_suffix, done=bool(step.is_done(merchant)))
+        for key, step in steps
+    ])
+
+
+def has_ship_from_address(merchant: Merchant) -> bool:
+    """Checklist fact: the merchant saved where it ships from (labels and rates need it)."""
+    return bool((merchant.address or {}).get("line1"))
+
+
+def has_team(merchant: Merchant) -> bool:
+    """Checklist fact: someone besides the first owner works here, or has been invited and not revoked."""
+    return (Membership.objects.filter(merchant=merchant).count() > 1
+            or Invitation.objects.filter(merchant=merchant, revoked_at__isnull=True).exists())

@@ -33,6 +33,14 @@ class IntegrationsConfig(AppConfig):
         store_choice_sources.register("integrations", integration_choices)
         # The home page's stores with sync problems or lag, the same way.
         store_alert_sources.register("integrations", integration_alerts)
+        # The home page's setup checklist: its first step is a fact only integrations knows.
+        from accounts.registry import ChecklistStep, checklist_steps
+        from integrations.selectors import has_store
+
+        checklist_steps.register("integrations.store", ChecklistStep(
+            position=10, title="Connect a store",
+            description="Link Shopify, WooCommerce or Amazon so its orders arrive here and stock goes back.",
+            url_name="integration-list", is_done=has_store))
 
         # Stock changes reach the channels within seconds: inventory calls stock_push_schedule after the
         # marks commit (a debounced push per merchant); the beat fan-out is the safety net.

@@ -289,3 +289,8 @@ def _sync_findings(integration: Integration) -> list[Finding]:
 def _examples(values: list[str]) -> str:
     shown = ", ".join(values[:EXAMPLES])
     return shown + (f" and {len(values) - EXAMPLES} more" if len(values) > EXAMPLES else "")
+
+
+def has_store(merchant) -> bool:
+    """Setup checklist fact: a store is connected (one disconnected since no longer counts)."""
+    return Integration.objects.filter(merchant=merchant).exclude(status=Integration.Status.DISCONNECTED).exists()

@@ -517,3 +517,13 @@ def product_suggest(*, merchant: Merchant, q: str, limit: int = 10) -> list[dict
     available = products_available(merchant=merchant, product_ids=[p.pk for p in first])
     return [{"sku": p.sku, "title": p.title, "price": p.price, "available": min(available.get(p.pk, 0), UNLIMITED)}
             for p in first]
+
+
+def has_catalog(merchant: Merchant) -> bool:
+    """Setup checklist fact: the merchant has products (typed, imported from a CSV or from a store's listings)."""
+    return Product.objects.filter(merchant=merchant).exists()
+
+
+def has_stock(merchant: Merchant) -> bool:
+    """Setup checklist fact: some product has units on hand somewhere."""
+    return StockLevel.objects.filter(merchant=merchant, on_hand__gt=0).exists()

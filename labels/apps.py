@@ -24,3 +24,11 @@ class LabelsConfig(AppConfig):
         job_summary_register(BATCH_KIND, batch_views.label_batch_job_summary)
         order_page_sections.register("labels", OrderPageSection(template="labels/_order_section.html",
                                                                 context=views.order_section))
+        # The home page's setup checklist: carrier accounts are labels' fact.
+        from accounts.registry import ChecklistStep, checklist_steps
+        from labels.selectors import has_carrier_account
+
+        checklist_steps.register("labels.carrier", ChecklistStep(
+            position=50, title="Add a carrier account",
+            description="Connect EasyPost or ShipStation to buy and print labels here.",
+            url_name="carrier-accounts", is_done=has_carrier_account))

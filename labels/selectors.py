@@ -105,3 +105,8 @@ def shipping_rule_get(*, merchant: Merchant, pk: int | str) -> ShippingRule:
         return shipping_rule_list(merchant=merchant).order_by().get(pk=int(pk))
     except (ShippingRule.DoesNotExist, ValueError, TypeError):
         raise NotFound("No such shipping rule.")
+
+
+def has_carrier_account(merchant) -> bool:
+    """Setup checklist fact: a carrier account is added and not disconnected, so labels can be bought."""
+    return CarrierAccount.objects.filter(merchant=merchant).exclude(status=CarrierAccount.Status.DISCONNECTED).exists()

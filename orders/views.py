@@ -15,6 +15,7 @@ from django.utils.translation import ngettext
 from django.views import View
 from django.views.generic import TemplateView
 
+from accounts import selectors as account_selectors
 from accounts.tenancy import tenant_scope
 from accounts.views import MerchantRequiredMixin
 from core.address import RULES
@@ -161,7 +162,8 @@ class HomeView(MerchantRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
         summary = selectors.home_summary(merchant=self.merchant)
-        ctx.update(summary=summary, ages=[(key, label, summary.orders[key]) for key, label, *_ in selectors.AGE_BUCKETS])
+        ctx.update(summary=summary, ages=[(key, label, summary.orders[key]) for key, label, *_ in selectors.AGE_BUCKETS],
+                   checklist=account_selectors.setup_checklist(merchant=self.merchant))
         return ctx
 
 

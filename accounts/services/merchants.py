@@ -7,6 +7,7 @@ import zoneinfo
 from functools import lru_cache
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
 from accounts.models import Membership, Merchant, User
@@ -17,6 +18,8 @@ from core.errors import PermissionDenied, ValidationFailed
 from core.iso_codes import CURRENCIES
 
 logger = logging.getLogger(__name__)
+
+SIGNUP_DEFAULT_CURRENCY = "USD"  # a new merchant's currency when sign-up gives none
 
 
 def is_owner(*, merchant: Merchant, user: User) -> bool:
@@ -30,15 +33,20 @@ def require_owner(*, merchant: Merchant, actor: User, action: str) -> None:
         raise PermissionDenied(f"Only an owner can {action}.", code="not_owner")
 
 
-def merchant_create(*, name: str, owner: User, currency: str = "USD") -> Merchant:
+def merchant_create(*, name: str, owner: User, currency: str = "USD", timezone_name: str = "UTC") -> Merchant:
     """Create a tenant with its owner, then run the onboarding steps other apps declare.
 
     Onboarding steps (accounts.registry.onboarding_steps, filled from AppConfig.ready()) let
     apps above accounts give a new merchant what it needs (a default location, notification
-    settings) without accounts importing them.
+    settings) without accounts importing them. A currency or zone this installation does not know is
+    refused (ValidationFailed), never stored.
     """
+    errors = _currency_and_zone_errors(currency, timezone_name)
+    if errors:
+        raise ValidationFailed("The new merchant's settings are not valid.", code="invalid_settings", details=errors)
     with transaction.atomic():
-        merchant = Merchant.objects.create(name=name.strip() or owner.email, currency=currency)
+        merchant = Merchant.objects.create(name=" ".join(name.split())[:200] or owner.email, currency=currency,
+                                           timezone=timezone_name)
         with tenant_scope(merchant):
             Membership.objects.create(merchant=merchant, user=owner, role=Membership.Role.OWNER)
             for step in onboarding_steps.values():
@@ -47,13 +55,16 @@ def merchant_create(*, name: str, owner: User, currency: str = "USD") -> Merchan
     return merchant
 
 
-def merchant_ensure_for_user(*, user: User, name: str | None = None) -> Merchant:
-    """Give a newly signed-up user their own merchant, once (sign-up and social sign-up both call this)."""
+def merchant_ensure_for_user(*, user: User, name: str | None = None, currency: str | None = None,
+                             timezone_name: str | None = None) -> Merchant:
+    """Give a newly signed-up user their own merchant, once (sign-up and social sign-up both call this).
+    What sign-up left out (Google sign-up asks nothing) takes the server's defaults: USD and TIME_ZONE."""
     membership = membership_for_user(user)
     if membership is not None:
         return membership.merchant
     default_name = name or (f"{user.first_name}'s shop".strip() if user.first_name else user.email.split("@")[0])
-    return merchant_create(name=default_name, owner=user)
+    return merchant_create(name=default_name, owner=user, currency=currency or SIGNUP_DEFAULT_CURRENCY,
+                           timezone_name=timezone_name or settings.TIME_ZONE)
 
 
 def membership_for_user(user: User, merchant_id: int | None = None) -> Membership | None:
@@ -91,6 +102,16 @@ def time_zone_choices() -> tuple[str, ...]:
     return ("UTC", *sorted(n for n in time_zone_names() if "/" in n and not n.startswith(("Etc/", "US/", "SystemV/"))))
 
 
+def _currency_and_zone_errors(currency: str, timezone_name: str) -> dict[str, str]:
+    """A new merchant and a settings change take the same currencies and zones."""
+    errors = {}
+    if currency not in CURRENCIES:
+        errors["currency"] = "Not an ISO 4217 currency code (e.g. USD, EUR, GBP)."
+    if timezone_name not in time_zone_names():
+        errors["timezone"] = "Not a time zone name (e.g. Europe/London)."
+    return errors
+
+
 def merchant_update(*, merchant: Merchant, actor: User, name: str, currency: str, timezone_name: str,
                     default_ship_by_days: int, address: dict[str, Any] | None,
                     label_format: str | None = None) -> Merchant:
@@ -105,10 +126,7 @@ def merchant_update(*, merchant: Merchant, actor: User, name: str, currency: str
     elif len(name) > 200:
         errors["name"] = "At most 200 characters."
     currency = (currency or "").strip().upper()
-    if currency not in CURRENCIES:
-        errors["currency"] = "Not an ISO 4217 currency code (e.g. USD, EUR, GBP)."
-    if timezone_name not in time_zone_names():
-        errors["timezone"] = "Not a time zone name (e.g. Europe/London)."
+    errors.update(_currency_and_zone_errors(currency, timezone_name))
     if not isinstance(default_ship_by_days, int) or not 0 <= default_ship_by_days <= SHIP_BY_DAYS_MAX:
         errors["default_ship_by_days"] = f"A whole number of business days from 0 to {SHIP_BY_DAYS_MAX}."
     if label_format is not None and label_format not in Merchant.LabelFormat.values:

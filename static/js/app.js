@@ -38,4 +38,10 @@
       if (el && navigator.clipboard) navigator.clipboard.writeText(el.textContent.trim()).then(function () { btn.textContent = 'Copied'; });
     });
   });
+  // Sign-up's time zone starts at the browser's own zone (the server's default stands without JavaScript,
+  // and a choice the server sent back with an error is kept).
+  document.querySelectorAll('select[data-browser-zone]:not([data-chosen])').forEach(function (select) {
+    var zone = window.Intl && Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (zone && select.querySelector('option[value="' + zone + '"]')) select.value = zone;
+  });
 })();
