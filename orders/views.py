@@ -283,9 +283,15 @@ class OrderActionView(MerchantRequiredMixin, View):
             elif action == "release":
                 services.order_release_hold(merchant=m, order=order, actor=user)
                 messages.success(request, "Hold released.")
-            elif action == "return":
-                services.order_return(merchant=m, order=order, actor=user, restock=request.POST.get("restock") == "on")
-                messages.success(request, "Order marked returned.")
+            elif action == "return":  # as cancel: the confirmation page first, a reason required
+                reason = request.POST.get("reason", "").strip()[:255]
+                restock = request.POST.get("restock") == "on"
+                if request.POST.get("confirmed") != "yes" or not reason:
+                    return confirm_page(request, merchant=m, ids=[order.pk], action="return", back=back,
+                                        asked=request.POST.get("confirmed") == "yes", restock=restock,
+                                        post_to=reverse("order-action", args=[order.pk, "return"]))
+                services.order_return(merchant=m, order=order, actor=user, restock=restock, reason=reason)
+                messages.success(request, "Order marked returned" + ("; its units are back on hand." if restock else "."))
             elif action == "edit":
                 form = TagsNotesForm(request.POST)
                 if form.is_valid():
