@@ -55,6 +55,10 @@
     known[event.detail.sku.toLowerCase()] = event.detail;
     fill(event.target);
   });
+  lines.addEventListener('sku-results', function (event) {
+    event.detail.forEach(function (p) { known[p.sku.toLowerCase()] = p; });
+    fill(event.target);
+  });
   lines.addEventListener('input', function (event) {
     var input = event.target;
     if (input.matches('input[name$="-unit_price"]')) { input.dataset.filled = 'typed'; return; }

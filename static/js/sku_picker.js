@@ -3,7 +3,8 @@
 // through the suggestions, Enter takes one, Escape closes the list, the mouse works too. Without this
 // script the input is a plain text box and the server checks the SKU typed, as it always does.
 // On a choice the input gets the SKU and fires "input", "change" and "sku-picked" (detail: the product:
-// sku, title, price, available), which the manual order page uses to fill in the price.
+// sku, title, price, available), which the manual order page uses to fill in the price; each answer also
+// fires "sku-results" (detail: the products), so a SKU typed in full is recognised without picking.
 (function () {
   var script = document.currentScript;
   var url = script && script.dataset.url;
@@ -94,7 +95,11 @@
       var mine = ++asked;
       fetch(url + '?limit=8&q=' + encodeURIComponent(q), {credentials: 'same-origin', headers: {'Accept': 'application/json'}})
         .then(function (r) { return r.ok ? r.json() : {results: []}; })
-        .then(function (data) { if (mine === asked && document.activeElement === input) show(data.results); })
+        .then(function (data) {
+          if (mine !== asked || document.activeElement !== input) return;
+          show(data.results);
+          input.dispatchEvent(new CustomEvent('sku-results', {bubbles: true, detail: data.results}));
+        })
         .catch(function () {});
     }
 

@@ -76,8 +76,6 @@ def test_the_sku_prefix_search_reads_an_index(merchant_a):
 
 def test_every_form_where_a_sku_is_typed_carries_the_picker(merchant_a):
     _catalog(merchant_a, 1)
-    with tenant_scope(merchant_a.merchant):
-        product = Product.objects.get(merchant=merchant_a.merchant, sku="TEE-00")
     pages = {"/inventory/": 'id="stock-task-sku"', "/orders/new/": 'name="form-0-sku"'}
     for url, field in pages.items():
         html = merchant_a.web.get(url).content.decode()
