@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",  # OpClass in index expressions (the SKU picker's prefix index)
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",

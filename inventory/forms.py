@@ -152,7 +152,8 @@ class ProductEditForm(_ProductFields):
 
 
 class ComponentRowForm(forms.Form):
-    sku = forms.CharField(max_length=64, required=False, label="Component SKU")
+    sku = forms.CharField(max_length=64, required=False, label="Component SKU",
+                          widget=forms.TextInput(attrs={"data-sku-picker": "", "autocomplete": "off"}))
     quantity = forms.IntegerField(min_value=1, max_value=MAX_UNITS, required=False, label="Per bundle")
 
     def clean(self):

@@ -7,10 +7,11 @@ level always equals the sum of its movements (checked by `manage.py inventory_au
 
 from __future__ import annotations
 
+from django.contrib.postgres.indexes import OpClass
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Upper
 
 from accounts.tenancy import TenantOwnedModel
 
@@ -58,6 +59,10 @@ class Product(TenantOwnedModel):
         indexes = [
             models.Index(fields=["merchant", "sku", "id"], name="inventory_product_sku_idx"),
             models.Index(fields=["merchant", "barcode"], name="inventory_product_barcode_idx"),
+            # The SKU picker's type-ahead (selectors.product_suggest): sku__istartswith is UPPER(sku) LIKE 'X%',
+            # which the plain (merchant, sku) index cannot serve.
+            models.Index(F("merchant"), OpClass(Upper("sku"), name="text_pattern_ops"),
+                         name="inv_product_sku_prefix_idx"),
             # The low-stock sweeper's read: only episodes still open, a handful of rows whatever the catalog.
             models.Index(fields=["low_stock_since"], name="inventory_product_low_open_idx",
                          condition=models.Q(low_stock_since__isnull=False)),

@@ -4,6 +4,8 @@ from inventory import views
 
 urlpatterns = [
     path("", views.InventoryListView.as_view(), name="inventory-list"),
+    path("products.json", views.ProductSuggestView.as_view(), name="inventory-product-suggest"),
+    path("find/", views.ProductFindView.as_view(), name="inventory-product-find"),
     path("export.csv", views.LevelsExportView.as_view(), name="inventory-export"),
     path("catalog.csv", views.CatalogExportView.as_view(), name="inventory-catalog-export"),
     path("import/template/<slug:kind>.csv", views.ImportTemplateView.as_view(), name="inventory-import-template"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import ngettext
@@ -14,7 +14,7 @@ from accounts.views import MerchantRequiredMixin
 from core.csv_stream import csv_streaming_response
 from core.errors import ApplicationError
 from core.pagination import keyset_page
-from core.parsing import optional_id, optional_text
+from core.parsing import optional_id, optional_text, parse_int
 from inventory import selectors, services
 from inventory.forms import (
     AdjustForm,
@@ -114,7 +114,8 @@ class ProductDetailView(MerchantRequiredMixin, TemplateView):
             aliases=list(selectors.sku_alias_list(merchant=self.merchant, product_id=product.pk)[:100]),
             listings=product_listings(self.merchant, product.pk),
             movements=movements.rows, next_after=movements.next_cursor,
-            adjust_form=kwargs.get("adjust_form") or AdjustForm(merchant=self.merchant),
+            adjust_form=kwargs.get("adjust_form") or AdjustForm(
+                merchant=self.merchant, initial={"mode": "count" if self.request.GET.get("mode") == "count" else "delta"}),
             transfer_form=kwargs.get("transfer_form") or TransferForm(merchant=self.merchant),
             reasons=StockMovement.Reason, merchant=self.merchant, margin=selectors.margin_percent(product),
             totals={"on_hand": sum(lv.on_hand for lv in levels), "reserved": sum(lv.reserved for lv in levels)},
@@ -385,3 +386,36 @@ class ImportTemplateView(MerchantRequiredMixin, View):
             raise Http404("No such template.")
         filename, rows = imports.import_template(kind)
         return csv_streaming_response(rows, filename=filename, content_type="text/csv; charset=utf-8")
+
+
+SUGGEST_LIMIT, SUGGEST_MAX = 10, 20
+STOCK_TASKS = {"adjust": "#adjust", "count": "?mode=count#adjust", "transfer": "#transfer"}
+
+
+class ProductSuggestView(MerchantRequiredMixin, View):
+    """GET /inventory/products.json?q=&limit=: the SKU picker's type-ahead (static/js/sku_picker.js) over the
+    signed-in merchant's products, SKU prefix first, then SKU or title containing it; at most SUGGEST_MAX.
+    Every form it helps still takes a typed SKU without it."""
+
+    def get(self, request):
+        q = optional_text(request.GET, "q", max_length=128)
+        limit = parse_int(request.GET.get("limit") or SUGGEST_LIMIT, field="limit", min_value=1, max_value=SUGGEST_MAX)
+        rows = selectors.product_suggest(merchant=self.merchant, q=q, limit=limit)
+        return JsonResponse({"results": [{**r, "price": "" if r["price"] is None else str(r["price"])}
+                                         for r in rows]})
+
+
+class ProductFindView(MerchantRequiredMixin, View):
+    """GET /inventory/find/?sku=&task=adjust|count|transfer: the inventory list's "adjust, count or move
+    stock" box; goes to that product's form (an unknown SKU back to the list, saying so)."""
+
+    def get(self, request):
+        sku = optional_text(request.GET, "sku", max_length=128).strip()
+        task = request.GET.get("task", "adjust")
+        try:
+            product = selectors.product_get_by_sku(merchant=self.merchant, sku=sku)
+        except ApplicationError:
+            messages.error(request, f"No product with SKU {sku}." if sku else "Type or pick a SKU first.")
+            return HttpResponseRedirect(reverse("inventory-list"))
+        return HttpResponseRedirect(reverse("inventory-product", args=[product.pk])
+                                    + STOCK_TASKS.get(task, STOCK_TASKS["adjust"]))

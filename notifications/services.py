@@ -56,7 +56,7 @@ class Kind:
 
 KINDS: dict[str, Kind] = {
     "new_order": Kind("New order {number} ({channel})", lambda p: p.new_order_mode == Mode.EACH),
-    "digest": Kind("Your orders of {day}", lambda p: p.new_order_mode == Mode.DIGEST),
+    "digest": Kind("Your orders of {day_words}", lambda p: p.new_order_mode == Mode.DIGEST),
     "channel_cancellation": Kind("Order {number} was cancelled on {channel}", lambda p: p.notify_channel_cancellation),
     "sync_failed": Kind("A sync failed: {summary}", lambda p: p.notify_sync_failure),
     "webhook_dead": Kind("A webhook could not be processed: {summary}", lambda p: p.notify_sync_failure),

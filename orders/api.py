@@ -162,6 +162,8 @@ class ReasonInput(serializers.Serializer):
 
 class ReturnInput(serializers.Serializer):
     restock = serializers.BooleanField(default=True, help_text="Put the returned units back on hand.")
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=255,
+                                   help_text="Why it came back; on the order's timeline.")
 
 
 class ShipmentLineInput(serializers.Serializer):
@@ -315,10 +317,13 @@ class OrderViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
         description="illegal_transition, with details.current and details.requested")})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
+        """Cancel one order: as the bulk cancel, a `reason` is required (400 reason_required without one)
+        and recorded on the order."""
         selectors.order_get(merchant=self.merchant, pk=pk)
         data = ReasonInput(data=request.data)
         data.is_valid(raise_exception=True)
-        return self._act(request, pk, services.order_cancel, reason=data.validated_data["reason"])
+        reason = services.confirm_reason("cancel", data.validated_data["reason"])
+        return self._act(request, pk, services.order_cancel, reason=reason)
 
     @extend_schema(request=ReasonInput, responses={200: OrderSerializer, 409: OpenApiResponse(
         description="illegal_transition")})
@@ -341,7 +346,8 @@ class OrderViewSet(MerchantViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
         selectors.order_get(merchant=self.merchant, pk=pk)
         data = ReturnInput(data=request.data)
         data.is_valid(raise_exception=True)
-        return self._act(request, pk, services.order_return, restock=data.validated_data["restock"])
+        return self._act(request, pk, services.order_return, restock=data.validated_data["restock"],
+                         reason=data.validated_data["reason"])
 
     @extend_schema(request=ShipmentInput, responses={201: ShipmentSerializer, 409: OpenApiResponse(
         description="illegal_transition (e.g. the order is on hold or cancelled) or out_of_stock")})

@@ -76,7 +76,7 @@ class OrderBulkView(MerchantRequiredMixin, View):
         extra = bulk_action_get(action)
         if extra is not None:  # e.g. packing slips or labels, supplied by the labels app
             return extra.handler(request, self.merchant, ids)
-        if action not in ACTION_LABELS:
+        if action not in services.BULK_ACTIONS:  # "return" is one order's, from its own page
             messages.error(request, "Unknown action.")
             return HttpResponseRedirect(back)
         reason = request.POST.get("reason", "").strip()
@@ -106,16 +106,16 @@ class OrderBulkView(MerchantRequiredMixin, View):
 
 
 def confirm_page(request, *, merchant, ids: list[int], action: str, back: str, asked: bool,
-                 filter_query: str | None = None, post_to: str = "") -> HttpResponse:
+                 filter_query: str | None = None, post_to: str = "", restock: bool | None = None) -> HttpResponse:
     """The confirmation page of a cancel or mark fulfilled, for a selection or one order (post_to: the
     order's own action URL): what will happen, here and on each channel; a reason is required. Posting
-    it without a reason shows it again (400) and changes nothing."""
-    preview = services.bulk_preview(merchant=merchant, order_ids=ids, action=action)
+    it without a reason shows it again (400) and changes nothing. `restock`: a return's choice, carried on."""
+    preview = services.bulk_preview(merchant=merchant, order_ids=ids, action=action, restock=restock is not False)
     by_filter = filter_query is not None
     ctx = {"preview": preview, "action": action, "next": back, "reason_missing": asked,
            "ids": [] if by_filter else ids, "scope": "all" if by_filter else "", "filter": filter_query or "",
            "more": preview.count - len(preview.numbers), "as_job": by_filter or len(ids) > INLINE_MAX,
-           "post_to": post_to, "reason": request.POST.get("reason", "").strip()}
+           "post_to": post_to, "reason": request.POST.get("reason", "").strip(), "restock": restock}
     return render(request, "orders/bulk_confirm.html", ctx, status=400 if asked else 200)
 
 

@@ -66,8 +66,8 @@ def channel_label(slug: str) -> str:
 
 
 def channel_effect(slug: str, action: str) -> str:
-    """What happens on the channel when we cancel ("cancel") or mark fulfilled without tracking
-    ("fulfill") one of its orders, in the merchant's words, from what the channel registered."""
+    """What happens on the channel when we cancel ("cancel"), mark fulfilled without tracking
+    ("fulfill") or mark returned ("return") one of its orders, in the merchant's words, from what the channel registered."""
     if slug == MANUAL:
         return "Entered by hand: no channel is told."
     info = channels.get(slug)
@@ -76,6 +76,8 @@ def channel_effect(slug: str, action: str) -> str:
         if info and info.tells_cancellation:
             return f"{label} is told the order is cancelled."
         return f"Cancelled here only: {label} is not told. Cancel (and refund) it on {label} too."
+    if action == "return":
+        return f"Marked returned here only: {label} is not told. Refund the customer on {label} if they are owed."
     if info and info.tells_fulfillment:
         return (f"{label} is told the order shipped, with no tracking number; "
                 f"{label} may email the customer.")

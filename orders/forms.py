@@ -88,7 +88,7 @@ class ShippingAddressForm(forms.Form):
 
 class ManualLineForm(forms.Form):
     sku = forms.CharField(max_length=128, label="SKU", widget=forms.TextInput(
-        attrs={"list": "sku-options", "autocomplete": "off", "data-sku-search": "", "aria-label": "SKU"}))
+        attrs={"autocomplete": "off", "data-sku-search": "", "data-sku-picker": "", "aria-label": "SKU"}))
     quantity = forms.IntegerField(min_value=1, max_value=100000,
                                   widget=forms.NumberInput(attrs={"aria-label": "Quantity"}))
     unit_price = forms.DecimalField(min_value=Decimal("0"), max_digits=12, decimal_places=2, required=False,

@@ -8,7 +8,6 @@ urlpatterns = [
     path("new/", views.OrderCreateView.as_view(), name="order-create"),
     path("views/", views.SavedViewCreateView.as_view(), name="order-view-save"),
     path("views/<id:pk>/delete/", views.SavedViewDeleteView.as_view(), name="order-view-delete"),
-    path("new/products.json", views.ProductSuggestView.as_view(), name="order-product-suggest"),
     path("bulk/", bulk_views.OrderBulkView.as_view(), name="order-bulk"),
     path("bulk/<id:pk>/", bulk_views.OrderBulkJobView.as_view(), name="order-bulk-job"),
     path("sku-aliases/", alias_views.SkuAliasListView.as_view(), name="sku-alias-list"),

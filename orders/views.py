@@ -8,7 +8,7 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import HttpResponseRedirect, JsonResponse
+from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import ngettext
@@ -21,8 +21,7 @@ from accounts.views import MerchantRequiredMixin
 from core.address import RULES
 from core.csv_stream import csv_streaming_response
 from core.errors import ApplicationError, ValidationFailed
-from core.parsing import filters_lenient, optional_text, parse_id, parse_int
-from inventory import selectors as inventory_selectors
+from core.parsing import filters_lenient, parse_id, parse_int
 from orders import charts, selectors, services
 from orders.bulk_actions import registered_bulk_actions
 from orders.bulk_views import confirm_page
@@ -285,9 +284,15 @@ class OrderActionView(MerchantRequiredMixin, View):
             elif action == "release":
                 services.order_release_hold(merchant=m, order=order, actor=user)
                 messages.success(request, "Hold released.")
-            elif action == "return":
-                services.order_return(merchant=m, order=order, actor=user, restock=request.POST.get("restock") == "on")
-                messages.success(request, "Order marked returned.")
+            elif action == "return":  # as cancel: the confirmation page first, a reason required
+                reason = request.POST.get("reason", "").strip()[:255]
+                restock = request.POST.get("restock") == "on"
+                if request.POST.get("confirmed") != "yes" or not reason:
+                    return confirm_page(request, merchant=m, ids=[order.pk], action="return", back=back,
+                                        asked=request.POST.get("confirmed") == "yes", restock=restock,
+                                        post_to=reverse("order-action", args=[order.pk, "return"]))
+                services.order_return(merchant=m, order=order, actor=user, restock=restock, reason=reason)
+                messages.success(request, "Order marked returned" + ("; its units are back on hand." if restock else "."))
             elif action == "edit":
                 form = TagsNotesForm(request.POST)
                 if form.is_valid():
@@ -430,17 +435,6 @@ class OrderCreateView(MerchantRequiredMixin, TemplateView):
             return self._render(form, address_form, formset, status=400)
         messages.success(request, f"Order {order.number} created and its stock reserved.")
         return HttpResponseRedirect(reverse("order-detail", args=[order.pk]))
-
-
-class ProductSuggestView(MerchantRequiredMixin, View):
-    """GET /orders/new/products.json?q=: the SKU search of the manual order page (progressive: the
-    page works without it, and the server checks every line whatever the browser filled in)."""
-
-    def get(self, request):
-        q = optional_text(request.GET, "q", max_length=128)
-        rows = inventory_selectors.product_suggest(merchant=self.merchant, q=q, limit=10)
-        return JsonResponse({"results": [{**r, "price": "" if r["price"] is None else str(r["price"])}
-                                         for r in rows]})
 
 
 def address_rules_for_page() -> dict:

@@ -21,11 +21,23 @@ from django.utils.html import conditional_escape, format_html
 from django.utils.timesince import timesince
 from django.utils.translation import ngettext
 
+from core.parsing import zone
+
 register = template.Library()
 
 DATETIME_FORMAT = "j M Y, H:i"
 DATE_FORMAT = "j M Y"
 EMPTY = "—"
+
+
+def moment_text(value: datetime, tz_name: str | None) -> str:
+    """A moment as pages write it, in the merchant's zone, for text made outside a request (emails)."""
+    return date_format(value.astimezone(zone(tz_name)), DATETIME_FORMAT)
+
+
+def day_text(value: date) -> str:
+    """A day as pages write it ("4 Dec 2026"), for text made outside a request (emails)."""
+    return date_format(value, DATE_FORMAT)
 
 
 def _local(value: datetime) -> datetime:

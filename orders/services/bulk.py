@@ -32,10 +32,11 @@ from orders.workflow import status_label
 logger = logging.getLogger(__name__)
 
 BULK_ACTIONS = ("fulfill", "hold", "tag", "release_hold", "cancel")
-# Actions that cannot be taken back: confirmation and a reason first.
-CONFIRM_ACTIONS = frozenset({"cancel", "fulfill"})
+# Actions that cannot be taken back: confirmation and a reason first. "return" is one order's action
+# (the order page's Mark returned), never a bulk one, but goes through the same confirmation.
+CONFIRM_ACTIONS = frozenset({"cancel", "fulfill", "return"})
 ACTION_LABELS = {"fulfill": "Mark fulfilled without tracking", "hold": "Put on hold", "tag": "Add tag",
-                 "release_hold": "Release hold", "cancel": "Cancel"}
+                 "release_hold": "Release hold", "cancel": "Cancel", "return": "Mark returned"}
 # What the list shows per page: a bigger selection is a background job with progress.
 INLINE_MAX = 100
 # The API's and the page's inline limit; a job takes at most JOB_MAX orders (narrow the filter beyond).
@@ -58,6 +59,12 @@ def _check(action: str, tag: str, reason: str) -> str:
         raise ValidationFailed(f"Unknown bulk action {action!r}.", details={"allowed": list(BULK_ACTIONS)})
     if action == "tag" and not _clean_tags([tag]):
         raise ValidationFailed("Give the tag to add.")
+    return confirm_reason(action, reason)
+
+
+def confirm_reason(action: str, reason: str | None) -> str:
+    """The reason an action that cannot be undone needs (the bulk bar, the API's bulk and single-order
+    cancel): ValidationFailed reason_required without one, so every door refuses alike."""
     reason = (reason or "").strip()
     if action in CONFIRM_ACTIONS and not reason:
         raise ValidationFailed(f"Give a reason to {ACTION_LABELS[action].lower()}: it is recorded on each order.",
@@ -130,21 +137,22 @@ class BulkPreview:
 PREVIEW_NUMBERS = 50
 
 
-def bulk_preview(*, merchant: Merchant, order_ids: Sequence[int], action: str) -> BulkPreview:
+def bulk_preview(*, merchant: Merchant, order_ids: Sequence[int], action: str, restock: bool = True) -> BulkPreview:
     """The selected orders by number and, per channel, what the channel is told (from the channel
-    registry: orders knows no channel's behaviour itself)."""
-
-
+    registry: orders knows no channel's behaviour itself). `restock`: a return's choice, said in words."""
     if action not in CONFIRM_ACTIONS:
-        raise ValidationFailed("Only cancel and mark fulfilled ask for confirmation.")
+        raise ValidationFailed("Only cancel, mark fulfilled and mark returned ask for confirmation.")
     qs = Order.objects.filter(merchant=merchant, pk__in=list(order_ids))
     per_channel = qs.order_by().values("channel").annotate(n=Count("id")).order_by("channel")
     effects = [ChannelEffect(channel=channel_label(row["channel"]), orders=row["n"],
                              sentence=channel_effect(row["channel"], action)) for row in per_channel]
     count = sum(e.orders for e in effects)
     numbers = list(qs.order_by("placed_at", "id").values_list("number", flat=True)[:PREVIEW_NUMBERS])
-    stock = ("Stock reserved for what is not shipped goes back to available."
-             if action == "cancel" else "Everything still to ship is shipped now: on-hand stock goes down.")
+    stock = {"cancel": "Stock reserved for what is not shipped goes back to available.",
+             "fulfill": "Everything still to ship is shipped now: on-hand stock goes down.",
+             "return": ("The shipped units go back on hand; anything not shipped is cancelled." if restock else
+                        "The shipped units are not put back on hand (not restocked); anything not shipped is "
+                        "cancelled.")}[action]
     return BulkPreview(action=action, action_label=ACTION_LABELS[action], count=count, numbers=numbers,
                        effects=effects, stock=stock,
                        customer_email=action == "fulfill"

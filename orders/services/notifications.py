@@ -10,6 +10,7 @@ from typing import Any
 from django.db.models import Count, Sum
 
 from accounts.models import Merchant
+from core.templatetags.when import day_text, moment_text
 from notifications.models import NotificationLog
 from notifications.services import (
     notification_is_wanted,
@@ -17,18 +18,21 @@ from notifications.services import (
     notification_settings_get,
     notification_url,
 )
+from orders.channels import channel_label
 from orders.models import Order, OrderEvent, OrderStatus, Shipment
 from orders.selectors.analytics import DateRange
 
 DIGEST_SAMPLE = 50
 
 
-def _order_context(order: Order) -> dict[str, Any]:
+def _order_context(order: Order, merchant: Merchant) -> dict[str, Any]:
+    """The facts an email says about an order, in the merchant's words: the channel's name (not its slug)
+    and when it was placed in the merchant's zone and the pages' format."""
     return {
-        "order_id": order.pk, "number": order.number, "channel": order.get_channel_display(),
+        "order_id": order.pk, "number": order.number, "channel": channel_label(order.channel),
         "customer_name": order.customer_name, "customer_email": order.customer_email,
         "total": str(order.total_amount), "currency": order.currency,
-        "placed_at": order.placed_at.isoformat(), "url": notification_url(f"/orders/{order.pk}/"),
+        "placed_at": order.placed_at.isoformat(), "placed": moment_text(order.placed_at, merchant.timezone), "url": notification_url(f"/orders/{order.pk}/"),
         "is_short": order.is_short, "needs_attention": order.needs_attention,
     }
 
@@ -36,12 +40,12 @@ def _order_context(order: Order) -> dict[str, Any]:
 def notification_new_order(*, merchant: Merchant, order: Order) -> NotificationLog | None:
     """Sent only in "each" mode; "digest" merchants get the day's orders from notification_daily_digest."""
     return notification_send(merchant=merchant, kind="new_order", key=f"new_order:{order.pk}",
-                             reference=f"order:{order.pk}", context=_order_context(order))
+                             reference=f"order:{order.pk}", context=_order_context(order, merchant))
 
 
 def notification_channel_cancellation(*, merchant: Merchant, order: Order) -> NotificationLog | None:
     return notification_send(merchant=merchant, kind="channel_cancellation", key=f"channel_cancellation:{order.pk}",
-                             reference=f"order:{order.pk}", context=_order_context(order))
+                             reference=f"order:{order.pk}", context=_order_context(order, merchant))
 
 
 def notification_customer_shipped(*, merchant: Merchant, shipment: Shipment) -> NotificationLog | None:
@@ -49,7 +53,7 @@ def notification_customer_shipped(*, merchant: Merchant, shipment: Shipment) -> 
     order = shipment.order
     if not order.customer_email or not notification_is_wanted(merchant=merchant, kind="customer_shipped"):
         return None
-    context = _order_context(order) | {
+    context = _order_context(order, merchant) | {
         "carrier": shipment.carrier, "tracking_number": shipment.tracking_number,
         "tracking_url": shipment.tracking_url, "merchant_name": merchant.name,
         "items": [{"sku": sl.order_line.sku, "title": sl.order_line.title, "quantity": sl.quantity}
@@ -65,7 +69,7 @@ def notification_customer_tracking(*, merchant: Merchant, shipment: Shipment, st
     order = shipment.order
     if not order.customer_email or not notification_settings_get(merchant=merchant).wants_customer_tracking(status):
         return None
-    context = _order_context(order) | {
+    context = _order_context(order, merchant) | {
         "carrier": shipment.carrier, "tracking_number": shipment.tracking_number, "tracking_url": shipment.tracking_url,
         "merchant_name": merchant.name, "status": status, "status_words": Shipment.TrackingStatus(status).label.lower(),
     }
@@ -85,8 +89,8 @@ def notification_daily_digest(*, merchant: Merchant, day: date) -> NotificationL
     totals = orders.aggregate(n=Count("id"), revenue=Sum("total_amount"))
     if not totals["n"]:
         return None
-    sample = [_order_context(o) for o in orders.order_by("-placed_at", "-id")[:DIGEST_SAMPLE]]
-    context = {"day": day.isoformat(), "count": totals["n"], "revenue": str(totals["revenue"] or 0),
+    sample = [_order_context(o, merchant) for o in orders.order_by("-placed_at", "-id")[:DIGEST_SAMPLE]]
+    context = {"day": day.isoformat(), "day_words": day_text(day), "count": totals["n"], "revenue": str(totals["revenue"] or 0),
                "currency": merchant.currency, "orders": sample,
                "short": orders.filter(is_short=True).count(),
                "attention": orders.filter(needs_attention=True).exclude(status=OrderStatus.CANCELLED).count(),

@@ -1,4 +1,4 @@
-// The manual order page: add and remove lines, search SKUs and fill in the product's price, and show
+// The manual order page: add and remove lines, fill in the picked product's price (sku_picker.js searches), and show
 // which address fields the chosen country needs. Progressive: without it the page still works ("Add a
 // line" posts the form back with a row more; the server checks every line and the address).
 (function () {
@@ -7,8 +7,6 @@
   var total = form.querySelector('input[name="form-TOTAL_FORMS"]');
   var lines = form.querySelector('[data-lines]');
   var template = document.getElementById('line-template');
-  var datalist = document.getElementById('sku-options');
-  var url = form.dataset.suggestUrl;
   var known = {};  // lower-case SKU → {sku, title, price, available}
 
   function enhance(row) {
@@ -52,31 +50,19 @@
     if (hint) hint.textContent = product.title + ' · ' + product.available + ' available';
   }
 
-  var timer = null;
+  // The SKU picker (sku_picker.js) says which product was chosen: fill in its price and stock.
+  lines.addEventListener('sku-picked', function (event) {
+    known[event.detail.sku.toLowerCase()] = event.detail;
+    fill(event.target);
+  });
+  lines.addEventListener('sku-results', function (event) {
+    event.detail.forEach(function (p) { known[p.sku.toLowerCase()] = p; });
+    fill(event.target);
+  });
   lines.addEventListener('input', function (event) {
     var input = event.target;
     if (input.matches('input[name$="-unit_price"]')) { input.dataset.filled = 'typed'; return; }
-    if (!input.matches('[data-sku-search]')) return;
-    fill(input);
-    clearTimeout(timer);
-    var q = input.value.trim();
-    if (!q) return;
-    timer = setTimeout(function () {
-      fetch(url + '?q=' + encodeURIComponent(q), {credentials: 'same-origin', headers: {'Accept': 'application/json'}})
-        .then(function (r) { return r.ok ? r.json() : {results: []}; })
-        .then(function (data) {
-          datalist.innerHTML = '';
-          data.results.forEach(function (p) {
-            known[p.sku.toLowerCase()] = p;
-            var option = document.createElement('option');
-            option.value = p.sku;
-            option.textContent = p.title + (p.price ? ' · ' + p.price : '') + ' · ' + p.available + ' available';
-            datalist.appendChild(option);
-          });
-          fill(input);
-        })
-        .catch(function () {});
-    }, 200);
+    if (input.matches('[data-sku-search]')) fill(input);
   });
 
   // Which address fields the country needs, and what they are called there.

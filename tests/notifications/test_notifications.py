@@ -9,6 +9,7 @@ import pytest
 from django.core import mail
 
 from accounts.tenancy import tenant_scope
+from core.templatetags.when import day_text
 from notifications import services as notifications
 from notifications.errors import InvalidRecipients
 from notifications.models import NotificationLog, NotificationSettings
@@ -144,7 +145,7 @@ def test_digest_mode_sends_no_per_order_email_but_one_digest(merchant_a, django_
         with django_capture_on_commit_callbacks(execute=True):
             services.notification_daily_digest(merchant=m, day=timezone.localdate())
             services.notification_daily_digest(merchant=m, day=timezone.localdate())
-    assert [msg.subject for msg in mail.outbox] == [f"Your orders of {timezone.localdate().isoformat()}"]
+    assert [msg.subject for msg in mail.outbox] == [f"Your orders of {day_text(timezone.localdate())}"]
     assert "#1" in mail.outbox[0].body and "#2" in mail.outbox[0].body
 
 
@@ -173,7 +174,7 @@ def test_the_digest_counts_the_merchants_own_day(merchant_a, django_capture_on_c
     assert ([o["number"] for o in first.context["orders"]], [o["number"] for o in second.context["orders"]]) == (
         ["#1"], ["#3", "#2"])
     assert (first.context["count"], second.context["count"]) == (1, 2)
-    assert [msg.subject for msg in mail.outbox] == ["Your orders of 2026-11-01", "Your orders of 2026-11-02"]
+    assert [msg.subject for msg in mail.outbox] == ["Your orders of 1 Nov 2026", "Your orders of 2 Nov 2026"]
 
 
 def test_the_digest_fanout_asks_each_merchant_for_its_own_yesterday(merchant_a, merchant_b, monkeypatch):

@@ -162,10 +162,10 @@ def test_the_api_names_every_line_over_stock(shop):
 
 
 def test_sku_search_gives_price_and_availability_and_only_the_merchants_products(shop, merchant_b):
-    r = shop.web.get("/orders/new/products.json?q=mu")
+    r = shop.web.get("/inventory/products.json?q=mu")
     assert [{k: p[k] for k in ("sku", "price", "available")} for p in r.json()["results"]] == [
         {"sku": "MUG", "price": "12.50", "available": 5}]
-    assert [(p["sku"], p["price"]) for p in shop.web.get("/orders/new/products.json?q=bo").json()["results"]] == [
+    assert [(p["sku"], p["price"]) for p in shop.web.get("/inventory/products.json?q=bo").json()["results"]] == [
         ("BOWL", "")]
-    assert merchant_b.web.get("/orders/new/products.json?q=mu").json() == {"results": []}
-    assert shop.web.get("/orders/new/products.json?q=a%00b").status_code == 400
+    assert merchant_b.web.get("/inventory/products.json?q=mu").json() == {"results": []}
+    assert shop.web.get("/inventory/products.json?q=a%00b").status_code == 400
