@@ -2,9 +2,14 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from accounts.models import ApiToken, Invitation, Membership, Merchant, User
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from accounts.models import ApiToken, AuditEvent, Invitation, Membership, Merchant, User
 from accounts.tenancy import unscoped
 from core.errors import NotFound
+from core.parsing import DateRange, optional_text
 
 
 def api_token_list(*, merchant: Merchant) -> QuerySet[ApiToken]:
@@ -59,3 +64,32 @@ def memberships_of_user(*, user: User) -> list[Membership]:
 def user_exists_with_email(email: str) -> bool:
     """Whether an invitation's address already has an account (sign in) or not (sign up)."""
     return User.objects.filter(email__iexact=email).exists()
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    """The audit trail's filters: an action or its family ("label" finds "label.bought"), an actor (part of
+    an email or token label), and whole days in the merchant's zone (`from`, `to`, both optional)."""
+
+    action: str = ""
+    actor: str = ""
+    days: DateRange = DateRange(start=None, end=None)
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any], *, tz: str) -> AuditFilters:
+        return cls(action=optional_text(params, "action", max_length=64),
+                   actor=optional_text(params, "actor", max_length=254),
+                   days=DateRange.from_params(params, tz=tz, default_days=None, max_days=None))
+
+
+def audit_event_list(*, merchant: Merchant, filters: AuditFilters | None = None) -> QuerySet[AuditEvent]:
+    """Newest first (keyset-paged on id by the callers)."""
+    qs = AuditEvent.objects.filter(merchant=merchant)
+    filters = filters or AuditFilters()
+    if filters.action:
+        qs = qs.filter(action__startswith=filters.action)
+    if filters.actor:
+        qs = qs.filter(actor_label__icontains=filters.actor)
+    if filters.days.start or filters.days.end:
+        qs = filters.days.filter(qs, "occurred_at")
+    return qs.order_by("-id")
