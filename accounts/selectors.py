@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from django.db.models import QuerySet
-
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from django.db.models import QuerySet
 
 from accounts.models import ApiToken, AuditEvent, Invitation, Membership, Merchant, User
 from accounts.tenancy import unscoped
