@@ -33,7 +33,8 @@ logger = logging.getLogger(__name__)
 
 # A field whose name says it holds a secret is recorded as changed, never with its values, whatever the
 # caller passed in `secret_fields`: the second lock on the same door.
-_SECRET_WORDS = ("password", "secret", "token", "credential", "api_key", "key_hash", "private", "passphrase")
+_SECRET_WORDS = ("password", "secret", "credential", "api_key", "access_token", "refresh_token", "key_hash", "private",
+                 "passphrase")
 SYSTEM = "system"
 
 
@@ -59,6 +60,19 @@ def field_changes(before: Mapping[str, Any], after: Mapping[str, Any], *,
         changes[name] = {"changed": True} if _is_secret(name, secret_fields) else {"old": _plain(old),
                                                                                   "new": _plain(new)}
     return changes
+
+
+def credential_changes(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, *,
+                       prefix: str = "credentials") -> dict[str, dict[str, Any]]:
+    """Which keys of a credentials dict changed, by name only ({"credentials.api_key": {"changed": True}}):
+    no value of a credential, old or new, is ever written to the trail."""
+    before, after = before or {}, after or {}
+    return {f"{prefix}.{name}": {"changed": True} for name in sorted(set(before) | set(after))
+            if before.get(name) != after.get(name)}
+
+
+def prefixed(changes: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    return {f"{prefix}.{name}": value for name, value in changes.items()}
 
 
 def _actor(actor: User | ApiToken | None) -> tuple[int | None, int | None, str]:
