@@ -161,7 +161,9 @@ class AuditEvent(TenantOwnedModel):
     table (accounts/0005's trigger), so the rows outlive the people and objects they name: the actor and
     object are kept as ids and labels, not foreign keys that a deletion would have to null or cascade."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.DO_NOTHING, related_name="+")
+    # No database constraint: a merchant deleted outright (ops, never the app, which deactivates) leaves its
+    # trail behind rather than being refused or taking the trail with it.
+    merchant = models.ForeignKey(Merchant, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
     occurred_at = models.DateTimeField(default=timezone.now)
     action = models.CharField(max_length=64)
     actor_user_id = models.BigIntegerField(null=True, blank=True)

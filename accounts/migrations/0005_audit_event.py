@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
                 ('object_id', models.CharField(blank=True, max_length=64)),
                 ('object_repr', models.CharField(blank=True, max_length=200)),
                 ('changes', models.JSONField(blank=True, default=dict, help_text='{field: {"old": ..., "new": ...}}, or {field: {"changed": true}} for a credential.')),
-                ('merchant', models.ForeignKey(on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='accounts.merchant')),
+                ('merchant', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='accounts.merchant')),
             ],
             options={
                 'ordering': ['-id'],

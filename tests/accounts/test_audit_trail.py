@@ -7,7 +7,7 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 from rest_framework.test import APIClient
 
-from accounts.models import AuditEvent, Membership, User
+from accounts.models import AuditEvent, Membership, Merchant, User
 from accounts.services import membership_remove, membership_role_change, merchant_create, merchant_update
 from accounts.services.audit import audit_record, field_changes
 from accounts.tenancy import tenant_scope, unscoped
@@ -253,3 +253,16 @@ def test_the_owners_page_shows_and_filters_the_trail_and_pages_on(shop, client):
     assert "the void" in filtered and "SKU-54" not in filtered
     bad = client.get("/settings/audit/", {"from": "not-a-date"})
     assert bad.status_code == 200 and "the void" in bad.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_merchant_deleted_outright_leaves_its_trail_behind(shop):
+    merchant, owner, _ = shop
+    audit_record(merchant=merchant, action="test.act", actor=owner)
+
+    with unscoped("test: ops deletes a merchant"):
+        Merchant.objects.filter(pk=merchant.pk).delete()
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT action FROM accounts_auditevent WHERE merchant_id = %s", [merchant.pk])
+        assert ("test.act",) in cursor.fetchall()
