@@ -1,6 +1,12 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -8,7 +14,7 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from accounts import selectors, services
-from accounts.models import ApiToken
+from accounts.models import ApiToken, AuditEvent
 from core.api import MerchantViewMixin
 from core.cache import shared_cache_required
 from core.errors import ValidationFailed
@@ -191,3 +197,36 @@ class MerchantSettingsView(MerchantViewMixin, APIView):
             fields = {("ship_from" if key == "address" else key): value for key, value in exc.details.items()}
             raise ValidationFailed(exc.message, code=exc.code, details={"fields": fields})
         return Response(_settings_out(merchant))
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AuditEvent
+        fields = ["id", "occurred_at", "action", "actor_user_id", "actor_token_id", "actor_label", "ip",
+                  "user_agent", "request_id", "object_type", "object_id", "object_repr", "changes"]
+        read_only_fields = fields
+
+
+@extend_schema_view(list=extend_schema(
+    parameters=[
+        OpenApiParameter("action", str, description='An action or its family: "label" finds "label.bought".'),
+        OpenApiParameter("actor", str, description="Part of the actor's email or token label."),
+        OpenApiParameter("from", str, description="First day (YYYY-MM-DD, the merchant's time zone)."),
+        OpenApiParameter("to", str, description="Last day, inclusive."),
+    ],
+    responses={200: AuditEventSerializer(many=True), 403: OpenApiResponse(description="not_owner")}))
+class AuditEventViewSet(MerchantViewMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The merchant's audit trail, newest first, for owners only (staff: 403 `not_owner`). Read only:
+    nothing in the app changes or deletes an event."""
+
+    queryset = AuditEvent.objects.none()
+    serializer_class = AuditEventSerializer
+    filter_backends: list = []
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        services.require_owner(merchant=self.merchant, actor=request.user, action="see the audit trail")
+
+    def get_merchant_queryset(self):
+        filters = selectors.AuditFilters.from_params(self.request.query_params, tz=self.merchant.timezone)
+        return selectors.audit_event_list(merchant=self.merchant, filters=filters)

@@ -5,6 +5,7 @@ from core.routers import ApiRouter
 
 router = ApiRouter()
 router.register("api-tokens", api.ApiTokenViewSet, basename="api-token")
+router.register("audit-events", api.AuditEventViewSet, basename="audit-event")
 
 urlpatterns = [
     path("auth/token/", api.TokenExchangeView.as_view(), name="api-token-exchange"),

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
+from django.utils import timezone
 
 from accounts.tenancy import TenantOwnedModel
 
@@ -151,3 +152,39 @@ class Invitation(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.email} → {self.merchant_id} ({self.role})"
+
+
+class AuditEvent(TenantOwnedModel):
+    """One security-relevant act in a merchant: who (user or API token, from where), what, on which object,
+    and which fields changed (old/new; a secret field only as "changed"). Written by
+    accounts.services.audit.audit_record and nothing else; the database refuses UPDATE and DELETE on the
+    table (accounts/0005's trigger), so the rows outlive the people and objects they name: the actor and
+    object are kept as ids and labels, not foreign keys that a deletion would have to null or cascade."""
+
+    # No database constraint: a merchant deleted outright (ops, never the app, which deactivates) leaves its
+    # trail behind rather than being refused or taking the trail with it.
+    merchant = models.ForeignKey(Merchant, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    occurred_at = models.DateTimeField(default=timezone.now)
+    action = models.CharField(max_length=64)
+    actor_user_id = models.BigIntegerField(null=True, blank=True)
+    actor_token_id = models.BigIntegerField(null=True, blank=True)
+    actor_label = models.CharField(max_length=254, blank=True, help_text="The actor's email, token prefix, or "
+                                   "'system' for work no person started.")
+    ip = models.CharField(max_length=64, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True)
+    request_id = models.CharField(max_length=128, blank=True)
+    object_type = models.CharField(max_length=64, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    object_repr = models.CharField(max_length=200, blank=True)
+    changes = models.JSONField(default=dict, blank=True, help_text='{field: {"old": ..., "new": ...}}, or '
+                               '{field: {"changed": true}} for a credential.')
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["merchant", "-id"], name="accounts_audit_recent_idx"),
+            models.Index(fields=["merchant", "action", "-id"], name="accounts_audit_action_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor_label or 'system'} @ {self.merchant_id}"

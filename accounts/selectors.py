@@ -1,14 +1,17 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import QuerySet
 from django.urls import reverse
 
-from accounts.models import ApiToken, Invitation, Membership, Merchant, User
+from accounts.models import ApiToken, AuditEvent, Invitation, Membership, Merchant, User
 from accounts.registry import checklist_steps
 from accounts.tenancy import unscoped
 from core.errors import NotFound
+from core.parsing import DateRange, optional_text
 
 
 def api_token_list(*, merchant: Merchant) -> QuerySet[ApiToken]:
@@ -114,3 +117,32 @@ def has_team(merchant: Merchant) -> bool:
     """Checklist fact: someone besides the first owner works here, or has been invited and not revoked."""
     return (Membership.objects.filter(merchant=merchant).count() > 1
             or Invitation.objects.filter(merchant=merchant, revoked_at__isnull=True).exists())
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    """The audit trail's filters: an action or its family ("label" finds "label.bought"), an actor (part of
+    an email or token label), and whole days in the merchant's zone (`from`, `to`, both optional)."""
+
+    action: str = ""
+    actor: str = ""
+    days: DateRange = DateRange(start=None, end=None)
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any], *, tz: str) -> AuditFilters:
+        return cls(action=optional_text(params, "action", max_length=64),
+                   actor=optional_text(params, "actor", max_length=254),
+                   days=DateRange.from_params(params, tz=tz, default_days=None, max_days=None))
+
+
+def audit_event_list(*, merchant: Merchant, filters: AuditFilters | None = None) -> QuerySet[AuditEvent]:
+    """Newest first (keyset-paged on id by the callers)."""
+    qs = AuditEvent.objects.filter(merchant=merchant)
+    filters = filters or AuditFilters()
+    if filters.action:
+        qs = qs.filter(action__startswith=filters.action)
+    if filters.actor:
+        qs = qs.filter(actor_label__icontains=filters.actor)
+    if filters.days.start or filters.days.end:
+        qs = filters.days.filter(qs, "occurred_at")
+    return qs.order_by("-id")

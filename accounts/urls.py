@@ -8,6 +8,7 @@ urlpatterns = [
     path("settings/api-tokens/", views.ApiTokenCreateView.as_view(), name="api-token-create"),
     path("settings/api-tokens/<id:pk>/revoke/", views.ApiTokenRevokeView.as_view(), name="api-token-revoke"),
     path("settings/team/", views.TeamView.as_view(), name="team"),
+    path("settings/audit/", views.AuditView.as_view(), name="audit"),
     path("settings/team/invitations/", views.InvitationCreateView.as_view(), name="invitation-create"),
     path("settings/team/invitations/<id:pk>/resend/", views.InvitationResendView.as_view(), name="invitation-resend"),
     path("settings/team/invitations/<id:pk>/revoke/", views.InvitationRevokeView.as_view(), name="invitation-revoke"),

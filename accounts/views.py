@@ -15,6 +15,10 @@ from accounts.forms import ApiTokenForm, InvitationForm, MerchantSettingsForm, R
 from accounts.models import Membership
 from accounts.sessions import SESSION_INVITATION, SESSION_MERCHANT
 from core.errors import Conflict, PermissionDenied, ValidationFailed
+from core.pagination import keyset_page
+from core.parsing import filters_lenient
+
+AUDIT_PAGE = 50
 
 
 class MerchantRequiredMixin(LoginRequiredMixin):
@@ -108,6 +112,27 @@ class TeamView(MerchantRequiredMixin, TemplateView):
             invite_form=kwargs.get("invite_form") or InvitationForm(),
             roles=Membership.Role.choices,
         )
+        return ctx
+
+
+class AuditView(MerchantRequiredMixin, TemplateView):
+    """The audit trail, for owners: who did what, from where, newest first, filterable and keyset-paged
+    (a bad filter is named and dropped, the others still apply)."""
+
+    template_name = "accounts/audit.html"
+
+    def get_context_data(self, **kwargs):
+        services.require_owner(merchant=self.merchant, actor=self.request.user, action="see the audit trail")
+        ctx = super().get_context_data(**kwargs)
+        params = self.request.GET.copy()
+        params.pop("after", None)
+        filters, problems = filters_lenient(
+            lambda p: selectors.AuditFilters.from_params(p, tz=self.merchant.timezone), params)
+        page = keyset_page(selectors.audit_event_list(merchant=self.merchant, filters=filters), order=["-pk"],
+                           after=self.request.GET.get("after", ""), size=AUDIT_PAGE)
+        params["after"] = page.next_cursor
+        ctx.update(events=page.rows, next_query=params.urlencode() if page.next_cursor else "",
+                   filters=filters, problems=problems)
         return ctx
 
 

@@ -39,6 +39,37 @@ def log_fields() -> dict[str, Any]:
     return _fields.get()
 
 
+# Where the request came from (client IP, user agent), for the audit trail. Kept apart from the log fields:
+# an address and a browser string are personal data, not ids, and do not belong on every log line.
+_origin: ContextVar[dict[str, str]] = ContextVar("request_origin", default={})  # noqa: B039 - never mutated
+
+
+@contextmanager
+def origin_bound(*, ip: str | None, user_agent: str | None) -> Iterator[None]:
+    token = _origin.set({"ip": ip or "", "user_agent": (user_agent or "")[:500]})
+    try:
+        yield
+    finally:
+        _origin.reset(token)
+
+
+def request_origin() -> dict[str, str]:
+    """{"ip": ..., "user_agent": ...} of the request being served ({} outside one, e.g. in a task)."""
+    return _origin.get()
+
+
+def client_ip(meta: dict[str, Any], *, trusted_proxies: int) -> str:
+    """The client's address: the one `trusted_proxies` hops back in X-Forwarded-For (the same rule DRF's
+    NUM_PROXIES and allauth's TRUSTED_PROXY_COUNT follow), else REMOTE_ADDR. A header with fewer hops than
+    we have proxies was not written by them, so it is ignored rather than believed."""
+    forwarded = meta.get("HTTP_X_FORWARDED_FOR", "")
+    if trusted_proxies > 0 and forwarded:
+        hops = [hop.strip() for hop in forwarded.split(",")]
+        if len(hops) >= trusted_proxies and hops[-trusted_proxies]:
+            return hops[-trusted_proxies][:64]
+    return str(meta.get("REMOTE_ADDR") or "")[:64]
+
+
 def request_id_new() -> str:
     return uuid.uuid4().hex
 

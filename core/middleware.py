@@ -11,7 +11,15 @@ from redis.exceptions import RedisError
 from core.cache import CACHE_RETRY_AFTER_SECONDS
 from core.db import is_retryable
 from core.errors import ApplicationError, NotFound, TransientConflict
-from core.log_context import REQUEST_ID_HEADER, log_bound, path_redacted, request_id_accepted, request_id_new
+from core.log_context import (
+    REQUEST_ID_HEADER,
+    client_ip,
+    log_bound,
+    origin_bound,
+    path_redacted,
+    request_id_accepted,
+    request_id_new,
+)
 from core.metrics import REQUEST_SECONDS
 
 logger = logging.getLogger("core.request")
@@ -70,7 +78,9 @@ class RequestIdMiddleware:
         offered = request.headers.get(REQUEST_ID_HEADER) if settings.TRUSTED_PROXY_COUNT else None
         request.request_id = request_id_accepted(offered) or request_id_new()
         started = time.monotonic()
-        with log_bound(request_id=request.request_id):
+        request.client_ip = client_ip(request.META, trusted_proxies=settings.TRUSTED_PROXY_COUNT)
+        with log_bound(request_id=request.request_id), origin_bound(
+                ip=request.client_ip, user_agent=request.headers.get("User-Agent")):
             response = self.get_response(request)
             match = getattr(request, "resolver_match", None)
             merchant, token = getattr(request, "merchant", None), getattr(request, "api_token", None)

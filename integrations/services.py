@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Merchant, User
+from accounts.services.audit import audit_record, credential_changes, field_changes, prefixed
 from core.enqueue import enqueue_on_commit
 from core.errors import ApplicationError, Conflict, ValidationFailed
 from core.http import AuthFailed, ExternalError
@@ -186,6 +187,8 @@ def integration_create(*, merchant: Merchant, actor: User | None, channel: str, 
                                              account_ref=channel_packages[channel].account_ref(cleaned)[:255])
     logger.info("integrations.integration.created",
                 extra={"merchant_id": merchant.pk, "integration_id": integration.pk, "channel": channel})
+    audit_record(merchant=merchant, action="integration.connected", actor=actor, obj=integration,
+                 changes={"channel": {"old": None, "new": channel}, **credential_changes({}, cleaned)})
     return Connecting(integration=integration, job=_connect_job(merchant=merchant, actor=actor, integration=integration))
 
 
@@ -203,6 +206,7 @@ def integration_update(*, merchant: Merchant, actor: User | None, integration: I
     if row.status == Integration.Status.DISCONNECTED:
         raise Conflict("This store is disconnected; connect it again instead.", code="integration_disconnected")
     changed = ["updated_at"]
+    audited_before = {"name": row.name, "settings": dict(row.settings or {}), "credentials": dict(row.credentials or {})}
     if name is not None:
         row.name = _clean_name(name)
         changed.append("name")
@@ -219,6 +223,11 @@ def integration_update(*, merchant: Merchant, actor: User | None, integration: I
         row.status = Integration.Status.ACTIVE
         changed += ["credentials", "account_ref", "status"]
     row.save(update_fields=changed)
+    audit_record(merchant=merchant, action="integration.reconnected" if credentials is not None else "integration.changed",
+                 actor=actor, obj=row, changes={
+                     **field_changes({"name": audited_before["name"]}, {"name": row.name}),
+                     **prefixed(field_changes(audited_before["settings"], row.settings or {}), "settings"),
+                     **credential_changes(audited_before["credentials"], row.credentials)})
     if credentials is not None:
         logger.info("integrations.integration.credentials_replaced",
                     extra={"merchant_id": merchant.pk, "integration_id": row.pk})
@@ -234,11 +243,13 @@ def integration_disconnect(*, merchant: Merchant, actor: User | None, integratio
     Its orders and listings stay (orders keep their integration)."""
     row = _locked(merchant, integration)
     if row.status != Integration.Status.DISCONNECTED:
-        row.status = Integration.Status.DISCONNECTED
+        old_status, row.status = row.status, Integration.Status.DISCONNECTED
         row.save(update_fields=["status", "updated_at"])
         enqueue_on_commit("integrations.integration_webhooks_remove", merchant_id=merchant.pk, integration_id=row.pk)
         logger.info("integrations.integration.disconnected",
                     extra={"merchant_id": merchant.pk, "integration_id": row.pk})
+        audit_record(merchant=merchant, action="integration.disconnected", actor=actor, obj=row,
+                     changes={"status": {"old": old_status, "new": row.status}})
     return row
 
 

@@ -29,6 +29,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import Membership, Merchant
+from accounts.services.audit import audit_record
 from accounts.tenancy import unscoped
 from core.enqueue import enqueue_on_commit
 from core.errors import ValidationFailed
@@ -159,9 +160,12 @@ def notification_settings_update(*, merchant: Merchant, **values: Any) -> Notifi
     with transaction.atomic():
         notification_settings_create_default(merchant=merchant)
         obj = NotificationSettings.objects.select_for_update().get(merchant=merchant)
+        before = {name: getattr(obj, name) for name in values}
         for name, value in values.items():
             setattr(obj, name, value)
         obj.save()
+        audit_record(merchant=merchant, action="notifications.settings_changed", obj=obj,
+                     object_repr="notification settings", before=before, after=values)
     return obj
 
 

@@ -37,6 +37,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Merchant
+from accounts.services.audit import audit_record
 from accounts.tenancy import tenant_scope, unscoped
 from core.backoff import backoff_until
 from core.enqueue import enqueue_on_commit
@@ -431,6 +432,8 @@ def webhook_events_dispatch(*, limit: int = 500, now: datetime | None = None) ->
 
 # ---------------------------------------------------------------- replay
 
+REPLAY_IDS_AUDITED = 50  # the audit event of a bulk replay names its first 50 events and counts them all
+
 
 def webhook_events_replay(*, merchant: Merchant, events: QuerySet[WebhookEvent] | Iterable[WebhookEvent]) -> int:
     """Process these events again from scratch; returns how many were queued.
@@ -462,6 +465,10 @@ def webhook_events_replay(*, merchant: Merchant, events: QuerySet[WebhookEvent] 
         )
         for row in rows:
             webhook_event_enqueue(row)
+        audit_record(merchant=merchant, action="webhook.replayed", object_type="webhooks.WebhookEvent",
+                     object_id=rows[0].pk if len(rows) == 1 else "",
+                     object_repr=f"{len(rows)} webhook event(s)",
+                     changes={"events": {"count": len(rows), "ids": [r.pk for r in rows[:REPLAY_IDS_AUDITED]]}})
     logger.info("webhooks.replay", extra={"merchant_id": merchant.pk, "events": len(rows)})
     return len(rows)
 

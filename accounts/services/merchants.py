@@ -12,12 +12,14 @@ from django.db import transaction
 
 from accounts.models import Membership, Merchant, User
 from accounts.registry import onboarding_steps
+from accounts.services.audit import audit_record
 from accounts.tenancy import tenant_scope, unscoped
 from core.address import address_clean
 from core.errors import PermissionDenied, ValidationFailed
 from core.iso_codes import CURRENCIES
 
 logger = logging.getLogger(__name__)
+AUDITED_SETTINGS = ("name", "currency", "timezone", "default_ship_by_days", "address", "label_format")
 
 SIGNUP_DEFAULT_CURRENCY = "USD"  # a new merchant's currency when sign-up gives none
 
@@ -139,11 +141,14 @@ def merchant_update(*, merchant: Merchant, actor: User, name: str, currency: str
         raise ValidationFailed("Some settings are not valid.", code="invalid_settings", details=errors)
     with transaction.atomic():
         merchant = Merchant.objects.select_for_update().get(pk=merchant.pk)
+        before = {name: getattr(merchant, name) for name in AUDITED_SETTINGS}
         merchant.name, merchant.currency, merchant.timezone = name, currency, timezone_name
         merchant.default_ship_by_days, merchant.address = default_ship_by_days, address
         if label_format is not None:
             merchant.label_format = label_format
         merchant.save(update_fields=["name", "currency", "timezone", "default_ship_by_days", "address",
                                      "label_format", "updated_at"])
+        audit_record(merchant=merchant, action="merchant.settings_changed", actor=actor, obj=merchant,
+                     before=before, after={name: getattr(merchant, name) for name in AUDITED_SETTINGS})
     logger.info("accounts.merchant.updated", extra={"merchant_id": merchant.pk})
     return merchant

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import ApiToken, Invitation, Membership, Merchant, User
+from accounts.services.audit import audit_record
 from accounts.services.merchants import require_owner
 from accounts.services.tokens import secret_hash
 from accounts.tenancy import unscoped
@@ -62,8 +63,10 @@ def membership_role_change(*, merchant: Merchant, actor: User, membership: Membe
         if membership.role == Membership.Role.OWNER and len(owners) <= 1:
             raise Conflict("A merchant needs at least one owner: make someone else an owner first.",
                            code="last_owner")
-        membership.role = role
+        old_role, membership.role = membership.role, role
         membership.save(update_fields=["role"])
+        audit_record(merchant=merchant, action="membership.role_changed", actor=actor, obj=membership,
+                     object_repr=str(membership.user), before={"role": old_role}, after={"role": role})
     logger.info("accounts.membership.role_changed",
                 extra={"merchant_id": merchant.pk, "membership_id": membership.pk, "role": role})
     return membership
@@ -88,7 +91,11 @@ def membership_remove(*, merchant: Merchant, actor: User, membership: Membership
             raise Conflict("The last owner cannot be removed: make someone else an owner first.", code="last_owner")
         revoked = ApiToken.objects.filter(merchant=merchant, user_id=membership.user_id,
                                           revoked_at__isnull=True).update(revoked_at=timezone.now())
+        membership_pk, person = membership.pk, str(membership.user)
         membership.delete()
+        audit_record(merchant=merchant, action="membership.removed", actor=actor, object_type="accounts.Membership",
+                     object_id=membership_pk, object_repr=person,
+                     changes={"role": {"old": membership.role, "new": None}, "tokens_revoked": revoked})
     logger.info("accounts.membership.removed", extra={"merchant_id": merchant.pk, "user_id": membership.user_id,
                                                       "tokens_revoked": revoked})
     return revoked
@@ -137,6 +144,8 @@ def invitation_create(*, merchant: Merchant, actor: User, email: str, role: str,
             invitation.invited_by = actor
             raw = _issue_key(invitation)
             invitation.save()
+            audit_record(merchant=merchant, action="invitation.created", actor=actor, obj=invitation,
+                         changes={"role": {"old": None, "new": role}})
             _invitation_mail_on_commit(invitation=invitation, raw=raw, base_url=base_url)
     except IntegrityError:
         raise Conflict("An invitation to this address was just sent; reload the page.", code="invitation_exists")
@@ -184,6 +193,7 @@ def invitation_revoke(*, merchant: Merchant, actor: User, invitation: Invitation
         invitation = _open_invitation_locked(merchant=merchant, invitation=invitation, action="revoked")
         invitation.revoked_at = timezone.now()
         invitation.save(update_fields=["revoked_at"])
+        audit_record(merchant=merchant, action="invitation.revoked", actor=actor, obj=invitation)
     logger.info("accounts.invitation.revoked", extra={"merchant_id": merchant.pk, "invitation_id": invitation.pk})
     return invitation
 
@@ -231,6 +241,9 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
         invitation.accepted_at = timezone.now()
         invitation.accepted_by = user
         invitation.save(update_fields=["accepted_at", "accepted_by"])
+        if created:
+            audit_record(merchant=invitation.merchant, action="membership.joined", actor=user, obj=membership,
+                         object_repr=str(user), changes={"role": {"old": None, "new": membership.role}})
     logger.info("accounts.invitation.accepted", extra={"merchant_id": invitation.merchant_id,
                                                        "invitation_id": invitation.pk, "joined": created})
     return membership

@@ -17,6 +17,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import ApiToken, Membership, Merchant, User
+from accounts.services.audit import audit_record
 from accounts.services.merchants import is_owner
 from accounts.tenancy import tenant_scope, unscoped
 from core.cache import shared_cache_required
@@ -40,6 +41,7 @@ def api_token_create(*, merchant: Merchant, user: User, name: str) -> tuple[ApiT
         merchant=merchant, user=user, name=name.strip() or "API token", prefix=prefix, key_hash=secret_hash(raw)
     )
     logger.info("accounts.api_token.created", extra={"merchant_id": merchant.pk, "prefix": prefix})
+    audit_record(merchant=merchant, action="api_token.created", actor=user, obj=token)
     return token, raw
 
 
@@ -53,6 +55,7 @@ def api_token_revoke(*, merchant: Merchant, actor: User, token: ApiToken) -> Api
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
         logger.info("accounts.api_token.revoked", extra={"merchant_id": merchant.pk, "prefix": token.prefix})
+        audit_record(merchant=merchant, action="api_token.revoked", actor=actor, obj=token)
     return token
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from django.db import DatabaseError, transaction
 
 from accounts.models import Merchant, User
+from accounts.services.audit import audit_record
 from core.db import is_lock_not_available, retry_transaction
 from core.errors import TransientConflict
 from inventory.errors import InvalidStockOperation, OutOfStock
@@ -75,6 +76,7 @@ def _adjust_reason(i: int, ln: AdjustLine) -> str:
     return reason
 
 
+AUDIT_LEVELS_MAX = 200  # an import of 50,000 rows is one audit event naming its first 200 levels, not 50,000
 COUNT_ATTEMPTS = 5  # a count starts again at most this often when holders move under it (see _adjust_many)
 
 
@@ -155,15 +157,19 @@ def _release_to_fit(tx: StockTx, held: Held, dirty: set, promised: dict[str, Any
 
 def stock_adjust_many(
     *, merchant: Merchant, lines: Sequence[AdjustLine], actor: User | None = None, reference: str = "",
+    audit_action: str = "",
 ) -> int:
     """Apply many adjustments and counts all or none; returns the number of adjustments written (the
-    releases a count below what is reserved makes are not counted). See `_adjust_many`."""
-    return _adjust_many(merchant=merchant, lines=lines, actor=actor, reference=reference)[0]
+    releases a count below what is reserved makes are not counted). See `_adjust_many`. `audit_action`
+    names the act in the audit trail ("stock.imported"); by default stock.counted or stock.adjusted."""
+    return _adjust_many(merchant=merchant, lines=lines, actor=actor, reference=reference,
+                        audit_action=audit_action)[0]
 
 
 @retry_transaction
 def _adjust_many(
     *, merchant: Merchant, lines: Sequence[AdjustLine], actor: User | None = None, reference: str = "",
+    audit_action: str = "",
 ) -> tuple[int, int]:
     """Apply many adjustments and counts all or none; returns (adjustments written, reserved units released).
 
@@ -202,7 +208,9 @@ def _adjust_many(
                                         details={"row": i})
         reasons.append(_adjust_reason(i, ln))
     step = dict(merchant=merchant, lines=lines, products=products, reasons=reasons, default_loc=default_loc,
-                actor=actor, reference=reference)
+                actor=actor, reference=reference,
+                audit_action=audit_action or ("stock.adjusted" if all(ln.on_hand is None for ln in lines)
+                                              else "stock.counted"))
     if all(ln.on_hand is None for ln in lines):  # no count: no reservation is released, no holder is locked
         return _adjust_locked(**step, references=set(), levels=set())
     references: set[str] = set()
@@ -220,6 +228,7 @@ def _adjust_many(
 def _adjust_locked(
     *, merchant: Merchant, lines: Sequence[AdjustLine], products: dict[int, ProductInfo], reasons: list[str],
     default_loc: int, actor: User | None, reference: str, references: set[str], levels: set[tuple[int, int]],
+    audit_action: str,
 ) -> tuple[int, int]:
     """One attempt of `_adjust_many`, its lines checked: lock the holders, then the levels, then apply.
     Raises _HoldersMoved, before writing anything, when a count finds a holder it has not locked."""
@@ -232,6 +241,7 @@ def _adjust_locked(
     written = released = 0
     dirty: set = set()
     hit: set[str] = set()
+    moved: dict[str, dict[str, int]] = {}
     below = {(lv.product_id, lv.location_id) for ln in lines if ln.on_hand is not None
              for lv in [tx.level_at(ln.product_id, ln.location_id or default_loc)]
              if not lv.allows_backorder and ln.on_hand < lv.reserved}
@@ -268,11 +278,17 @@ def _adjust_locked(
                 f"only {max(0, lv.on_hand - floor)} are on hand and not promised.",
                 row=i,
             )
+        where = f"{product.sku} @ {lv.location_name}"
+        moved[where] = {"old": moved.get(where, {}).get("old", lv.on_hand), "new": lv.on_hand + delta}
         tx.change(lv, on_hand=delta, reason=reasons[i - 1], reference=reference, note=ln.note)
         written += 1
     if hit:
         save_reservations(merchant, held, dirty)
         _holders_tell(merchant, held, hit)
+    if moved:
+        audit_record(merchant=merchant, action=audit_action, actor=actor, object_type="inventory.StockLevel",
+                     object_repr=reference or f"{len(moved)} stock level(s)",
+                     changes=dict(list(moved.items())[:AUDIT_LEVELS_MAX]))
     tx.finish()
     return written, released
 

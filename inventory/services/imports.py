@@ -99,7 +99,8 @@ def _apply_lines(*, merchant: Merchant, imp: StockImport, actor: User | None, pv
                  valid_only: bool = False) -> int:
     _check_applicable(pv, valid_only)
     try:
-        return stock_adjust_many(merchant=merchant, lines=pv.lines, actor=actor, reference=f"import:{imp.pk}")
+        return stock_adjust_many(merchant=merchant, lines=pv.lines, actor=actor, reference=f"import:{imp.pk}",
+                                 audit_action="stock.imported")
     except (OutOfStock, InvalidStockOperation) as exc:  # stock moved since the preview
         raise ValidationFailed(
             f"Stock changed since the preview: {exc.message} Nothing was applied.", code="import_invalid",

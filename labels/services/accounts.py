@@ -11,6 +11,7 @@ from django.db import transaction
 
 from accounts.models import Merchant
 from accounts.services import require_owner
+from accounts.services.audit import audit_record, credential_changes, field_changes
 from core.errors import ExternalServiceUnavailable, ValidationFailed
 from core.http import AuthFailed, ExternalError, Rejected, Throttled
 from core.receivers import webhook_path
@@ -71,6 +72,8 @@ def carrier_account_create(*, merchant: Merchant, actor, carrier: str, name: str
     carrier_account_test(carrier=carrier, credentials=cleaned)
     with transaction.atomic():
         account = CarrierAccount.objects.create(merchant=merchant, carrier=carrier, name=name, credentials=cleaned)
+        audit_record(merchant=merchant, action="carrier_account.connected", actor=actor, obj=account,
+                     changes={"carrier": {"old": None, "new": carrier}, **credential_changes({}, cleaned)})
     carrier_webhooks_ensure(account=account)
     return account
 
@@ -98,6 +101,7 @@ def carrier_account_update(*, merchant: Merchant, actor, account: CarrierAccount
                            credentials: Mapping[str, Any] | None = None) -> CarrierAccount:
     require_owner(merchant=merchant, actor=actor, action="change a carrier account")
     changed = []
+    before = {"name": account.name, "credentials": dict(account.credentials or {})}
     if name is not None:
         account.name = _name_clean(name)
         changed.append("name")
@@ -110,14 +114,22 @@ def carrier_account_update(*, merchant: Merchant, actor, account: CarrierAccount
         account.last_error = ""
         changed += ["credentials", "status", "last_error"]
     if changed:
-        account.save(update_fields=[*changed, "updated_at"])
+        with transaction.atomic():
+            account.save(update_fields=[*changed, "updated_at"])
+            audit_record(merchant=merchant, action="carrier_account.changed", actor=actor, obj=account, changes={
+                **field_changes({"name": before["name"]}, {"name": account.name}),
+                **credential_changes(before["credentials"], account.credentials)})
     return account
 
 
 def carrier_account_disconnect(*, merchant: Merchant, actor, account: CarrierAccount) -> CarrierAccount:
     """Stop using the account; its labels (and what they cost) stay, its credentials are forgotten."""
     require_owner(merchant=merchant, actor=actor, action="disconnect a carrier account")
+    old_status, forgotten = account.status, credential_changes(account.credentials, {})
     account.status = CarrierAccount.Status.DISCONNECTED
     account.credentials = {}
-    account.save(update_fields=["status", "credentials", "updated_at"])
+    with transaction.atomic():
+        account.save(update_fields=["status", "credentials", "updated_at"])
+        audit_record(merchant=merchant, action="carrier_account.removed", actor=actor, obj=account,
+                     changes={"status": {"old": old_status, "new": account.status}, **forgotten})
     return account

@@ -34,6 +34,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Merchant
+from accounts.services.audit import audit_record
 from core.errors import (
     ApplicationError,
     Conflict,
@@ -273,6 +274,10 @@ def _label_buy_locked(*, merchant: Merchant, actor, shipment: Shipment, label: L
         # The quotes are spent: their carrier-side shipment is bought (EasyPost would answer any of
         # them with this label), so a re-ship after a void must ask for new ones.
         LabelRate.objects.filter(merchant=merchant, shipment=shipment).delete()
+        audit_record(merchant=merchant, action="label.bought", actor=actor, obj=label,
+                     object_repr=f"{label.carrier} {label.tracking_number} (order {shipment.order})",
+                     changes={"cost": {"old": None, "new": f"{label.cost_amount} {label.currency}"},
+                              "status": {"old": "intended", "new": "bought"}})
         shipped = order_services.shipment_mark_shipped(
             merchant=merchant, shipment=shipment, actor=actor, carrier=label.carrier,
             tracking_number=label.tracking_number, tracking_url=label.tracking_url, service=label.service,
@@ -295,7 +300,7 @@ def _files_forget(names: list[str]) -> None:
             logger.exception("labels.purchase.orphan_file name=%s", name)
 
 
-def _void_at_carrier(*, merchant: Merchant, shipment: Shipment) -> Label:
+def _void_at_carrier(*, merchant: Merchant, actor, shipment: Shipment) -> Label:
     """Step 1 of a void, committed on its own: the refund asked of the carrier and, once accepted, the
     label recorded `voided` (its unship still to do) while its row is locked."""
     live = selectors.label_live(merchant=merchant, shipment=shipment)
@@ -319,6 +324,9 @@ def _void_at_carrier(*, merchant: Merchant, shipment: Shipment) -> Label:
             raise Conflict(f"{package.label} did not accept the refund ({result.status}).", code="void_refused")
         label.status, label.void_status, label.voided_at = Label.Status.VOIDED, result.status, timezone.now()
         label.save(update_fields=["status", "void_status", "voided_at"])
+        audit_record(merchant=merchant, action="label.voided", actor=actor, obj=label,
+                     object_repr=f"{label.carrier} {label.tracking_number}",
+                     changes={"status": {"old": "bought", "new": "voided"}, "refund": {"old": None, "new": result.status}})
     logger.info("labels.void.accepted label=%s status=%s", label.pk, result.status)
     return label
 
@@ -356,7 +364,7 @@ def label_void(*, merchant: Merchant, actor, shipment: Shipment) -> Shipment:
     the shipment back to pending with its stock on the shelf. A refused refund changes nothing and says
     why; a label voided earlier whose shipment was not taken back is finished, the carrier not asked."""
     unfinished = selectors.label_void_unfinished(merchant=merchant, shipment=shipment)
-    label = unfinished or _void_at_carrier(merchant=merchant, shipment=shipment)
+    label = unfinished or _void_at_carrier(merchant=merchant, actor=actor, shipment=shipment)
     return label_void_finish(merchant=merchant, actor=actor, label=label)
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from django.db.models import Count
 
 from accounts.models import Merchant
+from accounts.services.audit import audit_record
 from core.errors import ApplicationError, ValidationFailed
 from jobs.services import JobRun, job_create, job_run
 from notifications.services import notification_is_wanted
@@ -111,6 +112,11 @@ def orders_bulk_action(*, merchant: Merchant, order_ids: Sequence[int], action: 
         statuses = dict(Order.objects.filter(merchant=merchant, pk__in=done).order_by().values_list("pk", "status"))
         done_orders = [{"id": pk, "number": found[pk].number, "status": statuses.get(pk, ""),
                         "status_label": status_label(statuses.get(pk, ""))} for pk in done]
+    audit_record(merchant=merchant, action=f"orders.bulk_{action}", actor=actor, object_type="orders.Order",
+                 object_repr=f"{len(done)} of {len(ids)} orders", changes={
+                     "orders": {"done": len(done), "failed": len(failed), "ids": done[:AUDIT_IDS]},
+                     **({"reason": {"old": None, "new": reason}} if reason else {}),
+                     **({"tag": {"old": None, "new": tag}} if action == "tag" else {})})
     return {"done": done, "done_orders": done_orders, "failed": failed}
 
 
@@ -135,6 +141,7 @@ class BulkPreview:
 
 
 PREVIEW_NUMBERS = 50
+AUDIT_IDS = 50  # the audit event of a bulk action names its first 50 orders and counts them all
 
 
 def bulk_preview(*, merchant: Merchant, order_ids: Sequence[int], action: str, restock: bool = True) -> BulkPreview:
