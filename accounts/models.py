@@ -63,8 +63,10 @@ class Merchant(models.Model):
         PNG = "PNG", "PNG image"
         ZPL = "ZPL", "ZPL (thermal printer)"
 
+    # db_default too: rows written by code that predates the column (a migration's historical model, an
+    # older process during a rolling deploy) get PDF rather than a NOT NULL failure.
     label_format = models.CharField(max_length=3, choices=LabelFormat.choices, default=LabelFormat.PDF,
-                                    help_text="The file format carriers are asked for when a label is bought.")
+                                    db_default=LabelFormat.PDF, help_text="The file format carriers are asked for when a label is bought.")
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -24,7 +24,7 @@ def http_get(url: str, token: str = "") -> tuple[int, str]:
     """Status and body of a GET on its own connection (with a bearer token when given)."""
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - our loopback server
+        with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310 - our loopback server (the bound of a loaded machine)
             return response.status, response.read().decode()
     except urllib.error.HTTPError as exc:
         return exc.code, ""

@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='merchant',
             name='label_format',
-            field=models.CharField(choices=[('PDF', 'PDF (any printer)'), ('PNG', 'PNG image'), ('ZPL', 'ZPL (thermal printer)')], default='PDF', help_text='The file format carriers are asked for when a label is bought.', max_length=3),
+            field=models.CharField(choices=[('PDF', 'PDF (any printer)'), ('PNG', 'PNG image'), ('ZPL', 'ZPL (thermal printer)')], db_default='PDF', default='PDF', help_text='The file format carriers are asked for when a label is bought.', max_length=3),
         ),
         migrations.AlterField(
             model_name='merchant',

@@ -22,7 +22,9 @@ from tests.fakes.woocommerce import webhook_request
 from tests.integrations.woocommerce.conftest import woo_store
 from tests.orders.helpers import level
 from tests.webhooks.conftest import url_for
-from tests.webhooks.test_real_worker import KOMBU_KEYS, _start_worker, _wait
+from tests.worker_process import KOMBU_KEYS
+from tests.worker_process import wait_until as _wait
+from tests.worker_process import worker_start as _start_worker
 from webhooks.models import WebhookEvent
 
 SECRET = "our-own-webhook-secret-for-this-store-0123456789"
