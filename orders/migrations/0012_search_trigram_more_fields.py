@@ -8,6 +8,8 @@ built CONCURRENTLY, outside a transaction (atomic = False). SQLite (make run) ha
 
 from django.db import migrations
 
+from core.migration_ops import create_trigram_indexes_concurrently, drop_indexes_concurrently
+
 INDEXES = (  # (name, table, expression)
     ("orders_order_external_id_trgm", "orders_order", "external_id"),
     ("orders_order_city_trgm", "orders_order", "(shipping_address ->> 'city')"),
@@ -18,21 +20,11 @@ INDEXES = (  # (name, table, expression)
 
 
 def forwards(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-    for name, table, expression in INDEXES:
-        schema_editor.execute(
-            f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {table} "
-            f"USING gin ((UPPER({expression}::text)) gin_trgm_ops)"
-        )
+    create_trigram_indexes_concurrently(schema_editor, INDEXES)
 
 
 def backwards(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, _table, _expression in INDEXES:
-        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+    drop_indexes_concurrently(schema_editor, [name for name, _table, _expression in INDEXES])
 
 
 class Migration(migrations.Migration):
