@@ -10,6 +10,7 @@ tests/core/test_migrations_online.py fails for a migration that adds an index to
 from __future__ import annotations
 
 from django.contrib.postgres.operations import AddIndexConcurrently as PostgresAddIndexConcurrently
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 from django.db.migrations.operations import AddIndex
 
 
@@ -27,3 +28,23 @@ class AddIndexConcurrently(PostgresAddIndexConcurrently):
             super().database_backwards(app_label, schema_editor, from_state, to_state)
         else:
             AddIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)
+
+
+def create_trigram_indexes_concurrently(schema_editor: BaseDatabaseSchemaEditor, indexes: tuple[tuple[str, str, str], ...]) -> None:
+    """For a text search by icontains: a GIN trigram index per (name, table, expression), on the exact
+    expression icontains renders on PostgreSQL, UPPER(<expression>::text), so `LIKE UPPER('%term%')` reads it.
+    Built concurrently (the migration sets atomic = False). SQLite has no pg_trgm: nothing there."""
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    for name, table, expression in indexes:
+        schema_editor.execute(f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {table} "
+                              f"USING gin ((UPPER({expression}::text)) gin_trgm_ops)")
+
+
+def drop_indexes_concurrently(schema_editor: BaseDatabaseSchemaEditor, names: list[str]) -> None:
+    """The way back from create_trigram_indexes_concurrently."""
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    for name in names:
+        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")

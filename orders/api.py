@@ -254,7 +254,8 @@ LIST_PARAMS = [
     OpenApiParameter("short", bool, description="Orders short of stock."),
     OpenApiParameter("placed_from", str, description="YYYY-MM-DD, inclusive."),
     OpenApiParameter("placed_to", str, description="YYYY-MM-DD, inclusive."),
-    OpenApiParameter("search", str, description="Number, customer name or email."),
+    OpenApiParameter("search", str, description="Part of the number, channel reference, customer name or e-mail, city, "
+                     "postcode, or a line's SKU or product title; any case."),
 ]
 
 

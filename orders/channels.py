@@ -10,7 +10,7 @@ code that talks to it) belongs to integrations, keyed by the same slug.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,6 +100,15 @@ store_choice_sources: Registry[StoreChoices] = Registry("orders.store_choices")
 def store_choices(merchant: Any) -> list[tuple[int, str]]:
     """Every registered source's (id, name) pairs for `merchant`, read inside the request's scope."""
     return [choice for source in store_choice_sources.values() for choice in source(merchant)]
+
+
+def name_stores(merchant: Any, orders: Iterable[Any], *, choices: list[tuple[int, str]] | None = None) -> None:
+    """Set `store_name` on each order: the store's name as the store filter shows it, a manual order's
+    channel ("Manual") otherwise. Two stores can both have an order #1001; the badge beside the number
+    (queue, home page, order page) is what tells them apart. `choices`: store_choices already read."""
+    names = dict(store_choices(merchant) if choices is None else choices)
+    for o in orders:
+        o.store_name = names.get(o.integration_id) or o.get_channel_display()
 
 
 # The home page's "stores with sync problems": the same arrangement. Integrations registers a source that

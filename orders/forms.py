@@ -19,7 +19,7 @@ class OrderFilterForm(forms.Form):
     """The list's filters, read from the query string."""
 
     search = forms.CharField(required=False, widget=forms.TextInput(attrs={"type": "search",
-                                                                            "placeholder": "Number, name or email"}))
+                                                                            "placeholder": "Number, SKU, title, customer, city…"}))
     status = forms.ChoiceField(required=False, choices=[("", "Any status"), *OrderStatus.choices])
     channel = forms.ChoiceField(required=False)
     store = forms.ChoiceField(required=False, label="Store")

@@ -26,7 +26,7 @@ from orders import charts, selectors, services
 from orders.bulk_actions import registered_bulk_actions
 from orders.bulk_views import confirm_page
 from orders.carriers import carrier_choices, carrier_clean
-from orders.channels import channel_list, store_choices
+from orders.channels import channel_list, name_stores, store_choices
 from orders.forms import (
     ManualLineFormSet,
     ManualOrderForm,
@@ -91,9 +91,7 @@ class OrderListView(MerchantRequiredMixin, TemplateView):
             page = selectors.queue_page(qs, sort=sort, size=PAGE_SIZE)
         tabs, late = selectors.queue_counts(merchant=self.merchant, filters=filters)
         stores = store_choices(self.merchant)
-        names = {pk: name for pk, name in stores}
-        for o in page.rows:  # the store's name, as the store filter shows it; manual orders are their own store
-            o.store_name = names.get(o.integration_id) or o.get_channel_display()
+        name_stores(self.merchant, page.rows, choices=stores)
         query = filters.as_query()
         view_query = {**query, **({"sort": sort} if sort != selectors.default_sort(filters.tab) else {})}
         return self.render_to_response(self.get_context_data(
@@ -161,6 +159,7 @@ class HomeView(MerchantRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
         summary = selectors.home_summary(merchant=self.merchant)
+        name_stores(self.merchant, summary.next_to_ship)
         ctx.update(summary=summary, ages=[(key, label, summary.orders[key]) for key, label, *_ in selectors.AGE_BUCKETS],
                    checklist=account_selectors.setup_checklist(merchant=self.merchant))
         return ctx
@@ -225,6 +224,7 @@ class OrderDetailView(MerchantRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
         order = selectors.order_detail(merchant=self.merchant, pk=self.kwargs["pk"])
+        name_stores(self.merchant, [order])
         lines = list(order.lines.all())
         shipments = list(order.shipments.all())
         events = list(order.events.all())

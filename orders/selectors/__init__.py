@@ -16,6 +16,8 @@ from orders.selectors.orders import (
     EXPORT_ADDRESS_FIELDS,
     ORDER_FILTER_ALIASES,
     QUEUE_TABS,
+    SEARCH_FIELDS,
+    SEARCH_LINE_FIELDS,
     OrderFilters,
     late_condition,
     order_detail,
@@ -28,6 +30,7 @@ from orders.selectors.orders import (
     order_line_get,
     order_list,
     order_page,
+    search_condition,
     shipment_get,
     shipment_list,
     store_units_waiting,
@@ -55,5 +58,6 @@ __all__ = [
     "order_get", "order_ids_matching", "order_line_get", "order_list", "order_page", "revenue_by_day",
     "shipment_get", "shipment_list", "store_units_waiting",
     "EXPORT_ADDRESS_FIELDS", "ORDER_FILTER_ALIASES", "order_line_export_rows",
+    "SEARCH_FIELDS", "SEARCH_LINE_FIELDS", "search_condition",
     "shipping_cost", "short_orders", "top_skus", "unfulfilled_by_age", "carrier_exceptions", "on_time_delivery",
 ]
