@@ -9,25 +9,40 @@ tests/core/test_migrations_online.py fails for a migration that adds an index to
 
 from __future__ import annotations
 
+from django.contrib.postgres.indexes import OpClass
 from django.contrib.postgres.operations import AddIndexConcurrently as PostgresAddIndexConcurrently
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
-from django.db.migrations.operations import AddIndex
+from django.db.models import Index
 
 
 class AddIndexConcurrently(PostgresAddIndexConcurrently):
-    """Django's AddIndexConcurrently on PostgreSQL, a plain AddIndex on any other database."""
+    """Django's AddIndexConcurrently on PostgreSQL, a plain index on any other database (without PostgreSQL's
+    operator classes, which SQLite cannot parse)."""
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
         if schema_editor.connection.vendor == "postgresql":
             super().database_forwards(app_label, schema_editor, from_state, to_state)
-        else:
-            AddIndex.database_forwards(self, app_label, schema_editor, from_state, to_state)
+            return
+        model = to_state.apps.get_model(app_label, self.model_name)
+        if self.allow_migrate_model(schema_editor.connection.alias, model):
+            schema_editor.add_index(model, _portable(self.index))
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
         if schema_editor.connection.vendor == "postgresql":
             super().database_backwards(app_label, schema_editor, from_state, to_state)
-        else:
-            AddIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)
+            return
+        model = from_state.apps.get_model(app_label, self.model_name)
+        if self.allow_migrate_model(schema_editor.connection.alias, model):
+            schema_editor.remove_index(model, self.index)
+
+
+def _portable(index: Index) -> Index:
+    """The index without PostgreSQL's operator classes (`text_pattern_ops`), which SQLite cannot parse:
+    the same columns and expressions, the same name, a plain index."""
+    if not index.expressions or not any(isinstance(e, OpClass) for e in index.expressions):
+        return index
+    expressions = [e.get_source_expressions()[0] if isinstance(e, OpClass) else e for e in index.expressions]
+    return Index(*expressions, name=index.name, condition=index.condition)
 
 
 def create_trigram_indexes_concurrently(schema_editor: BaseDatabaseSchemaEditor, indexes: tuple[tuple[str, str, str], ...]) -> None:
