@@ -34,7 +34,8 @@ class MerchantRequiredMixin(LoginRequiredMixin):
         return self.request.merchant
 
 
-def _is_owner(request) -> bool:
+def request_is_owner(request) -> bool:
+    """Does the signed-in member own this merchant? (Pages show owners' controls; services still decide.)"""
     return request.membership is not None and request.membership.role == Membership.Role.OWNER
 
 
@@ -45,7 +46,7 @@ class SettingsView(MerchantRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
-        is_owner = _is_owner(self.request)
+        is_owner = request_is_owner(self.request)
         ctx.update(
             tokens=selectors.api_token_list(merchant=self.merchant),
             members=selectors.membership_list(merchant=self.merchant),
@@ -61,7 +62,7 @@ class SettingsView(MerchantRequiredMixin, TemplateView):
     def post(self, request):
         """Save the merchant's settings (owners; merchant_update refuses anyone else with a 403)."""
         form = MerchantSettingsForm(request.POST, initial=MerchantSettingsForm.initial_for(self.merchant),
-                                    read_only=not _is_owner(request))
+                                    read_only=not request_is_owner(request))
         if form.is_valid():
             try:
                 services.merchant_update(
@@ -108,7 +109,7 @@ class TeamView(MerchantRequiredMixin, TemplateView):
         ctx.update(
             members=selectors.membership_list(merchant=self.merchant),
             invitations=invitations,
-            is_owner=_is_owner(self.request),
+            is_owner=request_is_owner(self.request),
             invite_form=kwargs.get("invite_form") or InvitationForm(),
             roles=Membership.Role.choices,
         )
@@ -217,7 +218,7 @@ class MembershipRemoveView(MerchantRequiredMixin, View):
     def get(self, request, pk: int):
         membership = selectors.membership_get(merchant=self.merchant, pk=pk)
         return render(request, "accounts/member_remove.html", {
-            "member": membership, "is_owner": _is_owner(request),
+            "member": membership, "is_owner": request_is_owner(request),
             "active_tokens": selectors.api_token_active_count(merchant=self.merchant, user_id=membership.user_id),
         })
 

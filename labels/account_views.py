@@ -9,18 +9,12 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.views.generic import TemplateView
 
-from accounts.models import Membership
-from accounts.views import MerchantRequiredMixin
+from accounts.views import MerchantRequiredMixin, request_is_owner
 from core.errors import ApplicationError, NotFound, ValidationFailed
 from core.fields import decrypt, encrypt
 from labels import selectors, services
 from labels.registry import carrier_packages
 from labels.services.accounts import carrier_package
-
-
-def _is_owner(request) -> bool:
-    return request.membership is not None and request.membership.role == Membership.Role.OWNER
-
 
 TESTED_SESSION_KEY = "labels.carrier_tested.{carrier}"
 
@@ -30,7 +24,7 @@ class CarrierAccountListView(MerchantRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(accounts=list(selectors.carrier_account_list(merchant=self.merchant)),
-                                        packages=carrier_packages.values(), is_owner=_is_owner(self.request),
+                                        packages=carrier_packages.values(), is_owner=request_is_owner(self.request),
                                         **kwargs)
 
 
@@ -54,7 +48,7 @@ class CarrierAccountNewView(MerchantRequiredMixin, TemplateView):
     def _render(self, package, form, *, test=None, kept=False, status=200):
         return self.render_to_response(self.get_context_data(
             package=package, packages=carrier_packages.values(), form=form, test=test, kept=kept,
-            is_owner=_is_owner(self.request)), status=status)
+            is_owner=request_is_owner(self.request)), status=status)
 
     def post(self, request):
         package = self._package()
@@ -91,7 +85,7 @@ class CarrierAccountEditView(MerchantRequiredMixin, TemplateView):
 
     def get(self, request, pk: int):
         account = selectors.carrier_account_get(merchant=self.merchant, pk=pk)
-        return self.render_to_response(self.get_context_data(account=account, is_owner=_is_owner(request)))
+        return self.render_to_response(self.get_context_data(account=account, is_owner=request_is_owner(request)))
 
     def post(self, request, pk: int):
         account = selectors.carrier_account_get(merchant=self.merchant, pk=pk)
@@ -112,7 +106,7 @@ class CarrierAccountEditView(MerchantRequiredMixin, TemplateView):
             if exc.status_code == 403:
                 raise
             return self.render_to_response(self.get_context_data(
-                account=account, is_owner=_is_owner(request), error=exc.message, package=package), status=400)
+                account=account, is_owner=request_is_owner(request), error=exc.message, package=package), status=400)
         messages.success(request, f"{account.name} saved" + (" with its new API key." if api_key else "."))
         return HttpResponseRedirect(reverse("carrier-accounts"))
 
@@ -122,7 +116,7 @@ class CarrierAccountRemoveView(MerchantRequiredMixin, TemplateView):
 
     def get(self, request, pk: int):
         account = selectors.carrier_account_get(merchant=self.merchant, pk=pk)
-        return self.render_to_response(self.get_context_data(account=account, is_owner=_is_owner(request),
+        return self.render_to_response(self.get_context_data(account=account, is_owner=request_is_owner(request),
                                                              labels=account.labels.count()))
 
     def post(self, request, pk: int):

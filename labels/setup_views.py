@@ -10,8 +10,7 @@ from django.urls import reverse
 from django.views import View
 from django.views.generic import TemplateView
 
-from accounts.models import Membership
-from accounts.views import MerchantRequiredMixin
+from accounts.views import MerchantRequiredMixin, request_is_owner
 from core.errors import ApplicationError
 from labels import selectors, services
 from labels.forms import PackagePresetForm, ShippingRuleForm
@@ -23,11 +22,10 @@ class ShippingSetupView(MerchantRequiredMixin, TemplateView):
     template_name = "labels/setup.html"
 
     def get_context_data(self, **kwargs):
-        membership = self.request.membership
         return super().get_context_data(
             presets=selectors.package_preset_list(merchant=self.merchant),
             rules=selectors.shipping_rule_list(merchant=self.merchant),
-            is_owner=membership is not None and membership.role == Membership.Role.OWNER,
+            is_owner=request_is_owner(self.request),
             package_form=kwargs.pop("package_form", None) or PackagePresetForm(),
             rule_form=kwargs.pop("rule_form", None) or ShippingRuleForm(),
             **kwargs,

@@ -6,21 +6,18 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.utils.module_loading import import_string
 
 from config.celery import app
 from core.enqueue import enqueue_now
 from core.log_context import ContextFilter, log_bound
 from tests.webhooks.conftest import deliver, order_body, shop_a, token_of  # noqa: F401 - the connected store fixture
+from tests.worker_process import worker_start, worker_stop
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT = 60.0  # an upper bound on waiting for the worker, not a timing assertion
@@ -92,14 +89,8 @@ def test_planted_secrets_are_on_no_log_line(merchant_a, shop_a, client, caplog):
 @pytest.mark.django_db(transaction=True)
 def test_the_request_id_follows_a_task_into_a_real_worker(tmp_path):
     # Given: a real worker writing JSON lines, and the broker used for real (not in-process)
-    db = connection.settings_dict
     log = tmp_path / "worker.log"
-    env = {**os.environ, "CELERY_TASK_ALWAYS_EAGER": "0", "REDIS_URL": settings.REDIS_URL, "LOG_FORMAT": "json",
-           "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"}
-    worker = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=INFO",
-         "--without-mingle", "--without-gossip", "--without-heartbeat"],
-        cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    worker = worker_start(log, {"LOG_FORMAT": "json"})
     saved = (app.conf.task_always_eager, app.conf.broker_url)
     app.conf.task_always_eager, app.conf.broker_url = False, settings.REDIS_URL
     try:
@@ -117,8 +108,7 @@ def test_the_request_id_follows_a_task_into_a_real_worker(tmp_path):
             time.sleep(0.2)
     finally:
         app.conf.task_always_eager, app.conf.broker_url = saved
-        worker.terminate()
-        worker.wait(timeout=30)
+        worker_stop(worker)
     assert done is not None, log.read_text(errors="replace")[-3000:]
     assert (done["request_id"], done["task"], done["state"]) == ("req-followed-0001", "inventory.low_stock_sweep",
                                                                  "SUCCESS")
