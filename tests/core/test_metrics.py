@@ -4,6 +4,7 @@ under gunicorn's several workers one scrape sums what every worker counted."""
 
 from __future__ import annotations
 
+import socket
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -158,11 +159,19 @@ def test_state_gauges_are_read_from_the_database(client, token, merchant_a, merc
 @pytest.mark.django_db(transaction=True)
 def test_under_two_gunicorn_workers_each_scrape_sums_every_worker(tmp_path):
     # Given the app under the shipped gunicorn config with two workers and a multiprocess directory
-    env = {"METRICS_TOKEN": TOKEN, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus"), "GUNICORN_WORKERS": "2"}
+    env = {"METRICS_TOKEN": TOKEN, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus"), "GUNICORN_WORKERS": "2",
+           "GUNICORN_TIMEOUT": "300"}  # the held request below must not get its worker killed on a loaded machine
     with gunicorn_serving(tmp_path, env, "%(p)s %(U)s %(s)s") as (base, log):
-        # When 40 more requests are served, eight at a time, each on its own connection, then four scrapes
-        with ThreadPoolExecutor(8) as pool:
-            codes = list(pool.map(lambda _: http_get(f"{base}/healthz")[0], range(40)))
+        # When one worker is held by a request whose headers have not all arrived (sync workers serve one
+        # connection at a time, and the kernel hands connections out in order), so that the other must serve
+        # the next 40, sent eight at a time, each on its own connection; then the held one ends; then four scrapes
+        host, port = base.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=300) as held:
+            held.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n")
+            with ThreadPoolExecutor(8) as pool:
+                codes = list(pool.map(lambda _: http_get(f"{base}/healthz")[0], range(40)))
+            held.sendall(b"Connection: close\r\n\r\n")
+            assert held.makefile("rb").readline().split()[1] == b"200"
         scrapes = [http_get(f"{base}/metrics", TOKEN) for _ in range(4)]
     assert set(codes) == {200}
     # Then both workers served requests, and every scrape (whichever worker answered) counts all of them
