@@ -42,6 +42,7 @@ from inventory.selectors import product_match_skus, sku_key
 from jobs.models import WorkerJob
 from jobs.services import JobRun, JobStopped, job_progress, job_run
 from orders.channels import store_key
+from orders.normalized import NormalizedOrder
 from orders.services import order_ingest
 
 logger = logging.getLogger("integrations.sync")
@@ -175,10 +176,36 @@ def webhooks_step(*, merchant: Merchant, integration: Integration, session: Chan
     return {"webhooks_ok": state["ok"]}
 
 
+def orders_page_ingest(*, merchant: Merchant, integration: Integration,
+                       items: list[NormalizedOrder]) -> tuple[datetime | None, list[str]]:
+    """One page of a channel's orders as the channel returned it, whichever way it was read (paged, or a bulk
+    export's lines): every path that brings orders in by the page goes through here, so ingest has one door.
+    Returns the newest channel timestamp seen and the external ids of the orders refused (one order we cannot
+    take must not stop every later one)."""
+    newest: datetime | None = None
+    refused: list[str] = []
+    for normalized in items:
+        try:
+            # Orders placed before the store was connected are history, not news: no emails for them.
+            # Channels give whole seconds, so an order placed in the second we connected is news too.
+            placed = normalized.placed_at
+            notify = placed is None or placed >= integration.created_at.replace(microsecond=0)
+            order_ingest(merchant=merchant, integration_id=integration.pk, normalized=normalized, notify=notify)
+        except ValidationFailed as exc:
+            refused.append(normalized.external_id)
+            logger.warning("integrations.order.refused", extra={
+                "merchant_id": merchant.pk, "integration_id": integration.pk,
+                "external_id": normalized.external_id, "code": exc.code})
+        stamp = normalized.channel_updated_at or normalized.placed_at
+        if stamp is not None and (newest is None or stamp > newest):
+            newest = stamp
+    return newest, refused
+
+
 def orders_step(*, merchant: Merchant, integration: Integration, session: ChannelSession,
                 job: WorkerJob | None = None) -> dict:
     """Orders updated since the checkpoint (the first time: the last `backfill_days`), page by page, each
-    through order_ingest; after each page the cursor and the newest updatedAt are saved."""
+    through orders_page_ingest; after each page the cursor and the newest updatedAt are saved."""
     cp = integration.checkpoints
     since = _parse(cp.get("orders_since"))
     if since is None:
@@ -192,22 +219,10 @@ def orders_step(*, merchant: Merchant, integration: Integration, session: Channe
     skipped: list[str] = []
     while True:
         page = session.call(lambda a, c=cursor: a.fetch_orders(since, c))
-        for normalized in page.items:
-            try:
-                # Orders placed before the store was connected are history, not news: no emails for them.
-                # Channels give whole seconds, so an order placed in the second we connected is news too.
-                placed = normalized.placed_at
-                notify = placed is None or placed >= integration.created_at.replace(microsecond=0)
-                order_ingest(merchant=merchant, integration_id=integration.pk, normalized=normalized,
-                             notify=notify)
-            except ValidationFailed as exc:  # one order we cannot take must not stop every later one
-                skipped.append(normalized.external_id)
-                logger.warning("integrations.order.refused", extra={
-                    "merchant_id": merchant.pk, "integration_id": integration.pk,
-                    "external_id": normalized.external_id, "code": exc.code})
-            stamp = normalized.channel_updated_at or normalized.placed_at
-            if stamp is not None and (newest is None or stamp > newest):
-                newest = stamp
+        page_newest, refused = orders_page_ingest(merchant=merchant, integration=integration, items=page.items)
+        skipped.extend(refused)
+        if page_newest is not None and (newest is None or page_newest > newest):
+            newest = page_newest
         done += len(page.items)
         cursor = page.next_cursor
         changes: dict[str, Any] = {"orders_cursor": cursor, "orders_since": _iso(since) if cursor else None,
