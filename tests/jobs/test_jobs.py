@@ -79,7 +79,7 @@ def test_jobs_api_and_page_show_progress_and_errors(merchant_a, merchant_b):
 
     assert [(j["id"], j["status"], j["progress_done"], j["progress_total"], j["percent"], j["last_error"])
             for j in api] == [(job.pk, "dead", 50, 200, 25, "row 7: unknown SKU")]
-    assert "Import stock.csv" in page and "row 7: unknown SKU" in page and "width: 25%" in page
+    assert "Import stock.csv" in page and "row 7: unknown SKU" in page and '<progress class="progress" max="100" value="25"' in page
     assert detail.status_code == 200
     assert theirs.status_code == 404
 
