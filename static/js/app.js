@@ -12,6 +12,15 @@
   // Pages showing running jobs refresh themselves until the work is done.
   var refresh = document.querySelector('[data-autorefresh]');
   if (refresh) setTimeout(function () { window.location.reload(); }, parseInt(refresh.dataset.autorefresh, 10) || 3000);
+  // Filters that apply as soon as they change (the jobs list's status): <select data-autosubmit>; a
+  // <noscript> button does it without JavaScript.
+  document.querySelectorAll('select[data-autosubmit]').forEach(function (select) {
+    select.addEventListener('change', function () { select.form.submit(); });
+  });
+  // "Go back" links (the busy page): the browser's Back, so a form keeps what was typed; the dashboard without JS.
+  document.querySelectorAll('a[data-back]').forEach(function (a) {
+    a.addEventListener('click', function (e) { if (window.history.length > 1) { e.preventDefault(); window.history.back(); } });
+  });
   // "Select all" checkboxes for bulk actions.
   document.querySelectorAll('[data-select-all]').forEach(function (box) {
     box.addEventListener('change', function () {
