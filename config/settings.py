@@ -15,6 +15,7 @@ from pathlib import Path
 
 import dj_database_url
 import dj_email_url
+from csp.constants import NONE, SELF
 
 from config.env import read_env
 
@@ -38,6 +39,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django.contrib.postgres",  # OpClass in index expressions (the SKU picker's prefix index)
+    "corsheaders",
+    "csp",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -61,7 +64,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "core.middleware.RequestIdMiddleware",
+    "corsheaders.middleware.CorsMiddleware",  # before anything that answers (a preflight gets its headers)
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -400,6 +406,52 @@ AMAZON_SPAPI_RATE_SCALE = float(os.environ.get("AMAZON_SPAPI_RATE_SCALE", "1") o
 AMAZON_SPAPI_APPLICATION_ID = os.environ.get("AMAZON_SPAPI_APPLICATION_ID", "")
 AMAZON_LWA_CLIENT_ID = os.environ.get("AMAZON_LWA_CLIENT_ID", "")
 AMAZON_LWA_CLIENT_SECRET = os.environ.get("AMAZON_LWA_CLIENT_SECRET", "")
+
+# --- Web security: Content Security Policy, Permissions-Policy, CORS ---------------------
+# Content Security Policy (django-csp): scripts, styles, fonts and fetches from our own origin only, and no
+# inline code at all: no 'unsafe-inline', no 'unsafe-eval', no nonces. Every template keeps its scripts in
+# static/js and its styles in static/css (tests/core/test_web_security.py refuses inline code in a template;
+# the browser tests fail on any violation). Images may come from any https host: a product's picture is
+# on its channel's CDN. Forms post to us, but a store's connect form is answered with a redirect to the
+# channel's own authorisation page (any shop's domain, which browsers check against form-action), so
+# form-action also allows https: and the hosts we may reach over plain http (the test suite's loopback
+# fakes). The Django admin (5.2) has no inline script and gets the same policy; its one inline <style>
+# (a change list with no actions, which no ModelAdmin here has) would lose only a column width.
+CSP_FORM_ACTION_HOSTS = [f"http://{host}:*" for host in OUTBOUND_ALLOWED_PRIVATE_HOSTS]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", "https:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF, "https:", *CSP_FORM_ACTION_HOSTS],
+    },
+}
+if os.environ.get("CSP_REPORT_URI"):  # where browsers send violation reports (a Sentry security endpoint, say)
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["report-uri"] = [os.environ["CSP_REPORT_URI"]]
+# Powerful browser features nobody here needs are switched off for every page (django-permissions-policy):
+# a script that did get in still cannot reach the camera, the microphone, the location or a payment sheet.
+# The copy buttons (API tokens) write to the clipboard from our own pages only.
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    feature: [] for feature in (
+        "accelerometer", "ambient-light-sensor", "autoplay", "bluetooth", "browsing-topics", "camera",
+        "display-capture", "encrypted-media", "geolocation", "gyroscope", "hid", "idle-detection",
+        "magnetometer", "microphone", "midi", "payment", "publickey-credentials-get", "screen-wake-lock",
+        "serial", "usb", "xr-spatial-tracking")
+} | {"clipboard-write": ["self"], "fullscreen": ["self"]}
+# CORS (django-cors-headers): closed unless CORS_ALLOWED_ORIGINS names origins (comma-separated,
+# scheme://host[:port]), and then open for the API only. Never with credentials: a page on another origin
+# calls the API with a bearer token it holds, not with our session cookie.
+CORS_ALLOWED_ORIGINS = [origin.strip().rstrip("/") for origin in os.environ.get("CORS_ALLOWED_ORIGINS", "").split(",")
+                        if origin.strip()]
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_CREDENTIALS = False
+CORS_EXPOSE_HEADERS = ["Retry-After", "X-Request-ID"]
 
 # --- Time, language -----------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
