@@ -67,14 +67,39 @@ def browser(_playwright):
     b.close()
 
 
+# Every page reports each Content Security Policy violation to the test (the document's
+# securitypolicyviolation event, through a binding Playwright adds before any of the page's scripts run).
+_CSP_LISTENER = """document.addEventListener('securitypolicyviolation', e => window.__cspViolation(
+  e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline code') + ' on ' + e.documentURI +
+  (e.sample ? ' (' + e.sample + ')' : '') + (e.lineNumber ? ' at line ' + e.lineNumber : '')));"""
+
+
 @pytest.fixture
-def new_page(browser, live_server) -> Iterator[Callable[..., object]]:
-    """new_page(viewport=LAPTOP, user=None) → a Playwright page on the live server, signed in as `user`."""
+def csp_violations() -> list[str]:
+    """The CSP violations the browser reported during the test (each a line of text). `new_page` fails the
+    test when any is left at its end; a test that provokes one on purpose clears the list."""
+    return []
+
+
+def _watch_csp(context, violations: list[str]) -> None:
+    context.expose_binding("__cspViolation", lambda source, text: violations.append(text))
+    context.add_init_script(_CSP_LISTENER)
+    # The console says it too, for what happens before a listener can run (a blocked inline script in <head>).
+    context.on("console", lambda msg: violations.append("console: " + msg.text)
+               if msg.type == "error" and "Content Security Policy" in msg.text else None)
+
+
+@pytest.fixture
+def new_page(browser, live_server, csp_violations) -> Iterator[Callable[..., object]]:
+    """new_page(viewport=LAPTOP, user=None) → a Playwright page on the live server, signed in as `user`.
+
+    A test whose pages met a Content Security Policy violation fails (at teardown, listing them)."""
     contexts = []
 
     def make(viewport: dict | None = None, user=None):
         context = browser.new_context(viewport=viewport or LAPTOP, base_url=live_server.url)
         context.set_default_timeout(10_000)
+        _watch_csp(context, csp_violations)
         if user is not None:
             from django.conf import settings
             from django.test import Client
@@ -90,6 +115,8 @@ def new_page(browser, live_server) -> Iterator[Callable[..., object]]:
     yield make
     for c in contexts:
         c.close()
+    if csp_violations:
+        pytest.fail("Content Security Policy violations:\n" + "\n".join(dict.fromkeys(csp_violations)))
 
 
 @pytest.fixture
