@@ -35,3 +35,23 @@ def test_the_dashboard_runs_its_scripts_under_the_policy(signed_in, merchant_a, 
 
     assert page.get_attribute(".mainnav a[data-section=orders]", "class") == "active"
     assert csp_violations == []
+
+
+def test_the_admin_and_the_api_docs_run_under_the_policy(new_page, db, csp_violations):
+    """The admin (Django's scripts, its date widgets, django-celery-beat's form with its script moved to a
+    file) and Swagger UI at /api/docs/ work with no inline code allowed."""
+    from accounts.models import User
+
+    staff = User.objects.create_superuser("ops@switchboard.example", "a-long-enough-password-1")
+    page = new_page(user=staff)
+
+    page.goto("/admin/")
+    page.goto("/admin/django_celery_beat/periodictask/add/")
+    translation_rows = page.locator(".field-crontab_translation").count()
+    translation_hidden = page.is_hidden(".field-crontab_translation")
+    page.goto("/admin/orders/order/")
+    page.goto("/api/docs/")
+    page.wait_for_selector(".swagger-ui .opblock", timeout=20_000)  # Swagger UI drew the operations
+
+    assert translation_rows == 1 and translation_hidden  # the moved script ran
+    assert csp_violations == []
