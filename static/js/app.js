@@ -12,14 +12,9 @@
   // Pages showing running jobs refresh themselves until the work is done.
   var refresh = document.querySelector('[data-autorefresh]');
   if (refresh) setTimeout(function () { window.location.reload(); }, parseInt(refresh.dataset.autorefresh, 10) || 3000);
-  // Filters that apply as soon as they change (the jobs list's status): <select data-autosubmit>; a
-  // <noscript> button does it without JavaScript.
+  // A select that re-sorts a list applies on change (its form's button does it without JavaScript).
   document.querySelectorAll('select[data-autosubmit]').forEach(function (select) {
-    select.addEventListener('change', function () { select.form.submit(); });
-  });
-  // "Go back" links (the busy page): the browser's Back, so a form keeps what was typed; the dashboard without JS.
-  document.querySelectorAll('a[data-back]').forEach(function (a) {
-    a.addEventListener('click', function (e) { if (window.history.length > 1) { e.preventDefault(); window.history.back(); } });
+    select.addEventListener('change', function () { select.form.requestSubmit ? select.form.requestSubmit() : select.form.submit(); });
   });
   // "Select all" checkboxes for bulk actions.
   document.querySelectorAll('[data-select-all]').forEach(function (box) {
@@ -52,5 +47,9 @@
   document.querySelectorAll('select[data-browser-zone]:not([data-chosen])').forEach(function (select) {
     var zone = window.Intl && Intl.DateTimeFormat().resolvedOptions().timeZone;
     if (zone && select.querySelector('option[value="' + zone + '"]')) select.value = zone;
+  });
+  // "Go back" links (the busy page): the browser's Back, so a form keeps what was typed; the dashboard without JS.
+  document.querySelectorAll('a[data-back]').forEach(function (a) {
+    a.addEventListener('click', function (e) { if (window.history.length > 1) { e.preventDefault(); window.history.back(); } });
   });
 })();
