@@ -29,11 +29,15 @@ def test_inline_code_is_refused_and_reported(new_page, csp_violations):
 
 
 def test_the_dashboard_runs_its_scripts_under_the_policy(signed_in, merchant_a, csp_violations):
-    """app.js runs (it marks the current section in the menu) and nothing on the page is refused."""
+    """app.js runs (it marks the current section in the menu; the jobs list's status filter applies on
+    change, which an onchange attribute did before) and nothing on the page is refused."""
     page = signed_in(merchant_a)
-    page.goto("/orders/")
+    page.goto("/jobs/")
+    with page.expect_navigation():
+        page.select_option("select[name=status]", "dead")
 
-    assert page.get_attribute(".mainnav a[data-section=orders]", "class") == "active"
+    assert page.get_attribute(".mainnav a[data-section=jobs]", "class") == "active"
+    assert page.url.endswith("/jobs/?status=dead")
     assert csp_violations == []
 
 
