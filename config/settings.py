@@ -417,7 +417,8 @@ AMAZON_LWA_CLIENT_SECRET = os.environ.get("AMAZON_LWA_CLIENT_SECRET", "")
 # form-action also allows https: and the hosts we may reach over plain http (the test suite's loopback
 # fakes). The Django admin (5.2) has no inline script and gets the same policy; its one inline <style>
 # (a change list with no actions, which no ModelAdmin here has) would lose only a column width.
-CSP_FORM_ACTION_HOSTS = [f"http://{host}:*" for host in OUTBOUND_ALLOWED_PRIVATE_HOSTS]
+_plain_http_form_targets = [f"http://[{host}]:*" if ":" in host else f"http://{host}:*"
+                            for host in OUTBOUND_ALLOWED_PRIVATE_HOSTS]
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
@@ -429,7 +430,7 @@ CONTENT_SECURITY_POLICY = {
         "object-src": [NONE],
         "base-uri": [NONE],
         "frame-ancestors": [NONE],
-        "form-action": [SELF, "https:", *CSP_FORM_ACTION_HOSTS],
+        "form-action": [SELF, "https:", *_plain_http_form_targets],
     },
 }
 if os.environ.get("CSP_REPORT_URI"):  # where browsers send violation reports (a Sentry security endpoint, say)
