@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from accounts.tenancy import tenant_scope
 from accounts.views import MerchantRequiredMixin
-from tests.browser.conftest import LAPTOP, PHONE, assert_fits_width, page_problems
+from tests.browser.conftest import LAPTOP, PHONE, assert_fits_width, clipped_badges, page_problems, raw_codes
 from tests.routes import walk_routes
 
 PARAM = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
@@ -204,6 +204,9 @@ def _check_every_page(page, paths: list[str], *, signed_in: bool = True) -> list
         except AssertionError as exc:
             problems.append(str(exc))
         problems += [f"{path}: {p}" for p in page_problems(page)]
+        problems += [f"{path}: raw code {c}" for c in raw_codes(page)]
+        phone = page.viewport_size["width"] <= PHONE["width"]
+        problems += [f"{path}: {b}" for b in clipped_badges(page, by_ancestors=phone)]
     return problems
 
 
@@ -236,7 +239,8 @@ def test_signed_out_pages_fit_a_phone(new_page):
 
 
 def test_the_checks_catch_what_they_claim_to(new_page):
-    """A page made wide, with a duplicated id and a bare input, is reported on all three counts."""
+    """A page made wide, with a duplicated id, a bare input, a raw status code and clipped badges, is reported
+    on every count."""
     page = new_page(viewport=PHONE)
     page.goto("/accounts/login/")
     page.evaluate("""() => {
@@ -244,6 +248,14 @@ def test_the_checks_catch_what_they_claim_to(new_page):
         wide.textContent = 'x'; document.body.appendChild(wide);
         const twin = document.createElement('p'); twin.id = 'wide'; document.body.appendChild(twin);
         const bare = document.createElement('input'); bare.name = 'bare'; document.body.appendChild(bare);
+        const raw = document.createElement('p'); raw.textContent = 'Status: awaiting_payment'; document.body.appendChild(raw);
+        const fine = document.createElement('p');
+        fine.innerHTML = 'Mail <a>jo_ann@shop.example</a>, token <code>sb_live_abc</code>, SKU <span class="mono">tee_xl</span>';
+        document.body.appendChild(fine);
+        const box = document.createElement('div'); box.style.width = '40px'; box.style.overflow = 'hidden';
+        box.innerHTML = '<span class="badge">out of stock today</span>'; document.body.appendChild(box);
+        const tight = document.createElement('span'); tight.className = 'badge'; tight.textContent = 'needs attention';
+        tight.style.width = '30px'; tight.style.overflow = 'hidden'; tight.style.whiteSpace = 'nowrap'; document.body.appendChild(tight);
     }""")
 
     with pytest.raises(AssertionError, match="div#wide"):
@@ -251,6 +263,10 @@ def test_the_checks_catch_what_they_claim_to(new_page):
     found = page_problems(page)
     assert "duplicate id: wide" in found
     assert any("input without a label: input[name=bare]" in p for p in found)
+    assert [c.split(" ")[0] for c in raw_codes(page)] == ["awaiting_payment"]  # not the e-mail, token or SKU
+    badges = clipped_badges(page)
+    assert any('"needs attention" cut inside' in b for b in badges), badges
+    assert any('"out of stock today" cut by div' in b for b in badges), badges
 
 
 def test_a_new_pages_parameter_is_filled_by_rule_or_named():
