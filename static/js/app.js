@@ -22,7 +22,7 @@
     sync();
   });
   // A select that re-sorts a list applies on change (its form's button does it without JavaScript).
-  document.querySelectorAll('form[data-autosubmit] select').forEach(function (select) {
+  document.querySelectorAll('select[data-autosubmit]').forEach(function (select) {
     select.addEventListener('change', function () { select.form.requestSubmit ? select.form.requestSubmit() : select.form.submit(); });
   });
   // "Select all" checkboxes for bulk actions.
