@@ -140,11 +140,20 @@ def seed_workbench(tenant) -> dict[str, list]:
         short = ingest("1005", (("L1", "TEE-BLACK-XL-ORGANIC-COTTON-2026", 5),))
         held = orders.order_hold(merchant=m, order=ingest("1006", (("L1", "MUG-1", 1),)), reason="Address check")
         cancelled = orders.order_cancel(merchant=m, order=ingest("1007", (("L1", "MUG-1", 1),)), reason="Fraud")
+        split = ingest("1008", (("L1", "MUG-1", 2),))  # partly shipped; a second parcel cancelled before it left
+        one_unit = [ShipmentLineRequest(OrderLine.objects.get(merchant=m, order=split).pk, 1)]
+        orders.shipment_create(merchant=m, order=split, lines=one_unit)
+        orders.shipment_cancel(merchant=m, shipment=orders.shipment_create(merchant=m, order=split, lines=one_unit,
+                                                                           ship=False))
         job = job_create(merchant=m, kind="tests.workbench", description="Import products", total=10,
                          created_by=tenant.user)
         bulk_job = job_create(merchant=m, kind="orders.bulk_action", description="Cancel: 2 orders", total=2,
                               created_by=tenant.user, params={"action": "cancel", "ids": [held.pk, short.pk],
                                                               "tag": "", "reason": "Customer asked"})
+        done_job = job_create(merchant=m, kind="orders.bulk_action", description="Add tag: 2 orders", total=2,
+                              created_by=tenant.user, params={"action": "tag", "ids": [split.pk, 2_000_000_000],
+                                                              "tag": "checked", "reason": ""})
+        orders.orders_bulk_run_job(merchant=m, job_id=done_job.pk)  # a result page: what was done, what not
         from inventory.services.imports import stock_import_create
         imp = stock_import_create(merchant=m, user=tenant.user, filename="stock.csv", upload=io.BytesIO(
             b"sku,location,on_hand\nMUG-1,MAIN,41\nNOPE,MAIN,3\n"))
@@ -152,9 +161,9 @@ def seed_workbench(tenant) -> dict[str, list]:
         staff = Membership.objects.create(merchant=m, role=Membership.Role.STAFF, user=User.objects.create_user(
             "packer.with-a-long-address@warehouse-team.example", "a-long-enough-password-2"))
     return {
-        "orders": [open_order, shipped, partial, attention, short, held, cancelled],
+        "orders": [open_order, shipped, partial, attention, short, held, cancelled, split],
         "products": [mug, tee, bundle], "locations": [warehouse], "integrations": [store], "jobs": [job, bulk_job],
-        "bulk_jobs": [bulk_job], "members": [staff],
+        "bulk_jobs": [bulk_job, done_job], "members": [staff],
         "imports": [imp], "channels": ["shopify"],
     }
 
