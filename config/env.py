@@ -93,7 +93,8 @@ def read_env(environ: Mapping[str, str]) -> Env:
     if bad_keys:
         problems.append(
             "FIELD_ENCRYPTION_KEYS must be comma-separated Fernet keys (32 url-safe base64 bytes); "
-            f"key(s) {', '.join(map(str, bad_keys))} are malformed"
+            + ("key {} is malformed" if len(bad_keys) == 1 else "keys {} are malformed").format(  # before Django: no ngettext
+                ", ".join(map(str, bad_keys)))
         )
 
     hosts = [h.strip() for h in (get("ALLOWED_HOSTS") or "").split(",") if h.strip()]

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpResponse, JsonResponse
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -43,7 +44,8 @@ def migrations_check() -> str | None:
     executor = MigrationExecutor(connection)
     pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
     if pending:
-        raise RuntimeError(f"{len(pending)} migration(s) not applied")
+        raise RuntimeError(ngettext("%(n)s migration not applied", "%(n)s migrations not applied", len(pending))
+                           % {"n": len(pending)})
     return None
 
 
@@ -63,7 +65,7 @@ def workers_check() -> str | None:
     replies = current_app.control.inspect(timeout=1.0).ping() or {}
     if not replies:
         raise RuntimeError("no Celery worker answered")
-    return f"{len(replies)} worker(s)"
+    return ngettext("%(n)s worker", "%(n)s workers", len(replies)) % {"n": len(replies)}
 
 
 @never_cache

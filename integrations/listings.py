@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import ngettext
 
 from accounts.models import Merchant, User
 from core.enqueue import enqueue_on_commit
@@ -223,7 +224,9 @@ def listings_import_start(*, merchant: Merchant, actor: User | None, integration
         total = len(ids)
         params = {"integration_id": integration.pk, "listing_ids": ids}
     return job_create(merchant=merchant, kind=IMPORT_KIND, total=total, created_by=actor, max_attempts=3,
-                      description=f"Import {total} listing(s) of {integration.name} as products", params=params,
+                      description=ngettext("Import %(n)s listing of %(store)s as a product",
+                                           "Import %(n)s listings of %(store)s as products", total)
+                      % {"n": total, "store": integration.name}, params=params,
                       task_name=IMPORT_TASK)
 
 

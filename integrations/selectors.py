@@ -10,6 +10,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from accounts.models import Merchant
 from core.errors import NotFound
@@ -78,10 +79,15 @@ def product_listings(merchant: Merchant, product_id: int) -> list[ProductListing
 def listings_import_summary(job: WorkerJob) -> JobSummary:
     """The job page's words for "Import unmatched listings as products"."""
     r = job.result or {}
-    lines = [f"{r.get('created', 0):,} product(s) created, {r.get('mapped', 0):,} listing(s) mapped to a product "
-             f"that had their SKU, {r.get('skipped', 0):,} skipped (no SKU or already matched).",
-             f"Opening stock from the store: {r.get('opened_units', 0):,} unit(s); "
-             f"{r.get('orders_matched', 0):,} waiting order(s) matched and reserved."]
+    created, mapped = r.get("created", 0), r.get("mapped", 0)
+    units, matched = r.get("opened_units", 0), r.get("orders_matched", 0)
+    lines = [ngettext("%(n)s product created", "%(n)s products created", created) % {"n": f"{created:,}"} + ", "
+             + ngettext("%(n)s listing mapped to a product that had its SKU",
+                        "%(n)s listings mapped to a product that had their SKU", mapped) % {"n": f"{mapped:,}"}
+             + f", {r.get('skipped', 0):,} skipped (no SKU or already matched).",
+             "Opening stock from the store: " + ngettext("%(n)s unit", "%(n)s units", units) % {"n": f"{units:,}"}
+             + "; " + ngettext("%(n)s waiting order matched and reserved.", "%(n)s waiting orders matched and reserved.",
+                               matched) % {"n": f"{matched:,}"}]
     if r.get("failed"):
         lines.append(f"{r['failed']:,} failed: " + "; ".join(
             f"{e.get('sku') or e.get('listing_id')}: {e.get('error')}" for e in r.get("errors") or []))
@@ -137,17 +143,20 @@ def integration_doctor(*, merchant: Merchant, integration: Integration) -> list[
     )
     if unknown:
         findings.append(Finding("listing_sku_unknown", "warning",
-                                f"{len(unknown)} listing(s) have a SKU that matches no product: {_examples(unknown)}.",
+                                ngettext("%(n)s listing has a SKU that matches no product: %(ex)s.",
+                                         "%(n)s listings have a SKU that matches no product: %(ex)s.",
+                                         len(unknown)) % {"n": len(unknown), "ex": _examples(unknown)},
                                 "Create the products, or map each listing to a product."))
     no_sku = listings.filter(sku="").count()
     if no_sku:
-        findings.append(Finding("listing_without_sku", "warning", f"{no_sku} listing(s) have no SKU.",
+        findings.append(Finding("listing_without_sku", "warning", ngettext("%(n)s listing has no SKU.", "%(n)s listings have no SKU.", no_sku) % {"n": no_sku},
                                 "Give the variants a SKU on the channel, or map each listing to a product."))
     twice = list(listings.exclude(sku="").annotate(lsku=Lower("sku")).values("lsku")
                  .annotate(n=Count("id")).filter(n__gt=1).order_by("lsku").values_list("lsku", flat=True))
     if twice:
         findings.append(Finding("sku_listed_twice", "warning",
-                                f"{len(twice)} SKU(s) are listed more than once: {_examples(twice)}.",
+                                ngettext("%(n)s SKU is listed more than once: %(ex)s.", "%(n)s SKUs are listed more than once: %(ex)s.",
+                                         len(twice)) % {"n": len(twice), "ex": _examples(twice)},
                                 "Keep one listing per SKU on the channel, or give the duplicates their own SKUs."))
     unlisted = list(
         products.filter(is_active=True).exclude(Exists(listings.filter(product=OuterRef("pk"))))
@@ -157,7 +166,9 @@ def integration_doctor(*, merchant: Merchant, integration: Integration) -> list[
     ) if listings.exists() else []
     if unlisted:
         findings.append(Finding("product_not_listed", "info",
-                                f"{len(unlisted)} active product(s) have no listing on this store: {_examples(unlisted)}.",
+                                ngettext("%(n)s active product has no listing on this store: %(ex)s.",
+                                         "%(n)s active products have no listing on this store: %(ex)s.",
+                                         len(unlisted)) % {"n": len(unlisted), "ex": _examples(unlisted)},
                                 "List them on the channel if you sell them there; otherwise nothing to do."))
 
     findings += _refusal_findings(merchant, integration, listings)
@@ -176,14 +187,18 @@ def _refusal_findings(merchant: Merchant, integration: Integration, listings: Qu
         count = listings.exclude(error="").count()
         shown = "; ".join(f"{sku or '(no SKU)'}: {error[:120]}" for sku, error in refused[:EXAMPLES])
         findings.append(Finding("listing_push_refused", "warning",
-                                f"The channel refused the last push of {count} listing(s): {shown}.",
+                                ngettext("The channel refused the last push of %(n)s listing: %(shown)s.",
+                                         "The channel refused the last push of %(n)s listings: %(shown)s.",
+                                         count) % {"n": count, "shown": shown},
                                 "Fix each listing on the channel as its error says, then push it again."))
     no_address = (Order.objects.filter(merchant=merchant, integration=integration,
                                        status__in=(OrderStatus.UNFULFILLED, OrderStatus.PARTIALLY_FULFILLED))
                   .filter(Q(shipping_address={}) | Q(shipping_address__line1="")).count())
     if no_address:
         findings.append(Finding("orders_without_address", "warning",
-                                f"{no_address} open order(s) arrived without a ship-to address.",
+                                ngettext("%(n)s open order arrived without a ship-to address.",
+                                         "%(n)s open orders arrived without a ship-to address.", no_address)
+                                % {"n": no_address},
                                 "The channel withheld the address: give the app its permission (role) for "
                                 "customers' addresses, reconnect, then run \"sync now\"."))
     return findings
@@ -281,7 +296,9 @@ def _sync_findings(integration: Integration) -> list[Finding]:
     drift = int(cp.get("drift_count") or 0)
     if drift:
         findings.append(Finding("quantity_drift", "info",
-                                f"The channel's quantity differed from ours {drift} time(s); ours was pushed over it.",
+                                ngettext("The channel's quantity differed from ours once; ours was pushed over it.",
+                                         "The channel's quantity differed from ours %(n)s times; ours was pushed over it.",
+                                         drift) % {"n": drift},
                                 "Change stock in Switchboard, not on the channel, so both stay the same."))
     return findings
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from accounts.models import Merchant, User
 from accounts.services.audit import audit_record, credential_changes, field_changes, prefixed
@@ -124,7 +125,8 @@ def _location_ids(merchant: Merchant | None, value: Any) -> list[int] | None:
     known = set(location_list(merchant=merchant).values_list("pk", flat=True)) if merchant is not None else set()
     unknown = sorted(set(value) - known)
     if unknown:
-        raise ValueError(f"Unknown location id(s): {', '.join(map(str, unknown))}.")
+        raise ValueError(ngettext("Unknown location id: %(ids)s.", "Unknown location ids: %(ids)s.", len(unknown))
+                         % {"ids": ", ".join(map(str, unknown))})
     return sorted(set(value))
 
 

@@ -22,6 +22,7 @@ from django.http import HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.utils.translation import ngettext
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import TemplateView
@@ -92,7 +93,7 @@ def _checkpoints(integration: Integration) -> list[tuple[str, Any]]:
             shown = f"steps done: {steps}"
         elif key == "webhooks" and isinstance(value, dict):
             topics, missing = value.get("topics") or [], value.get("missing") or []
-            shown = (f"{len(topics)} topic(s) registered" + (f", {len(missing)} missing" if missing else "")
+            shown = (ngettext("%(n)s topic registered", "%(n)s topics registered", len(topics)) % {"n": len(topics)} + (f", {len(missing)} missing" if missing else "")
                      + (f" ({value['reason']})" if value.get("reason") else ""))
         elif isinstance(value, list):
             shown = ", ".join(str(v) for v in value) or "none"
@@ -482,7 +483,8 @@ def _matched_text(matched: services.Matched) -> str:
     if matched.alias:
         parts.append(f" {matched.listing.sku} is remembered for this store's orders.")
     if matched.orders:
-        parts.append(f" {matched.orders} waiting order(s) matched and reserved.")
+        parts.append(" " + ngettext("%(n)s waiting order matched and reserved.",
+                                     "%(n)s waiting orders matched and reserved.", matched.orders) % {"n": matched.orders})
     return "".join(parts)
 
 
@@ -508,7 +510,9 @@ class ListingImportView(MerchantRequiredMixin, View):
         except ApplicationError as exc:
             messages.error(request, services.error_text(exc))
         else:
-            messages.success(request, f"Importing {job.progress_total} listing(s) as products (job {job.pk}).")
+            messages.success(request, ngettext("Importing %(n)s listing as a product (job %(job)s).",
+                                               "Importing %(n)s listings as products (job %(job)s).",
+                                               job.progress_total) % {"n": job.progress_total, "job": job.pk})
         return HttpResponseRedirect(back + "#listings")
 
 

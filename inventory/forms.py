@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.safestring import mark_safe
 
 from inventory import selectors
 from inventory.models import StockMovement
@@ -77,8 +78,11 @@ class TransferForm(_MerchantForm):
 
 
 class ImportForm(forms.Form):
-    KINDS = [("stock", "Stock levels (sku, location, on_hand or delta)"),
-             ("catalog", "Catalog (sku, title, barcode, weight_grams, …)")]
+    # The file's column names are shown as code (they are what the CSV's header row must say).
+    KINDS = [("stock", mark_safe("Stock levels (<code>sku</code>, <code>location</code>, <code>on_hand</code> or "
+                                 "<code>delta</code>)")),
+             ("catalog", mark_safe("Catalog (<code>sku</code>, <code>title</code>, <code>barcode</code>, "
+                                   "<code>weight_grams</code>, …)"))]
 
     kind = forms.ChoiceField(choices=KINDS, initial="stock", widget=forms.RadioSelect)
     file = forms.FileField(help_text="A CSV file with a header row. Nothing changes until you apply the preview.")

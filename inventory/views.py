@@ -154,8 +154,11 @@ class ProductAdjustView(_ProductFormView):
                 merchant=self.merchant, product_id=product.pk, on_hand=data["quantity"], location_id=loc.pk,
                 actor=self.request.user, note=data["note"], reference=f"user:{self.request.user.pk}")
             return f"{product.sku} at {loc.name} counted: {data['quantity']}." + (
-                f" That is fewer than were reserved: {released} reserved unit(s) released from the newest orders, "
-                "which are now short and get stock first-come when it arrives." if released else "")
+                " That is fewer than were reserved: " + ngettext(
+                    "%(n)s reserved unit released from the newest orders, which are now short and get stock "
+                    "first-come when it arrives.",
+                    "%(n)s reserved units released from the newest orders, which are now short and get stock "
+                    "first-come when it arrives.", released) % {"n": released} if released else "")
         services.stock_adjust(merchant=self.merchant, product_id=product.pk, delta=data["quantity"],
                               location_id=loc.pk, actor=self.request.user, reason=data["reason"],
                               note=data["note"], reference=f"user:{self.request.user.pk}")

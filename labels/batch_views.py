@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import ngettext
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -65,7 +66,9 @@ def label_batch_confirm(request, merchant, order_ids) -> HttpResponse:
 def label_batch_job_summary(job) -> JobSummary:
     """The job page of a label batch (jobs.registry): what it bought, and the way to its own page."""
     result = job.result or {}
-    lines = [f"{result['labels']:,} label(s) bought, {result['errors']:,} order(s) failed."] if result else []
+    lines = [ngettext("%(n)s label bought", "%(n)s labels bought", result["labels"]) % {"n": f"{result['labels']:,}"}
+             + ", " + ngettext("%(n)s order failed.", "%(n)s orders failed.", result["errors"])
+             % {"n": f"{result['errors']:,}"}] if result else []
     batch = LabelBatch.objects.filter(merchant_id=job.merchant_id, job=job).only("id").first()
     links = [("The batch: each order's result and the labels to print",
               reverse("label-batch-page", args=[batch.pk]))] if batch else []

@@ -13,7 +13,6 @@ from django.http import HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import ngettext
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -44,16 +43,11 @@ def _selection(request, merchant) -> tuple[list[int], bool]:
 
 
 def result_messages(request, result: dict, action: str) -> None:
-    """Every order done, by number and the status it is now in; every failure, by number, none dropped."""
-    by_status: dict[str, list[str]] = {}
-    for row in result["done_orders"]:
-        by_status.setdefault(row["status_label"], []).append(row["number"])
-    for label, numbers in by_status.items():
-        messages.success(request, f"{ACTION_LABELS[action]}: {len(numbers):,} {ngettext('order', 'orders', len(numbers))}, now {label}: "
-                                  f"{', '.join(numbers)}.")
-    for failure in result["failed"]:
-        who = failure["number"] or "An order no longer here"
-        messages.error(request, f"{who}: {failure['message']}")
+    """What was done, grouped by what was done ("2 orders cancelled: #1, #2."), then every order skipped,
+    grouped by why, by number, none dropped."""
+    for group in services.bulk_outcome_groups(action=action, result=result):
+        numbers = ", ".join(o["number"] or "an order no longer here" for o in group.orders)
+        (messages.success if group.done else messages.error)(request, f"{group.words.rstrip('.')} — {numbers}.")
 
 
 class OrderBulkView(MerchantRequiredMixin, View):
@@ -130,10 +124,8 @@ class OrderBulkJobView(MerchantRequiredMixin, TemplateView):
         if job.kind != JOB_KIND:
             raise NotFound("No such bulk action.")
         result = job.result or {}
-        by_status: dict[str, list[dict]] = {}
-        for row in result.get("done_orders", []):
-            by_status.setdefault(row["status_label"], []).append(row)
-        ctx.update(job=job, action_label=ACTION_LABELS.get(job.params.get("action", ""), ""),
-                   by_status=sorted(by_status.items()), failed=result.get("failed", []),
-                   done_count=len(result.get("done", [])))
+        action = job.params.get("action", "")
+        ctx.update(job=job, action_label=ACTION_LABELS.get(action, ""),
+                   groups=services.bulk_outcome_groups(action=action, result=result),
+                   failed_count=len(result.get("failed", [])), done_count=len(result.get("done", [])))
         return ctx

@@ -290,6 +290,7 @@ class OrderEvent(TenantOwnedModel):
         STATUS = "status", "Status changed"
         CANCELLED = "cancelled", "Cancelled"
         SHIPMENT = "shipment", "Shipment created"
+        SHIPMENT_CANCELLED = "shipment_cancelled", "Shipment cancelled"
         SHIPPED = "shipped", "Shipped"
         TRACKING = "tracking", "Tracking update"
         RETURNED = "returned", "Returned"
@@ -306,6 +307,19 @@ class OrderEvent(TenantOwnedModel):
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["merchant", "order", "id"], name="orders_orderevent_order_idx")]
+
+    @property
+    def words(self) -> str:
+        """The message as the timeline shows it. A status change recorded before messages said labels
+        ("on_hold → unfulfilled") reads in labels ("On hold → Unfulfilled"); any other message as written."""
+        data = self.data if isinstance(self.data, dict) else {}
+        if self.kind == self.Kind.STATUS and data.get("from") and data.get("to"):
+            raw = f"{data['from']} → {data['to']}"
+            if self.message.startswith(raw):
+                from orders.workflow import status_change_words  # workflow imports the models
+
+                return status_change_words(data["from"], data["to"]) + self.message[len(raw):]
+        return self.message
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.message}"

@@ -103,11 +103,30 @@ class OrderListView(MerchantRequiredMixin, TemplateView):
             active_tab=filters.tab or "all", late_count=late, sort=sort,
             late_query=urlencode({**{k: v for k, v in query.items() if k not in ("tab", "late")},
                                   "tab": "all", "late": "true", "sort": "ship_by"}),
-            columns=_sort_links(query, sort), view_query=urlencode(view_query),
+            columns=_sort_links(query, sort), sort_options=_sort_options(), view_query=urlencode(view_query),
+            filter_count=sum(1 for k in query if k != "tab"),
             saved_views=selectors.saved_view_list(merchant=self.merchant, user=request.user),
             saved_view_form=SavedViewForm(initial={"query": urlencode(view_query)}),
             extra_actions=registered_bulk_actions(),
         ))
+
+
+# How each sortable column reads in either direction, for the card view's sort control (a phone has no
+# column headers to click): the same sorts as the table's headers.
+_SORT_DIRECTIONS: dict[str, tuple[str, str]] = {
+    "placed": ("oldest first", "newest first"), "ship_by": ("soonest first", "latest first"),
+    "number": ("lowest first", "highest first"), "customer": ("A to Z", "Z to A"),
+    "total": ("smallest first", "largest first"), "country": ("A to Z", "Z to A"),
+}
+
+
+def _sort_options() -> list[tuple[str, str]]:
+    """(sort value, label) for every column sort and direction: "Placed: newest first" is `-placed`."""
+    options = []
+    for name, label in selectors.SORT_LABELS.items():
+        up, down = _SORT_DIRECTIONS.get(name, ("ascending", "descending"))
+        options += [(name, f"{label}: {up}"), (f"-{name}", f"{label}: {down}")]
+    return options
 
 
 def _sort_links(query: dict[str, str], sort: str) -> dict[str, dict[str, str]]:

@@ -54,6 +54,11 @@ def status_label(status: str) -> str:
         return str(status)
 
 
+def status_change_words(previous: str, new: str) -> str:
+    """"Unfulfilled → Partially fulfilled": a status change as the timeline says it (labels, never slugs)."""
+    return f"{status_label(previous)} → {status_label(new)}"
+
+
 def illegal(current: str, requested: str) -> IllegalTransition:
     """The 409, its message in the statuses' labels ("on hold", not "on_hold"); details keep the values."""
     return IllegalTransition(current=str(current), requested=str(requested),

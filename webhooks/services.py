@@ -35,6 +35,7 @@ from django.core.cache import cache
 from django.db import DatabaseError, IntegrityError, connection, models, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from accounts.models import Merchant
 from accounts.services.audit import audit_record
@@ -467,7 +468,7 @@ def webhook_events_replay(*, merchant: Merchant, events: QuerySet[WebhookEvent] 
             webhook_event_enqueue(row)
         audit_record(merchant=merchant, action="webhook.replayed", object_type="webhooks.WebhookEvent",
                      object_id=rows[0].pk if len(rows) == 1 else "",
-                     object_repr=f"{len(rows)} webhook event(s)",
+                     object_repr=ngettext("%(n)s webhook event", "%(n)s webhook events", len(rows)) % {"n": len(rows)},
                      changes={"events": {"count": len(rows), "ids": [r.pk for r in rows[:REPLAY_IDS_AUDITED]]}})
     logger.info("webhooks.replay", extra={"merchant_id": merchant.pk, "events": len(rows)})
     return len(rows)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from django.utils.translation import ngettext
+
 from accounts.models import Merchant
 from core.errors import NotFound, ValidationFailed
 from inventory.models import StockLevel
@@ -68,4 +70,6 @@ def pick_list(*, merchant: Merchant, order_ids: list[int]) -> bytes:
         row[2] += li.quantity_outstanding
     rows = [PickRow(location=loc, sku=sku, title=title, quantity=qty)
             for (loc, _), (sku, title, qty) in sorted(totals.items())]
-    return pick_list_pdf(rows, title=f"Pick list: {len(orders)} order(s), {sum(r.quantity for r in rows)} unit(s)")
+    units = sum(r.quantity for r in rows)
+    return pick_list_pdf(rows, title="Pick list: " + ngettext("%(n)s order", "%(n)s orders", len(orders)) % {"n": len(orders)}
+                         + ", " + ngettext("%(n)s unit", "%(n)s units", units) % {"n": units})

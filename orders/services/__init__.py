@@ -5,6 +5,7 @@ from orders.services.bulk import (
     BULK_ACTIONS,
     CONFIRM_ACTIONS,
     bulk_all_matching,
+    bulk_outcome_groups,
     bulk_preview,
     confirm_reason,
     orders_bulk_action,
@@ -45,7 +46,7 @@ from orders.services.tracking import tracking_outbox_retry_now
 
 __all__ = [
     "saved_view_delete", "saved_view_save", "ship_by_for", "ManualOrderCheck", "manual_order_check",
-    "BULK_ACTIONS", "CONFIRM_ACTIONS", "bulk_all_matching", "bulk_preview", "confirm_reason", "orders_bulk_run_job", "orders_bulk_start", "IngestResult",
+    "BULK_ACTIONS", "CONFIRM_ACTIONS", "bulk_all_matching", "bulk_outcome_groups", "bulk_preview", "confirm_reason", "orders_bulk_run_job", "orders_bulk_start", "IngestResult",
     "ManualLine", "ShipmentLineRequest", "notification_channel_cancellation",
     "notification_customer_shipped", "notification_daily_digest", "notification_new_order",
     "order_cancel", "order_create_manual", "order_fulfill_all", "order_hold", "order_ingest",

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count
+from django.utils.translation import ngettext
 
 from accounts.models import Merchant
 from accounts.services.audit import audit_record
@@ -38,6 +39,15 @@ BULK_ACTIONS = ("fulfill", "hold", "tag", "release_hold", "cancel")
 CONFIRM_ACTIONS = frozenset({"cancel", "fulfill", "return"})
 ACTION_LABELS = {"fulfill": "Mark fulfilled without tracking", "hold": "Put on hold", "tag": "Add tag",
                  "release_hold": "Release hold", "cancel": "Cancel", "return": "Mark returned"}
+# What was done to each order that succeeded, in words with its plural: "3 orders cancelled".
+ACTION_DONE: dict[str, tuple[str, str]] = {
+    "fulfill": ("%(n)s order marked fulfilled without tracking", "%(n)s orders marked fulfilled without tracking"),
+    "hold": ("%(n)s order put on hold", "%(n)s orders put on hold"),
+    "tag": ("%(n)s order tagged", "%(n)s orders tagged"),
+    "release_hold": ("%(n)s order released from hold", "%(n)s orders released from hold"),
+    "cancel": ("%(n)s order cancelled", "%(n)s orders cancelled"),
+    "return": ("%(n)s order marked returned", "%(n)s orders marked returned"),
+}
 # What the list shows per page: a bigger selection is a background job with progress.
 INLINE_MAX = 100
 # The API's and the page's inline limit; a job takes at most JOB_MAX orders (narrow the filter beyond).
@@ -118,6 +128,36 @@ def orders_bulk_action(*, merchant: Merchant, order_ids: Sequence[int], action: 
                      **({"reason": {"old": None, "new": reason}} if reason else {}),
                      **({"tag": {"old": None, "new": tag}} if action == "tag" else {})})
     return {"done": done, "done_orders": done_orders, "failed": failed}
+
+
+@dataclass(frozen=True)
+class OutcomeGroup:
+    """Orders that came out of a bulk action the same way: `words` says what happened to them ("3 orders
+    cancelled", "2 orders skipped: An order that is fulfilled cannot become cancelled."); `orders` are
+    {"id", "number"} (number None: an order no longer here), every one of them."""
+
+    done: bool
+    words: str
+    orders: list[dict]
+
+
+def bulk_outcome_groups(*, action: str, result: Mapping[str, Any]) -> list[OutcomeGroup]:
+    """A bulk result grouped by what was done, not by the status the orders ended in: the orders the action
+    was done to, then the ones skipped, one group per reason (in the order first met). Why: a merchant who
+    cancelled 30 orders asks "which were cancelled, and why not the rest?", and a status such as "Cancelled"
+    also fits an order that was cancelled before."""
+    groups = []
+    done = [{"id": r["id"], "number": r["number"]} for r in result.get("done_orders", [])]
+    if done:
+        one, many = ACTION_DONE.get(action, ("%(n)s order done", "%(n)s orders done"))
+        groups.append(OutcomeGroup(True, ngettext(one, many, len(done)) % {"n": f"{len(done):,}"}, done))
+    skipped: dict[str, list[dict]] = {}
+    for f in result.get("failed", []):
+        skipped.setdefault(f["message"], []).append({"id": f["id"], "number": f["number"]})
+    for message, rows in skipped.items():
+        words = ngettext("%(n)s order skipped: %(why)s", "%(n)s orders skipped: %(why)s", len(rows))
+        groups.append(OutcomeGroup(False, words % {"n": f"{len(rows):,}", "why": message}, rows))
+    return groups
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from accounts.models import Merchant
 from core.db import retry_transaction
@@ -42,6 +43,7 @@ from orders.workflow import (
     order_lock_with_lines,
     pending_quantities,
     status_after_fulfillment,
+    status_change_words,
 )
 
 __all__ = ["ShipmentLineRequest", "order_fulfill_all", "order_shipped_on_channel", "shipment_cancel",
@@ -110,7 +112,8 @@ def _create(
         [ShipmentLine(merchant=merchant, shipment=shipment, order_line_id=pk, quantity=q) for pk, q in wanted.items()]
     )
     OrderEvent.objects.create(merchant=merchant, order=order, kind=OrderEvent.Kind.SHIPMENT, actor=actor,
-                              message=f"Shipment {shipment.pk}: {sum(wanted.values())} unit(s)",
+                              message=ngettext("Shipment %(pk)s: %(n)s unit", "Shipment %(pk)s: %(n)s units",
+                                               sum(wanted.values())) % {"pk": shipment.pk, "n": sum(wanted.values())},
                               data={"shipment": shipment.pk, "lines": {str(k): v for k, v in wanted.items()}})
     if ship:
         _ship(merchant, order, order_lines, shipment, shipment_lines, actor=actor, on_channel=on_channel)
@@ -202,7 +205,7 @@ def shipment_unship(*, merchant: Merchant, shipment: Shipment, actor=None, reaso
                          data={"shipment": shipment.pk, "unshipped": True, "tracking_number": old_tracking})]
     if previous != order.status:
         events.append(OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.STATUS, actor=actor,
-                                 message=f"{previous} → {order.status}", data={"from": previous, "to": order.status}))
+                                 message=status_change_words(previous, order.status), data={"from": previous, "to": order.status}))
     OrderEvent.objects.bulk_create(events)
     return shipment
 
@@ -257,14 +260,15 @@ def _ship(
     units = sum(sl.quantity for sl in shipment_lines)
     where = " on the channel" if on_channel else ""
     events = [OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.SHIPPED, actor=actor,
-                         message=f"Shipment {shipment.pk} shipped{where} ({units} unit(s))"
+                         message=f"Shipment {shipment.pk} shipped{where} ("
+                                 + ngettext("%(n)s unit", "%(n)s units", units) % {"n": units} + ")"
                                  + (f" via {shipment.carrier} {shipment.tracking_number}".rstrip()
                                     if shipment.carrier or shipment.tracking_number else ""),
                          data={"shipment": shipment.pk, "carrier": shipment.carrier,
                                "tracking_number": shipment.tracking_number, "on_channel": on_channel})]
     if previous != new_status:
         events.append(OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.STATUS, actor=actor,
-                                 message=f"{previous} → {new_status}{' (shipped on the channel)' if on_channel else ''}",
+                                 message=status_change_words(previous, new_status) + (" (shipped on the channel)" if on_channel else ""),
                                  data={"from": previous, "to": new_status}))
     OrderEvent.objects.bulk_create(events)
     shipment.order = order
@@ -284,8 +288,10 @@ def shipment_cancel(*, merchant: Merchant, shipment: Shipment, actor=None) -> Or
                                      details={"shipment": shipment.pk})
     units = sum(ShipmentLine.objects.filter(merchant=merchant, shipment_id=shipment.pk).values_list("quantity", flat=True))
     Shipment.objects.filter(merchant=merchant, pk=shipment.pk).delete()
-    OrderEvent.objects.create(merchant=merchant, order=order, kind=OrderEvent.Kind.SHIPMENT, actor=actor,
-                              message=f"Shipment {shipment.pk} cancelled before it shipped ({units} unit(s))",
+    OrderEvent.objects.create(merchant=merchant, order=order, kind=OrderEvent.Kind.SHIPMENT_CANCELLED, actor=actor,
+                              message=ngettext("Shipment %(pk)s cancelled before it shipped (%(n)s unit)",
+                                               "Shipment %(pk)s cancelled before it shipped (%(n)s units)",
+                                               units) % {"pk": shipment.pk, "n": units},
                               data={"shipment": shipment.pk, "cancelled": True})
     return order
 

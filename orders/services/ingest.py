@@ -36,6 +36,7 @@ from orders.workflow import (
     can_transition,
     cancel_remaining,
     status_after_fulfillment,
+    status_change_words,
 )
 
 logger = logging.getLogger(__name__)
@@ -362,15 +363,15 @@ def _ingest(merchant: Merchant, integration_id: int | None, normalized: Normaliz
                                  message="Cancelled on the channel"))
     elif paid_now:
         events.append(OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.STATUS,
-                                 message=f"{OrderStatus.AWAITING_PAYMENT} → {order.status} (paid on the channel)",
+                                 message=status_change_words(OrderStatus.AWAITING_PAYMENT, order.status) + " (paid on the channel)",
                                  data={"from": OrderStatus.AWAITING_PAYMENT, "to": order.status}))
     elif held_from is not None:
         events.append(OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.STATUS,
-                                 message=f"{held_from} → {order.status} (on the channel)",
+                                 message=status_change_words(held_from, order.status) + " (on the channel)",
                                  data={"from": held_from, "to": order.status}))
     elif order.status != status_before:
         events.append(OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.STATUS,
-                                 message=f"{status_before} → {order.status} (lines changed on the channel)",
+                                 message=status_change_words(status_before, order.status) + " (lines changed on the channel)",
                                  data={"from": status_before, "to": order.status}))
     if order.needs_attention and (created or matched or lines_changed):
         unmatched = sorted({li.sku for li in lines if li.product_id is None and li.quantity_outstanding > 0})

@@ -23,6 +23,7 @@ from orders.workflow import (
     check_transition,
     order_lock_with_lines,
     status_after_fulfillment,
+    status_change_words,
 )
 
 MAX_TAGS = 20
@@ -30,7 +31,7 @@ MAX_TAGS = 20
 
 def _status_event(order: Order, previous: str, actor, message: str = "") -> OrderEvent:
     return OrderEvent(merchant_id=order.merchant_id, order=order, kind=OrderEvent.Kind.STATUS, actor=actor,
-                      message=message or f"{previous} → {order.status}", data={"from": previous, "to": order.status})
+                      message=message or status_change_words(previous, order.status), data={"from": previous, "to": order.status})
 
 
 @retry_transaction

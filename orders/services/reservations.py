@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from accounts.models import Merchant
 from inventory import services as inventory_services
@@ -136,15 +137,15 @@ def reconcile_events(*, order: Order, result: ReconcileResult, actor=None, alloc
     if result.reserved:
         kind = OrderEvent.Kind.ALLOCATED if allocated else OrderEvent.Kind.RESERVED
         events.append(OrderEvent(merchant_id=order.merchant_id, order=order, kind=kind, actor=actor,
-                                 message=f"{result.reserved} unit(s) reserved",
+                                 message=ngettext("%(n)s unit reserved", "%(n)s units reserved", result.reserved) % {"n": result.reserved},
                                  data={"by_line": {str(k): v for k, v in result.reserved_by_line.items()}}))
     if result.released:
         events.append(OrderEvent(merchant_id=order.merchant_id, order=order, kind=OrderEvent.Kind.RELEASED,
-                                 actor=actor, message=f"{result.released} unit(s) released"))
+                                 actor=actor, message=ngettext("%(n)s unit released", "%(n)s units released", result.released) % {"n": result.released}))
     if result.short_lines and result.attempted and not allocated:
         short = sum(s["short"] for s in result.short_lines)
         events.append(OrderEvent(merchant_id=order.merchant_id, order=order, kind=OrderEvent.Kind.SHORT, actor=actor,
-                                 message=f"{short} unit(s) could not be reserved", data={"lines": result.short_lines}))
+                                 message=ngettext("%(n)s unit could not be reserved", "%(n)s units could not be reserved", short) % {"n": short}, data={"lines": result.short_lines}))
     return events
 
 
@@ -199,7 +200,9 @@ def stocktake_released(merchant: Merchant, still_held: Mapping[str, int]) -> Non
                  if li.product_id is not None and li.quantity_short > 0]
         events.append(OrderEvent(
             merchant_id=merchant.pk, order=order, kind=OrderEvent.Kind.SHORT,
-            message=f"{by_order[order.pk]} unit(s) released: a stocktake counted fewer than were reserved",
+            message=ngettext("%(n)s unit released: a stocktake counted fewer than were reserved",
+                             "%(n)s units released: a stocktake counted fewer than were reserved",
+                             by_order[order.pk]) % {"n": by_order[order.pk]},
             data={"lines": short, "stocktake": True},
         ))
     OrderEvent.objects.bulk_create(events)

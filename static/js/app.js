@@ -12,6 +12,15 @@
   // Pages showing running jobs refresh themselves until the work is done.
   var refresh = document.querySelector('[data-autorefresh]');
   if (refresh) setTimeout(function () { window.location.reload(); }, parseInt(refresh.dataset.autorefresh, 10) || 3000);
+  // Disclosures open on wide screens and folded on a phone (the order queue's filters and bulk bar); the
+  // summary's aria-expanded follows the state for assistive technology that does not read <details>.
+  document.querySelectorAll('details[data-open-wide]').forEach(function (details) {
+    var summary = details.querySelector('summary');
+    var sync = function () { if (summary) summary.setAttribute('aria-expanded', details.open ? 'true' : 'false'); };
+    if (window.matchMedia('(min-width: 721px)').matches) details.open = true;
+    details.addEventListener('toggle', sync);
+    sync();
+  });
   // A select that re-sorts a list applies on change (its form's button does it without JavaScript).
   document.querySelectorAll('select[data-autosubmit]').forEach(function (select) {
     select.addEventListener('change', function () { select.form.requestSubmit ? select.form.requestSubmit() : select.form.submit(); });

@@ -160,6 +160,54 @@ _PROBLEMS_JS = """() => {
 }"""
 
 
+# A raw status code in the page's words: a lower-case word with "_" inside ("needs_attention",
+# "awaiting_payment"). Text a merchant reads only; left out are what legitimately holds underscores:
+# <code>/<pre>/<kbd>/<samp> (API token prefixes, code samples, raw payloads), `.mono` (SKUs, tracking
+# numbers, references), form controls' values, e-mail addresses and URLs (a word touching "@", "." or "/"),
+# and anything not rendered (closed <details>, display:none).
+_RAW_CODES_JS = r"""() => {
+  const skip = 'code, pre, kbd, samp, script, style, textarea, select, option, .mono, [data-raw]';
+  const word = /(^|[^\w@./:-])([a-z]+(?:_[a-z0-9]+)+)(?=$|[^\w@./-])/g;
+  const found = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const parent = node.parentElement;
+    if (!parent || parent.closest(skip) || !parent.checkVisibility({visibilityProperty: true})) continue;
+    for (const m of node.textContent.matchAll(word)) found.push(m[2] + ' in "' + node.textContent.trim().slice(0, 80) + '"');
+  }
+  return found;
+}"""
+
+
+def raw_codes(page) -> list[str]:
+    """Words with "_" inside in the page's visible text (see _RAW_CODES_JS for what is left out): a status
+    code shown where its label belongs."""
+    return page.evaluate(_RAW_CODES_JS)
+
+
+_CLIPPED_BADGES_JS = """(withAncestors) => {
+  const clipper = e => { for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) {
+    if (getComputedStyle(a).overflowX !== 'visible') return a; } return null; };
+  const out = [];
+  document.querySelectorAll('.badge').forEach(b => {
+    if (!b.checkVisibility()) return;
+    const text = '"' + b.textContent.trim() + '"';
+    if (b.scrollWidth > b.clientWidth + 1) { out.push('badge ' + text + ' cut inside (' + b.scrollWidth + ' > ' + b.clientWidth + 'px)'); return; }
+    const box = b.getBoundingClientRect(), c = withAncestors && clipper(b);
+    if (c) { const r = c.getBoundingClientRect();
+      if (box.right > r.right + 1 || box.left < r.left - 1) out.push('badge ' + text + ' cut by ' + c.tagName.toLowerCase() + '.' + [...c.classList].join('.')); }
+  });
+  return out;
+}"""
+
+
+def clipped_badges(page, *, by_ancestors: bool = True) -> list[str]:
+    """Badges whose words do not fit: wider than the badge itself, or (by_ancestors) sticking out of a
+    parent that hides overflow. At a laptop's width the queue's one-line cells cut on purpose (the whole
+    text is in their title), so the walker asks about ancestors on a phone only."""
+    return page.evaluate(_CLIPPED_BADGES_JS, by_ancestors)
+
+
 def assert_fits_width(page) -> None:
     """The page scrolls only vertically: nothing is wider than the viewport.
 

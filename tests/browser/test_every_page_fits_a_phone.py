@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from accounts.tenancy import tenant_scope
 from accounts.views import MerchantRequiredMixin
-from tests.browser.conftest import LAPTOP, PHONE, assert_fits_width, page_problems
+from tests.browser.conftest import LAPTOP, PHONE, assert_fits_width, clipped_badges, page_problems, raw_codes
 from tests.routes import walk_routes
 
 PARAM = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
@@ -140,11 +140,20 @@ def seed_workbench(tenant) -> dict[str, list]:
         short = ingest("1005", (("L1", "TEE-BLACK-XL-ORGANIC-COTTON-2026", 5),))
         held = orders.order_hold(merchant=m, order=ingest("1006", (("L1", "MUG-1", 1),)), reason="Address check")
         cancelled = orders.order_cancel(merchant=m, order=ingest("1007", (("L1", "MUG-1", 1),)), reason="Fraud")
+        split = ingest("1008", (("L1", "MUG-1", 2),))  # partly shipped; a second parcel cancelled before it left
+        one_unit = [ShipmentLineRequest(OrderLine.objects.get(merchant=m, order=split).pk, 1)]
+        orders.shipment_create(merchant=m, order=split, lines=one_unit)
+        orders.shipment_cancel(merchant=m, shipment=orders.shipment_create(merchant=m, order=split, lines=one_unit,
+                                                                           ship=False))
         job = job_create(merchant=m, kind="tests.workbench", description="Import products", total=10,
                          created_by=tenant.user)
         bulk_job = job_create(merchant=m, kind="orders.bulk_action", description="Cancel: 2 orders", total=2,
                               created_by=tenant.user, params={"action": "cancel", "ids": [held.pk, short.pk],
                                                               "tag": "", "reason": "Customer asked"})
+        done_job = job_create(merchant=m, kind="orders.bulk_action", description="Add tag: 2 orders", total=2,
+                              created_by=tenant.user, params={"action": "tag", "ids": [split.pk, 2_000_000_000],
+                                                              "tag": "checked", "reason": ""})
+        orders.orders_bulk_run_job(merchant=m, job_id=done_job.pk)  # a result page: what was done, what not
         from inventory.services.imports import stock_import_create
         imp = stock_import_create(merchant=m, user=tenant.user, filename="stock.csv", upload=io.BytesIO(
             b"sku,location,on_hand\nMUG-1,MAIN,41\nNOPE,MAIN,3\n"))
@@ -152,9 +161,9 @@ def seed_workbench(tenant) -> dict[str, list]:
         staff = Membership.objects.create(merchant=m, role=Membership.Role.STAFF, user=User.objects.create_user(
             "packer.with-a-long-address@warehouse-team.example", "a-long-enough-password-2"))
     return {
-        "orders": [open_order, shipped, partial, attention, short, held, cancelled],
+        "orders": [open_order, shipped, partial, attention, short, held, cancelled, split],
         "products": [mug, tee, bundle], "locations": [warehouse], "integrations": [store], "jobs": [job, bulk_job],
-        "bulk_jobs": [bulk_job], "members": [staff],
+        "bulk_jobs": [bulk_job, done_job], "members": [staff],
         "imports": [imp], "channels": ["shopify"],
     }
 
@@ -204,6 +213,9 @@ def _check_every_page(page, paths: list[str], *, signed_in: bool = True) -> list
         except AssertionError as exc:
             problems.append(str(exc))
         problems += [f"{path}: {p}" for p in page_problems(page)]
+        problems += [f"{path}: raw code {c}" for c in raw_codes(page)]
+        phone = page.viewport_size["width"] <= PHONE["width"]
+        problems += [f"{path}: {b}" for b in clipped_badges(page, by_ancestors=phone)]
     return problems
 
 
@@ -236,7 +248,8 @@ def test_signed_out_pages_fit_a_phone(new_page):
 
 
 def test_the_checks_catch_what_they_claim_to(new_page):
-    """A page made wide, with a duplicated id and a bare input, is reported on all three counts."""
+    """A page made wide, with a duplicated id, a bare input, a raw status code and clipped badges, is reported
+    on every count."""
     page = new_page(viewport=PHONE)
     page.goto("/accounts/login/")
     page.evaluate("""() => {
@@ -244,6 +257,14 @@ def test_the_checks_catch_what_they_claim_to(new_page):
         wide.textContent = 'x'; document.body.appendChild(wide);
         const twin = document.createElement('p'); twin.id = 'wide'; document.body.appendChild(twin);
         const bare = document.createElement('input'); bare.name = 'bare'; document.body.appendChild(bare);
+        const raw = document.createElement('p'); raw.textContent = 'Status: awaiting_payment'; document.body.appendChild(raw);
+        const fine = document.createElement('p');
+        fine.innerHTML = 'Mail <a>jo_ann@shop.example</a>, token <code>sb_live_abc</code>, SKU <span class="mono">tee_xl</span>';
+        document.body.appendChild(fine);
+        const box = document.createElement('div'); box.style.width = '40px'; box.style.overflow = 'hidden';
+        box.innerHTML = '<span class="badge" style="white-space: nowrap; max-width: none">out of stock today</span>'; document.body.appendChild(box);
+        const tight = document.createElement('span'); tight.className = 'badge'; tight.textContent = 'needs attention';
+        tight.style.width = '30px'; tight.style.overflow = 'hidden'; tight.style.whiteSpace = 'nowrap'; document.body.appendChild(tight);
     }""")
 
     with pytest.raises(AssertionError, match="div#wide"):
@@ -251,6 +272,10 @@ def test_the_checks_catch_what_they_claim_to(new_page):
     found = page_problems(page)
     assert "duplicate id: wide" in found
     assert any("input without a label: input[name=bare]" in p for p in found)
+    assert [c.split(" ")[0] for c in raw_codes(page)] == ["awaiting_payment"]  # not the e-mail, token or SKU
+    badges = clipped_badges(page)
+    assert any('"needs attention" cut inside' in b for b in badges), badges
+    assert any('"out of stock today" cut by div' in b for b in badges), badges
 
 
 def test_a_new_pages_parameter_is_filled_by_rule_or_named():

@@ -41,7 +41,7 @@ def test_an_invited_staff_member_signs_up_from_the_link_and_sees_the_orders(sign
     staff.goto(link)
     assert "Join Merchant A" in staff.content()
     assert_fits_width(staff)
-    staff.get_by_role("link", name="Create your account").click()
+    staff.get_by_role("link", name="Sign up", exact=True).click()
     assert staff.locator("input[name=email]").input_value() == "sam@staff.example"
     staff.locator("input[name=password1]").fill(PASSWORD)
     staff.locator("input[name=password2]").fill(PASSWORD)

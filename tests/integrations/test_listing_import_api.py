@@ -66,7 +66,7 @@ def test_import_chosen_or_all_unmatched_listings_runs_as_a_job(merchant_a, djang
         assert StockLevel.objects.get(product__sku="CAP").on_hand == 3  # CAP had a history: ours stands
         assert not Product.objects.filter(sku="PLATE").exists()
     page = merchant_a.web.get(f"/jobs/{job.pk}/").content.decode()
-    assert "1 product(s) created, 1 listing(s) mapped" in page and "Opening stock from the store: 4 unit(s)" in page
+    assert "1 product created, 1 listing mapped" in page and "Opening stock from the store: 4 units" in page
 
     with django_capture_on_commit_callbacks(execute=True):
         everything = merchant_a.api.post(f"/api/v1/integrations/{store.pk}/listings/import/",

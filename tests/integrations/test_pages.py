@@ -439,11 +439,11 @@ def test_integration_page_shows_findings_jobs_checkpoints_and_listings(merchant_
     body = _text(r)
     assert r.status_code == 200
     assert "No channel location is mapped" in body and "Fix: Choose the store location" in body
-    assert "1 listing(s) have a SKU that matches no product: MUG-1" in body
+    assert "1 listing has a SKU that matches no product: MUG-1" in body
     assert "The last sync failed: Shopify answered 503" in body
     assert "Orders fetched up to" in body and "20 Nov 2026, " in body  # the one date-time format (core.templatetags.when)
     # the sync engine's checkpoints read as sentences, not Python dicts
-    assert "steps done: connection" in body and "0 topic(s) registered, 1 missing (no https)" in body
+    assert "steps done: connection" in body and "0 topics registered, 1 missing (no https)" in body
     assert "read_orders, write_inventory" in body and "{&#x27;" not in body
     assert "Sync Main shop" in body  # the job
     assert "Shirt S" in body and "Mug" in body and "Poster" in body
@@ -641,8 +641,8 @@ def test_import_unmatched_listings_from_the_page_starts_a_job(merchant_a, listed
         jobs = list(WorkerJob.objects.filter(kind="integrations.listings_import").order_by("id"))
     assert [job.params.get("listing_ids") for job in jobs] == [[mug.pk], None]
     assert [job.params.get("all_unmatched") for job in jobs] == [None, True]
-    assert f"Importing 1 listing(s) as products (job {jobs[0].pk})." in _text(chosen)
-    assert f"Importing 2 listing(s) as products (job {jobs[1].pk})." in _text(everything)
+    assert f"Importing 1 listing as a product (job {jobs[0].pk})." in _text(chosen)
+    assert f"Importing 2 listings as products (job {jobs[1].pk})." in _text(everything)
     assert "Choose listings from the list." in _text(bad)
 
 
@@ -681,7 +681,7 @@ def test_the_api_refuses_another_merchants_location(merchant_a, merchant_b, stor
                                     format="json")
 
     assert response.status_code == 400
-    assert response.json()["error"]["details"]["fields"]["location_ids"] == [f"Unknown location id(s): {theirs.pk}."]
+    assert response.json()["error"]["details"]["fields"]["location_ids"] == [f"Unknown location id: {theirs.pk}."]
 
 
 def test_the_product_page_lists_each_stores_listing_with_the_last_push(merchant_a, merchant_b, listed_store):

@@ -161,7 +161,7 @@ def test_the_count_form_records_a_count_below_reserved_and_says_what_gave_way(me
     r = web.post(f"/inventory/products/{a.pk}/adjust/", {"location": main.pk, "mode": "count", "quantity": "1"},
                  follow=True)
     assert r.status_code == 200
-    assert "3 reserved unit(s) released from the newest orders" in r.content.decode()
+    assert "3 reserved units released from the newest orders" in r.content.decode()
     with tenant_scope(m):
         assert _line(order).quantity_reserved == 1
         assert (level(m, a).on_hand, level(m, a).reserved) == (1, 1)

@@ -70,7 +70,7 @@ def test_a_pick_list_sums_units_by_sku_and_location(orders):
     cells = page.extract_text().splitlines()
     table = cells[cells.index("Units") + 1:]  # each drawn string is a cell: location, SKU, item, units
     assert table == ["MAIN", "MUG-1", "Item MUG-1", "1", "MAIN", "TEE-2", "Item TEE-2", "4"]
-    assert "Pick list: 2 order(s), 5 unit(s)" in page.extract_text()
+    assert "Pick list: 2 orders, 5 units" in page.extract_text()
 
 
 def test_another_merchants_order_is_404(orders, merchant_b):

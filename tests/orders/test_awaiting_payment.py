@@ -63,7 +63,7 @@ def test_paid_later_it_becomes_unfulfilled_reserves_and_emails_once(scope_a):
     assert line.quantity_reserved == 3
     assert level(m, a).reserved == 3
     assert list(OrderEvent.objects.filter(merchant=m, order=order, kind=OrderEvent.Kind.STATUS)
-                .values_list("message", flat=True)) == ["awaiting_payment → unfulfilled (paid on the channel)"]
+                .values_list("message", flat=True)) == ["Awaiting payment → Unfulfilled (paid on the channel)"]
     assert NotificationLog.objects.filter(merchant=m, kind="new_order").count() == 1
 
 

@@ -76,7 +76,7 @@ def test_a_confirmed_cancel_records_the_reason_and_reports_by_number_and_label(m
     r = merchant_a.web.post("/orders/bulk/", {"ids": [o.pk for o in orders], "action": "cancel", "confirmed": "yes",
                                               "reason": "Customer asked by phone", "next": "/orders/?status=unfulfilled"})
     assert (r.status_code, r["Location"]) == (302, "/orders/?status=unfulfilled")
-    assert _messages(r) == ["Cancel: 2 orders, now Cancelled: #1, #2."]
+    assert _messages(r) == ["2 orders cancelled — #1, #2."]
     assert _statuses(merchant_a, orders) == ["cancelled", "cancelled"]
     with tenant_scope(merchant_a.merchant):
         assert sorted(OrderEvent.objects.filter(merchant=merchant_a.merchant, kind=OrderEvent.Kind.CANCELLED)
@@ -96,7 +96,7 @@ def test_mark_fulfilled_without_tracking_is_confirmed_says_what_the_channel_is_t
     assert _statuses(merchant_a, [shopify, manual]) == ["unfulfilled", "unfulfilled"]
     r = merchant_a.web.post("/orders/bulk/", {"ids": ids, "action": "fulfill", "confirmed": "yes",
                                               "reason": "Shipped from the shop counter"})
-    assert _messages(r) == [f"Mark fulfilled without tracking: 2 orders, now Fulfilled: #1, {manual.number}."]
+    assert _messages(r) == [f"2 orders marked fulfilled without tracking — #1, {manual.number}."]
     with tenant_scope(merchant_a.merchant):
         assert OrderEvent.objects.filter(merchant=merchant_a.merchant, order=shopify, kind=OrderEvent.Kind.STATUS,
                                          message="Marked fulfilled without tracking: Shipped from the shop counter"
@@ -111,8 +111,9 @@ def test_every_failure_is_listed_by_number_with_status_labels(merchant_a):
             services.order_cancel(merchant=m, order=o, reason="before")
     r = merchant_a.web.post("/orders/bulk/", {"ids": [o.pk for o in orders], "action": "hold"})
     msgs = _messages(r)
-    assert msgs[0] == "Put on hold: 2 orders, now On hold: #16, #17."
-    assert msgs[1:] == [f"#{i}: An order that is cancelled cannot become on hold." for i in range(1, 16)]
+    assert msgs[0] == "2 orders put on hold — #16, #17."
+    assert msgs[1:] == ["15 orders skipped: An order that is cancelled cannot become on hold — "
+                        + ", ".join(f"#{i}" for i in range(1, 16)) + "."]  # grouped by why, every number kept
     assert not any("on_hold" in s for s in msgs)  # labels, not slugs
 
 
@@ -154,9 +155,9 @@ def test_all_matching_the_filter_runs_as_a_job_with_progress_and_a_result_page(
     assert (job.status, job.percent, job.progress_done, job.progress_total) == ("succeeded", 100, 4, 4)
     assert _statuses(merchant_a, orders + [other]) == ["cancelled"] * 4 + ["unfulfilled"]
     page = merchant_a.web.get(f"/orders/bulk/{job.pk}/").content.decode()
-    assert "Done: 3" in page and "Now Cancelled" in page
+    assert "3 orders cancelled" in page and "Now Cancelled" not in page  # what was done, not the status now
     assert all(f">{o.number}</a>" in page for o in orders)
-    assert "Failed: 1" in page and "An order that is cancelled cannot become cancelled." in page
+    assert "1 order skipped: An order that is cancelled cannot become cancelled." in page
 
 
 def test_more_than_a_page_of_ticked_orders_is_a_job(merchant_a, django_capture_on_commit_callbacks):
@@ -227,3 +228,25 @@ def test_the_order_pages_cancel_asks_first_with_a_reason_like_the_bulk_cancel(me
         assert list(OrderEvent.objects.filter(merchant=merchant_a.merchant, order=order,
                                               kind=OrderEvent.Kind.CANCELLED).values_list("message", flat=True)
                     ) == ["Customer called to cancel"]
+
+
+def test_bulk_results_group_by_what_was_done_and_skipped_orders_by_why(merchant_a):
+    """Not by the status the orders ended in: an order cancelled before is "skipped", not "now Cancelled"."""
+    orders = _orders(merchant_a, 5)
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        services.order_cancel(merchant=m, order=orders[0], reason="before")
+        services.order_hold(merchant=m, order=orders[1])
+        services.order_fulfill_all(merchant=m, order=orders[2], reason="counter")
+    result = merchant_a.api.post("/api/v1/orders/bulk/", {"ids": [o.pk for o in orders], "action": "cancel",
+                                                          "reason": "closing"}, format="json").json()
+
+    groups = services.bulk_outcome_groups(action="cancel", result=result)
+
+    assert [(g.done, g.words, [o["number"] for o in g.orders]) for g in groups] == [
+        (True, "3 orders cancelled", ["#2", "#4", "#5"]),  # the held one too: it was cancelled now
+        (False, "1 order skipped: An order that is cancelled cannot become cancelled.", ["#1"]),
+        (False, "1 order skipped: An order that is fulfilled cannot become cancelled.", ["#3"]),
+    ]
+    one = services.bulk_outcome_groups(action="hold", result={"done_orders": [{"id": 1, "number": "#9"}]})
+    assert one[0].words == "1 order put on hold"

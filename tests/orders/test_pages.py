@@ -216,3 +216,36 @@ def test_manual_order_form_refuses_amounts_beyond_the_money_column(shop):
     assert r.status_code == 400
     with tenant_scope(tenant.merchant):
         assert Order.objects.filter(merchant=tenant.merchant).count() == before
+
+
+def test_the_timeline_logs_a_cancelled_shipment_as_cancelled_and_status_changes_in_labels(shop):
+    tenant, o1, _ = shop
+    m = tenant.merchant
+    with tenant_scope(m):
+        line = o1.lines.get()
+        services.shipment_create(merchant=m, order=o1, lines=[services.ShipmentLineRequest(line.pk, 1)])
+        pending = services.shipment_create(merchant=m, order=o1, lines=[services.ShipmentLineRequest(line.pk, 1)],
+                                           ship=False)
+    tenant.web.post(f"/orders/shipments/{pending.pk}/cancel/")
+
+    timeline = tenant.web.get(f"/orders/{o1.pk}/").content.decode().split("<h2>Timeline</h2>")[1]
+
+    assert (f"<strong>Shipment cancelled</strong> · Shipment {pending.pk} cancelled before it shipped (1 unit)"
+            in timeline)
+    assert "Unfulfilled → Partially fulfilled" in timeline
+    assert "partially_fulfilled" not in timeline and "unit(s)" not in timeline
+    assert "2 units reserved" in timeline
+
+
+def test_a_status_change_recorded_with_codes_reads_in_labels(shop):
+    """Events written before the timeline said labels ("on_hold → unfulfilled") read in labels too."""
+    from orders.models import OrderEvent
+
+    tenant, o1, _ = shop
+    with tenant_scope(tenant.merchant):
+        OrderEvent.objects.create(merchant=tenant.merchant, order=o1, kind=OrderEvent.Kind.STATUS,
+                                  message="awaiting_payment → unfulfilled (paid on the channel)",
+                                  data={"from": "awaiting_payment", "to": "unfulfilled"})
+    html = tenant.web.get(f"/orders/{o1.pk}/").content.decode()
+    assert "Awaiting payment → Unfulfilled (paid on the channel)" in html
+    assert "awaiting_payment" not in html.split("<h2>Timeline</h2>")[1].split("<h2>Raw payload</h2>")[0]

@@ -11,6 +11,7 @@ import json
 
 from celery import current_app
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import ngettext
 
 from core import health, ops_checks
 
@@ -57,4 +58,5 @@ class Command(BaseCommand):
                 words = result.get("detail") or result.get("error") or ""
                 self.stdout.write(f"{result['status'].upper():4}  {name:<11} {words}")
         if failed:
-            raise CommandError(f"{len(failed)} check(s) failed: {', '.join(failed)}")
+            raise CommandError(ngettext("%(n)s check failed: %(names)s", "%(n)s checks failed: %(names)s", len(failed))
+                               % {"n": len(failed), "names": ", ".join(failed)})

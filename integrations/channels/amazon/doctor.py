@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import ngettext
+
 EXAMPLES = 5
 
 
@@ -19,7 +21,9 @@ def amazon_doctor(integration: Any, listings: Any) -> list[tuple[str, str, str, 
     shown = "; ".join(f"{sku}: {(data.get('issues') or [''])[0][:120]}" for sku, data in with_issues[:EXAMPLES])
     more = f" and {count - EXAMPLES} more" if count > EXAMPLES else ""
     return [("listing_issues", "warning",
-             f"Amazon reports issues on {count} listing(s), which may keep them from selling or take no stock "
-             f"update: {shown}{more}.",
+             ngettext("Amazon reports issues on %(n)s listing, which may keep it from selling or take no stock "
+                      "update: %(shown)s%(more)s.",
+                      "Amazon reports issues on %(n)s listings, which may keep them from selling or take no stock "
+                      "update: %(shown)s%(more)s.", count) % {"n": count, "shown": shown, "more": more},
              "Fix each listing in Seller Central (Inventory → Fix listing issues) as the issue says; the next "
              "import reads them again.")]

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
+from django.utils.translation import ngettext
+
 from core.http import HttpClient, Rejected, Transient
 from integrations.channels.base import (
     ChannelAdapter,
@@ -457,8 +459,8 @@ class ShopifyAdapter(ChannelAdapter):
                     wanted[line_id] -= take
         short = {line: qty for line, qty in wanted.items() if qty > 0}
         if short:
-            raise Rejected(f"order {push.order_external_id}: nothing left to fulfil for line(s) "
-                           + ", ".join(f"{line} ({qty})" for line, qty in sorted(short.items())))
+            raise Rejected(f"order {push.order_external_id}: nothing left to fulfil for "
+                           + ngettext("line", "lines", len(short)) + " " + ", ".join(f"{line} ({qty})" for line, qty in sorted(short.items())))
         for fo_id, lines in chosen.items():
             by_location.setdefault(location[fo_id], []).append(
                 {"fulfillmentOrderId": fo_id, "fulfillmentOrderLineItems": lines})

@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.utils.translation import ngettext
+
 EXAMPLES = 5
 
 
@@ -30,8 +32,10 @@ def woocommerce_doctor(integration: Any, listings: Any) -> list[tuple[str, str, 
         names = [sku or title for sku, title in unmanaged]
         shown = ", ".join(names[:EXAMPLES]) + (f" and {len(names) - EXAMPLES} more" if len(names) > EXAMPLES else "")
         findings.append(("stock_not_managed", "warning",
-                         f"{len(names)} listed product(s) have \"Manage stock\" off in WooCommerce, so the store "
-                         f"sells them without counting: {shown}.",
+                         ngettext("%(n)s listed product has \"Manage stock\" off in WooCommerce, so the store sells it "
+                                  "without counting: %(shown)s.",
+                                  "%(n)s listed products have \"Manage stock\" off in WooCommerce, so the store "
+                                  "sells them without counting: %(shown)s.", len(names)) % {"n": len(names), "shown": shown},
                          "Nothing to do: our first stock push turns \"Manage stock\" on with our quantity. Map "
                          "them to products if they are unmatched."))
     if urlsplit(str((integration.credentials or {}).get("store_url") or "")).scheme == "http":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import ngettext
 
 from accounts.models import Merchant
 from accounts.tenancy import tenant_scope, unscoped
@@ -33,5 +34,9 @@ class Command(BaseCommand):
         if differing:
             for row in differing:
                 self.stderr.write(json.dumps(row, sort_keys=True))
-            raise CommandError(f"inventory_audit: {len(differing)} stock level(s) differ from the ledger.")
-        self.stdout.write(self.style.SUCCESS(f"inventory_audit: {len(merchants)} merchant(s), every level reconciles."))
+            raise CommandError("inventory_audit: " + ngettext(
+                "%(n)s stock level differs from the ledger.", "%(n)s stock levels differ from the ledger.",
+                len(differing)) % {"n": len(differing)})
+        self.stdout.write(self.style.SUCCESS("inventory_audit: " + ngettext(
+            "%(n)s merchant, every level reconciles.", "%(n)s merchants, every level reconciles.",
+            len(merchants)) % {"n": len(merchants)}))

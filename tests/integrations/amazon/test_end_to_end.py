@@ -201,9 +201,9 @@ def test_the_doctor_names_refused_listings_and_orders_without_an_address(amazon,
 
     findings = {f.code: f for f in integration_doctor(merchant=m, integration=integration)}
 
-    assert findings["listing_push_refused"].message.startswith("The channel refused the last push of 1 listing(s): "
+    assert findings["listing_push_refused"].message.startswith("The channel refused the last push of 1 listing: "
                                                                "SKU-001: 90220: ")
-    assert findings["orders_without_address"].message == "1 open order(s) arrived without a ship-to address."
+    assert findings["orders_without_address"].message == "1 open order arrived without a ship-to address."
 
 
 def test_an_invalid_sku_fails_alone_and_a_change_elsewhere_does_not_send_it_again(amazon, scope_a):

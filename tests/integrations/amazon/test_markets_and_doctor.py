@@ -75,7 +75,7 @@ def test_without_the_role_the_order_has_no_address_and_the_doctor_says_the_role_
     findings = {f.code: f for f in integration_doctor(merchant=m, integration=integration)}
 
     assert "Direct-to-Consumer Delivery" in findings["restricted_role_missing"].message
-    assert findings["orders_without_address"].message == "1 open order(s) arrived without a ship-to address."
+    assert findings["orders_without_address"].message == "1 open order arrived without a ship-to address."
     (probe,) = amazon.fake.calls("createRestrictedDataToken")
     assert probe.status == 400 and probe.body["restrictedResources"][0]["dataElements"] == ["shippingAddress"]
     # the orders were read with the LWA token (v2026-01-01 takes no RDT), RECIPIENT asked for and withheld
@@ -175,7 +175,7 @@ def test_the_doctor_lists_listings_amazon_reports_issues_on(amazon, scope_a):
     listings_import(amazon, m, integration)
     findings = {f.code: f for f in integration_doctor(merchant=m, integration=integration)}
 
-    assert findings["listing_issues"].message.startswith("Amazon reports issues on 1 listing(s)")
+    assert findings["listing_issues"].message.startswith("Amazon reports issues on 1 listing,")
     assert "BATTERY: 90220: " in findings["listing_issues"].message
 
 

@@ -38,7 +38,7 @@ def test_the_doctor_names_unmanaged_stock_plain_http_and_read_only_keys(scope_a)
 
     codes = [f.code for f in findings]
     assert codes[:3] == ["stock_not_managed", "store_not_https", "keys_read_only"]
-    assert findings[0].message.endswith(": MUG-1.") and findings[0].message.startswith("1 listed product(s)")
+    assert findings[0].message.endswith(": MUG-1.") and findings[0].message.startswith("1 listed product has")
     assert "sku_listed_twice" in codes
 
 

@@ -71,7 +71,7 @@ def test_completed_on_the_channel_ships_what_we_did_not_and_tells_nobody(store):
     assert not TrackingOutbox.objects.filter(order=order).exists()  # nothing to tell WooCommerce
     kinds = [kind for kind, _ in _timeline(order)]
     assert OrderEvent.Kind.UPDATED not in kinds
-    assert ("status", "unfulfilled → fulfilled (shipped on the channel)") in _timeline(order)
+    assert ("status", "Unfulfilled → Fulfilled (shipped on the channel)") in _timeline(order)
 
     assert _ingest(store, body).outcome == "unchanged"
     assert _stock(store) == (8, 0)
