@@ -83,8 +83,15 @@ def queue_counts(*, merchant: Merchant, filters: OrderFilters, now: datetime | N
     The work tabs and the late count are one aggregate (COUNT ... FILTER) over open orders only, through
     the queue's partial index; each history tab is a count of at most HISTORY_COUNT_CAP + 1 rows. Four
     queries whatever the number of orders, none reading more than the open orders or the cap.
+
+    With a search every count, the work tabs' and late's too, stops at SEARCH_COUNT_CAP + 1 matches ("1,000+";
+    late then reads SEARCH_COUNT_CAP + 1): a term in every order must not make the open orders' aggregate
+    test each of them (searched_counts).
     """
-    base = order_filter(merchant=merchant, filters=replace(filters, tab="", late=None)).order_by()
+    base = order_filter(merchant=merchant, filters=replace(filters, tab="", late=None),
+                        want=SEARCH_COUNT_CAP + 1 if filters.search else HISTORY_COUNT_CAP + 1).order_by()
+    if filters.search:
+        return searched_counts(base, now=now)
     work = base.filter(status__in=WORK).aggregate(
         **work_tab_counts(),
         late=Count("pk", filter=late_condition(now or timezone.now())),
@@ -97,6 +104,24 @@ def queue_counts(*, merchant: Merchant, filters: OrderFilters, now: datetime | N
         counted = base.filter(tab_condition(slug)).values("pk")[:HISTORY_COUNT_CAP + 1].count()
         tabs.append(TabCount(slug, label, min(counted, HISTORY_COUNT_CAP), more=counted > HISTORY_COUNT_CAP))
     return tabs, work["late"]
+
+
+# A search's counts stop here (the queue shows "1,000+"): counting every order a common term matches would read
+# them all, which is what the search's plan avoids for the page (orders.selectors.orders.search_plan).
+SEARCH_COUNT_CAP = 1_000
+
+
+def searched_counts(base: QuerySet[Order], *, now: datetime | None = None) -> tuple[list[TabCount], int]:
+    """queue_counts under a search: each tab and late counted up to SEARCH_COUNT_CAP + 1 matching orders (one
+    query each, each reading at most the cap's worth of matches along its tab's index)."""
+    def capped(qs: QuerySet[Order]) -> int:
+        return qs.values("pk")[:SEARCH_COUNT_CAP + 1].count()
+
+    tabs = []
+    for slug, label in QUEUE_TABS:
+        counted = capped(base.filter(tab_condition(slug)))
+        tabs.append(TabCount(slug, label, min(counted, SEARCH_COUNT_CAP), more=counted > SEARCH_COUNT_CAP))
+    return tabs, capped(base.filter(late_condition(now or timezone.now())))
 
 
 def _parcel_weight() -> Subquery:
