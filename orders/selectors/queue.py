@@ -32,7 +32,14 @@ from django.utils import timezone
 from accounts.models import Merchant
 from core.pagination import KeysetPage, keyset_page
 from orders.models import Order, OrderLine, OrderTag
-from orders.selectors.orders import QUEUE_TABS, OrderFilters, late_condition, order_filter, tab_condition
+from orders.selectors.orders import (
+    QUEUE_TABS,
+    OrderFilters,
+    late_condition,
+    order_filter,
+    search_plan,
+    tab_condition,
+)
 from orders.workflow import WORK
 
 # Sort name → the column or annotation it orders by. "placed" is the default; "-x" is descending.
@@ -88,10 +95,9 @@ def queue_counts(*, merchant: Merchant, filters: OrderFilters, now: datetime | N
     late then reads SEARCH_COUNT_CAP + 1): a term in every order must not make the open orders' aggregate
     test each of them (searched_counts).
     """
-    base = order_filter(merchant=merchant, filters=replace(filters, tab="", late=None),
-                        want=SEARCH_COUNT_CAP + 1 if filters.search else HISTORY_COUNT_CAP + 1).order_by()
     if filters.search:
-        return searched_counts(base, now=now)
+        return searched_counts(merchant=merchant, filters=filters, now=now)
+    base = order_filter(merchant=merchant, filters=replace(filters, tab="", late=None)).order_by()
     work = base.filter(status__in=WORK).aggregate(
         **work_tab_counts(),
         late=Count("pk", filter=late_condition(now or timezone.now())),
@@ -111,17 +117,28 @@ def queue_counts(*, merchant: Merchant, filters: OrderFilters, now: datetime | N
 SEARCH_COUNT_CAP = 1_000
 
 
-def searched_counts(base: QuerySet[Order], *, now: datetime | None = None) -> tuple[list[TabCount], int]:
-    """queue_counts under a search: each tab and late counted up to SEARCH_COUNT_CAP + 1 matching orders (one
-    query each, each reading at most the cap's worth of matches along its tab's index)."""
-    def capped(qs: QuerySet[Order]) -> int:
-        return qs.values("pk")[:SEARCH_COUNT_CAP + 1].count()
+def searched_counts(*, merchant: Merchant, filters: OrderFilters, now: datetime | None = None) -> tuple[list[TabCount], int]:
+    """queue_counts under a search, each tab and late shown up to SEARCH_COUNT_CAP ("1,000+"; late then reads
+    SEARCH_COUNT_CAP + 1). A term the trigram indexes answer matches few orders (search_plan chose them for
+    that), so one aggregate over its matches counts every tab; a term matching many orders is counted per tab,
+    each count stopping at SEARCH_COUNT_CAP + 1 matches along its tab's index."""
+    want = SEARCH_COUNT_CAP + 1
+    plan = search_plan(merchant=merchant, term=filters.search, want=want)
+    base = order_filter(merchant=merchant, filters=replace(filters, tab="", late=None), want=want,
+                        search_plan_name=plan).order_by()
+    late = late_condition(now or timezone.now())
+    if plan != "walk":
+        found = base.aggregate(late=Count("pk", filter=late),
+                               **{slug: Count("pk", filter=tab_condition(slug)) for slug, _ in QUEUE_TABS})
+    else:
+        def capped(qs: QuerySet[Order]) -> int:
+            return qs.values("pk")[:want].count()
 
-    tabs = []
-    for slug, label in QUEUE_TABS:
-        counted = capped(base.filter(tab_condition(slug)))
-        tabs.append(TabCount(slug, label, min(counted, SEARCH_COUNT_CAP), more=counted > SEARCH_COUNT_CAP))
-    return tabs, capped(base.filter(late_condition(now or timezone.now())))
+        found = {slug: capped(base.filter(tab_condition(slug))) for slug, _ in QUEUE_TABS}
+        found["late"] = capped(base.filter(late))
+    tabs = [TabCount(slug, label, min(found[slug], SEARCH_COUNT_CAP), more=found[slug] > SEARCH_COUNT_CAP)
+            for slug, label in QUEUE_TABS]
+    return tabs, min(found["late"], want)
 
 
 def _parcel_weight() -> Subquery:
