@@ -315,8 +315,14 @@ SEARCH_SQL = {
     "trigram": ("AND id IN (SELECT o.id FROM orders_order o WHERE o.merchant_id = %s AND (" + _ORDER_LIKE.format(o="o.")
                 + ") UNION SELECT l.order_id FROM orders_orderline l WHERE l.merchant_id = %s AND " + _LINE_LIKE + ")"),
     # "walk": each order along the list's index tested (its fields, then EXISTS a matching line), LIMIT stops it
-    "walk": ("AND (" + _ORDER_LIKE.format(o="") + " OR EXISTS (SELECT 1 FROM orders_orderline l WHERE l.merchant_id = "
-             "%s AND l.order_id = orders_order.id AND " + _LINE_LIKE + "))"),
+    # (a line as a scalar subquery, as the selector writes it: PostgreSQL may hash an EXISTS, reading every line)
+    "walk": ("AND (" + _ORDER_LIKE.format(o="") + " OR (SELECT l.id FROM orders_orderline l WHERE l.merchant_id = "
+             "%s AND l.order_id = orders_order.id AND " + _LINE_LIKE + " LIMIT 1) IS NOT NULL)"),
+    # "window": a rare term under 3 characters, walked among the newest SHORT_TERM_WINDOW orders only
+    "window": ("AND placed_at >= (SELECT placed_at FROM orders_order WHERE merchant_id = %s ORDER BY placed_at DESC, "
+               "id DESC OFFSET %s LIMIT 1) AND (" + _ORDER_LIKE.format(o="") + " OR (SELECT l.id FROM "
+               "orders_orderline l WHERE l.merchant_id = %s AND l.order_id = orders_order.id AND " + _LINE_LIKE
+               + " LIMIT 1) IS NOT NULL)"),
     # "email": a whole address, exactly, on orders_order_email_idx (merchant, lower(customer_email))
     "email": "AND LOWER(customer_email) = %s",
 }
@@ -329,19 +335,21 @@ SEARCH_CASES = (  # (case name, term): selective terms of an order field and a l
     ("search=widget (every order's title)", "widget"),
     ("search=example.com (every order's e-mail)", "example.com"),
     ("search=42 (short, common)", "42"),
+    ("search=q (short, in no order)", "q"),
 )
 
 
 def search_case(name: str, term: str, merchant) -> tuple[str, str, str, list]:
     """A list case for the search `term`: the API's query and the bare SQL of the plan the selector picks."""
     from accounts.tenancy import tenant_scope
-    from orders.selectors import search_plan
+    from orders.selectors import SHORT_TERM_WINDOW, search_plan
 
     with tenant_scope(merchant):
         plan = search_plan(merchant=merchant, term=term)
     pattern = f"%{term}%"
     params = {"trigram": [merchant.pk, *[pattern] * 6, merchant.pk, *[pattern] * 2],
-              "walk": [*[pattern] * 6, merchant.pk, *[pattern] * 2], "email": [term.lower()]}[plan]
+              "walk": [*[pattern] * 6, merchant.pk, *[pattern] * 2], "email": [term.lower()],
+              "window": [merchant.pk, SHORT_TERM_WINDOW - 1, *[pattern] * 6, merchant.pk, *[pattern] * 2]}[plan]
     return f"{name}, plan {plan}", urlencode({"search": term}), SEARCH_SQL[plan], params
 
 

@@ -105,6 +105,9 @@ class OrderListView(MerchantRequiredMixin, TemplateView):
             # a search counts late orders up to the cap only (selectors.searched_counts): "1,000+"
             late_shown=(f"{intcomma(selectors.SEARCH_COUNT_CAP)}+" if late > selectors.SEARCH_COUNT_CAP
                         else intcomma(late)),
+            # a rare term under 3 characters is looked for among the newest orders only: say so
+            search_window=(selectors.SHORT_TERM_WINDOW if filters.search and len(filters.search) < selectors.TRIGRAM_MIN
+                           and selectors.search_plan(merchant=self.merchant, term=filters.search) == "window" else 0),
             late_query=urlencode({**{k: v for k, v in query.items() if k not in ("tab", "late")},
                                   "tab": "all", "late": "true", "sort": "ship_by"}),
             columns=_sort_links(query, sort), view_query=urlencode(view_query),

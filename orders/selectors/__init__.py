@@ -19,6 +19,8 @@ from orders.selectors.orders import (
     QUEUE_TABS,
     SEARCH_FIELDS,
     SEARCH_LINE_FIELDS,
+    SHORT_TERM_WINDOW,
+    TRIGRAM_MIN,
     OrderFilters,
     late_condition,
     order_detail,
@@ -61,6 +63,6 @@ __all__ = [
     "order_get", "order_ids_matching", "order_line_get", "order_list", "order_page", "revenue_by_day",
     "shipment_get", "shipment_list", "store_units_waiting",
     "EXPORT_ADDRESS_FIELDS", "ORDER_FILTER_ALIASES", "order_line_export_rows",
-    "FULL_EMAIL", "SEARCH_FIELDS", "SEARCH_LINE_FIELDS", "search_condition", "search_plan",
+    "FULL_EMAIL", "SHORT_TERM_WINDOW", "TRIGRAM_MIN", "SEARCH_FIELDS", "SEARCH_LINE_FIELDS", "search_condition", "search_plan",
     "shipping_cost", "short_orders", "top_skus", "unfulfilled_by_age", "carrier_exceptions", "on_time_delivery",
 ]

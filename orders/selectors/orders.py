@@ -145,6 +145,8 @@ def _any_contains(fields: Iterable[str], term: str) -> Q:
 FULL_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # pg_trgm finds no whole trigram in a term shorter than this, so its index cannot narrow such a search.
 TRIGRAM_MIN = 3
+# How many of the merchant's newest orders a rare term under TRIGRAM_MIN characters is looked for in.
+SHORT_TERM_WINDOW = 10_000
 # The rows a page of the list asks for (50 and the one that says there is a next page): what search_plan
 # weighs a walk of the list's index against when nothing else is said.
 PAGE_WANT = 51
@@ -161,7 +163,9 @@ def search_plan(*, merchant: Merchant, term: str, want: int = PAGE_WANT) -> str:
     - "email": a whole e-mail address, matched exactly (any case) on the e-mail's btree index.
     - "trigram": the trigram indexes collect every matching order, which is then sorted: cheap when few match.
     - "walk": the list's own ordering index is walked newest first, each order tested, stopping after `want`:
-      cheap when many match. Also every term under 3 characters (no trigram index can narrow it).
+      cheap when many match.
+    - "window": a term under 3 characters that few orders contain: no trigram index can narrow it, so it is
+      walked among the merchant's newest SHORT_TERM_WINDOW orders only (the queue says so).
 
     The trigram plan reads the matches (f x N for a fraction f of the merchant's N orders); the walk reads
     about want / f orders. The walk is chosen when it reads fewer: f > sqrt(want / N). f and N are the
@@ -170,14 +174,18 @@ def search_plan(*, merchant: Merchant, term: str, want: int = PAGE_WANT) -> str:
     1,000,000 ids (4.4 s), and "ku-4242" reads its ~200 matches from the trigram index (BENCHMARKS.md)."""
     if FULL_EMAIL.match(term):
         return "email"
-    if len(term) < TRIGRAM_MIN or connection.vendor != "postgresql":
+    if connection.vendor != "postgresql":
         return "walk"  # SQLite (make run) has no trigram index: a walk with a LIMIT is its best plan too
     orders = Order.objects.filter(merchant=merchant)
     lines = OrderLine.objects.filter(merchant=merchant)
     n_orders, n_lines = max(_plan_rows(orders), 1.0), max(_plan_rows(lines), 1.0)
     fraction = min(1.0, _plan_rows(orders.filter(_any_contains(SEARCH_FIELDS, term))) / n_orders
                    + _plan_rows(lines.filter(_any_contains(SEARCH_LINE_FIELDS, term))) / n_lines)
-    return "walk" if fraction * fraction * n_orders > want else "trigram"
+    if fraction * fraction * n_orders > want:
+        return "walk"
+    # A rare term under 3 characters: no index can find it, and a walk would test every order ("q" at
+    # 1,000,000 orders: 19 s), so it looks through the newest SHORT_TERM_WINDOW orders only, and says so.
+    return "trigram" if len(term) >= TRIGRAM_MIN else "window"
 
 
 def search_condition(*, merchant: Merchant, term: str, want: int = PAGE_WANT, plan: str = "") -> Q:
@@ -196,12 +204,17 @@ def search_condition(*, merchant: Merchant, term: str, want: int = PAGE_WANT, pl
     if plan == "email":
         return Q(Exact(Lower("customer_email"), term.lower()))
     lines = OrderLine.objects.filter(_any_contains(SEARCH_LINE_FIELDS, term), merchant=merchant).order_by()
-    if plan == "walk":
+    window = Q()
+    if plan == "window":  # the newest SHORT_TERM_WINDOW orders: placed no earlier than the last of them
+        edge = (Order.objects.filter(merchant=merchant).order_by("-placed_at", "-id")
+                .values_list("placed_at", flat=True)[SHORT_TERM_WINDOW - 1:SHORT_TERM_WINDOW].first())
+        window = Q(placed_at__gte=edge) if edge is not None else Q()
+    if plan in ("walk", "window"):
         # "has a matching line" as a scalar subquery (its first matching line IS NOT NULL), not EXISTS: an
         # EXISTS PostgreSQL may run as a hashed subplan, reading every matching line of the merchant before
         # the first order (222,200 lines for "SKU-1", 4.5 s); this one probes the order's own lines, per order.
         first_line = Subquery(lines.filter(order_id=OuterRef("pk")).values("pk")[:1])
-        return _any_contains(SEARCH_FIELDS, term) | Q(IsNull(first_line, False))
+        return window & (_any_contains(SEARCH_FIELDS, term) | Q(IsNull(first_line, False)))
     by_order = Order.objects.filter(_any_contains(SEARCH_FIELDS, term), merchant=merchant).order_by().values("pk")
     return Q(pk__in=by_order.union(lines.order_by().values("order_id")))
 

@@ -127,7 +127,7 @@ def searched_counts(*, merchant: Merchant, filters: OrderFilters, now: datetime 
     base = order_filter(merchant=merchant, filters=replace(filters, tab="", late=None), want=want,
                         search_plan_name=plan).order_by()
     late = late_condition(now or timezone.now())
-    if plan != "walk":
+    if plan != "walk":  # few matches, or a short term's window of the newest orders: one aggregate
         found = base.aggregate(late=Count("pk", filter=late),
                                **{slug: Count("pk", filter=tab_condition(slug)) for slug, _ in QUEUE_TABS})
     else:

@@ -256,3 +256,25 @@ def test_a_searchs_counts_stop_at_the_cap_and_say_so(widgets, merchant_a, monkey
     with tenant_scope(widgets):
         tabs, late = selectors.queue_counts(merchant=widgets, filters=OrderFilters(search="zebra"))
     assert {t.slug: (t.count, t.more) for t in tabs}["all"] == (1, False) and late == 1
+
+
+def test_a_rare_short_term_is_looked_for_among_the_newest_orders_only_and_the_queue_says_so(widgets, merchant_a,
+                                                                                            monkeypatch):
+    from orders.selectors import orders as order_selectors
+
+    def newest(n: int) -> None:
+        monkeypatch.setattr(order_selectors, "SHORT_TERM_WINDOW", n)
+        monkeypatch.setattr(selectors, "SHORT_TERM_WINDOW", n)
+
+    with tenant_scope(widgets):
+        # "ze" is in one order, #W042 (its ZEBRA-RARE line), the 43rd newest; "w0" in orders #W000 to #W099
+        assert selectors.search_plan(merchant=widgets, term="ze") == "window"
+        assert selectors.search_plan(merchant=widgets, term="w0") == "walk"
+    newest(50)
+    assert _walk(widgets, "ZE", sort="-placed", size=50) == [["#W042"]]
+    newest(40)
+    assert _walk(widgets, "ZE", sort="-placed", size=50) == [[]]
+    html = merchant_a.web.get("/orders/", {"search": "ze", "tab": "all"}).content.decode()
+    assert re.findall(r'data-order="([^"]+)"', html) == []
+    assert "looks through your newest 40 orders only" in html
+    assert "looks through" not in merchant_a.web.get("/orders/", {"search": "w0", "tab": "all"}).content.decode()
