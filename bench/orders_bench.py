@@ -285,48 +285,94 @@ def explain(sql: str, params: list) -> str:
         return "\n".join(r[0] for r in cur.fetchall())
 
 
-# The queue's search (orders.selectors.orders.search_condition), written out as PostgreSQL runs it: the ids of
-# orders with a field containing the term (icontains) UNION the orders of lines whose SKU or title does, each
-# side read from trigram GIN indexes (orders 0002, 0012).
-SEARCH_SQL = (
-    "AND id IN (SELECT o.id FROM orders_order o WHERE o.merchant_id = %s AND ("
-    "UPPER(o.number::text) LIKE UPPER(%s) OR UPPER(o.external_id::text) LIKE UPPER(%s) "
-    "OR UPPER(o.customer_name::text) LIKE UPPER(%s) OR UPPER(o.customer_email::text) LIKE UPPER(%s) "
-    "OR UPPER((o.shipping_address ->> 'city')::text) LIKE UPPER(%s) "
-    "OR UPPER((o.shipping_address ->> 'postal_code')::text) LIKE UPPER(%s)) "
-    "UNION SELECT l.order_id FROM orders_orderline l WHERE l.merchant_id = %s "
-    "AND (UPPER(l.sku::text) LIKE UPPER(%s) OR UPPER(l.title::text) LIKE UPPER(%s)))"
-)
-SEARCH_CASES = (  # (case name, term): rare and common terms, an order field and a line field each
-    ("search=buyer123456@example.com (e-mail)", "buyer123456@example.com"),
+def loaded_list_merchant(big: int):
+    """A "List bench" merchant an earlier run loaded with `big` orders (--reuse), and its owner, or None."""
+    from django.db import connection
+    from django_scopes import scopes_disabled
+
+    from accounts.models import Membership, Merchant
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT m.id FROM accounts_merchant m WHERE m.name = 'List bench' AND "
+                    "(SELECT count(*) FROM orders_order o WHERE o.merchant_id = m.id) = %s ORDER BY m.id DESC", [big])
+        row = cur.fetchone()
+    if row is None:
+        return None
+    merchant = Merchant.objects.get(pk=row[0])
+    with scopes_disabled():
+        return merchant, Membership.objects.filter(merchant=merchant).select_related("user").first().user
+
+
+# The queue's search (orders.selectors.orders.search_condition), written out as PostgreSQL runs it for each of
+# search_plan's three plans. "trigram": the ids of orders with a field containing the term (icontains) UNION the
+# orders of lines whose SKU or title does, each side read from trigram GIN indexes (orders 0002, 0012).
+_ORDER_LIKE = ("UPPER({o}number::text) LIKE UPPER(%s) OR UPPER({o}external_id::text) LIKE UPPER(%s) "
+               "OR UPPER({o}customer_name::text) LIKE UPPER(%s) OR UPPER({o}customer_email::text) LIKE UPPER(%s) "
+               "OR UPPER(({o}shipping_address ->> 'city')::text) LIKE UPPER(%s) "
+               "OR UPPER(({o}shipping_address ->> 'postal_code')::text) LIKE UPPER(%s)")
+_LINE_LIKE = "(UPPER(l.sku::text) LIKE UPPER(%s) OR UPPER(l.title::text) LIKE UPPER(%s))"
+SEARCH_SQL = {
+    "trigram": ("AND id IN (SELECT o.id FROM orders_order o WHERE o.merchant_id = %s AND (" + _ORDER_LIKE.format(o="o.")
+                + ") UNION SELECT l.order_id FROM orders_orderline l WHERE l.merchant_id = %s AND " + _LINE_LIKE + ")"),
+    # "walk": each order along the list's index tested (its fields, then EXISTS a matching line), LIMIT stops it
+    # (a line as a scalar subquery, as the selector writes it: PostgreSQL may hash an EXISTS, reading every line)
+    "walk": ("AND (" + _ORDER_LIKE.format(o="") + " OR (SELECT l.id FROM orders_orderline l WHERE l.merchant_id = "
+             "%s AND l.order_id = orders_order.id AND " + _LINE_LIKE + " LIMIT 1) IS NOT NULL)"),
+    # "window": a rare term under 3 characters, walked among the newest SHORT_TERM_WINDOW orders only
+    "window": ("AND placed_at >= (SELECT placed_at FROM orders_order WHERE merchant_id = %s ORDER BY placed_at DESC, "
+               "id DESC OFFSET %s LIMIT 1) AND (" + _ORDER_LIKE.format(o="") + " OR (SELECT l.id FROM "
+               "orders_orderline l WHERE l.merchant_id = %s AND l.order_id = orders_order.id AND " + _LINE_LIKE
+               + " LIMIT 1) IS NOT NULL)"),
+    # "email": a whole address, exactly, on orders_order_email_idx (merchant, lower(customer_email))
+    "email": "AND LOWER(customer_email) = %s",
+}
+SEARCH_CASES = (  # (case name, term): selective terms of an order field and a line field, then the hard ones
+    ("search=buyer123456@example.com (whole e-mail)", "buyer123456@example.com"),
     ("search=Customer 4242 (name)", "Customer 4242"),
     ("search=ity 1234 (partial city)", "ity 1234"),
     ("search=ku-4242 (partial SKU)", "ku-4242"),
     ("search=duct 4242 wid (partial title)", "duct 4242 wid"),
     ("search=widget (every order's title)", "widget"),
+    ("search=example.com (every order's e-mail)", "example.com"),
+    ("search=42 (short, common)", "42"),
+    ("search=q (short, in no order)", "q"),
 )
 
 
-def search_case(name: str, term: str, merchant_id: int) -> tuple[str, str, str, list]:
-    """A list case for the search `term`: the API's query and the bare SQL of the same query."""
+def search_case(name: str, term: str, merchant) -> tuple[str, str, str, list]:
+    """A list case for the search `term`: the API's query and the bare SQL of the plan the selector picks."""
+    from accounts.tenancy import tenant_scope
+    from orders.selectors import SHORT_TERM_WINDOW, search_plan
+
+    with tenant_scope(merchant):
+        plan = search_plan(merchant=merchant, term=term)
     pattern = f"%{term}%"
-    return name, urlencode({"search": term}), SEARCH_SQL, [merchant_id, *[pattern] * 6, merchant_id, *[pattern] * 2]
+    params = {"trigram": [merchant.pk, *[pattern] * 6, merchant.pk, *[pattern] * 2],
+              "walk": [*[pattern] * 6, merchant.pk, *[pattern] * 2], "email": [term.lower()],
+              "window": [merchant.pk, SHORT_TERM_WINDOW - 1, *[pattern] * 6, merchant.pk, *[pattern] * 2]}[plan]
+    return f"{name}, plan {plan}", urlencode({"search": term}), SEARCH_SQL[plan], params
 
 
-def bench_list(big: int, others: int, small: int, rounds: int, deep_page: int) -> dict:
+def bench_list(big: int, others: int, small: int, rounds: int, deep_page: int, reuse: bool = False,
+               search_only: bool = False) -> dict:
     from django.db import connection
     from rest_framework.test import APIClient
 
     from accounts.services import api_token_create
     from accounts.tenancy import tenant_scope
 
-    merchant, user = new_merchant("List bench")
-    print(f"list: loading {big:,} orders + {others} x {small:,} ...", flush=True)
-    start = time.perf_counter()
-    other_ids = [new_merchant(f"Other {i}")[0].pk for i in range(others)]
-    bulk_orders([(merchant.pk, big), *[(m, small) for m in other_ids]])
-    load_s = time.perf_counter() - start
-    print(f"  loaded in {load_s:.0f}s", flush=True)
+    loaded = loaded_list_merchant(big) if reuse else None
+    if loaded is not None:  # the 1,000,000-order load takes a quarter of an hour on a shared machine
+        (merchant, user), load_s = loaded, 0.0
+        print(f"list: reusing merchant {merchant.pk}'s {big:,} orders", flush=True)
+    else:
+        merchant, user = new_merchant("List bench")
+        print(f"list: loading {big:,} orders + {others} x {small:,} ...", flush=True)
+        start = time.perf_counter()
+        other_ids = [new_merchant(f"Other {i}")[0].pk for i in range(others)]
+        bulk_orders([(merchant.pk, big), *[(m, small) for m in other_ids]])
+        load_s = time.perf_counter() - start
+        print(f"  loaded in {load_s:.0f}s", flush=True)
     with tenant_scope(merchant):
         _, raw = api_token_create(merchant=merchant, user=user, name="bench")
     client = APIClient()
@@ -355,8 +401,10 @@ def bench_list(big: int, others: int, small: int, rounds: int, deep_page: int) -
         ("tag=vip, page 1", "tag=vip",
          "AND EXISTS (SELECT 1 FROM orders_ordertag t WHERE t.merchant_id = orders_order.merchant_id "
          "AND t.order_id = orders_order.id AND t.name = %s)", ["vip"]),
-        *(search_case(name, term, merchant.pk) for name, term in SEARCH_CASES),
+        *(search_case(name, term, merchant) for name, term in SEARCH_CASES),
     ]
+    if search_only:  # the bare list's page 1 (the yardstick) and the search cases
+        cases = [cases[0], *cases[-len(SEARCH_CASES):]]
     for name, query, extra, params in cases:
         api_ms, body = time_get(client, f"/api/v1/orders/?{query}", rounds)
         sql = keyset.format(extra=extra)
@@ -365,6 +413,8 @@ def bench_list(big: int, others: int, small: int, rounds: int, deep_page: int) -
                                  "rows": len(body["results"]), "plan": explain(sql, [merchant.pk, *params])})
         print(f"  {name:40s} API {api_ms:8.2f} ms   bare keyset SQL {sql_ms:7.2f} ms   x{api_ms / sql_ms:.1f}",
               flush=True)
+    for c in results["cases"]:  # against the bare list's page 1 through the API in the same run: is search flat?
+        c["vs_page1"] = c["api_ms"] / results["cases"][0]["api_ms"]
     offset_sql = "SELECT * FROM orders_order WHERE merchant_id = %s ORDER BY placed_at DESC, id DESC OFFSET %s LIMIT 51"
     results["offset_ms"] = time_sql(offset_sql, [merchant.pk, depth], max(3, rounds // 4))
     results["offset_plan"] = explain(offset_sql, [merchant.pk, depth])
@@ -412,10 +462,11 @@ def markdown(out: dict) -> str:
             " 1 in 10). Median of the rounds; API = GET /api/v1/orders/ through the whole Django stack (token"
             " auth, tenant scope, selector, cursor pagination, serializers, 3 queries + auth); SQL = the bare"
             " keyset query of the same page (LIMIT 51).", "",
-            "| page | API ms | bare SQL ms | ratio | rows |", "|---|---:|---:|---:|---:|",
+            "| page | API ms | bare SQL ms | ratio | rows | API ÷ page 1's |", "|---|---:|---:|---:|---:|---:|",
         ]
         for c in li["cases"]:
-            lines.append(f"| {c['case']} | {c['api_ms']:.1f} | {c['sql_ms']:.2f} | x{c['ratio']:.0f} | {c['rows']} |")
+            lines.append(f"| {c['case']} | {c['api_ms']:.1f} | {c['sql_ms']:.2f} | x{c['ratio']:.0f} | {c['rows']} "
+                         f"| x{c.get('vs_page1', 0):.1f} |")
         lines += ["", f"OFFSET at the same depth as page {li['deep_page']:,} (what keyset pagination avoids): "
                       f"{li['offset_ms']:.1f} ms for the SQL alone.", ""]
         for c in li["cases"]:
@@ -431,6 +482,9 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("ORDERS_BENCH_DATABASE_URL", DEFAULT_DB))
     parser.add_argument("--skip-ingest", action="store_true")
     parser.add_argument("--skip-list", action="store_true")
+    parser.add_argument("--reuse", action="store_true",
+                        help="list: reuse the orders an earlier run loaded into this database, if it has as many")
+    parser.add_argument("--search-only", action="store_true", help="list: page 1 and the search cases only")
     parser.add_argument("--json", help="write the results here as JSON")
     parser.add_argument("--report-from", help="print the BENCHMARKS.md section from a JSON file of a run, and stop")
     args = parser.parse_args()
@@ -451,9 +505,11 @@ def main() -> None:
         if args.smoke:
             out["list"] = bench_list(big=2_000, others=2, small=100, rounds=2, deep_page=10)
         elif args.quick:
-            out["list"] = bench_list(big=20_000, others=10, small=1_000, rounds=5, deep_page=200)
+            out["list"] = bench_list(big=20_000, others=10, small=1_000, rounds=5, deep_page=200, reuse=args.reuse,
+                                     search_only=args.search_only)
         else:
-            out["list"] = bench_list(big=1_000_000, others=100, small=10_000, rounds=21, deep_page=10_000)
+            out["list"] = bench_list(big=1_000_000, others=100, small=10_000, rounds=21, deep_page=10_000,
+                                     reuse=args.reuse, search_only=args.search_only)
         for c in out["list"]["cases"][:2]:
             print(f"\nEXPLAIN {c['case']}:\n{c['plan']}")
         print(f"\nEXPLAIN OFFSET:\n{out['list']['offset_plan']}")

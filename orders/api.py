@@ -255,7 +255,9 @@ LIST_PARAMS = [
     OpenApiParameter("placed_from", str, description="YYYY-MM-DD, inclusive."),
     OpenApiParameter("placed_to", str, description="YYYY-MM-DD, inclusive."),
     OpenApiParameter("search", str, description="Part of the number, channel reference, customer name or e-mail, city, "
-                     "postcode, or a line's SKU or product title; any case."),
+                     "postcode, or a line's SKU or product title; any case. A whole e-mail address matches that "
+                     "address exactly. A term of 1 or 2 characters that few orders contain is looked for among "
+                     "the newest 10,000 orders only."),
 ]
 
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
@@ -101,6 +102,12 @@ class OrderListView(MerchantRequiredMixin, TemplateView):
             has_filters=any(k != "tab" for k in query), no_orders_at_all=tabs[-1].count == 0 and len(query) <= 1,
             tabs=[(t, urlencode({**{k: v for k, v in query.items() if k != "tab"}, "tab": t.slug})) for t in tabs],
             active_tab=filters.tab or "all", late_count=late, sort=sort,
+            # a search counts late orders up to the cap only (selectors.searched_counts): "1,000+"
+            late_shown=(f"{intcomma(selectors.SEARCH_COUNT_CAP)}+" if late > selectors.SEARCH_COUNT_CAP
+                        else intcomma(late)),
+            # a rare term under 3 characters is looked for among the newest orders only: say so
+            search_window=(selectors.SHORT_TERM_WINDOW if filters.search and len(filters.search) < selectors.TRIGRAM_MIN
+                           and selectors.search_plan(merchant=self.merchant, term=filters.search) == "window" else 0),
             late_query=urlencode({**{k: v for k, v in query.items() if k not in ("tab", "late")},
                                   "tab": "all", "late": "true", "sort": "ship_by"}),
             columns=_sort_links(query, sort), sort_options=_sort_options(), view_query=urlencode(view_query),

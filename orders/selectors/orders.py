@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db import connection
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Lower
+from django.db.models.lookups import Exact, IsNull
 from django.utils import timezone
 
 from accounts.models import Merchant
@@ -135,22 +139,90 @@ def _any_contains(fields: Iterable[str], term: str) -> Q:
     return q
 
 
-def search_condition(*, merchant: Merchant, term: str) -> Q:
+# A whole e-mail address (something@domain.tld): matched exactly, any case, through orders_order_email_idx
+# (merchant, lower(customer_email)). Its trigrams ("@ex", "com", ...) are in nearly every order, so the
+# trigram indexes would read every order to find one (183 ms against 0.2 ms at 1,000,000 orders).
+FULL_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# pg_trgm finds no whole trigram in a term shorter than this, so its index cannot narrow such a search.
+TRIGRAM_MIN = 3
+# How many of the merchant's newest orders a rare term under TRIGRAM_MIN characters is looked for in.
+SHORT_TERM_WINDOW = 10_000
+# The rows a page of the list asks for (50 and the one that says there is a next page): what search_plan
+# weighs a walk of the list's index against when nothing else is said.
+PAGE_WANT = 51
+
+
+def _plan_rows(qs: QuerySet) -> float:
+    """PostgreSQL's estimate of the rows `qs` returns (EXPLAIN, planning only: no row is read)."""
+    return float(json.loads(qs.order_by().explain(format="json"))[0]["Plan"]["Plan Rows"])
+
+
+def search_plan(*, merchant: Merchant, term: str, want: int = PAGE_WANT) -> str:
+    """How the search for `term` is answered when `want` matching orders are needed in the list's order:
+
+    - "email": a whole e-mail address, matched exactly (any case) on the e-mail's btree index.
+    - "trigram": the trigram indexes collect every matching order, which is then sorted: cheap when few match.
+    - "walk": the list's own ordering index is walked newest first, each order tested, stopping after `want`:
+      cheap when many match.
+    - "window": a term under 3 characters that few orders contain: no trigram index can narrow it, so it is
+      walked among the merchant's newest SHORT_TERM_WINDOW orders only (the queue says so).
+
+    The trigram plan reads the matches (f x N for a fraction f of the merchant's N orders); the walk reads
+    about want / f orders. The walk is chosen when it reads fewer: f > sqrt(want / N). f and N are the
+    planner's estimates from the expression statistics ANALYZE keeps for the trigram indexes (EXPLAIN only,
+    no rows read), so "widget" in every title at 1,000,000 orders walks ~51 orders instead of sorting
+    1,000,000 ids (4.4 s), and "ku-4242" reads its ~200 matches from the trigram index (BENCHMARKS.md)."""
+    if FULL_EMAIL.match(term):
+        return "email"
+    if connection.vendor != "postgresql":
+        return "walk"  # SQLite (make run) has no trigram index: a walk with a LIMIT is its best plan too
+    orders = Order.objects.filter(merchant=merchant)
+    lines = OrderLine.objects.filter(merchant=merchant)
+    n_orders, n_lines = max(_plan_rows(orders), 1.0), max(_plan_rows(lines), 1.0)
+    fraction = min(1.0, _plan_rows(orders.filter(_any_contains(SEARCH_FIELDS, term))) / n_orders
+                   + _plan_rows(lines.filter(_any_contains(SEARCH_LINE_FIELDS, term))) / n_lines)
+    if fraction * fraction * n_orders > want:
+        return "walk"
+    # A rare term under 3 characters: no index can find it, and a walk would test every order ("q" at
+    # 1,000,000 orders: 19 s), so it looks through the newest SHORT_TERM_WINDOW orders only, and says so.
+    return "trigram" if len(term) >= TRIGRAM_MIN else "window"
+
+
+def search_condition(*, merchant: Merchant, term: str, want: int = PAGE_WANT, plan: str = "") -> Q:
     """Orders whose number, channel reference, customer name or e-mail, city, postcode, or one of whose
-    lines' SKU or product title contains `term`, whatever the case.
+    lines' SKU or product title contains `term`, whatever the case; a whole e-mail address finds that
+    customer's orders (exactly, any case). Written for the plan search_plan picks (`want`: how many
+    matches the caller reads in the list's order, a page or a count's cap).
 
-    `id IN (matching orders UNION the orders of matching lines)`, not `... OR EXISTS (lines)`: PostgreSQL
-    cannot answer an OR with a correlated EXISTS from indexes, so that form reads every order of the
-    merchant (200 ms at 20,000 orders, growing with them); the union reads only the trigram indexes'
-    matches (1 ms), and IN lists each order once however many of its lines match (BENCHMARKS.md)."""
+    "trigram" is `id IN (matching orders UNION the orders of matching lines)`, not `... OR EXISTS (lines)`:
+    PostgreSQL cannot answer an OR with a correlated EXISTS from indexes, so that form reads every order of
+    the merchant (200 ms at 20,000 orders, growing with them); the union reads only the trigram indexes'
+    matches (1 ms), and IN lists each order once however many of its lines match (BENCHMARKS.md). "walk" is
+    that OR form on purpose: tested order by order along the list's index, it stops after a page. `plan`:
+    one search_plan already chose (the queue's counts), so it is not estimated again."""
+    plan = plan or search_plan(merchant=merchant, term=term, want=want)
+    if plan == "email":
+        return Q(Exact(Lower("customer_email"), term.lower()))
+    lines = OrderLine.objects.filter(_any_contains(SEARCH_LINE_FIELDS, term), merchant=merchant).order_by()
+    window = Q()
+    if plan == "window":  # the newest SHORT_TERM_WINDOW orders: placed no earlier than the last of them
+        edge = (Order.objects.filter(merchant=merchant).order_by("-placed_at", "-id")
+                .values_list("placed_at", flat=True)[SHORT_TERM_WINDOW - 1:SHORT_TERM_WINDOW].first())
+        window = Q(placed_at__gte=edge) if edge is not None else Q()
+    if plan in ("walk", "window"):
+        # "has a matching line" as a scalar subquery (its first matching line IS NOT NULL), not EXISTS: an
+        # EXISTS PostgreSQL may run as a hashed subplan, reading every matching line of the merchant before
+        # the first order (222,200 lines for "SKU-1", 4.5 s); this one probes the order's own lines, per order.
+        first_line = Subquery(lines.filter(order_id=OuterRef("pk")).values("pk")[:1])
+        return window & (_any_contains(SEARCH_FIELDS, term) | Q(IsNull(first_line, False)))
     by_order = Order.objects.filter(_any_contains(SEARCH_FIELDS, term), merchant=merchant).order_by().values("pk")
-    by_line = (OrderLine.objects.filter(_any_contains(SEARCH_LINE_FIELDS, term), merchant=merchant)
-               .order_by().values("order_id"))
-    return Q(pk__in=by_order.union(by_line))
+    return Q(pk__in=by_order.union(lines.order_by().values("order_id")))
 
 
-def order_filter(*, merchant: Merchant, filters: OrderFilters) -> QuerySet[Order]:
-    """The filtered orders, without related rows: for counts, exports and bulk selection."""
+def order_filter(*, merchant: Merchant, filters: OrderFilters, want: int = PAGE_WANT,
+                 search_plan_name: str = "") -> QuerySet[Order]:
+    """The filtered orders, without related rows: for counts, exports and bulk selection. `want`: how many
+    the caller reads in the list's order (a search plans for it: search_plan), or the plan it chose."""
     qs = Order.objects.filter(merchant=merchant)
     f = filters
     if f.tab:
@@ -177,7 +249,7 @@ def order_filter(*, merchant: Merchant, filters: OrderFilters) -> QuerySet[Order
     if f.tag:  # served by orders_ordertag_name_idx (merchant, name, order)
         qs = qs.filter(Exists(OrderTag.objects.filter(merchant=merchant, order_id=OuterRef("pk"), name=f.tag)))
     if f.search:
-        qs = qs.filter(search_condition(merchant=merchant, term=f.search))
+        qs = qs.filter(search_condition(merchant=merchant, term=f.search, want=want, plan=search_plan_name))
     return qs
 
 

@@ -32,7 +32,14 @@ from django.utils import timezone
 from accounts.models import Merchant
 from core.pagination import KeysetPage, keyset_page
 from orders.models import Order, OrderLine, OrderTag
-from orders.selectors.orders import QUEUE_TABS, OrderFilters, late_condition, order_filter, tab_condition
+from orders.selectors.orders import (
+    QUEUE_TABS,
+    OrderFilters,
+    late_condition,
+    order_filter,
+    search_plan,
+    tab_condition,
+)
 from orders.workflow import WORK
 
 # Sort name → the column or annotation it orders by. "placed" is the default; "-x" is descending.
@@ -83,7 +90,13 @@ def queue_counts(*, merchant: Merchant, filters: OrderFilters, now: datetime | N
     The work tabs and the late count are one aggregate (COUNT ... FILTER) over open orders only, through
     the queue's partial index; each history tab is a count of at most HISTORY_COUNT_CAP + 1 rows. Four
     queries whatever the number of orders, none reading more than the open orders or the cap.
+
+    With a search every count, the work tabs' and late's too, stops at SEARCH_COUNT_CAP + 1 matches ("1,000+";
+    late then reads SEARCH_COUNT_CAP + 1): a term in every order must not make the open orders' aggregate
+    test each of them (searched_counts).
     """
+    if filters.search:
+        return searched_counts(merchant=merchant, filters=filters, now=now)
     base = order_filter(merchant=merchant, filters=replace(filters, tab="", late=None)).order_by()
     work = base.filter(status__in=WORK).aggregate(
         **work_tab_counts(),
@@ -97,6 +110,35 @@ def queue_counts(*, merchant: Merchant, filters: OrderFilters, now: datetime | N
         counted = base.filter(tab_condition(slug)).values("pk")[:HISTORY_COUNT_CAP + 1].count()
         tabs.append(TabCount(slug, label, min(counted, HISTORY_COUNT_CAP), more=counted > HISTORY_COUNT_CAP))
     return tabs, work["late"]
+
+
+# A search's counts stop here (the queue shows "1,000+"): counting every order a common term matches would read
+# them all, which is what the search's plan avoids for the page (orders.selectors.orders.search_plan).
+SEARCH_COUNT_CAP = 1_000
+
+
+def searched_counts(*, merchant: Merchant, filters: OrderFilters, now: datetime | None = None) -> tuple[list[TabCount], int]:
+    """queue_counts under a search, each tab and late shown up to SEARCH_COUNT_CAP ("1,000+"; late then reads
+    SEARCH_COUNT_CAP + 1). A term the trigram indexes answer matches few orders (search_plan chose them for
+    that), so one aggregate over its matches counts every tab; a term matching many orders is counted per tab,
+    each count stopping at SEARCH_COUNT_CAP + 1 matches along its tab's index."""
+    want = SEARCH_COUNT_CAP + 1
+    plan = search_plan(merchant=merchant, term=filters.search, want=want)
+    base = order_filter(merchant=merchant, filters=replace(filters, tab="", late=None), want=want,
+                        search_plan_name=plan).order_by()
+    late = late_condition(now or timezone.now())
+    if plan != "walk":  # few matches, or a short term's window of the newest orders: one aggregate
+        found = base.aggregate(late=Count("pk", filter=late),
+                               **{slug: Count("pk", filter=tab_condition(slug)) for slug, _ in QUEUE_TABS})
+    else:
+        def capped(qs: QuerySet[Order]) -> int:
+            return qs.values("pk")[:want].count()
+
+        found = {slug: capped(base.filter(tab_condition(slug))) for slug, _ in QUEUE_TABS}
+        found["late"] = capped(base.filter(late))
+    tabs = [TabCount(slug, label, min(found[slug], SEARCH_COUNT_CAP), more=found[slug] > SEARCH_COUNT_CAP)
+            for slug, label in QUEUE_TABS]
+    return tabs, min(found["late"], want)
 
 
 def _parcel_weight() -> Subquery:

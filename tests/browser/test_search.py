@@ -1,5 +1,5 @@
 """In a real browser, at laptop and phone widths: the queue's search box finds an order by part of a line's SKU,
-of its city or of a product title, in any case, each order listed once with its store's badge beside the
+of its city or of a product title, in any case, or by a whole e-mail address, each order listed once with its store's badge beside the
 number."""
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ def _seed(m) -> None:
             ("2003", "Falmouth", (("L1", "FLAG-SIGNAL", 1),), ("Signal flag set",)),
         ):
             order = services.order_ingest(merchant=m, integration_id=shop.pk, normalized=normalized(
-                ext, lines=lines, shipping_address=NormalizedAddress(line1="1 Quay", city=city, country="GB"))).order
+                ext, lines=lines, shipping_address=NormalizedAddress(line1="1 Quay", city=city, country="GB"),
+                customer_email=f"skipper{ext}@harbour.example")).order
             for line, title in zip(order.lines.order_by("position", "id"), titles, strict=True):
                 line.title = title
                 line.save(update_fields=["title"])
@@ -35,7 +36,7 @@ def test_the_search_box_finds_by_partial_sku_city_and_title_at_both_widths(signe
     for viewport in (LAPTOP, PHONE):
         page = signed_in(merchant_a, viewport=viewport)
         for term, number in (("brass-0", "#2001"), ("VERNE", "#2002"), ("signal fl", "#2003"),
-                             ("mooring", "#2002")):
+                             ("mooring", "#2002"), ("Skipper2003@Harbour.example", "#2003")):
             page.goto("/orders/?tab=all")
             if viewport is PHONE:  # a phone folds the filters behind one button
                 page.locator("#queue-tools > summary").click()

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.tenancy import tenant_scope, unscoped
@@ -151,3 +152,129 @@ def test_orders_of_two_stores_with_the_same_number_carry_their_store_badge_every
     assert badges(home) == [north_name, south_name]  # due first
     assert badges(merchant_a.web.get(f"/orders/{a.pk}/").content.decode()) == [north_name]
     assert badges(merchant_a.web.get(f"/orders/{b.pk}/").content.decode()) == [south_name]
+
+
+# --- how a search is answered: by how common its term is (orders.selectors.orders.search_plan) ---------------
+
+
+@pytest.fixture
+def widgets(merchant_a):
+    """120 orders of merchant A placed an hour apart a month ago (all late), every one with a "… widget" line (SKU WID-<n>), one of
+    them also with a rare SKU; the tables ANALYZEd, as autovacuum keeps a real database's statistics."""
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        first = _ingest(m, "w-000", number="#W000", lines=(("L1", "WID-000", 1),), titles={"WID-000": "Blue widget 0"},
+                        customer_email="buyer0@shop.example", placed_at=timezone.now() - timedelta(days=30))
+        line = first.lines.get()
+        # the other 119 as copies of the first (an ingest each would take a minute on a loaded machine)
+        orders = Order.objects.bulk_create([
+            copy(first, pk=None, number=f"#W{i:03d}", external_id=f"w-{i:03d}", customer_email=f"buyer{i}@shop.example",
+                 placed_at=first.placed_at - timedelta(hours=i)) for i in range(1, 120)])
+        OrderLine.objects.bulk_create(
+            [copy(line, pk=None, order=o, external_id=f"L{i}", sku=f"WID-{i:03d}", title=f"Blue widget {i}")
+             for i, o in enumerate(orders, start=1)]
+            + [copy(line, pk=None, order=orders[41], external_id="L2", sku="ZEBRA-RARE", title="Zebra", position=1)])
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE orders_order")
+        cursor.execute("ANALYZE orders_orderline")
+    return m
+
+
+def copy(row, **changes):
+    """A copy of a model instance with `changes` (pk=None: a new row when saved)."""
+    clone = type(row)(**{f.attname: getattr(row, f.attname) for f in row._meta.concrete_fields})
+    for name, value in changes.items():
+        setattr(clone, name, value)
+    return clone
+
+
+def _walk(m, term: str, *, sort: str, size: int) -> list[list[str]]:
+    """Every page of the queue's search for `term` in `sort`, following the keyset cursor."""
+    pages, after = [], ""
+    with tenant_scope(m):
+        qs = selectors.order_queue(merchant=m, filters=OrderFilters(search=term))
+        while True:
+            page = selectors.queue_page(qs, sort=sort, after=after, size=size)
+            pages.append([o.number for o in page.rows])
+            if not (after := page.next_cursor):
+                return pages
+
+
+@pytest.mark.parametrize(("term", "field"), [("WIDGET", "title"), ("wid-", "SKU"), ("shop.EXAMPLE", "e-mail")])
+def test_a_term_in_every_order_walks_the_list_and_pages_through_the_newest_first(widgets, term, field):
+    with tenant_scope(widgets):
+        assert selectors.search_plan(merchant=widgets, term=term) == "walk", field
+    newest_first = [f"#W{i:03d}" for i in range(120)]
+    pages = _walk(widgets, term, sort="-placed", size=50)
+    assert [len(p) for p in pages] == [50, 50, 20]
+    assert sum(pages, []) == newest_first
+    # the work tab's own order (oldest first) pages through the same matches the other way
+    assert sum(_walk(widgets, term, sort="placed", size=50), []) == newest_first[::-1]
+
+
+def test_a_short_term_walks_the_list_whatever_its_matches(widgets):
+    with tenant_scope(widgets):
+        assert selectors.search_plan(merchant=widgets, term="W0") == "walk"
+    # "#W0nn" and "WID-0nn": orders 0 to 99, newest first, each once
+    assert sum(_walk(widgets, "w0", sort="-placed", size=30), []) == [f"#W{i:03d}" for i in range(100)]
+
+
+def test_a_rare_term_reads_the_trigram_indexes_among_common_ones(widgets):
+    with tenant_scope(widgets):
+        assert selectors.search_plan(merchant=widgets, term="zebra-r") == "trigram"
+        assert selectors.search_plan(merchant=widgets, term="widget 7") == "trigram"
+    assert _walk(widgets, "zebra-r", sort="-placed", size=50) == [["#W042"]]
+    assert _walk(widgets, "Widget 7", sort="-placed", size=50) == [["#W007", "#W070", "#W071", "#W072", "#W073",
+                                                                    "#W074", "#W075", "#W076", "#W077", "#W078",
+                                                                    "#W079"]]
+
+
+@pytest.mark.parametrize("term", ["buyer42@shop.example", "BUYER42@Shop.Example", " buyer42@shop.example "])
+def test_a_whole_e_mail_address_finds_that_customer_exactly_in_any_case(widgets, term):
+    with tenant_scope(widgets):
+        filters = OrderFilters.from_params({"search": term})
+        assert selectors.search_plan(merchant=widgets, term=filters.search) == "email"
+        assert [o.number for o in selectors.order_list(merchant=widgets, filters=filters)] == ["#W042"]
+        # exactly that address: not buyer142@… nor an address that merely ends with it
+        assert [o.number for o in selectors.order_list(merchant=widgets, filters=OrderFilters(
+            search="uyer42@shop.example"))] == []
+
+
+def test_a_searchs_counts_stop_at_the_cap_and_say_so(widgets, merchant_a, monkeypatch):
+    from orders.selectors import queue
+
+    monkeypatch.setattr(queue, "SEARCH_COUNT_CAP", 100)
+    monkeypatch.setattr(selectors, "SEARCH_COUNT_CAP", 100)
+    with tenant_scope(widgets), CaptureQueriesContext(connection) as ctx:
+        tabs, late = selectors.queue_counts(merchant=widgets, filters=OrderFilters(search="widget"))
+    assert all("LIMIT 101" in q["sql"] for q in ctx.captured_queries if "COUNT" in q["sql"].upper())
+    counts = {t.slug: (t.count, t.more) for t in tabs}
+    assert counts["all"] == (100, True) and counts["cancelled"] == (0, False)
+    assert late == 101  # more than the cap: the page says "100+"
+    html = merchant_a.web.get("/orders/", {"search": "widget", "tab": "all"}).content.decode()
+    assert "100+ open orders late" in html and "100+</span>" in html
+    with tenant_scope(widgets):
+        tabs, late = selectors.queue_counts(merchant=widgets, filters=OrderFilters(search="zebra"))
+    assert {t.slug: (t.count, t.more) for t in tabs}["all"] == (1, False) and late == 1
+
+
+def test_a_rare_short_term_is_looked_for_among_the_newest_orders_only_and_the_queue_says_so(widgets, merchant_a,
+                                                                                            monkeypatch):
+    from orders.selectors import orders as order_selectors
+
+    def newest(n: int) -> None:
+        monkeypatch.setattr(order_selectors, "SHORT_TERM_WINDOW", n)
+        monkeypatch.setattr(selectors, "SHORT_TERM_WINDOW", n)
+
+    with tenant_scope(widgets):
+        # "ze" is in one order, #W042 (its ZEBRA-RARE line), the 43rd newest; "w0" in orders #W000 to #W099
+        assert selectors.search_plan(merchant=widgets, term="ze") == "window"
+        assert selectors.search_plan(merchant=widgets, term="w0") == "walk"
+    newest(50)
+    assert _walk(widgets, "ZE", sort="-placed", size=50) == [["#W042"]]
+    newest(40)
+    assert _walk(widgets, "ZE", sort="-placed", size=50) == [[]]
+    html = merchant_a.web.get("/orders/", {"search": "ze", "tab": "all"}).content.decode()
+    assert re.findall(r'data-order="([^"]+)"', html) == []
+    assert "looks through your newest 40 orders only" in html
+    assert "looks through" not in merchant_a.web.get("/orders/", {"search": "w0", "tab": "all"}).content.decode()
