@@ -396,8 +396,9 @@ def _ingest(merchant: Merchant, integration_id: int | None, normalized: Normaliz
     events.extend(reconcile_events(order=order, result=result))
     OrderEvent.objects.bulk_create(events)
 
-    # The channel's word on what happened outside Switchboard, through the same services a merchant's
-    # action takes (each locks the order again inside this transaction and writes its own timeline).
+    # The channel's word on what happened outside Switchboard, after this timeline: a return through the service a
+    # merchant's action takes (the order's one inventory call), or the shipment planned above recorded (its stock
+    # left in this ingest's one call) with its own timeline rows.
     if returned_here:
         order = order_return(merchant=merchant, order=order, restock=False,
                              reason="refunded on the channel after it shipped")
