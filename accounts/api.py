@@ -185,14 +185,12 @@ class MerchantSettingsView(MerchantViewMixin, APIView):
     def patch(self, request):
         data = MerchantSettingsSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        current = _settings_out(self.merchant)
-        given = {**current, **data.validated_data}
+        # Only what was sent: the service locks the row and keeps every other setting as the row has it.
+        changes = {key: value for key, value in data.validated_data.items() if key != "ship_from"}
+        if "ship_from" in data.validated_data:
+            changes["address"] = dict(data.validated_data["ship_from"])
         try:
-            merchant = services.merchant_update(
-                merchant=self.merchant, actor=request.user, name=given["name"], currency=given["currency"],
-                timezone_name=given["timezone"], default_ship_by_days=given["default_ship_by_days"],
-                address=dict(given["ship_from"]) if "ship_from" in data.validated_data else self.merchant.address,
-                label_format=given["label_format"])
+            merchant = services.merchant_settings_patch(merchant=self.merchant, actor=request.user, changes=changes)
         except ValidationFailed as exc:  # the API's names for the fields: the address is `ship_from` here
             fields = {("ship_from" if key == "address" else key): value for key, value in exc.details.items()}
             raise ValidationFailed(exc.message, code=exc.code, details={"fields": fields})

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpResponseRedirect
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -65,7 +66,7 @@ class ShipmentListView(MerchantRequiredMixin, TemplateView):
             next_before=rows[PAGE - 1].pk if len(rows) > PAGE else None,
             statuses=Shipment.Status.choices, tracking_statuses=[c for c in Shipment.TrackingStatus.choices if c[0]],
             carriers=carriers, active_status=status, active_tracking=tracking, active_carrier=carrier,
-            query="&".join(f"{k}={v}" for k, v in query.items()), filtered=bool(query),
+            query=urlencode(query), filtered=bool(query),  # a carrier may be "DHL & Co" or "A+B"
             **kwargs,
         )
 

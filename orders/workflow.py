@@ -139,7 +139,9 @@ def order_lock_with_lines(*, merchant: Merchant, order_id: int) -> tuple[Order, 
     rows = list(Order.objects.select_for_update(of=("self",)).filter(merchant=merchant, pk=order_id).order_by()[:1])
     if not rows:
         raise NotFound("No such order.")
-    lines = list(OrderLine.objects.filter(merchant=merchant, order_id=order_id).order_by("position", "id"))
+    # With their products: the order's one inventory call takes them instead of reading them again.
+    lines = list(OrderLine.objects.filter(merchant=merchant, order_id=order_id).select_related("product")
+                 .order_by("position", "id"))
     return rows[0], lines
 
 

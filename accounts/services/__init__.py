@@ -9,6 +9,7 @@ from accounts.services.merchants import (
     membership_for_user,
     merchant_create,
     merchant_ensure_for_user,
+    merchant_settings_patch,
     merchant_update,
     require_owner,
     time_zone_choices,
@@ -44,6 +45,6 @@ __all__ = [
     "api_tokens_revoke_for_user", "invitation_accept", "invitation_create", "invitation_find",
     "invitation_matches_user", "invitation_resend", "invitation_revoke", "invitation_state", "is_owner",
     "membership_for_user", "membership_remove", "membership_role_change", "merchant_create",
-    "merchant_ensure_for_user", "merchant_update", "require_owner", "secret_hash", "time_zone_choices",
+    "merchant_ensure_for_user", "merchant_settings_patch", "merchant_update", "require_owner", "secret_hash", "time_zone_choices",
     "time_zone_names", "user_deactivate",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import zoneinfo
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -119,36 +120,59 @@ def merchant_update(*, merchant: Merchant, actor: User, name: str, currency: str
                     label_format: str | None = None) -> Merchant:
     """Owners edit the merchant's name, currency, time zone, default ship-by days, ship-from address
     (with its phone) and label format (None: unchanged); every bad field is reported at once
-    (ValidationFailed details: {field: message})."""
+    (ValidationFailed details: {field: message}). The settings form sends them all."""
+    changes: dict[str, Any] = {"name": name, "currency": currency, "timezone": timezone_name,
+                               "default_ship_by_days": default_ship_by_days, "address": address}
+    if label_format is not None:
+        changes["label_format"] = label_format
+    return merchant_settings_patch(merchant=merchant, actor=actor, changes=changes)
+
+
+def merchant_settings_patch(*, merchant: Merchant, actor: User, changes: Mapping[str, Any]) -> Merchant:
+    """Change only the settings named in `changes` (keys of AUDITED_SETTINGS; `address` is the ship-from):
+    the merchant row is locked and read, what was not given is kept as that row has it, and only the fields
+    that changed are written. An API PATCH used to merge the given fields into the merchant read at the start
+    of the request and write every field back, so two PATCHes of different fields at once lost one."""
     require_owner(merchant=merchant, actor=actor, action="change the merchant's settings")
+    unknown = set(changes) - set(AUDITED_SETTINGS)
+    if unknown:
+        raise ValueError(f"Not a merchant setting: {sorted(unknown)}")
+    with transaction.atomic():
+        locked = Merchant.objects.select_for_update().get(pk=merchant.pk)
+        before = {name: getattr(locked, name) for name in AUDITED_SETTINGS}
+        values = _settings_clean({**before, **changes})
+        changed = [name for name in AUDITED_SETTINGS if values[name] != before[name]]
+        for name in changed:
+            setattr(locked, name, values[name])
+        if changed:
+            locked.save(update_fields=[*changed, "updated_at"])
+        audit_record(merchant=locked, action="merchant.settings_changed", actor=actor, obj=locked,
+                     before=before, after={name: getattr(locked, name) for name in AUDITED_SETTINGS})
+    logger.info("accounts.merchant.updated", extra={"merchant_id": locked.pk})
+    return locked
+
+
+def _settings_clean(values: dict[str, Any]) -> dict[str, Any]:
+    """Every setting checked and normalised; ValidationFailed names every bad field at once."""
     errors: dict[str, Any] = {}
-    name = " ".join((name or "").split())
+    name = " ".join((values["name"] or "").split())
     if not name:
         errors["name"] = "Required."
     elif len(name) > 200:
         errors["name"] = "At most 200 characters."
-    currency = (currency or "").strip().upper()
+    currency = (values["currency"] or "").strip().upper()
+    timezone_name = values["timezone"]
     errors.update(_currency_and_zone_errors(currency, timezone_name))
-    if not isinstance(default_ship_by_days, int) or not 0 <= default_ship_by_days <= SHIP_BY_DAYS_MAX:
+    days = values["default_ship_by_days"]
+    if not isinstance(days, int) or not 0 <= days <= SHIP_BY_DAYS_MAX:
         errors["default_ship_by_days"] = f"A whole number of business days from 0 to {SHIP_BY_DAYS_MAX}."
-    if label_format is not None and label_format not in Merchant.LabelFormat.values:
+    if values["label_format"] not in Merchant.LabelFormat.values:
         errors["label_format"] = f"One of: {', '.join(Merchant.LabelFormat.values)}."
     try:
-        address = address_clean(address)
+        address = address_clean(values["address"])
     except ValidationFailed as exc:
         errors.update(exc.details)
     if errors:
         raise ValidationFailed("Some settings are not valid.", code="invalid_settings", details=errors)
-    with transaction.atomic():
-        merchant = Merchant.objects.select_for_update().get(pk=merchant.pk)
-        before = {name: getattr(merchant, name) for name in AUDITED_SETTINGS}
-        merchant.name, merchant.currency, merchant.timezone = name, currency, timezone_name
-        merchant.default_ship_by_days, merchant.address = default_ship_by_days, address
-        if label_format is not None:
-            merchant.label_format = label_format
-        merchant.save(update_fields=["name", "currency", "timezone", "default_ship_by_days", "address",
-                                     "label_format", "updated_at"])
-        audit_record(merchant=merchant, action="merchant.settings_changed", actor=actor, obj=merchant,
-                     before=before, after={name: getattr(merchant, name) for name in AUDITED_SETTINGS})
-    logger.info("accounts.merchant.updated", extra={"merchant_id": merchant.pk})
-    return merchant
+    return {**values, "name": name, "currency": currency, "timezone": timezone_name, "default_ship_by_days": days,
+            "address": address}

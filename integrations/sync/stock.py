@@ -184,34 +184,41 @@ def _counts(*, pushed: int, failed: int, unchanged: int, pending: int, retry: in
 def _results_apply(merchant: Merchant, listings: list[Listing], quantities: list[int | None],
                    results: list[PushResult]) -> dict[str, int]:
     """Record each listing's push result: pushed (the quantity the channel now shows), refused (the
-    channel's reason), or pending (the channel's reference and the quantity sent, read back later)."""
+    channel's reason), or pending (the channel's reference and the quantity sent, read back later).
+
+    The rows are locked (one lock, id order: two pushes of one store, a rule change's beside the marks', would
+    otherwise lock them in opposite orders) and read again before anything is decided: `listings` were read
+    before the channel was called, and meanwhile a webhook or a poll may have recorded what the store shows
+    (`channel_quantity`). Deciding on those stale copies wrote the old count back over the new one (a refused
+    item) and kept it as what the first push changed (`first_push_from`)."""
     now = timezone.now()
     ok, bad, pending = [], [], []
-    for listing, quantity, result in zip(listings, quantities, results, strict=True):
-        if result.pending_ref:
-            listing.push_pending_ref, listing.push_pending_quantity = result.pending_ref[:128], quantity
-            pending.append(listing)
-            continue
-        listing.push_pending_ref, listing.push_pending_quantity = "", None
-        listing.refused_quantity = None if result.ok or result.retryable else quantity
-        if result.ok:
-            if listing.last_pushed_quantity is None:  # the first push: what it changed at the store is kept
-                listing.first_push_from, listing.first_push_to = listing.channel_quantity, quantity
-                listing.first_pushed_at = now
-            listing.last_pushed_quantity, listing.last_pushed_at = quantity, now
-            listing.channel_quantity = result.channel_quantity if result.channel_quantity is not None else quantity
-            listing.error, listing.error_at = "", None
-            ok.append(listing)
-        else:
-            listing.error, listing.error_at = (result.error or "refused")[:4000], now
-            if result.channel_quantity is not None:
-                listing.channel_quantity = result.channel_quantity
-            bad.append(listing)
     with transaction.atomic():
-        # One lock of every row written, in id order, before the three updates: two pushes of one store
-        # (a rule change's push beside the marks' push) would otherwise lock them in opposite orders.
-        list(Listing.objects.select_for_update(of=("self",)).filter(merchant=merchant, pk__in=[
-            lst.pk for lst in listings]).order_by("id").values_list("pk", flat=True))
+        fresh = {row.pk: row for row in Listing.objects.select_for_update(of=("self",)).filter(
+            merchant=merchant, pk__in=[lst.pk for lst in listings]).order_by("id")}
+        for stale, quantity, result in zip(listings, quantities, results, strict=True):
+            listing = fresh.get(stale.pk)
+            if listing is None:  # unlisted meanwhile: nothing left to record on
+                continue
+            if result.pending_ref:
+                listing.push_pending_ref, listing.push_pending_quantity = result.pending_ref[:128], quantity
+                pending.append(listing)
+                continue
+            listing.push_pending_ref, listing.push_pending_quantity = "", None
+            listing.refused_quantity = None if result.ok or result.retryable else quantity
+            if result.ok:
+                if listing.last_pushed_quantity is None:  # the first push: what it changed at the store is kept
+                    listing.first_push_from, listing.first_push_to = listing.channel_quantity, quantity
+                    listing.first_pushed_at = now
+                listing.last_pushed_quantity, listing.last_pushed_at = quantity, now
+                listing.channel_quantity = result.channel_quantity if result.channel_quantity is not None else quantity
+                listing.error, listing.error_at = "", None
+                ok.append(listing)
+            else:
+                listing.error, listing.error_at = (result.error or "refused")[:4000], now
+                if result.channel_quantity is not None:
+                    listing.channel_quantity = result.channel_quantity
+                bad.append(listing)
         Listing.objects.bulk_update(ok, ["last_pushed_quantity", "last_pushed_at", "channel_quantity", "error",
                                          "error_at", "push_pending_ref", "push_pending_quantity", "refused_quantity",
                                          "first_push_from", "first_push_to", "first_pushed_at", "updated_at"],

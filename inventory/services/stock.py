@@ -202,7 +202,12 @@ def stock_apply(
     # What a reference holds decides what to lock only when it may differ from the bill of what it ships or
     # holds: a release (whatever it holds goes back) or a bundle (it keeps the bill it was promised under).
     # A plain product's reference holds that product; anything else found under the lock is locked after.
-    unknown = {h.reference for h in holds if h.product_id is None or h.quantity == 0} | {
+    # A reference that ships a plain product and then holds nothing (a line shipped in full) holds that product,
+    # locked anyway: its rows are read once, under the lock (this replaces a second read before the lock for
+    # every line a shipment empties, one statement per shipment; what else it may hold is locked after).
+    plain_shipped = {s.reference for s in ships if not infos[s.product_id].is_bundle}
+    unknown = {h.reference for h in holds if (h.product_id is None or h.quantity == 0)
+               and h.reference not in plain_shipped} | {
         x.reference for x in [*ships, *targets] if infos[x.product_id].is_bundle}
     before = reservations_of(merchant, unknown) if unknown else {}
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import ngettext
 
@@ -46,7 +47,7 @@ from orders.workflow import (
     status_change_words,
 )
 
-__all__ = ["ShipmentLineRequest", "order_fulfill_all", "order_shipped_on_channel", "shipment_cancel",
+__all__ = ["ChannelShipment", "ShipmentLineRequest", "channel_shipment_plan", "channel_shipment_record", "order_fulfill_all", "order_shipped_on_channel", "shipment_cancel",
            "shipment_create", "shipment_mark_shipped", "shipment_pending_ensure", "shipment_tracking_update", "shipment_unship", "status_after_fulfillment"]
 
 
@@ -81,7 +82,7 @@ def shipment_create(
 def _create(
     merchant: Merchant, order: Order, order_lines: list[OrderLine], requests: Sequence[ShipmentLineRequest], *,
     actor, carrier: str, service: str, tracking_number: str, tracking_url: str, ship: bool,
-    pending: dict[int, int] | None = None, on_channel: bool = False,
+    pending: dict[int, int] | None = None,
 ) -> Shipment:
     check_fulfillment(order.status, OrderStatus.PARTIALLY_FULFILLED)
     if not requests:
@@ -103,21 +104,46 @@ def _create(
                 f"Only {left[line.pk]} of {line.sku} are left to ship.",
                 details={"line": line.pk, "sku": line.sku, "requested": wanted[line.pk], "left": left[line.pk]},
             )
-    shipment = Shipment.objects.create(
+    shipment = Shipment(
         merchant=merchant, order=order, carrier=carrier[:64], service=service[:64],
         tracking_number=tracking_number[:128],
         tracking_url=(tracking_url or tracking_url_for(carrier, tracking_number))[:500], created_by=actor,
     )
-    shipment_lines = ShipmentLine.objects.bulk_create(
-        [ShipmentLine(merchant=merchant, shipment=shipment, order_line_id=pk, quantity=q) for pk, q in wanted.items()]
-    )
-    OrderEvent.objects.create(merchant=merchant, order=order, kind=OrderEvent.Kind.SHIPMENT, actor=actor,
-                              message=ngettext("Shipment %(pk)s: %(n)s unit", "Shipment %(pk)s: %(n)s units",
-                                               sum(wanted.values())) % {"pk": shipment.pk, "n": sum(wanted.values())},
-                              data={"shipment": shipment.pk, "lines": {str(k): v for k, v in wanted.items()}})
+    parcel = _Parcel(shipment=shipment, lines=wanted, is_new=True)
     if ship:
-        _ship(merchant, order, order_lines, shipment, shipment_lines, actor=actor, on_channel=on_channel)
+        _ship(merchant, order, order_lines, [parcel], actor=actor)
+        return shipment
+    shipment.save(force_insert=True)
+    ShipmentLine.objects.bulk_create(parcel.shipment_lines(merchant))
+    OrderEvent.objects.bulk_create([_made_event(merchant, order, parcel, actor)])
     return shipment
+
+
+@dataclass
+class _Parcel:
+    """A shipment about to ship and {order line id: units} in it. A new one (is_new) is inserted already
+    shipped, with its lines; a pending one is updated to shipped (rewrite_lines: its lines replaced, as the
+    channel's word does when it folds what is left into it)."""
+
+    shipment: Shipment
+    lines: dict[int, int]
+    is_new: bool = False
+    rewrite_lines: bool = False
+
+    def shipment_lines(self, merchant: Merchant) -> list[ShipmentLine]:
+        return [ShipmentLine(merchant=merchant, shipment=self.shipment, order_line_id=pk, quantity=q)
+                for pk, q in sorted(self.lines.items())]
+
+    @property
+    def units(self) -> int:
+        return sum(self.lines.values())
+
+
+def _made_event(merchant: Merchant, order: Order, parcel: _Parcel, actor) -> OrderEvent:
+    return OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.SHIPMENT, actor=actor,
+                      message=ngettext("Shipment %(pk)s: %(n)s unit", "Shipment %(pk)s: %(n)s units", parcel.units)
+                              % {"pk": parcel.shipment.pk, "n": parcel.units},
+                      data={"shipment": parcel.shipment.pk, "lines": {str(k): v for k, v in sorted(parcel.lines.items())}})
 
 
 @retry_transaction
@@ -133,15 +159,21 @@ def shipment_mark_shipped(
     shipment = Shipment.objects.get(merchant=merchant, pk=shipment.pk)  # the order's lock guards its shipments
     if shipment.status == Shipment.Status.SHIPPED:
         raise ShipmentAlreadyShipped(details={"shipment": shipment.pk})
-    shipment_lines = list(ShipmentLine.objects.filter(merchant=merchant, shipment=shipment))
+    units = pending_quantities(ShipmentLine.objects.filter(merchant=merchant, shipment=shipment)
+                               .values_list("order_line_id", "quantity"))
     if service is not None:
         shipment.service = service[:64]
     if label_cost_amount is not None:
         shipment.label_cost_amount = label_cost_amount
     if delivery_days is not None:
         shipment.delivery_days = min(delivery_days, 32767)
-    _ship(merchant, order, lines, shipment, shipment_lines, actor=actor, carrier=carrier,
-          tracking_number=tracking_number, tracking_url=tracking_url)
+    if carrier is not None:
+        shipment.carrier = carrier[:64]
+    if tracking_number is not None:
+        shipment.tracking_number = tracking_number[:128]
+    if tracking_url is not None:
+        shipment.tracking_url = tracking_url[:500]
+    _ship(merchant, order, lines, [_Parcel(shipment=shipment, lines=units)], actor=actor)
     return shipment
 
 
@@ -190,7 +222,7 @@ def shipment_unship(*, merchant: Merchant, shipment: Shipment, actor=None, reaso
     order.status = status_after_fulfillment(lines)
     reservations_reconcile(merchant=merchant, order=order, lines=lines, actor=actor, save=False,
                            note=f"shipment:{shipment.pk}:unshipped", returns=returns)
-    OrderLine.objects.bulk_update(lines, ["quantity_fulfilled", "quantity_reserved", "updated_at"])
+    _lines_save(merchant, lines)
     old_tracking = shipment.tracking_number
     shipment.status, shipment.shipped_at = Shipment.Status.PENDING, None
     shipment.tracking_number = shipment.tracking_url = ""
@@ -210,70 +242,123 @@ def shipment_unship(*, merchant: Merchant, shipment: Shipment, actor=None, reaso
     return shipment
 
 
-def _ship(
-    merchant: Merchant, order: Order, lines: list[OrderLine], shipment: Shipment, shipment_lines: list[ShipmentLine],
-    *, actor, carrier: str | None = None, tracking_number: str | None = None, tracking_url: str | None = None,
-    on_channel: bool = False,
-) -> None:
-    """Ship a pending shipment of the locked order: one inventory call ships its units and brings every
-    line's reservation to what is still to ship. `on_channel`: the channel shipped it and told the
-    customer itself, so neither the channel nor the customer is told again."""
+def _ship(merchant: Merchant, order: Order, lines: list[OrderLine], parcels: list[_Parcel], *, actor,
+          on_channel: bool = False) -> None:
+    """Ship parcels of the locked order: the shipments written shipped, then one inventory call ships their
+    units and brings every line's reservation to what is still to ship, then the lines, the order, the
+    outbox and the timeline, each in one statement however many lines the order has."""
+    previous, ships = _ship_begin(merchant, order, lines, parcels)
+    # Reservations beyond what is still to ship (a line shipped from unreserved stock) go back in the same call.
+    reservations_reconcile(merchant=merchant, order=order, lines=lines, actor=actor, save=False,
+                           note=_ledger_note(parcels), ships=ships)
+    _ship_finish(merchant, order, lines, parcels, previous, actor=actor, on_channel=on_channel)
+
+
+def _ledger_note(parcels: Sequence[_Parcel]) -> str:
+    return "shipment:" + ",".join(str(p.shipment.pk) for p in parcels)
+
+
+def _ship_begin(merchant: Merchant, order: Order, lines: list[OrderLine],
+                parcels: Sequence[_Parcel]) -> tuple[str, list[inventory_services.ShipRequest]]:
+    """Check what the parcels take against the locked lines, count it shipped (in memory), move the order's
+    status, and write the shipments shipped (their ids name the ledger rows). Returns the status before and
+    what inventory is to ship, one request per line in line order. Nothing is asked of inventory here."""
     by_pk = {li.pk: li for li in lines}
-    for sl in shipment_lines:
-        line = by_pk[sl.order_line_id]
+    shipped: dict[int, int] = {}
+    for parcel in parcels:
+        for pk, quantity in parcel.lines.items():
+            shipped[pk] = shipped.get(pk, 0) + quantity
+    for pk, quantity in sorted(shipped.items()):
+        line = by_pk[pk]
         if line.product_id is None:  # its SKU changed on the channel after the parcel was made
             raise _not_mapped(line)
-        if sl.quantity > line.quantity_outstanding:
+        if quantity > line.quantity_outstanding:
             raise ShipmentInvalid(f"Only {line.quantity_outstanding} of {line.sku} are left to ship.",
                                   details={"line": line.pk, "left": line.quantity_outstanding})
-        line.quantity_fulfilled += sl.quantity
+        line.quantity_fulfilled += quantity
     new_status = status_after_fulfillment(lines)
     check_fulfillment(order.status, new_status)
-    previous = order.status
-    order.status = new_status
-    # Reservations beyond what is still to ship (a line shipped from unreserved stock) go back in the same call.
-    reservations_reconcile(
-        merchant=merchant, order=order, lines=lines, actor=actor, save=False, note=f"shipment:{shipment.pk}",
-        ships=[inventory_services.ShipRequest(reference=by_pk[sl.order_line_id].reference,
-                                              product_id=by_pk[sl.order_line_id].product_id, quantity=sl.quantity)
-               for sl in sorted(shipment_lines, key=lambda s: s.order_line_id)],
-    )
-    OrderLine.objects.bulk_update(lines, ["quantity_fulfilled", "quantity_reserved", "updated_at"])
-    if carrier is not None:
-        shipment.carrier = carrier[:64]
-    if tracking_number is not None:
-        shipment.tracking_number = tracking_number[:128]
-    if tracking_url is not None:
-        shipment.tracking_url = tracking_url[:500]
-    if not shipment.tracking_url:  # a listed carrier's public tracking page
-        shipment.tracking_url = tracking_url_for(shipment.carrier, shipment.tracking_number)[:500]
+    previous, order.status = order.status, new_status
     now = timezone.now()
-    shipment.status, shipment.shipped_at = Shipment.Status.SHIPPED, now
-    shipment.save()
     order.first_shipped_at = order.first_shipped_at or now
+    for parcel in parcels:
+        shipment = parcel.shipment
+        if not shipment.tracking_url:  # a listed carrier's public tracking page
+            shipment.tracking_url = tracking_url_for(shipment.carrier, shipment.tracking_number)[:500]
+        shipment.status, shipment.shipped_at = Shipment.Status.SHIPPED, now
+        if parcel.is_new:
+            shipment.save(force_insert=True)  # inserted shipped: no INSERT pending then UPDATE shipped
+        else:
+            shipment.save()
+    rewrite = [p.shipment.pk for p in parcels if p.rewrite_lines]
+    if rewrite:
+        ShipmentLine.objects.filter(merchant=merchant, shipment_id__in=rewrite).delete()
+    written = [sl for p in parcels if p.is_new or p.rewrite_lines for sl in p.shipment_lines(merchant)]
+    if written:
+        ShipmentLine.objects.bulk_create(written)
+    ships = [inventory_services.ShipRequest(reference=by_pk[pk].reference, product_id=by_pk[pk].product_id,
+                                            quantity=quantity) for pk, quantity in sorted(shipped.items())]
+    return previous, ships
+
+
+def _ship_finish(merchant: Merchant, order: Order, lines: list[OrderLine], parcels: Sequence[_Parcel],
+                 previous: str, *, actor, on_channel: bool) -> None:
+    """After inventory shipped the parcels' units: the lines' counts, the order, the tracking outbox and the
+    timeline. `on_channel`: the channel shipped it and told the customer itself, so neither the channel nor
+    the customer is told again."""
+    _lines_save(merchant, lines)
     order_flags_refresh(order=order, lines=lines)
     order.save()
     if order.channel != MANUAL and order.integration_id is not None and not on_channel:  # demo orders: no store
-        TrackingOutbox.objects.create(merchant=merchant, order=order, shipment=shipment,
-                                      integration_id=order.integration_id, channel=order.channel)
+        TrackingOutbox.objects.bulk_create([
+            TrackingOutbox(merchant=merchant, order=order, shipment=p.shipment, integration_id=order.integration_id,
+                           channel=order.channel) for p in parcels])
         tracking_outbox_written(merchant_id=merchant.pk)  # the push leaves on commit
-    units = sum(sl.quantity for sl in shipment_lines)
     where = " on the channel" if on_channel else ""
-    events = [OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.SHIPPED, actor=actor,
-                         message=f"Shipment {shipment.pk} shipped{where} ("
-                                 + ngettext("%(n)s unit", "%(n)s units", units) % {"n": units} + ")"
-                                 + (f" via {shipment.carrier} {shipment.tracking_number}".rstrip()
-                                    if shipment.carrier or shipment.tracking_number else ""),
-                         data={"shipment": shipment.pk, "carrier": shipment.carrier,
-                               "tracking_number": shipment.tracking_number, "on_channel": on_channel})]
-    if previous != new_status:
+    events = []
+    for parcel in parcels:
+        shipment = parcel.shipment
+        if parcel.is_new:
+            events.append(_made_event(merchant, order, parcel, actor))
+        events.append(OrderEvent(
+            merchant=merchant, order=order, kind=OrderEvent.Kind.SHIPPED, actor=actor,
+            message=f"Shipment {shipment.pk} shipped{where} ("
+                    + ngettext("%(n)s unit", "%(n)s units", parcel.units) % {"n": parcel.units} + ")"
+                    + (f" via {shipment.carrier} {shipment.tracking_number}".rstrip()
+                       if shipment.carrier or shipment.tracking_number else ""),
+            data={"shipment": shipment.pk, "carrier": shipment.carrier, "tracking_number": shipment.tracking_number,
+                  "on_channel": on_channel}))
+    if previous != order.status:
         events.append(OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.STATUS, actor=actor,
-                                 message=status_change_words(previous, new_status) + (" (shipped on the channel)" if on_channel else ""),
-                                 data={"from": previous, "to": new_status}))
+                                 message=status_change_words(previous, order.status) + (" (shipped on the channel)" if on_channel else ""),
+                                 data={"from": previous, "to": order.status}))
     OrderEvent.objects.bulk_create(events)
-    shipment.order = order
-    if not on_channel:
-        notifications.notification_customer_shipped(merchant=merchant, shipment=shipment)
+    for parcel in parcels:
+        parcel.shipment.order = order
+        if not on_channel:
+            notifications.notification_customer_shipped(merchant=merchant, shipment=parcel.shipment)
+
+
+def _lines_save(merchant: Merchant, lines: Sequence[OrderLine]) -> None:
+    """Write the lines' shipped and reserved counts. On PostgreSQL one UPDATE ... FROM unnest(), which replaces
+    `OrderLine.objects.bulk_update(lines, [...])` (one CASE WHEN per line and column: a statement that grows
+    with the order and costs more Python to build than PostgreSQL to run)."""
+    now = timezone.now()
+    for line in lines:
+        line.updated_at = now
+    if not lines:
+        return
+    if connection.vendor != "postgresql":
+        OrderLine.objects.bulk_update(lines, ["quantity_fulfilled", "quantity_reserved", "updated_at"])
+        return
+    with connection.cursor() as cur:
+        cur.execute(
+            f"UPDATE {OrderLine._meta.db_table} AS l SET quantity_fulfilled = v.f, quantity_reserved = v.r, "  # noqa: S608
+            "updated_at = %s FROM unnest(%s::bigint[], %s::int[], %s::int[]) AS v(id, f, r) "
+            "WHERE l.merchant_id = %s AND l.id = v.id",
+            [now, [li.pk for li in lines], [li.quantity_fulfilled for li in lines],
+             [li.quantity_reserved for li in lines], merchant.pk],
+        )
 
 
 @retry_transaction
@@ -317,23 +402,75 @@ def order_fulfill_all(*, merchant: Merchant, order: Order, actor=None, carrier: 
     return shipment
 
 
+@dataclass
+class ChannelShipment:
+    """What the channel's word ships, planned before the order's one inventory call (`ships`, `note`: hand
+    them to that call) and recorded after it by `channel_shipment_record`."""
+
+    parcels: list[_Parcel]
+    previous: str
+    ships: list[inventory_services.ShipRequest]
+    note: str
+
+
+def channel_shipment_plan(*, merchant: Merchant, order: Order, lines: list[OrderLine]) -> ChannelShipment | None:
+    """The channel says the order left without us (the merchant shipped it from the channel's own admin):
+    every mapped unit still to ship leaves now on the channel's word, in one shipment. For the order and
+    lines the caller has locked (ingest), before its one inventory call: the lines are counted shipped and the
+    shipment written shipped here, the stock leaves in the caller's call (`ships`), and
+    `channel_shipment_record` writes the rest after it. None when nothing mapped is left to ship or the order
+    may not ship (on hold here, cancelled).
+
+    Pending shipments here never left (their label was voided and they were taken back, or none was bought
+    yet): on the channel's word they have left, so the oldest becomes the one shipment of what is left (its
+    voided labels stay its history), and any other pending one ships as it is. Before, they stayed pending
+    beside a new shipment of what they did not hold, and the order stayed partially fulfilled with a stale
+    parcel to ship."""
+    if order.status not in SHIPPABLE:
+        return None
+    by_pk = {li.pk: li for li in lines}
+    pending = list(Shipment.objects.filter(merchant=merchant, order=order, status=Shipment.Status.PENDING)
+                   .prefetch_related("lines").order_by("id"))
+    parcels = [_Parcel(shipment=s, lines={sl.order_line_id: sl.quantity for sl in s.lines.all()
+                                          if by_pk[sl.order_line_id].product_id is not None},
+                       rewrite_lines=True) for s in pending]
+    # What is left of each mapped line goes to the other pending parcels as they hold it (never beyond what
+    # is left: the channel may have cut a line since), and all the rest to the oldest.
+    remaining = {li.pk: li.quantity_outstanding for li in lines if li.product_id is not None}
+    for parcel in parcels[1:]:
+        taken = {pk: min(q, remaining.get(pk, 0)) for pk, q in parcel.lines.items()}
+        parcel.lines = {pk: q for pk, q in taken.items() if q > 0}
+        for pk, q in parcel.lines.items():
+            remaining[pk] -= q
+    rest = {pk: q for pk, q in remaining.items() if q > 0}
+    if parcels:
+        parcels[0].lines = rest
+    elif rest:
+        parcels = [_Parcel(shipment=Shipment(merchant=merchant, order=order), lines=rest, is_new=True)]
+    parcels = [p for p in parcels if p.units > 0]
+    if not parcels:
+        return None
+    previous, ships = _ship_begin(merchant, order, lines, parcels)
+    return ChannelShipment(parcels=parcels, previous=previous, ships=ships, note=_ledger_note(parcels))
+
+
+def channel_shipment_record(*, merchant: Merchant, order: Order, lines: list[OrderLine], plan: ChannelShipment) -> None:
+    """After the caller's inventory call shipped `plan.ships`: the lines, the order and the timeline (the
+    channel and the customer are not told: they know)."""
+    _ship_finish(merchant, order, lines, plan.parcels, plan.previous, actor=None, on_channel=True)
+
+
 @retry_transaction
 def order_shipped_on_channel(*, merchant: Merchant, order: Order) -> Shipment | None:
-    """The channel says the order left without us (the merchant shipped it from the channel's own admin):
-    one shipment of every mapped unit still to ship, shipped now on the channel's word. Its stock leaves
-    through inventory as any shipment's does; the channel and the customer are not told (they know).
-    None when nothing mapped is left to ship or the order may not ship (on hold here, cancelled)."""
+    """`channel_shipment_plan` for an order nobody holds: locked here, its stock shipped in one inventory call.
+    Returns the shipment of what was left (None when nothing was)."""
     locked, lines = order_lock_with_lines(merchant=merchant, order_id=order.pk)
-    if locked.status not in SHIPPABLE:
+    plan = channel_shipment_plan(merchant=merchant, order=locked, lines=lines)
+    if plan is None:
         return None
-    pending = _pending_quantities(merchant, locked)
-    requests = [ShipmentLineRequest(order_line_id=pk, quantity=q)
-                for pk, q in left_to_ship(lines, pending).items()
-                if q > 0 and next(li for li in lines if li.pk == pk).product_id is not None]
-    if not requests:
-        return None
-    return _create(merchant, locked, lines, requests, actor=None, carrier="", service="", tracking_number="",
-                   tracking_url="", ship=True, pending=pending, on_channel=True)
+    reservations_reconcile(merchant=merchant, order=locked, lines=lines, save=False, note=plan.note, ships=plan.ships)
+    channel_shipment_record(merchant=merchant, order=locked, lines=lines, plan=plan)
+    return plan.parcels[0].shipment
 
 
 # Tracking statuses the customer may be told about (notifications' customer_tracking email).

@@ -25,14 +25,18 @@ from orders.channels import channels, store_key
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus
 from orders.normalized import NormalizedLine, NormalizedOrder
 from orders.services import notifications
-from orders.services.fulfillment import order_shipped_on_channel
+from orders.services.fulfillment import channel_shipment_plan, channel_shipment_record
 from orders.services.orders import order_return
-from orders.services.reservations import order_flags_refresh, reconcile_events, reservations_reconcile
+from orders.services.reservations import (
+    ReconcileResult,
+    order_flags_refresh,
+    reconcile_events,
+    reservations_reconcile,
+)
 from orders.services.ship_by import ship_by_for
 from orders.workflow import (
     FLOWING,
     INACTIVE,
-    SHIPPABLE,
     can_transition,
     cancel_remaining,
     status_after_fulfillment,
@@ -339,7 +343,20 @@ def _ingest(merchant: Merchant, integration_id: int | None, normalized: Normaliz
         if target != order.status and can_transition(order.status, target):
             order.status = target
 
-    result = reservations_reconcile(merchant=merchant, order=order, lines=lines, partial=True, rehold=rehold)
+    # The channel's word on what happened outside Switchboard (returned, or shipped) moves its stock in the
+    # order's one inventory call, never in a second one after this reconcile's (two calls lock the levels twice,
+    # the second time in another order than a concurrent order's first: a deadlock).
+    returned_here = returning and can_transition(order.status, OrderStatus.RETURNED)
+    shipping = (channel_shipment_plan(merchant=merchant, order=order, lines=lines)
+                if normalized.shipped_on_channel and not history_shipped and not cancelled_now and not returned_here
+                else None)
+    if returned_here:  # order_return below releases and returns in its one call
+        result = ReconcileResult()
+    else:
+        result = reservations_reconcile(merchant=merchant, order=order, lines=lines, partial=True, rehold=rehold,
+                                        save=shipping is None, ships=shipping.ships if shipping else (),
+                                        note=shipping.note if shipping else "")
+    status_now = shipping.previous if shipping else order.status  # the shipment's own events tell its move
     flags = order_flags_refresh(order=order, lines=lines)
     if not created:
         order.save()
@@ -352,7 +369,7 @@ def _ingest(merchant: Merchant, integration_id: int | None, normalized: Normaliz
                                             + (" (shipped before the store was connected)" if history_shipped
                                                else ""),
                                     data={"lines": len(lines)}))
-    elif (not lines_changed and not events and order.status == status_before and held_from is None
+    elif (not lines_changed and not events and status_now == status_before and held_from is None
           and not cancelled_now and not paid_now and shown_before == tuple(getattr(order, n) for n in _SHOWN)):
         pass  # only the channel's bookkeeping moved (our own status change coming back): nothing to tell
     else:
@@ -369,10 +386,10 @@ def _ingest(merchant: Merchant, integration_id: int | None, normalized: Normaliz
         events.append(OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.STATUS,
                                  message=status_change_words(held_from, order.status) + " (on the channel)",
                                  data={"from": held_from, "to": order.status}))
-    elif order.status != status_before:
+    elif status_now != status_before:
         events.append(OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.STATUS,
-                                 message=status_change_words(status_before, order.status) + " (lines changed on the channel)",
-                                 data={"from": status_before, "to": order.status}))
+                                 message=status_change_words(status_before, status_now) + " (lines changed on the channel)",
+                                 data={"from": status_before, "to": status_now}))
     if order.needs_attention and (created or matched or lines_changed):
         unmatched = sorted({li.sku for li in lines if li.product_id is None and li.quantity_outstanding > 0})
         events.append(OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.NEEDS_ATTENTION,
@@ -380,15 +397,14 @@ def _ingest(merchant: Merchant, integration_id: int | None, normalized: Normaliz
     events.extend(reconcile_events(order=order, result=result))
     OrderEvent.objects.bulk_create(events)
 
-    # The channel's word on what happened outside Switchboard, through the same services a merchant's
-    # action takes (each locks the order again inside this transaction and writes its own timeline).
-    if returning and can_transition(order.status, OrderStatus.RETURNED):
+    # The channel's word on what happened outside Switchboard, after this timeline: a return through the service a
+    # merchant's action takes (the order's one inventory call), or the shipment planned above recorded (its stock
+    # left in this ingest's one call) with its own timeline rows.
+    if returned_here:
         order = order_return(merchant=merchant, order=order, restock=False,
                              reason="refunded on the channel after it shipped")
-    elif (normalized.shipped_on_channel and not history_shipped and not cancelled_now
-          and order.status in SHIPPABLE):
-        order_shipped_on_channel(merchant=merchant, order=order)
-        order.refresh_from_db()
+    elif shipping is not None:
+        channel_shipment_record(merchant=merchant, order=order, lines=lines, plan=shipping)
 
     # An unpaid order is no news yet: its new-order email goes out when it is paid.
     if notify and ((created and order.status not in (OrderStatus.CANCELLED, OrderStatus.AWAITING_PAYMENT))

@@ -3,7 +3,10 @@ and a phone); everyone reads, owners write (403 for staff), every bad field name
 
 from __future__ import annotations
 
+import threading
+
 import pytest
+from django.db import connection
 
 from accounts.models import Merchant
 from tests.labels.helpers import staff_clients
@@ -64,3 +67,36 @@ def test_each_merchant_sees_and_changes_only_its_own(merchant_a, merchant_b):
 
     assert merchant_a.api.get("/api/v1/merchant/").json()["name"] == "Merchant A"
     assert Merchant.objects.get(pk=merchant_b.merchant.pk).name == "Bee Goods"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_patch_keeps_a_field_another_request_changed_meanwhile(merchant_a):
+    # Given another request that changes the currency and commits while this PATCH of the name is under way
+    # (after the request loaded its merchant, just before the service takes the row's lock)
+    pk = merchant_a.merchant.pk
+    done = []
+
+    def other_request():
+        try:
+            Merchant.objects.filter(pk=pk).update(currency="JPY")
+        finally:
+            connection.close()
+
+    def meanwhile(execute, sql, params, many, context):
+        if not done and "FOR UPDATE" in sql and Merchant._meta.db_table in sql:
+            done.append(True)
+            worker = threading.Thread(target=other_request)
+            worker.start()
+            worker.join()
+        return execute(sql, params, many, context)
+
+    # When the name is patched
+    with connection.execute_wrapper(meanwhile):
+        response = merchant_a.api.patch("/api/v1/merchant/", {"name": "Renamed"}, format="json")
+
+    # Then both changes stand: the PATCH wrote only the name
+    assert response.status_code == 200, response.content
+    assert done
+    merchant = Merchant.objects.get(pk=pk)
+    assert (merchant.name, merchant.currency) == ("Renamed", "JPY")
+    assert response.json()["currency"] == "JPY"

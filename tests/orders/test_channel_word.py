@@ -1,0 +1,107 @@
+"""The channel's word on what happened outside Switchboard (shipped there, refunded after shipping) moves
+stock in the order's one inventory call: one lock of its stock levels, in id order, never a second one after
+ingest's own (two acquisitions lock in a different order than a concurrent order's single one: a deadlock).
+And a parcel taken back here (its label voided) is folded into the one shipment of what is left."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.tenancy import tenant_scope
+from inventory import selectors as inventory_selectors
+from orders import services
+from orders.models import OrderStatus, Shipment, ShipmentLine
+from tests.inventory.helpers import make_product
+from tests.orders.helpers import level, normalized
+
+pytestmark = pytest.mark.django_db
+
+
+def _level_locks(ctx) -> int:
+    return sum(1 for q in ctx.captured_queries
+               if "FOR UPDATE" in q["sql"] and "inventory_stocklevel" in q["sql"].split("FOR UPDATE")[0])
+
+
+@pytest.fixture
+def shop(merchant_a):
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        products = {sku: make_product(m, sku, on_hand=10) for sku in ("A-1", "B-1")}
+        yield m, products
+
+
+def test_a_new_order_arriving_shipped_locks_its_stock_once_and_ships(shop):
+    m, products = shop
+    # When an order the channel already shipped arrives (not history: it is news)
+    with CaptureQueriesContext(connection) as ctx:
+        result = services.order_ingest(merchant=m, integration_id=None, normalized=normalized(
+            "1", lines=(("L1", "A-1", 2), ("L2", "B-1", 1)), shipped_on_channel=True))
+    # Then its levels were locked once, and its units left through inventory
+    assert _level_locks(ctx) == 1
+    assert result.order.status == OrderStatus.FULFILLED
+    assert [(level(m, p).on_hand, level(m, p).reserved) for p in products.values()] == [(8, 0), (9, 0)]
+    assert inventory_selectors.audit_differences(merchant=m) == []
+
+
+def test_an_update_saying_shipped_with_a_changed_line_locks_once(shop):
+    # Given an open order of two lines
+    m, products = shop
+    services.order_ingest(merchant=m, integration_id=None, normalized=normalized(
+        "1", lines=(("L1", "A-1", 2), ("L2", "B-1", 1))))
+    # When the channel says it shipped, with B's quantity raised (ingest's own reconcile has work for B alone)
+    with CaptureQueriesContext(connection) as ctx:
+        result = services.order_ingest(merchant=m, integration_id=None, normalized=normalized(
+            "1", lines=(("L1", "A-1", 2), ("L2", "B-1", 3)), shipped_on_channel=True, updated_minutes=1))
+    # Then one lock, and every unit shipped
+    assert _level_locks(ctx) == 1
+    order = result.order
+    assert order.status == OrderStatus.FULFILLED
+    assert [(li.quantity_fulfilled, li.quantity_reserved) for li in order.lines.order_by("position")] == [(2, 0), (3, 0)]
+    assert [(level(m, p).on_hand, level(m, p).reserved) for p in products.values()] == [(8, 0), (7, 0)]
+    assert Shipment.objects.filter(order=order, status=Shipment.Status.SHIPPED).count() == 1
+    assert inventory_selectors.audit_differences(merchant=m) == []
+
+
+def test_a_refund_after_shipping_with_a_changed_line_locks_once(shop):
+    # Given an order whose A line has shipped and whose B line is still reserved
+    m, products = shop
+    order = services.order_ingest(merchant=m, integration_id=None, normalized=normalized(
+        "1", lines=(("L1", "A-1", 2), ("L2", "B-1", 1)))).order
+    line_a = order.lines.get(external_id="L1")
+    services.shipment_create(merchant=m, order=order, lines=[services.ShipmentLineRequest(line_a.pk, 2)])
+    # When the channel says it was refunded, with B's quantity raised in the same update
+    with CaptureQueriesContext(connection) as ctx:
+        result = services.order_ingest(merchant=m, integration_id=None, normalized=normalized(
+            "1", lines=(("L1", "A-1", 2), ("L2", "B-1", 2)), is_refunded=True, updated_minutes=1))
+    # Then one lock: it is returned (not restocked) and B's reservation is given back
+    assert _level_locks(ctx) == 1
+    assert result.order.status == OrderStatus.RETURNED
+    assert [(level(m, p).on_hand, level(m, p).reserved) for p in products.values()] == [(8, 0), (10, 0)]
+    assert inventory_selectors.audit_differences(merchant=m) == []
+
+
+def test_a_parcel_taken_back_is_the_one_shipment_of_what_is_left_when_the_channel_says_shipped(shop):
+    # Given an order of 3 A, 2 of them shipped with a label that was then voided (the parcel is pending again)
+    m, products = shop
+    order = services.order_ingest(merchant=m, integration_id=None, normalized=normalized(
+        "1", lines=(("L1", "A-1", 3),))).order
+    line = order.lines.get()
+    parcel = services.shipment_create(merchant=m, order=order, lines=[services.ShipmentLineRequest(line.pk, 2)],
+                                      carrier="UPS", tracking_number="1Z1")
+    services.shipment_unship(merchant=m, shipment=parcel, reason="label 1Z1 voided")
+
+    # When the channel says the order shipped
+    result = services.order_ingest(merchant=m, integration_id=None, normalized=normalized(
+        "1", lines=(("L1", "A-1", 3),), shipped_on_channel=True, updated_minutes=1))
+
+    # Then that parcel is the one shipment, of all 3, shipped on the channel's word; nothing is left pending
+    assert result.order.status == OrderStatus.FULFILLED
+    [shipment] = Shipment.objects.filter(order=order)
+    assert (shipment.pk, shipment.status) == (parcel.pk, Shipment.Status.SHIPPED)
+    assert list(ShipmentLine.objects.filter(shipment=shipment).values_list("order_line_id", "quantity")) == [(line.pk, 3)]
+    line.refresh_from_db()
+    assert (line.quantity_fulfilled, line.quantity_reserved) == (3, 0)
+    assert (level(m, products["A-1"]).on_hand, level(m, products["A-1"]).reserved) == (7, 0)
+    assert inventory_selectors.audit_differences(merchant=m) == []
