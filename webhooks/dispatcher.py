@@ -104,14 +104,22 @@ class WebhookDispatcher:
         return wrapper
 
     def _wait(self, listener) -> None:
-        """Until a NOTIFY arrives or `poll_seconds` pass; then every notification already queued is consumed,
-        before the claim, so one claim answers a burst (a NOTIFY arriving after it wakes us again)."""
+        """Until a NOTIFY arrives or `poll_seconds` pass (in slices of a second, so a stop is seen at once);
+        then every notification already queued is consumed, before the claim, so one claim answers a burst
+        (a NOTIFY arriving after it wakes us again)."""
         if listener is None:
             self.stop.wait(self.poll_seconds)
             return
         raw = listener.connection
-        woke = sum(1 for _ in raw.notifies(timeout=self.poll_seconds, stop_after=1))
-        if woke:
-            self.wakeups += 1
-            for _ in raw.notifies(timeout=0.0):
-                pass
+        deadline = time.monotonic() + self.poll_seconds
+        while not self.stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            if any(True for _ in raw.notifies(timeout=min(1.0, left), stop_after=1)):
+                break
+        else:
+            return
+        self.wakeups += 1
+        for _ in raw.notifies(timeout=0.0):
+            pass
