@@ -303,14 +303,14 @@ def push_mismatches(merchant, shop, bound: float) -> list[str]:
         time.sleep(1)
 
 
-def inventory_audit() -> str:
+def inventory_audit(merchant) -> str:
     from io import StringIO
 
     from django.core.management import CommandError, call_command
 
     out, err = StringIO(), StringIO()
     try:
-        call_command("inventory_audit", stdout=out, stderr=err)
+        call_command("inventory_audit", merchant=merchant.pk, stdout=out, stderr=err)
     except CommandError as exc:
         return f"FAILED: {exc} {err.getvalue()[-2000:]}"
     return out.getvalue().strip()
@@ -403,7 +403,7 @@ def main() -> None:
             wrong = push_mismatches(merchant, shop, bound=30)
             pushes = len(fake.calls(root_field="inventorySetQuantities")) - pushes_before
             push_errors = len([c for c in fake.calls(root_field="inventorySetQuantities") if c.status != 200])
-            audit = inventory_audit()
+            audit = inventory_audit(merchant)
             end_mem = {"web_mb": rss_mb(web.pid), "worker_mb": rss_mb(worker.pid),
                        "dispatcher_mb": rss_mb(dispatcher.pid, with_children=False)}
         finally:

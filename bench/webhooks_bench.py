@@ -377,6 +377,14 @@ def queued_event_ids(redis_url: str) -> list[int]:
     return ids
 
 
+def event_ids(merchant) -> set[int]:
+    from accounts.tenancy import tenant_scope
+    from webhooks.models import WebhookEvent
+
+    with tenant_scope(merchant):
+        return set(WebhookEvent.objects.filter(merchant=merchant).values_list("pk", flat=True))
+
+
 def undispatched(merchant) -> int:
     """Rows still due from their receipt: never claimed by the dispatcher."""
     from django.db.models import F
@@ -445,8 +453,15 @@ def main() -> None:
     log = Path(tempfile.gettempdir()) / f"webhooks_bench_gunicorn_{port}.log"
     purge_queues(args.redis_url)
     env = server_env(args.database_url, args.redis_url)
-    dispatcher = start_dispatcher(env=env, log=log.with_suffix(".dispatcher.log"))
-    server = start_gunicorn(port=port, workers=args.workers, env=env, log=log)
+    # No worker reads the queue, so every row stays `received`: with the default 60 s lease the dispatcher would
+    # hand each one out again every minute. An hour: each row is handed out once during the run.
+    dispatcher = start_dispatcher(env={**env, "WEBHOOK_DISPATCH_LEASE_SECONDS": "3600"},
+                                  log=log.with_suffix(".dispatcher.log"))
+    try:
+        server = start_gunicorn(port=port, workers=args.workers, env=env, log=log)
+    except BaseException:
+        dispatcher.terminate()
+        raise
     extra = (dispatcher.pid,)
     results: dict[str, list[dict]] = {name: [] for name in paths}
     try:
@@ -489,7 +504,7 @@ def main() -> None:
     ok_webhook = sum(r["ok"] for r in results["webhook"]) + latency["webhook"]["statuses"].get(200, 0)
     stored = event_count(merchant)
     handed = queued_event_ids(args.redis_url)
-    tasks = len(set(handed))
+    tasks = len(set(handed) & event_ids(merchant))
     purge_queues(args.redis_url)
 
     print()
@@ -514,8 +529,9 @@ def main() -> None:
         print(f"open loop {name}: {lat['sent']} sent at {lat['rate']:.0f}/s (achieved {lat['achieved']:.0f}/s), "
               f"statuses {lat['statuses']}, max {lat['max_ms']:.1f} ms")
     print("rounds (requests/s): " + "; ".join(f"{n} " + ", ".join(f"{r['rps']:.0f}" for r in rows) for n, rows in results.items()))
-    print(f"check: {ok_webhook} webhook 200s (warm-up excluded), {stored} WebhookEvent rows (warm-up included), "
-          f"{len(handed)} hand-overs to the broker by the dispatcher, of {tasks} distinct events (warm-up included)")
+    print(f"check: {ok_webhook} webhook 200s (warm-up excluded), {stored} WebhookEvent rows (warm-up and requests "
+          f"wrk did not count at the end of its rounds included), {len(handed)} hand-overs to the broker by the "
+          f"dispatcher, of {tasks} of these rows")
     goal_rate = max_rate["webhook"] >= 0.75 * max_rate["insert"]
     goal_p99 = latency["webhook"]["p99_ms"] < 50
     print(f"goal: >= 75% of the one-INSERT view {'met' if goal_rate else 'MISSED'}; p99 < 50 ms at half load "
@@ -523,10 +539,14 @@ def main() -> None:
     accepted = ok_webhook + warm_webhook_ok
     failed = sum(r["errors"] for rows in results.values() for r in rows) + sum(
         n for lat in latency.values() for code, n in lat["statuses"].items() if code != 200)
-    if failed or not accepted or stored != accepted or tasks != accepted or len(handed) != tasks:
+    # wrk stops counting at the end of a round while its connections' last requests are still being served:
+    # up to one per connection and round may be stored without being counted as a 200.
+    in_flight = args.connections * (args.rounds + 1)
+    if (failed or not accepted or not accepted <= stored <= accepted + in_flight or tasks != stored
+            or len(handed) != tasks):
         raise SystemExit(f"check failed: {failed} failed requests; {accepted} webhook 200s, {stored} rows, "
-                         f"{tasks} events handed out in {len(handed)} hand-overs (each 200 must be one row, "
-                         "handed out once)")
+                         f"{tasks} of them handed out in {len(handed)} hand-overs (each 200 must be one row, "
+                         "each row handed out once)")
 
 
 if __name__ == "__main__":

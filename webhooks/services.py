@@ -454,18 +454,17 @@ def webhook_events_dispatch(*, limit: int = 500, now: datetime | None = None) ->
             limit=limit, order_by=("next_attempt_at", "pk"), now=now,
             lease=_seconds("WEBHOOK_DISPATCH_LEASE_SECONDS", 60), updates={"status": Status.RECEIVED},
         )
-        refused = _hand_over(rows)
-        if refused:
-            WebhookEvent.objects.filter(pk__in=refused, status=Status.RECEIVED).update(
-                next_attempt_at=now + _seconds("WEBHOOK_DISPATCH_RETRY_SECONDS", 5))
     if rows:
-        logger.info("webhooks.dispatch", extra={"enqueued": len(rows) - len(refused), "refused": len(refused)})
+        # After the claim commits (at once in autocommit, as in the dispatcher and beat): a task sent sooner
+        # could meet a row still locked by a caller's transaction.
+        transaction.on_commit(lambda: _hand_over(rows, now))
     return len(rows)
 
 
-def _hand_over(rows: list[WebhookEvent]) -> list[int]:
+def _hand_over(rows: list[WebhookEvent], now: datetime) -> None:
     """One task per merchant and WEBHOOK_DISPATCH_TASK_EVENTS events (a burst costs a few publishes, not one
-    each; small enough that a burst still spreads over the workers); returns the ids the broker refused."""
+    each; small enough that a burst still spreads over the workers). Events the broker refused are due again
+    after WEBHOOK_DISPATCH_RETRY_SECONDS instead of the whole dispatch lease."""
     size = max(1, int(getattr(settings, "WEBHOOK_DISPATCH_TASK_EVENTS", 10)))
     by_merchant: dict[int, list[int]] = {}
     for row in rows:
@@ -476,7 +475,11 @@ def _hand_over(rows: list[WebhookEvent]) -> list[int]:
             chunk = ids[start:start + size]
             if not enqueue_now(PROCESS_MANY_TASK, merchant_id=merchant_id, event_ids=chunk):
                 refused += chunk
-    return refused
+    if refused:
+        with unscoped("webhook dispatcher: hand-overs the broker refused"):
+            WebhookEvent.objects.filter(pk__in=refused, status=Status.RECEIVED).update(
+                next_attempt_at=now + _seconds("WEBHOOK_DISPATCH_RETRY_SECONDS", 5))
+    logger.info("webhooks.dispatch", extra={"enqueued": len(rows) - len(refused), "refused": len(refused)})
 
 
 def webhook_events_process(*, merchant: Merchant, event_ids: Iterable[int]) -> dict[str, int]:
