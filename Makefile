@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run demo-store test install install-test worker beat lint migrate bench bench-smoke clean
+.PHONY: run demo-store test install install-test worker beat dispatcher lint migrate bench bench-smoke clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ worker: install
 
 beat: install
 	$(BIN)/celery -A config beat -l info
+
+## make dispatcher: hands stored webhook deliveries to the workers as they commit (with REDIS_URL set; under
+## plain `make run` each delivery is processed in its request instead)
+dispatcher: install
+	$(BIN)/python manage.py webhook_dispatcher
 
 lint: install-test
 	$(BIN)/ruff check .

@@ -5,7 +5,7 @@ renamed service) fails CI instead of waiting for the next person who measures.
     .venv/bin/python bench/smoke.py
 
 The benchmarks share one fresh database on the server of DATABASE_URL (`<its name>_bench_smoke`, dropped and
-created first) and the webhook benchmark a Redis database of its own (BENCH_REDIS_URL, default database 7 of
+created first) and the webhook benchmark and the soak a Redis database of their own (BENCH_REDIS_URL, default database 7 of
 REDIS_URL's server: it empties that database's queues). Exits non-zero naming the benchmarks that failed.
 """
 
@@ -20,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = ("orders_bench.py", "inventory_bench.py", "integrations_bench.py", "webhooks_bench.py",
-              "amazon_bench.py", "woocommerce_bench.py", "labels_bench.py", "statements_bench.py")
+              "amazon_bench.py", "woocommerce_bench.py", "labels_bench.py", "statements_bench.py", "soak.py")
 
 
 def smoke_urls(environ: dict[str, str]) -> tuple[str, str]:

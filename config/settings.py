@@ -363,6 +363,12 @@ WEBHOOK_RETRY_CAP_SECONDS = float(os.environ.get("WEBHOOK_RETRY_CAP_SECONDS", st
 # not claimed within the dispatch lease is enqueued again.
 WEBHOOK_PROCESSING_LEASE_SECONDS = float(os.environ.get("WEBHOOK_PROCESSING_LEASE_SECONDS", "600"))
 WEBHOOK_DISPATCH_LEASE_SECONDS = float(os.environ.get("WEBHOOK_DISPATCH_LEASE_SECONDS", "60"))
+# How a stored delivery reaches a worker (webhooks.services): "dispatcher" (the request publishes nothing;
+# `manage.py webhook_dispatcher` LISTENs for the INSERT's NOTIFY and hands events out) or "inline" (enqueued
+# by the request after its commit; run in-process when tasks are eager, as under `make run`).
+WEBHOOK_DISPATCH = os.environ.get("WEBHOOK_DISPATCH") or ("inline" if CELERY_TASK_ALWAYS_EAGER else "dispatcher")
+WEBHOOK_DISPATCH_TASK_EVENTS = int(os.environ.get("WEBHOOK_DISPATCH_TASK_EVENTS", "10"))  # events per task
+WEBHOOK_DISPATCH_RETRY_SECONDS = float(os.environ.get("WEBHOOK_DISPATCH_RETRY_SECONDS", "5"))  # broker refused
 
 # --- Outbound HTTP (core.http) and Shopify ------------------------------------------------
 # Hosts we may call although they resolve to a private address, or over plain http:// (comma-separated

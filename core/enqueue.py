@@ -32,24 +32,26 @@ def enqueue_on_commit(task_name: str, /, **kwargs: Any) -> None:
     transaction.on_commit(lambda: _send(task_name, kwargs))
 
 
-def enqueue_now(task_name: str, /, *, countdown: float | None = None, **kwargs: Any) -> None:
+def enqueue_now(task_name: str, /, *, countdown: float | None = None, **kwargs: Any) -> bool:
     """Send the task named `task_name` now, `countdown` seconds ahead: for callers that run after a commit
     already (an on-commit hook such as inventory's on_marked) and have a sweeper or fan-out behind them.
-    A broker that is down is logged, as after a commit."""
-    _send(task_name, kwargs, countdown=countdown)
+    A broker that is down is logged, as after a commit; False then (the webhook dispatcher retries sooner)."""
+    return _send(task_name, kwargs, countdown=countdown)
 
 
-def _send(task_name: str, kwargs: dict[str, Any], *, countdown: float | None = None) -> None:
+def _send(task_name: str, kwargs: dict[str, Any], *, countdown: float | None = None) -> bool:
     app = current_app
     if not app.conf.task_always_eager:
         try:
             app.send_task(task_name, kwargs=kwargs, countdown=countdown)
         except (BrokerUnavailable, OSError):
             logger.warning("core.enqueue.send_failed", exc_info=True, extra={"task": task_name})
-        return
+            return False
+        return True
     # In-process mode (development, tests): run the registered task here instead of sending it
     # to a broker nobody may be reading. A process that has not imported the task modules yet
     # (the web process) loads them the way a worker does.
     if task_name not in app.tasks:
         app.loader.import_default_modules()
     app.tasks[task_name].apply_async(kwargs=kwargs)
+    return True

@@ -1,6 +1,6 @@
 """What `manage.py doctor` checks for an operator, beyond /readyz: the checks a load balancer must not run
 on every probe (every stored secret decrypted, the storage written to) and the ones that need history
-(beat's last heartbeat). Each returns a detail string when all is well and raises when it is not, as
+(beat's and the webhook dispatcher's last heartbeats). Each returns a detail string when all is well and raises when it is not, as
 core.health's checks do, so both run through core.health.check_run.
 """
 
@@ -38,6 +38,36 @@ def beat_check() -> str:
     age = time.time() - float(last)
     if age > BEAT_STALE_SECONDS:
         raise RuntimeError(f"beat's last heartbeat was {age / 60:.0f} minutes ago: polls, pushes and sweepers stopped")
+    return f"last heartbeat {age:.0f} s ago"
+
+
+DISPATCHER_HEARTBEAT_KEY = "ops:webhook-dispatcher:heartbeat"
+DISPATCHER_HEARTBEAT_SECONDS = 10.0  # written at most this often, on every wake-up or idle poll
+DISPATCHER_STALE_SECONDS = 60
+
+
+def dispatcher_heartbeat() -> float:
+    """The webhook dispatcher (`manage.py webhook_dispatcher`) says it is alive; the doctor reads when."""
+    now = time.time()
+    cache.set(DISPATCHER_HEARTBEAT_KEY, now, timeout=None)
+    return now
+
+
+def dispatcher_check() -> str:
+    """Deliveries wait for the webhook dispatcher in "dispatcher" mode (WEBHOOK_DISPATCH): without it they
+    are only handed out by beat's 30-second sweep."""
+    eager = getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False)
+    mode = getattr(settings, "WEBHOOK_DISPATCH", "") or ("inline" if eager else "dispatcher")
+    if mode == "inline":
+        return "inline: each delivery's processing is enqueued by its request (no dispatcher needed)"
+    last = cache.get(DISPATCHER_HEARTBEAT_KEY)
+    if last is None:
+        raise RuntimeError("no heartbeat from the webhook dispatcher: is `manage.py webhook_dispatcher` running? "
+                           "(deliveries wait for beat's 30 s sweep meanwhile)")
+    age = time.time() - float(last)
+    if age > DISPATCHER_STALE_SECONDS:
+        raise RuntimeError(f"the webhook dispatcher's last heartbeat was {age:.0f} s ago: deliveries wait for "
+                           "beat's 30 s sweep")
     return f"last heartbeat {age:.0f} s ago"
 
 

@@ -3,19 +3,30 @@
 Receipt (`webhook_receive`) is the only thing between a source and a 200: find the endpoint by its token
 (`WebhookEndpoint`: a store's, next a carrier account's), verify over the raw body through the receiver
 registered for the endpoint's kind and slug (core.receivers), then `webhook_store`: insert the row (the
-unique (endpoint, delivery_id) constraint settles duplicates, including concurrent ones), enqueue
-processing after the commit. A delivery verified elsewhere (a queue poller) goes to `webhook_store`
-directly. Everything else happens later, from the row:
+unique (endpoint, delivery_id) constraint settles duplicates, including concurrent ones). A delivery
+verified elsewhere (a queue poller) goes to `webhook_store` directly. How processing is started depends on
+WEBHOOK_DISPATCH (`webhook_dispatch_mode`):
+
+- "dispatcher" (the default with a broker): the request publishes nothing. The row is inserted due at once
+  (`next_attempt_at` = its receipt) and, on PostgreSQL, the INSERT's trigger (migration 0004) issues
+  `NOTIFY webhook_events` in the same transaction; the dispatcher process (`manage.py webhook_dispatcher`,
+  webhooks.dispatcher) LISTENs, wakes on the commit, claims what is due in batches and hands it to workers.
+  Publishing a Celery task per request cost ~40% of the web process's CPU (BENCHMARKS.md "Webhook inbox").
+- "inline" (the default when tasks run in-process: `make run`, the tests): processing is enqueued after the
+  commit, i.e. run in the request, as before; SQLite has no LISTEN.
+
+Everything else happens later, from the row:
 
 - `webhook_event_process` (the task's body) claims the row (status `processing`, attempts + 1,
   `next_attempt_at` a lease ahead: all in the database, so a worker killed mid-event still used up
   an attempt), runs the receiver's handler for the topic, and records `processed` with its result,
   or `failed` with the next attempt after the shared backoff, or `dead` after the last attempt
   (the merchant is notified).
-- `webhook_events_dispatch` (beat) enqueues what is due: failed events whose retry time came, and
-  events left `received` (the enqueue after commit was lost) or `processing` (the worker died)
-  past their lease. Rows are claimed with SELECT ... FOR UPDATE SKIP LOCKED (core.outbox.claim_due),
-  so two dispatchers never enqueue the same event.
+- `webhook_events_dispatch` (the dispatcher on every wake-up, and beat every 30 s as the safety net when no
+  dispatcher runs) hands out what is due: new events, failed events whose retry time came, and events left
+  `received` (the hand-over was lost) or `processing` (the worker died) past their lease. Rows are claimed
+  with SELECT ... FOR UPDATE SKIP LOCKED (core.outbox.claim_due), so two dispatchers (or a dispatcher and
+  beat) never hand out the same event within its lease.
 - `webhook_events_prune` (beat) drops processed bodies after WEBHOOK_BODY_RETENTION_DAYS and whole
   rows (the identities that refuse late duplicates) after WEBHOOK_ROW_RETENTION_DAYS.
 """
@@ -41,7 +52,7 @@ from accounts.models import Merchant
 from accounts.services.audit import audit_record
 from accounts.tenancy import tenant_scope, unscoped
 from core.backoff import backoff_until
-from core.enqueue import enqueue_on_commit
+from core.enqueue import enqueue_now, enqueue_on_commit
 from core.outbox import claim_due
 from core.receivers import KINDS, Delivery, PermanentFailure, webhook_receiver_get, webhook_receivers
 from integrations.models import Integration
@@ -52,6 +63,9 @@ from webhooks.models import WebhookEndpoint, WebhookEvent
 logger = logging.getLogger(__name__)
 
 PROCESS_TASK = "webhooks.event_process"
+PROCESS_MANY_TASK = "webhooks.events_process"
+NOTIFY_CHANNEL = "webhook_events"  # the trigger of migration 0004 notifies it; the dispatcher listens
+DISPATCHER, INLINE = "dispatcher", "inline"
 Status = WebhookEvent.Status
 PENDING = (Status.RECEIVED, Status.PROCESSING, Status.FAILED)
 ERROR_MAX = 4000
@@ -63,6 +77,15 @@ def _seconds(name: str, default: float) -> timedelta:
 
 def max_attempts() -> int:
     return int(getattr(settings, "WEBHOOK_MAX_ATTEMPTS", 10))
+
+
+def webhook_dispatch_mode() -> str:
+    """"dispatcher" (rows handed out by `manage.py webhook_dispatcher`, nothing published by the request) or
+    "inline" (processing enqueued after the commit: run in-process under `make run` and in the tests)."""
+    mode = getattr(settings, "WEBHOOK_DISPATCH", "") or (INLINE if settings.CELERY_TASK_ALWAYS_EAGER else DISPATCHER)
+    if mode not in (DISPATCHER, INLINE):
+        raise ValueError(f"WEBHOOK_DISPATCH must be {DISPATCHER!r} or {INLINE!r}, not {mode!r}")
+    return mode
 
 
 # ---------------------------------------------------------------- receipt
@@ -246,12 +269,14 @@ def webhook_receiver_slugs() -> set[str]:
 def webhook_store(*, endpoint: WebhookEndpoint, delivery: Delivery, body: bytes,
                   now: datetime | None = None) -> Receipt:
     """Store one delivery that was verified already (by `webhook_receive`, or elsewhere: a queue poller that
-    trusts its queue) and enqueue its processing after the commit.
+    trusts its queue): in "dispatcher" mode the row alone (due at once; the dispatcher wakes on its NOTIFY),
+    in "inline" mode with its processing enqueued after the commit.
 
     The unique (endpoint, delivery_id) constraint settles duplicates, concurrent ones included: the second
     is answered `duplicate` with the first one's id. A body that is not JSON is stored `failed` with the
     reason (no retry would parse it) and acknowledged all the same. Database errors propagate."""
     now = now or timezone.now()
+    inline = webhook_dispatch_mode() == INLINE
     status, error = Status.RECEIVED, ""
     try:
         json.loads(body)
@@ -263,18 +288,21 @@ def webhook_store(*, endpoint: WebhookEndpoint, delivery: Delivery, body: bytes,
         merchant_id=endpoint.merchant_id, endpoint_id=endpoint.pk, integration_id=endpoint.integration_id,
         kind=endpoint.kind, channel=endpoint.slug, topic=delivery.topic, delivery_id=delivery.delivery_id,
         headers=delivery.headers, body=body, status=status, last_error=error, received_at=now,
-        # A received event no worker claimed by then is enqueued again by the dispatcher; a failed
-        # one (not JSON) waits for a person: no retry would parse it.
-        next_attempt_at=now + _seconds("WEBHOOK_DISPATCH_LEASE_SECONDS", 60) if status == Status.RECEIVED else None,
+        # Dispatcher mode: due at once, the dispatcher claims it on the INSERT's NOTIFY (or beat's sweep
+        # does). Inline: enqueued below, and handed out again only if no worker claimed it within the lease.
+        # A failed one (not JSON) waits for a person: no retry would parse it.
+        next_attempt_at=(None if status != Status.RECEIVED else now if not inline
+                         else now + _seconds("WEBHOOK_DISPATCH_LEASE_SECONDS", 60)),
     )
     with tenant_scope(endpoint.merchant_id):
         try:
             # One INSERT in autocommit: durable when it returns, one round trip instead of BEGIN, INSERT,
-            # COMMIT; the enqueue below is then sent at once, after that commit. Inside a caller's
-            # transaction (tests, a replay script) a savepoint keeps a duplicate from aborting it.
+            # COMMIT (its trigger's NOTIFY is delivered at that commit); an inline enqueue is then sent at
+            # once, after that commit. Inside a caller's transaction (tests, a replay script) a savepoint
+            # keeps a duplicate from aborting it.
             with transaction.atomic() if connection.in_atomic_block else nullcontext():
                 event.save(force_insert=True)
-            if status == Status.RECEIVED:
+            if status == Status.RECEIVED and inline:
                 webhook_event_enqueue(event)
         except IntegrityError:
             # The unique (endpoint, delivery_id) constraint: the same delivery is stored already (or is
@@ -410,25 +438,64 @@ def _run(merchant: Merchant, event: WebhookEvent) -> dict:
 
 
 def webhook_events_dispatch(*, limit: int = 500, now: datetime | None = None) -> int:
-    """Beat: enqueue every event that is due, at most `limit` per run; returns how many.
+    """Hand every event that is due to the workers, at most `limit` per call; returns how many were claimed.
 
-    Due means a failed event whose retry time came, or an event still `received` or `processing`
-    past its lease. Claimed rows are put back to `received` with a new lease, so the task's own claim
-    takes them, and a lost enqueue is found again by a later run.
+    Run by the dispatcher on each NOTIFY (and its idle poll), and by beat every 30 s as the safety net. Due
+    means a new event (dispatcher mode inserts them due at once), a failed event whose retry time came, or an
+    event still `received` or `processing` past its lease. Claimed rows are put back to `received` with the
+    dispatch lease ahead, so the task's own claim takes them and a lost hand-over is found again once the
+    lease runs out; a hand-over the broker refused is due again after WEBHOOK_DISPATCH_RETRY_SECONDS.
     """
     now = now or timezone.now()
     with unscoped("webhook dispatcher: every merchant's due events"):
         rows = claim_due(
             # An inactive merchant's tasks do not run (TenantTask): its events wait instead of cycling.
-            WebhookEvent.objects.filter(status__in=PENDING, next_attempt_at__isnull=False, merchant__is_active=True),
+            WebhookEvent.objects.filter(status__in=PENDING, next_attempt_at__isnull=False, merchant__is_active=True)
+            .only("pk", "merchant_id"),
             limit=limit, order_by=("next_attempt_at", "pk"), now=now,
             lease=_seconds("WEBHOOK_DISPATCH_LEASE_SECONDS", 60), updates={"status": Status.RECEIVED},
         )
-    for row in rows:
-        webhook_event_enqueue(row)
     if rows:
-        logger.info("webhooks.dispatch", extra={"enqueued": len(rows)})
+        # After the claim commits (at once in autocommit, as in the dispatcher and beat): a task sent sooner
+        # could meet a row still locked by a caller's transaction.
+        transaction.on_commit(lambda: _hand_over(rows, now))
     return len(rows)
+
+
+def _hand_over(rows: list[WebhookEvent], now: datetime) -> None:
+    """One task per merchant and WEBHOOK_DISPATCH_TASK_EVENTS events (a burst costs a few publishes, not one
+    each; small enough that a burst still spreads over the workers). Events the broker refused are due again
+    after WEBHOOK_DISPATCH_RETRY_SECONDS instead of the whole dispatch lease."""
+    size = max(1, int(getattr(settings, "WEBHOOK_DISPATCH_TASK_EVENTS", 10)))
+    by_merchant: dict[int, list[int]] = {}
+    for row in rows:
+        by_merchant.setdefault(row.merchant_id, []).append(row.pk)
+    refused: list[int] = []
+    for merchant_id, ids in by_merchant.items():
+        for start in range(0, len(ids), size):
+            chunk = ids[start:start + size]
+            if not enqueue_now(PROCESS_MANY_TASK, merchant_id=merchant_id, event_ids=chunk):
+                refused += chunk
+    if refused:
+        with unscoped("webhook dispatcher: hand-overs the broker refused"):
+            WebhookEvent.objects.filter(pk__in=refused, status=Status.RECEIVED).update(
+                next_attempt_at=now + _seconds("WEBHOOK_DISPATCH_RETRY_SECONDS", 5))
+    logger.info("webhooks.dispatch", extra={"enqueued": len(rows) - len(refused), "refused": len(refused)})
+
+
+def webhook_events_process(*, merchant: Merchant, event_ids: Iterable[int]) -> dict[str, int]:
+    """One attempt at each of these events, in order (the batch task's body); counts by outcome. One event
+    failing in an unexpected way (a lost database connection) does not take the others down: it is logged,
+    and the dispatcher hands it out again after its lease."""
+    outcomes: dict[str, int] = {}
+    for event_id in event_ids:
+        try:
+            outcome = webhook_event_process(merchant=merchant, event_id=int(event_id))
+        except Exception:  # noqa: BLE001 - the row's lease brings it back; the batch goes on
+            logger.exception("webhooks.event.crashed", extra={"merchant_id": merchant.pk, "event_id": event_id})
+            outcome = "crashed"
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes
 
 
 # ---------------------------------------------------------------- replay
@@ -505,5 +572,5 @@ def webhook_events_prune(*, now: datetime | None = None, batch: int = 1000, max_
 
 
 __all__ = ["Receipt", "rejected_count", "webhook_endpoint_path", "webhook_event_enqueue", "webhook_event_process",
-           "webhook_events_dispatch", "webhook_events_prune", "webhook_events_replay", "webhook_receive",
-           "webhook_store"]
+           "webhook_dispatch_mode", "webhook_events_dispatch", "webhook_events_process", "webhook_events_prune",
+           "webhook_events_replay", "webhook_receive", "webhook_store"]

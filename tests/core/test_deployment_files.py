@@ -1,5 +1,5 @@
 """The deployment files agree with each other and with the code: the gunicorn config loads, the Procfile's,
-systemd's, the Dockerfile's and compose's web processes run the same command, and each names modules that
+systemd's, the Dockerfile's and compose's web processes run the same command (the webhook dispatcher's too), and each names modules that
 exist. (No Docker engine here: the image itself is not built by the suite; README says so.)"""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def test_the_gunicorn_config_loads_with_the_app():
 
 def test_every_process_file_runs_the_same_web_worker_and_beat_commands():
     procs = _procfile()
-    assert set(procs) == {"release", "web", "worker", "beat"}
+    assert set(procs) == {"release", "web", "worker", "beat", "dispatcher"}
     web = procs["web"]
     docker_cmd = re.search(r'^CMD \[(.*)\]$', (ROOT / "Dockerfile").read_text(), re.M).group(1)
     assert " ".join(part.strip().strip('"') for part in docker_cmd.split(",")) == web
@@ -34,3 +34,11 @@ def test_every_process_file_runs_the_same_web_worker_and_beat_commands():
     assert "celery -A config worker" in procs["worker"] and "celery -A config beat" in procs["beat"]
     assert "-A config beat" in (ROOT / "deploy/systemd/switchboard-beat.service").read_text()
     assert "USER switchboard" in (ROOT / "Dockerfile").read_text()  # never root
+
+
+def test_the_webhook_dispatcher_runs_the_same_command_everywhere_and_the_command_exists():
+    dispatcher = _procfile()["dispatcher"]
+    assert dispatcher == "python manage.py webhook_dispatcher"
+    assert (ROOT / "webhooks/management/commands/webhook_dispatcher.py").exists()
+    assert "manage.py webhook_dispatcher" in (ROOT / "deploy/systemd/switchboard-dispatcher.service").read_text()
+    assert '["python", "manage.py", "webhook_dispatcher"]' in (ROOT / "compose.yaml").read_text()

@@ -71,3 +71,25 @@ def test_beat_silent_for_minutes_and_the_broker_down_are_named(settings, with_br
     checks, error = _doctor()
     assert checks["broker"]["status"] == "fail" and checks["workers"]["error"] == "the broker is unreachable"
     assert "broker" in error and connection.vendor == "postgresql"
+
+
+def test_the_webhook_dispatcher_silent_is_named_unless_deliveries_are_processed_inline(settings):
+    from django.core.cache import cache
+
+    from core.ops_checks import DISPATCHER_HEARTBEAT_KEY, dispatcher_heartbeat
+
+    settings.WEBHOOK_DISPATCH = "dispatcher"
+    cache.delete(DISPATCHER_HEARTBEAT_KEY)
+    checks, error = _doctor()
+    assert checks["dispatcher"]["status"] == "fail" and "webhook_dispatcher" in checks["dispatcher"]["error"]
+    assert "dispatcher" in error
+    cache.set(DISPATCHER_HEARTBEAT_KEY, 0.0)
+    checks, _ = _doctor()
+    assert "s ago" in checks["dispatcher"]["error"]
+    dispatcher_heartbeat()
+    checks, _ = _doctor()
+    assert checks["dispatcher"]["status"] == "ok"
+    settings.WEBHOOK_DISPATCH = "inline"
+    cache.delete(DISPATCHER_HEARTBEAT_KEY)
+    checks, _ = _doctor()
+    assert checks["dispatcher"]["status"] == "ok" and "inline" in checks["dispatcher"]["detail"]

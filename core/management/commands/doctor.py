@@ -1,7 +1,8 @@
 """`manage.py doctor`: is this installation able to run a shop? One line per check, exit 1 on any failure.
 
 Beyond /readyz (database, migrations, Redis, workers) it checks what a probe must not do every few
-seconds or cannot know: settings a working shop needs, the broker, beat's last heartbeat, every stored
+seconds or cannot know: settings a working shop needs, the broker, beat's and the webhook dispatcher's last
+heartbeats, every stored
 secret decrypting with the configured keys, and the file storage taking a write.
 """
 
@@ -32,13 +33,15 @@ CHECKS = {
     "broker": _broker,
     "workers": health.workers_check,
     "beat": ops_checks.beat_check,
+    "dispatcher": ops_checks.dispatcher_check,
     "encryption": ops_checks.encryption_check,
     "storage": ops_checks.storage_check,
 }
 
 
 class Command(BaseCommand):
-    help = "Check that this installation can run a shop (settings, database, Redis, broker, workers, beat, keys, storage)."
+    help = ("Check that this installation can run a shop (settings, database, Redis, broker, workers, beat, "
+            "webhook dispatcher, keys, storage).")
 
     def add_arguments(self, parser):
         parser.add_argument("--json", action="store_true", help="one JSON object instead of lines")
