@@ -48,6 +48,7 @@ def test_the_admin_and_the_api_docs_run_under_the_policy(new_page, db, csp_viola
 
     staff = User.objects.create_superuser("ops@switchboard.example", "a-long-enough-password-1")
     page = new_page(user=staff)
+    page.set_default_timeout(30_000)  # the admin's pages load many scripts; a busy CI machine is slow with them
 
     page.goto("/admin/")
     page.goto("/admin/django_celery_beat/periodictask/add/")
