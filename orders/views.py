@@ -84,7 +84,7 @@ class OrderListView(MerchantRequiredMixin, TemplateView):
         for problem in problems:
             messages.error(request, problem)
         sort = selectors.parse_sort(request.GET.get("sort", ""), tab=filters.tab)
-        qs = selectors.order_queue(merchant=self.merchant, filters=filters)
+        qs = selectors.order_queue(merchant=self.merchant, filters=filters, sort=sort)
         try:
             page = selectors.queue_page(qs, sort=sort, after=request.GET.get("after", ""), size=PAGE_SIZE)
         except ValidationFailed as exc:
@@ -107,7 +107,8 @@ class OrderListView(MerchantRequiredMixin, TemplateView):
                         else intcomma(late)),
             # a rare term under 3 characters is looked for among the newest orders only: say so
             search_window=(selectors.SHORT_TERM_WINDOW if filters.search and len(filters.search) < selectors.TRIGRAM_MIN
-                           and selectors.search_plan(merchant=self.merchant, term=filters.search) == "window" else 0),
+                           and selectors.search_plan(merchant=self.merchant, term=filters.search,
+                                                     want=selectors.search_want(sort)) == "window" else 0),
             late_query=urlencode({**{k: v for k, v in query.items() if k not in ("tab", "late")},
                                   "tab": "all", "late": "true", "sort": "ship_by"}),
             columns=_sort_links(query, sort), sort_options=_sort_options(), view_query=urlencode(view_query),

@@ -50,6 +50,7 @@ from orders.selectors.queue import (
     parse_sort,
     queue_counts,
     queue_page,
+    search_want,
 )
 from orders.selectors.saved_views import saved_view_get, saved_view_list
 from orders.selectors.tracking import TrackingState, shipments_with_tracking, tracking_state
@@ -58,7 +59,7 @@ __all__ = [
     "TrackingState", "shipments_with_tracking", "tracking_state",
     "AGE_BUCKETS", "HomeSummary", "home_summary",
     "HISTORY_COUNT_CAP", "SEARCH_COUNT_CAP", "QUEUE_TABS", "SORTS", "SORT_LABELS", "TabCount", "default_sort", "order_queue", "parse_sort", "queue_counts",
-    "queue_page", "saved_view_get", "saved_view_list", "late_condition", "order_is_late",
+    "queue_page", "search_want", "saved_view_get", "saved_view_list", "late_condition", "order_is_late",
     "DateRange", "OrderFilters", "fulfillment_time", "order_detail", "order_export_rows", "order_filter",
     "order_get", "order_ids_matching", "order_line_get", "order_list", "order_page", "revenue_by_day",
     "shipment_get", "shipment_list", "store_units_waiting",

@@ -33,6 +33,7 @@ from accounts.models import Merchant
 from core.pagination import KeysetPage, keyset_page
 from orders.models import Order, OrderLine, OrderTag
 from orders.selectors.orders import (
+    PAGE_WANT,
     QUEUE_TABS,
     OrderFilters,
     late_condition,
@@ -154,11 +155,23 @@ def _parcel_weight() -> Subquery:
     return Subquery(lines, output_field=IntegerField())
 
 
-def order_queue(*, merchant: Merchant, filters: OrderFilters, now: datetime | None = None) -> QuerySet[Order]:
+# Sorts no index of the merchant's orders ends in: a page in their order sorts every match, so a search sorted
+# by one of them plans for every match (search_want), never a walk of the list's index that cannot stop early
+# (a walk of 1,000,000 orders testing each: 43 s for "widget" by customer, against 4.4 s through the trigram union).
+UNINDEXED_SORTS = ("customer", "total", "country")
+
+
+def search_want(sort: str) -> int:
+    """How many matches a page in `sort` order needs read (orders.selectors.orders.search_plan's `want`)."""
+    return 10**9 if sort.lstrip("-") in UNINDEXED_SORTS else PAGE_WANT
+
+
+def order_queue(*, merchant: Merchant, filters: OrderFilters, now: datetime | None = None,
+                sort: str = "") -> QuerySet[Order]:
     """The filtered orders with the queue's columns annotated and lines and tags prefetched (3 queries a
-    page, whatever its size). Order it with queue_page."""
+    page, whatever its size). Order it with queue_page, in the `sort` given here (a search plans for it)."""
     return (
-        order_filter(merchant=merchant, filters=filters)
+        order_filter(merchant=merchant, filters=filters, want=search_want(sort))
         .annotate(
             ship_by_key=Coalesce("ship_by_at", "placed_at"),
             dest_country=Coalesce(KeyTextTransform("country", "shipping_address"), Value(""),

@@ -192,7 +192,7 @@ def _walk(m, term: str, *, sort: str, size: int) -> list[list[str]]:
     """Every page of the queue's search for `term` in `sort`, following the keyset cursor."""
     pages, after = [], ""
     with tenant_scope(m):
-        qs = selectors.order_queue(merchant=m, filters=OrderFilters(search=term))
+        qs = selectors.order_queue(merchant=m, filters=OrderFilters(search=term), sort=sort)
         while True:
             page = selectors.queue_page(qs, sort=sort, after=after, size=size)
             pages.append([o.number for o in page.rows])
@@ -210,6 +210,9 @@ def test_a_term_in_every_order_walks_the_list_and_pages_through_the_newest_first
     assert sum(pages, []) == newest_first
     # the work tab's own order (oldest first) pages through the same matches the other way
     assert sum(_walk(widgets, term, sort="placed", size=50), []) == newest_first[::-1]
+    # a sort no index serves (every match sorted, so planned for all of them): each order once, by the sort's keys
+    by_customer = sum(_walk(widgets, term, sort="-customer", size=50), [])
+    assert sorted(by_customer) == sorted(newest_first) and len(by_customer) == 120
 
 
 def test_a_short_term_walks_the_list_whatever_its_matches(widgets):
