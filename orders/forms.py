@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django import forms
 
-from core.address import country_choices
+from core.address import country_choices, region_choices
 from core.errors import ValidationFailed
 from orders.addresses import MAX_LENGTH
 from orders.carriers import OTHER, carrier_choices, carrier_clean
@@ -82,6 +82,11 @@ class ShippingAddressForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, prefix="address", **kwargs)
         self.fields["country"].choices = [("", "Choose a country…"), *country_choices()]
+        # A country with a list of regions (US states, Canadian provinces...) gets a select; manual_order.js
+        # swaps select and text box when the country changes, and the service checks the value either way.
+        country = self.data.get(self.add_prefix("country")) if self.is_bound else self.initial.get("country")
+        if regions := region_choices(country or ""):
+            self.fields["region"].widget = forms.Select(choices=[("", "Choose…"), *regions])
         for name in ("line1", "city", "country"):
             self.fields[name].widget.attrs["required"] = "required"  # every country's rule needs them
 

@@ -18,7 +18,7 @@ from django.views.generic import TemplateView
 from accounts import selectors as account_selectors
 from accounts.tenancy import tenant_scope
 from accounts.views import MerchantRequiredMixin
-from core.address import RULES
+from core.address import RULES, region_choices
 from core.csv_stream import csv_streaming_response
 from core.errors import ApplicationError, ValidationFailed
 from core.parsing import filters_lenient, parse_id, parse_int
@@ -440,7 +440,7 @@ class OrderCreateView(MerchantRequiredMixin, TemplateView):
 def address_rules_for_page() -> dict:
     """The country table as the page's script reads it (labels and which fields are required)."""
     return {code: {"required": list(rule.required), "region": rule.region_label, "postcode": rule.postcode_label,
-                   "example": rule.example} for code, rule in RULES.items()}
+                   "example": rule.example, "regions": region_choices(code)} for code, rule in RULES.items()}
 
 
 class AnalyticsView(MerchantRequiredMixin, TemplateView):
