@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
+from django.urls import reverse_lazy
 
 from core.address import country_choices, region_choices
 from core.errors import ValidationFailed
@@ -46,7 +47,10 @@ class SavedViewForm(forms.Form):
 
 class ManualOrderForm(forms.Form):
     customer_name = forms.CharField(required=False, max_length=255)
-    customer_email = forms.CharField(required=False, max_length=254)
+    # A type-ahead over this merchant's customers (static/js/sku_picker.js); picking one fills the name and
+    # ship-to from their last order (manual_order.js). Typed by hand, it is any e-mail, as before.
+    customer_email = forms.CharField(required=False, max_length=254, widget=forms.TextInput(attrs={
+        "data-picker-url": reverse_lazy("order-customer-suggest"), "autocomplete": "off", "spellcheck": "false"}))
     currency = forms.RegexField(regex=r"^[A-Za-z]{3}$", max_length=3, required=False,
                                 help_text="Three letters; the merchant's currency when empty.")
     shipping = forms.DecimalField(required=False, min_value=Decimal("0"), max_digits=12, decimal_places=2,

@@ -8,7 +8,7 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import ngettext
@@ -21,7 +21,7 @@ from accounts.views import MerchantRequiredMixin
 from core.address import RULES, region_choices
 from core.csv_stream import csv_streaming_response
 from core.errors import ApplicationError, ValidationFailed
-from core.parsing import filters_lenient, parse_id, parse_int
+from core.parsing import filters_lenient, optional_text, parse_id, parse_int
 from orders import charts, selectors, services
 from orders.bulk_actions import registered_bulk_actions
 from orders.bulk_views import confirm_page
@@ -40,6 +40,7 @@ from orders.forms import (
 )
 from orders.models import OrderEvent, OrderStatus
 from orders.order_page import order_page_sections_render
+from orders.selectors.customers import CUSTOMER_SUGGEST_MAX, customer_suggest
 from orders.workflow import SHIPPABLE, allowed_actions, left_to_ship, pending_in
 
 PAGE_SIZE = 50
@@ -435,6 +436,18 @@ class OrderCreateView(MerchantRequiredMixin, TemplateView):
             return self._render(form, address_form, formset, status=400)
         messages.success(request, f"Order {order.number} created and its stock reserved.")
         return HttpResponseRedirect(reverse("order-detail", args=[order.pk]))
+
+
+class CustomerSuggestView(MerchantRequiredMixin, View):
+    """GET /orders/customers.json?q=&limit=: the manual order's customer picker (static/js/sku_picker.js's
+    type-ahead) over this merchant's customers by e-mail; each with the name and address of their last order."""
+
+    def get(self, request):
+        q = optional_text(request.GET, "q", max_length=254)
+        limit = parse_int(request.GET.get("limit") or 8, field="limit", min_value=1, max_value=CUSTOMER_SUGGEST_MAX)
+        rows = customer_suggest(merchant=self.merchant, q=q, limit=limit)
+        return JsonResponse({"results": [{**r, "value": r["email"],
+                                          "help": " · ".join(x for x in (r["name"], r["city"]) if x)} for r in rows]})
 
 
 def address_rules_for_page() -> dict:

@@ -109,4 +109,23 @@
     postcode.placeholder = rule.example || '';
   }
   if (country) { country.addEventListener('change', applyCountry); applyCountry(); }
+
+  // A customer picked by e-mail (sku_picker.js's type-ahead over /orders/customers.json): their name, and the
+  // address of their last order when no address is typed yet.
+  var email = form.querySelector('input[name="customer_email"]');
+  if (email) email.addEventListener('picked', function (event) {
+    var c = event.detail, a = c.address || {};
+    var name = form.querySelector('input[name="customer_name"]');
+    if (name && !name.value.trim()) name.value = c.name || '';
+    var typed = ['line1', 'city', 'postal_code'].some(function (k) {
+      var f = form.querySelector('[name="address-' + k + '"]');
+      return f && f.value.trim();
+    });
+    if (typed) return;
+    if (country && a.country) { country.value = a.country; applyCountry(); }
+    ['name', 'company', 'line1', 'line2', 'city', 'region', 'postal_code', 'phone'].forEach(function (k) {
+      var f = form.querySelector('[name="address-' + k + '"]');
+      if (f && a[k]) f.value = a[k];
+    });
+  });
 })();

@@ -13,6 +13,7 @@ from core.iso_codes import COUNTRIES
 from inventory.models import Product
 from orders.addresses import address_problems
 from orders.models import Order
+from orders.services import ManualLine, order_create_manual
 from tests.inventory.helpers import make_product
 
 pytestmark = pytest.mark.django_db
@@ -169,3 +170,37 @@ def test_sku_search_gives_price_and_availability_and_only_the_merchants_products
         ("BOWL", "")]
     assert merchant_b.web.get("/inventory/products.json?q=mu").json() == {"results": []}
     assert shop.web.get("/inventory/products.json?q=a%00b").status_code == 400
+
+
+@pytest.mark.parametrize(("country", "region", "stored", "problem"), [
+    ("US", "or", "OR", None), ("US", "Oregon", "OR", None), ("CA", "ontario", "ON", None),
+    ("US", "Narnia", None, "State should be one of United States's, from the list."),
+    ("GB", "Kent", "Kent", None),  # no list: any text
+])
+def test_a_region_of_a_country_with_a_list_is_one_of_its_own(country, region, stored, problem):
+    postcode = {"US": "97205", "CA": "K1A 0B1", "GB": "CT1 1AA"}[country]
+    clean, problems = address_problems({**BASE, "country": country, "region": region, "postal_code": postcode})
+    assert problems.get("region") == problem
+    if stored:
+        assert clean["region"] == stored
+
+
+def test_the_new_order_page_offers_the_states_and_this_merchants_customers(merchant_a, merchant_b):
+    with tenant_scope(merchant_a.merchant):
+        make_product(merchant_a.merchant, "MUG", on_hand=5)
+        order_create_manual(merchant=merchant_a.merchant, lines=[ManualLine(sku="MUG", quantity=1)],
+                            customer_name="Ada Lovelace", customer_email="Ada@Example.com",
+                            shipping_address={**BASE, "country": "US", "region": "OR", "postal_code": "97205"})
+    with tenant_scope(merchant_b.merchant):
+        make_product(merchant_b.merchant, "MUG", on_hand=5)
+        order_create_manual(merchant=merchant_b.merchant, lines=[ManualLine(sku="MUG", quantity=1)],
+                            customer_email="adam@b.example")
+    # a bound form for the US renders its states as a select
+    r = merchant_a.web.post("/orders/new/", {"address-country": "US", "form-TOTAL_FORMS": "1",
+                                             "form-INITIAL_FORMS": "0", "add_line": "1"})
+    assert re.search(r'<select name="address-region"[^>]*>.*<option value="OR">Oregon</option>', r.content.decode(), re.S)
+    found = merchant_a.web.get("/orders/customers.json?q=AD").json()["results"]
+    assert [(c["value"], c["help"], c["address"]["region"]) for c in found] == [
+        ("ada@example.com", "Ada Lovelace · Springfield", "OR")]
+    assert merchant_a.web.get("/orders/customers.json?q=").json() == {"results": []}
+    assert merchant_a.web.get("/orders/customers.json?q=a&limit=0").status_code == 400
