@@ -407,7 +407,7 @@ class OrderCreateView(MerchantRequiredMixin, TemplateView):
         if not (form.is_valid() and address_form.is_valid() and formset.is_valid()):
             return self._render(form, address_form, formset, status=400)
         rows = [(f, services.ManualLine(sku=f.cleaned_data["sku"], quantity=f.cleaned_data["quantity"],
-                                        unit_price=f.cleaned_data.get("unit_price") or Decimal("0")))
+                                        unit_price=f.cleaned_data.get("unit_price")))
                 for f in formset.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")
                 and f.cleaned_data.get("sku")]
         d, lines = form.cleaned_data, [line for _, line in rows]

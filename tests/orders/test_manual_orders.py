@@ -14,7 +14,7 @@ from inventory.models import Product
 from orders.addresses import address_problems
 from orders.models import Order
 from orders.services import ManualLine, order_create_manual
-from tests.inventory.helpers import make_product
+from tests.inventory.helpers import make_bundle, make_product
 
 pytestmark = pytest.mark.django_db
 
@@ -204,3 +204,33 @@ def test_the_new_order_page_offers_the_states_and_this_merchants_customers(merch
         ("ada@example.com", "Ada Lovelace · Springfield", "OR")]
     assert merchant_a.web.get("/orders/customers.json?q=").json() == {"results": []}
     assert merchant_a.web.get("/orders/customers.json?q=a&limit=0").status_code == 400
+
+
+def test_a_bundle_carries_its_own_price_onto_a_manual_order(merchant_a):
+    m, web = merchant_a.merchant, merchant_a.web
+    with tenant_scope(m):
+        mug = make_product(m, "MUG", on_hand=10, price=Decimal("12.00"))
+        bundle = make_bundle(m, "MUG-PAIR", [(mug, 2)], title="Two mugs")
+    # the bundle's edit page takes a price, and its page shows it
+    edit = web.get(f"/inventory/products/{bundle.pk}/edit/").content.decode()
+    assert 'name="price"' in edit and 'name="components-0-sku"' in edit
+    r = web.post(f"/inventory/products/{bundle.pk}/edit/", {"title": "Two mugs", "price": "21.50",
+                                                           "low_stock_threshold": "0", "is_active": "on"})
+    assert r.status_code == 302
+    assert "21.50" in web.get(f"/inventory/products/{bundle.pk}/").content.decode()
+    # a bundle line left without a price takes the bundle's, not its components' sum
+    r = web.post("/orders/new/", {
+        "form-TOTAL_FORMS": "2", "form-INITIAL_FORMS": "0", "form-0-sku": "MUG-PAIR", "form-0-quantity": "2",
+        "form-0-unit_price": "", "form-1-sku": "MUG", "form-1-quantity": "1", "form-1-unit_price": "10.00",
+        "customer_name": "Ada", "address-country": "GB", "address-line1": "1 High St", "address-city": "London",
+        "address-postal_code": "SW1A 1AA"})
+    assert r.status_code == 302, r.content.decode()[-2000:]
+    with tenant_scope(m):
+        order = Order.objects.get(merchant=m, channel="manual")
+        assert [(li.sku, li.unit_price_amount) for li in order.lines.order_by("position")] == [
+            ("MUG-PAIR", Decimal("21.50")), ("MUG", Decimal("10.00"))]
+        assert order.subtotal_amount == Decimal("53.00")
+    # the API alike: no unit_price, the bundle's price
+    r = merchant_a.api.post("/api/v1/orders/", {"lines": [{"sku": "MUG-PAIR", "quantity": 1}]}, format="json")
+    assert r.status_code == 201, r.content
+    assert r.json()["lines"][0]["unit_price"] == "21.50"
