@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.errors import ValidationFailed
-from core.iso_codes import COUNTRIES
+from core.iso_codes import COUNTRIES, REGIONS
 
 ADDRESS_FIELDS: dict[str, int] = {
     "name": 200, "line1": 200, "line2": 200, "city": 100, "region": 100, "postcode": 20, "country": 2,
@@ -87,6 +87,24 @@ def country_choices() -> list[tuple[str, str]]:
     return sorted(COUNTRIES.items(), key=lambda item: item[1])
 
 
+def region_choices(country: str) -> list[tuple[str, str]]:
+    """(code, name) of the country's regions sorted by name (core.iso_codes.REGIONS), empty for a country
+    without a list: a select for those, a text box for the rest."""
+    return sorted(REGIONS.get((country or "").upper(), {}).items(), key=lambda item: item[1])
+
+
+def region_clean(country: str, value: str) -> str | None:
+    """The region's code when `value` is one of the country's regions by code or name (any case), `value`
+    as it is for a country without a list, None when the country has a list and it is not on it."""
+    regions = REGIONS.get((country or "").upper())
+    if not regions or not value:
+        return value
+    if value.upper() in regions:
+        return value.upper()
+    by_name = {name.casefold(): code for code, name in regions.items()}
+    return by_name.get(value.casefold())
+
+
 def rule_for(country: str) -> CountryRule:
     return RULES.get((country or "").upper(), DEFAULT_RULE)
 
@@ -130,6 +148,13 @@ def address_problems(data: Mapping[str, Any] | None, *, required: tuple[str, ...
         if not clean.get(name) and name not in problems:
             where = f" for {COUNTRIES[country]}" if name in rule.required and country in COUNTRIES else ""
             problems[name] = f"{labels[name]} is required{where}." if named else REQUIRED
+    if clean.get("region") and "region" not in problems and country in COUNTRIES:
+        region = region_clean(country, clean["region"])
+        if region is None:
+            problems["region"] = (f"{labels['region']} should be one of {COUNTRIES[country]}'s, from the list."
+                                  if named else "Choose one from the list.")
+        else:
+            clean["region"] = region
     if postcode and "postcode" not in problems:
         pattern = re.compile(f"^(?:{rule.postcode})$") if rule.postcode else ANY_POSTCODE
         if not pattern.match(postcode):

@@ -50,6 +50,12 @@ class IntegrationsConfig(AppConfig):
         tracking_listeners.register("integrations", tracking_push_schedule)
         # The product page lists each store's listing with the last quantity pushed and when.
         product_listing_sources.register("integrations", product_listings)
+        # The product page's ledger names the store an opening stock came from, with a link.
+        from integrations.selectors import store_reference_links
+        from inventory.registry import reference_links
+        from orders.channels import STORE_KEY_PREFIX
+
+        reference_links.register(STORE_KEY_PREFIX, store_reference_links)
         job_summary_register(IMPORT_KIND, listings_import_summary)
         # Stores needing reconnection and sync lag, read from the database at scrape time (core.metrics).
         gauge_sources.register("integrations", integration_gauges)

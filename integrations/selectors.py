@@ -17,7 +17,7 @@ from core.errors import NotFound
 from integrations.models import Integration, Listing
 from integrations.registry import channel_packages
 from inventory.models import Product
-from inventory.registry import ProductListing
+from inventory.registry import ProductListing, ReferenceLink
 from jobs.models import WorkerJob
 from jobs.registry import JobSummary
 from orders.channels import StoreAlert
@@ -311,3 +311,16 @@ def _examples(values: list[str]) -> str:
 def has_store(merchant) -> bool:
     """Setup checklist fact: a store is connected (one disconnected since no longer counts)."""
     return Integration.objects.filter(merchant=merchant).exclude(status=Integration.Status.DISCONNECTED).exists()
+
+
+def store_reference_links(merchant: Merchant, references: list[str]) -> dict[str, ReferenceLink]:
+    """Ledger references "integration:<id>" (orders.channels.store_key: a store's opening stock): the store's
+    name and page."""
+    ids = {}
+    for ref in references:
+        tail = ref.split(":", 1)[1]
+        if tail.isascii() and tail.isdigit() and 0 < int(tail) < 2**63:
+            ids[ref] = int(tail)
+    names = dict(Integration.objects.filter(merchant=merchant, pk__in=set(ids.values())).values_list("pk", "name"))
+    return {ref: ReferenceLink(label=names[pk], url=reverse("integration-detail", args=[pk]))
+            for ref, pk in ids.items() if pk in names}

@@ -241,6 +241,10 @@ class ConnectTokenView(ConnectView):
 
     def _render(self, form, reconnect, *, test=None, status: int = 200, kept_secrets=()):
         # The bound form shows the name, the account and the errors; its password inputs never re-fill.
+        # A secret kept from a successful test may be left empty, so the browser must not demand it
+        # (its `required` attribute blocked "Save and connect" after a test: the first-hour walk found it).
+        for name in kept_secrets:
+            form.fields[name].required = False
         ctx = self.get_context_data(connect_form=form, reconnect=reconnect, test=test, kept_secrets=kept_secrets)
         return self.render_to_response(ctx, status=status)
 

@@ -14,6 +14,13 @@ class InventoryConfig(AppConfig):
         job_summary_register(STOCK_KIND, import_job_summary)
         job_summary_register(CATALOG_KIND, import_job_summary)
 
+        from inventory.registry import reference_links
+        from inventory.selectors import import_reference_links, transfer_reference_links
+
+        # The product page's ledger links its references to what they name (orders registers its lines).
+        reference_links.register("import", import_reference_links)
+        reference_links.register("transfer", transfer_reference_links)
+
         from accounts.registry import ChecklistStep, checklist_steps
         from inventory.selectors import has_catalog, has_stock
 

@@ -22,6 +22,11 @@
   `lock(merchant, references, nowait=True)`, and the holder must not wait for a row someone else has
   locked (SELECT ... FOR UPDATE NOWAIT: PostgreSQL's lock_not_available error); inventory then gives
   back every lock and starts the count again, this holder first.
+- `reference_links`: what a stock movement's reference points at, for the ledger on the product page
+  ("order_line:12" → the order's page). Registered by prefix (the part before the first ":"); a source is
+  called once per page as `source(merchant, references)` with every reference of that prefix on the page
+  and returns {reference: ReferenceLink} for those it knows (one query, not one per row). Inventory
+  registers its own (imports, transfers); a reference nobody links is shown as it is.
 - `alias_stores`: what a store is to SKU aliases (SkuAlias.store_key). Inventory knows no store; the app
   that does (orders, which names stores by integration id) registers `key(store_id) -> store_key`,
   `store_of(store_key) -> store id | None` and `exists(merchant, store_id) -> bool`, so the SKU-alias API
@@ -71,10 +76,34 @@ class ProductListing:
 
 ProductListingSource = Callable[[Any, int], list[ProductListing]]  # (merchant, product id) -> listings
 
+@dataclass(frozen=True)
+class ReferenceLink:
+    """A ledger reference in words, and the page of what it names ("Order #1001", "/orders/7/")."""
+
+    label: str
+    url: str = ""
+
+
+ReferenceLinkSource = Callable[[Any, list[str]], Mapping[str, ReferenceLink]]  # (merchant, references)
+
 availability_consumers: Registry[AvailabilityConsumer] = Registry("inventory.availability_consumers")
 low_stock_notifiers: Registry[LowStockNotifier] = Registry("inventory.low_stock_notifiers")
 reservation_holders: Registry[ReservationHolder] = Registry("inventory.reservation_holders")
 product_listing_sources: Registry[ProductListingSource] = Registry("inventory.product_listing_sources")
+reference_links: Registry[ReferenceLinkSource] = Registry("inventory.reference_links")
+
+
+def reference_links_for(merchant: Any, references: list[str]) -> dict[str, ReferenceLink]:
+    """{reference: ReferenceLink} for the references some registered source knows, one call per prefix."""
+    by_prefix: dict[str, list[str]] = {}
+    for ref in dict.fromkeys(r for r in references if r and ":" in r):
+        by_prefix.setdefault(ref.split(":", 1)[0], []).append(ref)
+    out: dict[str, ReferenceLink] = {}
+    for prefix, refs in by_prefix.items():
+        source = reference_links.get(prefix)
+        if source is not None:
+            out.update(source(merchant, refs))
+    return out
 
 
 def product_listings(merchant: Any, product_id: int) -> list[ProductListing]:

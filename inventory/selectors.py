@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db.models import Count, DecimalField, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Lower
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Merchant
@@ -27,6 +28,7 @@ from inventory.models import (
     StockLevel,
     StockMovement,
 )
+from inventory.registry import ReferenceLink
 
 UNLIMITED = 10**12  # what a backorderable product counts as available
 
@@ -527,3 +529,36 @@ def has_catalog(merchant: Merchant) -> bool:
 def has_stock(merchant: Merchant) -> bool:
     """Setup checklist fact: some product has units on hand somewhere."""
     return StockLevel.objects.filter(merchant=merchant, on_hand__gt=0).exists()
+
+
+def _ids_after_prefix(references: Iterable[str]) -> dict[str, int]:
+    out = {}
+    for ref in references:
+        tail = ref.split(":", 1)[1]
+        if tail.isascii() and tail.isdigit() and 0 < int(tail) < 2**63:
+            out[ref] = int(tail)
+    return out
+
+
+def import_reference_links(merchant: Merchant, references: list[str]) -> dict[str, ReferenceLink]:
+    """Ledger references "import:<id>": the import's page (what the file was and what it changed)."""
+    ids = _ids_after_prefix(references)
+    names = dict(StockImport.objects.filter(merchant=merchant, pk__in=set(ids.values()))
+                 .values_list("pk", "filename"))
+    return {ref: ReferenceLink(label=f"Import of {names[pk]}", url=reverse("inventory-import-preview", args=[pk]))
+            for ref, pk in ids.items() if pk in names}
+
+
+def transfer_reference_links(merchant: Merchant, references: list[str]) -> dict[str, ReferenceLink]:
+    """Ledger references "transfer:<from id>-><to id>": the two locations by code, linked to the locations
+    page (a transfer is its two movements; it has no page of its own)."""
+    pairs = {}
+    for ref in references:
+        a, _, b = ref.split(":", 1)[1].partition("->")
+        if a.isascii() and a.isdigit() and b.isascii() and b.isdigit():
+            pairs[ref] = (int(a), int(b))
+    wanted = {i for pair in pairs.values() for i in pair if i < 2**63}
+    codes = dict(Location.objects.filter(merchant=merchant, pk__in=wanted).values_list("pk", "code"))
+    url = reverse("inventory-locations")
+    return {ref: ReferenceLink(label=f"Transfer {codes[a]} → {codes[b]}", url=url)
+            for ref, (a, b) in pairs.items() if a in codes and b in codes}

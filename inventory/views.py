@@ -27,7 +27,7 @@ from inventory.forms import (
     TransferForm,
 )
 from inventory.models import StockMovement
-from inventory.registry import product_listings
+from inventory.registry import product_listings, reference_links_for
 from inventory.services import imports
 
 PAGE = 50
@@ -103,6 +103,9 @@ class ProductDetailView(MerchantRequiredMixin, TemplateView):
         product = selectors.product_get(merchant=self.merchant, pk=self.kwargs["pk"])
         movements = keyset_page(selectors.stock_movement_list(merchant=self.merchant, product_id=product.pk),
                                 order=["-pk"], after=self.request.GET.get("after", ""), size=PAGE)
+        links = reference_links_for(self.merchant, [m.reference for m in movements.rows])
+        for m in movements.rows:  # the ledger names an order, an import or a store, linked to its page
+            m.reference_link = links.get(m.reference)
         levels = list(selectors.stock_level_list(merchant=self.merchant, product_id=product.pk)
                       .order_by("-location__is_default", "location_id"))
         available = selectors.product_available(merchant=self.merchant, product_id=product.pk)

@@ -121,7 +121,8 @@ class OrderDetailSerializer(OrderSerializer):
 class ManualLineInput(serializers.Serializer):
     sku = serializers.CharField(max_length=128)
     quantity = serializers.IntegerField(min_value=1, max_value=100000)
-    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"), default=Decimal("0"))
+    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"), default=None,
+                                          allow_null=True, help_text="The product's own price when left out.")
 
 
 class LooseEmailField(serializers.CharField):

@@ -24,3 +24,8 @@ class OrdersConfig(AppConfig):
         channel_register(slug=MANUAL, label="Manual", colour="#1f4fd6")  # orders typed in by the merchant
         alias_stores_register("orders", key=store_key, store_of=store_of_key, exists=store_exists)
         gauge_sources.register("orders", outbox_gauges)
+        # The product page's ledger links an order line's movements to the order.
+        from inventory.registry import reference_links
+        from orders.selectors.references import order_line_reference_links
+
+        reference_links.register(LINE_PREFIX.rstrip(":"), order_line_reference_links)

@@ -130,10 +130,13 @@ def store_alerts(merchant: Any) -> list[StoreAlert]:
     """Every registered source's alerts for `merchant`, errors first."""
     found = [alert for source in store_alert_sources.values() for alert in source(merchant)]
     return sorted(found, key=lambda a: (a.severity != "error", a.store))
+STORE_KEY_PREFIX = "integration"
+
+
 def store_key(integration_id: int | None) -> str:
     """How orders names a store to inventory (SKU aliases per store): inventory knows no integration,
     only this opaque key. Empty for orders of no store (manual orders): the merchant-wide aliases."""
-    return f"integration:{integration_id}" if integration_id else ""
+    return f"{STORE_KEY_PREFIX}:{integration_id}" if integration_id else ""
 
 
 # Tracking leaves on commit: a shipped shipment of a store's order writes a TrackingOutbox row, and once its
@@ -145,7 +148,7 @@ tracking_listeners: Registry[TrackingListener] = Registry("orders.tracking_liste
 
 def store_of_key(key: str) -> int | None:
     """store_key's inverse: the integration id a key names, None for the merchant-wide key."""
-    return int(key.split(":", 1)[1]) if (key or "").startswith("integration:") else None
+    return int(key.split(":", 1)[1]) if (key or "").startswith(f"{STORE_KEY_PREFIX}:") else None
 
 
 def store_exists(merchant: Any, integration_id: int) -> bool:

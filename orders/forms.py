@@ -5,8 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
+from django.urls import reverse_lazy
 
-from core.address import country_choices
+from core.address import country_choices, region_choices
 from core.errors import ValidationFailed
 from orders.addresses import MAX_LENGTH
 from orders.carriers import OTHER, carrier_choices, carrier_clean
@@ -46,7 +47,10 @@ class SavedViewForm(forms.Form):
 
 class ManualOrderForm(forms.Form):
     customer_name = forms.CharField(required=False, max_length=255)
-    customer_email = forms.CharField(required=False, max_length=254)
+    # A type-ahead over this merchant's customers (static/js/sku_picker.js); picking one fills the name and
+    # ship-to from their last order (manual_order.js). Typed by hand, it is any e-mail, as before.
+    customer_email = forms.CharField(required=False, max_length=254, widget=forms.TextInput(attrs={
+        "data-picker-url": reverse_lazy("order-customer-suggest"), "autocomplete": "off", "spellcheck": "false"}))
     currency = forms.RegexField(regex=r"^[A-Za-z]{3}$", max_length=3, required=False,
                                 help_text="Three letters; the merchant's currency when empty.")
     shipping = forms.DecimalField(required=False, min_value=Decimal("0"), max_digits=12, decimal_places=2,
@@ -82,6 +86,11 @@ class ShippingAddressForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, prefix="address", **kwargs)
         self.fields["country"].choices = [("", "Choose a country…"), *country_choices()]
+        # A country with a list of regions (US states, Canadian provinces...) gets a select; manual_order.js
+        # swaps select and text box when the country changes, and the service checks the value either way.
+        country = self.data.get(self.add_prefix("country")) if self.is_bound else self.initial.get("country")
+        if regions := region_choices(country or ""):
+            self.fields["region"].widget = forms.Select(choices=[("", "Choose…"), *regions])
         for name in ("line1", "city", "country"):
             self.fields[name].widget.attrs["required"] = "required"  # every country's rule needs them
 

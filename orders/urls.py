@@ -6,6 +6,7 @@ from orders import alias_views, bulk_views, views
 urlpatterns = [
     path("", views.OrderListView.as_view(), name="order-list"),
     path("new/", views.OrderCreateView.as_view(), name="order-create"),
+    path("customers.json", views.CustomerSuggestView.as_view(), name="order-customer-suggest"),
     path("views/", views.SavedViewCreateView.as_view(), name="order-view-save"),
     path("views/<id:pk>/delete/", views.SavedViewDeleteView.as_view(), name="order-view-delete"),
     path("bulk/", bulk_views.OrderBulkView.as_view(), name="order-bulk"),

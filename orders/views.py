@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.humanize.templatetags.humanize import intcomma
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import ngettext
@@ -19,10 +19,10 @@ from django.views.generic import TemplateView
 from accounts import selectors as account_selectors
 from accounts.tenancy import tenant_scope
 from accounts.views import MerchantRequiredMixin
-from core.address import RULES
+from core.address import RULES, region_choices
 from core.csv_stream import csv_streaming_response
 from core.errors import ApplicationError, ValidationFailed
-from core.parsing import filters_lenient, parse_id, parse_int
+from core.parsing import filters_lenient, optional_text, parse_id, parse_int
 from orders import charts, selectors, services
 from orders.bulk_actions import registered_bulk_actions
 from orders.bulk_views import confirm_page
@@ -41,6 +41,7 @@ from orders.forms import (
 )
 from orders.models import OrderEvent, OrderStatus
 from orders.order_page import order_page_sections_render
+from orders.selectors.customers import CUSTOMER_SUGGEST_MAX, customer_suggest
 from orders.workflow import SHIPPABLE, allowed_actions, left_to_ship, pending_in
 
 PAGE_SIZE = 50
@@ -433,7 +434,7 @@ class OrderCreateView(MerchantRequiredMixin, TemplateView):
         if not (form.is_valid() and address_form.is_valid() and formset.is_valid()):
             return self._render(form, address_form, formset, status=400)
         rows = [(f, services.ManualLine(sku=f.cleaned_data["sku"], quantity=f.cleaned_data["quantity"],
-                                        unit_price=f.cleaned_data.get("unit_price") or Decimal("0")))
+                                        unit_price=f.cleaned_data.get("unit_price")))
                 for f in formset.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")
                 and f.cleaned_data.get("sku")]
         d, lines = form.cleaned_data, [line for _, line in rows]
@@ -464,10 +465,22 @@ class OrderCreateView(MerchantRequiredMixin, TemplateView):
         return HttpResponseRedirect(reverse("order-detail", args=[order.pk]))
 
 
+class CustomerSuggestView(MerchantRequiredMixin, View):
+    """GET /orders/customers.json?q=&limit=: the manual order's customer picker (static/js/sku_picker.js's
+    type-ahead) over this merchant's customers by e-mail; each with the name and address of their last order."""
+
+    def get(self, request):
+        q = optional_text(request.GET, "q", max_length=254)
+        limit = parse_int(request.GET.get("limit") or 8, field="limit", min_value=1, max_value=CUSTOMER_SUGGEST_MAX)
+        rows = customer_suggest(merchant=self.merchant, q=q, limit=limit)
+        return JsonResponse({"results": [{**r, "value": r["email"],
+                                          "help": " · ".join(x for x in (r["name"], r["city"]) if x)} for r in rows]})
+
+
 def address_rules_for_page() -> dict:
     """The country table as the page's script reads it (labels and which fields are required)."""
     return {code: {"required": list(rule.required), "region": rule.region_label, "postcode": rule.postcode_label,
-                   "example": rule.example} for code, rule in RULES.items()}
+                   "example": rule.example, "regions": region_choices(code)} for code, rule in RULES.items()}
 
 
 class AnalyticsView(MerchantRequiredMixin, TemplateView):

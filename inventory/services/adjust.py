@@ -58,20 +58,30 @@ def adjust_reason_default(delta: int) -> str:
     return Reason.RECEIVED if delta > 0 else Reason.CORRECTION
 
 
-def _adjust_reason(i: int, ln: AdjustLine) -> str:
+def _row(i: int | None, text: str) -> str:
+    """An error about one line: "Row 3: ..." when the lines are a list the merchant sent (a CSV, the API's
+    list), the sentence alone for one product's adjustment (i None), where a row number means nothing."""
+    return f"Row {i}: {text}" if i is not None else text[:1].upper() + text[1:]
+
+
+def _at(i: int | None) -> dict[str, int]:
+    return {"row": i} if i is not None else {}
+
+
+def _adjust_reason(i: int | None, ln: AdjustLine) -> str:
     if ln.on_hand is not None:
         reason = ln.reason or Reason.STOCKTAKE
     else:
         reason = LEGACY_REASONS.get(ln.reason, ln.reason) or adjust_reason_default(ln.delta or 0)
     if reason not in REASONS:
-        raise InvalidStockOperation(f"Row {i}: unknown reason {ln.reason!r}.", details={"row": i})
+        raise InvalidStockOperation(_row(i, f"unknown reason {ln.reason!r}."), details=_at(i))
     sign = REASON_SIGN.get(reason)
     if ln.delta is not None and sign is not None and (ln.delta > 0) != (sign > 0):
         label = Reason(reason).label.lower()
         raise InvalidStockOperation(
-            f"Row {i}: {label} {'adds' if sign > 0 else 'removes'} units; give a "
-            f"{'positive' if sign > 0 else 'negative'} quantity or another reason.",
-            details={"row": i, "reason": reason},
+            _row(i, f"{label} {'adds' if sign > 0 else 'removes'} units; give a "
+                    f"{'positive' if sign > 0 else 'negative'} quantity or another reason."),
+            details={**_at(i), "reason": reason},
         )
     return reason
 
@@ -169,11 +179,12 @@ def stock_adjust_many(
 @retry_transaction
 def _adjust_many(
     *, merchant: Merchant, lines: Sequence[AdjustLine], actor: User | None = None, reference: str = "",
-    audit_action: str = "",
+    audit_action: str = "", numbered: bool = True,
 ) -> tuple[int, int]:
     """Apply many adjustments and counts all or none; returns (adjustments written, reserved units released).
 
-    Row numbers in errors are 1-based positions in `lines`. A `delta` moves a level; taking away units
+    Row numbers in errors are 1-based positions in `lines` (none when not `numbered`: one product's own
+    adjustment or count, where "Row 1" would point at a row the merchant never saw). A `delta` moves a level; taking away units
     that are promised raises OutOfStock. A count (`on_hand`) sets the level: a count is a fact, so one
     below what is reserved there is recorded too, and the newest reservations are released to fit
     (their holders, orders, are told in this transaction and go short; the allocator refills them when
@@ -194,21 +205,22 @@ def _adjust_many(
     products = products_by_id(merchant=merchant, ids=[ln.product_id for ln in lines])
     reasons = []
     for i, ln in enumerate(lines, start=1):
+        n = i if numbered else None
         if products[ln.product_id].is_bundle:
             raise InvalidStockOperation(
-                f"Row {i}: {products[ln.product_id].sku} is a bundle; adjust its components instead.",
-                details={"row": i, "sku": products[ln.product_id].sku},
+                _row(n, f"{products[ln.product_id].sku} is a bundle; adjust its components instead."),
+                details={**_at(n), "sku": products[ln.product_id].sku},
             )
         if (ln.delta is None) == (ln.on_hand is None):
-            raise InvalidStockOperation(f"Row {i}: give either delta or on_hand.", details={"row": i})
+            raise InvalidStockOperation(_row(n, "give either delta or on_hand."), details=_at(n))
         if ln.on_hand is not None and ln.on_hand < 0:
-            raise InvalidStockOperation(f"Row {i}: on_hand cannot be negative.", details={"row": i})
+            raise InvalidStockOperation(_row(n, "on_hand cannot be negative."), details=_at(n))
         if abs(ln.delta or 0) > MAX_UNITS or (ln.on_hand or 0) > MAX_UNITS:
-            raise InvalidStockOperation(f"Row {i}: the number is too large (at most {MAX_UNITS:,}).",
-                                        details={"row": i})
-        reasons.append(_adjust_reason(i, ln))
+            raise InvalidStockOperation(_row(n, f"the number is too large (at most {MAX_UNITS:,})."),
+                                        details=_at(n))
+        reasons.append(_adjust_reason(n, ln))
     step = dict(merchant=merchant, lines=lines, products=products, reasons=reasons, default_loc=default_loc,
-                actor=actor, reference=reference,
+                actor=actor, reference=reference, numbered=numbered,
                 audit_action=audit_action or ("stock.adjusted" if all(ln.on_hand is None for ln in lines)
                                               else "stock.counted"))
     if all(ln.on_hand is None for ln in lines):  # no count: no reservation is released, no holder is locked
@@ -228,7 +240,7 @@ def _adjust_many(
 def _adjust_locked(
     *, merchant: Merchant, lines: Sequence[AdjustLine], products: dict[int, ProductInfo], reasons: list[str],
     default_loc: int, actor: User | None, reference: str, references: set[str], levels: set[tuple[int, int]],
-    audit_action: str,
+    audit_action: str, numbered: bool,
 ) -> tuple[int, int]:
     """One attempt of `_adjust_many`, its lines checked: lock the holders, then the levels, then apply.
     Raises _HoldersMoved, before writing anything, when a count finds a holder it has not locked."""
@@ -274,9 +286,9 @@ def _adjust_locked(
         if lv.on_hand + delta < floor:
             raise OutOfStock(
                 sku=product.sku, requested=-delta, available=max(0, lv.on_hand - floor),
-                message=f"Row {i}: cannot remove {-delta} of {product.sku} at {lv.location_name}; "
-                f"only {max(0, lv.on_hand - floor)} are on hand and not promised.",
-                row=i,
+                message=_row(i if numbered else None, f"cannot remove {-delta} of {product.sku} at "
+                             f"{lv.location_name}; only {max(0, lv.on_hand - floor)} are on hand and not promised."),
+                **({"row": i} if numbered else {}),
             )
         where = f"{product.sku} @ {lv.location_name}"
         moved[where] = {"old": moved.get(where, {}).get("old", lv.on_hand), "new": lv.on_hand + delta}
@@ -313,8 +325,8 @@ def stock_adjust(
         raise InvalidStockOperation("An adjustment needs a non-zero delta.")
     if location_id is not None:
         location_checked(merchant, location_id)
-    stock_adjust_many(
-        merchant=merchant, actor=actor, reference=reference,
+    _adjust_many(
+        merchant=merchant, actor=actor, reference=reference, numbered=False,
         lines=[AdjustLine(product_id=product_id, delta=delta, location_id=location_id, reason=reason, note=note)],
     )
 
@@ -328,7 +340,7 @@ def stock_set_count(
     if location_id is not None:
         location_checked(merchant, location_id)
     return _adjust_many(
-        merchant=merchant, actor=actor, reference=reference,
+        merchant=merchant, actor=actor, reference=reference, numbered=False,
         lines=[AdjustLine(product_id=product_id, on_hand=on_hand, location_id=location_id,
                           reason=Reason.STOCKTAKE, note=note)],
     )[1]

@@ -16,7 +16,7 @@ from accounts.models import Merchant
 from core.csv_read import DELIMITER_NAMES, csv_rows
 from core.errors import ValidationFailed
 from core.parsing import parse_money
-from inventory.models import StockLevel, StockMovement
+from inventory.models import Product, StockLevel, StockMovement
 from inventory.selectors import location_default, location_resolver, product_map_by_sku, sku_key
 from inventory.services._core import MAX_UNITS
 from inventory.services.adjust import AdjustLine
@@ -237,6 +237,28 @@ def _catalog_value(name: str, raw: str) -> Any:
     return raw
 
 
+def _shown(value: Any) -> str:
+    """A catalog value as the preview shows it (the summary is stored as JSON): yes/no, blank for not known."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return "" if value is None else str(value)
+
+
+def catalog_changed_fields(product: Product, fields: dict[str, Any]) -> list[dict[str, str]]:
+    """What an update row would change on `product`, field by field as [{"field", "old", "new"}], in the
+    file's column order: the preview shows old → new, so a merchant sees what a row does before applying
+    it. A blank title keeps the product's title (as catalog_import applies it), so it is no change."""
+    out = []
+    for name, new in fields.items():
+        if name == "title" and not new:
+            continue
+        old = getattr(product, name)
+        if old != new:
+            out.append({"field": str(Product._meta.get_field(name).verbose_name), "old": _shown(old),
+                        "new": _shown(new)})
+    return out
+
+
 def catalog_preview(*, merchant: Merchant, fileobj: IO) -> tuple[Preview, list[tuple[int, str, dict]]]:
     """Check a catalog CSV (sku, title, and optional product fields); returns (preview, [(row, sku, fields)])."""
     pv = Preview(mode="catalog")
@@ -286,5 +308,6 @@ def catalog_preview(*, merchant: Merchant, fileobj: IO) -> tuple[Preview, list[t
         pv.change_count += 1
         if len(pv.changes) < PREVIEW_CHANGES:
             pv.changes.append({"row": n, "sku": sku, "action": "update" if product else "create",
-                               "title": fields.get("title") or (product.title if product else "")})
+                               "title": fields.get("title") or (product.title if product else ""),
+                               "fields": catalog_changed_fields(product, fields) if product else []})
     return pv, valid

@@ -9,7 +9,7 @@ invalid_address / invalid_email 400, unknown_sku 400, out_of_stock 409, each wit
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from django.utils import timezone
@@ -33,7 +33,7 @@ from orders.services.ship_by import ship_by_for
 class ManualLine:
     sku: str
     quantity: int
-    unit_price: Decimal = Decimal("0")
+    unit_price: Decimal | None = None  # None: the product's own price (a bundle's too), 0 when it has none
 
 
 @dataclass
@@ -141,11 +141,14 @@ def order_create_manual(
     check = manual_order_check(merchant=merchant, lines=lines, customer_name=customer_name,
                                customer_email=customer_email, shipping_address=shipping_address)
     check.raise_first(lines)
+    products = check.products
+    # A line without a price takes its product's (a bundle carries its own price, not its components').
+    lines = [li if li.unit_price is not None else replace(li, unit_price=product.price or Decimal("0"))
+             for li, product in zip(lines, products, strict=True)]
     # Every amount, and the totals made of them, must fit the money columns (whatever the caller checked).
     shipping, tax = parse_money(shipping, field="shipping"), parse_money(tax, field="tax")
     line_totals = [parse_money(li.unit_price, field="unit_price") * li.quantity for li in lines]
     parse_money(sum(line_totals, Decimal("0")) + shipping + tax, field="total")
-    products = check.products
     subtotal = sum((Decimal(str(li.unit_price)) * li.quantity for li in lines), Decimal("0"))
     placed_at = timezone.now()
     order = Order.objects.create(

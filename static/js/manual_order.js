@@ -65,12 +65,39 @@
     if (input.matches('[data-sku-search]')) fill(input);
   });
 
+  // A country with a list of regions gets a select of them, any other a text box: the one element is swapped,
+  // keeping its name and id (its label points at it) and its value when the new list has it.
+  function regionField(regions) {
+    var current = form.querySelector('[name="address-region"]');
+    var wantSelect = regions.length > 0;
+    var next;
+    if (wantSelect) {
+      next = document.createElement('select');
+      next.appendChild(new Option('Choose…', ''));
+      regions.forEach(function (r) { next.appendChild(new Option(r[1], r[0])); });
+      var value = (current.value || '').trim();
+      var match = regions.filter(function (r) {
+        return r[0].toUpperCase() === value.toUpperCase() || r[1].toLowerCase() === value.toLowerCase();
+      })[0];
+      next.value = match ? match[0] : '';
+    } else if (current.tagName === 'SELECT') {
+      next = document.createElement('input');
+      next.type = 'text';
+      next.value = '';
+    } else {
+      return current;
+    }
+    ['name', 'id', 'maxlength'].forEach(function (a) { if (current.hasAttribute(a)) next.setAttribute(a, current.getAttribute(a)); });
+    current.replaceWith(next);
+    return next;
+  }
+
   // Which address fields the country needs, and what they are called there.
   var rules = JSON.parse((document.getElementById('address-rules') || {}).textContent || '{}');
   var country = form.querySelector('select[name="address-country"]');
   function applyCountry() {
-    var rule = rules[country.value] || {required: [], region: 'State / province / region', postcode: 'Postcode / ZIP', example: ''};
-    var region = form.querySelector('input[name="address-region"]');
+    var rule = rules[country.value] || {required: [], region: 'State / province / region', postcode: 'Postcode / ZIP', example: '', regions: []};
+    var region = regionField(rule.regions || []);
     var postcode = form.querySelector('input[name="address-postal_code"]');
     form.querySelector('[data-label="region"]').textContent = rule.region;
     form.querySelector('[data-label="postcode"]').textContent = rule.postcode;
@@ -82,4 +109,23 @@
     postcode.placeholder = rule.example || '';
   }
   if (country) { country.addEventListener('change', applyCountry); applyCountry(); }
+
+  // A customer picked by e-mail (sku_picker.js's type-ahead over /orders/customers.json): their name, and the
+  // address of their last order when no address is typed yet.
+  var email = form.querySelector('input[name="customer_email"]');
+  if (email) email.addEventListener('picked', function (event) {
+    var c = event.detail, a = c.address || {};
+    var name = form.querySelector('input[name="customer_name"]');
+    if (name && !name.value.trim()) name.value = c.name || '';
+    var typed = ['line1', 'city', 'postal_code'].some(function (k) {
+      var f = form.querySelector('[name="address-' + k + '"]');
+      return f && f.value.trim();
+    });
+    if (typed) return;
+    if (country && a.country) { country.value = a.country; applyCountry(); }
+    ['name', 'company', 'line1', 'line2', 'city', 'region', 'postal_code', 'phone'].forEach(function (k) {
+      var f = form.querySelector('[name="address-' + k + '"]');
+      if (f && a[k]) f.value = a[k];
+    });
+  });
 })();

@@ -5,21 +5,27 @@
 // On a choice the input gets the SKU and fires "input", "change" and "sku-picked" (detail: the product:
 // sku, title, price, available), which the manual order page uses to fill in the price; each answer also
 // fires "sku-results" (detail: the products), so a SKU typed in full is recognised without picking.
+// The same type-ahead serves any other list: <input data-picker-url="/orders/customers.json"> asks that URL,
+// whose results carry `value` (what the input takes) and `help` (shown beside it); a choice fires "picked"
+// (detail: the result), as the manual order's customer e-mail uses it.
 (function () {
   var script = document.currentScript;
-  var url = script && script.dataset.url;
-  if (!url) return;
+  var skuUrl = script && script.dataset.url;
   var seq = 0;
+  var SELECTOR = 'input[data-sku-picker], input[data-picker-url]';
 
   function enhance(input) {
     if (input.dataset.skuPickerReady) return;
+    var isSku = !input.dataset.pickerUrl;
+    var url = isSku ? skuUrl : input.dataset.pickerUrl;
+    if (!url) return;
     input.dataset.skuPickerReady = '1';
     seq += 1;
     var list = document.createElement('ul');
     list.id = (input.id || 'sku-picker-' + seq) + '-options';
     list.className = 'sku-picker-list';
     list.setAttribute('role', 'listbox');
-    list.setAttribute('aria-label', 'Matching products');
+    list.setAttribute('aria-label', isSku ? 'Matching products' : 'Matches');
     list.hidden = true;
     document.body.appendChild(list);  // outside any scrolling table, placed under the input
     input.setAttribute('role', 'combobox');
@@ -67,11 +73,11 @@
         li.setAttribute('role', 'option');
         li.setAttribute('aria-selected', 'false');
         var sku = document.createElement('span');
-        sku.className = 'mono';
-        sku.textContent = p.sku;
+        sku.className = isSku ? 'mono' : '';
+        sku.textContent = isSku ? p.sku : p.value;
         var rest = document.createElement('span');
         rest.className = 'help';
-        rest.textContent = ' ' + p.title + ' · ' + p.available + ' available';
+        rest.textContent = isSku ? ' ' + p.title + ' · ' + p.available + ' available' : (p.help ? ' ' + p.help : '');
         li.appendChild(sku);
         li.appendChild(rest);
         list.appendChild(li);
@@ -84,9 +90,9 @@
     function choose(index) {
       var product = results[index];
       if (!product) return;
-      input.value = product.sku;
+      input.value = isSku ? product.sku : product.value;
       close();
-      input.dispatchEvent(new CustomEvent('sku-picked', {bubbles: true, detail: product}));
+      input.dispatchEvent(new CustomEvent(isSku ? 'sku-picked' : 'picked', {bubbles: true, detail: product}));
       input.dispatchEvent(new Event('change', {bubbles: true}));
     }
     function search() {
@@ -98,7 +104,7 @@
         .then(function (data) {
           if (mine !== asked || document.activeElement !== input) return;
           show(data.results);
-          input.dispatchEvent(new CustomEvent('sku-results', {bubbles: true, detail: data.results}));
+          if (isSku) input.dispatchEvent(new CustomEvent('sku-results', {bubbles: true, detail: data.results}));
         })
         .catch(function () {});
     }
@@ -132,9 +138,9 @@
     });
   }
 
-  document.querySelectorAll('input[data-sku-picker]').forEach(enhance);
+  document.querySelectorAll(SELECTOR).forEach(enhance);
   // Inputs added later (the manual order's "Add a line") are enhanced when they first get the focus.
   document.addEventListener('focusin', function (event) {
-    if (event.target.matches && event.target.matches('input[data-sku-picker]')) enhance(event.target);
+    if (event.target.matches && event.target.matches(SELECTOR)) enhance(event.target);
   });
 })();

@@ -77,7 +77,7 @@ def test_a_manual_order_with_an_address_and_two_lines(signed_in, merchant_a):
     expect(page.locator("[data-label=region]")).to_have_text("State")  # the country's own words
     page.get_by_label("Address line 1").fill("1 Main St")
     page.get_by_label("City").fill("Springfield")
-    page.get_by_label("State").fill("IL")
+    page.get_by_label("State").select_option("IL")  # a country with a list of states: a select
     page.get_by_label("ZIP code").fill("62701")
     # first line: the SKU search fills in the product's price
     page.locator("input[name='form-0-sku']").fill("MUG")

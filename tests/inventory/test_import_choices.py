@@ -4,6 +4,8 @@ failed shown as failed, and the catalog export that imports again."""
 from __future__ import annotations
 
 import io
+import re
+from decimal import Decimal
 
 import pytest
 
@@ -165,3 +167,25 @@ def test_a_background_catalog_import_reports_progress(merchant_a, monkeypatch, d
     assert seen == [2, 4]
     page = merchant_a.web.get(f"/jobs/{imp.job_id}/").content.decode()
     assert "5 product(s) created or updated." in page and "All products" in page
+
+
+def test_the_catalog_preview_shows_each_changed_field_old_to_new(merchant_a):
+    m, web = merchant_a.merchant, merchant_a.web
+    with tenant_scope(m):
+        make_product(m, "A-1", title="Blue mug", price=Decimal("12.50"), low_stock_threshold=2)
+        make_product(m, "B-1", title="Bowl", price=Decimal("9.00"))
+    body = (b"sku,title,price,low_stock_threshold,allows_backorder\n"
+            b"A-1,Blue mug,14.00,2,yes\nB-1,,9.00,0,no\nC-1,Cup,3.00,,\n")
+    r = _upload(web, "catalog", body)
+    assert r.status_code == 302
+    page = web.get(r.url).content.decode()
+    rows = {sku: row for sku, row in re.findall(r'<td class="mono">([A-Z]-1)</td>(.*?)</tr>', page, re.S)}
+    text = {sku: " ".join(re.sub(r"<[^>]+>", " ", row).split()) for sku, row in rows.items()}
+    # the price and the backorder switch change on A-1; its title and threshold stay as they are
+    assert "Price: 12.50 → 14.00" in text["A-1"] and "Allows backorder: no → yes" in text["A-1"]
+    assert "Title:" not in text["A-1"] and "threshold" not in text["A-1"].lower()
+    # a row that matches the product changes nothing, and says so; a new product says it is new
+    assert "nothing (already as in the file)" in text["B-1"]
+    assert text["C-1"] == "New product Cup new product"
+    with tenant_scope(m):
+        assert Product.objects.get(merchant=m, sku="A-1").price == Decimal("12.50")  # a preview writes nothing

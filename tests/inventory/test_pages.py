@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.tenancy import tenant_scope
 from inventory import services
+from inventory.errors import InvalidStockOperation
 from inventory.models import StockLevel, StockMovement
 from tests.inventory.helpers import make_bundle, make_product
 
@@ -80,6 +81,30 @@ def test_product_page_adjust_and_transfer_forms(merchant_a):
         assert reasons == [("received", 5), ("received", 7), ("transfer", -4), ("transfer", 4), ("stocktake", -1)]
     r = web.get(f"/inventory/products/{p.pk}/")
     assert b"PO 88" in r.content and b"alice@a.example" in r.content
+
+
+def test_one_products_adjustment_errors_name_no_row(merchant_a):
+    """"Row 1" is a CSV's wording: the product page's own adjustment says what is wrong, in a sentence."""
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        p = make_product(m, "MUG-1", on_hand=5)
+        main = services.location_create_default(merchant=m)
+    web = merchant_a.web
+    r = web.post(f"/inventory/products/{p.pk}/adjust/", {"location": main.pk, "mode": "delta", "quantity": "-9",
+                                                           "reason": "damaged"})
+    assert r.status_code == 400
+    page = r.content.decode()
+    assert "Cannot remove 9 of MUG-1 at Main warehouse; only 5 are on hand and not promised." in page
+    assert "Row 1" not in page
+    r = web.post(f"/inventory/products/{p.pk}/adjust/", {"location": main.pk, "mode": "count", "quantity": "-1"})
+    assert r.status_code == 400 and "Row 1" not in r.content.decode()
+    with tenant_scope(m):
+        assert StockLevel.objects.get(merchant=m, product=p).on_hand == 5
+        # a list of lines (a CSV, the API's list) still names the row
+        with pytest.raises(InvalidStockOperation, match=r"^Row 2: damaged removes units"):
+            services.stock_adjust_many(merchant=m, lines=[
+                services.AdjustLine(product_id=p.pk, delta=1, reason="received"),
+                services.AdjustLine(product_id=p.pk, delta=3, reason="damaged")])
 
 
 def test_other_merchants_product_page_is_404(merchant_a, merchant_b):

@@ -13,7 +13,8 @@ from core.iso_codes import COUNTRIES
 from inventory.models import Product
 from orders.addresses import address_problems
 from orders.models import Order
-from tests.inventory.helpers import make_product
+from orders.services import ManualLine, order_create_manual
+from tests.inventory.helpers import make_bundle, make_product
 
 pytestmark = pytest.mark.django_db
 
@@ -169,3 +170,67 @@ def test_sku_search_gives_price_and_availability_and_only_the_merchants_products
         ("BOWL", "")]
     assert merchant_b.web.get("/inventory/products.json?q=mu").json() == {"results": []}
     assert shop.web.get("/inventory/products.json?q=a%00b").status_code == 400
+
+
+@pytest.mark.parametrize(("country", "region", "stored", "problem"), [
+    ("US", "or", "OR", None), ("US", "Oregon", "OR", None), ("CA", "ontario", "ON", None),
+    ("US", "Narnia", None, "State should be one of United States's, from the list."),
+    ("GB", "Kent", "Kent", None),  # no list: any text
+])
+def test_a_region_of_a_country_with_a_list_is_one_of_its_own(country, region, stored, problem):
+    postcode = {"US": "97205", "CA": "K1A 0B1", "GB": "CT1 1AA"}[country]
+    clean, problems = address_problems({**BASE, "country": country, "region": region, "postal_code": postcode})
+    assert problems.get("region") == problem
+    if stored:
+        assert clean["region"] == stored
+
+
+def test_the_new_order_page_offers_the_states_and_this_merchants_customers(merchant_a, merchant_b):
+    with tenant_scope(merchant_a.merchant):
+        make_product(merchant_a.merchant, "MUG", on_hand=5)
+        order_create_manual(merchant=merchant_a.merchant, lines=[ManualLine(sku="MUG", quantity=1)],
+                            customer_name="Ada Lovelace", customer_email="Ada@Example.com",
+                            shipping_address={**BASE, "country": "US", "region": "OR", "postal_code": "97205"})
+    with tenant_scope(merchant_b.merchant):
+        make_product(merchant_b.merchant, "MUG", on_hand=5)
+        order_create_manual(merchant=merchant_b.merchant, lines=[ManualLine(sku="MUG", quantity=1)],
+                            customer_email="adam@b.example")
+    # a bound form for the US renders its states as a select
+    r = merchant_a.web.post("/orders/new/", {"address-country": "US", "form-TOTAL_FORMS": "1",
+                                             "form-INITIAL_FORMS": "0", "add_line": "1"})
+    assert re.search(r'<select name="address-region"[^>]*>.*<option value="OR">Oregon</option>', r.content.decode(), re.S)
+    found = merchant_a.web.get("/orders/customers.json?q=AD").json()["results"]
+    assert [(c["value"], c["help"], c["address"]["region"]) for c in found] == [
+        ("ada@example.com", "Ada Lovelace · Springfield", "OR")]
+    assert merchant_a.web.get("/orders/customers.json?q=").json() == {"results": []}
+    assert merchant_a.web.get("/orders/customers.json?q=a&limit=0").status_code == 400
+
+
+def test_a_bundle_carries_its_own_price_onto_a_manual_order(merchant_a):
+    m, web = merchant_a.merchant, merchant_a.web
+    with tenant_scope(m):
+        mug = make_product(m, "MUG", on_hand=10, price=Decimal("12.00"))
+        bundle = make_bundle(m, "MUG-PAIR", [(mug, 2)], title="Two mugs")
+    # the bundle's edit page takes a price, and its page shows it
+    edit = web.get(f"/inventory/products/{bundle.pk}/edit/").content.decode()
+    assert 'name="price"' in edit and 'name="components-0-sku"' in edit
+    r = web.post(f"/inventory/products/{bundle.pk}/edit/", {"title": "Two mugs", "price": "21.50",
+                                                           "low_stock_threshold": "0", "is_active": "on"})
+    assert r.status_code == 302
+    assert "21.50" in web.get(f"/inventory/products/{bundle.pk}/").content.decode()
+    # a bundle line left without a price takes the bundle's, not its components' sum
+    r = web.post("/orders/new/", {
+        "form-TOTAL_FORMS": "2", "form-INITIAL_FORMS": "0", "form-0-sku": "MUG-PAIR", "form-0-quantity": "2",
+        "form-0-unit_price": "", "form-1-sku": "MUG", "form-1-quantity": "1", "form-1-unit_price": "10.00",
+        "customer_name": "Ada", "address-country": "GB", "address-line1": "1 High St", "address-city": "London",
+        "address-postal_code": "SW1A 1AA"})
+    assert r.status_code == 302, r.content.decode()[-2000:]
+    with tenant_scope(m):
+        order = Order.objects.get(merchant=m, channel="manual")
+        assert [(li.sku, li.unit_price_amount) for li in order.lines.order_by("position")] == [
+            ("MUG-PAIR", Decimal("21.50")), ("MUG", Decimal("10.00"))]
+        assert order.subtotal_amount == Decimal("53.00")
+    # the API alike: no unit_price, the bundle's price
+    r = merchant_a.api.post("/api/v1/orders/", {"lines": [{"sku": "MUG-PAIR", "quantity": 1}]}, format="json")
+    assert r.status_code == 201, r.content
+    assert r.json()["lines"][0]["unit_price"] == "21.50"
