@@ -14,9 +14,11 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context as allauth_context
 from allauth.core.internal import ratelimit
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from allauth.socialaccount.models import SocialApp
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.http import Http404
 
 from accounts import services
 from accounts.sessions import SESSION_INVITATION, SESSION_MERCHANT
@@ -138,6 +140,14 @@ class AccountAdapter(DefaultAccountAdapter):
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    def get_app(self, request, provider, client_id=None):
+        """Google sign-in is optional: with no app configured (environment or admin), its URLs are a 404
+        page, not allauth's SocialApp.DoesNotExist as a 500."""
+        try:
+            return super().get_app(request, provider, client_id=client_id)
+        except SocialApp.DoesNotExist as exc:
+            raise Http404("Sign-in with this provider is not set up.") from exc
+
     def save_user(self, request, sociallogin, form=None):
         user = super().save_user(request, sociallogin, form=form)
         if not _join_invited_merchant(request, user):

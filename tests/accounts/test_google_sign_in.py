@@ -158,3 +158,14 @@ def test_signing_in_with_google_again_keeps_the_users_own_tokens(client):
     _google_login(client, uid="2002", email="grace@gmail.example")
 
     assert _token_works(raw) == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/accounts/google/login/", "/accounts/google/login/callback/",
+                                  "/accounts/google/login/token/"])
+def test_without_a_google_app_its_urls_are_not_found_not_an_error(client, path):
+    # Given no Google app in the environment or the admin (the default of make run)
+    # When its URLs are asked for, by GET or POST, Then a 404 page, never a 500
+    assert client.get(path).status_code == 404
+    assert client.post(path).status_code in (404, 405)
+    assert b"/accounts/google/login/" not in client.get("/accounts/login/").content
