@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar, Generic, TypeVar
 
+from core.http import Rejected
 from orders.normalized import NormalizedOrder
 
 T = TypeVar("T")
@@ -146,6 +147,11 @@ class BulkExport:
 
 
 BULK_STATES = ("running", "completed", "failed", "canceled", "expired")
+
+
+class BulkFileGone(Rejected):
+    """The export's file is no longer where the channel said (its signed URL lapsed or was withdrawn): not a
+    refusal of our credentials. The engine asks the export's state again and pages when it has expired."""
 
 
 @dataclass(frozen=True)

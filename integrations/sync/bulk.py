@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from accounts.models import Merchant
 from core.http import Transient
-from integrations.channels.base import BulkExport
+from integrations.channels.base import BulkExport, BulkFileGone
 from integrations.models import Integration
 from integrations.sync.common import ChannelSession, checkpoints_update
 from jobs.models import WorkerJob
@@ -123,8 +123,18 @@ def orders_bulk(*, merchant: Merchant, integration: Integration, session: Channe
         logger.warning("integrations.sync.bulk_fallback", extra={
             "merchant_id": merchant.pk, "integration_id": integration.pk, "state": export.state})
         return None
-    return _read(merchant=merchant, integration=integration, session=session, export=export, state=state,
-                 ingest=ingest, job=job)
+    try:
+        return _read(merchant=merchant, integration=integration, session=session, export=export, state=state,
+                     ingest=ingest, job=job)
+    except BulkFileGone:
+        export = session.call(lambda a: a.bulk_export_status(state["id"]))
+        if export.state == "completed":  # the URL failed once but the export stands: the job retries it
+            raise Transient("the export's file could not be read; retrying") from None
+        state = dict(integration.checkpoints.get("orders_bulk") or state)
+        checkpoints_update(merchant=merchant, integration=integration, orders_bulk=None, **{FINISHED_KEY: None},
+                           orders_bulk_fallback={"id": export.id, "state": export.state, "error": export.error,
+                                                 "read": state.get("done", 0), "at": _iso(timezone.now())})
+        return None
 
 
 def _read(*, merchant: Merchant, integration: Integration, session: ChannelSession, export: BulkExport,

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import requests
 
 from core.http import Rejected, Transient, raise_for_status, url_check
-from integrations.channels.base import BulkExport, BulkOrder
+from integrations.channels.base import BulkExport, BulkFileGone, BulkOrder
 from integrations.channels.shopify.mapping import MappingError, gid_number, order_from_graphql
 
 if TYPE_CHECKING:
@@ -143,6 +143,9 @@ def _open(adapter: ShopifyAdapter, url: str, offset: int) -> Iterator[bytes]:
     if response.status_code == 416 and offset:  # nothing after the offset: the file was read to its end
         response.close()
         return (line for line in ())
+    if response.status_code in (401, 403, 404, 410):  # the storage's signed URL lapsed: not our token
+        response.close()
+        raise BulkFileGone(f"the bulk file answered {response.status_code}", status=response.status_code)
     raise_for_status(response, "GET bulk file")
     skip = offset if offset and response.status_code != 206 else 0
 

@@ -10,10 +10,11 @@
   is wrong or the operation expired), with HTTP Range support, streamed in chunks.
 - When it finishes, a `bulk_operations/finish` webhook (REST-style body: `admin_graphql_api_id`,
   `completed_at`, `created_at`, `error_code`, `status` lower-case, `type`) is signed and handed to
-  `fake.webhook_sink(url, raw, headers)` for every subscription to BULK_OPERATIONS_FINISH.
+  `fake.webhook_sink(url, raw, headers)` for every subscription to BULK_OPERATIONS_FINISH (by default kept
+  in `fake.webhooks_sent` and POSTed only to a loopback address).
 - `fake.bulk_mode` makes the next operations end "completed" (default), "failed" (INTERNAL_SERVER_ERROR,
-  a partialDataUrl with the first half), "canceled" or "expired" (completed, then the URL lapsed: EXPIRED,
-  url null, the file 403); `fake.bulk_gate` (a threading.Event), when set on the fake, holds every
+  a partialDataUrl with the first half), "canceled" or "expired" (completed, and its URL lapsed before
+  anyone looked: EXPIRED, url null, the file 403; `expire(op)` does it to a completed one); `fake.bulk_gate` (a threading.Event), when set on the fake, holds every
   operation RUNNING until the event is set.
 - Big shops: `seed_generated_orders(shop, n)` adds orders made on the fly (deterministic from their index,
   never stored), seen by bulk queries and ordersCount only (not by the paged `orders` connection): a
@@ -323,9 +324,9 @@ def _run(fake: Any, shop: ShopState, token: Any, op: BulkOperation, root: FieldN
         op.error_code = op.error_code or "INTERNAL_SERVER_ERROR"
     if mode == "completed" or mode == "expired":
         op.completed_at = now
-    _finish_webhook(fake, shop, op)
-    if mode == "expired":
+    if mode == "expired":  # as if nobody looked for the 7 days its URL lasts
         op.status = "EXPIRED"
+    _finish_webhook(fake, shop, op)
 
 
 def _root_total(ctx: Any, root: FieldNode) -> int:
@@ -377,6 +378,11 @@ def _finish_webhook(fake: Any, shop: ShopState, op: BulkOperation) -> None:
             fake.webhook_sink(sub.uri, data, headers)
         except Exception:  # noqa: BLE001,S110 - Shopify retries a failed delivery; the fake just drops it
             pass
+
+
+def expire(op: BulkOperation) -> None:
+    """Seven days later: the operation is EXPIRED and its URL answers 403."""
+    op.status = "EXPIRED"
 
 
 def bulk_lookup(fake: Any, shop: ShopState, gid_value: str) -> dict | None:

@@ -107,7 +107,8 @@ class ShopifyFake:
         # secret it is signed with when the token's app is not one of `apps` (a custom app's own secret).
         self.bulk_mode = "completed"
         self.bulk_gate: threading.Event | None = None
-        self.webhook_sink = _post_webhook
+        self.webhooks_sent: list[tuple[str, bytes, dict[str, str]]] = []
+        self.webhook_sink = self._send_webhook
         self.webhook_secret = ""
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -141,6 +142,15 @@ class ShopifyFake:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def _send_webhook(self, url: str, raw: bytes, headers: dict[str, str]) -> None:
+        """The default webhook sink: kept in `webhooks_sent`; POSTed when the address is on loopback (a test's
+        live server), never out to the internet."""
+        self.webhooks_sent.append((url, raw, headers))
+        if urlsplit(url).hostname in ("127.0.0.1", "localhost"):
+            import requests
+
+            requests.post(url, data=raw, headers=headers, timeout=5)
 
     @property
     def base_url(self) -> str:
@@ -525,12 +535,6 @@ def _variable_error(error: GraphQLError, variables: dict) -> dict:
         out["extensions"] = {"value": variables.get(name), "problems": [{"path": path, "explanation": explanation}]}
     out.pop("path", None)
     return out
-
-
-def _post_webhook(url: str, raw: bytes, headers: dict[str, str]) -> None:
-    import requests
-
-    requests.post(url, data=raw, headers=headers, timeout=5)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -224,3 +224,40 @@ def test_the_file_is_read_as_a_stream_never_ahead_of_the_order_being_handed_out(
     # at any order, what was downloaded goes past it by at most the next order's first line and one chunk
     assert max(ahead) <= 4096 + 2048
     assert pulled[0] > 400 * 1000  # the file is far bigger than what was ever held
+
+
+def test_a_backfill_resumed_after_its_operation_expired_pages_the_rest_without_doubling(
+        scope_a, shopify_fake, bulk_settings, monkeypatch):
+    from tests.fakes.shopify.bulk import expire
+
+    merchant = scope_a.merchant
+    store = connect_store(shopify_fake, merchant, stock=10**5)
+    monkeypatch.setattr(engine_bulk, "PAGE_SIZE", 15)
+    seeded = _seed(store, 40)
+    integration = store.integration
+    real_ingest = connect.orders_page_ingest
+    calls = []
+
+    def crashing(*, merchant, integration, items):
+        calls.append(len(items))
+        if len(calls) == 2:
+            raise RuntimeError("the worker died")
+        return real_ingest(merchant=merchant, integration=integration, items=items)
+
+    monkeypatch.setattr(connect, "orders_page_ingest", crashing)
+    with pytest.raises(RuntimeError):
+        connect.orders_step(merchant=merchant, integration=integration,
+                            session=ChannelSession(merchant=merchant, integration=integration))
+    (operation,) = store.shop.bulk_operations.values()
+    expire(operation)  # the worker came back after the file's URL lapsed
+    monkeypatch.setattr(connect, "orders_page_ingest", real_ingest)
+    integration.refresh_from_db()
+
+    result = connect.orders_step(merchant=merchant, integration=integration,
+                                 session=ChannelSession(merchant=merchant, integration=integration))
+
+    assert result["orders"] == 40 and result.get("orders_by") is None  # paged, the whole window again
+    ours = _ours(merchant, integration)
+    assert len(ours) == len(set(ours)) == 40 and set(ours) == {str(o.id) for o in seeded}
+    assert integration.checkpoints["orders_bulk_fallback"]["state"] == "expired"
+    assert integration.checkpoints["orders_bulk_fallback"]["read"] == 15
