@@ -59,7 +59,7 @@ RUN_QUERY = """mutation SwitchboardBulkOrders($q: String!) {
 STATUS_QUERY = """query SwitchboardBulkStatus($id: ID!) {
   bulkOperation(id: $id) { id status errorCode objectCount url partialDataUrl }
 }"""
-COUNT_QUERY = """query SwitchboardOrdersCount($q: String) {
+COUNT_QUERY = """query SwitchboardCountOrders($q: String) {
   ordersCount(query: $q, limit: null) { count precision }
 }"""
 _STATES = {"CREATED": "running", "RUNNING": "running", "CANCELING": "running", "COMPLETED": "completed",
