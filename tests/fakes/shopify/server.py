@@ -29,6 +29,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import re
 import secrets
 import threading
@@ -136,6 +137,13 @@ class ShopifyFake:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        for shop in self.shops.values():  # bulk operations' files (bulk.py) go with the fake
+            for op in shop.bulk_operations.values():
+                if op.path:
+                    try:
+                        os.unlink(op.path)
+                    except FileNotFoundError:
+                        pass
 
     def __enter__(self) -> ShopifyFake:
         return self.start()
