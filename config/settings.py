@@ -384,6 +384,12 @@ CHANNEL_HTTP_MAX_ATTEMPTS = int(os.environ.get("CHANNEL_HTTP_MAX_ATTEMPTS", "5")
 # point it elsewhere, e.g. http://127.0.0.1:9100/{shop}.
 SHOPIFY_API_BASE_URL = os.environ.get("SHOPIFY_API_BASE_URL") or "https://{shop}"
 SHOPIFY_CLIENT_ID = os.environ.get("SHOPIFY_CLIENT_ID", "")
+# A first backfill with more orders than this in its window goes by the channel's bulk export (one file)
+# instead of pages, where the channel has one (integrations/sync/bulk.py); how often the waiting step asks
+# the channel (the export's webhook wakes it sooner), and how long one run waits before the job retries.
+BULK_BACKFILL_THRESHOLD = int(os.environ.get("BULK_BACKFILL_THRESHOLD", "2000"))
+BULK_POLL_SECONDS = float(os.environ.get("BULK_POLL_SECONDS", "10"))
+BULK_WAIT_SECONDS = float(os.environ.get("BULK_WAIT_SECONDS", "21600"))
 # --- Carriers (labels) ---------------------------------------------------------------------
 # Where each carrier's API is (tests point them at loopback fakes). EasyPost's includes the version.
 EASYPOST_API_BASE_URL = os.environ.get("EASYPOST_API_BASE_URL") or "https://api.easypost.com/v2"

@@ -13,11 +13,12 @@ channel's inventory item, another's parent product, a third's product type) trav
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar, Generic, TypeVar
 
+from core.http import Rejected
 from orders.normalized import NormalizedOrder
 
 T = TypeVar("T")
@@ -127,6 +128,41 @@ class SubscriptionReport:
     reactivated: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class BulkExport:
+    """A channel-side export of every order in a window, run by the channel while we wait (a channel that
+    can hand over its history as one file instead of pages). `state` is one of BULK_STATES; `url` is where
+    the finished file is (the partial file of a failed export when the channel keeps one)."""
+
+    id: str
+    state: str  # "running" | "completed" | "failed" | "canceled" | "expired"
+    url: str = ""
+    partial_url: str = ""
+    object_count: int = 0
+    error: str = ""
+
+    @property
+    def finished(self) -> bool:
+        return self.state != "running"
+
+
+BULK_STATES = ("running", "completed", "failed", "canceled", "expired")
+
+
+class BulkFileGone(Rejected):
+    """The export's file is no longer where the channel said (its signed URL lapsed or was withdrawn): not a
+    refusal of our credentials. The engine asks the export's state again and pages when it has expired."""
+
+
+@dataclass(frozen=True)
+class BulkOrder:
+    """One order read from a bulk export's file, and where a reader resuming after it starts (a byte
+    offset into the file: the first byte of the next order)."""
+
+    order: NormalizedOrder
+    resume_offset: int
+
+
 @dataclass
 class ChannelAdapter(ABC):
     """One integration's connection to its channel. Subclasses set the class attributes and implement
@@ -148,6 +184,30 @@ class ChannelAdapter(ABC):
 
     @abstractmethod
     def test_connection(self) -> ConnectionReport: ...
+
+    # ---- optional: a bulk export of the order history (a backfill too big to page through)
+    # A channel that can export its orders as a file sets this and overrides the four methods below;
+    # the sync engine uses them for a first backfill larger than BULK_BACKFILL_THRESHOLD orders.
+    supports_bulk_export: ClassVar[bool] = False
+
+    def orders_count(self, updated_since: datetime | None) -> int | None:
+        """How many orders fetch_orders(updated_since) would give, when the channel can count them cheaply;
+        None when it cannot."""
+        return None
+
+    def bulk_export_start(self, updated_since: datetime | None, notify_url: str | None) -> BulkExport:
+        """Ask the channel to export every order updated since `updated_since` (with its lines); it calls
+        `notify_url` back when the export finishes, where it can."""
+        raise NotImplementedError(f"{type(self).__name__} has no bulk export")
+
+    def bulk_export_status(self, export_id: str) -> BulkExport:
+        """The export's state as the channel reports it now."""
+        raise NotImplementedError(f"{type(self).__name__} has no bulk export")
+
+    def bulk_export_orders(self, export: BulkExport, offset: int = 0) -> Iterator[BulkOrder]:
+        """The finished export's orders, streamed from its file from byte `offset` (0, or a `resume_offset`
+        an earlier reader handed out), one order at a time and never the whole file in memory."""
+        raise NotImplementedError(f"{type(self).__name__} has no bulk export")
 
     @abstractmethod
     def fetch_listings(self, cursor: str | None = None) -> Page[ChannelListing]: ...

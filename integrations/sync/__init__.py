@@ -7,9 +7,11 @@ Public services (tasks, views and the webhook inbox call these by name):
 - `listing_channel_quantity_seen(merchant=, integration=, external_id=, quantity=)`.
 - `listings_upsert(merchant=, integration=, items=)`: a page of listings, or a product webhook's variants.
 - `tracking_push(merchant=)`.
+- `bulk_export_finished(merchant=, integration=, export_id=, state=)`: a channel's "export finished" webhook.
 - `integration_webhooks_remove(merchant=, integration_id=)`: after a disconnect (enqueued by integration_disconnect).
 """
 
+from integrations.sync.bulk import bulk_export_finished
 from integrations.sync.common import ChannelSession, integration_needs_reconnect
 from integrations.sync.connect import (
     CONNECT_STEPS,
@@ -36,7 +38,7 @@ from integrations.sync.stock import (
 from integrations.sync.tracking import tracking_push, tracking_push_due_merchant_ids, tracking_push_schedule
 
 __all__ = [
-    "CONNECT_STEPS", "CONSUMER", "SYNC_STEPS", "ChannelSession", "integration_job_run", "integration_needs_reconnect",
+    "CONNECT_STEPS", "CONSUMER", "SYNC_STEPS", "ChannelSession", "bulk_export_finished", "integration_job_run", "integration_needs_reconnect",
     "integration_poll", "integration_poll_schedule", "integration_webhooks_remove", "integrations_due_for_poll", "channel_ref_quantity_seen", "listing_channel_quantity_seen",
     "listings_upsert",
     "listing_quantity", "listings_push", "pushes_pending_read", "stock_push", "stock_push_due_merchant_ids",

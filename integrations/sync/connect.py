@@ -29,6 +29,7 @@ from integrations.listings import listings_auto_matched
 from integrations.models import Integration, Listing
 from integrations.registry import channel_packages
 from integrations.selectors import integration_doctor
+from integrations.sync.bulk import orders_bulk
 from integrations.sync.common import (
     RETRYABLE,
     ChannelSession,
@@ -205,7 +206,9 @@ def orders_page_ingest(*, merchant: Merchant, integration: Integration,
 def orders_step(*, merchant: Merchant, integration: Integration, session: ChannelSession,
                 job: WorkerJob | None = None) -> dict:
     """Orders updated since the checkpoint (the first time: the last `backfill_days`), page by page, each
-    through orders_page_ingest; after each page the cursor and the newest updatedAt are saved."""
+    through orders_page_ingest; after each page the cursor and the newest updatedAt are saved. A first
+    backfill bigger than BULK_BACKFILL_THRESHOLD orders goes by the channel's bulk export instead, where the
+    adapter has one (integrations/sync/bulk.py), and pages when the export fails."""
     cp = integration.checkpoints
     since = _parse(cp.get("orders_since"))
     if since is None:
@@ -214,6 +217,17 @@ def orders_step(*, merchant: Merchant, integration: Integration, session: Channe
         days = int(integration.settings.get("backfill_days", 60))
         since = timezone.now() - timedelta(days=days)
     cursor = cp.get("orders_cursor")
+    # (an export that failed once is not tried again for this store: the backfill pages)
+    first_backfill = cursor is None and not cp.get("orders_updated_at") and not cp.get("orders_bulk_fallback")
+    if cp.get("orders_bulk") or first_backfill:
+        since = _parse((cp.get("orders_bulk") or {}).get("since")) or since
+        # A big history is exported by the channel as one file where it can (integrations/sync/bulk.py);
+        # None: not for this run (or the export failed), so it is paged from `since` as always.
+        by_export = orders_bulk(merchant=merchant, integration=integration, session=session, since=since,
+                                ingest=orders_page_ingest, job=job)
+        if by_export is not None:
+            return by_export
+        cp = integration.checkpoints
     newest = _parse(cp.get("orders_updated_at"))
     done = int(cp.get("orders_fetched") or 0) if cursor else 0  # a resumed run counts on from its checkpoint
     skipped: list[str] = []

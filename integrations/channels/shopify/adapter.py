@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
@@ -18,6 +18,8 @@ from django.utils.translation import ngettext
 
 from core.http import HttpClient, Rejected, Transient
 from integrations.channels.base import (
+    BulkExport,
+    BulkOrder,
     ChannelAdapter,
     ChannelListing,
     ChannelLocation,
@@ -30,6 +32,7 @@ from integrations.channels.base import (
     TrackingResult,
     WebhookSubscription,
 )
+from integrations.channels.shopify import bulk
 from integrations.channels.shopify.carriers import tracking_company
 from integrations.channels.shopify.client import MAX_QUERY_COST, ShopifyClient
 from integrations.channels.shopify.mapping import gid_number, order_from_graphql, to_gid
@@ -166,6 +169,8 @@ class ShopifyAdapter(ChannelAdapter):
         "orders/create", "orders/updated", "orders/cancelled", "orders/paid", "products/update",
         "inventory_levels/update", "app/uninstalled")
 
+    supports_bulk_export: ClassVar[bool] = True
+
     # Transport, for tests on a manual clock; adapter_for leaves them at real time.
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.time
@@ -234,7 +239,7 @@ class ShopifyAdapter(ChannelAdapter):
     def fetch_orders(self, updated_since: datetime | None, cursor: str | None = None) -> Page[NormalizedOrder]:
         """Orders by UPDATED_AT from `updated_since` minus ORDERS_OVERLAP; pass the same `updated_since`
         with the cursor of the previous page (Shopify's cursors belong to one filter)."""
-        query = f"updated_at:>='{_iso(updated_since - ORDERS_OVERLAP)}'" if updated_since else None
+        query = self._orders_search(updated_since)
         page = self._data(ORDERS_QUERY, {"first": ORDERS_PER_PAGE, "after": cursor, "q": query},
                           operation="orders")["orders"]
         orders = []
@@ -245,6 +250,25 @@ class ShopifyAdapter(ChannelAdapter):
                 line_nodes = self._all_lines(node["id"])
             orders.append(order_from_graphql(node, line_nodes))
         return Page(items=orders, next_cursor=self._next(page))
+
+    @staticmethod
+    def _orders_search(updated_since: datetime | None) -> str | None:
+        return f"updated_at:>='{_iso(updated_since - ORDERS_OVERLAP)}'" if updated_since else None
+
+    # ---------------------------------------------------------------- bulk export (integrations/channels/shopify/bulk.py)
+
+    def orders_count(self, updated_since: datetime | None) -> int | None:
+        """`ordersCount` over the window fetch_orders reads (no limit: Shopify caps it at 10,000 by default)."""
+        return bulk.orders_count(self, self._orders_search(updated_since))
+
+    def bulk_export_start(self, updated_since: datetime | None, notify_url: str | None) -> BulkExport:
+        return bulk.bulk_start(self, self._orders_search(updated_since), notify_url)
+
+    def bulk_export_status(self, export_id: str) -> BulkExport:
+        return bulk.bulk_status(self, export_id)
+
+    def bulk_export_orders(self, export: BulkExport, offset: int = 0) -> Iterator[BulkOrder]:
+        return bulk.bulk_orders(self, export, offset)
 
     def fetch_order(self, external_id: str) -> NormalizedOrder | None:
         """One order by its numeric id, the same NormalizedOrder a page of fetch_orders gives."""

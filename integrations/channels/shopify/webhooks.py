@@ -6,7 +6,7 @@ domain service each topic goes to. The inbox (webhooks app) stores and retries; 
   accepted for ROTATION_GRACE after a rotation, because Shopify may keep signing with it that long.
 - Identity: the topic and X-Shopify-Event-Id (the same across Shopify's retries), else X-Shopify-Webhook-Id.
 - Topics: orders/* → order_ingest (an update before its create, or `paid` for an order never seen,
-  creates it); products/update → listings; inventory_levels/update → echo or drift; app/uninstalled →
+  creates it); bulk_operations/finish → the waiting backfill (integrations/sync/bulk.py); products/update → listings; inventory_levels/update → echo or drift; app/uninstalled →
   disconnected and tokens forgotten; the compliance topics → the customer's data found or erased.
 - The topic is not signed (Shopify signs only the body), so each handler first checks that the body is
   its topic's payload (`_expect`): an order body re-sent as `shop/redact` or `app/uninstalled` is
@@ -29,6 +29,7 @@ from django.utils.timezone import is_aware, make_aware
 
 from accounts.models import Merchant
 from core.receivers import Delivery, PermanentFailure, WebhookReceiver, hmac_base64_matches
+from integrations.channels.shopify.bulk import FINISH_TOPIC, bulk_webhook_export_id
 from integrations.channels.shopify.mapping import (
     CHANNEL,
     MappingError,
@@ -38,7 +39,7 @@ from integrations.channels.shopify.mapping import (
 )
 from integrations.models import Integration
 from integrations.services import integration_uninstalled
-from integrations.sync import channel_ref_quantity_seen, listings_upsert
+from integrations.sync import bulk_export_finished, channel_ref_quantity_seen, listings_upsert
 from orders.services import order_ingest
 from orders.services.privacy import customer_orders_find, orders_customer_redact
 
@@ -177,6 +178,15 @@ def _inventory_level(*, merchant: Merchant, owner: Integration, payload: Any,
     return {"action": "quantity-seen", "inventory_item_id": item, "available": quantity, "listings": outcomes}
 
 
+def _bulk_finished(*, merchant: Merchant, owner: Integration, payload: Any, headers: Mapping[str, str]) -> dict:
+    """bulk_operations/finish: `admin_graphql_api_id` (the operation) and its lower-case `status`; the orders
+    step waiting on that operation reads it (integrations/sync/bulk.py). Another operation changes nothing."""
+    body = _expect(payload, FINISH_TOPIC, required={"admin_graphql_api_id": str, "status": str},
+                   foreign=(*_ORDER_KEYS, *_PRODUCT_KEYS, *_CUSTOMER_KEYS, "shop_domain", "inventory_item_id"))
+    export_id, state = bulk_webhook_export_id(dict(body))
+    return bulk_export_finished(merchant=merchant, integration=owner, export_id=export_id, state=state)
+
+
 def _uninstalled(*, merchant: Merchant, owner: Integration, payload: Any, headers: Mapping[str, str]) -> dict:
     """The body is the shop resource (§1.9.5): its id and its myshopify.com domain (`myshopify_domain`, else
     `domain`), which must be this store's."""
@@ -250,6 +260,7 @@ RECEIVER = WebhookReceiver(
         "products/update": _product, "products/create": _product,
         "inventory_levels/update": _inventory_level,
         "app/uninstalled": _uninstalled,
+        FINISH_TOPIC: _bulk_finished,
         "customers/data_request": _data_request, "customers/redact": _customer_redact, "shop/redact": _shop_redact,
     }.items()},
 )

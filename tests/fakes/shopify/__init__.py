@@ -19,6 +19,7 @@ Pytest fixtures (`shopify_fake`, `shopify_shop`, `shopify_token`, `manual_clock`
 import them into a conftest.py to use them elsewhere.
 """
 
+from .bulk import BulkOperation, GeneratedOrders, seed_generated_orders
 from .graph import INVENTORY_REASONS
 from .schema import API_VERSION, admin_schema
 from .seed import order_from_rest, realworld, seed_catalog, seed_orders
@@ -27,7 +28,7 @@ from .state import FakeOrder, ManualClock, RealClock, ShippingLine, ShopState, g
 from .webhooks import send_webhook, sign_webhook_body, webhook_request
 
 __all__ = [
-    "API_VERSION", "DEFAULT_SCOPES", "INVENTORY_REASONS", "FakeOrder", "ManualClock", "RealClock", "RequestRecord", "ShippingLine",
+    "API_VERSION", "BulkOperation", "GeneratedOrders", "seed_generated_orders", "DEFAULT_SCOPES", "INVENTORY_REASONS", "FakeOrder", "ManualClock", "RealClock", "RequestRecord", "ShippingLine",
     "ShopState", "ShopifyFake", "admin_schema", "gid", "gid_number", "oauth_query_hmac", "order_from_rest",
     "realworld", "seed_catalog", "seed_orders", "send_webhook", "sign_webhook_body", "webhook_request",
 ]

@@ -58,6 +58,7 @@ class Context:
     now: float
     search_warnings: list[dict] = field(default_factory=list)
     idempotent_replays: int = 0
+    fake: Any = None  # the ShopifyFake serving the request (bulk operations need its URL and webhook sink)
 
     @property
     def now_dt(self) -> datetime:
@@ -548,6 +549,8 @@ SKU_SEARCH = {"sku": lambda x, op, v: (x.sku or "").lower() == v.lower()}
 
 
 def build_root(ctx: Context) -> dict:
+    from . import bulk
+
     shop = ctx.shop
 
     def orders(info: Any, **args: Any) -> dict:
@@ -671,6 +674,14 @@ def build_root(ctx: Context) -> dict:
         "webhookSubscriptionCreate": lambda info, topic, webhookSubscription: webhook_create(
             ctx, info, topic, webhookSubscription),
         "webhookSubscriptionDelete": lambda info, id: webhook_delete(ctx, info, id),
+        # bulk operations (bulk.py)
+        "bulkOperationRunQuery": lambda info, query, groupObjects: bulk.bulk_run(ctx, info, query, groupObjects),
+        "bulkOperation": lambda info, id: bulk.bulk_lookup(ctx.fake, shop, id),
+        "currentBulkOperation": lambda info, type="QUERY": (
+            bulk.bulk_current(ctx.fake, shop, ctx.token.client_id) if type == "QUERY" else None),
+        "bulkOperationCancel": lambda info, id: bulk.bulk_cancel(ctx.fake, shop, id),
+        "ordersCount": lambda info, query=None, limit=10000, savedSearchId=None: bulk.orders_count(
+            ctx, info, query, limit),
     }
 
 

@@ -29,6 +29,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import re
 import secrets
 import threading
@@ -43,6 +44,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from graphql import GraphQLError, GraphQLSyntaxError, execute, get_operation_ast, parse, validate
 from graphql.execution.values import get_variable_values
 
+from .bulk import serve_file as bulk_serve_file
 from .cost import MAX_INPUT_ARRAY, MAX_QUERY_COST, CostCalculator, InputTooLarge
 from .graph import Context, build_root, field_resolver
 from .schema import API_VERSION, admin_schema
@@ -101,6 +103,14 @@ class ShopifyFake:
         self.codes: dict[str, AuthCode] = {}
         self.log: list[RequestRecord] = []
         self._injected: deque[_Injected] = deque()
+        # Bulk operations (bulk.py): how the next ones end, an optional gate holding them RUNNING, where the
+        # bulk_operations/finish webhook goes (a callable (url, raw body, headers); default: POSTed), and the
+        # secret it is signed with when the token's app is not one of `apps` (a custom app's own secret).
+        self.bulk_mode = "completed"
+        self.bulk_gate: threading.Event | None = None
+        self.webhooks_sent: list[tuple[str, bytes, dict[str, str]]] = []
+        self.webhook_sink = self._send_webhook
+        self.webhook_secret = ""
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         admin_schema()  # load before the first request, not during it
@@ -127,12 +137,28 @@ class ShopifyFake:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        for shop in self.shops.values():  # bulk operations' files (bulk.py) go with the fake
+            for op in shop.bulk_operations.values():
+                if op.path:
+                    try:
+                        os.unlink(op.path)
+                    except FileNotFoundError:
+                        pass
 
     def __enter__(self) -> ShopifyFake:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def _send_webhook(self, url: str, raw: bytes, headers: dict[str, str]) -> None:
+        """The default webhook sink: kept in `webhooks_sent`; POSTed when the address is on loopback (a test's
+        live server), never out to the internet."""
+        self.webhooks_sent.append((url, raw, headers))
+        if urlsplit(url).hostname in ("127.0.0.1", "localhost"):
+            import requests
+
+            requests.post(url, data=raw, headers=headers, timeout=5)
 
     @property
     def base_url(self) -> str:
@@ -365,7 +391,7 @@ class ShopifyFake:
                                         "extensions": {"code": "THROTTLED", "documentation": RATE_LIMIT_DOC}}]},
                            requested, None)
         bucket.available -= requested
-        context = Context(shop=shop, token=token, now=now)
+        context = Context(shop=shop, token=token, now=now, fake=self)
         result = execute(schema, document, root_value=build_root(context), variable_values=variables,
                          operation_name=operation_name, field_resolver=field_resolver)
         actual = min(requested, calculator.actual(operation, result.data))
@@ -523,7 +549,39 @@ class _Handler(BaseHTTPRequestHandler):
     fake: ShopifyFake
     protocol_version = "HTTP/1.1"
 
+    def _bulk_file(self) -> None:
+        """A bulk operation's JSONL (bulk.py), streamed from disk in chunks, Range honoured."""
+        url = urlsplit(self.path)
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        with self.fake.lock:
+            status, headers, path, start, length = bulk_serve_file(self.fake, url.path, query,
+                                                                   self.headers.get("Range"))
+        self.fake.log.append(RequestRecord(at=time.time(), method="GET", path=url.path, shop=None, status=status,
+                                           kind="bulk_file"))
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(length))
+        self.end_headers()
+        if path is None:
+            return
+        with open(path, "rb") as handle:
+            handle.seek(start)
+            left = length
+            while left > 0:
+                chunk = handle.read(min(left, 256 * 1024))
+                if not chunk:
+                    break
+                try:
+                    self.wfile.write(chunk)
+                except (BrokenPipeError, ConnectionResetError):
+                    return
+                left -= len(chunk)
+
     def _serve(self, method: str) -> None:
+        if method == "GET" and self.path.startswith("/_fake/bulk/"):
+            self._bulk_file()
+            return
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         try:

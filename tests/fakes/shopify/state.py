@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 # Restore rate per plan is Shopify's current table (§1.4); the bucket sizes are 20x the restore rate,
 # which matches the 2,000/100 pair Shopify shows for Standard (the larger plans' sizes are a guess).
@@ -395,6 +396,8 @@ class ShopState:
     # idempotency key -> (fingerprint of the input, the payload returned the first time)
     idempotency: dict[str, tuple[str, dict]] = field(default_factory=dict)
     buckets: dict[str, Bucket] = field(default_factory=dict)
+    bulk_operations: dict = field(default_factory=dict)  # id -> bulk.BulkOperation
+    generated_orders: Any = None  # bulk.GeneratedOrders: orders made on the fly (bulk queries and ordersCount)
 
     def bucket(self, client_id: str, now: float) -> Bucket:
         if client_id not in self.buckets:
