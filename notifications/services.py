@@ -219,6 +219,50 @@ def notification_send(
     return log
 
 
+def notification_send_many(
+    *, merchant: Merchant, kind: str, items: list[tuple[str, str, dict[str, Any]]],
+) -> list[NotificationLog]:
+    """notification_send for many events of one kind to the merchant's own recipients: items are (key,
+    reference, context). The settings and recipients are read once and the rows inserted in one statement
+    (ON CONFLICT DO NOTHING: a key queued before is skipped), where a page of ingested orders would otherwise
+    pay three statements an order. Returns the rows queued now."""
+    spec = KINDS[kind]
+    if not items:
+        return []
+    prefs = notification_settings_get(merchant=merchant)
+    if not spec.is_wanted(prefs):
+        return []
+    to = notification_recipients(merchant=merchant, prefs=prefs)
+    if not to:
+        return []
+    logs = [NotificationLog(merchant=merchant, key=key[:200], kind=kind, reference=reference[:100], recipients=to,
+                            subject=spec.subject.format_map(_Default(context))[:255], context=context)
+            for key, reference, context in items]
+    if connection.vendor != "postgresql":
+        return [log for log in logs if notification_send(merchant=merchant, kind=kind, key=log.key,
+                                                         reference=log.reference, context=log.context)]
+    fields = [f for f in NotificationLog._meta.concrete_fields if not f.primary_key]
+    table, qn = NotificationLog._meta.db_table, connection.ops.quote_name
+    row = f"({', '.join(['%s'] * len(fields))})"
+    values = [f.get_db_prep_save(f.pre_save(log, add=True), connection) for log in logs for f in fields]
+    with connection.cursor() as cur:
+        cur.execute(
+            f"INSERT INTO {qn(table)} ({', '.join(qn(f.column) for f in fields)}) "  # noqa: S608
+            f"VALUES {', '.join([row] * len(logs))} ON CONFLICT (merchant_id, key) DO NOTHING RETURNING id, key",
+            values,
+        )
+        ids = dict((key, pk) for pk, key in cur.fetchall())
+    queued = []
+    for log in logs:
+        if log.key in ids:
+            log.pk = ids.pop(log.key)
+            log._state.adding, log._state.db = False, connection.alias
+            queued.append(log)
+    for log in queued:
+        enqueue_on_commit("notifications.notification_deliver", merchant_id=merchant.pk, log_id=log.pk)
+    return queued
+
+
 def _insert_unless_queued(log: NotificationLog) -> bool:
     """INSERT ... ON CONFLICT (merchant, key) DO NOTHING: the same as a create in a savepoint that
     swallows the duplicate key, without the SAVEPOINT/RELEASE round trips (one per order ingested)."""

@@ -37,9 +37,11 @@ def held_units(held: Held, reference: str) -> int:
     return units_held((r.product_id, r.quantity, r.per_unit) for r in rows_of(held, reference))
 
 
-def save_reservations(merchant: Merchant, rows: Held, dirty: set) -> None:
+def save_reservations(merchant: Merchant, rows: Held, dirty: set, tx: StockTx | None = None) -> None:
     """Write changed reservation rows (the levels they belong to are locked, so nobody races us):
-    one INSERT, one UPDATE and one DELETE at most, however many rows changed."""
+    one INSERT, one UPDATE and one DELETE at most, however many rows changed. With `tx` on PostgreSQL
+    nothing is sent now: the rows go out in tx.finish()'s one statement with the levels, the ledger and
+    the outbox marks."""
     create, update, delete = [], [], []
     for key in sorted(dirty):
         r = rows[key]
@@ -50,6 +52,9 @@ def save_reservations(merchant: Merchant, rows: Held, dirty: set) -> None:
             delete.append(r.pk)
         else:
             update.append(r)
+    if tx is not None and connection.vendor == "postgresql":
+        tx.stage_reservations(create=create, update=update, delete=delete)
+        return
     if create:
         Reservation.objects.bulk_create(create)
     if update and connection.vendor == "postgresql":
