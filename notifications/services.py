@@ -113,7 +113,8 @@ def recipients_parse(text: str) -> list[str]:
     return addresses
 
 
-def notification_recipients(*, merchant: Merchant, prefs: NotificationSettings | None = None) -> list[str]:
+def notification_recipients(*, merchant: Merchant, prefs: NotificationSettings | None = None,
+                            owners: list[str] | None = None) -> list[str]:
     """The one rule for who gets a merchant's mail: the recipients it chose, else its owners.
 
     Addresses saved before they were validated and that are not email addresses are left out
@@ -127,8 +128,9 @@ def notification_recipients(*, merchant: Merchant, prefs: NotificationSettings |
                        extra={"merchant_id": merchant.pk, "skipped": sorted(set(chosen) - set(valid))})
     if valid:
         return valid
-    owners = Membership.objects.filter(merchant=merchant, role=Membership.Role.OWNER, user__is_active=True)
-    return sorted({e for e in owners.values_list("user__email", flat=True) if e and _is_email(e)})
+    if owners is None:  # `owners`: the addresses a caller already read with the settings (_settings_and_owners)
+        owners = list(_owner_emails(merchant))
+    return sorted({e for e in owners if e and _is_email(e)})
 
 
 # --- Settings -------------------------------------------------------------------------------
@@ -229,10 +231,10 @@ def notification_send_many(
     spec = KINDS[kind]
     if not items:
         return []
-    prefs = notification_settings_get(merchant=merchant)
+    prefs, owners = _settings_and_owners(merchant)
     if not spec.is_wanted(prefs):
         return []
-    to = notification_recipients(merchant=merchant, prefs=prefs)
+    to = notification_recipients(merchant=merchant, prefs=prefs, owners=owners)
     if not to:
         return []
     logs = [NotificationLog(merchant=merchant, key=key[:200], kind=kind, reference=reference[:100], recipients=to,
@@ -261,6 +263,25 @@ def notification_send_many(
     for log in queued:
         enqueue_on_commit("notifications.notification_deliver", merchant_id=merchant.pk, log_id=log.pk)
     return queued
+
+
+def _owner_emails(merchant: Merchant):
+    return Membership.objects.filter(merchant=merchant, role=Membership.Role.OWNER, user__is_active=True).values_list(
+        "user__email", flat=True)
+
+
+def _settings_and_owners(merchant: Merchant) -> tuple[NotificationSettings, list[str] | None]:
+    """The settings and the owners' addresses in one query on PostgreSQL (an array subquery), where
+    notification_settings_get then notification_recipients take two; (settings, None) elsewhere."""
+    if connection.vendor != "postgresql":
+        return notification_settings_get(merchant=merchant), None
+    from django.contrib.postgres.expressions import ArraySubquery
+
+    row = (NotificationSettings.objects.filter(merchant=merchant)
+           .annotate(owner_emails=ArraySubquery(_owner_emails(merchant).order_by())).first())
+    if row is None:
+        return notification_settings_get(merchant=merchant), None
+    return row, list(row.owner_emails or [])
 
 
 def _insert_unless_queued(log: NotificationLog) -> bool:

@@ -413,7 +413,7 @@ def _ingest(merchant: Merchant, integration_id: int | None, normalized: Normaliz
     # An unpaid order is no news yet: its new-order email goes out when it is paid.
     if notify and ((created and order.status not in (OrderStatus.CANCELLED, OrderStatus.AWAITING_PAYMENT))
                    or paid_now):
-        notifications.notification_new_order(merchant=merchant, order=order)
+        notifications.notification_new_orders(merchant=merchant, orders=[order])
     if notify and cancelled_now:
         notifications.notification_channel_cancellation(merchant=merchant, order=order)
     logger.debug("orders.order.ingested", extra={"merchant_id": merchant.pk, "order_id": order.pk})
@@ -526,8 +526,10 @@ def _page(merchant: Merchant, integration_id: int | None, items: list[Normalized
             plan.append(("one", pos))
     # 3. One SKU match for every line of the page (aliases included).
     store = store_key(integration_id)
-    products = inventory_selectors.product_match_skus(
-        merchant=merchant, skus={n_line.sku for n in items for n_line in n.lines if n_line.sku}, store_key=store)
+    products = {}
+    if any(kind in ("new", "one") for kind, _pos in plan):
+        products = inventory_selectors.product_match_skus(
+            merchant=merchant, skus={n_line.sku for n in items for n_line in n.lines if n_line.sku}, store_key=store)
     # 4. When stock work happens in more than one step (runs and single orders), lock every level the page
     # may need first, in id order, so that the page never takes a level lock after waiting on another.
     steps = sum(1 for k, (kind, _p) in enumerate(plan) if kind == "one" or (
