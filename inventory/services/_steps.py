@@ -24,12 +24,30 @@ Reason = StockMovement.Reason
 Held = dict[tuple[str, int, int], Reservation]  # (reference, stock product, location) -> row, as locked
 
 
+class HeldRows(dict):
+    """Held, indexed by reference as rows are added: a page of orders asks for hundreds of references, and
+    scanning (and sorting) every row for each of them made a page's reconcile quadratic."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__()
+        self.by_ref: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
+        for key, row in dict(*args, **kwargs).items():
+            self[key] = row
+
+    def __setitem__(self, key: tuple[str, int, int], row: Reservation) -> None:
+        if key not in self:
+            self.by_ref[key[0]].append(key)
+        super().__setitem__(key, row)
+
+
 def reservations_of(merchant: Merchant, references: Iterable[str]) -> Held:
     rows = Reservation.objects.filter(merchant=merchant, reference__in=set(references)).order_by("pk")
-    return {(r.reference, r.product_id, r.location_id): r for r in rows}
+    return HeldRows({(r.reference, r.product_id, r.location_id): r for r in rows})
 
 
 def rows_of(held: Held, reference: str) -> list[Reservation]:
+    if isinstance(held, HeldRows):
+        return [held[key] for key in sorted(held.by_ref.get(reference, ())) if held[key].quantity > 0]
     return [r for (ref, _pid, _loc), r in sorted(held.items()) if ref == reference and r.quantity > 0]
 
 

@@ -29,6 +29,7 @@ from inventory.services._core import (
 )
 from inventory.services._steps import (
     Held,
+    HeldRows,
     held_units,
     promised_bill,
     release_from,
@@ -252,7 +253,7 @@ def _stock_apply(
 
     tx = StockTx.lock(merchant=merchant, product_ids=needed(before, bills(before)), actor=actor, known=infos)
     # Again, now that the levels are locked.
-    held = reservations_of(merchant, references) if references and not fresh else {}
+    held = reservations_of(merchant, references) if references and not fresh else HeldRows()
     bill_of = bills(held)
     tx.lock_more(needed(held, bill_of))
     dirty: set = set()
