@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from accounts.models import Merchant
 from core.db import retry_transaction
-from core.errors import ValidationFailed
+from core.errors import TransientConflict, ValidationFailed
 from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
 from inventory.selectors import sku_key
@@ -477,7 +477,7 @@ def _pieces(merchant: Merchant, integration_id: int | None, orders: Sequence[Nor
     try:
         results = _page(merchant, integration_id, [orders[i] for i in idx], [flags[i] for i in idx],
                         [prints[i] for i in idx])
-    except (DatabaseError, ValidationFailed) as exc:
+    except (DatabaseError, TransientConflict, ValidationFailed) as exc:
         # A lock conflict after the retries, a concurrent creation of one of our new orders (unique key),
         # an order the database refuses: nothing of this piece was written; smaller pieces find out which.
         logger.info("orders.page.split", extra={"merchant_id": merchant.pk, "orders": len(idx),

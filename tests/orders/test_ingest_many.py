@@ -14,7 +14,7 @@ from collections import Counter
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -225,3 +225,34 @@ def test_two_workers_ingesting_overlapping_pages_neither_deadlock_nor_fail(merch
     call_command("inventory_audit", merchant=m.pk)
     assert connection.vendor == "postgresql"
 
+
+
+def test_a_page_that_meets_a_conflict_falls_back_to_halves_without_losing_or_doubling(merchant_a, monkeypatch):
+    # Given a page whose first attempt fails as a concurrent creation of one of its orders would (unique key)
+    from django.db import IntegrityError
+
+    from orders.services import ingest
+
+    m = merchant_a.merchant
+    real, calls = ingest._page, []
+
+    def page_once_refused(merchant, integration_id, items, *args):
+        calls.append(len(items))
+        if len(calls) == 1:
+            with transaction.atomic():  # written, then undone by the failure, as the page's transaction would be
+                real(merchant, integration_id, items, *args)
+                raise IntegrityError("duplicate key value violates unique constraint")
+        return real(merchant, integration_id, items, *args)
+
+    monkeypatch.setattr(ingest, "_page", page_once_refused)
+    with tenant_scope(m):
+        make_product(m, "A-1", on_hand=5)
+        page = [normalized(str(i), lines=(("L1", "A-1", 1),)) for i in range(4)] + [normalized("0", updated_minutes=1)]
+        # When it is ingested
+        results = services.order_ingest_many(merchant=m, integration_id=None, orders=page)
+        # Then it was retried in halves, every order is there once, and stock was reserved once per order
+        assert calls == [5, 2, 3]
+        assert [r.outcome for r in results] == ["created"] * 4 + ["updated"]
+        assert Order.objects.filter(merchant=m).count() == 4
+        assert StockLevel.objects.get(merchant=m, product__sku="A-1").reserved == 5
+    call_command("inventory_audit", merchant=m.pk)
