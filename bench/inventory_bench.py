@@ -187,11 +187,16 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--smoke", action="store_true", help="CI (make bench-smoke): tiny sizes, a few seconds; proves the benchmark runs, measures nothing")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
+    parser.add_argument("--skip-import", action="store_true", help="reservations only")
+    parser.add_argument("--rounds", type=int, help="reservation rounds (default 5)")
+    parser.add_argument("--per-client", type=int, help="reservations per client and round (default 200)")
     args = parser.parse_args()
     args.clients = 4 if args.smoke else 8
     args.rounds = 1 if args.smoke else 2 if args.quick else 5
     args.per_client = 5 if args.smoke else 25 if args.quick else 200
-    args.import_rows = 200 if args.smoke else 5_000 if args.quick else 100_000
+    args.rounds = parser.parse_args().rounds or args.rounds
+    args.per_client = parser.parse_args().per_client or args.per_client
+    args.import_rows = 0 if args.skip_import else 200 if args.smoke else 5_000 if args.quick else 100_000
     args.import_rounds = 1 if args.quick or args.smoke else 3
     spread = 50 if args.smoke else 1_000 if args.quick else 10_000
     setup_django(args.database_url)
@@ -213,7 +218,7 @@ def main() -> None:
         import_catalog = make_catalog(merchant, args.import_rows, "IMP", 0)
         base_import = make_catalog(merchant, args.import_rows, "BIMP", 0)
     res = bench_reservations(merchant, args, hot, spread_catalog, base_hot, base_spread)
-    imp = bench_import(merchant, args, import_catalog, base_import)
+    imp = bench_import(merchant, args, import_catalog, base_import) if args.import_rows else None
     # Baseline rows (SKUs starting with B) are changed behind the ledger on purpose; the service's must reconcile.
     with tenant_scope(merchant):
         diffs = [d for d in audit_differences(merchant=merchant) if not str(d.get("sku", "")).startswith("B")]
@@ -225,13 +230,21 @@ def main() -> None:
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     print(f"machine: {os.cpu_count()} CPUs, {mem:.0f} GiB RAM, PostgreSQL {pg}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     print(f"mode: {'smoke' if args.smoke else 'quick' if args.quick else 'full'}; {args.clients} clients × {args.per_client} reservations "
-          f"× {args.rounds} rounds; spread over {spread:,} SKUs; import {imp['rows']:,} rows × {args.import_rounds}")
+          f"× {args.rounds} rounds; spread over {spread:,} SKUs; import {imp['rows'] if imp else 0:,} rows × {args.import_rounds}")
     print("| measure | service (median) | bare SQL baseline (median) | baseline / service |")
     print("|---|---:|---:|---:|")
     for label in ("hot", "spread"):
         s, b = res[label]
         name = "one hot SKU" if label == "hot" else f"spread over {spread:,} SKUs"
         print(f"| reservations/s, {args.clients} clients, {name} | {s:,.0f} | {b:,.0f} | {b / s:.1f}× |")
+    for label in ("hot", "spread"):
+        s, b = res[label]
+        print(f"reservations {label}: service at {s / b:.0%} of the bare UPDATE's rate")
+    if imp is None:
+        print(f"ledger check on the service's products: {'clean' if not diffs else f'{len(diffs)} differing rows'}")
+        if diffs:
+            raise SystemExit(f"ledger check failed: {diffs[:5]}")
+        return
     print(f"| CSV import preview rows/s ({imp['rows']:,} rows) | {imp['preview']:,.0f} | {imp['baseline']:,.0f} | "
           f"{imp['baseline'] / imp['preview']:.1f}× |")
     print(f"| CSV import apply rows/s ({imp['rows']:,} rows, parse + validate + apply) | {imp['apply']:,.0f} | "

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = ("orders_bench.py", "inventory_bench.py", "integrations_bench.py", "webhooks_bench.py",
               "amazon_bench.py", "woocommerce_bench.py", "labels_bench.py", "statements_bench.py", "soak.py",
-              "shopify_backfill_bench.py")
+              "shopify_backfill_bench.py", "ingest_bench.py")
 
 
 def smoke_urls(environ: dict[str, str]) -> tuple[str, str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -83,7 +83,7 @@ class NormalizedOrder:
 
     def fingerprint(self) -> str:
         """A hash of everything but the raw payload: the same order twice has the same fingerprint."""
-        data = asdict(self)
+        data = asdict(replace(self, raw={}))  # not a deep copy of the payload only to throw it away
         data.pop("raw", None)
         # Fields added later are left out while empty, so an order stored before they existed keeps its
         # fingerprint (and its next unchanged delivery stays "unchanged").

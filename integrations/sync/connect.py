@@ -44,7 +44,7 @@ from jobs.models import WorkerJob
 from jobs.services import JobRun, JobStopped, job_progress, job_run
 from orders.channels import store_key
 from orders.normalized import NormalizedOrder
-from orders.services import order_ingest
+from orders.services import order_ingest_many
 
 logger = logging.getLogger("integrations.sync")
 
@@ -185,18 +185,19 @@ def orders_page_ingest(*, merchant: Merchant, integration: Integration,
     take must not stop every later one)."""
     newest: datetime | None = None
     refused: list[str] = []
-    for normalized in items:
-        try:
-            # Orders placed before the store was connected are history, not news: no emails for them.
-            # Channels give whole seconds, so an order placed in the second we connected is news too.
-            placed = normalized.placed_at
-            notify = placed is None or placed >= integration.created_at.replace(microsecond=0)
-            order_ingest(merchant=merchant, integration_id=integration.pk, normalized=normalized, notify=notify)
-        except ValidationFailed as exc:
+    # Orders placed before the store was connected are history, not news: no emails for them.
+    # Channels give whole seconds, so an order placed in the second we connected is news too.
+    connected = integration.created_at.replace(microsecond=0)
+    notify = [n.placed_at is None or n.placed_at >= connected for n in items]
+    # One transaction and a fixed number of statements for the page (falling back to smaller pieces on a
+    # conflict), each order's outcome what order_ingest gives one by one.
+    outcomes = order_ingest_many(merchant=merchant, integration_id=integration.pk, orders=items, notify=notify)
+    for normalized, outcome in zip(items, outcomes, strict=True):
+        if isinstance(outcome, ValidationFailed):
             refused.append(normalized.external_id)
             logger.warning("integrations.order.refused", extra={
                 "merchant_id": merchant.pk, "integration_id": integration.pk,
-                "external_id": normalized.external_id, "code": exc.code})
+                "external_id": normalized.external_id, "code": outcome.code})
         stamp = normalized.channel_updated_at or normalized.placed_at
         if stamp is not None and (newest is None or stamp > newest):
             newest = stamp

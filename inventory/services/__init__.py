@@ -31,6 +31,7 @@ from inventory.services.stock import (
     ReturnRequest,
     ShipRequest,
     stock_apply,
+    stock_lock,
     stock_release,
     stock_reserve,
     stock_return,
@@ -40,6 +41,6 @@ from inventory.services.stock import (
 __all__ = [
     "ADJUST_REASONS", "adjust_reason_default", "AdjustLine", "HoldResult", "HoldTarget", "ReserveRequest", "ReturnRequest", "ShipRequest", "availability_ack", "availability_mark", "availability_take", "bundle_set_components",
     "location_create", "location_create_default", "location_set_default", "location_update", "low_stock_evaluate", "low_stock_notify", "low_stock_sweep",
-    "product_create", "product_has_stock_history", "product_update", "stock_adjust", "stock_adjust_many", "stock_apply", "stock_release", "stock_reserve",
+    "product_create", "product_has_stock_history", "product_update", "stock_adjust", "stock_adjust_many", "stock_apply", "stock_lock", "stock_release", "stock_reserve",
     "stock_opening", "stock_return", "stock_set_count", "stock_ship", "stock_transfer", "sku_alias_delete", "sku_alias_remember",
 ]

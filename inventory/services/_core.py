@@ -20,7 +20,15 @@ from django.utils import timezone
 
 from accounts.models import Merchant, User
 from inventory.errors import InvalidStockOperation, LocationNotFound, UnknownSku
-from inventory.models import AvailabilityMark, BundleComponent, Location, Product, StockLevel, StockMovement
+from inventory.models import (
+    AvailabilityMark,
+    BundleComponent,
+    Location,
+    Product,
+    Reservation,
+    StockLevel,
+    StockMovement,
+)
 from inventory.registry import availability_consumers
 from inventory.selectors import units_available
 from inventory.services.alerts import low_stock_evaluate
@@ -135,6 +143,10 @@ class StockTx:
     _movements: list[tuple] = field(default_factory=list)
     _touched: set[int] = field(default_factory=set)
     known: dict[int, ProductInfo] = field(default_factory=dict)  # products the caller already loaded
+    # Reservation rows to write with the rest in finish() (PostgreSQL; _steps.save_reservations stages them).
+    _res_create: list = field(default_factory=list)
+    _res_update: list = field(default_factory=list)
+    _res_delete: list = field(default_factory=list)
 
     @classmethod
     def lock(
@@ -205,9 +217,22 @@ class StockTx:
             (level.product_id, level.location_id, on_hand, reserved, str(reason), reference[:128], note[:255])
         )
 
+    def stage_reservations(self, *, create: list, update: list, delete: list[int]) -> None:
+        """Reservation rows finish() writes in its one statement (PostgreSQL)."""
+        self._res_create.extend(create)
+        self._res_update.extend(update)
+        self._res_delete.extend(delete)
+
     def finish(self) -> None:
         """Write levels and movements, mark availability, update low-stock state."""
         changed = [(pk, d) for pk, d in self._deltas.items() if d[0] or d[1]]
+        if connection.vendor == "postgresql" and (changed or self._movements or self._res_create
+                                                  or self._res_update or self._res_delete):
+            self._write_all_pg(changed)
+            if self._touched:
+                _notify_after_commit(self.merchant.pk)
+                self._update_low_stock()
+            return
         if changed:
             self._write_levels(changed)
         if self._movements:
@@ -215,6 +240,59 @@ class StockTx:
         if self._touched:
             mark_products(merchant=self.merchant, product_ids=self._touched)
             self._update_low_stock()
+
+    def _write_all_pg(self, changed: list[tuple[int, list[int]]]) -> None:
+        """Levels, ledger rows, reservation rows and availability marks in ONE statement of data-modifying
+        CTEs (each runs exactly once whatever the outer SELECT reads). It replaces what were up to six
+        round trips per stock operation (UPDATE levels, INSERT movements, INSERT / UPDATE / DELETE
+        reservations, the marks' upsert): the rows are already locked by lock(), so one statement changes
+        nothing but the round trips. Same rules as the separate writes: levels by delta (the CHECK
+        constraints still guard them), movements appended in the order they were made, marks for every
+        consumer and for each bundle containing a touched product, sent sorted so that concurrent markers
+        lock the marks in the same order."""
+        now, actor_id, m = timezone.now(), self.actor.pk if self.actor else None, self.merchant.pk
+        mv = list(zip(*self._movements, strict=True)) if self._movements else [[] for _ in range(7)]
+        rc, ru = self._res_create, self._res_update
+        level, move = StockLevel._meta.db_table, StockMovement._meta.db_table
+        res, mark, bc = Reservation._meta.db_table, AvailabilityMark._meta.db_table, BundleComponent._meta.db_table
+        # Table names come from the models; every value is a parameter.
+        sql = (
+            f"WITH lv AS (UPDATE {level} AS s SET on_hand = s.on_hand + v.dh, reserved = s.reserved + v.dr, "  # noqa: S608
+            "updated_at = %s FROM unnest(%s::bigint[], %s::int[], %s::int[]) AS v(id, dh, dr) "
+            "WHERE s.id = v.id AND s.merchant_id = %s RETURNING 1), "
+            f"mv AS (INSERT INTO {move} (merchant_id, product_id, location_id, on_hand_delta, reserved_delta, "
+            "reason, reference, note, actor_id, created_at) "
+            "SELECT %s, m.p, m.l, m.dh, m.dr, m.reason, m.ref, m.note, %s, %s FROM unnest("
+            "%s::bigint[], %s::bigint[], %s::int[], %s::int[], %s::text[], %s::text[], %s::text[]"
+            ") WITH ORDINALITY AS m(p, l, dh, dr, reason, ref, note, n) ORDER BY m.n RETURNING 1), "
+            f"rc AS (INSERT INTO {res} (merchant_id, reference, unit_product_id, per_unit, product_id, location_id, "
+            "quantity, updated_at) SELECT %s, r.ref, r.up, r.per, r.p, r.l, r.q, %s FROM unnest("
+            "%s::text[], %s::bigint[], %s::int[], %s::bigint[], %s::bigint[], %s::int[]) AS r(ref, up, per, p, l, q) "
+            "RETURNING 1), "
+            f"ru AS (UPDATE {res} AS r SET quantity = v.q FROM unnest(%s::bigint[], %s::int[]) AS v(id, q) "
+            "WHERE r.id = v.id AND r.merchant_id = %s RETURNING 1), "
+            f"rd AS (DELETE FROM {res} WHERE merchant_id = %s AND id = ANY(%s::bigint[]) RETURNING 1), "
+            f"mk AS (INSERT INTO {mark} (merchant_id, consumer, product_id, marked_at) "
+            "SELECT %s, c.consumer, p.id, %s FROM unnest(%s::text[]) AS c(consumer), ("
+            f"  SELECT unnest(%s::bigint[]) AS id UNION SELECT bundle_id FROM {bc} "
+            "   WHERE merchant_id = %s AND component_id = ANY(%s::bigint[])"
+            ") AS p ORDER BY c.consumer, p.id "
+            "ON CONFLICT (merchant_id, consumer, product_id) DO UPDATE SET marked_at = EXCLUDED.marked_at RETURNING 1) "
+            "SELECT 1"
+        )
+        touched = sorted(self._touched)
+        params = [
+            now, [c[0] for c in changed], [c[1][0] for c in changed], [c[1][1] for c in changed], m,
+            m, actor_id, now, *[list(c) for c in mv],
+            m, now, [r.reference for r in rc], [r.unit_product_id for r in rc], [r.per_unit for r in rc],
+            [r.product_id for r in rc], [r.location_id for r in rc], [r.quantity for r in rc],
+            [r.pk for r in ru], [r.quantity for r in ru], m,
+            m, list(self._res_delete),
+            m, now, sorted(consumers()) if touched else [], touched, m, touched,
+        ]
+        with connection.cursor() as cur:
+            cur.execute(sql, params)
+        self._res_create, self._res_update, self._res_delete = [], [], []
 
     def _write_levels(self, changed: list[tuple[int, list[int]]]) -> None:
         now = timezone.now()

@@ -9,8 +9,10 @@ them into component units with the bundle's bill of materials.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+
+from django.db import connection
 
 from accounts.models import Merchant, User
 from core.db import retry_transaction
@@ -27,6 +29,7 @@ from inventory.services._core import (
 )
 from inventory.services._steps import (
     Held,
+    HeldRows,
     held_units,
     promised_bill,
     release_from,
@@ -93,9 +96,23 @@ def stock_reserve(
             tx, held, dirty, reference=req.reference, product=infos[req.product_id], bill=bills[req.reference],
             units=req.quantity, partial=partial,
         )
-    save_reservations(merchant, held, dirty)
+    save_reservations(merchant, held, dirty, tx)
     tx.finish()
     return dict(result)
+
+
+def stock_lock(*, merchant: Merchant, product_ids: Collection[int],
+               products: Mapping[int, Product] | None = None) -> None:
+    """Lock every level of these products (a bundle: of its components) in one SELECT in id order, inside the
+    caller's transaction, before a caller that makes several stock calls in it (a page of orders) makes
+    them: each later call then finds its rows already locked, so the caller never waits for a level while
+    holding others taken out of order. `products`: rows the caller already loaded (not read again)."""
+    ids = sorted(set(product_ids))
+    if not ids:
+        return
+    infos = _known_products(merchant, ids, products)
+    bom = components_of(merchant=merchant, products=infos.values())
+    StockTx.lock(merchant=merchant, product_ids={c for bill in bom.values() for c, _ in bill}, known=infos)
 
 
 def _known_products(
@@ -133,7 +150,7 @@ def stock_release(*, merchant: Merchant, reference: str, quantity: int | None = 
     tx.lock_more(pid for (_ref, pid, _loc) in held)
     dirty: set = set()
     units = release_from(tx, held, dirty, reference=reference, units=quantity)
-    save_reservations(merchant, held, dirty)
+    save_reservations(merchant, held, dirty, tx)
     tx.finish()
     return units
 
@@ -168,11 +185,10 @@ class HoldResult:
     held: int = 0  # units the reference holds afterwards
 
 
-@retry_transaction
 def stock_apply(
     *, merchant: Merchant, ships: Sequence[ShipRequest] = (), returns: Sequence[ReturnRequest] = (),
     holds: Sequence[HoldTarget] = (), actor: User | None = None, partial: bool = True,
-    products: Mapping[int, Product] | None = None, note: str = "",
+    products: Mapping[int, Product] | None = None, note: str = "", fresh: bool = False,
 ) -> dict[str, HoldResult]:
     """One caller's stock work (an order's) in one transaction under one lock: every level it needs is
     locked once, in id order, so two callers over the same products queue and never deadlock, whatever
@@ -183,7 +199,27 @@ def stock_apply(
     what is missing reserved (partial=True: what there is; False: all or OutOfStock). A reference that
     holds another product than its target's (its SKU was matched again) gives that back first.
     Returns {reference: HoldResult} for every reference shipped or held.
+
+    fresh=True: the caller's references are new (an order's lines inserted in this transaction), so they
+    hold nothing and their reservations are not read (a caller wrong about it would double a promise: only
+    for references nobody can have used before).
     """
+    kwargs = {"merchant": merchant, "ships": ships, "returns": returns, "holds": holds, "actor": actor,
+              "partial": partial, "products": products, "note": note, "fresh": fresh}
+    if connection.in_atomic_block and connection.vendor == "postgresql":
+        # Inside the caller's transaction (an order service) no savepoint of its own: on PostgreSQL every
+        # write of a stock operation is its finish()'s one statement, the last thing it does, so an error
+        # raised before it (OutOfStock, InvalidStockOperation) has written nothing to roll back, and a failing
+        # statement aborts the caller's transaction whatever savepoint it is in. Two round trips saved.
+        return _stock_apply(**kwargs)
+    return _stock_apply_retrying(**kwargs)
+
+
+def _stock_apply(
+    *, merchant: Merchant, ships: Sequence[ShipRequest], returns: Sequence[ReturnRequest],
+    holds: Sequence[HoldTarget], actor: User | None, partial: bool, products: Mapping[int, Product] | None,
+    note: str, fresh: bool,
+) -> dict[str, HoldResult]:
     for s in ships:
         check_positive(s.quantity)
     for r in returns:
@@ -209,7 +245,8 @@ def stock_apply(
     unknown = {h.reference for h in holds if (h.product_id is None or h.quantity == 0)
                and h.reference not in plain_shipped} | {
         x.reference for x in [*ships, *targets] if infos[x.product_id].is_bundle}
-    before = reservations_of(merchant, unknown) if unknown else {}
+    fresh = fresh and not ships
+    before = reservations_of(merchant, unknown) if unknown and not fresh else {}
 
     def bills(held: Held) -> dict[tuple[str, int], list[tuple[int, int]]]:
         wanted = [(s.reference, s.product_id) for s in ships] + [(h.reference, h.product_id) for h in targets]
@@ -220,7 +257,8 @@ def stock_apply(
                 | {pid for (_ref, pid, _loc) in held})
 
     tx = StockTx.lock(merchant=merchant, product_ids=needed(before, bills(before)), actor=actor, known=infos)
-    held = reservations_of(merchant, references) if references else {}  # again, now that the levels are locked
+    # Again, now that the levels are locked.
+    held = reservations_of(merchant, references) if references and not fresh else HeldRows()
     bill_of = bills(held)
     tx.lock_more(needed(held, bill_of))
     dirty: set = set()
@@ -247,9 +285,12 @@ def stock_apply(
             )
     for reference in references:
         result[reference].held = held_units(held, reference)
-    save_reservations(merchant, held, dirty)
+    save_reservations(merchant, held, dirty, tx)
     tx.finish()
     return dict(result)
+
+
+_stock_apply_retrying = retry_transaction(_stock_apply)
 
 
 def stock_ship(

@@ -22,7 +22,7 @@ from orders.services.fulfillment import (
     shipment_tracking_update,
     shipment_unship,
 )
-from orders.services.ingest import IngestResult, order_ingest
+from orders.services.ingest import IngestResult, order_ingest, order_ingest_many
 from orders.services.manual import ManualLine, ManualOrderCheck, manual_order_check, order_create_manual
 from orders.services.notifications import (
     notification_channel_cancellation,
@@ -49,7 +49,7 @@ __all__ = [
     "BULK_ACTIONS", "CONFIRM_ACTIONS", "bulk_all_matching", "bulk_outcome_groups", "bulk_preview", "confirm_reason", "orders_bulk_run_job", "orders_bulk_start", "IngestResult",
     "ManualLine", "ShipmentLineRequest", "notification_channel_cancellation",
     "notification_customer_shipped", "notification_daily_digest", "notification_new_order",
-    "order_cancel", "order_create_manual", "order_fulfill_all", "order_hold", "order_ingest",
+    "order_cancel", "order_create_manual", "order_fulfill_all", "order_hold", "order_ingest", "order_ingest_many",
     "order_line_map_sku", "order_lines_map_store_sku", "order_release_hold", "order_return", "order_tag_add", "order_update",
     "orders_bulk_action", "shipment_cancel", "shipment_create", "shipment_mark_shipped", "shipment_pending_ensure", "shipment_tracking_update", "shipment_unship", "short_orders_allocate",
     "tracking_outbox_retry_now",

@@ -15,6 +15,7 @@ from notifications.models import NotificationLog
 from notifications.services import (
     notification_is_wanted,
     notification_send,
+    notification_send_many,
     notification_settings_get,
     notification_url,
 )
@@ -41,6 +42,12 @@ def notification_new_order(*, merchant: Merchant, order: Order) -> NotificationL
     """Sent only in "each" mode; "digest" merchants get the day's orders from notification_daily_digest."""
     return notification_send(merchant=merchant, kind="new_order", key=f"new_order:{order.pk}",
                              reference=f"order:{order.pk}", context=_order_context(order, merchant))
+
+
+def notification_new_orders(*, merchant: Merchant, orders: list[Order]) -> list[NotificationLog]:
+    """notification_new_order for a page of orders in one go (settings read once, rows inserted together)."""
+    return notification_send_many(merchant=merchant, kind="new_order", items=[
+        (f"new_order:{order.pk}", f"order:{order.pk}", _order_context(order, merchant)) for order in orders])
 
 
 def notification_channel_cancellation(*, merchant: Merchant, order: Order) -> NotificationLog | None:

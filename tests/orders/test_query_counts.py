@@ -64,21 +64,46 @@ def test_order_page_does_not_grow_with_lines_and_shipments(merchant_a):
         assert _queries(client, f"{prefix}{big.pk}/") == _queries(client, f"{prefix}{small.pk}/")
 
 
-def test_new_three_line_order_ingest_runs_at_most_19_queries(merchant_a, django_assert_max_num_queries):
-    # Given three stocked products and a warmed-up merchant (settings and first order exist)
+def _statements(ctx) -> list[str]:
+    """What was sent, less transaction control (BEGIN, COMMIT, and the savepoints a test's transaction adds)."""
+    return [q["sql"] for q in ctx.captured_queries
+            if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "BEGIN", "COMMIT"))]
+
+
+def test_new_three_line_order_ingest_runs_at_most_10_statements(merchant_a, django_assert_max_num_queries):
+    # Given three stocked products and a warmed-up merchant (settings and first order exist), emails "each"
     m = merchant_a.merchant
     with tenant_scope(m):
-        products = [make_product(m, sku, on_hand=10) for sku in ("A-1", "B-1", "C-1")]
+        for sku in ("A-1", "B-1", "C-1"):
+            make_product(m, sku, on_hand=10)
         services.order_ingest(merchant=m, integration_id=None, normalized=normalized("warm", lines=(("L1", "A-1", 1),)))
-        # When a new 3-line order arrives
-        with django_assert_max_num_queries(19):
+        # When a new 3-line order arrives: lookup, insert, SKU match, lines, the levels' lock, the one stock
+        # write (levels, ledger, reservations, outbox), the lines' reserved counts, the timeline, the email
+        # settings with their owners, the email; plus the savepoint pair of the test's transaction
+        with django_assert_max_num_queries(12), CaptureQueriesContext(connection) as ctx:
             result = services.order_ingest(merchant=m, integration_id=None, normalized=normalized(
                 "new", lines=(("L1", "A-1", 2), ("L2", "B-1", 1), ("L3", "C-1", 3))))
-        # Then every line is matched and reserved (inventory did not need to read the products again)
-        lines = list(result.order.lines.order_by("position"))
-        assert [(li.product_id, li.quantity_reserved) for li in lines] == [
-            (products[0].pk, 2), (products[1].pk, 1), (products[2].pk, 3)]
-        assert [inventory_selectors.stock_reserved_for(merchant=m, reference=li.reference) for li in lines] == [2, 1, 3]
+        assert len(_statements(ctx)) <= 10, _statements(ctx)
+        assert result.outcome == "created"
+        assert [li.quantity_reserved for li in result.order.lines.order_by("position")] == [2, 1, 3]
+
+
+def test_a_reservation_runs_at_most_4_statements(merchant_a, django_assert_max_num_queries):
+    # Given a stocked product
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        product = make_product(m, "A-1", on_hand=10)
+        inventory_services.stock_reserve(merchant=m, requests=[
+            inventory_services.ReserveRequest(product_id=product.pk, quantity=1, reference="warm:1")])
+        # When one unit is reserved: the product, the levels' locking read, the reference's reservations, and
+        # one statement updating the level, appending the ledger, upserting the reservation and the marks
+        with django_assert_max_num_queries(6), CaptureQueriesContext(connection) as ctx:
+            inventory_services.stock_reserve(merchant=m, requests=[
+                inventory_services.ReserveRequest(product_id=product.pk, quantity=2, reference="order_line:1")])
+        assert len(_statements(ctx)) <= 4, _statements(ctx)
+        # Then it is reserved, recorded and marked
+        assert inventory_selectors.stock_reserved_for(merchant=m, reference="order_line:1") == 2
+        assert inventory_selectors.product_available(merchant=m, product_id=product.pk) == 7
 
 
 def test_stock_reserve_ignores_loaded_products_of_another_merchant(merchant_a, merchant_b):
