@@ -21,5 +21,6 @@ class Command(RunserverCommand):
             _thread, _stop = beat_thread_start()
             self.stdout.write(f"Periodic tasks run in-process: {', '.join(sorted(current_app.conf.beat_schedule))}")
         else:
-            self.stdout.write("A broker is configured: run `make worker` and `make beat` for background work.")
+            self.stdout.write("A broker is configured: run `make worker`, `make beat` and `make dispatcher` (webhook "
+                              "deliveries) for background work.")
         return super().inner_run(*args, **options)
