@@ -100,7 +100,8 @@ def stock_push(*, merchant: Merchant, limit: int = MARKS_PER_RUN) -> dict[str, i
             for key, value in outcome.items():
                 totals[key] = totals.get(key, 0) + value
     if marks and not retry_later:
-        inventory_services.availability_ack(merchant=merchant, consumer=CONSUMER, marks=marks)
+        if inventory_services.availability_ack(merchant=merchant, consumer=CONSUMER, marks=marks):
+            stock_push_schedule(merchant.pk)  # re-marked during this push: its own schedule may have come and gone
     return totals
 
 

@@ -311,15 +311,19 @@ def availability_mark(*, merchant: Merchant, product_ids: Iterable[int]) -> None
     mark_products(merchant=merchant, product_ids=product_ids)
 
 
-def availability_ack(*, merchant: Merchant, consumer: str, marks: Sequence[AvailabilityMark]) -> None:
+def availability_ack(*, merchant: Merchant, consumer: str, marks: Sequence[AvailabilityMark]) -> int:
     """Delete the marks taken, unless re-marked since (their marked_at moved): those stay pending,
     and are released from the claim at once so the next run takes them.
 
     Rows being re-marked right now are skipped (SKIP LOCKED): they stay pending and come back
     when the lease runs out.
+
+    Returns how many of the marks are still pending. A re-mark made while its mark was claimed asked for a
+    run that may already have come and found it claimed: the consumer must run again (or that change waits
+    for its periodic fan-out; a soak without beat lost one push this way).
     """
     if not marks:
-        return
+        return 0
     taken = {m.pk: m.marked_at for m in marks}
     with transaction.atomic():
         current = (
@@ -335,3 +339,4 @@ def availability_ack(*, merchant: Merchant, consumer: str, marks: Sequence[Avail
             AvailabilityMark.objects.filter(merchant=merchant, pk__in=again).update(claimed_until=None)
         if done:
             AvailabilityMark.objects.filter(merchant=merchant, pk__in=done).delete()
+    return len(taken) - len(done)
