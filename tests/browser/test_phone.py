@@ -40,6 +40,7 @@ def test_on_a_phone_the_first_order_is_above_the_fold_and_one_button_opens_filte
     assert_fits_width(page)
     page.get_by_label("Tick every order on this page").check()  # the table's header box is hidden on a phone
     assert page.locator(".order-check:checked").count() == 3
+    toggle.focus()
     page.keyboard.press("Enter")
     expect(page.locator("input[name=search]")).to_be_hidden()
 
