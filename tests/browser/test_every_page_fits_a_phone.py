@@ -262,7 +262,9 @@ def test_the_checks_catch_what_they_claim_to(new_page):
         fine.innerHTML = 'Mail <a>jo_ann@shop.example</a>, token <code>sb_live_abc</code>, SKU <span class="mono">tee_xl</span>';
         document.body.appendChild(fine);
         const box = document.createElement('div'); box.style.width = '40px'; box.style.overflow = 'hidden';
-        box.innerHTML = '<span class="badge" style="white-space: nowrap; max-width: none">out of stock today</span>'; document.body.appendChild(box);
+        const cut = document.createElement('span'); cut.className = 'badge'; cut.textContent = 'out of stock today';
+        cut.style.whiteSpace = 'nowrap'; cut.style.maxWidth = 'none';  // CSSOM, not a style attribute (the CSP)
+        box.appendChild(cut); document.body.appendChild(box);
         const tight = document.createElement('span'); tight.className = 'badge'; tight.textContent = 'needs attention';
         tight.style.width = '30px'; tight.style.overflow = 'hidden'; tight.style.whiteSpace = 'nowrap'; document.body.appendChild(tight);
     }""")
