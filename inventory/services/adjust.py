@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import DatabaseError, transaction
+from django.utils.translation import ngettext
 
 from accounts.models import Merchant, User
 from accounts.services.audit import audit_record
@@ -299,7 +300,7 @@ def _adjust_locked(
         _holders_tell(merchant, held, hit)
     if moved:
         audit_record(merchant=merchant, action=audit_action, actor=actor, object_type="inventory.StockLevel",
-                     object_repr=reference or f"{len(moved)} stock level(s)",
+                     object_repr=reference or ngettext("%(n)s stock level", "%(n)s stock levels", len(moved)) % {"n": len(moved)},
                      changes=dict(list(moved.items())[:AUDIT_LEVELS_MAX]))
     tx.finish()
     return written, released

@@ -11,6 +11,7 @@ from typing import IO, Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
+from django.utils.translation import ngettext
 
 from accounts.models import Merchant
 from core.csv_read import DELIMITER_NAMES, csv_rows
@@ -107,13 +108,15 @@ def stock_preview(
     allowed = {"sku", "location", "on_hand", "delta"}
     extra = [h for h in header if h not in allowed]
     if extra:
-        pv.error(1, f"Unexpected column(s): {', '.join(extra)}. Allowed: sku, location, and on_hand or delta.")
+        pv.error(1, ngettext("Unexpected column: %(c)s.", "Unexpected columns: %(c)s.", len(extra)) % {"c": ", ".join(extra)}
+                 + " Allowed: sku, location, and on_hand or delta.")
     repeated = _repeated(header)
     if repeated:
-        pv.error(1, f"Column(s) {', '.join(repeated)} appear more than once.")
+        pv.error(1, ngettext("Column %(c)s appears more than once.", "Columns %(c)s appear more than once.",
+                             len(repeated)) % {"c": ", ".join(repeated)})
     missing = [c for c in ("sku", "location") if c not in header]
     if missing:
-        pv.error(1, f"Missing column(s): {', '.join(missing)}.")
+        pv.error(1, ngettext("Missing column: %(c)s.", "Missing columns: %(c)s.", len(missing)) % {"c": ", ".join(missing)})
     if ("on_hand" in header) == ("delta" in header):
         pv.error(1, "Give exactly one of the columns on_hand (a count) or delta (a change).")
     if pv.error_count:
@@ -265,10 +268,12 @@ def catalog_preview(*, merchant: Merchant, fileobj: IO) -> tuple[Preview, list[t
     header, rows = _reader(fileobj, pv)
     extra = [h for h in header if h not in CATALOG_COLUMNS]
     if extra:
-        pv.error(1, f"Unexpected column(s): {', '.join(extra)}. Allowed: {', '.join(sorted(CATALOG_COLUMNS))}.")
+        pv.error(1, ngettext("Unexpected column: %(c)s.", "Unexpected columns: %(c)s.", len(extra)) % {"c": ", ".join(extra)}
+                 + f" Allowed: {', '.join(sorted(CATALOG_COLUMNS))}.")
     repeated = _repeated(header)
     if repeated:
-        pv.error(1, f"Column(s) {', '.join(repeated)} appear more than once.")
+        pv.error(1, ngettext("Column %(c)s appears more than once.", "Columns %(c)s appear more than once.",
+                             len(repeated)) % {"c": ", ".join(repeated)})
     if "sku" not in header:
         pv.error(1, "Missing column: sku.")
     if pv.error_count:

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
+from django.utils.translation import ngettext
 
 from accounts.models import Merchant, User
 from accounts.tenancy import tenant_scope
@@ -73,11 +74,14 @@ def _check_applicable(pv: Preview, valid_only: bool) -> None:
     """All or nothing refuses a file with errors; "the valid rows" refuses only a file with none valid."""
     if pv.error_count and not valid_only:
         raise ValidationFailed(
-            f"The file has {pv.error_count} error(s); nothing was applied.",
+            ngettext("The file has %(n)s error; nothing was applied.", "The file has %(n)s errors; nothing was applied.",
+                     pv.error_count) % {"n": pv.error_count},
             code="import_invalid", details={"errors": pv.errors},
         )
     if pv.error_count and not pv.change_count:
-        raise ValidationFailed(f"No row of the file can be imported ({pv.error_count} error(s)); nothing was applied.",
+        raise ValidationFailed("No row of the file can be imported ("
+                               + ngettext("%(n)s error", "%(n)s errors", pv.error_count) % {"n": pv.error_count}
+                               + "); nothing was applied.",
                                code="import_invalid", details={"errors": pv.errors})
 
 
@@ -89,7 +93,9 @@ def _preview_failure(pv: Preview) -> str:
     """Why a preview can import nothing ("" when it can): such a preview is shown as failed, not as an
     empty success."""
     if pv.error_count and not pv.change_count:
-        return f"Nothing in this file can be imported: {pv.error_count:,} error(s), listed below."
+        return ngettext("Nothing in this file can be imported: %(n)s error, listed below.",
+                        "Nothing in this file can be imported: %(n)s errors, listed below.",
+                        pv.error_count) % {"n": f"{pv.error_count:,}"}
     if not pv.row_count:
         return "The file has no data rows under its header."
     return ""
@@ -276,18 +282,23 @@ def import_job_summary(job: Any) -> JobSummary:
     lines, links = [], []
     if imp is not None:
         lines.append(f"{'Catalog' if catalog else 'Stock'} import of {imp.filename or 'a file'}: "
-                     f"{imp.row_count:,} row(s).")
+                     + ngettext("%(n)s row.", "%(n)s rows.", imp.row_count) % {"n": f"{imp.row_count:,}"})
         links.append((f"The import #{imp.pk}", reverse("inventory-import-preview", args=[imp.pk])))
     if params.get("valid_only"):
         lines.append("Only the valid rows were chosen; rows with errors are skipped.")
     if result:
         changes = result.get("changes", 0)
         if catalog:
-            lines.append(f"{changes:,} product(s) created or updated.")
+            lines.append(ngettext("%(n)s product created or updated.", "%(n)s products created or updated.", changes)
+                         % {"n": f"{changes:,}"})
         else:
-            lines.append(f"{changes:,} stock level(s) changed ({result.get('movements', 0):,} ledger movement(s)).")
+            movements = result.get("movements", 0)
+            lines.append(ngettext("%(n)s stock level changed", "%(n)s stock levels changed", changes) % {"n": f"{changes:,}"}
+                         + " (" + ngettext("%(n)s ledger movement", "%(n)s ledger movements", movements)
+                         % {"n": f"{movements:,}"} + ").")
         if result.get("skipped"):
-            lines.append(f"{result['skipped']:,} row(s) with errors skipped.")
+            lines.append(ngettext("%(n)s row with errors skipped.", "%(n)s rows with errors skipped.", result["skipped"])
+                         % {"n": f"{result['skipped']:,}"})
     elif not job.is_finished:
         lines.append("Nothing is applied until every row is ready; then all at once.")
     elif imp is not None and imp.summary.get("failure"):

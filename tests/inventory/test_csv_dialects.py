@@ -70,7 +70,7 @@ def test_a_file_of_one_column_is_read_as_one_column(scope_a, kind):
     messages = " ".join(e["message"] for e in pv.errors)
     assert "Unexpected column" not in messages
     if kind == "stock":
-        assert "Missing column(s): location" in messages
+        assert "Missing column: location" in messages
     else:
         assert pv.row_count == 2 and "New product A-1 needs a title" in messages
 

@@ -34,7 +34,7 @@ def test_valid_rows_only_applies_the_good_rows_and_skips_the_rest(merchant_a):
     with tenant_scope(m):
         imp = StockImport.objects.get(merchant=m)
     page = web.get(r.url).content.decode()
-    assert "Import the 2 valid row(s)" in page and "Unknown SKU NOPE" in page
+    assert "Import the 2 valid rows" in page and "Unknown SKU NOPE" in page
     # all or nothing is still refused while the file has errors
     with tenant_scope(m), pytest.raises(ValidationFailed):
         imports.stock_import_apply(merchant=m, import_id=imp.pk, actor=merchant_a.user)
@@ -46,7 +46,7 @@ def test_valid_rows_only_applies_the_good_rows_and_skips_the_rest(merchant_a):
         levels = {lv.product.sku: lv.on_hand for lv in StockLevel.objects.filter(merchant=m).select_related("product")}
     assert imp.status == "applied" and imp.summary["skipped"] == 2 and imp.summary["valid_only"] is True
     assert levels == {"A-1": 5, "B-1": 8}
-    assert "2 row(s) with errors were skipped" in web.get(f"/inventory/import/{imp.pk}/").content.decode()
+    assert "2 rows with errors were skipped" in web.get(f"/inventory/import/{imp.pk}/").content.decode()
 
 
 def test_valid_rows_only_for_a_catalog(scope_a):
@@ -128,9 +128,9 @@ def test_a_background_import_job_page_speaks_in_words_and_links_back(merchant_a,
     assert imp.status == "applied" and imp.job_id
     page = web.get(f"/jobs/{imp.job_id}/").content.decode()
     assert "&#x27;movements&#x27;" not in page and "&#x27;rows&#x27;" not in page  # no raw dictionary
-    assert "Stock import of big.csv: 6 row(s)." in page
-    assert "5 stock level(s) changed (5 ledger movement(s))." in page
-    assert "1 row(s) with errors skipped." in page
+    assert "Stock import of big.csv: 6 rows." in page
+    assert "5 stock levels changed (5 ledger movements)." in page
+    assert "1 row with errors skipped." in page
     assert f'href="/inventory/import/{imp.pk}/"' in page and 'href="/inventory/?q=SKU-0"' in page
     assert merchant_b.web.get(f"/jobs/{imp.job_id}/").status_code == 404
 
@@ -166,7 +166,7 @@ def test_a_background_catalog_import_reports_progress(merchant_a, monkeypatch, d
         assert imp.status == "applied" and Product.objects.filter(merchant=m).count() == 5
     assert seen == [2, 4]
     page = merchant_a.web.get(f"/jobs/{imp.job_id}/").content.decode()
-    assert "5 product(s) created or updated." in page and "All products" in page
+    assert "5 products created or updated." in page and "All products" in page
 
 
 def test_the_catalog_preview_shows_each_changed_field_old_to_new(merchant_a):

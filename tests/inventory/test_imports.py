@@ -59,7 +59,7 @@ def test_three_bad_rows_are_named_and_apply_changes_nothing(scope_a):
 
 def test_extra_columns_are_rejected_with_a_message(scope_a):
     pv = import_preview.stock_preview(merchant=scope_a.merchant, fileobj=csv_bytes("sku,location,on_hand,price\nA,MAIN,1,3"))
-    assert pv.errors == [{"row": 1, "message": "Unexpected column(s): price. Allowed: sku, location, and on_hand or delta."}]
+    assert pv.errors == [{"row": 1, "message": "Unexpected column: price. Allowed: sku, location, and on_hand or delta."}]
     pv = import_preview.stock_preview(merchant=scope_a.merchant, fileobj=csv_bytes("sku,location,on_hand,delta\nA,MAIN,1,3"))
     assert pv.errors[0]["row"] == 1 and "exactly one" in pv.errors[0]["message"]
 
