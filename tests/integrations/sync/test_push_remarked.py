@@ -3,13 +3,17 @@ them at once, and says so, so the stock push runs again instead of waiting for b
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from django.core.cache import cache
+from django.db import connection, transaction
 
 from accounts.tenancy import tenant_scope
 from integrations.sync.stock import CONSUMER, DEBOUNCE_KEY, stock_push
 from inventory import services
 from inventory.models import AvailabilityMark
+from orders.services.allocation import CONSUMER as SHORT_ORDERS
 from tests.inventory.helpers import make_product
 
 pytestmark = pytest.mark.django_db
@@ -62,3 +66,41 @@ def test_a_push_whose_marks_were_re_marked_runs_again(merchant_a, monkeypatch):
         assert changed
         assert not AvailabilityMark.objects.filter(merchant=m, consumer=CONSUMER).exists()
     cache.delete(key)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_mark_being_re_marked_during_the_ack_is_released_not_left_claimed(merchant_a):
+    # (the soak: three products' marks, locked by an ingest at the ack, stayed claimed for the whole lease and
+    # every later push passed them by). The orders' consumer, which has no on_marked hook: the stock push's hook
+    # would run a push in-process at each commit here and take the marks first.
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        product = make_product(m, "ACK-4", on_hand=5)
+        services.availability_ack(merchant=m, consumer=SHORT_ORDERS,
+                                  marks=services.availability_take(merchant=m, consumer=SHORT_ORDERS))
+        services.stock_adjust(merchant=m, product_id=product.pk, delta=1, reason="received")
+        taken = services.availability_take(merchant=m, consumer=SHORT_ORDERS)
+    holding, release = threading.Event(), threading.Event()
+
+    def re_mark() -> None:  # a stock change whose transaction holds the mark's row while the push acknowledges
+        try:
+            with tenant_scope(m), transaction.atomic():
+                services.stock_adjust(merchant=m, product_id=product.pk, delta=1, reason="received")
+                holding.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    other = threading.Thread(target=re_mark)
+    other.start()
+    assert holding.wait(10)
+    threading.Timer(0.5, release.set).start()
+    with tenant_scope(m):
+        left = services.availability_ack(merchant=m, consumer=SHORT_ORDERS, marks=taken)
+    other.join(10)
+
+    assert left == 1
+    with tenant_scope(m):
+        mark = AvailabilityMark.objects.get(merchant=m, consumer=SHORT_ORDERS)
+        assert mark.claimed_until is None  # the next run takes it
+        assert [mk.pk for mk in services.availability_take(merchant=m, consumer=SHORT_ORDERS)] == [mark.pk]
