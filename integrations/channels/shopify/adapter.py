@@ -35,6 +35,8 @@ from integrations.channels.base import (
 from integrations.channels.shopify import bulk
 from integrations.channels.shopify.carriers import tracking_company
 from integrations.channels.shopify.client import MAX_QUERY_COST, ShopifyClient
+from integrations.channels.shopify.fields import LINE_FIELDS as _LINE_FIELDS
+from integrations.channels.shopify.fields import ORDER_HEAD_FIELDS
 from integrations.channels.shopify.mapping import gid_number, order_from_graphql, to_gid
 from orders.normalized import NormalizedOrder
 
@@ -53,18 +55,8 @@ SET_QUANTITIES_MAX = 250  # Shopify's input array cap
 QUANTITY_READS_PER_CALL = 100  # alias (item 1 + level 1 + quantities 1) x 100 = 300
 WEBHOOKS_PER_PAGE = 100
 
-_MONEY = "shopMoney { amount currencyCode }"
-_LINE_FIELDS = f"id sku name quantity originalUnitPriceSet {{ {_MONEY} }}"
 # What we read of an order, in the page of orders and in one order alike.
-_ORDER_FIELDS = f"""
-      id legacyResourceId name email createdAt updatedAt cancelledAt
-      displayFinancialStatus displayFulfillmentStatus currencyCode
-      totalPriceSet {{ {_MONEY} }} subtotalPriceSet {{ {_MONEY} }}
-      totalTaxSet {{ {_MONEY} }} totalShippingPriceSet {{ {_MONEY} }}
-      customer {{ firstName lastName email }}
-      shippingLine {{ title code source }}
-      shippingAddress {{ name firstName lastName company address1 address2 city province provinceCode zip countryCodeV2 phone }}
-      lineItems(first: {LINES_PER_ORDER}) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ {_LINE_FIELDS} }} }}
+_ORDER_FIELDS = f"""{ORDER_HEAD_FIELDS}      lineItems(first: {LINES_PER_ORDER}) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ {_LINE_FIELDS} }} }}
 """
 ORDERS_QUERY = f"""query SwitchboardOrders($first: Int!, $after: String, $q: String) {{
   orders(first: $first, after: $after, query: $q, sortKey: UPDATED_AT) {{

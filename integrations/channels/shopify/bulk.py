@@ -29,6 +29,7 @@ import requests
 
 from core.http import Rejected, Transient, raise_for_status, url_check
 from integrations.channels.base import BulkExport, BulkFileGone, BulkOrder
+from integrations.channels.shopify.fields import LINE_FIELDS, ORDER_HEAD_FIELDS
 from integrations.channels.shopify.mapping import MappingError, gid_number, order_from_graphql
 
 if TYPE_CHECKING:
@@ -37,18 +38,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger("integrations.shopify")
 
 FINISH_TOPIC = "bulk_operations/finish"
-_MONEY = "shopMoney { amount currencyCode }"
-# The fields of adapter._ORDER_FIELDS, with the line items as a nested connection of the bulk query
+# The paged queries' order fields, with the line items as a nested connection of the bulk query
 # (no `first`: a bulk query reads every node).
-BULK_ORDER_FIELDS = f"""
-      id legacyResourceId name email createdAt updatedAt cancelledAt
-      displayFinancialStatus displayFulfillmentStatus currencyCode
-      totalPriceSet {{ {_MONEY} }} subtotalPriceSet {{ {_MONEY} }}
-      totalTaxSet {{ {_MONEY} }} totalShippingPriceSet {{ {_MONEY} }}
-      customer {{ firstName lastName email }}
-      shippingLine {{ title code source }}
-      shippingAddress {{ name firstName lastName company address1 address2 city province provinceCode zip countryCodeV2 phone }}
-      lineItems {{ edges {{ node {{ id sku name quantity originalUnitPriceSet {{ {_MONEY} }} }} }} }}
+BULK_ORDER_FIELDS = f"""{ORDER_HEAD_FIELDS}      lineItems {{ edges {{ node {{ {LINE_FIELDS} }} }} }}
 """
 RUN_QUERY = """mutation SwitchboardBulkOrders($q: String!) {
   bulkOperationRunQuery(query: $q, groupObjects: true) {
