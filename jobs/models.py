@@ -59,9 +59,12 @@ class WorkerJob(TenantOwnedModel):
     @property
     def progress_words(self) -> str:
         """Progress as a sentence for every page that shows a job: "25 of 30 done", or "25 done" while the
-        total is not known yet (never "of ?")."""
+        total is not known yet (never "of ?"). A job that finished without counting anything (a store's connect
+        job) says that it finished, not "0 done"."""
         if self.progress_total:
             return f"{self.progress_done:,} of {self.progress_total:,} done"
+        if self.is_finished and not self.progress_done:
+            return "Finished" if self.status == self.Status.SUCCEEDED else "Nothing done"
         return f"{self.progress_done:,} done"
 
     @property

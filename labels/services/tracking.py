@@ -22,7 +22,7 @@ from django.utils import timezone
 from accounts.models import Merchant
 from core.http import AuthFailed, ExternalError
 from labels.models import CarrierAccount, Label
-from labels.registry import carrier_packages
+from labels.registry import carrier_package_get, carrier_packages
 from labels.services.accounts import carrier_adapter
 from labels.services.purchase import purchased_label
 from orders import services as order_services
@@ -30,6 +30,12 @@ from orders.models import Shipment
 
 logger = logging.getLogger("labels.tracking")
 FINAL = (Shipment.TrackingStatus.DELIVERED, Shipment.TrackingStatus.RETURNED)
+
+
+def _source_words(account: CarrierAccount) -> str:
+    """The carrier as the order's tracking history names it ("EasyPost"), not its slug."""
+    package = carrier_package_get(account.carrier)
+    return package.label if package else account.carrier
 
 
 def label_tracking_event(*, merchant: Merchant, account: CarrierAccount, tracking_number: str, status: str,
@@ -42,7 +48,7 @@ def label_tracking_event(*, merchant: Merchant, account: CarrierAccount, trackin
         return {"action": "ignored", "reason": "no label of ours has this tracking number"}
     changed = order_services.shipment_tracking_update(merchant=merchant, shipment=rows[0].shipment, status=status,
                                                       description=description, occurred_at=occurred_at,
-                                                      source=account.carrier)
+                                                      source=_source_words(account))
     return {"action": "updated" if changed else "unchanged", "shipment": rows[0].shipment_id, "status": status}
 
 
@@ -96,7 +102,7 @@ def labels_tracking_poll(*, merchant: Merchant) -> dict[str, int]:
             if info.status:
                 counts["changed"] += order_services.shipment_tracking_update(
                     merchant=merchant, shipment=label.shipment, status=info.status, description=info.description,
-                    occurred_at=info.occurred_at, source=account.carrier)
+                    occurred_at=info.occurred_at, source=_source_words(account))
     return counts
 
 

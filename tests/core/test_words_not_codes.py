@@ -39,6 +39,14 @@ def test_job_pages_say_how_far_in_a_sentence_without_a_question_mark(merchant_a)
     assert "25 done" in listed and "1,250 of 3,000 done" in listed and "?" not in listed.replace("?tab", "")
 
 
+def test_a_job_that_finished_without_counting_says_finished_not_zero_done(merchant_a):
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        job = WorkerJob.objects.create(merchant=m, kind="integrations.connect", status=WorkerJob.Status.SUCCEEDED)
+    page = _text(merchant_a.web.get(f"/jobs/{job.pk}/").content.decode())
+    assert "Finished" in page and "0 done" not in page
+
+
 def test_sync_lag_reads_as_a_duration(merchant_a):
     m = merchant_a.merchant
     with tenant_scope(m):

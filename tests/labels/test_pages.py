@@ -337,6 +337,24 @@ def test_the_order_page_shows_where_the_parcel_is_and_its_history(merchant_a, ea
     assert f'aria-label="Tracking history of shipment {shipment.pk}"' in html
 
 
+def test_tracking_history_names_the_carrier_in_words_not_its_slug(merchant_a, easypost_fake):
+    from labels.services.tracking import label_tracking_event
+
+    account = easypost_account(merchant_a.merchant)
+    shipment = pending_shipment(merchant_a.merchant)
+    merchant_a.web.post(f"/shipments/{shipment.pk}/label/", {"rule": "cheapest"})
+    with tenant_scope(merchant_a.merchant):
+        label = Label.objects.get(shipment=shipment, status=Label.Status.BOUGHT)
+        got = label_tracking_event(merchant=merchant_a.merchant, account=account,
+                                   tracking_number=label.tracking_number, status="in_transit",
+                                   description="Arrived at sort facility")
+    assert got["action"] == "updated"
+
+    html = merchant_a.web.get(f"/orders/{shipment.order_id}/").content.decode()
+    history = html[html.index('aria-label="Tracking history'):]
+    assert "EasyPost ·" in history and "easypost ·" not in history
+
+
 # ------------------------------------------------------------------ isolation and roles
 
 

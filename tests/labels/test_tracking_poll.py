@@ -90,8 +90,8 @@ def test_each_change_moves_the_shipment_and_emails_the_customer_once(polled, shi
     with tenant_scope(tenant.merchant):
         history = list(OrderEvent.objects.filter(order_id=shipment.order_id, kind="tracking").order_by("id")
                        .values_list("message", "data__source"))
-    assert history == [(f"Shipment {shipment.pk}: Out for delivery (Out for delivery, Springfield OR)", "shipstation"),
-                       (f"Shipment {shipment.pk}: Delivered (Delivered, front door)", "shipstation")]
+    assert history == [(f"Shipment {shipment.pk}: Out for delivery (Out for delivery, Springfield OR)", "ShipStation"),
+                       (f"Shipment {shipment.pk}: Delivered (Delivered, front door)", "ShipStation")]
 
 
 def test_a_label_asked_lately_waits_and_an_exception_says_why(polled, shipstation_fake, django_capture_on_commit_callbacks):

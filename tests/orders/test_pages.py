@@ -249,3 +249,15 @@ def test_a_status_change_recorded_with_codes_reads_in_labels(shop):
     html = tenant.web.get(f"/orders/{o1.pk}/").content.decode()
     assert "Awaiting payment → Unfulfilled (paid on the channel)" in html
     assert "awaiting_payment" not in html.split("<h2>Timeline</h2>")[1].split("<h2>Raw payload</h2>")[0]
+
+
+def test_order_page_names_its_store_with_a_link_not_a_raw_id(merchant_a):
+    from tests.integrations.helpers import make_integration
+
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        store = make_integration(m, name="Harbour shop")
+        order = services.order_ingest(merchant=m, integration_id=store.pk, normalized=normalized("77")).order
+    page = merchant_a.web.get(f"/orders/{order.pk}/").content.decode()
+    assert f'store <a href="/integrations/{store.pk}/">Harbour shop (Shopify)</a>' in page
+    assert f"integration {store.pk}" not in page
