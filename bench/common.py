@@ -5,9 +5,18 @@ from __future__ import annotations
 import os
 
 
-def setup_django(url: str) -> None:
-    """Create the database named by `url` if it is missing, set Django up on it and migrate."""
+def setup_django(url: str, redis_url: str | None = None) -> None:
+    """Create the database named by `url` if it is missing, set Django up on it and migrate.
+
+    Without `redis_url`, Celery runs tasks in the calling process (CELERY_TASK_ALWAYS_EAGER, unless the
+    environment says otherwise): what a service schedules is then timed as part of it. With `redis_url`,
+    as in production: the cache and the broker are that Redis and a task is published there, not run
+    (no worker reads it; the benchmark empties its queues).
+    """
     os.environ["DATABASE_URL"] = url
+    if redis_url:
+        os.environ["REDIS_URL"] = redis_url
+        os.environ["CELERY_TASK_ALWAYS_EAGER"] = "0"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
     os.environ.setdefault("LOG_LEVEL", "WARNING")

@@ -1,6 +1,7 @@
 """Inventory benchmark: the services against a bare SQL UPDATE done the same way, in the same run.
 
     .venv/bin/python bench/inventory_bench.py [--quick | --smoke] [--database-url postgres://.../switchboard_inventory_bench]
+        [--redis-url redis://127.0.0.1:6379/4] [--skip-import] [--rounds N] [--per-client N]
 
 1. Reservations per second, 8 concurrent clients, one reservation (one transaction) per call:
    a) one hot SKU, b) spread at random over 10,000 SKUs.
@@ -11,6 +12,16 @@
    apply button/job does). Baseline: csv.reader + one bare `UPDATE ... FROM unnest(skus, deltas)` joined
    on the SKU, in one transaction.
 Prints medians over rounds and service/baseline ratios (higher ratio = more overhead).
+
+Tasks as in production: the cache and the Celery broker are the Redis of `--redis-url` (give it a database of
+its own: the benchmark empties its queues before and after), CELERY_TASK_ALWAYS_EAGER=0, no worker. What a
+committed reservation schedules is therefore published, not run, and what that costs is inside the timed loop:
+the availability outbox's `on_marked` hook (integrations' `stock_push_schedule`) is one Redis `SET NX` of the
+merchant's debounce key per reservation, and a publish of the stock-push task only when that key was absent
+(once per debounce window and merchant: here once per key lifetime, as no worker runs the push that clears
+it; the count is printed). Until 2026-12-07 the benchmark ran Celery eagerly, so every reservation also ran a
+whole stock push (take the marks, find listings, acknowledge: ~60% of a reservation's time in a profile)
+inside the client's loop, a cost production pays once per debounce window on a worker, not per reservation.
 """
 
 from __future__ import annotations
@@ -95,6 +106,21 @@ def run_clients(clients: int, per_client: int, fn) -> float:
     if not errors.empty():
         raise RuntimeError(errors.get())
     return clients * per_client / elapsed
+
+
+def purge_queues(redis_url: str) -> int:
+    """Empty the Redis database's queues (lists) and the stock push's debounce keys; returns the messages dropped."""
+    import redis
+
+    r = redis.Redis.from_url(redis_url)
+    dropped = 0
+    for k in list(r.scan_iter(count=1000)):
+        if r.type(k) == b"list":
+            dropped += r.llen(k)
+            r.delete(k)
+        elif b"stock_push" in k:
+            r.delete(k)
+    return dropped
 
 
 def bench_reservations(merchant, args, catalog_hot, catalog_spread, base_hot, base_spread) -> dict:
@@ -187,6 +213,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--smoke", action="store_true", help="CI (make bench-smoke): tiny sizes, a few seconds; proves the benchmark runs, measures nothing")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
+    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/4",
+                        help="cache and broker (a Redis database of its own: its queues are emptied)")
     parser.add_argument("--skip-import", action="store_true", help="reservations only")
     parser.add_argument("--rounds", type=int, help="reservation rounds (default 5)")
     parser.add_argument("--per-client", type=int, help="reservations per client and round (default 200)")
@@ -199,7 +227,8 @@ def main() -> None:
     args.import_rows = 0 if args.skip_import else 200 if args.smoke else 5_000 if args.quick else 100_000
     args.import_rounds = 1 if args.quick or args.smoke else 3
     spread = 50 if args.smoke else 1_000 if args.quick else 10_000
-    setup_django(args.database_url)
+    setup_django(args.database_url, redis_url=args.redis_url)
+    purge_queues(args.redis_url)
 
     from accounts.models import User
     from accounts.services import merchant_create
@@ -218,6 +247,7 @@ def main() -> None:
         import_catalog = make_catalog(merchant, args.import_rows, "IMP", 0)
         base_import = make_catalog(merchant, args.import_rows, "BIMP", 0)
     res = bench_reservations(merchant, args, hot, spread_catalog, base_hot, base_spread)
+    published = purge_queues(args.redis_url)
     imp = bench_import(merchant, args, import_catalog, base_import) if args.import_rows else None
     # Baseline rows (SKUs starting with B) are changed behind the ledger on purpose; the service's must reconcile.
     with tenant_scope(merchant):
@@ -240,6 +270,7 @@ def main() -> None:
     for label in ("hot", "spread"):
         s, b = res[label]
         print(f"reservations {label}: service at {s / b:.0%} of the bare UPDATE's rate")
+    print(f"tasks published to the broker during the reservations: {published}")
     if imp is None:
         print(f"ledger check on the service's products: {'clean' if not diffs else f'{len(diffs)} differing rows'}")
         if diffs:

@@ -10,15 +10,17 @@ written with `F()` deltas; the database CHECK constraints are the last line of d
 from __future__ import annotations
 
 import logging
+import zlib
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Merchant, User
+from core.db import has_sqlstate
 from inventory.errors import InvalidStockOperation, LocationNotFound, UnknownSku
 from inventory.models import (
     AvailabilityMark,
@@ -157,6 +159,42 @@ class StockTx:
         tx.lock_more(product_ids)
         return tx
 
+    @classmethod
+    def lock_plain(cls, *, merchant: Merchant, product_ids: Iterable[int], actor: User | None = None) -> StockTx | None:
+        """Lock the levels of these products and read the products with them, in ONE statement (it replaces
+        the product read before `lock`): for plain products whose level rows all exist, the common case. None
+        when that is not the case (a bundle among them: nothing is locked then; an unknown or foreign id; a
+        level row missing): the caller takes the general road (`products_by_id`, `components_of`, `lock`),
+        which raises UnknownSku or creates the missing rows. Same lock order: levels by id."""
+        pids = sorted(set(product_ids))
+        level, product, location = StockLevel._meta.db_table, Product._meta.db_table, Location._meta.db_table
+        with connection.cursor() as cur:
+            execute_prepared(
+                cur, "lock_plain",
+                "SELECT s.id, s.product_id, s.location_id, s.on_hand, s.reserved, s.allows_backorder, l.is_default, "  # noqa: S608
+                f"l.name, p.sku, p.allows_backorder, p.low_stock_threshold FROM {level} AS s "
+                f"JOIN {product} AS p ON p.id = s.product_id AND p.merchant_id = s.merchant_id "
+                f"JOIN {location} AS l ON l.id = s.location_id "
+                "WHERE s.merchant_id = %s::bigint AND s.product_id = ANY(%s::bigint[]) AND NOT EXISTS ("
+                f"  SELECT 1 FROM {product} AS b WHERE b.merchant_id = %s::bigint AND b.id = ANY(%s::bigint[]) "
+                "AND b.is_bundle) ORDER BY s.id FOR UPDATE OF s",
+                [merchant.pk, pids, merchant.pk, pids],
+                summary=f"the levels of plain products with the products, {level} ORDER BY id FOR UPDATE",
+            )
+            rows = cur.fetchall()
+        known = {r[1]: ProductInfo(r[1], r[8], False, r[9], r[10]) for r in rows}
+        if len(known) < len(pids):
+            return None
+        levels = [Level(*r[:8]) for r in rows]
+        if _missing_locations(merchant, levels, pids):
+            return None
+        tx = cls(merchant=merchant, actor=actor, known=known)
+        for pid in pids:
+            tx.levels[pid] = []
+        for lv in sorted(levels, key=lambda r: (not r.location_is_default, r.location_id)):
+            tx.levels[lv.product_id].append(lv)
+        return tx
+
     def lock_more(self, product_ids: Iterable[int]) -> None:
         """Lock the levels of products not locked yet, in one SELECT in id order.
 
@@ -223,12 +261,20 @@ class StockTx:
         self._res_update.extend(update)
         self._res_delete.extend(delete)
 
-    def finish(self) -> None:
-        """Write levels and movements, mark availability, update low-stock state."""
+    def finish(self, *, holders: Mapping[str, int] | None = None) -> None:
+        """Write levels and movements, mark availability, update low-stock state.
+
+        `holders` ({reference: the product it reserves}, PostgreSQL): the caller has NOT read those references'
+        reservation rows (stock_reserve's fast road): the rows staged for creation are added to any that exist
+        (an upsert by delta), and the statement first checks, under the levels' lock, that no reference holds
+        another product: if one does, it writes nothing and InvalidStockOperation is raised, as the read would."""
         changed = [(pk, d) for pk, d in self._deltas.items() if d[0] or d[1]]
         if connection.vendor == "postgresql" and (changed or self._movements or self._res_create
                                                   or self._res_update or self._res_delete):
-            self._write_all_pg(changed)
+            other = self._write_all_pg(changed, holders)
+            if other is not None:
+                raise InvalidStockOperation(f"Reference {other!r} already holds another product.",
+                                            details={"reference": other})
             if self._touched:
                 _notify_after_commit(self.merchant.pk)
                 self._update_low_stock()
@@ -241,7 +287,8 @@ class StockTx:
             mark_products(merchant=self.merchant, product_ids=self._touched)
             self._update_low_stock()
 
-    def _write_all_pg(self, changed: list[tuple[int, list[int]]]) -> None:
+    def _write_all_pg(self, changed: list[tuple[int, list[int]]], holders: Mapping[str, int] | None = None,
+                      ) -> str | None:
         """Levels, ledger rows, reservation rows and availability marks in ONE statement of data-modifying
         CTEs (each runs exactly once whatever the outer SELECT reads). It replaces what were up to six
         round trips per stock operation (UPDATE levels, INSERT movements, INSERT / UPDATE / DELETE
@@ -249,39 +296,49 @@ class StockTx:
         nothing but the round trips. Same rules as the separate writes: levels by delta (the CHECK
         constraints still guard them), movements appended in the order they were made, marks for every
         consumer and for each bundle containing a touched product, sent sorted so that concurrent markers
-        lock the marks in the same order."""
+        lock the marks in the same order.
+
+        With `holders` (see finish), `other` finds a reference holding another product than the one it
+        reserves; every write is conditional on there being none, and the statement returns that reference
+        (None when all was written): one statement instead of reading the references' rows before."""
         now, actor_id, m = timezone.now(), self.actor.pk if self.actor else None, self.merchant.pk
         mv = list(zip(*self._movements, strict=True)) if self._movements else [[] for _ in range(7)]
         rc, ru = self._res_create, self._res_update
         level, move = StockLevel._meta.db_table, StockMovement._meta.db_table
         res, mark, bc = Reservation._meta.db_table, AvailabilityMark._meta.db_table, BundleComponent._meta.db_table
         # Table names come from the models; every value is a parameter.
+        ok = "NOT EXISTS (SELECT 1 FROM other)"  # true when no holders were given
+        upsert = (" ON CONFLICT (merchant_id, reference, product_id, location_id) DO UPDATE SET "
+                  "quantity = r0.quantity + EXCLUDED.quantity, updated_at = EXCLUDED.updated_at") if holders else ""
         sql = (
-            f"WITH lv AS (UPDATE {level} AS s SET on_hand = s.on_hand + v.dh, reserved = s.reserved + v.dr, "  # noqa: S608
-            "updated_at = %s FROM unnest(%s::bigint[], %s::int[], %s::int[]) AS v(id, dh, dr) "
-            "WHERE s.id = v.id AND s.merchant_id = %s RETURNING 1), "
+            f"WITH other AS (SELECT r.reference FROM {res} AS r JOIN unnest(%s::text[], %s::bigint[]) AS w(ref, p) "  # noqa: S608
+            "ON r.reference = w.ref WHERE r.merchant_id = %s::bigint AND r.unit_product_id <> w.p LIMIT 1), "
+            f"lv AS (UPDATE {level} AS s SET on_hand = s.on_hand + v.dh, reserved = s.reserved + v.dr, "
+            "updated_at = %s::timestamptz FROM unnest(%s::bigint[], %s::int[], %s::int[]) AS v(id, dh, dr) "
+            f"WHERE s.id = v.id AND s.merchant_id = %s::bigint AND {ok} RETURNING 1), "
             f"mv AS (INSERT INTO {move} (merchant_id, product_id, location_id, on_hand_delta, reserved_delta, "
             "reason, reference, note, actor_id, created_at) "
-            "SELECT %s, m.p, m.l, m.dh, m.dr, m.reason, m.ref, m.note, %s, %s FROM unnest("
+            "SELECT %s::bigint, m.p, m.l, m.dh, m.dr, m.reason, m.ref, m.note, %s::bigint, %s::timestamptz FROM unnest("
             "%s::bigint[], %s::bigint[], %s::int[], %s::int[], %s::text[], %s::text[], %s::text[]"
-            ") WITH ORDINALITY AS m(p, l, dh, dr, reason, ref, note, n) ORDER BY m.n RETURNING 1), "
-            f"rc AS (INSERT INTO {res} (merchant_id, reference, unit_product_id, per_unit, product_id, location_id, "
-            "quantity, updated_at) SELECT %s, r.ref, r.up, r.per, r.p, r.l, r.q, %s FROM unnest("
+            f") WITH ORDINALITY AS m(p, l, dh, dr, reason, ref, note, n) WHERE {ok} ORDER BY m.n RETURNING 1), "
+            f"rc AS (INSERT INTO {res} AS r0 (merchant_id, reference, unit_product_id, per_unit, product_id, "
+            "location_id, quantity, updated_at) SELECT %s::bigint, r.ref, r.up, r.per, r.p, r.l, r.q, %s::timestamptz FROM unnest("
             "%s::text[], %s::bigint[], %s::int[], %s::bigint[], %s::bigint[], %s::int[]) AS r(ref, up, per, p, l, q) "
-            "RETURNING 1), "
+            f"WHERE {ok}{upsert} RETURNING 1), "
             f"ru AS (UPDATE {res} AS r SET quantity = v.q FROM unnest(%s::bigint[], %s::int[]) AS v(id, q) "
-            "WHERE r.id = v.id AND r.merchant_id = %s RETURNING 1), "
-            f"rd AS (DELETE FROM {res} WHERE merchant_id = %s AND id = ANY(%s::bigint[]) RETURNING 1), "
+            f"WHERE r.id = v.id AND r.merchant_id = %s::bigint AND {ok} RETURNING 1), "
+            f"rd AS (DELETE FROM {res} WHERE merchant_id = %s::bigint AND id = ANY(%s::bigint[]) AND {ok} RETURNING 1), "
             f"mk AS (INSERT INTO {mark} (merchant_id, consumer, product_id, marked_at) "
-            "SELECT %s, c.consumer, p.id, %s FROM unnest(%s::text[]) AS c(consumer), ("
+            "SELECT %s::bigint, c.consumer, p.id, %s::timestamptz FROM unnest(%s::text[]) AS c(consumer), ("
             f"  SELECT unnest(%s::bigint[]) AS id UNION SELECT bundle_id FROM {bc} "
-            "   WHERE merchant_id = %s AND component_id = ANY(%s::bigint[])"
-            ") AS p ORDER BY c.consumer, p.id "
+            "   WHERE merchant_id = %s::bigint AND component_id = ANY(%s::bigint[])"
+            f") AS p WHERE {ok} ORDER BY c.consumer, p.id "
             "ON CONFLICT (merchant_id, consumer, product_id) DO UPDATE SET marked_at = EXCLUDED.marked_at RETURNING 1) "
-            "SELECT 1"
+            "SELECT (SELECT reference FROM other)"
         )
         touched = sorted(self._touched)
         params = [
+            list(holders or ()), list((holders or {}).values()), m,
             now, [c[0] for c in changed], [c[1][0] for c in changed], [c[1][1] for c in changed], m,
             m, actor_id, now, *[list(c) for c in mv],
             m, now, [r.reference for r in rc], [r.unit_product_id for r in rc], [r.per_unit for r in rc],
@@ -291,8 +348,11 @@ class StockTx:
             m, now, sorted(consumers()) if touched else [], touched, m, touched,
         ]
         with connection.cursor() as cur:
-            cur.execute(sql, params)
+            execute_prepared(cur, "write_upsert" if holders else "write", sql, params,
+                             summary=f"one write: {level}, {move}, {res}, {mark}")
+            other = cur.fetchone()[0]
         self._res_create, self._res_update, self._res_delete = [], [], []
+        return other
 
     def _write_levels(self, changed: list[tuple[int, list[int]]]) -> None:
         now = timezone.now()
@@ -344,6 +404,35 @@ class StockTx:
         else:
             touched = self._touched
         low_stock_evaluate(merchant=self.merchant, available={pid: self.available(pid) for pid in touched})
+
+
+def execute_prepared(cur, name: str, sql: str, params: list, summary: str = "") -> None:
+    """Run `sql` (%s placeholders, each cast to its type) as a prepared statement of this connection: PREPARE
+    once per connection, then EXECUTE. A reservation's two statements are small to run and costly to plan (a
+    join under FOR UPDATE; seven data-modifying CTEs): measured, planning was most of the database's CPU per
+    reservation. EXECUTE is still one statement, counted as such (the PREPARE, once per connection, is not);
+    `summary` goes in a leading comment so a log (or a test reading the captured SQL) sees what it is. The name
+    carries a hash of the text, so a changed statement is prepared anew; a prepared statement outlives a
+    rolled-back transaction (PostgreSQL), and one that has gone (DEALLOCATE ALL) is prepared again next time."""
+    raw = connection.connection
+    prepared = getattr(raw, "_switchboard_prepared", None)
+    if prepared is None:
+        prepared = set()
+        raw._switchboard_prepared = prepared
+    parts = sql.split("%s")
+    name = f"sw_{name}_{zlib.crc32(sql.encode()):08x}"
+    if name not in prepared:
+        text = "".join(part + (f"${i}" if i < len(parts) else "") for i, part in enumerate(parts, start=1))
+        # On the driver's connection, under Django's query log: a once-per-connection cost, which would make a
+        # test's statement count depend on what ran before it on the same connection.
+        raw.execute(f"PREPARE {name} AS {text}")
+        prepared.add(name)
+    try:
+        cur.execute(f"/* {summary or name} */ EXECUTE {name}({', '.join(['%s'] * len(params))})", params)
+    except DatabaseError as exc:
+        if has_sqlstate(exc, frozenset({"26000"})):  # invalid_sql_statement_name: it is gone
+            prepared.discard(name)
+        raise
 
 
 def _locked_levels(merchant: Merchant, pids: list[int]) -> list[Level]:

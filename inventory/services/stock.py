@@ -76,6 +76,10 @@ def stock_reserve(
             raise InvalidStockOperation(
                 f"Reference {req.reference!r} is used for two products.", details={"reference": req.reference}
             )
+    tx = (StockTx.lock_plain(merchant=merchant, product_ids=wanted.values(), actor=actor)
+          if connection.vendor == "postgresql" else None)
+    if tx is not None:
+        return _reserve_plain(tx, requests, wanted, partial)
     infos = _known_products(merchant, [r.product_id for r in requests], products)
     bom = components_of(merchant=merchant, products=infos.values())
     bundle_refs = [r.reference for r in requests if infos[r.product_id].is_bundle]
@@ -98,6 +102,31 @@ def stock_reserve(
         )
     save_reservations(merchant, held, dirty, tx)
     tx.finish()
+    return dict(result)
+
+
+def _reserve_plain(tx: StockTx, requests: Sequence[ReserveRequest], wanted: dict[str, int], partial: bool,
+                   ) -> dict[str, int]:
+    """stock_reserve for plain products whose levels `tx` has locked with the products (one statement). The
+    references' reservation rows are not read: a plain product's reference reserves more of the same product,
+    so its new rows are added to any that exist, and the one write checks that no reference holds another
+    product (a bundle, or a SKU matched again) before it writes anything (StockTx.finish). Two statements where
+    the general road takes four: the product read, the levels' lock, the references' rows, the write."""
+    held, dirty = HeldRows(), set()
+    result: dict[str, int] = defaultdict(int)
+    for req in requests:
+        result[req.reference] += reserve_into(
+            tx, held, dirty, reference=req.reference, product=tx.known[req.product_id], bill=[(req.product_id, 1)],
+            units=req.quantity, partial=partial,
+        )
+    if not dirty:  # nothing reserved (partial, out of stock): nothing written, so check the references here
+        for ref, unit_product_id in Reservation.objects.filter(
+                merchant=tx.merchant, reference__in=wanted).values_list("reference", "unit_product_id"):
+            if unit_product_id != wanted[ref]:
+                raise InvalidStockOperation(f"Reference {ref!r} already holds another product.",
+                                            details={"reference": ref})
+    save_reservations(tx.merchant, held, dirty, tx)
+    tx.finish(holders=wanted)
     return dict(result)
 
 
