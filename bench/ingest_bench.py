@@ -11,6 +11,11 @@ would (bench/orders_bench.py's payload and normalize), then:
    (default 5,000; rates are per order, so the sizes need not match).
 Then a re-read of the first 10 pages (every order "unchanged", a poll that finds nothing new), and
 inventory_audit-style check of the service's levels against the ledger. Prints orders/s and ratios.
+
+Tasks: by default Celery runs eagerly (bench/common.py), so what a commit schedules (the availability outbox's
+stock push, once per committed page or order) runs inside the timed loop. `--broker redis://host:6379/<db>`
+runs as production does instead: tasks are published to that Redis database (no worker reads them; they are
+purged at the end), and the ingest pays only the publish.
 """
 
 from __future__ import annotations
@@ -60,7 +65,12 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("INGEST_BENCH_DATABASE_URL", DEFAULT_DB))
     parser.add_argument("--orders", type=int, help="orders through order_ingest_many (default 100,000)")
     parser.add_argument("--single", type=int, help="orders through order_ingest one by one (default 5,000)")
+    parser.add_argument("--broker", default=os.environ.get("INGEST_BENCH_BROKER", ""),
+                        help="a Redis URL: publish tasks there as production does instead of running them eagerly")
     args = parser.parse_args()
+    if args.broker:
+        os.environ["REDIS_URL"] = args.broker
+        os.environ["CELERY_TASK_ALWAYS_EAGER"] = "0"
     n = args.orders or (500 if args.smoke else 10_000 if args.quick else 100_000)
     single = args.single or (50 if args.smoke else 1_000 if args.quick else 5_000)
     n_skus = 100 if args.smoke else 10_000
@@ -129,6 +139,12 @@ def main() -> None:
     print(f"| re-read of {reread:,} ingested orders by pages (all unchanged) | {reread:,} | {reread / reread_s:,.0f} | |")
     print(f"\npage vs one by one: x{many_rate / single_rate:.1f}; ledger check: "
           f"{'clean' if not diffs else f'{len(diffs)} differing rows'}")
+    tasks = "published to " + args.broker + " (no worker; purged)" if args.broker else "run eagerly in the loop"
+    print(f"tasks: {tasks}")
+    if args.broker:
+        from celery import current_app
+
+        current_app.control.purge()
     if diffs:
         raise SystemExit(f"ledger check failed: {diffs[:5]}")
 
