@@ -149,7 +149,7 @@ def main() -> None:
           f"{single_rate / copy_rate:.1%} |")
     print(f"| bare `COPY` of the same order and line rows | {n:,} | {copy_rate:,.0f} | 100% |")
     print(f"| re-read of {reread:,} ingested orders by pages (all unchanged) | {reread:,} | {reread / reread_s:,.0f} | |")
-    print(f"\nmedian over the {len(ratios)} slices of {CHUNK:,} orders of (pages' rate / COPY's rate): "
+    print(f"\nmedian over the {len(ratios)} slice(s) of {min(CHUNK, n):,} orders of (pages' rate / COPY's rate): "
           f"{statistics.median(ratios):.1%} (lowest {min(ratios):.1%}, highest {max(ratios):.1%})")
     print(f"\npage vs one by one: x{many_rate / single_rate:.1f}; ledger check: "
           f"{'clean' if not diffs else f'{len(diffs)} differing rows'}")
