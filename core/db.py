@@ -11,12 +11,18 @@ the error shape and never as a 500.
 from __future__ import annotations
 
 import functools
+import json
 import logging
+import re
 import time
-from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, ParamSpec, TypeVar
 
+import psycopg
 from django.db import DatabaseError, connection, transaction
+from django.db.backends.utils import CursorWrapper
+from django.db.models import Model
+from django.utils import timezone
 
 from core.backoff import backoff_delay
 from core.errors import TransientConflict
@@ -85,3 +91,91 @@ def retry_transaction(fn: Callable[P, R]) -> Callable[P, R]:
         raise AssertionError("unreachable")  # pragma: no cover
 
     return wrapper
+
+
+class _PreparingCursor(psycopg.Cursor):
+    """psycopg's server-binding cursor whose every `execute` is a prepared statement (bound_cursor(prepare=True)).
+    Django turns psycopg's preparing off for the connection (prepare_threshold None, which overrides
+    prepare=True); it is on for the duration of these statements only, so no other cursor of the connection
+    starts preparing."""
+
+    def execute(self, query, params=None, *, prepare=True, binary=None):
+        conn = self.connection
+        threshold, conn.prepare_threshold = conn.prepare_threshold, conn.prepare_threshold or 2**31 - 1
+        try:
+            return super().execute(query, params, prepare=prepare, binary=binary)
+        finally:
+            conn.prepare_threshold = threshold
+
+
+def bound_cursor(*, prepare: bool = False) -> CursorWrapper:
+    """A cursor on the current connection (inside the caller's transaction) whose parameters travel apart from
+    the statement (server-side binding); `%b` placeholders (or the SQL through `binary_placeholders`) send
+    them in binary. prepare=True: each statement is also prepared once per connection (psycopg keeps them).
+
+    Why: Django's PostgreSQL cursors bind client-side, quoting every parameter into the SQL text, and psycopg
+    quotes an array element by element with regular expressions: for a page of orders (arrays of 250 to 750
+    strings, numbers, JSON texts) that quoting cost ~30 times what the binary form does, more than the
+    statement itself. And the hot paths' statements (a reservation's locking read and write, the webhook
+    receipt's lookup and INSERT) are cheap to run and costly to plan: prepared, the server neither parses a
+    body written out as a literal nor plans the same join again (BENCHMARKS.md, "Webhook inbox" and the
+    reservations). Wrapped as Django wraps its own cursors: errors become Django's DatabaseError, execute
+    wrappers run, and the statement is logged when queries are (so django_assert_max_num_queries counts it;
+    preparing adds no statement). PostgreSQL only. For statements that read no timestamps (Django registers
+    its time-zone loader on its own cursors only).
+    """
+    connection.ensure_connection()
+    raw = (_PreparingCursor if prepare else psycopg.Cursor)(connection.connection)
+    return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+
+
+_AUTO_PLACEHOLDER = re.compile(r"(?<!%)%s")
+
+
+def binary_placeholders(sql: str) -> str:
+    """The same statement with its `%s` placeholders as `%b` (binary parameters, for bound_cursor)."""
+    return _AUTO_PLACEHOLDER.sub("%b", sql)
+
+
+# The PostgreSQL array type a model field's values travel in (unnest_insert); text for every string, so that a
+# value too long for its varchar column is refused by the INSERT as Django's would be (a cast would cut it).
+_ARRAY_TYPES = {
+    "AutoField": "int", "BigAutoField": "bigint", "SmallAutoField": "smallint", "BigIntegerField": "bigint",
+    "IntegerField": "int", "PositiveIntegerField": "int", "PositiveSmallIntegerField": "smallint",
+    "PositiveBigIntegerField": "bigint", "SmallIntegerField": "smallint", "CharField": "text", "TextField": "text",
+    "EmailField": "text", "SlugField": "text", "URLField": "text", "DecimalField": "numeric",
+    "DateTimeField": "timestamptz", "DateField": "date", "BooleanField": "boolean", "JSONField": "jsonb",
+    "UUIDField": "uuid",
+}
+
+
+def unnest_insert(model: type[Model], objs: Sequence[Model]) -> tuple[str, list[Any]]:
+    """An `INSERT INTO <table> (...) SELECT ... FROM unnest(<one array per column>)` of these unsaved instances, as
+    SQL with `%b` placeholders and its parameters (for bound_cursor; callers may make it one CTE of a statement).
+
+    Why: what Model.objects.bulk_create does, without its per-value compiling and client-side quoting (a page of
+    orders spent more in them than PostgreSQL spent on the rows). Rows go in the list's order; the primary key is
+    written when every instance has one (ids the caller took from the table's sequence), else the table's own.
+    auto_now / auto_now_add fields are set on the instances as save() would; the instances are then marked saved.
+    """
+    now = timezone.now()
+    fields = [f for f in model._meta.concrete_fields if not (f.primary_key and any(o.pk is None for o in objs))]
+    columns, casts, params = [], [], []
+    for f in fields:
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            for o in objs:
+                setattr(o, f.attname, now)
+        internal = (f.target_field if f.is_relation else f).get_internal_type()
+        values = [getattr(o, f.attname) for o in objs]
+        if internal == "JSONField":
+            values = [None if v is None else json.dumps(v, cls=f.encoder) for v in values]
+        columns.append(connection.ops.quote_name(f.column))
+        casts.append(f"%b::{_ARRAY_TYPES[internal]}[]")
+        params.append(values)
+    names = [f"c{i}" for i in range(len(columns))]
+    sql = (f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({', '.join(columns)}) "  # noqa: S608
+           f"SELECT {', '.join(names)} FROM unnest({', '.join(casts)}) WITH ORDINALITY AS v({', '.join(names)}, n) "
+           "ORDER BY n")
+    for o in objs:
+        o._state.adding, o._state.db = False, connection.alias
+    return sql, params

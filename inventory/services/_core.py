@@ -10,17 +10,16 @@ written with `F()` deltas; the database CHECK constraints are the last line of d
 from __future__ import annotations
 
 import logging
-import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from django.db import DatabaseError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Merchant, User
-from core.db import has_sqlstate
+from core.db import binary_placeholders, bound_cursor
 from inventory.errors import InvalidStockOperation, LocationNotFound, UnknownSku
 from inventory.models import (
     AvailabilityMark,
@@ -168,19 +167,15 @@ class StockTx:
         which raises UnknownSku or creates the missing rows. Same lock order: levels by id."""
         pids = sorted(set(product_ids))
         level, product, location = StockLevel._meta.db_table, Product._meta.db_table, Location._meta.db_table
-        with connection.cursor() as cur:
-            execute_prepared(
-                cur, "lock_plain",
+        with bound_cursor(prepare=True) as cur:  # prepared: planning this join was most of its cost
+            cur.execute(binary_placeholders(
                 "SELECT s.id, s.product_id, s.location_id, s.on_hand, s.reserved, s.allows_backorder, l.is_default, "  # noqa: S608
                 f"l.name, p.sku, p.allows_backorder, p.low_stock_threshold FROM {level} AS s "
                 f"JOIN {product} AS p ON p.id = s.product_id AND p.merchant_id = s.merchant_id "
                 f"JOIN {location} AS l ON l.id = s.location_id "
                 "WHERE s.merchant_id = %s::bigint AND s.product_id = ANY(%s::bigint[]) AND NOT EXISTS ("
                 f"  SELECT 1 FROM {product} AS b WHERE b.merchant_id = %s::bigint AND b.id = ANY(%s::bigint[]) "
-                "AND b.is_bundle) ORDER BY s.id FOR UPDATE OF s",
-                [merchant.pk, pids, merchant.pk, pids],
-                summary=f"the levels of plain products with the products, {level} ORDER BY id FOR UPDATE",
-            )
+                "AND b.is_bundle) ORDER BY s.id FOR UPDATE OF s"), [merchant.pk, pids, merchant.pk, pids])
             rows = cur.fetchall()
         known = {r[1]: ProductInfo(r[1], r[8], False, r[9], r[10]) for r in rows}
         if len(known) < len(pids):
@@ -347,9 +342,10 @@ class StockTx:
             m, list(self._res_delete),
             m, now, sorted(consumers()) if touched else [], touched, m, touched,
         ]
-        with connection.cursor() as cur:
-            execute_prepared(cur, "write_upsert" if holders else "write", sql, params,
-                             summary=f"one write: {level}, {move}, {res}, {mark}")
+        # Prepared (planning seven data-modifying CTEs was most of a reservation's database CPU), parameters in
+        # binary (a page's arrays quoted into the text cost more than the write).
+        with bound_cursor(prepare=True) as cur:
+            cur.execute(binary_placeholders(sql), params)
             other = cur.fetchone()[0]
         self._res_create, self._res_update, self._res_delete = [], [], []
         return other
@@ -404,35 +400,6 @@ class StockTx:
         else:
             touched = self._touched
         low_stock_evaluate(merchant=self.merchant, available={pid: self.available(pid) for pid in touched})
-
-
-def execute_prepared(cur, name: str, sql: str, params: list, summary: str = "") -> None:
-    """Run `sql` (%s placeholders, each cast to its type) as a prepared statement of this connection: PREPARE
-    once per connection, then EXECUTE. A reservation's two statements are small to run and costly to plan (a
-    join under FOR UPDATE; seven data-modifying CTEs): measured, planning was most of the database's CPU per
-    reservation. EXECUTE is still one statement, counted as such (the PREPARE, once per connection, is not);
-    `summary` goes in a leading comment so a log (or a test reading the captured SQL) sees what it is. The name
-    carries a hash of the text, so a changed statement is prepared anew; a prepared statement outlives a
-    rolled-back transaction (PostgreSQL), and one that has gone (DEALLOCATE ALL) is prepared again next time."""
-    raw = connection.connection
-    prepared = getattr(raw, "_switchboard_prepared", None)
-    if prepared is None:
-        prepared = set()
-        raw._switchboard_prepared = prepared
-    parts = sql.split("%s")
-    name = f"sw_{name}_{zlib.crc32(sql.encode()):08x}"
-    if name not in prepared:
-        text = "".join(part + (f"${i}" if i < len(parts) else "") for i, part in enumerate(parts, start=1))
-        # On the driver's connection, under Django's query log: a once-per-connection cost, which would make a
-        # test's statement count depend on what ran before it on the same connection.
-        raw.execute(f"PREPARE {name} AS {text}")
-        prepared.add(name)
-    try:
-        cur.execute(f"/* {summary or name} */ EXECUTE {name}({', '.join(['%s'] * len(params))})", params)
-    except DatabaseError as exc:
-        if has_sqlstate(exc, frozenset({"26000"})):  # invalid_sql_statement_name: it is gone
-            prepared.discard(name)
-        raise
 
 
 def _locked_levels(merchant: Merchant, pids: list[int]) -> list[Level]:

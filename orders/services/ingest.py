@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db import DatabaseError, IntegrityError
+from django.db import DatabaseError, IntegrityError, connection
 from django.utils import timezone
 
 from accounts.models import Merchant
-from core.db import retry_transaction
+from core.db import bound_cursor, retry_transaction, unnest_insert
 from core.errors import TransientConflict, ValidationFailed
 from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
@@ -33,6 +33,7 @@ from orders.services.reservations import (
     ReconcileResult,
     _save_reserved,
     order_flags_refresh,
+    order_needs_attention,
     reconcile_events,
     reservations_reconcile_many,
 )
@@ -516,9 +517,12 @@ def _page(merchant: Merchant, integration_id: int | None, items: list[Normalized
           prints: list[str]) -> list[IngestResult]:
     keys = [(n.channel, n.external_id[:255]) for n in items]
     # 1. The page's existing orders, locked in id order (every order service locks an order before its stock).
+    # `external_id <> ''` (every page order has one) is the predicate of the unique index of orders without an
+    # integration: PostgreSQL proves a partial index's predicate from an IN list of at most 100 values, so a
+    # page of 250 otherwise scanned every order of the merchant's channel (EXPLAIN in BENCHMARKS.md).
     existing = {(o.channel, o.external_id): o for o in Order.objects.select_for_update(of=("self",)).filter(
         merchant=merchant, integration_id=integration_id, channel__in={c for c, _ in keys},
-        external_id__in={e for _, e in keys}).order_by("pk")}
+        external_id__in={e for _, e in keys}).exclude(external_id="").order_by("pk")}
     # 2. What to do with each, in the page's order: a first sight of a new order joins a run inserted
     # set-based; an existing order's unchanged re-delivery or stale update is answered here; anything else
     # (a real update, a second sight of the same order, a cancellation or shipment on arrival) runs
@@ -593,10 +597,19 @@ def _stale_event(order: Order, normalized: NormalizedOrder) -> OrderEvent:
 
 def _insert_run(merchant: Merchant, integration_id: int | None, items: list[NormalizedOrder], flags: list[bool],
                 prints: list[str], run: list[int], products: dict, results: list) -> None:
-    """New orders of the page, set-based: what _ingest does for a created order, for many at once."""
+    """New orders of the page, set-based: what _ingest does for a created order, for many at once.
+
+    On PostgreSQL each row is written once, in its final state: the orders and lines take their ids from the
+    tables' sequences first (one statement), the orders are inserted before the stock is locked (a concurrent
+    page inserting one of them waits on us, never we on it while holding levels), the one inventory call
+    reserves under the lines' references, and then the lines go in with what they hold, together with the
+    timeline rows and the flags of orders that went short (one statement). This replaces bulk_create of the
+    lines before the reservation followed by an UPDATE of every line's reserved count, and bulk_create's
+    client-side quoting of a page's values (more client time than the rows cost the database).
+    """
+    pg = connection.vendor == "postgresql"
     history = {pos: not flags[pos] and items[pos].shipped_on_channel for pos in run}
     orders = [_new_order(merchant, integration_id, items[pos], prints[pos], history[pos]) for pos in run]
-    Order.objects.bulk_create(orders)
     all_lines: list[OrderLine] = []
     per_order: list[tuple[Order, list[OrderLine], tuple]] = []
     for pos, order in zip(run, orders, strict=True):
@@ -607,15 +620,22 @@ def _insert_run(merchant: Merchant, integration_id: int | None, items: list[Norm
             product = products.get(sku_key(line.sku)) if line.sku else None
             if product is not None:
                 line.product = product
+        order.needs_attention = order_needs_attention(order=order, lines=new)
         all_lines.extend(new)
         per_order.append((order, new, ()))
-    OrderLine.objects.bulk_create(all_lines)
-    # One inventory call for the whole run, holds in the page's order; the reserved counts in one UPDATE.
+    if pg:
+        _take_ids(orders, all_lines)
+        sql, params = unnest_insert(Order, orders)
+        with bound_cursor() as cur:
+            cur.execute(sql, params)
+    else:
+        Order.objects.bulk_create(orders)
+        for line in all_lines:
+            line.order = line.order  # the order's new id
+        OrderLine.objects.bulk_create(all_lines)
+    # One inventory call for the whole run, holds in the page's order.
     reconciled = reservations_reconcile_many(merchant=merchant, orders=per_order, partial=True, fresh=True,
                                              save=False)
-    reserved = [li for li in all_lines if li.quantity_reserved]
-    if reserved:
-        _save_reserved(merchant, reserved)
     flagged, events, news = [], [], []
     for pos, (order, lines, _r), result in zip(run, per_order, reconciled, strict=True):
         if order_flags_refresh(order=order, lines=lines):
@@ -627,8 +647,53 @@ def _insert_run(merchant: Merchant, integration_id: int | None, items: list[Norm
         if flags[pos] and order.status not in (OrderStatus.CANCELLED, OrderStatus.AWAITING_PAYMENT):
             news.append(order)
         results[pos] = IngestResult(order=order, outcome="created")
-    if flagged:
-        Order.objects.bulk_update(flagged, ["is_short", "went_short_at", "needs_attention", "updated_at"])
-    OrderEvent.objects.bulk_create(events)
+    if pg:
+        _insert_final(merchant, all_lines, events, flagged)
+    else:
+        reserved = [li for li in all_lines if li.quantity_reserved]
+        if reserved:
+            _save_reserved(merchant, reserved)
+        if flagged:
+            Order.objects.bulk_update(flagged, ["is_short", "went_short_at", "needs_attention", "updated_at"])
+        OrderEvent.objects.bulk_create(events)
     if news:
         notifications.notification_new_orders(merchant=merchant, orders=news)
+
+
+def _take_ids(orders: list[Order], lines: list[OrderLine]) -> None:
+    """Ids for a run's new orders and lines from the tables' own sequences, in one statement (PostgreSQL): the
+    lines' references ("order_line:<id>") exist before the lines are written, so they are written once."""
+    with bound_cursor() as cur:
+        cur.execute(
+            "SELECT array(SELECT nextval(pg_get_serial_sequence(%b, 'id')) FROM generate_series(1, %b::int)), "
+            "array(SELECT nextval(pg_get_serial_sequence(%b, 'id')) FROM generate_series(1, %b::int))",
+            [Order._meta.db_table, len(orders), OrderLine._meta.db_table, len(lines)],
+        )
+        order_ids, line_ids = cur.fetchone()
+    for order, pk in zip(orders, sorted(order_ids), strict=True):
+        order.pk = pk
+    for line, pk in zip(lines, sorted(line_ids), strict=True):
+        line.pk = pk
+        line.order = line.order  # the order's new id
+
+
+def _insert_final(merchant: Merchant, lines: list[OrderLine], events: list[OrderEvent], short: list[Order]) -> None:
+    """A run's lines (with what they hold), its timeline rows and the flags of its orders that went short, in
+    one statement of data-modifying CTEs (PostgreSQL). Replaces bulk_create of the lines and of the events, the
+    UPDATE of the lines' reserved counts and bulk_update of the short orders: four round trips and every line
+    written twice."""
+    line_sql, line_params = unnest_insert(OrderLine, lines)
+    event_sql, event_params = unnest_insert(OrderEvent, events)
+    now = timezone.now()
+    for order in short:
+        order.updated_at = now
+    table = Order._meta.db_table
+    with bound_cursor() as cur:
+        cur.execute(
+            f"WITH l AS ({line_sql}), e AS ({event_sql}), "  # noqa: S608
+            f"s AS (UPDATE {table} AS o SET is_short = v.short, went_short_at = v.at, updated_at = %b "
+            "FROM unnest(%b::bigint[], %b::boolean[], %b::timestamptz[]) AS v(id, short, at) "
+            "WHERE o.merchant_id = %b AND o.id = v.id) SELECT 1",
+            [*line_params, *event_params, now, [o.pk for o in short], [o.is_short for o in short],
+             [o.went_short_at for o in short], merchant.pk],
+        )

@@ -130,10 +130,9 @@ def _save_reserved(merchant: Merchant, lines: Sequence[OrderLine]) -> None:
 
 def order_flags_refresh(*, order: Order, lines: Sequence[OrderLine]) -> list[str]:
     """Recompute is_short / needs_attention from the lines; returns the fields that changed."""
-    active = order.status not in INACTIVE
     is_short = order.status not in HOLDS_NOTHING and any(
         line.product_id is not None and line.quantity_short > 0 for line in lines)
-    needs_attention = active and any(line.product_id is None and line.quantity_outstanding > 0 for line in lines)
+    needs_attention = order_needs_attention(order=order, lines=lines)
     fields = []
     if is_short != order.is_short:
         order.is_short = is_short
@@ -145,6 +144,13 @@ def order_flags_refresh(*, order: Order, lines: Sequence[OrderLine]) -> list[str
         order.needs_attention = needs_attention
         fields.append("needs_attention")
     return fields
+
+
+def order_needs_attention(*, order: Order, lines: Sequence[OrderLine]) -> bool:
+    """A live order with a line to ship that no product matched: someone must map its SKU. Known before any
+    stock moves (a page sets it on the new orders it inserts, so that they are not written twice)."""
+    return order.status not in INACTIVE and any(line.product_id is None and line.quantity_outstanding > 0
+                                                for line in lines)
 
 
 def reconcile_events(*, order: Order, result: ReconcileResult, actor=None, allocated: bool = False) -> list[OrderEvent]:
