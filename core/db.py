@@ -20,7 +20,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import psycopg
 from django.db import DatabaseError, connection, transaction
-from django.db.backends.utils import CursorWrapper
+from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models import Model
 from django.utils import timezone
 
@@ -126,7 +126,15 @@ def bound_cursor(*, prepare: bool = False) -> CursorWrapper:
     """
     connection.ensure_connection()
     raw = (_PreparingCursor if prepare else psycopg.Cursor)(connection.connection)
-    return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+    return _BoundDebugWrapper(raw, connection) if connection.queries_logged else connection.make_cursor(raw)
+
+
+class _BoundDebugWrapper(CursorDebugWrapper):
+    """Logs the statement as written (its `%b` placeholders): Django's log would render it with the parameters
+    through a client-side cursor, which knows no `%b` and logs None."""
+
+    def debug_sql(self, sql=None, params=None, use_last_executed_query=False, many=False):
+        return super().debug_sql(sql, params, use_last_executed_query=False, many=many)
 
 
 _AUTO_PLACEHOLDER = re.compile(r"(?<!%)%s")
