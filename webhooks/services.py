@@ -283,22 +283,22 @@ def webhook_store(*, endpoint: WebhookEndpoint, delivery: Delivery, body: bytes,
         status, error = Status.FAILED, f"The body is not valid JSON: {exc}"[:ERROR_MAX]
     except RecursionError:  # signed, but nested deeper than the parser goes: stored for a person, not a 500
         status, error = Status.FAILED, "The body is not valid JSON: nested too deeply to parse."
-    event = WebhookEvent(
-        merchant_id=endpoint.merchant_id, endpoint_id=endpoint.pk, integration_id=endpoint.integration_id,
-        kind=endpoint.kind, channel=endpoint.slug, topic=delivery.topic, delivery_id=delivery.delivery_id,
-        headers=delivery.headers, body=body, status=status, last_error=error, received_at=now,
-        # Handed over at once, the dispatch lease ahead: by the dispatcher from the INSERT's NOTIFY (dispatcher
-        # mode), or enqueued below (inline); due again, for the dispatcher's and beat's sweep, only if that
-        # hand-over is lost. A failed one (not JSON) waits for a person: no retry would parse it.
-        next_attempt_at=now + _seconds("WEBHOOK_DISPATCH_LEASE_SECONDS", 60) if status == Status.RECEIVED else None,
-    )
+    # Handed over at once, the dispatch lease ahead: by the dispatcher from the INSERT's NOTIFY (dispatcher mode),
+    # or enqueued below (inline); due again, for the dispatcher's and beat's sweep, only if that hand-over is
+    # lost. A failed one (not JSON) waits for a person: no retry would parse it.
+    due = now + _seconds("WEBHOOK_DISPATCH_LEASE_SECONDS", 60) if status == Status.RECEIVED else None
+    event_id = None
     try:
         # One INSERT in autocommit: durable when it returns, one round trip instead of BEGIN, INSERT, COMMIT (its
         # trigger's NOTIFY is delivered at that commit); an inline enqueue is then sent at once, after that
         # commit. ON CONFLICT DO NOTHING: a duplicate aborts no caller's transaction, so no savepoint either.
-        sql, fields = _event_insert()
+        sql, prep = _event_insert()
         with prepared_cursor() as cursor:
-            cursor.execute(sql, [field.get_db_prep_save(field.pre_save(event, True), connection) for field in fields])
+            cursor.execute(sql, [
+                endpoint.merchant_id, endpoint.pk, endpoint.integration_id, endpoint.kind, endpoint.slug,
+                delivery.topic, delivery.delivery_id, prep["headers"](delivery.headers, connection),
+                prep["body"](body, connection), status, prep["next_attempt_at"](due, connection), error,
+                prep["received_at"](now, connection)])
             row = cursor.fetchone()
         if row is None:
             # The unique (endpoint, delivery_id) constraint: the same delivery is stored already (or was being
@@ -311,10 +311,9 @@ def webhook_store(*, endpoint: WebhookEndpoint, delivery: Delivery, body: bytes,
             logger.info("webhooks.delivery.duplicate", extra={"merchant_id": endpoint.merchant_id,
                                                               "event_id": existing, "topic": delivery.topic})
             return Receipt(status=200, code="duplicate", event_id=existing)
-        event.pk = row[0]
-        event._state.adding, event._state.db = False, connection.alias
+        event_id = row[0]
         if status == Status.RECEIVED and webhook_dispatch_mode() == INLINE:
-            webhook_event_enqueue(event)
+            enqueue_on_commit(PROCESS_TASK, merchant_id=endpoint.merchant_id, event_id=event_id)
     except DatabaseError:
         raise
     except Exception:
@@ -322,30 +321,40 @@ def webhook_store(*, endpoint: WebhookEndpoint, delivery: Delivery, body: bytes,
         # acknowledged and the dispatcher's sweep sends it once its lease runs out. If the row is not there
         # after all, this was no after-commit failure: re-raise.
         with tenant_scope(endpoint.merchant_id):
-            if event.pk is None or not WebhookEvent.objects.filter(pk=event.pk).exists():
+            if event_id is None or not WebhookEvent.objects.filter(pk=event_id).exists():
                 raise
         logger.warning("webhooks.delivery.enqueue_failed", exc_info=True,
-                       extra={"merchant_id": endpoint.merchant_id, "event_id": event.pk})
-    logger.info("webhooks.delivery.stored", extra={"merchant_id": endpoint.merchant_id, "event_id": event.pk,
+                       extra={"merchant_id": endpoint.merchant_id, "event_id": event_id})
+    logger.info("webhooks.delivery.stored", extra={"merchant_id": endpoint.merchant_id, "event_id": event_id,
                                                    "topic": delivery.topic, "status": status})
-    return Receipt(status=200, code="stored" if status == Status.RECEIVED else "invalid_json", event_id=event.pk)
+    return Receipt(status=200, code="stored" if status == Status.RECEIVED else "invalid_json", event_id=event_id)
+
+
+_INSERTED = ("merchant", "endpoint", "integration", "kind", "channel", "topic", "delivery_id", "headers", "body",
+             "status", "next_attempt_at", "last_error", "received_at")  # in webhook_store's order of values
 
 
 @lru_cache(maxsize=1)
-def _event_insert() -> tuple[str, tuple[models.Field, ...]]:
-    """`INSERT ... ON CONFLICT (endpoint_id, delivery_id) DO NOTHING RETURNING id`, written once per process from
-    the model's fields; it replaces `event.save(force_insert=True)` (in a savepoint inside a caller's
-    transaction) and its IntegrityError. Compiling the ORM's INSERT on every delivery cost more of the web
-    process's CPU than anything else in receipt (BENCHMARKS.md "Webhook inbox"). Values go through each field's
-    pre_save and get_db_prep_save, as the ORM's would."""
+def _event_insert() -> tuple[str, dict]:
+    """`INSERT ... ON CONFLICT (endpoint_id, delivery_id) DO NOTHING RETURNING id` of a new event, written once per
+    process from the model's fields, and the get_db_prep_save of the fields whose values need the database's
+    form (JSON, bytes, times); it replaces `WebhookEvent(...).save(force_insert=True)` (in a savepoint inside a
+    caller's transaction) and its IntegrityError. Building the instance and compiling the ORM's INSERT on every
+    delivery cost more of the web process's CPU than anything else in receipt (BENCHMARKS.md "Webhook inbox").
+    The columns not named are written as the model's defaults would be (`attempts` 0, `result` {}, the rest
+    NULL); a new NOT NULL field fails here, in every receipt test, until it is added."""
     meta, quote = WebhookEvent._meta, connection.ops.quote_name
-    fields = tuple(f for f in meta.concrete_fields if not f.primary_key)
+    fields = [meta.get_field(name) for name in _INSERTED]
     unique = next(c for c in meta.constraints if c.name == "webhooks_event_delivery_uniq")
     conflict = ", ".join(quote(meta.get_field(name).column) for name in unique.fields)
-    sql = (f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
-           f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT ({conflict}) DO NOTHING "
+    columns = [quote(f.column) for f in fields] + [quote(meta.get_field("attempts").column),
+                                                   quote(meta.get_field("result").column)]
+    sql = (f"INSERT INTO {quote(meta.db_table)} ({', '.join(columns)}) "  # noqa: S608
+           f"VALUES ({', '.join(['%s'] * len(fields))}, 0, '{{}}') ON CONFLICT ({conflict}) DO NOTHING "
            f"RETURNING {quote(meta.pk.column)}")
-    return sql, fields
+    prep = {name: meta.get_field(name).get_db_prep_save for name in ("headers", "body", "next_attempt_at",
+                                                                      "received_at")}
+    return sql, prep
 
 
 def webhook_event_enqueue(event: WebhookEvent) -> None:
