@@ -313,7 +313,7 @@ def webhook_store(*, endpoint: WebhookEndpoint, delivery: Delivery, body: bytes,
             return Receipt(status=200, code="duplicate", event_id=existing)
         event_id = row[0]
         if status == Status.RECEIVED and webhook_dispatch_mode() == INLINE:
-            enqueue_on_commit(PROCESS_TASK, merchant_id=endpoint.merchant_id, event_id=event_id)
+            webhook_event_enqueue(WebhookEvent(pk=event_id, merchant_id=endpoint.merchant_id))
     except DatabaseError:
         raise
     except Exception:
