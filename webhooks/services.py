@@ -7,11 +7,12 @@ unique (endpoint, delivery_id) constraint settles duplicates, including concurre
 verified elsewhere (a queue poller) goes to `webhook_store` directly. How processing is started depends on
 WEBHOOK_DISPATCH (`webhook_dispatch_mode`):
 
-- "dispatcher" (the default with a broker): the request publishes nothing. The row is inserted due at once
-  (`next_attempt_at` = its receipt) and, on PostgreSQL, the INSERT's trigger (migration 0004) issues
-  `NOTIFY webhook_events` in the same transaction; the dispatcher process (`manage.py webhook_dispatcher`,
-  webhooks.dispatcher) LISTENs, wakes on the commit, claims what is due in batches and hands it to workers.
-  Publishing a Celery task per request cost ~40% of the web process's CPU (BENCHMARKS.md "Webhook inbox").
+- "dispatcher" (the default with a broker): the request publishes nothing. The row is inserted a dispatch
+  lease ahead (`next_attempt_at`: its claim) and, on PostgreSQL, the INSERT's trigger (migration 0005)
+  issues `NOTIFY webhook_events, '<event id> <merchant id>'` in the same transaction; the dispatcher process
+  (`manage.py webhook_dispatcher`, webhooks.dispatcher) LISTENs, wakes on the commit and hands the events the
+  notifications name to workers (`webhook_events_hand_over`), claiming nothing. Publishing a Celery task per
+  request cost ~40% of the web process's CPU (BENCHMARKS.md "Webhook inbox").
 - "inline" (the default when tasks run in-process: `make run`, the tests): processing is enqueued after the
   commit, i.e. run in the request, as before; SQLite has no LISTEN.
 
@@ -22,8 +23,8 @@ Everything else happens later, from the row:
   an attempt), runs the receiver's handler for the topic, and records `processed` with its result,
   or `failed` with the next attempt after the shared backoff, or `dead` after the last attempt
   (the merchant is notified).
-- `webhook_events_dispatch` (the dispatcher on every wake-up, and beat every 30 s as the safety net when no
-  dispatcher runs) hands out what is due: new events, failed events whose retry time came, and events left
+- `webhook_events_dispatch` (the dispatcher's sweep every few seconds, and beat every 30 s as the safety net
+  when no dispatcher runs) hands out what is due: failed events whose retry time came, and events left
   `received` (the hand-over was lost) or `processing` (the worker died) past their lease. Rows are claimed
   with SELECT ... FOR UPDATE SKIP LOCKED (core.outbox.claim_due), so two dispatchers (or a dispatcher and
   beat) never hand out the same event within its lease.
