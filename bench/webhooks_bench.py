@@ -523,7 +523,7 @@ def main() -> None:
     print(f"| requests/s, max (median of {args.rounds}, wrk closed loop) | {w:,.0f} | {b:,.0f} | {i:,.0f} | "
           f"{w / b:.0%} | {w / i:.0%} |")
     w, b, i = (cpu_ms[n] for n in ("webhook", "bare", "insert"))
-    print(f"| CPU ms per request, gunicorn workers + their PostgreSQL backends (median) | {w:.2f} | {b:.2f} | "
+    print(f"| CPU ms per request, gunicorn workers, the dispatcher and their PostgreSQL backends (median) | {w:.2f} | {b:.2f} | "
           f"{i:.2f} | x{w / b:.1f} | x{w / i:.1f} |")
     for key, label in (("p50_ms", "p50"), ("p99_ms", "p99")):
         w, b = latency["webhook"][key], latency["bare"][key]
