@@ -7,9 +7,10 @@ Django view answering 200 under the same gunicorn, in the same run.
 Needs `wrk` (Debian: `apt-get install -y wrk`) and a Redis the dispatcher hands events to (REDIS_URL; no worker
 reads it, so every accepted delivery stays queued: the script empties that database's queues at the end, so
 give it a Redis database of its own). The endpoint runs as production does (WEBHOOK_DISPATCH=dispatcher): the
-request INSERTs the row (its trigger NOTIFYs) and publishes nothing; `manage.py webhook_dispatcher` runs
-beside gunicorn for the whole run, LISTENing and handing events to the broker, and its CPU (and its
-PostgreSQL backend's) is counted in the webhook's CPU per request. `--smoke` (CI, `make bench-smoke`) drives the same server for about a
+request INSERTs the row (its trigger NOTIFYs the event's id) and publishes nothing; `manage.py webhook_dispatcher`
+runs beside gunicorn for the whole run, LISTENing and handing events to the broker, and its CPU (and its
+PostgreSQL backend's) is counted in the webhook's CPU per request (each round prints the CPU by process: web
+workers, their backends, the dispatcher, its backends). `--smoke` (CI, `make bench-smoke`) drives the same server for about a
 second per path with a Python closed loop instead of wrk, so CI needs nothing beyond the project's own
 dependencies; its figures prove the path works, not how fast it is.
 
@@ -199,7 +200,7 @@ def wrk_round(*, port: int, path: str, body_path: Path, headers: dict[str, str],
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(script)
     try:
-        out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", f.name,
+        out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s", "-s", f.name,
                               f"http://127.0.0.1:{port}"], capture_output=True, text=True, check=True).stdout
     finally:
         os.unlink(f.name)
@@ -334,28 +335,35 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def server_pids(server: subprocess.Popen, database_url: str, extra: tuple[int, ...] = ()) -> list[int]:
-    """The gunicorn workers, `extra` (the dispatcher) and the PostgreSQL backends of this database (the bench
-    holds none)."""
+DISPATCHER_APP = "bench-webhook-dispatcher"  # the dispatcher's application_name: its backends told apart
+
+
+def server_pids(server: subprocess.Popen, database_url: str, extra: tuple[int, ...] = ()) -> dict[int, str]:
+    """The gunicorn workers ("web"), `extra` (the dispatcher), and the PostgreSQL backends of this database (the
+    bench holds none): the web workers' ("web db") and the dispatcher's ("dispatcher db"), by application_name."""
     import psycopg
 
-    workers = _children(server.pid) + list(extra)
+    pids = {pid: "web" for pid in _children(server.pid)} | {pid: "dispatcher" for pid in extra}
     name = database_url.rsplit("/", 1)[1]
     with psycopg.connect(database_url, autocommit=True) as conn:
-        backends = [r[0] for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> "
-                                               "pg_backend_pid() AND backend_type = 'client backend'", [name])]
-    return workers + backends
+        for pid, app in conn.execute("SELECT pid, application_name FROM pg_stat_activity WHERE datname = %s AND "
+                                     "pid <> pg_backend_pid() AND backend_type = 'client backend'", [name]):
+            pids[pid] = "dispatcher db" if app == DISPATCHER_APP else "web db"
+    return pids
 
 
-def cpu_ticks(server: subprocess.Popen, database_url: str, extra: tuple[int, ...] = ()) -> dict[int, int]:
+def cpu_ticks(server: subprocess.Popen, database_url: str, extra: tuple[int, ...] = ()) -> dict[int, tuple[str, int]]:
     """CPU ticks each server process has used so far: what requests cost whatever else runs on the machine."""
-    return {pid: _ticks(pid) for pid in server_pids(server, database_url, extra)}
+    return {pid: (group, _ticks(pid)) for pid, group in server_pids(server, database_url, extra).items()}
 
 
-def cpu_used(before: dict[int, int], after: dict[int, int]) -> float:
-    """Seconds of CPU between two readings. Backends come and go (CONN_MAX_AGE=60): a new one counts from
-    zero, one that ended during the interval is missed (at most one per worker a minute)."""
-    return sum(t - before.get(pid, 0) for pid, t in after.items()) / os.sysconf("SC_CLK_TCK")
+def cpu_used(before: dict[int, tuple[str, int]], after: dict[int, tuple[str, int]]) -> dict[str, float]:
+    """Seconds of CPU between two readings, by group. Backends come and go (CONN_MAX_AGE=60): a new one counts
+    from zero, one that ended during the interval is missed (at most one per worker a minute)."""
+    used: dict[str, float] = {}
+    for pid, (group, ticks) in after.items():
+        used[group] = used.get(group, 0.0) + (ticks - before.get(pid, (group, 0))[1]) / os.sysconf("SC_CLK_TCK")
+    return used
 
 
 def queued_event_ids(redis_url: str) -> list[int]:
@@ -383,17 +391,6 @@ def event_ids(merchant) -> set[int]:
 
     with tenant_scope(merchant):
         return set(WebhookEvent.objects.filter(merchant=merchant).values_list("pk", flat=True))
-
-
-def undispatched(merchant) -> int:
-    """Rows still due from their receipt: never claimed by the dispatcher."""
-    from django.db.models import F
-
-    from accounts.tenancy import tenant_scope
-    from webhooks.models import WebhookEvent
-
-    with tenant_scope(merchant):
-        return WebhookEvent.objects.filter(merchant=merchant, next_attempt_at=F("received_at")).count()
 
 
 def purge_queues(redis_url: str) -> None:
@@ -444,6 +441,9 @@ def main() -> None:
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {FLOOR_TABLE}")
         cursor.execute(f"CREATE TABLE {FLOOR_TABLE} (id bigserial PRIMARY KEY, body bytea NOT NULL)")
+        # Earlier runs' events (no worker ever processed them) would be due again for the dispatcher's sweep and
+        # handed out during this run: the bench's database holds nothing else worth keeping.
+        cursor.execute("TRUNCATE webhooks_webhookevent")
     headers = base_headers(body)
 
     from django.db import connections
@@ -452,10 +452,12 @@ def main() -> None:
     port = free_port()
     log = Path(tempfile.gettempdir()) / f"webhooks_bench_gunicorn_{port}.log"
     purge_queues(args.redis_url)
-    env = server_env(args.database_url, args.redis_url)
-    # No worker reads the queue, so every row stays `received`: with the default 60 s lease the dispatcher would
-    # hand each one out again every minute. An hour: each row is handed out once during the run.
-    dispatcher = start_dispatcher(env={**env, "WEBHOOK_DISPATCH_LEASE_SECONDS": "3600"},
+    # No worker reads the queue, so every row stays `received`: with the default 60 s lease (set at the INSERT,
+    # renewed by a sweep) the dispatcher's sweep would hand each one out again every minute. An hour: each row
+    # is handed out once during the run.
+    env = {**server_env(args.database_url, args.redis_url), "WEBHOOK_DISPATCH_LEASE_SECONDS": "3600"}
+    dispatcher_url = f"{args.database_url}{'&' if '?' in args.database_url else '?'}application_name={DISPATCHER_APP}"
+    dispatcher = start_dispatcher(env={**env, "DATABASE_URL": dispatcher_url},
                                   log=log.with_suffix(".dispatcher.log"))
     try:
         server = start_gunicorn(port=port, workers=args.workers, env=env, log=log)
@@ -481,10 +483,13 @@ def main() -> None:
                 cpu = cpu_ticks(server, args.database_url, extra)
                 res = load_round(port=port, path=paths[name], body_path=body_path, headers=headers,
                                  seconds=args.seconds, connections=args.connections)
-                res["cpu_ms"] = cpu_used(cpu, cpu_ticks(server, args.database_url, extra)) * 1000 / max(1, res["requests"])
+                used = cpu_used(cpu, cpu_ticks(server, args.database_url, extra))
+                res["cpu_ms"] = sum(used.values()) * 1000 / max(1, res["requests"])
+                res["cpu_groups"] = {g: s * 1000 / max(1, res["requests"]) for g, s in used.items()}
                 results[name].append(res)
-                print(f"  round {r + 1} {name}: {res['rps']:.0f}/s, {res['cpu_ms']:.2f} CPU ms per request "
-                      f"(errors {res['errors']}, wrk p50 {res['detail']['p50_us'] / 1000:.1f} ms, "
+                groups = ", ".join(f"{g} {ms:.2f}" for g, ms in sorted(res["cpu_groups"].items()) if ms >= 0.005)
+                print(f"  round {r + 1} {name}: {res['rps']:.0f}/s, {res['cpu_ms']:.2f} CPU ms per request ({groups}; "
+                      f"errors {res['errors']}, wrk p50 {res['detail']['p50_us'] / 1000:.1f} ms, "
                       f"p99 {res['detail']['p99_us'] / 1000:.1f} ms)", flush=True)
         max_rate = {name: statistics.median(r["rps"] for r in rows) for name, rows in results.items()}
         cpu_ms = {name: statistics.median(r["cpu_ms"] for r in rows) for name, rows in results.items()}
@@ -493,8 +498,8 @@ def main() -> None:
                                    seconds=args.seconds * 2) for name in ("webhook", "bare")}
         os.unlink(body_path)
         deadline = time.time() + 60  # the dispatcher's last hand-overs
-        while undispatched(merchant) and time.time() < deadline:
-            time.sleep(0.2)
+        while time.time() < deadline and len(event_ids(merchant) - set(queued_event_ids(args.redis_url))):
+            time.sleep(0.5)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -518,7 +523,7 @@ def main() -> None:
     print(f"| requests/s, max (median of {args.rounds}, wrk closed loop) | {w:,.0f} | {b:,.0f} | {i:,.0f} | "
           f"{w / b:.0%} | {w / i:.0%} |")
     w, b, i = (cpu_ms[n] for n in ("webhook", "bare", "insert"))
-    print(f"| CPU ms per request, gunicorn workers + their PostgreSQL backends (median) | {w:.2f} | {b:.2f} | "
+    print(f"| CPU ms per request, gunicorn workers, the dispatcher and their PostgreSQL backends (median) | {w:.2f} | {b:.2f} | "
           f"{i:.2f} | x{w / b:.1f} | x{w / i:.1f} |")
     for key, label in (("p50_ms", "p50"), ("p99_ms", "p99")):
         w, b = latency["webhook"][key], latency["bare"][key]

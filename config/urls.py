@@ -20,6 +20,12 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    # First: the webhook receiver is the busiest URL and every pattern before it is tried on each delivery
+    # (the empty-prefix includes below are scanned whole).
+    # A channel's server-to-server delivery of a store's credentials (an install with no session), under
+    # the public address the channels call (WEBHOOK_BASE_URL); three segments, so no webhook URL matches it.
+    path("webhooks/install/<slug:channel>/keys/", InstallKeysView.as_view(), name="integration-install-keys"),
+    path("webhooks/", include("webhooks.urls")),  # no login: each delivery is verified by its signature
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics_view, name="metrics"),
@@ -40,10 +46,6 @@ urlpatterns = [
     path("integrations/", include("integrations.urls")),
     path("shipments/", include("labels.urls")),
     path("label-batches/", include("labels.batch_urls")),
-    # A channel's server-to-server delivery of a store's credentials (an install with no session), under
-    # the public address the channels call (WEBHOOK_BASE_URL); three segments, so no webhook URL matches it.
-    path("webhooks/install/<slug:channel>/keys/", InstallKeysView.as_view(), name="integration-install-keys"),
-    path("webhooks/", include("webhooks.urls")),  # no login: each delivery is verified by its signature
     path("webhook-events/", include("webhooks.dashboard_urls")),  # the dashboard; the receiver is /webhooks/<channel>/<token>/
 ]
 

@@ -121,10 +121,14 @@ def bound_cursor(*, prepare: bool = False) -> CursorWrapper:
     body written out as a literal nor plans the same join again (BENCHMARKS.md, "Webhook inbox" and the
     reservations). Wrapped as Django wraps its own cursors: errors become Django's DatabaseError, execute
     wrappers run, and the statement is logged when queries are (so django_assert_max_num_queries counts it;
-    preparing adds no statement). PostgreSQL only. For statements that read no timestamps (Django registers
+    preparing adds no statement). On SQLite an ordinary cursor (`%b` is PostgreSQL's). For statements that read no timestamps (Django registers
     its time-zone loader on its own cursors only).
     """
+    if connection.vendor != "postgresql":  # SQLite (make run): an ordinary cursor, for statements written with %s
+        return connection.cursor()
+    connection.close_if_health_check_failed()
     connection.ensure_connection()
+    connection.validate_thread_sharing()
     raw = (_PreparingCursor if prepare else psycopg.Cursor)(connection.connection)
     return _BoundDebugWrapper(raw, connection) if connection.queries_logged else connection.make_cursor(raw)
 

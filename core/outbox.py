@@ -32,17 +32,19 @@ def claim_due(
     lease: timedelta = DEFAULT_LEASE,
     updates: dict[str, Any] | None = None,
     now: datetime | None = None,
+    due_by: datetime | None = None,
 ) -> list[M]:
     """Claim up to `limit` rows of `queryset` whose `due_field` is empty or past, oldest first.
 
     Two claimers running at the same time never get the same row. `updates` are applied to the
     claimed rows in the same statement (e.g. `{"attempts": F("attempts") + 1}`, so a worker that
-    dies mid-push still counts an attempt). Returns the rows as they are after the claim.
+    dies mid-push still counts an attempt). `due_by` (default `now`) takes rows due up to then, a lease that
+    has not run out included; the new lease still runs from `now`. Returns the rows as they are after the claim.
     """
     if limit <= 0:
         return []
     now = now or timezone.now()
-    due = Q(**{f"{due_field}__isnull": True}) | Q(**{f"{due_field}__lte": now})
+    due = Q(**{f"{due_field}__isnull": True}) | Q(**{f"{due_field}__lte": due_by or now})
     with transaction.atomic():
         ids = list(
             queryset.filter(due)

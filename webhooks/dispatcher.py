@@ -1,16 +1,23 @@
 """The webhook dispatcher: `manage.py webhook_dispatcher`, one long-running process beside the workers.
 
-The receive path publishes nothing (WEBHOOK_DISPATCH=dispatcher, webhooks.services): it INSERTs the event,
-and the INSERT's trigger issues `NOTIFY webhook_events` in that transaction. This process LISTENs on its own
-connection, wakes when such a commit lands, and runs `webhook_events_dispatch` until nothing is due: rows
-claimed in batches with FOR UPDATE SKIP LOCKED and handed to the workers a few per task. So a delivery is on
-a worker's queue within milliseconds of its 200, and the web process spends no CPU on the broker.
+The receive path publishes nothing (WEBHOOK_DISPATCH=dispatcher, webhooks.services): it INSERTs the event a
+dispatch lease ahead, and the INSERT's trigger (migration 0005) issues `NOTIFY webhook_events, '<event id>
+<merchant id>'` in that transaction. This process LISTENs on its own connection, wakes when such a commit
+lands, gathers what else arrives within `gather_seconds`, and hands the lot to the workers: one task per
+merchant and a few events (`webhook_events_hand_over`). It reads nothing and claims nothing for that: the
+payload says which events, and the row's lease is its claim. So a delivery is on a worker's queue within
+milliseconds of its 200, and neither the web process nor the database spends anything per event on the
+broker (the claim it replaces, SELECT ... FOR UPDATE SKIP LOCKED and an UPDATE of every row, cost more CPU
+per delivery than the INSERT; BENCHMARKS.md "Webhook inbox").
 
-What it does not have to be: the only way events move. It holds nothing in memory (the rows are the queue),
-so killing it loses nothing; beat's `webhooks.events_dispatch` every 30 s hands out whatever it left, and
-when it starts again it dispatches everything due before it waits. Two dispatchers may run (a rolling
-deploy): SKIP LOCKED and the dispatch lease keep them from handing out one event twice. Without LISTEN (not
-PostgreSQL) it polls every `poll_seconds` instead. It writes a heartbeat that `manage.py doctor` reads.
+What it does not have to be: the only way events move. It holds nothing in memory (the rows are the queue), so
+killing it loses nothing: when it starts listening it hands out every `received` event first (those whose
+NOTIFY went to nobody), and beat's `webhooks.events_dispatch` every 30 s hands out whatever is past its lease.
+Every `poll_seconds` it runs that sweep itself (retries that came due, leases that ran out). Two dispatchers
+may run (a rolling deploy): one holds a session advisory lock and listens; the other only sweeps (SKIP LOCKED
+keeps the sweeps apart) and takes over the moment the first one's connection ends. Without LISTEN (not
+PostgreSQL; use WEBHOOK_DISPATCH=inline there) it only sweeps. It writes a heartbeat that `manage.py doctor`
+reads.
 """
 
 from __future__ import annotations
@@ -24,26 +31,30 @@ from django.db import DEFAULT_DB_ALIAS, close_old_connections, connection, conne
 from django.db.utils import DatabaseError, InterfaceError
 
 from core.ops_checks import DISPATCHER_HEARTBEAT_SECONDS, dispatcher_heartbeat
-from webhooks.services import NOTIFY_CHANNEL, webhook_events_dispatch
+from webhooks.services import NOTIFY_CHANNEL, webhook_events_dispatch, webhook_events_hand_over
 
 logger = logging.getLogger(__name__)
 
 RECONNECT_SECONDS = (1, 2, 5, 10, 30)  # after a lost database connection: back off, never give up
+LEADER_LOCK = 0x5753_4450  # pg_try_advisory_lock key ("WSDP"): the one dispatcher that listens
 
 
 class WebhookDispatcher:
-    """`run()` until `stop` is set: LISTEN (PostgreSQL) or poll, and dispatch everything due on each wake-up.
+    """`run()` until `stop` is set: LISTEN (PostgreSQL) and hand over what the NOTIFYs name, sweeping what is
+    due at least every `poll_seconds` (and each time a wait ends without a NOTIFY); a stop is seen within a
+    second. `batch` rows are claimed per sweep statement; `gather_seconds` is how long a first NOTIFY waits
+    for others, so a burst costs one publish per merchant and a few events instead of one each."""
 
-    `poll_seconds` bounds every wait: due retries and leases that ran out are found at least that often
-    even when nothing is delivered, and a stop is seen within it. `batch` rows are claimed per statement."""
-
-    def __init__(self, *, batch: int = 500, poll_seconds: float = 5.0, stop: threading.Event | None = None):
+    def __init__(self, *, batch: int = 500, poll_seconds: float = 5.0, gather_seconds: float = 0.05,
+                 stop: threading.Event | None = None):
         self.batch = batch
         self.poll_seconds = poll_seconds
+        self.gather_seconds = gather_seconds
         self.stop = stop or threading.Event()
         self.dispatched = 0
         self.wakeups = 0
         self._beat_at = 0.0
+        self._swept_at = 0.0
 
     def run(self) -> None:
         failures = 0
@@ -52,10 +63,17 @@ class WebhookDispatcher:
             try:
                 listener = self._listen()
                 failures = 0
-                self.tick()  # what was delivered while no dispatcher listened
-                while not self.stop.is_set():
-                    self._wait(listener)
+                if listener is None:  # no LISTEN here, or another dispatcher listens: sweep until that changes
                     self.tick()
+                    self.stop.wait(self.poll_seconds)
+                    continue
+                self.tick(waiting=True)  # what was delivered while no dispatcher listened
+                while not self.stop.is_set():
+                    events, swept = self._wait(listener)
+                    if events:
+                        self.hand_over(events)
+                    if swept or time.monotonic() - self._swept_at >= self.poll_seconds:
+                        self.tick()
             except (DatabaseError, InterfaceError, OSError):
                 delay = RECONNECT_SECONDS[min(failures, len(RECONNECT_SECONDS) - 1)]
                 failures += 1
@@ -67,19 +85,33 @@ class WebhookDispatcher:
                         listener.close()
                     except Exception:  # noqa: BLE001 - a broken connection may fail to close as well
                         logger.debug("webhooks.dispatcher.close_failed", exc_info=True)
-        connection.close()  # this thread's own connection (the claims)
+        connection.close()  # this thread's own connection (the sweeps)
         logger.info("webhooks.dispatcher.stopped", extra={"dispatched": self.dispatched})
 
-    def tick(self) -> int:
-        """Dispatch until fewer than a batch was due; returns how many events were claimed."""
+    def tick(self, *, waiting: bool = False) -> int:
+        """Sweep until fewer than a batch was due; returns how many events were claimed. `waiting`: every
+        `received` event, whatever its lease (webhooks.services.webhook_events_dispatch)."""
         close_old_connections()  # CONN_MAX_AGE and a broken connection, as a request would
         claimed = 0
         while not self.stop.is_set():
-            count = webhook_events_dispatch(limit=self.batch)
+            count = webhook_events_dispatch(limit=self.batch, waiting=waiting)
             claimed += count
             if count < self.batch:
                 break
         self.dispatched += claimed
+        self._swept_at = time.monotonic()
+        self._beat()
+        return claimed
+
+    def hand_over(self, events: list[tuple[int, int]]) -> int:
+        """The events the NOTIFYs named, to the workers (a refused hand-over is due again a few seconds later,
+        for the sweep)."""
+        sent = webhook_events_hand_over(events)
+        self.dispatched += len(events)
+        self._beat()
+        return sent
+
+    def _beat(self) -> None:
         now = time.monotonic()
         if now - self._beat_at >= DISPATCHER_HEARTBEAT_SECONDS:
             self._beat_at = now
@@ -87,10 +119,10 @@ class WebhookDispatcher:
                 dispatcher_heartbeat()
             except Exception:  # noqa: BLE001 - a cache outage must not stop the dispatching
                 logger.warning("webhooks.dispatcher.heartbeat_failed", exc_info=True)
-        return claimed
 
     def _listen(self):
-        """A connection of its own in autocommit, LISTENing; None when the database has no LISTEN."""
+        """A connection of its own in autocommit, holding the leader lock and LISTENing; None when the database
+        has no LISTEN or another dispatcher holds the lock (checked again after every sweep)."""
         if connection.vendor != "postgresql":
             logger.info("webhooks.dispatcher.polling", extra={"every_seconds": self.poll_seconds})
             return None
@@ -99,27 +131,35 @@ class WebhookDispatcher:
         wrapper.ensure_connection()
         raw = wrapper.connection
         raw.autocommit = True
+        if not raw.execute("SELECT pg_try_advisory_lock(%s)", [LEADER_LOCK]).fetchone()[0]:
+            wrapper.close()
+            logger.info("webhooks.dispatcher.standby", extra={"every_seconds": self.poll_seconds})
+            return None
         raw.execute(f"LISTEN {NOTIFY_CHANNEL}")
         logger.info("webhooks.dispatcher.listening", extra={"channel": NOTIFY_CHANNEL})
         return wrapper
 
-    def _wait(self, listener) -> None:
-        """Until a NOTIFY arrives or `poll_seconds` pass (in slices of a second, so a stop is seen at once);
-        then every notification already queued is consumed, before the claim, so one claim answers a burst
-        (a NOTIFY arriving after it wakes us again)."""
-        if listener is None:
-            self.stop.wait(self.poll_seconds)
-            return
+    def _wait(self, listener) -> tuple[list[tuple[int, int]], bool]:
+        """Until a NOTIFY arrives or `poll_seconds` pass (in slices of a second, so a stop is seen at once); then
+        what else arrives within `gather_seconds`. Returns the (event id, merchant id) pairs, and whether to
+        sweep (the wait ran out, or a notification named no event: a writer of the table before 0005)."""
         raw = listener.connection
         deadline = time.monotonic() + self.poll_seconds
-        while not self.stop.is_set():
+        first = []
+        while not self.stop.is_set() and not first:
             left = deadline - time.monotonic()
             if left <= 0:
-                return
-            if any(True for _ in raw.notifies(timeout=min(1.0, left), stop_after=1)):
-                break
-        else:
-            return
+                return [], True
+            first = list(raw.notifies(timeout=min(1.0, left), stop_after=1))
+        if not first:
+            return [], False
         self.wakeups += 1
-        for _ in raw.notifies(timeout=0.0):
-            pass
+        events: list[tuple[int, int]] = []
+        sweep = False
+        for notify in (*first, *raw.notifies(timeout=self.gather_seconds, stop_after=self.batch)):
+            try:
+                event_id, merchant_id = notify.payload.split()
+                events.append((int(event_id), int(merchant_id)))
+            except ValueError:
+                sweep = True
+        return events, sweep

@@ -7,11 +7,12 @@ unique (endpoint, delivery_id) constraint settles duplicates, including concurre
 verified elsewhere (a queue poller) goes to `webhook_store` directly. How processing is started depends on
 WEBHOOK_DISPATCH (`webhook_dispatch_mode`):
 
-- "dispatcher" (the default with a broker): the request publishes nothing. The row is inserted due at once
-  (`next_attempt_at` = its receipt) and, on PostgreSQL, the INSERT's trigger (migration 0004) issues
-  `NOTIFY webhook_events` in the same transaction; the dispatcher process (`manage.py webhook_dispatcher`,
-  webhooks.dispatcher) LISTENs, wakes on the commit, claims what is due in batches and hands it to workers.
-  Publishing a Celery task per request cost ~40% of the web process's CPU (BENCHMARKS.md "Webhook inbox").
+- "dispatcher" (the default with a broker): the request publishes nothing. The row is inserted a dispatch
+  lease ahead (`next_attempt_at`: its claim) and, on PostgreSQL, the INSERT's trigger (migration 0005)
+  issues `NOTIFY webhook_events, '<event id> <merchant id>'` in the same transaction; the dispatcher process
+  (`manage.py webhook_dispatcher`, webhooks.dispatcher) LISTENs, wakes on the commit and hands the events the
+  notifications name to workers (`webhook_events_hand_over`), claiming nothing. Publishing a Celery task per
+  request cost ~40% of the web process's CPU (BENCHMARKS.md "Webhook inbox").
 - "inline" (the default when tasks run in-process: `make run`, the tests): processing is enqueued after the
   commit, i.e. run in the request, as before; SQLite has no LISTEN.
 
@@ -22,8 +23,8 @@ Everything else happens later, from the row:
   an attempt), runs the receiver's handler for the topic, and records `processed` with its result,
   or `failed` with the next attempt after the shared backoff, or `dead` after the last attempt
   (the merchant is notified).
-- `webhook_events_dispatch` (the dispatcher on every wake-up, and beat every 30 s as the safety net when no
-  dispatcher runs) hands out what is due: new events, failed events whose retry time came, and events left
+- `webhook_events_dispatch` (the dispatcher's sweep every few seconds, and beat every 30 s as the safety net
+  when no dispatcher runs) hands out what is due: failed events whose retry time came, and events left
   `received` (the hand-over was lost) or `processing` (the worker died) past their lease. Rows are claimed
   with SELECT ... FOR UPDATE SKIP LOCKED (core.outbox.claim_due), so two dispatchers (or a dispatcher and
   beat) never hand out the same event within its lease.
@@ -36,7 +37,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Mapping
-from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -52,6 +52,7 @@ from accounts.models import Merchant
 from accounts.services.audit import audit_record
 from accounts.tenancy import tenant_scope, unscoped
 from core.backoff import backoff_until
+from core.db import bound_cursor
 from core.enqueue import enqueue_now, enqueue_on_commit
 from core.outbox import claim_due
 from core.receivers import KINDS, Delivery, PermanentFailure, webhook_receiver_get, webhook_receivers
@@ -164,7 +165,7 @@ def _endpoint_for(segment: str, token: str) -> WebhookEndpoint | None:
     if not token or len(token) > 64:
         return None
     sql, endpoint_fields, owner_fields = _endpoint_query()
-    with connection.cursor() as cursor:
+    with bound_cursor(prepare=True) as cursor:
         cursor.execute(sql, [token])
         row = cursor.fetchone()
     if row is None:
@@ -276,7 +277,6 @@ def webhook_store(*, endpoint: WebhookEndpoint, delivery: Delivery, body: bytes,
     is answered `duplicate` with the first one's id. A body that is not JSON is stored `failed` with the
     reason (no retry would parse it) and acknowledged all the same. Database errors propagate."""
     now = now or timezone.now()
-    inline = webhook_dispatch_mode() == INLINE
     status, error = Status.RECEIVED, ""
     try:
         json.loads(body)
@@ -284,49 +284,78 @@ def webhook_store(*, endpoint: WebhookEndpoint, delivery: Delivery, body: bytes,
         status, error = Status.FAILED, f"The body is not valid JSON: {exc}"[:ERROR_MAX]
     except RecursionError:  # signed, but nested deeper than the parser goes: stored for a person, not a 500
         status, error = Status.FAILED, "The body is not valid JSON: nested too deeply to parse."
-    event = WebhookEvent(
-        merchant_id=endpoint.merchant_id, endpoint_id=endpoint.pk, integration_id=endpoint.integration_id,
-        kind=endpoint.kind, channel=endpoint.slug, topic=delivery.topic, delivery_id=delivery.delivery_id,
-        headers=delivery.headers, body=body, status=status, last_error=error, received_at=now,
-        # Dispatcher mode: due at once, the dispatcher claims it on the INSERT's NOTIFY (or beat's sweep
-        # does). Inline: enqueued below, and handed out again only if no worker claimed it within the lease.
-        # A failed one (not JSON) waits for a person: no retry would parse it.
-        next_attempt_at=(None if status != Status.RECEIVED else now if not inline
-                         else now + _seconds("WEBHOOK_DISPATCH_LEASE_SECONDS", 60)),
-    )
-    with tenant_scope(endpoint.merchant_id):
-        try:
-            # One INSERT in autocommit: durable when it returns, one round trip instead of BEGIN, INSERT,
-            # COMMIT (its trigger's NOTIFY is delivered at that commit); an inline enqueue is then sent at
-            # once, after that commit. Inside a caller's transaction (tests, a replay script) a savepoint
-            # keeps a duplicate from aborting it.
-            with transaction.atomic() if connection.in_atomic_block else nullcontext():
-                event.save(force_insert=True)
-            if status == Status.RECEIVED and inline:
-                webhook_event_enqueue(event)
-        except IntegrityError:
-            # The unique (endpoint, delivery_id) constraint: the same delivery is stored already (or is
-            # being stored by a concurrent request, whose commit we waited for). Anything else re-raises.
-            existing = (WebhookEvent.objects.filter(endpoint_id=endpoint.pk, delivery_id=delivery.delivery_id)
-                        .order_by().values_list("pk", flat=True).first())  # unique: no sort needed
-            if existing is None:
-                raise
+    # Handed over at once, the dispatch lease ahead: by the dispatcher from the INSERT's NOTIFY (dispatcher mode),
+    # or enqueued below (inline); due again, for the dispatcher's and beat's sweep, only if that hand-over is
+    # lost. A failed one (not JSON) waits for a person: no retry would parse it.
+    due = now + _seconds("WEBHOOK_DISPATCH_LEASE_SECONDS", 60) if status == Status.RECEIVED else None
+    event_id = None
+    try:
+        # One INSERT in autocommit: durable when it returns, one round trip instead of BEGIN, INSERT, COMMIT (its
+        # trigger's NOTIFY is delivered at that commit); an inline enqueue is then sent at once, after that
+        # commit. ON CONFLICT DO NOTHING: a duplicate aborts no caller's transaction, so no savepoint either.
+        sql, prep = _event_insert()
+        with bound_cursor(prepare=True) as cursor:
+            cursor.execute(sql, [
+                endpoint.merchant_id, endpoint.pk, endpoint.integration_id, endpoint.kind, endpoint.slug,
+                delivery.topic, delivery.delivery_id, prep["headers"](delivery.headers, connection),
+                prep["body"](body, connection), status, prep["next_attempt_at"](due, connection), error,
+                prep["received_at"](now, connection)])
+            row = cursor.fetchone()
+        if row is None:
+            # The unique (endpoint, delivery_id) constraint: the same delivery is stored already (or was being
+            # stored by a concurrent request, whose commit the INSERT waited for).
+            with tenant_scope(endpoint.merchant_id):
+                existing = (WebhookEvent.objects.filter(endpoint_id=endpoint.pk, delivery_id=delivery.delivery_id)
+                            .order_by().values_list("pk", flat=True).first())  # unique: no sort needed
+            if existing is None:  # deleted in between (retention): nothing stored, the sender retries
+                raise IntegrityError(f"webhook delivery {delivery.delivery_id!r} neither stored nor found")
             logger.info("webhooks.delivery.duplicate", extra={"merchant_id": endpoint.merchant_id,
                                                               "event_id": existing, "topic": delivery.topic})
             return Receipt(status=200, code="duplicate", event_id=existing)
-        except DatabaseError:
-            raise
-        except Exception:
-            # Raised after the commit, by the enqueue (the broker is down): the row is durable, so the
-            # delivery is acknowledged and the dispatcher sends it once its lease runs out. If the row is
-            # not there after all, this was no after-commit failure: re-raise.
-            if event.pk is None or not WebhookEvent.objects.filter(pk=event.pk).exists():
+        event_id = row[0]
+        if status == Status.RECEIVED and webhook_dispatch_mode() == INLINE:
+            webhook_event_enqueue(WebhookEvent(pk=event_id, merchant_id=endpoint.merchant_id))
+    except DatabaseError:
+        raise
+    except Exception:
+        # Raised after the commit, by the enqueue (the broker is down): the row is durable, so the delivery is
+        # acknowledged and the dispatcher's sweep sends it once its lease runs out. If the row is not there
+        # after all, this was no after-commit failure: re-raise.
+        with tenant_scope(endpoint.merchant_id):
+            if event_id is None or not WebhookEvent.objects.filter(pk=event_id).exists():
                 raise
-            logger.warning("webhooks.delivery.enqueue_failed", exc_info=True,
-                           extra={"merchant_id": endpoint.merchant_id, "event_id": event.pk})
-    logger.info("webhooks.delivery.stored", extra={"merchant_id": endpoint.merchant_id, "event_id": event.pk,
+        logger.warning("webhooks.delivery.enqueue_failed", exc_info=True,
+                       extra={"merchant_id": endpoint.merchant_id, "event_id": event_id})
+    logger.info("webhooks.delivery.stored", extra={"merchant_id": endpoint.merchant_id, "event_id": event_id,
                                                    "topic": delivery.topic, "status": status})
-    return Receipt(status=200, code="stored" if status == Status.RECEIVED else "invalid_json", event_id=event.pk)
+    return Receipt(status=200, code="stored" if status == Status.RECEIVED else "invalid_json", event_id=event_id)
+
+
+_INSERTED = ("merchant", "endpoint", "integration", "kind", "channel", "topic", "delivery_id", "headers", "body",
+             "status", "next_attempt_at", "last_error", "received_at")  # in webhook_store's order of values
+
+
+@lru_cache(maxsize=1)
+def _event_insert() -> tuple[str, dict]:
+    """`INSERT ... ON CONFLICT (endpoint_id, delivery_id) DO NOTHING RETURNING id` of a new event, written once per
+    process from the model's fields, and the get_db_prep_save of the fields whose values need the database's
+    form (JSON, bytes, times); it replaces `WebhookEvent(...).save(force_insert=True)` (in a savepoint inside a
+    caller's transaction) and its IntegrityError. Building the instance and compiling the ORM's INSERT on every
+    delivery cost more of the web process's CPU than anything else in receipt (BENCHMARKS.md "Webhook inbox").
+    The columns not named are written as the model's defaults would be (`attempts` 0, `result` {}, the rest
+    NULL); a new NOT NULL field fails here, in every receipt test, until it is added."""
+    meta, quote = WebhookEvent._meta, connection.ops.quote_name
+    fields = [meta.get_field(name) for name in _INSERTED]
+    unique = next(c for c in meta.constraints if c.name == "webhooks_event_delivery_uniq")
+    conflict = ", ".join(quote(meta.get_field(name).column) for name in unique.fields)
+    columns = [quote(f.column) for f in fields] + [quote(meta.get_field("attempts").column),
+                                                   quote(meta.get_field("result").column)]
+    sql = (f"INSERT INTO {quote(meta.db_table)} ({', '.join(columns)}) "  # noqa: S608
+           f"VALUES ({', '.join(['%s'] * len(fields))}, 0, '{{}}') ON CONFLICT ({conflict}) DO NOTHING "
+           f"RETURNING {quote(meta.pk.column)}")
+    prep = {name: meta.get_field(name).get_db_prep_save for name in ("headers", "body", "next_attempt_at",
+                                                                      "received_at")}
+    return sql, prep
 
 
 def webhook_event_enqueue(event: WebhookEvent) -> None:
@@ -437,50 +466,65 @@ def _run(merchant: Merchant, event: WebhookEvent) -> dict:
 # ---------------------------------------------------------------- dispatcher
 
 
-def webhook_events_dispatch(*, limit: int = 500, now: datetime | None = None) -> int:
+def webhook_events_dispatch(*, limit: int = 500, now: datetime | None = None, waiting: bool = False) -> int:
     """Hand every event that is due to the workers, at most `limit` per call; returns how many were claimed.
 
-    Run by the dispatcher on each NOTIFY (and its idle poll), and by beat every 30 s as the safety net. Due
-    means a new event (dispatcher mode inserts them due at once), a failed event whose retry time came, or an
-    event still `received` or `processing` past its lease. Claimed rows are put back to `received` with the
-    dispatch lease ahead, so the task's own claim takes them and a lost hand-over is found again once the
-    lease runs out; a hand-over the broker refused is due again after WEBHOOK_DISPATCH_RETRY_SECONDS.
+    The sweep behind the NOTIFY hand-over (`webhook_events_hand_over`): run by the dispatcher on its idle poll,
+    and by beat every 30 s as the safety net when no dispatcher runs. Due means a failed event whose retry time
+    came, or an event still `received` or `processing` past its lease (a new event is inserted a dispatch
+    lease ahead: its NOTIFY hands it over). `waiting` (a dispatcher that starts listening) takes every
+    `received` event whatever its lease: those delivered while no dispatcher listened (their NOTIFY went to
+    nobody) are handed out at once instead of a lease later, at the price of a second hand-over of any still
+    queued from a dispatcher before (the worker's claim makes that a no-op). Claimed rows are put back to
+    `received` with the dispatch lease ahead, so the task's own claim takes them and a lost hand-over is found
+    again once the lease runs out; a hand-over the broker refused is due again after
+    WEBHOOK_DISPATCH_RETRY_SECONDS.
     """
     now = now or timezone.now()
+    lease = _seconds("WEBHOOK_DISPATCH_LEASE_SECONDS", 60)
+    pending = Q(status=Status.RECEIVED) if waiting else Q(status__in=PENDING)
     with unscoped("webhook dispatcher: every merchant's due events"):
         rows = claim_due(
             # An inactive merchant's tasks do not run (TenantTask): its events wait instead of cycling.
-            WebhookEvent.objects.filter(status__in=PENDING, next_attempt_at__isnull=False, merchant__is_active=True)
+            WebhookEvent.objects.filter(pending, next_attempt_at__isnull=False, merchant__is_active=True)
             .only("pk", "merchant_id"),
-            limit=limit, order_by=("next_attempt_at", "pk"), now=now,
-            lease=_seconds("WEBHOOK_DISPATCH_LEASE_SECONDS", 60), updates={"status": Status.RECEIVED},
+            limit=limit, order_by=("next_attempt_at", "pk"), now=now, due_by=now + lease if waiting else now,
+            lease=lease, updates={"status": Status.RECEIVED},
         )
     if rows:
         # After the claim commits (at once in autocommit, as in the dispatcher and beat): a task sent sooner
         # could meet a row still locked by a caller's transaction.
-        transaction.on_commit(lambda: _hand_over(rows, now))
+        events = [(row.pk, row.merchant_id) for row in rows]
+        transaction.on_commit(lambda: webhook_events_hand_over(events, now=now))
     return len(rows)
 
 
-def _hand_over(rows: list[WebhookEvent], now: datetime) -> None:
-    """One task per merchant and WEBHOOK_DISPATCH_TASK_EVENTS events (a burst costs a few publishes, not one
-    each; small enough that a burst still spreads over the workers). Events the broker refused are due again
-    after WEBHOOK_DISPATCH_RETRY_SECONDS instead of the whole dispatch lease."""
+def webhook_events_hand_over(events: Iterable[tuple[int, int]], *, now: datetime | None = None) -> int:
+    """Send these (event id, merchant id) to the workers: one task per merchant and WEBHOOK_DISPATCH_TASK_EVENTS
+    events (a burst costs a few publishes, not one each; small enough that a burst still spreads over the
+    workers). The dispatcher calls it with the ids its NOTIFYs carry, claiming nothing: a new row is inserted
+    a dispatch lease ahead, which is its claim. Events the broker refused are due again after
+    WEBHOOK_DISPATCH_RETRY_SECONDS instead of the whole lease. Returns how many were sent."""
+    now = now or timezone.now()
     size = max(1, int(getattr(settings, "WEBHOOK_DISPATCH_TASK_EVENTS", 10)))
     by_merchant: dict[int, list[int]] = {}
-    for row in rows:
-        by_merchant.setdefault(row.merchant_id, []).append(row.pk)
+    for event_id, merchant_id in events:
+        by_merchant.setdefault(merchant_id, []).append(event_id)
     refused: list[int] = []
+    sent = 0
     for merchant_id, ids in by_merchant.items():
         for start in range(0, len(ids), size):
             chunk = ids[start:start + size]
-            if not enqueue_now(PROCESS_MANY_TASK, merchant_id=merchant_id, event_ids=chunk):
+            if enqueue_now(PROCESS_MANY_TASK, merchant_id=merchant_id, event_ids=chunk):
+                sent += len(chunk)
+            else:
                 refused += chunk
     if refused:
         with unscoped("webhook dispatcher: hand-overs the broker refused"):
             WebhookEvent.objects.filter(pk__in=refused, status=Status.RECEIVED).update(
                 next_attempt_at=now + _seconds("WEBHOOK_DISPATCH_RETRY_SECONDS", 5))
-    logger.info("webhooks.dispatch", extra={"enqueued": len(rows) - len(refused), "refused": len(refused)})
+    logger.info("webhooks.dispatch", extra={"enqueued": sent, "refused": len(refused)})
+    return sent
 
 
 def webhook_events_process(*, merchant: Merchant, event_ids: Iterable[int]) -> dict[str, int]:
@@ -572,5 +616,5 @@ def webhook_events_prune(*, now: datetime | None = None, batch: int = 1000, max_
 
 
 __all__ = ["Receipt", "rejected_count", "webhook_endpoint_path", "webhook_event_enqueue", "webhook_event_process",
-           "webhook_dispatch_mode", "webhook_events_dispatch", "webhook_events_process", "webhook_events_prune",
+           "webhook_dispatch_mode", "webhook_events_dispatch", "webhook_events_hand_over", "webhook_events_process", "webhook_events_prune",
            "webhook_events_replay", "webhook_receive", "webhook_store"]

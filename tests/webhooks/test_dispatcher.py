@@ -72,12 +72,13 @@ def test_deliveries_made_while_the_dispatcher_or_the_broker_is_down_are_processe
     worker = worker_start(log)
     dispatcher = None
     try:
-        # 1. No dispatcher runs: the delivery is acknowledged, stored due at once, and nothing was published.
+        # 1. No dispatcher runs: the delivery is acknowledged, stored a dispatch lease ahead (its NOTIFY went to
+        #    nobody), and nothing was published.
         assert _send(live_server, shop_a, "orders/create", order_body(quantity=2)) == 200
         created = _event(merchant, "orders/create")
-        assert created.status == Status.RECEIVED and created.next_attempt_at == created.received_at
+        assert created.status == Status.RECEIVED and created.next_attempt_at > created.received_at
         assert broker.llen("celery") == 0
-        # The dispatcher starts: what is due is handed out first thing, and the worker processes it.
+        # The dispatcher starts: what waits is handed out first thing, lease or not, and the worker processes it.
         dispatcher = _dispatcher_start(log, settings.REDIS_URL)
         wait_until(lambda: _event(merchant, "orders/create").status == Status.PROCESSED, "the waiting event", log)
         worker_stop(dispatcher)
@@ -174,3 +175,20 @@ def test_two_dispatchers_claiming_at_once_never_hand_out_one_event_twice(merchan
     assert sorted(handed) == sorted(ids)  # every event once: none twice, none left behind
     with unscoped("test"):
         assert not WebhookEvent.objects.filter(next_attempt_at__lte=timezone.now()).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_one_dispatcher_listens_at_a_time_and_another_takes_over_when_it_ends():
+    """The NOTIFYs name their events and the hand-over claims nothing: two listeners would both hand every event
+    out. The session lock lets one listen; the other sweeps, and listens once the first one's connection ends."""
+    first, second = WebhookDispatcher(), WebhookDispatcher()
+    leader = first._listen()
+    try:
+        assert leader is not None
+        assert second._listen() is None  # standby
+    finally:
+        leader.close()
+    successor = second._listen()
+    assert successor is not None
+    successor.close()

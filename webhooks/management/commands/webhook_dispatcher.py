@@ -21,18 +21,22 @@ class Command(BaseCommand):
         parser.add_argument("--batch", type=int, default=500, help="events claimed per statement (default 500)")
         parser.add_argument("--poll-seconds", type=float, default=5.0,
                             help="longest wait without a NOTIFY: due retries are found at least this often")
-        parser.add_argument("--once", action="store_true", help="hand out what is due now and exit")
+        parser.add_argument("--gather-seconds", type=float, default=0.05,
+                            help="how long a NOTIFY waits for others to be handed over with it (default 0.05)")
+        parser.add_argument("--once", action="store_true",
+                            help="hand out what is due now and every event still waiting to be handed out, and exit")
 
     def handle(self, *args, **options):
         if options["once"]:
             total = 0
-            while (count := webhook_events_dispatch(limit=options["batch"])) > 0:
+            while (count := webhook_events_dispatch(limit=options["batch"], waiting=True)) > 0:
                 total += count
                 if count < options["batch"]:
                     break
             self.stdout.write(f"{total} event(s) handed out")
             return
-        dispatcher = WebhookDispatcher(batch=options["batch"], poll_seconds=options["poll_seconds"])
+        dispatcher = WebhookDispatcher(batch=options["batch"], poll_seconds=options["poll_seconds"],
+                                       gather_seconds=options["gather_seconds"])
 
         def stop(signum, frame):  # SIGTERM from systemd/compose, Ctrl-C: finish the current batch, then leave
             dispatcher.stop.set()
