@@ -13,11 +13,19 @@ against the Shopify fake, paged and by bulk operation, beside the ingest alone, 
 4. The channel side alone: `--read` orders (generated) by bulk operation, the file streamed and mapped by the
    adapter, nothing ingested: what the engine's rate would be if ingest cost nothing; RSS sampled.
 5. Big: `--big` orders (generated, never stored by the fake) by bulk operation, with the worker's RSS sampled
-   every second (goal: flat, under 250 MB over 100,000; 200,000 within 15 minutes).
+   every second (goal: flat, under 250 MB over 100,000; 200,000 within 15 minutes); the seconds until the
+   first page reached ingest (the fake writing the file, the wait), the rate of each tenth of the orders (does
+   ingest slow as the tables grow?), and progress printed every tenth.
 
 The fake runs in a child process, so the RSS is the worker's own (this process: the engine, the ORM, the
-stream). The debounced stock push each reservation schedules is held off (tasks are eager here; with a worker
-it runs beside the ingest).
+stream). Ingest runs as in production: bench/common.py makes Celery tasks eager (no broker here), so the
+debounced stock push each reservation schedules (integrations.sync.stock.stock_push_schedule) would run
+inline in the loop, pushing to the fake; it is held off by setting its debounce key for the measurement
+(`cache.add` then finds it and schedules nothing; with a worker the push runs beside the ingest, not in it).
+Every task that still runs inline during a measurement is counted by Celery's task_prerun signal and reported
+(`tasks_inline`: empty when ingest ran alone). DEBUG is off, as in production (with it on, Django keeps the
+text of every statement and the RSS climbs with each page). The load average is printed with each run: the
+machine may be shared.
 """
 
 from __future__ import annotations
@@ -69,14 +77,18 @@ def rss_mb() -> float:
 
 
 class RssSampler:
+    """The worker's RSS (and the 1-minute load average) every `every` seconds in a thread, as
+    (seconds, MB) samples."""
+
     def __init__(self, every: float = 1.0) -> None:
-        self.every, self.samples, self._stop = every, [], threading.Event()
+        self.every, self.samples, self.loads, self._stop = every, [], [], threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         started = time.monotonic()
         while not self._stop.is_set():
             self.samples.append((round(time.monotonic() - started, 1), round(rss_mb(), 1)))
+            self.loads.append(os.getloadavg()[0])
             self._stop.wait(self.every)
 
     def __enter__(self) -> RssSampler:
@@ -87,6 +99,92 @@ class RssSampler:
         self._stop.set()
         self._thread.join()
         self.samples.append((self.samples[-1][0] if self.samples else 0.0, round(rss_mb(), 1)))
+
+
+def summary(sampler: RssSampler) -> dict:
+    values = [mb for _, mb in sampler.samples]
+    n = len(values)
+    return {"samples": sampler.samples, "peak_mb": max(values), "first_mb": values[0], "last_mb": values[-1],
+            # the median of each quarter of the run: flat means these do not climb
+            "quarters_mb": [sorted(q)[len(q) // 2] for q in (values[i * n // 4:(i + 1) * n // 4] or values[-1:]
+                                                             for i in range(4))],
+            "load_max": max(sampler.loads) if sampler.loads else None,
+            "load_mean": round(sum(sampler.loads) / len(sampler.loads), 2) if sampler.loads else None}
+
+
+class InlineTasks:
+    """Celery tasks run inline (eager) during a measurement, by name: what ingest did besides ingesting."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    def _seen(self, sender=None, task=None, **_: object) -> None:
+        name = getattr(task or sender, "name", str(sender))
+        self.counts[name] = self.counts.get(name, 0) + 1
+
+    def __enter__(self) -> InlineTasks:
+        from celery.signals import task_prerun
+
+        task_prerun.connect(self._seen, weak=False)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        from celery.signals import task_prerun
+
+        task_prerun.disconnect(self._seen)
+
+
+class Progress:
+    """Each page's arrival at ingest, timed: wraps integrations.sync.connect.orders_page_ingest (the orders
+    step looks it up when it runs) and calls it unchanged."""
+
+    def __init__(self, total: int, *, report: bool) -> None:
+        self.total, self.report, self.pages, self.started = total, report, [], time.perf_counter()
+        self._next = total / 10
+
+    def __enter__(self) -> Progress:
+        from integrations.sync import connect
+
+        self._module, self._real = connect, connect.orders_page_ingest
+
+        def timed(**kwargs):
+            begun = time.perf_counter() - self.started
+            result = self._real(**kwargs)
+            done = (self.pages[-1][2] if self.pages else 0) + len(kwargs["items"])
+            self.pages.append((begun, time.perf_counter() - self.started, done))
+            if self.report and done >= self._next:
+                self._next += self.total / 10
+                print(f"  {done:,} orders in {self.pages[-1][1]:.0f} s (load {os.getloadavg()[0]:.1f}, "
+                      f"rss {rss_mb():.0f} MB)", flush=True)
+            return result
+
+        connect.orders_page_ingest = timed
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._module.orders_page_ingest = self._real
+
+    def summary(self) -> dict:
+        if not self.pages:
+            return {}
+        first_s = self.pages[0][0]
+        tenths, mark, previous = [], self.pages[-1][2] / 10, (first_s, 0)
+        for _, end, done in self.pages:
+            if done >= mark * (len(tenths) + 1) - 1e-9:
+                tenths.append(round((done - previous[1]) / (end - previous[0]), 1))
+                previous = (end, done)
+        return {"first_page_s": round(first_s, 1), "ingest_per_s": round(self.pages[-1][2] / (self.pages[-1][1] - first_s), 1),
+                "tenths_per_s": tenths}
+
+
+def hold_push(merchant, seconds: int = 6 * 3600) -> None:
+    """The stock push held off for the whole measurement (bench/integrations_bench.hold_debounced_push holds it
+    an hour; a 200,000-order run on a loaded machine may take longer)."""
+    from django.core.cache import cache
+
+    from integrations.sync.stock import DEBOUNCE_KEY
+
+    cache.set(DEBOUNCE_KEY.format(merchant_id=merchant.pk), 1, timeout=seconds)
 
 
 def store(merchant, shop: dict, *, stock: int):
@@ -110,11 +208,13 @@ def store(merchant, shop: dict, *, stock: int):
     return integration
 
 
-def backfill(name: str, shop: dict, *, bulk: bool, sample: bool = False) -> dict:
+def backfill(name: str, shop: dict, *, bulk: bool, sample: bool = False, total: int = 0) -> dict:
+    from contextlib import ExitStack
+
     from django.conf import settings
 
     from accounts.tenancy import tenant_scope
-    from bench.integrations_bench import hold_debounced_push, new_merchant
+    from bench.integrations_bench import new_merchant
     from integrations.sync.common import ChannelSession
     from integrations.sync.connect import orders_step
     from orders.models import Order
@@ -123,26 +223,26 @@ def backfill(name: str, shop: dict, *, bulk: bool, sample: bool = False) -> dict
     merchant = new_merchant(name)
     with tenant_scope(merchant):
         integration = store(merchant, shop, stock=10**7)
-        hold_debounced_push(merchant)
+        hold_push(merchant)
         session = ChannelSession(merchant=merchant, integration=integration)
         sampler = RssSampler() if sample else None
-        started = time.perf_counter()
-        if sampler:
-            with sampler:
-                result = orders_step(merchant=merchant, integration=integration, session=session)
-        else:
+        with ExitStack() as stack:
+            inline = stack.enter_context(InlineTasks())
+            progress = stack.enter_context(Progress(total, report=sample))
+            if sampler:
+                stack.enter_context(sampler)
+            started = time.perf_counter()
             result = orders_step(merchant=merchant, integration=integration, session=session)
-        seconds = time.perf_counter() - started
+            seconds = time.perf_counter() - started
         stored = Order.objects.filter(merchant=merchant, integration=integration).count()
         done = integration.checkpoints.get("orders_bulk_done") or {}
     out = {"orders": result["orders"], "stored": stored, "by": result.get("orders_by", "pages"), "seconds": seconds,
-           "per_s": result["orders"] / seconds if seconds else 0.0}
+           "per_s": result["orders"] / seconds if seconds else 0.0, "tasks_inline": inline.counts,
+           **progress.summary()}
     if done:
         out["bulk_id"] = done.get("id")
     if sampler:
-        values = [mb for _, mb in sampler.samples]
-        out["rss"] = {"samples": sampler.samples, "peak_mb": max(values), "first_mb": values[0],
-                      "last_mb": values[-1]}
+        out["rss"] = summary(sampler)
     return out
 
 
@@ -166,17 +266,16 @@ def bulk_read(shop: dict) -> dict:
             ready = time.perf_counter() - started
             count = sum(1 for _ in adapter.bulk_export_orders(export))
             seconds = time.perf_counter() - started
-    values = [mb for _, mb in sampler.samples]
     return {"orders": count, "file_ready_s": ready, "seconds": seconds, "per_s": count / seconds,
-            "read_per_s": count / (seconds - ready), "objects": export.object_count,
-            "rss": {"samples": sampler.samples, "peak_mb": max(values), "first_mb": values[0], "last_mb": values[-1]}}
+            "fake_per_s": count / ready, "read_per_s": count / (seconds - ready), "objects": export.object_count,
+            "rss": summary(sampler)}
 
 
 def ingest_alone(shop: dict, n: int) -> dict:
     """The same normalized orders (read from the paged shop first, not timed) through orders_page_ingest in
     pages of 250, for another merchant."""
     from accounts.tenancy import tenant_scope
-    from bench.integrations_bench import hold_debounced_push, new_merchant
+    from bench.integrations_bench import new_merchant
     from integrations.sync.common import ChannelSession
     from integrations.sync.connect import orders_page_ingest
 
@@ -194,43 +293,62 @@ def ingest_alone(shop: dict, n: int) -> dict:
     merchant = new_merchant("Ingest alone")
     with tenant_scope(merchant):
         target = store(merchant, shop, stock=10**7)
-        hold_debounced_push(merchant)
-        started = time.perf_counter()
-        for i in range(0, len(normalized), 250):
-            orders_page_ingest(merchant=merchant, integration=target, items=normalized[i:i + 250])
-        seconds = time.perf_counter() - started
-    return {"orders": len(normalized), "seconds": seconds, "per_s": len(normalized) / seconds}
+        hold_push(merchant)
+        with InlineTasks() as inline:
+            started = time.perf_counter()
+            for i in range(0, len(normalized), 250):
+                orders_page_ingest(merchant=merchant, integration=target, items=normalized[i:i + 250])
+            seconds = time.perf_counter() - started
+    return {"orders": len(normalized), "seconds": seconds, "per_s": len(normalized) / seconds,
+            "tasks_inline": inline.counts}
 
 
 def markdown(out: dict) -> str:
     p, b, i = out["paged"], out["bulk"], out["ingest"]
+    loads = out["load"]
     lines = ["## Shopify backfill: paged, by bulk operation, and the ingest alone", "",
              f"{out['machine']}; {out['date']}{' (' + out['size'] + ' sizes)' if out['size'] != 'full' else ''}. "
-             "`bench/shopify_backfill_bench.py`; the fake in a child process; machine shared by 8 helpers "
-             "running their own tests and benchmarks.", "",
+             f"`bench/shopify_backfill_bench.py {out['args']}`; the fake in a child process; load average "
+             f"{loads['start']:.1f} at the start, {loads['end']:.1f} at the end (2 CPUs).", "",
              f"- {p['orders']:,} orders × 3 lines, paged through the engine: **{p['per_s']:.0f} orders/s** "
              f"({p['seconds']:.1f} s).",
              f"- The same by bulk operation: **{b['per_s']:.0f} orders/s** ({b['seconds']:.1f} s, file and wait "
              "included).",
              f"- orders_page_ingest alone on the same orders, pages of 250: **{i['per_s']:.0f} orders/s** "
              f"({i['seconds']:.1f} s). Engine ÷ ingest: paged {p['per_s'] / i['per_s']:.0%}, bulk "
-             f"{b['per_s'] / i['per_s']:.0%} (goal ≥ 50%)."]
+             f"{b['per_s'] / i['per_s']:.0%} (goal ≥ 50%). Tasks run inline during the measurements: "
+             f"{_tasks(p, b, i)}."]
     read = out.get("read")
     if read:
         rss = read["rss"]
         lines += [f"- The channel side alone, {read['orders']:,} orders ({read['objects']:,} JSONL lines): the fake "
-                  f"wrote the file in {read['file_ready_s']:.0f} s, the adapter streamed and mapped it at "
-                  f"**{read['read_per_s']:,.0f} orders/s**; RSS first {rss['first_mb']:.0f} MB, peak "
-                  f"**{rss['peak_mb']:.0f} MB**, last {rss['last_mb']:.0f} MB ({len(rss['samples'])} samples)."]
+                  f"wrote the file in {read['file_ready_s']:.0f} s (**{read['fake_per_s']:,.0f} orders/s**), the "
+                  f"adapter streamed, parsed and mapped it at **{read['read_per_s']:,.0f} orders/s**; RSS first "
+                  f"{rss['first_mb']:.0f} MB, peak **{rss['peak_mb']:.0f} MB**, last {rss['last_mb']:.0f} MB "
+                  f"({len(rss['samples'])} samples)."]
     big = out.get("big")
     if big:
         rss = big["rss"]
-        lines += [f"- {big['orders']:,} orders by bulk operation: {big['seconds']:.0f} s "
-                  f"(**{big['per_s']:.0f} orders/s**; 200,000 at this rate: {200_000 / big['per_s'] / 60:.0f} min, "
-                  "goal ≤ 15). Worker RSS sampled every second: first "
-                  f"{rss['first_mb']:.0f} MB, peak **{rss['peak_mb']:.0f} MB**, last {rss['last_mb']:.0f} MB "
-                  f"({len(rss['samples'])} samples; goal < 250 MB and flat)."]
+        projected = 200_000 / big["per_s"] / 60
+        lines += [f"- {big['orders']:,} orders by bulk operation end to end: {big['seconds']:.0f} s "
+                  f"(**{big['per_s']:.0f} orders/s**; 200,000 at this rate: {projected:.0f} min, goal ≤ 15); the "
+                  f"first page reached ingest after {big.get('first_page_s', 0):.0f} s (the fake writing the file), "
+                  f"then ingest ran at {big.get('ingest_per_s', 0):.0f} orders/s; by tenths of the orders: "
+                  f"{', '.join(f'{r:.0f}' for r in big.get('tenths_per_s', []))} orders/s. Worker RSS sampled "
+                  f"every second: first {rss['first_mb']:.0f} MB, peak **{rss['peak_mb']:.0f} MB**, last "
+                  f"{rss['last_mb']:.0f} MB, median of each quarter "
+                  f"{' / '.join(f'{q:.0f}' for q in rss['quarters_mb'])} MB ({len(rss['samples'])} samples; goal "
+                  f"< 250 MB and flat); load average during it {rss['load_mean']} (max {rss['load_max']:.1f}); "
+                  f"tasks run inline: {_tasks(big)}."]
     return "\n".join(lines) + "\n"
+
+
+def _tasks(*runs: dict) -> str:
+    counts: dict[str, int] = {}
+    for run in runs:
+        for name, n in (run.get("tasks_inline") or {}).items():
+            counts[name] = counts.get(name, 0) + n
+    return ", ".join(f"{name} ×{n}" for name, n in sorted(counts.items())) or "none"
 
 
 def main() -> None:
@@ -258,6 +376,10 @@ def main() -> None:
     fake = parent.recv()
     os.environ.setdefault("CHANNEL_HTTP_BACKOFF_BASE", "0.05")
     os.environ.setdefault("OUTBOUND_ALLOWED_PRIVATE_HOSTS", "127.0.0.1")
+    # As a production worker runs: with DEBUG on, Django keeps the text of the last 9,000 statements
+    # (connection.queries), a page's bulk INSERT with its values half a megabyte: the RSS climbed ~4 MB a
+    # page and every statement paid for rendering its text.
+    os.environ.setdefault("DEBUG", "0")
     setup_django(args.database_url)
     from django.conf import settings
 
@@ -267,8 +389,9 @@ def main() -> None:
     settings.WEBHOOK_BASE_URL = ""  # no public address: the operation is polled
     settings.BULK_POLL_SECONDS = 0.5
     settings.BULK_WAKE_SECONDS = 0.5
-    out = {"machine": machine(), "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "size": size}
-    print(out["machine"], out["date"], flush=True)
+    out = {"machine": machine(), "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "size": size,
+           "args": " ".join(sys.argv[1:]), "load": {"start": os.getloadavg()[0]}}
+    print(out["machine"], out["date"], f"load {out['load']['start']:.2f}", flush=True)
     try:
         out["paged"] = backfill("Paged", fake["shops"]["paged-bench"], bulk=False)
         print(f"paged: {out['paged']}", flush=True)
@@ -281,10 +404,11 @@ def main() -> None:
             print(f"read: { {k: v for k, v in out['read'].items() if k != 'rss'} } rss peak {out['read']['rss']['peak_mb']}",
                   flush=True)
         if big:
-            out["big"] = backfill("Big", fake["shops"]["big-bench"], bulk=True, sample=True)
-            print(f"big: { {k: v for k, v in out['big'].items() if k != 'rss'} } rss peak {out['big']['rss']['peak_mb']}",
-                  flush=True)
+            out["big"] = backfill("Big", fake["shops"]["big-bench"], bulk=True, sample=True, total=big)
+            print(f"big: { {k: v for k, v in out['big'].items() if k != 'rss'} } "
+                  f"rss { {k: v for k, v in out['big']['rss'].items() if k != 'samples'} }", flush=True)
     finally:
+        out["load"]["end"] = os.getloadavg()[0]
         parent.send("done")
         process.join(timeout=10)
     for key in ("paged", "bulk"):

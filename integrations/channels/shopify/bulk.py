@@ -57,6 +57,9 @@ COUNT_QUERY = """query SwitchboardCountOrders($q: String) {
 _STATES = {"CREATED": "running", "RUNNING": "running", "CANCELING": "running", "COMPLETED": "completed",
            "FAILED": "failed", "CANCELED": "canceled", "EXPIRED": "expired"}
 READ_CHUNK = 64 * 1024
+# One decoder for every line, fed text: json.loads on bytes detects the encoding of each of a big file's
+# million lines first (the file is UTF-8, Shopify's JSONL).
+_decode = json.JSONDecoder().decode
 
 
 def bulk_orders_query(search: str | None) -> str:
@@ -179,8 +182,8 @@ def bulk_orders(adapter: ShopifyAdapter, export: BulkExport, offset: int = 0) ->
             if not raw.strip():
                 continue
             try:
-                obj = json.loads(raw)
-            except ValueError as exc:
+                obj = _decode(raw.decode("utf-8"))
+            except ValueError as exc:  # UnicodeDecodeError is one
                 raise Transient(f"bulk file line at byte {start} is not JSON") from exc
             parent = obj.pop("__parentId", None)
             if parent is None:
