@@ -19,6 +19,10 @@ def setup_django(url: str, redis_url: str | None = None) -> None:
         os.environ["CELERY_TASK_ALWAYS_EAGER"] = "0"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
+    # As production runs: with DEBUG on, Django keeps the text of the last 9,000 statements (connection.queries),
+    # rendering every statement with its values (a page's bulk INSERT is half a megabyte): memory climbs and
+    # every statement pays for its text. Counting benches use CaptureQueriesContext, which logs regardless.
+    os.environ.setdefault("DEBUG", "0")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ.setdefault("SWITCHBOARD_TESTING", "1")  # locmem email: mails sent by services are not printed
     import psycopg

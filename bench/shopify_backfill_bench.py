@@ -376,10 +376,7 @@ def main() -> None:
     fake = parent.recv()
     os.environ.setdefault("CHANNEL_HTTP_BACKOFF_BASE", "0.05")
     os.environ.setdefault("OUTBOUND_ALLOWED_PRIVATE_HOSTS", "127.0.0.1")
-    # As a production worker runs: with DEBUG on, Django keeps the text of the last 9,000 statements
-    # (connection.queries), a page's bulk INSERT with its values half a megabyte: the RSS climbed ~4 MB a
-    # page and every statement paid for rendering its text.
-    os.environ.setdefault("DEBUG", "0")
+    # DEBUG off as a production worker runs (bench.common.setup_django).
     setup_django(args.database_url)
     from django.conf import settings
 
