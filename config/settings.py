@@ -365,8 +365,10 @@ WEBHOOK_PROCESSING_LEASE_SECONDS = float(os.environ.get("WEBHOOK_PROCESSING_LEAS
 WEBHOOK_DISPATCH_LEASE_SECONDS = float(os.environ.get("WEBHOOK_DISPATCH_LEASE_SECONDS", "60"))
 # How a stored delivery reaches a worker (webhooks.services): "dispatcher" (the request publishes nothing;
 # `manage.py webhook_dispatcher` LISTENs for the INSERT's NOTIFY and hands events out) or "inline" (enqueued
-# by the request after its commit; run in-process when tasks are eager, as under `make run`).
-WEBHOOK_DISPATCH = os.environ.get("WEBHOOK_DISPATCH") or ("inline" if CELERY_TASK_ALWAYS_EAGER else "dispatcher")
+# by the request after its commit; run in-process when tasks are eager, as under `make run`). The dispatcher
+# needs PostgreSQL's LISTEN: on SQLite with a broker the request enqueues (inline) too.
+WEBHOOK_DISPATCH = os.environ.get("WEBHOOK_DISPATCH") or (
+    "inline" if CELERY_TASK_ALWAYS_EAGER or not IS_POSTGRES else "dispatcher")
 WEBHOOK_DISPATCH_TASK_EVENTS = int(os.environ.get("WEBHOOK_DISPATCH_TASK_EVENTS", "10"))  # events per task
 WEBHOOK_DISPATCH_RETRY_SECONDS = float(os.environ.get("WEBHOOK_DISPATCH_RETRY_SECONDS", "5"))  # broker refused
 

@@ -52,8 +52,16 @@ def has_sqlstate(exc: BaseException, sqlstates: frozenset[str]) -> bool:
 
 
 def is_retryable(exc: BaseException) -> bool:
-    """True for a deadlock or serialization failure from PostgreSQL, however Django wrapped it."""
-    return has_sqlstate(exc, RETRYABLE_SQLSTATES)
+    """True for a deadlock or serialization failure from PostgreSQL, however Django wrapped it, or a prepared
+    statement gone stale (the transaction's rollback discards the connection's prepared statements)."""
+    return has_sqlstate(exc, RETRYABLE_SQLSTATES) or is_stale_prepared(exc)
+
+
+def is_stale_prepared(exc: BaseException) -> bool:
+    """A statement bound_cursor(prepare=True) prepared no longer runs: a migration changed the type of a column
+    it returns ("cached plan must not change result type"), or it was deallocated behind psycopg's back."""
+    return has_sqlstate(exc, frozenset({"26000"})) or (
+        has_sqlstate(exc, frozenset({"0A000"})) and "cached plan must not change result type" in str(exc))
 
 
 def is_lock_not_available(exc: BaseException) -> bool:
@@ -103,7 +111,17 @@ class _PreparingCursor(psycopg.Cursor):
         conn = self.connection
         threshold, conn.prepare_threshold = conn.prepare_threshold, conn.prepare_threshold or 2**31 - 1
         try:
-            return super().execute(query, params, prepare=prepare, binary=binary)
+            try:
+                return super().execute(query, params, prepare=prepare, binary=binary)
+            except psycopg.Error as exc:
+                # A migration altered a column this statement returns while this connection lived (a rolling
+                # deploy): in a transaction, its rollback discards the prepared statements and retry_transaction
+                # runs it again (is_retryable); in autocommit (the webhook receipt) they are discarded here and
+                # the statement runs once more, prepared anew, instead of failing until the connection is recycled.
+                if not is_stale_prepared(exc) or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                    raise
+                super().execute("DEALLOCATE ALL", prepare=False)  # psycopg forgets its statements with them
+                return super().execute(query, params, prepare=prepare, binary=binary)
         finally:
             conn.prepare_threshold = threshold
 

@@ -29,6 +29,7 @@ import time
 
 from django.db import DEFAULT_DB_ALIAS, close_old_connections, connection, connections
 from django.db.utils import DatabaseError, InterfaceError
+from django.utils import timezone
 
 from core.ops_checks import DISPATCHER_HEARTBEAT_SECONDS, dispatcher_heartbeat
 from webhooks.services import NOTIFY_CHANNEL, webhook_events_dispatch, webhook_events_hand_over
@@ -93,8 +94,9 @@ class WebhookDispatcher:
         `received` event, whatever its lease (webhooks.services.webhook_events_dispatch)."""
         close_old_connections()  # CONN_MAX_AGE and a broken connection, as a request would
         claimed = 0
+        since = timezone.now()  # a waiting pass takes what was received before it, each row once
         while not self.stop.is_set():
-            count = webhook_events_dispatch(limit=self.batch, waiting=waiting)
+            count = webhook_events_dispatch(limit=self.batch, waiting=waiting, waiting_since=since)
             claimed += count
             if count < self.batch:
                 break
@@ -135,6 +137,12 @@ class WebhookDispatcher:
             wrapper.close()
             logger.info("webhooks.dispatcher.standby", extra={"every_seconds": self.poll_seconds})
             return None
+        # The server drops this session (and so the lock) ~25 s after its client vanished without closing
+        # (a partition, a killed host), not after the kernel's two hours: a standby takes over, and new
+        # deliveries do not wait out their lease meanwhile.
+        for setting, value in (("tcp_keepalives_idle", 10), ("tcp_keepalives_interval", 5),
+                               ("tcp_keepalives_count", 3)):
+            raw.execute(f"SET {setting} = {value}")
         raw.execute(f"LISTEN {NOTIFY_CHANNEL}")
         logger.info("webhooks.dispatcher.listening", extra={"channel": NOTIFY_CHANNEL})
         return wrapper

@@ -466,7 +466,8 @@ def _run(merchant: Merchant, event: WebhookEvent) -> dict:
 # ---------------------------------------------------------------- dispatcher
 
 
-def webhook_events_dispatch(*, limit: int = 500, now: datetime | None = None, waiting: bool = False) -> int:
+def webhook_events_dispatch(*, limit: int = 500, now: datetime | None = None, waiting: bool = False,
+                            waiting_since: datetime | None = None) -> int:
     """Hand every event that is due to the workers, at most `limit` per call; returns how many were claimed.
 
     The sweep behind the NOTIFY hand-over (`webhook_events_hand_over`): run by the dispatcher on its idle poll,
@@ -478,17 +479,21 @@ def webhook_events_dispatch(*, limit: int = 500, now: datetime | None = None, wa
     queued from a dispatcher before (the worker's claim makes that a no-op). Claimed rows are put back to
     `received` with the dispatch lease ahead, so the task's own claim takes them and a lost hand-over is found
     again once the lease runs out; a hand-over the broker refused is due again after
-    WEBHOOK_DISPATCH_RETRY_SECONDS.
+    WEBHOOK_DISPATCH_RETRY_SECONDS. `waiting_since` (the moment that pass began; default now): a waiting pass
+    takes the rows received before it, each once: a row it claims is leased from a later moment, past the
+    pass's bound, so the dispatcher's repeated calls move on instead of handing the same batch out again.
     """
     now = now or timezone.now()
     lease = _seconds("WEBHOOK_DISPATCH_LEASE_SECONDS", 60)
+    # Strictly before (waiting_since + lease): what this pass claimed is leased from `now` >= waiting_since.
+    waiting_bound = (waiting_since or now) + lease - timedelta(microseconds=1)
     pending = Q(status=Status.RECEIVED) if waiting else Q(status__in=PENDING)
     with unscoped("webhook dispatcher: every merchant's due events"):
         rows = claim_due(
             # An inactive merchant's tasks do not run (TenantTask): its events wait instead of cycling.
             WebhookEvent.objects.filter(pending, next_attempt_at__isnull=False, merchant__is_active=True)
             .only("pk", "merchant_id"),
-            limit=limit, order_by=("next_attempt_at", "pk"), now=now, due_by=now + lease if waiting else now,
+            limit=limit, order_by=("next_attempt_at", "pk"), now=now, due_by=waiting_bound if waiting else now,
             lease=lease, updates={"status": Status.RECEIVED},
         )
     if rows:

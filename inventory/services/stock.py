@@ -16,7 +16,7 @@ from django.db import connection
 
 from accounts.models import Merchant, User
 from core.db import retry_transaction
-from inventory.errors import InvalidStockOperation
+from inventory.errors import InvalidStockOperation, OutOfStock
 from inventory.models import Product, Reservation
 from inventory.services._core import (
     MAX_UNITS,
@@ -114,20 +114,29 @@ def _reserve_plain(tx: StockTx, requests: Sequence[ReserveRequest], wanted: dict
     the general road takes four: the product read, the levels' lock, the references' rows, the write."""
     held, dirty = HeldRows(), set()
     result: dict[str, int] = defaultdict(int)
-    for req in requests:
-        result[req.reference] += reserve_into(
-            tx, held, dirty, reference=req.reference, product=tx.known[req.product_id], bill=[(req.product_id, 1)],
-            units=req.quantity, partial=partial,
-        )
+    try:
+        for req in requests:
+            result[req.reference] += reserve_into(
+                tx, held, dirty, reference=req.reference, product=tx.known[req.product_id],
+                bill=[(req.product_id, 1)], units=req.quantity, partial=partial,
+            )
+    except OutOfStock:
+        _holders_check(tx.merchant, wanted)  # the general road's error first, as it reads the references first
+        raise
     if not dirty:  # nothing reserved (partial, out of stock): nothing written, so check the references here
-        for ref, unit_product_id in Reservation.objects.filter(
-                merchant=tx.merchant, reference__in=wanted).values_list("reference", "unit_product_id"):
-            if unit_product_id != wanted[ref]:
-                raise InvalidStockOperation(f"Reference {ref!r} already holds another product.",
-                                            details={"reference": ref})
+        _holders_check(tx.merchant, wanted)
     save_reservations(tx.merchant, held, dirty, tx)
     tx.finish(holders=wanted)
     return dict(result)
+
+
+def _holders_check(merchant: Merchant, wanted: Mapping[str, int]) -> None:
+    """InvalidStockOperation when one of these references already holds another product than it asks for."""
+    for ref, unit_product_id in Reservation.objects.filter(
+            merchant=merchant, reference__in=wanted).values_list("reference", "unit_product_id"):
+        if unit_product_id != wanted[ref]:
+            raise InvalidStockOperation(f"Reference {ref!r} already holds another product.",
+                                        details={"reference": ref})
 
 
 def stock_lock(*, merchant: Merchant, product_ids: Collection[int],

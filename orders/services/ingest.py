@@ -600,8 +600,11 @@ def _insert_run(merchant: Merchant, integration_id: int | None, items: list[Norm
     """New orders of the page, set-based: what _ingest does for a created order, for many at once.
 
     On PostgreSQL each row is written once, in its final state: the orders and lines take their ids from the
-    tables' sequences first (one statement), the orders are inserted before the stock is locked (a concurrent
-    page inserting one of them waits on us, never we on it while holding levels), the one inventory call
+    tables' sequences first (one statement), the orders are inserted before this run's inventory call locks
+    the stock (a concurrent page inserting one of them waits on us, never we on it while holding levels; but a
+    page of several steps has locked every level it needs before its first run: a webhook inserting one of
+    its new orders meanwhile can meet it in a deadlock, which PostgreSQL breaks and retry_transaction or the
+    page's fallback runs again, nothing lost or doubled), the one inventory call
     reserves under the lines' references, and then the lines go in with what they hold, together with the
     timeline rows and the flags of orders that went short (one statement). This replaces bulk_create of the
     lines before the reservation followed by an UPDATE of every line's reserved count, and bulk_create's

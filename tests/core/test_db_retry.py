@@ -145,3 +145,45 @@ def test_a_deadlock_that_escapes_is_a_503_page_for_the_dashboard(merchant_a, ord
     r = merchant_a.web.post(f"/orders/{order_of_a.pk}/hold/", {"reason": "x"})
     assert (r.status_code, r["Retry-After"]) == (503, "1")
     assert b"nothing was saved" in r.content
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_prepared_statement_a_migration_made_stale_runs_again_in_autocommit_and_in_a_retried_transaction():
+    """bound_cursor(prepare=True) keeps a statement prepared on its connection; a migration elsewhere changing the
+    type of a column it returns (a rolling deploy) makes PostgreSQL refuse the cached plan. Neither the webhook
+    receipt (autocommit) nor a reservation (a retried transaction) may fail on it until the connection is
+    recycled."""
+    from django.db import connections
+
+    with connection.cursor() as cur:
+        cur.execute("CREATE TABLE stale_probe (id int PRIMARY KEY, name varchar(10))")
+        cur.execute("INSERT INTO stale_probe VALUES (1, 'a')")
+    other = connections.create_connection("default")  # the migration's own connection
+    try:
+        def read() -> str:
+            with db.bound_cursor(prepare=True) as cur:
+                cur.execute("SELECT name FROM stale_probe WHERE id = %s", [1])
+                return cur.fetchone()[0]
+
+        assert read() == "a"
+        assert read() == "a"  # prepared now
+        with other.cursor() as cur:
+            cur.execute("ALTER TABLE stale_probe ALTER COLUMN name TYPE varchar(20)")
+        assert read() == "a"  # autocommit: discarded and prepared again
+
+        with other.cursor() as cur:
+            cur.execute("ALTER TABLE stale_probe ALTER COLUMN name TYPE varchar(30)")
+        runs = []
+
+        @db.retry_transaction
+        def in_a_transaction() -> str:
+            runs.append(1)
+            return read()
+
+        assert in_a_transaction() == "a"
+        assert len(runs) == 2  # the first run met the stale plan, the retry ran it prepared anew
+    finally:
+        other.close()
+        with connection.cursor() as cur:
+            cur.execute("DROP TABLE stale_probe")

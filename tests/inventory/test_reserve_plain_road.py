@@ -48,6 +48,9 @@ def test_a_reference_holding_a_bundle_refuses_its_component_and_writes_nothing(s
     before = _state(m)
     with pytest.raises(InvalidStockOperation, match="already holds another product"):
         services.stock_reserve(merchant=m, partial=True, requests=[ReserveRequest(a.pk, 1, "order_line:7")])
+    # And in full with too little left: the general road's error, the reference's, comes first
+    with pytest.raises(InvalidStockOperation, match="already holds another product"):
+        services.stock_reserve(merchant=m, requests=[ReserveRequest(a.pk, 5, "order_line:7")])
     # Then nothing was written
     assert _state(m) == before
     assert selectors.audit_differences(merchant=m) == []

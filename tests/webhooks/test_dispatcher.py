@@ -192,3 +192,26 @@ def test_one_dispatcher_listens_at_a_time_and_another_takes_over_when_it_ends():
     successor = second._listen()
     assert successor is not None
     successor.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_dispatcher_starting_on_more_waiting_events_than_a_batch_hands_each_out_once_and_finishes(
+        merchant_a, shop_a, monkeypatch):
+    """Events delivered while no dispatcher listened, more than one sweep's batch, each inserted a dispatch lease
+    ahead as the receipt does: the start-up pass takes every one once, then stops (each call moving on, not
+    taking the rows it just leased again)."""
+    lease = timezone.timedelta(seconds=60)
+    with tenant_scope(merchant_a.merchant):
+        ids = {make_event(shop_a, status=Status.RECEIVED, next_attempt_at=timezone.now() + lease).pk
+               for _ in range(25)}
+    handed: list[int] = []
+    monkeypatch.setattr("webhooks.services.enqueue_now",
+                        lambda task_name, **kwargs: handed.extend(kwargs["event_ids"]) or True)
+    dispatcher = WebhookDispatcher(batch=7)
+    done = threading.Event()
+    thread = threading.Thread(target=lambda: (dispatcher.tick(waiting=True), done.set(), connection.close()))
+    thread.start()
+    thread.join(timeout=60)
+    assert done.is_set(), "the start-up pass did not finish"
+    assert sorted(handed) == sorted(ids)
