@@ -37,3 +37,18 @@ def setup_django(url: str, redis_url: str | None = None) -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+
+
+def purge_queues(redis_url: str) -> int:
+    """Empty the Redis database's queues (lists) and the stock push's debounce keys; returns the messages dropped."""
+    import redis
+
+    r = redis.Redis.from_url(redis_url)
+    dropped = 0
+    for k in list(r.scan_iter(count=1000)):
+        if r.type(k) == b"list":
+            dropped += r.llen(k)
+            r.delete(k)
+        elif b"stock_push" in k:
+            r.delete(k)
+    return dropped

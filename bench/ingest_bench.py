@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import setup_django  # noqa: E402
+from bench.common import purge_queues, setup_django  # noqa: E402
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/switchboard_ingest_bench"
 PAGE = 250
@@ -71,13 +71,12 @@ def main() -> None:
     parser.add_argument("--broker", default=os.environ.get("INGEST_BENCH_BROKER", ""),
                         help="a Redis URL: publish tasks there as production does instead of running them eagerly")
     args = parser.parse_args()
-    if args.broker:
-        os.environ["REDIS_URL"] = args.broker
-        os.environ["CELERY_TASK_ALWAYS_EAGER"] = "0"
     n = args.orders or (500 if args.smoke else 10_000 if args.quick else 100_000)
     single = args.single or (50 if args.smoke else 1_000 if args.quick else 5_000)
     n_skus = 100 if args.smoke else 10_000
-    setup_django(args.database_url)
+    setup_django(args.database_url, redis_url=args.broker or None)
+    if args.broker:
+        purge_queues(args.broker)
 
     from django.db import connection
 
@@ -156,9 +155,7 @@ def main() -> None:
     tasks = "published to " + args.broker + " (no worker; purged)" if args.broker else "run eagerly in the loop"
     print(f"tasks: {tasks}")
     if args.broker:
-        from celery import current_app
-
-        current_app.control.purge()
+        purge_queues(args.broker)
     if diffs:
         raise SystemExit(f"ledger check failed: {diffs[:5]}")
 

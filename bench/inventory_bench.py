@@ -38,7 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import setup_django  # noqa: E402
+from bench.common import purge_queues, setup_django  # noqa: E402
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/switchboard_inventory_bench"
 
@@ -106,21 +106,6 @@ def run_clients(clients: int, per_client: int, fn) -> float:
     if not errors.empty():
         raise RuntimeError(errors.get())
     return clients * per_client / elapsed
-
-
-def purge_queues(redis_url: str) -> int:
-    """Empty the Redis database's queues (lists) and the stock push's debounce keys; returns the messages dropped."""
-    import redis
-
-    r = redis.Redis.from_url(redis_url)
-    dropped = 0
-    for k in list(r.scan_iter(count=1000)):
-        if r.type(k) == b"list":
-            dropped += r.llen(k)
-            r.delete(k)
-        elif b"stock_push" in k:
-            r.delete(k)
-    return dropped
 
 
 def bench_reservations(merchant, args, catalog_hot, catalog_spread, base_hot, base_spread) -> dict:

@@ -46,8 +46,10 @@ def notification_new_order(*, merchant: Merchant, order: Order) -> NotificationL
 
 def notification_new_orders(*, merchant: Merchant, orders: list[Order]) -> list[NotificationLog]:
     """notification_new_order for a page of orders in one go (settings read once, rows inserted together)."""
-    return notification_send_many(merchant=merchant, kind="new_order", items=[
-        (f"new_order:{order.pk}", f"order:{order.pk}", _order_context(order, merchant)) for order in orders])
+    if not orders:
+        return []
+    return notification_send_many(merchant=merchant, kind="new_order", items=(
+        (f"new_order:{order.pk}", f"order:{order.pk}", _order_context(order, merchant)) for order in orders))
 
 
 def notification_channel_cancellation(*, merchant: Merchant, order: Order) -> NotificationLog | None:
