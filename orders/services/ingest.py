@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import DatabaseError, IntegrityError, connection
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from accounts.models import Merchant
@@ -517,12 +518,7 @@ def _page(merchant: Merchant, integration_id: int | None, items: list[Normalized
           prints: list[str]) -> list[IngestResult]:
     keys = [(n.channel, n.external_id[:255]) for n in items]
     # 1. The page's existing orders, locked in id order (every order service locks an order before its stock).
-    # `external_id <> ''` (every page order has one) is the predicate of the unique index of orders without an
-    # integration: PostgreSQL proves a partial index's predicate from an IN list of at most 100 values, so a
-    # page of 250 otherwise scanned every order of the merchant's channel (EXPLAIN in BENCHMARKS.md).
-    existing = {(o.channel, o.external_id): o for o in Order.objects.select_for_update(of=("self",)).filter(
-        merchant=merchant, integration_id=integration_id, channel__in={c for c, _ in keys},
-        external_id__in={e for _, e in keys}).exclude(external_id="").order_by("pk")}
+    existing = {(o.channel, o.external_id): o for o in _page_existing(merchant, integration_id, keys)}
     # 2. What to do with each, in the page's order: a first sight of a new order joins a run inserted
     # set-based; an existing order's unchanged re-delivery or stale update is answered here; anything else
     # (a real update, a second sight of the same order, a cancellation or shipment on arrival) runs
@@ -579,6 +575,32 @@ def _page(merchant: Merchant, integration_id: int | None, items: list[Normalized
     if stale_events:
         OrderEvent.objects.bulk_create(stale_events)
     return results  # type: ignore[return-value]
+
+
+def _page_existing(merchant: Merchant, integration_id: int | None, keys: list[tuple[str, str]]):
+    """The stored orders of a page's (channel, external id) keys, locked in id order.
+
+    On PostgreSQL each key is looked up on its own through the store's unique index (a LATERAL probe that
+    OFFSET 0 keeps from being flattened into a join), then the rows found are locked by primary key. It
+    replaces `external_id IN (...)` on the merchant's store, whose plan rested on the statistics: for a store
+    the statistics have not seen yet (a new store's first backfill: autovacuum analyzes a big table only after
+    10% of it changed), PostgreSQL estimated one row for the store and scanned all of its orders, filtering
+    the 250 ids (261 ms a page at 200,000 orders, 5 ms once analyzed; BENCHMARKS.md "Shopify backfill"). A
+    probe of the whole unique key has one plan whatever the statistics say. `external_id <> ''` is the
+    predicate of the unique index of orders without a store."""
+    qs = Order.objects.select_for_update(of=("self",)).order_by("pk")
+    if connection.vendor != "postgresql":
+        return qs.filter(merchant=merchant, integration_id=integration_id, channel__in={c for c, _ in keys},
+                         external_id__in={e for _, e in keys}).exclude(external_id="")
+    table = connection.ops.quote_name(Order._meta.db_table)
+    store = "integration_id = %s" if integration_id is not None else "integration_id IS NULL AND external_id <> ''"
+    probe = RawSQL(  # noqa: S611 - the table name from the model, every value a parameter
+        f"SELECT p.id FROM unnest(%s::text[], %s::text[]) AS k(channel, external_id) CROSS JOIN LATERAL ("  # noqa: S608
+        f"SELECT id FROM {table} WHERE merchant_id = %s AND channel = k.channel AND {store} "
+        "AND external_id = k.external_id OFFSET 0) AS p",
+        [[c for c, _ in keys], [e for _, e in keys], merchant.pk,
+         *([integration_id] if integration_id is not None else [])])
+    return qs.filter(pk__in=probe)
 
 
 def _is_stale(order: Order, normalized: NormalizedOrder) -> bool:
