@@ -3,7 +3,9 @@ in our words, 429 backed off, Amazon's per-operation budgets keyed by seller."""
 
 from __future__ import annotations
 
-import multiprocessing
+import os
+import subprocess
+import sys
 import threading
 import time
 from datetime import UTC, datetime
@@ -20,6 +22,7 @@ from integrations.channels.amazon.client import (
     TokenCache,
 )
 from tests.fakes.amazon.server import iso
+from tests.worker_process import ROOT
 
 pytestmark = pytest.mark.redis
 
@@ -134,35 +137,48 @@ def test_budgets_are_amazons_plans_keyed_by_seller(amazon):
         "patchListingsItem": (5.0, 5), "createFeed": pytest.approx(USAGE_PLANS["createFeed"])}
 
 
-def _worker_calls(env_credentials: dict, calls: int, results) -> None:
-    """One worker process: its own client, its own Redis connection, the shared token."""
-    client = AmazonClient(seller_id=env_credentials["seller_id"], region="na",
-                          refresh_token=env_credentials["refresh_token"], client_id=env_credentials["lwa_client_id"],
-                          client_secret=env_credentials["lwa_client_secret"])
-    ok = 0
-    for _ in range(calls):
-        client.search_listings("ATVPDKIKX0DER", None)
-        ok += 1
-    results.put(ok)
+# One worker process: a fresh interpreter (not a fork of this one, whose other threads may hold a lock at the
+# moment of the fork and leave the child waiting on it for good), its own client and Redis connection, the
+# shared token. The fake's addresses come through the environment variables production reads.
+_WORKER = """
+import os, sys
+import django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+django.setup()
+from integrations.channels.amazon.client import AmazonClient
+seller_id, refresh_token, client_id, client_secret, calls = sys.argv[1:6]
+client = AmazonClient(seller_id=seller_id, region="na", refresh_token=refresh_token, client_id=client_id,
+                      client_secret=client_secret)
+for _ in range(int(calls)):
+    client.search_listings("ATVPDKIKX0DER", None)
+print("calls made:", calls)
+"""
+
+
+def _worker_start(amazon, calls: int) -> subprocess.Popen:
+    from django.conf import settings
+
+    c = amazon.credentials()
+    env = {**os.environ, "REDIS_URL": settings.REDIS_URL, "AMAZON_SPAPI_ENDPOINT": amazon.fake.base_url,
+           "AMAZON_LWA_TOKEN_URL": amazon.fake.lwa_url, "AMAZON_SPAPI_RATE_SCALE": str(amazon.fake.time_scale)}
+    return subprocess.Popen(  # noqa: S603 - our own interpreter
+        [sys.executable, "-c", _WORKER, c["seller_id"], c["refresh_token"], c["lwa_client_id"],
+         c["lwa_client_secret"], str(calls)], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
 def test_two_worker_processes_share_one_token_and_survive_its_early_expiry(amazon):
     # given a token in Redis that Amazon has stopped honouring
     _client(amazon).search_listings("ATVPDKIKX0DER", None)
     amazon.fake.expire_tokens()
-    context = multiprocessing.get_context("fork")
-    results = context.Queue()
 
     # when two worker processes make 20 calls each
-    workers = [context.Process(target=_worker_calls, args=(amazon.credentials(), 20, results)) for _ in range(2)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(300)  # an upper bound on a broken run (the machine may be loaded), not a timing assertion
+    workers = [_worker_start(amazon, 20) for _ in range(2)]
+    # (an upper bound on a broken run, the machine may be loaded; not a timing assertion)
+    outputs = [w.communicate(timeout=300)[0].decode(errors="replace") for w in workers]
 
     # then every call succeeded, at most one 403 each, and the token was exchanged again once or twice
-    assert [w.exitcode for w in workers] == [0, 0]
-    assert [results.get(timeout=5) for _ in workers] == [20, 20]
+    assert [w.returncode for w in workers] == [0, 0], outputs
+    assert all("calls made: 20" in out for out in outputs), outputs
     assert len(amazon.fake.calls("searchListingsItems", status=200)) == 41
     assert len(amazon.fake.calls("searchListingsItems", status=403)) <= 2
     assert 2 <= amazon.fake.token_exchanges() <= 3
