@@ -585,7 +585,7 @@ def _page_existing(merchant: Merchant, integration_id: int | None, keys: list[tu
     replaces `external_id IN (...)` on the merchant's store, whose plan rested on the statistics: for a store
     the statistics have not seen yet (a new store's first backfill: autovacuum analyzes a big table only after
     10% of it changed), PostgreSQL estimated one row for the store and scanned all of its orders, filtering
-    the 250 ids (261 ms a page at 200,000 orders, 5 ms once analyzed; BENCHMARKS.md "Shopify backfill"). A
+    the 250 ids (333 ms a page at 200,000 orders, 5 ms once analyzed; BENCHMARKS.md, the bulk backfill). A
     probe of the whole unique key has one plan whatever the statistics say. `external_id <> ''` is the
     predicate of the unique index of orders without a store."""
     qs = Order.objects.select_for_update(of=("self",)).order_by("pk")
