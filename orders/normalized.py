@@ -64,6 +64,14 @@ class NormalizedLine:
     title: str = ""
 
 
+# Fields of NormalizedOrder added after fingerprints were first stored, with their empty values: left out of the
+# fingerprint while empty, so an order stored before they existed keeps its fingerprint (and its next unchanged
+# delivery stays "unchanged").
+FINGERPRINT_ADDED_LATER: tuple[tuple[str, Any], ...] = (
+    ("requested_service", ""), ("ship_by", None), ("channel_data", {}), ("awaiting_payment", False),
+    ("channel_hold", False), ("shipped_on_channel", False), ("is_refunded", False))
+
+
 @dataclass(frozen=True)
 class NormalizedOrder:
     channel: str  # a slug registered in orders.channels (by its package in integrations/channels/), or "manual"
@@ -111,11 +119,7 @@ class NormalizedOrder:
         # most of a fingerprint's time, and a page of 250 orders computes 250 of them. The JSON is byte for byte
         # what it was (tests/orders/test_normalized.py), so stored fingerprints still match.
         data = {name: _plain(getattr(self, name)) for name in _field_names(type(self)) if name != "raw"}
-        # Fields added later are left out while empty, so an order stored before they existed keeps its
-        # fingerprint (and its next unchanged delivery stays "unchanged").
-        for name, empty in (("requested_service", ""), ("ship_by", None), ("channel_data", {}),
-                            ("awaiting_payment", False), ("channel_hold", False),
-                            ("shipped_on_channel", False), ("is_refunded", False)):
+        for name, empty in FINGERPRINT_ADDED_LATER:
             if data.get(name) == empty:
                 data.pop(name, None)
         blob = json.dumps(data, sort_keys=True, default=str, separators=(",", ":"))

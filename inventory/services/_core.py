@@ -268,8 +268,7 @@ class StockTx:
                                                   or self._res_update or self._res_delete):
             other = self._write_all_pg(changed, holders)
             if other is not None:
-                raise InvalidStockOperation(f"Reference {other!r} already holds another product.",
-                                            details={"reference": other})
+                raise other_product_held(other)
             if self._touched:
                 _notify_after_commit(self.merchant.pk)
                 self._update_low_stock()
@@ -400,6 +399,13 @@ class StockTx:
         else:
             touched = self._touched
         low_stock_evaluate(merchant=self.merchant, available={pid: self.available(pid) for pid in touched})
+
+
+def other_product_held(reference: str) -> InvalidStockOperation:
+    """The refusal of a reference that already holds another product than it now asks for (a bundle, or an
+    order line whose SKU was matched again): one wording wherever it is found."""
+    return InvalidStockOperation(f"Reference {reference!r} already holds another product.",
+                                 details={"reference": reference})
 
 
 def _locked_levels(merchant: Merchant, pids: list[int]) -> list[Level]:

@@ -25,6 +25,7 @@ from inventory.services._core import (
     check_positive,
     components_of,
     location_checked,
+    other_product_held,
     products_by_id,
 )
 from inventory.services._steps import (
@@ -88,11 +89,7 @@ def stock_reserve(
     tx = StockTx.lock(merchant=merchant, product_ids=[c for bill in bills.values() for c, _ in bill],
                       actor=actor, known=infos)
     held = reservations_of(merchant, wanted)
-    for (ref, _pid, _loc), row in held.items():
-        if row.unit_product_id != wanted[ref]:
-            raise InvalidStockOperation(
-                f"Reference {ref!r} already holds another product.", details={"reference": ref}
-            )
+    _holders_check(merchant, wanted, held)
     dirty: set = set()
     result: dict[str, int] = defaultdict(int)
     for req in requests:
@@ -130,13 +127,15 @@ def _reserve_plain(tx: StockTx, requests: Sequence[ReserveRequest], wanted: dict
     return dict(result)
 
 
-def _holders_check(merchant: Merchant, wanted: Mapping[str, int]) -> None:
-    """InvalidStockOperation when one of these references already holds another product than it asks for."""
-    for ref, unit_product_id in Reservation.objects.filter(
-            merchant=merchant, reference__in=wanted).values_list("reference", "unit_product_id"):
+def _holders_check(merchant: Merchant, wanted: Mapping[str, int], held: HeldRows | None = None) -> None:
+    """InvalidStockOperation when one of these references already holds another product than it asks for;
+    from their rows when the caller has read them (`held`), else read here."""
+    pairs = ([(ref, row.unit_product_id) for (ref, _pid, _loc), row in held.items()] if held is not None
+             else Reservation.objects.filter(merchant=merchant, reference__in=wanted)
+             .values_list("reference", "unit_product_id"))
+    for ref, unit_product_id in pairs:
         if unit_product_id != wanted[ref]:
-            raise InvalidStockOperation(f"Reference {ref!r} already holds another product.",
-                                        details={"reference": ref})
+            raise other_product_held(ref)
 
 
 def stock_lock(*, merchant: Merchant, product_ids: Collection[int],

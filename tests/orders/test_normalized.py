@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from orders.normalized import NormalizedLine
+from orders.normalized import FINGERPRINT_ADDED_LATER, NormalizedLine
 from tests.orders.helpers import normalized
 
 
@@ -19,9 +19,7 @@ def _asdict_fingerprint(order) -> str:
     """The fingerprint as it was first written (asdict of a copy without the raw payload)."""
     data = asdict(replace(order, raw={}))
     data.pop("raw", None)
-    for name, empty in (("requested_service", ""), ("ship_by", None), ("channel_data", {}),
-                        ("awaiting_payment", False), ("channel_hold", False),
-                        ("shipped_on_channel", False), ("is_refunded", False)):
+    for name, empty in FINGERPRINT_ADDED_LATER:
         if data.get(name) == empty:
             data.pop(name, None)
     blob = json.dumps(data, sort_keys=True, default=str, separators=(",", ":"))
