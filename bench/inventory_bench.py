@@ -67,11 +67,19 @@ def make_catalog(merchant, n: int, prefix: str, on_hand: int) -> list[tuple[int,
     return [(p.pk, levels[p.pk]) for p in products]
 
 
-def run_clients(clients: int, per_client: int, fn) -> float:
+def _backend_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a PostgreSQL backend has used, from /proc (same machine)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_clients(clients: int, per_client: int, fn, cpu: list | None = None) -> float:
     """Run fn(client, i) per_client times in each of `clients` processes; returns calls per second.
 
     Processes, not threads: 8 clients are 8 workers with their own connection, as in production,
-    so the figure measures the database work and not one interpreter's lock.
+    so the figure measures the database work and not one interpreter's lock. `cpu`: gets the CPU
+    seconds per call of the clients and of their PostgreSQL backends (from /proc), as (client, backend),
+    for figures that a loaded machine distorts less than a rate does.
     """
     import multiprocessing as mp
 
@@ -80,16 +88,21 @@ def run_clients(clients: int, per_client: int, fn) -> float:
     connections.close_all()  # children must not share the parent's socket
     ctx = mp.get_context("fork")
     barrier = ctx.Barrier(clients + 1)
-    errors = ctx.Queue()
+    errors, used = ctx.Queue(), ctx.Queue()
 
     def worker(c: int) -> None:
         from django.db import connection
 
         try:
             random.seed(c * 7919 + time.time_ns())
+            with connection.cursor() as cur:
+                cur.execute("SELECT pg_backend_pid()")
+                backend = cur.fetchone()[0]
             barrier.wait()
+            own, theirs = time.process_time(), _backend_cpu(backend)
             for i in range(per_client):
                 fn(c, i)
+            used.put((time.process_time() - own, _backend_cpu(backend) - theirs))
         except BaseException as exc:  # noqa: BLE001
             errors.put(repr(exc))
         finally:
@@ -105,6 +118,9 @@ def run_clients(clients: int, per_client: int, fn) -> float:
     elapsed = time.perf_counter() - start
     if not errors.empty():
         raise RuntimeError(errors.get())
+    if cpu is not None:
+        spent = [used.get() for _ in procs]
+        cpu.append((sum(s[0] for s in spent) / (clients * per_client), sum(s[1] for s in spent) / (clients * per_client)))
     return clients * per_client / elapsed
 
 
@@ -138,12 +154,14 @@ def bench_reservations(merchant, args, catalog_hot, catalog_spread, base_hot, ba
 
     out = {}
     for label, svc, base in (("hot", catalog_hot, base_hot), ("spread", catalog_spread, base_spread)):
-        s_rates, b_rates = [], []
+        s_rates, b_rates, s_cpu, b_cpu = [], [], [], []
         for _ in range(args.rounds):
             # Interleave so drift on a shared machine hits both equally.
-            b_rates.append(run_clients(args.clients, args.per_client, baseline(base)))
-            s_rates.append(run_clients(args.clients, args.per_client, service(svc)))
-        out[label] = (statistics.median(s_rates), statistics.median(b_rates))
+            b_rates.append(run_clients(args.clients, args.per_client, baseline(base), b_cpu))
+            s_rates.append(run_clients(args.clients, args.per_client, service(svc), s_cpu))
+        out[label] = (statistics.median(s_rates), statistics.median(b_rates),
+                      [statistics.median(x[k] for x in s_cpu) for k in (0, 1)],
+                      [statistics.median(x[k] for x in b_cpu) for k in (0, 1)])
     return out
 
 
@@ -249,12 +267,15 @@ def main() -> None:
     print("| measure | service (median) | bare SQL baseline (median) | baseline / service |")
     print("|---|---:|---:|---:|")
     for label in ("hot", "spread"):
-        s, b = res[label]
+        s, b, _, _ = res[label]
         name = "one hot SKU" if label == "hot" else f"spread over {spread:,} SKUs"
         print(f"| reservations/s, {args.clients} clients, {name} | {s:,.0f} | {b:,.0f} | {b / s:.1f}× |")
     for label in ("hot", "spread"):
-        s, b = res[label]
-        print(f"reservations {label}: service at {s / b:.0%} of the bare UPDATE's rate")
+        s, b, (sc, sb), (bc, bb) = res[label]
+        print(f"reservations {label}: service at {s / b:.0%} of the bare UPDATE's rate; CPU per reservation "
+              f"(median of rounds): service {1e3 * (sc + sb):.2f} ms (client {1e3 * sc:.2f} + backend {1e3 * sb:.2f}), "
+              f"bare {1e3 * (bc + bb):.2f} ms (client {1e3 * bc:.2f} + backend {1e3 * bb:.2f})")
+    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"tasks published to the broker during the reservations: {published}")
     if imp is None:
         print(f"ledger check on the service's products: {'clean' if not diffs else f'{len(diffs)} differing rows'}")

@@ -14,12 +14,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Merchant, User
-from core.db import binary_placeholders, bound_cursor
+from core.db import binary_placeholders, bound_cursor, has_sqlstate, is_retryable
 from inventory.errors import InvalidStockOperation, LocationNotFound, UnknownSku
 from inventory.models import (
     AvailabilityMark,
@@ -36,11 +36,21 @@ from inventory.services.alerts import low_stock_evaluate
 
 logger = logging.getLogger(__name__)
 
+UNIQUE_VIOLATION = frozenset({"23505"})
 MAX_UNITS = 2_147_483_647  # a PostgreSQL integer column: no level, delta or count may go beyond it
 
 # Above this many changed levels, PostgreSQL gets one UPDATE ... FROM unnest() instead of one UPDATE per level
 # (the rows are already locked, so one statement changes nothing but the round trips: an order ingest touches ~3).
 BULK_SQL_THRESHOLD = 1
+
+
+# The availability marks' upsert on a mark that exists: its marked_at moves only when a consumer has claimed it
+# (catalog.availability_ack then keeps it pending, as the change came after what the consumer took). A mark that
+# is pending and unclaimed stays as it is: whoever claims it reads availability after this change commits (the
+# upsert locks the row all the same, so a claim waits for it or skips it), and rewriting it was a new tuple and
+# index entries per stock change for nothing (the hot product's mark, once per reservation).
+MARK_CONFLICT = ("ON CONFLICT (merchant_id, consumer, product_id) DO UPDATE SET marked_at = EXCLUDED.marked_at "
+                 f"WHERE {AvailabilityMark._meta.db_table}.claimed_until IS NOT NULL")
 
 
 def consumers() -> list[str]:
@@ -326,8 +336,7 @@ class StockTx:
             "SELECT %s::bigint, c.consumer, p.id, %s::timestamptz FROM unnest(%s::text[]) AS c(consumer), ("
             f"  SELECT unnest(%s::bigint[]) AS id UNION SELECT bundle_id FROM {bc} "
             "   WHERE merchant_id = %s::bigint AND component_id = ANY(%s::bigint[])"
-            f") AS p WHERE {ok} ORDER BY c.consumer, p.id "
-            "ON CONFLICT (merchant_id, consumer, product_id) DO UPDATE SET marked_at = EXCLUDED.marked_at RETURNING 1) "
+            f") AS p WHERE {ok} ORDER BY c.consumer, p.id {MARK_CONFLICT} RETURNING 1) "
             "SELECT (SELECT reference FROM other)"
         )
         touched = sorted(self._touched)
@@ -399,6 +408,74 @@ class StockTx:
         else:
             touched = self._touched
         low_stock_evaluate(merchant=self.merchant, available={pid: self.available(pid) for pid in touched})
+
+
+def reserve_one_pg(*, merchant: Merchant, product_id: int, quantity: int, reference: str,
+                   actor: User | None = None) -> bool:
+    """Reserve `quantity` of a plain product for a reference that holds nothing yet, from the default location,
+    in ONE autocommit statement: True when it did, False when it wrote nothing and the caller must take the
+    general road (StockTx: lock, check, write), which decides everything else: not enough at the default location,
+    a bundle, a product with a low-stock threshold, an unknown or foreign id, a reference already holding rows.
+
+    Why: the general road holds the level's row lock over three round trips (its locking read, its write, COMMIT);
+    with every client on one hot product, that hold is the rate. Here the conditional UPDATE of the level is the
+    statement's first act, as in the bare `UPDATE ... WHERE on_hand - reserved >= q`: PostgreSQL re-checks the
+    condition on the newest version of the row once the lock is its (EvalPlanQual), and holds the lock for this
+    one statement. The ledger row, the reservation row and the availability marks are written from its RETURNING,
+    so they exist exactly when the level moved.
+
+    What it read before the lock may be stale: "the reference holds nothing" is read in the statement's snapshot,
+    taken before it waited for the level. So the reservation row is a plain INSERT: if the same reference has
+    reserved this product at this location meanwhile (under this level's lock, the only way to write that row),
+    or a bundle holding it as a component has, the unique constraint refuses it, the whole statement (autocommit)
+    is undone and False sends the caller to the general road, which reads the rows under the lock. A reference
+    given another product whose levels this one does not share can race it, as it can on the general road (the
+    rule is checked there under the levels' lock of the product asked for, not of the other). Locks: the level,
+    then the reservation's key, then the marks (sorted), the general road's order. Must run outside a transaction:
+    a refused INSERT aborts the transaction it is in.
+    """
+    level, product, location = StockLevel._meta.db_table, Product._meta.db_table, Location._meta.db_table
+    move, res, mark = StockMovement._meta.db_table, Reservation._meta.db_table, AvailabilityMark._meta.db_table
+    bc = BundleComponent._meta.db_table
+    now, m = timezone.now(), merchant.pk
+    sql = (
+        f"WITH lv AS (UPDATE {level} AS s SET reserved = s.reserved + %s::int, updated_at = %s::timestamptz "  # noqa: S608
+        f"FROM {product} AS p, {location} AS l WHERE s.merchant_id = %s::bigint AND s.product_id = %s::bigint "
+        "AND p.id = s.product_id AND p.merchant_id = s.merchant_id AND NOT p.is_bundle AND p.low_stock_threshold = 0 "
+        "AND l.id = s.location_id AND l.merchant_id = s.merchant_id AND l.is_default "
+        "AND s.on_hand - s.reserved >= %s::int "
+        f"AND NOT EXISTS (SELECT 1 FROM {res} AS r WHERE r.merchant_id = %s::bigint AND r.reference = %s::text) "
+        "RETURNING s.product_id, s.location_id), "
+        f"mv AS (INSERT INTO {move} (merchant_id, product_id, location_id, on_hand_delta, reserved_delta, reason, "
+        "reference, note, actor_id, created_at) "
+        "SELECT %s::bigint, lv.product_id, lv.location_id, 0, %s::int, %s::text, %s::text, '', %s::bigint, "
+        "%s::timestamptz FROM lv RETURNING 1), "
+        f"rc AS (INSERT INTO {res} (merchant_id, reference, unit_product_id, per_unit, product_id, location_id, "
+        "quantity, updated_at) SELECT %s::bigint, %s::text, lv.product_id, 1, lv.product_id, lv.location_id, "
+        "%s::int, %s::timestamptz FROM lv RETURNING 1), "
+        f"mk AS (INSERT INTO {mark} (merchant_id, consumer, product_id, marked_at) "
+        "SELECT %s::bigint, c.consumer, p.id, %s::timestamptz FROM unnest(%s::text[]) AS c(consumer), ("
+        f"  SELECT lv.product_id AS id FROM lv UNION SELECT bundle_id FROM {bc}, lv "
+        "   WHERE merchant_id = %s::bigint AND component_id = lv.product_id"
+        f") AS p ORDER BY c.consumer, p.id {MARK_CONFLICT} RETURNING 1) "
+        "SELECT count(*) FROM lv"
+    )
+    params = [quantity, now, m, product_id, quantity, m, reference,
+              m, quantity, str(StockMovement.Reason.RESERVED), reference[:128], actor.pk if actor else None, now,
+              m, reference, quantity, now,
+              m, now, sorted(consumers()), m]
+    try:
+        with bound_cursor(prepare=True) as cur:
+            cur.execute(binary_placeholders(sql), params)
+            done = cur.fetchone()[0] == 1
+    except DatabaseError as exc:
+        # The reference's row written meanwhile, or a deadlock victim: this statement wrote nothing.
+        if has_sqlstate(exc, UNIQUE_VIOLATION) or is_retryable(exc):
+            return False
+        raise
+    if done:
+        _notify_after_commit(m)
+    return done
 
 
 def other_product_held(reference: str) -> InvalidStockOperation:
@@ -481,8 +558,7 @@ def _mark_products_pg(merchant: Merchant, pids: list[int]) -> None:
             "SELECT %s, c.consumer, p.id, %s FROM unnest(%s::text[]) AS c(consumer), ("
             f"  SELECT unnest(%s::bigint[]) AS id UNION SELECT bundle_id FROM {bc} "
             "   WHERE merchant_id = %s AND component_id = ANY(%s)"
-            ") AS p ORDER BY c.consumer, p.id "
-            "ON CONFLICT (merchant_id, consumer, product_id) DO UPDATE SET marked_at = EXCLUDED.marked_at",
+            f") AS p ORDER BY c.consumer, p.id {MARK_CONFLICT}",
             [merchant.pk, timezone.now(), sorted(consumers()), pids, merchant.pk, pids],
         )
 

@@ -27,6 +27,7 @@ from inventory.services._core import (
     location_checked,
     other_product_held,
     products_by_id,
+    reserve_one_pg,
 )
 from inventory.services._steps import (
     Held,
@@ -50,14 +51,15 @@ class ReserveRequest:
     reference: str  # opaque key chosen by the caller, e.g. "order_line:123"; stored in the ledger
 
 
-@retry_transaction
 def stock_reserve(
     *, merchant: Merchant, requests: Sequence[ReserveRequest], actor: User | None = None, partial: bool = False,
     products: Mapping[int, Product] | None = None,
 ) -> dict[str, int]:
     """Promise units to callers (order lines) so no unit is sold twice.
 
-    One transaction; level rows locked in id order (no deadlocks). partial=False: all or nothing,
+    One transaction; level rows locked in id order (no deadlocks); one reservation outside a caller's
+    transaction, for a new reference with enough at the default location, is one statement (reserve_one_pg,
+    which gives way to the transaction for everything else). partial=False: all or nothing,
     OutOfStock for the first line that cannot be met. partial=True: reserves min(requested,
     available) per request and never raises OutOfStock (channel orders are never refused).
     Returns {reference: units reserved by this call}. A bundle reserves its components under the
@@ -66,6 +68,22 @@ def stock_reserve(
     `products`: the merchant's Product rows the caller already loaded in this transaction (orders has
     just matched its lines by SKU); when they cover every request, they are not read a second time.
     """
+    if len(requests) == 1 and not connection.in_atomic_block and connection.vendor == "postgresql":
+        # One reservation, not inside a caller's transaction: the common case in one statement (reserve_one_pg),
+        # else the transaction below. Checked as below first, so a bad request fails the same way on both.
+        req = requests[0]
+        check_positive(req.quantity)
+        if req.reference and reserve_one_pg(merchant=merchant, product_id=req.product_id, quantity=req.quantity,
+                                            reference=req.reference, actor=actor):
+            return {req.reference: req.quantity}
+    return _stock_reserve(merchant=merchant, requests=requests, actor=actor, partial=partial, products=products)
+
+
+@retry_transaction
+def _stock_reserve(
+    *, merchant: Merchant, requests: Sequence[ReserveRequest], actor: User | None, partial: bool,
+    products: Mapping[int, Product] | None,
+) -> dict[str, int]:
     if not requests:
         return {}
     wanted: dict[str, int] = {}
