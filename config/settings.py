@@ -124,7 +124,7 @@ if IS_POSTGRES:
 
 # --- Cache and tasks ----------------------------------------------------------------------
 if ENV.redis_url:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": ENV.redis_url}}
+    CACHES = {"default": {"BACKEND": "core.cache.RedisCache", "LOCATION": ENV.redis_url}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

@@ -9,6 +9,7 @@ written with `F()` deltas; the database CHECK constraints are the last line of d
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -410,6 +411,37 @@ class StockTx:
         low_stock_evaluate(merchant=self.merchant, available={pid: self.available(pid) for pid in touched})
 
 
+@functools.cache
+def _reserve_one_sql() -> str:
+    """reserve_one_pg's statement, written once per process (its text is the prepared statement's key)."""
+    level, product, location = StockLevel._meta.db_table, Product._meta.db_table, Location._meta.db_table
+    move, res, mark = StockMovement._meta.db_table, Reservation._meta.db_table, AvailabilityMark._meta.db_table
+    bc = BundleComponent._meta.db_table
+    sql = (
+        f"WITH lv AS (UPDATE {level} AS s SET reserved = s.reserved + %s::int, updated_at = %s::timestamptz "  # noqa: S608
+        f"FROM {product} AS p, {location} AS l WHERE s.merchant_id = %s::bigint AND s.product_id = %s::bigint "
+        "AND p.id = s.product_id AND p.merchant_id = s.merchant_id AND NOT p.is_bundle AND p.low_stock_threshold = 0 "
+        "AND l.id = s.location_id AND l.merchant_id = s.merchant_id AND l.is_default "
+        "AND s.on_hand - s.reserved >= %s::int "
+        f"AND NOT EXISTS (SELECT 1 FROM {res} AS r WHERE r.merchant_id = %s::bigint AND r.reference = %s::text) "
+        "RETURNING s.product_id, s.location_id), "
+        f"mv AS (INSERT INTO {move} (merchant_id, product_id, location_id, on_hand_delta, reserved_delta, reason, "
+        "reference, note, actor_id, created_at) "
+        "SELECT %s::bigint, lv.product_id, lv.location_id, 0, %s::int, %s::text, %s::text, '', %s::bigint, "
+        "%s::timestamptz FROM lv RETURNING 1), "
+        f"rc AS (INSERT INTO {res} (merchant_id, reference, unit_product_id, per_unit, product_id, location_id, "
+        "quantity, updated_at) SELECT %s::bigint, %s::text, lv.product_id, 1, lv.product_id, lv.location_id, "
+        "%s::int, %s::timestamptz FROM lv RETURNING 1), "
+        f"mk AS (INSERT INTO {mark} (merchant_id, consumer, product_id, marked_at) "
+        "SELECT %s::bigint, c.consumer, p.id, %s::timestamptz FROM unnest(%s::text[]) AS c(consumer), ("
+        f"  SELECT lv.product_id AS id FROM lv UNION SELECT bundle_id FROM {bc}, lv "
+        "   WHERE merchant_id = %s::bigint AND component_id = lv.product_id"
+        f") AS p ORDER BY c.consumer, p.id {MARK_CONFLICT} RETURNING 1) "
+        "SELECT count(*) FROM lv"
+    )
+    return binary_placeholders(sql)
+
+
 def reserve_one_pg(*, merchant: Merchant, product_id: int, quantity: int, reference: str,
                    actor: User | None = None) -> bool:
     """Reserve `quantity` of a plain product for a reference that holds nothing yet, from the default location,
@@ -434,39 +466,14 @@ def reserve_one_pg(*, merchant: Merchant, product_id: int, quantity: int, refere
     then the reservation's key, then the marks (sorted), the general road's order. Must run outside a transaction:
     a refused INSERT aborts the transaction it is in.
     """
-    level, product, location = StockLevel._meta.db_table, Product._meta.db_table, Location._meta.db_table
-    move, res, mark = StockMovement._meta.db_table, Reservation._meta.db_table, AvailabilityMark._meta.db_table
-    bc = BundleComponent._meta.db_table
     now, m = timezone.now(), merchant.pk
-    sql = (
-        f"WITH lv AS (UPDATE {level} AS s SET reserved = s.reserved + %s::int, updated_at = %s::timestamptz "  # noqa: S608
-        f"FROM {product} AS p, {location} AS l WHERE s.merchant_id = %s::bigint AND s.product_id = %s::bigint "
-        "AND p.id = s.product_id AND p.merchant_id = s.merchant_id AND NOT p.is_bundle AND p.low_stock_threshold = 0 "
-        "AND l.id = s.location_id AND l.merchant_id = s.merchant_id AND l.is_default "
-        "AND s.on_hand - s.reserved >= %s::int "
-        f"AND NOT EXISTS (SELECT 1 FROM {res} AS r WHERE r.merchant_id = %s::bigint AND r.reference = %s::text) "
-        "RETURNING s.product_id, s.location_id), "
-        f"mv AS (INSERT INTO {move} (merchant_id, product_id, location_id, on_hand_delta, reserved_delta, reason, "
-        "reference, note, actor_id, created_at) "
-        "SELECT %s::bigint, lv.product_id, lv.location_id, 0, %s::int, %s::text, %s::text, '', %s::bigint, "
-        "%s::timestamptz FROM lv RETURNING 1), "
-        f"rc AS (INSERT INTO {res} (merchant_id, reference, unit_product_id, per_unit, product_id, location_id, "
-        "quantity, updated_at) SELECT %s::bigint, %s::text, lv.product_id, 1, lv.product_id, lv.location_id, "
-        "%s::int, %s::timestamptz FROM lv RETURNING 1), "
-        f"mk AS (INSERT INTO {mark} (merchant_id, consumer, product_id, marked_at) "
-        "SELECT %s::bigint, c.consumer, p.id, %s::timestamptz FROM unnest(%s::text[]) AS c(consumer), ("
-        f"  SELECT lv.product_id AS id FROM lv UNION SELECT bundle_id FROM {bc}, lv "
-        "   WHERE merchant_id = %s::bigint AND component_id = lv.product_id"
-        f") AS p ORDER BY c.consumer, p.id {MARK_CONFLICT} RETURNING 1) "
-        "SELECT count(*) FROM lv"
-    )
     params = [quantity, now, m, product_id, quantity, m, reference,
               m, quantity, str(StockMovement.Reason.RESERVED), reference[:128], actor.pk if actor else None, now,
               m, reference, quantity, now,
               m, now, sorted(consumers()), m]
     try:
         with bound_cursor(prepare=True) as cur:
-            cur.execute(binary_placeholders(sql), params)
+            cur.execute(_reserve_one_sql(), params)
             done = cur.fetchone()[0] == 1
     except DatabaseError as exc:
         # The reference's row written meanwhile, or a deadlock victim: this statement wrote nothing.
