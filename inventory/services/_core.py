@@ -420,9 +420,10 @@ def _reserve_one_sql() -> str:
     sql = (
         f"WITH lv AS (UPDATE {level} AS s SET reserved = s.reserved + %s::int, updated_at = %s::timestamptz "  # noqa: S608
         f"FROM {product} AS p, {location} AS l WHERE s.merchant_id = %s::bigint AND s.product_id = %s::bigint "
-        "AND p.id = s.product_id AND p.merchant_id = s.merchant_id AND NOT p.is_bundle AND p.low_stock_threshold = 0 "
+        "AND p.id = s.product_id AND p.merchant_id = s.merchant_id AND NOT p.is_bundle "
         "AND l.id = s.location_id AND l.merchant_id = s.merchant_id AND l.is_default "
-        "AND s.on_hand - s.reserved >= %s::int "
+        "AND s.on_hand - s.reserved >= %s::int AND (p.low_stock_threshold = 0 OR (p.low_stock_since IS NULL "
+        "  AND s.on_hand - s.reserved - %s::int > p.low_stock_threshold)) "
         f"AND NOT EXISTS (SELECT 1 FROM {res} AS r WHERE r.merchant_id = %s::bigint AND r.reference = %s::text) "
         "RETURNING s.product_id, s.location_id), "
         f"mv AS (INSERT INTO {move} (merchant_id, product_id, location_id, on_hand_delta, reserved_delta, reason, "
@@ -447,7 +448,9 @@ def reserve_one_pg(*, merchant: Merchant, product_id: int, quantity: int, refere
     """Reserve `quantity` of a plain product for a reference that holds nothing yet, from the default location,
     in ONE autocommit statement: True when it did, False when it wrote nothing and the caller must take the
     general road (StockTx: lock, check, write), which decides everything else: not enough at the default location,
-    a bundle, a product with a low-stock threshold, an unknown or foreign id, a reference already holding rows.
+    a bundle, an unknown or foreign id, a reference already holding rows, a product whose low-stock threshold this
+    may reach (low_stock_evaluate runs there; above the threshold after the change, with no alert pending, it has
+    nothing to do: the default level's availability is a floor of the product's, other levels adding 0 or more).
 
     Why: the general road holds the level's row lock over three round trips (its locking read, its write, COMMIT);
     with every client on one hot product, that hold is the rate. Here the conditional UPDATE of the level is the
@@ -467,7 +470,7 @@ def reserve_one_pg(*, merchant: Merchant, product_id: int, quantity: int, refere
     a refused INSERT aborts the transaction it is in.
     """
     now, m = timezone.now(), merchant.pk
-    params = [quantity, now, m, product_id, quantity, m, reference,
+    params = [quantity, now, m, product_id, quantity, quantity, m, reference,
               m, quantity, str(StockMovement.Reason.RESERVED), reference[:128], actor.pk if actor else None, now,
               m, reference, quantity, now,
               m, now, sorted(consumers()), m]

@@ -39,6 +39,11 @@ def test_one_reservation_is_one_statement_with_its_ledger_row_and_marks(merchant
         # When one unit is reserved for a new reference, outside any transaction
         with django_assert_max_num_queries(1):
             got = services.stock_reserve(merchant=m, requests=[ReserveRequest(a.pk, 3, "order_line:1")])
+        # (and so is one of a product with a low-stock threshold that it stays above)
+        watched = make_product(m, "W-1", on_hand=10, low_stock_threshold=3)
+        cache.set(DEBOUNCE_KEY.format(merchant_id=m.pk), 1)
+        with django_assert_max_num_queries(1):
+            services.stock_reserve(merchant=m, requests=[ReserveRequest(watched.pk, 6, "order_line:9")])
         # Then it is reserved, recorded in the ledger and marked for the product and the bundle containing it
         assert got == {"order_line:1": 3}
         assert _held(m, "order_line:1") == [(a.pk, a.pk, 3)]
@@ -46,7 +51,9 @@ def test_one_reservation_is_one_statement_with_its_ledger_row_and_marks(merchant
         assert list(StockMovement.objects.filter(merchant=m, reference="order_line:1").values_list(
             "reason", "on_hand_delta", "reserved_delta")) == [("reserved", 0, 3)]
         marked = set(AvailabilityMark.objects.filter(merchant=m).values_list("product_id", flat=True))
-        assert marked == {a.pk, kit.pk}
+        assert marked == {a.pk, kit.pk, watched.pk}
+        watched.refresh_from_db()
+        assert watched.low_stock_since is None
         # And a mark already pending and unclaimed is left as it is; a claimed one moves (the consumer keeps it)
         before = dict(AvailabilityMark.objects.filter(merchant=m).values_list("pk", "marked_at"))
         claimed = AvailabilityMark.objects.filter(merchant=m, product_id=kit.pk)
@@ -62,7 +69,7 @@ def test_what_the_statement_does_not_cover_takes_the_general_road(merchant_a):
     with tenant_scope(m):
         a = make_product(m, "A-1", on_hand=10)
         kit = make_bundle(m, "KIT-1", [(a, 2)])
-        low = make_product(m, "LOW-1", on_hand=5, low_stock_threshold=4)
+        low = make_product(m, "LOW-1", on_hand=6, low_stock_threshold=4)
         # A reference that already holds the product: added to its row
         for _ in range(2):
             services.stock_reserve(merchant=m, requests=[ReserveRequest(a.pk, 1, "r:1")])
@@ -79,10 +86,16 @@ def test_what_the_statement_does_not_cover_takes_the_general_road(merchant_a):
         with pytest.raises(OutOfStock):
             services.stock_reserve(merchant=m, requests=[ReserveRequest(a.pk, 3, "r:3")])
         assert services.stock_reserve(merchant=m, partial=True, requests=[ReserveRequest(a.pk, 3, "r:3")]) == {"r:3": 2}
-        # A low-stock threshold: the general road evaluates it
-        services.stock_reserve(merchant=m, requests=[ReserveRequest(low.pk, 2, "l:1")])
+        # A low-stock threshold reached: the general road evaluates it; and while the alert stands
+        services.stock_reserve(merchant=m, requests=[ReserveRequest(low.pk, 1, "l:1")])
+        low.refresh_from_db()
+        assert low.low_stock_since is None
+        services.stock_reserve(merchant=m, requests=[ReserveRequest(low.pk, 1, "l:2")])
         low.refresh_from_db()
         assert low.low_stock_since is not None
+        services.stock_adjust(merchant=m, product_id=low.pk, delta=10, reason="received")
+        low.refresh_from_db()
+        assert low.low_stock_since is None
         assert selectors.product_available(merchant=m, product_id=a.pk) == 0
         assert selectors.audit_differences(merchant=m) == []
 
