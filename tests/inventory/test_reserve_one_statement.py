@@ -14,7 +14,7 @@ from django.db import connection, connections, transaction
 from accounts.tenancy import tenant_scope
 from integrations.sync.stock import DEBOUNCE_KEY
 from inventory import selectors, services
-from inventory.errors import InvalidStockOperation, OutOfStock
+from inventory.errors import InvalidStockOperation, OutOfStock, UnknownSku
 from inventory.models import AvailabilityMark, Reservation, StockMovement
 from inventory.services import HoldTarget, ReserveRequest
 from tests.inventory.helpers import make_bundle, make_product
@@ -64,8 +64,17 @@ def test_one_reservation_is_one_statement_with_its_ledger_row_and_marks(merchant
         assert selectors.audit_differences(merchant=m) == []
 
 
-def test_what_the_statement_does_not_cover_takes_the_general_road(merchant_a):
+def test_what_the_statement_does_not_cover_takes_the_general_road(merchant_a, merchant_b):
     m = merchant_a.merchant
+    with tenant_scope(merchant_b.merchant):
+        foreign = make_product(merchant_b.merchant, "B-1", on_hand=5)
+    with tenant_scope(m):
+        # Another merchant's product: unknown here, and untouched
+        with pytest.raises(UnknownSku):
+            services.stock_reserve(merchant=m, requests=[ReserveRequest(foreign.pk, 1, "f:1")])
+    with tenant_scope(merchant_b.merchant):
+        assert selectors.product_available(merchant=merchant_b.merchant, product_id=foreign.pk) == 5
+        assert not Reservation.objects.filter(merchant=merchant_b.merchant).exists()
     with tenant_scope(m):
         a = make_product(m, "A-1", on_hand=10)
         kit = make_bundle(m, "KIT-1", [(a, 2)])
