@@ -68,7 +68,8 @@ def stock_reserve(
     `products`: the merchant's Product rows the caller already loaded in this transaction (orders has
     just matched its lines by SKU); when they cover every request, they are not read a second time.
     """
-    if len(requests) == 1 and not connection.in_atomic_block and connection.vendor == "postgresql":
+    if (len(requests) == 1 and connection.vendor == "postgresql" and not connection.in_atomic_block
+            and connection.get_autocommit()):
         # One reservation, not inside a caller's transaction: the common case in one statement (reserve_one_pg),
         # else the transaction below. Checked as below first, so a bad request fails the same way on both.
         req = requests[0]
