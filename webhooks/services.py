@@ -8,13 +8,12 @@ verified elsewhere (a queue poller) goes to `webhook_store` directly. How proces
 WEBHOOK_DISPATCH (`webhook_dispatch_mode`):
 
 - "dispatcher" (the default with a broker): the request publishes nothing. The row is inserted a dispatch
-  lease ahead (`next_attempt_at`: its claim) and, on PostgreSQL, the INSERT's trigger (migration 0005)
-  issues `NOTIFY webhook_events, '<event id> <merchant id>'` in the same transaction; the dispatcher process
-  (`manage.py webhook_dispatcher`, webhooks.dispatcher) LISTENs, wakes on the commit and hands the events the
-  notifications name to workers (`webhook_events_hand_over`), claiming nothing. Publishing a Celery task per
-  request cost ~40% of the web process's CPU (BENCHMARKS.md "Webhook inbox").
+  lease ahead (`next_attempt_at`: its claim); the dispatcher process (`manage.py webhook_dispatcher`,
+  webhooks.dispatcher) reads the new rows by id every tenth of a second and hands them to workers
+  (`webhook_events_hand_over`), claiming nothing. Publishing a Celery task per request cost ~40% of the web
+  process's CPU (BENCHMARKS.md "Webhook inbox").
 - "inline" (the default when tasks run in-process: `make run`, the tests): processing is enqueued after the
-  commit, i.e. run in the request, as before; SQLite has no LISTEN.
+  commit, i.e. run in the request, as before.
 
 Everything else happens later, from the row:
 
@@ -65,7 +64,6 @@ logger = logging.getLogger(__name__)
 
 PROCESS_TASK = "webhooks.event_process"
 PROCESS_MANY_TASK = "webhooks.events_process"
-NOTIFY_CHANNEL = "webhook_events"  # the trigger of migration 0004 notifies it; the dispatcher listens
 DISPATCHER, INLINE = "dispatcher", "inline"
 Status = WebhookEvent.Status
 PENDING = (Status.RECEIVED, Status.PROCESSING, Status.FAILED)
@@ -323,7 +321,7 @@ def webhook_receiver_slugs() -> set[str]:
 def webhook_store(*, endpoint: WebhookEndpoint, delivery: Delivery, body: bytes,
                   now: datetime | None = None) -> Receipt:
     """Store one delivery that was verified already (by `webhook_receive`, or elsewhere: a queue poller that
-    trusts its queue): in "dispatcher" mode the row alone (due at once; the dispatcher wakes on its NOTIFY),
+    trusts its queue): in "dispatcher" mode the row alone (the dispatcher reads it within a tenth of a second),
     in "inline" mode with its processing enqueued after the commit.
 
     The unique (endpoint, delivery_id) constraint settles duplicates, concurrent ones included: the second
@@ -344,15 +342,14 @@ def _store(endpoint: WebhookEndpoint, delivery: Delivery, body: bytes, now: date
         status, error = Status.FAILED, f"The body is not valid JSON: {exc}"[:ERROR_MAX]
     except RecursionError:  # signed, but nested deeper than the parser goes: stored for a person, not a 500
         status, error = Status.FAILED, "The body is not valid JSON: nested too deeply to parse."
-    # Handed over at once, the dispatch lease ahead: by the dispatcher from the INSERT's NOTIFY (dispatcher mode),
+    # Handed over at once, the dispatch lease ahead: by the dispatcher's read of the new rows (dispatcher mode),
     # or enqueued below (inline); due again, for the dispatcher's and beat's sweep, only if that hand-over is
     # lost. A failed one (not JSON) waits for a person: no retry would parse it.
     due = now + _seconds("WEBHOOK_DISPATCH_LEASE_SECONDS", 60) if status == Status.RECEIVED else None
     event_id = None
     try:
-        # One INSERT in autocommit: durable when it returns, one round trip instead of BEGIN, INSERT, COMMIT (its
-        # trigger's NOTIFY is delivered at that commit); an inline enqueue is then sent at once, after that
-        # commit. ON CONFLICT DO NOTHING: a duplicate aborts no caller's transaction, so no savepoint either.
+        # One INSERT in autocommit: durable when it returns, one round trip instead of BEGIN, INSERT, COMMIT; an
+        # inline enqueue is then sent at once, after that commit. ON CONFLICT DO NOTHING: a duplicate aborts no caller's transaction, so no savepoint either.
         sql, prep = _event_insert(guarded=guard is not None)
         params = [endpoint.merchant_id, endpoint.pk, endpoint.integration_id, endpoint.kind, endpoint.slug,
                   delivery.topic, delivery.delivery_id, prep["headers"](delivery.headers, connection),
@@ -551,12 +548,12 @@ def webhook_events_dispatch(*, limit: int = 500, now: datetime | None = None, wa
                             waiting_since: datetime | None = None) -> int:
     """Hand every event that is due to the workers, at most `limit` per call; returns how many were claimed.
 
-    The sweep behind the NOTIFY hand-over (`webhook_events_hand_over`): run by the dispatcher on its idle poll,
-    and by beat every 30 s as the safety net when no dispatcher runs. Due means a failed event whose retry time
-    came, or an event still `received` or `processing` past its lease (a new event is inserted a dispatch
-    lease ahead: its NOTIFY hands it over). `waiting` (a dispatcher that starts listening) takes every
-    `received` event whatever its lease: those delivered while no dispatcher listened (their NOTIFY went to
-    nobody) are handed out at once instead of a lease later, at the price of a second hand-over of any still
+    The sweep behind the hand-over of the new rows (`webhook_events_hand_over`): run by the dispatcher every
+    `--poll-seconds`, and by beat every 30 s as the safety net when no dispatcher runs. Due means a failed event
+    whose retry time came, or an event still `received` or `processing` past its lease (a new event is inserted
+    a dispatch lease ahead: the dispatcher's read of the new rows hands it over). `waiting` (a dispatcher that
+    starts reading the new rows) takes every `received` event whatever its lease: those delivered while no
+    dispatcher read them are handed out at once instead of a lease later, at the price of a second hand-over of any still
     queued from a dispatcher before (the worker's claim makes that a no-op). Claimed rows are put back to
     `received` with the dispatch lease ahead, so the task's own claim takes them and a lost hand-over is found
     again once the lease runs out; a hand-over the broker refused is due again after
@@ -588,7 +585,7 @@ def webhook_events_dispatch(*, limit: int = 500, now: datetime | None = None, wa
 def webhook_events_hand_over(events: Iterable[tuple[int, int]], *, now: datetime | None = None) -> int:
     """Send these (event id, merchant id) to the workers: one task per merchant and WEBHOOK_DISPATCH_TASK_EVENTS
     events (a burst costs a few publishes, not one each; small enough that a burst still spreads over the
-    workers). The dispatcher calls it with the ids its NOTIFYs carry, claiming nothing: a new row is inserted
+    workers). The dispatcher calls it with the new rows it read, claiming nothing: a new row is inserted
     a dispatch lease ahead, which is its claim. Events the broker refused are due again after
     WEBHOOK_DISPATCH_RETRY_SECONDS instead of the whole lease. Returns how many were sent."""
     now = now or timezone.now()
