@@ -46,6 +46,7 @@ from django.db import DatabaseError, IntegrityError, connection, models, transac
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import ngettext
+from psycopg.types.json import Jsonb
 
 from accounts.models import Merchant
 from accounts.services.audit import audit_record
@@ -433,6 +434,12 @@ def _event_insert(*, guarded: bool = False) -> tuple[str, dict]:
            f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {quote(meta.pk.column)}")
     prep = {name: meta.get_field(name).get_db_prep_save for name in ("headers", "body", "next_attempt_at",
                                                                       "received_at")}
+    if connection.vendor == "postgresql":
+        # What those hand psycopg there, without the fields' own steps (~50 µs a delivery): bytes and aware times
+        # as they are, the headers as Jsonb (json.dumps: the field has no encoder of its own).
+        as_is = lambda value, _connection: value  # noqa: E731
+        prep = {"headers": lambda value, _connection: Jsonb(value), "body": as_is, "next_attempt_at": as_is,
+                "received_at": as_is}
     return sql, prep
 
 
