@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -180,13 +181,15 @@ class _Known:
 
 KNOWN_MAX = 4096  # remembered store endpoints per process
 _known: dict[str, _Known] = {}
+_known_lock = threading.Lock()  # a threaded server's requests remember at once (reads take no lock)
 
 
 def _known_remember(token: str, endpoint: WebhookEndpoint, status: str, credentials: str | None) -> None:
-    _known.pop(token, None)
-    while len(_known) >= KNOWN_MAX:
-        del _known[next(iter(_known))]
-    _known[token] = _Known(token=token, endpoint=endpoint, status=status, credentials=credentials)
+    with _known_lock:
+        _known.pop(token, None)
+        while len(_known) >= KNOWN_MAX:
+            del _known[next(iter(_known))]
+        _known[token] = _Known(token=token, endpoint=endpoint, status=status, credentials=credentials)
 
 
 def _endpoint_for(segment: str, token: str) -> WebhookEndpoint | None:
