@@ -62,6 +62,7 @@ class NewRows:
 
     def __init__(self, raw, *, batch: int, gap_seconds: float):
         self.raw, self.batch, self.gap_seconds = raw, batch, gap_seconds
+        self.cursor = psycopg.Cursor(raw)  # server-side binding, so prepared (Django's cursors bind client-side)
         table, quote = WebhookEvent._meta.db_table, connection.ops.quote_name
         columns = "id, merchant_id, status"
         self.sql = (f"SELECT {columns} FROM {quote(table)} WHERE id = ANY(%s::bigint[]) UNION ALL "  # noqa: S608
@@ -80,7 +81,7 @@ class NewRows:
 
     def read(self) -> tuple[list[tuple[int, int]], bool]:
         """The new `received` rows, and whether there may be more (a whole batch was read)."""
-        rows = self.raw.execute(self.sql, [list(self.gaps), self.last, self.batch], prepare=True).fetchall()
+        rows = self.cursor.execute(self.sql, [list(self.gaps), self.last, self.batch], prepare=True).fetchall()
         now = time.monotonic()
         events, newest, new = [], self.last, 0
         for event_id, merchant_id, status in rows:
@@ -212,5 +213,9 @@ class WebhookDispatcher:
                                ("tcp_keepalives_count", 3)):
             raw.execute(f"SET {setting} = {value}")
         raw.prepare_threshold = 5  # Django turns preparing off; NewRows prepares its scan (prepare=True)
+        # The scan's one good plan is the primary key's index, whatever the values; planned for the values, with
+        # no statistics of the newest ids yet (a table not analyzed since its last burst) PostgreSQL may read the
+        # whole table and sort it instead, ten times a second (measured: 1.1 ms against 0.1 ms a scan at 7,000 rows).
+        raw.execute("SET plan_cache_mode = force_generic_plan")
         logger.info("webhooks.dispatcher.leading", extra={"every_seconds": self.scan_seconds})
         return wrapper
