@@ -93,7 +93,8 @@ class NewRows:
                 events.append((event_id, merchant_id))
         if newest > self.last:
             found = {row[0] for row in rows}
-            self.gaps.update((i, now) for i in range(self.last + 1, newest) if i not in found)
+            # At most GAPS_MAX of them (a sequence moved far ahead by hand must not fill the memory).
+            self.gaps.update((i, now) for i in range(max(self.last + 1, newest - GAPS_MAX), newest) if i not in found)
             self.last = newest
         expired = now - self.gap_seconds
         for event_id in [i for i, since in self.gaps.items() if since < expired]:
