@@ -7,8 +7,8 @@ Django view answering 200 under the same gunicorn, in the same run.
 Needs `wrk` (Debian: `apt-get install -y wrk`) and a Redis the dispatcher hands events to (REDIS_URL; no worker
 reads it, so every accepted delivery stays queued: the script empties that database's queues at the end, so
 give it a Redis database of its own). The endpoint runs as production does (WEBHOOK_DISPATCH=dispatcher): the
-request INSERTs the row (its trigger NOTIFYs the event's id) and publishes nothing; `manage.py webhook_dispatcher`
-runs beside gunicorn for the whole run, LISTENing and handing events to the broker, and its CPU (and its
+request INSERTs the row and publishes nothing; `manage.py webhook_dispatcher`
+runs beside gunicorn for the whole run, reading the new rows by id and handing events to the broker, and its CPU (and its
 PostgreSQL backend's) is counted in the webhook's CPU per request (each round prints the CPU by process: web
 workers, their backends, the dispatcher, its backends). `--smoke` (CI, `make bench-smoke`) drives the same server for about a
 second per path with a Python closed loop instead of wrk, so CI needs nothing beyond the project's own
@@ -18,8 +18,8 @@ One gunicorn (sync workers, `bench.webhooks_settings`: the project's settings an
 off) serves every path with the same middleware stack and the same signed order body (a recorded Shopify order,
 ../shared/realworld/shopify/): /bench/bare/ answers 200 and does nothing; /bench/insert/ writes the body with one
 INSERT in autocommit and answers, the floor of "durable before acknowledged" on this database. Every request carries its own X-Shopify-Event-Id (the
-HMAC covers the body only), so each one is a new delivery: verify, insert the WebhookEvent (NOTIFY), answer 200;
-the dispatcher claims it and publishes its processing task.
+HMAC covers the body only), so each one is a new delivery: verify, insert the WebhookEvent, answer 200;
+the dispatcher reads it and publishes its processing task.
 
 1. Max rate: wrk, closed loop, `--connections` connections, rounds of `--seconds` s, the three paths
    interleaved (the order rotates each round); medians of the rounds, and the webhook's share of each baseline.

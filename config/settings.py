@@ -364,9 +364,9 @@ WEBHOOK_RETRY_CAP_SECONDS = float(os.environ.get("WEBHOOK_RETRY_CAP_SECONDS", st
 WEBHOOK_PROCESSING_LEASE_SECONDS = float(os.environ.get("WEBHOOK_PROCESSING_LEASE_SECONDS", "600"))
 WEBHOOK_DISPATCH_LEASE_SECONDS = float(os.environ.get("WEBHOOK_DISPATCH_LEASE_SECONDS", "60"))
 # How a stored delivery reaches a worker (webhooks.services): "dispatcher" (the request publishes nothing;
-# `manage.py webhook_dispatcher` LISTENs for the INSERT's NOTIFY and hands events out) or "inline" (enqueued
-# by the request after its commit; run in-process when tasks are eager, as under `make run`). The dispatcher
-# needs PostgreSQL's LISTEN: on SQLite with a broker the request enqueues (inline) too.
+# `manage.py webhook_dispatcher` reads the new rows by id and hands events out) or "inline" (enqueued by the
+# request after its commit; run in-process when tasks are eager, as under `make run`). The dispatcher reads the
+# new rows on PostgreSQL only: on SQLite with a broker the request enqueues (inline) too.
 WEBHOOK_DISPATCH = os.environ.get("WEBHOOK_DISPATCH") or (
     "inline" if CELERY_TASK_ALWAYS_EAGER or not IS_POSTGRES else "dispatcher")
 WEBHOOK_DISPATCH_TASK_EVENTS = int(os.environ.get("WEBHOOK_DISPATCH_TASK_EVENTS", "10"))  # events per task

@@ -68,7 +68,10 @@ class WebhookEvent(TenantOwnedModel):
         FAILED = "failed", "Failed"
         DEAD = "dead", "Dead"
 
-    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="events")
+    # No index of their own (one less to write per delivery: BENCHMARKS.md "Webhook inbox"): the merchant-first
+    # indexes below lead with `merchant`, the unique (endpoint, delivery_id) constraint with `endpoint`.
+    merchant = models.ForeignKey("accounts.Merchant", on_delete=models.CASCADE, related_name="+", db_index=False)
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="events", db_index=False)
     integration = models.ForeignKey("integrations.Integration", null=True, blank=True, on_delete=models.CASCADE,
                                     related_name="webhook_events")
     kind = models.CharField(max_length=16, choices=WebhookEndpoint.Kind.choices, default=WebhookEndpoint.Kind.CHANNEL)

@@ -8,13 +8,12 @@ verified elsewhere (a queue poller) goes to `webhook_store` directly. How proces
 WEBHOOK_DISPATCH (`webhook_dispatch_mode`):
 
 - "dispatcher" (the default with a broker): the request publishes nothing. The row is inserted a dispatch
-  lease ahead (`next_attempt_at`: its claim) and, on PostgreSQL, the INSERT's trigger (migration 0005)
-  issues `NOTIFY webhook_events, '<event id> <merchant id>'` in the same transaction; the dispatcher process
-  (`manage.py webhook_dispatcher`, webhooks.dispatcher) LISTENs, wakes on the commit and hands the events the
-  notifications name to workers (`webhook_events_hand_over`), claiming nothing. Publishing a Celery task per
-  request cost ~40% of the web process's CPU (BENCHMARKS.md "Webhook inbox").
+  lease ahead (`next_attempt_at`: its claim); the dispatcher process (`manage.py webhook_dispatcher`,
+  webhooks.dispatcher) reads the new rows by id every tenth of a second and hands them to workers
+  (`webhook_events_hand_over`), claiming nothing. Publishing a Celery task per request cost ~40% of the web
+  process's CPU (BENCHMARKS.md "Webhook inbox").
 - "inline" (the default when tasks run in-process: `make run`, the tests): processing is enqueued after the
-  commit, i.e. run in the request, as before; SQLite has no LISTEN.
+  commit, i.e. run in the request, as before.
 
 Everything else happens later, from the row:
 
@@ -36,6 +35,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -47,6 +47,7 @@ from django.db import DatabaseError, IntegrityError, connection, models, transac
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import ngettext
+from psycopg.types.json import Jsonb
 
 from accounts.models import Merchant
 from accounts.services.audit import audit_record
@@ -65,7 +66,6 @@ logger = logging.getLogger(__name__)
 
 PROCESS_TASK = "webhooks.event_process"
 PROCESS_MANY_TASK = "webhooks.events_process"
-NOTIFY_CHANNEL = "webhook_events"  # the trigger of migration 0004 notifies it; the dispatcher listens
 DISPATCHER, INLINE = "dispatcher", "inline"
 Status = WebhookEvent.Status
 PENDING = (Status.RECEIVED, Status.PROCESSING, Status.FAILED)
@@ -157,11 +157,46 @@ def _from_db(model, names: tuple[str, ...], fields: tuple, values) -> models.Mod
     return model.from_db(connection.alias, names, values)
 
 
+@dataclass(frozen=True)
+class _Known:
+    """A store's endpoint as this process last read it (`_endpoint_for`), with its owner attached, and the two
+    columns of the store that receipt's verdict depends on as they were stored (`status`; `credentials`, the
+    ciphertext: a new secret, or the same one saved again, is a new ciphertext).
+
+    Why: the lookup (a round trip, a three-table join, the models built for the verification) was a fifth of the
+    web process's CPU per delivery (BENCHMARKS.md "Webhook inbox"). With a known endpoint, receipt verifies
+    against what it remembers and stores with one INSERT that re-checks all of it in the database in the same
+    statement (`_event_insert(guarded=True)`: the token still names this endpoint and store, the merchant is
+    active, status and credentials are unchanged), so a remembered endpoint can only ever lead to a row that a
+    fresh read would have stored too. Anything else (the INSERT stored nothing: a duplicate or a changed store;
+    a refusal; a handshake) is decided again from a fresh read, so a rotated secret, a disconnect or a
+    deactivated merchant counts from the next delivery, as without it. Hence no expiry: nothing remembered is
+    trusted without the database's word; the size is bounded (the oldest entry goes first)."""
+
+    token: str
+    endpoint: WebhookEndpoint
+    status: str
+    credentials: str | None
+
+
+KNOWN_MAX = 4096  # remembered store endpoints per process
+_known: dict[str, _Known] = {}
+_known_lock = threading.Lock()  # a threaded server's requests remember at once (reads take no lock)
+
+
+def _known_remember(token: str, endpoint: WebhookEndpoint, status: str, credentials: str | None) -> None:
+    with _known_lock:
+        _known.pop(token, None)
+        while len(_known) >= KNOWN_MAX:
+            del _known[next(iter(_known))]
+        _known[token] = _Known(token=token, endpoint=endpoint, status=status, credentials=credentials)
+
+
 def _endpoint_for(segment: str, token: str) -> WebhookEndpoint | None:
-    """The endpoint the token names, with its owner attached, read fresh on every delivery (a disconnect or a
-    rotated secret counts at once); None for an unknown token, an inactive merchant, or a first URL segment
-    that is neither the endpoint's kind nor its slug. Token lookups cross tenants by design: the token names
-    the endpoint, and so the merchant."""
+    """The endpoint the token names, with its owner attached, read fresh (a disconnect or a rotated secret counts
+    at once); None for an unknown token, an inactive merchant, or a first URL segment that is neither the
+    endpoint's kind nor its slug. Token lookups cross tenants by design: the token names the endpoint, and so
+    the merchant. A store's endpoint is remembered for the next delivery (`_Known`)."""
     if not token or len(token) > 64:
         return None
     sql, endpoint_fields, owner_fields = _endpoint_query()
@@ -174,7 +209,10 @@ def _endpoint_for(segment: str, token: str) -> WebhookEndpoint | None:
     if segment not in (endpoint.kind, endpoint.slug):
         return None
     if endpoint.integration_id is not None:
-        endpoint.integration = _from_db(Integration, _OWNER_FIELDS, owner_fields, row[len(endpoint_fields):])
+        owner_row = row[len(endpoint_fields):]
+        endpoint.integration = _from_db(Integration, _OWNER_FIELDS, owner_fields, owner_row)
+        _known_remember(token, endpoint, owner_row[_OWNER_FIELDS.index("status")],
+                        owner_row[_OWNER_FIELDS.index("credentials")])
     elif endpoint.carrier_account_id is not None:  # carriers deliver rarely: a second query is fine
         with unscoped("webhook token lookup"):
             endpoint.carrier_account = CarrierAccount.objects.filter(pk=endpoint.carrier_account_id).order_by().get()
@@ -236,8 +274,19 @@ def webhook_receive(*, segment: str, token: str, headers: Mapping[str, str], bod
     deliveries are refused, except the topics its receiver still takes after a disconnect (privacy
     requests), which are verified as any other. Database errors propagate (the endpoint answers 5xx, the
     sender retries): there is never a 200 without a committed row. Too-large bodies are refused by the
-    view before this is called.
+    view before this is called. A store's endpoint this process read before (`_Known`) is verified from
+    memory and stored by an INSERT that checks in the database what the verdict rested on; whatever that
+    does not store is decided again from a fresh read.
     """
+    now = now or timezone.now()
+    known = _known.get(token)
+    if known is not None and segment in (known.endpoint.kind, known.endpoint.slug):
+        receiver = webhook_receiver_get(known.endpoint.kind, known.endpoint.slug)
+        verdict = _verdict(receiver, known.endpoint, headers, body, now) if receiver is not None else None
+        if isinstance(verdict, Delivery):
+            receipt = _store(known.endpoint, verdict, body, now, guard=known)
+            if receipt is not None:
+                return receipt
     label = segment if segment in webhook_receiver_slugs() else "unknown"  # a URL must not mint counter keys
     endpoint = _endpoint_for(segment, token)
     if endpoint is None:
@@ -245,21 +294,27 @@ def webhook_receive(*, segment: str, token: str, headers: Mapping[str, str], bod
     receiver = webhook_receiver_get(endpoint.kind, endpoint.slug)
     if receiver is None:
         return _rejected(label, "unknown_channel")
-    owner = endpoint_owner(endpoint)
-    owner_id = getattr(owner, "pk", None)
-    if receiver.is_handshake is not None and receiver.is_handshake(headers, body):
-        if _owner_is_disconnected(owner):
-            return _rejected(endpoint.slug, "disconnected", integration_id=owner_id)
+    verdict = _verdict(receiver, endpoint, headers, body, now)
+    if verdict == "handshake":
         return Receipt(status=200, code="handshake")  # unsigned by design: answered, never stored
+    if not isinstance(verdict, Delivery):
+        return _rejected(endpoint.slug, verdict, integration_id=getattr(endpoint_owner(endpoint), "pk", None))
+    return _store(endpoint, verdict, body, now, guard=None)
+
+
+def _verdict(receiver, endpoint: WebhookEndpoint, headers: Mapping[str, str], body: bytes,
+             now: datetime) -> Delivery | str:
+    """The delivery, verified; or "handshake" (answered, never stored), or why it is refused."""
+    owner = endpoint_owner(endpoint)
+    if receiver.is_handshake is not None and receiver.is_handshake(headers, body):
+        return "disconnected" if _owner_is_disconnected(owner) else "handshake"
     delivery = receiver.identify(headers, body)
     if _owner_is_disconnected(owner) and delivery.topic not in receiver.topics_after_disconnect:
-        return _rejected(endpoint.slug, "disconnected", integration_id=owner_id)
-    now = now or timezone.now()
+        return "disconnected"
     if not receiver.verify(owner, headers, body, now):
         signed = not receiver.signature_header or headers.get(receiver.signature_header)
-        code = "signature_invalid" if signed else "signature_missing"
-        return _rejected(endpoint.slug, code, integration_id=owner_id)
-    return webhook_store(endpoint=endpoint, delivery=delivery, body=body, now=now)
+        return "signature_invalid" if signed else "signature_missing"
+    return delivery
 
 
 def webhook_receiver_slugs() -> set[str]:
@@ -270,13 +325,20 @@ def webhook_receiver_slugs() -> set[str]:
 def webhook_store(*, endpoint: WebhookEndpoint, delivery: Delivery, body: bytes,
                   now: datetime | None = None) -> Receipt:
     """Store one delivery that was verified already (by `webhook_receive`, or elsewhere: a queue poller that
-    trusts its queue): in "dispatcher" mode the row alone (due at once; the dispatcher wakes on its NOTIFY),
+    trusts its queue): in "dispatcher" mode the row alone (the dispatcher reads it within a tenth of a second),
     in "inline" mode with its processing enqueued after the commit.
 
     The unique (endpoint, delivery_id) constraint settles duplicates, concurrent ones included: the second
     is answered `duplicate` with the first one's id. A body that is not JSON is stored `failed` with the
     reason (no retry would parse it) and acknowledged all the same. Database errors propagate."""
-    now = now or timezone.now()
+    return _store(endpoint, delivery, body, now or timezone.now(), guard=None)
+
+
+def _store(endpoint: WebhookEndpoint, delivery: Delivery, body: bytes, now: datetime,
+           guard: _Known | None) -> Receipt | None:
+    """webhook_store's work. With `guard` (receipt verified against a remembered endpoint), the INSERT stores the
+    row only if the database still holds what `guard` remembers, and None means it stored nothing (a duplicate,
+    or the store changed): the caller decides afresh."""
     status, error = Status.RECEIVED, ""
     try:
         json.loads(body)
@@ -284,23 +346,27 @@ def webhook_store(*, endpoint: WebhookEndpoint, delivery: Delivery, body: bytes,
         status, error = Status.FAILED, f"The body is not valid JSON: {exc}"[:ERROR_MAX]
     except RecursionError:  # signed, but nested deeper than the parser goes: stored for a person, not a 500
         status, error = Status.FAILED, "The body is not valid JSON: nested too deeply to parse."
-    # Handed over at once, the dispatch lease ahead: by the dispatcher from the INSERT's NOTIFY (dispatcher mode),
+    # Handed over at once, the dispatch lease ahead: by the dispatcher's read of the new rows (dispatcher mode),
     # or enqueued below (inline); due again, for the dispatcher's and beat's sweep, only if that hand-over is
     # lost. A failed one (not JSON) waits for a person: no retry would parse it.
     due = now + _seconds("WEBHOOK_DISPATCH_LEASE_SECONDS", 60) if status == Status.RECEIVED else None
     event_id = None
     try:
-        # One INSERT in autocommit: durable when it returns, one round trip instead of BEGIN, INSERT, COMMIT (its
-        # trigger's NOTIFY is delivered at that commit); an inline enqueue is then sent at once, after that
-        # commit. ON CONFLICT DO NOTHING: a duplicate aborts no caller's transaction, so no savepoint either.
-        sql, prep = _event_insert()
+        # One INSERT in autocommit: durable when it returns, one round trip instead of BEGIN, INSERT, COMMIT; an
+        # inline enqueue is then sent at once, after that commit. ON CONFLICT DO NOTHING: a duplicate aborts no caller's transaction, so no savepoint either.
+        sql, prep = _event_insert(guarded=guard is not None)
+        params = [endpoint.merchant_id, endpoint.pk, endpoint.integration_id, endpoint.kind, endpoint.slug,
+                  delivery.topic, delivery.delivery_id, prep["headers"](delivery.headers, connection),
+                  prep["body"](body, connection), status, prep["next_attempt_at"](due, connection), error,
+                  prep["received_at"](now, connection)]
+        if guard is not None:
+            params += [guard.token, endpoint.pk, endpoint.merchant_id, endpoint.kind, endpoint.slug,
+                       endpoint.integration_id, guard.status, guard.credentials]
         with bound_cursor(prepare=True) as cursor:
-            cursor.execute(sql, [
-                endpoint.merchant_id, endpoint.pk, endpoint.integration_id, endpoint.kind, endpoint.slug,
-                delivery.topic, delivery.delivery_id, prep["headers"](delivery.headers, connection),
-                prep["body"](body, connection), status, prep["next_attempt_at"](due, connection), error,
-                prep["received_at"](now, connection)])
+            cursor.execute(sql, params)
             row = cursor.fetchone()
+        if row is None and guard is not None:
+            return None  # nothing stored: decided again from a fresh read (a duplicate is found there)
         if row is None:
             # The unique (endpoint, delivery_id) constraint: the same delivery is stored already (or was being
             # stored by a concurrent request, whose commit the INSERT waited for).
@@ -335,26 +401,51 @@ _INSERTED = ("merchant", "endpoint", "integration", "kind", "channel", "topic", 
              "status", "next_attempt_at", "last_error", "received_at")  # in webhook_store's order of values
 
 
-@lru_cache(maxsize=1)
-def _event_insert() -> tuple[str, dict]:
+@lru_cache(maxsize=2)
+def _event_insert(*, guarded: bool = False) -> tuple[str, dict]:
     """`INSERT ... ON CONFLICT (endpoint_id, delivery_id) DO NOTHING RETURNING id` of a new event, written once per
     process from the model's fields, and the get_db_prep_save of the fields whose values need the database's
     form (JSON, bytes, times); it replaces `WebhookEvent(...).save(force_insert=True)` (in a savepoint inside a
     caller's transaction) and its IntegrityError. Building the instance and compiling the ORM's INSERT on every
     delivery cost more of the web process's CPU than anything else in receipt (BENCHMARKS.md "Webhook inbox").
     The columns not named are written as the model's defaults would be (`attempts` 0, `result` {}, the rest
-    NULL); a new NOT NULL field fails here, in every receipt test, until it is added."""
+    NULL); a new NOT NULL field fails here, in every receipt test, until it is added.
+
+    `guarded`: the row is inserted only if the endpoint a delivery was verified against from memory (`_Known`)
+    still is what the store lookup would read (`_endpoint_query`: the same token, endpoint and store, the merchant
+    active), with the store's status and credentials unchanged; eight more parameters, in `_Known`'s order."""
     meta, quote = WebhookEvent._meta, connection.ops.quote_name
     fields = [meta.get_field(name) for name in _INSERTED]
     unique = next(c for c in meta.constraints if c.name == "webhooks_event_delivery_uniq")
     conflict = ", ".join(quote(meta.get_field(name).column) for name in unique.fields)
     columns = [quote(f.column) for f in fields] + [quote(meta.get_field("attempts").column),
                                                    quote(meta.get_field("result").column)]
-    sql = (f"INSERT INTO {quote(meta.db_table)} ({', '.join(columns)}) "  # noqa: S608
-           f"VALUES ({', '.join(['%s'] * len(fields))}, 0, '{{}}') ON CONFLICT ({conflict}) DO NOTHING "
-           f"RETURNING {quote(meta.pk.column)}")
+    # On PostgreSQL the body travels in binary (`%b`): as text it would go as hex, twice its size, encoded here and
+    # decoded by the server.
+    binary = {"body"} if connection.vendor == "postgresql" else set()
+    values = f"{', '.join('%b' if f.name in binary else '%s' for f in fields)}, 0, '{{}}'"
+    source = f"VALUES ({values})"
+    if guarded:
+        endpoint, store, merchant = WebhookEndpoint._meta, Integration._meta, Merchant._meta
+        column = {name: quote(endpoint.get_field(name).column) for name in
+                  ("token", "id", "merchant", "kind", "slug", "integration")}
+        source = (f"SELECT {values} FROM {quote(endpoint.db_table)} e "  # noqa: S608 - names from _meta
+                  f"JOIN {quote(merchant.db_table)} m ON m.id = e.merchant_id "
+                  f"JOIN {quote(store.db_table)} i ON i.id = e.integration_id "
+                  f"WHERE e.{column['token']} = %s AND e.{column['id']} = %s AND e.{column['merchant']} = %s "
+                  f"AND e.{column['kind']} = %s AND e.{column['slug']} = %s AND e.{column['integration']} = %s "
+                  f"AND m.is_active AND i.{quote(store.get_field('status').column)} = %s "
+                  f"AND i.{quote(store.get_field('credentials').column)} = %s")
+    sql = (f"INSERT INTO {quote(meta.db_table)} ({', '.join(columns)}) {source} "  # noqa: S608
+           f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {quote(meta.pk.column)}")
     prep = {name: meta.get_field(name).get_db_prep_save for name in ("headers", "body", "next_attempt_at",
                                                                       "received_at")}
+    if connection.vendor == "postgresql":
+        # What those hand psycopg there, without the fields' own steps (~50 µs a delivery): bytes and aware times
+        # as they are, the headers as Jsonb (json.dumps: the field has no encoder of its own).
+        as_is = lambda value, _connection: value  # noqa: E731
+        prep = {"headers": lambda value, _connection: Jsonb(value), "body": as_is, "next_attempt_at": as_is,
+                "received_at": as_is}
     return sql, prep
 
 
@@ -470,12 +561,12 @@ def webhook_events_dispatch(*, limit: int = 500, now: datetime | None = None, wa
                             waiting_since: datetime | None = None) -> int:
     """Hand every event that is due to the workers, at most `limit` per call; returns how many were claimed.
 
-    The sweep behind the NOTIFY hand-over (`webhook_events_hand_over`): run by the dispatcher on its idle poll,
-    and by beat every 30 s as the safety net when no dispatcher runs. Due means a failed event whose retry time
-    came, or an event still `received` or `processing` past its lease (a new event is inserted a dispatch
-    lease ahead: its NOTIFY hands it over). `waiting` (a dispatcher that starts listening) takes every
-    `received` event whatever its lease: those delivered while no dispatcher listened (their NOTIFY went to
-    nobody) are handed out at once instead of a lease later, at the price of a second hand-over of any still
+    The sweep behind the hand-over of the new rows (`webhook_events_hand_over`): run by the dispatcher every
+    `--poll-seconds`, and by beat every 30 s as the safety net when no dispatcher runs. Due means a failed event
+    whose retry time came, or an event still `received` or `processing` past its lease (a new event is inserted
+    a dispatch lease ahead: the dispatcher's read of the new rows hands it over). `waiting` (a dispatcher that
+    starts reading the new rows) takes every `received` event whatever its lease: those delivered while no
+    dispatcher read them are handed out at once instead of a lease later, at the price of a second hand-over of any still
     queued from a dispatcher before (the worker's claim makes that a no-op). Claimed rows are put back to
     `received` with the dispatch lease ahead, so the task's own claim takes them and a lost hand-over is found
     again once the lease runs out; a hand-over the broker refused is due again after
@@ -507,7 +598,7 @@ def webhook_events_dispatch(*, limit: int = 500, now: datetime | None = None, wa
 def webhook_events_hand_over(events: Iterable[tuple[int, int]], *, now: datetime | None = None) -> int:
     """Send these (event id, merchant id) to the workers: one task per merchant and WEBHOOK_DISPATCH_TASK_EVENTS
     events (a burst costs a few publishes, not one each; small enough that a burst still spreads over the
-    workers). The dispatcher calls it with the ids its NOTIFYs carry, claiming nothing: a new row is inserted
+    workers). The dispatcher calls it with the new rows it read, claiming nothing: a new row is inserted
     a dispatch lease ahead, which is its claim. Events the broker refused are due again after
     WEBHOOK_DISPATCH_RETRY_SECONDS instead of the whole lease. Returns how many were sent."""
     now = now or timezone.now()

@@ -1,7 +1,7 @@
-"""The webhook dispatcher (WEBHOOK_DISPATCH=dispatcher): the request stores the row and publishes nothing; the
-INSERT's NOTIFY wakes `manage.py webhook_dispatcher`, which hands due events to the workers. A delivery made
-while no dispatcher runs, or while the broker is down, is processed once they are back; two dispatchers never
-hand out one event twice."""
+"""The webhook dispatcher (WEBHOOK_DISPATCH=dispatcher): the request stores the row and publishes nothing;
+`manage.py webhook_dispatcher` reads the new rows by id and hands them to the workers, a row committed out of
+its id's order included. A delivery made while no dispatcher runs, or while the broker is down, is processed
+once they are back; two dispatchers never hand out one event twice."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from tests.fakes.shopify.webhooks import webhook_request
 from tests.webhooks.conftest import SECRET, SHOP, new_event_id, order_body, url_for
 from tests.webhooks.helpers import make_event
 from tests.worker_process import KOMBU_KEYS, ROOT, wait_until, worker_start, worker_stop
-from webhooks.dispatcher import WebhookDispatcher
+from webhooks.dispatcher import NewRows, WebhookDispatcher
 from webhooks.models import WebhookEvent
 
 Status = WebhookEvent.Status
@@ -72,8 +72,8 @@ def test_deliveries_made_while_the_dispatcher_or_the_broker_is_down_are_processe
     worker = worker_start(log)
     dispatcher = None
     try:
-        # 1. No dispatcher runs: the delivery is acknowledged, stored a dispatch lease ahead (its NOTIFY went to
-        #    nobody), and nothing was published.
+        # 1. No dispatcher runs: the delivery is acknowledged, stored a dispatch lease ahead (no dispatcher read
+        #    it), and nothing was published.
         assert _send(live_server, shop_a, "orders/create", order_body(quantity=2)) == 200
         created = _event(merchant, "orders/create")
         assert created.status == Status.RECEIVED and created.next_attempt_at > created.received_at
@@ -111,33 +111,105 @@ def test_deliveries_made_while_the_dispatcher_or_the_broker_is_down_are_processe
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_the_dispatcher_wakes_on_the_inserts_notify_and_processes_the_delivery(merchant_a, shop_a, live_server,
-                                                                                settings):
-    """In-process (tasks eager): the dispatcher's hand-over runs the task in its own thread. Its idle poll is a
-    minute long, so an event processed with a wake-up counted came through LISTEN/NOTIFY."""
+def test_the_dispatcher_reads_the_new_row_and_processes_the_delivery(merchant_a, shop_a, live_server, settings):
+    """In-process (tasks eager): the dispatcher's hand-over runs the task in its own thread. Its sweep is a minute
+    away, so an event processed by then came through the read of the new rows."""
     settings.WEBHOOK_DISPATCH = "dispatcher"
     merchant = merchant_a.merchant
     dispatcher = WebhookDispatcher(poll_seconds=60)
     thread = threading.Thread(target=dispatcher.run, daemon=True)
     thread.start()
     try:
-        wait_until(lambda: dispatcher.dispatched == 0 and thread.is_alive() and _listening(), "LISTEN")
+        wait_until(lambda: dispatcher.dispatched == 0 and thread.is_alive() and dispatcher.scans >= 1, "scanning")
         assert _send(live_server, shop_a, "orders/create", order_body(quantity=3)) == 200
         wait_until(lambda: getattr(_event(merchant, "orders/create"), "status", None) == Status.PROCESSED,
-                   "the event processed by the dispatcher")
+                   "the event processed by the dispatcher", bound=30)
     finally:
         dispatcher.stop.set()
         thread.join(timeout=90)
-    assert dispatcher.wakeups >= 1 and dispatcher.dispatched == 1
+    assert dispatcher.dispatched == 1
     with tenant_scope(merchant):
         assert OrderLine.objects.get().quantity == 3
 
 
-def _listening() -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                       "AND query = 'LISTEN webhook_events'")
-        return cursor.fetchone()[0] >= 1
+def _raw_connection():
+    import psycopg
+
+    db = connection.settings_dict
+    return psycopg.connect(host=db["HOST"], port=db["PORT"], user=db["USER"], password=db["PASSWORD"] or None,
+                           dbname=db["NAME"], autocommit=True)
+
+
+def _insert_uncommitted(raw, shop, delivery_id: str) -> int:
+    """A `received` row INSERTed on `raw` (inside its open transaction): its id is taken now, it is seen once
+    that transaction commits."""
+    with tenant_scope(shop.merchant_id):
+        endpoint_id = WebhookEvent.objects.filter(integration=shop).values_list("endpoint_id", flat=True)[0]
+    return raw.execute(
+        "INSERT INTO webhooks_webhookevent (merchant_id, endpoint_id, integration_id, kind, channel, topic, "
+        "delivery_id, headers, body, status, attempts, last_error, result, received_at) VALUES "
+        "(%s, %s, %s, 'channel', 'shopify', 'orders/create', %s, '{}', 'x', 'received', 0, '', '{}', now()) "
+        "RETURNING id", [shop.merchant_id, endpoint_id, shop.pk, delivery_id]).fetchone()[0]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_row_committed_after_a_later_id_is_read_once_and_a_skipped_id_is_given_up(merchant_a, shop_a):
+    """Ids are taken when the INSERT runs, rows seen when they commit: the scan that sees a later id first asks for
+    the skipped one again until it commits (within `gap_seconds`), and gives up ids that never do."""
+    merchant = merchant_a.merchant
+    with tenant_scope(merchant):
+        make_event(shop_a, status=Status.RECEIVED)  # before the scan starts: not the scan's
+    reader, slow = _raw_connection(), _raw_connection()
+    try:
+        rows = NewRows(reader, batch=500, gap_seconds=60)
+        rows.start()
+        assert rows.read() == ([], False)
+        with slow.transaction():  # takes the next id, commits after a later row
+            late = _insert_uncommitted(slow, shop_a, "late")
+            with tenant_scope(merchant):
+                early = make_event(shop_a, status=Status.RECEIVED).pk
+                processed = make_event(shop_a, status=Status.PROCESSED).pk
+            assert early > late
+            assert rows.read() == ([(early, merchant.pk)], False)  # the processed row is not handed out
+            assert late in rows.gaps and rows.last == processed
+            assert rows.read() == ([], False)
+        assert rows.read() == ([(late, merchant.pk)], False)
+        assert late not in rows.gaps and rows.read() == ([], False)
+
+        # An id no row will ever have (a rolled-back INSERT) is given up after gap_seconds.
+        with slow.transaction(force_rollback=True):
+            lost = _insert_uncommitted(slow, shop_a, "lost")
+        with tenant_scope(merchant):
+            after = make_event(shop_a, status=Status.RECEIVED).pk
+        assert rows.read() == ([(after, merchant.pk)], False) and lost in rows.gaps
+        rows.gap_seconds = 0
+        rows.read()
+        assert rows.gaps == {}
+    finally:
+        reader.close()
+        slow.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_dispatcher_starting_while_an_insert_is_in_flight_reads_that_row_when_it_commits(merchant_a, shop_a):
+    with tenant_scope(merchant_a.merchant):
+        make_event(shop_a, status=Status.PROCESSED)
+    reader, slow = _raw_connection(), _raw_connection()
+    try:
+        with slow.transaction():
+            late = _insert_uncommitted(slow, shop_a, "late")
+            with tenant_scope(merchant_a.merchant):
+                make_event(shop_a, status=Status.PROCESSED)  # a later id, committed first
+            rows = NewRows(reader, batch=500, gap_seconds=60)
+            rows.start()
+            assert late in rows.gaps
+            assert rows.read() == ([], False)
+        assert rows.read() == ([(late, merchant_a.merchant.pk)], False)
+    finally:
+        reader.close()
+        slow.close()
 
 
 @pytest.mark.postgres
@@ -179,17 +251,17 @@ def test_two_dispatchers_claiming_at_once_never_hand_out_one_event_twice(merchan
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_one_dispatcher_listens_at_a_time_and_another_takes_over_when_it_ends():
-    """The NOTIFYs name their events and the hand-over claims nothing: two listeners would both hand every event
-    out. The session lock lets one listen; the other sweeps, and listens once the first one's connection ends."""
+def test_one_dispatcher_reads_the_new_rows_at_a_time_and_another_takes_over_when_it_ends():
+    """The hand-over of the new rows claims nothing: two readers would both hand every event out. The session lock
+    lets one read them; the other sweeps, and reads them once the first one's connection ends."""
     first, second = WebhookDispatcher(), WebhookDispatcher()
-    leader = first._listen()
+    leader = first._lead()
     try:
         assert leader is not None
-        assert second._listen() is None  # standby
+        assert second._lead() is None  # standby
     finally:
         leader.close()
-    successor = second._listen()
+    successor = second._lead()
     assert successor is not None
     successor.close()
 
@@ -198,7 +270,7 @@ def test_one_dispatcher_listens_at_a_time_and_another_takes_over_when_it_ends():
 @pytest.mark.django_db(transaction=True)
 def test_a_dispatcher_starting_on_more_waiting_events_than_a_batch_hands_each_out_once_and_finishes(
         merchant_a, shop_a, monkeypatch):
-    """Events delivered while no dispatcher listened, more than one sweep's batch, each inserted a dispatch lease
+    """Events delivered while no dispatcher read the new rows, more than one sweep's batch, each inserted a dispatch lease
     ahead as the receipt does: the start-up pass takes every one once, then stops (each call moving on, not
     taking the rows it just leased again)."""
     lease = timezone.timedelta(seconds=60)

@@ -140,8 +140,9 @@ def test_unknown_token_unknown_channel_and_disconnected_store_are_refused(mercha
 
 def test_a_new_secret_a_disconnect_and_an_inactive_merchant_count_from_the_very_next_delivery(
         merchant_a, shop_a, client):
-    """Receipt reads the store's row on every delivery (only the decryption of an unchanged ciphertext is
-    cached): nothing learned from earlier deliveries outlives a change to the store."""
+    """Receipt remembers a store's endpoint, but its INSERT stores the row only if the store's row still holds what
+    the verdict rested on (anything else is decided again from a fresh read): nothing learned from earlier
+    deliveries outlives a change to the store."""
     merchant = merchant_a.merchant
     for n in range(3):  # warm every per-process cache with the old secret
         assert deliver(client, shop_a, "orders/create", order_body(n), secret=SECRET).status_code == 200
@@ -161,6 +162,25 @@ def test_a_new_secret_a_disconnect_and_an_inactive_merchant_count_from_the_very_
         integration_disconnect(merchant=merchant, actor=None, integration=shop_a)
     _refused(deliver(client, shop_a, "orders/create", order_body(13), secret="shpss_replaced"))
     assert len(_events(merchant)) == 4
+
+
+def test_a_remembered_store_costs_one_statement_and_a_duplicate_is_still_answered_as_one(
+        merchant_a, shop_a, client, settings):
+    """After the first delivery (which reads the store), the next ones are verified against what this process
+    remembers and stored by one INSERT that checks that memory in the database; one it stores nothing for (a
+    duplicate) is decided from a fresh read, as before."""
+    from django.test.utils import CaptureQueriesContext
+
+    settings.WEBHOOK_DISPATCH = "dispatcher"  # nothing processed in the request: its statements are receipt's
+    assert deliver(client, shop_a, "orders/create", order_body(1)).status_code == 200
+    event_id = new_event_id()
+    with CaptureQueriesContext(connection) as queries:
+        stored = deliver(client, shop_a, "orders/create", order_body(2), event_id=event_id)
+    assert (stored.status_code, stored.json()["status"]) == (200, "stored")
+    assert len(queries) == 1 and queries[0]["sql"].startswith("INSERT INTO")
+    again = deliver(client, shop_a, "orders/create", order_body(2), event_id=event_id)
+    assert (again.status_code, again.json()["status"]) == (200, "duplicate")
+    assert len(_events(merchant_a.merchant)) == 2
 
 
 @pytest.mark.postgres

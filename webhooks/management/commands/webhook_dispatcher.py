@@ -1,5 +1,5 @@
-"""`manage.py webhook_dispatcher`: hands stored webhook deliveries to the workers as they commit (LISTEN/NOTIFY
-on PostgreSQL, a short poll elsewhere). Run one beside the workers (Procfile `dispatcher`, compose, systemd
+"""`manage.py webhook_dispatcher`: hands stored webhook deliveries to the workers as they commit (the new rows read
+by id every tenth of a second on PostgreSQL, a sweep elsewhere). Run one beside the workers (Procfile `dispatcher`, compose, systemd
 unit `switchboard-dispatcher.service`); beat's 30-second sweep covers the time it is down. See
 webhooks.dispatcher."""
 
@@ -15,14 +15,14 @@ from webhooks.services import webhook_events_dispatch
 
 
 class Command(BaseCommand):
-    help = "Hand stored webhook deliveries to the workers as they arrive (LISTEN webhook_events)."
+    help = "Hand stored webhook deliveries to the workers as they arrive (the new rows, read by id)."
 
     def add_arguments(self, parser):
         parser.add_argument("--batch", type=int, default=500, help="events claimed per statement (default 500)")
         parser.add_argument("--poll-seconds", type=float, default=5.0,
-                            help="longest wait without a NOTIFY: due retries are found at least this often")
-        parser.add_argument("--gather-seconds", type=float, default=0.05,
-                            help="how long a NOTIFY waits for others to be handed over with it (default 0.05)")
+                            help="how often due retries and leases that ran out are swept (default 5)")
+        parser.add_argument("--scan-seconds", type=float, default=0.1,
+                            help="how often the new rows are read (default 0.1): a delivery waits at most this long")
         parser.add_argument("--once", action="store_true",
                             help="hand out what is due now and every event still waiting to be handed out, and exit")
 
@@ -36,7 +36,7 @@ class Command(BaseCommand):
             self.stdout.write(f"{total} event(s) handed out")
             return
         dispatcher = WebhookDispatcher(batch=options["batch"], poll_seconds=options["poll_seconds"],
-                                       gather_seconds=options["gather_seconds"])
+                                       scan_seconds=options["scan_seconds"])
 
         def stop(signum, frame):  # SIGTERM from systemd/compose, Ctrl-C: finish the current batch, then leave
             dispatcher.stop.set()
