@@ -241,7 +241,7 @@ def orders_step(*, merchant: Merchant, integration: Integration, session: Channe
     # The channel's pages are read on one thread, up to READ_AHEAD pages ahead, while ours ingests what has come
     # in: the channel's answers and our ingest no longer wait for each other, and the pages that arrived while
     # the last batch was ingested go in together (one order_ingest_many of up to PAGE_SIZE orders: a channel
-    # whose page is small, as Shopify's cost limit makes it, pays a transaction and a checkpoint per batch, not
+    # whose page is small, as a cost-limited API's is, pays a transaction and a checkpoint per batch, not
     # per page). The adapter is used by that one thread (its throttle keeps the channel's cost budget); the
     # checkpoint follows the pages ingested, so a crash re-reads at most the pages after it, as before.
     with _PageReader(session, since, cursor) as reader:
