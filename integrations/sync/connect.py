@@ -274,8 +274,9 @@ def orders_step(*, merchant: Merchant, integration: Integration, session: Channe
                 return {"orders": done, "orders_refused": len(skipped)}
 
 
-# How many pages the reader may be ahead of ingest (memory: a few pages of orders).
-READ_AHEAD = 16
+# How many pages the reader may be ahead of ingest: enough for a batch of PAGE_SIZE orders of small pages (a
+# cost-limited API's 22 a page), and a bounded memory for channels with big pages (12 x 100 orders at most).
+READ_AHEAD = 12
 
 
 class _PageReader:
