@@ -16,6 +16,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Sequence
+from operator import attrgetter
 from typing import Any, ParamSpec, TypeVar
 
 import psycopg
@@ -196,7 +197,7 @@ def unnest_insert(model: type[Model], objs: Sequence[Model]) -> tuple[str, list[
             for o in objs:
                 setattr(o, f.attname, now)
         internal = (f.target_field if f.is_relation else f).get_internal_type()
-        values = [getattr(o, f.attname) for o in objs]
+        values = list(map(attrgetter(f.attname), objs))  # twice as fast as getattr in a comprehension
         if internal == "JSONField":
             values = [None if v is None else json.dumps(v, cls=f.encoder) for v in values]
         columns.append(connection.ops.quote_name(f.column))

@@ -4,18 +4,23 @@ incremental poll behind webhooks.
 
 Every step is resumable: listings and orders save their page cursor after each page in a transaction
 of their own (with the newest `updatedAt` seen), and the connect job records which steps are done,
-so a run that crashes or is retried continues where it stopped and re-reads at most one page
-(ingest is idempotent, so a page read twice costs nothing).
+so a run that crashes or is retried continues where it stopped and re-reads at most one batch of
+pages (ingest is idempotent, so a page read twice costs nothing).
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import queue
 import random
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings as django_settings
+from django.db import connections as db_connections
 from django.db import transaction
 from django.utils import timezone
 
@@ -29,7 +34,7 @@ from integrations.listings import listings_auto_matched
 from integrations.models import Integration, Listing
 from integrations.registry import channel_packages
 from integrations.selectors import integration_doctor
-from integrations.sync.bulk import orders_bulk
+from integrations.sync.bulk import PAGE_SIZE, orders_bulk
 from integrations.sync.common import (
     RETRYABLE,
     ChannelSession,
@@ -206,8 +211,9 @@ def orders_page_ingest(*, merchant: Merchant, integration: Integration,
 
 def orders_step(*, merchant: Merchant, integration: Integration, session: ChannelSession,
                 job: WorkerJob | None = None) -> dict:
-    """Orders updated since the checkpoint (the first time: the last `backfill_days`), page by page, each
-    through orders_page_ingest; after each page the cursor and the newest updatedAt are saved. A first
+    """Orders updated since the checkpoint (the first time: the last `backfill_days`), page by page (read ahead
+    on a thread, the pages that came in meanwhile ingested together through orders_page_ingest); after each
+    batch the cursor and the newest updatedAt are saved. A first
     backfill bigger than BULK_BACKFILL_THRESHOLD orders goes by the channel's bulk export instead, where the
     adapter has one (integrations/sync/bulk.py), and pages when the export fails."""
     cp = integration.checkpoints
@@ -232,29 +238,109 @@ def orders_step(*, merchant: Merchant, integration: Integration, session: Channe
     newest = _parse(cp.get("orders_updated_at"))
     done = int(cp.get("orders_fetched") or 0) if cursor else 0  # a resumed run counts on from its checkpoint
     skipped: list[str] = []
-    while True:
-        page = session.call(lambda a, c=cursor: a.fetch_orders(since, c))
-        page_newest, refused = orders_page_ingest(merchant=merchant, integration=integration, items=page.items)
-        skipped.extend(refused)
-        if page_newest is not None and (newest is None or page_newest > newest):
-            newest = page_newest
-        done += len(page.items)
-        cursor = page.next_cursor
-        changes: dict[str, Any] = {"orders_cursor": cursor, "orders_since": _iso(since) if cursor else None,
-                                   "orders_fetched": done if cursor else None}
-        if newest is not None:
-            changes["orders_updated_at"] = _iso(newest)
-        checkpoints_update(merchant=merchant, integration=integration, **changes)
-        if page.items:
-            now = timezone.now()
-            Integration.objects.filter(merchant=merchant, pk=integration.pk).update(last_order_seen_at=now)
-            integration.last_order_seen_at = now
-        if job is not None:
-            _progress(job, done)
-        if cursor is None:
-            if skipped:
-                checkpoints_update(merchant=merchant, integration=integration, orders_refused=skipped[-50:])
-            return {"orders": done, "orders_refused": len(skipped)}
+    # The channel's pages are read on one thread, up to READ_AHEAD pages ahead, while ours ingests what has come
+    # in: the channel's answers and our ingest no longer wait for each other, and the pages that arrived while
+    # the last batch was ingested go in together (one order_ingest_many of up to PAGE_SIZE orders: a channel
+    # whose page is small, as a cost-limited API's is, pays a transaction and a checkpoint per batch, not
+    # per page). The adapter is used by that one thread (its throttle keeps the channel's cost budget); the
+    # checkpoint follows the pages ingested, so a crash re-reads at most the pages after it, as before.
+    with _PageReader(session, since, cursor) as reader:
+        while True:
+            pages, failed = reader.batch(PAGE_SIZE)
+            cursor = pages[-1].next_cursor if pages else cursor
+            items = [order for page in pages for order in page.items]
+            if pages:
+                page_newest, refused = orders_page_ingest(merchant=merchant, integration=integration, items=items)
+                skipped.extend(refused)
+                if page_newest is not None and (newest is None or page_newest > newest):
+                    newest = page_newest
+                done += len(items)
+                changes: dict[str, Any] = {"orders_cursor": cursor, "orders_since": _iso(since) if cursor else None,
+                                           "orders_fetched": done if cursor else None}
+                if newest is not None:
+                    changes["orders_updated_at"] = _iso(newest)
+                checkpoints_update(merchant=merchant, integration=integration, **changes)
+                if items:
+                    now = timezone.now()
+                    Integration.objects.filter(merchant=merchant, pk=integration.pk).update(last_order_seen_at=now)
+                    integration.last_order_seen_at = now
+                if job is not None:
+                    _progress(job, done)
+            if failed is not None:
+                raise failed  # what was read before the failure is ingested and checkpointed above
+            if cursor is None:
+                if skipped:
+                    checkpoints_update(merchant=merchant, integration=integration, orders_refused=skipped[-50:])
+                return {"orders": done, "orders_refused": len(skipped)}
+
+
+# How many pages the reader may be ahead of ingest: enough for a batch of PAGE_SIZE orders of small pages (a
+# cost-limited API's 22 a page), and a bounded memory for channels with big pages (12 x 100 orders at most).
+READ_AHEAD = 12
+
+
+class _PageReader:
+    """fetch_orders(since, cursor) page after page on a thread of its own, into a bounded queue, in a copy of the
+    caller's context (its tenant scope and log fields); a database connection the reads opened there
+    (credentials reloaded or saved) is closed when it ends. Leaving the `with` stops the reader and waits for it."""
+
+    def __init__(self, session: ChannelSession, since: datetime | None, cursor: str | None) -> None:
+        self.session, self.since, self.cursor = session, since, cursor
+        self.queue: queue.Queue = queue.Queue(maxsize=READ_AHEAD)
+        self.stopped = threading.Event()
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="orders-read-ahead")
+
+    def __enter__(self) -> _PageReader:
+        self.pool.submit(contextvars.copy_context().run, self._read)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopped.set()
+        while True:  # a reader blocked on a full queue sees the stop
+            try:
+                self.queue.get_nowait()
+            except queue.Empty:
+                break
+        self.pool.shutdown(wait=True)
+
+    def _put(self, item: tuple) -> bool:
+        while not self.stopped.is_set():
+            try:
+                self.queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _read(self) -> None:
+        cursor = self.cursor
+        try:
+            while not self.stopped.is_set():
+                page = self.session.call(lambda a, c=cursor: a.fetch_orders(self.since, c))
+                if not self._put((page, None)) or page.next_cursor is None:
+                    return
+                cursor = page.next_cursor
+        except Exception as exc:  # handed to the ingesting thread, which raises it after what came before
+            self._put((None, exc))
+        finally:
+            db_connections.close_all()  # the reader thread's own connections only
+
+    def batch(self, size: int) -> tuple[list[Any], Exception | None]:
+        """The next page (waiting for it), with the pages already read after it while they add up to fewer than
+        `size` orders; and the reader's error, when it failed after them (or at once)."""
+        pages: list[Any] = []
+        count = 0
+        while True:
+            try:
+                page, failed = self.queue.get(timeout=None) if not pages else self.queue.get_nowait()
+            except queue.Empty:
+                return pages, None
+            if failed is not None:
+                return pages, failed
+            pages.append(page)
+            count += len(page.items)
+            if page.next_cursor is None or count >= size:
+                return pages, None
 
 
 def stock_step(*, merchant: Merchant, integration: Integration, session: ChannelSession,

@@ -32,7 +32,7 @@ from inventory.models import (
     StockMovement,
 )
 from inventory.registry import availability_consumers
-from inventory.selectors import units_available
+from inventory.selectors import ProductInfo, units_available
 from inventory.services.alerts import low_stock_evaluate
 
 logger = logging.getLogger(__name__)
@@ -57,17 +57,6 @@ MARK_CONFLICT = ("ON CONFLICT (merchant_id, consumer, product_id) DO UPDATE SET 
 def consumers() -> list[str]:
     """The registered availability consumers (inventory.registry): only they get marks."""
     return availability_consumers.keys()
-
-
-@dataclass(slots=True, frozen=True)
-class ProductInfo:
-    """What the stock services need of a product (light: imports load 100,000 of them)."""
-
-    pk: int
-    sku: str
-    is_bundle: bool
-    allows_backorder: bool
-    low_stock_threshold: int
 
 
 @dataclass(slots=True)
@@ -496,7 +485,18 @@ def other_product_held(reference: str) -> InvalidStockOperation:
 
 
 def _locked_levels(merchant: Merchant, pids: list[int]) -> list[Level]:
-    """One SELECT ... ORDER BY id FOR UPDATE over every level of these products."""
+    """One SELECT ... ORDER BY id FOR UPDATE over every level of these products. On PostgreSQL the ids are one
+    array parameter in binary: Django's `IN (...)` of a page's 750 ids, each quoted into the text, cost the client
+    more than the lock cost the server."""
+    if connection.vendor == "postgresql":
+        level, location = StockLevel._meta.db_table, Location._meta.db_table
+        with bound_cursor() as cur:
+            cur.execute(
+                "SELECT s.id, s.product_id, s.location_id, s.on_hand, s.reserved, s.allows_backorder, l.is_default, "  # noqa: S608
+                f"l.name FROM {level} AS s JOIN {location} AS l ON l.id = s.location_id "
+                "WHERE s.merchant_id = %b AND s.product_id = ANY(%b::bigint[]) ORDER BY s.id FOR UPDATE OF s",
+                [merchant.pk, pids])
+            return [Level(*r) for r in cur.fetchall()]
     rows = (
         StockLevel.objects.filter(merchant=merchant, product_id__in=pids)
         .order_by("pk")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.db import connection
 
@@ -21,7 +22,31 @@ from inventory.services._core import ProductInfo, StockTx
 
 Reason = StockMovement.Reason
 
-Held = dict[tuple[str, int, int], Reservation]  # (reference, stock product, location) -> row, as locked
+
+
+@dataclass(slots=True)
+class NewReservation:
+    """A reservation row made in this transaction, not written yet: the attributes of a Reservation the steps
+    read and save_reservations writes, without a model instance (a page of orders makes 750 of them, and
+    Django's keyword __init__ cost more than the rest of the reservation's Python)."""
+
+    merchant_id: int
+    reference: str
+    unit_product_id: int
+    per_unit: int
+    product_id: int
+    location_id: int
+    quantity: int
+    pk: None = None
+
+    def saved(self) -> Reservation:
+        return Reservation(merchant_id=self.merchant_id, reference=self.reference,
+                           unit_product_id=self.unit_product_id, per_unit=self.per_unit, product_id=self.product_id,
+                           location_id=self.location_id, quantity=self.quantity)
+
+
+# (reference, stock product, location) -> row, as locked (a NewReservation for a row made here)
+Held = dict[tuple[str, int, int], Reservation | NewReservation]
 
 
 class HeldRows(dict):
@@ -74,7 +99,7 @@ def save_reservations(merchant: Merchant, rows: Held, dirty: set, tx: StockTx | 
         tx.stage_reservations(create=create, update=update, delete=delete)
         return
     if create:
-        Reservation.objects.bulk_create(create)
+        Reservation.objects.bulk_create([r.saved() for r in create])
     if update and connection.vendor == "postgresql":
         with connection.cursor() as cur:
             cur.execute(
@@ -123,10 +148,7 @@ def reserve_into(
             key = (reference, cid, lv.location_id)
             row = held.get(key)
             if row is None:
-                row = held[key] = Reservation(
-                    merchant=tx.merchant, reference=reference, unit_product_id=product.pk, per_unit=per,
-                    product_id=cid, location_id=lv.location_id, quantity=0,
-                )
+                row = held[key] = NewReservation(tx.merchant.pk, reference, product.pk, per, cid, lv.location_id, 0)
             row.quantity += take
             dirty.add(key)
             left -= take

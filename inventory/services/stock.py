@@ -158,7 +158,7 @@ def _holders_check(merchant: Merchant, wanted: Mapping[str, int], held: HeldRows
 
 
 def stock_lock(*, merchant: Merchant, product_ids: Collection[int],
-               products: Mapping[int, Product] | None = None) -> None:
+               products: Mapping[int, Product | ProductInfo] | None = None) -> None:
     """Lock every level of these products (a bundle: of its components) in one SELECT in id order, inside the
     caller's transaction, before a caller that makes several stock calls in it (a page of orders) makes
     them: each later call then finds its rows already locked, so the caller never waits for a level while
@@ -172,14 +172,18 @@ def stock_lock(*, merchant: Merchant, product_ids: Collection[int],
 
 
 def _known_products(
-    merchant: Merchant, ids: list[int], loaded: Mapping[int, Product] | None
+    merchant: Merchant, ids: list[int], loaded: Mapping[int, Product | ProductInfo] | None
 ) -> dict[int, ProductInfo]:
     """The ProductInfo of these ids: from the caller's already-loaded rows when they cover them all
-    (and are the merchant's), else one read (which also turns a foreign id into UnknownSku)."""
+    (and are the merchant's: a ProductInfo is what a selector read for this merchant, as
+    product_match_sku_infos gives), else one read (which also turns a foreign id into UnknownSku)."""
     if loaded:
         found: dict[int, ProductInfo] = {}
         for pid in ids:
             p = loaded.get(pid)
+            if isinstance(p, ProductInfo) and p.pk == pid:
+                found[pid] = p
+                continue
             if p is None or p.pk != pid or p.merchant_id != merchant.pk:
                 break
             found[pid] = ProductInfo(p.pk, p.sku, p.is_bundle, p.allows_backorder, p.low_stock_threshold)
@@ -244,7 +248,7 @@ class HoldResult:
 def stock_apply(
     *, merchant: Merchant, ships: Sequence[ShipRequest] = (), returns: Sequence[ReturnRequest] = (),
     holds: Sequence[HoldTarget] = (), actor: User | None = None, partial: bool = True,
-    products: Mapping[int, Product] | None = None, note: str = "", fresh: bool = False,
+    products: Mapping[int, Product | ProductInfo] | None = None, note: str = "", fresh: bool = False,
 ) -> dict[str, HoldResult]:
     """One caller's stock work (an order's) in one transaction under one lock: every level it needs is
     locked once, in id order, so two callers over the same products queue and never deadlock, whatever
@@ -273,7 +277,8 @@ def stock_apply(
 
 def _stock_apply(
     *, merchant: Merchant, ships: Sequence[ShipRequest], returns: Sequence[ReturnRequest],
-    holds: Sequence[HoldTarget], actor: User | None, partial: bool, products: Mapping[int, Product] | None,
+    holds: Sequence[HoldTarget], actor: User | None, partial: bool,
+    products: Mapping[int, Product | ProductInfo] | None,
     note: str, fresh: bool,
 ) -> dict[str, HoldResult]:
     for s in ships:

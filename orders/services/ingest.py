@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import DatabaseError, IntegrityError, connection
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from accounts.models import Merchant
@@ -541,7 +540,7 @@ def _page(merchant: Merchant, integration_id: int | None, items: list[Normalized
     store = store_key(integration_id)
     products = {}
     if any(kind in ("new", "one") for kind, _pos in plan):
-        products = inventory_selectors.product_match_skus(
+        products = inventory_selectors.product_match_sku_infos(
             merchant=merchant, skus={n_line.sku for n in items for n_line in n.lines if n_line.sku}, store_key=store)
     # 4. When stock work happens in more than one step (runs and single orders), lock every level the page
     # may need first, in id order, so that the page never takes a level lock after waiting on another.
@@ -587,20 +586,24 @@ def _page_existing(merchant: Merchant, integration_id: int | None, keys: list[tu
     10% of it changed), PostgreSQL estimated one row for the store and scanned all of its orders, filtering
     the 250 ids (333 ms a page at 200,000 orders, 5 ms once analyzed; BENCHMARKS.md, the bulk backfill). A
     probe of the whole unique key has one plan whatever the statistics say. `external_id <> ''` is the
-    predicate of the unique index of orders without a store."""
-    qs = Order.objects.select_for_update(of=("self",)).order_by("pk")
+    predicate of the unique index of orders without a store.
+
+    The rows are then taken by primary key alone (the probe is what keeps them the merchant's): with the
+    scoped manager's `merchant_id = ...` beside `id IN (probe)`, the same missing statistics made PostgreSQL
+    read and sort every order of the merchant to merge them with the probe's (10 ms a page at 2,500 orders,
+    growing with the store), even when the probe found nothing."""
     if connection.vendor != "postgresql":
-        return qs.filter(merchant=merchant, integration_id=integration_id, channel__in={c for c, _ in keys},
-                         external_id__in={e for _, e in keys}).exclude(external_id="")
+        return (Order.objects.select_for_update(of=("self",)).order_by("pk")
+                .filter(merchant=merchant, integration_id=integration_id, channel__in={c for c, _ in keys},
+                        external_id__in={e for _, e in keys}).exclude(external_id=""))
     table = connection.ops.quote_name(Order._meta.db_table)
     store = "integration_id = %s" if integration_id is not None else "integration_id IS NULL AND external_id <> ''"
-    probe = RawSQL(  # noqa: S611 - the table name from the model, every value a parameter
-        f"SELECT p.id FROM unnest(%s::text[], %s::text[]) AS k(channel, external_id) CROSS JOIN LATERAL ("  # noqa: S608
+    return Order.objects.raw(  # noqa: S611 - the table name from the model, every value a parameter
+        f"SELECT * FROM {table} WHERE id IN ("  # noqa: S608
+        f"SELECT p.id FROM unnest(%s::text[], %s::text[]) AS k(channel, external_id) CROSS JOIN LATERAL ("
         f"SELECT id FROM {table} WHERE merchant_id = %s AND channel = k.channel AND {store} "
-        "AND external_id = k.external_id OFFSET 0) AS p",
-        [[c for c, _ in keys], [e for _, e in keys], merchant.pk,
-         *([integration_id] if integration_id is not None else [])])
-    return qs.filter(pk__in=probe)
+        f"AND external_id = k.external_id OFFSET 0) AS p) ORDER BY id FOR UPDATE OF {table}",
+        [[c for c, _ in keys], [e for _, e in keys], merchant.pk, *([integration_id] if integration_id is not None else [])])
 
 
 def _is_stale(order: Order, normalized: NormalizedOrder) -> bool:
@@ -644,7 +647,7 @@ def _insert_run(merchant: Merchant, integration_id: int | None, items: list[Norm
                 line.quantity_fulfilled = line.quantity
             product = products.get(sku_key(line.sku)) if line.sku else None
             if product is not None:
-                line.product = product
+                line.product_id = product.pk
         order.needs_attention = order_needs_attention(order=order, lines=new)
         all_lines.extend(new)
         per_order.append((order, new, ()))
@@ -660,7 +663,7 @@ def _insert_run(merchant: Merchant, integration_id: int | None, items: list[Norm
         OrderLine.objects.bulk_create(all_lines)
     # One inventory call for the whole run, holds in the page's order.
     reconciled = reservations_reconcile_many(merchant=merchant, orders=per_order, partial=True, fresh=True,
-                                             save=False)
+                                             save=False, products={p.pk: p for p in products.values()})
     flagged, events, news = [], [], []
     for pos, (order, lines, _r), result in zip(run, per_order, reconciled, strict=True):
         if order_flags_refresh(order=order, lines=lines):

@@ -18,6 +18,7 @@ from django.utils.translation import ngettext
 
 from accounts.models import Merchant
 from inventory import services as inventory_services
+from inventory.selectors import ProductInfo
 from orders.models import Order, OrderEvent, OrderLine
 from orders.workflow import HOLDS_NOTHING, INACTIVE
 
@@ -61,13 +62,14 @@ def reservations_reconcile_many(
     *, merchant: Merchant, orders: Sequence[tuple[Order, Sequence[OrderLine], Collection[str]]], actor=None,
     partial: bool = True, ships: Sequence[inventory_services.ShipRequest] = (),
     returns: Sequence[inventory_services.ReturnRequest] = (), note: str = "", save: bool = True,
-    fresh: bool = False,
+    fresh: bool = False, products: Mapping[int, ProductInfo] | None = None,
 ) -> list[ReconcileResult]:
     """reservations_reconcile for several orders (order, lines, rehold) in ONE inventory call: a page of new
     channel orders (order_ingest_many) reserves with one lock of every level in id order and one write,
     instead of one stock_apply per order. Holds are asked in the orders' order, so under scarce stock the
     earlier order of the page gets the units first, as one-by-one ingest would. fresh=True: every line was
-    inserted in this transaction and can hold nothing yet (inventory need not read its reservations)."""
+    inserted in this transaction and can hold nothing yet (inventory need not read its reservations).
+    `products`: the lines' products as the caller matched them in this transaction (not read again)."""
     results = [ReconcileResult() for _ in orders]
     shipped = {s.reference: s.quantity for s in ships}
     holds: list[inventory_services.HoldTarget] = []
@@ -84,8 +86,8 @@ def reservations_reconcile_many(
                 result.attempted |= target > expected
     if holds or returns:
         # Lines matched in this transaction carry their Product: inventory need not read them again.
-        known = {line.product_id: line.product for line, _r in by_ref.values()
-                 if line.product_id is not None and OrderLine.product.is_cached(line)}
+        known = products or {line.product_id: line.product for line, _r in by_ref.values()
+                             if line.product_id is not None and OrderLine.product.is_cached(line)}
         got = inventory_services.stock_apply(
             merchant=merchant, ships=ships, returns=returns, holds=holds, actor=actor, partial=partial,
             products=known or None, note=note, fresh=fresh,
