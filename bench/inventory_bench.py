@@ -34,6 +34,7 @@ import statistics
 import sys
 import time
 import uuid
+from contextlib import nullcontext
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -134,34 +135,43 @@ def bench_reservations(merchant, args, catalog_hot, catalog_spread, base_hot, ba
     table = StockLevel._meta.db_table
     run_id = uuid.uuid4().hex[:8]
 
-    def service(products):
+    def service(products, *, in_transaction: bool = False):
+        """stock_reserve on its own (autocommit: the one-statement road when it can), or inside a caller's
+        transaction (the transactional road, as when a caller reserves among other writes)."""
         def call(c: int, i: int) -> None:
             pid, _ = products[0] if len(products) == 1 else random.choice(products)
-            with tenant_scope(merchant):
+            with tenant_scope(merchant), (transaction.atomic() if in_transaction else nullcontext()):
                 got = stock_reserve(merchant=merchant,
                                     requests=[ReserveRequest(pid, 1, f"bench-{run_id}-{c}-{i}-{random.random()}")])
             assert sum(got.values()) == 1
         return call
 
-    def baseline(levels):
+    def baseline(levels, *, autocommit: bool = False):
+        """The bare conditional UPDATE in its own transaction (BEGIN, UPDATE, COMMIT: the baseline since issue 2),
+        or alone in autocommit (one round trip: the floor for a service that is one statement)."""
         def call(c: int, i: int) -> None:
             _, lid = levels[0] if len(levels) == 1 else random.choice(levels)
-            with transaction.atomic(), connection.cursor() as cur:
+            with (nullcontext() if autocommit else transaction.atomic()), connection.cursor() as cur:
                 cur.execute(f"UPDATE {table} SET reserved = reserved + 1 WHERE id = %s AND on_hand - reserved >= 1",  # noqa: S608
                             [lid])
                 assert cur.rowcount == 1
         return call
 
-    out = {}
+    out, extra = {}, {}
     for label, svc, base in (("hot", catalog_hot, base_hot), ("spread", catalog_spread, base_spread)):
         s_rates, b_rates, s_cpu, b_cpu = [], [], [], []
+        tx_rates, auto_rates = [], []
         for _ in range(args.rounds):
             # Interleave so drift on a shared machine hits both equally.
             b_rates.append(run_clients(args.clients, args.per_client, baseline(base), b_cpu))
             s_rates.append(run_clients(args.clients, args.per_client, service(svc), s_cpu))
+            auto_rates.append(run_clients(args.clients, args.per_client, baseline(base, autocommit=True)))
+            tx_rates.append(run_clients(args.clients, args.per_client, service(svc, in_transaction=True)))
+        extra[label] = (statistics.median(tx_rates), statistics.median(auto_rates))
         out[label] = (statistics.median(s_rates), statistics.median(b_rates),
                       [statistics.median(x[k] for x in s_cpu) for k in (0, 1)],
                       [statistics.median(x[k] for x in b_cpu) for k in (0, 1)])
+    out["variants"] = extra
     return out
 
 
@@ -275,6 +285,12 @@ def main() -> None:
         print(f"reservations {label}: service at {s / b:.0%} of the bare UPDATE's rate; CPU per reservation "
               f"(median of rounds): service {1e3 * (sc + sb):.2f} ms (client {1e3 * sc:.2f} + backend {1e3 * sb:.2f}), "
               f"bare {1e3 * (bc + bb):.2f} ms (client {1e3 * bc:.2f} + backend {1e3 * bb:.2f})")
+    for label in ("hot", "spread"):
+        s, b, _, _ = res[label]
+        tx, auto = res["variants"][label]
+        print(f"reservations {label}, the other roads and floor (same rounds): inside a caller's transaction "
+              f"{tx:,.0f}/s = {tx / b:.0%} of the bare UPDATE in its transaction; the bare UPDATE alone in "
+              f"autocommit {auto:,.0f}/s, against which the service on its own is at {s / auto:.0%}")
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"tasks published to the broker during the reservations: {published}")
     if imp is None:
