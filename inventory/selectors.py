@@ -121,6 +121,10 @@ class ProductInfo:
     allows_backorder: bool
     low_stock_threshold: int
 
+    @classmethod
+    def of(cls, product: Product) -> ProductInfo:
+        return cls(product.pk, product.sku, product.is_bundle, product.allows_backorder, product.low_stock_threshold)
+
 
 _INFO_FIELDS = ("pk", "sku", "is_bundle", "allows_backorder", "low_stock_threshold")
 
@@ -141,6 +145,12 @@ def _sku_match(merchant: Merchant, skus: Iterable[str], store_key: str, own: Cal
     return found
 
 
+def _aliases(merchant: Merchant, sku_keys: list[str], store_keys: list[str]) -> QuerySet[SkuAlias]:
+    """The merchant's aliases of these sku_keys remembered for these stores ("" merchant-wide): both matchers' read."""
+    return (SkuAlias.objects.filter(merchant=merchant, store_key__in=store_keys).alias(sku_l=Lower("sku"))
+            .filter(sku_l__in=sku_keys).order_by())
+
+
 def product_match_skus(*, merchant: Merchant, skus: Iterable[str], store_key: str = "") -> dict[str, Product]:
     """{sku_key: Product} by the product's own SKU first, then by a remembered alias (SkuAlias): the alias
     of the store `store_key` before the merchant-wide one. The one SKU → product rule: how an order line's
@@ -148,9 +158,7 @@ def product_match_skus(*, merchant: Merchant, skus: Iterable[str], store_key: st
     product; 2 queries at most, whatever the number of SKUs. Look results up by sku_key(sku)."""
 
     def aliased(rest: list[str], keys: list[str]) -> Iterable[tuple[str, str, Product]]:
-        aliases = (SkuAlias.objects.filter(merchant=merchant, store_key__in=keys).alias(sku_l=Lower("sku"))
-                   .filter(sku_l__in=rest).select_related("product").order_by())
-        return [(a.sku, a.store_key, a.product) for a in aliases]
+        return [(a.sku, a.store_key, a.product) for a in _aliases(merchant, rest, keys).select_related("product")]
 
     return _sku_match(merchant, skus, store_key, lambda wanted: product_map_by_sku(merchant=merchant, skus=wanted),
                       aliased)
@@ -164,8 +172,7 @@ def product_match_sku_infos(*, merchant: Merchant, skus: Iterable[str], store_ke
 
     def own(wanted: list[str]) -> dict[str, ProductInfo]:
         if connection.vendor != "postgresql":
-            return {k: ProductInfo(p.pk, p.sku, p.is_bundle, p.allows_backorder, p.low_stock_threshold)
-                    for k, p in product_map_by_sku(merchant=merchant, skus=wanted).items()}
+            return {k: ProductInfo.of(p) for k, p in product_map_by_sku(merchant=merchant, skus=wanted).items()}
         with bound_cursor() as cur:
             cur.execute(
                 "SELECT lower(sku), id, sku, is_bundle, allows_backorder, low_stock_threshold "  # noqa: S608
@@ -174,9 +181,7 @@ def product_match_sku_infos(*, merchant: Merchant, skus: Iterable[str], store_ke
             return {row[0]: ProductInfo(*row[1:]) for row in cur.fetchall()}
 
     def aliased(rest: list[str], keys: list[str]) -> Iterable[tuple[str, str, ProductInfo]]:
-        rows = (SkuAlias.objects.filter(merchant=merchant, store_key__in=keys).alias(sku_l=Lower("sku"))
-                .filter(sku_l__in=rest).order_by()
-                .values_list("sku", "store_key", *(f"product__{f}" for f in _INFO_FIELDS)))
+        rows = _aliases(merchant, rest, keys).values_list("sku", "store_key", *(f"product__{f}" for f in _INFO_FIELDS))
         return [(sku, alias_store, ProductInfo(*info)) for sku, alias_store, *info in rows]
 
     return _sku_match(merchant, skus, store_key, own, aliased)

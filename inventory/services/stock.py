@@ -186,7 +186,7 @@ def _known_products(
                 continue
             if p is None or p.pk != pid or p.merchant_id != merchant.pk:
                 break
-            found[pid] = ProductInfo(p.pk, p.sku, p.is_bundle, p.allows_backorder, p.low_stock_threshold)
+            found[pid] = ProductInfo.of(p)
         else:
             return found
     return products_by_id(merchant=merchant, ids=ids)

@@ -12,15 +12,8 @@ DROP = (
     "DROP TRIGGER IF EXISTS webhooks_event_notify ON webhooks_webhookevent",
     "DROP FUNCTION IF EXISTS webhooks_event_notify()",
 )
-PREVIOUS = importlib.import_module("webhooks.migrations.0005_event_notify_ids").CREATE
-
-
-def _on_postgresql(statements: tuple[str, ...]):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            for sql in statements:
-                schema_editor.execute(sql, params=None)
-    return run
+_0005 = importlib.import_module("webhooks.migrations.0005_event_notify_ids")
+PREVIOUS, _on_postgresql = _0005.CREATE, _0005._on_postgresql
 
 
 class Migration(migrations.Migration):
