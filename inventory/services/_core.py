@@ -13,6 +13,7 @@ import functools
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from django.db import DatabaseError, connection, transaction
@@ -455,20 +456,30 @@ def reserve_one_pg(*, merchant: Merchant, product_id: int, quantity: int, refere
     is undone and False sends the caller to the general road, which reads the rows under the lock. A reference
     given another product whose levels this one does not share can race it, as it can on the general road (the
     rule is checked there under the levels' lock of the product asked for, not of the other). Locks: the level,
-    then the reservation's key, then the marks (sorted), the general road's order. Must run outside a transaction:
-    a refused INSERT aborts the transaction it is in.
+    then the reservation's key, then the marks (sorted), the general road's order.
+
+    Inside a caller's transaction the statement runs under a savepoint of its own: a refused INSERT aborts the
+    statement and the savepoint's rollback undoes all of it (the level is never left moved without its rows) and
+    leaves the caller's transaction usable for the general road. There the statement replaces the general road's
+    locking read and write (two statements whose array parameters made PostgreSQL plan them anew at every call:
+    a custom plan each time, where this one's scalar parameters keep its generic plan), at the price of the
+    savepoint's two round trips, which the general road's retry_transaction took as well. The level's lock is
+    then held until the caller commits, as on the general road; only the default location's level is locked
+    (the general road locks all of the product's), as in autocommit.
     """
     now, m = timezone.now(), merchant.pk
     params = [quantity, now, m, product_id, quantity, quantity, m, reference,
               m, quantity, str(StockMovement.Reason.RESERVED), reference[:128], actor.pk if actor else None, now,
               m, reference, quantity, now,
               m, now, sorted(consumers()), m]
+    guard = transaction.atomic() if connection.in_atomic_block or not connection.get_autocommit() else nullcontext()
     try:
-        with bound_cursor(prepare=True) as cur:
+        with guard, bound_cursor(prepare=True) as cur:
             cur.execute(_reserve_one_sql(), params)
             done = cur.fetchone()[0] == 1
     except DatabaseError as exc:
-        # The reference's row written meanwhile, or a deadlock victim: this statement wrote nothing.
+        # The reference's row written meanwhile, or a deadlock victim: this statement wrote nothing (in a caller's
+        # transaction, its savepoint is rolled back).
         if has_sqlstate(exc, UNIQUE_VIOLATION) or is_retryable(exc):
             return False
         raise

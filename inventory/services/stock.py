@@ -57,9 +57,9 @@ def stock_reserve(
 ) -> dict[str, int]:
     """Promise units to callers (order lines) so no unit is sold twice.
 
-    One transaction; level rows locked in id order (no deadlocks); one reservation outside a caller's
-    transaction, for a new reference with enough at the default location, is one statement (reserve_one_pg,
-    which gives way to the transaction for everything else). partial=False: all or nothing,
+    One transaction; level rows locked in id order (no deadlocks); one reservation for a new reference with
+    enough at the default location is one statement (reserve_one_pg: in autocommit, or under a savepoint inside
+    a caller's transaction; it gives way to the transaction below for everything else). partial=False: all or nothing,
     OutOfStock for the first line that cannot be met. partial=True: reserves min(requested,
     available) per request and never raises OutOfStock (channel orders are never refused).
     Returns {reference: units reserved by this call}. A bundle reserves its components under the
@@ -68,10 +68,10 @@ def stock_reserve(
     `products`: the merchant's Product rows the caller already loaded in this transaction (orders has
     just matched its lines by SKU); when they cover every request, they are not read a second time.
     """
-    if (len(requests) == 1 and connection.vendor == "postgresql" and not connection.in_atomic_block
-            and connection.get_autocommit()):
-        # One reservation, not inside a caller's transaction: the common case in one statement (reserve_one_pg),
-        # else the transaction below. Checked as below first, so a bad request fails the same way on both.
+    if len(requests) == 1 and connection.vendor == "postgresql":
+        # One reservation: the common case in one statement (reserve_one_pg; inside a caller's transaction, under a
+        # savepoint of its own), else the transaction below. Checked as below first, so a bad request fails the
+        # same way on both.
         req = requests[0]
         check_positive(req.quantity)
         if req.reference and reserve_one_pg(merchant=merchant, product_id=req.product_id, quantity=req.quantity,
