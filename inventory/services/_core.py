@@ -168,15 +168,19 @@ class StockTx:
         which raises UnknownSku or creates the missing rows. Same lock order: levels by id."""
         pids = sorted(set(product_ids))
         level, product, location = StockLevel._meta.db_table, Product._meta.db_table, Location._meta.db_table
-        with bound_cursor(prepare=True) as cur:  # prepared: planning this join was most of its cost
+        # prepared: planning this join was most of its cost. `p.id = ANY(...)` says again what the join implies, so
+        # the products are found by their key whatever the statistics say (a table never analyzed looked like a
+        # few rows per merchant, and the plan read all of the merchant's products to join one level).
+        with bound_cursor(prepare=True) as cur:
             cur.execute(binary_placeholders(
                 "SELECT s.id, s.product_id, s.location_id, s.on_hand, s.reserved, s.allows_backorder, l.is_default, "  # noqa: S608
                 f"l.name, p.sku, p.allows_backorder, p.low_stock_threshold FROM {level} AS s "
                 f"JOIN {product} AS p ON p.id = s.product_id AND p.merchant_id = s.merchant_id "
                 f"JOIN {location} AS l ON l.id = s.location_id "
-                "WHERE s.merchant_id = %s::bigint AND s.product_id = ANY(%s::bigint[]) AND NOT EXISTS ("
-                f"  SELECT 1 FROM {product} AS b WHERE b.merchant_id = %s::bigint AND b.id = ANY(%s::bigint[]) "
-                "AND b.is_bundle) ORDER BY s.id FOR UPDATE OF s"), [merchant.pk, pids, merchant.pk, pids])
+                "WHERE s.merchant_id = %s::bigint AND s.product_id = ANY(%s::bigint[]) AND p.id = ANY(%s::bigint[]) "
+                f"AND NOT EXISTS (SELECT 1 FROM {product} AS b WHERE b.merchant_id = %s::bigint "
+                "AND b.id = ANY(%s::bigint[]) AND b.is_bundle) ORDER BY s.id FOR UPDATE OF s"),
+                [merchant.pk, pids, pids, merchant.pk, pids])
             rows = cur.fetchall()
         known = {r[1]: ProductInfo(r[1], r[8], False, r[9], r[10]) for r in rows}
         if len(known) < len(pids):
@@ -403,34 +407,36 @@ class StockTx:
 
 @functools.cache
 def _reserve_one_sql() -> str:
-    """reserve_one_pg's statement, written once per process (its text is the prepared statement's key)."""
+    """reserve_one_pg's statement, written once per process (its text is the prepared statement's key). Named
+    parameters in binary: each value travels once however often the statement uses it (9 values, where the 22
+    placeholders it has were 22 values for the client to adapt at every call)."""
     level, product, location = StockLevel._meta.db_table, Product._meta.db_table, Location._meta.db_table
     move, res, mark = StockMovement._meta.db_table, Reservation._meta.db_table, AvailabilityMark._meta.db_table
     bc = BundleComponent._meta.db_table
     sql = (
-        f"WITH lv AS (UPDATE {level} AS s SET reserved = s.reserved + %s::int, updated_at = %s::timestamptz "  # noqa: S608
-        f"FROM {product} AS p, {location} AS l WHERE s.merchant_id = %s::bigint AND s.product_id = %s::bigint "
+        f"WITH lv AS (UPDATE {level} AS s SET reserved = s.reserved + %(q)b::int, updated_at = %(now)b::timestamptz "  # noqa: S608
+        f"FROM {product} AS p, {location} AS l WHERE s.merchant_id = %(m)b::bigint AND s.product_id = %(p)b::bigint "
         "AND p.id = s.product_id AND p.merchant_id = s.merchant_id AND NOT p.is_bundle "
         "AND l.id = s.location_id AND l.merchant_id = s.merchant_id AND l.is_default "
-        "AND s.on_hand - s.reserved >= %s::int AND (p.low_stock_threshold = 0 OR (p.low_stock_since IS NULL "
-        "  AND s.on_hand - s.reserved - %s::int > p.low_stock_threshold)) "
-        f"AND NOT EXISTS (SELECT 1 FROM {res} AS r WHERE r.merchant_id = %s::bigint AND r.reference = %s::text) "
+        "AND s.on_hand - s.reserved >= %(q)b::int AND (p.low_stock_threshold = 0 OR (p.low_stock_since IS NULL "
+        "  AND s.on_hand - s.reserved - %(q)b::int > p.low_stock_threshold)) "
+        f"AND NOT EXISTS (SELECT 1 FROM {res} AS r WHERE r.merchant_id = %(m)b::bigint AND r.reference = %(ref)b::text) "
         "RETURNING s.product_id, s.location_id), "
         f"mv AS (INSERT INTO {move} (merchant_id, product_id, location_id, on_hand_delta, reserved_delta, reason, "
         "reference, note, actor_id, created_at) "
-        "SELECT %s::bigint, lv.product_id, lv.location_id, 0, %s::int, %s::text, %s::text, '', %s::bigint, "
-        "%s::timestamptz FROM lv RETURNING 1), "
+        "SELECT %(m)b::bigint, lv.product_id, lv.location_id, 0, %(q)b::int, %(reason)b::text, %(ledger_ref)b::text, '', %(actor)b::bigint, "
+        "%(now)b::timestamptz FROM lv RETURNING 1), "
         f"rc AS (INSERT INTO {res} (merchant_id, reference, unit_product_id, per_unit, product_id, location_id, "
-        "quantity, updated_at) SELECT %s::bigint, %s::text, lv.product_id, 1, lv.product_id, lv.location_id, "
-        "%s::int, %s::timestamptz FROM lv RETURNING 1), "
+        "quantity, updated_at) SELECT %(m)b::bigint, %(ref)b::text, lv.product_id, 1, lv.product_id, lv.location_id, "
+        "%(q)b::int, %(now)b::timestamptz FROM lv RETURNING 1), "
         f"mk AS (INSERT INTO {mark} (merchant_id, consumer, product_id, marked_at) "
-        "SELECT %s::bigint, c.consumer, p.id, %s::timestamptz FROM unnest(%s::text[]) AS c(consumer), ("
+        "SELECT %(m)b::bigint, c.consumer, p.id, %(now)b::timestamptz FROM unnest(%(consumers)b::text[]) AS c(consumer), ("
         f"  SELECT lv.product_id AS id FROM lv UNION SELECT bundle_id FROM {bc}, lv "
-        "   WHERE merchant_id = %s::bigint AND component_id = lv.product_id"
+        "   WHERE merchant_id = %(m)b::bigint AND component_id = lv.product_id"
         f") AS p ORDER BY c.consumer, p.id {MARK_CONFLICT} RETURNING 1) "
         "SELECT count(*) FROM lv"
     )
-    return binary_placeholders(sql)
+    return sql
 
 
 def reserve_one_pg(*, merchant: Merchant, product_id: int, quantity: int, reference: str,
@@ -468,10 +474,9 @@ def reserve_one_pg(*, merchant: Merchant, product_id: int, quantity: int, refere
     (the general road locks all of the product's), as in autocommit.
     """
     now, m = timezone.now(), merchant.pk
-    params = [quantity, now, m, product_id, quantity, quantity, m, reference,
-              m, quantity, str(StockMovement.Reason.RESERVED), reference[:128], actor.pk if actor else None, now,
-              m, reference, quantity, now,
-              m, now, sorted(consumers()), m]
+    params = {"q": quantity, "now": now, "m": m, "p": product_id, "ref": reference,
+              "reason": str(StockMovement.Reason.RESERVED), "ledger_ref": reference[:128],
+              "actor": actor.pk if actor else None, "consumers": sorted(consumers())}
     guard = transaction.atomic() if connection.in_atomic_block or not connection.get_autocommit() else nullcontext()
     try:
         with guard, bound_cursor(prepare=True) as cur:
