@@ -254,3 +254,56 @@ def test_both_roads_racing_on_shared_references_and_products_never_deadlock_nor_
         for ref in {f"s{r}:{k}" for r in range(rounds) for k in range(3)}:
             assert len({u for u, _p, _q in _held(m, ref)}) == 1
         assert selectors.audit_differences(merchant=m) == []
+
+
+def test_inside_a_callers_transaction_it_is_the_statement_under_a_savepoint(merchant_a, django_assert_max_num_queries):
+    # Given a stocked product, its marks taken, a stock push already waiting
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        a = make_product(m, "A-1", on_hand=10)
+        AvailabilityMark.objects.filter(merchant=m).delete()
+        cache.set(DEBOUNCE_KEY.format(merchant_id=m.pk), 1)
+        # When one unit is reserved inside a caller's transaction: SAVEPOINT, the statement, RELEASE (the general
+        # road was SAVEPOINT, its locking read, its write, RELEASE)
+        with transaction.atomic():
+            with django_assert_max_num_queries(3):
+                got = services.stock_reserve(merchant=m, requests=[ReserveRequest(a.pk, 3, "order_line:1")])
+            assert connection.needs_rollback is False
+        # Then it is reserved, in the ledger, marked, and the audit is clean
+        assert got == {"order_line:1": 3}
+        assert _held(m, "order_line:1") == [(a.pk, a.pk, 3)]
+        assert list(StockMovement.objects.filter(merchant=m, reference="order_line:1").values_list(
+            "reason", "on_hand_delta", "reserved_delta")) == [("reserved", 0, 3)]
+        assert set(AvailabilityMark.objects.filter(merchant=m).values_list("product_id", flat=True)) == {a.pk}
+        assert selectors.audit_differences(merchant=m) == []
+
+
+def test_inside_a_callers_transaction_a_refused_statement_leaves_nothing_and_the_transaction_usable(merchant_a):
+    # Given a reference given a bundle of A (under A's level lock) while a caller's transaction reserves A for it
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        a = make_product(m, "A-1", on_hand=10)
+        b = make_product(m, "B-1", on_hand=10)
+        kit = make_bundle(m, "KIT-1", [(a, 2)])
+
+    def caller() -> object:
+        with transaction.atomic():
+            try:
+                services.stock_reserve(merchant=m, requests=[ReserveRequest(a.pk, 1, "r:1")])
+            except InvalidStockOperation as exc:
+                refused = exc
+            # the caller's transaction goes on: its next reservation is written and committed with it
+            services.stock_reserve(merchant=m, requests=[ReserveRequest(b.pk, 1, "r:2")])
+        return refused
+
+    got = _race(m, lambda: services.stock_reserve(merchant=m, requests=[ReserveRequest(kit.pk, 1, "r:1")]), caller)
+    # Then the statement's INSERT was refused (its snapshot predates the bundle's row), its savepoint rolled back
+    # with the level's change and the ledger row, and the general road refused the reference as ever
+    assert isinstance(got, InvalidStockOperation) and "already holds another product" in str(got)
+    with tenant_scope(m):
+        assert _held(m, "r:1") == [(kit.pk, a.pk, 2)]
+        assert _held(m, "r:2") == [(b.pk, b.pk, 1)]
+        assert selectors.product_available(merchant=m, product_id=a.pk) == 8
+        assert not StockMovement.objects.filter(merchant=m, reference="r:1", product_id=a.pk,
+                                                reserved_delta=1).exists()
+        assert selectors.audit_differences(merchant=m) == []
