@@ -137,7 +137,8 @@ def bench_reservations(merchant, args, catalog_hot, catalog_spread, base_hot, ba
 
     def service(products, *, in_transaction: bool = False):
         """stock_reserve on its own (autocommit: the one-statement road when it can), or inside a caller's
-        transaction (the transactional road, as when a caller reserves among other writes)."""
+        transaction (as when a caller reserves among other writes: since 2026-12-08 the same statement under a
+        savepoint when it can, else the transactional road)."""
         def call(c: int, i: int) -> None:
             pid, _ = products[0] if len(products) == 1 else random.choice(products)
             with tenant_scope(merchant), (transaction.atomic() if in_transaction else nullcontext()):
