@@ -487,11 +487,19 @@ LOGGING = {
         "json": {"()": "pythonjsonlogger.json.JsonFormatter",
                  "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
                  "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"}},
+        # runserver's request lines, as Django writes them by default
+        "django.server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}",
+                          "style": "{"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["context"],
-                             "formatter": "json" if LOG_FORMAT == "json" else "plain"}},
+                             "formatter": "json" if LOG_FORMAT == "json" else "plain"},
+                 # Django's own handler for them, with our filter: it redacts a request line's secret path
+                 # parameters (a webhook endpoint's token), which Django's default writes as they came.
+                 "django.server": {"class": "logging.StreamHandler", "filters": ["context"],
+                                   "formatter": "django.server"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"},
+                "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False}},
 }
 
 if ENV.sentry_dsn:  # tests/core/test_sentry.py runs this against a loopback ingest

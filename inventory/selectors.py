@@ -113,20 +113,24 @@ def product_map_by_sku(*, merchant: Merchant, skus: Iterable[str]) -> dict[str, 
 @dataclass(slots=True, frozen=True)
 class ProductInfo:
     """What the stock services need of a product, as plain values (light: imports load 100,000 of them, and a
-    page of orders matches 750 lines; a Product instance costs Django several times the row)."""
+    page of orders matches 750 lines; a Product instance costs Django several times the row). `merchant_id`:
+    whose product it is, so a stock service handed one by a caller can refuse another merchant's (None: not
+    known, and read again)."""
 
     pk: int
     sku: str
     is_bundle: bool
     allows_backorder: bool
     low_stock_threshold: int
+    merchant_id: int | None = None
 
     @classmethod
     def of(cls, product: Product) -> ProductInfo:
-        return cls(product.pk, product.sku, product.is_bundle, product.allows_backorder, product.low_stock_threshold)
+        return cls(product.pk, product.sku, product.is_bundle, product.allows_backorder, product.low_stock_threshold,
+                   product.merchant_id)
 
 
-_INFO_FIELDS = ("pk", "sku", "is_bundle", "allows_backorder", "low_stock_threshold")
+_INFO_FIELDS = ("pk", "sku", "is_bundle", "allows_backorder", "low_stock_threshold", "merchant_id")
 
 
 def _sku_match(merchant: Merchant, skus: Iterable[str], store_key: str, own: Callable[[list[str]], dict],
@@ -175,7 +179,7 @@ def product_match_sku_infos(*, merchant: Merchant, skus: Iterable[str], store_ke
             return {k: ProductInfo.of(p) for k, p in product_map_by_sku(merchant=merchant, skus=wanted).items()}
         with bound_cursor() as cur:
             cur.execute(
-                "SELECT lower(sku), id, sku, is_bundle, allows_backorder, low_stock_threshold "  # noqa: S608
+                "SELECT lower(sku), id, sku, is_bundle, allows_backorder, low_stock_threshold, merchant_id "  # noqa: S608
                 f"FROM {Product._meta.db_table} WHERE merchant_id = %b AND lower(sku) = ANY(%b::text[])",
                 [merchant.pk, wanted])
             return {row[0]: ProductInfo(*row[1:]) for row in cur.fetchall()}

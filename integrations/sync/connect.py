@@ -15,7 +15,6 @@ import logging
 import queue
 import random
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -279,19 +278,36 @@ def orders_step(*, merchant: Merchant, integration: Integration, session: Channe
 READ_AHEAD = 12
 
 
+# How long leaving the reader waits for its thread: enough for a reader waiting on the full queue to see the stop
+# (it looks every 0.1 s), never for a page fetch in flight: that fetch is abandoned (the daemon thread ends when it
+# returns, writing nothing), so a task stopped by its soft time limit leaves before the hard one kills it.
+READER_EXIT_WAIT = 1.0
+# How often the ingesting thread, waiting for a page, checks that the reader is still alive.
+READER_POLL = 0.5
+
+
+class OrdersReaderDied(RuntimeError):
+    """The page reader's thread ended without a page or an error to hand over (or with a BaseException, which is
+    its cause): raised in the ingesting thread instead of waiting for a page that will never come."""
+
+
 class _PageReader:
     """fetch_orders(since, cursor) page after page on a thread of its own, into a bounded queue, in a copy of the
     caller's context (its tenant scope and log fields); a database connection the reads opened there
-    (credentials reloaded or saved) is closed when it ends. Leaving the `with` stops the reader and waits for it."""
+    (credentials reloaded or saved) is closed when it ends. Leaving the `with` stops the reader and waits for it
+    at most READER_EXIT_WAIT; however the reader ends, the ingesting thread gets an error, never a wait."""
 
     def __init__(self, session: ChannelSession, since: datetime | None, cursor: str | None) -> None:
         self.session, self.since, self.cursor = session, since, cursor
         self.queue: queue.Queue = queue.Queue(maxsize=READ_AHEAD)
         self.stopped = threading.Event()
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="orders-read-ahead")
+        # A daemon thread: an abandoned fetch must not hold the worker process at its exit either (an executor's
+        # threads are joined then).
+        self.thread = threading.Thread(target=contextvars.copy_context().run, args=(self._read,),
+                                       name="orders-read-ahead", daemon=True)
 
     def __enter__(self) -> _PageReader:
-        self.pool.submit(contextvars.copy_context().run, self._read)
+        self.thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -301,7 +317,7 @@ class _PageReader:
                 self.queue.get_nowait()
             except queue.Empty:
                 break
-        self.pool.shutdown(wait=True)
+        self.thread.join(timeout=READER_EXIT_WAIT)
 
     def _put(self, item: tuple) -> bool:
         while not self.stopped.is_set():
@@ -322,8 +338,25 @@ class _PageReader:
                 cursor = page.next_cursor
         except Exception as exc:  # handed to the ingesting thread, which raises it after what came before
             self._put((None, exc))
+        except BaseException as exc:  # (SystemExit, a greenlet's exit...) as an error there too, not a silent end
+            died = OrdersReaderDied(f"The orders reader stopped: {exc!r}.")
+            died.__cause__ = exc
+            self._put((None, died))
         finally:
             db_connections.close_all()  # the reader thread's own connections only
+
+    def _next(self) -> tuple[Any, Exception | None]:
+        """The reader's next item, waiting for it while the reader lives."""
+        while True:
+            try:
+                return self.queue.get(timeout=READER_POLL)
+            except queue.Empty:
+                if self.thread.is_alive():
+                    continue
+            try:
+                return self.queue.get_nowait()  # what it put just before it ended
+            except queue.Empty:
+                return None, OrdersReaderDied("The orders reader ended without a page or an error.")
 
     def batch(self, size: int) -> tuple[list[Any], Exception | None]:
         """The next page (waiting for it), with the pages already read after it while they add up to fewer than
@@ -332,7 +365,7 @@ class _PageReader:
         count = 0
         while True:
             try:
-                page, failed = self.queue.get(timeout=None) if not pages else self.queue.get_nowait()
+                page, failed = self._next() if not pages else self.queue.get_nowait()
             except queue.Empty:
                 return pages, None
             if failed is not None:

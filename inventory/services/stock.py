@@ -174,19 +174,16 @@ def stock_lock(*, merchant: Merchant, product_ids: Collection[int],
 def _known_products(
     merchant: Merchant, ids: list[int], loaded: Mapping[int, Product | ProductInfo] | None
 ) -> dict[int, ProductInfo]:
-    """The ProductInfo of these ids: from the caller's already-loaded rows when they cover them all
-    (and are the merchant's: a ProductInfo is what a selector read for this merchant, as
-    product_match_sku_infos gives), else one read (which also turns a foreign id into UnknownSku)."""
+    """The ProductInfo of these ids: from the caller's already-loaded rows when they cover them all and are
+    all the merchant's (a Product or a ProductInfo both say whose they are: a caller's mapping is not trusted
+    to be), else one read (which also turns a foreign id into UnknownSku)."""
     if loaded:
         found: dict[int, ProductInfo] = {}
         for pid in ids:
             p = loaded.get(pid)
-            if isinstance(p, ProductInfo) and p.pk == pid:
-                found[pid] = p
-                continue
             if p is None or p.pk != pid or p.merchant_id != merchant.pk:
                 break
-            found[pid] = ProductInfo.of(p)
+            found[pid] = p if isinstance(p, ProductInfo) else ProductInfo.of(p)
         else:
             return found
     return products_by_id(merchant=merchant, ids=ids)

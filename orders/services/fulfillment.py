@@ -11,7 +11,7 @@ and its lines to the private steps, so shipping runs the same number of queries 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from django.db import connection
@@ -22,6 +22,7 @@ from accounts.models import Merchant
 from core.db import retry_transaction
 from core.errors import NotFound
 from inventory import services as inventory_services
+from inventory.errors import OutOfStock
 from orders.carriers import tracking_url_for
 from orders.channels import MANUAL
 from orders.errors import ShipmentAlreadyShipped, ShipmentInvalid
@@ -47,7 +48,7 @@ from orders.workflow import (
     status_change_words,
 )
 
-__all__ = ["ChannelShipment", "ShipmentLineRequest", "channel_shipment_plan", "channel_shipment_record", "order_fulfill_all", "order_shipped_on_channel", "shipment_cancel",
+__all__ = ["ChannelShipment", "ShipmentLineRequest", "channel_shipment_plan", "channel_shipment_record", "channel_ships_within_stock", "order_fulfill_all", "order_shipped_on_channel", "shipment_cancel",
            "shipment_create", "shipment_mark_shipped", "shipment_pending_ensure", "shipment_tracking_update", "shipment_unship", "status_after_fulfillment"]
 
 
@@ -411,6 +412,8 @@ class ChannelShipment:
     previous: str
     ships: list[inventory_services.ShipRequest]
     note: str
+    # {line reference: units} the channel shipped that were not in stock here (channel_ships_within_stock)
+    not_in_stock: dict[str, int] = field(default_factory=dict)
 
 
 def channel_shipment_plan(*, merchant: Merchant, order: Order, lines: list[OrderLine]) -> ChannelShipment | None:
@@ -454,10 +457,38 @@ def channel_shipment_plan(*, merchant: Merchant, order: Order, lines: list[Order
     return ChannelShipment(parcels=parcels, previous=previous, ships=ships, note=_ledger_note(parcels))
 
 
+def channel_ships_within_stock(*, merchant: Merchant, plan: ChannelShipment) -> None:
+    """When the order's one inventory call refused `plan.ships` (OutOfStock: the channel shipped more than is held
+    and free here, because our count is behind or the units left from stock we do not track): each ship again
+    on its own, cut to what inventory has for it, and what it did not have kept on `plan.not_in_stock` for the
+    timeline. A channel's word is recorded, never refused: refusing it failed the whole page of orders.
+
+    The caller then makes its call again without ships. The refused call locked every level these need (in id
+    order, in this transaction) and wrote nothing, so these calls wait on no other lock; the extra calls are the
+    price of a rare case only."""
+    for ship in plan.ships:
+        try:
+            inventory_services.stock_apply(merchant=merchant, ships=[ship], note=plan.note)
+        except OutOfStock as exc:  # a single ship: exc.available is what there is for this one
+            plan.not_in_stock[ship.reference] = ship.quantity - exc.available
+            if exc.available > 0:
+                inventory_services.stock_apply(merchant=merchant, ships=[replace(ship, quantity=exc.available)],
+                                               note=plan.note)
+    plan.ships = []
+
+
 def channel_shipment_record(*, merchant: Merchant, order: Order, lines: list[OrderLine], plan: ChannelShipment) -> None:
     """After the caller's inventory call shipped `plan.ships`: the lines, the order and the timeline (the
-    channel and the customer are not told: they know)."""
+    channel and the customer are not told: they know), with the units that were not in stock here."""
     _ship_finish(merchant, order, lines, plan.parcels, plan.previous, actor=None, on_channel=True)
+    if plan.not_in_stock:
+        missing = [{"line": line.pk, "sku": line.product.sku, "units": plan.not_in_stock[line.reference]}
+                   for line in lines if plan.not_in_stock.get(line.reference)]
+        OrderEvent.objects.create(
+            merchant=merchant, order=order, kind=OrderEvent.Kind.SHORT, data={"not_in_stock": missing},
+            message="Shipped on the channel beyond the stock here: " + ", ".join(
+                ngettext("%(n)s unit of %(sku)s", "%(n)s units of %(sku)s", m["units"]) % {"n": m["units"], "sku": m["sku"]}
+                for m in missing) + " were not in stock (not taken from stock: check its count)")
 
 
 @retry_transaction
@@ -468,7 +499,12 @@ def order_shipped_on_channel(*, merchant: Merchant, order: Order) -> Shipment | 
     plan = channel_shipment_plan(merchant=merchant, order=locked, lines=lines)
     if plan is None:
         return None
-    reservations_reconcile(merchant=merchant, order=locked, lines=lines, save=False, note=plan.note, ships=plan.ships)
+    try:
+        reservations_reconcile(merchant=merchant, order=locked, lines=lines, save=False, note=plan.note,
+                               ships=plan.ships)
+    except OutOfStock:
+        channel_ships_within_stock(merchant=merchant, plan=plan)
+        reservations_reconcile(merchant=merchant, order=locked, lines=lines, save=False, note=plan.note)
     channel_shipment_record(merchant=merchant, order=locked, lines=lines, plan=plan)
     return plan.parcels[0].shipment
 

@@ -22,12 +22,17 @@ from core.db import bound_cursor, retry_transaction, unnest_insert
 from core.errors import TransientConflict, ValidationFailed
 from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
+from inventory.errors import OutOfStock
 from inventory.selectors import sku_key
 from orders.channels import channels, store_key
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus
 from orders.normalized import NormalizedLine, NormalizedOrder
 from orders.services import notifications
-from orders.services.fulfillment import channel_shipment_plan, channel_shipment_record
+from orders.services.fulfillment import (
+    channel_shipment_plan,
+    channel_shipment_record,
+    channel_ships_within_stock,
+)
 from orders.services.orders import order_return
 from orders.services.reservations import (
     ReconcileResult,
@@ -376,10 +381,19 @@ def _ingest(merchant: Merchant, integration_id: int | None, normalized: Normaliz
     if returned_here:  # order_return below releases and returns in its one call
         result = ReconcileResult()
     else:
-        result = reservations_reconcile_many(
-            merchant=merchant, orders=[(order, lines, rehold)], partial=True, fresh=created,
-            save=shipping is None, ships=shipping.ships if shipping else (), note=shipping.note if shipping else "",
-        )[0]
+        try:
+            result = reservations_reconcile_many(
+                merchant=merchant, orders=[(order, lines, rehold)], partial=True, fresh=created,
+                save=shipping is None, ships=shipping.ships if shipping else (), note=shipping.note if shipping else "",
+            )[0]
+        except OutOfStock:  # holds are partial: only the channel's shipment can be short of stock
+            if shipping is None:
+                raise
+            # Shipped there beyond what is here: what there is leaves, the rest goes on the timeline (a channel
+            # order is never refused), then the holds as above.
+            channel_ships_within_stock(merchant=merchant, plan=shipping)
+            result = reservations_reconcile_many(merchant=merchant, orders=[(order, lines, rehold)], partial=True,
+                                                 fresh=created, save=False, note=shipping.note)[0]
     status_now = shipping.previous if shipping else order.status  # the shipment's own events tell its move
     flags = order_flags_refresh(order=order, lines=lines)
     if not created:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts.tenancy import tenant_scope
 from inventory import selectors, services
@@ -397,3 +399,42 @@ def test_consumers_hear_of_marks_after_commit_and_a_failing_hook_fails_nothing(
     assert heard == [m.pk]
     assert StockLevel.objects.get(merchant=m, product=a).on_hand == 5
     assert AvailabilityMark.objects.filter(merchant=m, consumer="listener", product=a).exists()
+
+
+@pytest.mark.parametrize("call", ["stock_apply", "stock_lock", "stock_reserve"])
+def test_another_merchants_product_info_is_not_trusted(scope_a, merchant_b, call):
+    """Given merchant B's product described as a ProductInfo, when A's caller passes it as an already-loaded
+    product, then inventory reads A's products itself (B's id is an UnknownSku) and nothing is written."""
+    with tenant_scope(merchant_b.merchant):
+        theirs = make_product(merchant_b.merchant, "B-INFO", on_hand=5)
+        info = selectors.ProductInfo.of(theirs)
+    m = scope_a.merchant
+    assert info.merchant_id == merchant_b.merchant.pk
+    before = (StockLevel.objects.filter(merchant=m).count(), StockMovement.objects.filter(merchant=m).count())
+    with pytest.raises(UnknownSku):
+        if call == "stock_apply":
+            services.stock_apply(merchant=m, holds=[services.HoldTarget(reference="r", product_id=theirs.pk,
+                                                                         quantity=1)], products={theirs.pk: info})
+        elif call == "stock_lock":
+            services.stock_lock(merchant=m, product_ids=[theirs.pk], products={theirs.pk: info})
+        else:
+            services.stock_reserve(merchant=m, requests=[ReserveRequest(product_id=theirs.pk, quantity=1,
+                                                                        reference="r")], products={theirs.pk: info})
+    assert (StockLevel.objects.filter(merchant=m).count(), StockMovement.objects.filter(merchant=m).count()) == before
+    with tenant_scope(merchant_b.merchant):
+        assert level(merchant_b.merchant, theirs).reserved == 0
+
+
+def test_own_product_info_is_used_without_reading_the_product_again(scope_a):
+    """A ProductInfo the merchant's own selector gave is trusted: the hold reads no product row."""
+    m = scope_a.merchant
+    mine = make_product(m, "A-INFO", on_hand=5)
+    info = selectors.product_match_sku_infos(merchant=m, skus=["a-info"])["a-info"]
+    assert info == selectors.ProductInfo.of(mine) and info.merchant_id == m.pk
+    with CaptureQueriesContext(connection) as ctx:
+        services.stock_apply(merchant=m, holds=[services.HoldTarget(reference="r", product_id=mine.pk, quantity=2)],
+                             products={mine.pk: info}, fresh=True)
+    assert level(m, mine).reserved == 2
+    product_reads = [q["sql"] for q in ctx.captured_queries
+                     if q["sql"].lstrip().upper().startswith("SELECT") and 'FROM "inventory_product"' in q["sql"]]
+    assert product_reads == []

@@ -12,7 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from accounts.tenancy import tenant_scope
 from inventory import selectors as inventory_selectors
 from orders import services
-from orders.models import OrderStatus, Shipment, ShipmentLine
+from orders.models import OrderEvent, OrderStatus, Shipment, ShipmentLine
+from orders.services.fulfillment import order_shipped_on_channel
 from tests.inventory.helpers import make_product
 from tests.orders.helpers import level, normalized
 
@@ -104,4 +105,87 @@ def test_a_parcel_taken_back_is_the_one_shipment_of_what_is_left_when_the_channe
     line.refresh_from_db()
     assert (line.quantity_fulfilled, line.quantity_reserved) == (3, 0)
     assert (level(m, products["A-1"]).on_hand, level(m, products["A-1"]).reserved) == (7, 0)
+    assert inventory_selectors.audit_differences(merchant=m) == []
+
+
+def _short_events(order) -> list[tuple[str, dict]]:
+    return [(e.message, e.data) for e in OrderEvent.objects.filter(order=order, kind=OrderEvent.Kind.SHORT)]
+
+
+def test_an_order_arriving_shipped_beyond_our_stock_is_recorded_with_the_shortfall_on_its_timeline(shop):
+    # Given 1 unit of S-1 here, and an order the channel already shipped with 3 of them
+    m, products = shop
+    s = make_product(m, "S-1", on_hand=1)
+    # When it arrives
+    result = services.order_ingest(merchant=m, integration_id=None, normalized=normalized(
+        "1", lines=(("L1", "S-1", 3), ("L2", "A-1", 2)), shipped_on_channel=True))
+    # Then it is recorded shipped as the channel says, the unit there is taken, and the 2 missing are on its timeline
+    order = result.order
+    assert (result.outcome, order.status) == ("created", OrderStatus.FULFILLED)
+    line_s, line_a = order.lines.order_by("position")
+    assert [(li.quantity_fulfilled, li.quantity_reserved) for li in (line_s, line_a)] == [(3, 0), (2, 0)]
+    assert [(level(m, p).on_hand, level(m, p).reserved) for p in (s, products["A-1"])] == [(0, 0), (8, 0)]
+    assert _short_events(order) == [(
+        "Shipped on the channel beyond the stock here: 2 units of S-1 were not in stock (not taken from stock: "
+        "check its count)", {"not_in_stock": [{"line": line_s.pk, "sku": "S-1", "units": 2}]})]
+    [shipment] = Shipment.objects.filter(order=order)
+    assert list(ShipmentLine.objects.filter(shipment=shipment).order_by("order_line_id")
+                .values_list("order_line_id", "quantity")) == [(line_s.pk, 3), (line_a.pk, 2)]
+    assert inventory_selectors.audit_differences(merchant=m) == []
+
+
+def test_an_open_short_order_the_channel_then_ships_takes_what_it_holds_and_records_the_rest(shop):
+    # Given an order of 3 S-1 that could reserve only the 1 here, and a second line held in full
+    m, products = shop
+    s = make_product(m, "S-1", on_hand=1)
+    services.order_ingest(merchant=m, integration_id=None, normalized=normalized(
+        "1", lines=(("L1", "S-1", 3), ("L2", "A-1", 2))))
+    # When the channel says it shipped
+    order = services.order_ingest(merchant=m, integration_id=None, normalized=normalized(
+        "1", lines=(("L1", "S-1", 3), ("L2", "A-1", 2)), shipped_on_channel=True, updated_minutes=1)).order
+    # Then its held unit left, the 2 it never had are on the timeline, and nothing stays reserved
+    assert order.status == OrderStatus.FULFILLED and not order.is_short
+    assert [(level(m, p).on_hand, level(m, p).reserved) for p in (s, products["A-1"])] == [(0, 0), (8, 0)]
+    line_s = order.lines.get(external_id="L1")
+    assert (line_s.quantity_fulfilled, line_s.quantity_reserved) == (3, 0)
+    assert [data for _message, data in _short_events(order)][-1] == {
+        "not_in_stock": [{"line": line_s.pk, "sku": "S-1", "units": 2}]}
+    assert inventory_selectors.audit_differences(merchant=m) == []
+
+
+def test_a_page_with_an_order_shipped_beyond_our_stock_is_ingested_whole(shop):
+    # Given no S-1 here
+    m, products = shop
+    s = make_product(m, "S-1", on_hand=0)
+    # When a page brings an order shipped on the channel with 2 of them between two ordinary orders
+    outcomes = services.order_ingest_many(merchant=m, integration_id=None, orders=[
+        normalized("1", lines=(("L1", "A-1", 1),)),
+        normalized("2", lines=(("L1", "S-1", 2),), shipped_on_channel=True),
+        normalized("3", lines=(("L1", "B-1", 1),)),
+    ])
+    # Then every order of the page is in, the shipped one fulfilled with nothing taken and its shortfall told
+    assert [o.outcome for o in outcomes] == ["created", "created", "created"]
+    shipped = outcomes[1].order
+    assert shipped.status == OrderStatus.FULFILLED
+    assert [d for _m, d in _short_events(shipped)] == [
+        {"not_in_stock": [{"line": shipped.lines.get().pk, "sku": "S-1", "units": 2}]}]
+    assert (level(m, s).on_hand, level(m, s).reserved) == (0, 0)
+    assert [(level(m, p).on_hand, level(m, p).reserved) for p in products.values()] == [(10, 1), (10, 1)]
+    assert inventory_selectors.audit_differences(merchant=m) == []
+
+
+def test_order_shipped_on_channel_records_a_shortfall_instead_of_refusing(shop):
+    # Given an order of 2 S-1 holding the 1 unit here
+    m, _products = shop
+    s = make_product(m, "S-1", on_hand=1)
+    order = services.order_ingest(merchant=m, integration_id=None, normalized=normalized(
+        "1", lines=(("L1", "S-1", 2),))).order
+    # When the channel's word that it shipped is recorded
+    shipment = order_shipped_on_channel(merchant=m, order=order)
+    # Then the held unit left and the other one is on the timeline
+    order.refresh_from_db()
+    assert shipment is not None and order.status == OrderStatus.FULFILLED
+    assert [d for _m, d in _short_events(order)][-1] == {
+        "not_in_stock": [{"line": order.lines.get().pk, "sku": "S-1", "units": 1}]}
+    assert (level(m, s).on_hand, level(m, s).reserved) == (0, 0)
     assert inventory_selectors.audit_differences(merchant=m) == []

@@ -9,6 +9,7 @@ page by page. Their databases must then be the same row for row (ids and timesta
 from __future__ import annotations
 
 import itertools
+import re
 import threading
 from collections import Counter
 
@@ -50,7 +51,7 @@ ORDER = st.fixed_dictionaries({
     "id": st.sampled_from(["1", "2", "3", "4", "5"]),
     "lines": st.lists(LINE, min_size=1, max_size=3),
     "minutes": st.integers(min_value=0, max_value=4),
-    "flag": st.sampled_from(["", "", "", "cancelled", "awaiting", "hold", "refunded", "bad"]),
+    "flag": st.sampled_from(["", "", "", "cancelled", "awaiting", "hold", "refunded", "shipped", "bad"]),
 })
 PAGES = st.lists(st.lists(ORDER, min_size=1, max_size=6), min_size=1, max_size=3)
 STOCK = st.fixed_dictionaries({"A-1": st.integers(0, 4), "B-1": st.integers(0, 4), "C-1": st.integers(0, 3)})
@@ -64,7 +65,8 @@ def _normalized(spec: dict):
         seen.add(lid)
         lines.append((lid, sku, qty))
     flag = spec["flag"]
-    extra = {"awaiting_payment": flag == "awaiting", "channel_hold": flag == "hold", "is_refunded": flag == "refunded"}
+    extra = {"awaiting_payment": flag == "awaiting", "channel_hold": flag == "hold", "is_refunded": flag == "refunded",
+             "shipped_on_channel": flag == "shipped"}  # shipped there, with or without the stock here
     if flag == "bad":
         extra["total"] = -1  # refused: a negative total
     return normalized(spec["id"], lines=tuple(lines), updated_minutes=spec["minutes"],
@@ -104,8 +106,9 @@ def state(m) -> dict:
         (li.order.external_id, li.position, li.external_id, li.sku, li.product.sku if li.product else None,
          li.quantity, li.quantity_reserved, li.quantity_fulfilled, li.quantity_cancelled, str(li.unit_price_amount))
         for li in OrderLine.objects.filter(merchant=m).select_related("order", "product"))
-    events = Counter(
-        (e.order.external_id, e.kind, e.message) for e in OrderEvent.objects.filter(merchant=m).select_related("order"))
+    events = Counter(  # a shipment is named by its id, which differs between the two merchants
+        (e.order.external_id, e.kind, re.sub(r"Shipment \d+", "Shipment N", e.message))
+        for e in OrderEvent.objects.filter(merchant=m).select_related("order"))
     levels = sorted((lv.product.sku, lv.on_hand, lv.reserved)
                     for lv in StockLevel.objects.filter(merchant=m).select_related("product"))
     ledger = Counter((mv.product.sku, mv.on_hand_delta, mv.reserved_delta, mv.reason,
