@@ -27,6 +27,7 @@ the dispatcher reads it and publishes its processing task.
    close them) sends at a fixed rate of half the webhook's median max rate for `--seconds` × 2 s; each latency
    is measured from the request's scheduled time (no coordinated omission), p50/p99 of time to the full
    answer. The bare view is measured the same way at the same rate.
+   Before the rounds, both tables written are ANALYZEd, as autovacuum would (`analyze_tables`).
 3. CPU per request: the CPU time the gunicorn workers and their PostgreSQL backends used during each max-rate
    round, divided by its requests (from /proc; Redis and wrk are not counted). On a shared machine this is the
    steadier figure: it does not depend on how much of the CPU the other tenants of the machine left us.
@@ -366,6 +367,20 @@ def cpu_used(before: dict[int, tuple[str, int]], after: dict[int, tuple[str, int
     return used
 
 
+def analyze_tables(database_url: str) -> None:
+    """ANALYZE the two tables the endpoints write, after the warm-up, as autovacuum would once their first rows are
+    in: it is off on this machine, and the TRUNCATEd event table would otherwise keep the plans the workers
+    prepared while it was empty (PostgreSQL plans a prepared statement again when the table's statistics change,
+    or on a new connection: CONN_MAX_AGE, a minute). An empty table's plan of the webhook INSERT's duplicate check
+    (NOT EXISTS) reads the whole table instead of probing the unique index."""
+    import psycopg
+
+    from bench.webhooks_urls import FLOOR_TABLE
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f"ANALYZE webhooks_webhookevent, {FLOOR_TABLE}")
+
+
 def queued_event_ids(redis_url: str) -> list[int]:
     """Every event id in the queued processing tasks (Celery's message protocol 2: a base64 JSON body of
     [args, kwargs, embed]), one entry per hand-over."""
@@ -477,6 +492,7 @@ def main() -> None:
             if warm["errors"] or not warm["ok"]:
                 raise SystemExit(f"{name} {path}: {warm['detail']} (see {log})")
             warm_webhook_ok += warm["ok"] if name == "webhook" else 0
+        analyze_tables(args.database_url)
         for r in range(args.rounds):
             names = list(paths)
             for name in names[r % 3:] + names[:r % 3]:

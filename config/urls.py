@@ -8,6 +8,7 @@ from core.metrics import metrics_view
 from core.views import favicon
 from integrations.views import InstallKeysView
 from orders.views import HomeView
+from webhooks.urls import urlpatterns as webhook_urls
 
 api_v1 = [
     path("", include("accounts.api_urls")),
@@ -20,12 +21,13 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    # First: the webhook receiver is the busiest URL and every pattern before it is tried on each delivery
-    # (the empty-prefix includes below are scanned whole).
+    # First, and not behind an include(): the webhook receiver is the busiest URL and every pattern before it is
+    # tried on each delivery (the empty-prefix includes below are scanned whole). No login: each delivery is
+    # verified by its signature.
+    *webhook_urls,
     # A channel's server-to-server delivery of a store's credentials (an install with no session), under
     # the public address the channels call (WEBHOOK_BASE_URL); three segments, so no webhook URL matches it.
     path("webhooks/install/<slug:channel>/keys/", InstallKeysView.as_view(), name="integration-install-keys"),
-    path("webhooks/", include("webhooks.urls")),  # no login: each delivery is verified by its signature
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics_view, name="metrics"),

@@ -20,7 +20,7 @@ from operator import attrgetter
 from typing import Any, ParamSpec, TypeVar
 
 import psycopg
-from django.db import DatabaseError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models import Model
 from django.utils import timezone
@@ -143,13 +143,14 @@ def bound_cursor(*, prepare: bool = False) -> CursorWrapper:
     preparing adds no statement). On SQLite an ordinary cursor (`%b` is PostgreSQL's). For statements that read no timestamps (Django registers
     its time-zone loader on its own cursors only).
     """
-    if connection.vendor != "postgresql":  # SQLite (make run): an ordinary cursor, for statements written with %s
-        return connection.cursor()
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    raw = (_PreparingCursor if prepare else psycopg.Cursor)(connection.connection)
-    return _BoundDebugWrapper(raw, connection) if connection.queries_logged else connection.make_cursor(raw)
+    conn = connections[DEFAULT_DB_ALIAS]  # once: each attribute of the `connection` proxy is a thread-local lookup
+    if conn.vendor != "postgresql":  # SQLite (make run): an ordinary cursor, for statements written with %s
+        return conn.cursor()
+    conn.close_if_health_check_failed()
+    conn.ensure_connection()
+    conn.validate_thread_sharing()
+    raw = (_PreparingCursor if prepare else psycopg.Cursor)(conn.connection)
+    return _BoundDebugWrapper(raw, conn) if conn.queries_logged else conn.make_cursor(raw)
 
 
 class _BoundDebugWrapper(CursorDebugWrapper):

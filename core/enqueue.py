@@ -23,6 +23,8 @@ from kombu.exceptions import OperationalError as BrokerUnavailable
 
 logger = logging.getLogger(__name__)
 
+KWARGSREPR_MAX = 1024  # Celery's own bound (app.amqp.kwargsrepr_maxsize)
+
 
 def enqueue_on_commit(task_name: str, /, **kwargs: Any) -> None:
     """Send the task named `task_name` (e.g. "inventory.stock_import_apply") once the current
@@ -42,8 +44,14 @@ def enqueue_now(task_name: str, /, *, countdown: float | None = None, **kwargs: 
 def _send(task_name: str, kwargs: dict[str, Any], *, countdown: float | None = None) -> bool:
     app = current_app
     if not app.conf.task_always_eager:
+        # The message's own record of its arguments (for logs and monitors), written here: Celery's saferepr of
+        # them was a quarter of a publish's CPU (the webhook dispatcher's hand-overs, BENCHMARKS.md "Webhook
+        # inbox", 2026-12-08). Our tasks take no positional arguments and small keyword ones; cut as Celery cuts.
+        kwargsrepr = repr(kwargs)
+        if len(kwargsrepr) > KWARGSREPR_MAX:
+            kwargsrepr = kwargsrepr[:KWARGSREPR_MAX - 3] + "..."
         try:
-            app.send_task(task_name, kwargs=kwargs, countdown=countdown)
+            app.send_task(task_name, kwargs=kwargs, countdown=countdown, argsrepr="()", kwargsrepr=kwargsrepr)
         except (BrokerUnavailable, OSError):
             logger.warning("core.enqueue.send_failed", exc_info=True, extra={"task": task_name})
             return False

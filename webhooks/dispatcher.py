@@ -11,10 +11,13 @@ request's transaction the notification (~70 µs of its backend's CPU, and Postgr
 notifying transactions) and the dispatcher's backend a wake-up per delivery (BENCHMARKS.md "Webhook inbox").
 
 Ids are taken from a sequence when the INSERT runs, but rows become visible when they commit, not always in that
-order: an id skipped by a scan (a row still being committed, or one never to be: a rolled-back INSERT, a
-duplicate's ON CONFLICT) is looked at again on every scan for `gap_seconds` (10 s; an autocommit INSERT commits
-within milliseconds of taking its id, before its 200), then given up; a row committed later than that is
-still handed out by the sweep once its lease runs out.
+order: an id skipped by a scan (a row still being committed, or one never to be: a rolled-back INSERT, the loser
+of two copies of one delivery racing into the unique constraint) is looked at again on every scan for
+`gap_seconds` (10 s; an autocommit INSERT commits within milliseconds of taking its id, before its 200), then given
+up; a row committed later than that is still handed out by the sweep once its lease runs out. At most GAPS_MAX
+ids are looked for, the oldest given up first. A re-sent delivery takes no id (receipt's INSERT checks NOT EXISTS
+before the sequence is asked: webhooks.services._event_insert), so a storm of duplicates cannot push a real row's
+id out of that window and leave it to the sweep a lease later (tests/webhooks/test_dispatcher.py).
 
 What it does not have to be: the only way events move. It holds nothing that is not in the rows, so killing it
 loses nothing: when it starts reading it hands out every `received` event first (those delivered while no
@@ -60,8 +63,8 @@ class NewRows:
 
     START_WINDOW = 256
 
-    def __init__(self, raw, *, batch: int, gap_seconds: float):
-        self.raw, self.batch, self.gap_seconds = raw, batch, gap_seconds
+    def __init__(self, raw, *, batch: int, gap_seconds: float, gaps_max: int = GAPS_MAX):
+        self.raw, self.batch, self.gap_seconds, self.gaps_max = raw, batch, gap_seconds, gaps_max
         self.cursor = psycopg.Cursor(raw)  # server-side binding, so prepared (Django's cursors bind client-side)
         table, quote = WebhookEvent._meta.db_table, connection.ops.quote_name
         columns = "id, merchant_id, status"
@@ -93,13 +96,14 @@ class NewRows:
                 events.append((event_id, merchant_id))
         if newest > self.last:
             found = {row[0] for row in rows}
-            # At most GAPS_MAX of them (a sequence moved far ahead by hand must not fill the memory).
-            self.gaps.update((i, now) for i in range(max(self.last + 1, newest - GAPS_MAX), newest) if i not in found)
+            # At most gaps_max of them (a sequence moved far ahead by hand must not fill the memory).
+            self.gaps.update((i, now) for i in range(max(self.last + 1, newest - self.gaps_max), newest)
+                             if i not in found)
             self.last = newest
         expired = now - self.gap_seconds
         for event_id in [i for i, since in self.gaps.items() if since < expired]:
             del self.gaps[event_id]
-        while len(self.gaps) > GAPS_MAX:
+        while len(self.gaps) > self.gaps_max:
             del self.gaps[next(iter(self.gaps))]
         return events, new >= self.batch
 

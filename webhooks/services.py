@@ -43,7 +43,17 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DatabaseError, IntegrityError, connection, models, transaction
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    DatabaseError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    connections,
+    models,
+    transaction,
+)
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import ngettext
@@ -94,7 +104,7 @@ def webhook_dispatch_mode() -> str:
 
 @dataclass(frozen=True)
 class Receipt:
-    """What the endpoint answers: `status` (HTTP) and `code` ("stored", "duplicate", "invalid_json",
+    """What the endpoint answers: `status` (HTTP) and `code` ("stored", "duplicate",
     "handshake", or why the delivery was refused), and the event's id when a row exists."""
 
     status: int
@@ -329,8 +339,11 @@ def webhook_store(*, endpoint: WebhookEndpoint, delivery: Delivery, body: bytes,
     in "inline" mode with its processing enqueued after the commit.
 
     The unique (endpoint, delivery_id) constraint settles duplicates, concurrent ones included: the second
-    is answered `duplicate` with the first one's id. A body that is not JSON is stored `failed` with the
-    reason (no retry would parse it) and acknowledged all the same. Database errors propagate."""
+    is answered `duplicate` with the first one's id. The body is not parsed here: a body that is not JSON is
+    refused by its first processing attempt (`_run`: PermanentFailure, so stored `failed` with the reason and
+    never retried), as a body that is not its topic's payload is. Parsing a 7 KB order here cost ~0.1-0.25 ms
+    of the web process's CPU on every delivery to decide a case no signed sender produces (BENCHMARKS.md
+    "Webhook inbox", 2026-12-08). Database errors propagate."""
     return _store(endpoint, delivery, body, now or timezone.now(), guard=None)
 
 
@@ -339,32 +352,24 @@ def _store(endpoint: WebhookEndpoint, delivery: Delivery, body: bytes, now: date
     """webhook_store's work. With `guard` (receipt verified against a remembered endpoint), the INSERT stores the
     row only if the database still holds what `guard` remembers, and None means it stored nothing (a duplicate,
     or the store changed): the caller decides afresh."""
-    status, error = Status.RECEIVED, ""
-    try:
-        json.loads(body)
-    except ValueError as exc:  # UnicodeDecodeError is a ValueError too
-        status, error = Status.FAILED, f"The body is not valid JSON: {exc}"[:ERROR_MAX]
-    except RecursionError:  # signed, but nested deeper than the parser goes: stored for a person, not a 500
-        status, error = Status.FAILED, "The body is not valid JSON: nested too deeply to parse."
     # Handed over at once, the dispatch lease ahead: by the dispatcher's read of the new rows (dispatcher mode),
-    # or enqueued below (inline); due again, for the dispatcher's and beat's sweep, only if that hand-over is
-    # lost. A failed one (not JSON) waits for a person: no retry would parse it.
-    due = now + _seconds("WEBHOOK_DISPATCH_LEASE_SECONDS", 60) if status == Status.RECEIVED else None
+    # or enqueued below (inline); due again, for the dispatcher's and beat's sweep, only if that hand-over is lost.
+    due = now + _seconds("WEBHOOK_DISPATCH_LEASE_SECONDS", 60)
     event_id = None
     try:
         # One INSERT in autocommit: durable when it returns, one round trip instead of BEGIN, INSERT, COMMIT; an
-        # inline enqueue is then sent at once, after that commit. ON CONFLICT DO NOTHING: a duplicate aborts no caller's transaction, so no savepoint either.
+        # inline enqueue is then sent at once, after that commit. ON CONFLICT DO NOTHING: a duplicate aborts no
+        # caller's transaction, so no savepoint either.
         sql, prep = _event_insert(guarded=guard is not None)
-        params = [endpoint.merchant_id, endpoint.pk, endpoint.integration_id, endpoint.kind, endpoint.slug,
-                  delivery.topic, delivery.delivery_id, prep["headers"](delivery.headers, connection),
-                  prep["body"](body, connection), status, prep["next_attempt_at"](due, connection), error,
-                  prep["received_at"](now, connection)]
-        if guard is not None:
-            params += [guard.token, endpoint.pk, endpoint.merchant_id, endpoint.kind, endpoint.slug,
-                       endpoint.integration_id, guard.status, guard.credentials]
-        with bound_cursor(prepare=True) as cursor:
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
+        headers, payload = prep["headers"](delivery.headers, connection), prep["body"](body, connection)
+        due, at = prep["next_attempt_at"](due, connection), prep["received_at"](now, connection)
+        if guard is not None:  # the endpoint's own columns come from its row (_event_insert)
+            params = [delivery.topic, delivery.delivery_id, headers, payload, due, at,
+                      guard.token, endpoint.kind, endpoint.slug, guard.status, guard.credentials, delivery.delivery_id]
+        else:
+            params = [endpoint.merchant_id, endpoint.pk, endpoint.integration_id, endpoint.kind, endpoint.slug,
+                      delivery.topic, delivery.delivery_id, headers, payload, due, at, endpoint.pk, delivery.delivery_id]
+        row = _insert_returning(sql, params)
         if row is None and guard is not None:
             return None  # nothing stored: decided again from a fresh read (a duplicate is found there)
         if row is None:
@@ -379,7 +384,7 @@ def _store(endpoint: WebhookEndpoint, delivery: Delivery, body: bytes, now: date
                                                               "event_id": existing, "topic": delivery.topic})
             return Receipt(status=200, code="duplicate", event_id=existing)
         event_id = row[0]
-        if status == Status.RECEIVED and webhook_dispatch_mode() == INLINE:
+        if webhook_dispatch_mode() == INLINE:
             webhook_event_enqueue(WebhookEvent(pk=event_id, merchant_id=endpoint.merchant_id))
     except DatabaseError:
         raise
@@ -393,53 +398,104 @@ def _store(endpoint: WebhookEndpoint, delivery: Delivery, body: bytes, now: date
         logger.warning("webhooks.delivery.enqueue_failed", exc_info=True,
                        extra={"merchant_id": endpoint.merchant_id, "event_id": event_id})
     logger.info("webhooks.delivery.stored", extra={"merchant_id": endpoint.merchant_id, "event_id": event_id,
-                                                   "topic": delivery.topic, "status": status})
-    return Receipt(status=200, code="stored" if status == Status.RECEIVED else "invalid_json", event_id=event_id)
+                                                   "topic": delivery.topic})
+    return Receipt(status=200, code="stored", event_id=event_id)
+
+
+def _insert_returning(sql: str, params: list) -> tuple | None:
+    """Run receipt's INSERT (prepared, server-side binding) and return its row, without Django's per-request
+    connection health check (`SELECT 1` before the first statement of a request, CONN_HEALTH_CHECKS): in
+    autocommit the INSERT is that check. A connection found broken by it (the server restarted, the network
+    dropped it while idle) is closed and the INSERT runs once more on a new one, as the health check would have
+    reconnected; if the first one did commit before its connection broke, the second finds the row (NOT EXISTS,
+    ON CONFLICT: nothing inserted, the caller answers `duplicate` from a fresh read). Inside a caller's
+    transaction nothing is retried: the transaction is lost with its connection. Why: the health check was a
+    round trip and ~60 µs of the web process's and its backend's CPU per delivery (BENCHMARKS.md "Webhook
+    inbox", 2026-12-08)."""
+    conn = connections[DEFAULT_DB_ALIAS]
+    retry = conn.connection is not None and not conn.in_atomic_block
+    if retry:
+        conn.health_check_done = True  # this statement checks it
+    try:
+        with bound_cursor(prepare=True) as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone()
+    except (OperationalError, InterfaceError):
+        if not retry or conn.is_usable():
+            raise  # not a broken connection (a timeout, a cancel): the caller's 5xx
+        logger.warning("webhooks.delivery.reconnect", exc_info=True)
+        conn.close()
+    with bound_cursor(prepare=True) as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
 
 
 _INSERTED = ("merchant", "endpoint", "integration", "kind", "channel", "topic", "delivery_id", "headers", "body",
-             "status", "next_attempt_at", "last_error", "received_at")  # in webhook_store's order of values
+             "status", "next_attempt_at", "last_error", "received_at")
 
 
 @lru_cache(maxsize=2)
 def _event_insert(*, guarded: bool = False) -> tuple[str, dict]:
-    """`INSERT ... ON CONFLICT (endpoint_id, delivery_id) DO NOTHING RETURNING id` of a new event, written once per
-    process from the model's fields, and the get_db_prep_save of the fields whose values need the database's
-    form (JSON, bytes, times); it replaces `WebhookEvent(...).save(force_insert=True)` (in a savepoint inside a
-    caller's transaction) and its IntegrityError. Building the instance and compiling the ORM's INSERT on every
-    delivery cost more of the web process's CPU than anything else in receipt (BENCHMARKS.md "Webhook inbox").
-    The columns not named are written as the model's defaults would be (`attempts` 0, `result` {}, the rest
-    NULL); a new NOT NULL field fails here, in every receipt test, until it is added.
+    """`INSERT ... SELECT <values> WHERE NOT EXISTS (the same delivery) ON CONFLICT (endpoint_id, delivery_id) DO
+    NOTHING RETURNING id` of a new event, written once per process from the model's fields, and the
+    get_db_prep_save of the fields whose values need the database's form (JSON, bytes, times); it replaces
+    `WebhookEvent(...).save(force_insert=True)` (in a savepoint inside a caller's transaction) and its
+    IntegrityError. Building the instance and compiling the ORM's INSERT on every delivery cost more of the web
+    process's CPU than anything else in receipt (BENCHMARKS.md "Webhook inbox"). The columns not named are written
+    as the model's defaults would be (`attempts` 0, `result` {}, the rest NULL); a new NOT NULL field fails here,
+    in every receipt test, until it is added. `status` is `received` and `last_error` empty: receipt stores
+    nothing else (webhook_store).
 
+    NOT EXISTS: a duplicate takes no id from the table's sequence (ON CONFLICT alone takes one before it finds the
+    conflict), so a storm of re-sent deliveries leaves no run of never-committed ids for the dispatcher's read of
+    the new rows to wait on (webhooks.dispatcher.NewRows); two copies of one delivery racing each other still
+    meet in the constraint, and the loser's id is the only one skipped. It probes the unique index (~10-30 µs of the
+    backend's CPU) once the table has statistics; a plan prepared while the table was empty and never analyzed reads
+    the whole table instead, until the statistics change (autovacuum's first ANALYZE, after ~50 rows) or the
+    connection is replaced (CONN_MAX_AGE).
+
+    Not guarded: the values are parameters (merchant, endpoint, integration, kind, channel, topic, delivery_id,
+    headers, body, next_attempt_at, received_at, then endpoint and delivery_id again for NOT EXISTS).
     `guarded`: the row is inserted only if the endpoint a delivery was verified against from memory (`_Known`)
-    still is what the store lookup would read (`_endpoint_query`: the same token, endpoint and store, the merchant
-    active), with the store's status and credentials unchanged; eight more parameters, in `_Known`'s order."""
+    still is what the store lookup would read (`_endpoint_query`): the same token, kind and slug, the merchant
+    active, the store's status and credentials unchanged; the endpoint's own columns (merchant, endpoint,
+    integration, kind, channel) are taken from that row instead of being sent. Parameters: topic, delivery_id,
+    headers, body, next_attempt_at, received_at, then token, kind, slug, status, credentials (`_Known`'s), and
+    delivery_id again: 12, where sending the endpoint's columns and comparing each cost 21."""
     meta, quote = WebhookEvent._meta, connection.ops.quote_name
-    fields = [meta.get_field(name) for name in _INSERTED]
+    fields = {name: meta.get_field(name) for name in _INSERTED}
     unique = next(c for c in meta.constraints if c.name == "webhooks_event_delivery_uniq")
     conflict = ", ".join(quote(meta.get_field(name).column) for name in unique.fields)
-    columns = [quote(f.column) for f in fields] + [quote(meta.get_field("attempts").column),
-                                                   quote(meta.get_field("result").column)]
+    table = quote(meta.db_table)
+    columns = [quote(f.column) for f in fields.values()] + [quote(meta.get_field("attempts").column),
+                                                            quote(meta.get_field("result").column)]
     # On PostgreSQL the body travels in binary (`%b`): as text it would go as hex, twice its size, encoded here and
     # decoded by the server.
-    binary = {"body"} if connection.vendor == "postgresql" else set()
-    values = f"{', '.join('%b' if f.name in binary else '%s' for f in fields)}, 0, '{{}}'"
-    source = f"VALUES ({values})"
+    body = "%b" if connection.vendor == "postgresql" else "%s"
+    delivery = quote(fields["delivery_id"].column)
+    endpoint_column = quote(fields["endpoint"].column)
+    received = f"'{Status.RECEIVED}'"
+    tail = f"%s, %s, %s, {body}, {received}, %s, '', %s, 0, '{{}}'"  # topic .. received_at, attempts, result
     if guarded:
         endpoint, store, merchant = WebhookEndpoint._meta, Integration._meta, Merchant._meta
         column = {name: quote(endpoint.get_field(name).column) for name in
-                  ("token", "id", "merchant", "kind", "slug", "integration")}
-        source = (f"SELECT {values} FROM {quote(endpoint.db_table)} e "  # noqa: S608 - names from _meta
+                  ("id", "token", "merchant", "kind", "slug", "integration")}
+        source = (f"SELECT e.{column['merchant']}, e.{column['id']}, e.{column['integration']}, "  # noqa: S608
+                  f"e.{column['kind']}, e.{column['slug']}, {tail} "  # names from _meta
+                  f"FROM {quote(endpoint.db_table)} e "
                   f"JOIN {quote(merchant.db_table)} m ON m.id = e.merchant_id "
                   f"JOIN {quote(store.db_table)} i ON i.id = e.integration_id "
-                  f"WHERE e.{column['token']} = %s AND e.{column['id']} = %s AND e.{column['merchant']} = %s "
-                  f"AND e.{column['kind']} = %s AND e.{column['slug']} = %s AND e.{column['integration']} = %s "
+                  f"WHERE e.{column['token']} = %s AND e.{column['kind']} = %s AND e.{column['slug']} = %s "
                   f"AND m.is_active AND i.{quote(store.get_field('status').column)} = %s "
-                  f"AND i.{quote(store.get_field('credentials').column)} = %s")
-    sql = (f"INSERT INTO {quote(meta.db_table)} ({', '.join(columns)}) {source} "  # noqa: S608
+                  f"AND i.{quote(store.get_field('credentials').column)} = %s "
+                  f"AND NOT EXISTS (SELECT 1 FROM {table} d WHERE d.{endpoint_column} = e.{column['id']} "
+                  f"AND d.{delivery} = %s)")
+    else:
+        source = (f"SELECT %s, %s, %s, %s, %s, {tail} "  # noqa: S608 - names from _meta
+                  f"WHERE NOT EXISTS (SELECT 1 FROM {table} d WHERE d.{endpoint_column} = %s AND d.{delivery} = %s)")
+    sql = (f"INSERT INTO {table} ({', '.join(columns)}) {source} "  # noqa: S608
            f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {quote(meta.pk.column)}")
-    prep = {name: meta.get_field(name).get_db_prep_save for name in ("headers", "body", "next_attempt_at",
-                                                                      "received_at")}
+    prep = {name: fields[name].get_db_prep_save for name in ("headers", "body", "next_attempt_at", "received_at")}
     if connection.vendor == "postgresql":
         # What those hand psycopg there, without the fields' own steps (~50 µs a delivery): bytes and aware times
         # as they are, the headers as Jsonb (json.dumps: the field has no encoder of its own).
@@ -541,10 +597,13 @@ def _run(merchant: Merchant, event: WebhookEvent) -> dict:
     receiver = webhook_receiver_get(event.kind, event.channel)
     if receiver is None:
         raise PermanentFailure(f"No webhook receiver for {event.kind} {event.channel!r}.")
+    # Receipt stores the body unparsed (webhook_store): a body that is not JSON is refused here, on its first attempt.
     try:
         payload = json.loads(bytes(event.body))
-    except (ValueError, RecursionError) as exc:
+    except ValueError as exc:  # UnicodeDecodeError is a ValueError too
         raise PermanentFailure(f"The body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:  # signed, but nested deeper than the parser goes
+        raise PermanentFailure("The body is not valid JSON: nested too deeply to parse.") from exc
     handler = receiver.handlers.get(event.topic)
     if handler is None:
         return {"action": "ignored", "reason": f"no handler for topic {event.topic!r}"}

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 import requests
-from django.db import connection
+from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from accounts.tenancy import tenant_scope, unscoped
@@ -222,8 +222,19 @@ def test_only_post_is_answered_and_no_login_or_csrf_is_asked(shop_a, client):
     from django.test import Client
 
     strict = Client(enforce_csrf_checks=True)
-    assert strict.get(url_for(shop_a)).status_code == 405
     assert deliver(strict, shop_a, "orders/create", order_body()).status_code == 200
+
+
+@pytest.mark.parametrize("method", ["get", "head", "put", "patch", "delete"])
+def test_any_other_method_is_a_405_in_the_error_shape_with_allow(merchant_a, shop_a, client, method):
+    # Given: a store's inbox address. When: anything but a POST reaches it
+    response = getattr(client, method)(url_for(shop_a))
+    # Then: 405 with Allow: POST, in the project's error shape (a HEAD has no body), and nothing stored
+    assert (response.status_code, response["Allow"], response["Content-Type"]) == (405, "POST", "application/json")
+    if method != "head":
+        assert response.json()["error"]["code"] == "method_not_allowed"
+        assert set(response.json()["error"]) == {"code", "message", "details"}
+    assert _events(merchant_a.merchant) == []
 
 
 # ---------------------------------------------------------------- size, JSON
@@ -237,15 +248,17 @@ def test_a_body_over_two_megabytes_is_413_and_nothing_is_stored(merchant_a, shop
     assert _events(merchant_a.merchant) == []
 
 
-def test_verified_but_unparseable_json_is_stored_failed_with_the_reason_and_acknowledged(
+def test_verified_but_unparseable_json_is_acknowledged_stored_and_failed_by_its_first_attempt_with_the_reason(
         merchant_a, shop_a, run_on_commit, client):
+    # Receipt stores the body unparsed; the first processing attempt refuses it for good (PermanentFailure).
     response = run_on_commit(client, shop_a, "orders/create", b"{\"id\": 1, \"name\": ")
-    assert response.status_code == 200
+    assert (response.status_code, response.json()) == (200, {"ok": True, "status": "stored"})
     [event] = _events(merchant_a.merchant)
     assert event.status == WebhookEvent.Status.FAILED
     assert "not valid JSON" in event.last_error
     assert event.next_attempt_at is None  # a retry would not fix it: the dispatcher leaves it alone
-    assert event.attempts == 0
+    assert event.attempts == 1
+    assert bytes(event.body) == b"{\"id\": 1, \"name\": "  # kept as signed, for a person to look at
     with tenant_scope(merchant_a.merchant):
         assert not Order.objects.exists()
 
@@ -256,11 +269,11 @@ def test_a_validly_signed_body_nested_past_the_parser_is_stored_failed_and_ackno
     body = b"[" * 100_000 + b"]" * 100_000
     # When: it is delivered
     response = run_on_commit(client, shop_a, "orders/create", body)
-    # Then: 200, like any unparseable body, and the delivery is stored failed with the reason, never retried
+    # Then: 200, like any unparseable body, and its first attempt fails it with the reason, never retried
     assert response.status_code == 200
     [event] = _events(merchant_a.merchant)
     assert (event.status, event.last_error, event.next_attempt_at, event.attempts) == (
-        WebhookEvent.Status.FAILED, "The body is not valid JSON: nested too deeply to parse.", None, 0)
+        WebhookEvent.Status.FAILED, "The body is not valid JSON: nested too deeply to parse.", None, 1)
     with tenant_scope(merchant_a.merchant):
         assert not Order.objects.exists()
 
@@ -331,7 +344,8 @@ def test_one_event_sent_twenty_times_at_once_is_one_row_processed_once(merchant_
 @pytest.mark.django_db(transaction=True)
 def test_database_down_during_receipt_is_503_and_nothing_is_acknowledged(merchant_a, shop_a, client, monkeypatch):
     """The request's own database session is terminated (from another session) after the token was
-    looked up and the signature checked, so the INSERT itself fails: 503, and no row exists after."""
+    looked up and the signature checked, and the database cannot be reached any more, so the INSERT itself
+    fails and so does its one retry on a new connection: 503, and no row exists after."""
     import psycopg
 
     from integrations.channels.shopify import webhooks as shopify_webhooks
@@ -339,23 +353,62 @@ def test_database_down_during_receipt_is_503_and_nothing_is_acknowledged(merchan
     params = connection.get_connection_params()
     admin_dsn = {k: v for k, v in params.items() if k in ("host", "port", "user", "password", "dbname")}
     receiver = webhook_receivers.get("channel:shopify")
+    port = connection.settings_dict["PORT"]
 
     def verify_then_lose_the_database(integration, headers, body, now):
         ok = shopify_webhooks.verify(integration, headers, body, now)
         pid = connection.connection.info.backend_pid
         with psycopg.connect(**admin_dsn, autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+        connection.settings_dict["PORT"] = "1"  # nothing listens there: a new connection fails too
         return ok
 
     broken = WebhookReceiver(**{**receiver.__dict__, "verify": verify_then_lose_the_database})
-    with webhook_receivers.registered("channel:shopify", broken):
-        response = deliver(client, shop_a, "orders/create", order_body())
+    try:
+        with webhook_receivers.registered("channel:shopify", broken):
+            response = deliver(client, shop_a, "orders/create", order_body())
+    finally:
+        connection.close()
+        connection.settings_dict["PORT"] = port
 
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "not_stored"
     connection.close()
     assert _events(merchant_a.merchant) == []
     assert deliver(client, shop_a, "orders/create", order_body()).status_code == 200  # the retry is stored
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("remembered", [False, True])
+def test_a_connection_the_server_dropped_while_idle_is_replaced_and_the_delivery_stored_once(
+        merchant_a, shop_a, client, remembered):
+    """Receipt's INSERT runs without Django's per-request health check (`SELECT 1`): the INSERT is the check. A
+    connection the server dropped between two deliveries (a restart, an idle timeout) fails it, and the INSERT
+    runs again on a new connection, as the health check would have reconnected: 200, one row."""
+    import psycopg
+
+    params = connection.get_connection_params()
+    admin_dsn = {k: v for k, v in params.items() if k in ("host", "port", "user", "password", "dbname")}
+    # Given: an open connection; with `remembered`, the store's endpoint known from an earlier delivery (the
+    # INSERT is then the request's first statement)
+    if remembered:
+        assert deliver(client, shop_a, "orders/create", order_body()).status_code == 200
+    else:
+        connection.ensure_connection()
+    pid = connection.connection.info.backend_pid
+    # When: the server ends that session while it is idle, and a delivery comes
+    with psycopg.connect(**admin_dsn, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+    close_old_connections()  # what each request starts with under a server (the test client skips it)
+    event_id = new_event_id()
+    response = deliver(client, shop_a, "orders/create", order_body(order_id=9), event_id=event_id)
+    # Then: stored on a new session, once
+    assert (response.status_code, response.json()["status"]) == (200, "stored")
+    assert connection.connection.info.backend_pid != pid
+    assert [e.delivery_id for e in _events(merchant_a.merchant)][-1:] == [f"orders/create:{event_id}"]
+    with tenant_scope(merchant_a.merchant):
+        assert WebhookEvent.objects.filter(delivery_id=f"orders/create:{event_id}").count() == 1
 
 
 @pytest.mark.postgres
