@@ -406,10 +406,18 @@ class StockTx:
 
 
 @functools.cache
-def _reserve_one_sql() -> str:
+def _reserve_one_sql(*, in_transaction: bool = False) -> str:
     """reserve_one_pg's statement, written once per process (its text is the prepared statement's key). Named
     parameters in binary: each value travels once however often the statement uses it (9 values, where the 22
-    placeholders it has were 22 values for the client to adapt at every call)."""
+    placeholders it has were 22 values for the client to adapt at every call).
+
+    `in_transaction`: the lock it takes is held until the caller commits, so it must not break the order every
+    other stock call locks in (a product's levels by ascending id): the statement moves the default level only
+    when no level of the product has a lower id, so any level the caller locks later comes after it; otherwise
+    it writes nothing and the general road locks all of them in order. In autocommit the lock ends with the
+    statement, so that condition would only send products whose default location came later to the slow road."""
+    lowest = (f"AND NOT EXISTS (SELECT 1 FROM {StockLevel._meta.db_table} AS s2 WHERE s2.merchant_id = %(m)b::bigint "  # noqa: S608
+              "AND s2.product_id = %(p)b::bigint AND s2.id < s.id) ") if in_transaction else ""
     level, product, location = StockLevel._meta.db_table, Product._meta.db_table, Location._meta.db_table
     move, res, mark = StockMovement._meta.db_table, Reservation._meta.db_table, AvailabilityMark._meta.db_table
     bc = BundleComponent._meta.db_table
@@ -421,7 +429,7 @@ def _reserve_one_sql() -> str:
         "AND s.on_hand - s.reserved >= %(q)b::int AND (p.low_stock_threshold = 0 OR (p.low_stock_since IS NULL "
         "  AND s.on_hand - s.reserved - %(q)b::int > p.low_stock_threshold)) "
         f"AND NOT EXISTS (SELECT 1 FROM {res} AS r WHERE r.merchant_id = %(m)b::bigint AND r.reference = %(ref)b::text) "
-        "RETURNING s.product_id, s.location_id), "
+        f"{lowest}RETURNING s.product_id, s.location_id), "
         f"mv AS (INSERT INTO {move} (merchant_id, product_id, location_id, on_hand_delta, reserved_delta, reason, "
         "reference, note, actor_id, created_at) "
         "SELECT %(m)b::bigint, lv.product_id, lv.location_id, 0, %(q)b::int, %(reason)b::text, %(ledger_ref)b::text, '', %(actor)b::bigint, "
@@ -471,21 +479,25 @@ def reserve_one_pg(*, merchant: Merchant, product_id: int, quantity: int, refere
     a custom plan each time, where this one's scalar parameters keep its generic plan), at the price of the
     savepoint's two round trips, which the general road's retry_transaction took as well. The level's lock is
     then held until the caller commits, as on the general road; only the default location's level is locked
-    (the general road locks all of the product's), as in autocommit.
+    (the general road locks all of the product's), and only when it is the product's lowest-id level, so a later
+    stock call in the same transaction still locks the product's levels in ascending order.
     """
     now, m = timezone.now(), merchant.pk
     params = {"q": quantity, "now": now, "m": m, "p": product_id, "ref": reference,
               "reason": str(StockMovement.Reason.RESERVED), "ledger_ref": reference[:128],
               "actor": actor.pk if actor else None, "consumers": sorted(consumers())}
-    guard = transaction.atomic() if connection.in_atomic_block or not connection.get_autocommit() else nullcontext()
+    in_transaction = connection.in_atomic_block or not connection.get_autocommit()
+    guard = transaction.atomic() if in_transaction else nullcontext()
     try:
         with guard, bound_cursor(prepare=True) as cur:
-            cur.execute(_reserve_one_sql(), params)
+            cur.execute(_reserve_one_sql(in_transaction=in_transaction), params)
             done = cur.fetchone()[0] == 1
     except DatabaseError as exc:
-        # The reference's row written meanwhile, or a deadlock victim: this statement wrote nothing (in a caller's
-        # transaction, its savepoint is rolled back).
-        if has_sqlstate(exc, UNIQUE_VIOLATION) or is_retryable(exc):
+        # The reference's row written meanwhile: this statement wrote nothing (in a caller's transaction, its
+        # savepoint is rolled back). A deadlock victim in autocommit likewise; inside a caller's transaction the
+        # deadlock involves locks the caller holds, which the general road would meet again: the caller's retry
+        # decides.
+        if has_sqlstate(exc, UNIQUE_VIOLATION) or (is_retryable(exc) and not in_transaction):
             return False
         raise
     if done:

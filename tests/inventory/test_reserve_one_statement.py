@@ -15,7 +15,7 @@ from accounts.tenancy import tenant_scope
 from integrations.sync.stock import DEBOUNCE_KEY
 from inventory import selectors, services
 from inventory.errors import InvalidStockOperation, OutOfStock, UnknownSku
-from inventory.models import AvailabilityMark, Reservation, StockMovement
+from inventory.models import AvailabilityMark, Reservation, StockLevel, StockMovement
 from inventory.services import HoldTarget, ReserveRequest
 from tests.inventory.helpers import make_bundle, make_product
 
@@ -306,4 +306,43 @@ def test_inside_a_callers_transaction_a_refused_statement_leaves_nothing_and_the
         assert selectors.product_available(merchant=m, product_id=a.pk) == 8
         assert not StockMovement.objects.filter(merchant=m, reference="r:1", product_id=a.pk,
                                                 reserved_delta=1).exists()
+        assert selectors.audit_differences(merchant=m) == []
+
+
+def test_inside_a_callers_transaction_a_product_s_levels_are_still_locked_in_id_order(merchant_a):
+    # Given a product stocked at the first location, and a second location made the default afterwards: the
+    # default location's level is not the product's lowest-id level
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        a = make_product(m, "A-1", on_hand=10)
+        second = services.location_create(merchant=m, name="Second", code="SECOND")
+        services.location_update(merchant=m, location=second, make_default=True)
+        services.stock_adjust(merchant=m, product_id=a.pk, delta=5, location_id=second.pk, reason="received")
+        levels = list(StockLevel.objects.filter(merchant=m, product_id=a.pk).order_by("pk")
+                      .values_list("pk", "location_id"))
+        assert levels[-1][1] == second.pk  # the default location's level has the highest id
+
+    def unlocked_levels() -> list[int]:
+        """The product's levels another connection can lock right now (SKIP LOCKED: those nobody holds)."""
+        def read() -> list[int]:
+            try:
+                with tenant_scope(m), transaction.atomic():
+                    return list(StockLevel.objects.filter(merchant=m, product_id=a.pk).order_by("pk")
+                                .select_for_update(skip_locked=True).values_list("pk", flat=True))
+            finally:
+                connections.close_all()
+        seen: list[list[int]] = []
+        thread = threading.Thread(target=lambda: seen.append(read()))
+        thread.start()
+        thread.join(10)
+        return seen[0]
+
+    # When one unit is reserved inside a caller's transaction, which goes on to do more
+    with tenant_scope(m), transaction.atomic():
+        got = services.stock_reserve(merchant=m, requests=[ReserveRequest(a.pk, 1, "order_line:1")])
+        # Then every level of the product is locked (the general road: all of them, in id order), not the default
+        # one alone, which a later stock call in this transaction would have followed with a lower id
+        assert unlocked_levels() == []
+    assert got == {"order_line:1": 1}
+    with tenant_scope(m):
         assert selectors.audit_differences(merchant=m) == []
