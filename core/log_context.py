@@ -119,18 +119,17 @@ _ANCHOR = re.compile(r"^\^|(?:\\Z|(?<!\\)\$)$")
 
 
 @functools.lru_cache(maxsize=4)
-def _secret_shapes(urlconf: str) -> re.Pattern | None:
+def _secret_shapes(urlconf: str) -> tuple[re.Pattern, dict[str, tuple[str, ...]]] | None:
     """One regex for every route of `urlconf` with a secret parameter, derived from the URL resolver (whatever an
-    app or an included URLconf such as allauth's adds): each route's own regex, its levels joined, with its secret
-    groups named s<n> (the others n<n>), tried with and without the trailing slash (APPEND_SLASH's redirect logs
-    the path without it first). Matched against a path's end, as the resolver matches from its start."""
+    app or an included URLconf such as allauth's adds): each route's own regex, its levels joined, in a group b<n>
+    of its own, its secret groups named s<n> (the others n<n>), tried with and without the trailing slash
+    (APPEND_SLASH's redirect logs the path without it first); with the secret group names of each branch. Matched
+    against a path's end, as the resolver matches from its start."""
     from django.urls import URLResolver, get_resolver
 
     branches: list[str] = []
+    secrets: dict[str, tuple[str, ...]] = {}
     numbers = itertools.count()
-
-    def renamed(found: re.Match) -> str:
-        return f"(?P<{'s' if secret_param(found.group(1)) else 'n'}{next(numbers)}>"
 
     def walk(patterns: list, prefix: str) -> None:
         for pattern in patterns:
@@ -139,10 +138,34 @@ def _secret_shapes(urlconf: str) -> re.Pattern | None:
                 walk(pattern.url_patterns, regex)
             elif any(secret_param(name) for name in _GROUP.findall(regex)):
                 for variant in (regex, regex[:-1]) if regex.endswith("/") else (regex,):
-                    branches.append(_GROUP.sub(renamed, variant))
+                    branch, names = f"b{next(numbers)}", []
+
+                    def renamed(found: re.Match, names: list[str] = names) -> str:
+                        name = f"{'s' if secret_param(found.group(1)) else 'n'}{next(numbers)}"
+                        if name[0] == "s":
+                            names.append(name)
+                        return f"(?P<{name}>"
+
+                    branches.append(f"(?P<{branch}>{_GROUP.sub(renamed, variant)})")
+                    secrets[branch] = tuple(names)
 
     walk(get_resolver(urlconf).url_patterns, "")
-    return re.compile("/(?:" + "|".join(f"(?:{branch})" for branch in branches) + r")\Z") if branches else None
+    return (re.compile("/(?:" + "|".join(branches) + r")\Z"), secrets) if branches else None
+
+
+@functools.lru_cache(maxsize=1024)
+def _path_redacted(urlconf: str, path: str) -> str:
+    """One path with its secret parameters replaced (cached: the busiest paths, a store's webhook endpoint, come
+    again and again, and an access line names the path four times)."""
+    regex, secrets = _secret_shapes(urlconf)
+    match = regex.search(path.rstrip(").,;:!"))  # less a sentence's punctuation after the path
+    if match is None:
+        return path
+    parts, last = [], 0
+    for start, end in sorted(match.span(name) for name in secrets[match.lastgroup]):
+        parts += [path[last:start], "[redacted]"]
+        last = end
+    return "".join(parts) + path[last:]
 
 
 def secret_paths_redacted(text: str) -> str:
@@ -153,25 +176,10 @@ def secret_paths_redacted(text: str) -> str:
     no request) there is no URLconf to read, and the text is returned as it is."""
     if "/" not in text or not _apps.ready:
         return text
-    shapes = _secret_shapes(_settings.ROOT_URLCONF)
-    if shapes is None:
+    urlconf = _settings.ROOT_URLCONF
+    if _secret_shapes(urlconf) is None:
         return text
-
-    def one(found: re.Match) -> str:
-        path = found.group(0)
-        bare = path.rstrip(").,;:!")  # a sentence's punctuation after the path
-        match = shapes.search(bare)
-        if match is None:
-            return path
-        spans = sorted(match.span(name) for name, value in match.groupdict().items()
-                       if value is not None and name[0] == "s")
-        parts, last = [], 0
-        for start, end in spans:
-            parts += [path[last:start], "[redacted]"]
-            last = end
-        return "".join(parts) + path[last:]
-
-    return _PATH_IN_TEXT.sub(one, text)
+    return _PATH_IN_TEXT.sub(lambda found: _path_redacted(urlconf, found.group(0)), text)
 
 
 class ContextFilter(logging.Filter):
