@@ -10,6 +10,8 @@ production) writes them as keys. Secrets never go in: only ids are bound here.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import logging
 import re
 import time
@@ -18,6 +20,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from typing import Any
+
+from django.apps import apps as _apps
+from django.conf import settings as _settings
 
 _fields: ContextVar[dict[str, Any]] = ContextVar("log_fields", default={})  # noqa: B039 - never mutated in place
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -79,45 +84,102 @@ def request_id_accepted(value: str | None) -> str | None:
     return value if value and _REQUEST_ID_SHAPE.match(value) else None
 
 
-def path_redacted(path: str, kwargs: dict[str, Any] | None) -> str:
-    """The path with the values of secret URL parameters (any named like `token`: a webhook endpoint's
-    token, a signed file link) replaced: a path is logged and sent to Sentry, those values open things."""
+# A URL parameter whose value opens something: a webhook endpoint's token, a signed label link, an invitation's
+# key, allauth's e-mail confirmation key and password-reset uidb36-key, a signature, a secret.
+_SECRET_PARAM = re.compile(r"token|key|secret|signature|password|uidb36|hmac|(?:^|_)sig(?:_|$)", re.IGNORECASE)
+
+
+def secret_param(name: str) -> bool:
+    """A URL parameter named like a secret (tests/core/test_log_redaction.py checks every route that has one)."""
+    return bool(_SECRET_PARAM.search(name))
+
+
+def path_redacted(path: str, kwargs: dict[str, Any] | None = None) -> str:
+    """The path with the values of its secret URL parameters replaced: a path is logged and sent to Sentry, those
+    values open things. By the routes' shape (secret_paths_redacted); `kwargs`, the resolved parameters, catch a
+    value left over by a path the shapes did not take whole (a SCRIPT_NAME prefix is matched anyway). A short value
+    is left to the shapes: replacing it everywhere would mangle the path (uidb36 "a")."""
+    path = secret_paths_redacted(path)
     for name, value in (kwargs or {}).items():
-        if "token" in name and isinstance(value, str) and value:
+        if isinstance(value, str) and len(value) >= 8 and secret_param(name) and value in path:
             path = path.replace(value, "[redacted]")
     return path
 
 
-_PATHS = re.compile(r"/[^\s'\"<>]*")
-
-
 def text_redacted(text: str) -> str:
-    """Every path in `text` that one of our URLs matches, with its secret parameters redacted (Django's own
-    lines name the path: "Unauthorized: /webhooks/<channel>/<token>/", a request's repr)."""
-    from django.urls import Resolver404, resolve
-
-    def one(found: re.Match) -> str:
-        path = found.group(0).split("?", 1)[0]
-        try:
-            kwargs = resolve(path).kwargs
-        except (Resolver404, ValueError):
-            return found.group(0)
-        return path_redacted(found.group(0), kwargs) if kwargs else found.group(0)
-
-    return _PATHS.sub(one, text) if "/" in text else text
+    """Every path in `text` that one of our secret routes matches, with its secret parameters redacted (Django's
+    own lines name the path: "Unauthorized: /webhooks/<channel>/<token>/", a request's repr)."""
+    return secret_paths_redacted(text)
 
 
-# The paths that carry a secret (a webhook endpoint's token, a signed label-file link), by their shape: for lines
-# written where resolving each path, as text_redacted does (0.1-0.9 ms a line), costs too much for every request:
-# gunicorn's access log (deploy/gunicorn_logging.py). tests/core/test_log_redaction.py checks that it covers every
-# route with a token parameter.
-_SECRET_PATHS = re.compile(r"(/(?:webhooks/[^/\s?#\"']+|shipments/files)/)[^/\s?#\"']+")
+# A path in a line of text: up to its query, its fragment, a space or a quote.
+_PATH_IN_TEXT = re.compile(r"/[^\s?#'\"<>]*")
+_GROUP = re.compile(r"\(\?P<(\w+)>")
+_ANCHOR = re.compile(r"^\^|(?:\\Z|(?<!\\)\$)$")
+
+
+@functools.lru_cache(maxsize=4)
+def _secret_shapes(urlconf: str) -> tuple[re.Pattern, dict[str, tuple[str, ...]]] | None:
+    """One regex for every route of `urlconf` with a secret parameter, derived from the URL resolver (whatever an
+    app or an included URLconf such as allauth's adds): each route's own regex, its levels joined, in a group b<n>
+    of its own, its secret groups named s<n> (the others n<n>), tried with and without the trailing slash
+    (APPEND_SLASH's redirect logs the path without it first); with the secret group names of each branch. Matched
+    against a path's end, as the resolver matches from its start."""
+    from django.urls import URLResolver, get_resolver
+
+    branches: list[str] = []
+    secrets: dict[str, tuple[str, ...]] = {}
+    numbers = itertools.count()
+
+    def walk(patterns: list, prefix: str) -> None:
+        for pattern in patterns:
+            regex = prefix + _ANCHOR.sub("", pattern.pattern.regex.pattern)
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, regex)
+            elif any(secret_param(name) for name in _GROUP.findall(regex)):
+                for variant in (regex, regex[:-1]) if regex.endswith("/") else (regex,):
+                    branch, names = f"b{next(numbers)}", []
+
+                    def renamed(found: re.Match, names: list[str] = names) -> str:
+                        name = f"{'s' if secret_param(found.group(1)) else 'n'}{next(numbers)}"
+                        if name[0] == "s":
+                            names.append(name)
+                        return f"(?P<{name}>"
+
+                    branches.append(f"(?P<{branch}>{_GROUP.sub(renamed, variant)})")
+                    secrets[branch] = tuple(names)
+
+    walk(get_resolver(urlconf).url_patterns, "")
+    return (re.compile("/(?:" + "|".join(branches) + r")\Z"), secrets) if branches else None
+
+
+@functools.lru_cache(maxsize=1024)
+def _path_redacted(urlconf: str, path: str) -> str:
+    """One path with its secret parameters replaced (cached: the busiest paths, a store's webhook endpoint, come
+    again and again, and an access line names the path four times)."""
+    regex, secrets = _secret_shapes(urlconf)
+    match = regex.search(path.rstrip(").,;:!"))  # less a sentence's punctuation after the path
+    if match is None:
+        return path
+    parts, last = [], 0
+    for start, end in sorted(match.span(name) for name in secrets[match.lastgroup]):
+        parts += [path[last:start], "[redacted]"]
+        last = end
+    return "".join(parts) + path[last:]
 
 
 def secret_paths_redacted(text: str) -> str:
-    """`text` with the secret segment of every webhook receiver or label-file path replaced, without resolving
-    anything (`/webhooks/<channel>/[redacted]/`)."""
-    return _SECRET_PATHS.sub(r"\1[redacted]", text) if "/" in text else text
+    """`text` with the secret parameters of every path in it that one of our secret routes matches replaced
+    (`/webhooks/<channel>/[redacted]/`, `/accounts/password/reset/key/[redacted]-[redacted]/`), without resolving
+    anything: for lines written on every request (gunicorn's access log, deploy/gunicorn_logging.py), where
+    resolving each path would cost 0.1-0.9 ms. Before Django's apps are loaded (gunicorn's master, which serves
+    no request) there is no URLconf to read, and the text is returned as it is."""
+    if "/" not in text or not _apps.ready:
+        return text
+    urlconf = _settings.ROOT_URLCONF
+    if _secret_shapes(urlconf) is None:
+        return text
+    return _PATH_IN_TEXT.sub(lambda found: _path_redacted(urlconf, found.group(0)), text)
 
 
 class ContextFilter(logging.Filter):

@@ -20,7 +20,8 @@ max_requests_jitter = 500
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s'
-# The request line holds a webhook endpoint's token or a signed label link: this logger redacts them.
+# The request line holds secrets (a webhook endpoint's token, a signed label link, an invitation or password-reset
+# key): this logger redacts them in the access and error logs.
 logger_class = "deploy.gunicorn_logging.RedactingLogger"
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()

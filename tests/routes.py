@@ -16,3 +16,12 @@ def walk_routes(patterns=None, prefix: str = "") -> Iterator[tuple[str, object]]
             yield from walk_routes(p.url_patterns, route)
         elif isinstance(p, URLPattern):
             yield route, p.callback
+
+
+def walk_route_levels(patterns=None, levels: tuple = ()) -> Iterator[tuple]:
+    """The patterns from the root URLconf down to every route (an include's pattern, then its own...)."""
+    for p in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(p, URLResolver):
+            yield from walk_route_levels(p.url_patterns, (*levels, p))
+        elif isinstance(p, URLPattern):
+            yield (*levels, p)

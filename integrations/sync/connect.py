@@ -15,9 +15,12 @@ import logging
 import queue
 import random
 import threading
+import time
+import weakref
 from datetime import datetime, timedelta
 from typing import Any
 
+from celery import signals as celery_signals
 from django.conf import settings as django_settings
 from django.db import connections as db_connections
 from django.db import transaction
@@ -279,11 +282,26 @@ READ_AHEAD = 12
 
 
 # How long leaving the reader waits for its thread: enough for a reader waiting on the full queue to see the stop
-# (it looks every 0.1 s), never for a page fetch in flight: that fetch is abandoned (the daemon thread ends when it
-# returns, writing nothing), so a task stopped by its soft time limit leaves before the hard one kills it.
+# (it looks every 0.1 s), never for a page fetch in flight: that fetch is abandoned (the thread ends when it
+# returns, writing nothing more), so a task stopped by its soft time limit leaves before the hard one kills it.
 READER_EXIT_WAIT = 1.0
+# How long a worker process that ends waits for the abandoned fetches still in flight: one may be refreshing the
+# store's access token, and the vendor's new pair (its refresh token replacing the old) is only ours once saved.
+READER_SHUTDOWN_WAIT = 30.0
+_readers: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
 # How often the ingesting thread, waiting for a page, checks that the reader is still alive.
 READER_POLL = 0.5
+
+
+def _readers_finish(**_: Any) -> None:
+    """Celery's worker_process_shutdown, in the pool child that ends: let the page fetches the steps abandoned
+    finish (and save refreshed credentials), at most READER_SHUTDOWN_WAIT in all, before billiard's os._exit."""
+    deadline = time.monotonic() + READER_SHUTDOWN_WAIT
+    for thread in list(_readers):
+        thread.join(timeout=max(0.0, deadline - time.monotonic()))
+
+
+celery_signals.worker_process_shutdown.connect(_readers_finish, weak=False, dispatch_uid="orders-readers-finish")
 
 
 class OrdersReaderDied(RuntimeError):
@@ -301,13 +319,17 @@ class _PageReader:
         self.session, self.since, self.cursor = session, since, cursor
         self.queue: queue.Queue = queue.Queue(maxsize=READ_AHEAD)
         self.stopped = threading.Event()
-        # A daemon thread: an abandoned fetch must not hold the worker process at its exit either (an executor's
-        # threads are joined then).
+        # Not a daemon: the step does not wait for an abandoned fetch, but the process does before it ends. A
+        # fetch may be refreshing the store's access token, and a thread killed between the vendor issuing the new
+        # pair (the old refresh token then spent) and the credentials' save committing leaves a store that must be
+        # connected again. Python joins such a thread at exit; a Celery prefork child ends with os._exit, which
+        # joins nothing, so worker_process_shutdown waits for it too (_readers_finish).
         self.thread = threading.Thread(target=contextvars.copy_context().run, args=(self._read,),
-                                       name="orders-read-ahead", daemon=True)
+                                       name="orders-read-ahead", daemon=False)
 
     def __enter__(self) -> _PageReader:
         self.thread.start()
+        _readers.add(self.thread)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import pytest
+from celery import signals
 from celery.exceptions import SoftTimeLimitExceeded
 
+from accounts.tenancy import tenant_scope
 from integrations.channels.base import ChannelAdapter, Page
 from integrations.registry import ChannelPackage, channel_packages
 from integrations.sync import connect
@@ -164,3 +166,43 @@ def test_leaving_the_step_does_not_wait_for_the_page_fetch_in_flight_and_the_rea
         assert not thread.is_alive()
     assert scripted_channel.cursors == [None]
     assert not Order.objects.filter(merchant=m).exists()
+
+
+@dataclass
+class _RefreshingAdapter(_ScriptedAdapter):
+    """fetch_orders refreshes the store's access token once the step has left (the vendor has issued the new pair,
+    the old refresh token is spent) and saves it, as a channel client does, through the saver it was given."""
+
+    left: ClassVar[threading.Event] = threading.Event()
+    saving: ClassVar[float] = 0.5  # the save's own time, after the step left
+
+    def fetch_orders(self, updated_since, cursor=None):
+        _RefreshingAdapter.left.wait(timeout=10)
+        time.sleep(_RefreshingAdapter.saving)
+        self.on_credentials_changed({"access_token": "at-2", "refresh_token": "rt-2"})
+        return Page([], None)
+
+
+@pytest.mark.django_db(transaction=True)  # the reader's thread saves on a connection of its own
+def test_an_abandoned_fetch_refreshing_the_token_saves_it_before_the_worker_process_ends(merchant_a):
+    # given a channel whose page fetch is refreshing the store's token when the step leaves
+    _RefreshingAdapter.left = threading.Event()
+    package = ChannelPackage(slug="refreshing", label="Refreshing", colour="#000000", summary="",
+                             adapter=_RefreshingAdapter)
+    with channel_packages.registered("refreshing", package), tenant_scope(merchant_a.merchant):
+        m = merchant_a.merchant
+        integration = make_integration(m, channel="refreshing",
+                                       credentials={"access_token": "at-1", "refresh_token": "rt-1"})
+        reader = connect._PageReader(ChannelSession(merchant=m, integration=integration), None, None)
+        # when the step leaves (at most READER_EXIT_WAIT: it does not wait for the fetch)
+        with reader:
+            pass
+        _RefreshingAdapter.left.set()
+        assert reader.thread.is_alive()
+        # then the thread is one Python joins at the interpreter's exit (a daemon would die mid-save there) ...
+        assert not reader.thread.daemon
+        # ... and a Celery pool child that ends (its os._exit joins nothing) waits for it: the new pair is saved
+        signals.worker_process_shutdown.send(sender=None, pid=os.getpid(), exitcode=0)
+        integration.refresh_from_db()
+        assert integration.credentials == {"access_token": "at-2", "refresh_token": "rt-2"}
+        assert not reader.thread.is_alive()
