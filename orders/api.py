@@ -63,10 +63,13 @@ class OrderSerializer(serializers.ModelSerializer):
 class ShipmentLineSerializer(serializers.ModelSerializer):
     line = serializers.IntegerField(source="order_line_id")
     sku = serializers.CharField(source="order_line.sku")
+    quantity_unstocked = serializers.IntegerField(help_text=(
+        "Of quantity, the units the channel said shipped that were not in stock here (not taken from stock; "
+        "taking the shipment back or a return gives back only the rest). 0 for a shipment shipped from stock."))
 
     class Meta:
         model = ShipmentLine
-        fields = ["line", "sku", "quantity"]
+        fields = ["line", "sku", "quantity", "quantity_unstocked"]
         read_only_fields = fields
 
 

@@ -260,12 +260,18 @@ class ShipmentLine(TenantOwnedModel):
     shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="lines")
     order_line = models.ForeignKey(OrderLine, on_delete=models.CASCADE, related_name="shipment_lines")
     quantity = models.PositiveIntegerField()
+    # Of `quantity`, the units the channel said shipped that were not in stock here, so never left it: taking
+    # the shipment back or a return gives stock back only the rest (0 whenever the shipment shipped from stock).
+    # db_default too: rows inserted by code that predates the column (a process still running the last release).
+    quantity_unstocked = models.PositiveIntegerField(default=0, db_default=0)
 
     class Meta:
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(fields=["merchant", "shipment", "order_line"], name="orders_shipmentline_uniq"),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="orders_shipmentline_qty_gt_0"),
+            models.CheckConstraint(condition=Q(quantity_unstocked__lte=F("quantity")),
+                                   name="orders_shipmentline_unstocked_lte_qty"),
         ]
         indexes = [models.Index(fields=["merchant", "order_line"], name="orders_shipmentline_line_idx")]
 

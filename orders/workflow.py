@@ -20,10 +20,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
+from django.utils.translation import ngettext
+
 from accounts.models import Merchant
 from core.errors import NotFound
 from orders.errors import IllegalTransition
-from orders.models import Order, OrderLine, Shipment
+from orders.models import Order, OrderLine, Shipment, ShipmentLine
 from orders.models import OrderStatus as S
 
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -124,6 +126,24 @@ def pending_in(shipments: Iterable[Shipment]) -> dict[int, int]:
     """pending_quantities of shipments already loaded with their lines (the order page, the API)."""
     return pending_quantities((sl.order_line_id, sl.quantity) for s in shipments
                               if s.status == Shipment.Status.PENDING for sl in s.lines.all())
+
+
+def unstocked_quantities(*, merchant: Merchant, order: Order) -> dict[int, int]:
+    """{line id: units its shipped shipments counted shipped that never left stock here} (the channel shipped
+    beyond what was held: ShipmentLine.quantity_unstocked). A return gives stock back only what did leave."""
+    rows = (ShipmentLine.objects.filter(merchant=merchant, shipment__order=order, quantity_unstocked__gt=0,
+                                        shipment__status=Shipment.Status.SHIPPED)
+            .values_list("order_line_id", "quantity_unstocked"))
+    out: dict[int, int] = {}
+    for line_id, units in rows:
+        out[line_id] = out.get(line_id, 0) + units
+    return out
+
+
+def units_words(missing: Iterable[Mapping]) -> str:
+    """"3 units of S-1, 1 unit of B-1" from {"sku", "units"} rows (timeline rows about units not in stock)."""
+    return ", ".join(ngettext("%(n)s unit of %(sku)s", "%(n)s units of %(sku)s", m["units"])
+                     % {"n": m["units"], "sku": m["sku"]} for m in missing)
 
 
 def left_to_ship(lines: Sequence[OrderLine], pending: Mapping[int, int]) -> dict[int, int]:

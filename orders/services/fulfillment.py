@@ -46,6 +46,7 @@ from orders.workflow import (
     pending_quantities,
     status_after_fulfillment,
     status_change_words,
+    units_words,
 )
 
 __all__ = ["ChannelShipment", "ShipmentLineRequest", "channel_shipment_plan", "channel_shipment_record", "channel_ships_within_stock", "order_fulfill_all", "order_shipped_on_channel", "shipment_cancel",
@@ -213,12 +214,19 @@ def shipment_unship(*, merchant: Merchant, shipment: Shipment, actor=None, reaso
     shipment_lines = list(ShipmentLine.objects.filter(merchant=merchant, shipment=shipment))
     by_pk = {li.pk: li for li in lines}
     returns = []
+    not_in_stock = []  # units the channel shipped beyond our stock: they never left it, so none come back
     for sl in sorted(shipment_lines, key=lambda s: s.order_line_id):
         line = by_pk[sl.order_line_id]
         line.quantity_fulfilled = max(0, line.quantity_fulfilled - sl.quantity)
-        if line.product_id is not None:
+        from_stock = sl.quantity - sl.quantity_unstocked
+        if sl.quantity_unstocked:
+            not_in_stock.append({"line": line.pk, "sku": line.sku, "units": sl.quantity_unstocked})
+        if line.product_id is not None and from_stock > 0:
             returns.append(inventory_services.ReturnRequest(reference=line.reference, product_id=line.product_id,
-                                                            quantity=sl.quantity))
+                                                            quantity=from_stock))
+    if not_in_stock:  # pending again: all of it ships from stock next time
+        ShipmentLine.objects.filter(merchant=merchant, shipment=shipment, quantity_unstocked__gt=0).update(
+            quantity_unstocked=0)
     previous = order.status
     order.status = status_after_fulfillment(lines)
     reservations_reconcile(merchant=merchant, order=order, lines=lines, actor=actor, save=False,
@@ -232,10 +240,15 @@ def shipment_unship(*, merchant: Merchant, shipment: Shipment, actor=None, reaso
     shipment.save()
     order_flags_refresh(order=order, lines=lines)
     order.save()
+    data = {"shipment": shipment.pk, "unshipped": True, "tracking_number": old_tracking}
+    if not_in_stock:
+        data["not_in_stock"] = not_in_stock
     events = [OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.SHIPMENT, actor=actor,
-                         message=f"Shipment {shipment.pk} taken back before it left"
-                                 + (f": {reason}" if reason else "")[:400],
-                         data={"shipment": shipment.pk, "unshipped": True, "tracking_number": old_tracking})]
+                         message=(f"Shipment {shipment.pk} taken back before it left"
+                                  + (f": {reason}" if reason else "")[:400]
+                                  + (f" ({units_words(not_in_stock)} not put back on hand: they never left stock "
+                                     "here)" if not_in_stock else ""))[:500],
+                         data=data)]
     if previous != order.status:
         events.append(OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.STATUS, actor=actor,
                                  message=status_change_words(previous, order.status), data={"from": previous, "to": order.status}))
@@ -482,13 +495,41 @@ def channel_shipment_record(*, merchant: Merchant, order: Order, lines: list[Ord
     channel and the customer are not told: they know), with the units that were not in stock here."""
     _ship_finish(merchant, order, lines, plan.parcels, plan.previous, actor=None, on_channel=True)
     if plan.not_in_stock:
-        missing = [{"line": line.pk, "sku": line.product.sku, "units": plan.not_in_stock[line.reference]}
+        missing = [{"line": line.pk, "sku": line.sku, "units": plan.not_in_stock[line.reference]}
                    for line in lines if plan.not_in_stock.get(line.reference)]
+        _unstocked_write(merchant, plan.parcels, {m["line"]: m["units"] for m in missing})
         OrderEvent.objects.create(
             merchant=merchant, order=order, kind=OrderEvent.Kind.SHORT, data={"not_in_stock": missing},
-            message="Shipped on the channel beyond the stock here: " + ", ".join(
-                ngettext("%(n)s unit of %(sku)s", "%(n)s units of %(sku)s", m["units"]) % {"n": m["units"], "sku": m["sku"]}
-                for m in missing) + " were not in stock (not taken from stock: check its count)")
+            message=(f"Shipped on the channel beyond the stock here: {units_words(missing)} were not in stock "
+                     "(not taken from stock: check its count)")[:500])
+
+
+def _unstocked_write(merchant: Merchant, parcels: Sequence[_Parcel], units: dict[int, int]) -> None:
+    """Record on the parcels' shipment lines {order line id: units} that did not leave stock (in parcel order,
+    never more than a line's quantity), so taking a parcel back or a return gives back only what left. One
+    UPDATE ... FROM unnest() on PostgreSQL, which replaces one filter().update() per short shipment line."""
+    left = dict(units)
+    rows: list[tuple[int, int, int]] = []  # (shipment id, order line id, units)
+    for parcel in parcels:
+        for pk, quantity in sorted(parcel.lines.items()):
+            take = min(quantity, left.get(pk, 0))
+            if take > 0:
+                rows.append((parcel.shipment.pk, pk, take))
+                left[pk] -= take
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        for shipment_id, line_id, take in rows:
+            ShipmentLine.objects.filter(merchant=merchant, shipment_id=shipment_id, order_line_id=line_id).update(
+                quantity_unstocked=take)
+        return
+    with connection.cursor() as cur:
+        cur.execute(
+            f"UPDATE {ShipmentLine._meta.db_table} AS s SET quantity_unstocked = v.u "  # noqa: S608
+            "FROM unnest(%s::bigint[], %s::bigint[], %s::int[]) AS v(shipment_id, line_id, u) "
+            "WHERE s.merchant_id = %s AND s.shipment_id = v.shipment_id AND s.order_line_id = v.line_id",
+            [[r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], merchant.pk],
+        )
 
 
 @retry_transaction

@@ -24,6 +24,8 @@ from orders.workflow import (
     order_lock_with_lines,
     status_after_fulfillment,
     status_change_words,
+    units_words,
+    unstocked_quantities,
 )
 
 MAX_TAGS = 20
@@ -86,13 +88,21 @@ def order_release_hold(*, merchant: Merchant, order: Order, actor=None) -> Order
 @retry_transaction
 def order_return(*, merchant: Merchant, order: Order, actor=None, restock: bool = True, reason: str = "") -> Order:
     """The customer sent the shipped units back: restock them (or not) and release the rest, in one
-    inventory call. `reason` (why, when not the merchant's own action) goes on the timeline."""
+    inventory call. `reason` (why, when not the merchant's own action) goes on the timeline.
+
+    Only units that left stock here come back to it: those the channel shipped beyond our stock
+    (ShipmentLine.quantity_unstocked) never left it, and restocking them would count units nobody has
+    (pushed to every channel and sold twice). The timeline names them."""
     order, lines = order_lock_with_lines(merchant=merchant, order_id=order.pk)
     check_transition(order.status, OrderStatus.RETURNED)
     previous = order.status
+    unstocked = unstocked_quantities(merchant=merchant, order=order)
     returns = [inventory_services.ReturnRequest(reference=line.reference, product_id=line.product_id,
-                                                quantity=line.quantity_fulfilled, restock=restock)
-               for line in lines if line.quantity_fulfilled and line.product_id]
+                                                quantity=line.quantity_fulfilled - unstocked.get(line.pk, 0),
+                                                restock=restock)
+               for line in lines if line.product_id and line.quantity_fulfilled > unstocked.get(line.pk, 0)]
+    not_in_stock = [{"line": line.pk, "sku": line.sku, "units": unstocked[line.pk]}
+                    for line in lines if unstocked.get(line.pk)]
     # What never shipped never will: cancelled, as order_cancel does (analytics and the page count on it).
     cancel_remaining(merchant=merchant, order=order, lines=lines)
     order.status = OrderStatus.RETURNED
@@ -102,7 +112,10 @@ def order_return(*, merchant: Merchant, order: Order, actor=None, restock: bool 
     OrderEvent.objects.bulk_create([
         OrderEvent(merchant=merchant, order=order, kind=OrderEvent.Kind.RETURNED, actor=actor,
                    message=("Returned" + (" and restocked" if restock else " (not restocked)")
-                            + (f": {reason}" if reason else ""))[:500]),
+                            + (f": {reason}" if reason else "")
+                            + (f" ({units_words(not_in_stock)} not restocked: they never left stock here)"
+                               if restock and not_in_stock else ""))[:500],
+                   data={"not_in_stock": not_in_stock} if not_in_stock else {}),
         _status_event(order, previous, actor),
         *reconcile_events(order=order, result=result, actor=actor),
     ])

@@ -11,6 +11,8 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.tenancy import tenant_scope
 from inventory import selectors as inventory_selectors
+from inventory import services as inventory_services
+from inventory.models import StockMovement
 from orders import services
 from orders.models import OrderEvent, OrderStatus, Shipment, ShipmentLine
 from orders.services.fulfillment import order_shipped_on_channel
@@ -189,3 +191,94 @@ def test_order_shipped_on_channel_records_a_shortfall_instead_of_refusing(shop):
         "not_in_stock": [{"line": order.lines.get().pk, "sku": "S-1", "units": 1}]}
     assert (level(m, s).on_hand, level(m, s).reserved) == (0, 0)
     assert inventory_selectors.audit_differences(merchant=m) == []
+
+
+def _shipped_beyond_stock(m):
+    """An order of 5 S-1 the channel says shipped, with 2 here: 2 leave, 3 were never in stock."""
+    s = make_product(m, "S-1", on_hand=2)
+    order = services.order_ingest(merchant=m, integration_id=None, normalized=normalized(
+        "1", lines=(("L1", "S-1", 5),), shipped_on_channel=True)).order
+    assert (level(m, s).on_hand, level(m, s).reserved) == (0, 0)
+    return s, order
+
+
+def _ledger_of(m, line) -> list[tuple[int, str]]:
+    return sorted(StockMovement.objects.filter(merchant=m, reference=line.reference)
+                  .values_list("on_hand_delta", "reason"))
+
+
+def test_a_shipment_beyond_our_stock_records_on_its_line_what_did_not_leave_stock(shop):
+    # Given 2 S-1 here, when the channel says an order of 5 shipped
+    m, _products = shop
+    _s, order = _shipped_beyond_stock(m)
+    # Then its shipment line holds the 5 shipped, 3 of which did not leave stock here
+    [sl] = ShipmentLine.objects.filter(shipment__order=order)
+    assert (sl.quantity, sl.quantity_unstocked) == (5, 3)
+    assert inventory_selectors.audit_differences(merchant=m) == []
+
+
+def test_unshipping_a_shipment_beyond_our_stock_gives_back_only_what_left_stock(shop):
+    # Given an order of 5 S-1 shipped on the channel with 2 here (on hand 2 → 0, 3 never in stock)
+    m, _products = shop
+    s, order = _shipped_beyond_stock(m)
+    [shipment] = Shipment.objects.filter(order=order)
+    # When the merchant takes the shipment back
+    services.shipment_unship(merchant=m, shipment=shipment, reason="label voided")
+    # Then the 2 that left come back (held again for the line), never the 3 that were not here
+    line = order.lines.get()
+    assert (level(m, s).on_hand, level(m, s).reserved) == (2, 2)
+    assert (line.quantity_fulfilled, line.quantity_reserved) == (0, 2)
+    assert _ledger_of(m, line) == [(-2, "shipped"), (0, "reserved"), (2, "returned")]
+    # and the pending parcel is 5 to ship from stock again, none of it short; the timeline says why
+    [sl] = ShipmentLine.objects.filter(shipment=shipment)
+    assert (sl.quantity, sl.quantity_unstocked) == (5, 0)
+    event = OrderEvent.objects.filter(order=order, kind=OrderEvent.Kind.SHIPMENT).latest("id")
+    assert event.message == (f"Shipment {shipment.pk} taken back before it left: label voided "
+                             "(3 units of S-1 not put back on hand: they never left stock here)")
+    assert event.data["not_in_stock"] == [{"line": line.pk, "sku": "S-1", "units": 3}]
+    assert inventory_selectors.audit_differences(merchant=m) == []
+
+
+def test_a_return_with_restock_of_a_shipment_beyond_our_stock_restocks_only_what_left_stock(shop):
+    # Given an order of 5 S-1 shipped on the channel with 2 here
+    m, _products = shop
+    s, order = _shipped_beyond_stock(m)
+    # When the merchant records it returned, restocked
+    services.order_return(merchant=m, order=order, restock=True)
+    # Then the 2 that left are back on hand, not 5
+    line = order.lines.get()
+    assert (level(m, s).on_hand, level(m, s).reserved) == (2, 0)
+    assert _ledger_of(m, line) == [(-2, "shipped"), (2, "returned")]
+    assert OrderEvent.objects.get(order=order, kind=OrderEvent.Kind.RETURNED).message == (
+        "Returned and restocked (3 units of S-1 not restocked: they never left stock here)")
+    assert inventory_selectors.audit_differences(merchant=m) == []
+
+
+def test_a_return_restocks_in_full_what_a_second_shipment_took_from_stock(shop):
+    # Given an order of 5 S-1 shipped on the channel with 2 here, taken back, and shipped again once 5 were counted
+    m, _products = shop
+    s, order = _shipped_beyond_stock(m)
+    [shipment] = Shipment.objects.filter(order=order)
+    services.shipment_unship(merchant=m, shipment=shipment)
+    inventory_services.stock_adjust(merchant=m, product_id=s.pk, delta=3, reason="found")
+    services.shipment_mark_shipped(merchant=m, shipment=shipment)
+    assert (level(m, s).on_hand, level(m, s).reserved) == (0, 0)
+    # When it is returned, restocked
+    services.order_return(merchant=m, order=order, restock=True)
+    # Then all 5 are back: every one of them left stock this time
+    assert (level(m, s).on_hand, level(m, s).reserved) == (5, 0)
+    assert inventory_selectors.audit_differences(merchant=m) == []
+
+
+def test_the_api_and_the_order_page_show_a_shipment_line_s_units_that_did_not_leave_stock(merchant_a):
+    # Given an order of 5 S-1 shipped on the channel with 2 here
+    m = merchant_a.merchant
+    with tenant_scope(m):
+        _s, order = _shipped_beyond_stock(m)
+    # When the merchant reads the order and its shipment
+    body = merchant_a.api.get(f"/api/v1/orders/{order.pk}/").json()
+    [shipment] = body["shipments"]
+    # Then the line says 5 shipped, 3 of them not from stock here
+    assert [(sl["sku"], sl["quantity"], sl["quantity_unstocked"]) for sl in shipment["lines"]] == [("S-1", 5, 3)]
+    assert merchant_a.api.get(f"/api/v1/shipments/{shipment['id']}/").json()["lines"] == shipment["lines"]
+    assert "5× S-1 (3 not in stock here, not taken from it)" in merchant_a.web.get(f"/orders/{order.pk}/").content.decode()

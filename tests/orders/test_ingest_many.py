@@ -25,7 +25,7 @@ from inventory import services as inventory_services
 from inventory.models import Reservation, StockLevel, StockMovement
 from notifications.models import NotificationLog
 from orders import services
-from orders.models import Order, OrderEvent, OrderLine
+from orders.models import Order, OrderEvent, OrderLine, ShipmentLine
 from tests.conftest import make_tenant
 from tests.inventory.helpers import make_bundle, make_product
 from tests.orders.helpers import normalized
@@ -94,7 +94,7 @@ def _by_page(m, pages) -> list[str]:
 
 
 def state(m) -> dict:
-    """The merchant's orders, lines, timeline, stock, ledger, reservations and emails, ids and times aside:
+    """The merchant's orders, lines, shipments, timeline, stock, ledger, reservations and emails, ids and times aside:
     references name the line by its order's external id and position instead of its id."""
     line_key = {f"order_line:{li.pk}": f"{li.order.external_id}/{li.position}/{li.external_id}"
                 for li in OrderLine.objects.filter(merchant=m).select_related("order")}
@@ -116,11 +116,14 @@ def state(m) -> dict:
                      for mv in StockMovement.objects.filter(merchant=m).select_related("product"))
     held = sorted((line_key.get(r.reference, "?"), r.product.sku, r.unit_product.sku, r.per_unit, r.quantity)
                   for r in Reservation.objects.filter(merchant=m).select_related("product", "unit_product"))
+    parcels = sorted(  # what each shipment holds, and how much of it never left stock here
+        (sl.shipment.order.external_id, sl.shipment.status, sl.order_line.position, sl.quantity, sl.quantity_unstocked)
+        for sl in ShipmentLine.objects.filter(merchant=m).select_related("shipment__order", "order_line"))
     order_numbers = {o.pk: o.external_id for o in Order.objects.filter(merchant=m)}
     mails = sorted((n.kind, order_numbers.get(int(n.reference.split(":")[1]), "?"), n.subject)
                    for n in NotificationLog.objects.filter(merchant=m, reference__startswith="order:"))
     return {"orders": orders, "lines": lines, "events": events, "levels": levels, "ledger": ledger,
-            "reservations": held, "mails": mails}
+            "reservations": held, "mails": mails, "parcels": parcels}
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
