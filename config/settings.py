@@ -498,7 +498,10 @@ LOGGING = {
                  "django.server": {"class": "logging.StreamHandler", "filters": ["context"],
                                    "formatter": "django.server"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"},
+    # "django": Django's default console handler off (under DEBUG, as in `make run`, it wrote "Unauthorized:
+    # /webhooks/<channel>/<token>/" as it came, before the record reached our filtered root handler).
+    "loggers": {"django": {"handlers": [], "level": "INFO"},
+                "django.db.backends": {"level": "WARNING"},
                 "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False}},
 }
 

@@ -92,6 +92,22 @@ def test_runserver_request_lines_have_the_webhook_token_redacted():
     assert lines == ['"POST /webhooks/shopify/[redacted]/ HTTP/1.1" 401 0', '"GET /orders/?page=2 HTTP/1.1" 200 512']
 
 
+def test_every_handler_django_s_request_warnings_reach_redacts_them():
+    # given the logging settings.LOGGING configured (Django's own defaults first, as Django applies them)
+    from core.log_context import ContextFilter
+
+    # when a "Unauthorized: /webhooks/<channel>/<token>/" record of django.request goes up to the root
+    reached, logger = [], logging.getLogger("django.request")
+    while logger is not None:
+        reached += logger.handlers
+        logger = logger.parent if logger.propagate else None
+    # then every handler on its way redacts it (Django's default console handler, which wrote it as it came under
+    # DEBUG, is not among them; the test run's capturing handlers aside)
+    reached = [handler for handler in reached if not type(handler).__module__.startswith("_pytest")]
+    assert reached
+    assert all(any(isinstance(f, ContextFilter) for f in handler.filters) for handler in reached), reached
+
+
 def _gunicorn_logs(access_log_format: str | None = None):
     """The shipped gunicorn logger, writing its access lines to one string and its error lines to another (each
     Logger made sets up gunicorn's two process-wide loggers again: one Logger for both)."""
