@@ -1,6 +1,6 @@
 """gunicorn's access line with its secret paths redacted (deploy/gunicorn_logging.RedactingLogger): CPU per line of
 gunicorn's own atoms(), and what redacting its six path atoms adds, by the URLconf's secret routes
-(core.log_context.secret_paths_redacted) against the hand-listed regex it replaced (webhooks and label links
+(core.log_context.text_redacted) against the hand-listed regex it replaced (webhooks and label links
 only), in the same run. Cases: a webhook delivery to one endpoint (its path cached after the first line), a
 dashboard page, and a webhook delivery with a new token on every line (no cache hit).
 
@@ -24,7 +24,7 @@ django.setup()
 from gunicorn.config import Config  # noqa: E402
 from gunicorn.glogging import Logger  # noqa: E402
 
-from core.log_context import secret_paths_redacted  # noqa: E402
+from core.log_context import text_redacted  # noqa: E402
 
 _HAND_LISTED = re.compile(r"(/(?:webhooks/[^/\s?#\"']+|shipments/files)/)[^/\s?#\"']+")  # before 2026-12-08
 ATOMS = ("r", "U", "f", "{raw_uri}e", "{path_info}e", "{referer}i")
@@ -75,7 +75,7 @@ def main() -> None:
         for name, environs in cases.items():
             alone = per_line(logger, lambda text: text, environs)
             before = per_line(logger, hand_listed, environs) - alone
-            after = per_line(logger, secret_paths_redacted, environs) - alone
+            after = per_line(logger, text_redacted, environs) - alone
             print(f"round {round_} {name}: atoms() {alone:.1f} us; redaction +{before:.1f} us hand-listed, "
                   f"+{after:.1f} us from the URLconf (x{after / before:.2f})")
     print("load average", open("/proc/loadavg").read().split()[:3])

@@ -96,20 +96,14 @@ def secret_param(name: str) -> bool:
 
 def path_redacted(path: str, kwargs: dict[str, Any] | None = None) -> str:
     """The path with the values of its secret URL parameters replaced: a path is logged and sent to Sentry, those
-    values open things. By the routes' shape (secret_paths_redacted); `kwargs`, the resolved parameters, catch a
+    values open things. By the routes' shape (text_redacted); `kwargs`, the resolved parameters, catch a
     value left over by a path the shapes did not take whole (a SCRIPT_NAME prefix is matched anyway). A short value
     is left to the shapes: replacing it everywhere would mangle the path (uidb36 "a")."""
-    path = secret_paths_redacted(path)
+    path = text_redacted(path)
     for name, value in (kwargs or {}).items():
         if isinstance(value, str) and len(value) >= 8 and secret_param(name) and value in path:
             path = path.replace(value, "[redacted]")
     return path
-
-
-def text_redacted(text: str) -> str:
-    """Every path in `text` that one of our secret routes matches, with its secret parameters redacted (Django's
-    own lines name the path: "Unauthorized: /webhooks/<channel>/<token>/", a request's repr)."""
-    return secret_paths_redacted(text)
 
 
 # A path in a line of text: up to its query, its fragment, a space or a quote.
@@ -168,11 +162,12 @@ def _path_redacted(urlconf: str, path: str) -> str:
     return "".join(parts) + path[last:]
 
 
-def secret_paths_redacted(text: str) -> str:
+def text_redacted(text: str) -> str:
     """`text` with the secret parameters of every path in it that one of our secret routes matches replaced
-    (`/webhooks/<channel>/[redacted]/`, `/accounts/password/reset/key/[redacted]-[redacted]/`), without resolving
-    anything: for lines written on every request (gunicorn's access log, deploy/gunicorn_logging.py), where
-    resolving each path would cost 0.1-0.9 ms. Before Django's apps are loaded (gunicorn's master, which serves
+    (`/webhooks/<channel>/[redacted]/`, `/accounts/password/reset/key/[redacted]-[redacted]/`; Django's own lines
+    name the path: "Unauthorized: /webhooks/<channel>/<token>/", a request's repr), without resolving anything:
+    for lines written on every request too (gunicorn's access log, deploy/gunicorn_logging.py), where resolving
+    each path would cost 0.1-0.9 ms. Before Django's apps are loaded (gunicorn's master, which serves
     no request) there is no URLconf to read, and the text is returned as it is."""
     if "/" not in text or not _apps.ready:
         return text

@@ -3,7 +3,7 @@ the secrets some paths carry. A webhook endpoint's token, a signed label-file li
 e-mail confirmation and password-reset keys are in the request line (`%(r)s`), the path and the raw URI, and in
 the error log's "Error handling request <uri>"; whoever reads the log could post deliveries as the store, fetch the
 label, join the team or reset the password with them. Which paths hold one is read from the URLconf
-(core.log_context.secret_paths_redacted)."""
+(core.log_context.text_redacted)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 
 from gunicorn.glogging import Logger
 
-from core.log_context import secret_paths_redacted
+from core.log_context import text_redacted
 
 # The atoms that hold the request's path, or a URL of ours (the referer of a page opened from a label link).
 _PATH_ATOMS = ("r", "U", "f", "{raw_uri}e", "{path_info}e", "{referer}i")
@@ -24,11 +24,11 @@ class SecretPathsFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        redacted = secret_paths_redacted(message)
+        redacted = text_redacted(message)
         if redacted != message:
             record.msg, record.args = redacted, ()
         if record.exc_info and not record.exc_text:
-            record.exc_text = secret_paths_redacted(logging.Formatter().formatException(record.exc_info))
+            record.exc_text = text_redacted(logging.Formatter().formatException(record.exc_info))
         return True
 
 
@@ -47,5 +47,5 @@ class RedactingLogger(Logger):
         for key in _PATH_ATOMS:
             value = atoms.get(key)
             if isinstance(value, str):
-                atoms[key] = secret_paths_redacted(value)
+                atoms[key] = text_redacted(value)
         return atoms
