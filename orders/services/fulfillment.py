@@ -506,30 +506,16 @@ def channel_shipment_record(*, merchant: Merchant, order: Order, lines: list[Ord
 
 def _unstocked_write(merchant: Merchant, parcels: Sequence[_Parcel], units: dict[int, int]) -> None:
     """Record on the parcels' shipment lines {order line id: units} that did not leave stock (in parcel order,
-    never more than a line's quantity), so taking a parcel back or a return gives back only what left. One
-    UPDATE ... FROM unnest() on PostgreSQL, which replaces one filter().update() per short shipment line."""
+    never more than a line's quantity), so taking a parcel back or a return gives back only what left. One UPDATE
+    per short shipment line: this runs only when a channel shipped beyond our stock."""
     left = dict(units)
-    rows: list[tuple[int, int, int]] = []  # (shipment id, order line id, units)
     for parcel in parcels:
         for pk, quantity in sorted(parcel.lines.items()):
             take = min(quantity, left.get(pk, 0))
             if take > 0:
-                rows.append((parcel.shipment.pk, pk, take))
+                ShipmentLine.objects.filter(merchant=merchant, shipment_id=parcel.shipment.pk,
+                                            order_line_id=pk).update(quantity_unstocked=take)
                 left[pk] -= take
-    if not rows:
-        return
-    if connection.vendor != "postgresql":
-        for shipment_id, line_id, take in rows:
-            ShipmentLine.objects.filter(merchant=merchant, shipment_id=shipment_id, order_line_id=line_id).update(
-                quantity_unstocked=take)
-        return
-    with connection.cursor() as cur:
-        cur.execute(
-            f"UPDATE {ShipmentLine._meta.db_table} AS s SET quantity_unstocked = v.u "  # noqa: S608
-            "FROM unnest(%s::bigint[], %s::bigint[], %s::int[]) AS v(shipment_id, line_id, u) "
-            "WHERE s.merchant_id = %s AND s.shipment_id = v.shipment_id AND s.order_line_id = v.line_id",
-            [[r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], merchant.pk],
-        )
 
 
 @retry_transaction
